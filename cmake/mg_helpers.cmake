@@ -1,0 +1,37 @@
+# Helpers that give every target of the project the same warnings and sanitizer flags.
+
+function(mg_target_options target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                                           -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
+                                           -Wnull-dereference -Wimplicit-fallthrough)
+  if(MG_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(MG_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${MG_SANITIZE} -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=${MG_SANITIZE})
+  endif()
+endfunction()
+
+# mg_add_module(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# Defines the static library mg_<name> with src/ as its public include root, so headers are
+# included as "<module>/<file>.h".
+function(mg_add_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(mg_${name} STATIC ${ARG_SOURCES})
+  target_include_directories(mg_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(mg_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  mg_target_options(mg_${name})
+endfunction()
+
+# mg_add_unit_test(<name> SOURCES ... DEPS ...)
+# A Catch2 v2 executable registered test by test with ctest (catch_discover_tests).
+function(mg_add_unit_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE mg_catch_main ${ARG_DEPS})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  mg_target_options(${name})
+  catch_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES TIMEOUT 300)
+endfunction()
