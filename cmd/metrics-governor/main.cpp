@@ -1,0 +1,190 @@
+// metrics-governor: wiring of the modules, signal handling, startup and graceful shutdown.
+// No logic worth testing lives here; the integration tests drive this binary as a whole.
+//
+// Threads: the main thread waits for a stop signal and then runs the shutdown sequence; N I/O
+// threads run the io_context (HTTP sessions, signal handling). Background modules (persistence,
+// export) own their threads and are stopped through shutdown hooks.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/units.h"
+#include "config/config.h"
+#include "http/server.h"
+#include "logging/log.h"
+#include "telemetry/health.h"
+#include "telemetry/process_collector.h"
+#include "telemetry/stats_endpoints.h"
+
+#ifndef MG_VERSION
+#define MG_VERSION "0.0.0-dev"
+#endif
+#ifndef MG_BUILD_TYPE
+#define MG_BUILD_TYPE "unknown"
+#endif
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// Tells the main thread when to stop; set from the signal handler on an I/O thread.
+class stop_latch {
+public:
+    void trigger(std::string reason) {
+        {
+            std::lock_guard lock(mu_);
+            if (triggered_) return;
+            triggered_ = true;
+            reason_ = std::move(reason);
+        }
+        cv_.notify_all();
+    }
+    std::string wait() {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return triggered_; });
+        return reason_;
+    }
+    bool triggered() const {
+        std::lock_guard lock(mu_);
+        return triggered_;
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    bool triggered_ = false;
+    std::string reason_;
+};
+
+// Hooks that later modules register: reload on SIGHUP, and ordered steps on shutdown, each given
+// the time that is left of the shutdown budget.
+struct lifecycle_hooks {
+    std::vector<std::pair<std::string, std::function<void()>>> on_reload;
+    std::vector<std::pair<std::string, std::function<void(std::chrono::steady_clock::time_point)>>> on_shutdown;
+};
+
+void watch_signals(asio::signal_set& signals, stop_latch& stop, const lifecycle_hooks& hooks) {
+    signals.async_wait([&signals, &stop, &hooks](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+            mg::logging::info("received SIGHUP, reloading", {{"hooks", hooks.on_reload.size()}});
+            for (const auto& [name, hook] : hooks.on_reload) {
+                try {
+                    hook();
+                } catch (const std::exception& e) {
+                    mg::logging::error("reload failed", {{"component", name}, {"error", e.what()}});
+                }
+            }
+        } else if (stop.triggered()) {
+            mg::logging::warn("already shutting down", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
+        } else {
+            stop.trigger(signo == SIGINT ? "SIGINT" : "SIGTERM");
+        }
+        watch_signals(signals, stop, hooks);
+    });
+}
+
+int run_daemon(const mg::config::app_config& cfg) {
+    const auto started = std::chrono::steady_clock::now();
+    const unsigned threads = cfg.effective_parallelism();
+
+    auto health = std::make_shared<mg::telemetry::health>();
+    auto registry = std::make_shared<prometheus::Registry>();
+    auto process = std::make_shared<mg::telemetry::process_collector>(
+        mg::telemetry::build_info{MG_VERSION, __VERSION__, MG_BUILD_TYPE});
+
+    asio::io_context ioc(static_cast<int>(threads));
+    lifecycle_hooks hooks;
+    stop_latch stop;
+
+    auto stats_routes = std::make_shared<mg::http::router>();
+    mg::telemetry::add_stats_routes(*stats_routes, {registry, {process}, health, MG_VERSION, started});
+
+    const auto stats_address = mg::config::parse_listen_address(cfg.stats.addr);
+    if (!stats_address.ok()) {  // validated already; kept as a guard against drift
+        mg::logging::error("invalid stats address", {{"addr", cfg.stats.addr}, {"error", stats_address.error_message()}});
+        return 2;
+    }
+    mg::http::server stats_server(ioc,
+                                  {.name = "stats",
+                                   .max_header_size = cfg.http.max_header_size,
+                                   .max_body_size = 64 * 1024,  // the stats API takes no bodies
+                                   .read_timeout = cfg.http.read_timeout,
+                                   .idle_timeout = cfg.http.idle_timeout},
+                                  stats_routes);
+    const auto bound = stats_server.listen(stats_address->host, stats_address->port);
+    if (!bound.ok()) {
+        mg::logging::error("cannot start stats listener", {{"addr", cfg.stats.addr}, {"error", bound.error_message()}});
+        return 1;
+    }
+    mg::logging::info("stats listener started", {{"addr", mg::http::format_endpoint(*bound)}});
+
+    asio::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
+    watch_signals(signals, stop, hooks);
+
+    std::vector<std::thread> pool;
+    pool.reserve(threads);
+    for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+
+    health->set(mg::telemetry::health::phase::ready);
+    mg::logging::info("metrics-governor started",
+                      {{"version", MG_VERSION}, {"parallelism", threads}, {"stats_addr", cfg.stats.addr}});
+
+    const auto reason = stop.wait();
+    const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_timeout;
+    health->set(mg::telemetry::health::phase::stopping);
+    mg::logging::info("shutting down", {{"signal", reason}, {"timeout", mg::format_duration(cfg.shutdown_timeout)}});
+
+    stats_server.shutdown();
+    bool clean = stats_server.wait_until_idle(deadline);
+    for (const auto& [name, hook] : hooks.on_shutdown) {
+        try {
+            hook(deadline);
+        } catch (const std::exception& e) {
+            clean = false;
+            mg::logging::error("shutdown step failed", {{"component", name}, {"error", e.what()}});
+        }
+    }
+    signals.cancel();
+    ioc.stop();
+    for (auto& t : pool) t.join();
+    if (!clean) mg::logging::warn("shutdown timeout reached; open connections were closed");
+    mg::logging::info("metrics-governor stopped",
+                      {{"uptime", mg::format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::steady_clock::now() - started))}});
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto outcome = mg::config::parse_command_line(argc, argv);
+    if (!outcome.errors.empty()) {
+        std::cerr << "metrics-governor: invalid configuration (" << outcome.errors.size() << " problem"
+                  << (outcome.errors.size() == 1 ? "" : "s") << "):\n";
+        for (const auto& e : outcome.errors) std::cerr << "  " << e << "\n";
+        std::cerr << "run 'metrics-governor -help' for every flag and its accepted form\n";
+        return outcome.exit_code();
+    }
+    if (outcome.cmd != mg::config::command::run) {
+        std::cout << outcome.output;
+        if (!outcome.output.empty() && outcome.output.back() != '\n') std::cout << '\n';
+        return outcome.exit_code();
+    }
+    const auto& cfg = outcome.config;
+    mg::logging::init(mg::logging::parse_level(cfg.log.level).value_or(spdlog::level::info),
+                      mg::logging::parse_format(cfg.log.format).value_or(mg::logging::format::json));
+    try {
+        return run_daemon(cfg);
+    } catch (const std::exception& e) {
+        mg::logging::error("fatal error", {{"error", e.what()}});
+        return 1;
+    }
+}

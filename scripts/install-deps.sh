@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages metrics-governor needs to build and test. Idempotent: when
+# everything is present it only checks and exits. Needs root or sudo when something is missing.
+#
+# Usage: scripts/install-deps.sh [--e2e]
+#   --e2e  also install the real peers the end-to-end tests and benchmarks run against
+#          (Debian's prometheus and victoria-metrics).
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake make pkg-config ccache git ca-certificates
+  libboost1.81-dev prometheus-cpp-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev
+  libspdlog-dev libcli11-dev catch2 libsnappy-dev libxxhash-dev libbenchmark-dev libssl-dev
+  curl
+)
+e2e_pkgs=(prometheus victoria-metrics)
+
+want=("${build_pkgs[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --e2e) want+=("${e2e_pkgs[@]}") ;;
+    *) echo "install-deps: unknown argument '$arg'; accepted: --e2e" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root or install sudo, then run this script again" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+# Debian's server packages start their service on install where an init system runs; the tests
+# start their own instances on free ports, so keep the packaged services from being started.
+policy_rc=/usr/sbin/policy-rc.d
+added_policy=0
+if [ ! -e "$policy_rc" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy_rc" >/dev/null
+  "${sudo[@]}" chmod 755 "$policy_rc"
+  added_policy=1
+fi
+trap '[ "$added_policy" = 1 ] && "${sudo[@]}" rm -f "$policy_rc"' EXIT
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

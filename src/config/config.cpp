@@ -1,0 +1,408 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "config/settings.h"
+
+#ifndef MG_VERSION
+#define MG_VERSION "0.0.0-dev"
+#endif
+#ifndef MG_BUILD_TYPE
+#define MG_BUILD_TYPE "unknown"
+#endif
+
+namespace mg::config {
+
+using detail::setting;
+using detail::settings_table;
+using detail::value_kind;
+
+unsigned app_config::effective_parallelism() const {
+    if (parallelism > 0) return static_cast<unsigned>(parallelism);
+    return std::max(1U, std::thread::hardware_concurrency());
+}
+
+const std::vector<setting_info>& command_flags() {
+    static const std::vector<setting_info> flags = [] {
+        auto make = [](std::string flag, std::string help) {
+            setting_info info;
+            info.flag = std::move(flag);
+            info.type_name = "bool";
+            info.default_text = "false";
+            info.help = std::move(help);
+            info.group = "General";
+            info.accepted = "no value";
+            return info;
+        };
+        return std::vector<setting_info>{
+            make("-help", "Print this help and exit."),
+            make("-h", "Same as -help."),
+            make("-version", "Print the version and build information and exit."),
+            make("-show-effective-config",
+                 "Print the merged configuration (defaults, file, flags) as YAML and exit."),
+        };
+    }();
+    return flags;
+}
+
+namespace {
+
+// ---- YAML overlay ------------------------------------------------------------------------------
+
+// Every proper prefix of a YAML path in the table is a section that must be a map.
+const std::set<std::string, std::less<>>& yaml_sections() {
+    static const std::set<std::string, std::less<>> sections = [] {
+        std::set<std::string, std::less<>> out;
+        for (const auto& s : settings_table()) {
+            const auto& path = s.info.yaml_path;
+            for (auto dot = path.find('.'); dot != std::string::npos;
+                 dot = path.find('.', dot + 1)) {
+                out.insert(path.substr(0, dot));
+            }
+        }
+        return out;
+    }();
+    return sections;
+}
+
+std::string_view node_kind(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Map:
+            return "a map";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Null:
+            return "no value";
+        case YAML::NodeType::Scalar:
+            return "a scalar";
+        case YAML::NodeType::Undefined:
+            break;
+    }
+    return "nothing";
+}
+
+void overlay_map(const YAML::Node& node, const std::string& prefix, app_config& config,
+                 std::vector<std::string>& errors) {
+    if (node.IsNull()) return;  // "log:" with nothing under it
+    if (!node.IsMap()) {
+        errors.push_back((prefix.empty() ? std::string("configuration file") : prefix) + ": got " +
+                         std::string(node_kind(node)) + "; want a map of settings");
+        return;
+    }
+    for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) {
+            errors.push_back((prefix.empty() ? std::string("configuration file") : prefix) +
+                             ": keys must be plain names, not " +
+                             std::string(node_kind(entry.first)));
+            continue;
+        }
+        const std::string path =
+            prefix.empty() ? entry.first.Scalar() : prefix + "." + entry.first.Scalar();
+        const YAML::Node& value = entry.second;
+        if (const setting* s = detail::find_by_yaml_path(path)) {
+            if (!value.IsScalar()) {
+                errors.push_back(path + ": got " + std::string(node_kind(value)) + "; want " +
+                                 s->info.accepted);
+                continue;
+            }
+            if (auto st = s->assign(config, value.Scalar()); !st) {
+                errors.push_back(path + ": " + st.error_message());
+            }
+        } else if (yaml_sections().count(path) != 0) {
+            overlay_map(value, path, config, errors);
+        } else {
+            errors.push_back(path + ": unknown key; see docs/configuration.md for the keys");
+        }
+    }
+}
+
+void load_yaml_file(const std::string& file, app_config& config, std::vector<std::string>& errors) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        errors.push_back("-config: cannot read \"" + file + "\": " + std::strerror(errno));
+        return;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    YAML::Node root;
+    try {
+        root = YAML::Load(buffer.str());
+    } catch (const YAML::Exception& e) {
+        errors.push_back("-config: \"" + file + "\" is not valid YAML: line " +
+                         std::to_string(e.mark.line + 1) + ", column " +
+                         std::to_string(e.mark.column + 1) + ": " + e.msg);
+        return;
+    }
+    overlay_map(root, "", config, errors);
+}
+
+// ---- command line ------------------------------------------------------------------------------
+
+// Go's flag package takes one dash for long names; CLI11 wants two. "-name..." becomes "--name...";
+// "-h", "--name", negative numbers and everything after "--" are left alone.
+std::vector<std::string> normalize_args(int argc, const char* const argv[]) {
+    std::vector<std::string> args;
+    bool flags_done = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--") flags_done = true;
+        if (!flags_done && a.size() > 2 && a[0] == '-' && a[1] != '-' &&
+            std::isalpha(static_cast<unsigned char>(a[1])) != 0) {
+            a.insert(0, "-");
+        }
+        args.push_back(std::move(a));
+    }
+    return args;
+}
+
+std::string flag_name_of(std::string_view arg) {
+    arg.remove_prefix(std::min(arg.find_first_not_of('-'), arg.size()));
+    return "-" + std::string(arg.substr(0, arg.find('=')));
+}
+
+// Rewrites CLI11's wording ("--name: 1 required TEXT missing") into ours.
+std::string describe_cli_error(const CLI::ParseError& e) {
+    const std::string what = e.what();
+    for (const auto& s : settings_table()) {
+        const std::string cli_name = "-" + s.info.flag;
+        if (what.rfind(cli_name + ":", 0) == 0 || what.rfind(cli_name + " ", 0) == 0) {
+            return s.info.flag + ": missing value; want " + s.info.accepted;
+        }
+    }
+    return "command line: " + what;
+}
+
+std::string validate_ok_text(const app_config& config) {
+    return "configuration OK (" +
+           (config.config_file.empty() ? std::string("defaults and flags")
+                                       : "file " + config.config_file + " and flags") +
+           ")\n";
+}
+
+}  // namespace
+
+parse_outcome parse_command_line(int argc, const char* const argv[]) {
+    parse_outcome out;
+    const auto& table = settings_table();
+
+    CLI::App app{"metrics-governor: a cardinality-governing metrics proxy"};
+    app.set_help_flag();  // help_text() is ours, generated from the table
+    app.allow_extras();
+    std::vector<std::string> raw(table.size());
+    std::vector<CLI::Option*> options(table.size());
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const std::string name = "-" + table[i].info.flag;
+        options[i] = table[i].kind == value_kind::boolean
+                         ? app.add_flag(name, raw[i], table[i].info.help)
+                         : app.add_option(name, raw[i], table[i].info.help);
+        options[i]->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
+    auto* help_flag = app.add_flag("-h,--help");
+    auto* version_flag = app.add_flag("--version");
+    auto* show_flag = app.add_flag("--show-effective-config");
+    auto* validate_cmd = app.add_subcommand(
+        "validate", "Check the configuration file and flags, then exit: 0 if valid, 2 if not.");
+    validate_cmd->fallthrough();
+    validate_cmd->allow_extras();
+
+    std::vector<std::string> args = normalize_args(argc, argv);
+    std::reverse(args.begin(), args.end());  // CLI11 takes the vector in reverse order
+    try {
+        app.parse(args);
+    } catch (const CLI::ParseError& e) {
+        out.errors.push_back(describe_cli_error(e));
+    }
+
+    if (help_flag->count() > 0) {
+        out.cmd = command::help;
+        out.output = help_text();
+        out.errors.clear();
+        return out;
+    }
+    if (version_flag->count() > 0) {
+        out.cmd = command::version;
+        out.output = version_text();
+        out.errors.clear();
+        return out;
+    }
+
+    std::vector<std::string> extras = app.remaining();
+    auto sub_extras = validate_cmd->remaining();
+    extras.insert(extras.end(), sub_extras.begin(), sub_extras.end());
+    bool after_unknown_flag = false;
+    for (const auto& extra : extras) {
+        if (extra == "--") continue;  // end of flags; whatever follows is reported below
+        if (extra.size() > 1 && extra[0] == '-') {
+            out.errors.push_back(flag_name_of(extra) +
+                                 ": unknown flag; run with -help for the list");
+            after_unknown_flag = extra.find('=') == std::string::npos;
+        } else if (!after_unknown_flag) {
+            out.errors.push_back("\"" + extra +
+                                 "\": unexpected argument; the only command is validate");
+        } else {
+            after_unknown_flag = false;  // most likely the unknown flag's value
+        }
+    }
+
+    // Precedence: defaults (the struct), then the file, then flags.
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        if (table[i].is_flag_only && options[i]->count() > 0) {
+            if (auto st = table[i].assign(out.config, raw[i]); !st) {
+                out.errors.push_back(table[i].info.flag + ": " + st.error_message());
+            }
+        }
+    }
+    if (!out.config.config_file.empty()) {
+        load_yaml_file(out.config.config_file, out.config, out.errors);
+    }
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        if (!table[i].is_flag_only && options[i]->count() > 0) {
+            if (auto st = table[i].assign(out.config, raw[i]); !st) {
+                out.errors.push_back(table[i].info.flag + ": " + st.error_message());
+            }
+        }
+    }
+
+    if (show_flag->count() > 0) {
+        out.cmd = command::show_effective_config;
+    } else if (validate_cmd->parsed()) {
+        out.cmd = command::validate;
+    }
+    if (out.errors.empty()) {
+        if (out.cmd == command::show_effective_config) out.output = to_yaml(out.config);
+        if (out.cmd == command::validate) out.output = validate_ok_text(out.config);
+    }
+    return out;
+}
+
+// ---- output ------------------------------------------------------------------------------------
+
+namespace {
+
+// Emits the settings whose YAML path starts with prefix, as a nested map in table order.
+void emit_section(YAML::Emitter& yaml, const app_config& config, const std::string& prefix) {
+    std::vector<std::string> done;
+    yaml << YAML::BeginMap;
+    for (const auto& s : settings_table()) {
+        if (s.is_flag_only) continue;
+        const std::string& path = s.info.yaml_path;
+        if (path.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string rest = path.substr(prefix.size());
+        const auto dot = rest.find('.');
+        if (dot != std::string::npos) {
+            const std::string section = rest.substr(0, dot);
+            if (std::find(done.begin(), done.end(), section) != done.end()) continue;
+            done.push_back(section);
+            yaml << YAML::Key << section << YAML::Value;
+            emit_section(yaml, config, prefix + section + ".");
+            continue;
+        }
+        yaml << YAML::Key << rest << YAML::Value;
+        if (s.info.secret) {
+            yaml << YAML::DoubleQuoted << "<redacted>";
+            continue;
+        }
+        switch (s.kind) {
+            case value_kind::size: {
+                // A plain byte count as in the spec, with the readable form beside it.
+                const auto bytes = *std::get<const std::uint64_t*>(s.const_field(config));
+                yaml << bytes;
+                if (s.render(config) != std::to_string(bytes)) {
+                    yaml << YAML::Comment(s.render(config));
+                }
+                break;
+            }
+            case value_kind::string:
+            case value_kind::choice:
+            case value_kind::listen_address:
+                yaml << YAML::DoubleQuoted << s.render(config);
+                break;
+            case value_kind::boolean:
+            case value_kind::integer:
+            case value_kind::duration:
+                yaml << s.render(config);
+                break;
+        }
+    }
+    yaml << YAML::EndMap;
+}
+
+std::string pad(std::string text, std::size_t width) {
+    if (text.size() < width) text.append(width - text.size(), ' ');
+    return text;
+}
+
+}  // namespace
+
+std::string to_yaml(const app_config& config) {
+    YAML::Emitter yaml;
+    yaml << YAML::Comment("metrics-governor effective configuration (defaults < file < flags)");
+    emit_section(yaml, config, "");
+    return std::string(yaml.c_str()) + "\n";
+}
+
+std::string help_text() {
+    std::ostringstream out;
+    out << "Usage: metrics-governor [validate] [flags]\n"
+           "\n"
+           "Runs the proxy. With the command word `validate`, checks the configuration (file and\n"
+           "flags) and exits: 0 if it is valid, 2 with every problem listed if not.\n"
+           "\n"
+           "Flags take one dash or two and their value after '=' or a space (-stats-addr=:9090,\n"
+           "--stats-addr :9090); boolean flags alone mean true (-bloom-persistence-enabled) or "
+           "take\n"
+           "=true/=false. Each setting is also a YAML key; a flag overrides the -config file, "
+           "which\n"
+           "overrides the default. Sizes: 524288000, 500MB, 500MiB, 512Ki. Durations: 30s, 5m, "
+           "1h,\n"
+           "2h30m.\n";
+    for (const auto& group : group_names()) {
+        out << "\n" << group << ":\n";
+        auto print = [&out](const setting_info& info) {
+            out << "  " << pad(info.flag + " " + info.type_name, 46);
+            if (!info.yaml_path.empty()) {
+                out << " yaml: " << info.yaml_path;
+            } else {
+                out << " (flag only)";
+            }
+            out << "\n        " << info.help
+                << "\n        default: " << (info.default_text.empty() ? "\"\"" : info.default_text)
+                << "; accepts: " << info.accepted << "\n";
+        };
+        for (const auto& info : all_settings()) {
+            if (info.group == group) print(info);
+        }
+        if (group == "General") {
+            for (const auto& info : command_flags()) {
+                out << "  " << info.flag << "\n        " << info.help << "\n";
+            }
+        }
+    }
+    return out.str();
+}
+
+std::string version_text() {
+    std::string compiler;
+#if defined(__clang__)
+    compiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+    compiler = "gcc " __VERSION__;
+#else
+    compiler = "unknown compiler";
+#endif
+    return "metrics-governor " MG_VERSION "\nbuild: " + compiler + ", " MG_BUILD_TYPE ", C++" +
+           std::to_string(__cplusplus) + "\n";
+}
+
+}  // namespace mg::config

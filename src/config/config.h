@@ -1,0 +1,118 @@
+// The daemon's configuration: one typed struct per module, filled from defaults, then a YAML file
+// (-config), then command-line flags, in that order of increasing precedence.
+//
+// Every setting is a row of the table in config/settings.cpp: the row gives its YAML path (the
+// flag name is derived from it), help text, group and constraints, and points at its field here.
+// Flag registration, the YAML overlay, unknown-key detection, -help, -show-effective-config and
+// the docs test are all driven by that table. To add a setting: add the field (with its default)
+// below, add one row to the table, and document it in docs/configuration.md (a test enforces it).
+//
+// The structs are plain values: the daemon builds one app_config at startup and hands each module
+// its own section by const reference. Nothing here is global or synchronized.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "config/listen_address.h"
+
+namespace mg::config {
+
+using namespace std::chrono_literals;
+
+struct log_config {
+    std::string level = "info";   // trace|debug|info|warn|error
+    std::string format = "json";  // json|text
+};
+
+// Limits applied to every HTTP listener (ingest and stats).
+struct http_config {
+    std::chrono::nanoseconds read_timeout = 30s;
+    std::chrono::nanoseconds idle_timeout = 120s;
+    std::uint64_t max_header_size = 16384;
+};
+
+struct stats_config {
+    std::string addr = ":9090";
+};
+
+// The bloom_persistence section of the operator spec, with its keys and defaults.
+struct bloom_persistence_config {
+    bool enabled = false;
+    std::string path = "./bloom-state";
+    std::chrono::nanoseconds save_interval = 30s;
+    std::chrono::nanoseconds state_ttl = 1h;
+    std::chrono::nanoseconds cleanup_interval = 5min;
+    std::uint64_t max_size = 524288000;    // 500MB of disk
+    std::uint64_t max_memory = 268435456;  // 256MB of in-memory filters
+    bool compression = true;
+    int compression_level = 1;  // gzip, 1 (fast) .. 9 (best)
+};
+
+struct app_config {
+    std::string config_file;  // -config; flag only
+    int parallelism = 0;      // I/O threads; 0 = number of hardware threads
+    std::chrono::nanoseconds shutdown_timeout = 30s;
+    log_config log;
+    http_config http;
+    stats_config stats;
+    bloom_persistence_config bloom_persistence;
+
+    // parallelism, or the number of hardware threads when it is 0; always >= 1.
+    unsigned effective_parallelism() const;
+};
+
+enum class command { run, validate, show_effective_config, version, help };
+
+struct parse_outcome {
+    command cmd = command::run;
+    app_config config;
+    // Every problem found, each naming the flag or YAML key and the accepted form.
+    // Non-empty means the configuration must not be used: print them and exit with exit_code().
+    std::vector<std::string> errors;
+    // What to print on stdout for help, version, show-effective-config and a successful validate.
+    std::string output;
+
+    int exit_code() const { return errors.empty() ? 0 : 2; }
+};
+
+// Parses argv (argv[0] is the program name): the optional command word `validate`, flags in Go
+// style (-name value, -name=value, --name value, --name=value; bare boolean flags), and the YAML
+// file named by -config. Never throws for bad input; problems land in parse_outcome::errors.
+// -help and -version win over everything else and report no errors.
+parse_outcome parse_command_line(int argc, const char* const argv[]);
+
+// The configuration as YAML, in the file's layout, with secret settings shown as "<redacted>".
+// Loading the output back (with -config) gives the same configuration, secrets aside.
+std::string to_yaml(const app_config& config);
+
+// Usage text grouped by section, with every flag's type, YAML key, default and meaning.
+std::string help_text();
+// "metrics-governor VERSION" plus compiler and build type.
+std::string version_text();
+
+// One setting as documented: for -help, the docs and tests. Flag-only settings (-config) have an
+// empty yaml_path.
+struct setting_info {
+    std::string flag;          // "-bloom-persistence-enabled"
+    std::string yaml_path;     // "bloom_persistence.enabled"
+    std::string type_name;     // bool, int, size, duration, string, address
+    std::string default_text;  // "false", "30s", "500MB", ":9090"
+    std::string help;
+    std::string group;     // General, Logging, HTTP, Stats, Bloom persistence
+    std::string accepted;  // "an integer from 1 to 9"
+    bool secret = false;
+};
+
+// The settings table, in help order.
+const std::vector<setting_info>& all_settings();
+// Flags that select a command rather than set a value: -help, -h, -version, -show-effective-config.
+const std::vector<setting_info>& command_flags();
+// Section titles in help order.
+const std::vector<std::string>& group_names();
+
+}  // namespace mg::config

@@ -1,0 +1,334 @@
+#include "config/settings.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include "common/units.h"
+
+namespace mg::config::detail {
+
+namespace {
+
+// THE TABLE. One row per setting; see settings.h for how a row is written. The flag is the YAML
+// path with '.' and '_' turned into '-'. Rows of one group stay together, in help order.
+std::vector<setting> build_rows() {
+    std::vector<setting> rows;
+
+    // General
+    rows.push_back(
+        make_setting<&app_config::config_file>(
+            "config", group::general, "YAML configuration file; flags override its values.")
+            .flag_only());
+    rows.push_back(make_setting<&app_config::parallelism>(
+                       "parallelism", group::general,
+                       "I/O threads serving HTTP; 0 means one per hardware thread.")
+                       .int_range(0, 1024));
+    rows.push_back(make_setting<&app_config::shutdown_timeout>(
+                       "shutdown_timeout", group::general,
+                       "Longest graceful shutdown (drain, final save) before exiting anyway.")
+                       .positive());
+
+    // Logging
+    rows.push_back(make_setting<&app_config::log, &log_config::level>(
+                       "log.level", group::logging, "Lowest level that is logged.")
+                       .one_of({"trace", "debug", "info", "warn", "error"}));
+    rows.push_back(make_setting<&app_config::log, &log_config::format>(
+                       "log.format", group::logging,
+                       "Log line format: one JSON object per line, or human-readable text.")
+                       .one_of({"json", "text"}));
+
+    // HTTP
+    rows.push_back(make_setting<&app_config::http, &http_config::read_timeout>(
+                       "http.read_timeout", group::http,
+                       "Longest time to read one request (headers and body), on every listener.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::http, &http_config::idle_timeout>(
+                       "http.idle_timeout", group::http,
+                       "Keep-alive connections idle this long are closed, on every listener.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::http, &http_config::max_header_size>(
+                       "http.max_header_size", group::http,
+                       "Largest request header block accepted; larger requests get 431.")
+                       .size_range(1024, 1024 * 1024));
+
+    // Stats
+    rows.push_back(make_setting<&app_config::stats, &stats_config::addr>(
+                       "stats.addr", group::stats,
+                       "Listen address of /metrics, /live, /ready and /api/v1/cardinality.")
+                       .listen_address());
+
+    // Bloom persistence: the operator spec's bloom_persistence section, key for key.
+    using bp = bloom_persistence_config;
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::enabled>(
+        "bloom_persistence.enabled", group::bloom_persistence,
+        "Enable bloom filter state persistence (save periodically, restore at start)."));
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::path>(
+        "bloom_persistence.path", group::bloom_persistence, "Directory for persistence files."));
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::save_interval>(
+                       "bloom_persistence.save_interval", group::bloom_persistence,
+                       "Interval between periodic saves.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::state_ttl>(
+                       "bloom_persistence.state_ttl", group::bloom_persistence,
+                       "Time after which unused trackers are cleaned up.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::cleanup_interval>(
+                       "bloom_persistence.cleanup_interval", group::bloom_persistence,
+                       "Interval between cleanup runs.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::max_size>(
+        "bloom_persistence.max_size", group::bloom_persistence,
+        "Maximum disk space for bloom state."));
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::max_memory>(
+        "bloom_persistence.max_memory", group::bloom_persistence,
+        "Maximum memory for in-memory bloom filters."));
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::compression>(
+        "bloom_persistence.compression", group::bloom_persistence,
+        "Enable gzip compression for state files."));
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::compression_level>(
+                       "bloom_persistence.compression_level", group::bloom_persistence,
+                       "Gzip compression level (1=fast, 9=best).")
+                       .int_range(1, 9));
+
+    return rows;
+}
+
+std::string flag_for(std::string_view key) {
+    std::string flag = "-";
+    for (char c : key) flag += (c == '.' || c == '_') ? '-' : c;
+    return flag;
+}
+
+std::string_view type_name_of(const setting& s) {
+    switch (s.kind) {
+        case value_kind::boolean:
+            return "bool";
+        case value_kind::integer:
+            return "int";
+        case value_kind::size:
+            return "size";
+        case value_kind::duration:
+            return "duration";
+        case value_kind::string:
+            return "string";
+        case value_kind::choice:
+            return "string";
+        case value_kind::listen_address:
+            return "address";
+    }
+    return "string";
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += sep;
+        out += item;
+    }
+    return out;
+}
+
+std::string accepted_form(const setting& s) {
+    switch (s.kind) {
+        case value_kind::boolean:
+            return "true or false";
+        case value_kind::integer:
+            if (s.int_bounds) {
+                return "an integer from " + std::to_string(s.int_bounds->first) + " to " +
+                       std::to_string(s.int_bounds->second);
+            }
+            return "an integer";
+        case value_kind::size:
+            if (s.size_bounds) {
+                return "a size from " + format_byte_size(s.size_bounds->first) + " to " +
+                       format_byte_size(s.size_bounds->second) + ", e.g. " +
+                       std::to_string(s.size_bounds->second) + " or " +
+                       format_byte_size(s.size_bounds->second);
+            }
+            return std::string(k_byte_size_forms);
+        case value_kind::duration:
+            return s.must_be_positive ? "a duration greater than 0, e.g. 30s, 5m, 1h, 2h30m"
+                                      : std::string(k_duration_forms);
+        case value_kind::string:
+            return "a non-empty string";
+        case value_kind::choice:
+            return "one of " + join(s.choices, ", ");
+        case value_kind::listen_address:
+            return std::string(k_listen_address_forms);
+    }
+    return {};
+}
+
+std::string quoted(std::string_view text) {
+    return "\"" + std::string(text) + "\"";
+}
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+    std::int64_t v = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, v);
+    if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+    return v;
+}
+
+template <typename... F>
+struct overloaded : F... {
+    using F::operator()...;
+};
+template <typename... F>
+overloaded(F...) -> overloaded<F...>;
+
+}  // namespace
+
+status setting::assign(app_config& config, std::string_view text) const {
+    const std::string want = "; want " + info.accepted;
+    field_ref ref = field(config);
+    switch (kind) {
+        case value_kind::boolean: {
+            bool v = false;
+            if (equals_ignore_case(text, "true") || text == "1") {
+                v = true;
+            } else if (!equals_ignore_case(text, "false") && text != "0") {
+                return make_error(quoted(text) + " is not a boolean" + want);
+            }
+            *std::get<bool*>(ref) = v;
+            return {};
+        }
+        case value_kind::integer: {
+            auto v = parse_int(text);
+            if (!v) return make_error(quoted(text) + " is not an integer" + want);
+            auto lo = int_bounds ? int_bounds->first : std::numeric_limits<int>::min();
+            auto hi = int_bounds ? int_bounds->second : std::numeric_limits<int>::max();
+            if (*v < lo || *v > hi)
+                return make_error(std::string(text) + " is out of range" + want);
+            *std::get<int*>(ref) = static_cast<int>(*v);
+            return {};
+        }
+        case value_kind::size: {
+            auto v = parse_byte_size(text);
+            if (!v) return make_error(v.error_message());
+            if (size_bounds && (*v < size_bounds->first || *v > size_bounds->second)) {
+                return make_error(std::string(text) + " is out of range" + want);
+            }
+            *std::get<std::uint64_t*>(ref) = *v;
+            return {};
+        }
+        case value_kind::duration: {
+            auto v = parse_duration(text);
+            if (!v) return make_error(v.error_message());
+            if (must_be_positive && v->count() <= 0) {
+                return make_error(std::string(text) + " is out of range" + want);
+            }
+            *std::get<std::chrono::nanoseconds*>(ref) = *v;
+            return {};
+        }
+        case value_kind::string:
+            if (text.empty()) return make_error("empty value" + want);
+            *std::get<std::string*>(ref) = std::string(text);
+            return {};
+        case value_kind::choice:
+            if (std::find(choices.begin(), choices.end(), text) == choices.end()) {
+                return make_error(quoted(text) + " is not accepted" + want);
+            }
+            *std::get<std::string*>(ref) = std::string(text);
+            return {};
+        case value_kind::listen_address: {
+            auto v = parse_listen_address(text);
+            if (!v) return make_error(v.error_message());
+            *std::get<std::string*>(ref) = std::string(text);
+            return {};
+        }
+    }
+    return make_error("unsupported setting kind");
+}
+
+std::string setting::render(const app_config& config) const {
+    return std::visit(
+        overloaded{[](const bool* v) -> std::string { return *v ? "true" : "false"; },
+                   [](const int* v) { return std::to_string(*v); },
+                   [](const std::uint64_t* v) { return format_byte_size(*v); },
+                   [](const std::chrono::nanoseconds* v) { return format_duration(*v); },
+                   [](const std::string* v) { return *v; }},
+        const_field(config));
+}
+
+const std::vector<setting>& settings_table() {
+    static const std::vector<setting> table = [] {
+        std::vector<setting> rows = build_rows();
+        const app_config defaults;
+        for (auto& s : rows) {
+            if (s.is_flag_only) {
+                s.info.flag = "-" + s.info.yaml_path;
+                s.info.yaml_path.clear();
+            } else {
+                s.info.flag = flag_for(s.info.yaml_path);
+            }
+            s.info.type_name = std::string(type_name_of(s));
+            s.info.accepted = accepted_form(s);
+            s.info.group = std::string(group_name(s.grp));
+            s.info.default_text = s.info.secret ? "<redacted>" : s.render(defaults);
+        }
+        return rows;
+    }();
+    return table;
+}
+
+const setting* find_by_yaml_path(std::string_view path) {
+    for (const auto& s : settings_table()) {
+        if (!s.is_flag_only && s.info.yaml_path == path) return &s;
+    }
+    return nullptr;
+}
+
+std::string_view group_name(group g) {
+    switch (g) {
+        case group::general:
+            return "General";
+        case group::logging:
+            return "Logging";
+        case group::http:
+            return "HTTP";
+        case group::stats:
+            return "Stats";
+        case group::bloom_persistence:
+            return "Bloom persistence";
+    }
+    return "General";
+}
+
+}  // namespace mg::config::detail
+
+namespace mg::config {
+
+const std::vector<setting_info>& all_settings() {
+    static const std::vector<setting_info> infos = [] {
+        std::vector<setting_info> out;
+        for (const auto& s : detail::settings_table()) out.push_back(s.info);
+        return out;
+    }();
+    return infos;
+}
+
+const std::vector<std::string>& group_names() {
+    using detail::group;
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (auto g : {group::general, group::logging, group::http, group::stats,
+                       group::bloom_persistence}) {
+            out.emplace_back(detail::group_name(g));
+        }
+        return out;
+    }();
+    return names;
+}
+
+}  // namespace mg::config

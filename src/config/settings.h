@@ -1,0 +1,136 @@
+// The settings table behind config.h: one row per setting, pointing at its field in app_config.
+// Internal to the config module (config.cpp and the tests use it); other modules read the typed
+// structs and, for documentation, all_settings().
+//
+// A row is built with make_setting<&app_config::section, &section_config::field>(yaml_path, group,
+// help) and refined with .int_range(), .size_range(), .positive(), .one_of(), .listen_address(),
+// .secret() or .flag_only(). The value kind comes from the field's type. The flag name, default
+// text and accepted form are derived when the table is built, so a row never repeats the struct's
+// default.
+//
+// The table is built once, on first use, and is immutable afterwards: safe to read from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config.h"
+
+namespace mg::config::detail {
+
+enum class group { general, logging, http, stats, bloom_persistence };
+
+enum class value_kind { boolean, integer, size, duration, string, choice, listen_address };
+
+using field_ref =
+    std::variant<bool*, int*, std::uint64_t*, std::chrono::nanoseconds*, std::string*>;
+using const_field_ref = std::variant<const bool*, const int*, const std::uint64_t*,
+                                     const std::chrono::nanoseconds*, const std::string*>;
+
+struct setting {
+    setting_info info;  // flag, default_text, type_name and accepted are filled by the table
+    group grp = group::general;
+    value_kind kind = value_kind::string;
+    field_ref (*field)(app_config&) = nullptr;
+    const_field_ref (*const_field)(const app_config&) = nullptr;
+    std::optional<std::pair<std::int64_t, std::int64_t>> int_bounds;
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> size_bounds;
+    bool must_be_positive = false;
+    bool is_flag_only = false;
+    std::vector<std::string> choices;
+
+    setting&& int_range(std::int64_t lo, std::int64_t hi) && {
+        int_bounds = {lo, hi};
+        return std::move(*this);
+    }
+    setting&& size_range(std::uint64_t lo, std::uint64_t hi) && {
+        size_bounds = {lo, hi};
+        return std::move(*this);
+    }
+    // Durations: zero is rejected.
+    setting&& positive() && {
+        must_be_positive = true;
+        return std::move(*this);
+    }
+    setting&& one_of(std::initializer_list<const char*> values) && {
+        kind = value_kind::choice;
+        choices.assign(values.begin(), values.end());
+        return std::move(*this);
+    }
+    setting&& listen_address() && {
+        kind = value_kind::listen_address;
+        return std::move(*this);
+    }
+    // Shown as "<redacted>" in -show-effective-config and help.
+    setting&& secret() && {
+        info.secret = true;
+        return std::move(*this);
+    }
+    // Only a flag; the key passed to make_setting is the flag name without '-'.
+    setting&& flag_only() && {
+        is_flag_only = true;
+        return std::move(*this);
+    }
+
+    // Parses text (a flag value or a YAML scalar) into the field of config. On failure config is
+    // unchanged and the message says what was wrong and what is accepted, without the name.
+    status assign(app_config& config, std::string_view text) const;
+    // The value as text that assign() accepts back: "30s", "500MB", "true", ":9090".
+    std::string render(const app_config& config) const;
+};
+
+template <typename T>
+inline constexpr bool k_unsupported_field_type = false;
+
+// A new field type needs a field_ref alternative and cases in assign() and render().
+template <typename T>
+constexpr value_kind kind_of() {
+    if constexpr (std::is_same_v<T, bool>) {
+        return value_kind::boolean;
+    } else if constexpr (std::is_same_v<T, int>) {
+        return value_kind::integer;
+    } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+        return value_kind::size;
+    } else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
+        return value_kind::duration;
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        return value_kind::string;
+    } else {
+        static_assert(k_unsupported_field_type<T>, "no value_kind for this field type");
+    }
+}
+
+// Members is the chain of member pointers from app_config to the field, e.g.
+// make_setting<&app_config::log, &log_config::level>("log.level", group::logging, "...").
+template <auto... Members>
+setting make_setting(std::string key, group grp, std::string help) {
+    setting s;
+    s.info.yaml_path = std::move(key);
+    s.info.help = std::move(help);
+    s.grp = grp;
+    // clang-format off
+    s.field = [](app_config& c) -> field_ref { return &(c .* ... .* Members); };
+    s.const_field = [](const app_config& c) -> const_field_ref { return &(c .* ... .* Members); };
+    using field_type =
+        std::remove_cvref_t<decltype((std::declval<app_config&>() .* ... .* Members))>;
+    // clang-format on
+    s.kind = kind_of<field_type>();
+    return s;
+}
+
+// The table, in help order.
+const std::vector<setting>& settings_table();
+// The row for a YAML path, or nullptr. Flag-only rows are not found.
+const setting* find_by_yaml_path(std::string_view path);
+std::string_view group_name(group g);
+
+}  // namespace mg::config::detail

@@ -1,0 +1,269 @@
+#include "http/server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <future>
+#include <optional>
+#include <vector>
+
+#include "logging/log.h"
+
+namespace mg::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+// One connection. All its handlers run on the connection's strand, so its members need no lock.
+class session : public std::enable_shared_from_this<session> {
+public:
+    session(server& owner, tcp::socket&& socket) : owner_(owner), stream_(std::move(socket)) {
+        owner_.register_session(this);
+    }
+    ~session() { owner_.unregister_session(this); }
+
+    void run() {
+        asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_wait_request(); });
+    }
+
+    // Called by the server from a control thread: closes the connection if it waits idle; a
+    // request in flight finishes and its response closes the connection.
+    void request_shutdown() {
+        asio::post(stream_.get_executor(), [self = shared_from_this()] {
+            if (self->state_ == state::idle) self->stream_.socket().close();
+        });
+    }
+
+private:
+    enum class state { idle, reading, writing, closed };
+
+    // Waits for the first byte of the next request under the idle timeout, so a kept-alive
+    // connection can sit quietly, while a started request must complete within read_timeout.
+    void do_wait_request() {
+        if (owner_.stopping()) return do_close();
+        if (buffer_.size() > 0) return do_read();
+        state_ = state::idle;
+        stream_.expires_after(owner_.options().idle_timeout);
+        stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec,
+                                                                                 std::size_t n) {
+            self->buffer_.commit(n);
+            self->on_first_bytes(ec);
+        });
+    }
+
+    void on_first_bytes(beast::error_code ec) {
+        if (ec) return do_close();  // idle timeout, peer closed, or shutdown
+        do_read();
+    }
+
+    void do_read() {
+        state_ = state::reading;
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(owner_.options().max_header_size));
+        parser_->body_limit(owner_.options().max_body_size);
+        stream_.expires_after(owner_.options().read_timeout);
+        bhttp::async_read(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    }
+
+    void on_read(beast::error_code ec) {
+        if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) return do_close();
+        if (ec == beast::error::timeout) {
+            logging::debug("http request read timed out", {{"listener", owner_.options().name}});
+            return do_close();
+        }
+        if (ec == bhttp::error::body_limit) {
+            return send_error(bhttp::status::payload_too_large,
+                              "request body larger than the limit of " +
+                                  std::to_string(owner_.options().max_body_size) + " bytes\n");
+        }
+        if (ec == bhttp::error::header_limit) {
+            return send_error(bhttp::status::request_header_fields_too_large,
+                              "request header larger than the limit of " +
+                                  std::to_string(owner_.options().max_header_size) + " bytes\n");
+        }
+        if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+            return send_error(bhttp::status::bad_request, "malformed HTTP request: " + ec.message() + "\n");
+        }
+        if (ec) return do_close();
+
+        request req = parser_->release();
+        auto res = std::make_shared<response>(owner_.routes().route(req));
+        if (req.method() == bhttp::verb::head) res->body().clear();
+        res->keep_alive(req.keep_alive() && !owner_.stopping());
+        do_write(std::move(res));
+    }
+
+    // Answers a request that could not be read and closes: the rest of the stream is unusable.
+    void send_error(bhttp::status status, std::string body) {
+        auto res = std::make_shared<response>(status, 11);
+        res->set(bhttp::field::server, "metrics-governor");
+        res->set(bhttp::field::content_type, k_text);
+        res->body() = std::move(body);
+        res->keep_alive(false);
+        res->prepare_payload();
+        do_write(std::move(res));
+    }
+
+    void do_write(std::shared_ptr<response> res) {
+        state_ = state::writing;
+        stream_.expires_after(owner_.options().read_timeout);
+        const bool keep = res->keep_alive();
+        bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
+            self->on_write(ec, keep);
+        });
+    }
+
+    void on_write(beast::error_code ec, bool keep_alive) {
+        if (ec || !keep_alive) return do_close();
+        do_wait_request();
+    }
+
+    void do_close() {
+        if (state_ == state::closed) return;
+        state_ = state::closed;
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.socket().close(ignored);
+    }
+
+    server& owner_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    state state_ = state::idle;
+};
+
+std::string format_endpoint(const tcp::endpoint& ep) {
+    const auto host = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+}
+
+server::server(asio::io_context& ioc, server_options options, std::shared_ptr<const router> routes)
+    : ioc_(ioc), options_(std::move(options)), routes_(std::move(routes)) {}
+
+server::~server() {
+    shutdown();
+}
+
+result<tcp::endpoint> server::listen(const std::string& host, std::uint16_t port) {
+    boost::system::error_code ec;
+    std::vector<tcp::endpoint> candidates;
+    if (host.empty()) {
+        candidates = {tcp::endpoint(tcp::v6(), port), tcp::endpoint(tcp::v4(), port)};
+    } else {
+        tcp::resolver resolver(ioc_);
+        auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+        if (ec) return make_error("cannot resolve listen host \"" + host + "\": " + ec.message());
+        for (const auto& r : results) candidates.push_back(r.endpoint());
+    }
+    std::string last_error = "no address to listen on";
+    for (const auto& ep : candidates) {
+        auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(ioc_));
+        acceptor->open(ep.protocol(), ec);
+        if (!ec && ep.address().is_v6() && host.empty()) acceptor->set_option(asio::ip::v6_only(false), ec);
+        if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor->bind(ep, ec);
+        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            last_error = ec.message();
+            continue;
+        }
+        acceptor_ = std::move(acceptor);
+        accept_retry_ = std::make_unique<asio::steady_timer>(acceptor_->get_executor());
+        const auto bound = acceptor_->local_endpoint();
+        do_accept();
+        return bound;
+    }
+    return make_error("cannot listen on " + (host.empty() ? std::string("*") : host) + ":" +
+                      std::to_string(port) + ": " + last_error);
+}
+
+void server::do_accept() {
+    acceptor_->async_accept(asio::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
+        on_accept(ec, std::move(socket));
+    });
+}
+
+void server::on_accept(boost::system::error_code ec, tcp::socket socket) {
+    if (stopping() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+        // Typically EMFILE: back off instead of spinning, and keep serving the open connections.
+        logging::warn("http accept failed", {{"listener", options_.name}, {"error", ec.message()}});
+        accept_retry_->expires_after(std::chrono::milliseconds(100));
+        accept_retry_->async_wait([this](boost::system::error_code wait_ec) {
+            if (!wait_ec && !stopping()) do_accept();
+        });
+        return;
+    }
+    if (options_.max_connections != 0 && open_connections() >= options_.max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+    } else {
+        std::make_shared<session>(*this, std::move(socket))->run();
+    }
+    do_accept();
+}
+
+void server::stop_accepting() {
+    if (!acceptor_) return;
+    if (ioc_.stopped()) {
+        boost::system::error_code ignored;
+        acceptor_->close(ignored);
+        return;
+    }
+    // The acceptor lives on its own strand; close it there so no accept handler races with it.
+    auto done = std::make_shared<std::promise<void>>();
+    auto fut = done->get_future();
+    asio::dispatch(acceptor_->get_executor(), [this, done] {
+        boost::system::error_code ignored;
+        acceptor_->close(ignored);
+        accept_retry_->cancel();
+        done->set_value();
+    });
+    fut.wait_for(std::chrono::seconds(5));
+}
+
+void server::shutdown() {
+    if (stopping_.exchange(true, std::memory_order_acq_rel)) return;
+    stop_accepting();
+    // Take strong references under the lock, act on them after it: dropping the last reference
+    // runs the session's destructor, which takes the same lock.
+    std::vector<std::shared_ptr<session>> live;
+    {
+        std::lock_guard lock(sessions_mu_);
+        for (auto* s : sessions_) {
+            if (auto self = s->weak_from_this().lock()) live.push_back(std::move(self));
+        }
+    }
+    for (auto& s : live) s->request_shutdown();
+}
+
+bool server::wait_until_idle(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(sessions_mu_);
+    return sessions_cv_.wait_until(lock, deadline, [this] { return sessions_.empty(); });
+}
+
+void server::register_session(session* s) {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.insert(s);
+    open_.store(sessions_.size(), std::memory_order_relaxed);
+}
+
+void server::unregister_session(session* s) {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.erase(s);
+    open_.store(sessions_.size(), std::memory_order_relaxed);
+    if (sessions_.empty()) sessions_cv_.notify_all();
+}
+
+}  // namespace mg::http

@@ -1,0 +1,33 @@
+// Request and response types shared by the HTTP server, its router and the handlers of other
+// modules, plus small helpers to build answers. Value types; not synchronized.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace mg::http {
+
+namespace bhttp = boost::beast::http;
+
+using request = bhttp::request<bhttp::string_body>;
+using response = bhttp::response<bhttp::string_body>;
+// Handlers run on an I/O thread: they must not block on disk or on another server.
+using handler = std::function<response(const request&)>;
+
+inline constexpr std::string_view k_json = "application/json";
+inline constexpr std::string_view k_text = "text/plain; charset=utf-8";
+
+// A response to `req` with the same HTTP version and keep-alive choice.
+response make_response(const request& req, bhttp::status status, std::string body,
+                       std::string_view content_type = k_text);
+
+// The path part of a request target ("/metrics?x=1" -> "/metrics").
+std::string_view target_path(std::string_view target);
+// Query parameters, percent-decoded; a repeated key keeps its first value.
+std::map<std::string, std::string> query_params(std::string_view target);
+
+}  // namespace mg::http

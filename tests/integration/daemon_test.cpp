@@ -1,0 +1,203 @@
+// The daemon as a user runs it: start on free ports, scrape, probe, signal, misconfigure.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support/daemon.h"
+#include "support/http_client.h"
+
+using namespace std::chrono_literals;
+using mg::test::child_process;
+using mg::test::running_daemon;
+using mg::test::temp_dir;
+namespace bhttp = boost::beast::http;
+
+TEST_CASE("stats listener serves metrics, health, 404 and 405", "[daemon]") {
+    running_daemon d;
+    const auto port = d.stats_port();
+
+    const auto metrics = mg::test::http_get(port, "/metrics");
+    CHECK(metrics.status == 200);
+    CHECK(metrics.headers.at("content-type").find("text/plain; version=0.0.4") == 0);
+    for (const char* family : {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+                               "process_max_fds", "process_start_time_seconds", "metrics_governor_build_info{"}) {
+        INFO(family);
+        CHECK(metrics.body.find(family) != std::string::npos);
+    }
+
+    const auto live = mg::test::http_get(port, "/live");
+    CHECK(live.status == 200);
+    CHECK(nlohmann::json::parse(live.body)["status"] == "up");
+    const auto ready = mg::test::http_get(port, "/ready");
+    CHECK(ready.status == 200);
+    CHECK(nlohmann::json::parse(ready.body)["status"] == "up");
+
+    CHECK(mg::test::http_get(port, "/no-such-path").status == 404);
+    mg::test::http_client c("127.0.0.1", port);
+    const auto post = c.request(bhttp::verb::post, "/metrics", "x");
+    CHECK(post.status == 405);
+    CHECK(post.headers.at("allow") == "GET");
+
+    d.process().signal(SIGTERM);
+    CHECK(d.process().wait_exit(10s) == 0);
+    CHECK(d.process().output().find("\"msg\":\"metrics-governor stopped\"") != std::string::npos);
+}
+
+TEST_CASE("keep-alive connections serve several requests and HEAD has no body", "[daemon]") {
+    running_daemon d;
+    mg::test::http_client c("127.0.0.1", d.stats_port());
+    for (int i = 0; i < 3; ++i) {
+        const auto r = c.get("/live");
+        CHECK(r.status == 200);
+        CHECK(r.keep_alive);
+    }
+    const auto head = c.request(bhttp::verb::head, "/metrics");
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+}
+
+TEST_CASE("oversized and malformed requests get 431 and 400", "[daemon]") {
+    running_daemon d({"-http-max-header-size=2KiB"});
+    {
+        mg::test::http_client c("127.0.0.1", d.stats_port());
+        const auto r = c.request(bhttp::verb::get, "/live", "", {{"X-Big", std::string(4096, 'a')}});
+        CHECK(r.status == 431);
+    }
+    {
+        mg::test::http_client c("127.0.0.1", d.stats_port());
+        const auto r = c.raw("GET /live HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n");
+        CHECK(r.status == 400);
+        CHECK(c.closed_by_peer());
+    }
+    CHECK(mg::test::http_get(d.stats_port(), "/live").status == 200);  // still serving others
+}
+
+TEST_CASE("an idle keep-alive connection is closed at the idle timeout", "[daemon]") {
+    running_daemon d({"-http-idle-timeout=300ms"});
+    mg::test::http_client c("127.0.0.1", d.stats_port(), 10s);
+    CHECK(c.get("/live").status == 200);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(c.closed_by_peer());
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+}
+
+TEST_CASE("SIGTERM with an idle keep-alive connection exits promptly with code 0", "[daemon]") {
+    running_daemon d({"-shutdown-timeout=20s"});
+    mg::test::http_client c("127.0.0.1", d.stats_port());
+    CHECK(c.get("/ready").status == 200);
+    const auto t0 = std::chrono::steady_clock::now();
+    d.process().signal(SIGTERM);
+    CHECK(d.process().wait_exit(15s) == 0);
+    // Well inside the 20 s budget: idle connections are closed, not waited for.
+    CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+    CHECK(c.closed_by_peer());
+}
+
+TEST_CASE("SIGINT also stops the daemon cleanly", "[daemon]") {
+    running_daemon d;
+    d.process().signal(SIGINT);
+    CHECK(d.process().wait_exit(10s) == 0);
+    CHECK(d.process().output().find("\"signal\":\"SIGINT\"") != std::string::npos);
+}
+
+TEST_CASE("SIGHUP is logged and the daemon keeps serving", "[daemon]") {
+    running_daemon d;
+    d.process().signal(SIGHUP);
+    CHECK(d.process().wait_for_line("received SIGHUP").has_value());
+    CHECK(mg::test::http_get(d.stats_port(), "/live").status == 200);
+}
+
+TEST_CASE("logs are JSON lines by default and text on request", "[daemon]") {
+    {
+        running_daemon d;
+        const auto& out = d.process().output();
+        const auto start = out.find("{\"level\":\"info\"");
+        REQUIRE(start != std::string::npos);
+        const auto end = out.find('\n', start);
+        const auto j = nlohmann::json::parse(out.substr(start, end - start));
+        CHECK(j.contains("ts"));
+        CHECK(j.contains("msg"));
+    }
+    {
+        running_daemon d({"-log-format=text"});
+        CHECK(d.process().output().find(" INFO metrics-governor started") != std::string::npos);
+    }
+}
+
+TEST_CASE("a YAML config file is loaded and flags override it", "[daemon]") {
+    temp_dir dir;
+    dir.write("mg.yaml", "log:\n  format: text\nshutdown_timeout: 7s\n");
+    running_daemon d({"-config", dir.file("mg.yaml"), "--log-format=json"});
+    CHECK(d.process().output().find("{\"level\":\"info\"") != std::string::npos);
+    d.process().signal(SIGTERM);
+    REQUIRE(d.process().wait_exit(10s) == 0);
+    CHECK(d.process().output().find("\"timeout\":\"7s\"") != std::string::npos);
+}
+
+TEST_CASE("bad configuration exits with code 2 naming every problem", "[daemon]") {
+    temp_dir dir;
+    dir.write("bad.yaml",
+              "bloom_persistence:\n  compression_level: 12\n  max_size: lots\n  colour: blue\n");
+    child_process p({mg::test::daemon_path(), "-config", dir.file("bad.yaml"), "-shutdown-timeout=soon"});
+    REQUIRE(p.wait_exit() == 2);
+    const auto& out = p.output();
+    CHECK(out.find("bloom_persistence.compression_level") != std::string::npos);
+    CHECK(out.find("bloom_persistence.max_size") != std::string::npos);
+    CHECK(out.find("bloom_persistence.colour") != std::string::npos);
+    CHECK(out.find("shutdown-timeout") != std::string::npos);
+    CHECK(out.find("500MiB") != std::string::npos);  // the accepted size form is shown
+}
+
+TEST_CASE("unknown flags and missing config files exit with code 2", "[daemon]") {
+    {
+        child_process p({mg::test::daemon_path(), "-no-such-flag=1"});
+        CHECK(p.wait_exit() == 2);
+        CHECK(p.output().find("no-such-flag") != std::string::npos);
+    }
+    {
+        child_process p({mg::test::daemon_path(), "-config", "/nonexistent/mg.yaml"});
+        CHECK(p.wait_exit() == 2);
+        CHECK(p.output().find("/nonexistent/mg.yaml") != std::string::npos);
+    }
+}
+
+TEST_CASE("validate, version, help and show-effective-config exit 0 without starting", "[daemon]") {
+    temp_dir dir;
+    dir.write("ok.yaml", "bloom_persistence:\n  enabled: true\n  max_size: 1GiB\n");
+    {
+        child_process p({mg::test::daemon_path(), "validate", "-config", dir.file("ok.yaml")});
+        CHECK(p.wait_exit() == 0);
+    }
+    {
+        dir.write("bad.yaml", "stats:\n  addr: nowhere\n");
+        child_process p({mg::test::daemon_path(), "validate", "-config", dir.file("bad.yaml")});
+        CHECK(p.wait_exit() == 2);
+        CHECK(p.output().find("stats.addr") != std::string::npos);
+    }
+    {
+        child_process p({mg::test::daemon_path(), "-version"});
+        CHECK(p.wait_exit() == 0);
+        CHECK(p.output().find("metrics-governor") != std::string::npos);
+    }
+    {
+        child_process p({mg::test::daemon_path(), "-help"});
+        CHECK(p.wait_exit() == 0);
+        CHECK(p.output().find("-bloom-persistence-save-interval") != std::string::npos);
+    }
+    {
+        child_process p({mg::test::daemon_path(), "-config", dir.file("ok.yaml"), "-show-effective-config"});
+        CHECK(p.wait_exit() == 0);
+        CHECK(p.output().find("max_size: 1073741824") != std::string::npos);
+    }
+}
+
+TEST_CASE("a port already in use is reported and exits non-zero", "[daemon]") {
+    running_daemon first;
+    child_process second({mg::test::daemon_path(),
+                          "-stats-addr=127.0.0.1:" + std::to_string(first.stats_port())});
+    const auto code = second.wait_exit();
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);
+    CHECK(second.output().find("cannot start stats listener") != std::string::npos);
+}

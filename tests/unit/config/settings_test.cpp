@@ -1,0 +1,126 @@
+#include "config/settings.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "config/config.h"
+
+namespace {
+
+std::string flag_from_yaml_path(const std::string& path) {
+    std::string flag = "-";
+    for (char c : path) flag += (c == '.' || c == '_') ? '-' : c;
+    return flag;
+}
+
+std::string read_doc() {
+    std::ifstream in(std::string(MG_SOURCE_DIR) + "/docs/configuration.md");
+    REQUIRE(in.good());
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("flags are derived from YAML paths and unique", "[config][settings]") {
+    std::set<std::string> flags;
+    std::set<std::string> paths;
+    for (const auto& s : mg::config::all_settings()) {
+        INFO(s.flag);
+        CHECK(flags.insert(s.flag).second);
+        CHECK_FALSE(s.help.empty());
+        CHECK_FALSE(s.accepted.empty());
+        CHECK_FALSE(s.type_name.empty());
+        if (s.yaml_path.empty()) continue;  // flag only
+        CHECK(paths.insert(s.yaml_path).second);
+        CHECK(s.flag == flag_from_yaml_path(s.yaml_path));
+    }
+    for (const auto& c : mg::config::command_flags()) CHECK(flags.insert(c.flag).second);
+}
+
+TEST_CASE("every group has settings and rows are in group order", "[config][settings]") {
+    const auto& groups = mg::config::group_names();
+    std::size_t last = 0;
+    for (const auto& s : mg::config::all_settings()) {
+        auto it = std::find(groups.begin(), groups.end(), s.group);
+        REQUIRE(it != groups.end());
+        auto index = static_cast<std::size_t>(it - groups.begin());
+        CHECK(index >= last);
+        last = index;
+    }
+    CHECK(last == groups.size() - 1);
+}
+
+TEST_CASE("the bloom_persistence section has exactly the spec's keys and defaults",
+          "[config][settings]") {
+    std::map<std::string, std::string> expected{
+        {"bloom_persistence.enabled", "false"},       {"bloom_persistence.path", "./bloom-state"},
+        {"bloom_persistence.save_interval", "30s"},   {"bloom_persistence.state_ttl", "1h"},
+        {"bloom_persistence.cleanup_interval", "5m"}, {"bloom_persistence.max_size", "500MB"},
+        {"bloom_persistence.max_memory", "256MB"},    {"bloom_persistence.compression", "true"},
+        {"bloom_persistence.compression_level", "1"},
+    };
+    std::map<std::string, std::string> actual;
+    for (const auto& s : mg::config::all_settings()) {
+        if (s.yaml_path.rfind("bloom_persistence.", 0) == 0) actual[s.yaml_path] = s.default_text;
+    }
+    CHECK(actual == expected);
+}
+
+TEST_CASE("a row assigns and renders its own field", "[config][settings]") {
+    const auto* row = mg::config::detail::find_by_yaml_path("bloom_persistence.max_memory");
+    REQUIRE(row != nullptr);
+    mg::config::app_config c;
+    REQUIRE(row->assign(c, "1GiB").ok());
+    CHECK(c.bloom_persistence.max_memory == 1073741824ULL);
+    CHECK(row->render(c) == "1GB");
+    auto bad = row->assign(c, "-5");
+    CHECK_FALSE(bad.ok());
+    CHECK(c.bloom_persistence.max_memory == 1073741824ULL);             // unchanged on failure
+    CHECK(mg::config::detail::find_by_yaml_path("config") == nullptr);  // flag only
+    CHECK(mg::config::detail::find_by_yaml_path("bloom_persistence") == nullptr);
+}
+
+TEST_CASE("docs/configuration.md documents exactly the flags in the table", "[config][docs]") {
+    const std::string doc = read_doc();
+    std::set<std::string> known;
+    for (const auto& s : mg::config::all_settings()) known.insert(s.flag);
+    for (const auto& c : mg::config::command_flags()) known.insert(c.flag);
+
+    // Every flag appears in a table row, and every -flag or --flag in a table row is a real one.
+    std::set<std::string> documented;
+    std::set<std::string> documented_keys;
+    const std::regex flag_re("(^|[\\s|,(`])--?([a-z][a-z0-9-]*)");
+    const std::regex key_re("`([a-z_]+(\\.[a-z_]+)*)`");
+    std::istringstream lines(doc);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind("|", 0) != 0) continue;
+        for (std::sregex_iterator it(line.begin(), line.end(), flag_re), end; it != end; ++it) {
+            documented.insert("-" + (*it)[2].str());
+        }
+        for (std::sregex_iterator it(line.begin(), line.end(), key_re), end; it != end; ++it) {
+            documented_keys.insert((*it)[1]);
+        }
+    }
+    for (const auto& flag : known) {
+        INFO(flag);
+        CHECK(documented.count(flag) == 1);
+    }
+    for (const auto& flag : documented) {
+        INFO("documented but not in the table: " << flag);
+        CHECK(known.count(flag) == 1);
+    }
+    for (const auto& s : mg::config::all_settings()) {
+        if (s.yaml_path.empty()) continue;
+        INFO(s.yaml_path);
+        CHECK(documented_keys.count(s.yaml_path) == 1);
+    }
+}
