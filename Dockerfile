@@ -13,7 +13,7 @@ WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=OFF \
  && cmake --build /build -j"$(nproc)" --target metrics-governor \
- && strip /build/cmd/metrics-governor/metrics-governor
+ && strip /build/metrics-governor
 
 FROM debian:bookworm
 RUN apt-get update \
@@ -24,7 +24,7 @@ RUN apt-get update \
  && useradd --system --uid 65532 --no-create-home --shell /usr/sbin/nologin metrics-governor \
  && mkdir -p /data/bloom-state /etc/metrics-governor \
  && chown 65532:65532 /data/bloom-state && chmod 0700 /data/bloom-state
-COPY --from=build /build/cmd/metrics-governor/metrics-governor /usr/local/bin/metrics-governor
+COPY --from=build /build/metrics-governor /usr/local/bin/metrics-governor
 COPY config/metrics-governor.yaml /etc/metrics-governor/metrics-governor.yaml
 USER 65532:65532
 VOLUME /data/bloom-state
