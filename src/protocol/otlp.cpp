@@ -1,0 +1,731 @@
+#include "protocol/otlp.h"
+
+#include <algorithm>
+
+#include "protocol/otlp_internal.h"
+
+namespace mg::protocol {
+
+namespace {
+
+using otlp_detail::merge_labels;
+
+// Field numbers from opentelemetry-proto.
+constexpr std::uint32_t req_resource_metrics = 1;
+constexpr std::uint32_t rm_resource = 1, rm_scope_metrics = 2;
+constexpr std::uint32_t resource_attributes = 1;
+constexpr std::uint32_t sm_scope = 1, sm_metrics = 2;
+constexpr std::uint32_t scope_name = 1, scope_version = 2, scope_attributes = 3;
+constexpr std::uint32_t metric_name = 1, metric_description = 2, metric_unit = 3;
+constexpr std::uint32_t metric_gauge = 5, metric_sum = 7, metric_histogram = 9,
+                        metric_exp_histogram = 10, metric_summary = 11;
+constexpr std::uint32_t data_points = 1;
+constexpr std::uint32_t kv_key = 1, kv_value = 2;
+constexpr std::uint32_t any_string = 1, any_bool = 2, any_int = 3, any_double = 4, any_array = 5,
+                        any_kvlist = 6, any_bytes = 7;
+constexpr std::uint32_t list_values = 1;  // ArrayValue.values and KeyValueList.values
+constexpr std::uint32_t resp_partial_success = 1;
+constexpr std::uint32_t ps_rejected = 1, ps_message = 2;
+
+metric_kind kind_of(std::uint32_t field) {
+    switch (field) {
+        case metric_gauge:
+            return metric_kind::gauge;
+        case metric_sum:
+            return metric_kind::sum;
+        case metric_histogram:
+            return metric_kind::histogram;
+        case metric_exp_histogram:
+            return metric_kind::exponential_histogram;
+        case metric_summary:
+            return metric_kind::summary;
+        default:
+            return metric_kind::unknown;
+    }
+}
+
+std::uint32_t data_field_of(metric_kind k) {
+    switch (k) {
+        case metric_kind::gauge:
+            return metric_gauge;
+        case metric_kind::sum:
+            return metric_sum;
+        case metric_kind::histogram:
+            return metric_histogram;
+        case metric_kind::exponential_histogram:
+            return metric_exp_histogram;
+        case metric_kind::summary:
+            return metric_summary;
+        case metric_kind::unknown:
+            break;
+    }
+    return 0;
+}
+
+// Attribute and exemplar field numbers differ per data point type.
+std::uint32_t attributes_field(metric_kind k) {
+    switch (k) {
+        case metric_kind::histogram:
+            return 9;
+        case metric_kind::exponential_histogram:
+            return 1;
+        default:
+            return 7;  // NumberDataPoint, SummaryDataPoint
+    }
+}
+std::uint32_t exemplars_field(metric_kind k) {
+    switch (k) {
+        case metric_kind::gauge:
+        case metric_kind::sum:
+            return 5;
+        case metric_kind::histogram:
+            return 8;
+        case metric_kind::exponential_histogram:
+            return 11;
+        default:
+            return 0;  // summaries have none
+    }
+}
+
+decode_status fail(const std::string& what) {
+    return decode_status::malformed("OTLP: " + what);
+}
+
+decode_status fail_wire(const wire_reader& r, const char* where) {
+    return fail(std::string(where) + ": " + r.error() + " at offset " +
+                std::to_string(r.error_offset()));
+}
+
+decode_status fail_type(const wire_field& f, const char* where, wire_type want) {
+    return fail(std::string(where) + " (field " + std::to_string(f.number) + ") has wire type " +
+                wire_type_name(f.type) + ", want " + wire_type_name(want));
+}
+
+// Renders an AnyValue payload. Nested values use the JSON-like form (strings quoted, empty as
+// null); the top level writes strings and bytes' base64 bare.
+decode_status render_any(bytes_view payload, bool nested, int depth, std::string& out) {
+    if (depth > k_otlp_max_any_depth) {
+        return fail("attribute value nested deeper than " + std::to_string(k_otlp_max_any_depth));
+    }
+    wire_reader r(payload);
+    wire_field f, last;
+    bool have = false;
+    while (r.next(f)) {
+        if (f.number >= any_string && f.number <= any_bytes) {
+            last = f;
+            have = true;
+        }
+    }
+    if (r.error() != nullptr) return fail_wire(r, "AnyValue");
+    if (!have) {
+        if (nested) out += "null";
+        return decode_status::success();
+    }
+    const bool want_len = last.number == any_string || last.number == any_array ||
+                          last.number == any_kvlist || last.number == any_bytes;
+    if (want_len && last.type != wire_type::len) {
+        return fail_type(last, "AnyValue", wire_type::len);
+    }
+    switch (last.number) {
+        case any_string:
+            if (!valid_utf8(last.bytes)) return fail("invalid UTF-8 in attribute value");
+            if (nested) {
+                otlp_detail::json_quote(last.bytes, out);
+            } else {
+                out.append(last.bytes);
+            }
+            break;
+        case any_bool:
+            if (last.type != wire_type::varint) {
+                return fail_type(last, "AnyValue.bool_value", wire_type::varint);
+            }
+            out += last.value != 0 ? "true" : "false";
+            break;
+        case any_int:
+            if (last.type != wire_type::varint) {
+                return fail_type(last, "AnyValue.int_value", wire_type::varint);
+            }
+            otlp_detail::render_int(last.as_int64(), out);
+            break;
+        case any_double:
+            if (last.type != wire_type::i64) {
+                return fail_type(last, "AnyValue.double_value", wire_type::i64);
+            }
+            otlp_detail::render_double(last.as_double(), out);
+            break;
+        case any_bytes:
+            if (nested) out += '"';
+            otlp_detail::base64_encode(last.bytes, out);
+            if (nested) out += '"';
+            break;
+        case any_array: {
+            out += '[';
+            wire_reader ar(last.bytes);
+            wire_field e;
+            bool first = true;
+            while (ar.next(e)) {
+                if (e.number != list_values) continue;
+                if (e.type != wire_type::len) return fail_type(e, "ArrayValue", wire_type::len);
+                if (!first) out += ',';
+                first = false;
+                if (auto s = render_any(e.bytes, true, depth + 1, out); !s) return s;
+            }
+            if (ar.error() != nullptr) return fail_wire(ar, "ArrayValue");
+            out += ']';
+            break;
+        }
+        case any_kvlist: {
+            std::vector<std::pair<std::string_view, std::string>> items;
+            wire_reader kr(last.bytes);
+            wire_field e;
+            while (kr.next(e)) {
+                if (e.number != list_values) continue;
+                if (e.type != wire_type::len) return fail_type(e, "KeyValueList", wire_type::len);
+                std::string_view key;
+                bytes_view value;
+                bool has_value = false;
+                wire_reader vr(e.bytes);
+                wire_field g;
+                while (vr.next(g)) {
+                    if (g.number == kv_key || g.number == kv_value) {
+                        if (g.type != wire_type::len) {
+                            return fail_type(g, "KeyValue", wire_type::len);
+                        }
+                        if (g.number == kv_key) {
+                            key = g.bytes;
+                        } else {
+                            value = g.bytes;
+                            has_value = true;
+                        }
+                    }
+                }
+                if (vr.error() != nullptr) return fail_wire(vr, "KeyValue");
+                if (!valid_utf8(key)) return fail("invalid UTF-8 in attribute key");
+                std::string rendered;
+                if (has_value) {
+                    if (auto s = render_any(value, true, depth + 1, rendered); !s) return s;
+                } else {
+                    rendered = "null";
+                }
+                items.emplace_back(key, std::move(rendered));
+            }
+            if (kr.error() != nullptr) return fail_wire(kr, "KeyValueList");
+            otlp_detail::render_kvlist(items, out);
+            break;
+        }
+        default:
+            break;
+    }
+    return decode_status::success();
+}
+
+struct decoder {
+    series_batch& out;
+    std::string scratch;
+    std::vector<label_view> resource, scope_synth, scope_attrs, scope_level, scope_merged, point,
+        merged;
+
+    // KeyValue -> label; string values stay views into the body, others go to the arena.
+    decode_status read_attribute(bytes_view payload, std::vector<label_view>& into) {
+        label_view l;
+        bytes_view value;
+        bool has_value = false;
+        wire_reader r(payload);
+        wire_field f;
+        while (r.next(f)) {
+            if (f.number == kv_key || f.number == kv_value) {
+                if (f.type != wire_type::len) return fail_type(f, "KeyValue", wire_type::len);
+                if (f.number == kv_key) {
+                    l.name = f.bytes;
+                } else {
+                    value = f.bytes;
+                    has_value = true;
+                }
+            }
+        }
+        if (r.error() != nullptr) return fail_wire(r, "KeyValue");
+        if (l.name.empty()) return fail("empty attribute key");
+        if (!valid_utf8(l.name)) return fail("invalid UTF-8 in attribute key");
+        if (has_value) {
+            // Fast path: a plain string value is used in place.
+            wire_reader vr(value);
+            wire_field g;
+            if (vr.next(g) && vr.at_end() && g.number == any_string && g.type == wire_type::len) {
+                if (!valid_utf8(g.bytes)) {
+                    return fail("invalid UTF-8 in the value of attribute \"" + std::string(l.name) +
+                                "\"");
+                }
+                l.value = g.bytes;
+            } else {
+                scratch.clear();
+                if (auto s = render_any(value, false, 0, scratch); !s) return s;
+                l.value = out.arena().store(scratch);
+            }
+        }
+        into.push_back(l);
+        return decode_status::success();
+    }
+
+    static decode_status finish_attributes(std::vector<label_view>& ls, const char* where) {
+        std::string_view dup;
+        if (!normalize_labels(ls, false, dup)) {
+            return fail(std::string("duplicate ") + where + " attribute key \"" + std::string(dup) +
+                        "\"");
+        }
+        return decode_status::success();
+    }
+
+    decode_status resource_metrics(bytes_view payload) {
+        resource.clear();
+        wire_reader r(payload);
+        wire_field f;
+        while (r.next(f)) {
+            if (f.number != rm_resource) continue;
+            if (f.type != wire_type::len)
+                return fail_type(f, "ResourceMetrics.resource", wire_type::len);
+            wire_reader rr(f.bytes);
+            wire_field g;
+            while (rr.next(g)) {
+                if (g.number != resource_attributes) continue;
+                if (g.type != wire_type::len) {
+                    return fail_type(g, "Resource.attributes", wire_type::len);
+                }
+                if (auto s = read_attribute(g.bytes, resource); !s) return s;
+            }
+            if (rr.error() != nullptr) return fail_wire(rr, "Resource");
+        }
+        if (r.error() != nullptr) return fail_wire(r, "ResourceMetrics");
+        if (auto s = finish_attributes(resource, "resource"); !s) return s;
+        wire_reader r2(payload);
+        while (r2.next(f)) {
+            if (f.number != rm_scope_metrics) continue;
+            if (f.type != wire_type::len) {
+                return fail_type(f, "ResourceMetrics.scope_metrics", wire_type::len);
+            }
+            if (auto s = scope_metrics(f.bytes); !s) return s;
+        }
+        return decode_status::success();
+    }
+
+    decode_status scope_metrics(bytes_view payload) {
+        scope_synth.clear();
+        scope_attrs.clear();
+        // A repeated submessage field merges: attributes accumulate, the last name wins.
+        std::string_view name, version;
+        wire_reader r(payload);
+        wire_field f;
+        while (r.next(f)) {
+            if (f.number != sm_scope) continue;
+            if (f.type != wire_type::len) return fail_type(f, "ScopeMetrics.scope", wire_type::len);
+            wire_reader sr(f.bytes);
+            wire_field g;
+            while (sr.next(g)) {
+                if (g.number != scope_name && g.number != scope_version &&
+                    g.number != scope_attributes) {
+                    continue;
+                }
+                if (g.type != wire_type::len) {
+                    return fail_type(g, "InstrumentationScope", wire_type::len);
+                }
+                if (g.number == scope_name) name = g.bytes;
+                if (g.number == scope_version) version = g.bytes;
+                if (g.number == scope_attributes) {
+                    if (auto s = read_attribute(g.bytes, scope_attrs); !s) return s;
+                }
+            }
+            if (sr.error() != nullptr) return fail_wire(sr, "InstrumentationScope");
+        }
+        if (r.error() != nullptr) return fail_wire(r, "ScopeMetrics");
+        if (!valid_utf8(name) || !valid_utf8(version)) {
+            return fail("invalid UTF-8 in scope name or version");
+        }
+        if (!name.empty()) scope_synth.push_back({k_otel_scope_name_label, name});
+        if (!version.empty()) scope_synth.push_back({k_otel_scope_version_label, version});
+        if (auto s = finish_attributes(scope_attrs, "scope"); !s) return s;
+        merge_labels(scope_synth, scope_attrs, scope_level);
+        merge_labels(resource, scope_level, scope_merged);
+        wire_reader r2(payload);
+        while (r2.next(f)) {
+            if (f.number != sm_metrics) continue;
+            if (f.type != wire_type::len)
+                return fail_type(f, "ScopeMetrics.metrics", wire_type::len);
+            if (auto s = metric(f.bytes); !s) return s;
+        }
+        return decode_status::success();
+    }
+
+    decode_status metric(bytes_view payload) {
+        std::string_view name;
+        wire_reader r(payload);
+        wire_field f;
+        while (r.next(f)) {
+            if (f.number == metric_name) {
+                if (f.type != wire_type::len) return fail_type(f, "Metric.name", wire_type::len);
+                name = f.bytes;
+            }
+        }
+        if (r.error() != nullptr) return fail_wire(r, "Metric");
+        if (!valid_utf8(name)) return fail("invalid UTF-8 in metric name");
+        wire_reader r2(payload);
+        while (r2.next(f)) {
+            const metric_kind k = kind_of(f.number);
+            if (k == metric_kind::unknown) continue;
+            if (f.type != wire_type::len) return fail_type(f, "Metric data", wire_type::len);
+            wire_reader dr(f.bytes);
+            wire_field g;
+            while (dr.next(g)) {
+                if (g.number != data_points) continue;
+                if (g.type != wire_type::len) {
+                    return fail_type(g, "data_points", wire_type::len);
+                }
+                if (auto s = data_point(g, k, name); !s) return s;
+            }
+            if (dr.error() != nullptr) return fail_wire(dr, "metric data");
+        }
+        return decode_status::success();
+    }
+
+    decode_status data_point(const wire_field& pf, metric_kind k, std::string_view name) {
+        const std::uint32_t attrs = attributes_field(k);
+        const std::uint32_t exs = exemplars_field(k);
+        point.clear();
+        series_entry e;
+        e.metric_name = name;
+        e.kind = k;
+        e.raw = pf.raw;
+        wire_reader r(pf.bytes);
+        wire_field f;
+        while (r.next(f)) {
+            if (f.number == attrs) {
+                if (f.type != wire_type::len) return fail_type(f, "attributes", wire_type::len);
+                if (auto s = read_attribute(f.bytes, point); !s) return s;
+            } else if (exs != 0 && f.number == exs) {
+                if (f.type != wire_type::len) return fail_type(f, "exemplars", wire_type::len);
+                ++e.exemplars;
+            }
+        }
+        if (r.error() != nullptr) return fail_wire(r, "data point");
+        if (auto s = finish_attributes(point, "data point"); !s) return s;
+        merge_labels(scope_merged, point, merged);
+        e.label_begin = out.label_mark();
+        out.push_labels(merged);
+        e.label_count = static_cast<std::uint32_t>(merged.size());
+        if (k == metric_kind::gauge || k == metric_kind::sum) {
+            e.samples = 1;
+        } else {
+            e.histograms = 1;
+        }
+        out.push_series(e);
+        return decode_status::success();
+    }
+};
+
+}  // namespace
+
+decode_status decode_otlp_protobuf(bytes_view body, series_batch& out) {
+    out.reset(source_protocol::otlp_protobuf, body);
+    decoder d{out, {}, {}, {}, {}, {}, {}, {}, {}};
+    wire_reader r(body);
+    wire_field f;
+    while (r.next(f)) {
+        if (f.number != req_resource_metrics) continue;
+        if (f.type != wire_type::len) {
+            return fail_type(f, "ExportMetricsServiceRequest.resource_metrics", wire_type::len);
+        }
+        if (auto s = d.resource_metrics(f.bytes); !s) return s;
+    }
+    if (r.error() != nullptr) return fail_wire(r, "ExportMetricsServiceRequest");
+    return decode_status::success();
+}
+
+// ---- Subset encoding ----
+
+namespace {
+
+// Walks the validated request in decode order and copies kept points; counts with `next`.
+struct subset_encoder {
+    std::span<const std::uint8_t> keep;
+    std::size_t next = 0;
+    wire_writer w;
+
+    // Returns the number of points kept below this level.
+    std::size_t metric(bytes_view payload) {
+        std::size_t kept = 0;
+        wire_reader r(payload);
+        wire_field f;
+        while (r.next(f)) {
+            const metric_kind k = kind_of(f.number);
+            if (k == metric_kind::unknown) {
+                w.raw(f.raw);
+                continue;
+            }
+            const std::size_t t = w.begin_message(f.number);
+            std::size_t here = 0;
+            wire_reader dr(f.bytes);
+            wire_field g;
+            while (dr.next(g)) {
+                if (g.number != data_points) {
+                    w.raw(g.raw);
+                    continue;
+                }
+                if (next < keep.size() && keep[next] != 0) {
+                    w.raw(g.raw);
+                    ++here;
+                }
+                ++next;
+            }
+            w.end_message(t);
+            kept += here;
+        }
+        return kept;
+    }
+
+    std::size_t level(bytes_view payload, std::uint32_t child_field, int depth) {
+        std::size_t kept = 0;
+        wire_reader r(payload);
+        wire_field f;
+        while (r.next(f)) {
+            if (f.number != child_field) {
+                w.raw(f.raw);
+                continue;
+            }
+            const std::size_t t = w.begin_message(child_field);
+            const std::size_t here = depth == 0 ? level(f.bytes, sm_metrics, 1) : metric(f.bytes);
+            if (here == 0) {
+                w.cancel_message(t, child_field);
+            } else {
+                w.end_message(t);
+            }
+            kept += here;
+        }
+        return kept;
+    }
+};
+
+}  // namespace
+
+decode_status encode_otlp_protobuf_subset(const series_batch& batch,
+                                          std::span<const std::uint8_t> keep, std::string& out) {
+    if (batch.protocol() != source_protocol::otlp_protobuf) {
+        return decode_status::malformed("OTLP: subset source is not an OTLP protobuf batch");
+    }
+    if (keep.size() != batch.size()) {
+        return decode_status::malformed("OTLP: keep mask size does not match the batch");
+    }
+    subset_encoder enc{keep, 0, wire_writer(out)};
+    wire_reader r(batch.body());
+    wire_field f;
+    while (r.next(f)) {
+        if (f.number != req_resource_metrics) {
+            enc.w.raw(f.raw);
+            continue;
+        }
+        const std::size_t t = enc.w.begin_message(req_resource_metrics);
+        if (enc.level(f.bytes, rm_scope_metrics, 0) == 0) {
+            enc.w.cancel_message(t, req_resource_metrics);
+        } else {
+            enc.w.end_message(t);
+        }
+    }
+    if (enc.next != batch.size()) {
+        return decode_status::malformed("OTLP: batch source changed since decoding");
+    }
+    return decode_status::success();
+}
+
+// ---- Responses ----
+
+void encode_otlp_response_protobuf(std::int64_t rejected, std::string_view error_message,
+                                   std::string& out) {
+    out.clear();
+    if (rejected == 0 && error_message.empty()) return;
+    wire_writer w(out);
+    const std::size_t t = w.begin_message(resp_partial_success);
+    if (rejected != 0) w.int64_field(ps_rejected, rejected);
+    if (!error_message.empty()) w.bytes_field(ps_message, error_message);
+    w.end_message(t);
+}
+
+decode_status decode_otlp_response_protobuf(bytes_view body, otlp_partial_success& out) {
+    out = {};
+    wire_reader r(body);
+    wire_field f;
+    while (r.next(f)) {
+        if (f.number != resp_partial_success) continue;
+        if (f.type != wire_type::len) return fail_type(f, "partial_success", wire_type::len);
+        wire_reader pr(f.bytes);
+        wire_field g;
+        while (pr.next(g)) {
+            if (g.number == ps_rejected && g.type == wire_type::varint) {
+                out.rejected_data_points = g.as_int64();
+            } else if (g.number == ps_message && g.type == wire_type::len) {
+                out.error_message.assign(g.bytes);
+            }
+        }
+        if (pr.error() != nullptr) return fail_wire(pr, "ExportMetricsPartialSuccess");
+    }
+    if (r.error() != nullptr) return fail_wire(r, "ExportMetricsServiceResponse");
+    return decode_status::success();
+}
+
+// ---- Owned data ----
+
+otlp_any_value otlp_any_value::str(std::string v) {
+    otlp_any_value a;
+    a.k = kind::string;
+    a.s = std::move(v);
+    return a;
+}
+otlp_any_value otlp_any_value::boolean(bool v) {
+    otlp_any_value a;
+    a.k = kind::boolean;
+    a.b = v;
+    return a;
+}
+otlp_any_value otlp_any_value::integer(std::int64_t v) {
+    otlp_any_value a;
+    a.k = kind::integer;
+    a.i = v;
+    return a;
+}
+otlp_any_value otlp_any_value::dbl(double v) {
+    otlp_any_value a;
+    a.k = kind::dbl;
+    a.d = v;
+    return a;
+}
+otlp_any_value otlp_any_value::bytes(std::string v) {
+    otlp_any_value a;
+    a.k = kind::bytes;
+    a.s = std::move(v);
+    return a;
+}
+
+namespace {
+
+void write_any(wire_writer& w, const otlp_any_value& v);
+
+void write_kv(wire_writer& w, std::uint32_t field, const otlp_key_value& kv) {
+    const std::size_t t = w.begin_message(field);
+    w.bytes_field(kv_key, kv.key);
+    const std::size_t vt = w.begin_message(kv_value);
+    write_any(w, kv.value);
+    w.end_message(vt);
+    w.end_message(t);
+}
+
+void write_any(wire_writer& w, const otlp_any_value& v) {
+    using k = otlp_any_value::kind;
+    switch (v.k) {
+        case k::empty:
+            break;
+        case k::string:
+            w.bytes_field(any_string, v.s);
+            break;
+        case k::boolean:
+            w.varint_field(any_bool, v.b ? 1 : 0);
+            break;
+        case k::integer:
+            w.int64_field(any_int, v.i);
+            break;
+        case k::dbl:
+            w.double_field(any_double, v.d);
+            break;
+        case k::bytes:
+            w.bytes_field(any_bytes, v.s);
+            break;
+        case k::array: {
+            const std::size_t t = w.begin_message(any_array);
+            for (const otlp_any_value& e : v.array) {
+                const std::size_t et = w.begin_message(list_values);
+                write_any(w, e);
+                w.end_message(et);
+            }
+            w.end_message(t);
+            break;
+        }
+        case k::kvlist: {
+            const std::size_t t = w.begin_message(any_kvlist);
+            for (const otlp_key_value& kv : v.kvlist) write_kv(w, list_values, kv);
+            w.end_message(t);
+            break;
+        }
+    }
+}
+
+void write_point(wire_writer& w, metric_kind k, const otlp_point& p) {
+    const std::size_t t = w.begin_message(data_points);
+    for (const otlp_key_value& kv : p.attributes) write_kv(w, attributes_field(k), kv);
+    w.fixed64_field(3, p.time_unix_nano);  // time_unix_nano = 3 in every point type
+    switch (k) {
+        case metric_kind::gauge:
+        case metric_kind::sum:
+            w.double_field(4, p.value);
+            break;  // as_double
+        case metric_kind::histogram:
+            w.fixed64_field(4, 1);  // count
+            w.double_field(5, p.value);
+            w.fixed64_field(6, 1);  // bucket_counts (unpacked is valid too)
+            break;
+        case metric_kind::exponential_histogram:
+            w.fixed64_field(4, 1);
+            w.double_field(5, p.value);
+            w.sint64_field(6, 0);  // scale (sint32)
+            break;
+        case metric_kind::summary:
+            w.fixed64_field(4, 1);
+            w.double_field(5, p.value);
+            break;
+        case metric_kind::unknown:
+            break;
+    }
+    for (std::uint32_t i = 0; i < p.exemplars && exemplars_field(k) != 0; ++i) {
+        const std::size_t et = w.begin_message(exemplars_field(k));
+        w.fixed64_field(2, p.time_unix_nano);  // Exemplar.time_unix_nano
+        w.double_field(3, p.value);            // Exemplar.as_double
+        w.end_message(et);
+    }
+    w.end_message(t);
+}
+
+}  // namespace
+
+void encode_otlp_protobuf(std::span<const otlp_resource> resources, std::string& out) {
+    out.clear();
+    wire_writer w(out);
+    for (const otlp_resource& res : resources) {
+        const std::size_t rt = w.begin_message(req_resource_metrics);
+        const std::size_t rest = w.begin_message(rm_resource);
+        for (const otlp_key_value& kv : res.attributes) write_kv(w, resource_attributes, kv);
+        w.end_message(rest);
+        for (const otlp_scope& sc : res.scopes) {
+            const std::size_t st = w.begin_message(rm_scope_metrics);
+            const std::size_t scope = w.begin_message(sm_scope);
+            if (!sc.name.empty()) w.bytes_field(scope_name, sc.name);
+            if (!sc.version.empty()) w.bytes_field(scope_version, sc.version);
+            for (const otlp_key_value& kv : sc.attributes) write_kv(w, scope_attributes, kv);
+            w.end_message(scope);
+            for (const otlp_metric& m : sc.metrics) {
+                const std::size_t mt = w.begin_message(sm_metrics);
+                w.bytes_field(metric_name, m.name);
+                if (!m.description.empty()) w.bytes_field(metric_description, m.description);
+                if (!m.unit.empty()) w.bytes_field(metric_unit, m.unit);
+                const std::size_t dt = w.begin_message(data_field_of(m.kind));
+                for (const otlp_point& p : m.points) write_point(w, m.kind, p);
+                if (m.kind == metric_kind::sum) {
+                    w.varint_field(2, 2);  // aggregation_temporality: cumulative
+                    w.varint_field(3, 1);  // is_monotonic
+                } else if (m.kind == metric_kind::histogram ||
+                           m.kind == metric_kind::exponential_histogram) {
+                    w.varint_field(2, 2);
+                }
+                w.end_message(dt);
+                w.end_message(mt);
+            }
+            w.end_message(st);
+        }
+        w.end_message(rt);
+    }
+}
+
+}  // namespace mg::protocol

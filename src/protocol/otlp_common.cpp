@@ -1,0 +1,150 @@
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "protocol/otlp_internal.h"
+
+namespace mg::protocol::otlp_detail {
+
+void render_double(double v, std::string& out) {
+    if (std::isnan(v)) {
+        out += "NaN";
+        return;
+    }
+    if (std::isinf(v)) {
+        out += v > 0 ? "+Inf" : "-Inf";
+        return;
+    }
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+void render_int(std::int64_t v, std::string& out) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+namespace {
+constexpr char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int b64_value(char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+}  // namespace
+
+void base64_encode(std::string_view in, std::string& out) {
+    std::size_t i = 0;
+    const auto at = [&in](std::size_t k) { return static_cast<unsigned char>(in[k]); };
+    for (; i + 3 <= in.size(); i += 3) {
+        const unsigned v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+        out += k_b64[(v >> 18) & 63];
+        out += k_b64[(v >> 12) & 63];
+        out += k_b64[(v >> 6) & 63];
+        out += k_b64[v & 63];
+    }
+    if (in.size() - i == 1) {
+        const unsigned v = at(i) << 16;
+        out += k_b64[(v >> 18) & 63];
+        out += k_b64[(v >> 12) & 63];
+        out += "==";
+    } else if (in.size() - i == 2) {
+        const unsigned v = (at(i) << 16) | (at(i + 1) << 8);
+        out += k_b64[(v >> 18) & 63];
+        out += k_b64[(v >> 12) & 63];
+        out += k_b64[(v >> 6) & 63];
+        out += '=';
+    }
+}
+
+bool base64_decode(std::string_view in, std::string& out) {
+    while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+    if (in.size() % 4 == 1) return false;
+    unsigned acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        const int v = b64_value(c);
+        if (v < 0) return false;
+        acc = (acc << 6) | static_cast<unsigned>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xFFU);
+        }
+    }
+    return true;
+}
+
+void json_quote(std::string_view s, std::string& out) {
+    out += '"';
+    for (char c : s) {
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    static constexpr char hex[] = "0123456789abcdef";
+                    out += "\\u00";
+                    out += hex[(static_cast<unsigned char>(c) >> 4) & 0xF];
+                    out += hex[static_cast<unsigned char>(c) & 0xF];
+                } else {
+                    out += c;
+                }
+        }
+    }
+    out += '"';
+}
+
+void render_kvlist(std::vector<std::pair<std::string_view, std::string>>& items, std::string& out) {
+    std::stable_sort(items.begin(), items.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    out += '{';
+    bool first = true;
+    for (const auto& [k, v] : items) {
+        if (!first) out += ',';
+        first = false;
+        json_quote(k, out);
+        out += ':';
+        out += v;
+    }
+    out += '}';
+}
+
+void merge_labels(std::span<const label_view> base, std::span<const label_view> top,
+                  std::vector<label_view>& out) {
+    out.clear();
+    std::size_t i = 0, j = 0;
+    while (i < base.size() && j < top.size()) {
+        if (base[i].name < top[j].name) {
+            out.push_back(base[i++]);
+        } else if (top[j].name < base[i].name) {
+            out.push_back(top[j++]);
+        } else {
+            out.push_back(top[j++]);
+            ++i;
+        }
+    }
+    out.insert(out.end(), base.begin() + static_cast<std::ptrdiff_t>(i), base.end());
+    out.insert(out.end(), top.begin() + static_cast<std::ptrdiff_t>(j), top.end());
+}
+
+}  // namespace mg::protocol::otlp_detail

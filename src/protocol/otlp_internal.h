@@ -1,0 +1,30 @@
+// Internal to mg_protocol: helpers shared by the OTLP protobuf and JSON codecs so that both
+// render attribute values to the same strings and flatten labels the same way.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/series_batch.h"
+
+namespace mg::protocol::otlp_detail {
+
+// Shortest round-trip decimal; NaN, +Inf, -Inf for the non-finite values.
+void render_double(double v, std::string& out);
+void render_int(std::int64_t v, std::string& out);
+void base64_encode(std::string_view in, std::string& out);
+// Standard or URL-safe alphabet, padding optional (as the protobuf JSON mapping accepts).
+bool base64_decode(std::string_view in, std::string& out);
+// Appends s as a JSON string literal.
+void json_quote(std::string_view s, std::string& out);
+// Appends {"k":v,...} with entries sorted by key (stable for equal keys).
+void render_kvlist(std::vector<std::pair<std::string_view, std::string>>& items, std::string& out);
+
+// out = base overridden by top (both sorted by name and unique); result sorted and unique.
+void merge_labels(std::span<const label_view> base, std::span<const label_view> top,
+                  std::vector<label_view>& out);
+
+}  // namespace mg::protocol::otlp_detail

@@ -1,0 +1,603 @@
+#include "protocol/otlp_json.h"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "protocol/otlp_internal.h"
+
+namespace mg::protocol {
+
+using json = nlohmann::json;
+
+struct otlp_json_document::impl {
+    json root;
+};
+
+otlp_json_document::otlp_json_document() : impl_(std::make_unique<impl>()) {}
+otlp_json_document::~otlp_json_document() = default;
+otlp_json_document::otlp_json_document(otlp_json_document&&) noexcept = default;
+otlp_json_document& otlp_json_document::operator=(otlp_json_document&&) noexcept = default;
+
+namespace {
+
+using otlp_detail::merge_labels;
+
+decode_status fail(const std::string& what) {
+    return decode_status::malformed("OTLP/JSON: " + what);
+}
+
+// Nesting and size guard, run before the recursive parser sees the body.
+decode_status scan(bytes_view body, const otlp_json_limits& limits) {
+    if (body.size() > limits.max_bytes) {
+        return decode_status::too_large("OTLP/JSON: body of " + std::to_string(body.size()) +
+                                        " bytes exceeds the limit of " +
+                                        std::to_string(limits.max_bytes));
+    }
+    std::size_t depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (char c : body) {
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > limits.max_depth) {
+                return fail("nested deeper than " + std::to_string(limits.max_depth) + " levels");
+            }
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            --depth;
+        }
+    }
+    return decode_status::success();
+}
+
+// Finds a field by its lowerCamelCase name, or its original proto name.
+const json* member(const json& obj, const char* camel, const char* snake = nullptr) {
+    if (!obj.is_object()) return nullptr;
+    auto it = obj.find(camel);
+    if (it != obj.end()) return &*it;
+    if (snake != nullptr) {
+        it = obj.find(snake);
+        if (it != obj.end()) return &*it;
+    }
+    return nullptr;
+}
+
+// An array field, absent or null meaning empty. Sets `bad` when present but not an array.
+const json* array_member(const json& obj, const char* camel, const char* snake, bool& bad) {
+    const json* a = member(obj, camel, snake);
+    if (a == nullptr || a->is_null()) return nullptr;
+    if (!a->is_array()) {
+        bad = true;
+        return nullptr;
+    }
+    return a;
+}
+
+struct kind_key {
+    const char* camel;
+    const char* snake;
+    metric_kind kind;
+};
+constexpr kind_key k_kinds[] = {
+    {"gauge", nullptr, metric_kind::gauge},
+    {"sum", nullptr, metric_kind::sum},
+    {"histogram", nullptr, metric_kind::histogram},
+    {"exponentialHistogram", "exponential_histogram", metric_kind::exponential_histogram},
+    {"summary", nullptr, metric_kind::summary},
+};
+
+bool parse_int64(const json& v, std::int64_t& out) {
+    if (v.is_number_integer() && !v.is_number_unsigned()) {
+        out = v.get<std::int64_t>();
+        return true;
+    }
+    if (v.is_number_unsigned()) {
+        const auto u = v.get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
+        out = static_cast<std::int64_t>(u);
+        return true;
+    }
+    if (v.is_string()) {
+        const std::string& s = v.get_ref<const std::string&>();
+        auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+        return r.ec == std::errc() && r.ptr == s.data() + s.size();
+    }
+    return false;
+}
+
+bool parse_double(const json& v, double& out) {
+    if (v.is_number()) {
+        out = v.get<double>();
+        return true;
+    }
+    if (!v.is_string()) return false;
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s == "NaN") {
+        out = std::numeric_limits<double>::quiet_NaN();
+        return true;
+    }
+    if (s == "Infinity") {
+        out = std::numeric_limits<double>::infinity();
+        return true;
+    }
+    if (s == "-Infinity") {
+        out = -std::numeric_limits<double>::infinity();
+        return true;
+    }
+    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+decode_status render_any(const json& v, bool nested, int depth, std::string& out);
+
+decode_status render_key_values(const json& values, int depth, std::string& out) {
+    std::vector<std::pair<std::string_view, std::string>> items;
+    for (const json& kv : values) {
+        const json* key = member(kv, "key");
+        if (key == nullptr || !key->is_string()) return fail("KeyValue without a string key");
+        std::string rendered;
+        const json* value = member(kv, "value");
+        if (value == nullptr || value->is_null()) {
+            rendered = "null";
+        } else if (auto s = render_any(*value, true, depth + 1, rendered); !s) {
+            return s;
+        }
+        items.emplace_back(key->get_ref<const std::string&>(), std::move(rendered));
+    }
+    otlp_detail::render_kvlist(items, out);
+    return decode_status::success();
+}
+
+// Same output as the protobuf renderer in otlp.cpp for the same value.
+decode_status render_any(const json& v, bool nested, int depth, std::string& out) {
+    if (depth > k_otlp_max_any_depth) {
+        return fail("attribute value nested deeper than " + std::to_string(k_otlp_max_any_depth));
+    }
+    if (v.is_null() || (v.is_object() && v.empty())) {
+        if (nested) out += "null";
+        return decode_status::success();
+    }
+    if (!v.is_object()) return fail("AnyValue must be an object");
+    if (const json* sv = member(v, "stringValue", "string_value")) {
+        if (!sv->is_string()) return fail("stringValue must be a string");
+        const std::string& str = sv->get_ref<const std::string&>();
+        if (!valid_utf8(str)) return fail("invalid UTF-8 in attribute value");
+        if (nested) {
+            otlp_detail::json_quote(str, out);
+        } else {
+            out += str;
+        }
+    } else if (const json* b = member(v, "boolValue", "bool_value")) {
+        if (!b->is_boolean()) return fail("boolValue must be a boolean");
+        out += b->get<bool>() ? "true" : "false";
+    } else if (const json* i = member(v, "intValue", "int_value")) {
+        std::int64_t n = 0;
+        if (!parse_int64(*i, n)) return fail("intValue must be a 64-bit integer");
+        otlp_detail::render_int(n, out);
+    } else if (const json* d = member(v, "doubleValue", "double_value")) {
+        double x = 0;
+        if (!parse_double(*d, x)) return fail("doubleValue must be a number");
+        otlp_detail::render_double(x, out);
+    } else if (const json* by = member(v, "bytesValue", "bytes_value")) {
+        std::string raw;
+        if (!by->is_string() ||
+            !otlp_detail::base64_decode(by->get_ref<const std::string&>(), raw)) {
+            return fail("bytesValue must be a base64 string");
+        }
+        if (nested) out += '"';
+        otlp_detail::base64_encode(raw, out);
+        if (nested) out += '"';
+    } else if (const json* a = member(v, "arrayValue", "array_value")) {
+        bool bad = !a->is_object();
+        const json* values = bad ? nullptr : array_member(*a, "values", nullptr, bad);
+        if (bad) return fail("arrayValue must be an object with a values array");
+        out += '[';
+        bool first = true;
+        if (values != nullptr) {
+            for (const json& e : *values) {
+                if (!first) out += ',';
+                first = false;
+                if (auto s = render_any(e, true, depth + 1, out); !s) return s;
+            }
+        }
+        out += ']';
+    } else if (const json* kvl = member(v, "kvlistValue", "kvlist_value")) {
+        bool bad = !kvl->is_object();
+        const json* values = bad ? nullptr : array_member(*kvl, "values", nullptr, bad);
+        if (bad) return fail("kvlistValue must be an object with a values array");
+        if (values == nullptr) {
+            out += "{}";
+        } else if (auto s = render_key_values(*values, depth, out); !s) {
+            return s;
+        }
+    } else if (nested) {
+        out += "null";
+    }
+    return decode_status::success();
+}
+
+struct decoder {
+    series_batch& out;
+    std::string scratch;
+    std::vector<label_view> resource, scope_synth, scope_attrs, scope_level, scope_merged, point,
+        merged;
+
+    decode_status attributes(const json& owner, std::vector<label_view>& into, const char* where) {
+        bool bad = false;
+        const json* attrs = array_member(owner, "attributes", nullptr, bad);
+        if (bad) return fail(std::string(where) + " attributes must be an array");
+        if (attrs != nullptr) {
+            for (const json& kv : *attrs) {
+                const json* key = member(kv, "key");
+                if (key == nullptr || !key->is_string()) {
+                    return fail("attribute without a string key");
+                }
+                label_view l;
+                l.name = key->get_ref<const std::string&>();
+                if (l.name.empty()) return fail("empty attribute key");
+                if (!valid_utf8(l.name)) return fail("invalid UTF-8 in attribute key");
+                const json* value = member(kv, "value");
+                const json* str =
+                    value != nullptr ? member(*value, "stringValue", "string_value") : nullptr;
+                if (str != nullptr && str->is_string() && value->size() == 1) {
+                    l.value = str->get_ref<const std::string&>();
+                    if (!valid_utf8(l.value)) return fail("invalid UTF-8 in attribute value");
+                } else if (value != nullptr) {
+                    scratch.clear();
+                    if (auto s = render_any(*value, false, 0, scratch); !s) return s;
+                    l.value = out.arena().store(scratch);
+                }
+                into.push_back(l);
+            }
+        }
+        std::string_view dup;
+        if (!normalize_labels(into, false, dup)) {
+            return fail(std::string("duplicate ") + where + " attribute key \"" + std::string(dup) +
+                        "\"");
+        }
+        return decode_status::success();
+    }
+
+    decode_status request(const json& root) {
+        if (!root.is_object()) return fail("the request must be a JSON object");
+        bool bad = false;
+        const json* rms = array_member(root, "resourceMetrics", "resource_metrics", bad);
+        if (bad) return fail("resourceMetrics must be an array");
+        if (rms == nullptr) return decode_status::success();
+        for (const json& rm : *rms) {
+            if (!rm.is_object()) return fail("a resourceMetrics entry must be an object");
+            resource.clear();
+            if (const json* res = member(rm, "resource"); res != nullptr && !res->is_null()) {
+                if (!res->is_object()) return fail("resource must be an object");
+                if (auto s = attributes(*res, resource, "resource"); !s) return s;
+            }
+            const json* sms = array_member(rm, "scopeMetrics", "scope_metrics", bad);
+            if (bad) return fail("scopeMetrics must be an array");
+            if (sms == nullptr) continue;
+            for (const json& sm : *sms) {
+                if (auto s = scope_metrics(sm); !s) return s;
+            }
+        }
+        return decode_status::success();
+    }
+
+    decode_status scope_metrics(const json& sm) {
+        if (!sm.is_object()) return fail("a scopeMetrics entry must be an object");
+        scope_synth.clear();
+        scope_attrs.clear();
+        if (const json* sc = member(sm, "scope"); sc != nullptr && !sc->is_null()) {
+            if (!sc->is_object()) return fail("scope must be an object");
+            const json* name = member(*sc, "name");
+            const json* version = member(*sc, "version");
+            if ((name != nullptr && !name->is_string()) ||
+                (version != nullptr && !version->is_string())) {
+                return fail("scope name and version must be strings");
+            }
+            if (name != nullptr && !name->get_ref<const std::string&>().empty()) {
+                scope_synth.push_back(
+                    {k_otel_scope_name_label, name->get_ref<const std::string&>()});
+            }
+            if (version != nullptr && !version->get_ref<const std::string&>().empty()) {
+                scope_synth.push_back(
+                    {k_otel_scope_version_label, version->get_ref<const std::string&>()});
+            }
+            if (auto s = attributes(*sc, scope_attrs, "scope"); !s) return s;
+        }
+        merge_labels(scope_synth, scope_attrs, scope_level);
+        merge_labels(resource, scope_level, scope_merged);
+        bool bad = false;
+        const json* metrics = array_member(sm, "metrics", nullptr, bad);
+        if (bad) return fail("metrics must be an array");
+        if (metrics == nullptr) return decode_status::success();
+        for (const json& m : *metrics) {
+            if (auto s = metric(m); !s) return s;
+        }
+        return decode_status::success();
+    }
+
+    decode_status metric(const json& m) {
+        if (!m.is_object()) return fail("a metric must be an object");
+        std::string_view name;
+        if (const json* n = member(m, "name"); n != nullptr) {
+            if (!n->is_string()) return fail("metric name must be a string");
+            name = n->get_ref<const std::string&>();
+        }
+        for (const kind_key& k : k_kinds) {
+            const json* data = member(m, k.camel, k.snake);
+            if (data == nullptr || data->is_null()) continue;
+            if (!data->is_object()) return fail(std::string(k.camel) + " must be an object");
+            bool bad = false;
+            const json* points = array_member(*data, "dataPoints", "data_points", bad);
+            if (bad) return fail("dataPoints must be an array");
+            if (points == nullptr) continue;
+            for (const json& p : *points) {
+                if (auto s = data_point(p, k.kind, name); !s) return s;
+            }
+        }
+        return decode_status::success();
+    }
+
+    decode_status data_point(const json& p, metric_kind k, std::string_view name) {
+        if (!p.is_object()) return fail("a data point must be an object");
+        point.clear();
+        if (auto s = attributes(p, point, "data point"); !s) return s;
+        series_entry e;
+        e.metric_name = name;
+        e.kind = k;
+        bool bad = false;
+        if (const json* ex = array_member(p, "exemplars", nullptr, bad)) {
+            if (k != metric_kind::summary) e.exemplars = static_cast<std::uint32_t>(ex->size());
+        }
+        if (bad) return fail("exemplars must be an array");
+        merge_labels(scope_merged, point, merged);
+        e.label_begin = out.label_mark();
+        out.push_labels(merged);
+        e.label_count = static_cast<std::uint32_t>(merged.size());
+        if (k == metric_kind::gauge || k == metric_kind::sum) {
+            e.samples = 1;
+        } else {
+            e.histograms = 1;
+        }
+        out.push_series(e);
+        return decode_status::success();
+    }
+};
+
+const json& or_empty(const json* a) {
+    static const json k_empty = json::array();
+    return a != nullptr ? *a : k_empty;
+}
+
+// Copies an object without the named keys.
+json without(const json& obj, std::initializer_list<const char*> keys) {
+    json out = json::object();
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        bool skip = false;
+        for (const char* k : keys) skip = skip || it.key() == k;
+        if (!skip) out[it.key()] = it.value();
+    }
+    return out;
+}
+
+}  // namespace
+
+decode_status decode_otlp_json(bytes_view body, otlp_json_document& doc, series_batch& out,
+                               const otlp_json_limits& limits) {
+    out.reset(source_protocol::otlp_json, body);
+    if (auto s = scan(body, limits); !s) return s;
+    json& root = doc.get().root;
+    root = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+    if (root.is_discarded()) {
+        root = json();
+        return fail("invalid JSON");
+    }
+    out.set_json_document(&doc);
+    decoder d{out, {}, {}, {}, {}, {}, {}, {}, {}};
+    return d.request(root);
+}
+
+decode_status encode_otlp_json_subset(const otlp_json_document& doc,
+                                      std::span<const std::uint8_t> keep, std::string& out) {
+    const json& root = doc.get().root;
+    std::size_t next = 0;
+    json result =
+        root.is_object() ? without(root, {"resourceMetrics", "resource_metrics"}) : json::object();
+    json rms_out = json::array();
+    bool bad = false;
+    const json* rms = array_member(root, "resourceMetrics", "resource_metrics", bad);
+    for (const json& rm : or_empty(rms)) {
+        json rm_out = without(rm, {"scopeMetrics", "scope_metrics"});
+        json sms_out = json::array();
+        const json* sms = array_member(rm, "scopeMetrics", "scope_metrics", bad);
+        for (const json& sm : or_empty(sms)) {
+            json sm_out = without(sm, {"metrics"});
+            json metrics_out = json::array();
+            const json* metrics = array_member(sm, "metrics", nullptr, bad);
+            for (const json& m : or_empty(metrics)) {
+                json m_out = m;
+                std::size_t kept_here = 0;
+                for (const kind_key& k : k_kinds) {
+                    const json* data = member(m, k.camel, k.snake);
+                    if (data == nullptr || data->is_null()) continue;
+                    const json* points = array_member(*data, "dataPoints", "data_points", bad);
+                    if (points == nullptr) continue;
+                    json kept_points = json::array();
+                    for (const json& p : *points) {
+                        if (next < keep.size() && keep[next] != 0) kept_points.push_back(p);
+                        ++next;
+                    }
+                    kept_here += kept_points.size();
+                    json data_out = without(*data, {"dataPoints", "data_points"});
+                    data_out["dataPoints"] = std::move(kept_points);
+                    m_out.erase(k.camel);
+                    if (k.snake != nullptr) m_out.erase(k.snake);
+                    m_out[k.camel] = std::move(data_out);
+                }
+                if (kept_here > 0) metrics_out.push_back(std::move(m_out));
+            }
+            if (!metrics_out.empty()) {
+                sm_out["metrics"] = std::move(metrics_out);
+                sms_out.push_back(std::move(sm_out));
+            }
+        }
+        if (!sms_out.empty()) {
+            rm_out["scopeMetrics"] = std::move(sms_out);
+            rms_out.push_back(std::move(rm_out));
+        }
+    }
+    if (next != keep.size()) {
+        out.clear();
+        return fail("keep mask size does not match the document");
+    }
+    result["resourceMetrics"] = std::move(rms_out);
+    out = result.dump(-1, ' ', false, json::error_handler_t::replace);
+    return decode_status::success();
+}
+
+std::string encode_otlp_response_json(std::int64_t rejected, std::string_view error_message) {
+    if (rejected == 0 && error_message.empty()) return "{}";
+    json ps = json::object();
+    if (rejected != 0) ps["rejectedDataPoints"] = std::to_string(rejected);
+    if (!error_message.empty()) ps["errorMessage"] = std::string(error_message);
+    json r = json::object();
+    r["partialSuccess"] = std::move(ps);
+    return r.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// ---- Owned data ----
+
+namespace {
+
+json any_to_json(const otlp_any_value& v);
+
+json kv_to_json(const otlp_key_value& kv) {
+    return json{{"key", kv.key}, {"value", any_to_json(kv.value)}};
+}
+
+json double_to_json(double d) {
+    if (std::isnan(d)) return "NaN";
+    if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+    return d;
+}
+
+json any_to_json(const otlp_any_value& v) {
+    using k = otlp_any_value::kind;
+    switch (v.k) {
+        case k::empty:
+            return json::object();
+        case k::string:
+            return json{{"stringValue", v.s}};
+        case k::boolean:
+            return json{{"boolValue", v.b}};
+        case k::integer:
+            return json{{"intValue", std::to_string(v.i)}};
+        case k::dbl:
+            return json{{"doubleValue", double_to_json(v.d)}};
+        case k::bytes: {
+            std::string b64;
+            otlp_detail::base64_encode(v.s, b64);
+            return json{{"bytesValue", b64}};
+        }
+        case k::array: {
+            json values = json::array();
+            for (const otlp_any_value& e : v.array) values.push_back(any_to_json(e));
+            return json{{"arrayValue", json{{"values", values}}}};
+        }
+        case k::kvlist: {
+            json values = json::array();
+            for (const otlp_key_value& e : v.kvlist) values.push_back(kv_to_json(e));
+            return json{{"kvlistValue", json{{"values", values}}}};
+        }
+    }
+    return json::object();
+}
+
+json attrs_to_json(const std::vector<otlp_key_value>& attrs) {
+    json a = json::array();
+    for (const otlp_key_value& kv : attrs) a.push_back(kv_to_json(kv));
+    return a;
+}
+
+}  // namespace
+
+std::string encode_otlp_json(std::span<const otlp_resource> resources) {
+    json rms = json::array();
+    for (const otlp_resource& res : resources) {
+        json sms = json::array();
+        for (const otlp_scope& sc : res.scopes) {
+            json metrics = json::array();
+            for (const otlp_metric& m : sc.metrics) {
+                json points = json::array();
+                for (const otlp_point& p : m.points) {
+                    json jp = {{"attributes", attrs_to_json(p.attributes)},
+                               {"timeUnixNano", std::to_string(p.time_unix_nano)}};
+                    if (m.kind == metric_kind::gauge || m.kind == metric_kind::sum) {
+                        jp["asDouble"] = double_to_json(p.value);
+                    } else {
+                        jp["count"] = "1";
+                        jp["sum"] = double_to_json(p.value);
+                    }
+                    if (p.exemplars > 0 && m.kind != metric_kind::summary) {
+                        json ex = json::array();
+                        for (std::uint32_t i = 0; i < p.exemplars; ++i) {
+                            ex.push_back({{"timeUnixNano", std::to_string(p.time_unix_nano)},
+                                          {"asDouble", double_to_json(p.value)}});
+                        }
+                        jp["exemplars"] = ex;
+                    }
+                    points.push_back(std::move(jp));
+                }
+                json data = {{"dataPoints", points}};
+                const char* key = "gauge";
+                switch (m.kind) {
+                    case metric_kind::sum:
+                        key = "sum";
+                        data["aggregationTemporality"] = 2;
+                        data["isMonotonic"] = true;
+                        break;
+                    case metric_kind::histogram:
+                        key = "histogram";
+                        data["aggregationTemporality"] = 2;
+                        break;
+                    case metric_kind::exponential_histogram:
+                        key = "exponentialHistogram";
+                        data["aggregationTemporality"] = 2;
+                        break;
+                    case metric_kind::summary:
+                        key = "summary";
+                        break;
+                    default:
+                        break;
+                }
+                json jm = {{"name", m.name}};
+                if (!m.description.empty()) jm["description"] = m.description;
+                if (!m.unit.empty()) jm["unit"] = m.unit;
+                jm[key] = std::move(data);
+                metrics.push_back(std::move(jm));
+            }
+            json scope = json::object();
+            if (!sc.name.empty()) scope["name"] = sc.name;
+            if (!sc.version.empty()) scope["version"] = sc.version;
+            if (!sc.attributes.empty()) scope["attributes"] = attrs_to_json(sc.attributes);
+            sms.push_back({{"scope", scope}, {"metrics", metrics}});
+        }
+        rms.push_back(
+            {{"resource", {{"attributes", attrs_to_json(res.attributes)}}}, {"scopeMetrics", sms}});
+    }
+    json root = {{"resourceMetrics", rms}};
+    return root.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace mg::protocol

@@ -1,0 +1,148 @@
+// Prometheus remote write 1.0 (prometheus.WriteRequest) and 2.0 (io.prometheus.write.v2.Request)
+// decoders and encoders over decompressed protobuf bodies. Message definitions are written here
+// from the public specs (docs/protocols.md lists the fields used); no generated code.
+//
+// Decoders fill a series_batch (see series_batch.h) with views into the body; they never throw
+// for bad input and fail with errc::malformed and a message naming the series and the problem:
+// invalid protobuf, invalid UTF-8 in a label name or value (or a 2.0 symbol), an empty label
+// name, a duplicate label name, bad 2.0 symbol references. Unsorted labels are accepted: the
+// views come out sorted and the encoders write them sorted.
+//
+// Encoders:
+//   - *_subset(batch, keep, out) build a request with the kept series of one decoded request;
+//   - remote_write_v1_writer / remote_write_v2_writer merge series from several decoded
+//     requests into one upstream request (the exporter's batches);
+//   - encode_remote_write_v1/v2(owned data) build bodies from scratch for tests and load
+//     generators.
+// All functions are pure; the writers are single-threaded value objects.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "protocol/series_batch.h"
+#include "protocol/status.h"
+
+namespace mg::protocol {
+
+// ---- Decoding ----
+
+// Remote write 1.0. Series = WriteRequest.timeseries; metadata entries are counted, kept raw.
+decode_status decode_remote_write_v1(bytes_view body, series_batch& out);
+
+// Remote write 2.0. Symbols are validated once (UTF-8, the first one empty); label, exemplar and
+// metadata references are checked against the table.
+decode_status decode_remote_write_v2(bytes_view body, series_batch& out);
+
+// ---- Encoding kept series ----
+
+// Appends WriteRequest fields for the kept series of a 1.0 or 2.0 batch to `out`, plus (for a 1.0
+// source) the request's metadata entries. 1.0 series are copied byte for byte unless their labels
+// had to be sorted (then labels are rewritten, samples/exemplars/histograms still copied raw); 2.0
+// series are converted (labels and exemplar labels resolved, samples and histograms copied raw:
+// their field numbers match in both versions, metadata becomes a 1.0 MetricMetadata entry).
+decode_status encode_remote_write_v1_subset(const series_batch& batch,
+                                            std::span<const std::uint8_t> keep, std::string& out);
+
+// Builds a 2.0 Request with the kept series of a 2.0 batch. The symbol table is rebuilt from the
+// kept series (see remote_write_v2_writer for why).
+decode_status encode_remote_write_v2_subset(const series_batch& batch,
+                                            std::span<const std::uint8_t> keep, std::string& out);
+
+// Accumulates series from any number of decoded 1.0/2.0 batches into one 1.0 WriteRequest.
+// Appends to `out` directly (a WriteRequest is just a sequence of fields).
+class remote_write_v1_writer {
+  public:
+    explicit remote_write_v1_writer(std::string& out) : out_(out) {}
+    // Appends series i of batch (remote write 1.0 or 2.0 source). A 2.0 series' metadata becomes
+    // a MetricMetadata entry, once per metric family. Fails only on a changed body.
+    decode_status add_series(const series_batch& batch, std::size_t i);
+    // Appends the MetricMetadata entries of a 1.0 batch's request.
+    void add_metadata(const series_batch& batch);
+    std::size_t series_count() const { return series_; }
+
+  private:
+    std::string& out_;
+    std::unordered_set<std::string_view> md_families_;  // 2.0 metadata already emitted
+    std::size_t series_ = 0;
+};
+
+// Accumulates series from any number of decoded 2.0 batches into one 2.0 Request.
+// The symbol table is rebuilt rather than copied: an upstream batch mixes series of several
+// requests whose tables differ, and a kept subset of a large request would otherwise carry every
+// dropped series' strings. Label, exemplar and metadata references are rewritten; samples,
+// histograms and unknown fields are copied raw. Views into the source bodies are held until
+// finish(), so those bodies must stay alive until then.
+class remote_write_v2_writer {
+  public:
+    remote_write_v2_writer();
+    decode_status add_series(const series_batch& batch, std::size_t i);
+    // Writes the Request (symbols, then timeseries) to `out` (replaced) and resets the writer.
+    void finish(std::string& out);
+    std::size_t series_count() const { return series_; }
+
+  private:
+    std::uint32_t intern(std::string_view s);
+
+    std::unordered_map<std::string_view, std::uint32_t> refs_;
+    std::vector<std::string_view> symbols_;
+    std::string timeseries_;
+    std::vector<std::uint32_t> scratch_refs_;
+    std::size_t series_ = 0;
+};
+
+// ---- Owned data, for tests and load generators ----
+
+struct owned_label {
+    std::string name;
+    std::string value;
+};
+
+struct owned_sample {
+    double value = 0;
+    std::int64_t timestamp_ms = 0;
+};
+
+struct owned_exemplar {
+    std::vector<owned_label> labels;
+    double value = 0;
+    std::int64_t timestamp_ms = 0;
+};
+
+// A minimal native histogram (count, sum, schema, timestamp): enough to test pass-through.
+struct owned_histogram {
+    std::uint64_t count = 0;
+    double sum = 0;
+    std::int32_t schema = 0;
+    std::int64_t timestamp_ms = 0;
+};
+
+struct owned_timeseries {
+    std::vector<owned_label> labels;  // written in this order (may be unsorted on purpose)
+    std::vector<owned_sample> samples;
+    std::vector<owned_exemplar> exemplars;
+    std::vector<owned_histogram> histograms;
+    // 2.0 per-series metadata (type per the spec's MetricType enum; 0 = unspecified).
+    std::uint32_t metadata_type = 0;
+    std::string help;
+    std::string unit;
+};
+
+struct owned_metadata {  // 1.0 MetricMetadata
+    std::uint32_t type = 0;
+    std::string metric_family_name;
+    std::string help;
+    std::string unit;
+};
+
+void encode_remote_write_v1(std::span<const owned_timeseries> series,
+                            std::span<const owned_metadata> metadata, std::string& out);
+void encode_remote_write_v2(std::span<const owned_timeseries> series, std::string& out);
+
+}  // namespace mg::protocol

@@ -1,0 +1,120 @@
+#include "protocol/series_batch.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "protocol/otlp.h"
+#include "protocol/otlp_json.h"
+#include "protocol/remote_write.h"
+
+namespace mg::protocol {
+
+std::string_view string_arena::store(std::string_view s) {
+    if (s.empty()) return {};
+    while (chunk_ < chunks_.size() && chunks_[chunk_].size - used_ < s.size()) {
+        ++chunk_;
+        used_ = 0;
+    }
+    if (chunk_ == chunks_.size()) {
+        const std::size_t n = std::max(k_chunk, s.size());
+        chunks_.push_back(chunk{std::make_unique<char[]>(n), n});
+        used_ = 0;
+    }
+    char* p = chunks_[chunk_].data.get() + used_;
+    std::memcpy(p, s.data(), s.size());
+    used_ += s.size();
+    return {p, s.size()};
+}
+
+void series_batch::clear() {
+    entries_.clear();
+    labels_.clear();
+    symbols_.clear();
+    arena_.clear();
+    body_ = {};
+    json_doc_ = nullptr;
+    total_samples_ = total_histograms_ = total_exemplars_ = 0;
+    protocol_ = source_protocol::none;
+    any_unsorted_ = false;
+}
+
+bool valid_utf8(std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    for (;;) {
+        while (end - p >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p, 8);
+            if ((w & 0x8080808080808080ULL) != 0) break;
+            p += 8;
+        }
+        while (p != end && *p < 0x80) ++p;
+        if (p == end) return true;
+        const unsigned c = *p;
+        if (c < 0xC2) return false;  // continuation byte or overlong 2-byte lead
+        if (c < 0xE0) {
+            if (end - p < 2 || (p[1] & 0xC0) != 0x80) return false;
+            p += 2;
+        } else if (c < 0xF0) {
+            if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return false;
+            if (c == 0xE0 && p[1] < 0xA0) return false;   // overlong
+            if (c == 0xED && p[1] >= 0xA0) return false;  // surrogates
+            p += 3;
+        } else if (c < 0xF5) {
+            if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+                (p[3] & 0xC0) != 0x80) {
+                return false;
+            }
+            if (c == 0xF0 && p[1] < 0x90) return false;   // overlong
+            if (c == 0xF4 && p[1] >= 0x90) return false;  // past U+10FFFF
+            p += 4;
+        } else {
+            return false;
+        }
+    }
+}
+
+bool normalize_labels(std::span<label_view> labels, bool sorted, std::string_view& duplicate) {
+    if (!sorted) {
+        std::sort(labels.begin(), labels.end(),
+                  [](const label_view& a, const label_view& b) { return a.name < b.name; });
+    }
+    for (std::size_t i = 1; i < labels.size(); ++i) {
+        if (labels[i].name == labels[i - 1].name) {
+            duplicate = labels[i].name;
+            return false;
+        }
+    }
+    return true;
+}
+
+decode_status encode_kept(const series_batch& batch, std::span<const std::uint8_t> keep,
+                          std::string& out) {
+    if (keep.size() != batch.size()) {
+        return decode_status::malformed("encode_kept: keep mask has " +
+                                        std::to_string(keep.size()) + " entries for " +
+                                        std::to_string(batch.size()) + " series");
+    }
+    switch (batch.protocol()) {
+        case source_protocol::remote_write_v1:
+            out.clear();
+            return encode_remote_write_v1_subset(batch, keep, out);
+        case source_protocol::remote_write_v2:
+            out.clear();
+            return encode_remote_write_v2_subset(batch, keep, out);
+        case source_protocol::otlp_protobuf:
+            out.clear();
+            return encode_otlp_protobuf_subset(batch, keep, out);
+        case source_protocol::otlp_json:
+            if (batch.json_document() == nullptr) {
+                return decode_status::malformed("encode_kept: OTLP/JSON batch has no document");
+            }
+            return encode_otlp_json_subset(*batch.json_document(), keep, out);
+        case source_protocol::none:
+            break;
+    }
+    out.clear();
+    return decode_status::malformed("encode_kept: empty batch has no protocol");
+}
+
+}  // namespace mg::protocol
