@@ -1,0 +1,118 @@
+// scalable_bloom: a chain of block_bloom slices that grows instead of saturating (scalable
+// Bloom filters, Almeida et al. 2007). Inserts go to the newest slice; when it holds its
+// capacity a larger slice is added with a tighter rate, so the union bound of all slices' rates
+// stays <= the filter's configured rate however far past `expected_items` it grows.
+//
+// Slice schedule (see docs/cardinality.md for the arithmetic), with P the filter's rate and E
+// its expected items:
+//  - planned slices: capacities 16, 128, 1024, ... (x8) until the next step would overshoot E,
+//    the last planned slice then takes the rest up to exactly E. Slice i gets rate
+//    P * max(0.6 * c_i / E, 0.1 * 2^-(i+1)): big slices share 60% of the budget in proportion
+//    to their capacity (the same bits per item as one filter at 0.6 P), small slices are cheap
+//    anyway and take at most 10%.
+//  - overflow slices past E: capacities 2E, 4E, 8E, ... with rates 0.3 P * 2^-j (sum <= 0.3 P),
+//    so 10x E takes 3 more slices and memory overshoots what is used by at most ~2x.
+// A filter with 10 items is one 64-byte block; one that reached E=100000 has 5 slices.
+//
+// Thread-safety: test, test_and_insert, prefetch, memory_bytes, items and for_each_slice may run
+// concurrently. Slices are appended with a release store and never removed while the filter is
+// shared; clear() and restore_slice() need exclusive access (the owner provides it).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "cardinality/block_bloom.h"
+#include "common/result.h"
+
+namespace mg::cardinality {
+
+struct slice_geometry {
+    std::uint64_t capacity = 0;
+    std::uint64_t n_blocks = 0;
+    double fp_rate = 0;
+};
+
+class scalable_bloom {
+  public:
+    static constexpr std::size_t k_max_slices = 40;
+    static constexpr std::uint64_t k_first_capacity = 16;
+
+    // expected_items >= 1, 0 < fp_rate < 1. Allocates nothing until the first insert.
+    scalable_bloom(std::uint64_t expected_items, double fp_rate);
+    scalable_bloom() : scalable_bloom(1, 0.01) {}
+    scalable_bloom(const scalable_bloom&) = delete;
+    scalable_bloom& operator=(const scalable_bloom&) = delete;
+    ~scalable_bloom();
+
+    // The capacity, block count and rate of slice `index` for a filter of this shape.
+    static slice_geometry geometry(std::uint64_t expected_items, double fp_rate, std::size_t index);
+
+    bool test(const bloom_key& k) const noexcept {
+        for (const slice* s = head_.load(std::memory_order_acquire); s != nullptr; s = s->older)
+            if (s->filter.test(k)) return true;
+        return false;
+    }
+    // Inserts unless present in some slice. Returns true when it was already present.
+    bool test_and_insert(const bloom_key& k);
+    // Inserts into the newest slice without testing the older ones: the caller has just tested
+    // and found the item absent. Returns true when the item was already present in that slice.
+    bool insert_absent(const bloom_key& k);
+    // Prefetches the item's block in the newest (largest) `count` slices.
+    void prefetch(const bloom_key& k, std::size_t count = k_max_slices) const noexcept {
+        for (const slice* s = head_.load(std::memory_order_acquire); s != nullptr && count > 0;
+             s = s->older, --count)
+            s->filter.prefetch(k);
+    }
+
+    bool empty() const noexcept { return head_.load(std::memory_order_acquire) == nullptr; }
+    std::size_t slice_count() const noexcept;
+    // Distinct items inserted (as counted by the slices: a false positive is not counted).
+    std::uint64_t items() const noexcept;
+    // Heap bytes owned: slice headers and words (not sizeof(*this)).
+    std::size_t memory_bytes() const noexcept { return memory_.load(std::memory_order_relaxed); }
+    std::uint64_t expected_items() const noexcept { return expected_; }
+    double fp_rate() const noexcept { return fp_rate_; }
+
+    struct slice_view {
+        slice_geometry geometry;
+        std::uint64_t items;
+        const block_bloom& filter;
+    };
+    // Visits slices oldest first.
+    void for_each_slice(const std::function<void(const slice_view&)>& fn) const;
+
+    // Exclusive access required: frees every slice.
+    void clear() noexcept;
+    // Exclusive access required: frees every slice and changes the shape of future slices.
+    void reshape(std::uint64_t expected_items, double fp_rate) noexcept;
+    // Exclusive access required: appends a slice rebuilt from a snapshot (oldest first).
+    status restore_slice(const slice_geometry& geo, std::uint64_t items,
+                         std::span<const std::uint64_t> words);
+
+  private:
+    struct slice {
+        slice(const slice_geometry& g, std::uint32_t i, slice* o)
+            : filter(g.n_blocks), geo(g), older(o), index(i) {}
+
+        block_bloom filter;
+        slice_geometry geo;
+        std::atomic<std::uint64_t> items{0};
+        slice* older;
+        std::uint32_t index;
+
+        std::size_t bytes() const { return sizeof(slice) + filter.memory_bytes(); }
+    };
+    slice* grow(slice* full);
+
+    std::atomic<slice*> head_{nullptr};  // newest; each slice links to the next older one
+    std::atomic<std::size_t> memory_{0};
+    std::atomic<bool> growing_{false};
+    std::uint64_t expected_;
+    double fp_rate_;
+};
+
+}  // namespace mg::cardinality

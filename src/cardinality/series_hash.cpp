@@ -1,0 +1,114 @@
+#include "cardinality/series_hash.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace mg::cardinality {
+namespace {
+
+bool label_less(const label_view& a, const label_view& b) {
+    if (a.name != b.name) return a.name < b.name;
+    return a.value < b.value;
+}
+
+// Insertion sort: label sets are short and usually nearly sorted; no allocation, no recursion.
+void small_sort(label_view* first, std::size_t n) {
+    for (std::size_t i = 1; i < n; ++i) {
+        label_view x = first[i];
+        std::size_t j = i;
+        while (j > 0 && label_less(x, first[j - 1])) {
+            first[j] = first[j - 1];
+            --j;
+        }
+        first[j] = x;
+    }
+}
+
+void put_len(unsigned char* p, std::size_t len) {
+    const auto v = static_cast<std::uint32_t>(len);
+    p[0] = static_cast<unsigned char>(v);
+    p[1] = static_cast<unsigned char>(v >> 8);
+    p[2] = static_cast<unsigned char>(v >> 16);
+    p[3] = static_cast<unsigned char>(v >> 24);
+}
+
+// Writes the canonical encoding into a fixed buffer (fast path: one-shot XXH3).
+class flat_writer {
+  public:
+    explicit flat_writer(unsigned char* buf) : p_(buf) {}
+    void put(std::string_view s) {
+        put_len(p_, s.size());
+        p_ += 4;
+        if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+        p_ += s.size();
+    }
+    unsigned char* end() const { return p_; }
+
+  private:
+    unsigned char* p_;
+};
+
+// Same bytes, streamed: XXH3 streaming over a concatenation equals the one-shot hash of it.
+class stream_writer {
+  public:
+    stream_writer() { XXH3_64bits_reset(&state_); }
+    void put(std::string_view s) {
+        unsigned char len[4];
+        put_len(len, s.size());
+        XXH3_64bits_update(&state_, len, sizeof len);
+        if (!s.empty()) XXH3_64bits_update(&state_, s.data(), s.size());
+    }
+    std::uint64_t digest() { return XXH3_64bits_digest(&state_); }
+
+  private:
+    XXH3_state_t state_;
+};
+
+template <typename Writer>
+void encode(Writer& w, std::string_view metric_name, const label_view* labels, std::size_t n) {
+    w.put(metric_name);
+    for (std::size_t i = 0; i < n; ++i) {
+        w.put(labels[i].name);
+        w.put(labels[i].value);
+    }
+}
+
+}  // namespace
+
+std::uint64_t series_hash(std::string_view metric_name, std::span<const label_view> labels) {
+    const label_view* sorted = labels.data();
+    const std::size_t n = labels.size();
+    std::array<label_view, k_inline_labels> inline_copy;
+    std::vector<label_view> heap_copy;
+    if (!std::is_sorted(labels.begin(), labels.end(), label_less)) {
+        if (n <= k_inline_labels) {
+            std::copy(labels.begin(), labels.end(), inline_copy.begin());
+            small_sort(inline_copy.data(), n);
+            sorted = inline_copy.data();
+        } else {
+            heap_copy.assign(labels.begin(), labels.end());
+            std::sort(heap_copy.begin(), heap_copy.end(), label_less);
+            sorted = heap_copy.data();
+        }
+    }
+
+    std::size_t total = 4 + metric_name.size();
+    for (std::size_t i = 0; i < n; ++i) total += 8 + sorted[i].name.size() + sorted[i].value.size();
+
+    if (total <= k_inline_bytes) {
+        alignas(64) unsigned char buf[k_inline_bytes];
+        flat_writer w(buf);
+        encode(w, metric_name, sorted, n);
+        return XXH3_64bits(buf, total);
+    }
+    stream_writer w;
+    encode(w, metric_name, sorted, n);
+    return w.digest();
+}
+
+}  // namespace mg::cardinality

@@ -1,0 +1,78 @@
+#include "cardinality/block_bloom.h"
+
+#include <catch2/catch.hpp>
+#include <vector>
+
+#include "unit/cardinality/test_util.h"
+
+using mg::cardinality::block_bloom;
+using mg::cardinality::test::id;
+using mg::cardinality::test::k_probe_base;
+
+namespace {
+
+double measured_fpr(const block_bloom& f, std::uint64_t probes) {
+    std::uint64_t fp = 0;
+    for (std::uint64_t i = 0; i < probes; ++i) fp += f.test(id(k_probe_base + i)) ? 1 : 0;
+    return static_cast<double>(fp) / static_cast<double>(probes);
+}
+
+}  // namespace
+
+TEST_CASE("block bloom has no false negatives and reports presence", "[block_bloom]") {
+    auto f = block_bloom::for_capacity(10000, 0.01);
+    std::uint64_t already = 0;  // false positives while filling up
+    for (std::uint64_t i = 0; i < 10000; ++i) already += f.test_and_insert(id(i)) ? 1 : 0;
+    CHECK(already < 100);
+    for (std::uint64_t i = 0; i < 10000; ++i) REQUIRE(f.test(id(i)));
+    for (std::uint64_t i = 0; i < 10000; ++i) REQUIRE(f.test_and_insert(id(i)));
+}
+
+TEST_CASE("block bloom meets its false-positive target from 1k to 1M items", "[block_bloom]") {
+    const double target = 0.01;
+    const std::uint64_t n = GENERATE(1000ULL, 10000ULL, 100000ULL, 1000000ULL);
+    auto f = block_bloom::for_capacity(n, target);
+    for (std::uint64_t i = 0; i < n; ++i) f.insert(id(i));
+    const std::uint64_t probes = 400000;
+    const double fpr = measured_fpr(f, probes);
+    INFO("n=" << n << " blocks=" << f.n_blocks() << " bits/item=" << (8.0 * f.memory_bytes() / n)
+              << " fpr=" << fpr << " predicted=" << block_bloom::fp_rate_for(f.n_blocks(), n));
+    // 4 sigma of binomial noise on 400k probes at 1% is ~0.0006.
+    CHECK(fpr <= target + 0.0008);
+    CHECK(8.0 * f.memory_bytes() / static_cast<double>(n) <= 12.0);
+}
+
+TEST_CASE("block bloom sizing: bits per item at 1% and monotone rates", "[block_bloom]") {
+    const std::uint64_t n = 1000000;
+    const auto blocks = block_bloom::blocks_for(n, 0.01);
+    const double bits = 512.0 * static_cast<double>(blocks) / static_cast<double>(n);
+    CHECK(bits > 9.6);   // no Bloom filter beats the information bound of ~9.6
+    CHECK(bits < 10.5);  // ~10.1 for this layout
+    CHECK(block_bloom::fp_rate_for(blocks, n) <= 0.01);
+    CHECK(block_bloom::fp_rate_for(blocks - 1, n) > 0.01);
+    CHECK(block_bloom::blocks_for(n, 0.001) > blocks);
+    CHECK(block_bloom::blocks_for(0, 0.01) == 1);
+    CHECK(block_bloom::blocks_for(1, 0.01) == 1);
+}
+
+TEST_CASE("block bloom words round trip", "[block_bloom]") {
+    auto f = block_bloom::for_capacity(1000, 0.01);
+    for (std::uint64_t i = 0; i < 1000; ++i) f.insert(id(i));
+    std::vector<std::uint64_t> words(f.word_count());
+    f.copy_words(words);
+    block_bloom g(f.n_blocks());
+    REQUIRE(g.load_words(words));
+    CHECK(g.popcount() == f.popcount());
+    for (std::uint64_t i = 0; i < 1000; ++i) REQUIRE(g.test(id(i)));
+    std::vector<std::uint64_t> wrong(words.size() + 1);
+    CHECK_FALSE(g.load_words(wrong));
+    g.clear();
+    CHECK(g.popcount() == 0);
+}
+
+TEST_CASE("block bloom at 10M items", "[block_bloom][.slow]") {
+    const std::uint64_t n = 10000000;
+    auto f = block_bloom::for_capacity(n, 0.01);
+    for (std::uint64_t i = 0; i < n; ++i) f.insert(id(i));
+    CHECK(measured_fpr(f, 1000000) <= 0.0105);
+}
