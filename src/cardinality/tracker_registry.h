@@ -1,10 +1,9 @@
 // tracker_registry: the bloom_tracker of every metric name, created on first use.
 //
-// 64 shards chosen by a hash of the name; each shard is a std::shared_mutex over an
-// unordered_map<std::string, shared_ptr<bloom_tracker>> with heterogeneous lookup, so finding an
-// existing tracker takes a shared lock on one shard only and allocates nothing; threads working
-// on metrics in different shards never touch the same lock. Creation takes the shard's exclusive
-// lock and re-checks, so concurrent get_or_create of one name yields one tracker.
+// A sharded_map (common/sharded_map.h): 64 shards chosen by a hash of the name, each a
+// std::shared_mutex over a map with heterogeneous lookup, so finding an existing tracker takes a
+// shared lock on one shard only and allocates nothing. Creation re-checks under the exclusive
+// lock, so concurrent get_or_create of one name yields one tracker.
 //
 // Thread-safety: all methods may be called concurrently. Trackers are handed out as shared_ptr:
 // erase() removes a tracker from the registry while callers still holding it finish safely.
@@ -24,12 +23,13 @@
 
 #include "cardinality/bloom_tracker.h"
 #include "common/clock.h"
+#include "common/sharded_map.h"
 
 namespace mg::cardinality {
 
 class tracker_registry {
-  public:
-    static constexpr std::size_t k_shards = 64;
+public:
+    static constexpr std::size_t k_shards = sharded_map<bloom_tracker>::k_shards;
     using tracker_ptr = std::shared_ptr<bloom_tracker>;
 
     // Throws std::invalid_argument when defaults.validate() fails.
@@ -40,38 +40,22 @@ class tracker_registry {
     // Same, with a config used only if the tracker has to be created.
     tracker_ptr get_or_create(std::string_view metric_name, const tracker_config& config);
     // nullptr when absent.
-    tracker_ptr find(std::string_view metric_name) const;
+    tracker_ptr find(std::string_view metric_name) const { return map_.find(metric_name); }
     // Adds or replaces (restore at startup). Returns false when tracker is null.
-    bool put(std::string_view metric_name, tracker_ptr tracker);
+    bool put(std::string_view metric_name, tracker_ptr tracker) { return map_.put(metric_name, std::move(tracker)); }
     // Returns whether a tracker was removed.
-    bool erase(std::string_view metric_name);
-    void for_each(const std::function<void(std::string_view, const tracker_ptr&)>& fn) const;
+    bool erase(std::string_view metric_name) { return map_.erase(metric_name); }
+    void for_each(const std::function<void(std::string_view, const tracker_ptr&)>& fn) const { map_.for_each(fn); }
 
-    std::size_t size() const { return size_.load(std::memory_order_relaxed); }
+    std::size_t size() const { return map_.size(); }
     // Sum of the trackers' memory_bytes() (walks every shard).
     std::size_t memory_bytes() const;
     const tracker_config& defaults() const { return defaults_; }
 
-  private:
-    struct name_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept;
-    };
-    struct name_eq {
-        using is_transparent = void;
-        bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
-    };
-    struct alignas(64) shard {
-        mutable std::shared_mutex mu;
-        std::unordered_map<std::string, tracker_ptr, name_hash, name_eq> map;
-    };
-
-    shard& shard_for(std::string_view name, std::size_t& hash) const;
-
+private:
     tracker_config defaults_;
     mg::clock& clock_;
-    std::atomic<std::size_t> size_{0};
-    mutable std::array<shard, k_shards> shards_;
+    sharded_map<bloom_tracker> map_;
 };
 
 }  // namespace mg::cardinality

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/units.h"
 #include "config/settings.h"
 
 #ifndef MG_VERSION
@@ -111,6 +112,11 @@ void overlay_map(const YAML::Node& node, const std::string& prefix, app_config& 
             prefix.empty() ? entry.first.Scalar() : prefix + "." + entry.first.Scalar();
         const YAML::Node& value = entry.second;
         if (const setting* s = detail::find_by_yaml_path(path)) {
+            if (value.IsNull() && s->empty_allowed) {
+                if (auto st = s->assign(config, ""); !st)
+                    errors.push_back(path + ": " + st.error_message());
+                continue;
+            }
             if (!value.IsScalar()) {
                 errors.push_back(path + ": got " + std::string(node_kind(value)) + "; want " +
                                  s->info.accepted);
@@ -149,6 +155,13 @@ void load_yaml_file(const std::string& file, app_config& config, std::vector<std
 
 // ---- command line ------------------------------------------------------------------------------
 
+const setting* find_by_flag(std::string_view flag) {
+    for (const auto& s : settings_table()) {
+        if (s.info.flag == flag) return &s;
+    }
+    return nullptr;
+}
+
 // Go's flag package takes one dash for long names; CLI11 wants two. "-name..." becomes "--name...";
 // "-h", "--name", negative numbers and everything after "--" are left alone.
 std::vector<std::string> normalize_args(int argc, const char* const argv[]) {
@@ -160,6 +173,18 @@ std::vector<std::string> normalize_args(int argc, const char* const argv[]) {
         if (!flags_done && a.size() > 2 && a[0] == '-' && a[1] != '-' &&
             std::isalpha(static_cast<unsigned char>(a[1])) != 0) {
             a.insert(0, "-");
+        }
+        // CLI11 reads "--name=" as a missing value; Go's flag package (and we) read it as the
+        // empty string, which CLI11 takes when it is a separate argument.
+        if (!flags_done && a.size() > 3 && a.rfind("--", 0) == 0 && a.back() == '=' &&
+            a.find('=') == a.size() - 1) {
+            const auto* s = find_by_flag(a.substr(1, a.size() - 2));
+            if (s != nullptr && s->kind != value_kind::boolean) {
+                a.pop_back();
+                args.push_back(std::move(a));
+                args.emplace_back();
+                continue;
+            }
         }
         args.push_back(std::move(a));
     }
@@ -181,6 +206,31 @@ std::string describe_cli_error(const CLI::ParseError& e) {
         }
     }
     return "command line: " + what;
+}
+
+// Whether a problem was already reported for the setting at yaml_path (by key or by flag).
+bool reported(const std::vector<std::string>& errors, std::string_view yaml_path) {
+    const setting* s = detail::find_by_yaml_path(yaml_path);
+    for (const auto& e : errors) {
+        if (e.rfind(std::string(yaml_path) + ":", 0) == 0) return true;
+        if (s != nullptr && e.rfind(s->info.flag + ":", 0) == 0) return true;
+    }
+    return false;
+}
+
+// Constraints between settings, checked once every value is in. A relation is skipped when one
+// of its settings already has a problem: its value is then not the operator's, and a second
+// message about it would only mislead.
+void check_relations(const app_config& config, std::vector<std::string>& errors) {
+    const auto& card = config.cardinality;
+    if (!reported(errors, "cardinality.window") && !reported(errors, "cardinality.generations") &&
+        card.generations > 0 && card.window / card.generations < std::chrono::seconds(1)) {
+        errors.push_back(
+            "cardinality.window / cardinality.generations (-cardinality-window / "
+            "-cardinality-generations): " +
+            format_duration(card.window) + " / " + std::to_string(card.generations) +
+            " is a generation shorter than 1s; want a window of at least 1s per generation");
+    }
 }
 
 std::string validate_ok_text(const app_config& config) {
@@ -274,6 +324,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
         }
     }
 
+    check_relations(out.config, out.errors);
+
     if (show_flag->count() > 0) {
         out.cmd = command::show_effective_config;
     } else if (validate_cmd->parsed()) {
@@ -330,6 +382,7 @@ void emit_section(YAML::Emitter& yaml, const app_config& config, const std::stri
                 break;
             case value_kind::boolean:
             case value_kind::integer:
+            case value_kind::real:
             case value_kind::duration:
                 yaml << s.render(config);
                 break;

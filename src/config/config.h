@@ -38,6 +38,22 @@ struct http_config {
 
 struct stats_config {
     std::string addr = ":9090";
+    int top_n = 100;  // metrics with a metrics_governor_metric_cardinality series
+};
+
+// Sizing and windowing of the per-metric Bloom trackers (the cardinality module's tracker_config).
+struct cardinality_config {
+    std::uint64_t expected_items = 100000;  // series a tracker is sized for before it grows
+    double fp_rate = 0.01;                  // false-positive rate over all generations
+    int generations = 3;
+    std::chrono::nanoseconds window = 1h;  // a series is active when seen within this
+};
+
+// The limits file and the switches around it (the limits module's own types hold the rules).
+struct limits_config {
+    std::string config;  // path of the limits YAML file; empty = no limits file
+    bool dry_run = false;
+    std::uint64_t max_series = 0;  // global cap on active series; 0 = none
 };
 
 // The bloom_persistence section of the operator spec, with its keys and defaults.
@@ -60,6 +76,8 @@ struct app_config {
     log_config log;
     http_config http;
     stats_config stats;
+    cardinality_config cardinality;
+    limits_config limits;
     bloom_persistence_config bloom_persistence;
 
     // parallelism, or the number of hardware threads when it is 0; always >= 1.
@@ -73,6 +91,8 @@ struct parse_outcome {
     app_config config;
     // Every problem found, each naming the flag or YAML key and the accepted form.
     // Non-empty means the configuration must not be used: print them and exit with exit_code().
+    // Besides per-setting problems, relations between settings are checked (e.g. the cardinality
+    // window split into generations of at least 1s).
     std::vector<std::string> errors;
     // What to print on stdout for help, version, show-effective-config and a successful validate.
     std::string output;
@@ -100,10 +120,10 @@ std::string version_text();
 struct setting_info {
     std::string flag;          // "-bloom-persistence-enabled"
     std::string yaml_path;     // "bloom_persistence.enabled"
-    std::string type_name;     // bool, int, size, duration, string, address
+    std::string type_name;     // bool, int, number, size, duration, string, address
     std::string default_text;  // "false", "30s", "500MB", ":9090"
     std::string help;
-    std::string group;     // General, Logging, HTTP, Stats, Bloom persistence
+    std::string group;     // General, Logging, HTTP, Stats, Cardinality, Limits, Bloom persistence
     std::string accepted;  // "an integer from 1 to 9"
     bool secret = false;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <limits>
 
 #include "common/units.h"
@@ -58,6 +59,46 @@ std::vector<setting> build_rows() {
                        "stats.addr", group::stats,
                        "Listen address of /metrics, /live, /ready and /api/v1/cardinality.")
                        .listen_address());
+    rows.push_back(make_setting<&app_config::stats, &stats_config::top_n>(
+                       "stats.top_n", group::stats,
+                       "Metrics (largest first) exported with their own "
+                       "metrics_governor_metric_cardinality series.")
+                       .int_range(1, 100000));
+
+    // Cardinality: sizing and windowing of the per-metric trackers.
+    using cc = cardinality_config;
+    rows.push_back(make_setting<&app_config::cardinality, &cc::expected_items>(
+                       "cardinality.expected_items", group::cardinality,
+                       "Series a tracker is sized for; past it the tracker grows, keeping the "
+                       "false-positive rate.")
+                       .int_range(1, 1000000000));
+    rows.push_back(make_setting<&app_config::cardinality, &cc::fp_rate>(
+                       "cardinality.fp_rate", group::cardinality,
+                       "Target Bloom false-positive rate over all generations of a tracker.")
+                       .real_range(0, 0.5, lower_bound::exclusive));
+    rows.push_back(make_setting<&app_config::cardinality, &cc::generations>(
+                       "cardinality.generations", group::cardinality,
+                       "Generations the window is split into; a series unseen for a whole "
+                       "window stops counting.")
+                       .int_range(1, 64));
+    rows.push_back(make_setting<&app_config::cardinality, &cc::window>(
+                       "cardinality.window", group::cardinality,
+                       "A series counts as active while it was seen within this window.")
+                       .positive());
+
+    // Limits
+    rows.push_back(make_setting<&app_config::limits, &limits_config::config>(
+                       "limits.config", group::limits,
+                       "Limits file (YAML rules, see docs/limits.md); empty means no limits "
+                       "file. Reloaded on SIGHUP.")
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::limits, &limits_config::dry_run>(
+        "limits.dry_run", group::limits,
+        "Count and log what the limits would drop, but never change data."));
+    rows.push_back(make_setting<&app_config::limits, &limits_config::max_series>(
+                       "limits.max_series", group::limits,
+                       "Global cap on active series over all metrics; 0 means no cap.")
+                       .int_range(0, std::numeric_limits<std::int64_t>::max()));
 
     // Bloom persistence: the operator spec's bloom_persistence section, key for key.
     using bp = bloom_persistence_config;
@@ -101,12 +142,34 @@ std::string flag_for(std::string_view key) {
     return flag;
 }
 
+// The shortest text that reads back as the same double: 0.01, not 0.010000000000000000208;
+// 0.0005 rather than 5e-04 while the plain form is short, the exponent form past that.
+std::string format_real(double v) {
+    char buf[32];
+    auto fixed = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+    if (fixed.ec == std::errc()) return std::string(buf, fixed.ptr);
+    auto shortest = std::to_chars(buf, buf + sizeof buf, v);
+    if (shortest.ec != std::errc()) return std::to_string(v);
+    return std::string(buf, shortest.ptr);
+}
+
+// A decimal or exponent form ("0.01", "1e-3"); NaN and infinities are not numbers here.
+std::optional<double> parse_real(std::string_view text) {
+    double v = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, v);
+    if (ec != std::errc() || ptr != end || text.empty() || !std::isfinite(v)) return std::nullopt;
+    return v;
+}
+
 std::string_view type_name_of(const setting& s) {
     switch (s.kind) {
         case value_kind::boolean:
             return "bool";
         case value_kind::integer:
             return "int";
+        case value_kind::real:
+            return "number";
         case value_kind::size:
             return "size";
         case value_kind::duration:
@@ -135,11 +198,23 @@ std::string accepted_form(const setting& s) {
         case value_kind::boolean:
             return "true or false";
         case value_kind::integer:
+            if (s.int_bounds && s.int_bounds->second == std::numeric_limits<std::int64_t>::max()) {
+                return "an integer of " + std::to_string(s.int_bounds->first) + " or more";
+            }
             if (s.int_bounds) {
                 return "an integer from " + std::to_string(s.int_bounds->first) + " to " +
                        std::to_string(s.int_bounds->second);
             }
             return "an integer";
+        case value_kind::real: {
+            if (!s.real_limits) return "a number, e.g. 0.01";
+            const auto& b = *s.real_limits;
+            if (b.lo_kind == lower_bound::exclusive) {
+                return "a number greater than " + format_real(b.lo) + " and at most " +
+                       format_real(b.hi);
+            }
+            return "a number from " + format_real(b.lo) + " to " + format_real(b.hi);
+        }
         case value_kind::size:
             if (s.size_bounds) {
                 return "a size from " + format_byte_size(s.size_bounds->first) + " to " +
@@ -152,7 +227,7 @@ std::string accepted_form(const setting& s) {
             return s.must_be_positive ? "a duration greater than 0, e.g. 30s, 5m, 1h, 2h30m"
                                       : std::string(k_duration_forms);
         case value_kind::string:
-            return "a non-empty string";
+            return s.empty_allowed ? "a string; empty means none" : "a non-empty string";
         case value_kind::choice:
             return "one of " + join(s.choices, ", ");
         case value_kind::listen_address:
@@ -180,6 +255,13 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
     return v;
 }
 
+bool is_decimal(std::string_view text) {
+    if (!text.empty() && text[0] == '-') text.remove_prefix(1);
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c)) != 0;
+    });
+}
+
 template <typename... F>
 struct overloaded : F... {
     using F::operator()...;
@@ -205,12 +287,32 @@ status setting::assign(app_config& config, std::string_view text) const {
         }
         case value_kind::integer: {
             auto v = parse_int(text);
+            if (!v && is_decimal(text)) {  // too many digits for 64 bits
+                return make_error(std::string(text) + " is out of range" + want);
+            }
             if (!v) return make_error(quoted(text) + " is not an integer" + want);
             auto lo = int_bounds ? int_bounds->first : std::numeric_limits<int>::min();
             auto hi = int_bounds ? int_bounds->second : std::numeric_limits<int>::max();
             if (*v < lo || *v > hi)
                 return make_error(std::string(text) + " is out of range" + want);
-            *std::get<int*>(ref) = static_cast<int>(*v);
+            if (auto* count = std::get_if<std::uint64_t*>(&ref)) {
+                **count = static_cast<std::uint64_t>(*v);  // int_range() keeps lo >= 0 here
+            } else {
+                *std::get<int*>(ref) = static_cast<int>(*v);
+            }
+            return {};
+        }
+        case value_kind::real: {
+            auto v = parse_real(text);
+            if (!v) return make_error(quoted(text) + " is not a number" + want);
+            if (real_limits) {
+                const auto& b = *real_limits;
+                const bool low = b.lo_kind == lower_bound::exclusive ? *v <= b.lo : *v < b.lo;
+                if (low || *v > b.hi) {
+                    return make_error(std::string(text) + " is out of range" + want);
+                }
+            }
+            *std::get<double*>(ref) = *v;
             return {};
         }
         case value_kind::size: {
@@ -232,7 +334,7 @@ status setting::assign(app_config& config, std::string_view text) const {
             return {};
         }
         case value_kind::string:
-            if (text.empty()) return make_error("empty value" + want);
+            if (text.empty() && !empty_allowed) return make_error("empty value" + want);
             *std::get<std::string*>(ref) = std::string(text);
             return {};
         case value_kind::choice:
@@ -252,13 +354,21 @@ status setting::assign(app_config& config, std::string_view text) const {
 }
 
 std::string setting::render(const app_config& config) const {
+    const const_field_ref ref = const_field(config);
+    if (kind == value_kind::integer) {
+        // A count (int_range() on a std::uint64_t), not a size: "100000", never "97.65625KB".
+        if (const auto* count = std::get_if<const std::uint64_t*>(&ref)) {
+            return std::to_string(**count);
+        }
+    }
     return std::visit(
         overloaded{[](const bool* v) -> std::string { return *v ? "true" : "false"; },
                    [](const int* v) { return std::to_string(*v); },
                    [](const std::uint64_t* v) { return format_byte_size(*v); },
+                   [](const double* v) { return format_real(*v); },
                    [](const std::chrono::nanoseconds* v) { return format_duration(*v); },
                    [](const std::string* v) { return *v; }},
-        const_field(config));
+        ref);
 }
 
 const std::vector<setting>& settings_table() {
@@ -299,6 +409,10 @@ std::string_view group_name(group g) {
             return "HTTP";
         case group::stats:
             return "Stats";
+        case group::cardinality:
+            return "Cardinality";
+        case group::limits:
+            return "Limits";
         case group::bloom_persistence:
             return "Bloom persistence";
     }
@@ -323,7 +437,7 @@ const std::vector<std::string>& group_names() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
         for (auto g : {group::general, group::logging, group::http, group::stats,
-                       group::bloom_persistence}) {
+                       group::cardinality, group::limits, group::bloom_persistence}) {
             out.emplace_back(detail::group_name(g));
         }
         return out;

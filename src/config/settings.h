@@ -3,10 +3,11 @@
 // structs and, for documentation, all_settings().
 //
 // A row is built with make_setting<&app_config::section, &section_config::field>(yaml_path, group,
-// help) and refined with .int_range(), .size_range(), .positive(), .one_of(), .listen_address(),
-// .secret() or .flag_only(). The value kind comes from the field's type. The flag name, default
-// text and accepted form are derived when the table is built, so a row never repeats the struct's
-// default.
+// help) and refined with .int_range(), .size_range(), .real_range(), .positive(), .one_of(),
+// .listen_address(), .allow_empty(), .secret() or .flag_only(). The value kind comes from the
+// field's type (a std::uint64_t is a size unless .int_range() makes it a plain count). The flag
+// name, default text and accepted form are derived when the table is built, so a row never repeats
+// the struct's default.
 //
 // The table is built once, on first use, and is immutable afterwards: safe to read from any thread.
 #pragma once
@@ -27,14 +28,22 @@
 
 namespace mg::config::detail {
 
-enum class group { general, logging, http, stats, bloom_persistence };
+enum class group { general, logging, http, stats, cardinality, limits, bloom_persistence };
 
-enum class value_kind { boolean, integer, size, duration, string, choice, listen_address };
+enum class value_kind { boolean, integer, real, size, duration, string, choice, listen_address };
 
 using field_ref =
-    std::variant<bool*, int*, std::uint64_t*, std::chrono::nanoseconds*, std::string*>;
-using const_field_ref = std::variant<const bool*, const int*, const std::uint64_t*,
+    std::variant<bool*, int*, std::uint64_t*, double*, std::chrono::nanoseconds*, std::string*>;
+using const_field_ref = std::variant<const bool*, const int*, const std::uint64_t*, const double*,
                                      const std::chrono::nanoseconds*, const std::string*>;
+
+enum class lower_bound { inclusive, exclusive };
+
+struct real_bounds {
+    double lo = 0;
+    double hi = 0;
+    lower_bound lo_kind = lower_bound::inclusive;  // the upper bound is always inclusive
+};
 
 struct setting {
     setting_info info;  // flag, default_text, type_name and accepted are filled by the table
@@ -44,12 +53,21 @@ struct setting {
     const_field_ref (*const_field)(const app_config&) = nullptr;
     std::optional<std::pair<std::int64_t, std::int64_t>> int_bounds;
     std::optional<std::pair<std::uint64_t, std::uint64_t>> size_bounds;
+    std::optional<real_bounds> real_limits;
     bool must_be_positive = false;
+    bool empty_allowed = false;
     bool is_flag_only = false;
     std::vector<std::string> choices;
 
+    // On a std::uint64_t field this also makes the value a plain count ("100000"), not a size.
     setting&& int_range(std::int64_t lo, std::int64_t hi) && {
         int_bounds = {lo, hi};
+        if (kind == value_kind::size) kind = value_kind::integer;
+        return std::move(*this);
+    }
+    // Doubles: NaN and infinities are always rejected.
+    setting&& real_range(double lo, double hi, lower_bound lo_kind = lower_bound::inclusive) && {
+        real_limits = real_bounds{lo, hi, lo_kind};
         return std::move(*this);
     }
     setting&& size_range(std::uint64_t lo, std::uint64_t hi) && {
@@ -64,6 +82,11 @@ struct setting {
     setting&& one_of(std::initializer_list<const char*> values) && {
         kind = value_kind::choice;
         choices.assign(values.begin(), values.end());
+        return std::move(*this);
+    }
+    // Strings: the empty string is a valid value (meaning "none"), not an error.
+    setting&& allow_empty() && {
+        empty_allowed = true;
         return std::move(*this);
     }
     setting&& listen_address() && {
@@ -100,6 +123,8 @@ constexpr value_kind kind_of() {
         return value_kind::integer;
     } else if constexpr (std::is_same_v<T, std::uint64_t>) {
         return value_kind::size;
+    } else if constexpr (std::is_same_v<T, double>) {
+        return value_kind::real;
     } else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
         return value_kind::duration;
     } else if constexpr (std::is_same_v<T, std::string>) {

@@ -82,6 +82,14 @@ TEST_CASE("defaults match the spec", "[config]") {
     CHECK(c.http.idle_timeout == 120s);
     CHECK(c.http.max_header_size == 16384);
     CHECK(c.stats.addr == ":9090");
+    CHECK(c.stats.top_n == 100);
+    CHECK(c.cardinality.expected_items == 100000);
+    CHECK(c.cardinality.fp_rate == 0.01);
+    CHECK(c.cardinality.generations == 3);
+    CHECK(c.cardinality.window == 1h);
+    CHECK(c.limits.config.empty());
+    CHECK_FALSE(c.limits.dry_run);
+    CHECK(c.limits.max_series == 0);
     const auto& bp = c.bloom_persistence;
     CHECK_FALSE(bp.enabled);
     CHECK(bp.path == "./bloom-state");
@@ -154,6 +162,119 @@ TEST_CASE("flags in every Go and GNU form", "[config]") {
     CHECK(c.bloom_persistence.max_size == 524288000ULL);
     CHECK(c.bloom_persistence.max_memory == 524288ULL);
     CHECK(c.bloom_persistence.compression_level == 9);
+}
+
+TEST_CASE("cardinality, limits and stats settings from flags", "[config]") {
+    auto out = parse({"-cardinality-expected-items=1000000000", "-cardinality-fp-rate", "0.5",
+                      "-cardinality-generations=64", "-cardinality-window=64s",
+                      "-limits-config=/etc/mg/limits.yaml", "-limits-dry-run", "-limits-max-series",
+                      "5000000", "-stats-top-n=100000"});
+    INFO(all_errors(out));
+    REQUIRE(out.errors.empty());
+    const auto& c = out.config;
+    CHECK(c.cardinality.expected_items == 1000000000ULL);
+    CHECK(c.cardinality.fp_rate == 0.5);
+    CHECK(c.cardinality.generations == 64);
+    CHECK(c.cardinality.window == 64s);
+    CHECK(c.limits.config == "/etc/mg/limits.yaml");
+    CHECK(c.limits.dry_run);
+    CHECK(c.limits.max_series == 5000000ULL);
+    CHECK(c.stats.top_n == 100000);
+
+    auto small = parse({"-cardinality-fp-rate=1e-6", "-cardinality-expected-items=1",
+                        "-stats-top-n=1", "-limits-max-series=18446744073709551615"});
+    CHECK(small.config.cardinality.fp_rate == 1e-6);
+    CHECK(small.config.cardinality.expected_items == 1);
+    CHECK(small.config.stats.top_n == 1);
+    // Past INT64_MAX is not accepted (and no cap that large is meaningful).
+    CHECK(has_error(small,
+                    "-limits-max-series: 18446744073709551615 is out of range; want an "
+                    "integer of 0 or more"));
+    CHECK(small.errors.size() == 1);
+}
+
+TEST_CASE("cardinality, limits and stats settings from YAML", "[config]") {
+    temp_dir dir;
+    auto file = dir.write("mg.yaml", R"(
+stats:
+  top_n: 25
+cardinality:
+  expected_items: 5000
+  fp_rate: 0.001
+  generations: 6
+  window: 30m
+limits:
+  config: ./limits.yaml
+  dry_run: true
+  max_series: 1000000
+)");
+    auto out = parse({"-config", file});
+    INFO(all_errors(out));
+    REQUIRE(out.errors.empty());
+    const auto& c = out.config;
+    CHECK(c.stats.top_n == 25);
+    CHECK(c.cardinality.expected_items == 5000);
+    CHECK(c.cardinality.fp_rate == 0.001);
+    CHECK(c.cardinality.generations == 6);
+    CHECK(c.cardinality.window == 30min);
+    CHECK(c.limits.config == "./limits.yaml");
+    CHECK(c.limits.dry_run);
+    CHECK(c.limits.max_series == 1000000);
+
+    // The limits file path may be set back to empty (no limits file), in the file or by flag.
+    auto cleared = parse({"-config", dir.write("clear.yaml", "limits:\n  config: \"\"\n")});
+    INFO(all_errors(cleared));
+    REQUIRE(cleared.errors.empty());
+    CHECK(cleared.config.limits.config.empty());
+    auto null_value = parse({"-config", dir.write("null.yaml", "limits:\n  config:\n")});
+    INFO(all_errors(null_value));
+    REQUIRE(null_value.errors.empty());
+    CHECK(null_value.config.limits.config.empty());
+    for (const auto& flag : {"-limits-config=", "--limits-config="}) {
+        auto by_flag = parse({"-config", file, flag});
+        INFO(all_errors(by_flag));
+        REQUIRE(by_flag.errors.empty());
+        CHECK(by_flag.config.limits.config.empty());
+        CHECK(by_flag.config.limits.dry_run);  // the rest of the file still applies
+    }
+    auto separate = parse({"-limits-config", ""});
+    CHECK(separate.errors.empty());
+    // An empty value elsewhere is still an error, now with the setting's own wording.
+    CHECK(has_error(parse({"-bloom-persistence-path="}),
+                    "-bloom-persistence-path: empty value; want a non-empty string"));
+    CHECK(has_error(parse({"-cardinality-generations="}),
+                    "-cardinality-generations: \"\" is not an integer"));
+}
+
+TEST_CASE("a cardinality generation must span at least 1s", "[config][errors]") {
+    const std::string both_keys =
+        "cardinality.window / cardinality.generations (-cardinality-window / "
+        "-cardinality-generations): ";
+    auto too_short = parse({"-cardinality-window=2s"});  // 3 generations of 666ms
+    CHECK(too_short.exit_code() == 2);
+    CHECK(has_error(too_short, both_keys + "2s / 3 is a generation shorter than 1s; want a window "
+                                           "of at least 1s per generation"));
+    CHECK(too_short.errors.size() == 1);
+
+    temp_dir dir;
+    auto yaml = parse({"validate", "-config",
+                       dir.write("mg.yaml", "cardinality:\n  window: 10s\n  generations: 11\n")});
+    CHECK(yaml.exit_code() == 2);
+    CHECK(yaml.output.empty());
+    CHECK(has_error(yaml, both_keys + "10s / 11 "));
+
+    CHECK(parse({"-cardinality-window=3s"}).errors.empty());  // exactly 1s each
+    CHECK(parse({"-cardinality-window=64s", "-cardinality-generations=64"}).errors.empty());
+    CHECK(parse({"-cardinality-window=1s", "-cardinality-generations=1"}).errors.empty());
+
+    // When one of the two is itself invalid, only that problem is reported.
+    auto bad_gen = parse({"-cardinality-window=2s", "-cardinality-generations=100"});
+    CHECK(bad_gen.errors.size() == 1);
+    CHECK(has_error(bad_gen, "-cardinality-generations: 100 is out of range"));
+    auto bad_window =
+        parse({"-config", dir.write("w.yaml", "cardinality:\n  window: 0s\n  generations: 2\n")});
+    CHECK(bad_window.errors.size() == 1);
+    CHECK(has_error(bad_window, "cardinality.window: 0s is out of range"));
 }
 
 TEST_CASE("YAML file with the spec's section", "[config]") {
@@ -267,6 +388,35 @@ TEST_CASE("bad flag values name the flag and the accepted form", "[config][error
              {"-log-level=loud",
               "-log-level: \"loud\" is not accepted; want one of trace, debug, info, warn, error"},
              {"-log-format=xml", "want one of json, text"},
+             {"-cardinality-fp-rate=0",
+              "-cardinality-fp-rate: 0 is out of range; want a number greater than 0 and at most "
+              "0.5"},
+             {"-cardinality-fp-rate=0.6", "-cardinality-fp-rate: 0.6 is out of range"},
+             {"-cardinality-fp-rate=-0.1", "-cardinality-fp-rate: -0.1 is out of range"},
+             {"-cardinality-fp-rate=1%",
+              "-cardinality-fp-rate: \"1%\" is not a number; want a number greater than 0"},
+             {"-cardinality-fp-rate=nan", "-cardinality-fp-rate: \"nan\" is not a number"},
+             {"-cardinality-fp-rate=inf", "-cardinality-fp-rate: \"inf\" is not a number"},
+             {"-cardinality-expected-items=0",
+              "-cardinality-expected-items: 0 is out of range; want an integer from 1 to "
+              "1000000000"},
+             {"-cardinality-expected-items=1000000001",
+              "-cardinality-expected-items: 1000000001 is out of range"},
+             {"-cardinality-expected-items=100KB",
+              "-cardinality-expected-items: \"100KB\" is not an integer"},
+             {"-cardinality-generations=0",
+              "-cardinality-generations: 0 is out of range; want an integer from 1 to 64"},
+             {"-cardinality-generations=65", "-cardinality-generations: 65 is out of range"},
+             {"-cardinality-window=0s",
+              "-cardinality-window: 0s is out of range; want a duration greater than 0"},
+             {"-cardinality-window=60", "-cardinality-window: invalid duration"},
+             {"-limits-max-series=-1",
+              "-limits-max-series: -1 is out of range; want an integer of 0 or more"},
+             {"-limits-max-series=1M", "-limits-max-series: \"1M\" is not an integer"},
+             {"-limits-dry-run=perhaps", "-limits-dry-run: \"perhaps\" is not a boolean"},
+             {"-stats-top-n=0",
+              "-stats-top-n: 0 is out of range; want an integer from 1 to 100000"},
+             {"-stats-top-n=100001", "-stats-top-n: 100001 is out of range"},
          }) {
         INFO(arg);
         auto out = parse({arg});
@@ -417,12 +567,17 @@ TEST_CASE("show-effective-config prints YAML that loads back to the same config"
         dir.write("mg.yaml", "log:\n  format: text\nbloom_persistence:\n  state_ttl: 2h30m\n");
     auto out = parse({"-config", file, "-show-effective-config", "-bloom-persistence-enabled",
                       "-bloom-persistence-path=/tmp/with: colon", "-stats-addr=[::1]:9091",
-                      "-bloom-persistence-max-memory=1536", "-http-read-timeout=1.5s"});
+                      "-bloom-persistence-max-memory=1536", "-http-read-timeout=1.5s",
+                      "-cardinality-fp-rate=0.001", "-cardinality-expected-items=1048576",
+                      "-limits-max-series=2048", "-limits-config=/etc/mg/limits.yaml"});
     INFO(all_errors(out));
     REQUIRE(out.errors.empty());
     CHECK(out.cmd == command::show_effective_config);
     CHECK_THAT(out.output, Catch::Contains("compression_level: 1"));
     CHECK_THAT(out.output, Catch::Contains("max_size: 524288000"));
+    CHECK_THAT(out.output, Catch::Contains("fp_rate: 0.001\n"));
+    CHECK_THAT(out.output, Catch::Contains("expected_items: 1048576\n"));  // a count, not 1MB
+    CHECK_THAT(out.output, Catch::Contains("max_series: 2048\n"));
 
     // Valid YAML, nested like the file.
     YAML::Node doc = YAML::Load(out.output);
@@ -439,6 +594,19 @@ TEST_CASE("show-effective-config prints YAML that loads back to the same config"
     CHECK(again.config.bloom_persistence.max_memory == 1536);
     CHECK(again.config.http.read_timeout == 1500ms);
     CHECK(again.config.log.format == "text");
+    CHECK(again.config.cardinality.fp_rate == 0.001);
+    CHECK(again.config.cardinality.expected_items == 1048576);
+    CHECK(again.config.limits.max_series == 2048);
+    CHECK(again.config.limits.config == "/etc/mg/limits.yaml");
+
+    // The defaults (an empty limits file path among them) load back too.
+    auto defaults = parse({"-show-effective-config"});
+    REQUIRE(defaults.errors.empty());
+    CHECK_THAT(defaults.output, Catch::Contains("config: \"\""));
+    auto defaults_again = parse({"-config", dir.write("defaults.yaml", defaults.output)});
+    INFO(all_errors(defaults_again));
+    REQUIRE(defaults_again.errors.empty());
+    CHECK(mg::config::to_yaml(defaults_again.config) == defaults.output);
 }
 
 TEST_CASE("the default config shows every YAML key", "[config]") {

@@ -74,6 +74,82 @@ TEST_CASE("the bloom_persistence section has exactly the spec's keys and default
     CHECK(actual == expected);
 }
 
+TEST_CASE("the cardinality, limits and stats rows and their defaults", "[config][settings]") {
+    struct expected_row {
+        std::string default_text;
+        std::string type_name;
+        std::string group;
+        std::string accepted;
+    };
+    std::map<std::string, expected_row> expected{
+        {"cardinality.expected_items",
+         {"100000", "int", "Cardinality", "an integer from 1 to 1000000000"}},
+        {"cardinality.fp_rate",
+         {"0.01", "number", "Cardinality", "a number greater than 0 and at most 0.5"}},
+        {"cardinality.generations", {"3", "int", "Cardinality", "an integer from 1 to 64"}},
+        {"cardinality.window",
+         {"1h", "duration", "Cardinality", "a duration greater than 0, e.g. 30s, 5m, 1h, 2h30m"}},
+        {"limits.config", {"", "string", "Limits", "a string; empty means none"}},
+        {"limits.dry_run", {"false", "bool", "Limits", "true or false"}},
+        {"limits.max_series", {"0", "int", "Limits", "an integer of 0 or more"}},
+        {"stats.top_n", {"100", "int", "Stats", "an integer from 1 to 100000"}},
+    };
+    std::size_t found = 0;
+    for (const auto& s : mg::config::all_settings()) {
+        auto it = expected.find(s.yaml_path);
+        if (it == expected.end()) continue;
+        INFO(s.yaml_path);
+        ++found;
+        CHECK(s.default_text == it->second.default_text);
+        CHECK(s.type_name == it->second.type_name);
+        CHECK(s.group == it->second.group);
+        CHECK(s.accepted == it->second.accepted);
+    }
+    CHECK(found == expected.size());
+}
+
+TEST_CASE("real and count rows assign and render", "[config][settings]") {
+    using mg::config::detail::find_by_yaml_path;
+    mg::config::app_config c;
+
+    const auto* fp = find_by_yaml_path("cardinality.fp_rate");
+    REQUIRE(fp != nullptr);
+    CHECK(fp->kind == mg::config::detail::value_kind::real);
+    REQUIRE(fp->assign(c, "0.1").ok());
+    CHECK(c.cardinality.fp_rate == 0.1);
+    CHECK(fp->render(c) == "0.1");
+    REQUIRE(fp->assign(c, "5e-4").ok());
+    CHECK(fp->render(c) == "0.0005");
+    REQUIRE(fp->assign(c, "0.5").ok());  // the upper bound is inclusive
+    for (const char* bad : {"0", "0.0", "0.50001", "", " 0.1", "0.1x", "nan", "-inf", "1/100"}) {
+        INFO(bad);
+        CHECK_FALSE(fp->assign(c, bad).ok());
+        CHECK(c.cardinality.fp_rate == 0.5);  // unchanged on failure
+    }
+
+    const auto* items = find_by_yaml_path("cardinality.expected_items");
+    REQUIRE(items != nullptr);
+    CHECK(items->kind == mg::config::detail::value_kind::integer);
+    REQUIRE(items->assign(c, "1048576").ok());
+    CHECK(c.cardinality.expected_items == 1048576ULL);
+    CHECK(items->render(c) == "1048576");  // a count: never "1MB"
+    CHECK_FALSE(items->assign(c, "1Mi").ok());
+
+    const auto* cap = find_by_yaml_path("limits.max_series");
+    REQUIRE(cap != nullptr);
+    REQUIRE(cap->assign(c, "9223372036854775807").ok());
+    CHECK(c.limits.max_series == 9223372036854775807ULL);
+    CHECK(cap->render(c) == "9223372036854775807");
+
+    const auto* path = find_by_yaml_path("limits.config");
+    REQUIRE(path != nullptr);
+    REQUIRE(path->assign(c, "x.yaml").ok());
+    REQUIRE(path->assign(c, "").ok());  // empty is allowed here: no limits file
+    CHECK(c.limits.config.empty());
+    // ...but not where a string must have a value.
+    CHECK_FALSE(find_by_yaml_path("bloom_persistence.path")->assign(c, "").ok());
+}
+
 TEST_CASE("a row assigns and renders its own field", "[config][settings]") {
     const auto* row = mg::config::detail::find_by_yaml_path("bloom_persistence.max_memory");
     REQUIRE(row != nullptr);
