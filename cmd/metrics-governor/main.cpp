@@ -6,6 +6,7 @@
 // export) own their threads and are stopped through shutdown hooks.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <functional>
@@ -17,6 +18,9 @@
 #include "common/units.h"
 #include "config/config.h"
 #include "http/server.h"
+#include "limits/cardinality_stats.h"
+#include "limits/governor.h"
+#include "limits/limits_file.h"
 #include "logging/log.h"
 #include "telemetry/health.h"
 #include "telemetry/process_collector.h"
@@ -104,8 +108,48 @@ int run_daemon(const mg::config::app_config& cfg) {
     lifecycle_hooks hooks;
     stop_latch stop;
 
+    mg::limits::governor_options gov_options;
+    gov_options.tracker.expected_items = cfg.cardinality.expected_items;
+    gov_options.tracker.fp_rate = cfg.cardinality.fp_rate;
+    gov_options.tracker.generations = static_cast<std::uint32_t>(cfg.cardinality.generations);
+    gov_options.tracker.window = cfg.cardinality.window;
+    gov_options.dry_run = cfg.limits.dry_run;
+    gov_options.max_series = cfg.limits.max_series;
+    auto governor = std::make_shared<mg::limits::governor>(gov_options, mg::system_clock_instance(), registry);
+    if (!cfg.limits.config.empty()) {
+        auto file = mg::limits::load_limits_file(cfg.limits.config);
+        if (!file.ok()) {
+            std::cerr << "metrics-governor: invalid limits file (-limits-config):\n" << file.error_message() << "\n";
+            return 2;
+        }
+        mg::logging::info("limits loaded", {{"path", cfg.limits.config},
+                                            {"rules", file->rules.size()},
+                                            {"defaults", file->has_defaults},
+                                            {"dry_run", cfg.limits.dry_run}});
+        governor->set_limits(std::make_shared<mg::limits::limits_file>(std::move(*file)));
+    }
+    hooks.on_reload.emplace_back("limits", [&cfg, governor] {
+        if (cfg.limits.config.empty()) {
+            mg::logging::info("no limits file to reload (-limits-config is empty)");
+            return;
+        }
+        auto file = mg::limits::load_limits_file(cfg.limits.config);
+        if (!file.ok()) {
+            mg::logging::error("limits reload failed; keeping the previous rules",
+                               {{"path", cfg.limits.config}, {"error", file.error_message()}});
+            return;
+        }
+        const auto rules = file->rules.size();
+        governor->set_limits(std::make_shared<mg::limits::limits_file>(std::move(*file)));
+        mg::logging::info("limits reloaded", {{"path", cfg.limits.config}, {"rules", rules}});
+    });
+
     auto stats_routes = std::make_shared<mg::http::router>();
-    mg::telemetry::add_stats_routes(*stats_routes, {registry, {process}, health, MG_VERSION, started});
+    auto cardinality_gauges = std::make_shared<mg::limits::cardinality_collector>(
+        governor, static_cast<std::size_t>(cfg.stats.top_n));
+    mg::telemetry::add_stats_routes(*stats_routes,
+                                    {registry, {process, cardinality_gauges}, health, MG_VERSION, started});
+    mg::limits::add_cardinality_routes(*stats_routes, governor, static_cast<std::size_t>(cfg.stats.top_n));
 
     const auto stats_address = mg::config::parse_listen_address(cfg.stats.addr);
     if (!stats_address.ok()) {  // validated already; kept as a guard against drift
@@ -128,6 +172,18 @@ int run_daemon(const mg::config::app_config& cfg) {
 
     asio::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
     watch_signals(signals, stop, hooks);
+
+    // Totals for the -limits-max-series cap, and rotation of idle trackers so they free memory.
+    asio::steady_timer refresh_timer(ioc);
+    std::function<void()> schedule_refresh = [&] {
+        refresh_timer.expires_after(std::chrono::seconds(5));
+        refresh_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            governor->refresh();
+            schedule_refresh();
+        });
+    };
+    schedule_refresh();
 
     std::vector<std::thread> pool;
     pool.reserve(threads);
@@ -159,6 +215,7 @@ int run_daemon(const mg::config::app_config& cfg) {
         }
     }
     signals.cancel();
+    refresh_timer.cancel();
     ioc.stop();
     for (auto& t : pool) t.join();
     if (!clean) mg::logging::warn("shutdown timeout reached; open connections were closed");

@@ -201,3 +201,51 @@ TEST_CASE("a port already in use is reported and exits non-zero", "[daemon]") {
     CHECK(*code == 1);
     CHECK(second.output().find("cannot start stats listener") != std::string::npos);
 }
+
+TEST_CASE("a limits file is loaded at startup and its rules show on /metrics and the API", "[daemon][limits]") {
+    temp_dir dir;
+    dir.write("limits.yaml",
+              "defaults:\n  max_cardinality: 1000\nrules:\n  - name: http\n    match: {metric_name: \"http_.*\"}\n"
+              "    max_cardinality: 50\n");
+    running_daemon d({"-limits-config", dir.file("limits.yaml")});
+    CHECK(d.process().output().find("\"msg\":\"limits loaded\"") != std::string::npos);
+    const auto metrics = mg::test::http_get(d.stats_port(), "/metrics");
+    CHECK(metrics.body.find("metrics_governor_trackers_total 0") != std::string::npos);
+    CHECK(metrics.body.find(R"(metrics_governor_limit_utilization_ratio{rule="http"} 0)") != std::string::npos);
+    CHECK(metrics.body.find(R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="http"} 0)") !=
+          std::string::npos);
+    const auto api = mg::test::http_get(d.stats_port(), "/api/v1/cardinality?limit=5");
+    REQUIRE(api.status == 200);
+    const auto j = nlohmann::json::parse(api.body);
+    CHECK(j["status"] == "success");
+    CHECK(j["data"]["totalSeries"] == 0);
+    CHECK(j["data"]["seriesCountByMetricName"].empty());
+    CHECK(mg::test::http_get(d.stats_port(), "/api/v1/cardinality?limit=x").status == 400);
+}
+
+TEST_CASE("an invalid limits file at startup exits 2 naming the problem", "[daemon][limits]") {
+    temp_dir dir;
+    dir.write("limits.yaml", "rules:\n  - name: x\n    action: adaptive\n");
+    child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0", "-limits-config", dir.file("limits.yaml")});
+    REQUIRE(p.wait_exit() == 2);
+    CHECK(p.output().find("rules[0].action") != std::string::npos);
+}
+
+TEST_CASE("SIGHUP reloads the limits file; a bad file keeps the old rules", "[daemon][limits]") {
+    temp_dir dir;
+    dir.write("limits.yaml", "rules:\n  - name: first\n    max_cardinality: 10\n");
+    running_daemon d({"-limits-config", dir.file("limits.yaml")});
+
+    dir.write("limits.yaml", "rules:\n  - name: second\n    max_cardinality: 20\n");
+    d.process().signal(SIGHUP);
+    REQUIRE(d.process().wait_for_line("\"msg\":\"limits reloaded\"").has_value());
+    auto body = mg::test::http_get(d.stats_port(), "/metrics").body;
+    CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="second"})") != std::string::npos);
+    CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="first"})") == std::string::npos);
+
+    dir.write("limits.yaml", "rules: [this is not a rule\n");
+    d.process().signal(SIGHUP);
+    REQUIRE(d.process().wait_for_line("limits reload failed").has_value());
+    body = mg::test::http_get(d.stats_port(), "/metrics").body;
+    CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="second"})") != std::string::npos);
+}

@@ -1,0 +1,443 @@
+#include "limits/governor.h"
+
+#include <algorithm>
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <stdexcept>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "limits/rule_matcher.h"
+#include "logging/log.h"
+
+namespace mg::limits {
+
+namespace {
+
+constexpr std::uint32_t k_no_rule = 0;
+constexpr std::uint32_t k_defaults_rule = UINT32_MAX;
+constexpr auto k_drop_log_interval = std::chrono::seconds(10);
+constexpr std::size_t k_reasons = 4;  // indexed by drop_reason
+
+std::uint64_t value_hash(std::string_view v) { return XXH3_64bits(v.data(), v.size()); }
+
+std::string render_series(const series_ref& s) {
+    std::string out(s.metric_name);
+    out += '{';
+    bool first = true;
+    for (const auto& l : s.labels) {
+        if (!first) out += ',';
+        first = false;
+        out += l.name;
+        out += "=\"";
+        out += l.value.substr(0, 128);
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+}  // namespace
+
+std::string_view reason_name(drop_reason r) {
+    switch (r) {
+        case drop_reason::none: return "none";
+        case drop_reason::cardinality_limit: return "cardinality_limit";
+        case drop_reason::label_limit: return "label_limit";
+        case drop_reason::max_series: return "max_series";
+    }
+    return "unknown";
+}
+
+// Counters of one rule, resolved once per rule set so the drop path does no label lookups.
+struct rule_counters {
+    std::string name;
+    std::array<prometheus::Counter*, k_reasons> dropped{};
+    std::array<prometheus::Counter*, k_reasons> over_limit{};  // labelled with the rule's action
+    prometheus::Counter* datapoints_dropped = nullptr;
+    std::atomic<std::int64_t> last_log_ns{INT64_MIN};
+};
+
+// The metric families the governor exports through the registry (counters) and its own
+// collectable (gauges computed at scrape time, so their label sets stay bounded by top-N).
+class governor_metrics {
+public:
+    explicit governor_metrics(prometheus::Registry& registry)
+        : dropped_(prometheus::BuildCounter()
+                       .Name("metrics_governor_series_dropped_total")
+                       .Help("Series dropped by the governor, by rule and reason.")
+                       .Register(registry)),
+          over_limit_(prometheus::BuildCounter()
+                          .Name("metrics_governor_series_over_limit_total")
+                          .Help("Series over a limit, by rule, reason and what was done: drop, log "
+                                "(action log) or dry_run (-limits-dry-run).")
+                          .Register(registry)),
+          datapoints_dropped_(prometheus::BuildCounter()
+                                  .Name("metrics_governor_datapoints_dropped_total")
+                                  .Help("Data points in the series the governor dropped, by rule.")
+                                  .Register(registry)) {}
+
+    void resolve(rule_counters& c, std::string_view action_label) {
+        for (auto r : {drop_reason::cardinality_limit, drop_reason::label_limit, drop_reason::max_series}) {
+            const auto i = static_cast<std::size_t>(r);
+            c.dropped[i] = &dropped_.Add({{"rule", c.name}, {"reason", std::string(reason_name(r))}});
+            c.over_limit[i] = &over_limit_.Add(
+                {{"rule", c.name}, {"reason", std::string(reason_name(r))}, {"action", std::string(action_label)}});
+        }
+        c.datapoints_dropped = &datapoints_dropped_.Add({{"rule", c.name}});
+    }
+
+private:
+    prometheus::Family<prometheus::Counter>& dropped_;
+    prometheus::Family<prometheus::Counter>& over_limit_;
+    prometheus::Family<prometheus::Counter>& datapoints_dropped_;
+};
+
+struct governor::rules_state {
+    std::shared_ptr<const limits_file> file;
+    std::unique_ptr<rule_matcher> matcher;
+    std::uint64_t generation = 0;
+    // Rule indexes whose metric_name matches, per metric name: regexes run once per name.
+    mutable sharded_map<const std::vector<std::size_t>> candidates;
+    // One per rule, then the defaults, then "none" (the global cap with no rule).
+    std::vector<std::unique_ptr<rule_counters>> counters;
+
+    rule_counters& counters_for(const rule* r) const {
+        if (r == nullptr) return *counters.back();
+        if (r == &file->defaults) return *counters[counters.size() - 2];
+        return *counters[static_cast<std::size_t>(r - file->rules.data())];
+    }
+    std::uint32_t rule_id(const rule* r) const {
+        if (r == nullptr) return k_no_rule;
+        if (r == &file->defaults) return k_defaults_rule;
+        return static_cast<std::uint32_t>(r - file->rules.data()) + 1;
+    }
+    const rule* rule_by_id(std::uint32_t id) const {
+        if (id == k_no_rule) return nullptr;
+        if (id == k_defaults_rule) return file->has_defaults ? &file->defaults : nullptr;
+        return id - 1 < file->rules.size() ? &file->rules[id - 1] : nullptr;
+    }
+};
+
+governor::metric_entry::label_state& governor::metric_entry::label(std::string_view name) {
+    for (auto& l : labels) {
+        if (l->name == name) return *l;
+    }
+    labels.push_back(std::make_unique<label_state>());
+    labels.back()->name = std::string(name);
+    return *labels.back();
+}
+
+governor::governor(governor_options options, mg::clock& clock, std::shared_ptr<prometheus::Registry> registry)
+    : options_(std::move(options)), clock_(clock) {
+    if (auto st = options_.tracker.validate(); !st) throw std::invalid_argument(st.error_message());
+    if (registry) export_ = std::make_unique<governor_metrics>(*registry);
+    set_limits(std::make_shared<limits_file>());
+}
+
+governor::~governor() = default;
+
+void governor::set_limits(std::shared_ptr<const limits_file> file) {
+    auto state = std::make_shared<rules_state>();
+    state->file = std::move(file);
+    state->matcher = std::make_unique<rule_matcher>(state->file);
+    state->generation = rules_generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    const auto add_counters = [&](std::string name, action a) {
+        auto c = std::make_unique<rule_counters>();
+        c->name = std::move(name);
+        if (export_) {
+            export_->resolve(*c, options_.dry_run ? "dry_run" : (a == action::log ? "log" : "drop"));
+        }
+        state->counters.push_back(std::move(c));
+    };
+    for (const auto& r : state->file->rules) add_counters(r.name, r.on_limit);
+    add_counters("default", state->file->defaults.on_limit);
+    add_counters("none", action::drop);
+    std::lock_guard lock(rules_mu_);
+    rules_ = std::move(state);
+}
+
+std::shared_ptr<const limits_file> governor::limits() const { return rules_snapshot()->file; }
+
+std::shared_ptr<const governor::rules_state> governor::rules_snapshot() const {
+    std::lock_guard lock(rules_mu_);
+    return rules_;
+}
+
+std::shared_ptr<governor::metric_entry> governor::entry_for(std::string_view metric_name) {
+    return metrics_.get_or_create(metric_name, [this] {
+        return std::make_shared<metric_entry>(std::make_shared<cardinality::bloom_tracker>(options_.tracker, clock_));
+    });
+}
+
+batch_summary governor::decide(std::span<const series_ref> series, std::span<decision> out) {
+    batch_summary sum;
+    if (series.empty()) return sum;
+    const auto rules = rules_snapshot();
+    const auto now = clock_.monotonic_now();
+    // Series of one metric usually come together: look the entry and candidates up once per run.
+    std::string_view current_name;
+    std::shared_ptr<metric_entry> entry;
+    std::shared_ptr<const std::vector<std::size_t>> candidates;
+    for (std::size_t i = 0; i < series.size(); ++i) {
+        const auto& s = series[i];
+        if (!entry || s.metric_name != current_name) {
+            current_name = s.metric_name;
+            entry = entry_for(s.metric_name);
+            candidates = rules->candidates.get_or_create(s.metric_name, [&] {
+                return std::make_shared<const std::vector<std::size_t>>(rules->matcher->candidates(s.metric_name));
+            });
+        }
+        out[i] = decide_one(s, *entry, *rules, *candidates, now);
+        if (out[i].keep) {
+            ++sum.kept_series;
+            sum.kept_datapoints += s.datapoints;
+            if (out[i].strip_mask != 0) ++sum.stripped_series;
+        } else {
+            ++sum.dropped_series;
+            sum.dropped_datapoints += s.datapoints;
+        }
+        if (out[i].reason != drop_reason::none) ++sum.over_limit_series;
+    }
+    return sum;
+}
+
+decision governor::decide_one(const series_ref& s, metric_entry& entry, const rules_state& rules,
+                              std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now) {
+    decision d;
+    const rule* r = rules.matcher->select(candidates, s.labels);
+    const bool enforce = r == nullptr || (r->on_limit == action::drop);
+    const bool may_drop = !options_.dry_run;
+
+    const auto id = rules.rule_id(r);
+    if (entry.rules_generation.load(std::memory_order_relaxed) != rules.generation ||
+        entry.last_rule.load(std::memory_order_relaxed) != id) {
+        entry.last_rule.store(id, std::memory_order_relaxed);
+        entry.rules_generation.store(rules.generation, std::memory_order_relaxed);
+    }
+
+    // 1. Label limits: distinct values of a label per metric name.
+    if (r != nullptr && !r->label_limits.empty()) {
+        std::lock_guard lock(entry.labels_mu);
+        for (const auto& [label_name, limit] : r->label_limits) {
+            const auto it = std::lower_bound(s.labels.begin(), s.labels.end(), label_name,
+                                             [](const cardinality::label_view& l, const std::string& n) {
+                                                 return l.name < n;
+                                             });
+            if (it == s.labels.end() || it->name != label_name) continue;
+            auto& ls = entry.label(label_name);
+            if (!ls.limit_tracker) {
+                auto cfg = options_.tracker;
+                cfg.expected_items = std::max<std::uint64_t>(limit, 16);
+                ls.limit_tracker = std::make_shared<cardinality::bloom_tracker>(cfg, clock_);
+            }
+            const auto h = value_hash(it->value);
+            if (ls.limit_tracker->observe(h, limit, now) != cardinality::observe_result::over_limit) continue;
+            d.reason = drop_reason::label_limit;
+            const bool strip = r->label_action == label_limit_action::strip && s.labels.size() <= 64;
+            if (enforce && may_drop) {
+                if (strip) {
+                    d.strip_mask |= std::uint64_t{1} << static_cast<std::size_t>(it - s.labels.begin());
+                } else {
+                    d.keep = false;
+                }
+            } else {
+                ls.limit_tracker->insert(h, now);  // the value passes: count it
+            }
+        }
+    }
+    if (!d.keep) {
+        note_over_limit(rules, r, drop_reason::label_limit, s, true);
+        entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
+        entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
+        return d;
+    }
+    if (d.reason == drop_reason::label_limit) note_over_limit(rules, r, drop_reason::label_limit, s, false);
+
+    // 2. The metric's tracker. A stripped series is a different series: hash what is forwarded.
+    std::uint64_t hash;
+    if (d.strip_mask == 0) {
+        hash = cardinality::series_hash(s.metric_name, s.labels);
+    } else {
+        thread_local std::vector<cardinality::label_view> kept;
+        kept.clear();
+        for (std::size_t i = 0; i < s.labels.size(); ++i) {
+            if ((d.strip_mask >> i & 1) == 0) kept.push_back(s.labels[i]);
+        }
+        hash = cardinality::series_hash(s.metric_name, kept);
+    }
+    const std::uint64_t limit = r != nullptr && r->max_cardinality != 0 ? r->max_cardinality : UINT64_MAX;
+    const bool global_full =
+        options_.max_series != 0 && total_active_.load(std::memory_order_relaxed) +
+                                            admitted_since_refresh_.load(std::memory_order_relaxed) >=
+                                        options_.max_series;
+    auto& tracker = *entry.tracker;
+    auto res = tracker.observe(hash, global_full ? 0 : limit, now);
+    bool sketch = res == cardinality::observe_result::admitted || res == cardinality::observe_result::refreshed;
+    if (res == cardinality::observe_result::over_limit) {
+        const auto reason = global_full && tracker.count() < limit ? drop_reason::max_series
+                                                                   : drop_reason::cardinality_limit;
+        // The global cap always drops; a rule's limit drops unless its action is log.
+        const bool drop = may_drop && (reason == drop_reason::max_series || enforce);
+        if (d.reason == drop_reason::none || drop) d.reason = reason;
+        note_over_limit(rules, r, reason, s, drop);
+        if (drop) {
+            d.keep = false;
+            d.strip_mask = 0;
+            entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
+            entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
+            return d;
+        }
+        res = tracker.insert(hash, now);  // passes under log or dry run: count it
+        sketch = true;
+    }
+    if (res == cardinality::observe_result::admitted && options_.max_series != 0) {
+        admitted_since_refresh_.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    // 3. Per-label distinct values, for the cardinality API: fed by series that are new or seen
+    // for the first time in this generation, so a known series costs nothing here.
+    if (sketch) {
+        std::lock_guard lock(entry.labels_mu);
+        if (now - entry.labels_window_start >= options_.tracker.window) {
+            for (auto& l : entry.labels) {
+                l->previous.clear();
+                l->previous.merge(l->current);
+                l->current.clear();
+            }
+            entry.labels_window_start = now;
+        }
+        for (std::size_t i = 0; i < s.labels.size(); ++i) {
+            if (d.strip_mask >> i & 1) continue;
+            entry.label(s.labels[i].name).current.add(value_hash(s.labels[i].value));
+        }
+    }
+    return d;
+}
+
+void governor::note_over_limit(const rules_state& rules, const rule* r, drop_reason reason, const series_ref& s,
+                               bool dropped) {
+    auto& c = rules.counters_for(r);
+    const auto i = static_cast<std::size_t>(reason);
+    if (c.over_limit[i] != nullptr) c.over_limit[i]->Increment();
+    if (dropped) {
+        if (c.dropped[i] != nullptr) c.dropped[i]->Increment();
+        if (c.datapoints_dropped != nullptr) c.datapoints_dropped->Increment(static_cast<double>(s.datapoints));
+    }
+    // At most one log line per rule per 10 s, with the series that triggered it as a sample.
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            clock_.monotonic_now().time_since_epoch()).count();
+    auto last = c.last_log_ns.load(std::memory_order_relaxed);
+    const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(k_drop_log_interval).count();
+    if (last != INT64_MIN && now_ns - last < interval) return;
+    if (!c.last_log_ns.compare_exchange_strong(last, now_ns, std::memory_order_relaxed)) return;
+    const char* what = dropped ? "series dropped over limit"
+                               : (options_.dry_run ? "series over limit (dry run, not dropped)"
+                                                   : "series over limit (action log, not dropped)");
+    logging::warn(what, {{"rule", c.name},
+                         {"reason", std::string(reason_name(reason))},
+                         {"metric_name", std::string(s.metric_name)},
+                         {"limit", r != nullptr ? r->max_cardinality : options_.max_series},
+                         {"sample_series", render_series(s)}});
+}
+
+std::uint64_t governor::active_series() const {
+    return total_active_.load(std::memory_order_relaxed) + admitted_since_refresh_.load(std::memory_order_relaxed);
+}
+
+std::size_t governor::trackers() const { return metrics_.size(); }
+
+std::size_t governor::memory_bytes() const {
+    std::size_t total = 0;
+    metrics_.for_each([&](std::string_view, const std::shared_ptr<metric_entry>& e) {
+        total += e->tracker->memory_bytes() + sizeof(metric_entry);
+        std::lock_guard lock(e->labels_mu);
+        for (const auto& l : e->labels) {
+            total += sizeof(*l) + l->name.size();
+            if (l->limit_tracker) total += l->limit_tracker->memory_bytes();
+        }
+    });
+    return total;
+}
+
+void governor::refresh() {
+    const auto now = clock_.monotonic_now();
+    std::uint64_t total = 0;
+    std::vector<std::string> idle;
+    // Reset first: what is admitted while we sum is counted again next time, never lost.
+    admitted_since_refresh_.store(0, std::memory_order_relaxed);
+    metrics_.for_each([&](std::string_view name, const std::shared_ptr<metric_entry>& e) {
+        e->tracker->advance(now);
+        const auto n = e->tracker->count();
+        total += n;
+        // A metric unseen for a whole window has no active series left: free its state.
+        if (n == 0 && now - e->tracker->last_seen() >= options_.tracker.window) idle.emplace_back(name);
+    });
+    for (const auto& name : idle) metrics_.erase(name);
+    total_active_.store(total, std::memory_order_relaxed);
+}
+
+metric_summary governor::summarize(std::string_view name, const metric_entry& e, const rules_state& rules) const {
+    metric_summary m;
+    m.name = std::string(name);
+    m.active_series = e.tracker->count();
+    m.dropped_series = e.dropped_series.load(std::memory_order_relaxed);
+    m.dropped_datapoints = e.dropped_datapoints.load(std::memory_order_relaxed);
+    if (e.rules_generation.load(std::memory_order_relaxed) == rules.generation) {
+        if (const rule* r = rules.rule_by_id(e.last_rule.load(std::memory_order_relaxed))) {
+            m.rule = r->name;
+            m.limit = r->max_cardinality;
+        }
+    }
+    return m;
+}
+
+std::vector<metric_summary> governor::top_metrics(std::size_t n) const {
+    const auto rules = rules_snapshot();
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<metric_entry>>> all;
+    std::vector<std::string> names;
+    metrics_.for_each([&](std::string_view name, const std::shared_ptr<metric_entry>& e) {
+        all.emplace_back(e->tracker->count(), e);
+        names.emplace_back(name);
+    });
+    std::vector<std::size_t> order(all.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    const auto k = std::min(n, order.size());
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                      [&](std::size_t a, std::size_t b) {
+                          return all[a].first != all[b].first ? all[a].first > all[b].first : names[a] < names[b];
+                      });
+    std::vector<metric_summary> out;
+    out.reserve(k);
+    for (std::size_t i = 0; i < k; ++i) out.push_back(summarize(names[order[i]], *all[order[i]].second, *rules));
+    return out;
+}
+
+std::optional<metric_summary> governor::metric(std::string_view name) const {
+    const auto e = metrics_.find(name);
+    if (!e) return std::nullopt;
+    return summarize(name, *e, *rules_snapshot());
+}
+
+std::vector<label_summary> governor::label_values(std::string_view metric_name) const {
+    std::vector<label_summary> out;
+    const auto e = metrics_.find(metric_name);
+    if (!e) return out;
+    std::lock_guard lock(e->labels_mu);
+    for (const auto& l : e->labels) {
+        hyperloglog<8> both;
+        both.merge(l->current);
+        both.merge(l->previous);
+        out.push_back({l->name, static_cast<std::uint64_t>(both.estimate() + 0.5)});
+    }
+    std::sort(out.begin(), out.end(), [](const label_summary& a, const label_summary& b) {
+        return a.distinct_values != b.distinct_values ? a.distinct_values > b.distinct_values : a.name < b.name;
+    });
+    return out;
+}
+
+}  // namespace mg::limits

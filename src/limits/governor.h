@@ -1,0 +1,175 @@
+// governor: the per-series keep/drop decision of the proxy, and the cardinality statistics
+// operators see. It owns one bloom_tracker per metric name (the count of distinct active series
+// that limits are compared with), per-(metric, label) trackers for label_limits, per-label
+// distinct-value sketches for the cardinality API, and the drop counters.
+//
+// Decision for one series (first matching rule wins, defaults otherwise; see docs/limits.md):
+//   1. label_limits of the rule: a series bringing a new value of a limited label past its limit
+//      is dropped (reason label_limit), or has the label stripped (label_limit_action: strip).
+//   2. the metric's tracker: a series active in the window passes (known series always pass); a
+//      new series passes while the metric has fewer active series than the rule's
+//      max_cardinality and, with -limits-max-series, while all metrics together have fewer than
+//      that; otherwise it is over the limit (reason cardinality_limit or max_series).
+//   3. over the limit: action drop drops it (it is not inserted, so it stays new); action log and
+//      dry run keep it, count it and insert it, so counts follow the data that really passes.
+//
+// Thread-safety: decide() runs concurrently on every I/O thread. The rules are an immutable
+// snapshot swapped by set_limits() (SIGHUP); one call of decide() uses one snapshot throughout.
+// Trackers survive reloads. The statistics methods may run concurrently with decide().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cardinality/bloom_tracker.h"
+#include "cardinality/series_hash.h"
+#include "common/clock.h"
+#include "common/hyperloglog.h"
+#include "common/sharded_map.h"
+#include "limits/limits_file.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace mg::limits {
+
+struct governor_options {
+    cardinality::tracker_config tracker;
+    bool dry_run = false;          // -limits-dry-run
+    std::uint64_t max_series = 0;  // -limits-max-series; 0 = no global cap
+};
+
+// One series of a request as the ingest layer sees it.
+struct series_ref {
+    std::string_view metric_name;
+    std::span<const cardinality::label_view> labels;  // sorted by name, unique, without __name__
+    std::uint64_t datapoints = 1;
+};
+
+enum class drop_reason : std::uint8_t { none, cardinality_limit, label_limit, max_series };
+std::string_view reason_name(drop_reason r);
+
+struct decision {
+    bool keep = true;
+    // Why the series was dropped, or, under action log or dry run, why it would have been.
+    drop_reason reason = drop_reason::none;
+    // Bit i set: remove labels[i] before forwarding (label_limit_action: strip).
+    std::uint64_t strip_mask = 0;
+};
+
+struct batch_summary {
+    std::uint64_t kept_series = 0;
+    std::uint64_t dropped_series = 0;
+    std::uint64_t kept_datapoints = 0;
+    std::uint64_t dropped_datapoints = 0;
+    std::uint64_t stripped_series = 0;
+    std::uint64_t over_limit_series = 0;  // includes those kept by action log or dry run
+};
+
+struct metric_summary {
+    std::string name;
+    std::uint64_t active_series = 0;
+    std::uint64_t limit = 0;  // 0: unlimited
+    std::string rule;         // the rule of the latest decision; "" when no rule applied
+    std::uint64_t dropped_series = 0;
+    std::uint64_t dropped_datapoints = 0;
+};
+
+struct label_summary {
+    std::string name;
+    std::uint64_t distinct_values = 0;  // HyperLogLog estimate over the window (about 6.5% error)
+};
+
+class governor_metrics;
+
+class governor {
+public:
+    struct metric_entry;
+
+    // `registry` may be null (no metrics exported: unit tests, benchmarks). The clock must
+    // outlive the governor. Throws std::invalid_argument for an invalid tracker config.
+    governor(governor_options options, mg::clock& clock, std::shared_ptr<prometheus::Registry> registry);
+    ~governor();
+    governor(const governor&) = delete;
+    governor& operator=(const governor&) = delete;
+
+    // Installs a rule set (startup and SIGHUP). Trackers and counts are kept.
+    void set_limits(std::shared_ptr<const limits_file> file);
+    std::shared_ptr<const limits_file> limits() const;
+
+    // Decides for every series of a request; out.size() must be >= series.size().
+    batch_summary decide(std::span<const series_ref> series, std::span<decision> out);
+
+    // Statistics.
+    std::uint64_t active_series() const;  // as of the last refresh()
+    std::size_t trackers() const;
+    std::size_t memory_bytes() const;  // trackers and sketches
+    std::vector<metric_summary> top_metrics(std::size_t n) const;  // by active series, descending
+    std::optional<metric_summary> metric(std::string_view name) const;
+    std::vector<label_summary> label_values(std::string_view metric_name) const;
+    // Recomputes the total of active series (the -limits-max-series cap uses it, plus what was
+    // admitted since) and rotates idle trackers so expired generations release their memory.
+    // Called periodically and by the stats endpoints.
+    void refresh();
+
+    const governor_options& options() const { return options_; }
+    // Per-metric state, for the persistence module (save and restore of trackers).
+    const sharded_map<metric_entry>& entries() const { return metrics_; }
+
+private:
+    struct rules_state;
+    decision decide_one(const series_ref& s, metric_entry& entry, const rules_state& rules,
+                        std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now);
+    std::shared_ptr<metric_entry> entry_for(std::string_view metric_name);
+    std::shared_ptr<const rules_state> rules_snapshot() const;
+    void note_over_limit(const rules_state& rules, const rule* r, drop_reason reason, const series_ref& s,
+                         bool dropped);
+    metric_summary summarize(std::string_view name, const metric_entry& e, const rules_state& rules) const;
+
+    governor_options options_;
+    mg::clock& clock_;
+    sharded_map<metric_entry> metrics_;
+    mutable std::mutex rules_mu_;  // guards the rules_ pointer; the state itself is immutable
+    std::shared_ptr<const rules_state> rules_;
+    std::atomic<std::uint64_t> rules_generation_{0};
+    std::atomic<std::uint64_t> total_active_{0};  // sum at the last refresh()
+    std::atomic<std::uint64_t> admitted_since_refresh_{0};
+    std::unique_ptr<governor_metrics> export_;
+};
+
+struct governor::metric_entry {
+    explicit metric_entry(std::shared_ptr<cardinality::bloom_tracker> t) : tracker(std::move(t)) {}
+
+    std::shared_ptr<cardinality::bloom_tracker> tracker;
+    std::atomic<std::uint64_t> dropped_series{0};
+    std::atomic<std::uint64_t> dropped_datapoints{0};
+    // Rule of the latest decision, for statistics: index + 1 into the rules (0: none, and
+    // UINT32_MAX: the defaults), valid for the rules generation stored beside it.
+    std::atomic<std::uint64_t> rules_generation{0};
+    std::atomic<std::uint32_t> last_rule{0};
+
+    // Per-label state, created on first use. labels_mu is taken only for new or refreshed series
+    // and for label-limited labels, never on the path of a known series.
+    struct label_state {
+        std::string name;
+        hyperloglog<8> current;   // values of series seen since labels_window_start
+        hyperloglog<8> previous;  // values of series seen in the window before
+        std::shared_ptr<cardinality::bloom_tracker> limit_tracker;  // for label_limits
+    };
+    std::mutex labels_mu;
+    std::vector<std::unique_ptr<label_state>> labels;
+    std::chrono::steady_clock::time_point labels_window_start{};
+
+    label_state& label(std::string_view name);  // labels_mu held
+};
+
+}  // namespace mg::limits

@@ -1,0 +1,461 @@
+#include "limits/limits_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace mg::limits {
+
+namespace {
+
+constexpr std::string_view k_count_form = "an integer of 0 or more (0 = no limit)";
+constexpr std::string_view k_label_limit_form = "an integer of 1 or more";
+constexpr std::string_view k_rule_name_form =
+    "a unique name of letters, digits and _ . : - (e.g. http-requests-dev)";
+constexpr std::string_view k_label_name_form =
+    "a Prometheus label name: a letter or _, then letters, digits or _ (e.g. user_id)";
+constexpr std::string_view k_pattern_form =
+    "an exact metric name or an ECMAScript regex matched against the whole name";
+
+std::string_view node_kind(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Map:
+            return "a map";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Null:
+            return "no value";
+        case YAML::NodeType::Scalar:
+            return "a scalar";
+        case YAML::NodeType::Undefined:
+            break;
+    }
+    return "nothing";
+}
+
+std::string in_quotes(std::string_view text) {
+    return "\"" + std::string(text) + "\"";
+}
+
+bool is_rule_name(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' ||
+               c == ':' || c == '-';
+    });
+}
+
+bool is_label_name(std::string_view name) {
+    auto alpha = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    };
+    return !name.empty() && alpha(name[0]) &&
+           std::all_of(name.begin() + 1, name.end(),
+                       [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+}
+
+// Collects every problem of one document; the parse goes on after each, so one run reports all.
+class parser {
+  public:
+    std::vector<std::string> errors;
+
+    void parse(const YAML::Node& root, limits_file& out) {
+        if (root.IsNull()) return;  // empty document or only comments: no limits
+        if (!root.IsMap()) {
+            errors.push_back("file: got " + std::string(node_kind(root)) +
+                             "; want a map with defaults and rules");
+            return;
+        }
+        for_each_entry(
+            root, "",
+            [&](const std::string& key, const YAML::Node& value, const std::string& path) {
+                if (key == "defaults") {
+                    out.has_defaults = true;
+                    parse_defaults(value, path, out.defaults);
+                } else if (key == "rules") {
+                    parse_rules(value, path, out.rules);
+                } else {
+                    unknown_key(path, "defaults, rules");
+                }
+            });
+    }
+
+  private:
+    void fail(const std::string& path, std::string message) {
+        errors.push_back(path + ": " + std::move(message));
+    }
+
+    void unknown_key(const std::string& path, std::string_view accepted) {
+        fail(path, "unknown key; want one of " + std::string(accepted));
+    }
+
+    // Keys the Go governor accepts but this one does not: say so, rather than "unknown key".
+    bool unsupported_key(const std::string& key, const std::string& path) {
+        if (key == "max_datapoints_rate") {
+            fail(path,
+                 "not supported (the Go governor's datapoint rate limit; limits here are on "
+                 "cardinality only); remove it");
+            return true;
+        }
+        if (key == "group_by") {
+            fail(path,
+                 "not supported (it groups the Go governor's adaptive action, which is not "
+                 "supported either); remove it");
+            return true;
+        }
+        return false;
+    }
+
+    // Calls f(key, value, path) for each entry of a map node, reporting non-scalar and duplicate
+    // keys itself. A null node (a key with nothing under it) is an empty map.
+    template <typename F>
+    void for_each_entry(const YAML::Node& node, const std::string& prefix, F&& f,
+                        std::string_view want = "a map") {
+        if (node.IsNull()) return;
+        if (!node.IsMap()) {
+            fail(prefix, "got " + std::string(node_kind(node)) + "; want " + std::string(want));
+            return;
+        }
+        std::set<std::string, std::less<>> seen;
+        for (const auto& entry : node) {
+            if (!entry.first.IsScalar()) {
+                fail(prefix.empty() ? std::string("file") : prefix,
+                     "keys must be plain names, not " + std::string(node_kind(entry.first)));
+                continue;
+            }
+            const std::string& key = entry.first.Scalar();
+            const std::string path = prefix.empty() ? key : prefix + "." + key;
+            if (!seen.insert(key).second) {
+                fail(path, "duplicate key; give each key once");
+                continue;
+            }
+            f(key, entry.second, path);
+        }
+    }
+
+    std::optional<std::string> read_scalar(const YAML::Node& node, const std::string& path,
+                                           std::string_view want) {
+        if (!node.IsScalar()) {
+            fail(path, "got " + std::string(node_kind(node)) + "; want " + std::string(want));
+            return std::nullopt;
+        }
+        return node.Scalar();
+    }
+
+    std::optional<std::uint64_t> read_count(const YAML::Node& node, const std::string& path,
+                                            std::string_view want) {
+        auto text = read_scalar(node, path, want);
+        if (!text) return std::nullopt;
+        const std::string& t = *text;
+        if (!t.empty() && t[0] == '-') {
+            fail(path, t + " is negative; want " + std::string(want));
+            return std::nullopt;
+        }
+        std::uint64_t v = 0;
+        const char* end = t.data() + t.size();
+        auto [ptr, ec] = std::from_chars(t.data(), end, v);
+        if (ec == std::errc::result_out_of_range) {
+            fail(path, t + " is out of range; want " + std::string(want));
+            return std::nullopt;
+        }
+        if (t.empty() || ec != std::errc() || ptr != end) {
+            fail(path, in_quotes(t) + " is not an integer; want " + std::string(want));
+            return std::nullopt;
+        }
+        return v;
+    }
+
+    std::optional<action> read_action(const YAML::Node& node, const std::string& path) {
+        constexpr std::string_view want = "drop or log";
+        auto text = read_scalar(node, path, want);
+        if (!text) return std::nullopt;
+        if (*text == "drop") return action::drop;
+        if (*text == "log") return action::log;
+        if (*text == "adaptive") {
+            fail(path,
+                 "\"adaptive\" (the Go governor's action) is not supported; want drop or log");
+        } else {
+            fail(path, in_quotes(*text) + " is not an action; want drop or log");
+        }
+        return std::nullopt;
+    }
+
+    std::optional<label_limit_action> read_label_action(const YAML::Node& node,
+                                                        const std::string& path) {
+        constexpr std::string_view want = "drop or strip";
+        auto text = read_scalar(node, path, want);
+        if (!text) return std::nullopt;
+        if (*text == "drop") return label_limit_action::drop;
+        if (*text == "strip") return label_limit_action::strip;
+        fail(path, in_quotes(*text) + " is not a label limit action; want drop or strip");
+        return std::nullopt;
+    }
+
+    void parse_defaults(const YAML::Node& node, const std::string& path, rule& out) {
+        out.name = "default";
+        for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+                if (key == "max_cardinality") {
+                    if (auto v = read_count(value, key_path, k_count_form))
+                        out.max_cardinality = *v;
+                } else if (key == "action") {
+                    if (auto a = read_action(value, key_path)) out.on_limit = *a;
+                } else if (!unsupported_key(key, key_path)) {
+                    unknown_key(key_path, "max_cardinality, action");
+                }
+            },
+            "a map with max_cardinality and action");
+    }
+
+    void parse_rules(const YAML::Node& node, const std::string& path, std::vector<rule>& out) {
+        if (node.IsNull()) return;
+        if (!node.IsSequence()) {
+            fail(path, "got " + std::string(node_kind(node)) + "; want a list of rules");
+            return;
+        }
+        std::set<std::string, std::less<>> names;
+        std::size_t index = 0;
+        for (const auto& item : node) {
+            const std::string rule_path = path + "[" + std::to_string(index++) + "]";
+            rule r;
+            if (parse_rule(item, rule_path, r)) {
+                if (!names.insert(r.name).second) {
+                    fail(rule_path + ".name", in_quotes(r.name) +
+                                                  " is used by an earlier rule; want " +
+                                                  std::string(k_rule_name_form));
+                }
+            }
+            out.push_back(std::move(r));
+        }
+    }
+
+    // Fills r; returns whether the rule has a valid name (for the duplicate check).
+    bool parse_rule(const YAML::Node& node, const std::string& path, rule& r) {
+        if (!node.IsMap()) {
+            fail(path, "got " + std::string(node_kind(node)) +
+                           "; want a map with name, match, max_cardinality, action, label_limits, "
+                           "label_limit_action");
+            return false;
+        }
+        bool has_name = false;
+        bool name_ok = false;
+        for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+                if (key == "name") {
+                    has_name = true;
+                    auto text = read_scalar(value, key_path, k_rule_name_form);
+                    if (!text) return;
+                    if (!is_rule_name(*text)) {
+                        fail(key_path, in_quotes(*text) + " is not a valid rule name; want " +
+                                           std::string(k_rule_name_form));
+                    } else if (*text == "default") {
+                        fail(key_path, "\"default\" is reserved for the defaults; want " +
+                                           std::string(k_rule_name_form));
+                    } else {
+                        r.name = *text;
+                        name_ok = true;
+                    }
+                } else if (key == "match") {
+                    parse_match(value, key_path, r);
+                } else if (key == "max_cardinality") {
+                    if (auto v = read_count(value, key_path, k_count_form)) r.max_cardinality = *v;
+                } else if (key == "action") {
+                    if (auto a = read_action(value, key_path)) r.on_limit = *a;
+                } else if (key == "label_limits") {
+                    parse_label_limits(value, key_path, r);
+                } else if (key == "label_limit_action") {
+                    if (auto a = read_label_action(value, key_path)) r.label_action = *a;
+                } else if (!unsupported_key(key, key_path)) {
+                    unknown_key(key_path,
+                                "name, match, max_cardinality, action, label_limits, "
+                                "label_limit_action");
+                }
+            });
+        if (!has_name) fail(path + ".name", "missing; want " + std::string(k_rule_name_form));
+        return name_ok;
+    }
+
+    void parse_match(const YAML::Node& node, const std::string& path, rule& r) {
+        for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+                if (key == "metric_name") {
+                    parse_metric_pattern(value, key_path, r);
+                } else if (key == "labels") {
+                    parse_label_matchers(value, key_path, r);
+                } else {
+                    unknown_key(key_path, "metric_name, labels");
+                }
+            },
+            "a map with metric_name and labels");
+    }
+
+    void parse_metric_pattern(const YAML::Node& node, const std::string& path, rule& r) {
+        auto text = read_scalar(node, path, k_pattern_form);
+        if (!text) return;
+        if (text->empty()) {
+            fail(path, "empty; want " + std::string(k_pattern_form) +
+                           ", or leave metric_name out to match every metric");
+            return;
+        }
+        if (!is_literal_pattern(*text)) {
+            // Compiled alone first: "^(?:" + p + ")$" is only anchored when p is balanced.
+            try {
+                std::regex re(*text, std::regex::ECMAScript);
+            } catch (const std::regex_error& e) {
+                fail(path, in_quotes(*text) + " is not a valid regex (" + e.what() + "); want " +
+                               std::string(k_pattern_form));
+                return;
+            }
+        }
+        r.metric_pattern = *text;
+    }
+
+    void parse_label_matchers(const YAML::Node& node, const std::string& path, rule& r) {
+        for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+                const bool name_ok = check_label_name(key, key_path);
+                auto text = read_scalar(value, key_path, "an exact value, or \"*\" for any value");
+                if (!text || !name_ok) return;
+                label_matcher m;
+                m.name = key;
+                if (*text == "*") {
+                    m.any_value = true;
+                } else {
+                    m.value = *text;
+                }
+                r.labels.push_back(std::move(m));
+            },
+            "a map of label name to value (or \"*\")");
+        std::sort(r.labels.begin(), r.labels.end(),
+                  [](const label_matcher& a, const label_matcher& b) { return a.name < b.name; });
+    }
+
+    void parse_label_limits(const YAML::Node& node, const std::string& path, rule& r) {
+        for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+                const bool name_ok = check_label_name(key, key_path);
+                auto limit = read_count(value, key_path, k_label_limit_form);
+                if (!limit || !name_ok) return;
+                if (*limit == 0) {
+                    fail(key_path, "0 is out of range; want " + std::string(k_label_limit_form) +
+                                       " (leave the label out for no limit)");
+                    return;
+                }
+                r.label_limits.emplace_back(key, *limit);
+            },
+            "a map of label name to distinct value limit");
+        std::sort(r.label_limits.begin(), r.label_limits.end());
+    }
+
+    bool check_label_name(const std::string& name, const std::string& path) {
+        if (name == "__name__") {
+            fail(path, "the metric name is not a label here; use match.metric_name");
+            return false;
+        }
+        if (!is_label_name(name)) {
+            fail(path, in_quotes(name) + " is not a valid label name; want " +
+                           std::string(k_label_name_form));
+            return false;
+        }
+        return true;
+    }
+};
+
+std::string join_errors(const std::vector<std::string>& errors, std::string_view source) {
+    std::string message;
+    for (const auto& e : errors) {
+        if (!message.empty()) message += '\n';
+        if (!source.empty()) message += std::string(source) + ": ";
+        message += e;
+    }
+    return message;
+}
+
+}  // namespace
+
+bool is_literal_pattern(std::string_view pattern) {
+    return pattern.find_first_of("\\^$.|?*+()[]{}") == std::string_view::npos;
+}
+
+std::string_view to_string(action a) {
+    switch (a) {
+        case action::drop:
+            return "drop";
+        case action::log:
+            return "log";
+    }
+    return "drop";
+}
+
+std::string_view to_string(label_limit_action a) {
+    switch (a) {
+        case label_limit_action::drop:
+            return "drop";
+        case label_limit_action::strip:
+            return "strip";
+    }
+    return "drop";
+}
+
+result<limits_file> parse_limits_yaml(std::string_view text, std::string_view source_name) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+        return make_error(
+            join_errors({"not valid YAML: line " + std::to_string(e.mark.line + 1) + ", column " +
+                         std::to_string(e.mark.column + 1) + ": " + e.msg},
+                        source_name));
+    }
+    limits_file out;
+    out.source = std::string(source_name);
+    out.defaults.name = "default";
+    parser p;
+    p.parse(root, out);
+    if (!p.errors.empty()) return make_error(join_errors(p.errors, source_name));
+    return out;
+}
+
+result<limits_file> load_limits_file(const std::string& path) {
+    const std::string where = "limits file " + in_quotes(path);
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(status)) {
+        return make_error(where + ": cannot read: " +
+                          (ec ? ec.message() : std::string("No such file or directory")));
+    }
+    if (std::filesystem::is_directory(status)) {
+        return make_error(where + ": is a directory; want a YAML file");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(where + ": cannot read: " + std::strerror(errno));
+    // Stops one chunk past the bound, so a huge (or endless) file is never buffered whole.
+    std::string text;
+    char chunk[65536];
+    while (in && text.size() <= k_max_limits_file_bytes) {
+        in.read(chunk, sizeof chunk);
+        text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    }
+    if (in.bad()) return make_error(where + ": cannot read: " + std::strerror(errno));
+    if (text.size() > k_max_limits_file_bytes) {
+        return make_error(where + ": larger than " + std::to_string(k_max_limits_file_bytes) +
+                          " bytes; a limits file that large is a mistake");
+    }
+    return parse_limits_yaml(text, path);
+}
+
+}  // namespace mg::limits
