@@ -234,13 +234,13 @@ void bloom_tracker::touch(std::int64_t now_ns, bool mutated) {
 }
 
 observe_result bloom_tracker::observe_locked(const bloom_key& k, std::uint64_t limit,
-                                             bool& mutated) {
+                                             bool& mutated, bool prefetched) {
     const std::uint32_t n = config_.generations;
     const std::uint32_t cur = current_.load(std::memory_order_relaxed);
     generation& current = gens_[cur];
     // Start the cache misses of every slice of every generation together; the tests below then
     // find small slices in cache and overlap the large ones' misses.
-    prefetch_locked(k, cur);
+    if (!prefetched) prefetch_locked(k, cur);
 
     if (current.filter.test(k)) return observe_result::known;  // the common case: no write
     std::uint32_t found = 0;  // generations back from the current one
@@ -289,7 +289,7 @@ observe_result bloom_tracker::observe(std::uint64_t series, std::uint64_t limit,
     bool mutated = false;
     {
         read_guard g(*this);
-        r = observe_locked(k, limit, mutated);
+        r = observe_locked(k, limit, mutated, false);
     }
     touch(ns(now), mutated);
     return r;
@@ -297,16 +297,29 @@ observe_result bloom_tracker::observe(std::uint64_t series, std::uint64_t limit,
 
 void bloom_tracker::observe_batch(std::span<const std::uint64_t> series, std::uint64_t limit,
                                   std::span<observe_result> out) {
-    const time_point now = clock_.monotonic_now();
+    observe_batch(series, {}, limit, out, clock_.monotonic_now());
+}
+
+void bloom_tracker::observe_batch(std::span<const std::uint64_t> series, std::span<const std::uint64_t> limits,
+                                  std::span<observe_result> out, time_point now) {
+    observe_batch(series, limits, UINT64_MAX, out, now);
+}
+
+void bloom_tracker::observe_batch(std::span<const std::uint64_t> series, std::span<const std::uint64_t> limits,
+                                  std::uint64_t limit, std::span<observe_result> out, time_point now) {
     maybe_rotate(now);
-    constexpr std::size_t k_ahead = 8;
+    // Far enough ahead to cover a DRAM miss, few enough that the prefetches fit the core's
+    // line-fill buffers.
+    constexpr std::size_t k_ahead = 16;
     const std::size_t n = std::min(series.size(), out.size());
     bloom_key ring[k_ahead];
     bool mutated = false;
     {
         read_guard g(*this);
         const std::uint32_t cur = current_.load(std::memory_order_relaxed);
-        auto prefetch_all = [&](const bloom_key& k) { prefetch_locked(k, cur); };
+        // Only the current generation's two largest slices: that is where a known series is
+        // found, and more prefetches than the core has line-fill buffers just queue up.
+        auto prefetch_all = [&](const bloom_key& k) { gens_[cur].filter.prefetch(k, 2); };
         for (std::size_t i = 0; i < std::min(n, k_ahead); ++i) {
             ring[i] = bloom_key::from_hash(series[i]);
             prefetch_all(ring[i]);
@@ -317,7 +330,7 @@ void bloom_tracker::observe_batch(std::span<const std::uint64_t> series, std::ui
                 ring[i % k_ahead] = bloom_key::from_hash(series[i + k_ahead]);
                 prefetch_all(ring[i % k_ahead]);
             }
-            out[i] = observe_locked(k, limit, mutated);
+            out[i] = observe_locked(k, limits.empty() ? limit : limits[i], mutated, true);
         }
     }
     touch(ns(now), mutated);

@@ -105,6 +105,10 @@ class bloom_tracker {
     // software prefetching. out.size() must be >= series.size().
     void observe_batch(std::span<const std::uint64_t> series, std::uint64_t limit,
                        std::span<observe_result> out);
+    // The same with a limit per series (limits.size() == series.size()) and the caller's clock
+    // reading.
+    void observe_batch(std::span<const std::uint64_t> series, std::span<const std::uint64_t> limits,
+                       std::span<observe_result> out, time_point now);
     // Always inserts (dry run): known or admitted.
     observe_result insert(std::uint64_t series) { return observe(series, UINT64_MAX); }
     observe_result insert(std::uint64_t series, time_point now) {
@@ -157,7 +161,10 @@ class bloom_tracker {
     void rotate_to(time_point now);
     // Number of generations past their end at `now` but not rotated yet (0..N).
     std::uint32_t lagging(std::int64_t now_ns) const;
-    observe_result observe_locked(const bloom_key& k, std::uint64_t limit, bool& mutated);
+    void observe_batch(std::span<const std::uint64_t> series, std::span<const std::uint64_t> limits,
+                       std::uint64_t limit, std::span<observe_result> out, time_point now);
+    // `prefetched`: the caller (a batch) already started the loads for k.
+    observe_result observe_locked(const bloom_key& k, std::uint64_t limit, bool& mutated, bool prefetched);
     void touch(std::int64_t now_ns, bool mutated);
     void prefetch_locked(const bloom_key& k, std::uint32_t cur) const;
     std::uint32_t prev(std::uint32_t g) const { return g == 0 ? config_.generations - 1 : g - 1; }

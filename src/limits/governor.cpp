@@ -174,43 +174,93 @@ std::shared_ptr<governor::metric_entry> governor::entry_for(std::string_view met
     });
 }
 
+// Per-series working state between the phases of decide(), kept in thread-local vectors so a
+// request allocates nothing once a thread has seen a request of its size.
+struct governor::pending {
+    const rule* r = nullptr;
+    std::uint64_t hash = 0;
+    std::uint64_t limit = UINT64_MAX;  // passed to the tracker: 0 when the global cap is full
+    std::uint64_t rule_limit = UINT64_MAX;
+    bool global_full = false;
+};
+
 batch_summary governor::decide(std::span<const series_ref> series, std::span<decision> out) {
     batch_summary sum;
     if (series.empty()) return sum;
     const auto rules = rules_snapshot();
     const auto now = clock_.monotonic_now();
-    // Series of one metric usually come together: look the entry and candidates up once per run.
-    std::string_view current_name;
-    std::shared_ptr<metric_entry> entry;
-    std::shared_ptr<const std::vector<std::size_t>> candidates;
-    for (std::size_t i = 0; i < series.size(); ++i) {
-        const auto& s = series[i];
-        if (!entry || s.metric_name != current_name) {
-            current_name = s.metric_name;
-            entry = entry_for(s.metric_name);
-            candidates = rules->candidates.get_or_create(s.metric_name, [&] {
-                return std::make_shared<const std::vector<std::size_t>>(rules->matcher->candidates(s.metric_name));
-            });
+    thread_local std::vector<pending> work;
+    thread_local std::vector<std::uint64_t> hashes, limits;
+    thread_local std::vector<std::size_t> index;  // position in the run of each tracker query
+    thread_local std::vector<cardinality::observe_result> results;
+
+    // Series of one metric usually come together: one entry lookup, one candidates lookup and one
+    // batched tracker query (with prefetching) per run of the same metric name.
+    for (std::size_t begin = 0; begin < series.size();) {
+        std::size_t end = begin + 1;
+        while (end < series.size() && series[end].metric_name == series[begin].metric_name) ++end;
+        const auto name = series[begin].metric_name;
+        const auto entry = entry_for(name);
+        const auto candidates = rules->candidates.get_or_create(name, [&] {
+            return std::make_shared<const std::vector<std::size_t>>(rules->matcher->candidates(name));
+        });
+
+        const std::size_t n = end - begin;
+        work.assign(n, pending{});
+        hashes.clear();
+        limits.clear();
+        index.clear();
+        for (std::size_t i = 0; i < n; ++i) {
+            out[begin + i] = decision{};
+            if (prepare(series[begin + i], *entry, *rules, *candidates, now, out[begin + i], work[i])) {
+                hashes.push_back(work[i].hash);
+                limits.push_back(work[i].limit);
+                index.push_back(i);
+            }
         }
-        out[i] = decide_one(s, *entry, *rules, *candidates, now);
-        if (out[i].keep) {
-            ++sum.kept_series;
-            sum.kept_datapoints += s.datapoints;
-            if (out[i].strip_mask != 0) ++sum.stripped_series;
+        results.resize(hashes.size());
+        if (options_.max_series == 0) {
+            entry->tracker->observe_batch(hashes, limits, results, now);
+            for (std::size_t q = 0; q < index.size(); ++q) {
+                const auto i = index[q];
+                settle(series[begin + i], *entry, *rules, now, results[q], work[i], out[begin + i]);
+            }
         } else {
-            ++sum.dropped_series;
-            sum.dropped_datapoints += s.datapoints;
+            // The global cap must see each admission before the next series is decided: one at a
+            // time, re-reading the total for each.
+            for (std::size_t q = 0; q < index.size(); ++q) {
+                const auto i = index[q];
+                auto& p = work[i];
+                p.global_full = total_active_.load(std::memory_order_relaxed) +
+                                    admitted_since_refresh_.load(std::memory_order_relaxed) >=
+                                options_.max_series;
+                p.limit = p.global_full ? 0 : p.rule_limit;
+                const auto res = entry->tracker->observe(p.hash, p.limit, now);
+                settle(series[begin + i], *entry, *rules, now, res, p, out[begin + i]);
+            }
         }
-        if (out[i].reason != drop_reason::none) ++sum.over_limit_series;
+        for (std::size_t i = begin; i < end; ++i) {
+            if (out[i].keep) {
+                ++sum.kept_series;
+                sum.kept_datapoints += series[i].datapoints;
+                if (out[i].strip_mask != 0) ++sum.stripped_series;
+            } else {
+                ++sum.dropped_series;
+                sum.dropped_datapoints += series[i].datapoints;
+            }
+            if (out[i].reason != drop_reason::none) ++sum.over_limit_series;
+        }
+        begin = end;
     }
     return sum;
 }
 
-decision governor::decide_one(const series_ref& s, metric_entry& entry, const rules_state& rules,
-                              std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now) {
-    decision d;
+bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_state& rules,
+                       std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now,
+                       decision& d, pending& p) {
     const rule* r = rules.matcher->select(candidates, s.labels);
-    const bool enforce = r == nullptr || (r->on_limit == action::drop);
+    p.r = r;
+    const bool enforce = r == nullptr || r->on_limit == action::drop;
     const bool may_drop = !options_.dry_run;
 
     const auto id = rules.rule_id(r);
@@ -254,45 +304,51 @@ decision governor::decide_one(const series_ref& s, metric_entry& entry, const ru
         note_over_limit(rules, r, drop_reason::label_limit, s, true);
         entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
         entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
-        return d;
+        return false;
     }
     if (d.reason == drop_reason::label_limit) note_over_limit(rules, r, drop_reason::label_limit, s, false);
 
-    // 2. The metric's tracker. A stripped series is a different series: hash what is forwarded.
-    std::uint64_t hash;
+    // 2. What the metric's tracker is asked. A stripped series is a different series: hash what
+    // is forwarded.
     if (d.strip_mask == 0) {
-        hash = cardinality::series_hash(s.metric_name, s.labels);
+        p.hash = cardinality::series_hash_sorted(s.metric_name, s.labels);
     } else {
         thread_local std::vector<cardinality::label_view> kept;
         kept.clear();
         for (std::size_t i = 0; i < s.labels.size(); ++i) {
             if ((d.strip_mask >> i & 1) == 0) kept.push_back(s.labels[i]);
         }
-        hash = cardinality::series_hash(s.metric_name, kept);
+        p.hash = cardinality::series_hash_sorted(s.metric_name, kept);
     }
-    const std::uint64_t limit = r != nullptr && r->max_cardinality != 0 ? r->max_cardinality : UINT64_MAX;
-    const bool global_full =
-        options_.max_series != 0 && total_active_.load(std::memory_order_relaxed) +
-                                            admitted_since_refresh_.load(std::memory_order_relaxed) >=
-                                        options_.max_series;
+    p.rule_limit = r != nullptr && r->max_cardinality != 0 ? r->max_cardinality : UINT64_MAX;
+    p.global_full = options_.max_series != 0 && total_active_.load(std::memory_order_relaxed) +
+                                                        admitted_since_refresh_.load(std::memory_order_relaxed) >=
+                                                    options_.max_series;
+    p.limit = p.global_full ? 0 : p.rule_limit;
+    return true;
+}
+
+void governor::settle(const series_ref& s, metric_entry& entry, const rules_state& rules,
+                      std::chrono::steady_clock::time_point now, cardinality::observe_result res, const pending& p,
+                      decision& d) {
     auto& tracker = *entry.tracker;
-    auto res = tracker.observe(hash, global_full ? 0 : limit, now);
     bool sketch = res == cardinality::observe_result::admitted || res == cardinality::observe_result::refreshed;
     if (res == cardinality::observe_result::over_limit) {
-        const auto reason = global_full && tracker.count() < limit ? drop_reason::max_series
-                                                                   : drop_reason::cardinality_limit;
+        const auto reason = p.global_full && tracker.count() < p.rule_limit ? drop_reason::max_series
+                                                                            : drop_reason::cardinality_limit;
         // The global cap always drops; a rule's limit drops unless its action is log.
-        const bool drop = may_drop && (reason == drop_reason::max_series || enforce);
+        const bool enforce = p.r == nullptr || p.r->on_limit == action::drop;
+        const bool drop = !options_.dry_run && (reason == drop_reason::max_series || enforce);
         if (d.reason == drop_reason::none || drop) d.reason = reason;
-        note_over_limit(rules, r, reason, s, drop);
+        note_over_limit(rules, p.r, reason, s, drop);
         if (drop) {
             d.keep = false;
             d.strip_mask = 0;
             entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
             entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
-            return d;
+            return;
         }
-        res = tracker.insert(hash, now);  // passes under log or dry run: count it
+        res = tracker.insert(p.hash, now);  // passes under log or dry run: count it
         sketch = true;
     }
     if (res == cardinality::observe_result::admitted && options_.max_series != 0) {
@@ -301,22 +357,20 @@ decision governor::decide_one(const series_ref& s, metric_entry& entry, const ru
 
     // 3. Per-label distinct values, for the cardinality API: fed by series that are new or seen
     // for the first time in this generation, so a known series costs nothing here.
-    if (sketch) {
-        std::lock_guard lock(entry.labels_mu);
-        if (now - entry.labels_window_start >= options_.tracker.window) {
-            for (auto& l : entry.labels) {
-                l->previous.clear();
-                l->previous.merge(l->current);
-                l->current.clear();
-            }
-            entry.labels_window_start = now;
+    if (!sketch) return;
+    std::lock_guard lock(entry.labels_mu);
+    if (now - entry.labels_window_start >= options_.tracker.window) {
+        for (auto& l : entry.labels) {
+            l->previous.clear();
+            l->previous.merge(l->current);
+            l->current.clear();
         }
-        for (std::size_t i = 0; i < s.labels.size(); ++i) {
-            if (d.strip_mask >> i & 1) continue;
-            entry.label(s.labels[i].name).current.add(value_hash(s.labels[i].value));
-        }
+        entry.labels_window_start = now;
     }
-    return d;
+    for (std::size_t i = 0; i < s.labels.size(); ++i) {
+        if (d.strip_mask >> i & 1) continue;
+        entry.label(s.labels[i].name).current.add(value_hash(s.labels[i].value));
+    }
 }
 
 void governor::note_over_limit(const rules_state& rules, const rule* r, drop_reason reason, const series_ref& s,

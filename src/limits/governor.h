@@ -127,8 +127,16 @@ public:
 
 private:
     struct rules_state;
-    decision decide_one(const series_ref& s, metric_entry& entry, const rules_state& rules,
-                        std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now);
+    struct pending;
+    // Rule, label limits and the tracker query of one series; false when it is already decided
+    // (dropped by a label limit) and needs no tracker query.
+    bool prepare(const series_ref& s, metric_entry& entry, const rules_state& rules,
+                 std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now, decision& d,
+                 pending& p);
+    // Acts on the tracker's answer: drop, or keep (inserting under log and dry run), and sketches.
+    void settle(const series_ref& s, metric_entry& entry, const rules_state& rules,
+                std::chrono::steady_clock::time_point now, cardinality::observe_result res, const pending& p,
+                decision& d);
     std::shared_ptr<metric_entry> entry_for(std::string_view metric_name);
     std::shared_ptr<const rules_state> rules_snapshot() const;
     void note_over_limit(const rules_state& rules, const rule* r, drop_reason reason, const series_ref& s,

@@ -83,3 +83,26 @@ TEST_CASE("series hash handles duplicate names, many labels and long values", "[
     std::reverse(few.begin(), few.end());
     CHECK(series_hash("m", few) == streamed);
 }
+
+TEST_CASE("series_hash_sorted equals series_hash on sorted labels of every length", "[series_hash]") {
+    std::vector<std::string> storage;
+    for (int i = 0; i < 40; ++i) storage.push_back(std::string(static_cast<std::size_t>(i), static_cast<char>('a' + i % 26)));
+    for (std::size_t n = 0; n <= 20; ++n) {
+        std::vector<mg::cardinality::label_view> labels;
+        for (std::size_t i = 0; i < n; ++i) {
+            // Names of rising length keep the set sorted; values cover lengths 0..39.
+            labels.push_back({storage[i + 1], storage[(i * 7) % 40]});
+        }
+        INFO(n);
+        CHECK(mg::cardinality::series_hash_sorted("metric", labels) == mg::cardinality::series_hash("metric", labels));
+        // Changing one byte anywhere changes the hash (every length path copies every byte).
+        for (std::size_t i = 0; i < n; ++i) {
+            if (labels[i].value.empty()) continue;
+            std::string changed(labels[i].value);
+            changed[changed.size() / 2] ^= 1;
+            auto copy = labels;
+            copy[i].value = changed;
+            CHECK(mg::cardinality::series_hash_sorted("metric", copy) != mg::cardinality::series_hash_sorted("metric", labels));
+        }
+    }
+}
