@@ -231,6 +231,51 @@ void check_relations(const app_config& config, std::vector<std::string>& errors)
             format_duration(card.window) + " / " + std::to_string(card.generations) +
             " is a generation shorter than 1s; want a window of at least 1s per generation");
     }
+    // The exporter module parses these again (exporter::create); checking here makes a bad value
+    // a startup error with exit code 2 rather than a failure after the listeners are up.
+    const auto& ex = config.exporter;
+    if (!ex.endpoint.empty() && !reported(errors, "exporter.endpoint")) {
+        const std::string_view url = ex.endpoint;
+        const bool http = url.rfind("http://", 0) == 0;
+        const bool https = url.rfind("https://", 0) == 0;
+        const auto host_start = http ? 7U : 8U;
+        if (!http && !https) {
+            errors.push_back("exporter.endpoint (-exporter-endpoint): \"" + ex.endpoint +
+                             "\" is not an http:// or https:// URL");
+        } else if (url.size() <= host_start || url[host_start] == '/' || url[host_start] == ':') {
+            errors.push_back("exporter.endpoint (-exporter-endpoint): \"" + ex.endpoint +
+                             "\" has no host");
+        }
+    }
+    if (!ex.headers.empty() && !reported(errors, "exporter.headers")) {
+        std::string_view rest = ex.headers;
+        while (!rest.empty()) {
+            const auto comma = rest.find(',');
+            const std::string_view item = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            const auto eq = item.find('=');
+            if (eq == std::string_view::npos || item.find_first_not_of(' ') == eq) {
+                errors.push_back("exporter.headers (-exporter-headers): \"" + std::string(item) +
+                                 "\" is not Name=value; want \"Name1=value1,Name2=value2\"");
+                break;
+            }
+        }
+    }
+    if (ex.tls_cert_file.empty() != ex.tls_key_file.empty()) {
+        errors.push_back(
+            "exporter.tls.cert_file / exporter.tls.key_file (-exporter-tls-cert-file / "
+            "-exporter-tls-key-file): a client certificate needs both files");
+    }
+    if (!ex.bearer_token.empty() && !ex.basic_auth_username.empty()) {
+        errors.push_back(
+            "exporter.bearer_token / exporter.basic_auth.username: choose one kind of "
+            "Authorization");
+    }
+    if (ex.retry_backoff_base > ex.retry_backoff_max) {
+        errors.push_back(
+            "exporter.retry_backoff_base / exporter.retry_backoff_max: the base delay is longer "
+            "than the largest delay");
+    }
 }
 
 std::string validate_ok_text(const app_config& config) {

@@ -69,6 +69,35 @@ struct bloom_persistence_config {
     int compression_level = 1;  // gzip, 1 (fast) .. 9 (best)
 };
 
+// The exporter (src/export): where kept series go, how they are batched, retried and secured.
+// An empty endpoint is observe-only mode: kept series are counted and discarded.
+struct exporter_config {
+    std::string endpoint;          // http:// or https:// URL; empty = observe-only
+    std::string protocol = "prw";  // prw (remote write 1.0) | otlp (OTLP/HTTP protobuf)
+    int max_conns = 4;             // keep-alive connections (and requests in flight)
+    std::chrono::nanoseconds timeout = 30s;  // per step: connect, TLS handshake, write, read
+    // 0 = retry until the data is delivered (back-pressure through the queue); else give up and
+    // count the batch as dropped with reason retries_exhausted.
+    std::chrono::nanoseconds max_retry_time = 0s;
+    std::chrono::nanoseconds retry_backoff_base = 100ms;
+    std::chrono::nanoseconds retry_backoff_max = 30s;
+    std::string tls_ca_file;
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    bool tls_insecure_skip_verify = false;
+    std::string bearer_token;
+    std::string basic_auth_username;
+    std::string basic_auth_password;
+    std::string headers;  // "K1=V1,K2=V2"
+    std::uint64_t batch_size = 10000;        // series (OTLP: data points) per upstream request
+    std::chrono::nanoseconds flush_interval = 1s;  // longest wait for a batch to fill
+};
+
+// The export queue: accepted data waiting for (or in) an upstream request.
+struct queue_config {
+    std::uint64_t max_bytes = 268435456;  // 256MB; full => receivers answer 429
+};
+
 struct app_config {
     std::string config_file;  // -config; flag only
     int parallelism = 0;      // I/O threads; 0 = number of hardware threads
@@ -79,6 +108,8 @@ struct app_config {
     cardinality_config cardinality;
     limits_config limits;
     bloom_persistence_config bloom_persistence;
+    exporter_config exporter;
+    queue_config queue;
 
     // parallelism, or the number of hardware threads when it is 0; always >= 1.
     unsigned effective_parallelism() const;

@@ -133,6 +133,86 @@ std::vector<setting> build_rows() {
                        "Gzip compression level (1=fast, 9=best).")
                        .int_range(1, 9));
 
+    // Export: the upstream backend, batching, retries, TLS, auth, and the queue in front of it.
+    // batch_size and flush_interval sit at the top level so their flags are -batch-size and
+    // -flush-interval, as the proxy spec names them.
+    using ec = exporter_config;
+    const auto ex = group::exporter;
+    rows.push_back(make_setting<&app_config::exporter, &ec::endpoint>(
+                       "exporter.endpoint", ex,
+                       "Backend URL (http:// or https://); a URL without a path gets "
+                       "/api/v1/write (prw) or /v1/metrics (otlp). Empty means observe-only: "
+                       "kept series are counted and discarded.")
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::exporter, &ec::protocol>(
+                       "exporter.protocol", ex,
+                       "What the backend speaks: prw (remote write 1.0, snappy) or otlp "
+                       "(OTLP/HTTP protobuf, gzip).")
+                       .one_of({"prw", "otlp"}));
+    rows.push_back(make_setting<&app_config::exporter, &ec::max_conns>(
+                       "exporter.max_conns", ex,
+                       "Keep-alive connections to the backend, and upstream requests in flight.")
+                       .int_range(1, 256));
+    rows.push_back(make_setting<&app_config::exporter, &ec::timeout>(
+                       "exporter.timeout", ex,
+                       "Longest connect, TLS handshake, request write or response read.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::exporter, &ec::max_retry_time>(
+        "exporter.max_retry_time", ex,
+        "Give up on a batch retried for this long (counted as dropped); 0 means retry until "
+        "delivered while the queue absorbs the back-pressure."));
+    rows.push_back(make_setting<&app_config::exporter, &ec::retry_backoff_base>(
+                       "exporter.retry_backoff_base", ex,
+                       "First retry delay; doubles per attempt, with full jitter.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::exporter, &ec::retry_backoff_max>(
+                       "exporter.retry_backoff_max", ex, "Largest retry delay (before jitter).")
+                       .positive());
+    rows.push_back(make_setting<&app_config::exporter, &ec::tls_ca_file>(
+                       "exporter.tls.ca_file", ex,
+                       "PEM CA bundle that verifies the backend; empty means the system CAs.")
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::exporter, &ec::tls_cert_file>(
+                       "exporter.tls.cert_file", ex,
+                       "PEM client certificate (chain) for mutual TLS; needs the key file.")
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::exporter, &ec::tls_key_file>(
+                       "exporter.tls.key_file", ex, "PEM private key of the client certificate.")
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::exporter, &ec::tls_insecure_skip_verify>(
+        "exporter.tls.insecure_skip_verify", ex,
+        "Do not verify the backend's certificate or name (testing only)."));
+    rows.push_back(make_setting<&app_config::exporter, &ec::bearer_token>(
+                       "exporter.bearer_token", ex,
+                       "Sent as Authorization: Bearer <token>; empty means none.")
+                       .allow_empty()
+                       .secret());
+    rows.push_back(make_setting<&app_config::exporter, &ec::basic_auth_username>(
+                       "exporter.basic_auth.username", ex,
+                       "HTTP basic auth user name; empty means no basic auth.")
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::exporter, &ec::basic_auth_password>(
+                       "exporter.basic_auth.password", ex, "HTTP basic auth password.")
+                       .allow_empty()
+                       .secret());
+    rows.push_back(make_setting<&app_config::exporter, &ec::headers>(
+                       "exporter.headers", ex,
+                       "Extra request headers, \"Name1=value1,Name2=value2\".")
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::exporter, &ec::batch_size>(
+                       "batch_size", ex,
+                       "Series (OTLP: data points) per upstream request, at most.")
+                       .int_range(1, 10000000));
+    rows.push_back(make_setting<&app_config::exporter, &ec::flush_interval>(
+                       "flush_interval", ex,
+                       "Longest time a series waits for its batch to fill before it is sent.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::queue, &queue_config::max_bytes>(
+                       "queue.max_bytes", ex,
+                       "Memory for accepted data not yet delivered (queued and in flight); when "
+                       "full, receivers answer 429 with Retry-After.")
+                       .size_range(1024 * 1024, std::uint64_t{1} << 40));
+
     return rows;
 }
 
@@ -415,6 +495,8 @@ std::string_view group_name(group g) {
             return "Limits";
         case group::bloom_persistence:
             return "Bloom persistence";
+        case group::exporter:
+            return "Export";
     }
     return "General";
 }
@@ -437,7 +519,8 @@ const std::vector<std::string>& group_names() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
         for (auto g : {group::general, group::logging, group::http, group::stats,
-                       group::cardinality, group::limits, group::bloom_persistence}) {
+                       group::cardinality, group::limits, group::bloom_persistence,
+                       group::exporter}) {
             out.emplace_back(detail::group_name(g));
         }
         return out;

@@ -1,0 +1,142 @@
+#include "export/endpoint.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace mg::exporter {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+    });
+}
+
+}  // namespace
+
+result<endpoint> parse_endpoint(std::string_view url, std::string_view default_path) {
+    endpoint ep;
+    const std::string quoted = "\"" + std::string(url) + "\"";
+    std::string_view rest;
+    if (url.rfind("http://", 0) == 0) {
+        rest = url.substr(7);
+    } else if (url.rfind("https://", 0) == 0) {
+        ep.tls = true;
+        rest = url.substr(8);
+    } else {
+        return make_error(quoted + " is not an http:// or https:// URL");
+    }
+    if (has_control(url) || url.find(' ') != std::string_view::npos) {
+        return make_error(quoted + " contains spaces or control characters");
+    }
+    if (rest.find('#') != std::string_view::npos) return make_error(quoted + " has a fragment");
+    const auto slash = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, slash);
+    std::string_view path =
+        slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    if (authority.find('@') != std::string_view::npos) {
+        return make_error(quoted +
+                          " has user info; use -exporter-basic-auth-username and -password");
+    }
+    if (authority.empty()) return make_error(quoted + " has no host");
+    ep.host_header = std::string(authority);
+    std::string_view port;
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) return make_error(quoted + " has an unclosed '['");
+        ep.host = std::string(authority.substr(1, close - 1));
+        std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return make_error(quoted + " has junk after the IPv6 host");
+            port = after.substr(1);
+        }
+    } else {
+        const auto colon = authority.rfind(':');
+        ep.host = std::string(authority.substr(0, colon));
+        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    }
+    if (ep.host.empty()) return make_error(quoted + " has no host");
+    if (port.empty()) {
+        ep.port = ep.tls ? "443" : "80";
+    } else {
+        unsigned value = 0;
+        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535) {
+            return make_error(quoted + " has a bad port \"" + std::string(port) + "\"");
+        }
+        ep.port = std::string(port);
+    }
+    if (path.empty() || path == "/") {
+        ep.target = std::string(default_path);
+    } else if (path.front() == '?') {
+        ep.target = std::string(default_path) + std::string(path);
+    } else {
+        ep.target = std::string(path);
+    }
+    return ep;
+}
+
+result<header_list> parse_headers(std::string_view text) {
+    header_list out;
+    if (trim(text).empty()) return out;
+    while (true) {
+        const auto comma = text.find(',');
+        const std::string_view item = text.substr(0, comma);
+        const auto eq = item.find('=');
+        if (eq == std::string_view::npos) {
+            return make_error("header \"" + std::string(item) + "\" is not Name=value");
+        }
+        const std::string_view name = trim(item.substr(0, eq));
+        const std::string_view value = trim(item.substr(eq + 1));
+        if (name.empty()) return make_error("header \"" + std::string(item) + "\" has no name");
+        if (has_control(name) || has_control(value) || name.find(':') != std::string_view::npos ||
+            name.find(' ') != std::string_view::npos) {
+            return make_error("header \"" + std::string(item) + "\" has invalid characters");
+        }
+        out.emplace_back(std::string(name), std::string(value));
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+std::string base64_encode(std::string_view in) {
+    static constexpr char k_alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 3 <= in.size(); i += 3) {
+        const unsigned v = (static_cast<unsigned char>(in[i]) << 16U) |
+                           (static_cast<unsigned char>(in[i + 1]) << 8U) |
+                           static_cast<unsigned char>(in[i + 2]);
+        out += k_alphabet[(v >> 18U) & 63U];
+        out += k_alphabet[(v >> 12U) & 63U];
+        out += k_alphabet[(v >> 6U) & 63U];
+        out += k_alphabet[v & 63U];
+    }
+    if (i + 1 == in.size()) {
+        const unsigned v = static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16U;
+        out += k_alphabet[(v >> 18U) & 63U];
+        out += k_alphabet[(v >> 12U) & 63U];
+        out += "==";
+    } else if (i + 2 == in.size()) {
+        const unsigned v = (static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16U) |
+                           (static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8U);
+        out += k_alphabet[(v >> 18U) & 63U];
+        out += k_alphabet[(v >> 12U) & 63U];
+        out += k_alphabet[(v >> 6U) & 63U];
+        out += '=';
+    }
+    return out;
+}
+
+}  // namespace mg::exporter

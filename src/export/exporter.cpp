@@ -1,0 +1,762 @@
+#include "export/exporter.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "export/endpoint.h"
+#include "export/http_client.h"
+#include "export/payload.h"
+#include "export/queue.h"
+#include "logging/log.h"
+#include "protocol/remote_write.h"
+
+namespace mg::exporter {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using protocol::source_protocol;
+
+namespace {
+
+constexpr std::size_t k_logged_body = 512;  // of a backend's error response
+constexpr auto k_max_retry_after = std::chrono::minutes(10);
+constexpr std::string_view k_user_agent = "metrics-governor/0.1";
+
+std::string truncate(std::string_view s, std::size_t n) {
+    if (s.size() <= n) return std::string(s);
+    return std::string(s.substr(0, n)) + "...(truncated)";
+}
+
+std::int64_t ms(std::chrono::nanoseconds d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+}  // namespace
+
+std::string_view to_string(submit_status s) {
+    switch (s) {
+        case submit_status::accepted:
+            return "accepted";
+        case submit_status::queue_full:
+            return "queue_full";
+        case submit_status::unsupported:
+            return "unsupported";
+        case submit_status::closed:
+            return "closed";
+    }
+    return "unknown";
+}
+
+// The exporter's state. Members below "strand only" are touched only by handlers on strand_.
+class exporter::impl {
+  public:
+    impl(const config::exporter_config& cfg, const config::queue_config& qcfg,
+         prometheus::Registry& registry, exporter_deps deps)
+        : cfg_(cfg),
+          observe_only_(cfg.endpoint.empty()),
+          otlp_(cfg.protocol == "otlp"),
+          clock_(deps.clock != nullptr ? *deps.clock : system_clock_instance()),
+          backoff_(cfg.retry_backoff_base, cfg.retry_backoff_max, std::move(deps.random)),
+          queue_(qcfg.max_bytes),
+          io_threads_count_(std::max(1U, deps.io_threads)),
+          strand_(asio::make_strand(ioc_)),
+          sent_points_(prometheus::BuildCounter()
+                           .Name("metrics_governor_datapoints_sent_total")
+                           .Help("Data points delivered to the backend (2xx).")
+                           .Register(registry)
+                           .Add({})),
+          sent_series_(prometheus::BuildCounter()
+                           .Name("metrics_governor_export_series_sent_total")
+                           .Help("Series (OTLP: data points) delivered to the backend (2xx).")
+                           .Register(registry)
+                           .Add({})),
+          requests_(prometheus::BuildCounter()
+                        .Name("metrics_governor_export_requests_total")
+                        .Help("Upstream requests by HTTP status code of the response.")
+                        .Register(registry)),
+          errors_(prometheus::BuildCounter()
+                      .Name("metrics_governor_export_errors_total")
+                      .Help("Failed upstream requests by reason (connect, timeout, tls, "
+                            "network, resolve, http_429, http_5xx, http_4xx, http_413, encode).")
+                      .Register(registry)),
+          retries_(prometheus::BuildCounter()
+                       .Name("metrics_governor_export_retries_total")
+                       .Help("Upstream requests scheduled again after a retryable failure.")
+                       .Register(registry)
+                       .Add({})),
+          dropped_series_(prometheus::BuildCounter()
+                              .Name("metrics_governor_export_dropped_series_total")
+                              .Help("Accepted series the exporter gave up on, by reason "
+                                    "(rejected, too_large, retries_exhausted, shutdown).")
+                              .Register(registry)),
+          dropped_points_(prometheus::BuildCounter()
+                              .Name("metrics_governor_export_dropped_datapoints_total")
+                              .Help("Accepted data points the exporter gave up on, by reason.")
+                              .Register(registry)),
+          queue_full_(prometheus::BuildCounter()
+                          .Name("metrics_governor_export_queue_full_total")
+                          .Help("Submissions refused because the export queue was full (429).")
+                          .Register(registry)
+                          .Add({})),
+          discarded_points_(prometheus::BuildCounter()
+                                .Name("metrics_governor_export_discarded_datapoints_total")
+                                .Help("Data points discarded in observe-only mode (no "
+                                      "-exporter-endpoint).")
+                                .Register(registry)
+                                .Add({})),
+          queue_bytes_(prometheus::BuildGauge()
+                           .Name("metrics_governor_queue_bytes")
+                           .Help("Bytes of accepted export data not yet delivered (queued and "
+                                 "in flight).")
+                           .Register(registry)
+                           .Add({})),
+          queue_max_bytes_(prometheus::BuildGauge()
+                               .Name("metrics_governor_queue_max_bytes")
+                               .Help("The export queue's byte budget (-queue-max-bytes).")
+                               .Register(registry)
+                               .Add({})),
+          observe_only_gauge_(prometheus::BuildGauge()
+                                  .Name("metrics_governor_export_observe_only")
+                                  .Help("1 when no -exporter-endpoint is set and kept data is "
+                                        "discarded.")
+                                  .Register(registry)
+                                  .Add({})) {
+        queue_max_bytes_.Set(static_cast<double>(qcfg.max_bytes));
+        observe_only_gauge_.Set(observe_only_ ? 1 : 0);
+    }
+
+    status init() {
+        if (observe_only_) {
+            logging::warn(
+                "exporter in observe-only mode: no -exporter-endpoint, kept series are "
+                "counted and discarded",
+                {{"protocol", cfg_.protocol}});
+            return {};
+        }
+        auto ep = parse_endpoint(cfg_.endpoint, otlp_ ? "/v1/metrics" : "/api/v1/write");
+        if (!ep) return make_error("-exporter-endpoint: " + ep.error_message());
+        auto headers = parse_headers(cfg_.headers);
+        if (!headers) return make_error("-exporter-headers: " + headers.error_message());
+        for (const auto& [name, value] : *headers) {
+            request_template_.set(name, value);
+        }
+        if (!cfg_.bearer_token.empty()) {
+            request_template_.set(bhttp::field::authorization, "Bearer " + cfg_.bearer_token);
+        } else if (!cfg_.basic_auth_username.empty()) {
+            request_template_.set(bhttp::field::authorization,
+                                  "Basic " + base64_encode(cfg_.basic_auth_username + ":" +
+                                                           cfg_.basic_auth_password));
+        }
+        request_template_.method(bhttp::verb::post);
+        request_template_.version(11);
+        request_template_.target(ep->target);
+        request_template_.set(bhttp::field::host, ep->host_header);
+        request_template_.set(bhttp::field::user_agent, k_user_agent);
+        if (!otlp_) request_template_.set("X-Prometheus-Remote-Write-Version", "0.1.0");
+        request_template_.keep_alive(true);
+
+        client_options co;
+        co.target = *ep;
+        co.timeout = cfg_.timeout;
+        co.max_idle = static_cast<std::size_t>(cfg_.max_conns);
+        co.tls = tls_options{cfg_.tls_ca_file, cfg_.tls_cert_file, cfg_.tls_key_file,
+                             cfg_.tls_insecure_skip_verify};
+        auto client = http_client::create(strand_, std::move(co));
+        if (!client) return make_error(client.error_message());
+        client_ = std::move(*client);
+
+        work_.emplace(ioc_.get_executor());
+        for (unsigned i = 0; i < io_threads_count_; ++i) {
+            io_threads_.emplace_back([this] { run_io(); });
+        }
+        batcher_ = std::thread([this] { run_batcher(); });
+        logging::info("exporter started", {{"endpoint", (ep->tls ? "https://" : "http://") +
+                                                            ep->host_header + ep->target},
+                                           {"protocol", cfg_.protocol},
+                                           {"batch_size", cfg_.batch_size},
+                                           {"flush_interval_ms", ms(cfg_.flush_interval)},
+                                           {"max_conns", cfg_.max_conns},
+                                           {"queue_max_bytes", queue_.max_bytes()}});
+        return {};
+    }
+
+    ~impl() {
+        if (!drained_) drain(std::chrono::steady_clock::now());
+    }
+
+    // ---- ingest side ------------------------------------------------------------------------
+
+    status check_source(source_protocol p) const {
+        if (observe_only_) return {};
+        const bool rw =
+            p == source_protocol::remote_write_v1 || p == source_protocol::remote_write_v2;
+        const bool otlp = p == source_protocol::otlp_protobuf || p == source_protocol::otlp_json;
+        if (!otlp_ && rw) return {};
+        if (otlp_ && otlp) return {};
+        if (otlp_ && rw) {
+            return make_error(
+                "remote write input cannot be forwarded: the exporter speaks OTLP "
+                "(-exporter-protocol=otlp) and converting remote write to OTLP is not implemented");
+        }
+        if (otlp) {
+            return make_error(
+                "OTLP input cannot be forwarded: the exporter speaks Prometheus remote write "
+                "(-exporter-protocol=prw) and converting OTLP to remote write is not implemented");
+        }
+        return make_error("input protocol unknown to the exporter");
+    }
+
+    submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep) {
+        if (closed_.load(std::memory_order_acquire)) return submit_status::closed;
+        if (keep.size() != batch.size()) {
+            logging::error("exporter: keep mask does not match the batch (a bug)",
+                           {{"keep", keep.size()}, {"series", batch.size()}});
+            return submit_status::unsupported;
+        }
+        std::uint32_t series = 0;
+        std::uint64_t points = 0;
+        for (std::size_t i = 0; i < keep.size(); ++i) {
+            if (keep[i] == 0) continue;
+            ++series;
+            points += batch[i].points();
+        }
+        if (series == 0) return submit_status::accepted;
+        if (observe_only_) return discard(points);
+        if (!check_source(batch.protocol())) return submit_status::unsupported;
+        // Spare the encoding when it could not be queued anyway.
+        if (queue_.bytes() >= queue_.max_bytes()) return refuse();
+
+        payload p;
+        p.series = series;
+        p.points = points;
+        protocol::decode_status st;
+        if (!otlp_) {
+            p.format = payload_format::prw_v1;
+            protocol::remote_write_v1_writer w(p.body);
+            for (std::size_t i = 0; i < keep.size() && st.ok(); ++i) {
+                if (keep[i] != 0) st = w.add_series(batch, i);
+            }
+            if (st.ok()) w.add_metadata(batch);
+        } else {
+            p.format = batch.protocol() == source_protocol::otlp_json
+                           ? payload_format::otlp_json
+                           : payload_format::otlp_protobuf;
+            st = protocol::encode_kept(batch, keep, p.body);
+        }
+        if (!st) {
+            errors_.Add({{"reason", "encode"}}).Increment();
+            logging::error("exporter: cannot encode kept series (a bug)",
+                           {{"error", st.error_message()}});
+            return submit_status::unsupported;
+        }
+        return push(std::move(p));
+    }
+
+    submit_status submit_raw(std::string body, source_protocol proto, body_encoding enc,
+                             std::uint32_t series, std::uint64_t points) {
+        if (closed_.load(std::memory_order_acquire)) return submit_status::closed;
+        if (observe_only_) return discard(points);
+        if (!check_source(proto)) return submit_status::unsupported;
+        payload p;
+        p.series = series;
+        p.points = points;
+        p.body = std::move(body);
+        switch (proto) {
+            case source_protocol::remote_write_v1:
+                if (enc == body_encoding::gzip) return submit_status::unsupported;
+                p.format = payload_format::prw_v1;
+                p.compressed = enc == body_encoding::snappy;
+                break;
+            case source_protocol::otlp_protobuf:
+            case source_protocol::otlp_json:
+                if (enc == body_encoding::snappy) return submit_status::unsupported;
+                p.format = proto == source_protocol::otlp_json ? payload_format::otlp_json
+                                                               : payload_format::otlp_protobuf;
+                p.compressed = enc == body_encoding::gzip;
+                break;
+            case source_protocol::remote_write_v2:
+            case source_protocol::none:
+                return submit_status::unsupported;
+        }
+        if (series == 0) return submit_status::accepted;
+        return push(std::move(p));
+    }
+
+    // ---- shutdown ---------------------------------------------------------------------------
+
+    drain_report drain(std::chrono::steady_clock::time_point deadline) {
+        if (drained_) return {};
+        drained_ = true;
+        closed_.store(true, std::memory_order_release);
+        drain_report report;
+        if (observe_only_ || !client_) return report;
+
+        const auto before = stats_.snapshot_shutdown();
+        queue_.flush_now();
+        queue_.close();
+        if (!queue_.wait_empty(deadline)) {
+            report.complete = false;
+            report.bytes_left = queue_.bytes();
+            aborting_.store(true, std::memory_order_release);
+            slots_cv_.notify_all();
+            for (auto& p : queue_.abort()) drop(p, "shutdown");
+            asio::post(strand_, [this] {
+                for (const auto& j : jobs_) j->timer.cancel();
+                client_->close_all();
+            });
+        }
+        batcher_.join();
+        {
+            // In-flight jobs finish promptly once aborted: their sockets and timers are closed.
+            std::unique_lock lock(slots_mu_);
+            slots_cv_.wait(lock, [&] { return in_flight_ == 0; });
+        }
+        work_.reset();
+        for (auto& t : io_threads_) t.join();
+        io_threads_.clear();
+        queue_bytes_.Set(static_cast<double>(queue_.bytes()));
+
+        const auto after = stats_.snapshot_shutdown();
+        report.series_left = after.first - before.first;
+        report.points_left = after.second - before.second;
+        if (report.complete) {
+            logging::info("exporter drained: everything accepted was delivered or rejected");
+        } else {
+            logging::error("exporter drain deadline passed: undelivered data dropped",
+                           {{"series", report.series_left},
+                            {"datapoints", report.points_left},
+                            {"bytes", report.bytes_left}});
+        }
+        return report;
+    }
+
+    // ---- accessors --------------------------------------------------------------------------
+
+    std::chrono::seconds retry_after_hint() const {
+        const auto s = std::chrono::ceil<std::chrono::seconds>(cfg_.flush_interval);
+        return std::max(std::chrono::seconds(1), s);
+    }
+    bool observe_only() const { return observe_only_; }
+    std::uint64_t queue_bytes() const { return queue_.bytes(); }
+    std::uint64_t queue_max_bytes() const { return queue_.max_bytes(); }
+
+    export_stats stats() const {
+        export_stats s = stats_.snapshot();
+        s.connections_opened = client_ ? client_->connections_opened() : 0;
+        return s;
+    }
+
+  private:
+    // Plain counters behind stats(); the mutex keeps a snapshot consistent (the invariant
+    // submitted = sent + dropped + outstanding holds in every snapshot).
+    class counters {
+      public:
+        void accepted(std::uint32_t series, std::uint64_t points) {
+            std::lock_guard lock(mu_);
+            s_.submitted_series += series;
+            s_.submitted_points += points;
+            s_.outstanding_series += series;
+            s_.outstanding_points += points;
+        }
+        void revert(std::uint32_t series, std::uint64_t points) {
+            std::lock_guard lock(mu_);
+            s_.submitted_series -= series;
+            s_.submitted_points -= points;
+            s_.outstanding_series -= series;
+            s_.outstanding_points -= points;
+        }
+        void sent(std::uint32_t series, std::uint64_t points) {
+            std::lock_guard lock(mu_);
+            s_.sent_series += series;
+            s_.sent_points += points;
+            s_.outstanding_series -= series;
+            s_.outstanding_points -= points;
+        }
+        void dropped(std::uint32_t series, std::uint64_t points, const std::string& reason) {
+            std::lock_guard lock(mu_);
+            s_.dropped_series += series;
+            s_.dropped_points += points;
+            s_.dropped_points_by_reason[reason] += points;
+            if (reason == "shutdown") {
+                shutdown_series_ += series;
+                shutdown_points_ += points;
+            }
+            s_.outstanding_series -= series;
+            s_.outstanding_points -= points;
+        }
+        void queue_full() {
+            std::lock_guard lock(mu_);
+            ++s_.queue_full;
+        }
+        void discarded(std::uint64_t points) {
+            std::lock_guard lock(mu_);
+            s_.discarded_points += points;
+        }
+        void request() {
+            std::lock_guard lock(mu_);
+            ++s_.requests;
+        }
+        void retry() {
+            std::lock_guard lock(mu_);
+            ++s_.retries;
+        }
+        export_stats snapshot() const {
+            std::lock_guard lock(mu_);
+            return s_;
+        }
+        std::pair<std::uint64_t, std::uint64_t> snapshot_shutdown() const {
+            std::lock_guard lock(mu_);
+            return {shutdown_series_, shutdown_points_};
+        }
+
+      private:
+        mutable std::mutex mu_;
+        export_stats s_;
+        std::uint64_t shutdown_series_ = 0;
+        std::uint64_t shutdown_points_ = 0;
+    };
+
+    // An upstream request and what is left of it after 413 splits. Strand only.
+    struct job {
+        explicit job(const http_client::strand& s) : timer(s) {}
+        std::deque<payload> parts;  // in wire encoding; front() is being sent
+        std::uint64_t bytes = 0;    // queue budget to release when the job ends
+        unsigned attempt = 0;       // retries of the front part so far
+        std::optional<std::chrono::steady_clock::time_point> failing_since;
+        bool warned = false;
+        http_client::request req;
+        asio::steady_timer timer;
+    };
+    using job_ptr = std::shared_ptr<job>;
+
+    submit_status discard(std::uint64_t points) {
+        discarded_points_.Increment(static_cast<double>(points));
+        stats_.discarded(points);
+        return submit_status::accepted;
+    }
+
+    submit_status refuse() {
+        queue_full_.Increment();
+        stats_.queue_full();
+        return submit_status::queue_full;
+    }
+
+    submit_status push(payload p) {
+        const auto series = p.series;
+        const auto points = p.points;
+        // Counted before the push: the batcher may send it (and count it sent) at once.
+        stats_.accepted(series, points);
+        if (!queue_.try_push(p)) {
+            stats_.revert(series, points);  // never accepted: neither sent nor dropped
+            return refuse();
+        }
+        queue_bytes_.Set(static_cast<double>(queue_.bytes()));
+        return submit_status::accepted;
+    }
+
+    void drop(const payload& p, const std::string& reason) {
+        dropped_series_.Add({{"reason", reason}}).Increment(p.series);
+        dropped_points_.Add({{"reason", reason}}).Increment(static_cast<double>(p.points));
+        stats_.dropped(p.series, p.points, reason);
+    }
+
+    void run_io() {
+        for (;;) {
+            try {
+                ioc_.run();
+                return;
+            } catch (const std::exception& e) {
+                errors_.Add({{"reason", "internal"}}).Increment();
+                logging::error("exporter io thread: unexpected exception", {{"error", e.what()}});
+            }
+        }
+    }
+
+    void run_batcher() {
+        std::vector<payload> items;
+        std::uint64_t bytes = 0;
+        const auto max_conns = static_cast<unsigned>(cfg_.max_conns);
+        for (;;) {
+            try {
+                {
+                    std::unique_lock lock(slots_mu_);
+                    slots_cv_.wait(lock, [&] {
+                        return in_flight_ < max_conns || aborting_.load(std::memory_order_acquire);
+                    });
+                    if (aborting_.load(std::memory_order_acquire)) return;
+                }
+                if (!queue_.next_batch(items, bytes, cfg_.batch_size, cfg_.flush_interval)) return;
+                auto j = std::make_shared<job>(strand_);
+                j->bytes = bytes;
+                j->parts.push_back(merge(items));
+                if (auto st = to_wire(j->parts.front()); !st) {
+                    errors_.Add({{"reason", "encode"}}).Increment();
+                    logging::error("exporter: cannot compress a batch",
+                                   {{"error", st.error_message()}});
+                    drop(j->parts.front(), "encode");
+                    j->parts.clear();
+                }
+                {
+                    std::lock_guard lock(slots_mu_);
+                    ++in_flight_;
+                }
+                asio::post(strand_, [this, j] { start_job(j); });
+            } catch (const std::exception& e) {
+                errors_.Add({{"reason", "internal"}}).Increment();
+                logging::error("exporter batcher: unexpected exception", {{"error", e.what()}});
+            }
+        }
+    }
+
+    static payload merge(std::vector<payload>& items) {
+        if (items.size() == 1) return std::move(items.front());
+        payload out;
+        out.format = items.front().format;
+        std::size_t size = 0;
+        for (const auto& p : items) size += p.body.size();
+        out.body.reserve(size);
+        for (const auto& p : items) {
+            out.body += p.body;
+            out.series += p.series;
+            out.points += p.points;
+        }
+        return out;
+    }
+
+    // ---- strand: one upstream request at a time per job ----
+
+    void start_job(const job_ptr& j) {
+        jobs_.insert(j);
+        next_attempt(j);
+    }
+
+    void finish_job(const job_ptr& j) {
+        jobs_.erase(j);
+        queue_.release(j->bytes);
+        queue_bytes_.Set(static_cast<double>(queue_.bytes()));
+        {
+            std::lock_guard lock(slots_mu_);
+            --in_flight_;
+        }
+        slots_cv_.notify_all();
+    }
+
+    void next_attempt(const job_ptr& j) {
+        if (j->parts.empty()) return finish_job(j);
+        if (aborting_.load(std::memory_order_acquire)) {
+            for (const auto& p : j->parts) drop(p, "shutdown");
+            j->parts.clear();
+            return finish_job(j);
+        }
+        payload& p = j->parts.front();
+        j->req = request_template_;
+        j->req.set(bhttp::field::content_type, content_type(p.format));
+        j->req.set(bhttp::field::content_encoding, content_encoding(p.format));
+        j->req.body() = std::move(p.body);
+        j->req.prepare_payload();
+        client_->async_send(j->req, [this, j](http_outcome out) { on_outcome(j, std::move(out)); });
+    }
+
+    void on_outcome(const job_ptr& j, http_outcome out) {
+        payload& p = j->parts.front();
+        p.body = std::move(j->req.body());
+        if (out.transport_failed()) {
+            errors_.Add({{"reason", out.error_reason}}).Increment();
+            return retry_later(j, out, std::nullopt);
+        }
+        stats_.request();
+        requests_.Add({{"code", std::to_string(out.status)}}).Increment();
+        if (out.status >= 200 && out.status < 300) {
+            sent_points_.Increment(static_cast<double>(p.points));
+            sent_series_.Increment(p.series);
+            stats_.sent(p.series, p.points);
+            if (j->warned) {
+                logging::info("export request delivered after retries", {{"retries", j->attempt}});
+            }
+            return next_part(j);
+        }
+        if (out.status == 413) {
+            errors_.Add({{"reason", "http_413"}}).Increment();
+            payload first;
+            payload second;
+            if (auto st = split_in_half(p, first, second); st.ok()) {
+                logging::warn("backend refused a batch as too large; splitting it",
+                              {{"series", p.series}, {"halves", {first.series, second.series}}});
+                j->parts.pop_front();
+                j->parts.push_front(std::move(second));
+                j->parts.push_front(std::move(first));
+                j->attempt = 0;
+                j->failing_since.reset();
+                return next_attempt(j);
+            }
+            reject(j, out, "too_large");
+            return next_part(j);
+        }
+        if (out.status == 429 || out.status >= 500) {
+            errors_.Add({{"reason", out.status == 429 ? "http_429" : "http_5xx"}}).Increment();
+            std::optional<std::chrono::nanoseconds> hint;
+            if (!out.retry_after.empty()) {
+                hint = parse_retry_after(out.retry_after, clock_.wall_now());
+            }
+            return retry_later(j, out, hint);
+        }
+        errors_.Add({{"reason", "http_4xx"}}).Increment();
+        reject(j, out, "rejected");
+        next_part(j);
+    }
+
+    void reject(const job_ptr& j, const http_outcome& out, const std::string& reason) {
+        const payload& p = j->parts.front();
+        logging::warn("backend rejected an export request; its data is dropped",
+                      {{"status", out.status},
+                       {"reason", reason},
+                       {"series", p.series},
+                       {"datapoints", p.points},
+                       {"response", truncate(out.body, k_logged_body)}});
+        drop(p, reason);
+    }
+
+    void next_part(const job_ptr& j) {
+        j->parts.pop_front();
+        j->attempt = 0;
+        j->failing_since.reset();
+        j->warned = false;
+        next_attempt(j);
+    }
+
+    void retry_later(const job_ptr& j, const http_outcome& out,
+                     std::optional<std::chrono::nanoseconds> hint) {
+        if (aborting_.load(std::memory_order_acquire)) return next_attempt(j);  // drops
+        const auto now = clock_.monotonic_now();
+        if (!j->failing_since) j->failing_since = now;
+        if (cfg_.max_retry_time.count() > 0 && now - *j->failing_since >= cfg_.max_retry_time) {
+            reject(j, out, "retries_exhausted");
+            return next_part(j);
+        }
+        const auto delay = hint ? std::min<std::chrono::nanoseconds>(*hint, k_max_retry_after)
+                                : backoff_.next_delay(j->attempt);
+        ++j->attempt;
+        retries_.Increment();
+        stats_.retry();
+        const logging::fields f = {{"reason", out.transport_failed() ? out.error_reason : "status"},
+                                   {"status", out.status},
+                                   {"error", out.error_message},
+                                   {"attempt", j->attempt},
+                                   {"delay_ms", ms(delay)}};
+        if (!j->warned) {
+            logging::warn("export request failed; retrying", f);
+            j->warned = true;
+        } else {
+            logging::debug("export request failed again; retrying", f);
+        }
+        j->timer.expires_after(delay);
+        j->timer.async_wait([this, j](boost::system::error_code) { next_attempt(j); });
+    }
+
+    // Settings and collaborators (immutable after init()).
+    const config::exporter_config cfg_;
+    const bool observe_only_;
+    const bool otlp_;
+    mg::clock& clock_;
+    const backoff_policy backoff_;
+    http_client::request request_template_;
+    export_queue queue_;
+    const unsigned io_threads_count_;
+
+    asio::io_context ioc_;
+    http_client::strand strand_;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+    std::unique_ptr<http_client> client_;
+    std::vector<std::thread> io_threads_;
+    std::thread batcher_;
+
+    std::mutex slots_mu_;
+    std::condition_variable slots_cv_;
+    unsigned in_flight_ = 0;  // jobs handed to the strand and not finished
+    std::atomic<bool> aborting_{false};
+    std::atomic<bool> closed_{false};
+    bool drained_ = false;  // control thread only
+
+    std::unordered_set<job_ptr> jobs_;  // strand only
+
+    counters stats_;
+    prometheus::Counter& sent_points_;
+    prometheus::Counter& sent_series_;
+    prometheus::Family<prometheus::Counter>& requests_;
+    prometheus::Family<prometheus::Counter>& errors_;
+    prometheus::Counter& retries_;
+    prometheus::Family<prometheus::Counter>& dropped_series_;
+    prometheus::Family<prometheus::Counter>& dropped_points_;
+    prometheus::Counter& queue_full_;
+    prometheus::Counter& discarded_points_;
+    prometheus::Gauge& queue_bytes_;
+    prometheus::Gauge& queue_max_bytes_;
+    prometheus::Gauge& observe_only_gauge_;
+};
+
+// ---- public wrapper ---------------------------------------------------------------------------
+
+result<std::unique_ptr<exporter>> exporter::create(const config::exporter_config& cfg,
+                                                   const config::queue_config& queue,
+                                                   prometheus::Registry& registry,
+                                                   exporter_deps deps) {
+    if (cfg.protocol != "prw" && cfg.protocol != "otlp") {
+        return make_error("-exporter-protocol: \"" + cfg.protocol + "\" is not prw or otlp");
+    }
+    if (cfg.max_conns < 1) return make_error("-exporter-max-conns: must be at least 1");
+    if (cfg.batch_size < 1) return make_error("-batch-size: must be at least 1");
+    auto p = std::make_unique<impl>(cfg, queue, registry, std::move(deps));
+    if (auto st = p->init(); !st) return make_error(st.error_message());
+    return std::unique_ptr<exporter>(new exporter(std::move(p)));
+}
+
+exporter::exporter(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+exporter::~exporter() = default;
+
+status exporter::check_source(protocol::source_protocol p) const {
+    return impl_->check_source(p);
+}
+submit_status exporter::submit(const protocol::series_batch& batch,
+                               std::span<const std::uint8_t> keep) {
+    return impl_->submit(batch, keep);
+}
+submit_status exporter::submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
+                                   std::uint32_t series, std::uint64_t points) {
+    return impl_->submit_raw(std::move(body), p, enc, series, points);
+}
+drain_report exporter::drain(std::chrono::steady_clock::time_point deadline) {
+    return impl_->drain(deadline);
+}
+std::chrono::seconds exporter::retry_after_hint() const {
+    return impl_->retry_after_hint();
+}
+bool exporter::observe_only() const {
+    return impl_->observe_only();
+}
+std::uint64_t exporter::queue_bytes() const {
+    return impl_->queue_bytes();
+}
+std::uint64_t exporter::queue_max_bytes() const {
+    return impl_->queue_max_bytes();
+}
+export_stats exporter::stats() const {
+    return impl_->stats();
+}
+
+}  // namespace mg::exporter

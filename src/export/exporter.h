@@ -1,0 +1,147 @@
+// exporter: sends the series the governor kept to the backend (-exporter-endpoint), in batches,
+// with retries, behind a bounded queue. The ingest layer's only entry points are submit() and
+// submit_raw(); main calls create() at startup and drain() at shutdown.
+//
+// Data flow and threads (see docs/export.md):
+//   ingest I/O thread --submit()--> export_queue --batcher thread--> compress --> io thread(s)
+//   submit() encodes the kept subset right away (the batch's views die with the request) and
+//   pushes it, never blocking: a full queue is reported, and the receiver answers 429 with
+//   Retry-After. The batcher thread merges payloads into upstream requests of at most
+//   -batch-size series (or what waited -flush-interval), compresses them and hands them to the
+//   exporter's own io_context (one thread, one strand), which owns the HTTP client, the
+//   connection pool and the retry timers. At most -exporter-max-conns requests are in flight;
+//   when all are busy (e.g. retrying against a backend that is down) the batcher waits and the
+//   queue fills up: back-pressure instead of memory growth.
+//
+// Guarantees: a payload accepted by submit() is counted as submitted and ends as exactly one of
+// sent, dropped{reason} (rejected by a 4xx, a single series still 413, retries exhausted, left
+// at the drain deadline) or still outstanding; stats() shows submitted = sent + dropped +
+// outstanding at any time. Delivery is at-least-once while the process lives (a response lost
+// after the backend stored the data is retried); nothing is on disk, so a kill -9 loses what was
+// outstanding.
+//
+// Thread-safety: submit*, stats, queue_bytes and the accessors are safe from any thread. drain()
+// is called once, from the control thread; the destructor drains with an immediate deadline if
+// drain() was not called.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "config/config.h"
+#include "export/retry.h"
+#include "protocol/series_batch.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace mg::exporter {
+
+enum class submit_status : std::uint8_t {
+    accepted,     // queued (or, in observe-only mode, counted and discarded)
+    queue_full,   // nothing queued: answer 429 with Retry-After: retry_after_hint()
+    unsupported,  // this input cannot be exported with this -exporter-protocol: see check_source
+    closed,       // drain() began: nothing queued (answer 503)
+};
+
+std::string_view to_string(submit_status s);
+
+// How a raw body is encoded on the wire (its Content-Encoding).
+enum class body_encoding : std::uint8_t { identity, snappy, gzip };
+
+// Counters behind the metrics, for tests and the accounting invariant. A snapshot.
+struct export_stats {
+    std::uint64_t submitted_series = 0;
+    std::uint64_t submitted_points = 0;
+    std::uint64_t sent_series = 0;
+    std::uint64_t sent_points = 0;
+    std::uint64_t dropped_series = 0;  // all reasons
+    std::uint64_t dropped_points = 0;
+    std::map<std::string, std::uint64_t> dropped_points_by_reason;
+    std::uint64_t outstanding_series = 0;  // queued or in flight
+    std::uint64_t outstanding_points = 0;
+    std::uint64_t queue_full = 0;        // submissions refused because the queue was full
+    std::uint64_t discarded_points = 0;  // observe-only mode
+    std::uint64_t requests = 0;          // upstream HTTP responses of any status
+    std::uint64_t retries = 0;
+    std::uint64_t connections_opened = 0;
+};
+
+struct drain_report {
+    bool complete = true;  // everything accepted was sent or rejected before the deadline
+    std::uint64_t series_left = 0;
+    std::uint64_t points_left = 0;
+    std::uint64_t bytes_left = 0;
+};
+
+// Test seams: time and randomness (Envoy-style), and the number of io threads.
+struct exporter_deps {
+    mg::clock* clock =
+        nullptr;           // default: system_clock_instance(); Retry-After dates, retry budget
+    random_source random;  // default: default_random_source(); backoff jitter
+    unsigned io_threads = 1;
+};
+
+class exporter {
+  public:
+    // Validates the settings (URL, headers, TLS files), registers the metric families in
+    // `registry` and starts the batcher and io threads. With an empty endpoint the exporter is in
+    // observe-only mode and logs so once, at warn level. The registry must outlive the exporter.
+    static result<std::unique_ptr<exporter>> create(const config::exporter_config& cfg,
+                                                    const config::queue_config& queue,
+                                                    prometheus::Registry& registry,
+                                                    exporter_deps deps = {});
+    ~exporter();
+    exporter(const exporter&) = delete;
+    exporter& operator=(const exporter&) = delete;
+
+    // Whether input of this protocol can be exported: ok, or a message for the 4xx body (415 is
+    // the suggested status) naming both protocols. prw exports remote write 1.0 and 2.0 input;
+    // otlp exports OTLP protobuf and JSON input. Converting between the families is not
+    // implemented. Observe-only accepts everything.
+    status check_source(protocol::source_protocol p) const;
+
+    // Queues the series of `batch` with keep[i] != 0 (keep.size() == batch.size()), encoded for
+    // the backend: remote write 1.0 and 2.0 become one 1.0 WriteRequest, OTLP stays OTLP. The
+    // batch (and its request body) may be freed as soon as this returns. Never blocks.
+    submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep);
+
+    // The fast path when the governor dropped nothing and the body can be forwarded as received:
+    // remote write 1.0 with snappy (sent as is, one upstream request, never re-encoded), OTLP
+    // protobuf (gzip: sent as is; identity: merged into batches) or OTLP/JSON. Not for remote
+    // write 2.0 (use submit(), which converts to 1.0) nor for a 1.0 request whose labels were
+    // unsorted (series_batch::any_labels_unsorted(): forward would keep them unsorted). series
+    // and points are the request's counts, for the accounting. Never blocks.
+    submit_status submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
+                             std::uint32_t series, std::uint64_t points);
+
+    // Sends what is queued without waiting for batches to fill, until everything is delivered
+    // (or rejected) or the deadline passes; then stops the threads. What is left at the deadline
+    // is counted as dropped (reason "shutdown") and logged. Later submits return closed.
+    drain_report drain(std::chrono::steady_clock::time_point deadline);
+
+    // The Retry-After value (seconds) for a 429 after queue_full.
+    std::chrono::seconds retry_after_hint() const;
+
+    bool observe_only() const;
+    std::uint64_t queue_bytes() const;
+    std::uint64_t queue_max_bytes() const;
+    export_stats stats() const;
+
+    class impl;
+
+  private:
+    explicit exporter(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace mg::exporter

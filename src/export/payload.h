@@ -1,0 +1,54 @@
+// payload: one unit of export work, the bytes the queue holds and the exporter sends.
+//
+// A payload is either
+//   - mergeable: an uncompressed remote write 1.0 WriteRequest or OTLP ExportMetricsServiceRequest
+//     in protobuf. Both messages are only repeated fields, so the concatenation of two of them is
+//     one valid message carrying both: the batcher merges payloads by appending bytes and
+//     compresses once per upstream request;
+//   - standalone: a body already in its wire encoding (the remote-write fast path forwards the
+//     sender's snappy body untouched; a gzip OTLP body likewise), or OTLP/JSON (JSON objects do
+//     not concatenate). It is sent as its own upstream request.
+// series and points count what the payload carries (for OTLP a series is one data point), for
+// the accounting and the batch-size bound.
+//
+// Value type; not synchronized.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protocol/status.h"
+
+namespace mg::exporter {
+
+enum class payload_format : std::uint8_t {
+    prw_v1,         // remote write 1.0 WriteRequest; wire encoding snappy
+    otlp_protobuf,  // ExportMetricsServiceRequest protobuf; wire encoding gzip
+    otlp_json,      // ExportMetricsServiceRequest JSON; wire encoding gzip
+};
+
+struct payload {
+    payload_format format = payload_format::prw_v1;
+    bool compressed = false;  // body is already snappy (prw) / gzip (otlp)
+    std::string body;
+    std::uint32_t series = 0;
+    std::uint64_t points = 0;
+
+    bool mergeable() const { return !compressed && format != payload_format::otlp_json; }
+    // What the payload costs in the queue's byte budget.
+    std::uint64_t cost() const { return body.size() + sizeof(payload); }
+};
+
+std::string_view content_type(payload_format f);
+std::string_view content_encoding(payload_format f);  // "snappy" or "gzip"
+
+// Brings `p` to its wire encoding (compresses it unless compressed already).
+protocol::decode_status to_wire(payload& p);
+
+// Splits a payload that the backend refused as too large (413) into two halves by series, each
+// in wire encoding. Fails when it has fewer than two series or cannot be decoded again.
+// Remote write 1.0 metadata entries go with the first half.
+protocol::decode_status split_in_half(const payload& p, payload& first, payload& second);
+
+}  // namespace mg::exporter

@@ -1,0 +1,688 @@
+// Exporter tests against real sockets on 127.0.0.1 (port 0): fake backends built from our own
+// HTTP server (fake_backend) or a small counting/TLS Beast server (raw_backend).
+#include "export/exporter.h"
+
+#include <prometheus/registry.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "fake_backend.h"
+#include "logging/log.h"
+#include "protocol/compression.h"
+#include "protocol/otlp.h"
+#include "protocol/remote_write.h"
+
+namespace ex = mg::exporter;
+namespace pr = mg::protocol;
+using ex::test::fake_backend;
+using ex::test::raw_backend;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A decoded remote-write request: the batch's views point into body, so both live together.
+struct rw_request {
+    std::string body;
+    pr::series_batch batch;
+    std::vector<std::uint8_t> keep_all() const {
+        return std::vector<std::uint8_t>(batch.size(), 1);
+    }
+};
+
+std::unique_ptr<rw_request> make_rw(const std::vector<std::string>& names) {
+    std::vector<pr::owned_timeseries> ts;
+    for (const auto& n : names) {
+        pr::owned_timeseries t;
+        t.labels = {{"__name__", n}, {"job", "test"}};
+        t.samples = {{1.0, 1000}, {2.0, 2000}};
+        ts.push_back(std::move(t));
+    }
+    auto r = std::make_unique<rw_request>();
+    pr::encode_remote_write_v1(ts, {}, r->body);
+    REQUIRE(
+        pr::decode_remote_write_v1(pr::bytes_view(r->body.data(), r->body.size()), r->batch).ok());
+    return r;
+}
+
+std::vector<std::string> names(std::size_t n, const std::string& prefix = "m") {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
+    return out;
+}
+
+// The metric names carried by one remote-write request (snappy body).
+std::vector<std::string> decode_names(const mg::http::request& req) {
+    std::string plain;
+    const auto& body = req.body();
+    REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
+    pr::series_batch b;
+    REQUIRE(pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), b).ok());
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < b.size(); ++i) out.emplace_back(b[i].metric_name);
+    return out;
+}
+
+std::multiset<std::string> all_names(const ex::test::request_log& log) {
+    std::multiset<std::string> out;
+    for (const auto& req : log.all()) {
+        for (auto& n : decode_names(req)) out.insert(n);
+    }
+    return out;
+}
+
+std::multiset<std::string> as_set(const std::vector<std::string>& v) {
+    return {v.begin(), v.end()};
+}
+
+mg::config::exporter_config config_for(const std::string& url) {
+    mg::config::exporter_config c;
+    c.endpoint = url;
+    c.flush_interval = 20ms;
+    c.retry_backoff_base = 1ms;
+    c.retry_backoff_max = 5ms;
+    c.timeout = 5s;
+    return c;
+}
+
+mg::config::queue_config queue_of(std::uint64_t bytes = 64 * 1024 * 1024) {
+    mg::config::queue_config q;
+    q.max_bytes = bytes;
+    return q;
+}
+
+std::unique_ptr<ex::exporter> make_exporter(const mg::config::exporter_config& c,
+                                            prometheus::Registry& reg,
+                                            const mg::config::queue_config& q = queue_of(),
+                                            ex::exporter_deps deps = {}) {
+    auto e = ex::exporter::create(c, q, reg, std::move(deps));
+    if (!e.ok()) FAIL(e.error_message());
+    return std::move(*e);
+}
+
+// Awaits a condition the exporter exposes no notification for (its counters), by polling.
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(2ms);
+    }
+    return true;
+}
+
+double metric(prometheus::Registry& reg, const std::string& name,
+              const std::map<std::string, std::string>& labels = {}) {
+    for (const auto& fam : reg.Collect()) {
+        if (fam.name != name) continue;
+        for (const auto& m : fam.metric) {
+            std::map<std::string, std::string> got;
+            for (const auto& l : m.label) got[l.name] = l.value;
+            if (got != labels) continue;
+            return fam.type == prometheus::MetricType::Gauge ? m.gauge.value : m.counter.value;
+        }
+    }
+    return 0;
+}
+
+void check_accounting(const ex::export_stats& s) {
+    CHECK(s.submitted_series == s.sent_series + s.dropped_series + s.outstanding_series);
+    CHECK(s.submitted_points == s.sent_points + s.dropped_points + s.outstanding_points);
+}
+
+ex::drain_report drain_for(ex::exporter& e, std::chrono::milliseconds d = 10s) {
+    return e.drain(std::chrono::steady_clock::now() + d);
+}
+
+}  // namespace
+
+TEST_CASE("a batch is sent when it holds batch_size series", "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.batch_size = 10;
+    c.flush_interval = 1h;
+    auto e = make_exporter(c, reg);
+    std::vector<std::unique_ptr<rw_request>> reqs;
+    for (const auto& n : names(25)) {
+        reqs.push_back(make_rw({n}));
+        REQUIRE(e->submit(reqs.back()->batch, reqs.back()->keep_all()) ==
+                ex::submit_status::accepted);
+    }
+    REQUIRE(backend.log().wait(2));
+    const auto got = backend.log().all();
+    const auto all = names(25);
+    CHECK(decode_names(got[0]) == std::vector<std::string>(all.begin(), all.begin() + 10));
+    CHECK(decode_names(got[1]).size() == 10);
+    // The last 5 wait for the interval (1h); the backend logs a request before answering it.
+    CHECK(eventually([&] { return e->stats().outstanding_series == 5; }));
+
+    const auto report = drain_for(*e);
+    CHECK(report.complete);
+    REQUIRE(backend.log().count() == 3);
+    CHECK(decode_names(backend.log().all()[2]).size() == 5);
+    CHECK(all_names(backend.log()) == as_set(names(25)));
+    const auto s = e->stats();
+    CHECK(s.sent_series == 25);
+    CHECK(s.sent_points == 50);
+    check_accounting(s);
+    CHECK(metric(reg, "metrics_governor_datapoints_sent_total") == 50);
+    CHECK(metric(reg, "metrics_governor_export_requests_total", {{"code", "204"}}) == 3);
+}
+
+TEST_CASE("the flush interval sends a partial batch with remote-write headers",
+          "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.flush_interval = 100ms;
+    c.bearer_token = "s3cret";
+    c.headers = "X-Scope-OrgID=tenant-1,X-Extra=yes";
+    auto e = make_exporter(c, reg);
+    auto r = make_rw(names(3));
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    r.reset();  // the exporter must not hold views into the request
+    REQUIRE(backend.log().wait(1, 5s));
+    CHECK(backend.log().times()[0] - start >= 90ms);
+    const auto req = backend.log().all()[0];
+    CHECK(req.target() == "/api/v1/write");
+    CHECK(req[mg::http::bhttp::field::content_encoding] == "snappy");
+    CHECK(req[mg::http::bhttp::field::content_type] == "application/x-protobuf");
+    CHECK(req["X-Prometheus-Remote-Write-Version"] == "0.1.0");
+    CHECK(req[mg::http::bhttp::field::authorization] == "Bearer s3cret");
+    CHECK(req["X-Scope-OrgID"] == "tenant-1");
+    CHECK(req["X-Extra"] == "yes");
+    CHECK(decode_names(req) == names(3));
+    drain_for(*e);
+}
+
+TEST_CASE("only the kept series are sent - remote write 2.0 is converted to 1.0 - basic auth",
+          "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.basic_auth_username = "Aladdin";
+    c.basic_auth_password = "open sesame";
+    auto e = make_exporter(c, reg);
+
+    std::vector<pr::owned_timeseries> ts(4);
+    for (int i = 0; i < 4; ++i) {
+        ts[i].labels = {{"__name__", "v2_" + std::to_string(i)}, {"a", "b"}};
+        ts[i].samples = {{1.0, 1}};
+    }
+    std::string body;
+    pr::encode_remote_write_v2(ts, body);
+    pr::series_batch b;
+    REQUIRE(pr::decode_remote_write_v2(pr::bytes_view(body.data(), body.size()), b).ok());
+    const std::vector<std::uint8_t> keep = {1, 0, 1, 0};
+    REQUIRE(e->submit(b, keep) == ex::submit_status::accepted);
+    REQUIRE(backend.log().wait(1));
+    const auto req = backend.log().all()[0];
+    CHECK(decode_names(req) == std::vector<std::string>{"v2_0", "v2_2"});
+    CHECK(req[mg::http::bhttp::field::authorization] == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+    drain_for(*e);
+    CHECK(e->stats().sent_series == 2);
+}
+
+TEST_CASE("the fast path forwards the sender's snappy body byte for byte", "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto e = make_exporter(config_for(backend.url()), reg);
+    auto r = make_rw(names(5));
+    std::string snappy;
+    pr::snappy_encode(pr::bytes_view(r->body.data(), r->body.size()), snappy);
+    REQUIRE(e->submit_raw(snappy, pr::source_protocol::remote_write_v1, ex::body_encoding::snappy,
+                          5, 10) == ex::submit_status::accepted);
+    REQUIRE(backend.log().wait(1));
+    CHECK(backend.log().all()[0].body() == snappy);
+    CHECK(e->submit_raw("x", pr::source_protocol::remote_write_v2, ex::body_encoding::snappy, 1,
+                        1) == ex::submit_status::unsupported);
+    drain_for(*e);
+    CHECK(e->stats().sent_points == 10);
+}
+
+TEST_CASE("a 500 is retried until it succeeds", "[export][exporter]") {
+    fake_backend backend([](const mg::http::request& req, std::size_t n) {
+        return ex::test::reply(req, n < 2 ? 500 : 204, "try later");
+    });
+    prometheus::Registry reg;
+    auto e = make_exporter(config_for(backend.url()), reg);
+    auto r = make_rw(names(4));
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(backend.log().wait(3));
+    REQUIRE(drain_for(*e).complete);
+    const auto s = e->stats();
+    CHECK(s.sent_series == 4);
+    CHECK(s.retries == 2);
+    CHECK(s.dropped_series == 0);
+    check_accounting(s);
+    for (const auto& req : backend.log().all()) CHECK(decode_names(req) == names(4));
+    CHECK(metric(reg, "metrics_governor_export_retries_total") == 2);
+    CHECK(metric(reg, "metrics_governor_export_requests_total", {{"code", "500"}}) == 2);
+    CHECK(metric(reg, "metrics_governor_export_errors_total", {{"reason", "http_5xx"}}) == 2);
+}
+
+TEST_CASE("a 429 waits for Retry-After instead of the backoff", "[export][exporter]") {
+    fake_backend backend([](const mg::http::request& req, std::size_t n) {
+        auto res = ex::test::reply(req, n == 0 ? 429 : 204);
+        if (n == 0) res.set(mg::http::bhttp::field::retry_after, "1");
+        return res;
+    });
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.retry_backoff_base = 20s;  // the backoff alone would wait 20s (jitter pinned to 1)
+    c.retry_backoff_max = 20s;
+    ex::exporter_deps deps;
+    deps.random = [] { return 1.0; };
+    auto e = make_exporter(c, reg, queue_of(), deps);
+    auto r = make_rw(names(2));
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(backend.log().wait(2, 8s));
+    const auto t = backend.log().times();
+    CHECK(t[1] - t[0] >= 950ms);
+    CHECK(t[1] - t[0] < 5s);
+    REQUIRE(drain_for(*e).complete);
+    CHECK(e->stats().sent_series == 2);
+    CHECK(metric(reg, "metrics_governor_export_errors_total", {{"reason", "http_429"}}) == 1);
+}
+
+TEST_CASE("a 400 is not retried: the data is counted as rejected", "[export][exporter]") {
+    fake_backend backend([](const mg::http::request& req, std::size_t) {
+        return ex::test::reply(req, 400, "invalid label name \"1x\"");
+    });
+    prometheus::Registry reg;
+    auto e = make_exporter(config_for(backend.url()), reg);
+    auto r = make_rw(names(3));
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(drain_for(*e).complete);
+    CHECK(backend.log().count() == 1);
+    const auto s = e->stats();
+    CHECK(s.retries == 0);
+    CHECK(s.dropped_series == 3);
+    CHECK(s.dropped_points_by_reason.at("rejected") == 6);
+    check_accounting(s);
+    CHECK(metric(reg, "metrics_governor_export_errors_total", {{"reason", "http_4xx"}}) == 1);
+    CHECK(metric(reg, "metrics_governor_export_dropped_series_total", {{"reason", "rejected"}}) ==
+          3);
+    CHECK(metric(reg, "metrics_governor_export_dropped_datapoints_total",
+                 {{"reason", "rejected"}}) == 6);
+}
+
+TEST_CASE("a 413 splits the batch in halves - a single series still too large is rejected",
+          "[export][exporter]") {
+    // Too large: more than 2 series, or any request carrying "huge".
+    fake_backend backend([](const mg::http::request& req, std::size_t) {
+        const auto n = decode_names(req);
+        const bool huge = std::find(n.begin(), n.end(), "huge") != n.end();
+        return ex::test::reply(req, n.size() > 2 || huge ? 413 : 204);
+    });
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.batch_size = 8;
+    auto e = make_exporter(c, reg);
+    const std::vector<std::string> sent = {"a", "b", "huge", "c", "d", "e", "f", "g"};
+    auto r = make_rw(sent);
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(drain_for(*e).complete);
+
+    std::multiset<std::string> delivered;
+    for (const auto& req : backend.log().all()) {
+        const auto n = decode_names(req);
+        const bool huge = std::find(n.begin(), n.end(), "huge") != n.end();
+        if (n.size() <= 2 && !huge) delivered.insert(n.begin(), n.end());
+    }
+    CHECK(delivered == std::multiset<std::string>{"a", "b", "c", "d", "e", "f", "g"});
+    const auto s = e->stats();
+    CHECK(s.sent_series == 7);
+    CHECK(s.dropped_series == 1);
+    CHECK(s.dropped_points_by_reason.at("too_large") == 2);
+    CHECK(s.retries == 0);
+    check_accounting(s);
+    CHECK(metric(reg, "metrics_governor_export_dropped_series_total", {{"reason", "too_large"}}) ==
+          1);
+}
+
+TEST_CASE("connection refused then the backend comes up: nothing is lost", "[export][exporter]") {
+    std::uint16_t port = 0;
+    {
+        fake_backend probe;
+        port = probe.port();
+    }
+    prometheus::Registry reg;
+    auto c = config_for("http://127.0.0.1:" + std::to_string(port) + "/api/v1/write");
+    c.max_conns = 2;
+    auto e = make_exporter(c, reg);
+    std::vector<std::unique_ptr<rw_request>> reqs;
+    for (int i = 0; i < 5; ++i) {
+        reqs.push_back(make_rw(names(4, "r" + std::to_string(i) + "_")));
+        REQUIRE(e->submit(reqs.back()->batch, reqs.back()->keep_all()) ==
+                ex::submit_status::accepted);
+    }
+    REQUIRE(eventually([&] {
+        return metric(reg, "metrics_governor_export_errors_total", {{"reason", "connect"}}) >= 3;
+    }));
+    CHECK(e->stats().sent_series == 0);
+    check_accounting(e->stats());
+
+    fake_backend backend(ex::test::always(204), port);
+    REQUIRE(eventually([&] { return e->stats().sent_series == 20; }));
+    REQUIRE(drain_for(*e).complete);
+    std::vector<std::string> want;
+    for (int i = 0; i < 5; ++i) {
+        for (auto& n : names(4, "r" + std::to_string(i) + "_")) want.push_back(n);
+    }
+    CHECK(all_names(backend.log()) == as_set(want));
+    const auto s = e->stats();
+    CHECK(s.dropped_series == 0);
+    CHECK(s.retries >= 3);
+    check_accounting(s);
+}
+
+TEST_CASE("a full queue refuses without blocking and counts it - drain reports what is left",
+          "[export][exporter]") {
+    std::uint16_t port = 0;
+    {
+        fake_backend probe;
+        port = probe.port();
+    }
+    prometheus::Registry reg;
+    auto c = config_for("http://127.0.0.1:" + std::to_string(port));
+    c.max_conns = 1;
+    c.batch_size = 1;
+    auto e = make_exporter(c, reg, queue_of(4096));
+    CHECK(metric(reg, "metrics_governor_queue_max_bytes") == 4096);
+    std::vector<std::unique_ptr<rw_request>> reqs;
+    ex::submit_status st = ex::submit_status::accepted;
+    int accepted = 0;
+    for (int i = 0; i < 1000 && st == ex::submit_status::accepted; ++i) {
+        reqs.push_back(make_rw({"q" + std::to_string(i)}));
+        const auto t0 = std::chrono::steady_clock::now();
+        st = e->submit(reqs.back()->batch, reqs.back()->keep_all());
+        CHECK(std::chrono::steady_clock::now() - t0 < 1s);  // never blocks
+        if (st == ex::submit_status::accepted) ++accepted;
+    }
+    REQUIRE(st == ex::submit_status::queue_full);
+    CHECK(accepted > 1);
+    CHECK(e->queue_bytes() <= 4096);
+    CHECK(metric(reg, "metrics_governor_queue_bytes") > 0);
+    CHECK(metric(reg, "metrics_governor_export_queue_full_total") == 1);
+    CHECK(e->stats().queue_full == 1);
+    CHECK(e->retry_after_hint() >= 1s);
+    check_accounting(e->stats());
+
+    const auto report = drain_for(*e, 100ms);
+    CHECK_FALSE(report.complete);
+    CHECK(report.series_left == static_cast<std::uint64_t>(accepted));
+    CHECK(report.points_left == static_cast<std::uint64_t>(accepted) * 2);
+    const auto s = e->stats();
+    CHECK(s.outstanding_series == 0);
+    CHECK(s.dropped_points_by_reason.at("shutdown") == s.submitted_points);
+    check_accounting(s);
+    CHECK(e->queue_bytes() == 0);
+    CHECK(e->submit(reqs[0]->batch, reqs[0]->keep_all()) == ex::submit_status::closed);
+}
+
+TEST_CASE("drain at shutdown delivers everything queued within the deadline",
+          "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.batch_size = 1000;
+    c.flush_interval = 1h;
+    c.max_conns = 3;
+    auto e = make_exporter(c, reg);
+    std::vector<std::unique_ptr<rw_request>> reqs;
+    std::vector<std::string> want;
+    for (int i = 0; i < 50; ++i) {
+        reqs.push_back(make_rw({"d" + std::to_string(i)}));
+        want.push_back("d" + std::to_string(i));
+        REQUIRE(e->submit(reqs.back()->batch, reqs.back()->keep_all()) ==
+                ex::submit_status::accepted);
+    }
+    CHECK(backend.log().count() == 0);
+    const auto report = drain_for(*e, 5s);
+    CHECK(report.complete);
+    CHECK(report.series_left == 0);
+    CHECK(all_names(backend.log()) == as_set(want));
+    check_accounting(e->stats());
+    CHECK(e->stats().outstanding_series == 0);
+}
+
+TEST_CASE("retries give up after max_retry_time (injected clock)", "[export][exporter]") {
+    mg::fake_clock clock;
+    fake_backend backend([&clock](const mg::http::request& req, std::size_t) {
+        clock.advance(2min);
+        return ex::test::reply(req, 503);
+    });
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.max_retry_time = 1min;
+    ex::exporter_deps deps;
+    deps.clock = &clock;
+    auto e = make_exporter(c, reg, queue_of(), deps);
+    auto r = make_rw(names(2));
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(drain_for(*e).complete);
+    CHECK(backend.log().count() == 2);
+    const auto s = e->stats();
+    CHECK(s.retries == 1);
+    CHECK(s.dropped_points_by_reason.at("retries_exhausted") == 4);
+    check_accounting(s);
+}
+
+TEST_CASE("observe-only mode counts and discards and says so once", "[export][exporter]") {
+    std::ostringstream out;
+    mg::logging::init(spdlog::level::info, mg::logging::format::json,
+                      std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    prometheus::Registry reg;
+    auto e = make_exporter(config_for(""), reg);
+    CHECK(e->observe_only());
+    CHECK(e->check_source(pr::source_protocol::otlp_json).ok());
+    auto r = make_rw(names(3));
+    for (int i = 0; i < 3; ++i) {
+        CHECK(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    }
+    const auto s = e->stats();
+    CHECK(s.discarded_points == 18);
+    CHECK(s.submitted_points == 0);
+    CHECK(metric(reg, "metrics_governor_export_discarded_datapoints_total") == 18);
+    CHECK(metric(reg, "metrics_governor_export_observe_only") == 1);
+    CHECK(drain_for(*e).complete);
+    const std::string text = out.str();
+    const auto first = text.find("observe-only");
+    CHECK(first != std::string::npos);
+    CHECK(text.find("observe-only", first + 1) == std::string::npos);
+    mg::logging::init(spdlog::level::info, mg::logging::format::json);
+}
+
+TEST_CASE("keep-alive: sequential requests reuse one connection", "[export][exporter]") {
+    raw_backend backend(nullptr);
+    prometheus::Registry reg;
+    auto c = config_for("http://127.0.0.1:" + std::to_string(backend.port()));
+    c.max_conns = 1;
+    c.batch_size = 1;
+    auto e = make_exporter(c, reg);
+    std::vector<std::unique_ptr<rw_request>> reqs;
+    for (std::size_t i = 0; i < 5; ++i) {
+        reqs.push_back(make_rw({"k" + std::to_string(i)}));
+        REQUIRE(e->submit(reqs.back()->batch, reqs.back()->keep_all()) ==
+                ex::submit_status::accepted);
+        REQUIRE(backend.log().wait(i + 1));
+    }
+    REQUIRE(drain_for(*e).complete);
+    CHECK(backend.accepted() == 1);
+    CHECK(e->stats().connections_opened == 1);
+    CHECK(e->stats().sent_series == 5);
+}
+
+TEST_CASE("a connection the backend closed while idle is replaced transparently",
+          "[export][exporter]") {
+    // Every response says Connection: close half of the time; no request may be lost or retried.
+    raw_backend backend(nullptr, [](const mg::http::request& req, std::size_t n) {
+        auto res = ex::test::reply(req, 204);
+        res.keep_alive(n % 2 == 0);
+        return res;
+    });
+    prometheus::Registry reg;
+    auto c = config_for("http://127.0.0.1:" + std::to_string(backend.port()));
+    c.max_conns = 1;
+    c.batch_size = 1;
+    auto e = make_exporter(c, reg);
+    std::vector<std::unique_ptr<rw_request>> reqs;
+    for (std::size_t i = 0; i < 6; ++i) {
+        reqs.push_back(make_rw({"c" + std::to_string(i)}));
+        REQUIRE(e->submit(reqs.back()->batch, reqs.back()->keep_all()) ==
+                ex::submit_status::accepted);
+        REQUIRE(backend.log().wait(i + 1));
+    }
+    REQUIRE(drain_for(*e).complete);
+    CHECK(e->stats().sent_series == 6);
+    CHECK(e->stats().retries == 0);
+    CHECK(backend.accepted() == 3);
+}
+
+TEST_CASE("TLS: verified with the CA file refused without it or skip-verify",
+          "[export][exporter][tls]") {
+    ex::test::self_signed_cert cert;
+    raw_backend backend(ex::test::server_tls_context(cert));
+    const std::string url = "https://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write";
+
+    SECTION("CA file") {
+        prometheus::Registry reg;
+        auto c = config_for(url);
+        c.tls_ca_file = cert.cert_file;
+        auto e = make_exporter(c, reg);
+        auto r = make_rw(names(3));
+        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+        REQUIRE(backend.log().wait(1));
+        CHECK(decode_names(backend.log().all()[0]) == names(3));
+        REQUIRE(drain_for(*e).complete);
+        CHECK(e->stats().sent_series == 3);
+    }
+    SECTION("system CAs do not know the self-signed certificate") {
+        prometheus::Registry reg;
+        auto e = make_exporter(config_for(url), reg);
+        auto r = make_rw(names(1));
+        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+        REQUIRE(eventually([&] {
+            return metric(reg, "metrics_governor_export_errors_total", {{"reason", "tls"}}) >= 1;
+        }));
+        CHECK(backend.log().count() == 0);
+        const auto report = drain_for(*e, 50ms);
+        CHECK_FALSE(report.complete);
+        CHECK(report.series_left == 1);
+        check_accounting(e->stats());
+    }
+    SECTION("insecure skip verify") {
+        prometheus::Registry reg;
+        auto c = config_for(url);
+        c.tls_insecure_skip_verify = true;
+        auto e = make_exporter(c, reg);
+        auto r = make_rw(names(2));
+        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+        REQUIRE(backend.log().wait(1));
+        REQUIRE(drain_for(*e).complete);
+        CHECK(e->stats().sent_series == 2);
+    }
+    SECTION("a missing CA file fails at creation") {
+        prometheus::Registry reg;
+        auto c = config_for(url);
+        c.tls_ca_file = cert.dir + "/nope.pem";
+        auto e = ex::exporter::create(c, queue_of(), reg);
+        REQUIRE_FALSE(e.ok());
+        CHECK(e.error_message().find("nope.pem") != std::string::npos);
+    }
+}
+
+TEST_CASE("OTLP: kept points are sent as gzip protobuf to /v1/metrics", "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for("http://127.0.0.1:" + std::to_string(backend.port()));
+    c.protocol = "otlp";
+    auto e = make_exporter(c, reg);
+    CHECK_FALSE(e->check_source(pr::source_protocol::remote_write_v1).ok());
+
+    pr::otlp_resource res;
+    pr::otlp_scope scope;
+    scope.name = "s";
+    for (int i = 0; i < 3; ++i) {
+        pr::otlp_metric m;
+        m.name = "otel_" + std::to_string(i);
+        m.points.push_back(pr::otlp_point{{}, 1.0, 1000, 0});
+        scope.metrics.push_back(m);
+    }
+    res.scopes.push_back(scope);
+    std::string body;
+    pr::encode_otlp_protobuf(std::span<const pr::otlp_resource>(&res, 1), body);
+    pr::series_batch b;
+    REQUIRE(pr::decode_otlp_protobuf(pr::bytes_view(body.data(), body.size()), b).ok());
+    const std::vector<std::uint8_t> keep = {1, 0, 1};
+    REQUIRE(e->submit(b, keep) == ex::submit_status::accepted);
+    REQUIRE(backend.log().wait(1));
+    const auto req = backend.log().all()[0];
+    CHECK(req.target() == "/v1/metrics");
+    CHECK(req[mg::http::bhttp::field::content_encoding] == "gzip");
+    CHECK(req[mg::http::bhttp::field::content_type] == "application/x-protobuf");
+    std::string plain;
+    REQUIRE(
+        pr::gzip_decode(pr::bytes_view(req.body().data(), req.body().size()), 1 << 30, plain).ok());
+    pr::series_batch got;
+    REQUIRE(pr::decode_otlp_protobuf(pr::bytes_view(plain.data(), plain.size()), got).ok());
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].metric_name == "otel_0");
+    CHECK(got[1].metric_name == "otel_2");
+    REQUIRE(drain_for(*e).complete);
+}
+
+TEST_CASE("input the exporter cannot convert is refused with a message", "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto e = make_exporter(config_for(backend.url()), reg);
+    const auto st = e->check_source(pr::source_protocol::otlp_protobuf);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error_message().find("-exporter-protocol=prw") != std::string::npos);
+    CHECK(e->check_source(pr::source_protocol::remote_write_v2).ok());
+    pr::series_batch b;
+    std::string body;
+    pr::encode_otlp_protobuf({}, body);
+    REQUIRE(pr::decode_otlp_protobuf(pr::bytes_view(body.data(), body.size()), b).ok());
+    CHECK(e->submit_raw(body, pr::source_protocol::otlp_protobuf, ex::body_encoding::identity, 1,
+                        1) == ex::submit_status::unsupported);
+    drain_for(*e);
+}
+
+TEST_CASE("many concurrent submitters over several connections: exact delivery",
+          "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.max_conns = 4;
+    c.batch_size = 7;
+    auto e = make_exporter(c, reg);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 25; ++i) {
+                auto r = make_rw({"t" + std::to_string(t) + "_" + std::to_string(i)});
+                while (e->submit(r->batch, r->keep_all()) == ex::submit_status::queue_full) {
+                    std::this_thread::yield();
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    REQUIRE(drain_for(*e).complete);
+    std::multiset<std::string> want;
+    for (int t = 0; t < 4; ++t) {
+        for (int i = 0; i < 25; ++i) want.insert("t" + std::to_string(t) + "_" + std::to_string(i));
+    }
+    CHECK(all_names(backend.log()) == want);
+    for (const auto& req : backend.log().all()) CHECK(decode_names(req).size() <= 7);
+    check_accounting(e->stats());
+}
