@@ -17,7 +17,9 @@
 
 #include "common/units.h"
 #include "config/config.h"
+#include "export/exporter.h"
 #include "http/server.h"
+#include "ingest/receiver.h"
 #include "limits/cardinality_stats.h"
 #include "limits/governor.h"
 #include "limits/limits_file.h"
@@ -151,6 +153,40 @@ int run_daemon(const mg::config::app_config& cfg) {
                                     {registry, {process, cardinality_gauges}, health, MG_VERSION, started});
     mg::limits::add_cardinality_routes(*stats_routes, governor, static_cast<std::size_t>(cfg.stats.top_n));
 
+    auto exporter = mg::exporter::exporter::create(cfg.exporter, cfg.queue, *registry);
+    if (!exporter.ok()) {
+        std::cerr << "metrics-governor: invalid exporter configuration: " << exporter.error_message() << "\n";
+        return 2;
+    }
+    mg::ingest::receiver receiver({.max_body_size = cfg.receiver.max_request_body_size,
+                                   .max_labels_per_series = static_cast<std::size_t>(cfg.receiver.max_labels_per_series),
+                                   .max_label_name_len = static_cast<std::size_t>(cfg.receiver.max_label_name_len),
+                                   .max_label_value_len = static_cast<std::size_t>(cfg.receiver.max_label_value_len)},
+                                  governor, **exporter, *registry);
+    const mg::http::server_options ingest_options{.name = "ingest",
+                                                  .max_header_size = cfg.http.max_header_size,
+                                                  .max_body_size = cfg.receiver.max_request_body_size,
+                                                  .read_timeout = cfg.http.read_timeout,
+                                                  .idle_timeout = cfg.http.idle_timeout};
+    std::vector<std::unique_ptr<mg::http::server>> ingest_servers;
+    // The main ingest listener serves both protocols; -prw-listen adds one for remote write only.
+    for (const auto& [addr, otlp] : {std::pair{cfg.receiver.http_listen, true}, std::pair{cfg.receiver.prw_listen, false}}) {
+        if (addr.empty()) continue;
+        const auto where = mg::config::parse_listen_address(addr);
+        auto routes = std::make_shared<mg::http::router>();
+        receiver.add_routes(*routes, otlp);
+        auto server = std::make_unique<mg::http::server>(ioc, ingest_options, routes);
+        const auto bound = where.ok() ? server->listen(where->host, where->port)
+                                      : mg::result<boost::asio::ip::tcp::endpoint>(mg::make_error(where.error_message()));
+        if (!bound.ok()) {
+            mg::logging::error("cannot start ingest listener", {{"addr", addr}, {"error", bound.error_message()}});
+            return 1;
+        }
+        mg::logging::info("ingest listener started",
+                          {{"addr", mg::http::format_endpoint(*bound)}, {"otlp", otlp}, {"remote_write", true}});
+        ingest_servers.push_back(std::move(server));
+    }
+
     const auto stats_address = mg::config::parse_listen_address(cfg.stats.addr);
     if (!stats_address.ok()) {  // validated already; kept as a guard against drift
         mg::logging::error("invalid stats address", {{"addr", cfg.stats.addr}, {"error", stats_address.error_message()}});
@@ -197,15 +233,33 @@ int run_daemon(const mg::config::app_config& cfg) {
     }
     health->set(mg::telemetry::health::phase::ready);
     mg::logging::info("metrics-governor started",
-                      {{"version", MG_VERSION}, {"parallelism", threads}, {"stats_addr", cfg.stats.addr}});
+                      {{"version", MG_VERSION},
+                       {"parallelism", threads},
+                       {"stats_addr", cfg.stats.addr},
+                       {"http_listen", cfg.receiver.http_listen},
+                       {"exporter", (*exporter)->observe_only() ? std::string("observe-only") : cfg.exporter.endpoint}});
 
     const auto reason = stop.wait();
     const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_timeout;
     health->set(mg::telemetry::health::phase::stopping);
     mg::logging::info("shutting down", {{"signal", reason}, {"timeout", mg::format_duration(cfg.shutdown_timeout)}});
 
+    // Stop taking data, let requests in flight finish, then drain the export queue with what is
+    // left of the budget; the stats listener answers until the end.
+    for (auto& s : ingest_servers) s->shutdown();
+    bool clean = true;
+    for (auto& s : ingest_servers) clean = s->wait_until_idle(deadline) && clean;
+    const auto report = (*exporter)->drain(deadline);
+    if (report.complete) {
+        mg::logging::info("export queue drained");
+    } else {
+        clean = false;
+        mg::logging::error("export queue not drained before the shutdown timeout; data lost",
+                           {{"series", report.series_left}, {"datapoints", report.points_left},
+                            {"bytes", report.bytes_left}});
+    }
     stats_server.shutdown();
-    bool clean = stats_server.wait_until_idle(deadline);
+    clean = stats_server.wait_until_idle(deadline) && clean;
     for (const auto& [name, hook] : hooks.on_shutdown) {
         try {
             hook(deadline);
@@ -218,7 +272,7 @@ int run_daemon(const mg::config::app_config& cfg) {
     refresh_timer.cancel();
     ioc.stop();
     for (auto& t : pool) t.join();
-    if (!clean) mg::logging::warn("shutdown timeout reached; open connections were closed");
+    if (!clean) mg::logging::warn("shutdown was not clean; see the errors above");
     mg::logging::info("metrics-governor stopped",
                       {{"uptime", mg::format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                       std::chrono::steady_clock::now() - started))}});

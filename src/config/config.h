@@ -36,6 +36,16 @@ struct http_config {
     std::uint64_t max_header_size = 16384;
 };
 
+// The ingest listeners and the per-series complexity limits applied before the governor.
+struct receiver_config {
+    std::string http_listen = ":4318";  // OTLP/HTTP and remote write
+    std::string prw_listen;             // an extra remote-write-only listener; empty = none
+    std::uint64_t max_request_body_size = 64ULL * 1024 * 1024;  // before and after decompression
+    int max_labels_per_series = 40;
+    int max_label_name_len = 256;
+    int max_label_value_len = 4096;
+};
+
 struct stats_config {
     std::string addr = ":9090";
     int top_n = 100;  // metrics with a metrics_governor_metric_cardinality series
@@ -105,6 +115,7 @@ struct app_config {
     log_config log;
     http_config http;
     stats_config stats;
+    receiver_config receiver;
     cardinality_config cardinality;
     limits_config limits;
     bloom_persistence_config bloom_persistence;

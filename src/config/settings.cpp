@@ -54,6 +54,36 @@ std::vector<setting> build_rows() {
                        "Largest request header block accepted; larger requests get 431.")
                        .size_range(1024, 1024 * 1024));
 
+    // Receivers
+    using rc = receiver_config;
+    rows.push_back(make_setting<&app_config::receiver, &rc::http_listen>(
+                       "http.listen", group::receiver,
+                       "Listen address of the ingest listener: POST /v1/metrics (OTLP/HTTP), "
+                       "/api/v1/write and /write (Prometheus remote write).")
+                       .listen_address());
+    rows.push_back(make_setting<&app_config::receiver, &rc::prw_listen>(
+                       "prw.listen", group::receiver,
+                       "An extra listener for remote write only (/api/v1/write, /write); empty = none.")
+                       .listen_address()
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::receiver, &rc::max_request_body_size>(
+                       "receiver.max_request_body_size", group::receiver,
+                       "Largest request body, compressed and again after decompression; larger "
+                       "requests get 413.")
+                       .size_range(1024, 4ULL * 1024 * 1024 * 1024));
+    rows.push_back(make_setting<&app_config::receiver, &rc::max_labels_per_series>(
+                       "max_labels_per_series", group::receiver,
+                       "Series with more labels (besides __name__) are dropped, reason too_many_labels.")
+                       .int_range(1, 1000));
+    rows.push_back(make_setting<&app_config::receiver, &rc::max_label_name_len>(
+                       "max_label_name_len", group::receiver,
+                       "Series with a longer label name are dropped, reason label_name_too_long.")
+                       .int_range(1, 65536));
+    rows.push_back(make_setting<&app_config::receiver, &rc::max_label_value_len>(
+                       "max_label_value_len", group::receiver,
+                       "Series with a longer label value are dropped, reason label_value_too_long.")
+                       .int_range(1, 1024 * 1024));
+
     // Stats
     rows.push_back(make_setting<&app_config::stats, &stats_config::addr>(
                        "stats.addr", group::stats,
@@ -311,7 +341,8 @@ std::string accepted_form(const setting& s) {
         case value_kind::choice:
             return "one of " + join(s.choices, ", ");
         case value_kind::listen_address:
-            return std::string(k_listen_address_forms);
+            return s.empty_allowed ? std::string(k_listen_address_forms) + ", or empty for none"
+                                   : std::string(k_listen_address_forms);
     }
     return {};
 }
@@ -424,6 +455,10 @@ status setting::assign(app_config& config, std::string_view text) const {
             *std::get<std::string*>(ref) = std::string(text);
             return {};
         case value_kind::listen_address: {
+            if (text.empty() && empty_allowed) {  // an optional listener that is off
+                std::get<std::string*>(ref)->clear();
+                return {};
+            }
             auto v = parse_listen_address(text);
             if (!v) return make_error(v.error_message());
             *std::get<std::string*>(ref) = std::string(text);
@@ -487,6 +522,8 @@ std::string_view group_name(group g) {
             return "Logging";
         case group::http:
             return "HTTP";
+        case group::receiver:
+            return "Receivers";
         case group::stats:
             return "Stats";
         case group::cardinality:
@@ -518,7 +555,7 @@ const std::vector<std::string>& group_names() {
     using detail::group;
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
-        for (auto g : {group::general, group::logging, group::http, group::stats,
+        for (auto g : {group::general, group::logging, group::http, group::receiver, group::stats,
                        group::cardinality, group::limits, group::bloom_persistence,
                        group::exporter}) {
             out.emplace_back(detail::group_name(g));

@@ -222,7 +222,8 @@ class exporter::impl {
         return make_error("input protocol unknown to the exporter");
     }
 
-    submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep) {
+    submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+                         std::span<const std::uint64_t> strip = {}) {
         if (closed_.load(std::memory_order_acquire)) return submit_status::closed;
         if (keep.size() != batch.size()) {
             logging::error("exporter: keep mask does not match the batch (a bug)",
@@ -250,14 +251,14 @@ class exporter::impl {
             p.format = payload_format::prw_v1;
             protocol::remote_write_v1_writer w(p.body);
             for (std::size_t i = 0; i < keep.size() && st.ok(); ++i) {
-                if (keep[i] != 0) st = w.add_series(batch, i);
+                if (keep[i] != 0) st = strip.empty() ? w.add_series(batch, i) : w.add_series(batch, i, strip[i]);
             }
             if (st.ok()) w.add_metadata(batch);
         } else {
             p.format = batch.protocol() == source_protocol::otlp_json
                            ? payload_format::otlp_json
                            : payload_format::otlp_protobuf;
-            st = protocol::encode_kept(batch, keep, p.body);
+            st = protocol::encode_kept(batch, keep, strip, p.body);
         }
         if (!st) {
             errors_.Add({{"reason", "encode"}}).Increment();
@@ -735,6 +736,10 @@ status exporter::check_source(protocol::source_protocol p) const {
 submit_status exporter::submit(const protocol::series_batch& batch,
                                std::span<const std::uint8_t> keep) {
     return impl_->submit(batch, keep);
+}
+submit_status exporter::submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+                               std::span<const std::uint64_t> strip_masks) {
+    return impl_->submit(batch, keep, strip_masks);
 }
 submit_status exporter::submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
                                    std::uint32_t series, std::uint64_t points) {

@@ -114,6 +114,10 @@ class exporter {
     // the backend: remote write 1.0 and 2.0 become one 1.0 WriteRequest, OTLP stays OTLP. The
     // batch (and its request body) may be freed as soon as this returns. Never blocks.
     submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep);
+    // The same, also removing from each kept series i the labels strip_masks[i] selects (bit j =
+    // batch[i].labels[j]; label_limit_action: strip). strip_masks has batch.size() entries.
+    submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+                         std::span<const std::uint64_t> strip_masks);
 
     // The fast path when the governor dropped nothing and the body can be forwarded as received:
     // remote write 1.0 with snappy (sent as is, one upstream request, never re-encoded), OTLP

@@ -21,7 +21,7 @@ namespace {
 constexpr std::uint32_t k_no_rule = 0;
 constexpr std::uint32_t k_defaults_rule = UINT32_MAX;
 constexpr auto k_drop_log_interval = std::chrono::seconds(10);
-constexpr std::size_t k_reasons = 4;  // indexed by drop_reason
+constexpr std::size_t k_reasons = 7;  // indexed by drop_reason
 
 std::uint64_t value_hash(std::string_view v) { return XXH3_64bits(v.data(), v.size()); }
 
@@ -49,6 +49,9 @@ std::string_view reason_name(drop_reason r) {
         case drop_reason::cardinality_limit: return "cardinality_limit";
         case drop_reason::label_limit: return "label_limit";
         case drop_reason::max_series: return "max_series";
+        case drop_reason::too_many_labels: return "too_many_labels";
+        case drop_reason::label_name_too_long: return "label_name_too_long";
+        case drop_reason::label_value_too_long: return "label_value_too_long";
     }
     return "unknown";
 }
@@ -91,7 +94,20 @@ public:
         c.datapoints_dropped = &datapoints_dropped_.Add({{"rule", c.name}});
     }
 
+    // Complexity-limit drops: rule "none", counters resolved on first use (a handful of series).
+    void count_rejected(drop_reason reason, std::uint64_t series, std::uint64_t datapoints) {
+        std::lock_guard lock(mu_);
+        auto& c = rejected_[static_cast<std::size_t>(reason)];
+        if (c == nullptr) c = &dropped_.Add({{"rule", "none"}, {"reason", std::string(reason_name(reason))}});
+        c->Increment(static_cast<double>(series));
+        if (none_datapoints_ == nullptr) none_datapoints_ = &datapoints_dropped_.Add({{"rule", "none"}});
+        none_datapoints_->Increment(static_cast<double>(datapoints));
+    }
+
 private:
+    std::mutex mu_;
+    std::array<prometheus::Counter*, k_reasons> rejected_{};
+    prometheus::Counter* none_datapoints_ = nullptr;
     prometheus::Family<prometheus::Counter>& dropped_;
     prometheus::Family<prometheus::Counter>& over_limit_;
     prometheus::Family<prometheus::Counter>& datapoints_dropped_;
@@ -371,6 +387,11 @@ void governor::settle(const series_ref& s, metric_entry& entry, const rules_stat
         if (d.strip_mask >> i & 1) continue;
         entry.label(s.labels[i].name).current.add(value_hash(s.labels[i].value));
     }
+}
+
+void governor::note_rejected(drop_reason reason, std::uint64_t series, std::uint64_t datapoints) {
+    if (series == 0 || !export_) return;
+    export_->count_rejected(reason, series, datapoints);
 }
 
 void governor::note_over_limit(const rules_state& rules, const rule* r, drop_reason reason, const series_ref& s,

@@ -55,7 +55,16 @@ struct series_ref {
     std::uint64_t datapoints = 1;
 };
 
-enum class drop_reason : std::uint8_t { none, cardinality_limit, label_limit, max_series };
+enum class drop_reason : std::uint8_t {
+    none,
+    cardinality_limit,
+    label_limit,
+    max_series,
+    // Complexity limits, checked by the receivers before the governor (rule "none").
+    too_many_labels,
+    label_name_too_long,
+    label_value_too_long,
+};
 std::string_view reason_name(drop_reason r);
 
 struct decision {
@@ -108,6 +117,9 @@ public:
 
     // Decides for every series of a request; out.size() must be >= series.size().
     batch_summary decide(std::span<const series_ref> series, std::span<decision> out);
+    // Counts series the receivers dropped before asking (complexity limits), under rule "none",
+    // so every drop shows in metrics_governor_series_dropped_total.
+    void note_rejected(drop_reason reason, std::uint64_t series, std::uint64_t datapoints);
 
     // Statistics.
     std::uint64_t active_series() const;  // as of the last refresh()

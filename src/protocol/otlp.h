@@ -43,6 +43,20 @@ decode_status decode_otlp_protobuf(bytes_view body, series_batch& out);
 decode_status encode_otlp_protobuf_subset(const series_batch& batch,
                                           std::span<const std::uint8_t> keep, std::string& out);
 
+// Same, removing from each kept point i the labels strip_masks[i] selects (strip_masks empty or
+// of batch.size() entries; see encode_kept() in series_batch.h). A removed label goes from every
+// level that has its key: the point's attributes (that point only), the scope's attributes,
+// name (otel_scope_name) or version (otel_scope_version), the resource's attributes. When only
+// some points of a resource/scope need a removal there, the resource/scope is split: those
+// points are emitted under a copy without the removed attributes (the ResourceMetrics or
+// ScopeMetrics repeated with its other fields copied raw), grouped by copy in order of first
+// appearance. Points with mask 0 under an unchanged resource/scope come out exactly as from the
+// overload above.
+decode_status encode_otlp_protobuf_subset(const series_batch& batch,
+                                          std::span<const std::uint8_t> keep,
+                                          std::span<const std::uint64_t> strip_masks,
+                                          std::string& out);
+
 // ExportMetricsServiceResponse. With rejected == 0 and an empty message the body is empty (no
 // partial_success), as the spec asks for full success.
 void encode_otlp_response_protobuf(std::int64_t rejected, std::string_view error_message,

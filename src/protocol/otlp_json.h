@@ -53,6 +53,15 @@ decode_status decode_otlp_json(bytes_view body, otlp_json_document& doc, series_
 decode_status encode_otlp_json_subset(const otlp_json_document& doc,
                                       std::span<const std::uint8_t> keep, std::string& out);
 
+// Same for a decoded OTLP/JSON batch (its document), removing from each kept point i the labels
+// strip_masks[i] selects; strip_masks empty or of batch.size() entries. Same rules as
+// encode_otlp_protobuf_subset() with masks: a label goes from every level that has its key, and
+// a resource or scope is split (copied without the removed attributes, or without "name" /
+// "version" for otel_scope_name / otel_scope_version) when only some of its points need it.
+// Resources, scopes and points left untouched serialize as without masks.
+decode_status encode_otlp_json_subset(const series_batch& batch, std::span<const std::uint8_t> keep,
+                                      std::span<const std::uint64_t> strip_masks, std::string& out);
+
 // {"partialSuccess":{"rejectedDataPoints":"N","errorMessage":"..."}} or {} on full success.
 std::string encode_otlp_response_json(std::int64_t rejected, std::string_view error_message);
 

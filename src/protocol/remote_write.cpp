@@ -322,8 +322,10 @@ decode_status decode_v1_series(const wire_field& field, series_batch& out, const
     return decode_status::success();
 }
 
-// Emits the 1.0 Label messages of a series: __name__ at its sorted place among sorted labels.
-void write_v1_labels(wire_writer& w, std::string_view name, std::span<const label_view> labels) {
+// Emits the 1.0 Label messages of a series: __name__ at its sorted place among sorted labels,
+// without the labels `strip` selects (bit j = labels[j]).
+void write_v1_labels(wire_writer& w, std::string_view name, std::span<const label_view> labels,
+                     std::uint64_t strip) {
     auto put = [&w](std::string_view n, std::string_view v) {
         const std::size_t t = w.begin_message(v1::ts_labels);
         w.bytes_field(v1::label_name, n);
@@ -331,11 +333,13 @@ void write_v1_labels(wire_writer& w, std::string_view name, std::span<const labe
         w.end_message(t);
     };
     bool name_done = name.empty();
-    for (const label_view& l : labels) {
+    for (std::size_t j = 0; j < labels.size(); ++j) {
+        const label_view& l = labels[j];
         if (!name_done && k_name_label < l.name) {
             put(k_name_label, name);
             name_done = true;
         }
+        if (j < 64 && ((strip >> j) & 1U) != 0) continue;
         put(l.name, l.value);
     }
     if (!name_done) put(k_name_label, name);
@@ -553,11 +557,15 @@ void write_v1_metadata(wire_writer& w, std::uint64_t type, std::string_view fami
 
 }  // namespace
 
-decode_status remote_write_v1_writer::add_series(const series_batch& batch, std::size_t i) {
+decode_status remote_write_v1_writer::add_series(const series_batch& batch, std::size_t i,
+                                                 std::uint64_t strip_mask) {
     const series_entry& e = batch.entry(i);
+    if (strip_mask != 0) {
+        if (auto s = check_strip_mask(batch, i, strip_mask); !s) return s;
+    }
     wire_writer w(out_);
     if (batch.protocol() == source_protocol::remote_write_v1) {
-        if (!e.wire_labels_unsorted) {
+        if (!e.wire_labels_unsorted && strip_mask == 0) {
             w.raw(e.raw);
             ++series_;
             return decode_status::success();
@@ -565,11 +573,30 @@ decode_status remote_write_v1_writer::add_series(const series_batch& batch, std:
         wire_field f;
         if (!reopen(e.raw, f)) return changed_body();
         const std::size_t t = w.begin_message(v1::req_timeseries);
-        write_v1_labels(w, e.metric_name, batch[i].labels);
+        const std::span<const label_view> labels = batch[i].labels;
+        if (e.wire_labels_unsorted) write_v1_labels(w, e.metric_name, labels, strip_mask);
         wire_reader r(f.bytes);
         wire_field g;
         while (r.next(g)) {
-            if (g.number != v1::ts_labels) w.raw(g.raw);
+            if (g.number != v1::ts_labels) {
+                w.raw(g.raw);
+                continue;
+            }
+            if (e.wire_labels_unsorted) continue;  // written sorted above
+            // Sorted on the wire: keep the remaining Label fields as they were. The mask indexes
+            // the sorted view, so match by name (unique per series; the view never holds
+            // __name__, so it is never removed).
+            label_view l;
+            if (!read_label_fast(g.bytes, l) &&
+                !read_label(g.bytes, l, failer{"remote write 1.0"}).ok()) {
+                w.cancel_message(t, v1::req_timeseries);
+                return changed_body();
+            }
+            if (!strip_mask_removes(labels, strip_mask, l.name)) w.raw(g.raw);
+        }
+        if (r.error() != nullptr) {
+            w.cancel_message(t, v1::req_timeseries);
+            return changed_body();
         }
         w.end_message(t);
         ++series_;
@@ -582,7 +609,7 @@ decode_status remote_write_v1_writer::add_series(const series_batch& batch, std:
     wire_field f;
     if (!reopen(e.raw, f)) return changed_body();
     const std::size_t t = w.begin_message(v1::req_timeseries);
-    write_v1_labels(w, e.metric_name, batch[i].labels);
+    write_v1_labels(w, e.metric_name, batch[i].labels, strip_mask);
     wire_reader r(f.bytes);
     wire_field g;
     std::uint64_t md_type = 0;
@@ -670,6 +697,24 @@ decode_status encode_remote_write_v1_subset(const series_batch& batch,
     return decode_status::success();
 }
 
+decode_status encode_remote_write_v1_subset(const series_batch& batch,
+                                            std::span<const std::uint8_t> keep,
+                                            std::span<const std::uint64_t> strip_masks,
+                                            std::string& out) {
+    if (keep.size() != batch.size()) {
+        return decode_status::malformed("remote write: keep mask size does not match the batch");
+    }
+    bool any = false;
+    if (auto s = check_strip_masks(batch, keep, strip_masks, any); !s) return s;
+    remote_write_v1_writer w(out);
+    for (std::size_t i = 0; i < keep.size(); ++i) {
+        if (keep[i] == 0) continue;
+        if (auto s = w.add_series(batch, i, any ? strip_masks[i] : 0); !s) return s;
+    }
+    w.add_metadata(batch);
+    return decode_status::success();
+}
+
 // ---- remote_write_v2_writer ----
 
 remote_write_v2_writer::remote_write_v2_writer() {
@@ -682,9 +727,13 @@ std::uint32_t remote_write_v2_writer::intern(std::string_view s) {
     return it->second;
 }
 
-decode_status remote_write_v2_writer::add_series(const series_batch& batch, std::size_t i) {
+decode_status remote_write_v2_writer::add_series(const series_batch& batch, std::size_t i,
+                                                 std::uint64_t strip_mask) {
     if (batch.protocol() != source_protocol::remote_write_v2) {
         return decode_status::malformed("remote write 2.0 writer: source is not remote write 2.0");
+    }
+    if (strip_mask != 0) {
+        if (auto s = check_strip_mask(batch, i, strip_mask); !s) return s;
     }
     const series_entry& e = batch.entry(i);
     const std::span<const std::string_view> symbols = batch.symbols();
@@ -695,12 +744,15 @@ decode_status remote_write_v2_writer::add_series(const series_batch& batch, std:
     // labels_refs, packed, in sorted order with __name__ at its place.
     scratch_refs_.clear();
     bool name_done = e.metric_name.empty();
-    for (const label_view& l : batch[i].labels) {
+    const std::span<const label_view> labels = batch[i].labels;
+    for (std::size_t j = 0; j < labels.size(); ++j) {
+        const label_view& l = labels[j];
         if (!name_done && k_name_label < l.name) {
             scratch_refs_.push_back(intern(k_name_label));
             scratch_refs_.push_back(intern(e.metric_name));
             name_done = true;
         }
+        if (j < 64 && ((strip_mask >> j) & 1U) != 0) continue;  // removed: not interned
         scratch_refs_.push_back(intern(l.name));
         scratch_refs_.push_back(intern(l.value));
     }
@@ -788,6 +840,24 @@ decode_status encode_remote_write_v2_subset(const series_batch& batch,
     for (std::size_t i = 0; i < keep.size(); ++i) {
         if (keep[i] == 0) continue;
         if (auto s = w.add_series(batch, i); !s) return s;
+    }
+    w.finish(out);
+    return decode_status::success();
+}
+
+decode_status encode_remote_write_v2_subset(const series_batch& batch,
+                                            std::span<const std::uint8_t> keep,
+                                            std::span<const std::uint64_t> strip_masks,
+                                            std::string& out) {
+    if (keep.size() != batch.size()) {
+        return decode_status::malformed("remote write: keep mask size does not match the batch");
+    }
+    bool any = false;
+    if (auto s = check_strip_masks(batch, keep, strip_masks, any); !s) return s;
+    remote_write_v2_writer w;
+    for (std::size_t i = 0; i < keep.size(); ++i) {
+        if (keep[i] == 0) continue;
+        if (auto s = w.add_series(batch, i, any ? strip_masks[i] : 0); !s) return s;
     }
     w.finish(out);
     return decode_status::success();

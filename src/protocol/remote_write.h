@@ -49,11 +49,21 @@ decode_status decode_remote_write_v2(bytes_view body, series_batch& out);
 // their field numbers match in both versions, metadata becomes a 1.0 MetricMetadata entry).
 decode_status encode_remote_write_v1_subset(const series_batch& batch,
                                             std::span<const std::uint8_t> keep, std::string& out);
+// Same, removing from each kept series i the labels strip_masks[i] selects (see
+// encode_kept() in series_batch.h); strip_masks empty or of batch.size() entries.
+decode_status encode_remote_write_v1_subset(const series_batch& batch,
+                                            std::span<const std::uint8_t> keep,
+                                            std::span<const std::uint64_t> strip_masks,
+                                            std::string& out);
 
 // Builds a 2.0 Request with the kept series of a 2.0 batch. The symbol table is rebuilt from the
 // kept series (see remote_write_v2_writer for why).
 decode_status encode_remote_write_v2_subset(const series_batch& batch,
                                             std::span<const std::uint8_t> keep, std::string& out);
+decode_status encode_remote_write_v2_subset(const series_batch& batch,
+                                            std::span<const std::uint8_t> keep,
+                                            std::span<const std::uint64_t> strip_masks,
+                                            std::string& out);
 
 // Accumulates series from any number of decoded 1.0/2.0 batches into one 1.0 WriteRequest.
 // Appends to `out` directly (a WriteRequest is just a sequence of fields).
@@ -62,7 +72,15 @@ class remote_write_v1_writer {
     explicit remote_write_v1_writer(std::string& out) : out_(out) {}
     // Appends series i of batch (remote write 1.0 or 2.0 source). A 2.0 series' metadata becomes
     // a MetricMetadata entry, once per metric family. Fails only on a changed body.
-    decode_status add_series(const series_batch& batch, std::size_t i);
+    decode_status add_series(const series_batch& batch, std::size_t i) {
+        return add_series(batch, i, 0);
+    }
+    // Same, without the labels `strip_mask` selects (bit j = batch[i].labels[j], see
+    // series_batch.h). Mask 0 is the raw-copy path above. A 1.0 series with a non-zero mask is
+    // rewritten: its remaining Label fields are copied raw in wire order (or written sorted when
+    // the wire order was not), samples, exemplars, histograms and unknown fields raw. Fails on a
+    // changed body or a mask bit past the series' labels.
+    decode_status add_series(const series_batch& batch, std::size_t i, std::uint64_t strip_mask);
     // Appends the MetricMetadata entries of a 1.0 batch's request.
     void add_metadata(const series_batch& batch);
     std::size_t series_count() const { return series_; }
@@ -82,7 +100,12 @@ class remote_write_v1_writer {
 class remote_write_v2_writer {
   public:
     remote_write_v2_writer();
-    decode_status add_series(const series_batch& batch, std::size_t i);
+    decode_status add_series(const series_batch& batch, std::size_t i) {
+        return add_series(batch, i, 0);
+    }
+    // Same, without the labels `strip_mask` selects: their refs are not written and their
+    // strings are interned only if another emitted series (or an exemplar/metadata) uses them.
+    decode_status add_series(const series_batch& batch, std::size_t i, std::uint64_t strip_mask);
     // Writes the Request (symbols, then timeseries) to `out` (replaced) and resets the writer.
     void finish(std::string& out);
     std::size_t series_count() const { return series_; }

@@ -1,6 +1,7 @@
 #include "protocol/series_batch.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "protocol/otlp.h"
@@ -114,6 +115,69 @@ decode_status encode_kept(const series_batch& batch, std::span<const std::uint8_
             break;
     }
     out.clear();
+    return decode_status::malformed("encode_kept: empty batch has no protocol");
+}
+
+bool strip_mask_removes(std::span<const label_view> labels, std::uint64_t mask,
+                        std::string_view name) {
+    if (mask == 0) return false;
+    const auto it =
+        std::lower_bound(labels.begin(), labels.end(), name,
+                         [](const label_view& l, std::string_view n) { return l.name < n; });
+    if (it == labels.end() || it->name != name) return false;
+    const auto j = static_cast<std::size_t>(it - labels.begin());
+    return j < 64 && ((mask >> j) & 1U) != 0;
+}
+
+decode_status check_strip_mask(const series_batch& batch, std::size_t i, std::uint64_t mask) {
+    const std::size_t n = batch.entry(i).label_count;
+    if (n >= 64 || (mask >> n) == 0) return decode_status::success();
+    return decode_status::malformed("strip mask of series " + std::to_string(i) +
+                                    " selects label " +
+                                    std::to_string(63 - std::countl_zero(mask)) + " but it has " +
+                                    std::to_string(n) + " labels");
+}
+
+decode_status check_strip_masks(const series_batch& batch, std::span<const std::uint8_t> keep,
+                                std::span<const std::uint64_t> strip_masks, bool& any) {
+    any = false;
+    if (strip_masks.empty()) return decode_status::success();
+    if (strip_masks.size() != batch.size() || keep.size() != batch.size()) {
+        return decode_status::malformed("strip masks: " + std::to_string(strip_masks.size()) +
+                                        " masks and " + std::to_string(keep.size()) +
+                                        " keep entries for " + std::to_string(batch.size()) +
+                                        " series");
+    }
+    for (std::size_t i = 0; i < keep.size(); ++i) {
+        if (keep[i] == 0 || strip_masks[i] == 0) continue;
+        if (auto s = check_strip_mask(batch, i, strip_masks[i]); !s) return s;
+        any = true;
+    }
+    return decode_status::success();
+}
+
+decode_status encode_kept(const series_batch& batch, std::span<const std::uint8_t> keep,
+                          std::span<const std::uint64_t> strip_masks, std::string& out) {
+    if (keep.size() != batch.size()) return encode_kept(batch, keep, out);  // reports the size
+    bool any = false;
+    if (auto s = check_strip_masks(batch, keep, strip_masks, any); !s) {
+        out.clear();
+        return s;
+    }
+    if (!any) return encode_kept(batch, keep, out);
+    out.clear();
+    switch (batch.protocol()) {
+        case source_protocol::remote_write_v1:
+            return encode_remote_write_v1_subset(batch, keep, strip_masks, out);
+        case source_protocol::remote_write_v2:
+            return encode_remote_write_v2_subset(batch, keep, strip_masks, out);
+        case source_protocol::otlp_protobuf:
+            return encode_otlp_protobuf_subset(batch, keep, strip_masks, out);
+        case source_protocol::otlp_json:
+            return encode_otlp_json_subset(batch, keep, strip_masks, out);
+        case source_protocol::none:
+            break;
+    }
     return decode_status::malformed("encode_kept: empty batch has no protocol");
 }
 

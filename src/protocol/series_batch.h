@@ -199,4 +199,43 @@ bool normalize_labels(std::span<label_view> labels, bool sorted, std::string_vie
 decode_status encode_kept(const series_batch& batch, std::span<const std::uint8_t> keep,
                           std::string& out);
 
+// ---- Stripping labels from kept series (limits: label_limit_action: strip) ----
+//
+// A strip mask removes labels from one series on output: bit j set removes batch[i].labels[j],
+// i.e. it indexes the SORTED view without `__name__`, not the wire order. Only the first 64
+// labels of a series can be addressed; `__name__` can never be removed. Labels are matched by
+// name when the encoders walk the original request, so unsorted wire input is handled. Two
+// series that become identical after stripping are both emitted (the proxy does not merge
+// samples): the backend sees the samples of both under one series.
+
+// Whether `mask` removes the label called `name` from a series whose sorted view is `labels`.
+bool strip_mask_removes(std::span<const label_view> labels, std::uint64_t mask,
+                        std::string_view name);
+
+// Fails (malformed) when `mask` has a bit set at or past the series' label count.
+decode_status check_strip_mask(const series_batch& batch, std::size_t i, std::uint64_t mask);
+
+// Validates the masks passed with a keep vector: empty (no stripping) or one per series, and
+// check_strip_mask() for every kept series. Sets `any` when a kept series has a non-zero mask.
+decode_status check_strip_masks(const series_batch& batch, std::span<const std::uint8_t> keep,
+                                std::span<const std::uint64_t> strip_masks, bool& any);
+
+// encode_kept() that also removes, from each kept series i, the labels strip_masks[i] selects.
+// strip_masks is empty (no stripping: same bytes as encode_kept above) or has batch.size()
+// entries; series with mask 0 are encoded exactly as without masks. Per protocol:
+//   - remote write 1.0: a stripped series is rewritten without the removed Label fields, every
+//     other field copied raw;
+//   - remote write 2.0: the removed labels' refs are dropped; the rebuilt symbol table only
+//     holds strings that some emitted series still uses;
+//   - OTLP protobuf/JSON: a label is removed at every level that carries its key (point,
+//     scope, resource: otherwise a shadowed resource/scope value would surface in its place).
+//     Point attributes are removed from that point only. A resource or scope that loses an
+//     attribute for some of its points but not others is split: the points that need the
+//     removal get a copy of the resource/scope without it, so their output order may differ
+//     from the input order (grouped by copy, in order of first appearance).
+// Fails (malformed) on a mask of the wrong size, a mask bit past a series' labels, or a batch
+// whose source changed since decoding.
+decode_status encode_kept(const series_batch& batch, std::span<const std::uint8_t> keep,
+                          std::span<const std::uint64_t> strip_masks, std::string& out);
+
 }  // namespace mg::protocol

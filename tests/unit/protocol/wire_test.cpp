@@ -183,7 +183,8 @@ TEST_CASE("packed varints are iterated and bad ones flagged", "[wire]") {
     while (r.next(v)) got.push_back(v);
     CHECK(got == std::vector<std::uint64_t>{1, 300, 0});
     CHECK_FALSE(r.failed());
-    packed_varint_reader bad(bytes({0x01, 0x80}));
+    const std::string truncated = bytes({0x01, 0x80});  // the reader holds a view
+    packed_varint_reader bad(truncated);
     while (bad.next(v)) {
     }
     CHECK(bad.failed());

@@ -1,0 +1,412 @@
+#include "ingest/receiver.h"
+
+#include <chrono>
+#include <mutex>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <unordered_map>
+
+#include "cardinality/series_hash.h"
+#include "logging/log.h"
+#include "protocol/compression.h"
+#include "protocol/otlp.h"
+#include "protocol/otlp_json.h"
+#include "protocol/remote_write.h"
+
+namespace mg::ingest {
+
+namespace bhttp = http::bhttp;
+using protocol::source_protocol;
+
+namespace {
+
+std::string_view protocol_label(source_protocol p) {
+    switch (p) {
+        case source_protocol::remote_write_v1: return "remote_write_v1";
+        case source_protocol::remote_write_v2: return "remote_write_v2";
+        case source_protocol::otlp_protobuf: return "otlp_protobuf";
+        case source_protocol::otlp_json: return "otlp_json";
+        case source_protocol::none: break;
+    }
+    return "unknown";
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// "application/x-protobuf;proto=io.prometheus.write.v2.Request" -> media type and proto param.
+struct content_type {
+    std::string media;
+    std::string proto;
+};
+
+content_type parse_content_type(std::string_view header) {
+    content_type ct;
+    const auto semi = header.find(';');
+    auto trim = [](std::string_view s) {
+        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+        while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+        return s;
+    };
+    ct.media = lower(trim(header.substr(0, semi)));
+    std::string_view params = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    while (!params.empty()) {
+        const auto next = params.find(';');
+        auto p = trim(params.substr(0, next));
+        params = next == std::string_view::npos ? std::string_view{} : params.substr(next + 1);
+        const auto eq = p.find('=');
+        if (eq == std::string_view::npos) continue;
+        if (lower(trim(p.substr(0, eq))) == "proto") ct.proto = std::string(trim(p.substr(eq + 1)));
+    }
+    return ct;
+}
+
+http::response text_response(const http::request& req, bhttp::status status, std::string body) {
+    if (!body.empty() && body.back() != '\n') body += '\n';
+    return http::make_response(req, status, std::move(body));
+}
+
+// Per-thread buffers reused across requests.
+struct scratch {
+    std::string decompressed;
+    protocol::series_batch batch;
+    protocol::otlp_json_document json;
+    std::vector<cardinality::label_view> labels;
+    std::vector<limits::series_ref> refs;
+    std::vector<std::size_t> ref_index;  // batch index of each ref
+    std::vector<limits::decision> decisions;
+    std::vector<std::uint8_t> keep;
+    std::vector<std::uint64_t> strip;
+};
+
+scratch& thread_scratch() {
+    thread_local scratch s;
+    return s;
+}
+
+}  // namespace
+
+class receiver_metrics {
+public:
+    explicit receiver_metrics(prometheus::Registry& registry)
+        : requests_(prometheus::BuildCounter()
+                        .Name("metrics_governor_requests_total")
+                        .Help("Ingest requests by protocol and HTTP status code.")
+                        .Register(registry)),
+          received_(prometheus::BuildCounter()
+                        .Name("metrics_governor_datapoints_received_total")
+                        .Help("Data points in requests that were decoded, by protocol.")
+                        .Register(registry)),
+          series_received_(prometheus::BuildCounter()
+                               .Name("metrics_governor_series_received_total")
+                               .Help("Series in requests that were decoded, by protocol.")
+                               .Register(registry)),
+          duration_(prometheus::BuildHistogram()
+                        .Name("metrics_governor_request_duration_seconds")
+                        .Help("Time to handle an ingest request, by protocol.")
+                        .Register(registry)) {}
+
+    void request(source_protocol p, int code, double seconds) {
+        std::lock_guard lock(mu_);
+        const auto key = std::to_string(static_cast<int>(p)) + ":" + std::to_string(code);
+        auto [it, inserted] = requests_by_key_.try_emplace(key, nullptr);
+        if (inserted) {
+            it->second = &requests_.Add({{"protocol", std::string(protocol_label(p))}, {"code", std::to_string(code)}});
+        }
+        it->second->Increment();
+        auto& h = histograms_[static_cast<std::size_t>(p)];
+        if (h == nullptr) {
+            h = &duration_.Add({{"protocol", std::string(protocol_label(p))}},
+                               prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                                       0.05, 0.1, 0.25, 0.5, 1, 2.5});
+        }
+        h->Observe(seconds);
+    }
+
+    void received(source_protocol p, std::uint64_t series, std::uint64_t points) {
+        std::lock_guard lock(mu_);
+        auto& r = received_by_protocol_[static_cast<std::size_t>(p)];
+        if (r == nullptr) r = &received_.Add({{"protocol", std::string(protocol_label(p))}});
+        auto& s = series_by_protocol_[static_cast<std::size_t>(p)];
+        if (s == nullptr) s = &series_received_.Add({{"protocol", std::string(protocol_label(p))}});
+        r->Increment(static_cast<double>(points));
+        s->Increment(static_cast<double>(series));
+    }
+
+private:
+    std::mutex mu_;
+    prometheus::Family<prometheus::Counter>& requests_;
+    prometheus::Family<prometheus::Counter>& received_;
+    prometheus::Family<prometheus::Counter>& series_received_;
+    prometheus::Family<prometheus::Histogram>& duration_;
+    std::unordered_map<std::string, prometheus::Counter*> requests_by_key_;
+    std::array<prometheus::Counter*, 5> received_by_protocol_{};
+    std::array<prometheus::Counter*, 5> series_by_protocol_{};
+    std::array<prometheus::Histogram*, 5> histograms_{};
+};
+
+receiver::receiver(receiver_options options, std::shared_ptr<limits::governor> governor,
+                   exporter::exporter& exporter, prometheus::Registry& registry)
+    : options_(options),
+      governor_(std::move(governor)),
+      exporter_(exporter),
+      metrics_(std::make_unique<receiver_metrics>(registry)) {}
+
+receiver::~receiver() = default;
+
+void receiver::add_routes(http::router& routes, bool otlp) {
+    auto rw = [this](const http::request& req) { return handle_remote_write(req); };
+    routes.add(bhttp::verb::post, "/api/v1/write", rw);
+    routes.add(bhttp::verb::post, "/write", rw);
+    if (otlp) routes.add(bhttp::verb::post, "/v1/metrics", [this](const http::request& req) { return handle_otlp(req); });
+}
+
+namespace {
+
+// What a decoded request turned into: the HTTP answer is built from it.
+struct outcome {
+    bhttp::status status = bhttp::status::ok;
+    std::string message;  // error text for 4xx
+    std::uint64_t kept_series = 0;
+    std::uint64_t dropped_points = 0;
+    std::uint64_t kept_samples = 0;
+    std::uint64_t kept_histograms = 0;
+    std::uint64_t kept_exemplars = 0;
+    std::chrono::seconds retry_after{0};
+};
+
+bhttp::status status_for(protocol::errc e) {
+    return e == protocol::errc::too_large ? bhttp::status::payload_too_large : bhttp::status::bad_request;
+}
+
+}  // namespace
+
+// Complexity limits, the governor, then the exporter, for a decoded batch.
+static outcome govern_and_export(const receiver_options& options, limits::governor& governor,
+                                 exporter::exporter& exp, scratch& s, const http::request& req, bool raw_ok,
+                                 exporter::body_encoding raw_encoding) {
+    outcome out;
+    const auto& batch = s.batch;
+    const std::size_t n = batch.size();
+    s.keep.assign(n, 0);
+    s.strip.assign(n, 0);
+
+    // Labels converted once into the governor's view type, in one buffer sized up front so the
+    // spans handed to the governor stay valid.
+    std::size_t total_labels = 0;
+    for (std::size_t i = 0; i < n; ++i) total_labels += batch.entry(i).label_count;
+    s.labels.clear();
+    s.labels.reserve(total_labels);
+    s.refs.clear();
+    s.ref_index.clear();
+    std::array<std::uint64_t, 7> rejected_series{}, rejected_points{};
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto v = batch[i];
+        limits::drop_reason reason = limits::drop_reason::none;
+        if (v.labels.size() > options.max_labels_per_series) {
+            reason = limits::drop_reason::too_many_labels;
+        } else if (v.metric_name.size() > options.max_label_value_len) {
+            reason = limits::drop_reason::label_value_too_long;
+        } else {
+            for (const auto& l : v.labels) {
+                if (l.name.size() > options.max_label_name_len) {
+                    reason = limits::drop_reason::label_name_too_long;
+                    break;
+                }
+                if (l.value.size() > options.max_label_value_len) {
+                    reason = limits::drop_reason::label_value_too_long;
+                    break;
+                }
+            }
+        }
+        if (reason != limits::drop_reason::none) {
+            ++rejected_series[static_cast<std::size_t>(reason)];
+            rejected_points[static_cast<std::size_t>(reason)] += v.points();
+            out.dropped_points += v.points();
+            continue;
+        }
+        const auto begin = s.labels.size();
+        for (const auto& l : v.labels) s.labels.push_back({l.name, l.value});
+        s.refs.push_back({v.metric_name, std::span(s.labels.data() + begin, v.labels.size()), v.points()});
+        s.ref_index.push_back(i);
+    }
+    for (std::size_t r = 0; r < rejected_series.size(); ++r) {
+        governor.note_rejected(static_cast<limits::drop_reason>(r), rejected_series[r], rejected_points[r]);
+    }
+
+    s.decisions.resize(s.refs.size());
+    governor.decide(s.refs, s.decisions);
+    bool all_kept = s.refs.size() == n;
+    bool any_strip = false;
+    for (std::size_t k = 0; k < s.refs.size(); ++k) {
+        const auto i = s.ref_index[k];
+        const auto& d = s.decisions[k];
+        const auto v = batch[i];
+        if (!d.keep) {
+            all_kept = false;
+            out.dropped_points += v.points();
+            continue;
+        }
+        s.keep[i] = 1;
+        s.strip[i] = d.strip_mask;
+        any_strip = any_strip || d.strip_mask != 0;
+        ++out.kept_series;
+        out.kept_samples += v.samples;
+        out.kept_histograms += v.histograms;
+        out.kept_exemplars += v.exemplars;
+    }
+
+    exporter::submit_status st;
+    if (out.kept_series == 0) {
+        return out;  // nothing to forward; the drops are counted
+    } else if (raw_ok && all_kept && !any_strip && !batch.any_labels_unsorted()) {
+        // Fast path: nothing changed, forward the sender's own bytes.
+        st = exp.submit_raw(std::string(req.body()), batch.protocol(), raw_encoding,
+                            static_cast<std::uint32_t>(out.kept_series),
+                            out.kept_samples + out.kept_histograms);
+    } else if (any_strip) {
+        st = exp.submit(batch, s.keep, s.strip);
+    } else {
+        st = exp.submit(batch, s.keep);
+    }
+    switch (st) {
+        case exporter::submit_status::accepted:
+            break;
+        case exporter::submit_status::queue_full:
+            out.status = bhttp::status::too_many_requests;
+            out.message = "export queue is full; retry later";
+            out.retry_after = exp.retry_after_hint();
+            break;
+        case exporter::submit_status::unsupported: {
+            out.status = bhttp::status::unsupported_media_type;
+            const auto why = exp.check_source(batch.protocol());
+            out.message = why.ok() ? "this input cannot be exported with the configured -exporter-protocol"
+                                   : why.error_message();
+            break;
+        }
+        case exporter::submit_status::closed:
+            out.status = bhttp::status::service_unavailable;
+            out.message = "shutting down";
+            break;
+    }
+    return out;
+}
+
+http::response receiver::handle_remote_write(const http::request& req) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto& s = thread_scratch();
+    source_protocol proto = source_protocol::none;
+    auto answer = [&](http::response res) {
+        metrics_->request(proto, static_cast<int>(res.result_int()),
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        return res;
+    };
+
+    const auto ct = parse_content_type(req[bhttp::field::content_type]);
+    if (!ct.media.empty() && ct.media != "application/x-protobuf") {
+        return answer(text_response(req, bhttp::status::unsupported_media_type,
+                                    "unsupported Content-Type \"" + std::string(req[bhttp::field::content_type]) +
+                                        "\"; remote write wants application/x-protobuf"));
+    }
+    if (ct.proto.empty() || ct.proto == "prometheus.WriteRequest") {
+        proto = source_protocol::remote_write_v1;
+    } else if (ct.proto == "io.prometheus.write.v2.Request") {
+        proto = source_protocol::remote_write_v2;
+    } else {
+        return answer(text_response(req, bhttp::status::unsupported_media_type,
+                                    "unsupported remote write message \"" + ct.proto +
+                                        "\"; want prometheus.WriteRequest or io.prometheus.write.v2.Request"));
+    }
+    const auto encoding = lower(req[bhttp::field::content_encoding]);
+    if (!encoding.empty() && encoding != "snappy") {
+        return answer(text_response(req, bhttp::status::unsupported_media_type,
+                                    "unsupported Content-Encoding \"" + encoding + "\"; remote write wants snappy"));
+    }
+    if (auto st = protocol::snappy_decode(req.body(), options_.max_body_size, s.decompressed); !st) {
+        return answer(text_response(req, status_for(st.code()), "snappy: " + st.error_message()));
+    }
+    const auto st = proto == source_protocol::remote_write_v1 ? protocol::decode_remote_write_v1(s.decompressed, s.batch)
+                                                              : protocol::decode_remote_write_v2(s.decompressed, s.batch);
+    if (!st) return answer(text_response(req, status_for(st.code()), st.error_message()));
+    metrics_->received(proto, s.batch.size(), s.batch.total_points());
+
+    auto out = govern_and_export(options_, *governor_, exporter_, s, req, proto == source_protocol::remote_write_v1,
+                                 exporter::body_encoding::snappy);
+    if (out.status != bhttp::status::ok) {
+        auto res = text_response(req, out.status, out.message);
+        if (out.retry_after.count() > 0) res.set(bhttp::field::retry_after, std::to_string(out.retry_after.count()));
+        return answer(std::move(res));
+    }
+    auto res = http::make_response(req, bhttp::status::no_content, "");
+    if (proto == source_protocol::remote_write_v2) {
+        res.set("X-Prometheus-Remote-Write-Samples-Written", std::to_string(out.kept_samples));
+        res.set("X-Prometheus-Remote-Write-Histograms-Written", std::to_string(out.kept_histograms));
+        res.set("X-Prometheus-Remote-Write-Exemplars-Written", std::to_string(out.kept_exemplars));
+    }
+    return answer(std::move(res));
+}
+
+http::response receiver::handle_otlp(const http::request& req) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto& s = thread_scratch();
+    source_protocol proto = source_protocol::none;
+    auto answer = [&](http::response res) {
+        metrics_->request(proto, static_cast<int>(res.result_int()),
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        return res;
+    };
+
+    const auto ct = parse_content_type(req[bhttp::field::content_type]);
+    if (ct.media == "application/x-protobuf") {
+        proto = source_protocol::otlp_protobuf;
+    } else if (ct.media == "application/json") {
+        proto = source_protocol::otlp_json;
+    } else {
+        return answer(text_response(req, bhttp::status::unsupported_media_type,
+                                    "unsupported Content-Type \"" + std::string(req[bhttp::field::content_type]) +
+                                        "\"; OTLP/HTTP wants application/x-protobuf or application/json"));
+    }
+    const auto encoding = lower(req[bhttp::field::content_encoding]);
+    std::string_view body = req.body();
+    if (encoding == "gzip") {
+        if (auto st = protocol::gzip_decode(body, options_.max_body_size, s.decompressed); !st) {
+            return answer(text_response(req, status_for(st.code()), "gzip: " + st.error_message()));
+        }
+        body = s.decompressed;
+    } else if (!encoding.empty() && encoding != "identity") {
+        return answer(text_response(req, bhttp::status::unsupported_media_type,
+                                    "unsupported Content-Encoding \"" + encoding + "\"; want gzip or none"));
+    }
+    const auto st = proto == source_protocol::otlp_protobuf
+                        ? protocol::decode_otlp_protobuf(body, s.batch)
+                        : protocol::decode_otlp_json(body, s.json, s.batch,
+                                                     protocol::otlp_json_limits{64, options_.max_body_size});
+    if (!st) return answer(text_response(req, status_for(st.code()), st.error_message()));
+    metrics_->received(proto, s.batch.size(), s.batch.total_points());
+
+    const auto raw_encoding = encoding == "gzip" ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
+    auto out = govern_and_export(options_, *governor_, exporter_, s, req, proto == source_protocol::otlp_protobuf, raw_encoding);
+    if (out.status != bhttp::status::ok) {
+        auto res = text_response(req, out.status, out.message);
+        if (out.retry_after.count() > 0) res.set(bhttp::field::retry_after, std::to_string(out.retry_after.count()));
+        return answer(std::move(res));
+    }
+    const std::string message =
+        out.dropped_points == 0 ? std::string()
+                                : std::to_string(out.dropped_points) + " data points dropped by metrics-governor limits";
+    const auto rejected = static_cast<std::int64_t>(out.dropped_points);
+    if (proto == source_protocol::otlp_json) {
+        return answer(http::make_response(req, bhttp::status::ok, protocol::encode_otlp_response_json(rejected, message),
+                                          http::k_json));
+    }
+    std::string pb;
+    protocol::encode_otlp_response_protobuf(rejected, message, pb);
+    return answer(http::make_response(req, bhttp::status::ok, std::move(pb), "application/x-protobuf"));
+}
+
+}  // namespace mg::ingest

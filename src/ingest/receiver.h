@@ -1,0 +1,66 @@
+// receiver: the ingest endpoints. POST /api/v1/write and /write take Prometheus remote write
+// (1.0, or 2.0 by its Content-Type), POST /v1/metrics takes OTLP/HTTP (protobuf or JSON, gzip or
+// not). Each request is decompressed within -receiver-max-request-body-size, decoded without
+// copying, checked against the per-series complexity limits, decided series by series by the
+// governor, and what is kept is handed to the exporter.
+//
+// Answers (never 5xx for a data problem):
+//   204 remote write / 200 OTLP  accepted, also when the governor dropped series on purpose (the
+//                                sender must not retry a deliberate drop); OTLP reports them in
+//                                partial_success.rejected_data_points
+//   400  malformed body (bad snappy or gzip, truncated protobuf, invalid UTF-8, bad labels)
+//   413  body over the limit, before or after decompression
+//   415  unsupported Content-Type or Content-Encoding, or an input the exporter cannot convert
+//   429  export queue full, with Retry-After
+//   503  shutting down
+//
+// Threading: handlers run on the I/O threads, concurrently; all state is the governor's, the
+// exporter's and prometheus counters, each thread-safe. Per-request buffers are thread-local and
+// reused, so a steady stream of requests allocates little.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "export/exporter.h"
+#include "http/router.h"
+#include "limits/governor.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace mg::ingest {
+
+struct receiver_options {
+    std::uint64_t max_body_size = 64ULL * 1024 * 1024;  // decompressed; the listener bounds the raw body
+    std::size_t max_labels_per_series = 40;
+    std::size_t max_label_name_len = 256;
+    std::size_t max_label_value_len = 4096;
+};
+
+class receiver_metrics;
+
+class receiver {
+public:
+    // The governor and exporter must outlive the receiver.
+    receiver(receiver_options options, std::shared_ptr<limits::governor> governor, exporter::exporter& exporter,
+             prometheus::Registry& registry);
+    ~receiver();
+    receiver(const receiver&) = delete;
+    receiver& operator=(const receiver&) = delete;
+
+    // Remote write routes always; the OTLP route when `otlp` (the -prw-listen listener has none).
+    void add_routes(http::router& routes, bool otlp);
+
+    http::response handle_remote_write(const http::request& req);
+    http::response handle_otlp(const http::request& req);
+
+private:
+    receiver_options options_;
+    std::shared_ptr<limits::governor> governor_;
+    exporter::exporter& exporter_;
+    std::unique_ptr<receiver_metrics> metrics_;
+};
+
+}  // namespace mg::ingest

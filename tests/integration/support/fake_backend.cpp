@@ -1,0 +1,62 @@
+#include "support/fake_backend.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <stdexcept>
+
+namespace mg::test {
+
+fake_backend::fake_backend() {
+    auto routes = std::make_shared<http::router>();
+    auto record = [this](const http::request& req) {
+        int status;
+        {
+            std::lock_guard lock(mu_);
+            status = status_;
+            requests_.push_back({std::string(req.target()), std::string(req[http::bhttp::field::content_type]),
+                                 std::string(req[http::bhttp::field::content_encoding]), req.body(), status});
+        }
+        cv_.notify_all();
+        return http::make_response(req, static_cast<http::bhttp::status>(status), "");
+    };
+    routes->add(http::bhttp::verb::post, "/api/v1/write", record);
+    routes->add(http::bhttp::verb::post, "/v1/metrics", record);
+    server_ = std::make_unique<http::server>(ioc_, http::server_options{.name = "fake-backend",
+                                                                         .max_body_size = 256 * 1024 * 1024},
+                                             routes);
+    const auto bound = server_->listen("127.0.0.1", 0);
+    if (!bound.ok()) throw std::runtime_error(bound.error_message());
+    port_ = bound->port();
+    thread_ = std::thread([this] {
+        auto guard = boost::asio::make_work_guard(ioc_);
+        ioc_.run();
+    });
+}
+
+fake_backend::~fake_backend() {
+    server_->shutdown();
+    server_->wait_until_idle(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    ioc_.stop();
+    thread_.join();
+}
+
+std::string fake_backend::url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void fake_backend::set_status(int status) {
+    std::lock_guard lock(mu_);
+    status_ = status;
+}
+
+bool fake_backend::wait_until(const std::function<bool(const std::vector<recorded_request>&)>& pred,
+                              std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return pred(requests_); });
+}
+
+std::vector<recorded_request> fake_backend::requests() const {
+    std::lock_guard lock(mu_);
+    return requests_;
+}
+
+}  // namespace mg::test

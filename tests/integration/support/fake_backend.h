@@ -1,0 +1,52 @@
+// fake_backend: a remote-write / OTLP receiver for integration tests, built on our own HTTP
+// server on 127.0.0.1 port 0. It records every request and lets a test wait, without sleeping,
+// until a condition over the recorded requests holds. Answers with a status the test sets.
+// Thread-safe: requests arrive on its own I/O thread while the test thread reads.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/server.h"
+
+namespace mg::test {
+
+struct recorded_request {
+    std::string target;
+    std::string content_type;
+    std::string content_encoding;
+    std::string body;
+    int status = 0;  // what the backend answered
+};
+
+class fake_backend {
+public:
+    fake_backend();
+    ~fake_backend();
+    unsigned short port() const { return port_; }
+    std::string url(const std::string& path = "/api/v1/write") const;
+    void set_status(int status);
+    // Waits until pred(requests) is true; false at the timeout.
+    bool wait_until(const std::function<bool(const std::vector<recorded_request>&)>& pred,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    std::vector<recorded_request> requests() const;
+
+private:
+    boost::asio::io_context ioc_;
+    std::unique_ptr<http::server> server_;
+    std::thread thread_;
+    unsigned short port_ = 0;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<recorded_request> requests_;
+    int status_ = 204;
+};
+
+}  // namespace mg::test
