@@ -15,6 +15,7 @@
 
 #include "common/units.h"
 #include "config/settings.h"
+#include "config/yaml_node.h"
 
 #ifndef MG_VERSION
 #define MG_VERSION "0.0.0-dev"
@@ -75,22 +76,6 @@ const std::set<std::string, std::less<>>& yaml_sections() {
         return out;
     }();
     return sections;
-}
-
-std::string_view node_kind(const YAML::Node& node) {
-    switch (node.Type()) {
-        case YAML::NodeType::Map:
-            return "a map";
-        case YAML::NodeType::Sequence:
-            return "a list";
-        case YAML::NodeType::Null:
-            return "no value";
-        case YAML::NodeType::Scalar:
-            return "a scalar";
-        case YAML::NodeType::Undefined:
-            break;
-    }
-    return "nothing";
 }
 
 void overlay_map(const YAML::Node& node, const std::string& prefix, app_config& config,

@@ -180,6 +180,13 @@ struct outcome {
     std::chrono::seconds retry_after{0};
 };
 
+// The answer to a request the exporter could not take (429 with Retry-After, 415, 503).
+http::response refusal(const http::request& req, const outcome& out) {
+    auto res = text_response(req, out.status, out.message);
+    if (out.retry_after.count() > 0) res.set(bhttp::field::retry_after, std::to_string(out.retry_after.count()));
+    return res;
+}
+
 bhttp::status status_for(protocol::errc e) {
     return e == protocol::errc::too_large ? bhttp::status::payload_too_large : bhttp::status::bad_request;
 }
@@ -337,11 +344,7 @@ http::response receiver::handle_remote_write(const http::request& req) {
 
     auto out = govern_and_export(options_, *governor_, exporter_, s, req, proto == source_protocol::remote_write_v1,
                                  exporter::body_encoding::snappy);
-    if (out.status != bhttp::status::ok) {
-        auto res = text_response(req, out.status, out.message);
-        if (out.retry_after.count() > 0) res.set(bhttp::field::retry_after, std::to_string(out.retry_after.count()));
-        return answer(std::move(res));
-    }
+    if (out.status != bhttp::status::ok) return answer(refusal(req, out));
     auto res = http::make_response(req, bhttp::status::no_content, "");
     if (proto == source_protocol::remote_write_v2) {
         res.set("X-Prometheus-Remote-Write-Samples-Written", std::to_string(out.kept_samples));
@@ -391,11 +394,7 @@ http::response receiver::handle_otlp(const http::request& req) {
 
     const auto raw_encoding = encoding == "gzip" ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
     auto out = govern_and_export(options_, *governor_, exporter_, s, req, proto == source_protocol::otlp_protobuf, raw_encoding);
-    if (out.status != bhttp::status::ok) {
-        auto res = text_response(req, out.status, out.message);
-        if (out.retry_after.count() > 0) res.set(bhttp::field::retry_after, std::to_string(out.retry_after.count()));
-        return answer(std::move(res));
-    }
+    if (out.status != bhttp::status::ok) return answer(refusal(req, out));
     const std::string message =
         out.dropped_points == 0 ? std::string()
                                 : std::to_string(out.dropped_points) + " data points dropped by metrics-governor limits";

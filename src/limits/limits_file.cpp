@@ -1,5 +1,7 @@
 #include "limits/limits_file.h"
 
+#include "config/yaml_node.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +18,8 @@
 
 namespace mg::limits {
 
+using config::node_kind;
+
 namespace {
 
 constexpr std::string_view k_count_form = "an integer of 0 or more (0 = no limit)";
@@ -26,22 +30,6 @@ constexpr std::string_view k_label_name_form =
     "a Prometheus label name: a letter or _, then letters, digits or _ (e.g. user_id)";
 constexpr std::string_view k_pattern_form =
     "an exact metric name or an ECMAScript regex matched against the whole name";
-
-std::string_view node_kind(const YAML::Node& node) {
-    switch (node.Type()) {
-        case YAML::NodeType::Map:
-            return "a map";
-        case YAML::NodeType::Sequence:
-            return "a list";
-        case YAML::NodeType::Null:
-            return "no value";
-        case YAML::NodeType::Scalar:
-            return "a scalar";
-        case YAML::NodeType::Undefined:
-            break;
-    }
-    return "nothing";
-}
 
 std::string in_quotes(std::string_view text) {
     return "\"" + std::string(text) + "\"";

@@ -98,22 +98,6 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
     return exit_code_;
 }
 
-temp_dir::temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mg-test-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-}
-
-temp_dir::~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-}
-
-void temp_dir::write(const std::string& name, const std::string& content) const {
-    std::ofstream out(file(name), std::ios::binary);
-    out << content;
-}
-
 std::optional<unsigned short> port_from_log_line(const std::string& line) {
     static const std::regex re(R"re((?:"addr":"|addr=)[^" ]*:(\d+))re");
     std::smatch m;

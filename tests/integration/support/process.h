@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "shared/temp_dir.h"
+
 namespace mg::test {
 
 class child_process {
@@ -44,20 +46,6 @@ private:
     std::size_t scanned_ = 0;  // output_ before this offset was already searched line by line
 };
 
-// A directory under $TMPDIR removed with everything in it when the object goes away.
-class temp_dir {
-public:
-    temp_dir();
-    ~temp_dir();
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-    void write(const std::string& name, const std::string& content) const;
-
-private:
-    std::string path_;
-};
 
 // Extracts "host:port" -> port from a daemon log line with "addr":"127.0.0.1:43123".
 std::optional<unsigned short> port_from_log_line(const std::string& line);

@@ -4,6 +4,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <catch2/catch.hpp>
+
+#include "shared/temp_dir.h"
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -37,32 +39,7 @@ bool has_error(const parse_outcome& out, std::string_view needle) {
     return false;
 }
 
-// A directory of its own for one test, removed with everything in it at the end.
-class temp_dir {
-  public:
-    temp_dir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "mg-config-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    std::string write(const std::string& name, const std::string& content) const {
-        auto file = path_ / name;
-        std::ofstream(file) << content;
-        return file.string();
-    }
-    std::string path(const std::string& name) const { return (path_ / name).string(); }
-
-  private:
-    std::filesystem::path path_;
-};
+using mg::test::temp_dir;
 
 }  // namespace
 
@@ -485,7 +462,7 @@ TEST_CASE("a YAML document that is not a map", "[config][errors]") {
 
 TEST_CASE("missing and malformed config files", "[config][errors]") {
     temp_dir dir;
-    auto missing = parse({"-config", dir.path("nope.yaml")});
+    auto missing = parse({"-config", dir.file("nope.yaml")});
     CHECK(missing.exit_code() == 2);
     CHECK(has_error(missing, "-config: cannot read"));
     CHECK(has_error(missing, "nope.yaml"));

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
+
+#include "shared/temp_dir.h"
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,32 +39,7 @@ std::vector<std::string> lines_of(const std::string& text) {
     return out;
 }
 
-// A directory of its own for one test, removed with everything in it at the end.
-class temp_dir {
-  public:
-    temp_dir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "mg-limits-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    std::string write(const std::string& name, const std::string& content) const {
-        auto file = path_ / name;
-        std::ofstream(file) << content;
-        return file.string();
-    }
-    std::string path(const std::string& name) const { return (path_ / name).string(); }
-
-  private:
-    std::filesystem::path path_;
-};
+using mg::test::temp_dir;
 
 }  // namespace
 
@@ -373,12 +350,12 @@ TEST_CASE("load_limits_file reads a file and names it in errors", "[limits][file
     REQUIRE_FALSE(b.ok());
     CHECK_THAT(b.error_message(), Catch::StartsWith(bad + ": rules[0].action: "));
 
-    auto missing = mg::limits::load_limits_file(dir.path("nope.yaml"));
+    auto missing = mg::limits::load_limits_file(dir.file("nope.yaml"));
     REQUIRE_FALSE(missing.ok());
     CHECK_THAT(missing.error_message(), Catch::Contains("nope.yaml"));
     CHECK_THAT(missing.error_message(), Catch::Contains("cannot read"));
 
-    auto directory = mg::limits::load_limits_file(dir.path(""));
+    auto directory = mg::limits::load_limits_file(dir.file(""));
     REQUIRE_FALSE(directory.ok());
     CHECK_THAT(directory.error_message(), Catch::Contains("is a directory"));
 
@@ -390,7 +367,7 @@ TEST_CASE("load_limits_file reads a file and names it in errors", "[limits][file
 
 TEST_CASE("an oversized limits file is refused", "[limits][file]") {
     temp_dir dir;
-    const std::string path = dir.path("huge.yaml");
+    const std::string path = dir.file("huge.yaml");
     {
         std::ofstream out(path);
         const std::string line = "# " + std::string(1022, 'x') + "\n";
