@@ -1,13 +1,13 @@
 // Remote write 1.0 hot path: snappy decode + WriteRequest decode into a reused series_batch +
-// an XXH3 series hash over the metric name and sorted labels (a stand-in for the cardinality
-// module's series_hash). 1000 series per request, __name__ plus 8 labels each.
+// the daemon's series identity (cardinality::series_hash_sorted) over the decoded views.
+// 1000 series per request, __name__ plus 8 labels each.
 #include <benchmark/benchmark.h>
 #define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include <string>
 #include <vector>
 
+#include "cardinality/series_hash.h"
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
 #include "protocol/series_batch.h"
@@ -38,16 +38,9 @@ std::string make_request(std::size_t series) {
     return body;
 }
 
-// Chained seeded XXH3 over the name, then each sorted label's name and value: no copy into a
-// scratch buffer (variable-size memcpy calls cost more than the hashing), and with XXH_INLINE_ALL
-// the short-input XXH3 paths inline. Separators are implicit in the chaining.
+// The daemon's own series identity (cardinality/series_hash.h) over the decoder's sorted views.
 std::uint64_t series_hash(const series_view& s) {
-    std::uint64_t h = XXH3_64bits(s.metric_name.data(), s.metric_name.size());
-    for (const label_view& l : s.labels) {
-        h = XXH3_64bits_withSeed(l.name.data(), l.name.size(), h);
-        h = XXH3_64bits_withSeed(l.value.data(), l.value.size(), h);
-    }
-    return h;
+    return mg::cardinality::series_hash_sorted(s.metric_name, s.labels);
 }
 
 void BM_remote_write_v1_decode_hash(benchmark::State& state) {

@@ -14,12 +14,11 @@
 #include <span>
 #include <string_view>
 
+#include "common/label_view.h"
+
 namespace mg::cardinality {
 
-struct label_view {
-    std::string_view name;
-    std::string_view value;
-};
+using label_view = mg::label_view;  // common/label_view.h
 
 inline constexpr std::size_t k_inline_labels = 64;
 inline constexpr std::size_t k_inline_bytes = 2048;

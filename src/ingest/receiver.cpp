@@ -76,7 +76,6 @@ struct scratch {
     std::string decompressed;
     protocol::series_batch batch;
     protocol::otlp_json_document json;
-    std::vector<cardinality::label_view> labels;
     std::vector<limits::series_ref> refs;
     std::vector<std::size_t> ref_index;  // batch index of each ref
     std::vector<limits::decision> decisions;
@@ -203,12 +202,6 @@ static outcome govern_and_export(const receiver_options& options, limits::govern
     s.keep.assign(n, 0);
     s.strip.assign(n, 0);
 
-    // Labels converted once into the governor's view type, in one buffer sized up front so the
-    // spans handed to the governor stay valid.
-    std::size_t total_labels = 0;
-    for (std::size_t i = 0; i < n; ++i) total_labels += batch.entry(i).label_count;
-    s.labels.clear();
-    s.labels.reserve(total_labels);
     s.refs.clear();
     s.ref_index.clear();
     std::array<std::uint64_t, 7> rejected_series{}, rejected_points{};
@@ -237,9 +230,7 @@ static outcome govern_and_export(const receiver_options& options, limits::govern
             out.dropped_points += v.points();
             continue;
         }
-        const auto begin = s.labels.size();
-        for (const auto& l : v.labels) s.labels.push_back({l.name, l.value});
-        s.refs.push_back({v.metric_name, std::span(s.labels.data() + begin, v.labels.size()), v.points()});
+        s.refs.push_back({v.metric_name, v.labels, v.points()});  // the decoder's views, not copied
         s.ref_index.push_back(i);
     }
     for (std::size_t r = 0; r < rejected_series.size(); ++r) {

@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/label_view.h"
 #include "protocol/status.h"
 #include "protocol/wire.h"
 
@@ -40,11 +41,7 @@ namespace mg::protocol {
 
 class otlp_json_document;
 
-struct label_view {
-    std::string_view name;
-    std::string_view value;
-    friend bool operator==(const label_view&, const label_view&) = default;
-};
+using label_view = mg::label_view;  // common/label_view.h
 
 enum class source_protocol : std::uint8_t {
     none,
