@@ -2,7 +2,6 @@
 // the daemon's series identity (cardinality::series_hash_sorted) over the decoded views.
 // 1000 series per request, __name__ plus 8 labels each.
 #include <benchmark/benchmark.h>
-#define XXH_INLINE_ALL
 
 #include <string>
 #include <vector>
