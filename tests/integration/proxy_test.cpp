@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
@@ -106,6 +108,21 @@ TEST_CASE("remote write through the proxy: only the series within the limit reac
     CHECK(metrics.find(R"(metrics_governor_metric_cardinality{metric_name="free"} 4)") != std::string::npos);
     CHECK(metrics.find(R"(metrics_governor_datapoints_received_total{protocol="remote_write_v1"} 11)") !=
           std::string::npos);
+
+    // Every family the daemon exports after real traffic is documented in docs/metrics.md.
+    std::ifstream doc_file(std::string(MG_SOURCE_DIR) + "/docs/metrics.md");
+    REQUIRE(doc_file.good());
+    const std::string doc((std::istreambuf_iterator<char>(doc_file)), std::istreambuf_iterator<char>());
+    std::istringstream lines(metrics);
+    std::size_t families = 0;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("# TYPE ", 0) != 0) continue;
+        const auto name = line.substr(7, line.find(' ', 7) - 7);
+        ++families;
+        INFO(name);
+        CHECK(doc.find("`" + name + "`") != std::string::npos);
+    }
+    CHECK(families > 20);
 
     d.process().signal(SIGTERM);
     CHECK(d.process().wait_exit(20s) == 0);
