@@ -250,7 +250,10 @@ int run_daemon(const mg::config::app_config& cfg) {
     bool clean = true;
     for (auto& s : ingest_servers) clean = s->wait_until_idle(deadline) && clean;
     const auto report = (*exporter)->drain(deadline);
-    if (report.complete) {
+    if (report.complete && report.disk_bytes_left > 0) {
+        mg::logging::info("export queue flushed to disk; it is sent after the restart",
+                          {{"series", report.series_left}, {"bytes", report.disk_bytes_left}});
+    } else if (report.complete) {
         mg::logging::info("export queue drained");
     } else {
         clean = false;

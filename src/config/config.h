@@ -106,6 +106,10 @@ struct exporter_config {
 // The export queue: accepted data waiting for (or in) an upstream request.
 struct queue_config {
     std::uint64_t max_bytes = 268435456;  // 256MB; full => receivers answer 429
+    // Disk queue directory: accepted data is also written here and survives a restart; empty =
+    // memory only.
+    std::string path;
+    std::uint64_t max_disk_bytes = 1073741824;  // 1GiB of segment files; full => 429
 };
 
 struct app_config {

@@ -242,6 +242,16 @@ std::vector<setting> build_rows() {
                        "Memory for accepted data not yet delivered (queued and in flight); when "
                        "full, receivers answer 429 with Retry-After.")
                        .size_range(1024 * 1024, std::uint64_t{1} << 40));
+    rows.push_back(make_setting<&app_config::queue, &queue_config::path>(
+                       "queue.path", ex,
+                       "Directory of the disk queue: accepted data is also written (and synced) "
+                       "there and delivered after a restart; empty means memory only.")
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::queue, &queue_config::max_disk_bytes>(
+                       "queue.max_disk_bytes", ex,
+                       "Disk space of the disk queue; when full, receivers answer 429 with "
+                       "Retry-After.")
+                       .size_range(1024 * 1024, std::uint64_t{1} << 42));
 
     return rows;
 }

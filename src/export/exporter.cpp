@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "export/disk_queue.h"
 #include "export/endpoint.h"
 #include "export/http_client.h"
 #include "export/payload.h"
@@ -69,6 +70,7 @@ class exporter::impl {
     impl(const config::exporter_config& cfg, const config::queue_config& qcfg,
          prometheus::Registry& registry, exporter_deps deps)
         : cfg_(cfg),
+          qcfg_(qcfg),
           observe_only_(cfg.endpoint.empty()),
           otlp_(cfg.protocol == "otlp"),
           clock_(deps.clock != nullptr ? *deps.clock : system_clock_instance()),
@@ -93,7 +95,8 @@ class exporter::impl {
           errors_(prometheus::BuildCounter()
                       .Name("metrics_governor_export_errors_total")
                       .Help("Failed upstream requests by reason (connect, timeout, tls, "
-                            "network, resolve, http_429, http_5xx, http_4xx, http_413, encode).")
+                            "network, resolve, http_429, http_5xx, http_4xx, http_413, encode, "
+                            "disk).")
                       .Register(registry)),
           retries_(prometheus::BuildCounter()
                        .Name("metrics_governor_export_retries_total")
@@ -131,6 +134,29 @@ class exporter::impl {
                                .Help("The export queue's byte budget (-queue-max-bytes).")
                                .Register(registry)
                                .Add({})),
+          disk_bytes_(prometheus::BuildGauge()
+                          .Name("metrics_governor_queue_disk_bytes")
+                          .Help("Bytes of the disk queue's segment files (-queue-path).")
+                          .Register(registry)
+                          .Add({})),
+          disk_max_bytes_(prometheus::BuildGauge()
+                              .Name("metrics_governor_queue_disk_max_bytes")
+                              .Help("The disk queue's byte budget (-queue-max-disk-bytes); 0 "
+                                    "without a disk queue.")
+                              .Register(registry)
+                              .Add({})),
+          disk_corrupt_(prometheus::BuildCounter()
+                            .Name("metrics_governor_queue_disk_corrupt_total")
+                            .Help("Torn or corrupt disk queue records (or files) cut off at "
+                                  "startup.")
+                            .Register(registry)
+                            .Add({})),
+          disk_replayed_(prometheus::BuildCounter()
+                             .Name("metrics_governor_queue_disk_replayed_payloads_total")
+                             .Help("Payloads read back from the disk queue at startup and queued "
+                                   "for sending.")
+                             .Register(registry)
+                             .Add({})),
           observe_only_gauge_(prometheus::BuildGauge()
                                   .Name("metrics_governor_export_observe_only")
                                   .Help("1 when no -exporter-endpoint is set and kept data is "
@@ -142,6 +168,10 @@ class exporter::impl {
     }
 
     status init() {
+        if (observe_only_ && !qcfg_.path.empty()) {
+            logging::warn("observe-only mode: the disk queue (-queue-path) is not used",
+                          {{"path", qcfg_.path}});
+        }
         if (observe_only_) {
             logging::warn(
                 "exporter in observe-only mode: no -exporter-endpoint, kept series are "
@@ -177,6 +207,10 @@ class exporter::impl {
         co.max_idle = static_cast<std::size_t>(cfg_.max_conns);
         co.tls = tls_options{cfg_.tls_ca_file, cfg_.tls_cert_file, cfg_.tls_key_file,
                              cfg_.tls_insecure_skip_verify};
+        // Before the client: a failure below must leave client_ null (no threads to stop).
+        if (!qcfg_.path.empty()) {
+            if (auto st = open_disk_queue(); !st) return st;
+        }
         auto client = http_client::create(strand_, std::move(co));
         if (!client) return make_error(client.error_message());
         client_ = std::move(*client);
@@ -192,7 +226,40 @@ class exporter::impl {
                                            {"batch_size", cfg_.batch_size},
                                            {"flush_interval_ms", ms(cfg_.flush_interval)},
                                            {"max_conns", cfg_.max_conns},
-                                           {"queue_max_bytes", queue_.max_bytes()}});
+                                           {"queue_max_bytes", queue_.max_bytes()},
+                                           {"queue_path", qcfg_.path}});
+        return {};
+    }
+
+    // Opens -queue-path and queues what a previous run left there, oldest first, before any new
+    // submission (the batcher is not running yet). Replay may exceed -queue-max-bytes (bounded by
+    // -queue-max-disk-bytes): submissions get queue_full until it drained below the budget.
+    status open_disk_queue() {
+        auto dq = disk_queue::open(qcfg_.path, qcfg_.max_disk_bytes);
+        if (!dq) return make_error(dq.error_message());
+        disk_ = std::move(*dq);
+        disk_max_bytes_.Set(static_cast<double>(disk_->max_bytes()));
+        disk_corrupt_.Increment(static_cast<double>(disk_->corrupt()));
+        std::uint64_t n = 0;
+        std::uint64_t series = 0;
+        for (auto& p : disk_->take_recovered()) {
+            stats_.accepted(p.series, p.points);
+            stats_.replayed();
+            series += p.series;
+            ++n;
+            queue_.try_push(p, true);
+        }
+        disk_replayed_.Increment(static_cast<double>(n));
+        disk_bytes_.Set(static_cast<double>(disk_->bytes()));
+        queue_bytes_.Set(static_cast<double>(queue_.bytes()));
+        if (n != 0 || disk_->corrupt() != 0) {
+            logging::info("disk queue: replaying what a previous run left",
+                          {{"path", qcfg_.path},
+                           {"payloads", n},
+                           {"series", series},
+                           {"bytes", disk_->bytes()},
+                           {"corrupt", disk_->corrupt()}});
+        }
         return {};
     }
 
@@ -316,7 +383,10 @@ class exporter::impl {
             report.bytes_left = queue_.bytes();
             aborting_.store(true, std::memory_order_release);
             slots_cv_.notify_all();
-            for (auto& p : queue_.abort()) drop(p, "shutdown");
+            // With a disk queue what is left stays outstanding: it is on disk for the next start.
+            for (auto& p : queue_.abort()) {
+                if (!disk_) drop(p, "shutdown");
+            }
             asio::post(strand_, [this] {
                 for (const auto& j : jobs_) j->timer.cancel();
                 client_->close_all();
@@ -336,6 +406,22 @@ class exporter::impl {
         const auto after = stats_.snapshot_shutdown();
         report.series_left = after.first - before.first;
         report.points_left = after.second - before.second;
+        if (disk_) {
+            const auto s = stats_.snapshot();
+            report.complete = true;
+            report.series_left = s.outstanding_series;
+            report.points_left = s.outstanding_points;
+            report.disk_bytes_left = disk_->bytes();
+            disk_bytes_.Set(static_cast<double>(report.disk_bytes_left));
+            if (s.outstanding_series != 0) {
+                logging::warn("exporter drain deadline passed: undelivered data kept on disk",
+                              {{"path", qcfg_.path},
+                               {"series", report.series_left},
+                               {"datapoints", report.points_left},
+                               {"disk_bytes", report.disk_bytes_left}});
+                return report;
+            }
+        }
         if (report.complete) {
             logging::info("exporter drained: everything accepted was delivered or rejected");
         } else {
@@ -360,6 +446,10 @@ class exporter::impl {
     export_stats stats() const {
         export_stats s = stats_.snapshot();
         s.connections_opened = client_ ? client_->connections_opened() : 0;
+        if (disk_) {
+            s.disk_bytes = disk_->bytes();
+            s.disk_corrupt = disk_->corrupt();
+        }
         return s;
     }
 
@@ -413,6 +503,10 @@ class exporter::impl {
             std::lock_guard lock(mu_);
             ++s_.requests;
         }
+        void replayed() {
+            std::lock_guard lock(mu_);
+            ++s_.replayed_payloads;
+        }
         void retry() {
             std::lock_guard lock(mu_);
             ++s_.retries;
@@ -438,6 +532,8 @@ class exporter::impl {
         explicit job(const http_client::strand& s) : timer(s) {}
         std::deque<payload> parts;  // in wire encoding; front() is being sent
         std::uint64_t bytes = 0;    // queue budget to release when the job ends
+        std::vector<std::uint64_t> disk_ids;  // records to acknowledge when the job ends
+        bool keep_on_disk = false;            // aborted at shutdown: not acknowledged
         unsigned attempt = 0;       // retries of the front part so far
         std::optional<std::chrono::steady_clock::time_point> failing_since;
         bool warned = false;
@@ -459,6 +555,7 @@ class exporter::impl {
     }
 
     submit_status push(payload p) {
+        if (disk_) return push_durable(std::move(p));
         const auto series = p.series;
         const auto points = p.points;
         // Counted before the push: the batcher may send it (and count it sent) at once.
@@ -467,6 +564,31 @@ class exporter::impl {
             stats_.revert(series, points);  // never accepted: neither sent nor dropped
             return refuse();
         }
+        queue_bytes_.Set(static_cast<double>(queue_.bytes()));
+        return submit_status::accepted;
+    }
+
+    // The disk queue's push: the record is on disk (synced) before accepted is returned. push_mu_
+    // serializes pushers, so the room checked in the memory queue can only grow (releases)
+    // before the push that follows the disk write.
+    submit_status push_durable(payload p) {
+        std::lock_guard lock(push_mu_);
+        const auto used = queue_.bytes();
+        if (used != 0 && used + p.cost() > queue_.max_bytes()) return refuse();
+        switch (disk_->append(p)) {
+            case disk_queue::append_status::ok:
+                break;
+            case disk_queue::append_status::full:
+                return refuse();
+            case disk_queue::append_status::error:
+                errors_.Add({{"reason", "disk"}}).Increment();
+                return refuse();
+        }
+        disk_bytes_.Set(static_cast<double>(disk_->bytes()));
+        stats_.accepted(p.series, p.points);
+        // Fails only when drain() closed the queue meanwhile: the payload is on disk and goes out
+        // after the next start, so it was accepted all the same.
+        queue_.try_push(p);
         queue_bytes_.Set(static_cast<double>(queue_.bytes()));
         return submit_status::accepted;
     }
@@ -505,6 +627,9 @@ class exporter::impl {
                 if (!queue_.next_batch(items, bytes, cfg_.batch_size, cfg_.flush_interval)) return;
                 auto j = std::make_shared<job>(strand_);
                 j->bytes = bytes;
+                for (const auto& p : items) {
+                    if (p.disk_id != 0) j->disk_ids.push_back(p.disk_id);
+                }
                 j->parts.push_back(merge(items));
                 if (auto st = to_wire(j->parts.front()); !st) {
                     errors_.Add({{"reason", "encode"}}).Increment();
@@ -549,6 +674,10 @@ class exporter::impl {
 
     void finish_job(const job_ptr& j) {
         jobs_.erase(j);
+        if (disk_ && !j->keep_on_disk && !j->disk_ids.empty()) {
+            disk_->ack(j->disk_ids);
+            disk_bytes_.Set(static_cast<double>(disk_->bytes()));
+        }
         queue_.release(j->bytes);
         queue_bytes_.Set(static_cast<double>(queue_.bytes()));
         {
@@ -561,7 +690,13 @@ class exporter::impl {
     void next_attempt(const job_ptr& j) {
         if (j->parts.empty()) return finish_job(j);
         if (aborting_.load(std::memory_order_acquire)) {
-            for (const auto& p : j->parts) drop(p, "shutdown");
+            // With a disk queue the job's records stay on disk (even parts of it that were sent
+            // after a 413 split: at-least-once) and its data stays outstanding.
+            if (disk_) {
+                j->keep_on_disk = true;
+            } else {
+                for (const auto& p : j->parts) drop(p, "shutdown");
+            }
             j->parts.clear();
             return finish_job(j);
         }
@@ -672,6 +807,7 @@ class exporter::impl {
 
     // Settings and collaborators (immutable after init()).
     const config::exporter_config cfg_;
+    const config::queue_config qcfg_;
     const bool observe_only_;
     const bool otlp_;
     mg::clock& clock_;
@@ -686,6 +822,8 @@ class exporter::impl {
     std::unique_ptr<http_client> client_;
     std::vector<std::thread> io_threads_;
     std::thread batcher_;
+    std::unique_ptr<disk_queue> disk_;  // null without -queue-path; set in init()
+    std::mutex push_mu_;                // disk queue pushes
 
     std::mutex slots_mu_;
     std::condition_variable slots_cv_;
@@ -708,6 +846,10 @@ class exporter::impl {
     prometheus::Counter& discarded_points_;
     prometheus::Gauge& queue_bytes_;
     prometheus::Gauge& queue_max_bytes_;
+    prometheus::Gauge& disk_bytes_;
+    prometheus::Gauge& disk_max_bytes_;
+    prometheus::Counter& disk_corrupt_;
+    prometheus::Counter& disk_replayed_;
     prometheus::Gauge& observe_only_gauge_;
 };
 

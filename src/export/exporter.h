@@ -15,10 +15,13 @@
 //
 // Guarantees: a payload accepted by submit() is counted as submitted and ends as exactly one of
 // sent, dropped{reason} (rejected by a 4xx, a single series still 413, retries exhausted, left
-// at the drain deadline) or still outstanding; stats() shows submitted = sent + dropped +
+// at the drain deadline without a disk queue) or still outstanding (with a disk queue, what is
+// left at shutdown stays outstanding: it is on disk); stats() shows submitted = sent + dropped +
 // outstanding at any time. Delivery is at-least-once while the process lives (a response lost
-// after the backend stored the data is retried); nothing is on disk, so a kill -9 loses what was
-// outstanding.
+// after the backend stored the data is retried). Without a disk queue a kill -9 loses what was
+// outstanding; with one (-queue-path) every accepted payload is on disk (synced) before submit
+// returns accepted, stays there until the backend answered 2xx or it was dropped for good, and
+// is sent again after a restart: at-least-once across restarts and crashes (see disk_queue.h).
 //
 // Thread-safety: submit*, stats, queue_bytes and the accessors are safe from any thread. drain()
 // is called once, from the control thread; the destructor drains with an immediate deadline if
@@ -74,13 +77,19 @@ struct export_stats {
     std::uint64_t requests = 0;          // upstream HTTP responses of any status
     std::uint64_t retries = 0;
     std::uint64_t connections_opened = 0;
+    std::uint64_t replayed_payloads = 0;  // read back from the disk queue at startup
+    std::uint64_t disk_bytes = 0;         // size of the disk queue's segment files
+    std::uint64_t disk_corrupt = 0;       // torn/corrupt records or files cut off at startup
 };
 
 struct drain_report {
-    bool complete = true;  // everything accepted was sent or rejected before the deadline
-    std::uint64_t series_left = 0;
+    // Nothing accepted was lost: everything was sent or rejected before the deadline, or (with a
+    // disk queue) what was not is kept on disk for the next start.
+    bool complete = true;
+    std::uint64_t series_left = 0;  // dropped (memory only) or kept on disk at the deadline
     std::uint64_t points_left = 0;
-    std::uint64_t bytes_left = 0;
+    std::uint64_t bytes_left = 0;       // memory queue bytes at the deadline
+    std::uint64_t disk_bytes_left = 0;  // disk queue bytes after the drain (0 without one)
 };
 
 // Test seams: time and randomness (Envoy-style), and the number of io threads.
@@ -93,8 +102,10 @@ struct exporter_deps {
 
 class exporter {
   public:
-    // Validates the settings (URL, headers, TLS files), registers the metric families in
-    // `registry` and starts the batcher and io threads. With an empty endpoint the exporter is in
+    // Validates the settings (URL, headers, TLS files, -queue-path: created 0700 and locked, an
+    // error naming it otherwise), registers the metric families in `registry`, queues what the
+    // disk queue holds from a previous run (before anything new) and starts the batcher and io
+    // threads. With an empty endpoint the exporter is in
     // observe-only mode and logs so once, at warn level. The registry must outlive the exporter.
     static result<std::unique_ptr<exporter>> create(const config::exporter_config& cfg,
                                                     const config::queue_config& queue,
@@ -130,7 +141,9 @@ class exporter {
 
     // Sends what is queued without waiting for batches to fill, until everything is delivered
     // (or rejected) or the deadline passes; then stops the threads. What is left at the deadline
-    // is counted as dropped (reason "shutdown") and logged. Later submits return closed.
+    // is counted as dropped (reason "shutdown") and logged; with a disk queue it stays on disk
+    // (not dropped; complete stays true) and is sent after the next start. Later submits
+    // return closed.
     drain_report drain(std::chrono::steady_clock::time_point deadline);
 
     // The Retry-After value (seconds) for a 429 after queue_full.

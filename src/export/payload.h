@@ -34,6 +34,7 @@ struct payload {
     std::string body;
     std::uint32_t series = 0;
     std::uint64_t points = 0;
+    std::uint64_t disk_id = 0;  // its record in the disk queue; 0 = none (memory only)
 
     bool mergeable() const { return !compressed && format != payload_format::otlp_json; }
     // What the payload costs in the queue's byte budget.

@@ -2,12 +2,12 @@
 
 namespace mg::exporter {
 
-bool export_queue::try_push(payload& p) {
+bool export_queue::try_push(payload& p, bool ignore_budget) {
     const std::uint64_t cost = p.cost();
     {
         std::lock_guard lock(mu_);
         if (closed_) return false;
-        if (bytes_ + cost > max_bytes_ && bytes_ != 0) return false;
+        if (!ignore_budget && bytes_ + cost > max_bytes_ && bytes_ != 0) return false;
         bytes_ += cost;
         items_.push_back(entry{std::move(p), std::chrono::steady_clock::now()});
     }

@@ -29,7 +29,8 @@ class export_queue {
     // Appends p when its cost fits in the budget; false (p untouched) when the queue is full or
     // closed. A payload larger than the whole budget is accepted into an empty queue, so one
     // request over the budget cannot be refused forever.
-    bool try_push(payload& p);
+    // ignore_budget: accept whatever the budget says (replay of the disk queue at startup).
+    bool try_push(payload& p, bool ignore_budget = false);
 
     // Waits until a batch is ready and moves it to `out` (cleared first), returning the bytes it
     // holds. A batch is either one standalone payload, or consecutive mergeable payloads of the

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -685,4 +688,262 @@ TEST_CASE("many concurrent submitters over several connections: exact delivery",
     CHECK(all_names(backend.log()) == want);
     for (const auto& req : backend.log().all()) CHECK(decode_names(req).size() <= 7);
     check_accounting(e->stats());
+}
+
+// ---- disk queue (-queue-path) ----------------------------------------------------------------
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct temp_dir {
+    temp_dir() {
+        std::string t = (fs::temp_directory_path() / "mg-exq-XXXXXX").string();
+        REQUIRE(::mkdtemp(t.data()) != nullptr);
+        path = t;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::string path;
+};
+
+mg::config::queue_config disk_queue_of(const std::string& dir,
+                                       std::uint64_t max_disk = 64 * 1024 * 1024) {
+    auto q = queue_of();
+    q.path = dir;
+    q.max_disk_bytes = max_disk;
+    return q;
+}
+
+std::uint16_t free_port() {
+    fake_backend probe;
+    return probe.port();
+}
+
+std::string url_of(std::uint16_t port) {
+    return "http://127.0.0.1:" + std::to_string(port) + "/api/v1/write";
+}
+
+// Submits one request per name group with the backend down and waits until the exporter tried.
+std::vector<std::string> submit_groups(ex::exporter& e, prometheus::Registry& reg, int groups) {
+    std::vector<std::string> want;
+    for (int i = 0; i < groups; ++i) {
+        auto r = make_rw(names(3, "g" + std::to_string(i) + "_"));
+        REQUIRE(e.submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+        for (auto& n : names(3, "g" + std::to_string(i) + "_")) want.push_back(n);
+    }
+    REQUIRE(eventually([&] {
+        return metric(reg, "metrics_governor_export_errors_total", {{"reason", "connect"}}) >= 1;
+    }));
+    return want;
+}
+
+std::vector<fs::path> segment_files(const std::string& dir) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.path().extension() == ".mgq") out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("disk queue: accepted data survives a restart with the backend down",
+          "[export][exporter][disk]") {
+    temp_dir d;
+    const auto port = free_port();
+    auto c = config_for(url_of(port));
+    c.max_conns = 1;
+    std::vector<std::string> want;
+    std::string snappy;
+    std::uint64_t submitted_series = 0;
+    {
+        prometheus::Registry reg;
+        auto e = make_exporter(c, reg, disk_queue_of(d.path));
+        want = submit_groups(*e, reg, 4);
+        auto raw = make_rw(names(2, "raw_"));
+        pr::snappy_encode(pr::bytes_view(raw->body.data(), raw->body.size()), snappy);
+        REQUIRE(e->submit_raw(snappy, pr::source_protocol::remote_write_v1,
+                              ex::body_encoding::snappy, 2, 4) == ex::submit_status::accepted);
+        CHECK(metric(reg, "metrics_governor_queue_disk_bytes") > 0);
+        CHECK(metric(reg, "metrics_governor_queue_disk_max_bytes") == 64 * 1024 * 1024);
+
+        const auto report = drain_for(*e, 50ms);
+        CHECK(report.complete);  // nothing lost: it is on disk
+        CHECK(report.series_left == 14);
+        CHECK(report.points_left == 28);
+        CHECK(report.disk_bytes_left > 0);
+        const auto s = e->stats();
+        submitted_series = s.submitted_series;
+        CHECK(s.dropped_series == 0);
+        CHECK(s.outstanding_series == 14);  // submitted = sent + dropped + on disk
+        CHECK(s.disk_bytes == report.disk_bytes_left);
+        check_accounting(s);
+    }
+    CHECK(submitted_series == 14);
+
+    fake_backend backend(ex::test::always(204), port);
+    prometheus::Registry reg;
+    auto e = make_exporter(c, reg, disk_queue_of(d.path));
+    CHECK(metric(reg, "metrics_governor_queue_disk_replayed_payloads_total") == 5);
+    REQUIRE(eventually([&] { return e->stats().sent_series == 14; }));
+    const auto report = drain_for(*e);
+    CHECK(report.complete);
+    CHECK(report.disk_bytes_left == 0);
+    CHECK(segment_files(d.path).empty());
+    // Everything arrived exactly as submitted, the raw body byte for byte, in order.
+    const auto got = backend.log().all();
+    std::vector<std::string> names_in_order;
+    bool raw_seen = false;
+    for (const auto& req : got) {
+        if (req.body() == snappy) raw_seen = true;
+        for (auto& n : decode_names(req)) names_in_order.push_back(n);
+    }
+    CHECK(raw_seen);
+    want.push_back("raw_0");
+    want.push_back("raw_1");
+    CHECK(names_in_order == want);
+    const auto s = e->stats();
+    CHECK(s.replayed_payloads == 5);
+    CHECK(s.submitted_series == 14);
+    CHECK(s.sent_series == 14);
+    check_accounting(s);
+}
+
+TEST_CASE("disk queue: a torn tail is cut off, counted, and the complete records are delivered",
+          "[export][exporter][disk]") {
+    temp_dir d;
+    const auto port = free_port();
+    auto c = config_for(url_of(port));
+    c.max_conns = 1;
+    std::vector<std::string> want;
+    {
+        prometheus::Registry reg;
+        auto e = make_exporter(c, reg, disk_queue_of(d.path));
+        want = submit_groups(*e, reg, 3);
+    }
+    const auto segs = segment_files(d.path);
+    REQUIRE(segs.size() == 1);
+    fs::resize_file(segs[0], fs::file_size(segs[0]) - 10);  // kill -9 in the middle of a write
+
+    fake_backend backend(ex::test::always(204), port);
+    prometheus::Registry reg;
+    auto e = make_exporter(c, reg, disk_queue_of(d.path));
+    CHECK(metric(reg, "metrics_governor_queue_disk_corrupt_total") == 1);
+    CHECK(metric(reg, "metrics_governor_queue_disk_replayed_payloads_total") == 2);
+    REQUIRE(eventually([&] { return e->stats().sent_series == 6; }));
+    drain_for(*e);
+    want.resize(6);
+    CHECK(all_names(backend.log()) == as_set(want));
+    CHECK(e->stats().disk_corrupt == 1);
+    check_accounting(e->stats());
+}
+
+TEST_CASE("disk queue: a garbage segment file does not crash the exporter",
+          "[export][exporter][disk]") {
+    temp_dir d;
+    {
+        std::ofstream g(d.path + "/seg-00000000000000000001.mgq", std::ios::binary);
+        for (int i = 0; i < 4096; ++i) g.put(static_cast<char>((i * 131) & 0xff));
+    }
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto e = make_exporter(config_for(backend.url()), reg, disk_queue_of(d.path));
+    CHECK(metric(reg, "metrics_governor_queue_disk_corrupt_total") == 1);
+    auto r = make_rw(names(2));
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(eventually([&] { return e->stats().sent_series == 2; }));
+    CHECK(drain_for(*e).complete);
+}
+
+TEST_CASE("disk queue: full at -queue-max-disk-bytes answers queue_full",
+          "[export][exporter][disk]") {
+    temp_dir d;
+    auto c = config_for(url_of(free_port()));
+    c.max_conns = 1;
+    c.batch_size = 1;
+    prometheus::Registry reg;
+    auto e = make_exporter(c, reg, disk_queue_of(d.path, 2048));
+    ex::submit_status st = ex::submit_status::accepted;
+    int accepted = 0;
+    for (int i = 0; i < 1000 && st == ex::submit_status::accepted; ++i) {
+        auto r = make_rw({"f" + std::to_string(i)});
+        st = e->submit(r->batch, r->keep_all());
+        if (st == ex::submit_status::accepted) ++accepted;
+    }
+    CHECK(st == ex::submit_status::queue_full);
+    CHECK(accepted > 1);
+    CHECK(metric(reg, "metrics_governor_export_queue_full_total") == 1);
+    CHECK(metric(reg, "metrics_governor_queue_disk_bytes") <= 2048);
+    CHECK(metric(reg, "metrics_governor_queue_disk_bytes") > 2048 - 200);
+    const auto report = drain_for(*e, 50ms);
+    CHECK(report.complete);
+    CHECK(report.series_left == static_cast<std::uint64_t>(accepted));
+    check_accounting(e->stats());
+}
+
+TEST_CASE("disk queue: acknowledged payloads are not replayed", "[export][exporter][disk]") {
+    temp_dir d;
+    fake_backend backend;
+    auto c = config_for(backend.url());
+    {
+        prometheus::Registry reg;
+        auto e = make_exporter(c, reg, disk_queue_of(d.path));
+        for (int i = 0; i < 3; ++i) {
+            auto r = make_rw(names(2, "a" + std::to_string(i)));
+            REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+        }
+        REQUIRE(eventually([&] { return e->stats().sent_series == 6; }));
+        CHECK(eventually([&] { return e->stats().disk_bytes == 0; }));
+        CHECK(drain_for(*e).disk_bytes_left == 0);
+    }
+    CHECK(segment_files(d.path).empty());
+    const auto before = backend.log().count();
+    prometheus::Registry reg;
+    auto e = make_exporter(c, reg, disk_queue_of(d.path));
+    CHECK(metric(reg, "metrics_governor_queue_disk_replayed_payloads_total") == 0);
+    CHECK(drain_for(*e).complete);
+    CHECK(backend.log().count() == before);
+    CHECK(e->stats().submitted_series == 0);
+}
+
+TEST_CASE("disk queue: at-least-once - a payload in flight at shutdown is sent again",
+          "[export][exporter][disk]") {
+    temp_dir d;
+    const auto port = free_port();
+    auto c = config_for(url_of(port));
+    std::size_t seen_first = 0;
+    {
+        // The backend gets the request but never acknowledges it (503, retried).
+        fake_backend down(ex::test::always(503), port);
+        prometheus::Registry reg;
+        auto e = make_exporter(c, reg, disk_queue_of(d.path));
+        auto r = make_rw(names(3, "inflight_"));
+        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+        REQUIRE(down.log().wait(1));
+        seen_first = down.log().count();
+        e.reset();  // destroyed with the request unacknowledged
+    }
+    CHECK(seen_first >= 1);
+    fake_backend up(ex::test::always(204), port);
+    prometheus::Registry reg;
+    auto e = make_exporter(c, reg, disk_queue_of(d.path));
+    REQUIRE(up.log().wait(1));
+    CHECK(all_names(up.log()) == as_set(names(3, "inflight_")));
+    REQUIRE(eventually([&] { return e->stats().sent_series == 3; }));
+    CHECK(drain_for(*e).disk_bytes_left == 0);
+}
+
+TEST_CASE("disk queue: an unusable -queue-path fails create with its name",
+          "[export][exporter][disk]") {
+    temp_dir d;
+    std::ofstream(d.path + "/file") << "x";
+    prometheus::Registry reg;
+    const std::string bad = d.path + "/file/queue";
+    auto e = ex::exporter::create(config_for("http://127.0.0.1:1/"), disk_queue_of(bad), reg);
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.error_message().find(bad) != std::string::npos);
 }
