@@ -1,6 +1,7 @@
 # The two commands of the README, and a few more for developers.
 #   make run   install what is missing, build Release, start the daemon with config/metrics-governor.yaml
-#   make test  install what is missing, build Debug with warnings as errors, run every test through ctest
+#   make test  install what is missing (with the e2e peers: prometheus, victoria-metrics), build Debug
+#              with warnings as errors, run every test through ctest (docs/testing.md)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= config/metrics-governor.yaml
 RELEASE_DIR := build/release
@@ -26,7 +27,7 @@ build: release
 run: release
 	./$(RELEASE_DIR)/metrics-governor -config $(CONFIG)
 
-test: deps
+test: deps-e2e
 	cmake -S . -B $(DEBUG_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DMG_WERROR=ON -DMG_BUILD_BENCH=OFF
 	cmake --build $(DEBUG_DIR) -j$(JOBS)
 	ctest --test-dir $(DEBUG_DIR) --output-on-failure -j$(JOBS)

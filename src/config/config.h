@@ -84,7 +84,7 @@ struct bloom_persistence_config {
 struct exporter_config {
     std::string endpoint;          // http:// or https:// URL; empty = observe-only
     std::string protocol = "prw";  // prw (remote write 1.0) | otlp (OTLP/HTTP protobuf)
-    int max_conns = 4;             // keep-alive connections (and requests in flight)
+    int max_conns = 1;             // keep-alive connections (and requests in flight); 1 keeps order
     std::chrono::nanoseconds timeout = 30s;  // per step: connect, TLS handshake, write, read
     // 0 = retry until the data is delivered (back-pressure through the queue); else give up and
     // count the batch as dropped with reason retries_exhausted.

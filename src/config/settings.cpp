@@ -181,7 +181,9 @@ std::vector<setting> build_rows() {
                        .one_of({"prw", "otlp"}));
     rows.push_back(make_setting<&app_config::exporter, &ec::max_conns>(
                        "exporter.max_conns", ex,
-                       "Keep-alive connections to the backend, and upstream requests in flight.")
+                       "Keep-alive connections to the backend, and upstream requests in flight. "
+                       "More than 1 can deliver a series' samples out of order after retries, which "
+                       "Prometheus rejects (400) and the exporter then drops; VictoriaMetrics accepts it.")
                        .int_range(1, 256));
     rows.push_back(make_setting<&app_config::exporter, &ec::timeout>(
                        "exporter.timeout", ex,

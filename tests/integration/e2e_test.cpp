@@ -1,0 +1,782 @@
+// End to end with real peers we did not write: Debian's `prometheus` (2.42) scrapes a target and
+// remote-writes to metrics-governor, which forwards to a real backend (a second `prometheus` with
+// --web.enable-remote-write-receiver, or `victoria-metrics` 1.79 single node). The tests ask the
+// backend's HTTP API which series (and, for the outage test, which samples) arrived.
+//
+// Every peer runs on 127.0.0.1 with its own temporary data directory, is started by the test and
+// killed when the test ends (RAII: child_process's destructor sends SIGKILL, the temp_dir declared
+// before it is removed after). A missing peer binary fails the test with the package to install:
+// CI installs them (scripts/install-deps.sh --e2e, `make deps-e2e`); nothing is skipped.
+//
+// Ports: our daemon and Prometheus bind port 0 and print the port they got (no race at all).
+// VictoriaMetrics prints only the address it was given, and the outage test needs the backend's
+// port before the backend exists, so for those the test holds a reserved_port (below).
+//
+// Waiting: a peer's startup is awaited on its log line ("Listening on" / "Server is ready to
+// receive web requests." for Prometheus), then confirmed once on its readiness endpoint.
+// VictoriaMetrics logs "starting http server" just before it binds, so its /health is polled a
+// bounded number of times with a 20 ms pause. Data arrives asynchronously through two remote-write
+// queues (Prometheus' and ours), so the backend's query API is polled with a bounded deadline and a
+// 200 ms pause between queries.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/server.h"
+#include "protocol/compression.h"
+#include "protocol/otlp.h"
+#include "support/daemon.h"
+#include "support/http_client.h"
+#include "support/process.h"
+
+using namespace std::chrono_literals;
+using mg::test::child_process;
+using mg::test::running_daemon;
+using mg::test::temp_dir;
+using json = nlohmann::json;
+namespace proto = mg::protocol;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Finding the peers
+
+std::string find_program(const std::string& name) {
+    std::vector<std::string> dirs;
+    if (const char* path = std::getenv("PATH")) {
+        std::stringstream ss(path);
+        std::string d;
+        while (std::getline(ss, d, ':')) {
+            if (!d.empty()) dirs.push_back(d);
+        }
+    }
+    for (const char* d : {"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"}) dirs.emplace_back(d);
+    for (const auto& d : dirs) {
+        const auto candidate = d + "/" + name;
+        if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    return {};
+}
+
+// The peer's path, or a failed test naming the Debian package that provides it.
+std::string require_program(const std::string& name, const std::string& package) {
+    auto path = find_program(name);
+    if (path.empty()) {
+        FAIL("end-to-end peer '" << name << "' not found in PATH: install the Debian package '"
+                                 << package
+                                 << "' (bash scripts/install-deps.sh --e2e, or make deps-e2e)");
+    }
+    return path;
+}
+
+// The command line that runs a peer. When the test process dies without running destructors
+// (ctest's timeout kill, SIGPIPE on a closed output), the peer would live on, orphaned;
+// util-linux's setpriv (Debian: essential) makes the kernel SIGKILL it when we die. It execs the
+// peer, so the pid is the peer's.
+std::vector<std::string> peer_command(const std::string& bin,
+                                      const std::vector<std::string>& args) {
+    std::vector<std::string> argv;
+    if (const auto setpriv = find_program("setpriv"); !setpriv.empty())
+        argv = {setpriv, "--pdeathsig", "KILL", "--"};
+    argv.push_back(bin);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports
+
+// A port on 127.0.0.1 that nothing listens on, held until release(). The socket is bound with
+// SO_REUSEADDR and never listens: a connection to it is refused (exactly "backend down"), the
+// kernel hands the port to no other bind(0) or outgoing connection while we hold it, and a peer
+// that binds with SO_REUSEADDR too (Go's net package always does, so Prometheus and
+// VictoriaMetrics) can still bind and listen on it. So there is no window where another process can
+// take the port. With a peer that did not set SO_REUSEADDR the bind would fail and the test would
+// report it (never hang); the fallback would be release() just before the start, with the classic
+// tiny race.
+class reserved_port {
+  public:
+    reserved_port() {
+        fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0) throw std::runtime_error("socket failed");
+        const int one = 1;
+        setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = 0;
+        if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw std::runtime_error("bind failed");
+        socklen_t len = sizeof addr;
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+    }
+    ~reserved_port() { release(); }
+    reserved_port(const reserved_port&) = delete;
+    reserved_port& operator=(const reserved_port&) = delete;
+    unsigned short port() const { return port_; }
+    void release() {
+        if (fd_ >= 0) close(fd_);
+        fd_ = -1;
+    }
+
+  private:
+    int fd_ = -1;
+    unsigned short port_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+// Reads whatever a child printed so far (waiting at most 10 ms), so that a chatty peer never
+// blocks on a full pipe. (Less than 2 ms would read nothing: the wait is counted in whole ms.)
+void drain(child_process& p) {
+    p.wait_for_line("\x01never\x02", 10ms);
+}
+
+std::string url_encode(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+std::optional<mg::test::http_reply> try_get(unsigned short port, const std::string& target) {
+    try {
+        return mg::test::http_get(port, target);
+    } catch (const std::exception&) {
+        return std::nullopt;  // connection refused or reset: not up (yet)
+    }
+}
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string fixed3(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+    return buf;
+}
+
+// Polls `pred` until it holds or `timeout` passed, draining the children's logs in between.
+// Used only for data that reaches a peer asynchronously.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+                const std::vector<child_process*>& logs) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        for (auto* p : logs) drain(*p);
+        if (pred()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(200ms);
+    }
+}
+
+// The value of one sample line of a Prometheus text page ("name{labels} value"), or 0.
+double metric_value(const std::string& page, const std::string& series) {
+    std::istringstream in(page);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+            line[series.size()] == ' ')
+            return std::stod(line.substr(series.size() + 1));
+    }
+    return 0;
+}
+
+std::string daemon_metrics(const running_daemon& d) {
+    return mg::test::http_get(d.stats_port(), "/metrics").body;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scrape target: a fixed exposition page on our own HTTP server, 127.0.0.1 port 0.
+
+class static_target {
+  public:
+    explicit static_target(std::string page) {
+        auto routes = std::make_shared<mg::http::router>();
+        routes->add(mg::http::bhttp::verb::get, "/metrics",
+                    [page = std::move(page)](const mg::http::request& req) {
+                        return mg::http::make_response(req, mg::http::bhttp::status::ok, page,
+                                                       "text/plain; version=0.0.4");
+                    });
+        server_ = std::make_unique<mg::http::server>(
+            ioc_, mg::http::server_options{.name = "e2e-target"}, routes);
+        const auto bound = server_->listen("127.0.0.1", 0);
+        if (!bound.ok()) throw std::runtime_error(bound.error_message());
+        port_ = bound->port();
+        thread_ = std::thread([this] {
+            auto guard = boost::asio::make_work_guard(ioc_);
+            ioc_.run();
+        });
+    }
+    ~static_target() {
+        server_->shutdown();
+        server_->wait_until_idle(std::chrono::steady_clock::now() + 5s);
+        ioc_.stop();
+        thread_.join();
+    }
+    unsigned short port() const { return port_; }
+
+  private:
+    boost::asio::io_context ioc_;
+    std::unique_ptr<mg::http::server> server_;
+    std::thread thread_;
+    unsigned short port_ = 0;
+};
+
+// `name{id="0"} 1` .. for ids [0, n).
+std::string gauge_lines(const std::string& name, int n) {
+    std::string out = "# TYPE " + name + " gauge\n";
+    for (int i = 0; i < n; ++i)
+        out += name + "{id=\"" + std::to_string(i) + "\"} " + std::to_string(i + 1) + "\n";
+    return out;
+}
+
+// The series Prometheus adds to every scrape of a target.
+const std::vector<std::string> k_scrape_series{
+    "up", "scrape_duration_seconds", "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling", "scrape_series_added"};
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+
+// One Prometheus server: its own data dir and config file, 127.0.0.1, port 0 unless given.
+class prometheus_peer {
+  public:
+    prometheus_peer(const std::string& role, const std::string& config,
+                    std::vector<std::string> extra, unsigned short port = 0)
+        : role_(role) {
+        const auto bin = require_program("prometheus", "prometheus");
+        dir_.write("prometheus.yml", config);
+        std::vector<std::string> argv{"--config.file=" + dir_.file("prometheus.yml"),
+                                      "--storage.tsdb.path=" + dir_.file("data"),
+                                      "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                                      "--log.level=info"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        proc_ = std::make_unique<child_process>(peer_command(bin, argv));
+        // The web listener logs the address it bound, with the real port.
+        const auto listening = proc_->wait_for_line("msg=\"Listening on\"", 30s);
+        if (!listening)
+            FAIL("prometheus (" << role_ << ") did not start listening; output:\n"
+                                << proc_->output());
+        static const std::regex addr_re(R"(address=127\.0\.0\.1:(\d+))");
+        std::smatch m;
+        if (!std::regex_search(*listening, m, addr_re))
+            FAIL("no port in prometheus' line: " << *listening);
+        port_ = static_cast<unsigned short>(std::stoi(m[1].str()));
+        if (!proc_->wait_for_line("Server is ready to receive web requests.", 30s))
+            FAIL("prometheus (" << role_ << ") never became ready; output:\n" << proc_->output());
+        // The log line says it; the readiness endpoint confirms (bounded, normally the first try).
+        for (int tries = 0;; ++tries) {
+            const auto r = try_get(port_, "/-/ready");
+            if (r && r->status == 200) break;
+            if (tries == 50) FAIL("prometheus (" << role_ << ") /-/ready never answered 200");
+            drain(*proc_);
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    unsigned short port() const { return port_; }
+    child_process& process() { return *proc_; }
+
+  private:
+    std::string role_;
+    temp_dir dir_;  // declared before proc_: removed after the process was killed
+    std::unique_ptr<child_process> proc_;
+    unsigned short port_ = 0;
+};
+
+// One VictoriaMetrics single node on a reserved port, its own -storageDataPath.
+class victoria_peer {
+  public:
+    explicit victoria_peer(reserved_port& port) : port_(port.port()) {
+        const auto bin = require_program("victoria-metrics", "victoria-metrics");
+        proc_ = std::make_unique<child_process>(peer_command(
+            bin, {"-httpListenAddr=127.0.0.1:" + std::to_string(port_),
+                  "-storageDataPath=" + dir_.file("data"),
+                  // Fresh samples are queryable at once (default: 30 s later), no response cache.
+                  "-search.latencyOffset=0s", "-search.disableCache", "-loggerLevel=INFO"}));
+        if (!proc_->wait_for_line("starting http server at", 30s))
+            FAIL("victoria-metrics did not start; output:\n" << proc_->output());
+        // It logs that line just before it binds: nothing more to await, so poll /health (bounded).
+        for (int tries = 0;; ++tries) {
+            const auto r = try_get(port_, "/health");
+            if (r && r->status == 200) break;
+            if (tries == 250)
+                FAIL("victoria-metrics /health never answered 200; output:\n" << proc_->output());
+            drain(*proc_);
+            std::this_thread::sleep_for(20ms);
+        }
+        port.release();
+    }
+    unsigned short port() const { return port_; }
+    child_process& process() { return *proc_; }
+
+  private:
+    temp_dir dir_;
+    std::unique_ptr<child_process> proc_;
+    unsigned short port_ = 0;
+};
+
+std::string sender_config(unsigned short target_port, unsigned short daemon_port) {
+    // One shard keeps the order in which series reach the daemon the order of the scrape, so which
+    // series of the capped metric are admitted is known: the first ones on the page.
+    return "global:\n"
+           "  scrape_interval: 1s\n"
+           "  scrape_timeout: 1s\n"
+           "scrape_configs:\n"
+           "  - job_name: e2e\n"
+           "    static_configs:\n"
+           "      - targets: ['127.0.0.1:" +
+           std::to_string(target_port) +
+           "']\n"
+           "remote_write:\n"
+           "  - url: http://127.0.0.1:" +
+           std::to_string(daemon_port) +
+           "/api/v1/write\n"
+           "    queue_config:\n"
+           "      batch_send_deadline: 1s\n"
+           "      min_shards: 1\n"
+           "      max_shards: 1\n"
+           "      min_backoff: 100ms\n"
+           "      max_backoff: 1s\n";
+}
+
+const std::string k_backend_config = "global:\n  scrape_interval: 1m\n";  // scrapes nothing
+
+// Every series with job="e2e" the backend knows, as "name" or "name{id}".
+std::set<std::string> backend_series(unsigned short port, bool victoria) {
+    std::string target = "/api/v1/series?match%5B%5D=" + url_encode("{job=\"e2e\"}");
+    if (victoria) {
+        try_get(port, "/internal/force_flush");  // make the just-inserted rows searchable
+        target += "&start=" + fixed3(unix_now() - 3600) + "&end=" + fixed3(unix_now() + 60);
+    }
+    const auto r = try_get(port, target);
+    std::set<std::string> out;
+    if (!r || r->status != 200) return out;
+    const auto j = json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || j.value("status", "") != "success") return out;
+    for (const auto& s : j["data"]) {
+        auto name = s.value("__name__", "");
+        if (s.contains("id")) name += "{" + s["id"].get<std::string>() + "}";
+        out.insert(name);
+    }
+    return out;
+}
+
+std::set<std::string> expected_series(int capped_admitted, int free) {
+    std::set<std::string> out(k_scrape_series.begin(), k_scrape_series.end());
+    for (int i = 0; i < capped_admitted; ++i) out.insert("e2e_capped{" + std::to_string(i) + "}");
+    for (int i = 0; i < free; ++i) out.insert("e2e_free{" + std::to_string(i) + "}");
+    return out;
+}
+
+std::string show(const std::set<std::string>& s) {
+    std::string out;
+    for (const auto& x : s) out += (out.empty() ? "" : " ") + x;
+    return out;
+}
+
+constexpr int k_capped = 10, k_limit = 4, k_free = 5;
+
+const std::string k_limits_yaml =
+    "rules:\n"
+    "  - name: capped\n"
+    "    match: {metric_name: e2e_capped}\n"
+    "    max_cardinality: " +
+    std::to_string(k_limit) + "\n";
+
+// POSTs the file `body_file` with curl; returns the HTTP status curl printed ("200"). The response
+// body lands in `response_file`.
+std::string curl_post(const temp_dir& dir, const std::string& url, const std::string& body_file,
+                      const std::vector<std::string>& headers, const std::string& response_file) {
+    std::vector<std::string> argv{require_program("curl", "curl"),
+                                  "-sS",
+                                  "-o",
+                                  dir.file(response_file),
+                                  "-w",
+                                  "%{http_code}",
+                                  "--max-time",
+                                  "20"};
+    for (const auto& h : headers) {
+        argv.push_back("-H");
+        argv.push_back(h);
+    }
+    argv.push_back("--data-binary");
+    argv.push_back("@" + dir.file(body_file));
+    argv.push_back(url);
+    child_process curl(argv);
+    const auto rc = curl.wait_exit(30s);
+    INFO("curl output: " << curl.output());
+    REQUIRE(rc == 0);
+    return curl.output();
+}
+
+std::string read_file(const std::string& path) {
+    std::string out;
+    if (FILE* f = std::fopen(path.c_str(), "rb")) {
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+        std::fclose(f);
+    }
+    return out;
+}
+
+// The shared body of the Prometheus-backend and VictoriaMetrics-backend tests: sender Prometheus
+// -> daemon with a limits file -> `backend_port`; asserts exactly which series arrived, then that
+// the daemon's cardinality API and drop counters agree.
+void governed_scrape_path(unsigned short backend_port, bool victoria, child_process& backend_log) {
+    static_target target(gauge_lines("e2e_capped", k_capped) + gauge_lines("e2e_free", k_free));
+    temp_dir dir;
+    dir.write("limits.yaml", k_limits_yaml);
+    running_daemon d(
+        {"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend_port) + "/api/v1/write",
+         "-limits-config", dir.file("limits.yaml"), "-flush-interval=100ms"});
+    REQUIRE(d.ingest_port() != 0);
+    auto sender = std::make_unique<prometheus_peer>(
+        "sender", sender_config(target.port(), d.ingest_port()), std::vector<std::string>{});
+    std::vector<child_process*> logs{&sender->process(), &backend_log, &d.process()};
+
+    // Exactly the first k_limit series of the capped metric, every other series whole.
+    const auto want = expected_series(k_limit, k_free);
+    std::set<std::string> got;
+    const bool arrived = eventually(
+        [&] {
+            got = backend_series(backend_port, victoria);
+            return got == want;
+        },
+        60s, logs);
+    INFO("backend has: " << show(got));
+    INFO("expected:    " << show(want));
+    REQUIRE(arrived);
+
+    // Let at least two more scrapes pass through the daemon, then look again: nothing more arrived.
+    const auto received = [&] {
+        return metric_value(
+            daemon_metrics(d),
+            R"(metrics_governor_datapoints_received_total{protocol="remote_write_v1"})");
+    };
+    const double before = received();
+    const double per_scrape = k_capped + k_free + static_cast<double>(k_scrape_series.size());
+    REQUIRE(eventually([&] { return received() >= before + 2 * per_scrape; }, 30s, logs));
+    REQUIRE(eventually(
+        [&] { return metric_value(daemon_metrics(d), "metrics_governor_queue_bytes") == 0; }, 30s,
+        logs));
+    got = backend_series(backend_port, victoria);
+    CHECK(show(got) == show(want));
+
+    // The daemon's view agrees with what the backend has.
+    const auto api = json::parse(
+        mg::test::http_get(d.stats_port(), "/api/v1/cardinality?metric=e2e_capped").body);
+    CHECK(api["data"]["metric"]["value"] == k_limit);
+    CHECK(api["data"]["metric"]["limit"] == k_limit);
+    CHECK(api["data"]["metric"]["rule"] == "capped");
+    const auto free_api =
+        json::parse(mg::test::http_get(d.stats_port(), "/api/v1/cardinality?metric=e2e_free").body);
+    CHECK(free_api["data"]["metric"]["value"] == k_free);
+    CHECK(free_api["data"]["metric"]["droppedSeries"] == 0);
+
+    // Stop the sender so the counters stand still, then compare them.
+    sender->process().signal(SIGTERM);
+    CHECK(sender->process().wait_exit(60s) == 0);
+    sender.reset();
+    logs = {&backend_log, &d.process()};
+    const std::string dropped_series =
+        R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="capped"})";
+    json capped;
+    std::string page;
+    // Quiet: every accepted point was either delivered or dropped by the limit, nothing queued.
+    const bool settled = eventually(
+        [&] {
+            page = daemon_metrics(d);
+            capped = json::parse(
+                mg::test::http_get(d.stats_port(), "/api/v1/cardinality?metric=e2e_capped").body);
+            const double in = metric_value(
+                page, R"(metrics_governor_datapoints_received_total{protocol="remote_write_v1"})");
+            const double sent = metric_value(page, "metrics_governor_datapoints_sent_total");
+            const double dropped = capped["data"]["metric"]["droppedDatapoints"].get<double>();
+            return metric_value(page, "metrics_governor_queue_bytes") == 0 && in > 0 &&
+                   in == sent + dropped;
+        },
+        30s, logs);
+    INFO(page);
+    CHECK(settled);
+    const double dropped_metric = metric_value(page, dropped_series);
+    const double dropped_api = capped["data"]["metric"]["droppedSeries"].get<double>();
+    CHECK(dropped_metric > 0);
+    CHECK(dropped_metric == dropped_api);
+    // Every scrape brings the same k_capped - k_limit over-limit series, and each is dropped.
+    CHECK(std::fmod(dropped_metric, k_capped - k_limit) == 0);
+    CHECK(metric_value(page, R"(metrics_governor_metric_cardinality{metric_name="e2e_capped"})") ==
+          k_limit);
+    CHECK(metric_value(page, R"(metrics_governor_metric_cardinality{metric_name="e2e_free"})") ==
+          k_free);
+    CHECK(page.find("metrics_governor_export_dropped_series_total{") == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "prometheus -> metrics-governor -> prometheus: exactly the series within the limit arrive",
+    "[e2e]") {
+    prometheus_peer backend("backend", k_backend_config, {"--web.enable-remote-write-receiver"});
+    governed_scrape_path(backend.port(), false, backend.process());
+}
+
+TEST_CASE(
+    "prometheus -> metrics-governor -> victoria-metrics: exactly the series within the limit "
+    "arrive",
+    "[e2e]") {
+    reserved_port port;
+    victoria_peer backend(port);
+    governed_scrape_path(backend.port(), true, backend.process());
+
+    // OTLP in front of a remote-write backend is refused (conversion is not implemented), not lost
+    // silently: the sender gets 415 and a message saying so.
+    temp_dir dir;
+    running_daemon d({"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend.port()) +
+                      "/api/v1/write"});
+    dir.write(
+        "otlp.json",
+        R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"e2e_otlp","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"1700000000000000000"}]}}]}]}]})");
+    const auto url = "http://127.0.0.1:" + std::to_string(d.ingest_port()) + "/v1/metrics";
+    CHECK(curl_post(dir, url, "otlp.json", {"Content-Type: application/json"}, "resp") == "415");
+    CHECK(read_file(dir.file("resp")).find("conver") != std::string::npos);
+}
+
+// Neither peer speaks OTLP: VictoriaMetrics 1.79 has no /opentelemetry/api/v1/push (it arrived in
+// later releases; the binary has no "opentelemetry" string at all) and Prometheus' OTLP receiver
+// arrived in 2.47. So OTLP is tested in observe-only mode: curl is the real sender, and the
+// daemon's answers, cardinality API and counters are the evidence.
+TEST_CASE(
+    "OTLP JSON and protobuf sent with curl are governed (observe-only: no OTLP backend available)",
+    "[e2e]") {
+    temp_dir dir;
+    dir.write("limits.yaml",
+              "rules:\n  - name: otlp-capped\n    match: {metric_name: e2e_otlp_requests}\n    "
+              "max_cardinality: 2\n");
+    running_daemon d({"-limits-config", dir.file("limits.yaml")});
+    const auto url = "http://127.0.0.1:" + std::to_string(d.ingest_port()) + "/v1/metrics";
+
+    // JSON, uncompressed: three new series, the third over the limit.
+    dir.write(
+        "one.json",
+        R"({"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"e2e"}}]},
+  "scopeMetrics":[{"scope":{"name":"curl"},"metrics":[{"name":"e2e_otlp_requests","sum":{"aggregationTemporality":2,"isMonotonic":true,"dataPoints":[
+    {"attributes":[{"key":"path","value":{"stringValue":"/a"}}],"asDouble":1,"timeUnixNano":"1700000000000000000"},
+    {"attributes":[{"key":"path","value":{"stringValue":"/b"}}],"asDouble":2,"timeUnixNano":"1700000000000000000"},
+    {"attributes":[{"key":"path","value":{"stringValue":"/c"}}],"asDouble":3,"timeUnixNano":"1700000000000000000"}]}}]}]}]})");
+    CHECK(curl_post(dir, url, "one.json", {"Content-Type: application/json"}, "one.resp") == "200");
+    const auto one = json::parse(read_file(dir.file("one.resp")), nullptr, false);
+    INFO("JSON response: " << read_file(dir.file("one.resp")));
+    REQUIRE(!one.is_discarded());
+    CHECK(one["partialSuccess"]["rejectedDataPoints"] == "1");
+
+    // Protobuf, gzip: /a is known and passes, /d is new and over the limit.
+    proto::otlp_resource res;
+    proto::otlp_any_value svc;
+    svc.k = proto::otlp_any_value::kind::string;
+    svc.s = "e2e";
+    res.attributes = {{"service.name", svc}};
+    proto::otlp_scope scope;
+    scope.name = "curl";
+    proto::otlp_metric metric;
+    metric.name = "e2e_otlp_requests";
+    for (const char* path : {"/a", "/d"}) {
+        proto::otlp_point p;
+        proto::otlp_any_value v;
+        v.k = proto::otlp_any_value::kind::string;
+        v.s = path;
+        p.attributes = {{"path", v}};
+        p.value = 5;
+        p.time_unix_nano = 1700000001000000000ULL;
+        metric.points.push_back(p);
+    }
+    scope.metrics.push_back(metric);
+    res.scopes.push_back(scope);
+    std::string pb, gz;
+    proto::encode_otlp_protobuf(std::vector{res}, pb);
+    REQUIRE(proto::gzip_encode(pb, 1, gz).ok());
+    dir.write("two.pb.gz", gz);
+    CHECK(curl_post(dir, url, "two.pb.gz",
+                    {"Content-Type: application/x-protobuf", "Content-Encoding: gzip"},
+                    "two.resp") == "200");
+    proto::otlp_partial_success ps;
+    REQUIRE(proto::decode_otlp_response_protobuf(read_file(dir.file("two.resp")), ps).ok());
+    CHECK(ps.rejected_data_points == 1);
+
+    // What the daemon saw: 2 series admitted, 2 new series dropped, 3 points kept (and discarded,
+    // observe-only), 5 received.
+    const auto api = json::parse(
+        mg::test::http_get(d.stats_port(), "/api/v1/cardinality?metric=e2e_otlp_requests").body);
+    CHECK(api["data"]["metric"]["value"] == 2);
+    CHECK(api["data"]["metric"]["limit"] == 2);
+    CHECK(api["data"]["metric"]["droppedSeries"] == 2);
+    const auto page = daemon_metrics(d);
+    INFO(page);
+    CHECK(
+        metric_value(
+            page,
+            R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="otlp-capped"})") ==
+        2);
+    CHECK(metric_value(page, "metrics_governor_export_observe_only") == 1);
+    CHECK(metric_value(page, "metrics_governor_export_discarded_datapoints_total") == 3);
+    CHECK(metric_value(page,
+                       R"(metrics_governor_metric_cardinality{metric_name="e2e_otlp_requests"})") ==
+          2);
+}
+
+namespace {
+
+// Sender Prometheus -> daemon -> a backend Prometheus that is not there yet. After several scrapes
+// were accepted (and failed to export), the backend starts on the port the daemon was given; then
+// every raw sample the sender scraped up to that moment must be in the backend, value and
+// timestamp, and the daemon must have dropped nothing.
+void outage_path(int max_conns) {
+    constexpr int k_series = 10;
+    static_target target(gauge_lines("e2e_load", k_series));
+    reserved_port
+        backend_port;  // held, not listening: connections are refused until the backend starts
+    running_daemon d({"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend_port.port()) +
+                          "/api/v1/write",
+                      "-flush-interval=100ms", "-exporter-retry-backoff-max=500ms",
+                      "-exporter-max-conns=" + std::to_string(max_conns)});
+    prometheus_peer sender("sender", sender_config(target.port(), d.ingest_port()), {});
+    std::vector<child_process*> logs{&sender.process(), &d.process()};
+
+    // The daemon accepts several scrapes and keeps failing to connect to the missing backend.
+    const double per_scrape = k_series + static_cast<double>(k_scrape_series.size());
+    std::string page;
+    {
+        const bool buffered = eventually(
+            [&] {
+                page = daemon_metrics(d);
+                return metric_value(
+                           page,
+                           R"(metrics_governor_datapoints_received_total{protocol="remote_write_v1"})") >=
+                           3 * per_scrape &&
+                       metric_value(
+                           page, R"(metrics_governor_export_errors_total{reason="connect"})") >= 1;
+            },
+            60s, logs);
+        INFO(page);
+        REQUIRE(buffered);
+        CHECK(metric_value(page, "metrics_governor_datapoints_sent_total") == 0);
+        CHECK(metric_value(page, "metrics_governor_queue_bytes") > 0);
+    }
+
+    // The backend comes up on the port the daemon was given.
+    const double backend_start = unix_now();
+    prometheus_peer backend("backend", k_backend_config, {"--web.enable-remote-write-receiver"},
+                            backend_port.port());
+    backend_port.release();
+    logs.push_back(&backend.process());
+    // Every sample scraped up to t1 is compared (each series has a sample from every scrape before
+    // the backend started, and one or two after).
+    const double t1 = unix_now();
+
+    // The raw samples of every series of the job, on each Prometheus, up to t1.
+    const auto samples = [&](unsigned short port) {
+        std::map<std::string, std::string> out;
+        const auto r = try_get(port, "/api/v1/query?query=" + url_encode("{job=\"e2e\"}[10m]") +
+                                         "&time=" + fixed3(t1));
+        if (!r || r->status != 200) return out;
+        const auto j = json::parse(r->body, nullptr, false);
+        if (j.is_discarded() || j.value("status", "") != "success") return out;
+        for (const auto& s : j["data"]["result"]) out[s["metric"].dump()] = s["values"].dump();
+        return out;
+    };
+    // The sender has stored every scrape up to t1 once its newest `up` sample is later than t1.
+    const auto sender_past_t1 = [&] {
+        const auto r = try_get(sender.port(),
+                               "/api/v1/query?query=" + url_encode("timestamp(up{job=\"e2e\"})"));
+        if (!r || r->status != 200) return false;
+        const auto j = json::parse(r->body, nullptr, false);
+        if (j.is_discarded() || j["data"]["result"].empty()) return false;
+        return std::stod(j["data"]["result"][0]["value"][1].get<std::string>()) > t1;
+    };
+    std::map<std::string, std::string> scraped, arrived;
+    bool lost = false;  // the daemon gave up on data: no need to wait for it
+    const bool settled = eventually(
+        [&] {
+            lost = daemon_metrics(d).find("metrics_governor_export_dropped_series_total{") !=
+                   std::string::npos;
+            if (!sender_past_t1()) return lost;
+            scraped = samples(sender.port());
+            arrived = samples(backend.port());
+            return lost || (!scraped.empty() && scraped == arrived);
+        },
+        60s, logs);
+    scraped = samples(sender.port());
+    arrived = samples(backend.port());
+    const bool same = !scraped.empty() && scraped == arrived;
+    std::string diff;
+    for (const auto& [k, v] : scraped) {
+        auto it = arrived.find(k);
+        if (it == arrived.end())
+            diff += "missing " + k + "\n";
+        else if (it->second != v)
+            diff += "differs " + k + ": sent " + v + " got " + it->second + "\n";
+    }
+    page = daemon_metrics(d);
+    INFO(diff);
+    INFO("backend log:\n" << backend.process().output());
+    INFO("daemon log:\n" << d.process().output());
+    INFO("daemon metrics:\n" << page);
+    CHECK(settled);
+    CHECK_FALSE(lost);
+    CHECK(same);
+    CHECK(scraped.size() == k_series + k_scrape_series.size());
+    CHECK(page.find("metrics_governor_export_dropped_series_total{") == std::string::npos);
+    CHECK(metric_value(page, "metrics_governor_datapoints_sent_total") > 0);
+
+    // The outage was real: each series has samples scraped while the backend was down.
+    for (const auto& [k, v] : scraped) {
+        int before = 0;
+        for (const auto& sample : json::parse(v))
+            before += sample[0].get<double>() < backend_start ? 1 : 0;
+        INFO(k);
+        CHECK(before >= 3);
+    }
+}
+
+}  // namespace
+
+// With one export connection (the default) a batch retried during an outage is delivered before
+// any later one, so Prometheus sees every series' samples in order. With more connections it can
+// answer 400 "out of order sample" for the older batch after the outage (found by this test;
+// docs/export.md): keeping per-series order across connections is not built yet.
+TEST_CASE("backend down then up, one export connection: every sample prometheus scraped arrives",
+          "[e2e]") {
+    outage_path(1);
+}
+
