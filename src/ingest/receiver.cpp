@@ -149,6 +149,26 @@ private:
     std::array<prometheus::Histogram*, 5> histograms_{};
 };
 
+namespace {
+
+// Counts and times one request's answer, under the protocol known by the time it answers.
+class answering {
+public:
+    answering(receiver_metrics& metrics, const source_protocol& proto) : metrics_(metrics), proto_(proto) {}
+    http::response operator()(http::response res) const {
+        metrics_.request(proto_, static_cast<int>(res.result_int()),
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
+        return res;
+    }
+
+private:
+    receiver_metrics& metrics_;
+    const source_protocol& proto_;
+    std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
 receiver::receiver(receiver_options options, std::shared_ptr<limits::governor> governor,
                    exporter::exporter& exporter, prometheus::Registry& registry)
     : options_(options),
@@ -296,14 +316,9 @@ static outcome govern_and_export(const receiver_options& options, limits::govern
 }
 
 http::response receiver::handle_remote_write(const http::request& req) {
-    const auto t0 = std::chrono::steady_clock::now();
     auto& s = thread_scratch();
     source_protocol proto = source_protocol::none;
-    auto answer = [&](http::response res) {
-        metrics_->request(proto, static_cast<int>(res.result_int()),
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        return res;
-    };
+    answering answer(*metrics_, proto);
 
     const auto ct = parse_content_type(req[bhttp::field::content_type]);
     if (!ct.media.empty() && ct.media != "application/x-protobuf") {
@@ -346,14 +361,9 @@ http::response receiver::handle_remote_write(const http::request& req) {
 }
 
 http::response receiver::handle_otlp(const http::request& req) {
-    const auto t0 = std::chrono::steady_clock::now();
     auto& s = thread_scratch();
     source_protocol proto = source_protocol::none;
-    auto answer = [&](http::response res) {
-        metrics_->request(proto, static_cast<int>(res.result_int()),
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        return res;
-    };
+    answering answer(*metrics_, proto);
 
     const auto ct = parse_content_type(req[bhttp::field::content_type]);
     if (ct.media == "application/x-protobuf") {

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "shared/temp_dir.h"
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -696,18 +698,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct temp_dir {
-    temp_dir() {
-        std::string t = (fs::temp_directory_path() / "mg-exq-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        path = t;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string path;
-};
+using mg::test::temp_dir;
 
 mg::config::queue_config disk_queue_of(const std::string& dir,
                                        std::uint64_t max_disk = 64 * 1024 * 1024) {
@@ -762,7 +753,7 @@ TEST_CASE("disk queue: accepted data survives a restart with the backend down",
     std::uint64_t submitted_series = 0;
     {
         prometheus::Registry reg;
-        auto e = make_exporter(c, reg, disk_queue_of(d.path));
+        auto e = make_exporter(c, reg, disk_queue_of(d.path()));
         want = submit_groups(*e, reg, 4);
         auto raw = make_rw(names(2, "raw_"));
         pr::snappy_encode(pr::bytes_view(raw->body.data(), raw->body.size()), snappy);
@@ -787,13 +778,13 @@ TEST_CASE("disk queue: accepted data survives a restart with the backend down",
 
     fake_backend backend(ex::test::always(204), port);
     prometheus::Registry reg;
-    auto e = make_exporter(c, reg, disk_queue_of(d.path));
+    auto e = make_exporter(c, reg, disk_queue_of(d.path()));
     CHECK(metric(reg, "metrics_governor_queue_disk_replayed_payloads_total") == 5);
     REQUIRE(eventually([&] { return e->stats().sent_series == 14; }));
     const auto report = drain_for(*e);
     CHECK(report.complete);
     CHECK(report.disk_bytes_left == 0);
-    CHECK(segment_files(d.path).empty());
+    CHECK(segment_files(d.path()).empty());
     // Everything arrived exactly as submitted, the raw body byte for byte, in order.
     const auto got = backend.log().all();
     std::vector<std::string> names_in_order;
@@ -822,16 +813,16 @@ TEST_CASE("disk queue: a torn tail is cut off, counted, and the complete records
     std::vector<std::string> want;
     {
         prometheus::Registry reg;
-        auto e = make_exporter(c, reg, disk_queue_of(d.path));
+        auto e = make_exporter(c, reg, disk_queue_of(d.path()));
         want = submit_groups(*e, reg, 3);
     }
-    const auto segs = segment_files(d.path);
+    const auto segs = segment_files(d.path());
     REQUIRE(segs.size() == 1);
     fs::resize_file(segs[0], fs::file_size(segs[0]) - 10);  // kill -9 in the middle of a write
 
     fake_backend backend(ex::test::always(204), port);
     prometheus::Registry reg;
-    auto e = make_exporter(c, reg, disk_queue_of(d.path));
+    auto e = make_exporter(c, reg, disk_queue_of(d.path()));
     CHECK(metric(reg, "metrics_governor_queue_disk_corrupt_total") == 1);
     CHECK(metric(reg, "metrics_governor_queue_disk_replayed_payloads_total") == 2);
     REQUIRE(eventually([&] { return e->stats().sent_series == 6; }));
@@ -846,12 +837,12 @@ TEST_CASE("disk queue: a garbage segment file does not crash the exporter",
           "[export][exporter][disk]") {
     temp_dir d;
     {
-        std::ofstream g(d.path + "/seg-00000000000000000001.mgq", std::ios::binary);
+        std::ofstream g(d.path() + "/seg-00000000000000000001.mgq", std::ios::binary);
         for (int i = 0; i < 4096; ++i) g.put(static_cast<char>((i * 131) & 0xff));
     }
     fake_backend backend;
     prometheus::Registry reg;
-    auto e = make_exporter(config_for(backend.url()), reg, disk_queue_of(d.path));
+    auto e = make_exporter(config_for(backend.url()), reg, disk_queue_of(d.path()));
     CHECK(metric(reg, "metrics_governor_queue_disk_corrupt_total") == 1);
     auto r = make_rw(names(2));
     REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
@@ -866,7 +857,7 @@ TEST_CASE("disk queue: full at -queue-max-disk-bytes answers queue_full",
     c.max_conns = 1;
     c.batch_size = 1;
     prometheus::Registry reg;
-    auto e = make_exporter(c, reg, disk_queue_of(d.path, 2048));
+    auto e = make_exporter(c, reg, disk_queue_of(d.path(), 2048));
     ex::submit_status st = ex::submit_status::accepted;
     int accepted = 0;
     for (int i = 0; i < 1000 && st == ex::submit_status::accepted; ++i) {
@@ -891,7 +882,7 @@ TEST_CASE("disk queue: acknowledged payloads are not replayed", "[export][export
     auto c = config_for(backend.url());
     {
         prometheus::Registry reg;
-        auto e = make_exporter(c, reg, disk_queue_of(d.path));
+        auto e = make_exporter(c, reg, disk_queue_of(d.path()));
         for (int i = 0; i < 3; ++i) {
             auto r = make_rw(names(2, "a" + std::to_string(i)));
             REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
@@ -900,10 +891,10 @@ TEST_CASE("disk queue: acknowledged payloads are not replayed", "[export][export
         CHECK(eventually([&] { return e->stats().disk_bytes == 0; }));
         CHECK(drain_for(*e).disk_bytes_left == 0);
     }
-    CHECK(segment_files(d.path).empty());
+    CHECK(segment_files(d.path()).empty());
     const auto before = backend.log().count();
     prometheus::Registry reg;
-    auto e = make_exporter(c, reg, disk_queue_of(d.path));
+    auto e = make_exporter(c, reg, disk_queue_of(d.path()));
     CHECK(metric(reg, "metrics_governor_queue_disk_replayed_payloads_total") == 0);
     CHECK(drain_for(*e).complete);
     CHECK(backend.log().count() == before);
@@ -920,7 +911,7 @@ TEST_CASE("disk queue: at-least-once - a payload in flight at shutdown is sent a
         // The backend gets the request but never acknowledges it (503, retried).
         fake_backend down(ex::test::always(503), port);
         prometheus::Registry reg;
-        auto e = make_exporter(c, reg, disk_queue_of(d.path));
+        auto e = make_exporter(c, reg, disk_queue_of(d.path()));
         auto r = make_rw(names(3, "inflight_"));
         REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
         REQUIRE(down.log().wait(1));
@@ -930,7 +921,7 @@ TEST_CASE("disk queue: at-least-once - a payload in flight at shutdown is sent a
     CHECK(seen_first >= 1);
     fake_backend up(ex::test::always(204), port);
     prometheus::Registry reg;
-    auto e = make_exporter(c, reg, disk_queue_of(d.path));
+    auto e = make_exporter(c, reg, disk_queue_of(d.path()));
     REQUIRE(up.log().wait(1));
     CHECK(all_names(up.log()) == as_set(names(3, "inflight_")));
     REQUIRE(eventually([&] { return e->stats().sent_series == 3; }));
@@ -940,9 +931,9 @@ TEST_CASE("disk queue: at-least-once - a payload in flight at shutdown is sent a
 TEST_CASE("disk queue: an unusable -queue-path fails create with its name",
           "[export][exporter][disk]") {
     temp_dir d;
-    std::ofstream(d.path + "/file") << "x";
+    std::ofstream(d.path() + "/file") << "x";
     prometheus::Registry reg;
-    const std::string bad = d.path + "/file/queue";
+    const std::string bad = d.path() + "/file/queue";
     auto e = ex::exporter::create(config_for("http://127.0.0.1:1/"), disk_queue_of(bad), reg);
     REQUIRE_FALSE(e.ok());
     CHECK(e.error_message().find(bad) != std::string::npos);
