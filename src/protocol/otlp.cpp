@@ -9,6 +9,7 @@ namespace mg::protocol {
 namespace {
 
 using otlp_detail::merge_labels;
+using otlp_detail::push_point;
 
 // Field numbers from opentelemetry-proto.
 constexpr std::uint32_t req_resource_metrics = 1;
@@ -406,16 +407,7 @@ struct decoder {
         }
         if (r.error() != nullptr) return fail_wire(r, "data point");
         if (auto s = finish_attributes(point, "data point"); !s) return s;
-        merge_labels(scope_merged, point, merged);
-        e.label_begin = out.label_mark();
-        out.push_labels(merged);
-        e.label_count = static_cast<std::uint32_t>(merged.size());
-        if (k == metric_kind::gauge || k == metric_kind::sum) {
-            e.samples = 1;
-        } else {
-            e.histograms = 1;
-        }
-        out.push_series(e);
+        push_point(out, e, k, scope_merged, point, merged);
         return decode_status::success();
     }
 };

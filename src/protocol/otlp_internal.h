@@ -27,4 +27,10 @@ void render_kvlist(std::vector<std::pair<std::string_view, std::string>>& items,
 void merge_labels(std::span<const label_view> base, std::span<const label_view> top,
                   std::vector<label_view>& out);
 
+// Adds one data point as a series of `out`: its labels are `scope_merged` overridden by `point`
+// (merged through the scratch vector), and it carries one sample (gauge, sum) or one histogram
+// (histogram, exponential histogram, summary). Shared by the protobuf and JSON decoders.
+void push_point(series_batch& out, series_entry& e, metric_kind k, std::span<const label_view> scope_merged,
+                std::span<const label_view> point, std::vector<label_view>& merged);
+
 }  // namespace mg::protocol::otlp_detail

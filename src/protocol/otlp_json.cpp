@@ -25,6 +25,7 @@ otlp_json_document& otlp_json_document::operator=(otlp_json_document&&) noexcept
 namespace {
 
 using otlp_detail::merge_labels;
+using otlp_detail::push_point;
 
 decode_status fail(const std::string& what) {
     return decode_status::malformed("OTLP/JSON: " + what);
@@ -363,16 +364,7 @@ struct decoder {
             if (k != metric_kind::summary) e.exemplars = static_cast<std::uint32_t>(ex->size());
         }
         if (bad) return fail("exemplars must be an array");
-        merge_labels(scope_merged, point, merged);
-        e.label_begin = out.label_mark();
-        out.push_labels(merged);
-        e.label_count = static_cast<std::uint32_t>(merged.size());
-        if (k == metric_kind::gauge || k == metric_kind::sum) {
-            e.samples = 1;
-        } else {
-            e.histograms = 1;
-        }
-        out.push_series(e);
+        push_point(out, e, k, scope_merged, point, merged);
         return decode_status::success();
     }
 };

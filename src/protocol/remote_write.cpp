@@ -685,16 +685,7 @@ void remote_write_v1_writer::add_metadata(const series_batch& batch) {
 
 decode_status encode_remote_write_v1_subset(const series_batch& batch,
                                             std::span<const std::uint8_t> keep, std::string& out) {
-    if (keep.size() != batch.size()) {
-        return decode_status::malformed("remote write: keep mask size does not match the batch");
-    }
-    remote_write_v1_writer w(out);
-    for (std::size_t i = 0; i < keep.size(); ++i) {
-        if (keep[i] == 0) continue;
-        if (auto s = w.add_series(batch, i); !s) return s;
-    }
-    w.add_metadata(batch);
-    return decode_status::success();
+    return encode_remote_write_v1_subset(batch, keep, {}, out);  // no masks: every series raw
 }
 
 decode_status encode_remote_write_v1_subset(const series_batch& batch,
@@ -833,16 +824,7 @@ void remote_write_v2_writer::finish(std::string& out) {
 
 decode_status encode_remote_write_v2_subset(const series_batch& batch,
                                             std::span<const std::uint8_t> keep, std::string& out) {
-    if (keep.size() != batch.size()) {
-        return decode_status::malformed("remote write: keep mask size does not match the batch");
-    }
-    remote_write_v2_writer w;
-    for (std::size_t i = 0; i < keep.size(); ++i) {
-        if (keep[i] == 0) continue;
-        if (auto s = w.add_series(batch, i); !s) return s;
-    }
-    w.finish(out);
-    return decode_status::success();
+    return encode_remote_write_v2_subset(batch, keep, {}, out);
 }
 
 decode_status encode_remote_write_v2_subset(const series_batch& batch,
