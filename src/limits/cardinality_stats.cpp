@@ -1,5 +1,6 @@
 #include "limits/cardinality_stats.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -31,9 +32,10 @@ std::vector<prometheus::MetricFamily> cardinality_collector::Collect() const {
 
     auto card = family("metrics_governor_metric_cardinality",
                        "Distinct active series of a metric name in the window (top -stats-top-n metrics).");
-    const auto top = governor_->top_metrics(top_n_);
-    for (const auto& m : top) {
-        card.metric.push_back(gauge(static_cast<double>(m.active_series), {{"metric_name", m.name}}));
+    // One walk over every metric, largest first: the top N make the gauge, all feed utilization.
+    const auto all = governor_->top_metrics(SIZE_MAX);
+    for (std::size_t i = 0; i < std::min(top_n_, all.size()); ++i) {
+        card.metric.push_back(gauge(static_cast<double>(all[i].active_series), {{"metric_name", all[i].name}}));
     }
     out.push_back(std::move(card));
 
@@ -59,7 +61,7 @@ std::vector<prometheus::MetricFamily> cardinality_collector::Collect() const {
         if (r.max_cardinality != 0) ratio[r.name] = 0;
     }
     if (file->has_defaults && file->defaults.max_cardinality != 0) ratio["default"] = 0;
-    for (const auto& m : governor_->top_metrics(SIZE_MAX)) {
+    for (const auto& m : all) {
         if (m.limit == 0 || !ratio.contains(m.rule)) continue;
         ratio[m.rule] = std::max(ratio[m.rule], static_cast<double>(m.active_series) / static_cast<double>(m.limit));
     }

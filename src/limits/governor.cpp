@@ -317,12 +317,12 @@ bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_sta
         }
     }
     if (!d.keep) {
-        note_over_limit(rules, r, drop_reason::label_limit, s, true);
+        note_over_limit(rules, r, drop_reason::label_limit, s, true, now);
         entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
         entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
         return false;
     }
-    if (d.reason == drop_reason::label_limit) note_over_limit(rules, r, drop_reason::label_limit, s, false);
+    if (d.reason == drop_reason::label_limit) note_over_limit(rules, r, drop_reason::label_limit, s, false, now);
 
     // 2. What the metric's tracker is asked. A stripped series is a different series: hash what
     // is forwarded.
@@ -356,7 +356,7 @@ void governor::settle(const series_ref& s, metric_entry& entry, const rules_stat
         const bool enforce = p.r == nullptr || p.r->on_limit == action::drop;
         const bool drop = !options_.dry_run && (reason == drop_reason::max_series || enforce);
         if (d.reason == drop_reason::none || drop) d.reason = reason;
-        note_over_limit(rules, p.r, reason, s, drop);
+        note_over_limit(rules, p.r, reason, s, drop, now);
         if (drop) {
             d.keep = false;
             d.strip_mask = 0;
@@ -395,7 +395,7 @@ void governor::note_rejected(drop_reason reason, std::uint64_t series, std::uint
 }
 
 void governor::note_over_limit(const rules_state& rules, const rule* r, drop_reason reason, const series_ref& s,
-                               bool dropped) {
+                               bool dropped, std::chrono::steady_clock::time_point now) {
     auto& c = rules.counters_for(r);
     const auto i = static_cast<std::size_t>(reason);
     if (c.over_limit[i] != nullptr) c.over_limit[i]->Increment();
@@ -404,8 +404,7 @@ void governor::note_over_limit(const rules_state& rules, const rule* r, drop_rea
         if (c.datapoints_dropped != nullptr) c.datapoints_dropped->Increment(static_cast<double>(s.datapoints));
     }
     // At most one log line per rule per 10 s, with the series that triggered it as a sample.
-    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            clock_.monotonic_now().time_since_epoch()).count();
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
     auto last = c.last_log_ns.load(std::memory_order_relaxed);
     const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(k_drop_log_interval).count();
     if (last != INT64_MIN && now_ns - last < interval) return;

@@ -152,7 +152,7 @@ private:
     std::shared_ptr<metric_entry> entry_for(std::string_view metric_name);
     std::shared_ptr<const rules_state> rules_snapshot() const;
     void note_over_limit(const rules_state& rules, const rule* r, drop_reason reason, const series_ref& s,
-                         bool dropped);
+                         bool dropped, std::chrono::steady_clock::time_point now);
     metric_summary summarize(std::string_view name, const metric_entry& e, const rules_state& rules) const;
 
     governor_options options_;
