@@ -24,6 +24,8 @@
 #include "limits/governor.h"
 #include "limits/limits_file.h"
 #include "logging/log.h"
+#include "persistence/bloom_persistence.h"
+#include "persistence/governor_host.h"
 #include "telemetry/health.h"
 #include "telemetry/process_collector.h"
 #include "telemetry/stats_endpoints.h"
@@ -130,6 +132,25 @@ int run_daemon(const mg::config::app_config& cfg) {
                                             {"dry_run", cfg.limits.dry_run}});
         governor->set_limits(std::make_shared<mg::limits::limits_file>(std::move(*file)));
     }
+    // Restore before any listener serves: the first request is decided on the saved state.
+    mg::persistence::governor_host tracker_host(*governor);
+    std::unique_ptr<mg::persistence::bloom_persistence> persistence;
+    if (cfg.bloom_persistence.enabled) {
+        const auto& bp = cfg.bloom_persistence;
+        persistence = std::make_unique<mg::persistence::bloom_persistence>(
+            mg::persistence::persistence_options{.path = bp.path,
+                                                 .save_interval = bp.save_interval,
+                                                 .state_ttl = bp.state_ttl,
+                                                 .cleanup_interval = bp.cleanup_interval,
+                                                 .max_size = bp.max_size,
+                                                 .max_memory = bp.max_memory,
+                                                 .compression = bp.compression,
+                                                 .compression_level = bp.compression_level},
+            tracker_host, mg::system_clock_instance(), mg::posix_file_system(), registry);
+        persistence->restore();
+        governor->refresh();
+        persistence->start();
+    }
     hooks.on_reload.emplace_back("limits", [&cfg, governor] {
         if (cfg.limits.config.empty()) {
             mg::logging::info("no limits file to reload (-limits-config is empty)");
@@ -225,12 +246,6 @@ int run_daemon(const mg::config::app_config& cfg) {
     pool.reserve(threads);
     for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
 
-    if (cfg.bloom_persistence.enabled) {
-        // The section is parsed and validated so configs written for the spec load today; the
-        // saver and restore arrive with the persistence module. Say so rather than pretend.
-        mg::logging::warn("bloom persistence is not available in this build; state is kept in memory only",
-                          {{"path", cfg.bloom_persistence.path}});
-    }
     health->set(mg::telemetry::health::phase::ready);
     mg::logging::info("metrics-governor started",
                       {{"version", MG_VERSION},
@@ -249,6 +264,8 @@ int run_daemon(const mg::config::app_config& cfg) {
     for (auto& s : ingest_servers) s->shutdown();
     bool clean = true;
     for (auto& s : ingest_servers) clean = s->wait_until_idle(deadline) && clean;
+    // Every admitted series is in the trackers now: save them before the (possibly long) drain.
+    if (persistence) persistence->stop();
     const auto report = (*exporter)->drain(deadline);
     if (report.complete && report.disk_bytes_left > 0) {
         mg::logging::info("export queue flushed to disk; it is sent after the restart",

@@ -129,10 +129,17 @@ class bloom_tracker {
     // Monotonic time of the last observe/insert (1 s resolution) and of the last mutation.
     time_point last_seen() const;
     time_point last_updated() const;
+    // Sets both times (restore: TTL and LRU count from the last use before a restart, not from it).
+    void set_last_seen(time_point t) {
+        last_seen_ns_.store(ns(t), std::memory_order_relaxed);
+        last_updated_ns_.store(ns(t), std::memory_order_relaxed);
+    }
     // Returns whether anything changed since the previous call, and clears the flag. The saver
     // calls it before snapshot(): a change made during the snapshot marks the tracker again.
     bool take_dirty() { return dirty_.exchange(false, std::memory_order_acq_rel); }
     bool dirty() const { return dirty_.load(std::memory_order_acquire); }
+    // Marks the tracker changed again, e.g. after a save that took the flag failed.
+    void mark_dirty() { dirty_.store(true, std::memory_order_release); }
 
     const tracker_config& config() const { return config_; }
     std::size_t slice_count() const;

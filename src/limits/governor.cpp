@@ -438,6 +438,55 @@ std::size_t governor::memory_bytes() const {
     return total;
 }
 
+void governor::for_each_tracker(const tracker_visitor& fn) const {
+    metrics_.for_each([&](std::string_view name, const std::shared_ptr<metric_entry>& e) {
+        fn(name, {}, e->tracker);
+        std::lock_guard lock(e->labels_mu);
+        for (const auto& l : e->labels)
+            if (l->limit_tracker) fn(name, l->name, l->limit_tracker);
+    });
+}
+
+void governor::adopt_tracker(std::string_view metric, std::string_view label,
+                             std::shared_ptr<cardinality::bloom_tracker> tracker) {
+    if (!tracker) return;
+    if (label.empty()) {
+        // The label trackers already adopted for this metric move into the new entry.
+        auto fresh = std::make_shared<metric_entry>(std::move(tracker));
+        if (const auto old = metrics_.find(metric)) {
+            std::scoped_lock lock(old->labels_mu, fresh->labels_mu);
+            fresh->labels = std::move(old->labels);
+            fresh->labels_window_start = old->labels_window_start;
+        }
+        metrics_.put(metric, std::move(fresh));
+        return;
+    }
+    const auto e = entry_for(metric);
+    std::lock_guard lock(e->labels_mu);
+    e->label(label).limit_tracker = std::move(tracker);
+}
+
+std::vector<std::string> governor::evict_tracker(std::string_view metric, std::string_view label) {
+    std::vector<std::string> gone;
+    const auto e = metrics_.find(metric);
+    if (!e) return gone;
+    std::lock_guard lock(e->labels_mu);
+    if (label.empty()) {
+        gone.emplace_back();
+        for (const auto& l : e->labels)
+            if (l->limit_tracker) gone.push_back(l->name);
+        metrics_.erase(metric);
+        return gone;
+    }
+    for (auto& l : e->labels) {
+        if (l->name == label && l->limit_tracker) {
+            l->limit_tracker.reset();
+            gone.emplace_back(label);
+        }
+    }
+    return gone;
+}
+
 void governor::refresh() {
     const auto now = clock_.monotonic_now();
     std::uint64_t total = 0;

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -136,6 +137,19 @@ public:
     const governor_options& options() const { return options_; }
     // Per-metric state, for the persistence module (save and restore of trackers).
     const sharded_map<metric_entry>& entries() const { return metrics_; }
+
+    // Persistence (src/persistence/governor_host.h). Every tracker that enforces a limit: the
+    // metric's own (label empty) and one per label_limits label that has seen a value.
+    using tracker_visitor = std::function<void(std::string_view metric, std::string_view label,
+                                               const std::shared_ptr<cardinality::bloom_tracker>&)>;
+    void for_each_tracker(const tracker_visitor& fn) const;
+    // Installs a restored tracker, replacing what is there (startup, before decide() runs).
+    void adopt_tracker(std::string_view metric, std::string_view label,
+                       std::shared_ptr<cardinality::bloom_tracker> tracker);
+    // Forgets a metric (label empty: its whole state, label trackers included) or one label
+    // tracker. Returns the labels whose trackers went with it ("" for the metric's own); empty
+    // when there was nothing. Concurrent decide() calls holding the old state finish on it.
+    std::vector<std::string> evict_tracker(std::string_view metric, std::string_view label);
 
 private:
     struct rules_state;

@@ -1,0 +1,486 @@
+// Save, restore, cleanup and their threads (see bloom_persistence.h and docs/persistence.md).
+#include "persistence/bloom_persistence.h"
+
+#include <algorithm>
+#include <exception>
+#include <map>
+
+#include "common/units.h"
+#include "logging/log.h"
+#include "persistence/meta_index.h"
+#include "persistence/tracker_codec.h"
+
+namespace mg::persistence {
+namespace {
+
+using steady = std::chrono::steady_clock;
+using wall = std::chrono::system_clock;
+
+// A save pass hands the store this much file data at a time: bounded memory, and the index is
+// written once per chunk rather than once per tracker.
+constexpr std::uint64_t k_chunk_bytes = 32ull << 20;
+
+std::int64_t ms_since(steady::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count();
+}
+
+// p% of x without overflow, and exact for small x.
+std::uint64_t percent_of(std::uint64_t x, std::uint64_t p) { return x / 100 * p + x % 100 * p / 100; }
+
+std::string age_text(std::chrono::nanoseconds age) {
+    // Whole seconds: "5m", "1h5m" as the spec's log lines show them.
+    return format_duration(std::chrono::duration_cast<std::chrono::seconds>(std::max(age, std::chrono::nanoseconds{0})));
+}
+
+bool is_gzip(std::string_view bytes) {
+    return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f && static_cast<unsigned char>(bytes[1]) == 0x8b;
+}
+
+}  // namespace
+
+bloom_persistence::bloom_persistence(persistence_options options, tracker_host& host, mg::clock& clock,
+                                     file_system& fs, std::shared_ptr<prometheus::Registry> registry)
+    : options_(std::move(options)), host_(host), clock_(clock), fs_(fs), metrics_(registry) {
+    metrics_.set_limits(static_cast<double>(options_.max_size), static_cast<double>(options_.max_memory));
+    store_options so;
+    so.path = options_.path;
+    so.max_file_bytes = options_.max_file_bytes;
+    auto store = tracker_store::open(fs_, so, open_report_);
+    if (!store) {
+        logging::error("bloom persistence unavailable, keeping state in memory only",
+                       {{"path", options_.path}, {"error", store.error_message()}});
+        metrics_.set_degraded(true);
+        return;
+    }
+    store_ = std::move(*store);
+    metrics_.set_degraded(false);
+    logging::info("bloom persistence initialized", {{"path", options_.path},
+                                                    {"save_interval", format_duration(options_.save_interval)},
+                                                    {"state_ttl", format_duration(options_.state_ttl)},
+                                                    {"max_size", format_byte_size(options_.max_size)},
+                                                    {"compression", options_.compression}});
+    if (!open_report_.meta_moved_to.empty())
+        logging::error("bloom state index is corrupt, starting empty",
+                       {{"error", open_report_.message}, {"moved_to", open_report_.meta_moved_to}});
+    for (const auto& name : open_report_.orphans_removed)
+        logging::info("removed orphan bloom state file", {{"file", name}});
+}
+
+bloom_persistence::~bloom_persistence() { stop(); }
+
+std::vector<bloom_persistence::live_tracker> bloom_persistence::live() const {
+    std::vector<live_tracker> out;
+    host_.for_each([&](const std::string& key, const std::shared_ptr<cardinality::bloom_tracker>& t) {
+        if (t) out.push_back({key, t});
+    });
+    return out;
+}
+
+wall::time_point bloom_persistence::wall_of(steady::time_point t) const {
+    return clock_.wall_now() - std::chrono::duration_cast<wall::duration>(clock_.monotonic_now() - t);
+}
+
+restore_report bloom_persistence::restore() {
+    restore_report r;
+    if (!store_) return r;
+    const auto started = steady::now();
+    logging::info("loading bloom state from disk", {{"path", options_.path}});
+    for (const auto& [key, why] : open_report_.bad_entries) {
+        ++r.errors;
+        metrics_.load(false);
+        logging::warn("skipped bloom state entry", {{"key", key}, {"error", why}});
+    }
+    if (open_report_.meta_moved_to.size()) {
+        ++r.errors;
+        metrics_.load(false);
+    }
+
+    const auto now = clock_.wall_now();
+    std::vector<std::string> drop;
+    std::uint64_t memory = 0;
+    // Newest first: if memory runs out, what is given up is the state least likely to matter.
+    auto entries = store_->index().trackers;
+    std::vector<const tracker_meta*> order;
+    for (const auto& [key, m] : entries) order.push_back(&m);
+    std::sort(order.begin(), order.end(),
+              [](const tracker_meta* a, const tracker_meta* b) { return a->last_updated > b->last_updated; });
+    for (const tracker_meta* m : order) {
+        const auto age = now - m->last_updated;
+        if (age > options_.state_ttl) {
+            ++r.skipped_stale;
+            drop.push_back(m->key);
+            continue;
+        }
+        const auto t0 = steady::now();
+        auto fail = [&](const std::string& why) {
+            ++r.errors;
+            metrics_.load(false);
+            drop.push_back(m->key);
+            logging::warn("failed to load tracker", {{"key", m->key}, {"error", why}});
+        };
+        if (auto st = validate_key(m->key); !st) {
+            fail(st.error_message());
+            continue;
+        }
+        auto bytes = store_->read(*m);
+        if (!bytes) {
+            fail(bytes.error_message());
+            continue;
+        }
+        std::string payload;
+        if (is_gzip(*bytes)) {
+            auto inflated = gzip_decompress(*bytes, options_.max_memory);
+            if (!inflated) {
+                fail(inflated.error_message());
+                continue;
+            }
+            payload = std::move(*inflated);
+        } else {
+            payload = std::move(*bytes);
+        }
+        auto snap = decode_tracker(payload, m->key);
+        if (!snap) {
+            fail(snap.error_message());
+            continue;
+        }
+        auto tracker = cardinality::bloom_tracker::restore(*snap, clock_);
+        if (!tracker) {
+            fail(tracker.error_message());
+            continue;
+        }
+        const std::uint64_t bytes_in_memory = (*tracker)->memory_bytes();
+        if (memory + bytes_in_memory > options_.max_memory) {
+            fail("restoring it would exceed max_memory (" + format_byte_size(options_.max_memory) + ")");
+            continue;
+        }
+        (*tracker)->set_last_seen(clock_.monotonic_now() - std::chrono::duration_cast<steady::duration>(age));
+        const auto count = (*tracker)->count();
+        std::shared_ptr<cardinality::bloom_tracker> shared(std::move(*tracker));
+        if (auto st = host_.adopt(m->key, shared); !st) {
+            fail(st.error_message());
+            continue;
+        }
+        memory += bytes_in_memory;
+        ++r.loaded;
+        metrics_.load(true);
+        metrics_.observe_load_seconds(std::chrono::duration<double>(steady::now() - t0).count());
+        logging::info("loaded tracker", {{"key", m->key}, {"count", count}, {"age", age_text(age)}});
+    }
+    if (!drop.empty()) {
+        if (auto st = store_->remove(drop); !st)
+            logging::warn("could not remove stale or bad bloom state files", {{"error", st.error_message()}});
+    }
+    r.duration = std::chrono::milliseconds(ms_since(started));
+    logging::info("bloom state restore complete", {{"loaded", r.loaded},
+                                                   {"skipped_stale", r.skipped_stale},
+                                                   {"errors", r.errors},
+                                                   {"duration_ms", r.duration.count()}});
+    update_gauges();
+    return r;
+}
+
+save_report bloom_persistence::save_now(steady::time_point deadline) {
+    save_report r;
+    if (!store_) return r;
+    std::lock_guard lock(save_mu_);
+    const auto started = steady::now();
+
+    std::vector<live_tracker> dirty;
+    for (auto& lt : live()) {
+        if (lt.tracker->take_dirty()) dirty.push_back(std::move(lt));
+    }
+    if (dirty.empty()) {
+        update_gauges();
+        return r;
+    }
+
+    std::string first_error;
+    std::vector<pending_file> chunk;
+    std::map<std::string, std::shared_ptr<cardinality::bloom_tracker>> owners;  // of the chunk's files
+    std::uint64_t chunk_bytes = 0;
+    auto flush = [&] {
+        if (chunk.empty()) return;
+        const auto outcomes = store_->save(std::move(chunk), clock_.wall_now());
+        for (const auto& o : outcomes) {
+            metrics_.save(o.result.ok());
+            if (o.result.ok()) {
+                ++r.saved;
+                continue;
+            }
+            ++r.errors;
+            if (first_error.empty()) first_error = o.key + ": " + o.result.error_message();
+            // Saved next time: the failure left the previous file and entry in place.
+            if (const auto it = owners.find(o.key); it != owners.end()) it->second->mark_dirty();
+        }
+        chunk.clear();
+        owners.clear();
+        chunk_bytes = 0;
+    };
+
+    for (std::size_t i = 0; i < dirty.size(); ++i) {
+        const auto& [key, tracker] = dirty[i];
+        if (steady::now() >= deadline) {
+            // Shutdown ran out of time: leave the rest dirty (and counted) rather than hang.
+            for (std::size_t j = i; j < dirty.size(); ++j) dirty[j].tracker->mark_dirty();
+            r.unsaved = dirty.size() - i;
+            break;
+        }
+        if (auto st = validate_key(key); !st) {
+            ++r.errors;
+            metrics_.save(false);
+            if (first_error.empty()) first_error = key + ": " + st.error_message();
+            if (rejected_keys_.insert(key).second)
+                logging::warn("tracker key rejected, not persisted", {{"key", key}, {"error", st.error_message()}});
+            continue;
+        }
+        const auto snap = tracker->snapshot();
+        std::string payload = encode_tracker(key, snap);
+        pending_file f;
+        f.meta.key = key;
+        f.meta.count = tracker->count();
+        f.meta.last_updated = wall_of(tracker->last_seen());
+        f.meta.created_at = clock_.wall_now();  // kept from the existing entry by the store
+        f.meta.format = k_file_format;
+        f.meta.compressed = options_.compression;
+        f.meta.generations = snap.config.generations;
+        f.meta.window = snap.config.window;
+        f.meta.window_start = snap.taken_at - (snap.generations.empty() ? std::chrono::nanoseconds{0}
+                                                                         : snap.generations.back().age);
+        f.meta.memory_bytes = tracker->memory_bytes();
+        if (options_.compression) {
+            auto z = gzip_compress(payload, options_.compression_level);
+            if (!z) {
+                ++r.errors;
+                metrics_.save(false);
+                tracker->mark_dirty();
+                if (first_error.empty()) first_error = key + ": " + z.error_message();
+                continue;
+            }
+            metrics_.observe_file(payload.empty() ? 1.0 : static_cast<double>(z->size()) / static_cast<double>(payload.size()),
+                                  static_cast<double>(z->size()));
+            f.bytes = std::move(*z);
+        } else {
+            metrics_.observe_file(1.0, static_cast<double>(payload.size()));
+            f.bytes = std::move(payload);
+        }
+        chunk_bytes += f.bytes.size();
+        owners[key] = tracker;
+        chunk.push_back(std::move(f));
+        if (chunk_bytes >= k_chunk_bytes) flush();
+    }
+    flush();
+
+    r.duration = std::chrono::milliseconds(ms_since(started));
+    metrics_.observe_save_seconds(std::chrono::duration<double>(steady::now() - started).count());
+    const auto usage = store_->disk_usage();
+    if (r.saved > 0)
+        logging::info("bloom state saved", {{"saved", r.saved},
+                                            {"duration_ms", r.duration.count()},
+                                            {"disk_usage_bytes", usage},
+                                            {"disk_limit_bytes", options_.max_size}});
+    if (r.errors > 0)
+        logging::warn("bloom state save failed", {{"failed", r.errors}, {"saved", r.saved}, {"error", first_error}});
+    update_gauges();
+    if (usage > options_.max_size) {
+        std::lock_guard wl(wake_mu_);
+        cleanup_requested_ = true;
+        wake_.notify_all();
+    }
+    return r;
+}
+
+std::vector<std::string> bloom_persistence::evict(const std::string& key, std::string_view reason,
+                                                 std::chrono::nanoseconds age, cleanup_report& r) {
+    auto keys = host_.evict(key);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);  // on disk only
+    if (auto st = store_->remove(keys); !st)
+        logging::warn("could not remove evicted bloom state", {{"key", key}, {"error", st.error_message()}});
+    for (const auto& k : keys) {
+        metrics_.eviction(reason);
+        if (reason == "ttl") ++r.evicted_ttl;
+        else if (reason == "size") ++r.evicted_size;
+        else ++r.evicted_memory;
+        logging::info("evicted tracker", {{"key", k}, {"reason", reason}, {"age", age_text(age)}});
+    }
+    return keys;
+}
+
+cleanup_report bloom_persistence::cleanup_now() {
+    cleanup_report r;
+    if (!store_) return r;
+    std::lock_guard lock(cleanup_mu_);
+    const auto now = clock_.wall_now();
+
+    // Last use of every tracker: the live one's when it is in memory, else the index's.
+    std::map<std::string, wall::time_point> last_used;
+    for (const auto& [key, m] : store_->index().trackers) last_used[key] = m.last_updated;
+    for (const auto& lt : live()) last_used[lt.key] = wall_of(lt.tracker->last_seen());
+
+    // 1. TTL, on memory and disk alike.
+    std::vector<std::pair<std::string, wall::time_point>> stale;
+    for (const auto& [key, t] : last_used)
+        if (now - t > options_.state_ttl) stale.emplace_back(key, t);
+    for (const auto& [key, t] : stale) {
+        if (!last_used.count(key)) continue;  // went with its metric
+        for (const auto& k : evict(key, "ttl", now - t, r)) last_used.erase(k);
+    }
+
+    // 2. Disk over max_size: oldest by last_updated first (the stale ones are already gone).
+    if (store_->disk_usage() > options_.max_size) {
+        auto entries = store_->index().trackers;
+        std::vector<const tracker_meta*> order;
+        for (const auto& [key, m] : entries) order.push_back(&m);
+        std::sort(order.begin(), order.end(),
+                  [](const tracker_meta* a, const tracker_meta* b) { return a->last_updated < b->last_updated; });
+        for (const tracker_meta* m : order) {
+            if (store_->disk_usage() <= options_.max_size) break;
+            if (!store_->entry(m->key)) continue;
+            evict(m->key, "size", now - m->last_updated, r);
+        }
+    }
+
+    // 3. Memory: warn at 80% of max_memory; at 95% evict the least recently used down to 80%.
+    std::uint64_t memory = 0;
+    std::vector<std::pair<std::string, std::shared_ptr<cardinality::bloom_tracker>>> lru;
+    for (auto& lt : live()) {
+        memory += lt.tracker->memory_bytes();
+        lru.emplace_back(lt.key, std::move(lt.tracker));
+    }
+    const auto warn_at = percent_of(options_.max_memory, 80);
+    const auto evict_at = percent_of(options_.max_memory, 95);
+    if (memory >= evict_at) {
+        logging::error("bloom tracker memory over 95% of max_memory, evicting least recently used trackers",
+                       {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory}});
+        std::sort(lru.begin(), lru.end(),
+                  [](const auto& a, const auto& b) { return a.second->last_seen() < b.second->last_seen(); });
+        for (const auto& [key, t] : lru) {
+            if (memory < warn_at) break;
+            const auto age = clock_.monotonic_now() - t->last_seen();
+            auto keys = host_.evict(key);
+            if (keys.empty()) continue;  // went with its metric already
+            // Memory of the label trackers evicted with a metric is freed too.
+            for (const auto& [k2, t2] : lru)
+                if (std::find(keys.begin(), keys.end(), k2) != keys.end()) memory -= std::min(memory, t2->memory_bytes());
+            if (auto st = store_->remove(keys); !st)
+                logging::warn("could not remove evicted bloom state", {{"key", key}, {"error", st.error_message()}});
+            for (const auto& k : keys) {
+                metrics_.eviction("memory");
+                ++r.evicted_memory;
+                logging::info("evicted tracker", {{"key", k}, {"reason", "memory"}, {"age", age_text(age)}});
+            }
+        }
+    } else if (memory >= warn_at) {
+        logging::warn("bloom tracker memory over 80% of max_memory",
+                      {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory}});
+    }
+
+    metrics_.cleanup();
+    r.remaining = live().size();
+    logging::info("bloom state cleanup complete", {{"evicted_ttl", r.evicted_ttl},
+                                                   {"evicted_size", r.evicted_size},
+                                                   {"evicted_memory", r.evicted_memory},
+                                                   {"remaining", r.remaining},
+                                                   {"disk_usage_bytes", store_->disk_usage()}});
+    update_gauges();
+    return r;
+}
+
+std::uint64_t bloom_persistence::disk_usage() const { return store_ ? store_->disk_usage() : 0; }
+
+std::uint64_t bloom_persistence::memory_usage() const {
+    std::uint64_t total = 0;
+    for (const auto& lt : live()) total += lt.tracker->memory_bytes();
+    return total;
+}
+
+void bloom_persistence::update_gauges() {
+    std::size_t n = 0, dirty = 0;
+    std::uint64_t memory = 0;
+    for (const auto& lt : live()) {
+        ++n;
+        dirty += lt.tracker->dirty() ? 1 : 0;
+        memory += lt.tracker->memory_bytes();
+    }
+    metrics_.set_gauges(static_cast<double>(n), static_cast<double>(dirty), static_cast<double>(disk_usage()),
+                        static_cast<double>(memory));
+}
+
+template <typename F>
+void bloom_persistence::guarded(std::string_view what, F&& f) {
+    // A background thread must never die silently: log, count, carry on.
+    try {
+        f();
+    } catch (const std::exception& e) {
+        metrics_.save(false);
+        logging::error("bloom persistence background task failed", {{"task", what}, {"error", e.what()}});
+    } catch (...) {
+        metrics_.save(false);
+        logging::error("bloom persistence background task failed", {{"task", what}, {"error", "unknown exception"}});
+    }
+}
+
+void bloom_persistence::saver_loop() {
+    std::unique_lock lock(wake_mu_);
+    while (!stopping_) {
+        wake_.wait_for(lock, options_.save_interval, [this] { return stopping_; });
+        if (stopping_) break;
+        lock.unlock();
+        guarded("save", [this] {
+            save_now();
+            // Memory pressure is checked every save interval, not only every cleanup interval.
+            const auto memory = memory_usage();
+            if (memory >= percent_of(options_.max_memory, 80)) {
+                std::lock_guard wl(wake_mu_);
+                cleanup_requested_ = true;
+                wake_.notify_all();
+            }
+        });
+        lock.lock();
+    }
+}
+
+void bloom_persistence::cleanup_loop() {
+    std::unique_lock lock(wake_mu_);
+    while (!stopping_) {
+        wake_.wait_for(lock, options_.cleanup_interval, [this] { return stopping_ || cleanup_requested_; });
+        if (stopping_) break;
+        cleanup_requested_ = false;
+        lock.unlock();
+        guarded("cleanup", [this] { cleanup_now(); });
+        lock.lock();
+    }
+}
+
+void bloom_persistence::start() {
+    if (!store_ || saver_.joinable()) return;
+    saver_ = std::thread([this] { saver_loop(); });
+    cleaner_ = std::thread([this] { cleanup_loop(); });
+}
+
+void bloom_persistence::stop() {
+    {
+        std::lock_guard lock(wake_mu_);
+        if (stopped_) return;
+        stopped_ = true;
+        stopping_ = true;
+        wake_.notify_all();
+    }
+    if (saver_.joinable()) saver_.join();
+    if (cleaner_.joinable()) cleaner_.join();
+    if (!store_) return;
+    std::size_t dirty = 0;
+    for (const auto& lt : live()) dirty += lt.tracker->dirty() ? 1 : 0;
+    logging::info("bloom persistence shutting down", {{"dirty_trackers", dirty}});
+    const auto started = steady::now();
+    save_report r;
+    guarded("final save", [&] { r = save_now(started + options_.shutdown_timeout); });
+    if (r.unsaved > 0)
+        logging::error("final bloom state save ran out of time", {{"unsaved", r.unsaved},
+                                                                   {"timeout", format_duration(options_.shutdown_timeout)}});
+    logging::info("final bloom state saved", {{"saved", r.saved},
+                                              {"total", store_->size()},
+                                              {"duration_ms", ms_since(started)}});
+    logging::info("bloom persistence stopped");
+}
+
+}  // namespace mg::persistence

@@ -1,0 +1,74 @@
+// meta_index: the contents of `meta.json`, the index of the state directory, and its JSON form.
+//
+// Schema version 1 is the operator spec's: {"version": 1, "trackers": {KEY: {key, hash, count,
+// last_updated, last_saved, created_at, checksum, size_bytes}}}. The windowed trackers add
+// optional fields a spec reader ignores (docs/persistence.md): format (the tracker file format),
+// compressed, generations, window (Go duration), window_start (when the oldest live generation
+// began), memory_bytes, and previous_checksum (the checksum of the file this save replaces: the
+// index is written before the files, so after a crash in between the older file is still valid).
+// A reader refuses a version it does not know (parse_meta returns version_unsupported).
+//
+// Value types; not synchronized.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace mg::persistence {
+
+inline constexpr int k_meta_version = 1;
+
+struct tracker_meta {
+    std::string key;
+    std::string hash;  // sha256_hex(key): the file name
+    std::uint64_t count = 0;
+    std::chrono::system_clock::time_point last_updated{};
+    std::chrono::system_clock::time_point last_saved{};
+    std::chrono::system_clock::time_point created_at{};
+    std::uint32_t checksum = 0;  // CRC32 of the file
+    std::uint64_t size_bytes = 0;
+    // Version-1 extensions.
+    std::optional<std::uint32_t> previous_checksum;
+    std::uint32_t format = 0;
+    bool compressed = true;
+    std::uint32_t generations = 0;
+    std::chrono::nanoseconds window{0};
+    std::chrono::system_clock::time_point window_start{};
+    std::uint64_t memory_bytes = 0;
+};
+
+struct meta_index {
+    std::map<std::string, tracker_meta> trackers;
+};
+
+enum class meta_problem { none, malformed, version_unsupported };
+
+struct meta_parse_result {
+    meta_index index;
+    meta_problem problem = meta_problem::none;
+    std::string message;  // what is wrong, for the log
+    int version = 0;      // as found, when present
+    // Entries dropped because they were malformed (the rest of the index is still used).
+    std::map<std::string, std::string> bad_entries;  // key -> why
+};
+
+std::string to_json(const meta_index& index);
+// Validates the version and structure. A malformed top level makes the whole index unusable
+// (problem malformed); a malformed entry is reported in bad_entries and left out.
+meta_parse_result parse_meta(std::string_view text);
+
+// Keys must be usable as names without ever naming a path: no "..", '/', '\\', NUL or control
+// characters, not empty, at most 4096 bytes. The error says which rule failed.
+status validate_key(std::string_view key);
+
+// "2024-01-15T10:30:00Z" (UTC, seconds, or with fractional seconds when given).
+std::string format_rfc3339(std::chrono::system_clock::time_point t);
+result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
+
+}  // namespace mg::persistence

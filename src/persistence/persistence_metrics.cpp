@@ -1,0 +1,103 @@
+// The bloom_persistence_* metric families (see persistence_metrics.h).
+#include "persistence/persistence_metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace mg::persistence {
+
+persistence_metrics::persistence_metrics(const std::shared_ptr<prometheus::Registry>& registry) {
+    if (!registry) return;
+    auto& r = *registry;
+    auto& saves = prometheus::BuildCounter()
+                      .Name("bloom_persistence_saves_total")
+                      .Help("Total save operations (success/error): one per tracker file written or refused.")
+                      .Register(r);
+    saves_ok_ = &saves.Add({{"status", "success"}});
+    saves_error_ = &saves.Add({{"status", "error"}});
+    auto& loads = prometheus::BuildCounter()
+                      .Name("bloom_persistence_loads_total")
+                      .Help("Total load operations (success/error): one per tracker file restored or skipped as bad.")
+                      .Register(r);
+    loads_ok_ = &loads.Add({{"status", "success"}});
+    loads_error_ = &loads.Add({{"status", "error"}});
+    cleanups_ = &prometheus::BuildCounter()
+                     .Name("bloom_persistence_cleanups_total")
+                     .Help("Total cleanup runs.")
+                     .Register(r)
+                     .Add({});
+    auto& ev = prometheus::BuildCounter()
+                   .Name("bloom_persistence_evictions_total")
+                   .Help("Trackers removed (ttl/size/memory), from memory and disk.")
+                   .Register(r);
+    evict_ttl_ = &ev.Add({{"reason", "ttl"}});
+    evict_size_ = &ev.Add({{"reason", "size"}});
+    evict_memory_ = &ev.Add({{"reason", "memory"}});
+    auto gauge = [&](const char* name, const char* help) {
+        return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+    };
+    trackers_ = gauge("bloom_persistence_trackers_total", "Current tracker count (trackers in memory).");
+    dirty_ = gauge("bloom_persistence_dirty_trackers", "Trackers pending save.");
+    disk_usage_ = gauge("bloom_persistence_disk_usage_bytes", "Current disk usage: tracker files plus meta.json.");
+    disk_limit_ = gauge("bloom_persistence_disk_limit_bytes", "Configured max disk size.");
+    memory_usage_ = gauge("bloom_persistence_memory_usage_bytes", "Current in-memory usage of the trackers.");
+    memory_limit_ = gauge("bloom_persistence_memory_limit_bytes", "Configured max memory.");
+    degraded_ = gauge("bloom_persistence_degraded",
+                      "1 when persistence cannot work (unusable directory, unknown index version): in memory only.");
+    auto histogram = [&](const char* name, const char* help, prometheus::Histogram::BucketBoundaries b) {
+        return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({}, std::move(b));
+    };
+    save_seconds_ = histogram("bloom_persistence_save_duration_seconds",
+                              "Save operation latency: one save pass (every dirty tracker and the index).",
+                              {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+    load_seconds_ = histogram("bloom_persistence_load_duration_seconds",
+                              "Load operation latency: one tracker read, verified, inflated and restored.",
+                              {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
+    ratio_ = histogram("bloom_persistence_compression_ratio", "Compressed/uncompressed size of each saved tracker file.",
+                       {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0});
+    size_ = histogram("bloom_persistence_tracker_size_bytes", "Individual tracker file sizes on disk.",
+                      {256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 52428800});
+}
+
+void persistence_metrics::save(bool ok) {
+    if (auto* c = ok ? saves_ok_ : saves_error_) c->Increment();
+}
+void persistence_metrics::load(bool ok) {
+    if (auto* c = ok ? loads_ok_ : loads_error_) c->Increment();
+}
+void persistence_metrics::cleanup() {
+    if (cleanups_) cleanups_->Increment();
+}
+void persistence_metrics::eviction(std::string_view reason) {
+    prometheus::Counter* c = reason == "ttl" ? evict_ttl_ : reason == "size" ? evict_size_ : evict_memory_;
+    if (c) c->Increment();
+}
+void persistence_metrics::observe_save_seconds(double s) {
+    if (save_seconds_) save_seconds_->Observe(s);
+}
+void persistence_metrics::observe_load_seconds(double s) {
+    if (load_seconds_) load_seconds_->Observe(s);
+}
+void persistence_metrics::observe_file(double compression_ratio, double size_bytes) {
+    if (ratio_) ratio_->Observe(compression_ratio);
+    if (size_) size_->Observe(size_bytes);
+}
+void persistence_metrics::set_gauges(double trackers, double dirty, double disk_usage, double memory_usage) {
+    if (!trackers_) return;
+    trackers_->Set(trackers);
+    dirty_->Set(dirty);
+    disk_usage_->Set(disk_usage);
+    memory_usage_->Set(memory_usage);
+}
+void persistence_metrics::set_limits(double disk_limit, double memory_limit) {
+    if (!disk_limit_) return;
+    disk_limit_->Set(disk_limit);
+    memory_limit_->Set(memory_limit);
+}
+void persistence_metrics::set_degraded(bool degraded) {
+    if (degraded_) degraded_->Set(degraded ? 1 : 0);
+}
+
+}  // namespace mg::persistence

@@ -1,0 +1,216 @@
+// The state directory (see tracker_store.h).
+#include "persistence/tracker_store.h"
+
+#include <set>
+
+#include "persistence/tracker_codec.h"
+
+namespace mg::persistence {
+namespace {
+
+constexpr unsigned k_dir_mode = 0700;
+constexpr unsigned k_file_mode = 0600;
+
+std::string file_name(const tracker_meta& m) { return m.hash + (m.compressed ? ".bloom.gz" : ".bloom"); }
+
+}  // namespace
+
+tracker_store::tracker_store(file_system& fs, store_options options) : fs_(fs), options_(std::move(options)) {}
+
+result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, store_options options,
+                                                           open_report& report) {
+    std::unique_ptr<tracker_store> s(new tracker_store(fs, std::move(options)));
+    if (auto st = fs.create_dirs(s->options_.path, k_dir_mode); !st) return make_error(st.error_message());
+    if (auto st = fs.create_dirs(s->trackers_dir(), k_dir_mode); !st) return make_error(st.error_message());
+
+    auto text = fs.read_file(s->meta_path(), s->options_.max_meta_bytes);
+    if (text) {
+        report.meta_found = true;
+        auto parsed = parse_meta(*text);
+        report.problem = parsed.problem;
+        report.message = parsed.message;
+        report.bad_entries = std::move(parsed.bad_entries);
+        if (parsed.problem == meta_problem::version_unsupported) return make_error(parsed.message);
+        if (parsed.problem == meta_problem::malformed) {
+            // Kept for a human to look at; the store starts empty and its files become orphans.
+            report.meta_moved_to = s->meta_path() + ".corrupt";
+            if (auto st = fs.rename(s->meta_path(), report.meta_moved_to); !st) return make_error(st.error_message());
+        } else {
+            s->index_ = std::move(parsed.index);
+            s->meta_bytes_ = text->size();
+        }
+    } else if (auto exists = fs.file_size(s->meta_path()); exists) {
+        return make_error(text.error_message());  // there but unreadable (permissions, too large)
+    }
+
+    std::set<std::string> wanted;
+    for (const auto& [key, m] : s->index_.trackers) {
+        wanted.insert(m.hash + ".bloom.gz");
+        wanted.insert(m.hash + ".bloom");
+        s->tracker_bytes_ += m.size_bytes;
+    }
+    auto listing = fs.list_dir(s->trackers_dir());
+    if (!listing) return make_error(listing.error_message());
+    for (const auto& e : *listing) {
+        if (e.is_dir || wanted.count(e.name) != 0) continue;
+        if (fs.remove(s->trackers_dir() + "/" + e.name)) report.orphans_removed.push_back(e.name);
+    }
+    (void)fs.remove(s->meta_path() + ".tmp");
+    return s;
+}
+
+meta_index tracker_store::index() const {
+    std::lock_guard lock(mu_);
+    return index_;
+}
+
+std::optional<tracker_meta> tracker_store::entry(const std::string& key) const {
+    std::lock_guard lock(mu_);
+    const auto it = index_.trackers.find(key);
+    if (it == index_.trackers.end()) return std::nullopt;
+    return it->second;
+}
+
+std::size_t tracker_store::size() const {
+    std::lock_guard lock(mu_);
+    return index_.trackers.size();
+}
+
+std::string tracker_store::file_path(const tracker_meta& meta) const { return trackers_dir() + "/" + file_name(meta); }
+
+result<std::string> tracker_store::read(const tracker_meta& meta) const {
+    // The file under the entry's extension, else under the other one: a save that switched
+    // compression may have been cut short between the index and the file (see the header).
+    tracker_meta other = meta;
+    other.compressed = !meta.compressed;
+    std::string first_error;
+    for (const tracker_meta* m : {&meta, static_cast<const tracker_meta*>(&other)}) {
+        const std::string p = file_path(*m);
+        if (!fs_.file_size(p)) continue;
+        auto bytes = fs_.read_file(p, options_.max_file_bytes);
+        if (!bytes) return make_error(bytes.error_message());
+        const auto crc = crc32_of(*bytes);
+        if (crc == meta.checksum || (meta.previous_checksum && crc == *meta.previous_checksum)) return bytes;
+        if (first_error.empty())
+            first_error = "checksum mismatch in " + p + ": file CRC32 " + std::to_string(crc) + ", index " +
+                          std::to_string(meta.checksum);
+    }
+    if (!first_error.empty()) return make_error(first_error);
+    return make_error("tracker file " + file_path(meta) + " is missing");
+}
+
+status tracker_store::write_index_locked() {
+    const std::string text = to_json(index_);
+    if (auto st = write_file_atomic(fs_, meta_path(), text, k_file_mode); !st) return st;
+    meta_bytes_ = text.size();
+    return {};
+}
+
+std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
+                                              std::chrono::system_clock::time_point now) {
+    std::vector<save_outcome> out;
+    out.reserve(files.size());
+    std::lock_guard lock(mu_);
+
+    // Refuse what can never be loaded back, then check the room for the rest.
+    std::vector<pending_file*> todo;
+    std::uint64_t need = 0;
+    for (auto& f : files) {
+        if (f.bytes.size() > options_.max_file_bytes) {
+            out.push_back({f.meta.key, make_error("tracker file of " + std::to_string(f.bytes.size()) +
+                                                  " bytes is over the limit of " +
+                                                  std::to_string(options_.max_file_bytes) + " bytes")});
+            continue;
+        }
+        todo.push_back(&f);
+        need += f.bytes.size();
+    }
+    if (todo.empty()) return out;
+    need += meta_bytes_ + todo.size() * 512 + options_.free_space_margin;
+    if (auto avail = fs_.available_bytes(options_.path); avail && *avail < need) {
+        for (auto* f : todo)
+            out.push_back({f->meta.key, make_error("not enough disk space: " + std::to_string(*avail) +
+                                                   " bytes available, " + std::to_string(need) + " needed")});
+        return out;
+    }
+
+    const meta_index before = index_;
+    const std::uint64_t tracker_bytes_before = tracker_bytes_;
+    for (auto* f : todo) {
+        tracker_meta& m = f->meta;
+        m.hash = sha256_hex(m.key);
+        m.checksum = crc32_of(f->bytes);
+        m.size_bytes = f->bytes.size();
+        m.last_saved = now;
+        m.previous_checksum.reset();
+        if (const auto it = index_.trackers.find(m.key); it != index_.trackers.end()) {
+            m.created_at = it->second.created_at;
+            if (it->second.checksum != m.checksum) m.previous_checksum = it->second.checksum;
+            tracker_bytes_ -= it->second.size_bytes;
+        }
+        tracker_bytes_ += m.size_bytes;
+        index_.trackers[m.key] = m;
+    }
+    if (auto st = write_index_locked(); !st) {
+        index_ = before;
+        tracker_bytes_ = tracker_bytes_before;
+        for (auto* f : todo) out.push_back({f->meta.key, st});
+        return out;
+    }
+
+    bool any_failed = false;
+    for (auto* f : todo) {
+        const tracker_meta& m = f->meta;
+        status st = write_file_atomic(fs_, file_path(m), f->bytes, k_file_mode);
+        if (st) {
+            // Compression switched: the file under the other extension is now an orphan.
+            tracker_meta other = m;
+            other.compressed = !m.compressed;
+            (void)fs_.remove(file_path(other));
+        } else {
+            any_failed = true;
+            // Back to the previous entry (its file is untouched), or no entry for a new key.
+            tracker_bytes_ -= m.size_bytes;
+            if (const auto it = before.trackers.find(m.key); it != before.trackers.end()) {
+                index_.trackers[m.key] = it->second;
+                tracker_bytes_ += it->second.size_bytes;
+            } else {
+                index_.trackers.erase(m.key);
+            }
+        }
+        out.push_back({m.key, std::move(st)});
+    }
+    // Best effort: the index on disk already accepts the old files through previous_checksum.
+    if (any_failed) (void)write_index_locked();
+    return out;
+}
+
+status tracker_store::remove(const std::vector<std::string>& keys) {
+    std::lock_guard lock(mu_);
+    std::vector<tracker_meta> gone;
+    for (const auto& k : keys) {
+        const auto it = index_.trackers.find(k);
+        if (it == index_.trackers.end()) continue;
+        gone.push_back(it->second);
+        tracker_bytes_ -= it->second.size_bytes;
+        index_.trackers.erase(it);
+    }
+    if (gone.empty()) return {};
+    if (auto st = write_index_locked(); !st) return st;
+    status result;
+    for (const auto& m : gone) {
+        for (bool compressed : {true, false}) {
+            tracker_meta v = m;
+            v.compressed = compressed;
+            if (auto st = fs_.remove(file_path(v)); !st && result) result = st;
+        }
+    }
+    return result;
+}
+
+std::uint64_t tracker_store::disk_usage() const {
+    std::lock_guard lock(mu_);
+    return tracker_bytes_ + meta_bytes_;
+}
+
+}  // namespace mg::persistence

@@ -1,0 +1,418 @@
+// Save, restore, cleanup and the threads, against the real governor (src/persistence/bloom_persistence.h).
+#include "persistence/bloom_persistence.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <sstream>
+#include <thread>
+
+#include "limits/governor.h"
+#include "limits/limits_file.h"
+#include "logging/log.h"
+#include "persistence/governor_host.h"
+#include "persistence/tracker_codec.h"
+#include "shared/fault_file_system.h"
+#include "shared/temp_dir.h"
+
+namespace mp = mg::persistence;
+namespace lim = mg::limits;
+namespace card = mg::cardinality;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Series "metric{id=...}" with owned strings and the views the governor takes.
+struct request {
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> owned;
+    std::vector<std::vector<card::label_view>> labels;
+    std::vector<lim::series_ref> refs;
+
+    request(const std::string& metric, int from, int to, const std::string& user = "") {
+        for (int i = from; i < to; ++i) {
+            std::vector<std::pair<std::string, std::string>> l{{"id", std::to_string(i)}};
+            if (!user.empty()) l.emplace_back("user", user + std::to_string(i));
+            owned.emplace_back(metric, std::move(l));
+        }
+        labels.reserve(owned.size());
+        for (const auto& [n, ls] : owned) {
+            auto& views = labels.emplace_back();
+            for (const auto& [k, v] : ls) views.push_back({k, v});
+            refs.push_back({n, views, 1});
+        }
+    }
+};
+
+std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
+    auto f = lim::parse_limits_yaml(yaml, "test");
+    REQUIRE(f.ok());
+    return std::make_shared<lim::limits_file>(std::move(*f));
+}
+
+const char* k_rules = R"(
+rules:
+  - name: m-limit
+    match: {metric_name: m}
+    max_cardinality: 10
+    action: drop
+  - name: users
+    match: {metric_name: u}
+    max_cardinality: 1000
+    action: drop
+    label_limits: {user: 3}
+)";
+
+// One daemon "life": a governor, its host and persistence over a shared directory and clock.
+struct life {
+    life(mg::fake_clock& clock, const std::string& path, mp::persistence_options o = {},
+         mg::file_system& fsys = mg::posix_file_system())
+        : registry(std::make_shared<prometheus::Registry>()),
+          governor(lim::governor_options{}, clock, registry),
+          host(governor) {
+        governor.set_limits(limits(k_rules));
+        o.path = path;
+        persistence = std::make_unique<mp::bloom_persistence>(o, host, clock, fsys, registry);
+    }
+    // Indexes of the kept series.
+    std::vector<int> send(const request& r) {
+        std::vector<lim::decision> out(r.refs.size());
+        governor.decide(r.refs, out);
+        std::vector<int> kept;
+        for (std::size_t i = 0; i < out.size(); ++i)
+            if (out[i].keep) kept.push_back(static_cast<int>(i));
+        return kept;
+    }
+    std::uint64_t active(const std::string& metric) const {
+        auto m = governor.metric(metric);
+        return m ? m->active_series : 0;
+    }
+    std::string scrape() const { return prometheus::TextSerializer().Serialize(registry->Collect()); }
+
+    std::shared_ptr<prometheus::Registry> registry;
+    lim::governor governor;
+    mp::governor_host host;
+    std::unique_ptr<mp::bloom_persistence> persistence;
+};
+
+std::string tracker_file(const std::string& dir, const std::string& key) {
+    return dir + "/trackers/" + mp::sha256_hex(key) + ".bloom.gz";
+}
+
+// Captures log lines for the test's lifetime.
+struct log_capture {
+    log_capture() {
+        mg::logging::init(spdlog::level::info, mg::logging::format::json,
+                          std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    }
+    ~log_capture() { mg::logging::init(spdlog::level::warn, mg::logging::format::json); }
+    std::string text() const { return out.str(); }
+    std::ostringstream out;
+};
+
+// A host over a plain map, for keys the governor never makes.
+struct map_host final : mp::tracker_host {
+    void for_each(const visitor& fn) const override {
+        for (const auto& [k, t] : trackers) fn(k, t);
+    }
+    mg::status adopt(const std::string& key, std::shared_ptr<card::bloom_tracker> t) override {
+        trackers[key] = std::move(t);
+        return {};
+    }
+    std::vector<std::string> evict(const std::string& key) override {
+        return trackers.erase(key) ? std::vector<std::string>{key} : std::vector<std::string>{};
+    }
+    std::map<std::string, std::shared_ptr<card::bloom_tracker>> trackers;
+};
+
+}  // namespace
+
+TEST_CASE("a restart keeps enforcing limits from the saved state", "[persistence]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    {
+        life first(clock, dir.path());
+        CHECK(first.send(request("m", 0, 15)).size() == 10);
+        CHECK(first.send(request("u", 0, 5, "user")).size() == 3);  // label limit: 3 users
+        const auto r = first.persistence->save_now();
+        CHECK(r.saved == 3);  // m, u and u's user label tracker
+        CHECK(r.errors == 0);
+    }
+    clock.advance(5min);  // downtime
+    life second(clock, dir.path());
+    const auto r = second.persistence->restore();
+    CHECK(r.loaded == 3);
+    CHECK(r.errors == 0);
+    second.governor.refresh();
+    CHECK(second.active("m") == 10);
+    // Known series pass, new ones stay over the limit: the restart re-admitted nothing.
+    CHECK(second.send(request("m", 0, 10)).size() == 10);
+    CHECK(second.send(request("m", 10, 20)).empty());
+    CHECK(second.send(request("u", 0, 3, "user")).size() == 3);
+    CHECK(second.send(request("u", 3, 6, "user")).empty());
+    CHECK_THAT(second.scrape(), Catch::Contains("bloom_persistence_loads_total{status=\"success\"} 3"));
+    CHECK_THAT(second.scrape(), Catch::Contains("bloom_persistence_trackers_total 3"));
+}
+
+TEST_CASE("a restart with persistence off starts from nothing (the control)", "[persistence]") {
+    mg::fake_clock clock;
+    mg::test::temp_dir dir;
+    {
+        life first(clock, dir.path());
+        first.send(request("m", 0, 15));
+        first.persistence->save_now();
+    }
+    life second(clock, dir.path());  // no restore()
+    CHECK(second.send(request("m", 10, 20)).size() == 10);
+}
+
+TEST_CASE("stale entries are skipped at restore and their files deleted", "[persistence]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    {
+        life first(clock, dir.path());
+        first.send(request("m", 0, 5));
+        first.persistence->save_now();
+    }
+    REQUIRE(fs::exists(tracker_file(dir.path(), "stats:metric:m")));
+    clock.advance(61min);  // past the 1h state_ttl
+    life second(clock, dir.path());
+    const auto r = second.persistence->restore();
+    CHECK(r.loaded == 0);
+    CHECK(r.skipped_stale == 1);
+    CHECK_FALSE(fs::exists(tracker_file(dir.path(), "stats:metric:m")));
+}
+
+TEST_CASE("a corrupt tracker file is skipped, counted and logged; the rest loads", "[persistence]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    {
+        life first(clock, dir.path());
+        first.send(request("m", 0, 5));
+        first.send(request("other", 0, 5));
+        first.persistence->save_now();
+    }
+    {
+        std::fstream f(tracker_file(dir.path(), "stats:metric:m"), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(20);
+        f.put('\x5a');
+    }
+    log_capture logs;
+    life second(clock, dir.path());
+    const auto r = second.persistence->restore();
+    CHECK(r.loaded == 1);
+    CHECK(r.errors == 1);
+    CHECK(second.active("other") == 5);
+    CHECK(second.active("m") == 0);
+    CHECK_THAT(second.scrape(), Catch::Contains("bloom_persistence_loads_total{status=\"error\"} 1"));
+    CHECK_THAT(logs.text(), Catch::Contains("\"msg\":\"failed to load tracker\""));
+    CHECK_THAT(logs.text(), Catch::Contains("checksum mismatch"));
+    CHECK_THAT(logs.text(), Catch::Contains(R"("msg":"bloom state restore complete","loaded":1,"skipped_stale":0,"errors":1)"));
+}
+
+TEST_CASE("the spec's log lines, with their fields", "[persistence]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    log_capture logs;
+    {
+        life first(clock, dir.path());
+        first.send(request("http_requests", 0, 7));
+        first.persistence->start();
+        first.persistence->stop();
+    }
+    clock.advance(5min);
+    life second(clock, dir.path());
+    second.persistence->restore();
+    const auto t = logs.text();
+    CHECK_THAT(t, Catch::Contains(R"("msg":"bloom persistence initialized","path":")" + dir.path() +
+                                  R"(","save_interval":"30s","state_ttl":"1h","max_size":"500MB","compression":true)"));
+    CHECK_THAT(t, Catch::Contains(R"("msg":"bloom persistence shutting down","dirty_trackers":1)"));
+    CHECK_THAT(t, Catch::Contains(R"("msg":"bloom state saved","saved":1,"duration_ms":)"));
+    CHECK_THAT(t, Catch::Contains(R"("msg":"final bloom state saved","saved":1,"total":1,"duration_ms":)"));
+    CHECK_THAT(t, Catch::Contains(R"("msg":"bloom persistence stopped")"));
+    CHECK_THAT(t, Catch::Contains(R"("msg":"loading bloom state from disk","path":")" + dir.path() + "\""));
+    CHECK_THAT(t, Catch::Contains(R"("msg":"loaded tracker","key":"stats:metric:http_requests","count":7,"age":"5m")"));
+}
+
+TEST_CASE("cleanup evicts by TTL from memory and disk, keeping what is in use", "[persistence][cleanup]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    life l(clock, dir.path());
+    l.send(request("old", 0, 5));
+    l.send(request("busy", 0, 5));
+    l.persistence->save_now();
+    for (int i = 0; i < 7; ++i) {  // "busy" is seen every 10 minutes, "old" never again
+        clock.advance(10min);
+        l.send(request("busy", 0, 5));
+    }
+    log_capture logs;
+    const auto r = l.persistence->cleanup_now();
+    CHECK(r.evicted_ttl == 1);
+    CHECK_FALSE(l.governor.metric("old"));
+    CHECK(l.governor.metric("busy"));
+    CHECK_FALSE(fs::exists(tracker_file(dir.path(), "stats:metric:old")));
+    CHECK(fs::exists(tracker_file(dir.path(), "stats:metric:busy")));
+    CHECK_THAT(l.scrape(), Catch::Contains("bloom_persistence_evictions_total{reason=\"ttl\"} 1"));
+    CHECK_THAT(l.scrape(), Catch::Contains("bloom_persistence_cleanups_total 1"));
+    CHECK_THAT(logs.text(), Catch::Contains(R"("msg":"evicted tracker","key":"stats:metric:old","reason":"ttl","age":"1h10m")"));
+    CHECK_THAT(logs.text(), Catch::Contains(R"("msg":"bloom state cleanup complete","evicted_ttl":1,"evicted_size":0)"));
+}
+
+TEST_CASE("cleanup evicts the oldest by last_updated when the disk is over max_size", "[persistence][cleanup]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    mp::persistence_options o;
+    o.compression = false;  // sizes follow the filters exactly
+    life l(clock, dir.path(), o);
+    for (const char* m : {"a", "b", "c"}) {
+        l.send(request(m, 0, 50));
+        clock.advance(1min);
+    }
+    l.persistence->save_now();
+    const auto usage = l.persistence->disk_usage();
+    // Room for about two of the three.
+    mp::persistence_options small = o;
+    small.path = dir.path();
+    small.max_size = usage - usage / 5;
+    l.persistence.reset();
+    l.persistence = std::make_unique<mp::bloom_persistence>(small, l.host, clock, mg::posix_file_system(), nullptr);
+    const auto r = l.persistence->cleanup_now();
+    CHECK(r.evicted_size == 1);
+    CHECK_FALSE(l.governor.metric("a"));
+    CHECK(l.governor.metric("b"));
+    CHECK(l.governor.metric("c"));
+    CHECK(l.persistence->disk_usage() <= small.max_size);
+}
+
+TEST_CASE("memory at 95% of max_memory evicts least recently used trackers to under 80%", "[persistence][cleanup]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    std::uint64_t total = 0;
+    {
+        life probe(clock, dir.path() + "/probe");
+        for (int i = 0; i < 10; ++i) probe.send(request("m" + std::to_string(i), 0, 100));
+        total = probe.persistence->memory_usage();
+    }
+    mp::persistence_options o;
+    o.max_memory = total * 100 / 96;  // at 96%
+    log_capture logs;
+    life l(clock, dir.path() + "/real", o);
+    for (int i = 0; i < 10; ++i) {
+        l.send(request("m" + std::to_string(i), 0, 100));
+        clock.advance(2s);  // m0 least recently used, m9 most
+    }
+    REQUIRE(l.persistence->memory_usage() == total);
+    const auto r = l.persistence->cleanup_now();
+    CHECK(r.evicted_memory >= 2);
+    CHECK(l.persistence->memory_usage() < o.max_memory / 100 * 80);
+    CHECK_FALSE(l.governor.metric("m0"));
+    CHECK(l.governor.metric("m9"));
+    CHECK_THAT(logs.text(), Catch::Contains("memory over 95% of max_memory"));
+    CHECK_THAT(l.scrape(), Catch::Contains("bloom_persistence_evictions_total{reason=\"memory\"} " +
+                                           std::to_string(r.evicted_memory)));
+}
+
+TEST_CASE("memory at 80% warns and evicts nothing", "[persistence][cleanup]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    mp::persistence_options o;
+    life l(clock, dir.path(), o);
+    l.send(request("m", 0, 100));
+    const auto used = l.persistence->memory_usage();
+    mp::persistence_options tight = o;
+    tight.path = dir.path();
+    tight.max_memory = used * 100 / 85;
+    l.persistence = std::make_unique<mp::bloom_persistence>(tight, l.host, clock, mg::posix_file_system(), nullptr);
+    log_capture logs;
+    CHECK(l.persistence->cleanup_now().evicted_memory == 0);
+    CHECK_THAT(logs.text(), Catch::Contains("memory over 80% of max_memory"));
+}
+
+TEST_CASE("write errors and a full disk are counted and logged; saves resume", "[persistence][faults]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    mg::test::fault_file_system faults;
+    life l(clock, dir.path(), {}, faults);
+    l.send(request("m", 0, 5));
+    REQUIRE(l.persistence->save_now().saved == 1);
+    const std::string file = tracker_file(dir.path(), "stats:metric:m");
+    const auto old_bytes = fs::file_size(file);
+
+    l.send(request("m", 5, 10));
+    SECTION("write error") { faults.fail_append(mp::sha256_hex("stats:metric:m")); }
+    SECTION("full disk") { faults.disk_budget(10); }
+    log_capture logs;
+    const auto bad = l.persistence->save_now();
+    CHECK(bad.errors == 1);
+    CHECK(bad.saved == 0);
+    CHECK(fs::file_size(file) == old_bytes);
+    CHECK_THAT(l.scrape(), Catch::Contains("bloom_persistence_saves_total{status=\"error\"} 1"));
+    CHECK_THAT(logs.text(), Catch::Contains("\"msg\":\"bloom state save failed\""));
+    // Proxying goes on meanwhile, and the tracker stays dirty for the next pass.
+    CHECK(l.send(request("m", 0, 10)).size() == 10);
+    faults.clear();
+    CHECK(l.persistence->save_now().saved == 1);
+    CHECK(fs::file_size(file) != old_bytes);
+    CHECK_THAT(l.scrape(), Catch::Contains("bloom_persistence_saves_total{status=\"success\"} 2"));
+}
+
+TEST_CASE("keys that could escape the directory are never written", "[persistence][faults]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    map_host host;
+    card::tracker_config cfg;
+    for (const std::string& key : std::vector<std::string>{"stats:metric:../../escape", std::string("stats:metric:a\0b", 16), "ok"}) {
+        host.trackers[key] = std::make_shared<card::bloom_tracker>(cfg, clock);
+        host.trackers[key]->insert(1);
+    }
+    mp::bloom_persistence p({.path = dir.file("state")}, host, clock, mg::posix_file_system(), nullptr);
+    const auto r = p.save_now();
+    CHECK(r.saved == 1);
+    CHECK(r.errors == 2);
+    std::size_t files = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir.path())) files += e.is_regular_file() ? 1 : 0;
+    CHECK(files == 2);  // meta.json and one tracker
+}
+
+TEST_CASE("an unusable directory means in-memory only, said once", "[persistence][faults]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    dir.write("not-a-dir", "x");
+    log_capture logs;
+    life l(clock, dir.file("not-a-dir/state"));
+    CHECK(l.persistence->degraded());
+    CHECK(l.persistence->restore().loaded == 0);
+    l.send(request("m", 0, 5));
+    CHECK(l.persistence->save_now().saved == 0);
+    CHECK_THAT(l.scrape(), Catch::Contains("bloom_persistence_degraded 1"));
+    CHECK_THAT(logs.text(), Catch::Contains("bloom persistence unavailable, keeping state in memory only"));
+}
+
+TEST_CASE("the saver thread saves on its own and stop() is prompt", "[persistence][threads]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    mp::persistence_options o;
+    o.save_interval = 10ms;
+    o.cleanup_interval = 10ms;
+    life l(clock, dir.path(), o);
+    l.persistence->start();
+    l.send(request("m", 0, 5));
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!fs::exists(tracker_file(dir.path(), "stats:metric:m")) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    CHECK(fs::exists(tracker_file(dir.path(), "stats:metric:m")));
+    // Ingest keeps deciding while saves run (TSan checks the snapshot path).
+    std::atomic<bool> done{false};
+    std::thread ingest([&] {
+        for (int i = 0; !done; ++i) l.send(request("m" + std::to_string(i % 20), i, i + 50));
+    });
+    for (int i = 0; i < 20; ++i) l.persistence->save_now();
+    done = true;
+    ingest.join();
+    l.persistence->stop();
+    CHECK(l.persistence->save_now().errors == 0);
+}
