@@ -78,7 +78,7 @@ std::size_t tracker_store::size() const {
 
 std::string tracker_store::file_path(const tracker_meta& meta) const { return trackers_dir() + "/" + file_name(meta); }
 
-result<std::string> tracker_store::read(const tracker_meta& meta) const {
+result<std::string> tracker_store::read(const tracker_meta& meta) {
     // The file under the entry's extension, else under the other one: a save that switched
     // compression may have been cut short between the index and the file (see the header).
     tracker_meta other = meta;
@@ -90,7 +90,20 @@ result<std::string> tracker_store::read(const tracker_meta& meta) const {
         auto bytes = fs_.read_file(p, options_.max_file_bytes);
         if (!bytes) return make_error(bytes.error_message());
         const auto crc = crc32_of(*bytes);
-        if (crc == meta.checksum || (meta.previous_checksum && crc == *meta.previous_checksum)) return bytes;
+        if (crc == meta.checksum || (meta.previous_checksum && crc == *meta.previous_checksum)) {
+            // From now on the index describes the file that is really there, so the next save
+            // records it as previous_checksum (a crash during that save must still find it).
+            std::lock_guard lock(mu_);
+            if (const auto it = index_.trackers.find(meta.key); it != index_.trackers.end()) {
+                tracker_bytes_ -= it->second.size_bytes;
+                it->second.checksum = crc;
+                it->second.previous_checksum.reset();
+                it->second.size_bytes = bytes->size();
+                it->second.compressed = m->compressed;
+                tracker_bytes_ += it->second.size_bytes;
+            }
+            return bytes;
+        }
         if (first_error.empty())
             first_error = "checksum mismatch in " + p + ": file CRC32 " + std::to_string(crc) + ", index " +
                           std::to_string(meta.checksum);
@@ -134,8 +147,8 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         return out;
     }
 
-    const meta_index before = index_;
-    const std::uint64_t tracker_bytes_before = tracker_bytes_;
+    // Fill in what the store owns; split new keys from re-saved ones.
+    std::vector<pending_file*> fresh, existing;
     for (auto* f : todo) {
         tracker_meta& m = f->meta;
         m.hash = sha256_hex(m.key);
@@ -146,42 +159,73 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         if (const auto it = index_.trackers.find(m.key); it != index_.trackers.end()) {
             m.created_at = it->second.created_at;
             if (it->second.checksum != m.checksum) m.previous_checksum = it->second.checksum;
-            tracker_bytes_ -= it->second.size_bytes;
+            existing.push_back(f);
+        } else {
+            fresh.push_back(f);
         }
-        tracker_bytes_ += m.size_bytes;
-        index_.trackers[m.key] = m;
     }
-    if (auto st = write_index_locked(); !st) {
-        index_ = before;
-        tracker_bytes_ = tracker_bytes_before;
-        for (auto* f : todo) out.push_back({f->meta.key, st});
-        return out;
-    }
-
-    bool any_failed = false;
-    for (auto* f : todo) {
-        const tracker_meta& m = f->meta;
-        status st = write_file_atomic(fs_, file_path(m), f->bytes, k_file_mode);
+    auto write_file = [&](const pending_file& f) {
+        status st = write_file_atomic(fs_, file_path(f.meta), f.bytes, k_file_mode);
         if (st) {
             // Compression switched: the file under the other extension is now an orphan.
-            tracker_meta other = m;
-            other.compressed = !m.compressed;
+            tracker_meta other = f.meta;
+            other.compressed = !f.meta.compressed;
             (void)fs_.remove(file_path(other));
-        } else {
-            any_failed = true;
-            // Back to the previous entry (its file is untouched), or no entry for a new key.
-            tracker_bytes_ -= m.size_bytes;
-            if (const auto it = before.trackers.find(m.key); it != before.trackers.end()) {
-                index_.trackers[m.key] = it->second;
-                tracker_bytes_ += it->second.size_bytes;
-            } else {
-                index_.trackers.erase(m.key);
+        }
+        return st;
+    };
+    auto set_entry = [&](const tracker_meta& m) {
+        if (const auto it = index_.trackers.find(m.key); it != index_.trackers.end())
+            tracker_bytes_ -= it->second.size_bytes;
+        tracker_bytes_ += m.size_bytes;
+        index_.trackers[m.key] = m;
+    };
+
+    // 1. New keys: file first. A crash before the index lists it leaves an orphan, removed at
+    //    the next open; an index entry never names a file that was not written.
+    std::map<std::string, status> results;
+    for (auto* f : fresh) {
+        status st = write_file(*f);
+        if (st) set_entry(f->meta);
+        results[f->meta.key] = std::move(st);
+    }
+    // 2. The index: new keys, and re-saved keys with the old checksum as previous_checksum.
+    const meta_index before = index_;
+    const std::uint64_t tracker_bytes_before = tracker_bytes_;
+    for (auto* f : existing) set_entry(f->meta);
+    if (auto index_st = write_index_locked(); !index_st) {
+        // New files stay unlisted (orphans at the next open); nothing else changed on disk.
+        for (auto* f : fresh) {
+            if (results[f->meta.key]) {
+                (void)fs_.remove(file_path(f->meta));
+                results[f->meta.key] = index_st;
             }
         }
-        out.push_back({m.key, std::move(st)});
+        index_ = before;
+        tracker_bytes_ = tracker_bytes_before;
+        for (auto* f : fresh) {
+            if (const auto it = index_.trackers.find(f->meta.key); it != index_.trackers.end()) {
+                tracker_bytes_ -= it->second.size_bytes;
+                index_.trackers.erase(it);
+            }
+        }
+        for (auto* f : existing) results[f->meta.key] = index_st;
+    } else {
+        // 3. Re-saved keys: replace each file; the index accepts the old one or the new one.
+        bool any_failed = false;
+        for (auto* f : existing) {
+            status st = write_file(*f);
+            if (!st) {
+                any_failed = true;
+                // Back to the previous entry: its file is untouched.
+                set_entry(before.trackers.at(f->meta.key));
+            }
+            results[f->meta.key] = std::move(st);
+        }
+        // Best effort: the index on disk already accepts the old files through previous_checksum.
+        if (any_failed) (void)write_index_locked();
     }
-    // Best effort: the index on disk already accepts the old files through previous_checksum.
-    if (any_failed) (void)write_index_locked();
+    for (auto* f : todo) out.push_back({f->meta.key, results[f->meta.key]});
     return out;
 }
 

@@ -2,12 +2,13 @@
 // `PATH/trackers/{sha256(key)}.bloom.gz` (`.bloom` without compression), every write atomic,
 // files 0600 and directories 0700, disk usage accounted exactly from the index.
 //
-// Write order of a save (docs/persistence.md, "crash safety"): the index first, recording for
-// each saved key the new file's checksum and the old one as previous_checksum; then each file
-// by atomic replace. A crash at any point leaves, for every key, a file whose CRC matches the
-// index's checksum or previous_checksum, so a restart loads the new or the previous save of each
-// tracker, never a torn one. Removal is the reverse: index first, then the file; an unlisted
-// file is an orphan, deleted at open.
+// Write order of a save (docs/persistence.md, "crash safety"): files of new keys first; then the
+// index, recording for each re-saved key the new file's checksum and the old one as
+// previous_checksum; then the re-saved files, each by atomic replace. A crash at any point leaves,
+// for every indexed key, a file whose CRC matches the index's checksum or previous_checksum, so a
+// restart loads the new or the previous save of each tracker, never a torn one, and never an
+// entry without its file. Removal is the reverse: index first, then the file. An unlisted file
+// is an orphan, deleted at open.
 //
 // All I/O goes through the injected file_system. Thread-safety: every method may be called from
 // any thread; one mutex serializes index changes and the writes that go with them (the saver and
@@ -74,7 +75,8 @@ public:
 
     // Reads and verifies the file of an index entry: size limit, CRC32 against checksum (or
     // previous_checksum, see above). Returns the file bytes; gzip or not is the caller's concern.
-    result<std::string> read(const tracker_meta& meta) const;
+    // The index entry is updated to describe the file found (checksum, size, extension).
+    result<std::string> read(const tracker_meta& meta);
 
     // Writes the files of a save pass (index first, then files; see above). Checks free space
     // first: when the file system lacks room for all of it, nothing is written and every file

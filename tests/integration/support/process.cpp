@@ -1,5 +1,6 @@
 #include "support/process.h"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -51,10 +52,11 @@ child_process::~child_process() {
 
 bool child_process::read_some(std::chrono::steady_clock::time_point deadline) {
     if (eof_) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
+    // A deadline already past still takes what is in the pipe now (a zero timeout drains).
+    const auto left = std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
     pollfd p{fd_, POLLIN, 0};
-    const int r = poll(&p, 1, static_cast<int>(left.count()));
+    const int r = poll(&p, 1, static_cast<int>(left));
     if (r < 0 && errno == EINTR) return true;
     if (r <= 0) return false;
     char buf[8192];

@@ -416,3 +416,17 @@ TEST_CASE("the saver thread saves on its own and stop() is prompt", "[persistenc
     l.persistence->stop();
     CHECK(l.persistence->save_now().errors == 0);
 }
+
+TEST_CASE("a restored tracker keeps saving what it learns after the restart", "[persistence]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    for (int life_no = 0; life_no < 4; ++life_no) {
+        life l(clock, dir.path());
+        CHECK(l.persistence->restore().loaded == (life_no == 0 ? 0u : 1u));
+        l.governor.refresh();
+        CHECK(l.active("grow") == static_cast<std::uint64_t>(life_no * 100));
+        l.send(request("grow", life_no * 100, life_no * 100 + 100));
+        CHECK(l.persistence->save_now().saved == 1);
+        clock.advance(1s);
+    }
+}
