@@ -1,6 +1,10 @@
 // Save, restore, cleanup and their threads (see bloom_persistence.h and docs/persistence.md).
 #include "persistence/bloom_persistence.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <exception>
 #include <map>
@@ -34,6 +38,12 @@ std::string age_text(std::chrono::nanoseconds age) {
 
 bool is_gzip(std::string_view bytes) {
     return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f && static_cast<unsigned char>(bytes[1]) == 0x8b;
+}
+
+// Background work yields the CPU to ingest: on Linux nice is per thread, so this lowers only the
+// calling thread. A failure (e.g. a seccomp profile) is harmless and ignored.
+void lower_thread_priority() {
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
 }
 
 }  // namespace
@@ -420,6 +430,7 @@ void bloom_persistence::guarded(std::string_view what, F&& f) {
 }
 
 void bloom_persistence::saver_loop() {
+    lower_thread_priority();
     std::unique_lock lock(wake_mu_);
     while (!stopping_) {
         wake_.wait_for(lock, options_.save_interval, [this] { return stopping_; });
@@ -440,6 +451,7 @@ void bloom_persistence::saver_loop() {
 }
 
 void bloom_persistence::cleanup_loop() {
+    lower_thread_priority();
     std::unique_lock lock(wake_mu_);
     while (!stopping_) {
         wake_.wait_for(lock, options_.cleanup_interval, [this] { return stopping_ || cleanup_requested_; });
