@@ -439,12 +439,20 @@ std::size_t governor::memory_bytes() const {
 }
 
 void governor::for_each_tracker(const tracker_visitor& fn) const {
+    // Collected first and visited with no lock held: the visitor may call back into the governor
+    // (evict_tracker), and lock order stays shard -> labels_mu everywhere.
+    struct item {
+        std::string metric, label;
+        std::shared_ptr<cardinality::bloom_tracker> tracker;
+    };
+    std::vector<item> items;
     metrics_.for_each([&](std::string_view name, const std::shared_ptr<metric_entry>& e) {
-        fn(name, {}, e->tracker);
+        items.push_back({std::string(name), {}, e->tracker});
         std::lock_guard lock(e->labels_mu);
         for (const auto& l : e->labels)
-            if (l->limit_tracker) fn(name, l->name, l->limit_tracker);
+            if (l->limit_tracker) items.push_back({std::string(name), l->name, l->limit_tracker});
     });
+    for (const auto& i : items) fn(i.metric, i.label, i.tracker);
 }
 
 void governor::adopt_tracker(std::string_view metric, std::string_view label,
@@ -470,14 +478,17 @@ std::vector<std::string> governor::evict_tracker(std::string_view metric, std::s
     std::vector<std::string> gone;
     const auto e = metrics_.find(metric);
     if (!e) return gone;
-    std::lock_guard lock(e->labels_mu);
     if (label.empty()) {
         gone.emplace_back();
-        for (const auto& l : e->labels)
-            if (l->limit_tracker) gone.push_back(l->name);
-        metrics_.erase(metric);
+        {
+            std::lock_guard lock(e->labels_mu);
+            for (const auto& l : e->labels)
+                if (l->limit_tracker) gone.push_back(l->name);
+        }
+        metrics_.erase(metric);  // not under labels_mu: the shard lock comes first elsewhere
         return gone;
     }
+    std::lock_guard lock(e->labels_mu);
     for (auto& l : e->labels) {
         if (l->name == label && l->limit_tracker) {
             l->limit_tracker.reset();
