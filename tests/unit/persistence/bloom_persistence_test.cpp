@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -429,4 +430,40 @@ TEST_CASE("a restored tracker keeps saving what it learns after the restart", "[
         CHECK(l.persistence->save_now().saved == 1);
         clock.advance(1s);
     }
+}
+
+TEST_CASE("a truncated .bloom.gz whose checksum matches is still refused by the gzip check", "[persistence][faults]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    {
+        life first(clock, dir.path());
+        first.send(request("m", 0, 50));
+        first.send(request("other", 0, 5));
+        first.persistence->save_now();
+    }
+    // Cut the file and make the index agree with the cut, as a buggy writer could.
+    const std::string file = tracker_file(dir.path(), "stats:metric:m");
+    std::string bytes;
+    {
+        std::ifstream in(file, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    bytes.resize(bytes.size() / 2);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    std::string meta;
+    {
+        std::ifstream in(dir.file("meta.json"));
+        meta.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    auto j = nlohmann::json::parse(meta);
+    j["trackers"]["stats:metric:m"]["checksum"] = mp::crc32_of(bytes);
+    std::ofstream(dir.file("meta.json"), std::ios::trunc) << j.dump();
+
+    log_capture logs;
+    life second(clock, dir.path());
+    const auto r = second.persistence->restore();
+    CHECK(r.loaded == 1);
+    CHECK(r.errors == 1);
+    CHECK_THAT(logs.text(), Catch::Contains("gzip: truncated stream"));
+    CHECK(second.active("other") == 5);
 }
