@@ -25,6 +25,7 @@
 #include "export/payload.h"
 #include "export/queue.h"
 #include "logging/log.h"
+#include "protocol/otlp_to_prw.h"
 #include "protocol/remote_write.h"
 
 namespace mg::exporter {
@@ -38,6 +39,16 @@ namespace {
 constexpr std::size_t k_logged_body = 512;  // of a backend's error response
 constexpr auto k_max_retry_after = std::chrono::minutes(10);
 constexpr std::string_view k_user_agent = "metrics-governor/0.1";
+
+bool is_otlp(source_protocol p) {
+    return p == source_protocol::otlp_protobuf || p == source_protocol::otlp_json;
+}
+
+// Scratch buffers of the OTLP -> remote write conversion, one set per ingest thread.
+protocol::otlp_to_prw_converter& thread_converter() {
+    thread_local protocol::otlp_to_prw_converter c;
+    return c;
+}
 
 std::string truncate(std::string_view s, std::size_t n) {
     if (s.size() <= n) return std::string(s);
@@ -151,6 +162,21 @@ class exporter::impl {
                                   "startup.")
                             .Register(registry)
                             .Add({})),
+          converted_points_(prometheus::BuildCounter()
+                                .Name("metrics_governor_export_converted_datapoints_total")
+                                .Help("OTLP data points converted to remote write for the backend "
+                                      "(-exporter-protocol=prw).")
+                                .Register(registry)
+                                .Add({})),
+          conversion_dropped_(
+              prometheus::BuildCounter()
+                  .Name("metrics_governor_export_conversion_dropped_datapoints_total")
+                  .Help("Kept OTLP data points that cannot be converted to remote "
+                        "write, by reason (delta_temporality, "
+                        "unspecified_temporality, invalid_metric_name, "
+                        "invalid_label_name, invalid_point, unsupported_scale, "
+                        "exponential_histogram).")
+                  .Register(registry)),
           disk_replayed_(prometheus::BuildCounter()
                              .Name("metrics_governor_queue_disk_replayed_payloads_total")
                              .Help("Payloads read back from the disk queue at startup and queued "
@@ -273,24 +299,22 @@ class exporter::impl {
         if (observe_only_) return {};
         const bool rw =
             p == source_protocol::remote_write_v1 || p == source_protocol::remote_write_v2;
-        const bool otlp = p == source_protocol::otlp_protobuf || p == source_protocol::otlp_json;
-        if (!otlp_ && rw) return {};
+        const bool otlp = is_otlp(p);
+        if (!otlp_ && (rw || otlp)) return {};  // OTLP is converted to remote write
         if (otlp_ && otlp) return {};
         if (otlp_ && rw) {
             return make_error(
                 "remote write input cannot be forwarded: the exporter speaks OTLP "
                 "(-exporter-protocol=otlp) and converting remote write to OTLP is not implemented");
         }
-        if (otlp) {
-            return make_error(
-                "OTLP input cannot be forwarded: the exporter speaks Prometheus remote write "
-                "(-exporter-protocol=prw) and converting OTLP to remote write is not implemented");
-        }
         return make_error("input protocol unknown to the exporter");
     }
 
+    bool converts(source_protocol p) const { return !observe_only_ && !otlp_ && is_otlp(p); }
+
     submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
-                         std::span<const std::uint64_t> strip = {}) {
+                         std::span<const std::uint64_t> strip = {},
+                         submit_details* details = nullptr) {
         if (closed_.load(std::memory_order_acquire)) return submit_status::closed;
         if (keep.size() != batch.size()) {
             logging::error("exporter: keep mask does not match the batch (a bug)",
@@ -309,6 +333,7 @@ class exporter::impl {
         if (!check_source(batch.protocol())) return submit_status::unsupported;
         // Spare the encoding when it could not be queued anyway.
         if (queue_.bytes() >= queue_.max_bytes()) return refuse();
+        if (converts(batch.protocol())) return submit_converted(batch, keep, strip, details);
 
         payload p;
         p.series = series;
@@ -336,11 +361,71 @@ class exporter::impl {
         return push(std::move(p));
     }
 
+    // OTLP for a remote-write backend: the kept points become TimeSeries. The payload counts
+    // what is sent (TimeSeries and samples), like any remote-write payload, so the exporter's
+    // accounting and 413 splitting stay in one unit; the conversion itself is counted in OTLP
+    // points (converted / conversion_dropped), once the submission is accepted.
+    submit_status submit_converted(const protocol::series_batch& batch,
+                                   std::span<const std::uint8_t> keep,
+                                   std::span<const std::uint64_t> strip, submit_details* details) {
+        payload p;
+        p.format = payload_format::prw_v1;
+        protocol::prw_conversion_result r;
+        // Native histograms stay off until a setting can turn them on (docs/export.md): the
+        // backends we test against by default either refuse a request carrying one with a 500
+        // (Prometheus without --enable-feature=native-histograms: retried forever, the queue
+        // fills) or drop them silently (VictoriaMetrics 1.79). Dropped points are counted here.
+        protocol::prw_conversion_options options;
+        options.native_histograms = false;
+        if (auto st = thread_converter().convert(batch, keep, strip, p.body, r, options); !st) {
+            errors_.Add({{"reason", "encode"}}).Increment();
+            logging::error("exporter: cannot convert kept OTLP points (a bug)",
+                           {{"error", st.error_message()}});
+            return submit_status::unsupported;
+        }
+        p.series = r.series;
+        p.points = r.samples + r.histograms;
+        const submit_status result = p.series == 0 ? submit_status::accepted : push(std::move(p));
+        if (result != submit_status::accepted) return result;  // the sender retries all of it
+        converted_points_.Increment(static_cast<double>(r.points_converted));
+        const std::uint64_t unconverted = r.points_dropped();
+        if (unconverted != 0) {
+            bool first_of_reason = false;
+            for (std::size_t i = 0; i < r.dropped.size(); ++i) {
+                if (r.dropped[i] == 0) continue;
+                const std::string reason(
+                    protocol::to_string(static_cast<protocol::prw_conversion_drop>(i)));
+                conversion_dropped_.Add({{"reason", reason}})
+                    .Increment(static_cast<double>(r.dropped[i]));
+                const unsigned bit = 1U << i;
+                first_of_reason =
+                    first_of_reason ||
+                    (warned_reasons_.fetch_or(bit, std::memory_order_relaxed) & bit) == 0;
+            }
+            // Once per reason at warn (the counter has the rest), every time at debug.
+            const logging::fields f = {{"datapoints", unconverted}, {"first", r.first_drop}};
+            if (first_of_reason) {
+                logging::warn(
+                    "OTLP data points cannot be converted to remote write and are not "
+                    "exported (logged once per reason)",
+                    f);
+            } else {
+                logging::debug("OTLP data points cannot be converted to remote write", f);
+            }
+        }
+        stats_.converted(r);
+        if (details != nullptr) {
+            details->unconverted_points = unconverted;
+            details->message = std::move(r.first_drop);
+        }
+        return submit_status::accepted;
+    }
+
     submit_status submit_raw(std::string body, source_protocol proto, body_encoding enc,
                              std::uint32_t series, std::uint64_t points) {
         if (closed_.load(std::memory_order_acquire)) return submit_status::closed;
         if (observe_only_) return discard(points);
-        if (!check_source(proto)) return submit_status::unsupported;
+        if (!check_source(proto) || converts(proto)) return submit_status::unsupported;
         payload p;
         p.series = series;
         p.points = points;
@@ -510,6 +595,16 @@ class exporter::impl {
         void retry() {
             std::lock_guard lock(mu_);
             ++s_.retries;
+        }
+        void converted(const protocol::prw_conversion_result& r) {
+            std::lock_guard lock(mu_);
+            s_.converted_points += r.points_converted;
+            s_.conversion_dropped_points += r.points_dropped();
+            for (std::size_t i = 0; i < r.dropped.size(); ++i) {
+                if (r.dropped[i] == 0) continue;
+                s_.conversion_dropped_points_by_reason[std::string(protocol::to_string(
+                    static_cast<protocol::prw_conversion_drop>(i)))] += r.dropped[i];
+            }
         }
         export_stats snapshot() const {
             std::lock_guard lock(mu_);
@@ -829,6 +924,7 @@ class exporter::impl {
     std::condition_variable slots_cv_;
     unsigned in_flight_ = 0;  // jobs handed to the strand and not finished
     std::atomic<bool> aborting_{false};
+    std::atomic<unsigned> warned_reasons_{0};  // prw_conversion_drop reasons logged at warn
     std::atomic<bool> closed_{false};
     bool drained_ = false;  // control thread only
 
@@ -849,6 +945,8 @@ class exporter::impl {
     prometheus::Gauge& disk_bytes_;
     prometheus::Gauge& disk_max_bytes_;
     prometheus::Counter& disk_corrupt_;
+    prometheus::Counter& converted_points_;
+    prometheus::Family<prometheus::Counter>& conversion_dropped_;
     prometheus::Counter& disk_replayed_;
     prometheus::Gauge& observe_only_gauge_;
 };
@@ -882,6 +980,16 @@ submit_status exporter::submit(const protocol::series_batch& batch,
 submit_status exporter::submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                                std::span<const std::uint64_t> strip_masks) {
     return impl_->submit(batch, keep, strip_masks);
+}
+submit_status exporter::submit(const protocol::series_batch& batch,
+                               std::span<const std::uint8_t> keep,
+                               std::span<const std::uint64_t> strip_masks,
+                               submit_details& details) {
+    details = submit_details{};
+    return impl_->submit(batch, keep, strip_masks, &details);
+}
+bool exporter::converts(protocol::source_protocol p) const {
+    return impl_->converts(p);
 }
 submit_status exporter::submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
                                    std::uint32_t series, std::uint64_t points) {

@@ -4,7 +4,8 @@
 //
 // Data flow and threads (see docs/export.md):
 //   ingest I/O thread --submit()--> export_queue --batcher thread--> compress --> io thread(s)
-//   submit() encodes the kept subset right away (the batch's views die with the request) and
+//   submit() encodes the kept subset right away (the batch's views die with the request; OTLP
+//   input for a remote-write backend is converted to remote write here) and
 //   pushes it, never blocking: a full queue is reported, and the receiver answers 429 with
 //   Retry-After. The batcher thread merges payloads into upstream requests of at most
 //   -batch-size series (or what waited -flush-interval), compresses them and hands them to the
@@ -80,6 +81,22 @@ struct export_stats {
     std::uint64_t replayed_payloads = 0;  // read back from the disk queue at startup
     std::uint64_t disk_bytes = 0;         // size of the disk queue's segment files
     std::uint64_t disk_corrupt = 0;       // torn/corrupt records or files cut off at startup
+    // OTLP input exported as remote write (-exporter-protocol=prw), in OTLP data points. A
+    // converted point is submitted as the TimeSeries and samples it became (the counters above
+    // count those); a point that cannot be converted is never submitted. Both only for accepted
+    // submissions.
+    std::uint64_t converted_points = 0;
+    std::uint64_t conversion_dropped_points = 0;
+    std::map<std::string, std::uint64_t> conversion_dropped_points_by_reason;
+};
+
+// What submit() did besides queuing, for the ingest layer's answer. Filled when it returns
+// accepted.
+struct submit_details {
+    // Kept OTLP points that cannot be converted to remote write (delta temporality, ...): not
+    // exported, counted in metrics_governor_export_conversion_dropped_datapoints_total{reason}.
+    std::uint64_t unconverted_points = 0;
+    std::string message;  // why, for the first of them (empty when none)
 };
 
 struct drain_report {
@@ -116,26 +133,38 @@ class exporter {
     exporter& operator=(const exporter&) = delete;
 
     // Whether input of this protocol can be exported: ok, or a message for the 4xx body (415 is
-    // the suggested status) naming both protocols. prw exports remote write 1.0 and 2.0 input;
-    // otlp exports OTLP protobuf and JSON input. Converting between the families is not
-    // implemented. Observe-only accepts everything.
+    // the suggested status) naming both protocols. prw exports remote write 1.0 and 2.0 input,
+    // and OTLP protobuf and JSON input converted to remote write (protocol/otlp_to_prw.h); otlp
+    // exports OTLP input only (remote write to OTLP is not implemented). Observe-only accepts
+    // everything.
     status check_source(protocol::source_protocol p) const;
+    // Whether input of this protocol is converted on the way (OTLP to a remote-write backend):
+    // then it must go through submit(), never submit_raw().
+    bool converts(protocol::source_protocol p) const;
 
     // Queues the series of `batch` with keep[i] != 0 (keep.size() == batch.size()), encoded for
-    // the backend: remote write 1.0 and 2.0 become one 1.0 WriteRequest, OTLP stays OTLP. The
+    // the backend: remote write 1.0 and 2.0 become one 1.0 WriteRequest; OTLP stays OTLP with
+    // -exporter-protocol=otlp and is converted to remote write 1.0 with prw (see below). The
     // batch (and its request body) may be freed as soon as this returns. Never blocks.
     submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep);
     // The same, also removing from each kept series i the labels strip_masks[i] selects (bit j =
     // batch[i].labels[j]; label_limit_action: strip). strip_masks has batch.size() entries.
     submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                          std::span<const std::uint64_t> strip_masks);
+    // The same (strip_masks may be empty), reporting the points that could not be converted.
+    // OTLP input for a remote-write backend is converted; its payload counts the TimeSeries and
+    // samples it became. When no kept point converts, nothing is queued and accepted is
+    // returned, with every point in `details`.
+    submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+                         std::span<const std::uint64_t> strip_masks, submit_details& details);
 
     // The fast path when the governor dropped nothing and the body can be forwarded as received:
     // remote write 1.0 with snappy (sent as is, one upstream request, never re-encoded), OTLP
     // protobuf (gzip: sent as is; identity: merged into batches) or OTLP/JSON. Not for remote
-    // write 2.0 (use submit(), which converts to 1.0) nor for a 1.0 request whose labels were
-    // unsorted (series_batch::any_labels_unsorted(): forward would keep them unsorted). series
-    // and points are the request's counts, for the accounting. Never blocks.
+    // write 2.0 (use submit(), which converts to 1.0), nor for a 1.0 request whose labels were
+    // unsorted (series_batch::any_labels_unsorted(): forward would keep them unsorted), nor for
+    // input that converts() (unsupported). series and points are the request's counts, for the
+    // accounting. Never blocks.
     submit_status submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
                              std::uint32_t series, std::uint64_t points);
 

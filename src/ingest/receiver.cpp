@@ -197,6 +197,10 @@ struct outcome {
     std::uint64_t kept_histograms = 0;
     std::uint64_t kept_exemplars = 0;
     std::chrono::seconds retry_after{0};
+    // Kept OTLP points the exporter cannot convert for a remote-write backend (reported to the
+    // sender in partial_success along with the governor's drops).
+    std::uint64_t unconverted_points = 0;
+    std::string unconverted_message;
 };
 
 // The answer to a request the exporter could not take (429 with Retry-After, 415, 503).
@@ -280,20 +284,23 @@ static outcome govern_and_export(const receiver_options& options, limits::govern
     }
 
     exporter::submit_status st;
+    exporter::submit_details details;
     if (out.kept_series == 0) {
         return out;  // nothing to forward; the drops are counted
-    } else if (raw_ok && all_kept && !any_strip && !batch.any_labels_unsorted()) {
+    } else if (raw_ok && all_kept && !any_strip && !batch.any_labels_unsorted() &&
+               !exp.converts(batch.protocol())) {
         // Fast path: nothing changed, forward the sender's own bytes.
         st = exp.submit_raw(std::string(req.body()), batch.protocol(), raw_encoding,
                             static_cast<std::uint32_t>(out.kept_series),
                             out.kept_samples + out.kept_histograms);
-    } else if (any_strip) {
-        st = exp.submit(batch, s.keep, s.strip);
     } else {
-        st = exp.submit(batch, s.keep);
+        st = exp.submit(batch, s.keep, any_strip ? std::span<const std::uint64_t>(s.strip) : std::span<const std::uint64_t>(),
+                        details);
     }
     switch (st) {
         case exporter::submit_status::accepted:
+            out.unconverted_points = details.unconverted_points;
+            out.unconverted_message = std::move(details.message);
             break;
         case exporter::submit_status::queue_full:
             out.status = bhttp::status::too_many_requests;
@@ -396,10 +403,14 @@ http::response receiver::handle_otlp(const http::request& req) {
     const auto raw_encoding = encoding == "gzip" ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
     auto out = govern_and_export(options_, *governor_, exporter_, s, req, proto == source_protocol::otlp_protobuf, raw_encoding);
     if (out.status != bhttp::status::ok) return answer(refusal(req, out));
-    const std::string message =
+    std::string message =
         out.dropped_points == 0 ? std::string()
                                 : std::to_string(out.dropped_points) + " data points dropped by metrics-governor limits";
-    const auto rejected = static_cast<std::int64_t>(out.dropped_points);
+    if (out.unconverted_points != 0) {
+        message += (message.empty() ? "" : "; ") + std::to_string(out.unconverted_points) +
+                   " data points cannot be converted to Prometheus remote write (first: " + out.unconverted_message + ")";
+    }
+    const auto rejected = static_cast<std::int64_t>(out.dropped_points + out.unconverted_points);
     if (proto == source_protocol::otlp_json) {
         return answer(http::make_response(req, bhttp::status::ok, protocol::encode_otlp_response_json(rejected, message),
                                           http::k_json));

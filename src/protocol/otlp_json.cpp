@@ -8,14 +8,11 @@
 #include <vector>
 
 #include "protocol/otlp_internal.h"
+#include "protocol/otlp_json_internal.h"
 
 namespace mg::protocol {
 
 using json = nlohmann::json;
-
-struct otlp_json_document::impl {
-    json root;
-};
 
 otlp_json_document::otlp_json_document() : impl_(std::make_unique<impl>()) {}
 otlp_json_document::~otlp_json_document() = default;

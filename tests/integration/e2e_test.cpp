@@ -1,7 +1,9 @@
 // End to end with real peers we did not write: Debian's `prometheus` (2.42) scrapes a target and
 // remote-writes to metrics-governor, which forwards to a real backend (a second `prometheus` with
 // --web.enable-remote-write-receiver, or `victoria-metrics` 1.79 single node). The tests ask the
-// backend's HTTP API which series (and, for the outage test, which samples) arrived.
+// backend's HTTP API which series (and, for the outage test, which samples) arrived. OTLP is sent
+// with curl (JSON and gzip protobuf) to a daemon that converts it to remote write for the same
+// two backends, which have no OTLP receiver.
 //
 // Every peer runs on 127.0.0.1 with its own temporary data directory, is started by the test and
 // killed when the test ends (RAII: child_process's destructor sends SIGKILL, the temp_dir declared
@@ -27,6 +29,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -44,6 +47,8 @@
 #include "http/server.h"
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
+#include "protocol/remote_write.h"
+#include "shared/otlp_builder.h"
 #include "support/daemon.h"
 #include "support/http_client.h"
 #include "support/process.h"
@@ -54,6 +59,7 @@ using mg::test::running_daemon;
 using mg::test::temp_dir;
 using json = nlohmann::json;
 namespace proto = mg::protocol;
+namespace ob = mg::test::otlp;
 
 namespace {
 
@@ -559,100 +565,290 @@ TEST_CASE(
     reserved_port port;
     victoria_peer backend(port);
     governed_scrape_path(backend.port(), true, backend.process());
-
-    // OTLP in front of a remote-write backend is refused (conversion is not implemented), not lost
-    // silently: the sender gets 415 and a message saying so.
-    temp_dir dir;
-    running_daemon d({"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend.port()) +
-                      "/api/v1/write"});
-    dir.write(
-        "otlp.json",
-        R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"e2e_otlp","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"1700000000000000000"}]}}]}]}]})");
-    const auto url = "http://127.0.0.1:" + std::to_string(d.ingest_port()) + "/v1/metrics";
-    CHECK(curl_post(dir, url, "otlp.json", {"Content-Type: application/json"}, "resp") == "415");
-    CHECK(read_file(dir.file("resp")).find("conver") != std::string::npos);
 }
 
-// Neither peer speaks OTLP: VictoriaMetrics 1.79 has no /opentelemetry/api/v1/push (it arrived in
-// later releases; the binary has no "opentelemetry" string at all) and Prometheus' OTLP receiver
-// arrived in 2.47. So OTLP is tested in observe-only mode: curl is the real sender, and the
-// daemon's answers, cardinality API and counters are the evidence.
-TEST_CASE(
-    "OTLP JSON and protobuf sent with curl are governed (observe-only: no OTLP backend available)",
-    "[e2e]") {
+namespace {
+
+// Every series the backend has for {job="e2e"}, each as its label set in JSON (keys sorted).
+std::set<std::string> backend_label_sets(unsigned short port, bool victoria) {
+    std::string target = "/api/v1/series?match%5B%5D=" + url_encode("{job=\"e2e\"}");
+    if (victoria) {
+        try_get(port, "/internal/force_flush");
+        target += "&start=" + fixed3(unix_now() - 3600) + "&end=" + fixed3(unix_now() + 60);
+    }
+    const auto r = try_get(port, target);
+    std::set<std::string> out;
+    if (!r || r->status != 200) return out;
+    const auto j = json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || j.value("status", "") != "success") return out;
+    for (const auto& s : j["data"]) out.insert(s.dump());
+    return out;
+}
+
+// The value and the timestamp (seconds) of an instant query's single result, or nullopt.
+std::optional<std::pair<double, double>> query_one(unsigned short port, const std::string& q) {
+    const auto r = try_get(port, "/api/v1/query?query=" + url_encode(q));
+    if (!r || r->status != 200) return std::nullopt;
+    const auto j = json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || j["data"]["result"].size() != 1) return std::nullopt;
+    const auto& v = j["data"]["result"][0]["value"];
+    return std::pair{std::stod(v[1].get<std::string>()), v[0].get<double>()};
+}
+
+std::string show_lines(const std::set<std::string>& s) {
+    std::string out;
+    for (const auto& x : s) out += "\n  " + x;
+    return out;
+}
+
+// OTLP (JSON, then gzip protobuf) sent with curl -> daemon exporting remote write -> a real
+// backend: the points are converted (names and labels sanitized, histograms and summaries
+// expanded into their series), the governor's limit and the points that cannot be converted
+// are reported in partial_success, and exactly the expected series arrive.
+void otlp_path(unsigned short backend_port, bool victoria, child_process& backend_log) {
     temp_dir dir;
     dir.write("limits.yaml",
               "rules:\n  - name: otlp-capped\n    match: {metric_name: e2e_otlp_requests}\n    "
               "max_cardinality: 2\n");
-    running_daemon d({"-limits-config", dir.file("limits.yaml")});
+    running_daemon d(
+        {"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend_port) + "/api/v1/write",
+         "-limits-config", dir.file("limits.yaml"), "-flush-interval=100ms"});
+    std::vector<child_process*> logs{&backend_log, &d.process()};
     const auto url = "http://127.0.0.1:" + std::to_string(d.ingest_port()) + "/v1/metrics";
 
-    // JSON, uncompressed: three new series, the third over the limit.
-    dir.write(
-        "one.json",
-        R"({"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"e2e"}}]},
-  "scopeMetrics":[{"scope":{"name":"curl"},"metrics":[{"name":"e2e_otlp_requests","sum":{"aggregationTemporality":2,"isMonotonic":true,"dataPoints":[
-    {"attributes":[{"key":"path","value":{"stringValue":"/a"}}],"asDouble":1,"timeUnixNano":"1700000000000000000"},
-    {"attributes":[{"key":"path","value":{"stringValue":"/b"}}],"asDouble":2,"timeUnixNano":"1700000000000000000"},
-    {"attributes":[{"key":"path","value":{"stringValue":"/c"}}],"asDouble":3,"timeUnixNano":"1700000000000000000"}]}}]}]}]})");
+    // Recent timestamps (a backend refuses samples far in the past), whole milliseconds.
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const std::uint64_t t0 = static_cast<std::uint64_t>(now_ms - 2000) * 1000000ULL;
+    const std::uint64_t t1 = t0 + 1000000000ULL;
+    const auto pt = [](std::uint64_t t, std::vector<ob::attr> attrs) {
+        ob::point p;
+        p.attrs = std::move(attrs);
+        p.time_ns = t;
+        return p;
+    };
+    const auto number = [&](std::uint64_t t, std::vector<ob::attr> attrs, double v) {
+        auto p = pt(t, std::move(attrs));
+        p.as_double = v;
+        return p;
+    };
+    const std::vector<ob::attr> resource{{"service.name", "e2e"}, {"service.instance.id", "i-1"}};
+
+    // JSON, uncompressed: a counter with three new series (the third over the limit), a gauge
+    // whose name and attribute need sanitizing, and a delta sum (Prometheus cannot store it).
+    ob::scope js;
+    js.name = "curl";
+    js.metrics = {
+        {"e2e_otlp_requests",
+         ob::metric_kind::sum,
+         2,
+         true,
+         false,
+         {number(t0, {{"path", "/a"}}, 1), number(t0, {{"path", "/b"}}, 2),
+          number(t0, {{"path", "/c"}}, 3)}},
+        {"e2e.otlp.temp",
+         ob::metric_kind::gauge,
+         2,
+         false,
+         false,
+         {number(t0, {{"room.name", "kitchen"}}, 21.5)}},
+        {"e2e_otlp_delta", ob::metric_kind::sum, 1, true, false, {number(t0, {}, 4)}},
+    };
+    dir.write("one.json", ob::to_json({ob::resource{resource, {js}}}));
     CHECK(curl_post(dir, url, "one.json", {"Content-Type: application/json"}, "one.resp") == "200");
     const auto one = json::parse(read_file(dir.file("one.resp")), nullptr, false);
     INFO("JSON response: " << read_file(dir.file("one.resp")));
     REQUIRE(!one.is_discarded());
-    CHECK(one["partialSuccess"]["rejectedDataPoints"] == "1");
+    CHECK(one["partialSuccess"]["rejectedDataPoints"] == "2");  // the limit and the delta sum
+    CHECK(one["partialSuccess"]["errorMessage"].get<std::string>().find("delta") !=
+          std::string::npos);
 
-    // Protobuf, gzip: /a is known and passes, /d is new and over the limit.
-    proto::otlp_resource res;
-    proto::otlp_any_value svc;
-    svc.k = proto::otlp_any_value::kind::string;
-    svc.s = "e2e";
-    res.attributes = {{"service.name", svc}};
-    proto::otlp_scope scope;
-    scope.name = "curl";
-    proto::otlp_metric metric;
-    metric.name = "e2e_otlp_requests";
-    for (const char* path : {"/a", "/d"}) {
-        proto::otlp_point p;
-        proto::otlp_any_value v;
-        v.k = proto::otlp_any_value::kind::string;
-        v.s = path;
-        p.attributes = {{"path", v}};
-        p.value = 5;
-        p.time_unix_nano = 1700000001000000000ULL;
-        metric.points.push_back(p);
-    }
-    scope.metrics.push_back(metric);
-    res.scopes.push_back(scope);
-    std::string pb, gz;
-    proto::encode_otlp_protobuf(std::vector{res}, pb);
-    REQUIRE(proto::gzip_encode(pb, 1, gz).ok());
+    // Protobuf, gzip: /a is known and passes, /d is new and over the limit; a histogram, a
+    // summary, and an exponential histogram (not exported: native histograms are off).
+    ob::scope ps;
+    ps.name = "curl";
+    auto hist = pt(t1, {{"route", "/x"}});
+    hist.count = 6;
+    hist.sum = 4.5;
+    hist.bounds = {0.1, 1};
+    hist.bucket_counts = {1, 2, 3};
+    auto summary = pt(t1, {});
+    summary.count = 10;
+    summary.sum = 3;
+    summary.quantiles = {{0.5, 0.2}, {0.9, 0.7}};
+    auto exph = pt(t1, {});
+    exph.count = 2;
+    exph.sum = 3;
+    exph.pos_counts = {2};
+    ps.metrics = {
+        {"e2e_otlp_requests",
+         ob::metric_kind::sum,
+         2,
+         true,
+         false,
+         {number(t1, {{"path", "/a"}}, 5), number(t1, {{"path", "/d"}}, 6)}},
+        {"e2e_otlp_latency", ob::metric_kind::histogram, 2, false, false, {hist}},
+        {"e2e_otlp_summary", ob::metric_kind::summary, 0, false, false, {summary}},
+        {"e2e_otlp_size", ob::metric_kind::exponential_histogram, 2, false, false, {exph}},
+    };
+    std::string gz;
+    REQUIRE(proto::gzip_encode(ob::to_protobuf({ob::resource{resource, {ps}}}), 1, gz).ok());
     dir.write("two.pb.gz", gz);
     CHECK(curl_post(dir, url, "two.pb.gz",
                     {"Content-Type: application/x-protobuf", "Content-Encoding: gzip"},
                     "two.resp") == "200");
-    proto::otlp_partial_success ps;
-    REQUIRE(proto::decode_otlp_response_protobuf(read_file(dir.file("two.resp")), ps).ok());
-    CHECK(ps.rejected_data_points == 1);
+    proto::otlp_partial_success partial;
+    REQUIRE(proto::decode_otlp_response_protobuf(read_file(dir.file("two.resp")), partial).ok());
+    CHECK(partial.rejected_data_points == 2);  // the limit and the exponential histogram
+    CHECK(partial.error_message.find("exponential") != std::string::npos);
 
-    // What the daemon saw: 2 series admitted, 2 new series dropped, 3 points kept (and discarded,
-    // observe-only), 5 received.
-    const auto api = json::parse(
-        mg::test::http_get(d.stats_port(), "/api/v1/cardinality?metric=e2e_otlp_requests").body);
-    CHECK(api["data"]["metric"]["value"] == 2);
-    CHECK(api["data"]["metric"]["limit"] == 2);
-    CHECK(api["data"]["metric"]["droppedSeries"] == 2);
-    const auto page = daemon_metrics(d);
+    // Exactly these series, with exactly these labels (the resource's attributes are labels,
+    // sanitized, plus job and instance derived from service.name and service.instance.id).
+    const auto labels = [](const std::string& name, std::map<std::string, std::string> extra) {
+        json j = {{"__name__", name},
+                  {"instance", "i-1"},
+                  {"job", "e2e"},
+                  {"otel_scope_name", "curl"},
+                  {"service_instance_id", "i-1"},
+                  {"service_name", "e2e"}};
+        for (const auto& [k, v] : extra) j[k] = v;
+        return j.dump();
+    };
+    const std::set<std::string> want{
+        labels("e2e_otlp_requests", {{"path", "/a"}}),
+        labels("e2e_otlp_requests", {{"path", "/b"}}),
+        labels("e2e_otlp_temp", {{"room_name", "kitchen"}}),
+        labels("e2e_otlp_latency_bucket", {{"route", "/x"}, {"le", "0.1"}}),
+        labels("e2e_otlp_latency_bucket", {{"route", "/x"}, {"le", "1"}}),
+        labels("e2e_otlp_latency_bucket", {{"route", "/x"}, {"le", "+Inf"}}),
+        labels("e2e_otlp_latency_sum", {{"route", "/x"}}),
+        labels("e2e_otlp_latency_count", {{"route", "/x"}}),
+        labels("e2e_otlp_summary", {{"quantile", "0.5"}}),
+        labels("e2e_otlp_summary", {{"quantile", "0.9"}}),
+        labels("e2e_otlp_summary_sum", {}),
+        labels("e2e_otlp_summary_count", {}),
+    };
+    std::set<std::string> got;
+    const bool arrived = eventually(
+        [&] {
+            got = backend_label_sets(backend_port, victoria);
+            return got == want;
+        },
+        60s, logs);
+    INFO("backend has:" << show_lines(got));
+    INFO("expected:" << show_lines(want));
+    REQUIRE(arrived);
+
+    // Values and timestamps as sent: buckets are cumulative, ns became ms.
+    const auto value = [&](const std::string& q) {
+        const auto v = query_one(backend_port, q);
+        INFO(q);
+        REQUIRE(v.has_value());
+        return *v;
+    };
+    CHECK(value(R"(e2e_otlp_latency_bucket{le="1"})").first == 3);
+    CHECK(value(R"(e2e_otlp_latency_bucket{le="+Inf"})").first == 6);
+    CHECK(value(R"(e2e_otlp_latency_sum)").first == 4.5);
+    CHECK(value(R"(e2e_otlp_summary{quantile="0.9"})").first == 0.7);
+    CHECK(value(R"(e2e_otlp_requests{path="/a"})").first == 5);
+    CHECK(value(R"(e2e_otlp_temp)").first == 21.5);
+    // The sample's own timestamp (VictoriaMetrics' timestamp() gives the evaluation time).
+    const double sent_at = static_cast<double>(t0 / 1000000) / 1e3;
+    CHECK(std::abs(
+              value(victoria ? "tlast_over_time(e2e_otlp_temp[10m])" : "timestamp(e2e_otlp_temp)")
+                  .first -
+              sent_at) < 0.0005);
+
+    // The daemon's accounting, in OTLP data points: received = dropped by the limit +
+    // converted + not convertible; and what was sent is what the backend got (13 samples).
+    std::string page;
+    const bool settled = eventually(
+        [&] {
+            page = daemon_metrics(d);
+            return metric_value(page, "metrics_governor_queue_bytes") == 0 &&
+                   metric_value(page, "metrics_governor_datapoints_sent_total") == 13;
+        },
+        30s, logs);
     INFO(page);
+    CHECK(settled);
+    CHECK(metric_value(page,
+                       R"(metrics_governor_datapoints_received_total{protocol="otlp_json"})") == 5);
+    CHECK(metric_value(page,
+                       R"(metrics_governor_datapoints_received_total{protocol="otlp_protobuf"})") ==
+          5);
     CHECK(
         metric_value(
             page,
             R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="otlp-capped"})") ==
         2);
-    CHECK(metric_value(page, "metrics_governor_export_observe_only") == 1);
-    CHECK(metric_value(page, "metrics_governor_export_discarded_datapoints_total") == 3);
-    CHECK(metric_value(page,
-                       R"(metrics_governor_metric_cardinality{metric_name="e2e_otlp_requests"})") ==
-          2);
+    CHECK(metric_value(page, "metrics_governor_export_converted_datapoints_total") == 6);
+    CHECK(
+        metric_value(
+            page,
+            R"(metrics_governor_export_conversion_dropped_datapoints_total{reason="delta_temporality"})") ==
+        1);
+    CHECK(
+        metric_value(
+            page,
+            R"(metrics_governor_export_conversion_dropped_datapoints_total{reason="exponential_histogram"})") ==
+        1);
+    CHECK(metric_value(page, "metrics_governor_export_series_sent_total") == 13);
+    CHECK(page.find("metrics_governor_export_dropped_series_total{") == std::string::npos);
+    const auto api = json::parse(
+        mg::test::http_get(d.stats_port(), "/api/v1/cardinality?metric=e2e_otlp_requests").body);
+    CHECK(api["data"]["metric"]["value"] == 2);
+    CHECK(api["data"]["metric"]["limit"] == 2);
+    CHECK(api["data"]["metric"]["droppedSeries"] == 2);
+
+    // Nothing else arrived meanwhile.
+    CHECK(show_lines(backend_label_sets(backend_port, victoria)) == show_lines(want));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "OTLP JSON and protobuf with curl -> metrics-governor -> prometheus: converted to "
+    "remote write, exactly the kept series arrive",
+    "[e2e]") {
+    prometheus_peer backend("backend", k_backend_config, {"--web.enable-remote-write-receiver"});
+    otlp_path(backend.port(), false, backend.process());
+}
+
+TEST_CASE(
+    "OTLP JSON and protobuf with curl -> metrics-governor -> victoria-metrics: converted "
+    "to remote write, exactly the kept series arrive",
+    "[e2e]") {
+    reserved_port port;
+    victoria_peer backend(port);
+    otlp_path(backend.port(), true, backend.process());
+}
+
+// The other direction is not converted: remote write for a daemon exporting OTLP is refused
+// with 415 and a message saying so, not lost silently. (The backend is never contacted: a
+// reserved port where nothing listens.)
+TEST_CASE("remote write with curl to a daemon exporting OTLP is refused with 415", "[e2e]") {
+    reserved_port nowhere;
+    temp_dir dir;
+    running_daemon d(
+        {"-exporter-protocol=otlp",
+         "-exporter-endpoint=http://127.0.0.1:" + std::to_string(nowhere.port()) + "/v1/metrics"});
+    std::vector<proto::owned_timeseries> ts(1);
+    ts[0].labels = {{"__name__", "e2e_rw"}, {"job", "e2e"}};
+    ts[0].samples = {{1.0, 1700000000000}};
+    std::string body, snappy;
+    proto::encode_remote_write_v1(ts, {}, body);
+    proto::snappy_encode(body, snappy);
+    dir.write("rw.bin", snappy);
+    const auto url = "http://127.0.0.1:" + std::to_string(d.ingest_port()) + "/api/v1/write";
+    CHECK(curl_post(dir, url, "rw.bin",
+                    {"Content-Type: application/x-protobuf", "Content-Encoding: snappy"},
+                    "resp") == "415");
+    const auto resp = read_file(dir.file("resp"));
+    INFO(resp);
+    CHECK(resp.find("-exporter-protocol=otlp") != std::string::npos);
+    CHECK(resp.find("not implemented") != std::string::npos);
+    CHECK(metric_value(daemon_metrics(d), "metrics_governor_export_series_sent_total") == 0);
 }
 
 namespace {

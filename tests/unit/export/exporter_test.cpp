@@ -7,8 +7,6 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-
-#include "shared/temp_dir.h"
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,10 +19,14 @@
 #include "logging/log.h"
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
+#include "protocol/otlp_json.h"
 #include "protocol/remote_write.h"
+#include "shared/otlp_builder.h"
+#include "shared/temp_dir.h"
 
 namespace ex = mg::exporter;
 namespace pr = mg::protocol;
+namespace ob = mg::test::otlp;
 using ex::test::fake_backend;
 using ex::test::raw_backend;
 using namespace std::chrono_literals;
@@ -645,21 +647,227 @@ TEST_CASE("OTLP: kept points are sent as gzip protobuf to /v1/metrics", "[export
     REQUIRE(drain_for(*e).complete);
 }
 
-TEST_CASE("input the exporter cannot convert is refused with a message", "[export][exporter]") {
+TEST_CASE("remote write input for an OTLP backend is refused with a message",
+          "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for("http://127.0.0.1:" + std::to_string(backend.port()));
+    c.protocol = "otlp";
+    auto e = make_exporter(c, reg);
+    const auto st = e->check_source(pr::source_protocol::remote_write_v1);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error_message().find("-exporter-protocol=otlp") != std::string::npos);
+    CHECK(st.error_message().find("not implemented") != std::string::npos);
+    CHECK(e->check_source(pr::source_protocol::otlp_json).ok());
+    CHECK_FALSE(e->converts(pr::source_protocol::otlp_protobuf));
+    auto r = make_rw({"m"});
+    CHECK(e->submit(r->batch, r->keep_all()) == ex::submit_status::unsupported);
+    CHECK(e->submit_raw(r->body, pr::source_protocol::remote_write_v1, ex::body_encoding::identity,
+                        1, 2) == ex::submit_status::unsupported);
+    drain_for(*e);
+    CHECK(e->stats().submitted_series == 0);
+}
+
+namespace {
+
+// A decoded OTLP request built with the test builder (the views point into body / doc).
+struct otlp_request {
+    std::string body;
+    pr::otlp_json_document doc;
+    pr::series_batch batch;
+    std::vector<std::uint8_t> keep_all() const {
+        return std::vector<std::uint8_t>(batch.size(), 1);
+    }
+};
+
+std::unique_ptr<otlp_request> make_otlp(const std::vector<ob::resource>& req, bool json) {
+    auto r = std::make_unique<otlp_request>();
+    r->body = json ? ob::to_json(req) : ob::to_protobuf(req);
+    const pr::bytes_view v(r->body.data(), r->body.size());
+    REQUIRE(
+        (json ? pr::decode_otlp_json(v, r->doc, r->batch) : pr::decode_otlp_protobuf(v, r->batch))
+            .ok());
+    return r;
+}
+
+ob::point gauge_point(std::vector<ob::attr> attrs, double v) {
+    ob::point p;
+    p.attrs = std::move(attrs);
+    p.time_ns = 1700000000000000000ULL;
+    p.as_double = v;
+    return p;
+}
+
+// gauge `temp` (2 points), histogram `lat` (1 point, one bound: 5 series), delta sum `hits`.
+std::vector<ob::resource> mixed_otlp() {
+    ob::metric g{"temp", ob::metric_kind::gauge,
+                 2,      false,
+                 false,  {gauge_point({{"room", "a"}}, 20), gauge_point({{"room", "b"}}, 21)}};
+    ob::metric h{"lat", ob::metric_kind::histogram, 2, false, false, {}};
+    ob::point hp = gauge_point({}, 0);
+    hp.as_double.reset();
+    hp.count = 3;
+    hp.sum = 1.5;
+    hp.bounds = {1};
+    hp.bucket_counts = {2, 1};
+    h.points.push_back(hp);
+    ob::metric d{"hits", ob::metric_kind::sum, 1, true, false, {gauge_point({}, 1)}};
+    ob::scope s;
+    s.metrics = {g, h, d};
+    return {ob::resource{{{"service.name", "svc"}}, {s}}};
+}
+
+// "name{k=v,...}" of every TimeSeries of one remote-write request (snappy body).
+std::vector<std::string> decode_series(const mg::http::request& req) {
+    std::string plain;
+    const auto& body = req.body();
+    REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
+    pr::series_batch b;
+    REQUIRE(pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), b).ok());
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        std::string s(b[i].metric_name);
+        s += "{";
+        for (const auto& l : b[i].labels)
+            s += std::string(l.name) + "=" + std::string(l.value) + ",";
+        out.push_back(s + "}");
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("OTLP input for a remote-write backend is converted and sent as remote write",
+          "[export][exporter][otlp_to_prw]") {
+    const bool json = GENERATE(false, true);
+    INFO((json ? "JSON" : "protobuf"));
     fake_backend backend;
     prometheus::Registry reg;
     auto e = make_exporter(config_for(backend.url()), reg);
-    const auto st = e->check_source(pr::source_protocol::otlp_protobuf);
-    REQUIRE_FALSE(st.ok());
-    CHECK(st.error_message().find("-exporter-protocol=prw") != std::string::npos);
-    CHECK(e->check_source(pr::source_protocol::remote_write_v2).ok());
-    pr::series_batch b;
-    std::string body;
-    pr::encode_otlp_protobuf({}, body);
-    REQUIRE(pr::decode_otlp_protobuf(pr::bytes_view(body.data(), body.size()), b).ok());
-    CHECK(e->submit_raw(body, pr::source_protocol::otlp_protobuf, ex::body_encoding::identity, 1,
-                        1) == ex::submit_status::unsupported);
-    drain_for(*e);
+    CHECK(e->check_source(pr::source_protocol::otlp_protobuf).ok());
+    CHECK(e->converts(json ? pr::source_protocol::otlp_json : pr::source_protocol::otlp_protobuf));
+    CHECK_FALSE(e->converts(pr::source_protocol::remote_write_v1));
+
+    auto r = make_otlp(mixed_otlp(), json);
+    REQUIRE(r->batch.size() == 4);
+    std::vector<std::uint8_t> keep = {1, 0, 1, 1};  // room b was dropped by the governor
+    ex::submit_details details;
+    REQUIRE(e->submit(r->batch, keep, {}, details) == ex::submit_status::accepted);
+    r.reset();  // the exporter must not hold views into the request
+    CHECK(details.unconverted_points == 1);
+    CHECK(details.message.find("\"hits\"") != std::string::npos);
+    CHECK(details.message.find("delta") != std::string::npos);
+    REQUIRE(backend.log().wait(1));
+    const auto req = backend.log().all()[0];
+    CHECK(req.target() == "/api/v1/write");
+    CHECK(req[mg::http::bhttp::field::content_encoding] == "snappy");
+    CHECK(req["X-Prometheus-Remote-Write-Version"] == "0.1.0");
+    CHECK(decode_series(req) == std::vector<std::string>{
+                                    "temp{job=svc,room=a,service_name=svc,}",
+                                    "lat_bucket{job=svc,le=1,service_name=svc,}",
+                                    "lat_bucket{job=svc,le=+Inf,service_name=svc,}",
+                                    "lat_sum{job=svc,service_name=svc,}",
+                                    "lat_count{job=svc,service_name=svc,}",
+                                });
+    REQUIRE(drain_for(*e).complete);
+    const auto s = e->stats();
+    // The exporter counts what it sends: 5 TimeSeries of one sample each.
+    CHECK(s.submitted_series == 5);
+    CHECK(s.submitted_points == 5);
+    CHECK(s.sent_series == 5);
+    CHECK(s.sent_points == 5);
+    check_accounting(s);
+    // The conversion counts OTLP points: 2 kept points converted, 1 dropped.
+    CHECK(s.converted_points == 2);
+    CHECK(s.conversion_dropped_points == 1);
+    CHECK(s.conversion_dropped_points_by_reason ==
+          std::map<std::string, std::uint64_t>{{"delta_temporality", 1}});
+    CHECK(metric(reg, "metrics_governor_export_converted_datapoints_total") == 2);
+    CHECK(metric(reg, "metrics_governor_export_conversion_dropped_datapoints_total",
+                 {{"reason", "delta_temporality"}}) == 1);
+    CHECK(metric(reg, "metrics_governor_datapoints_sent_total") == 5);
+}
+
+TEST_CASE("OTLP conversion: strip masks apply; nothing convertible queues nothing; no raw path",
+          "[export][exporter][otlp_to_prw]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto e = make_exporter(config_for(backend.url()), reg);
+    auto r = make_otlp(mixed_otlp(), false);
+
+    // Only the delta sum kept: accepted, nothing queued, the point reported.
+    ex::submit_details details;
+    REQUIRE(e->submit(r->batch, std::vector<std::uint8_t>{0, 0, 0, 1}, {}, details) ==
+            ex::submit_status::accepted);
+    CHECK(details.unconverted_points == 1);
+    CHECK(e->stats().submitted_series == 0);
+    CHECK(e->queue_bytes() == 0);
+
+    // The fast path is not for converted input.
+    CHECK(e->submit_raw(r->body, pr::source_protocol::otlp_protobuf, ex::body_encoding::identity, 4,
+                        4) == ex::submit_status::unsupported);
+
+    // Strip "room" (sorted labels of the gauge points: room, service.name) from the first point.
+    const std::vector<std::uint64_t> masks = {0b01, 0, 0, 0};
+    REQUIRE(e->submit(r->batch, std::vector<std::uint8_t>{1, 1, 0, 0}, masks, details) ==
+            ex::submit_status::accepted);
+    CHECK(details.unconverted_points == 0);
+    CHECK(details.message.empty());
+    REQUIRE(backend.log().wait(1));
+    CHECK(decode_series(backend.log().all()[0]) ==
+          std::vector<std::string>{"temp{job=svc,service_name=svc,}",
+                                   "temp{job=svc,room=b,service_name=svc,}"});
+    REQUIRE(drain_for(*e).complete);
+    check_accounting(e->stats());
+    CHECK(e->stats().conversion_dropped_points == 1);
+}
+
+TEST_CASE("OTLP conversion: exponential histograms are not exported (native histograms off)",
+          "[export][exporter][otlp_to_prw]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto e = make_exporter(config_for(backend.url()), reg);
+    ob::point p = gauge_point({}, 0);
+    p.as_double.reset();
+    p.count = 2;
+    p.pos_counts = {2};
+    ob::metric m{"size", ob::metric_kind::exponential_histogram, 2, false, false, {p}};
+    ob::scope s;
+    s.metrics = {m};
+    auto r = make_otlp({ob::resource{{}, {s}}}, false);
+    ex::submit_details details;
+    REQUIRE(e->submit(r->batch, r->keep_all(), {}, details) == ex::submit_status::accepted);
+    CHECK(details.unconverted_points == 1);
+    CHECK(details.message.find("native histograms") != std::string::npos);
+    REQUIRE(drain_for(*e).complete);
+    CHECK(backend.log().count() == 0);
+    CHECK(e->stats().submitted_series == 0);
+    CHECK(metric(reg, "metrics_governor_export_conversion_dropped_datapoints_total",
+                 {{"reason", "exponential_histogram"}}) == 1);
+}
+
+TEST_CASE("OTLP conversion: a 413 split keeps the accounting exact",
+          "[export][exporter][otlp_to_prw]") {
+    fake_backend backend([](const mg::http::request& req, std::size_t n) {
+        return ex::test::reply(req, n == 0 ? 413 : 204);
+    });
+    prometheus::Registry reg;
+    auto e = make_exporter(config_for(backend.url()), reg);
+    auto r = make_otlp(mixed_otlp(), true);
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(backend.log().wait(3));
+    REQUIRE(drain_for(*e).complete);
+    const auto s = e->stats();
+    CHECK(s.sent_series == 6);
+    CHECK(s.sent_points == 6);
+    CHECK(s.dropped_series == 0);
+    check_accounting(s);
+    std::multiset<std::string> got;
+    for (std::size_t i = 1; i < backend.log().count(); ++i) {
+        for (auto& x : decode_series(backend.log().all()[i])) got.insert(x);
+    }
+    CHECK(got.size() == 6);
+    CHECK(got.count("temp{job=svc,room=b,service_name=svc,}") == 1);
 }
 
 TEST_CASE("many concurrent submitters over several connections: exact delivery",

@@ -1,0 +1,1124 @@
+#include "protocol/otlp_to_prw.h"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "protocol/otlp.h"
+#include "protocol/otlp_json_internal.h"
+#include "protocol/wire.h"
+
+namespace mg::protocol {
+
+using json = nlohmann::json;
+
+std::string_view to_string(prw_conversion_drop r) {
+    switch (r) {
+        case prw_conversion_drop::delta_temporality:
+            return "delta_temporality";
+        case prw_conversion_drop::unspecified_temporality:
+            return "unspecified_temporality";
+        case prw_conversion_drop::invalid_metric_name:
+            return "invalid_metric_name";
+        case prw_conversion_drop::invalid_label_name:
+            return "invalid_label_name";
+        case prw_conversion_drop::invalid_point:
+            return "invalid_point";
+        case prw_conversion_drop::unsupported_scale:
+            return "unsupported_scale";
+        case prw_conversion_drop::exponential_histogram:
+            return "exponential_histogram";
+    }
+    return "unknown";
+}
+
+// ---- Names ------------------------------------------------------------------------------------
+
+namespace {
+
+bool ascii_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool ascii_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool only_underscores(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c == '_'; });
+}
+
+// Metric names: the characters outside [a-zA-Z0-9_:] separate tokens, which are joined with one
+// `_` (so a run of them is one `_`, and they vanish at both ends); underscores themselves are
+// kept. A leading digit gets a `_` in front. Empty, or changed into only underscores: invalid.
+void sanitize_metric_name(std::string_view in, std::string& out) {
+    out.clear();
+    bool pending = false;  // a separator run since the last token character
+    for (char c : in) {
+        if (ascii_alnum(c) || c == '_' || c == ':') {
+            if (pending && !out.empty()) out += '_';
+            pending = false;
+            out += c;
+        } else {
+            pending = true;
+        }
+    }
+    if (!out.empty() && ascii_digit(out.front())) out.insert(out.begin(), '_');
+    if (out.empty() || (out != in && only_underscores(out))) out.clear();
+}
+
+// Label names: every character outside [a-zA-Z0-9] becomes `_`, a run of them one `_` (so `__`
+// inside a name collapses too), except that a reserved name `__x__` keeps its wrapping
+// underscores; a leading digit gets `key_`. Only underscores: invalid.
+void sanitize_label_name(std::string_view in, std::string& out) {
+    out.clear();
+    const bool reserved = in.size() >= 4 && in.starts_with("__") && in.ends_with("__");
+    const std::string_view inner = reserved ? in.substr(2, in.size() - 4) : in;
+    if (reserved) out += "__";
+    bool prev_underscore = false;
+    for (char c : inner) {
+        if (ascii_alnum(c)) {
+            out += c;
+            prev_underscore = false;
+        } else if (!prev_underscore) {
+            out += '_';
+            prev_underscore = true;
+        }
+    }
+    if (reserved) out += "__";
+    if (!out.empty() && ascii_digit(out.front())) out.insert(0, "key_");
+    if (only_underscores(out)) out.clear();
+}
+
+// Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest decimal that round-trips, never in
+// exponent form (what Prometheus' translator writes into `le` and `quantile`).
+void format_fixed(double v, std::string& out) {
+    out.clear();
+    if (std::isinf(v)) {
+        out = v > 0 ? "+Inf" : "-Inf";
+        return;
+    }
+    if (std::isnan(v)) {
+        out = "NaN";
+        return;
+    }
+    char buf[400];  // 1.8e308 in fixed form has 309 digits
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+    out.assign(buf, r.ptr);
+}
+
+}  // namespace
+
+std::string prometheus_metric_name(std::string_view otlp_name) {
+    std::string out;
+    sanitize_metric_name(otlp_name, out);
+    return out;
+}
+
+std::string prometheus_label_name(std::string_view otlp_key) {
+    std::string out;
+    sanitize_label_name(otlp_key, out);
+    return out;
+}
+
+// ---- One point's values -------------------------------------------------------------------------
+
+struct otlp_to_prw_converter::point_values {
+    metric_kind kind = metric_kind::unknown;
+    std::uint64_t temporality = 0;  // 0 unspecified, 1 delta, 2 cumulative
+    bool monotonic = false;
+
+    std::uint64_t time_ns = 0;
+    std::uint64_t flags = 0;
+    double value = 0;  // gauge, sum
+    std::uint64_t count = 0;
+    bool has_sum = false;
+    double sum = 0;
+    std::vector<double> bounds;
+    std::vector<std::uint64_t> bucket_counts;
+    std::vector<std::pair<double, double>> quantiles;  // (quantile, value)
+    std::int64_t scale = 0;
+    std::uint64_t zero_count = 0;
+    double zero_threshold = 0;
+    std::int64_t pos_offset = 0, neg_offset = 0;
+    std::vector<std::uint64_t> pos_counts, neg_counts;
+    const char* bad = nullptr;  // why the values cannot be read
+
+    void reset(metric_kind k, std::uint64_t temp, bool mono) {
+        kind = k;
+        temporality = temp;
+        monotonic = mono;
+        time_ns = 0;
+        flags = 0;
+        value = 0;
+        count = 0;
+        has_sum = false;
+        sum = 0;
+        bounds.clear();
+        bucket_counts.clear();
+        quantiles.clear();
+        scale = 0;
+        zero_count = 0;
+        zero_threshold = 0;
+        pos_offset = neg_offset = 0;
+        pos_counts.clear();
+        neg_counts.clear();
+        bad = nullptr;
+    }
+};
+
+namespace {
+
+using point_values = otlp_to_prw_converter::point_values;
+
+constexpr std::uint64_t k_flag_no_recorded_value = 1;
+constexpr double k_default_zero_threshold = 1e-128;
+constexpr std::int64_t k_min_schema = -4, k_max_schema = 8;
+
+// ---- Protobuf: field numbers from opentelemetry-proto metrics/v1 ----
+
+constexpr std::uint32_t pb_resource_metrics = 1, pb_scope_metrics = 2, pb_metrics = 2;
+constexpr std::uint32_t pb_gauge = 5, pb_sum = 7, pb_histogram = 9, pb_exp_histogram = 10,
+                        pb_summary = 11;
+constexpr std::uint32_t pb_data_points = 1, pb_temporality = 2, pb_is_monotonic = 3;
+
+metric_kind pb_kind(std::uint32_t field) {
+    switch (field) {
+        case pb_gauge:
+            return metric_kind::gauge;
+        case pb_sum:
+            return metric_kind::sum;
+        case pb_histogram:
+            return metric_kind::histogram;
+        case pb_exp_histogram:
+            return metric_kind::exponential_histogram;
+        case pb_summary:
+            return metric_kind::summary;
+        default:
+            return metric_kind::unknown;
+    }
+}
+
+bool read_fixed64s(const wire_field& f, std::vector<std::uint64_t>& out) {
+    if (f.type == wire_type::i64) {
+        out.push_back(f.value);
+        return true;
+    }
+    if (f.type != wire_type::len || f.bytes.size() % 8 != 0) return false;
+    for (std::size_t i = 0; i < f.bytes.size(); i += 8) {
+        std::uint64_t v = 0;
+        for (int b = 7; b >= 0; --b) {
+            v = (v << 8) | static_cast<unsigned char>(f.bytes[i + static_cast<std::size_t>(b)]);
+        }
+        out.push_back(v);
+    }
+    return true;
+}
+
+bool read_doubles(const wire_field& f, std::vector<double>& out) {
+    if (f.type == wire_type::i64) {
+        out.push_back(f.as_double());
+        return true;
+    }
+    if (f.type != wire_type::len || f.bytes.size() % 8 != 0) return false;
+    for (std::size_t i = 0; i < f.bytes.size(); i += 8) {
+        std::uint64_t v = 0;
+        for (int b = 7; b >= 0; --b) {
+            v = (v << 8) | static_cast<unsigned char>(f.bytes[i + static_cast<std::size_t>(b)]);
+        }
+        out.push_back(std::bit_cast<double>(v));
+    }
+    return true;
+}
+
+bool read_varints(const wire_field& f, std::vector<std::uint64_t>& out) {
+    if (f.type == wire_type::varint) {
+        out.push_back(f.value);
+        return true;
+    }
+    if (f.type != wire_type::len) return false;
+    packed_varint_reader r(f.bytes);
+    std::uint64_t v = 0;
+    while (r.next(v)) out.push_back(v);
+    return !r.failed();
+}
+
+// ExponentialHistogramDataPoint.Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2; }
+const char* read_pb_buckets(bytes_view payload, std::int64_t& offset,
+                            std::vector<std::uint64_t>& counts) {
+    wire_reader r(payload);
+    wire_field f;
+    while (r.next(f)) {
+        if (f.number == 1) {
+            if (f.type != wire_type::varint) return "buckets offset is not a varint";
+            offset = zigzag_decode32(static_cast<std::uint32_t>(f.value));
+        } else if (f.number == 2) {
+            if (!read_varints(f, counts)) return "bucket_counts are not uint64 varints";
+        }
+    }
+    if (r.error() != nullptr) return "truncated buckets";
+    return nullptr;
+}
+
+// Reads the value fields of one data point (its payload, after the key and length). The
+// decoder already walked its fields, so the framing is valid; types are checked here.
+void read_pb_point(bytes_view payload, point_values& v) {
+    wire_reader r(payload);
+    wire_field f;
+    const auto want = [&](wire_type t, const char* what) {
+        if (f.type != t && v.bad == nullptr) v.bad = what;
+        return f.type == t;
+    };
+    while (r.next(f)) {
+        if (f.number == 3) {  // time_unix_nano, in every point type
+            if (want(wire_type::i64, "time_unix_nano is not fixed64")) v.time_ns = f.value;
+            continue;
+        }
+        switch (v.kind) {
+            case metric_kind::gauge:
+            case metric_kind::sum:
+                if (f.number == 4) {
+                    if (want(wire_type::i64, "as_double is not a double")) v.value = f.as_double();
+                } else if (f.number == 6) {
+                    if (want(wire_type::i64, "as_int is not sfixed64")) {
+                        v.value = static_cast<double>(f.as_int64());
+                    }
+                } else if (f.number == 8) {
+                    if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
+                }
+                break;
+            case metric_kind::histogram:
+                if (f.number == 4) {
+                    if (want(wire_type::i64, "count is not fixed64")) v.count = f.value;
+                } else if (f.number == 5) {
+                    if (want(wire_type::i64, "sum is not a double")) {
+                        v.sum = f.as_double();
+                        v.has_sum = true;
+                    }
+                } else if (f.number == 6) {
+                    if (!read_fixed64s(f, v.bucket_counts) && v.bad == nullptr) {
+                        v.bad = "bucket_counts are not fixed64";
+                    }
+                } else if (f.number == 7) {
+                    if (!read_doubles(f, v.bounds) && v.bad == nullptr) {
+                        v.bad = "explicit_bounds are not doubles";
+                    }
+                } else if (f.number == 10) {
+                    if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
+                }
+                break;
+            case metric_kind::exponential_histogram:
+                if (f.number == 4) {
+                    if (want(wire_type::i64, "count is not fixed64")) v.count = f.value;
+                } else if (f.number == 5) {
+                    if (want(wire_type::i64, "sum is not a double")) {
+                        v.sum = f.as_double();
+                        v.has_sum = true;
+                    }
+                } else if (f.number == 6) {
+                    if (want(wire_type::varint, "scale is not a varint")) {
+                        v.scale = zigzag_decode32(static_cast<std::uint32_t>(f.value));
+                    }
+                } else if (f.number == 7) {
+                    if (want(wire_type::i64, "zero_count is not fixed64")) v.zero_count = f.value;
+                } else if (f.number == 8 || f.number == 9) {
+                    if (want(wire_type::len, "buckets are not a message")) {
+                        const bool pos = f.number == 8;
+                        if (const char* e =
+                                read_pb_buckets(f.bytes, pos ? v.pos_offset : v.neg_offset,
+                                                pos ? v.pos_counts : v.neg_counts);
+                            e != nullptr && v.bad == nullptr) {
+                            v.bad = e;
+                        }
+                    }
+                } else if (f.number == 10) {
+                    if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
+                } else if (f.number == 14) {
+                    if (want(wire_type::i64, "zero_threshold is not a double")) {
+                        v.zero_threshold = f.as_double();
+                    }
+                }
+                break;
+            case metric_kind::summary:
+                if (f.number == 4) {
+                    if (want(wire_type::i64, "count is not fixed64")) v.count = f.value;
+                } else if (f.number == 5) {
+                    if (want(wire_type::i64, "sum is not a double")) {
+                        v.sum = f.as_double();
+                        v.has_sum = true;
+                    }
+                } else if (f.number == 6) {
+                    if (want(wire_type::len, "quantile_values is not a message")) {
+                        double q = 0, val = 0;
+                        wire_reader qr(f.bytes);
+                        wire_field g;
+                        while (qr.next(g)) {
+                            if ((g.number == 1 || g.number == 2) && g.type != wire_type::i64) {
+                                if (v.bad == nullptr) v.bad = "quantile value is not a double";
+                            } else if (g.number == 1) {
+                                q = g.as_double();
+                            } else if (g.number == 2) {
+                                val = g.as_double();
+                            }
+                        }
+                        if (qr.error() != nullptr && v.bad == nullptr) v.bad = "truncated quantile";
+                        v.quantiles.emplace_back(q, val);
+                    }
+                } else if (f.number == 8) {
+                    if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
+                }
+                break;
+            case metric_kind::unknown:
+                break;
+        }
+    }
+    if (r.error() != nullptr && v.bad == nullptr) v.bad = "truncated data point";
+}
+
+// ---- JSON: the protobuf JSON mapping, lowerCamelCase or the original names ----
+
+const json* member(const json& obj, const char* camel, const char* snake = nullptr) {
+    if (!obj.is_object()) return nullptr;
+    auto it = obj.find(camel);
+    if (it != obj.end()) return &*it;
+    if (snake != nullptr) {
+        it = obj.find(snake);
+        if (it != obj.end()) return &*it;
+    }
+    return nullptr;
+}
+
+const json* array_of(const json& obj, const char* camel, const char* snake) {
+    const json* a = member(obj, camel, snake);
+    return a != nullptr && a->is_array() ? a : nullptr;
+}
+
+struct json_kind {
+    const char* camel;
+    const char* snake;
+    metric_kind kind;
+};
+// The order of the decoder (otlp_json.cpp), which numbers the points.
+constexpr json_kind k_json_kinds[] = {
+    {"gauge", nullptr, metric_kind::gauge},
+    {"sum", nullptr, metric_kind::sum},
+    {"histogram", nullptr, metric_kind::histogram},
+    {"exponentialHistogram", "exponential_histogram", metric_kind::exponential_histogram},
+    {"summary", nullptr, metric_kind::summary},
+};
+
+bool json_uint64(const json& v, std::uint64_t& out) {
+    if (v.is_number_unsigned()) {
+        out = v.get<std::uint64_t>();
+        return true;
+    }
+    if (v.is_number_integer()) {
+        const auto i = v.get<std::int64_t>();
+        if (i < 0) return false;
+        out = static_cast<std::uint64_t>(i);
+        return true;
+    }
+    if (v.is_number_float()) {  // 3.0 is a valid JSON number for an integer field
+        const double d = v.get<double>();
+        if (!(d >= 0) || d >= 18446744073709551616.0 || std::floor(d) != d) return false;
+        out = static_cast<std::uint64_t>(d);
+        return true;
+    }
+    if (!v.is_string()) return false;
+    const std::string& s = v.get_ref<const std::string&>();
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool json_int64(const json& v, std::int64_t& out) {
+    if (v.is_number_integer() && !v.is_number_unsigned()) {
+        out = v.get<std::int64_t>();
+        return true;
+    }
+    if (v.is_number_unsigned()) {
+        const auto u = v.get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
+        out = static_cast<std::int64_t>(u);
+        return true;
+    }
+    if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || std::floor(d) != d) {
+            return false;
+        }
+        out = static_cast<std::int64_t>(d);
+        return true;
+    }
+    if (!v.is_string()) return false;
+    const std::string& s = v.get_ref<const std::string&>();
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool json_double(const json& v, double& out) {
+    if (v.is_number()) {
+        out = v.get<double>();
+        return true;
+    }
+    if (!v.is_string()) return false;
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s == "NaN") {
+        out = std::numeric_limits<double>::quiet_NaN();
+    } else if (s == "Infinity") {
+        out = std::numeric_limits<double>::infinity();
+    } else if (s == "-Infinity") {
+        out = -std::numeric_limits<double>::infinity();
+    } else {
+        const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+        return r.ec == std::errc() && r.ptr == s.data() + s.size();
+    }
+    return true;
+}
+
+// AggregationTemporality as a number or its enum name.
+std::uint64_t json_temporality(const json& data) {
+    const json* t = member(data, "aggregationTemporality", "aggregation_temporality");
+    if (t == nullptr) return 0;
+    if (t->is_string()) {
+        const std::string& s = t->get_ref<const std::string&>();
+        if (s == "AGGREGATION_TEMPORALITY_DELTA") return 1;
+        if (s == "AGGREGATION_TEMPORALITY_CUMULATIVE") return 2;
+    }
+    std::uint64_t n = 0;
+    return json_uint64(*t, n) ? n : 0;
+}
+
+bool json_monotonic(const json& data) {
+    const json* m = member(data, "isMonotonic", "is_monotonic");
+    return m != nullptr && m->is_boolean() && m->get<bool>();
+}
+
+template <typename T, typename Parse>
+void json_field(const json& p, const char* camel, const char* snake, T& out, Parse parse,
+                const char* error, point_values& v, bool* present = nullptr) {
+    const json* f = member(p, camel, snake);
+    if (f == nullptr || f->is_null()) return;
+    if (!parse(*f, out)) {
+        if (v.bad == nullptr) v.bad = error;
+        return;
+    }
+    if (present != nullptr) *present = true;
+}
+
+template <typename T, typename Parse>
+void json_array(const json& p, const char* camel, const char* snake, std::vector<T>& out,
+                Parse parse, const char* error, point_values& v) {
+    const json* a = member(p, camel, snake);
+    if (a == nullptr || a->is_null()) return;
+    if (!a->is_array()) {
+        if (v.bad == nullptr) v.bad = error;
+        return;
+    }
+    for (const json& e : *a) {
+        T x{};
+        if (!parse(e, x)) {
+            if (v.bad == nullptr) v.bad = error;
+            return;
+        }
+        out.push_back(x);
+    }
+}
+
+void json_buckets(const json& p, const char* camel, std::int64_t& offset,
+                  std::vector<std::uint64_t>& counts, point_values& v) {
+    const json* b = member(p, camel);
+    if (b == nullptr || b->is_null()) return;
+    if (!b->is_object()) {
+        if (v.bad == nullptr) v.bad = "buckets must be an object";
+        return;
+    }
+    std::int64_t off = 0;
+    json_field(*b, "offset", nullptr, off, json_int64, "buckets offset must be an integer", v);
+    if (off < std::numeric_limits<std::int32_t>::min() ||
+        off > std::numeric_limits<std::int32_t>::max()) {
+        if (v.bad == nullptr) v.bad = "buckets offset out of the int32 range";
+    }
+    offset = off;
+    json_array(*b, "bucketCounts", "bucket_counts", counts, json_uint64,
+               "bucketCounts must be unsigned integers", v);
+}
+
+void read_json_point(const json& p, point_values& v) {
+    json_field(p, "timeUnixNano", "time_unix_nano", v.time_ns, json_uint64,
+               "timeUnixNano must be an unsigned integer", v);
+    std::uint64_t flags = 0;
+    json_field(p, "flags", nullptr, flags, json_uint64, "flags must be an unsigned integer", v);
+    v.flags = flags;
+    switch (v.kind) {
+        case metric_kind::gauge:
+        case metric_kind::sum: {
+            // A oneof: asDouble or asInt (the protobuf mapping allows only one).
+            json_field(p, "asDouble", "as_double", v.value, json_double,
+                       "asDouble must be a number", v);
+            std::int64_t i = 0;
+            bool has_int = false;
+            json_field(p, "asInt", "as_int", i, json_int64, "asInt must be an integer", v,
+                       &has_int);
+            if (has_int) v.value = static_cast<double>(i);
+            break;
+        }
+        case metric_kind::histogram:
+            json_field(p, "count", nullptr, v.count, json_uint64,
+                       "count must be an unsigned integer", v);
+            json_field(p, "sum", nullptr, v.sum, json_double, "sum must be a number", v,
+                       &v.has_sum);
+            json_array(p, "bucketCounts", "bucket_counts", v.bucket_counts, json_uint64,
+                       "bucketCounts must be unsigned integers", v);
+            json_array(p, "explicitBounds", "explicit_bounds", v.bounds, json_double,
+                       "explicitBounds must be numbers", v);
+            break;
+        case metric_kind::exponential_histogram: {
+            json_field(p, "count", nullptr, v.count, json_uint64,
+                       "count must be an unsigned integer", v);
+            json_field(p, "sum", nullptr, v.sum, json_double, "sum must be a number", v,
+                       &v.has_sum);
+            json_field(p, "scale", nullptr, v.scale, json_int64, "scale must be an integer", v);
+            if (v.scale < std::numeric_limits<std::int32_t>::min() ||
+                v.scale > std::numeric_limits<std::int32_t>::max()) {
+                if (v.bad == nullptr) v.bad = "scale out of the int32 range";
+            }
+            json_field(p, "zeroCount", "zero_count", v.zero_count, json_uint64,
+                       "zeroCount must be an unsigned integer", v);
+            json_field(p, "zeroThreshold", "zero_threshold", v.zero_threshold, json_double,
+                       "zeroThreshold must be a number", v);
+            json_buckets(p, "positive", v.pos_offset, v.pos_counts, v);
+            json_buckets(p, "negative", v.neg_offset, v.neg_counts, v);
+            break;
+        }
+        case metric_kind::summary: {
+            json_field(p, "count", nullptr, v.count, json_uint64,
+                       "count must be an unsigned integer", v);
+            json_field(p, "sum", nullptr, v.sum, json_double, "sum must be a number", v,
+                       &v.has_sum);
+            const json* qs = member(p, "quantileValues", "quantile_values");
+            if (qs == nullptr || qs->is_null()) break;
+            if (!qs->is_array()) {
+                if (v.bad == nullptr) v.bad = "quantileValues must be an array";
+                break;
+            }
+            for (const json& q : *qs) {
+                double quantile = 0, value = 0;
+                json_field(q, "quantile", nullptr, quantile, json_double,
+                           "quantile must be a number", v);
+                json_field(q, "value", nullptr, value, json_double, "value must be a number", v);
+                v.quantiles.emplace_back(quantile, value);
+            }
+            break;
+        }
+        case metric_kind::unknown:
+            break;
+    }
+}
+
+}  // namespace
+
+// ---- The conversion
+// ------------------------------------------------------------------------------
+
+struct otlp_to_prw_converter::walker {
+    otlp_to_prw_converter& c;
+    const series_batch& batch;
+    std::span<const std::uint8_t> keep;
+    std::span<const std::uint64_t> masks;
+    wire_writer w;
+    prw_conversion_result& result;
+    prw_conversion_options options;
+    std::size_t next = 0;  // index of the next point in decode order
+    bool mismatch = false;
+
+    point_values& v() { return *c.point_; }
+
+    // ---- walking the request in the decoder's order ----
+
+    void protobuf(bytes_view body) {
+        wire_reader r(body);
+        wire_field f;
+        while (r.next(f)) {
+            if (f.number != pb_resource_metrics || f.type != wire_type::len) continue;
+            wire_reader rr(f.bytes);
+            wire_field g;
+            while (rr.next(g)) {
+                if (g.number != pb_scope_metrics || g.type != wire_type::len) continue;
+                wire_reader sr(g.bytes);
+                wire_field m;
+                while (sr.next(m)) {
+                    if (m.number == pb_metrics && m.type == wire_type::len) pb_metric(m.bytes);
+                }
+            }
+        }
+    }
+
+    void pb_metric(bytes_view payload) {
+        wire_reader r(payload);
+        wire_field f;
+        while (r.next(f)) {
+            const metric_kind k = pb_kind(f.number);
+            if (k == metric_kind::unknown || f.type != wire_type::len) continue;
+            // Metric-level fields may follow the points on the wire: read them first.
+            std::uint64_t temporality = 0;
+            bool monotonic = false;
+            wire_reader dr(f.bytes);
+            wire_field g;
+            while (dr.next(g)) {
+                if (g.type != wire_type::varint) continue;
+                if (g.number == pb_temporality) temporality = g.value;
+                if (g.number == pb_is_monotonic) monotonic = g.value != 0;
+            }
+            wire_reader pr(f.bytes);
+            while (pr.next(g)) {
+                if (g.number != pb_data_points || g.type != wire_type::len) continue;
+                const std::size_t n = next++;
+                if (n >= batch.size() || batch.entry(n).raw.data() != g.raw.data()) {
+                    mismatch = true;
+                    return;
+                }
+                if (keep[n] == 0) continue;
+                v().reset(k, temporality, monotonic);
+                read_pb_point(g.bytes, v());
+                point(n);
+            }
+        }
+    }
+
+    void json_request(const json& root) {
+        const json* rms = array_of(root, "resourceMetrics", "resource_metrics");
+        if (rms == nullptr) return;
+        for (const json& rm : *rms) {
+            const json* sms = array_of(rm, "scopeMetrics", "scope_metrics");
+            if (sms == nullptr) continue;
+            for (const json& sm : *sms) {
+                const json* metrics = array_of(sm, "metrics", nullptr);
+                if (metrics == nullptr) continue;
+                for (const json& m : *metrics) json_metric(m);
+            }
+        }
+    }
+
+    void json_metric(const json& m) {
+        for (const json_kind& k : k_json_kinds) {
+            const json* data = member(m, k.camel, k.snake);
+            if (data == nullptr || !data->is_object()) continue;
+            const json* points = array_of(*data, "dataPoints", "data_points");
+            if (points == nullptr) continue;
+            const std::uint64_t temporality = json_temporality(*data);
+            const bool monotonic = json_monotonic(*data);
+            for (const json& p : *points) {
+                const std::size_t n = next++;
+                if (n >= batch.size() || batch[n].kind != k.kind) {
+                    mismatch = true;
+                    return;
+                }
+                if (keep[n] == 0) continue;
+                v().reset(k.kind, temporality, monotonic);
+                read_json_point(p, v());
+                point(n);
+            }
+        }
+    }
+
+    // ---- one kept point ----
+
+    void drop(prw_conversion_drop why, std::string_view name, std::string_view detail) {
+        ++result.dropped[static_cast<std::size_t>(why)];
+        if (result.first_drop.empty()) {
+            result.first_drop = "metric \"" + std::string(name) + "\": " + std::string(detail);
+        }
+    }
+
+    void point(std::size_t n) {
+        const series_view s = batch[n];
+        point_values& p = v();
+        if (p.kind == metric_kind::exponential_histogram && !options.native_histograms) {
+            return drop(prw_conversion_drop::exponential_histogram, s.metric_name,
+                        "exponential histograms are not exported: native histograms are off");
+        }
+        if (p.kind == metric_kind::sum || p.kind == metric_kind::histogram ||
+            p.kind == metric_kind::exponential_histogram) {
+            if (p.temporality == 1) {
+                return drop(prw_conversion_drop::delta_temporality, s.metric_name,
+                            "delta temporality cannot be stored by a remote-write backend");
+            }
+            if (p.temporality != 2) {
+                return drop(prw_conversion_drop::unspecified_temporality, s.metric_name,
+                            "aggregation temporality is not cumulative (unspecified)");
+            }
+        }
+        if (p.bad != nullptr) return drop(prw_conversion_drop::invalid_point, s.metric_name, p.bad);
+        if (p.time_ns == 0) {
+            return drop(prw_conversion_drop::invalid_point, s.metric_name,
+                        "the data point has no time_unix_nano");
+        }
+        if (const char* why = validate(p); why != nullptr) {
+            return drop(p.kind == metric_kind::exponential_histogram && p.scale < k_min_schema
+                            ? prw_conversion_drop::unsupported_scale
+                            : prw_conversion_drop::invalid_point,
+                        s.metric_name, why);
+        }
+        if (s.metric_name != c.last_name_in_ || c.last_name_out_.empty()) {
+            sanitize_metric_name(s.metric_name, c.last_name_storage_);
+            c.last_name_in_ = s.metric_name;
+            c.last_name_out_ = c.last_name_storage_;
+        }
+        if (c.last_name_out_.empty()) {
+            c.last_name_in_ = {};
+            return drop(prw_conversion_drop::invalid_metric_name, s.metric_name,
+                        "the name has no character valid in a Prometheus metric name");
+        }
+        const std::uint64_t mask = masks.empty() ? 0 : masks[n];
+        std::string_view bad_key;
+        if (!labels(s.labels, mask, bad_key)) {
+            return drop(prw_conversion_drop::invalid_label_name, s.metric_name,
+                        "attribute \"" + std::string(bad_key) +
+                            "\" has no character valid in a Prometheus label name");
+        }
+        write_point(p);
+        ++result.points_converted;
+    }
+
+    // Checks the values against what the point type promises; nullptr when they are usable.
+    static const char* validate(point_values& p) {
+        switch (p.kind) {
+            case metric_kind::histogram: {
+                if (!p.bucket_counts.empty() && p.bucket_counts.size() != p.bounds.size() + 1) {
+                    return "bucket_counts must have one more entry than explicit_bounds";
+                }
+                for (std::size_t i = 0; i < p.bounds.size(); ++i) {
+                    if (!std::isfinite(p.bounds[i])) return "explicit_bounds must be finite";
+                    if (i > 0 && !(p.bounds[i - 1] < p.bounds[i])) {
+                        return "explicit_bounds must be strictly increasing";
+                    }
+                }
+                std::uint64_t total = 0;
+                for (std::uint64_t b : p.bucket_counts) {
+                    if (__builtin_add_overflow(total, b, &total)) return "bucket counts overflow";
+                }
+                if (!p.bucket_counts.empty() && total != p.count) {
+                    return "count is not the sum of bucket_counts";
+                }
+                return nullptr;
+            }
+            case metric_kind::summary: {
+                std::sort(p.quantiles.begin(), p.quantiles.end());
+                for (std::size_t i = 0; i < p.quantiles.size(); ++i) {
+                    const double q = p.quantiles[i].first;
+                    if (!(q >= 0 && q <= 1)) return "a quantile is outside [0, 1]";
+                    if (i > 0 && p.quantiles[i - 1].first == q) return "a quantile appears twice";
+                }
+                return nullptr;
+            }
+            case metric_kind::exponential_histogram: {
+                if (p.scale < k_min_schema) {
+                    return "exponential histogram scale is below -4, the smallest Prometheus "
+                           "schema";
+                }
+                std::uint64_t total = p.zero_count;
+                for (const auto* counts : {&p.pos_counts, &p.neg_counts}) {
+                    for (std::uint64_t b : *counts) {
+                        if (__builtin_add_overflow(total, b, &total))
+                            return "bucket counts overflow";
+                    }
+                }
+                if (total > p.count) return "count is less than zero_count plus the bucket counts";
+                for (const auto& [offset, counts] : {std::pair{p.pos_offset, &p.pos_counts},
+                                                     std::pair{p.neg_offset, &p.neg_counts}}) {
+                    if (offset + static_cast<std::int64_t>(counts->size()) >=
+                        std::numeric_limits<std::int32_t>::max()) {
+                        return "bucket indexes past the int32 range";
+                    }
+                }
+                if (!(p.zero_threshold >= 0) || std::isinf(p.zero_threshold)) {
+                    return "zero_threshold must be a finite non-negative number";
+                }
+                return nullptr;
+            }
+            default:
+                return nullptr;
+        }
+    }
+
+    // The point's labels into c.labels_: sanitized, collisions joined with ';' in the order of
+    // the original keys, job/instance derived, sorted, empty values left out (an empty value is
+    // no label in Prometheus). False with `bad_key` set when a key cannot be made valid.
+    bool labels(std::span<const label_view> in, std::uint64_t mask, std::string_view& bad_key) {
+        c.arena_.clear();
+        c.labels_.clear();
+        std::string_view svc_name, svc_ns, svc_instance;
+        bool has_name = false, has_instance = false;
+        for (std::size_t j = 0; j < in.size(); ++j) {
+            if (j < 64 && ((mask >> j) & 1U) != 0) continue;
+            const label_view& l = in[j];
+            if (l.name == "service.name") {
+                svc_name = l.value;
+                has_name = true;
+            } else if (l.name == "service.namespace") {
+                svc_ns = l.value;
+            } else if (l.name == "service.instance.id") {
+                svc_instance = l.value;
+                has_instance = true;
+            }
+            sanitize_label_name(l.name, c.name_);
+            if (c.name_.empty()) {
+                bad_key = l.name;
+                return false;
+            }
+            const std::string_view name = c.name_ == l.name ? l.name : c.arena_.store(c.name_);
+            c.labels_.push_back({name, l.value});
+        }
+        // Stable: equal sanitized names keep the order of their original (sorted) keys. The
+        // input is sorted by original name and sanitizing rarely reorders, so an insertion sort
+        // is linear here and, unlike std::stable_sort, allocates nothing.
+        const auto less = [](const out_label& a, const out_label& b) { return a.name < b.name; };
+        if (c.labels_.size() <= 64) {
+            for (std::size_t i = 1; i < c.labels_.size(); ++i) {
+                for (std::size_t k = i; k > 0 && less(c.labels_[k], c.labels_[k - 1]); --k) {
+                    std::swap(c.labels_[k], c.labels_[k - 1]);
+                }
+            }
+        } else {
+            std::stable_sort(c.labels_.begin(), c.labels_.end(), less);
+        }
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < c.labels_.size(); ++i) {
+            if (kept > 0 && c.labels_[kept - 1].name == c.labels_[i].name) {
+                c.number_.assign(c.labels_[kept - 1].value);
+                c.number_ += ';';
+                c.number_ += c.labels_[i].value;
+                c.labels_[kept - 1].value = c.arena_.store(c.number_);
+            } else {
+                c.labels_[kept++] = c.labels_[i];
+            }
+        }
+        c.labels_.resize(kept);
+        if (has_name) {
+            if (svc_ns.empty()) {
+                set_label("job", svc_name);
+            } else {
+                c.number_.assign(svc_ns);
+                c.number_ += '/';
+                c.number_ += svc_name;
+                set_label("job", c.arena_.store(c.number_));
+            }
+        }
+        if (has_instance) set_label("instance", svc_instance);
+        std::erase_if(c.labels_, [](const out_label& l) {
+            return l.value.empty() || l.name == "__name__";  // the metric name wins
+        });
+        return true;
+    }
+
+    void set_label(std::string_view name, std::string_view value) {
+        auto it =
+            std::lower_bound(c.labels_.begin(), c.labels_.end(), name,
+                             [](const out_label& l, std::string_view n) { return l.name < n; });
+        if (it != c.labels_.end() && it->name == name) {
+            it->value = value;
+        } else {
+            c.labels_.insert(it, {name, value});
+        }
+    }
+
+    // ---- output ----
+
+    static std::int64_t to_ms(std::uint64_t ns) { return static_cast<std::int64_t>(ns / 1000000U); }
+
+    // Begins one TimeSeries named c.last_name_out_ + suffix, with c.labels_ and at most one
+    // extra label (le / quantile; empty name: none). Returns the token for end_message().
+    std::size_t begin_series(std::string_view suffix, std::string_view extra_name,
+                             std::string_view extra_value) {
+        c.name_.assign(c.last_name_out_);
+        c.name_ += suffix;
+        const out_label extras[2] = {{"__name__", c.name_}, {extra_name, extra_value}};
+        const std::size_t n_extra = extra_name.empty() ? 1 : 2;  // "__name__" < "le", "quantile"
+        const std::size_t t = w.begin_message(1);
+        std::size_t e = 0;
+        const auto write = [&](const out_label& l) {
+            const std::size_t lt = w.begin_message(1);
+            w.bytes_field(1, l.name);
+            w.bytes_field(2, l.value);
+            w.end_message(lt);
+        };
+        for (const out_label& l : c.labels_) {
+            while (e < n_extra && extras[e].name < l.name) write(extras[e++]);
+            if (e < n_extra && extras[e].name == l.name) {
+                write(extras[e++]);  // the extra label overrides an attribute of that name
+                continue;
+            }
+            write(l);
+        }
+        while (e < n_extra) write(extras[e++]);
+        ++result.series;
+        return t;
+    }
+
+    void sample_series(std::string_view suffix, std::string_view extra_name,
+                       std::string_view extra_value, double value, std::int64_t ts) {
+        const std::size_t t = begin_series(suffix, extra_name, extra_value);
+        const std::size_t st = w.begin_message(2);
+        w.double_field(1, value);
+        w.int64_field(2, ts);
+        w.end_message(st);
+        w.end_message(t);
+        ++result.samples;
+    }
+
+    void write_point(const point_values& p) {
+        const std::int64_t ts = to_ms(p.time_ns);
+        const bool stale = (p.flags & k_flag_no_recorded_value) != 0;
+        const double stale_nan = std::bit_cast<double>(k_prometheus_stale_nan);
+        const auto val = [&](double x) { return stale ? stale_nan : x; };
+        switch (p.kind) {
+            case metric_kind::gauge:
+            case metric_kind::sum:
+                sample_series("", "", "", val(p.value), ts);
+                break;
+            case metric_kind::histogram: {
+                std::uint64_t cumulative = 0;
+                if (!p.bucket_counts.empty()) {
+                    for (std::size_t i = 0; i < p.bounds.size(); ++i) {
+                        cumulative += p.bucket_counts[i];
+                        format_fixed(p.bounds[i], c.number_);
+                        sample_series("_bucket", "le", c.number_,
+                                      val(static_cast<double>(cumulative)), ts);
+                    }
+                }
+                sample_series("_bucket", "le", "+Inf", val(static_cast<double>(p.count)), ts);
+                if (p.has_sum) sample_series("_sum", "", "", val(p.sum), ts);
+                sample_series("_count", "", "", val(static_cast<double>(p.count)), ts);
+                break;
+            }
+            case metric_kind::summary:
+                for (const auto& [q, value] : p.quantiles) {
+                    format_fixed(q, c.number_);
+                    sample_series("", "quantile", c.number_, val(value), ts);
+                }
+                sample_series("_sum", "", "", val(p.sum), ts);
+                sample_series("_count", "", "", val(static_cast<double>(p.count)), ts);
+                break;
+            case metric_kind::exponential_histogram:
+                native_histogram(p, ts, stale);
+                break;
+            case metric_kind::unknown:
+                break;
+        }
+    }
+
+    // prompb.Histogram, integer counts: count_int 1, sum 3, schema 4 (sint32), zero_threshold 5,
+    // zero_count_int 6, negative_spans 8, negative_deltas 9 (packed sint64), positive_spans 11,
+    // positive_deltas 12, timestamp 15; reset_hint left UNKNOWN.
+    void native_histogram(const point_values& p, std::int64_t ts, bool stale) {
+        std::int64_t scale = p.scale;
+        unsigned down = 0;
+        if (scale > k_max_schema) {
+            down = static_cast<unsigned>(std::min<std::int64_t>(scale - k_max_schema, 63));
+            scale = k_max_schema;
+        }
+        const std::size_t t = begin_series("", "", "");
+        const std::size_t ht = w.begin_message(4);
+        if (stale) {
+            w.varint_field(1, k_prometheus_stale_nan);
+            w.double_field(3, std::bit_cast<double>(k_prometheus_stale_nan));
+        } else {
+            w.varint_field(1, p.count);
+            w.double_field(3, p.has_sum ? p.sum : 0.0);
+        }
+        w.varint_field(4, zigzag_encode32(static_cast<std::int32_t>(scale)));
+        w.double_field(5, p.zero_threshold > 0 ? p.zero_threshold : k_default_zero_threshold);
+        w.varint_field(6, p.zero_count);
+        buckets(p.neg_offset, p.neg_counts, down, 8, 9);
+        buckets(p.pos_offset, p.pos_counts, down, 11, 12);
+        w.int64_field(15, ts);
+        w.end_message(ht);
+        w.end_message(t);
+        ++result.histograms;
+    }
+
+    // OTLP bucket i (at `offset + i`) covers (base^i, base^(i+1)]; Prometheus' bucket k covers
+    // (base^(k-1), base^k], hence k = i + 1. Downscaling by `down` merges 2^down neighbours:
+    // i -> i >> down (floor). The merged indexes are contiguous, so one span carries them all
+    // (empty buckets inside it are written as zero deltas); empty buckets at both ends are left
+    // out.
+    void buckets(std::int64_t offset, const std::vector<std::uint64_t>& counts, unsigned down,
+                 std::uint32_t spans_field, std::uint32_t deltas_field) {
+        std::size_t lo = 0, hi = counts.size();
+        while (lo < hi && counts[lo] == 0) ++lo;
+        while (hi > lo && counts[hi - 1] == 0) --hi;
+        if (lo == hi) return;
+        const auto merged_index = [&](std::size_t i) {
+            return ((offset + static_cast<std::int64_t>(i)) >> down) + 1;
+        };
+        const std::int64_t first = merged_index(lo);
+        const std::int64_t last = merged_index(hi - 1);
+        const std::size_t st = w.begin_message(spans_field);
+        w.varint_field(1, zigzag_encode32(static_cast<std::int32_t>(first)));
+        w.varint_field(2, static_cast<std::uint64_t>(last - first + 1));
+        w.end_message(st);
+        const std::size_t dt = w.begin_message(deltas_field);
+        std::int64_t prev = 0;
+        std::int64_t index = first;
+        std::uint64_t acc = 0;
+        for (std::size_t i = lo; i < hi; ++i) {
+            const std::int64_t k = merged_index(i);
+            if (k != index) {
+                wire_writer::put_varint(w.out(),
+                                        zigzag_encode64(static_cast<std::int64_t>(acc) - prev));
+                prev = static_cast<std::int64_t>(acc);
+                acc = 0;
+                index = k;
+            }
+            acc += counts[i];
+        }
+        wire_writer::put_varint(w.out(), zigzag_encode64(static_cast<std::int64_t>(acc) - prev));
+        w.end_message(dt);
+    }
+};
+
+otlp_to_prw_converter::otlp_to_prw_converter() : point_(std::make_unique<point_values>()) {}
+otlp_to_prw_converter::~otlp_to_prw_converter() = default;
+
+decode_status otlp_to_prw_converter::convert(const series_batch& batch,
+                                             std::span<const std::uint8_t> keep,
+                                             std::span<const std::uint64_t> strip_masks,
+                                             std::string& out, prw_conversion_result& result,
+                                             prw_conversion_options options) {
+    result = prw_conversion_result{};
+    const bool json_input = batch.protocol() == source_protocol::otlp_json;
+    if (batch.protocol() != source_protocol::otlp_protobuf && !json_input) {
+        return decode_status::malformed("OTLP to remote write: the batch is not OTLP");
+    }
+    if (json_input && batch.json_document() == nullptr) {
+        return decode_status::malformed("OTLP to remote write: the JSON batch has no document");
+    }
+    if (keep.size() != batch.size()) {
+        return decode_status::malformed("OTLP to remote write: keep mask size does not match");
+    }
+    bool any = false;
+    if (auto s = check_strip_masks(batch, keep, strip_masks, any); !s) return s;
+    last_name_in_ = {};
+    last_name_out_ = {};
+    walker wk{*this,
+              batch,
+              keep,
+              any ? strip_masks : std::span<const std::uint64_t>(),
+              wire_writer(out),
+              result,
+              options};
+    if (json_input) {
+        wk.json_request(batch.json_document()->get().root);
+    } else {
+        wk.protobuf(batch.body());
+    }
+    if (wk.mismatch || wk.next != batch.size()) {
+        return decode_status::malformed(
+            "OTLP to remote write: batch source changed since decoding");
+    }
+    return decode_status::success();
+}
+
+}  // namespace mg::protocol
