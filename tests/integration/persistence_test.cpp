@@ -18,19 +18,18 @@
 #include "support/daemon.h"
 #include "support/fake_backend.h"
 #include "support/http_client.h"
+#include "support/remote_write_client.h"
 
 using namespace std::chrono_literals;
 using mg::test::running_daemon;
 using mg::test::temp_dir;
+using mg::test::k_prw_headers;
+using mg::test::received_ids;
 namespace bhttp = boost::beast::http;
 namespace proto = mg::protocol;
 namespace fs = std::filesystem;
 
 namespace {
-
-const std::map<std::string, std::string> k_prw_headers{{"Content-Type", "application/x-protobuf"},
-                                                       {"Content-Encoding", "snappy"},
-                                                       {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
 
 // Series metric{id=...} for ids [from, to), one sample each, spread over `metrics` names
 // (metric_0, metric_1, ...) when metrics > 1.
@@ -43,32 +42,12 @@ std::string body(const std::string& metric, int from, int to, int metrics = 1) {
         s.samples = {{1.0, 1700000000000}};
         ts.push_back(std::move(s));
     }
-    std::string raw, compressed;
-    proto::encode_remote_write_v1(ts, {}, raw);
-    proto::snappy_encode(raw, compressed);
-    return compressed;
+    return mg::test::prw_body(ts);
 }
 
 int post(const running_daemon& d, const std::string& b) {
     mg::test::http_client c("127.0.0.1", d.ingest_port());
     return c.request(bhttp::verb::post, "/api/v1/write", b, k_prw_headers).status;
-}
-
-std::set<std::string> received_ids(const std::vector<mg::test::recorded_request>& reqs, const std::string& metric) {
-    std::set<std::string> ids;
-    for (const auto& r : reqs) {
-        std::string raw;
-        if (!proto::snappy_decode(r.body, 1 << 28, raw)) continue;
-        proto::series_batch b;
-        if (!proto::decode_remote_write_v1(raw, b)) continue;
-        for (std::size_t i = 0; i < b.size(); ++i) {
-            const auto v = b[i];
-            if (v.metric_name != metric) continue;
-            for (const auto& l : v.labels)
-                if (l.name == "id") ids.emplace(l.value);
-        }
-    }
-    return ids;
 }
 
 // The value of the first sample line of /metrics that starts with `series` ("name{labels}").
@@ -216,16 +195,26 @@ TEST_CASE("kill -9 during saves, 50 rounds: startup never fails, nothing corrupt
         auto count_saves = [&] {
             while (d.process().wait_for_line("\"msg\":\"bloom state saved\"", 0ms)) ++saves_seen;
         };
-        // Kill at a random moment while sending, most likely inside a save (they run back to back).
-        const auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(50 + rng() % 800);
-        while (std::chrono::steady_clock::now() < kill_at) {
+        // Kill at a random moment, most likely inside a save: first 0 to 3 rounds of "send a batch,
+        // wait for a save to finish" (so some lives keep data), then a burst of batches while the
+        // next saves run back to back, killed a random few ms in.
+        auto send_one = [&] {
             REQUIRE(post(d, body("crash", next_id, next_id + 100, 20)) == 204);
             next_id += 100;
             acked += 100;
             known += 100;
             count_saves();
             marks.emplace_back(saves_seen, known);
+        };
+        const int settled = static_cast<int>(rng() % 4);
+        for (int i = 0; i < settled; ++i) {
+            send_one();
+            if (d.process().wait_for_line("\"msg\":\"bloom state saved\"", 10s)) ++saves_seen;
         }
+        const auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(rng() % 80);
+        do {
+            send_one();
+        } while (std::chrono::steady_clock::now() < kill_at);
         d.process().signal(SIGKILL);
         d.process().wait_exit(20s);
         count_saves();

@@ -15,10 +15,14 @@
 #include "support/daemon.h"
 #include "support/fake_backend.h"
 #include "support/http_client.h"
+#include "support/remote_write_client.h"
 
 using namespace std::chrono_literals;
 using mg::test::running_daemon;
 using mg::test::temp_dir;
+using mg::test::k_prw_headers;
+using mg::test::prw_body;
+using mg::test::received_ids;
 namespace bhttp = boost::beast::http;
 namespace proto = mg::protocol;
 
@@ -36,36 +40,6 @@ proto::owned_timeseries series(const std::string& name, const std::string& id, d
     ts.labels = {{"__name__", name}, {"id", id}, {"job", "test"}};
     ts.samples = {{v, 1700000000000}};
     return ts;
-}
-
-std::string prw_body(const std::vector<proto::owned_timeseries>& ts) {
-    std::string raw, compressed;
-    proto::encode_remote_write_v1(ts, {}, raw);
-    proto::snappy_encode(raw, compressed);
-    return compressed;
-}
-
-const std::map<std::string, std::string> k_prw_headers{{"Content-Type", "application/x-protobuf"},
-                                                       {"Content-Encoding", "snappy"},
-                                                       {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
-
-// The ids of every series of `metric` the backend received, over all requests.
-std::set<std::string> received_ids(const std::vector<mg::test::recorded_request>& reqs, const std::string& metric) {
-    std::set<std::string> ids;
-    for (const auto& r : reqs) {
-        std::string raw;
-        if (!proto::snappy_decode(r.body, 1 << 28, raw)) continue;
-        proto::series_batch b;
-        if (!proto::decode_remote_write_v1(raw, b)) continue;
-        for (std::size_t i = 0; i < b.size(); ++i) {
-            const auto v = b[i];
-            if (v.metric_name != metric) continue;
-            for (const auto& l : v.labels) {
-                if (l.name == "id") ids.emplace(l.value);
-            }
-        }
-    }
-    return ids;
 }
 
 }  // namespace

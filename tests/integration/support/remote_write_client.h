@@ -1,0 +1,46 @@
+// remote_write_client: what the integration tests need to speak remote write 1.0 to the daemon
+// and to read what a fake backend received (header-only; built on the protocol module).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "protocol/compression.h"
+#include "protocol/remote_write.h"
+#include "support/fake_backend.h"
+
+namespace mg::test {
+
+inline const std::map<std::string, std::string> k_prw_headers{{"Content-Type", "application/x-protobuf"},
+                                                              {"Content-Encoding", "snappy"},
+                                                              {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
+
+// A snappy-compressed WriteRequest holding `ts`.
+inline std::string prw_body(const std::vector<protocol::owned_timeseries>& ts) {
+    std::string raw, compressed;
+    protocol::encode_remote_write_v1(ts, {}, raw);
+    protocol::snappy_encode(raw, compressed);
+    return compressed;
+}
+
+// The values of label "id" of every series of `metric` the backend received, over all requests.
+inline std::set<std::string> received_ids(const std::vector<recorded_request>& reqs, const std::string& metric) {
+    std::set<std::string> ids;
+    for (const auto& r : reqs) {
+        std::string raw;
+        if (!protocol::snappy_decode(r.body, 1 << 28, raw)) continue;
+        protocol::series_batch b;
+        if (!protocol::decode_remote_write_v1(raw, b)) continue;
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            const auto v = b[i];
+            if (v.metric_name != metric) continue;
+            for (const auto& l : v.labels)
+                if (l.name == "id") ids.emplace(l.value);
+        }
+    }
+    return ids;
+}
+
+}  // namespace mg::test
