@@ -171,6 +171,6 @@ BENCHMARK(BM_restore_tracker)
     ->ArgsProduct({{100'000, 1'000'000, 10'000'000}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK(BM_ingest_latency_during_save)->Arg(0)->Arg(1)->Iterations(3000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_ingest_latency_during_save)->Arg(0)->Arg(1)->Iterations(10000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 BENCHMARK_MAIN();
