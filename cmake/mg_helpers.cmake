@@ -38,5 +38,6 @@ function(mg_add_unit_test name)
   target_link_libraries(${name} PRIVATE mg_catch_main ${ARG_DEPS})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   mg_target_options(${name})
-  catch_discover_tests(${name} TEST_PREFIX "${name}:" PROPERTIES TIMEOUT 300)
+  # -w NoTests: a name ctest mangles (a ';' splits it) matches nothing and must fail, not pass.
+  catch_discover_tests(${name} TEST_PREFIX "${name}:" EXTRA_ARGS -w NoTests PROPERTIES TIMEOUT 300)
 endfunction()

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -39,6 +40,13 @@ public:
         if (::fdatasync(fd_) != 0) return sys_error("fdatasync", path_, errno);
         return {};
     }
+    status truncate(std::uint64_t size) override {
+        // ftruncate leaves the file offset where it was: without the seek the next write would
+        // leave a hole of zeros where the cut bytes were.
+        if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return sys_error("truncate", path_, errno);
+        if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) return sys_error("seek", path_, errno);
+        return {};
+    }
     status close() override {
         if (fd_ < 0) return {};
         const int fd = fd_;
@@ -52,6 +60,15 @@ private:
     std::string path_;
 };
 
+class posix_file_lock final : public file_lock {
+public:
+    explicit posix_file_lock(int fd) : fd_(fd) {}
+    ~posix_file_lock() override { ::close(fd_); }  // releases the flock
+
+private:
+    int fd_;
+};
+
 class posix_fs final : public file_system {
 public:
     result<std::unique_ptr<writable_file>> create_file(const std::string& path, unsigned mode) override {
@@ -61,6 +78,18 @@ public:
             const int err = errno;
             ::close(fd);
             return sys_error("chmod", path, err);
+        }
+        return std::unique_ptr<writable_file>(std::make_unique<posix_writable_file>(fd, path));
+    }
+
+    result<std::unique_ptr<writable_file>> open_appendable(const std::string& path) override {
+        // Not O_APPEND: truncate() repositions the offset itself.
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return sys_error("open", path, errno);
+        if (::lseek(fd, 0, SEEK_END) < 0) {
+            const int err = errno;
+            ::close(fd);
+            return sys_error("seek", path, err);
         }
         return std::unique_ptr<writable_file>(std::make_unique<posix_writable_file>(fd, path));
     }
@@ -165,6 +194,18 @@ public:
         struct statvfs sv {};
         if (::statvfs(path.c_str(), &sv) != 0) return sys_error("statvfs", path, errno);
         return static_cast<std::uint64_t>(sv.f_bavail) * static_cast<std::uint64_t>(sv.f_frsize);
+    }
+
+    result<std::unique_ptr<file_lock>> lock_file(const std::string& path) override {
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return sys_error("open", path, errno);
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            const int err = errno;
+            ::close(fd);
+            if (err == EWOULDBLOCK) return make_error("lock " + path + ": held by another process");
+            return sys_error("lock", path, err);
+        }
+        return std::unique_ptr<file_lock>(std::make_unique<posix_file_lock>(fd));
     }
 };
 

@@ -101,6 +101,10 @@ struct exporter_config {
     std::string headers;  // "K1=V1,K2=V2"
     std::uint64_t batch_size = 10000;        // series (OTLP: data points) per upstream request
     std::chrono::nanoseconds flush_interval = 1s;  // longest wait for a batch to fill
+    // OTLP exponential histograms become remote-write native histograms (prw only). Off by
+    // default: a backend without native-histogram support refuses (Prometheus: 500, retried
+    // forever) or drops them silently (VictoriaMetrics 1.79). docs/export.md.
+    bool native_histograms = false;
 };
 
 // The export queue: accepted data waiting for (or in) an upstream request.

@@ -231,6 +231,11 @@ std::vector<setting> build_rows() {
                        "exporter.headers", ex,
                        "Extra request headers, \"Name1=value1,Name2=value2\".")
                        .allow_empty());
+    rows.push_back(make_setting<&app_config::exporter, &ec::native_histograms>(
+        "exporter.native_histograms", ex,
+        "Export OTLP exponential histograms as native histograms (prw only). Only for a backend "
+        "that stores them (Prometheus with --enable-feature=native-histograms); others answer 500 "
+        "(retried forever) or drop them. Off: they are dropped and counted."));
     rows.push_back(make_setting<&app_config::exporter, &ec::batch_size>(
                        "batch_size", ex,
                        "Series (OTLP: data points) per upstream request, at most.")

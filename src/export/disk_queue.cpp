@@ -1,24 +1,17 @@
+// The export disk queue (see disk_queue.h): segment files, group commit, recovery. All file
+// access goes through the injected mg::file_system.
 #include "export/disk_queue.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <limits>
 
 #include "logging/log.h"
 
 namespace mg::exporter {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -47,23 +40,6 @@ std::uint32_t crc(const char* a, std::size_t an, const char* b, std::size_t bn) 
     return static_cast<std::uint32_t>(c);
 }
 
-std::string errno_text() {
-    return std::strerror(errno);
-}
-
-bool write_all(int fd, const char* p, std::size_t n) {
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-    return true;
-}
-
 std::string segment_name(std::uint64_t first_id) {
     char buf[40];
     std::snprintf(buf, sizeof buf, "seg-%020llu.mgq", static_cast<unsigned long long>(first_id));
@@ -82,67 +58,67 @@ bool parse_segment_name(const std::string& name, std::uint64_t& id) {
 
 }  // namespace
 
-disk_queue::disk_queue(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_bytes)
-    : dir_(std::move(dir)),
+disk_queue::disk_queue(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_bytes,
+                       mg::file_system& fs)
+    : fs_(fs),
+      dir_(std::move(dir)),
       max_bytes_(max_bytes),
       segment_bytes_(segment_bytes != 0
                          ? segment_bytes
                          : std::clamp<std::uint64_t>(max_bytes / 16, 1 << 20, 64 << 20)) {}
 
-disk_queue::file::~file() {
-    if (fd >= 0) ::close(fd);
-}
-
-disk_queue::~disk_queue() {
-    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
-}
+disk_queue::~disk_queue() = default;
 
 result<std::unique_ptr<disk_queue>> disk_queue::open(const std::string& dir,
                                                      std::uint64_t max_bytes,
-                                                     std::uint64_t segment_bytes) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return make_error("-queue-path " + dir + ": cannot create: " + ec.message());
-    ::chmod(dir.c_str(), 0700);
-    std::unique_ptr<disk_queue> q(new disk_queue(dir, max_bytes, segment_bytes));
-    const std::string lock = dir + "/LOCK";
-    q->lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (q->lock_fd_ < 0)
-        return make_error("-queue-path " + dir + ": not writable: " + errno_text());
-    if (::flock(q->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-        return make_error("-queue-path " + dir + ": locked by another process: " + errno_text());
-    }
+                                                     std::uint64_t segment_bytes,
+                                                     mg::file_system& fs) {
+    if (auto st = fs.create_dirs(dir, 0700); !st)
+        return make_error("-queue-path " + dir + ": cannot create: " + st.error_message());
+    std::unique_ptr<disk_queue> q(new disk_queue(dir, max_bytes, segment_bytes, fs));
+    auto lock = fs.lock_file(dir + "/LOCK");
+    if (!lock) return make_error("-queue-path " + dir + ": cannot lock: " + lock.error_message());
+    q->lock_ = std::move(*lock);
     if (auto st = q->recover(); !st)
         return make_error("-queue-path " + dir + ": " + st.error_message());
     return q;
 }
 
 status disk_queue::recover() {
+    auto entries = fs_.list_dir(dir_);
+    if (!entries) return make_error("cannot list: " + entries.error_message());
     std::vector<std::pair<std::uint64_t, std::string>> files;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir_, ec)) {
-        const std::string name = e.path().filename().string();
+    for (const auto& e : *entries) {
+        if (e.is_dir) continue;
         std::uint64_t id = 0;
-        if (name.rfind("tmp-", 0) == 0) {
-            fs::remove(e.path(), ec);  // a rotation that did not finish: never held data
+        if (e.name.rfind("tmp-", 0) == 0) {
+            // A rotation that did not finish: never held data.
+            if (auto st = fs_.remove(dir_ + "/" + e.name); !st) {
+                logging::warn("disk queue: cannot remove an unfinished segment",
+                              {{"error", st.error_message()}});
+            }
             continue;
         }
-        if (parse_segment_name(name, id)) files.emplace_back(id, e.path().string());
+        if (parse_segment_name(e.name, id)) files.emplace_back(id, dir_ + "/" + e.name);
     }
-    if (ec) return make_error("cannot list: " + ec.message());
     std::sort(files.begin(), files.end());
 
     for (const auto& [first_id, path] : files) {
-        std::ifstream in(path, std::ios::binary);
-        std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (!in.good() && !in.eof()) return make_error("cannot read " + path);
+        // Whole segments are read: replay holds every intact record in memory anyway, and a
+        // segment is at most 64 MiB plus one record (< 2 GiB).
+        auto read = fs_.read_file(path, std::numeric_limits<std::uint64_t>::max());
+        if (!read) return make_error("cannot read: " + read.error_message());
+        std::string& data = *read;
         if (data.size() < k_header_size || std::memcmp(data.data(), k_magic, 4) != 0 ||
             get(data.data() + 4, 4) != k_version) {
             ++corrupt_;
             const std::string bad = path + ".corrupt";
             logging::error("disk queue: segment without a valid header set aside",
                            {{"file", path}, {"renamed_to", bad}, {"bytes", data.size()}});
-            fs::rename(path, bad, ec);
+            if (auto st = fs_.rename(path, bad); !st) {
+                logging::warn("disk queue: cannot rename a corrupt segment; it is skipped",
+                              {{"error", st.error_message()}});
+            }
             continue;
         }
         std::size_t off = k_header_size;
@@ -166,13 +142,7 @@ status disk_queue::recover() {
                 ++corrupt_;
                 logging::error("disk queue: torn or corrupt record; the segment is cut off there",
                                {{"file", path}, {"offset", off}, {"bytes_dropped", left}});
-                if (::truncate(path.c_str(), static_cast<off_t>(off)) != 0) {
-                    return make_error("cannot truncate " + path + ": " + errno_text());
-                }
-                if (int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC); fd >= 0) {
-                    ::fdatasync(fd);
-                    ::close(fd);
-                }
+                if (auto st = cut_off(path, off); !st) return st;
                 data.resize(off);
                 break;
             }
@@ -189,7 +159,10 @@ status disk_queue::recover() {
             off += 8 + len;
         }
         if (records == 0) {
-            fs::remove(path, ec);
+            if (auto st = fs_.remove(path); !st) {
+                logging::warn("disk queue: cannot remove an empty segment",
+                              {{"error", st.error_message()}});
+            }
             continue;
         }
         segments_[first_id] = segment{path, data.size(), records};
@@ -197,6 +170,21 @@ status disk_queue::recover() {
         next_id_ = std::max(next_id_, last_id + 1);
     }
     sync_dir();
+    return {};
+}
+
+// Truncates a segment at its last good record and syncs that. Only a failed truncation is an
+// error: an unsynced one at worst brings the torn bytes back after a crash, to be cut again.
+status disk_queue::cut_off(const std::string& path, std::uint64_t size) {
+    auto f = fs_.open_appendable(path);
+    if (!f) return make_error("cannot truncate: " + f.error_message());
+    if (auto st = (*f)->truncate(size); !st)
+        return make_error("cannot truncate: " + st.error_message());
+    if (auto st = (*f)->sync(); !st) {
+        logging::warn("disk queue: cannot sync a truncated segment",
+                      {{"error", st.error_message()}});
+    }
+    (void)(*f)->close();  // nothing was written through it after the sync
     return {};
 }
 
@@ -209,14 +197,16 @@ std::vector<payload> disk_queue::take_recovered() {
 // waiting for a group sync, which only syncs the newest file. mu_ held.
 bool disk_queue::seal_active() {
     if (!active_file_) return true;
-    if (written_ > std::max(synced_, sealed_upto_) && ::fdatasync(active_file_->fd) != 0) {
-        failed_upto_ = written_;
-        logging::error(
-            "disk queue: sync failed; the payloads written since the last sync are "
-            "refused",
-            {{"dir", dir_}, {"error", errno_text()}});
-        active_file_.reset();
-        return false;
+    if (written_ > std::max(synced_, sealed_upto_)) {
+        if (auto st = active_file_->sync(); !st) {
+            failed_upto_ = written_;
+            logging::error(
+                "disk queue: sync failed; the payloads written since the last sync are "
+                "refused",
+                {{"dir", dir_}, {"error", st.error_message()}});
+            active_file_.reset();
+            return false;
+        }
     }
     sealed_upto_ = written_;
     active_file_.reset();
@@ -228,19 +218,30 @@ status disk_queue::start_segment(std::uint64_t first_id) {
     const std::string name = segment_name(first_id);
     const std::string tmp = dir_ + "/tmp-" + name;
     const std::string path = dir_ + "/" + name;
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return make_error("cannot create " + tmp + ": " + errno_text());
     std::string header(k_magic, 4);
     put32(header, k_version);
-    if (!write_all(fd, header.data(), header.size()) || ::fdatasync(fd) != 0 ||
-        ::rename(tmp.c_str(), path.c_str()) != 0) {
-        const std::string err = errno_text();
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return make_error("cannot create " + path + ": " + err);
+    status st;
+    {
+        auto created = fs_.create_file(tmp, 0600);
+        if (!created) return make_error(created.error_message());
+        st = (*created)->append(header);
+        if (st) st = (*created)->sync();
+        if (status closed = (*created)->close(); st && !closed) st = closed;
+    }
+    if (st) st = fs_.rename(tmp, path);
+    if (!st) {
+        (void)fs_.remove(tmp);
+        return st;
     }
     sync_dir();
-    active_file_ = std::make_shared<file>(fd);
+    // Opened again under its final name, so that errors (and tests' injected faults) name it.
+    auto f = fs_.open_appendable(path);
+    if (!f) {
+        (void)fs_.remove(path);  // only a header: nothing lost
+        sync_dir();
+        return make_error(f.error_message());
+    }
+    active_file_ = std::shared_ptr<mg::writable_file>(std::move(*f));
     active_ = first_id;
     segments_[first_id] = segment{path, header.size(), 0};
     bytes_ += header.size();
@@ -278,14 +279,19 @@ disk_queue::append_status disk_queue::append(payload& p) {
             }
         }
         segment& seg = segments_.at(active_);
-        const int fd = active_file_->fd;
-        if (!write_all(fd, rec.data(), rec.size()) ||
-            !write_all(fd, p.body.data(), p.body.size())) {
+        status st = active_file_->append(rec);
+        if (st) st = active_file_->append(p.body);
+        if (!st) {
             logging::error("disk queue: write failed; the payload is refused",
-                           {{"file", seg.path}, {"error", errno_text()}});
+                           {{"file", seg.path}, {"error", st.error_message()}});
             // Cut the partial record off so later records stay readable; failing that, seal the
-            // segment (open() cuts the torn record).
-            if (::ftruncate(fd, static_cast<off_t>(seg.size)) != 0) seal_active();
+            // segment (open() cuts the torn record), and drop it when nothing in it is live.
+            if (auto cut = active_file_->truncate(seg.size); !cut) {
+                logging::error("disk queue: cannot cut off the partial record; segment sealed",
+                               {{"file", seg.path}, {"error", cut.error_message()}});
+                seal_active();
+                if (seg.live == 0) maybe_remove(active_);
+            }
             return append_status::error;
         }
         seg.size += need;
@@ -308,7 +314,7 @@ disk_queue::append_status disk_queue::append(payload& p) {
 // appenders share syncs instead of queueing one sync each behind mu_.
 bool disk_queue::sync_upto(std::uint64_t seq) {
     std::lock_guard sync_lock(sync_mu_);
-    std::shared_ptr<file> f;
+    std::shared_ptr<mg::writable_file> f;
     std::uint64_t target = 0;
     {
         std::lock_guard lock(mu_);
@@ -318,15 +324,15 @@ bool disk_queue::sync_upto(std::uint64_t seq) {
         target = written_;
     }
     if (!f) return false;
-    const bool ok = ::fdatasync(f->fd) == 0;
+    const status st = f->sync();
     std::lock_guard lock(mu_);
     ++syncs_;
-    if (!ok) {
+    if (!st) {
         failed_upto_ = std::max(failed_upto_, target);
         logging::error(
             "disk queue: sync failed; the payloads written since the last sync are "
             "refused",
-            {{"dir", dir_}, {"error", errno_text()}});
+            {{"dir", dir_}, {"error", st.error_message()}});
         return false;
     }
     synced_ = std::max(synced_, target);
@@ -356,9 +362,9 @@ void disk_queue::maybe_remove(std::uint64_t first_id) {
 }
 
 void disk_queue::remove_segment(std::map<std::uint64_t, segment>::iterator it) {
-    if (::unlink(it->second.path.c_str()) != 0 && errno != ENOENT) {
+    if (auto st = fs_.remove(it->second.path); !st) {
         logging::error("disk queue: cannot remove a delivered segment; it will be replayed",
-                       {{"file", it->second.path}, {"error", errno_text()}});
+                       {{"file", it->second.path}, {"error", st.error_message()}});
     }
     bytes_ -= std::min(bytes_, it->second.size);
     segments_.erase(it);
@@ -366,13 +372,10 @@ void disk_queue::remove_segment(std::map<std::uint64_t, segment>::iterator it) {
 }
 
 void disk_queue::sync_dir() {
-    const int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    if (::fsync(fd) != 0) {
+    if (auto st = fs_.sync_dir(dir_); !st) {
         logging::warn("disk queue: directory fsync failed",
-                      {{"dir", dir_}, {"error", errno_text()}});
+                      {{"dir", dir_}, {"error", st.error_message()}});
     }
-    ::close(fd);
 }
 
 std::uint64_t disk_queue::bytes() const {

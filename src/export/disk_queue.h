@@ -17,6 +17,10 @@
 // A segment is created under a temporary name, its header synced, then renamed (atomic) and the
 // directory synced. A LOCK file (flock) keeps a second process off the directory.
 //
+// Every file and directory operation goes through the mg::file_system given to open() (the
+// POSIX one by default), so tests inject write errors, a full disk, failing syncs and renames
+// (tests/shared/fault_file_system.h). The file_system must outlive the queue.
+//
 // Thread-safety: every method is safe from any thread. append() writes under the mutex, then
 // waits for a group fdatasync outside it: concurrent appenders share one sync (group commit).
 #pragma once
@@ -29,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_system.h"
 #include "common/result.h"
 #include "export/payload.h"
 
@@ -43,7 +48,8 @@ class disk_queue {
     // Fails with a message naming the path when it cannot be created, written or locked.
     // segment_bytes: a segment is sealed once it holds that much (0: derived from max_bytes).
     static result<std::unique_ptr<disk_queue>> open(const std::string& dir, std::uint64_t max_bytes,
-                                                    std::uint64_t segment_bytes = 0);
+                                                    std::uint64_t segment_bytes = 0,
+                                                    mg::file_system& fs = mg::posix_file_system());
     ~disk_queue();
     disk_queue(const disk_queue&) = delete;
     disk_queue& operator=(const disk_queue&) = delete;
@@ -54,8 +60,10 @@ class disk_queue {
     enum class append_status : std::uint8_t { ok, full, error };
     // Appends p durably (written and fdatasynced, alone or in a group with concurrent appends)
     // and sets p.disk_id. full: it would exceed max_bytes (nothing written). error: a write or
-    // sync failed (logged; a partial record is cut off again when possible; a complete record
-    // whose sync failed may be replayed after a restart).
+    // sync failed, or a new segment could not be created (logged; a partial record is cut off
+    // again, or when that fails too the segment is sealed and open() cuts it; a complete record
+    // whose sync failed may be replayed after a restart). The queue stays usable after an error:
+    // the next append tries again.
     append_status append(payload& p);
 
     // The records with these ids are done with: segments left without live records are deleted.
@@ -69,22 +77,16 @@ class disk_queue {
     const std::string& dir() const { return dir_; }
 
   private:
-    // Shared, so a group sync in progress keeps the descriptor open across a rotation.
-    struct file {
-        explicit file(int f) : fd(f) {}
-        ~file();
-        file(const file&) = delete;
-        file& operator=(const file&) = delete;
-        int fd;
-    };
     struct segment {
         std::string path;
         std::uint64_t size = 0;
         std::uint64_t live = 0;  // records not acknowledged yet
     };
 
-    disk_queue(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_bytes);
+    disk_queue(std::string dir, std::uint64_t max_bytes, std::uint64_t segment_bytes,
+               mg::file_system& fs);
     status recover();
+    status cut_off(const std::string& path, std::uint64_t size);
     status start_segment(std::uint64_t first_id);                        // mu_ held
     bool seal_active();                                                  // mu_ held
     bool sync_upto(std::uint64_t seq);                                   // mu_ not held
@@ -92,15 +94,18 @@ class disk_queue {
     void remove_segment(std::map<std::uint64_t, segment>::iterator it);  // mu_ held
     void sync_dir();
 
+    mg::file_system& fs_;
     const std::string dir_;
     const std::uint64_t max_bytes_;
     const std::uint64_t segment_bytes_;
-    int lock_fd_ = -1;
-    std::mutex sync_mu_;  // one group sync at a time; taken before mu_
+    std::unique_ptr<mg::file_lock> lock_;  // declared before the files: released after they close
+    std::mutex sync_mu_;                   // one group sync at a time; taken before mu_
     mutable std::mutex mu_;
     std::map<std::uint64_t, segment> segments_;  // by first id
     std::uint64_t active_ = 0;                   // first id of the segment appended to
-    std::shared_ptr<file> active_file_;          // null: the next append starts a segment
+    // Shared, so a group sync in progress keeps the file open across a rotation. Null: the next
+    // append starts a segment.
+    std::shared_ptr<mg::writable_file> active_file_;
     std::uint64_t next_id_ = 1;
     // Records written (a sequence), and up to which one they are known durable or failed.
     std::uint64_t written_ = 0;

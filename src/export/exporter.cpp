@@ -85,6 +85,7 @@ class exporter::impl {
           observe_only_(cfg.endpoint.empty()),
           otlp_(cfg.protocol == "otlp"),
           clock_(deps.clock != nullptr ? *deps.clock : system_clock_instance()),
+          file_system_(deps.file_system != nullptr ? *deps.file_system : posix_file_system()),
           backoff_(cfg.retry_backoff_base, cfg.retry_backoff_max, std::move(deps.random)),
           queue_(qcfg.max_bytes),
           io_threads_count_(std::max(1U, deps.io_threads)),
@@ -249,6 +250,7 @@ class exporter::impl {
         logging::info("exporter started", {{"endpoint", (ep->tls ? "https://" : "http://") +
                                                             ep->host_header + ep->target},
                                            {"protocol", cfg_.protocol},
+                                           {"native_histograms", cfg_.native_histograms},
                                            {"batch_size", cfg_.batch_size},
                                            {"flush_interval_ms", ms(cfg_.flush_interval)},
                                            {"max_conns", cfg_.max_conns},
@@ -261,7 +263,7 @@ class exporter::impl {
     // submission (the batcher is not running yet). Replay may exceed -queue-max-bytes (bounded by
     // -queue-max-disk-bytes): submissions get queue_full until it drained below the budget.
     status open_disk_queue() {
-        auto dq = disk_queue::open(qcfg_.path, qcfg_.max_disk_bytes);
+        auto dq = disk_queue::open(qcfg_.path, qcfg_.max_disk_bytes, 0, file_system_);
         if (!dq) return make_error(dq.error_message());
         disk_ = std::move(*dq);
         disk_max_bytes_.Set(static_cast<double>(disk_->max_bytes()));
@@ -371,12 +373,13 @@ class exporter::impl {
         payload p;
         p.format = payload_format::prw_v1;
         protocol::prw_conversion_result r;
-        // Native histograms stay off until a setting can turn them on (docs/export.md): the
-        // backends we test against by default either refuse a request carrying one with a 500
-        // (Prometheus without --enable-feature=native-histograms: retried forever, the queue
-        // fills) or drop them silently (VictoriaMetrics 1.79). Dropped points are counted here.
+        // Native histograms only when the operator says the backend stores them
+        // (-exporter-native-histograms, docs/export.md): otherwise a backend refuses a request
+        // carrying one with a 500 (Prometheus without --enable-feature=native-histograms:
+        // retried forever, the queue fills) or drops them silently (VictoriaMetrics 1.79).
+        // Points not converted are counted below.
         protocol::prw_conversion_options options;
-        options.native_histograms = false;
+        options.native_histograms = cfg_.native_histograms;
         if (auto st = thread_converter().convert(batch, keep, strip, p.body, r, options); !st) {
             errors_.Add({{"reason", "encode"}}).Increment();
             logging::error("exporter: cannot convert kept OTLP points (a bug)",
@@ -906,6 +909,7 @@ class exporter::impl {
     const bool observe_only_;
     const bool otlp_;
     mg::clock& clock_;
+    mg::file_system& file_system_;  // the disk queue's
     const backoff_policy backoff_;
     http_client::request request_template_;
     export_queue queue_;

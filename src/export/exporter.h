@@ -39,6 +39,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/file_system.h"
 #include "common/result.h"
 #include "config/config.h"
 #include "export/retry.h"
@@ -109,12 +110,16 @@ struct drain_report {
     std::uint64_t disk_bytes_left = 0;  // disk queue bytes after the drain (0 without one)
 };
 
-// Test seams: time and randomness (Envoy-style), and the number of io threads.
+// Test seams: time and randomness (Envoy-style), the disk queue's file system, and the number
+// of io threads.
 struct exporter_deps {
     mg::clock* clock =
         nullptr;           // default: system_clock_instance(); Retry-After dates, retry budget
     random_source random;  // default: default_random_source(); backoff jitter
     unsigned io_threads = 1;
+    // default: posix_file_system(); every file access of the disk queue (-queue-path). Must
+    // outlive the exporter.
+    mg::file_system* file_system = nullptr;
 };
 
 class exporter {
@@ -136,7 +141,8 @@ class exporter {
     // the suggested status) naming both protocols. prw exports remote write 1.0 and 2.0 input,
     // and OTLP protobuf and JSON input converted to remote write (protocol/otlp_to_prw.h); otlp
     // exports OTLP input only (remote write to OTLP is not implemented). Observe-only accepts
-    // everything.
+    // everything. Exponential histograms become native histograms only with
+    // -exporter-native-histograms; otherwise those points are dropped and counted.
     status check_source(protocol::source_protocol p) const;
     // Whether input of this protocol is converted on the way (OTLP to a remote-write backend):
     // then it must go through submit(), never submit_raw().

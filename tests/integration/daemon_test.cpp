@@ -231,7 +231,7 @@ TEST_CASE("an invalid limits file at startup exits 2 naming the problem", "[daem
     CHECK(p.output().find("rules[0].action") != std::string::npos);
 }
 
-TEST_CASE("SIGHUP reloads the limits file; a bad file keeps the old rules", "[daemon][limits]") {
+TEST_CASE("SIGHUP reloads the limits file, a bad file keeps the old rules", "[daemon][limits]") {
     temp_dir dir;
     dir.write("limits.yaml", "rules:\n  - name: first\n    max_cardinality: 10\n");
     running_daemon d({"-limits-config", dir.file("limits.yaml")});

@@ -180,7 +180,7 @@ TEST_CASE("remote write 2.0 answers with the written counts", "[proxy]") {
     CHECK(r.headers.at("x-prometheus-remote-write-histograms-written") == "0");
 }
 
-TEST_CASE("OTLP protobuf and JSON are governed; drops show in partial_success", "[proxy]") {
+TEST_CASE("OTLP protobuf and JSON are governed, drops show in partial_success", "[proxy]") {
     temp_dir dir;
     dir.write("limits.yaml", "defaults:\n  max_cardinality: 1\n");
     running_daemon d({"-limits-config", dir.file("limits.yaml")});

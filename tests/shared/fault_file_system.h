@@ -1,10 +1,13 @@
 // fault_file_system: the real file system with switches that make operations fail, for tests of
 // what the daemon does on write errors and a full disk (header-only, shared by unit tests).
 //
-// `disk_budget` simulates a small disk: appends past it fail with "No space left on device" and
-// available_bytes() reports what is left of it. The other switches fail every call of one kind
-// whose path contains the given substring (empty substring: switch off).
-// Thread-safety: the switches are read and set under a mutex; set them from the test thread.
+// `disk_budget` simulates a small disk: an append past it writes what still fits (as write(2)
+// does) and fails with "No space left on device"; truncating a file gives its bytes back;
+// available_bytes() reports what is left. The other switches fail every call of one kind whose
+// path contains the given substring (empty substring: switch off); fail_create also covers
+// open_appendable (both open a file for writing).
+// Thread-safety: the switches are read and set under a mutex; set them from the test thread. A
+// file's sync may run while another thread appends to it, as the real one allows.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +34,8 @@ public:
     void fail_sync(std::string substring) { set(sync_, std::move(substring)); }
     void fail_rename(std::string substring) { set(rename_, std::move(substring)); }
     void fail_read(std::string substring) { set(read_, std::move(substring)); }
+    void fail_truncate(std::string substring) { set(truncate_, std::move(substring)); }
+    void fail_lock(std::string substring) { set(lock_, std::move(substring)); }
     // nullopt: the real disk. A number: the bytes appends may still write.
     void disk_budget(std::optional<std::uint64_t> bytes) {
         std::lock_guard lock(mu_);
@@ -39,6 +44,7 @@ public:
     void clear() {
         std::lock_guard lock(mu_);
         create_.clear(), append_.clear(), sync_.clear(), rename_.clear(), read_.clear();
+        truncate_.clear(), lock_.clear();
         budget_.reset();
     }
     std::uint64_t appended_bytes() const {
@@ -57,7 +63,15 @@ public:
         }
         auto f = real_.create_file(path, mode);
         if (!f) return f;
-        return std::unique_ptr<mg::writable_file>(std::make_unique<file>(*this, std::move(*f), path));
+        return std::unique_ptr<mg::writable_file>(std::make_unique<file>(*this, std::move(*f), path, 0));
+    }
+    mg::result<std::unique_ptr<mg::writable_file>> open_appendable(const std::string& path) override {
+        if (hit(create_, path)) return mg::make_error("open " + path + ": Input/output error (injected)");
+        auto size = real_.file_size(path);
+        auto f = real_.open_appendable(path);
+        if (!f) return f;
+        if (!size) return mg::make_error(size.error_message());
+        return std::unique_ptr<mg::writable_file>(std::make_unique<file>(*this, std::move(*f), path, *size));
     }
     mg::result<std::string> read_file(const std::string& path, std::uint64_t max_bytes) override {
         if (hit(read_, path)) return mg::make_error("read " + path + ": Input/output error (injected)");
@@ -79,30 +93,46 @@ public:
         }
         return real_.available_bytes(path);
     }
+    mg::result<std::unique_ptr<mg::file_lock>> lock_file(const std::string& path) override {
+        if (hit(lock_, path)) return mg::make_error("lock " + path + ": Input/output error (injected)");
+        return real_.lock_file(path);
+    }
 
 private:
     class file final : public mg::writable_file {
     public:
-        file(fault_file_system& fs, std::unique_ptr<mg::writable_file> real, std::string path)
-            : fs_(fs), real_(std::move(real)), path_(std::move(path)) {}
+        file(fault_file_system& fs, std::unique_ptr<mg::writable_file> real, std::string path, std::uint64_t size)
+            : fs_(fs), real_(std::move(real)), path_(std::move(path)), size_(size) {}
         mg::status append(std::string_view data) override {
             if (fs_.hit(fs_.append_, path_)) return mg::make_error("write " + path_ + ": Input/output error (injected)");
+            bool full = false;
             {
                 std::lock_guard lock(fs_.mu_);
-                if (fs_.budget_) {
-                    if (data.size() > *fs_.budget_) {
-                        *fs_.budget_ = 0;
-                        return mg::make_error("write " + path_ + ": No space left on device (injected)");
-                    }
-                    *fs_.budget_ -= data.size();
+                if (fs_.budget_ && data.size() > *fs_.budget_) {
+                    data = data.substr(0, static_cast<std::size_t>(*fs_.budget_));
+                    full = true;
                 }
+                if (fs_.budget_) *fs_.budget_ -= data.size();
                 fs_.appended_ += data.size();
             }
-            return real_->append(data);
+            if (auto st = real_->append(data); !st) return st;
+            size_ += data.size();
+            if (full) return mg::make_error("write " + path_ + ": No space left on device (injected)");
+            return {};
         }
         mg::status sync() override {
             if (fs_.hit(fs_.sync_, path_)) return mg::make_error("fdatasync " + path_ + ": Input/output error (injected)");
             return real_->sync();
+        }
+        mg::status truncate(std::uint64_t size) override {
+            if (fs_.hit(fs_.truncate_, path_)) return mg::make_error("truncate " + path_ + ": Input/output error (injected)");
+            if (auto st = real_->truncate(size); !st) return st;
+            if (size < size_) {
+                std::lock_guard lock(fs_.mu_);
+                if (fs_.budget_) *fs_.budget_ += size_ - size;
+            }
+            size_ = size;
+            return {};
         }
         mg::status close() override { return real_->close(); }
 
@@ -110,6 +140,7 @@ private:
         fault_file_system& fs_;
         std::unique_ptr<mg::writable_file> real_;
         std::string path_;
+        std::uint64_t size_;  // append/truncate only (never concurrent with each other)
     };
 
     void set(std::string& which, std::string substring) {
@@ -123,7 +154,7 @@ private:
 
     mg::file_system& real_;
     mutable std::mutex mu_;
-    std::string create_, append_, sync_, rename_, read_;
+    std::string create_, append_, sync_, rename_, read_, truncate_, lock_;
     int create_skip_ = 0;
     std::optional<std::uint64_t> budget_;
     std::uint64_t appended_ = 0;

@@ -31,7 +31,7 @@ TEST_CASE("hyperloglog stays within a few standard errors at scale", "[hll]") {
     }
 }
 
-TEST_CASE("merge is the union; clear empties", "[hll]") {
+TEST_CASE("merge is the union, clear empties", "[hll]") {
     mg::hyperloglog<8> a, b;
     for (std::uint64_t i = 0; i < 300; ++i) a.add(mix(i));
     for (std::uint64_t i = 200; i < 500; ++i) b.add(mix(i));

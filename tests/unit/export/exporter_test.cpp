@@ -21,6 +21,8 @@
 #include "protocol/otlp.h"
 #include "protocol/otlp_json.h"
 #include "protocol/remote_write.h"
+#include "protocol/wire.h"
+#include "shared/fault_file_system.h"
 #include "shared/otlp_builder.h"
 #include "shared/temp_dir.h"
 
@@ -788,7 +790,7 @@ TEST_CASE("OTLP input for a remote-write backend is converted and sent as remote
     CHECK(metric(reg, "metrics_governor_datapoints_sent_total") == 5);
 }
 
-TEST_CASE("OTLP conversion: strip masks apply; nothing convertible queues nothing; no raw path",
+TEST_CASE("OTLP conversion: strip masks apply, nothing convertible queues nothing, no raw path",
           "[export][exporter][otlp_to_prw]") {
     fake_backend backend;
     prometheus::Registry reg;
@@ -826,7 +828,9 @@ TEST_CASE("OTLP conversion: exponential histograms are not exported (native hist
           "[export][exporter][otlp_to_prw]") {
     fake_backend backend;
     prometheus::Registry reg;
-    auto e = make_exporter(config_for(backend.url()), reg);
+    const auto c = config_for(backend.url());
+    REQUIRE_FALSE(c.native_histograms);  // the default
+    auto e = make_exporter(c, reg);
     ob::point p = gauge_point({}, 0);
     p.as_double.reset();
     p.count = 2;
@@ -844,6 +848,118 @@ TEST_CASE("OTLP conversion: exponential histograms are not exported (native hist
     CHECK(e->stats().submitted_series == 0);
     CHECK(metric(reg, "metrics_governor_export_conversion_dropped_datapoints_total",
                  {{"reason", "exponential_histogram"}}) == 1);
+    CHECK(e->stats().conversion_dropped_points_by_reason ==
+          std::map<std::string, std::uint64_t>{{"exponential_histogram", 1}});
+}
+
+namespace {
+
+// The native histograms of one remote-write request (snappy body), read off the wire:
+// "name{labels}" -> (count, sum, schema). Our decoder passes histograms through unparsed.
+struct native_histogram {
+    std::uint64_t count = 0;
+    double sum = 0;
+    std::int32_t schema = 0;
+    std::int64_t zero_count = 0;
+};
+
+std::map<std::string, native_histogram> decode_native_histograms(const mg::http::request& req) {
+    std::string plain;
+    const auto& body = req.body();
+    REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
+    std::map<std::string, native_histogram> out;
+    pr::wire_reader r(plain);
+    pr::wire_field ts;
+    while (r.next(ts)) {
+        if (ts.number != 1) continue;
+        std::string name, labels;
+        std::vector<native_histogram> hs;
+        pr::wire_reader tr(ts.bytes);
+        pr::wire_field f;
+        while (tr.next(f)) {
+            if (f.number == 1) {
+                std::string n, v;
+                pr::wire_reader lr(f.bytes);
+                pr::wire_field l;
+                while (lr.next(l)) {
+                    if (l.number == 1) n = std::string(l.bytes);
+                    if (l.number == 2) v = std::string(l.bytes);
+                }
+                if (n == "__name__") {
+                    name = v;
+                } else {
+                    labels += n + "=" + v + ",";
+                }
+            } else if (f.number == 4) {  // Histogram
+                native_histogram h;
+                pr::wire_reader hr(f.bytes);
+                pr::wire_field x;
+                while (hr.next(x)) {
+                    if (x.number == 1) h.count = x.value;  // count_int
+                    if (x.number == 3) h.sum = x.as_double();
+                    if (x.number == 4)
+                        h.schema = pr::zigzag_decode32(static_cast<std::uint32_t>(x.value));
+                    if (x.number == 6) h.zero_count = x.as_int64();  // zero_count_int
+                }
+                REQUIRE(hr.error() == nullptr);
+                hs.push_back(h);
+            }
+        }
+        REQUIRE(tr.error() == nullptr);
+        for (const auto& h : hs) out[name + "{" + labels + "}"] = h;
+    }
+    REQUIRE(r.error() == nullptr);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "OTLP conversion: -exporter-native-histograms sends exponential histograms as native "
+    "histograms",
+    "[export][exporter][otlp_to_prw]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.native_histograms = true;
+    auto e = make_exporter(c, reg);
+    ob::point p = gauge_point({{"dir", "in"}}, 0);
+    p.as_double.reset();
+    p.count = 7;
+    p.sum = 12.5;
+    p.scale = 2;
+    p.zero_count = 1;
+    p.pos_counts = {2, 4};
+    ob::metric m{"size", ob::metric_kind::exponential_histogram, 2, false, false, {p}};
+    ob::metric g{"temp", ob::metric_kind::gauge, 2, false, false, {gauge_point({}, 20)}};
+    ob::scope s;
+    s.metrics = {m, g};
+    auto r = make_otlp({ob::resource{{{"service.name", "svc"}}, {s}}}, false);
+    ex::submit_details details;
+    REQUIRE(e->submit(r->batch, r->keep_all(), {}, details) == ex::submit_status::accepted);
+    r.reset();
+    CHECK(details.unconverted_points == 0);
+    REQUIRE(backend.log().wait(1));
+    const auto req = backend.log().all()[0];
+    CHECK(decode_series(req) == std::vector<std::string>{"size{dir=in,job=svc,service_name=svc,}",
+                                                         "temp{job=svc,service_name=svc,}"});
+    const auto hs = decode_native_histograms(req);
+    REQUIRE(hs.size() == 1);
+    const auto& h = hs.at("size{dir=in,job=svc,service_name=svc,}");
+    CHECK(h.count == 7);
+    CHECK(h.sum == 12.5);
+    CHECK(h.schema == 2);
+    CHECK(h.zero_count == 1);
+    REQUIRE(drain_for(*e).complete);
+    const auto st = e->stats();
+    // One native histogram and one sample: two series, two data points.
+    CHECK(st.sent_series == 2);
+    CHECK(st.sent_points == 2);
+    check_accounting(st);
+    CHECK(st.converted_points == 2);
+    CHECK(st.conversion_dropped_points == 0);
+    CHECK(metric(reg, "metrics_governor_export_conversion_dropped_datapoints_total",
+                 {{"reason", "exponential_histogram"}}) == 0);
 }
 
 TEST_CASE("OTLP conversion: a 413 split keeps the accounting exact",
@@ -1145,4 +1261,36 @@ TEST_CASE("disk queue: an unusable -queue-path fails create with its name",
     auto e = ex::exporter::create(config_for("http://127.0.0.1:1/"), disk_queue_of(bad), reg);
     REQUIRE_FALSE(e.ok());
     CHECK(e.error_message().find(bad) != std::string::npos);
+}
+
+TEST_CASE(
+    "disk queue: a disk write error answers queue_full and is counted, the exporter "
+    "recovers when the disk does",
+    "[export][exporter][disk][faults]") {
+    temp_dir d;
+    mg::test::fault_file_system faults;
+    fake_backend backend;
+    prometheus::Registry reg;
+    ex::exporter_deps deps;
+    deps.file_system = &faults;
+    auto e = make_exporter(config_for(backend.url()), reg, disk_queue_of(d.path()), deps);
+
+    for (const char* fault : {"write", "full disk", "sync"}) {
+        INFO(fault);
+        if (std::string(fault) == "write") faults.fail_append("seg-");
+        if (std::string(fault) == "full disk") faults.disk_budget(10);
+        if (std::string(fault) == "sync") faults.fail_sync("seg-");
+        auto r = make_rw(names(2, "lost_"));
+        CHECK(e->submit(r->batch, r->keep_all()) == ex::submit_status::queue_full);
+        faults.clear();
+    }
+    CHECK(metric(reg, "metrics_governor_export_errors_total", {{"reason", "disk"}}) == 3);
+    CHECK(e->stats().submitted_series == 0);  // refused: never accepted
+
+    auto r = make_rw(names(2, "kept_"));
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(eventually([&] { return e->stats().sent_series == 2; }));
+    REQUIRE(drain_for(*e).complete);
+    CHECK(all_names(backend.log()) == as_set(names(2, "kept_")));
+    check_accounting(e->stats());
 }

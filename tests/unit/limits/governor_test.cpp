@@ -214,7 +214,7 @@ TEST_CASE("the global -limits-max-series cap drops new series across metrics", "
           std::string::npos);
 }
 
-TEST_CASE("first matching rule wins; label matchers choose the series a rule governs", "[governor]") {
+TEST_CASE("first matching rule wins, label matchers choose the series a rule governs", "[governor]") {
     fixture f;
     f.g.set_limits(limits(
         "defaults:\n  max_cardinality: 100\n"
@@ -252,7 +252,7 @@ TEST_CASE("reloading limits keeps trackers and applies the new limits", "[govern
     CHECK(f.g.metric("m")->limit == 10);
 }
 
-TEST_CASE("series expire after the window; idle metrics are forgotten", "[governor]") {
+TEST_CASE("series expire after the window, idle metrics are forgotten", "[governor]") {
     lim::governor_options o;
     o.tracker.window = 30min;
     o.tracker.generations = 3;

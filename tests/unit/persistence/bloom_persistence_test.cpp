@@ -188,7 +188,7 @@ TEST_CASE("stale entries are skipped at restore and their files deleted", "[pers
     CHECK_FALSE(fs::exists(tracker_file(dir.path(), "stats:metric:m")));
 }
 
-TEST_CASE("a corrupt tracker file is skipped, counted and logged; the rest loads", "[persistence]") {
+TEST_CASE("a corrupt tracker file is skipped, counted and logged, the rest loads", "[persistence]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     {
@@ -333,7 +333,7 @@ TEST_CASE("memory at 80% warns and evicts nothing", "[persistence][cleanup]") {
     CHECK_THAT(logs.text(), Catch::Contains("memory over 80% of max_memory"));
 }
 
-TEST_CASE("write errors and a full disk are counted and logged; saves resume", "[persistence][faults]") {
+TEST_CASE("write errors and a full disk are counted and logged, saves resume", "[persistence][faults]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mg::test::fault_file_system faults;

@@ -485,7 +485,7 @@ TEST_CASE("the no-recorded-value flag becomes Prometheus' stale marker", "[otlp_
     CHECK(is_stale(nh.sum));
 }
 
-TEST_CASE("labels: collisions joined with ';', job/instance, reserved names, empty values",
+TEST_CASE("labels: collisions joined with semicolons, job/instance, reserved names, empty values",
           "[otlp_to_prw]") {
     ob::metric h{"m", ob::metric_kind::histogram, 2, false, false, {}};
     ob::point p;
@@ -508,7 +508,7 @@ TEST_CASE("labels: collisions joined with ';', job/instance, reserved names, emp
     CHECK(c.series[0].label_names[1] == "__name__");
 }
 
-TEST_CASE("strip masks remove labels (and what is derived from them); keep selects points",
+TEST_CASE("strip masks remove labels (and what is derived from them), keep selects points",
           "[otlp_to_prw]") {
     ob::metric g{"m", ob::metric_kind::gauge, 2, false, false, {}};
     g.points.push_back(number({{"user", "alice"}, {"path", "/a"}}, 1));

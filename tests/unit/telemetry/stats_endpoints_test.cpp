@@ -30,7 +30,7 @@ TEST_CASE("/metrics renders the registry and the collectables", "[telemetry]") {
     CHECK(res.body().find("# TYPE process_cpu_seconds_total counter") != std::string::npos);
 }
 
-TEST_CASE("/ready follows the lifecycle; /live stays up", "[telemetry]") {
+TEST_CASE("/ready follows the lifecycle, /live stays up", "[telemetry]") {
     auto state = std::make_shared<t::health>();
     h::router r;
     t::add_stats_routes(r, {std::make_shared<prometheus::Registry>(), {}, state, "v"});
