@@ -363,21 +363,15 @@ cleanup_report bloom_persistence::cleanup_now() {
                        {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory}});
         std::sort(lru.begin(), lru.end(),
                   [](const auto& a, const auto& b) { return a.second->last_seen() < b.second->last_seen(); });
+        std::map<std::string, std::uint64_t> bytes_of;
+        for (const auto& [key, t] : lru) bytes_of[key] = t->memory_bytes();
+        std::set<std::string> gone;
         for (const auto& [key, t] : lru) {
             if (memory < warn_at) break;
-            const auto age = clock_.monotonic_now() - t->last_seen();
-            auto keys = host_.evict(key);
-            if (keys.empty()) continue;  // went with its metric already
-            // Memory of the label trackers evicted with a metric is freed too.
-            for (const auto& [k2, t2] : lru)
-                if (std::find(keys.begin(), keys.end(), k2) != keys.end()) memory -= std::min(memory, t2->memory_bytes());
-            if (auto st = store_->remove(keys); !st)
-                logging::warn("could not remove evicted bloom state", {{"key", key}, {"error", st.error_message()}});
-            for (const auto& k : keys) {
-                metrics_.eviction("memory");
-                ++r.evicted_memory;
-                logging::info("evicted tracker", {{"key", k}, {"reason", "memory"}, {"age", age_text(age)}});
-            }
+            if (gone.count(key) != 0) continue;  // went with its metric already
+            // A metric takes its label trackers along: their memory is freed too.
+            for (const auto& k : evict(key, "memory", clock_.monotonic_now() - t->last_seen(), r))
+                if (gone.insert(k).second) memory -= std::min(memory, bytes_of[k]);
         }
     } else if (memory >= warn_at) {
         logging::warn("bloom tracker memory over 80% of max_memory",
