@@ -284,7 +284,13 @@ TEST_CASE("per-label distinct values are estimated for the cardinality API", "[g
 }
 
 TEST_CASE("concurrent decisions never admit past the limit", "[governor][concurrency]") {
-    fixture f;
+    // A Bloom false positive lets a new series pass as known (kept, never counted): at the
+    // default 1% rate about 1 run in 150 kept 1001 of these 4000 series with active == 1000.
+    // That is the filter's documented error, not an admission race, so the filter here is made
+    // precise enough that any series kept past 1000 can only come from a race.
+    lim::governor_options o;
+    o.tracker.fp_rate = 1e-7;
+    fixture f(o);
     f.g.set_limits(limits("defaults:\n  max_cardinality: 1000\n"));
     std::atomic<std::uint64_t> kept{0};
     std::vector<std::thread> threads;
@@ -298,7 +304,7 @@ TEST_CASE("concurrent decisions never admit past the limit", "[governor][concurr
         });
     }
     for (auto& th : threads) th.join();
-    CHECK(kept.load() == 1000);
     CHECK(f.g.metric("m")->active_series == 1000);
+    CHECK(kept.load() == 1000);
     CHECK(f.g.metric("m")->dropped_series == 3000);
 }
