@@ -174,17 +174,23 @@ void BM_tracker_observe_new(benchmark::State& state) {
 void BM_tracker_observe_batch_known(benchmark::State& state) {
     const auto n = static_cast<std::uint64_t>(state.range(0));
     filled& f = tracker_with(n, state.range(1) != 0);
-    // 64 prepared batches of 256 random known series, reused round robin.
-    std::vector<std::uint64_t> all(64 * 256);
+    // Prepared batches of 256 random known series, used round robin. The pool holds as many
+    // distinct series as the tracker (up to 4M, 32 MiB of hashes read sequentially), so a large
+    // filter's blocks are not all cached from the previous round: with a small pool (the first
+    // version had 16k series, 1 MiB of blocks) a 10M-series filter answered from the caches.
+    constexpr std::size_t k_batch = 256;
+    const std::size_t batches = std::clamp<std::size_t>(static_cast<std::size_t>(n) / k_batch, 64,
+                                                        (std::size_t{1} << 22) / k_batch);
+    std::vector<std::uint64_t> all(batches * k_batch);
     for (std::size_t j = 0; j < all.size(); ++j) all[j] = id(below(id(j), n));
-    std::vector<observe_result> out(256);
+    std::vector<observe_result> out(k_batch);
     std::size_t b = 0;
     for (auto _ : state) {
-        f.tracker->observe_batch(std::span(all.data() + (b++ % 64) * 256, 256), UINT64_MAX, out);
+        f.tracker->observe_batch(std::span(all.data() + b * k_batch, k_batch), UINT64_MAX, out);
+        b = b + 1 == batches ? 0 : b + 1;
         benchmark::DoNotOptimize(out.data());
     }
-    std::vector<std::uint64_t> batch(256);
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch.size()));
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * k_batch));
     report_tracker(state, f);
 }
 

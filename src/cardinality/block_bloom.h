@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <utility>
 
 namespace mg::cardinality {
 
@@ -32,14 +33,20 @@ struct bloom_key {
     static bloom_key from_hash(std::uint64_t hash) noexcept {
         bloom_key k;
         k.block_hash = hash;
+        const std::uint64_t b = bit_positions(hash);
+        for (std::size_t i = 0; i < 8; ++i) k.masks[i] = std::uint64_t{1} << ((b >> (6 * i)) & 63);
+        return k;
+    }
+    // The remix whose 6-bit fields i = 0..7 are the bit set in word i of the block (what
+    // `masks` holds, unpacked). Batched probes keep this one word instead of the 64-byte masks.
+    static std::uint64_t bit_positions(std::uint64_t hash) noexcept {
         std::uint64_t b = hash;
         b ^= b >> 33;
         b *= 0xff51afd7ed558ccdULL;
         b ^= b >> 33;
         b *= 0xc4ceb9fe1a85ec53ULL;
         b ^= b >> 33;
-        for (std::size_t i = 0; i < 8; ++i) k.masks[i] = std::uint64_t{1} << ((b >> (6 * i)) & 63);
-        return k;
+        return b;
     }
 };
 
@@ -66,8 +73,24 @@ class block_bloom {
     ~block_bloom();
 
     std::uint64_t block_of(const bloom_key& k) const noexcept {
+        return block_index(k.block_hash, n_blocks_);
+    }
+    // Multiply-shift range reduction of a hash to [0, n_blocks).
+    static std::uint64_t block_index(std::uint64_t hash, std::uint64_t n_blocks) noexcept {
         __extension__ using u128 = unsigned __int128;
-        return static_cast<std::uint64_t>((static_cast<u128>(k.block_hash) * n_blocks_) >> 64);
+        return static_cast<std::uint64_t>((static_cast<u128>(hash) * n_blocks) >> 64);
+    }
+    // Probing by address, for batched lookups that copied a filter's words pointer and block
+    // count once (scalable_bloom::probe_slice): the block of `hash`, and whether the item whose
+    // bloom_key::bit_positions() are `bits` has all its 8 bits set in that block. Same answer as
+    // test().
+    static const std::atomic<std::uint64_t>* block_at(const std::atomic<std::uint64_t>* words,
+                                                      std::uint64_t n_blocks,
+                                                      std::uint64_t hash) noexcept {
+        return words + block_index(hash, n_blocks) * k_words_per_block;
+    }
+    static bool block_has(const std::atomic<std::uint64_t>* b, std::uint64_t bits) noexcept {
+        return block_has(b, bits, std::make_index_sequence<k_words_per_block>{});
     }
     const std::atomic<std::uint64_t>* block_ptr(const bloom_key& k) const noexcept {
         return words_ + block_of(k) * k_words_per_block;
@@ -110,6 +133,16 @@ class block_bloom {
     void clear() noexcept;
 
   private:
+    // Shifts each word right by its bit position and ANDs the low bits: one shift per word
+    // instead of building eight masks, unrolled.
+    template <std::size_t... I>
+    static bool block_has(const std::atomic<std::uint64_t>* b, std::uint64_t bits,
+                          std::index_sequence<I...>) noexcept {
+        const std::uint64_t all =
+            ((b[I].load(std::memory_order_relaxed) >> ((bits >> (6 * I)) & 63)) & ...);
+        return (all & 1) != 0;
+    }
+
     std::atomic<std::uint64_t>* words_ = nullptr;
     std::uint64_t n_blocks_ = 0;
 };

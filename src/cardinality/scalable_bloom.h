@@ -14,9 +14,10 @@
 //    so 10x E takes 3 more slices and memory overshoots what is used by at most ~2x.
 // A filter with 10 items is one 64-byte block; one that reached E=100000 has 5 slices.
 //
-// Thread-safety: test, test_and_insert, prefetch, memory_bytes, items and for_each_slice may run
-// concurrently. Slices are appended with a release store and never removed while the filter is
-// shared; clear() and restore_slice() need exclusive access (the owner provides it).
+// Thread-safety: test, test_and_insert, prefetch, newest_slices, memory_bytes, items and
+// for_each_slice may run concurrently. Slices are appended with a release store and never removed
+// while the filter is shared; clear() and restore_slice() need exclusive access (the owner
+// provides it).
 #pragma once
 
 #include <atomic>
@@ -66,6 +67,25 @@ class scalable_bloom {
         for (const slice* s = head_.load(std::memory_order_acquire); s != nullptr && count > 0;
              s = s->older, --count)
             s->filter.prefetch(k);
+    }
+
+    // Addressing of one slice, copied out for batched probing (block_bloom::block_at/block_has).
+    // The words stay valid while the filter is shared: only clear(), reshape() and destruction
+    // free slices, and they need exclusive access.
+    struct probe_slice {
+        const std::atomic<std::uint64_t>* words = nullptr;
+        std::uint64_t n_blocks = 0;
+        std::uint64_t items = 0;  // inserted when copied
+    };
+    // Copies up to out.size() slices, newest first; returns how many were copied. Slices added
+    // afterwards are not in the copy (a probe of the copy that finds nothing is not final).
+    std::size_t newest_slices(std::span<probe_slice> out) const noexcept {
+        std::size_t n = 0;
+        for (const slice* s = head_.load(std::memory_order_acquire); s != nullptr && n < out.size();
+             s = s->older, ++n)
+            out[n] = {s->filter.words().data(), s->filter.n_blocks(),
+                      s->items.load(std::memory_order_relaxed)};
+        return n;
     }
 
     bool empty() const noexcept { return head_.load(std::memory_order_acquire) == nullptr; }

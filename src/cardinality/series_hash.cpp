@@ -39,23 +39,26 @@ void put_len(unsigned char* p, std::size_t len) {
 
 // Copies n bytes with fixed-size moves: label names and values are short, and a variable-size
 // memcpy call per string cost more than the hash itself (about 7 ns each on the benchmark
-// machine). Overlapping head and tail moves cover every length up to 32 without a loop.
+// machine). Overlapping head and tail moves cover every length up to 32 without a loop; the
+// common lengths (up to 16) are tested first.
 inline void copy_short(unsigned char* dst, const char* src, std::size_t n) {
-    if (n > 32) {
-        std::memcpy(dst, src, n);
-    } else if (n >= 16) {
+    if (n <= 16) {
+        if (n >= 8) {
+            std::memcpy(dst, src, 8);
+            std::memcpy(dst + n - 8, src + n - 8, 8);
+        } else if (n >= 4) {
+            std::memcpy(dst, src, 4);
+            std::memcpy(dst + n - 4, src + n - 4, 4);
+        } else if (n > 0) {
+            dst[0] = static_cast<unsigned char>(src[0]);
+            dst[n / 2] = static_cast<unsigned char>(src[n / 2]);
+            dst[n - 1] = static_cast<unsigned char>(src[n - 1]);
+        }
+    } else if (n <= 32) {
         std::memcpy(dst, src, 16);
         std::memcpy(dst + n - 16, src + n - 16, 16);
-    } else if (n >= 8) {
-        std::memcpy(dst, src, 8);
-        std::memcpy(dst + n - 8, src + n - 8, 8);
-    } else if (n >= 4) {
-        std::memcpy(dst, src, 4);
-        std::memcpy(dst + n - 4, src + n - 4, 4);
-    } else if (n > 0) {
-        dst[0] = static_cast<unsigned char>(src[0]);
-        dst[n / 2] = static_cast<unsigned char>(src[n / 2]);
-        dst[n - 1] = static_cast<unsigned char>(src[n - 1]);
+    } else {
+        std::memcpy(dst, src, n);
     }
 }
 
@@ -101,23 +104,42 @@ void encode(Writer& w, std::string_view metric_name, const label_view* labels, s
 }  // namespace
 
 std::uint64_t series_hash_sorted(std::string_view metric_name, std::span<const label_view> sorted) {
-    const std::size_t n = sorted.size();
-    std::size_t total = 4 + metric_name.size();
-    for (std::size_t i = 0; i < n; ++i) total += 8 + sorted[i].name.size() + sorted[i].value.size();
-
-    if (total <= k_inline_bytes) {
-        alignas(64) unsigned char buf[k_inline_bytes];
+    // One pass: the room left is checked per label while copying (no separate pass to size the
+    // encoding); a set that does not fit is hashed again by the streaming writer.
+    alignas(64) unsigned char buf[k_inline_bytes];
+    if (metric_name.size() <= k_inline_bytes - 4) {
         flat_writer w(buf);
-        encode(w, metric_name, sorted.data(), n);
-        return XXH3_64bits(buf, total);
+        w.put(metric_name);
+        std::size_t i = 0;
+        for (; i < sorted.size(); ++i) {
+            const label_view& l = sorted[i];
+            const auto room = static_cast<std::size_t>(buf + k_inline_bytes - w.end());
+            if (l.name.size() + l.value.size() + 8 > room) break;
+            w.put(l.name);
+            w.put(l.value);
+        }
+        if (i == sorted.size()) return XXH3_64bits(buf, static_cast<std::size_t>(w.end() - buf));
     }
     stream_writer w;
-    encode(w, metric_name, sorted.data(), n);
+    encode(w, metric_name, sorted.data(), sorted.size());
     return w.digest();
 }
 
+// std::is_sorted with label_less, deciding most pairs on the first byte of the names.
+static bool labels_sorted(std::span<const label_view> labels) {
+    for (std::size_t i = 1; i < labels.size(); ++i) {
+        const label_view& a = labels[i - 1];
+        const label_view& b = labels[i];
+        if (!a.name.empty() && !b.name.empty() &&
+            static_cast<unsigned char>(a.name[0]) < static_cast<unsigned char>(b.name[0]))
+            continue;
+        if (label_less(b, a)) return false;
+    }
+    return true;
+}
+
 std::uint64_t series_hash(std::string_view metric_name, std::span<const label_view> labels) {
-    if (std::is_sorted(labels.begin(), labels.end(), label_less)) return series_hash_sorted(metric_name, labels);
+    if (labels_sorted(labels)) return series_hash_sorted(metric_name, labels);
     const std::size_t n = labels.size();
     if (n <= k_inline_labels) {
         std::array<label_view, k_inline_labels> inline_copy;

@@ -150,49 +150,96 @@ struct label_collector {
     }
 };
 
-// ASCII strings (the common case) are checked inline, 8 bytes at a time.
-inline bool utf8_ok(std::string_view v) {
-    const char* p = v.data();
-    std::size_t n = v.size();
+inline std::uint64_t load_le64(const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+inline std::uint32_t load_le32(const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// The high bit of every byte in [p, p + n), ORed into one word: zero iff all bytes are ASCII.
+// Overlapping word loads, no byte loop.
+inline std::uint64_t high_bits(const char* p, std::size_t n) {
     std::uint64_t acc = 0;
-    while (n >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        acc |= w;
-        p += 8;
-        n -= 8;
+    if (n >= 8) {
+        acc = load_le64(p + n - 8);
+        std::size_t i = 0;
+        for (; i + 16 < n; i += 16) acc |= load_le64(p + i) | load_le64(p + i + 8);
+        if (i + 8 < n) acc |= load_le64(p + i);
+    } else if (n >= 4) {
+        acc = load_le32(p) | load_le32(p + n - 4);
+    } else {
+        for (std::size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
     }
-    while (n > 0) {
-        acc |= static_cast<unsigned char>(*p++);
-        --n;
-    }
-    return (acc & 0x8080808080808080ULL) == 0 || valid_utf8(v);
+    return acc & 0x8080808080808080ULL;
 }
 
-inline bool is_name_label(std::string_view n) {
-    if (n.size() != 8) return false;
-    std::uint64_t a, b;
-    std::memcpy(&a, n.data(), 8);
-    std::memcpy(&b, k_name_label.data(), 8);
-    return a == b;
+// The first 8 bytes of a label name as a big-endian number, zero-padded: comparing two keys
+// compares the names on those bytes. `limit` bounds the readable buffer (the name is followed
+// by the rest of its Label, so a whole-word load almost always fits).
+inline std::uint64_t name_key(const char* p, std::size_t n, const char* limit) {
+    std::uint64_t k = 0;
+    if (limit - p >= 8) {
+        k = __builtin_bswap64(load_le64(p));
+        if (n < 8) k &= ~std::uint64_t{0} << (8 * (8 - n));
+    } else {
+        for (std::size_t i = 0; i < 8; ++i)
+            k = (k << 8) | (i < n ? static_cast<unsigned char>(p[i]) : 0U);
+    }
+    return k;
 }
 
-// Byte-wise a > b for short label names, without a libc call.
-inline bool name_after(std::string_view a, std::string_view b) {
+// Byte-wise a > b: on the first 8 bytes as keys, then (a tie there) on all bytes. `limit`
+// bounds the buffer a's bytes are read from; b is the previous label of the same series.
+inline bool name_after(std::string_view a, std::string_view b, const char* limit) {
+    const std::uint64_t ka = name_key(a.data(), a.size(), limit);
+    const std::uint64_t kb = name_key(b.data(), b.size(), limit);
+    if (ka != kb) return ka > kb;
     const std::size_t n = std::min(a.size(), b.size());
-    for (std::size_t i = 0; i < n; ++i) {
-        if (a[i] != b[i]) {
-            return static_cast<unsigned char>(a[i]) > static_cast<unsigned char>(b[i]);
-        }
+    const int c = std::memcmp(a.data(), b.data(), n);
+    return c != 0 ? c > 0 : a.size() > b.size();
+}
+
+inline bool is_name_label(const char* p, std::size_t n) {
+    static_assert(k_name_label.size() == 8);
+    return n == 8 && load_le64(p) == load_le64(k_name_label.data());
+}
+
+// Whether [p, end) is exactly one well-formed varint (the value is not needed). Up to 8 bytes
+// with one word load when the buffer (bounded by `limit`) allows: every byte but the last has
+// its continuation bit, the last does not.
+inline bool varint_spans(const char* p, const char* end, const char* limit) {
+    const auto n = static_cast<std::size_t>(end - p);
+    if (n - 1 < 8 && limit - p >= 8) {
+        const std::uint64_t cont = load_le64(p) & 0x8080808080808080ULL;
+        const std::uint64_t keep = n == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * n)) - 1;
+        const std::uint64_t want = 0x8080808080808080ULL & (keep >> 8);
+        return (cont & keep) == want;
     }
-    return a.size() > b.size();
+    std::uint64_t v = 0;
+    const char* q = p;
+    return read_varint(q, end, v) == varint_status::ok && q == end;
 }
 
 // Fast path for a TimeSeries in the shape every known sender produces: single-byte keys for
-// fields 1-4, canonical Label and Sample messages, valid UTF-8, no duplicate __name__. Returns
-// false, with nothing committed, on anything else; the generic decoder then runs and produces
-// the result or the precise error.
-bool decode_v1_series_fast(const wire_field& field, series_batch& out) {
+// fields 1-4, canonical Label messages (name, then value, each shorter than 128 bytes),
+// canonical Samples, valid UTF-8, no duplicate __name__. Returns false, with nothing committed, on
+// anything else; the generic decoder then runs and produces the result or the precise error.
+// `limit` is the end of the body: bytes past the series up to it may be read (never used), which
+// saves bounds checks.
+//
+// Per label it does the least that keeps the result exact: the Label framing is checked with
+// fixed-offset byte tests, wire order on the first byte of the names (8-byte keys, then the
+// bytes, only on a tie), and UTF-8 once per series: the label fields, contiguous as every sender
+// writes them, are one run of bytes whose framing is all below 0x80 (for Labels under 128 bytes),
+// so one ASCII test of the run covers every name and value; a series with a byte >= 0x80 there
+// (non-ASCII text or a longer Label), or with its labels scattered between other fields, gets
+// the full UTF-8 check per name and value.
+bool decode_v1_series_fast(const wire_field& field, const char* limit, series_batch& out) {
     const std::uint32_t mark = out.label_mark();
     series_entry e;
     e.raw = field.raw;
@@ -200,54 +247,69 @@ bool decode_v1_series_fast(const wire_field& field, series_batch& out) {
     const char* p = field.bytes.data();
     const char* const end = p + field.bytes.size();
     std::string_view prev;
+    const char* run_begin = nullptr;  // the contiguous run of label fields
+    const char* run_end = nullptr;
+    bool scattered = false;
     bool sorted = true;
     bool have_name = false;
+    auto give_up = [&] {
+        out.truncate_labels(mark);
+        return false;
+    };
     while (p < end) {
-        const auto tag = static_cast<unsigned char>(*p++);
+        const auto tag = static_cast<unsigned char>(*p);
+        if (tag == 0x0a) {
+            // Label field: 0x0a len, then the Label: 0x0a ln name 0x12 vn value.
+            const char* q = p + 1;
+            std::uint64_t len = 0;
+            if (q != end && static_cast<unsigned char>(*q) < 0x80) {
+                len = static_cast<unsigned char>(*q++);
+            } else if (read_varint(q, end, len) != varint_status::ok) {
+                return give_up();
+            }
+            if (len > static_cast<std::uint64_t>(end - q) || len < 4) return give_up();
+            const auto* s = reinterpret_cast<const unsigned char*>(q);
+            const std::size_t ln = s[1];
+            if (s[0] != 0x0a || ln == 0 || ln >= 0x80 || ln + 4 > len || s[ln + 2] != 0x12)
+                return give_up();
+            const std::size_t vn = s[ln + 3];
+            if (vn >= 0x80 || ln + vn + 4 != len) return give_up();
+            if (p != run_end) {
+                scattered = run_begin != nullptr;
+                run_begin = p;
+            }
+            run_end = q + len;
+            const char* name = q + 2;
+            if (!prev.empty() &&
+                static_cast<unsigned char>(*name) <= static_cast<unsigned char>(prev[0]) &&
+                !name_after({name, ln}, prev, limit))
+                sorted = false;
+            prev = {name, ln};
+            if (is_name_label(name, ln)) {
+                if (have_name) return give_up();
+                have_name = true;
+                e.metric_name = {q + ln + 4, vn};
+            } else {
+                out.push_label(label_view{{name, ln}, {q + ln + 4, vn}});
+            }
+            p = q + len;
+            continue;
+        }
+        ++p;
         std::uint64_t len = 0;
         if (read_varint(p, end, len) != varint_status::ok ||
             len > static_cast<std::uint64_t>(end - p)) {
-            break;
+            return give_up();
         }
-        const bytes_view payload(p, static_cast<std::size_t>(len));
+        const char* const payload = p;
         p += len;
         switch (tag) {
-            case 0x0a: {
-                label_view l;
-                if (!read_label_fast(payload, l) || l.name.empty() || !utf8_ok(l.name) ||
-                    !utf8_ok(l.value)) {
-                    out.truncate_labels(mark);
-                    return false;
-                }
-                if (!prev.empty() && !name_after(l.name, prev)) sorted = false;
-                prev = l.name;
-                if (is_name_label(l.name)) {
-                    if (have_name) {
-                        out.truncate_labels(mark);
-                        return false;
-                    }
-                    have_name = true;
-                    e.metric_name = l.value;
-                } else {
-                    out.push_label(l);
-                }
-                break;
-            }
             case 0x12: {
                 // Sample: 0x09 + 8 bytes of value, then optionally 0x10 + varint timestamp.
-                const auto* s = reinterpret_cast<const unsigned char*>(payload.data());
+                const auto* s = reinterpret_cast<const unsigned char*>(payload);
                 bool ok = len == 0 || (len >= 9 && s[0] == 0x09);
-                if (ok && len > 9) {
-                    const char* q = payload.data() + 10;
-                    std::uint64_t ts = 0;
-                    ok = s[9] == 0x10 &&
-                         read_varint(q, payload.data() + len, ts) == varint_status::ok &&
-                         q == payload.data() + len;
-                }
-                if (!ok) {
-                    out.truncate_labels(mark);
-                    return false;
-                }
+                if (ok && len > 9) ok = s[9] == 0x10 && varint_spans(payload + 10, p, limit);
+                if (!ok) return give_up();
                 ++e.samples;
                 break;
             }
@@ -258,22 +320,21 @@ bool decode_v1_series_fast(const wire_field& field, series_batch& out) {
                 ++e.histograms;
                 break;
             default:
-                out.truncate_labels(mark);
-                return false;
+                return give_up();
         }
     }
-    if (p != end) {
-        out.truncate_labels(mark);
-        return false;
-    }
     std::span<label_view> ls = out.labels_since(mark);
+    if (scattered || (run_begin != nullptr &&
+                      high_bits(run_begin, static_cast<std::size_t>(run_end - run_begin)) != 0)) {
+        // Some byte >= 0x80: non-ASCII text (checked exactly now) or nothing this path handles.
+        if (!valid_utf8(e.metric_name)) return give_up();
+        for (const label_view& l : ls)
+            if (!valid_utf8(l.name) || !valid_utf8(l.value)) return give_up();
+    }
     e.label_count = static_cast<std::uint32_t>(ls.size());
     if (!sorted) {
         std::string_view dup;
-        if (!normalize_labels(ls, false, dup)) {
-            out.truncate_labels(mark);
-            return false;
-        }
+        if (!normalize_labels(ls, false, dup)) return give_up();
         e.wire_labels_unsorted = true;
     }
     out.push_series(e);
@@ -494,12 +555,36 @@ decode_status decode_v2_series(const wire_field& field, series_batch& out, const
 
 decode_status decode_remote_write_v1(bytes_view body, series_batch& out) {
     out.reset(source_protocol::remote_write_v1, body);
-    failer fail{"remote write 1.0"};
-    wire_reader r(body);
+    // Timeseries fields with a one-byte key go straight to the fast series decoder; the first
+    // field of any other kind, or a series it does not take, hands the rest of the body to the
+    // generic reader (which then decodes that series or names its problem).
+    const char* p = body.data();
+    const char* const end = p + body.size();
     wire_field f;
+    f.number = v1::req_timeseries;
+    f.type = wire_type::len;
+    while (p != end && *p == 0x0a) {
+        const char* q = p + 1;
+        std::uint64_t len = 0;
+        const auto* u = reinterpret_cast<const unsigned char*>(q);
+        if (end - q >= 2 && u[0] >= 0x80 && u[1] < 0x80) {  // the usual 2-byte series length
+            len = (u[0] & 0x7fU) | static_cast<std::uint64_t>(u[1]) << 7;
+            q += 2;
+        } else if (read_varint(q, end, len) != varint_status::ok) {
+            break;
+        }
+        if (len > static_cast<std::uint64_t>(end - q)) break;
+        f.value = len;
+        f.bytes = bytes_view(q, static_cast<std::size_t>(len));
+        f.raw = bytes_view(p, static_cast<std::size_t>(q + len - p));
+        if (!decode_v1_series_fast(f, end, out)) break;
+        p = q + len;
+    }
+    failer fail{"remote write 1.0"};
+    wire_reader r(body, static_cast<std::size_t>(p - body.data()));
     while (r.next(f)) {
         if (f.number == v1::req_timeseries) {
-            if (f.type == wire_type::len && decode_v1_series_fast(f, out)) continue;
+            if (f.type == wire_type::len && decode_v1_series_fast(f, end, out)) continue;
             fail.series = out.size();
             if (auto s = check_len(f, "WriteRequest.timeseries", fail); !s) return s;
             if (auto s = decode_v1_series(f, out, fail); !s) return s;

@@ -92,6 +92,10 @@ class wire_reader {
   public:
     explicit wire_reader(bytes_view buf)
         : begin_(buf.data()), p_(buf.data()), end_(buf.data() + buf.size()) {}
+    // Starts at `offset` (<= buf.size()) of buf; offsets still count from the start of buf, so a
+    // fast path can hand the rest of a message over without changing error offsets.
+    wire_reader(bytes_view buf, std::size_t offset)
+        : begin_(buf.data()), p_(buf.data() + offset), end_(buf.data() + buf.size()) {}
 
     // Reads the next field. Returns false at the clean end of the buffer (error() == nullptr)
     // or on a malformed field (error() says what, error_offset() where).

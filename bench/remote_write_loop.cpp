@@ -1,0 +1,81 @@
+// A whole-process workload for before/after comparisons on a noisy machine: the request of
+// protocol_bench (1000 series, __name__ + 8 labels, one sample) decoded ROUNDS times, with the
+// parts named in MODE: any of "snappy", "decode", "hash" joined by '-', e.g. snappy-decode-hash.
+// Time the process (user CPU seconds / (ROUNDS * 1000) = seconds per series) and alternate the
+// old and the new build; docs/benchmarks.md has the numbers.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cardinality/series_hash.h"
+#include "protocol/compression.h"
+#include "protocol/remote_write.h"
+#include "protocol/series_batch.h"
+
+namespace {
+
+using namespace mg::protocol;
+
+std::string make_request(std::size_t series) {
+    std::vector<owned_timeseries> v;
+    v.reserve(series);
+    for (std::size_t i = 0; i < series; ++i) {
+        owned_timeseries t;
+        t.labels = {{"__name__", "http_requests_total"},
+                    {"cluster", "eu-west-1"},
+                    {"code", std::to_string(200 + i % 5)},
+                    {"handler", "/api/v1/items/" + std::to_string(i % 50)},
+                    {"instance", "10.0.0." + std::to_string(i % 250) + ":9100"},
+                    {"job", "api-server"},
+                    {"method", i % 2 ? "GET" : "POST"},
+                    {"namespace", "production"},
+                    {"pod", "api-server-" + std::to_string(i)}};
+        t.samples.push_back({static_cast<double>(i), 1700000000000});
+        v.push_back(std::move(t));
+    }
+    std::string body;
+    encode_remote_write_v1(v, {}, body);
+    return body;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 3) {
+        std::fprintf(stderr, "usage: %s snappy-decode-hash|decode-hash|decode|hash|snappy ROUNDS\n",
+                     argv[0]);
+        return 2;
+    }
+    const std::string mode = argv[1];
+    const long rounds = std::atol(argv[2]);
+    const bool snappy = mode.find("snappy") != std::string::npos;
+    const bool decode = mode.find("decode") != std::string::npos;
+    const bool hash = mode.find("hash") != std::string::npos;
+    const std::string body = make_request(1000);
+    std::string compressed, plain;
+    snappy_encode(body, compressed);
+    series_batch batch;
+    if (!decode && !decode_remote_write_v1(body, batch).ok()) return 1;
+    std::uint64_t acc = 0;
+    for (long r = 0; r < rounds; ++r) {
+        const std::string* in = &body;
+        if (snappy) {
+            if (!snappy_decode(compressed, 64U << 20, plain).ok()) return 1;
+            in = &plain;
+        }
+        if (decode) {
+            if (!decode_remote_write_v1(*in, batch).ok()) return 1;
+            acc += batch.size();
+        }
+        if (hash) {
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                const auto s = batch[i];
+                acc ^= mg::cardinality::series_hash_sorted(s.metric_name, s.labels);
+            }
+        }
+    }
+    std::printf("%llu\n", static_cast<unsigned long long>(acc));
+    return 0;
+}
