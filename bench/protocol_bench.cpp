@@ -10,33 +10,14 @@
 #include "cardinality/series_hash.h"
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
+#include "remote_write_request.h"
 #include "protocol/series_batch.h"
 
 namespace {
 
 using namespace mg::protocol;
 
-std::string make_request(std::size_t series) {
-    std::vector<owned_timeseries> v;
-    v.reserve(series);
-    for (std::size_t i = 0; i < series; ++i) {
-        owned_timeseries t;
-        t.labels = {{"__name__", "http_requests_total"},
-                    {"cluster", "eu-west-1"},
-                    {"code", std::to_string(200 + i % 5)},
-                    {"handler", "/api/v1/items/" + std::to_string(i % 50)},
-                    {"instance", "10.0.0." + std::to_string(i % 250) + ":9100"},
-                    {"job", "api-server"},
-                    {"method", i % 2 ? "GET" : "POST"},
-                    {"namespace", "production"},
-                    {"pod", "api-server-" + std::to_string(i)}};
-        t.samples.push_back({static_cast<double>(i), 1700000000000});
-        v.push_back(std::move(t));
-    }
-    std::string body;
-    encode_remote_write_v1(v, {}, body);
-    return body;
-}
+std::string make_request(std::size_t series) { return mg::bench::make_remote_write_request(series); }
 
 // The daemon's own series identity (cardinality/series_hash.h) over the decoder's sorted views.
 std::uint64_t series_hash(const series_view& s) {
