@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/units.h"
+#include "healthcheck.h"
 #include "config/config.h"
 #include "export/exporter.h"
 #include "http/server.h"
@@ -310,6 +311,8 @@ int main(int argc, char** argv) {
         std::cerr << "run 'metrics-governor -help' for every flag and its accepted form\n";
         return outcome.exit_code();
     }
+    if (outcome.cmd == mg::config::command::healthcheck)
+        return mg::cmd::run_healthcheck(outcome.config.stats.addr, std::chrono::seconds(5));
     if (outcome.cmd != mg::config::command::run) {
         std::cout << outcome.output;
         if (!outcome.output.empty() && outcome.output.back() != '\n') std::cout << '\n';

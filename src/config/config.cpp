@@ -295,6 +295,12 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
         "validate", "Check the configuration file and flags, then exit: 0 if valid, 2 if not.");
     validate_cmd->fallthrough();
     validate_cmd->allow_extras();
+    // For container HEALTHCHECKs and probes without curl in the image: the same flags and file
+    // as the daemon, so it asks the stats address the daemon listens on.
+    auto* health_cmd = app.add_subcommand(
+        "healthcheck", "Ask the daemon on the stats address for /live, then exit: 0 if it answers 200, 1 if not.");
+    health_cmd->fallthrough();
+    health_cmd->allow_extras();
 
     std::vector<std::string> args = normalize_args(argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes the vector in reverse order
@@ -318,8 +324,10 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
     }
 
     std::vector<std::string> extras = app.remaining();
-    auto sub_extras = validate_cmd->remaining();
-    extras.insert(extras.end(), sub_extras.begin(), sub_extras.end());
+    for (const auto* sub : {validate_cmd, health_cmd}) {
+        auto sub_extras = sub->remaining();
+        extras.insert(extras.end(), sub_extras.begin(), sub_extras.end());
+    }
     bool after_unknown_flag = false;
     for (const auto& extra : extras) {
         if (extra == "--") continue;  // end of flags; whatever follows is reported below
@@ -329,7 +337,7 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
             after_unknown_flag = extra.find('=') == std::string::npos;
         } else if (!after_unknown_flag) {
             out.errors.push_back("\"" + extra +
-                                 "\": unexpected argument; the only command is validate");
+                                 "\": unexpected argument; the only commands are validate and healthcheck");
         } else {
             after_unknown_flag = false;  // most likely the unknown flag's value
         }
@@ -360,6 +368,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
         out.cmd = command::show_effective_config;
     } else if (validate_cmd->parsed()) {
         out.cmd = command::validate;
+    } else if (health_cmd->parsed()) {
+        out.cmd = command::healthcheck;
     }
     if (out.errors.empty()) {
         if (out.cmd == command::show_effective_config) out.output = to_yaml(out.config);
@@ -437,10 +447,12 @@ std::string to_yaml(const app_config& config) {
 
 std::string help_text() {
     std::ostringstream out;
-    out << "Usage: metrics-governor [validate] [flags]\n"
+    out << "Usage: metrics-governor [validate|healthcheck] [flags]\n"
            "\n"
            "Runs the proxy. With the command word `validate`, checks the configuration (file and\n"
-           "flags) and exits: 0 if it is valid, 2 with every problem listed if not.\n"
+           "flags) and exits: 0 if it is valid, 2 with every problem listed if not. With\n"
+           "`healthcheck`, asks the daemon on -stats-addr for /live (127.0.0.1 when the host is\n"
+           "empty or 0.0.0.0) and exits 0 if it answers 200 within 5s, 1 if not.\n"
            "\n"
            "Flags take one dash or two and their value after '=' or a space (-stats-addr=:9090,\n"
            "--stats-addr :9090); boolean flags alone mean true (-bloom-persistence-enabled) or "

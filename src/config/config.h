@@ -134,7 +134,7 @@ struct app_config {
     unsigned effective_parallelism() const;
 };
 
-enum class command { run, validate, show_effective_config, version, help };
+enum class command { run, validate, healthcheck, show_effective_config, version, help };
 
 struct parse_outcome {
     command cmd = command::run;
@@ -150,7 +150,8 @@ struct parse_outcome {
     int exit_code() const { return errors.empty() ? 0 : 2; }
 };
 
-// Parses argv (argv[0] is the program name): the optional command word `validate`, flags in Go
+// Parses argv (argv[0] is the program name): the optional command word `validate` or
+// `healthcheck`, flags in Go
 // style (-name value, -name=value, --name value, --name=value; bare boolean flags), and the YAML
 // file named by -config. Never throws for bad input; problems land in parse_outcome::errors.
 // -help and -version win over everything else and report no errors.

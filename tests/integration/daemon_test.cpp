@@ -1,5 +1,9 @@
 // The daemon as a user runs it: start on free ports, scrape, probe, signal, misconfigure.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -189,6 +193,47 @@ TEST_CASE("validate, version, help and show-effective-config exit 0 without star
         child_process p({mg::test::daemon_path(), "-config", dir.file("ok.yaml"), "-show-effective-config"});
         CHECK(p.wait_exit() == 0);
         CHECK(p.output().find("max_size: 1073741824") != std::string::npos);
+    }
+}
+
+TEST_CASE("healthcheck asks /live on the stats address and never hangs", "[daemon]") {
+    std::string port;
+    {
+        running_daemon d;
+        port = std::to_string(d.stats_port());
+        // A wildcard host (as in the image's default ":9090") asks the loopback address.
+        child_process ok({mg::test::daemon_path(), "healthcheck", "-stats-addr=:" + port});
+        CHECK(ok.wait_exit() == 0);
+        CHECK(ok.output().find("\"status\"") != std::string::npos);
+        d.process().signal(SIGTERM);
+        REQUIRE(d.process().wait_exit() == 0);
+    }
+    {
+        child_process down({mg::test::daemon_path(), "healthcheck", "-stats-addr=127.0.0.1:" + port});
+        CHECK(down.wait_exit() == 1);
+        CHECK(down.output().find("healthcheck: 127.0.0.1:" + port + "/live") != std::string::npos);
+    }
+    {
+        // A socket that listens but never answers: connections complete in the kernel's backlog
+        // and the request is never read. The check must give up at its deadline, not hang.
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(fd, 4) == 0);
+        socklen_t len = sizeof addr;
+        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        child_process silent({mg::test::daemon_path(), "healthcheck",
+                              "-stats-addr=127.0.0.1:" + std::to_string(ntohs(addr.sin_port))});
+        CHECK(silent.wait_exit(std::chrono::seconds(15)) == 1);
+        ::close(fd);
+    }
+    {
+        child_process extra({mg::test::daemon_path(), "healthcheck", "now"});
+        CHECK(extra.wait_exit() == 2);
+        CHECK(extra.output().find("the only commands are validate and healthcheck") != std::string::npos);
     }
 }
 
