@@ -344,7 +344,7 @@ TEST_CASE("the compose stack is wired to its configuration", "[deploy]") {
     CHECK(fs::exists(k_deploy / mg["build"]["context"].as<std::string>() / "Dockerfile"));
     for (const std::string name : {"prometheus", "victoria-metrics"}) {
         INFO(name);
-        const auto dockerfile = k_deploy / services[name]["build"].as<std::string>() / "Dockerfile";
+        const auto dockerfile = k_deploy / services[name]["build"]["context"].as<std::string>() / "Dockerfile";
         REQUIRE(fs::exists(dockerfile));
         CHECK(read_text(dockerfile).find("FROM debian:bookworm") != std::string::npos);
     }
