@@ -67,8 +67,6 @@ public:
 private:
     friend class session;
 
-// "127.0.0.1:9090" or "[::1]:9090".
-std::string format_endpoint(const boost::asio::ip::tcp::endpoint& ep);
     void do_accept();
     void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
     void register_session(session* s);
