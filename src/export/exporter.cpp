@@ -141,6 +141,12 @@ class exporter::impl {
                                  "in flight).")
                            .Register(registry)
                            .Add({})),
+          queue_points_(prometheus::BuildGauge()
+                            .Name("metrics_governor_queue_datapoints")
+                            .Help("Data points accepted for export and not yet delivered or "
+                                  "given up on (queued, in flight, or on disk).")
+                            .Register(registry)
+                            .Add({})),
           queue_max_bytes_(prometheus::BuildGauge()
                                .Name("metrics_governor_queue_max_bytes")
                                .Help("The export queue's byte budget (-queue-max-bytes).")
@@ -192,6 +198,7 @@ class exporter::impl {
                                   .Add({})) {
         queue_max_bytes_.Set(static_cast<double>(qcfg.max_bytes));
         observe_only_gauge_.Set(observe_only_ ? 1 : 0);
+        stats_.bind_outstanding_gauge(&queue_points_);
     }
 
     status init() {
@@ -546,12 +553,20 @@ class exporter::impl {
     // submitted = sent + dropped + outstanding holds in every snapshot).
     class counters {
       public:
+        // The gauge follows outstanding_points, set under the lock so that concurrent updates
+        // cannot leave it at a stale value.
+        void bind_outstanding_gauge(prometheus::Gauge* g) {
+            std::lock_guard lock(mu_);
+            outstanding_gauge_ = g;
+            publish();
+        }
         void accepted(std::uint32_t series, std::uint64_t points) {
             std::lock_guard lock(mu_);
             s_.submitted_series += series;
             s_.submitted_points += points;
             s_.outstanding_series += series;
             s_.outstanding_points += points;
+            publish();
         }
         void revert(std::uint32_t series, std::uint64_t points) {
             std::lock_guard lock(mu_);
@@ -559,6 +574,7 @@ class exporter::impl {
             s_.submitted_points -= points;
             s_.outstanding_series -= series;
             s_.outstanding_points -= points;
+            publish();
         }
         void sent(std::uint32_t series, std::uint64_t points) {
             std::lock_guard lock(mu_);
@@ -566,6 +582,7 @@ class exporter::impl {
             s_.sent_points += points;
             s_.outstanding_series -= series;
             s_.outstanding_points -= points;
+            publish();
         }
         void dropped(std::uint32_t series, std::uint64_t points, const std::string& reason) {
             std::lock_guard lock(mu_);
@@ -578,6 +595,7 @@ class exporter::impl {
             }
             s_.outstanding_series -= series;
             s_.outstanding_points -= points;
+            publish();
         }
         void queue_full() {
             std::lock_guard lock(mu_);
@@ -619,7 +637,12 @@ class exporter::impl {
         }
 
       private:
+        void publish() {
+            if (outstanding_gauge_ != nullptr) outstanding_gauge_->Set(static_cast<double>(s_.outstanding_points));
+        }
+
         mutable std::mutex mu_;
+        prometheus::Gauge* outstanding_gauge_ = nullptr;
         export_stats s_;
         std::uint64_t shutdown_series_ = 0;
         std::uint64_t shutdown_points_ = 0;
@@ -945,6 +968,7 @@ class exporter::impl {
     prometheus::Counter& queue_full_;
     prometheus::Counter& discarded_points_;
     prometheus::Gauge& queue_bytes_;
+    prometheus::Gauge& queue_points_;
     prometheus::Gauge& queue_max_bytes_;
     prometheus::Gauge& disk_bytes_;
     prometheus::Gauge& disk_max_bytes_;

@@ -105,6 +105,12 @@ public:
                                .Name("metrics_governor_series_received_total")
                                .Help("Series in requests that were decoded, by protocol.")
                                .Register(registry)),
+          refused_(prometheus::BuildCounter()
+                       .Name("metrics_governor_datapoints_refused_total")
+                       .Help("Kept data points of decoded requests the exporter could not take "
+                             "(429 queue_full, 415 unsupported, 503 shutting_down); the sender "
+                             "still holds them.")
+                       .Register(registry)),
           duration_(prometheus::BuildHistogram()
                         .Name("metrics_governor_request_duration_seconds")
                         .Help("Time to handle an ingest request, by protocol.")
@@ -137,11 +143,18 @@ public:
         s->Increment(static_cast<double>(series));
     }
 
+    void refused(source_protocol p, std::string_view reason, std::uint64_t points) {
+        std::lock_guard lock(mu_);
+        refused_.Add({{"protocol", std::string(protocol_label(p))}, {"reason", std::string(reason)}})
+            .Increment(static_cast<double>(points));
+    }
+
 private:
     std::mutex mu_;
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Counter>& received_;
     prometheus::Family<prometheus::Counter>& series_received_;
+    prometheus::Family<prometheus::Counter>& refused_;
     prometheus::Family<prometheus::Histogram>& duration_;
     std::unordered_map<std::string, prometheus::Counter*> requests_by_key_;
     std::array<prometheus::Counter*, 5> received_by_protocol_{};
@@ -197,6 +210,7 @@ struct outcome {
     std::uint64_t kept_histograms = 0;
     std::uint64_t kept_exemplars = 0;
     std::chrono::seconds retry_after{0};
+    std::string_view refused_reason;  // why the exporter did not take the kept points
     // Kept OTLP points the exporter cannot convert for a remote-write backend (reported to the
     // sender in partial_success along with the governor's drops).
     std::uint64_t unconverted_points = 0;
@@ -304,11 +318,13 @@ static outcome govern_and_export(const receiver_options& options, limits::govern
             break;
         case exporter::submit_status::queue_full:
             out.status = bhttp::status::too_many_requests;
+            out.refused_reason = "queue_full";
             out.message = "export queue is full; retry later";
             out.retry_after = exp.retry_after_hint();
             break;
         case exporter::submit_status::unsupported: {
             out.status = bhttp::status::unsupported_media_type;
+            out.refused_reason = "unsupported";
             const auto why = exp.check_source(batch.protocol());
             out.message = why.ok() ? "this input cannot be exported with the configured -exporter-protocol"
                                    : why.error_message();
@@ -316,6 +332,7 @@ static outcome govern_and_export(const receiver_options& options, limits::govern
         }
         case exporter::submit_status::closed:
             out.status = bhttp::status::service_unavailable;
+            out.refused_reason = "shutting_down";
             out.message = "shutting down";
             break;
     }
@@ -357,7 +374,10 @@ http::response receiver::handle_remote_write(const http::request& req) {
 
     auto out = govern_and_export(options_, *governor_, exporter_, s, req, proto == source_protocol::remote_write_v1,
                                  exporter::body_encoding::snappy);
-    if (out.status != bhttp::status::ok) return answer(refusal(req, out));
+    if (out.status != bhttp::status::ok) {
+        metrics_->refused(proto, out.refused_reason, out.kept_samples + out.kept_histograms);
+        return answer(refusal(req, out));
+    }
     auto res = http::make_response(req, bhttp::status::no_content, "");
     if (proto == source_protocol::remote_write_v2) {
         res.set("X-Prometheus-Remote-Write-Samples-Written", std::to_string(out.kept_samples));
@@ -402,7 +422,10 @@ http::response receiver::handle_otlp(const http::request& req) {
 
     const auto raw_encoding = encoding == "gzip" ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
     auto out = govern_and_export(options_, *governor_, exporter_, s, req, proto == source_protocol::otlp_protobuf, raw_encoding);
-    if (out.status != bhttp::status::ok) return answer(refusal(req, out));
+    if (out.status != bhttp::status::ok) {
+        metrics_->refused(proto, out.refused_reason, out.kept_samples + out.kept_histograms);
+        return answer(refusal(req, out));
+    }
     std::string message =
         out.dropped_points == 0 ? std::string()
                                 : std::to_string(out.dropped_points) + " data points dropped by metrics-governor limits";

@@ -50,6 +50,7 @@
 #include "protocol/remote_write.h"
 #include "shared/otlp_builder.h"
 #include "support/daemon.h"
+#include "support/metrics_page.h"
 #include "support/http_client.h"
 #include "support/process.h"
 
@@ -208,14 +209,7 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 
 // The value of one sample line of a Prometheus text page ("name{labels} value"), or 0.
 double metric_value(const std::string& page, const std::string& series) {
-    std::istringstream in(page);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-            line[series.size()] == ' ')
-            return std::stod(line.substr(series.size() + 1));
-    }
-    return 0;
+    return mg::test::sample_value(page, series).value_or(0);
 }
 
 std::string daemon_metrics(const running_daemon& d) {

@@ -16,6 +16,7 @@
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
 #include "support/daemon.h"
+#include "support/metrics_page.h"
 #include "support/fake_backend.h"
 #include "support/http_client.h"
 #include "support/remote_write_client.h"
@@ -50,13 +51,8 @@ int post(const running_daemon& d, const std::string& b) {
     return c.request(bhttp::verb::post, "/api/v1/write", b, k_prw_headers).status;
 }
 
-// The value of the first sample line of /metrics that starts with `series` ("name{labels}").
 std::optional<double> metric_value(const std::string& text, const std::string& series) {
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-    }
-    return std::nullopt;
+    return mg::test::sample_value(text, series);
 }
 
 // A JSON log line's object, from the daemon's output (the first line containing `msg`).

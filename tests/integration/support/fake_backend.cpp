@@ -8,15 +8,25 @@ namespace mg::test {
 fake_backend::fake_backend() {
     auto routes = std::make_shared<http::router>();
     auto record = [this](const http::request& req) {
-        int status;
+        fake_response answer;
         {
             std::lock_guard lock(mu_);
-            status = status_;
-            requests_.push_back({std::string(req.target()), std::string(req[http::bhttp::field::content_type]),
-                                 std::string(req[http::bhttp::field::content_encoding]), req.body(), status});
+            recorded_request r{std::string(req.target()), std::string(req[http::bhttp::field::content_type]),
+                               std::string(req[http::bhttp::field::content_encoding]), req.body(), status_};
+            if (responder_) {
+                answer = responder_(r, requests_.size());
+            } else {
+                answer.status = status_;
+            }
+            r.status = answer.status;
+            requests_.push_back(std::move(r));
         }
         cv_.notify_all();
-        return http::make_response(req, static_cast<http::bhttp::status>(status), "");
+        // A slow backend: the delay is the behaviour under test, not a wait for a condition.
+        if (answer.delay.count() > 0) std::this_thread::sleep_for(answer.delay);
+        auto res = http::make_response(req, static_cast<http::bhttp::status>(answer.status), "");
+        if (!answer.retry_after.empty()) res.set(http::bhttp::field::retry_after, answer.retry_after);
+        return res;
     };
     routes->add(http::bhttp::verb::post, "/api/v1/write", record);
     routes->add(http::bhttp::verb::post, "/v1/metrics", record);
@@ -46,6 +56,11 @@ std::string fake_backend::url(const std::string& path) const {
 void fake_backend::set_status(int status) {
     std::lock_guard lock(mu_);
     status_ = status;
+}
+
+void fake_backend::set_responder(fake_responder responder) {
+    std::lock_guard lock(mu_);
+    responder_ = std::move(responder);
 }
 
 bool fake_backend::wait_until(const std::function<bool(const std::vector<recorded_request>&)>& pred,
