@@ -13,6 +13,9 @@
 namespace mg::protocol {
 
 using json = nlohmann::json;
+using otlp_json_detail::k_kinds;
+using otlp_json_detail::kind_key;
+using otlp_json_detail::member;
 
 otlp_json_document::otlp_json_document() : impl_(std::make_unique<impl>()) {}
 otlp_json_document::~otlp_json_document() = default;
@@ -62,18 +65,6 @@ decode_status scan(bytes_view body, const otlp_json_limits& limits) {
     return decode_status::success();
 }
 
-// Finds a field by its lowerCamelCase name, or its original proto name.
-const json* member(const json& obj, const char* camel, const char* snake = nullptr) {
-    if (!obj.is_object()) return nullptr;
-    auto it = obj.find(camel);
-    if (it != obj.end()) return &*it;
-    if (snake != nullptr) {
-        it = obj.find(snake);
-        if (it != obj.end()) return &*it;
-    }
-    return nullptr;
-}
-
 // An array field, absent or null meaning empty. Sets `bad` when present but not an array.
 const json* array_member(const json& obj, const char* camel, const char* snake, bool& bad) {
     const json* a = member(obj, camel, snake);
@@ -84,19 +75,6 @@ const json* array_member(const json& obj, const char* camel, const char* snake, 
     }
     return a;
 }
-
-struct kind_key {
-    const char* camel;
-    const char* snake;
-    metric_kind kind;
-};
-constexpr kind_key k_kinds[] = {
-    {"gauge", nullptr, metric_kind::gauge},
-    {"sum", nullptr, metric_kind::sum},
-    {"histogram", nullptr, metric_kind::histogram},
-    {"exponentialHistogram", "exponential_histogram", metric_kind::exponential_histogram},
-    {"summary", nullptr, metric_kind::summary},
-};
 
 bool parse_int64(const json& v, std::int64_t& out) {
     if (v.is_number_integer() && !v.is_number_unsigned()) {

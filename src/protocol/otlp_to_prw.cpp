@@ -15,6 +15,9 @@
 namespace mg::protocol {
 
 using json = nlohmann::json;
+using otlp_json_detail::k_kinds;
+using otlp_json_detail::kind_key;
+using otlp_json_detail::member;
 
 std::string_view to_string(prw_conversion_drop r) {
     switch (r) {
@@ -379,35 +382,10 @@ void read_pb_point(bytes_view payload, point_values& v) {
 
 // ---- JSON: the protobuf JSON mapping, lowerCamelCase or the original names ----
 
-const json* member(const json& obj, const char* camel, const char* snake = nullptr) {
-    if (!obj.is_object()) return nullptr;
-    auto it = obj.find(camel);
-    if (it != obj.end()) return &*it;
-    if (snake != nullptr) {
-        it = obj.find(snake);
-        if (it != obj.end()) return &*it;
-    }
-    return nullptr;
-}
-
 const json* array_of(const json& obj, const char* camel, const char* snake) {
     const json* a = member(obj, camel, snake);
     return a != nullptr && a->is_array() ? a : nullptr;
 }
-
-struct json_kind {
-    const char* camel;
-    const char* snake;
-    metric_kind kind;
-};
-// The order of the decoder (otlp_json.cpp), which numbers the points.
-constexpr json_kind k_json_kinds[] = {
-    {"gauge", nullptr, metric_kind::gauge},
-    {"sum", nullptr, metric_kind::sum},
-    {"histogram", nullptr, metric_kind::histogram},
-    {"exponentialHistogram", "exponential_histogram", metric_kind::exponential_histogram},
-    {"summary", nullptr, metric_kind::summary},
-};
 
 bool json_uint64(const json& v, std::uint64_t& out) {
     if (v.is_number_unsigned()) {
@@ -702,7 +680,7 @@ struct otlp_to_prw_converter::walker {
     }
 
     void json_metric(const json& m) {
-        for (const json_kind& k : k_json_kinds) {
+        for (const kind_key& k : k_kinds) {
             const json* data = member(m, k.camel, k.snake);
             if (data == nullptr || !data->is_object()) continue;
             const json* points = array_of(*data, "dataPoints", "data_points");
