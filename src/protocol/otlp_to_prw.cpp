@@ -279,6 +279,17 @@ void read_pb_point(bytes_view payload, point_values& v) {
             if (want(wire_type::i64, "time_unix_nano is not fixed64")) v.time_ns = f.value;
             continue;
         }
+        // count = 4 and sum = 5 have the same number and type in the three distribution points
+        // (histogram, exponential histogram, summary).
+        if (v.kind != metric_kind::gauge && v.kind != metric_kind::sum && (f.number == 4 || f.number == 5)) {
+            if (f.number == 4) {
+                if (want(wire_type::i64, "count is not fixed64")) v.count = f.value;
+            } else if (want(wire_type::i64, "sum is not a double")) {
+                v.sum = f.as_double();
+                v.has_sum = true;
+            }
+            continue;
+        }
         switch (v.kind) {
             case metric_kind::gauge:
             case metric_kind::sum:
@@ -293,14 +304,7 @@ void read_pb_point(bytes_view payload, point_values& v) {
                 }
                 break;
             case metric_kind::histogram:
-                if (f.number == 4) {
-                    if (want(wire_type::i64, "count is not fixed64")) v.count = f.value;
-                } else if (f.number == 5) {
-                    if (want(wire_type::i64, "sum is not a double")) {
-                        v.sum = f.as_double();
-                        v.has_sum = true;
-                    }
-                } else if (f.number == 6) {
+                if (f.number == 6) {
                     if (!read_fixed64s(f, v.bucket_counts) && v.bad == nullptr) {
                         v.bad = "bucket_counts are not fixed64";
                     }
@@ -313,14 +317,7 @@ void read_pb_point(bytes_view payload, point_values& v) {
                 }
                 break;
             case metric_kind::exponential_histogram:
-                if (f.number == 4) {
-                    if (want(wire_type::i64, "count is not fixed64")) v.count = f.value;
-                } else if (f.number == 5) {
-                    if (want(wire_type::i64, "sum is not a double")) {
-                        v.sum = f.as_double();
-                        v.has_sum = true;
-                    }
-                } else if (f.number == 6) {
+                if (f.number == 6) {
                     if (want(wire_type::varint, "scale is not a varint")) {
                         v.scale = zigzag_decode32(static_cast<std::uint32_t>(f.value));
                     }
@@ -345,14 +342,7 @@ void read_pb_point(bytes_view payload, point_values& v) {
                 }
                 break;
             case metric_kind::summary:
-                if (f.number == 4) {
-                    if (want(wire_type::i64, "count is not fixed64")) v.count = f.value;
-                } else if (f.number == 5) {
-                    if (want(wire_type::i64, "sum is not a double")) {
-                        v.sum = f.as_double();
-                        v.has_sum = true;
-                    }
-                } else if (f.number == 6) {
+                if (f.number == 6) {
                     if (want(wire_type::len, "quantile_values is not a message")) {
                         double q = 0, val = 0;
                         wire_reader qr(f.bytes);
