@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <new>
 #include <utility>
 
@@ -70,22 +72,46 @@ double block_bloom::fp_rate_for(std::uint64_t n_blocks, std::uint64_t items) {
     return std::min(sum, 1.0);
 }
 
-std::uint64_t block_bloom::blocks_for(std::uint64_t items, double fp_rate) {
-    if (items == 0) return 1;
-    fp_rate = std::clamp(fp_rate, 1e-15, 0.999);
-    if (fp_rate_for(1, items) <= fp_rate) return 1;
+namespace {
+
+// The smallest block count meeting the rate: a binary search over block_bloom::fp_rate_for().
+std::uint64_t search_blocks(std::uint64_t items, double fp_rate) {
+    if (block_bloom::fp_rate_for(1, items) <= fp_rate) return 1;
     // Upper bound: 64 bits per item is far past any rate this layout can reach in practice.
     std::uint64_t lo = 1, hi = std::max<std::uint64_t>(2, items / 8 + 2);
-    while (fp_rate_for(hi, items) > fp_rate && hi < k_max_blocks)
-        hi = std::min(hi * 2, k_max_blocks);
+    while (block_bloom::fp_rate_for(hi, items) > fp_rate && hi < block_bloom::k_max_blocks)
+        hi = std::min(hi * 2, block_bloom::k_max_blocks);
     while (hi - lo > 1) {
         const std::uint64_t mid = lo + (hi - lo) / 2;
-        if (fp_rate_for(mid, items) <= fp_rate)
+        if (block_bloom::fp_rate_for(mid, items) <= fp_rate)
             hi = mid;
         else
             lo = mid;
     }
     return hi;
+}
+
+}  // namespace
+
+std::uint64_t block_bloom::blocks_for(std::uint64_t items, double fp_rate) {
+    if (items == 0) return 1;
+    fp_rate = std::clamp(fp_rate, 1e-15, 0.999);
+    // search_blocks() evaluates the Poisson model ~40 times (pow, exp and lgamma per term), and
+    // every new tracker asks for the same (items, rate) pairs of the slice schedule: with 1000
+    // new metric names that was 4% of a proxy's CPU (docs/benchmarks.md, issue 7). So answers
+    // are remembered, in a small map that is emptied when full (rare pairs cannot grow it).
+    static std::mutex cache_mu;
+    static std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> cache;
+    const auto key = std::pair{items, std::bit_cast<std::uint64_t>(fp_rate)};
+    {
+        std::lock_guard lock(cache_mu);
+        if (const auto it = cache.find(key); it != cache.end()) return it->second;
+    }
+    const std::uint64_t blocks = search_blocks(items, fp_rate);
+    std::lock_guard lock(cache_mu);
+    if (cache.size() >= 4096) cache.clear();
+    cache.emplace(key, blocks);
+    return blocks;
 }
 
 block_bloom::block_bloom(block_bloom&& other) noexcept

@@ -1,6 +1,7 @@
 #include "cardinality/block_bloom.h"
 
 #include <catch2/catch.hpp>
+#include <thread>
 #include <vector>
 
 #include "unit/cardinality/test_util.h"
@@ -53,6 +54,41 @@ TEST_CASE("block bloom sizing: bits per item at 1% and monotone rates", "[block_
     CHECK(block_bloom::blocks_for(n, 0.001) > blocks);
     CHECK(block_bloom::blocks_for(0, 0.01) == 1);
     CHECK(block_bloom::blocks_for(1, 0.01) == 1);
+}
+
+TEST_CASE("block bloom sizing: remembered answers stay minimal for each items and rate pair", "[block_bloom]") {
+    // blocks_for() remembers its answers; asking again, interleaved with other pairs, from two
+    // threads and past the cache's size bound must keep giving the minimal block count of
+    // exactly the pair asked for.
+    const std::vector<std::uint64_t> items{16, 128, 1024, 8192, 65536, 524288};
+    const std::vector<double> rates{0.01 / 3, 0.001, 0.01 / 3 * 0.6, 0.02};
+    auto minimal = [](std::uint64_t n, double p, std::uint64_t b) {
+        return block_bloom::fp_rate_for(b, n) <= p && (b == 1 || block_bloom::fp_rate_for(b - 1, n) > p);
+    };
+    std::vector<std::uint64_t> first;
+    for (auto n : items)
+        for (auto p : rates) first.push_back(block_bloom::blocks_for(n, p));
+    std::vector<std::uint64_t> other_thread;
+    std::thread t([&] {
+        for (auto n : items)
+            for (auto p : rates) other_thread.push_back(block_bloom::blocks_for(n, p));
+    });
+    t.join();
+    // Push the cache past its bound so it is emptied at least once.
+    for (std::uint64_t n = 1; n <= 5000; ++n) (void)block_bloom::blocks_for(n, 0.5);
+    std::size_t k = 0;
+    for (auto n : items) {
+        for (auto p : rates) {
+            INFO("items " << n << " rate " << p);
+            CHECK(minimal(n, p, first[k]));
+            CHECK(block_bloom::blocks_for(n, p) == first[k]);
+            CHECK(other_thread[k] == first[k]);
+            ++k;
+        }
+    }
+    // The rate is part of the key: the same items at a lower rate need more blocks.
+    CHECK(block_bloom::blocks_for(65536, 0.001) > block_bloom::blocks_for(65536, 0.01));
+    CHECK(minimal(65536, 0.01, block_bloom::blocks_for(65536, 0.01)));
 }
 
 TEST_CASE("block bloom words round trip", "[block_bloom]") {

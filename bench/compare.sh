@@ -1,0 +1,421 @@
+#!/usr/bin/env bash
+# bench/compare.sh: metrics-governor against vmagent, side by side on loopback (issue 7).
+#
+# For each scenario and round, in turn (governor, vmagent, governor, vmagent, ...), a fresh null
+# sink (bench/null_sink: answers 204) and a fresh proxy forwarding to it are started, the load
+# generator sends a fixed amount of work (-cycles) as fast as the proxy answers, and the script
+# records: samples/s and request latency (the loadgen's JSON report), the proxy's CPU seconds
+# during the run (utime + stime from /proc/PID/stat), its peak RSS (VmHWM from
+# /proc/PID/status) and the series it dropped (its own /metrics). A second phase then sends the
+# same series to fresh processes for FIXED_DURATION at one fixed rate for both (RATE_FRACTION of
+# the slower proxy's median samples/s) for the latency comparison. It prints a markdown table (medians over the
+# rounds) and the ratios against the issue's targets; it exits non-zero only when a run failed
+# (a process died, nothing reached the sink, a tool is missing), never on a missed target.
+#
+# Scenarios (the series are spread evenly over the metric names; 8 labels; 1000 series/request):
+#   1  200k series, 100 names; limits on but never biting
+#   2  1M series, 1000 names; limits on but never biting
+#   3  200k series, 100 names, 10% of the series replaced by new ones every cycle; the limits
+#      admit about half of the new series (governor: per metric name, defaults.max_cardinality;
+#      vmagent: -remoteWrite.maxHourlySeries over all series)
+#
+# CPUs: both proxies run under `taskset -c $PROXY_CPUS` (Go sizes GOMAXPROCS from the affinity
+# mask; the governor gets -parallelism = the number of those CPUs); the loadgen and the sink run
+# under `taskset -c $LOAD_CPUS`.
+#
+# Environment (defaults in brackets):
+#   SCENARIOS ["1 2 3"]  ROUNDS [3]  CONCURRENCY [4] loadgen connections
+#   CYCLES_1 [10] CYCLES_2 [3] CYCLES_3 [10]  cycles per run (fixed work: series x cycles samples)
+#   SCALE [1]            divide every series count by this (a quick check: SCALE=10)
+#   RATE_FRACTION [0.5]  fixed-rate phase at this fraction of the slower proxy's samples/s
+#   FIXED_DURATION [20s] length of each fixed-rate run (loadgen -duration; the max phase uses cycles)
+#   PROXY_CPUS [1]  LOAD_CPUS [0]  CPU lists for taskset
+#   BUILD_DIR [build/rel]  GOVERNOR, LOADGEN, NULL_SINK [in BUILD_DIR]  VMAGENT [vmagent in PATH]
+#   BUILD [1]            configure and build the three binaries in BUILD_DIR (Release) when missing
+#   JOBS [1]             build parallelism
+#   GOVERNOR_FLAGS, VMAGENT_FLAGS  extra flags for the proxies (word-split)
+#   PROFILE [0]          1: one more governor run per scenario under perf record -F PERF_FREQ [999]
+#                        --call-graph=PERF_CALL_GRAPH [fp; dwarf for a Release build, which has
+#                        no frame pointers] (perf.data in its run directory; not in the table)
+#   OUT_DIR [a new temp dir]  raw results (results.tsv), reports and logs of every run
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$repo/build/rel}
+GOVERNOR=${GOVERNOR:-$BUILD_DIR/metrics-governor}
+LOADGEN=${LOADGEN:-$BUILD_DIR/metrics-governor-loadgen}
+NULL_SINK=${NULL_SINK:-$BUILD_DIR/bench/null_sink}
+VMAGENT=${VMAGENT:-$(command -v vmagent || true)}
+SCENARIOS=${SCENARIOS:-"1 2 3"}
+ROUNDS=${ROUNDS:-3}
+CONCURRENCY=${CONCURRENCY:-4}
+CYCLES_1=${CYCLES_1:-10}
+CYCLES_2=${CYCLES_2:-3}
+CYCLES_3=${CYCLES_3:-10}
+SCALE=${SCALE:-1}
+RATE_FRACTION=${RATE_FRACTION:-0.5}
+FIXED_DURATION=${FIXED_DURATION:-20s}
+PROXY_CPUS=${PROXY_CPUS:-1}
+LOAD_CPUS=${LOAD_CPUS:-0}
+BUILD=${BUILD:-1}
+JOBS=${JOBS:-1}
+GOVERNOR_FLAGS=${GOVERNOR_FLAGS:-}
+VMAGENT_FLAGS=${VMAGENT_FLAGS:-}
+PROFILE=${PROFILE:-0}
+PERF_FREQ=${PERF_FREQ:-999}
+PERF_CALL_GRAPH=${PERF_CALL_GRAPH:-fp}
+OUT_DIR=${OUT_DIR:-$(mktemp -d -t mg-compare.XXXXXX)}
+SERIES_PER_REQUEST=1000
+LABELS=8
+START_TIMEOUT=30   # seconds for a process to start listening
+QUIET_SECONDS=2    # the sink saw nothing new for this long: the proxy has forwarded everything
+
+die() {
+    echo "compare.sh: $*" >&2
+    exit 1
+}
+log() { echo "compare.sh: $*" >&2; }
+
+# ---- preconditions ----
+if [[ -z $VMAGENT || ! -x $VMAGENT ]]; then
+    die "vmagent not found (looked for ${VMAGENT:-vmagent in PATH}); install Debian's victoria-metrics package (scripts/install-deps.sh --e2e) or set VMAGENT=/path/to/vmagent"
+fi
+for tool in taskset curl jq ss awk; do
+    command -v "$tool" >/dev/null || die "$tool not found; it is needed to run and measure the processes"
+done
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS=$ROUNDS; want a positive integer"
+[[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SCALE=$SCALE; want a positive integer"
+for sc in $SCENARIOS; do
+    [[ $sc =~ ^[123]$ ]] || die "SCENARIOS: \"$sc\"; want a list of 1, 2, 3"
+done
+if [[ $PROFILE == 1 ]]; then command -v perf >/dev/null || die "PROFILE=1 needs perf (linux-perf)"; fi
+proxy_ncpus=$(taskset -c "$PROXY_CPUS" nproc) || die "PROXY_CPUS=$PROXY_CPUS is not a usable CPU list"
+taskset -c "$LOAD_CPUS" true || die "LOAD_CPUS=$LOAD_CPUS is not a usable CPU list"
+
+if [[ ! -x $GOVERNOR || ! -x $LOADGEN || ! -x $NULL_SINK ]]; then
+    [[ $BUILD == 1 ]] || die "binaries missing ($GOVERNOR, $LOADGEN, $NULL_SINK) and BUILD=$BUILD"
+    log "building Release binaries in $BUILD_DIR"
+    cmake -S "$repo" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=ON >&2
+    cmake --build "$BUILD_DIR" -j"$JOBS" --target metrics-governor metrics-governor-loadgen null_sink >&2
+fi
+for bin in "$GOVERNOR" "$LOADGEN" "$NULL_SINK"; do
+    [[ -x $bin ]] || die "$bin is missing or not executable"
+done
+mkdir -p "$OUT_DIR"
+results=$OUT_DIR/results.tsv
+: >"$results"
+clk_tck=$(getconf CLK_TCK)
+
+# ---- process handling ----
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# stop PID: SIGTERM, then SIGKILL after 30 s.
+stop() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds; fails at the deadline.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+file_has() { grep -q "$2" "$1" 2>/dev/null; }
+http_ok() { curl -sf -o /dev/null --max-time 2 "$1"; }
+
+# The port after the last ':' of the first "addr" of the JSON log line containing MSG.
+log_port() {
+    grep -F "\"$2\"" "$1" | head -n1 | grep -o '"addr":"[^"]*"' | head -n1 | sed 's/.*:\([0-9]*\)"$/\1/'
+}
+
+# The TCP port PID listens on (vmagent picks it with :0 and does not log it).
+listen_port() {
+    ss -Hltnp 2>/dev/null | grep -F "pid=$1," | awk '{print $4}' | sed 's/.*://' | head -n1
+}
+
+# cpu_ticks PID: utime + stime in clock ticks (fields 14 and 15; comm may hold spaces).
+cpu_ticks() {
+    local stat
+    stat=$(<"/proc/$1/stat")
+    stat=${stat##*) }
+    # After "pid (comm) " the fields start at 3 (state): utime is the 12th, stime the 13th.
+    awk '{print $12 + $13}' <<<"$stat"
+}
+has_listen_port() { [[ -n $(listen_port "$1") ]]; }
+vm_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+
+sink_bytes() { curl -sf --max-time 2 "http://127.0.0.1:$1/stats" | awk '/^bytes/ {print $2}'; }
+sink_requests() { curl -sf --max-time 2 "http://127.0.0.1:$1/stats" | awk '/^requests/ {print $2}'; }
+
+# Waits until the sink's byte count stayed the same for QUIET_SECONDS.
+wait_sink_quiet() {
+    local port=$1 last=-1 now stable=0 deadline=$((SECONDS + 120))
+    while ((SECONDS < deadline)); do
+        now=$(sink_bytes "$port") || now=-2
+        if [[ $now == "$last" ]]; then
+            stable=$((stable + 1))
+            ((stable * 5 >= QUIET_SECONDS * 10)) && return 0
+        else
+            stable=0
+            last=$now
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+
+# Sum of every series of METRIC in the Prometheus text at URL.
+metric_sum() {
+    curl -sf --max-time 5 "$1" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $NF} END {printf "%.0f\n", s}'
+}
+
+# ---- scenarios ----
+# Sets: series metrics churn cycles gov_limit vm_limit.
+scenario() {
+    local sc=$1
+    case $sc in
+    1) series=200000 metrics=100 churn=0 cycles=$CYCLES_1 ;;
+    2) series=1000000 metrics=1000 churn=0 cycles=$CYCLES_2 ;;
+    3) series=200000 metrics=100 churn=0.1 cycles=$CYCLES_3 ;;
+    esac
+    series=$((series / SCALE))
+    ((metrics <= series)) || metrics=$series
+    if [[ $sc == 3 ]]; then
+        # round(0.1 N) new series per cycle after the first; admit the N first and half the new.
+        local fresh=$(((cycles - 1) * ((series + 5) / 10)))
+        vm_limit=$((series + fresh / 2))
+        gov_limit=$(((vm_limit + metrics - 1) / metrics))
+    else
+        vm_limit=$((series * 2))
+        gov_limit=$((series * 2 / metrics))
+    fi
+}
+
+# run_one SCENARIO PHASE(max|fixed) PROXY(governor|vmagent) ROUND RATE
+# Appends a line to results.tsv; returns 1 when the run failed.
+run_one() {
+    local sc=$1 phase=$2 proxy=$3 round=$4 rate=$5
+    local dir=$OUT_DIR/s$sc-$phase-$proxy-r$round
+    mkdir -p "$dir"
+    scenario "$sc"
+
+    taskset -c "$LOAD_CPUS" "$NULL_SINK" -listen=127.0.0.1:0 >"$dir/sink.out" 2>&1 &
+    local sink_pid=$!
+    pids+=("$sink_pid")
+    wait_for "$START_TIMEOUT" file_has "$dir/sink.out" '^listening' || {
+        log "$dir: the null sink did not start"
+        return 1
+    }
+    local sink_port
+    sink_port=$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$dir/sink.out")
+    local backend=http://127.0.0.1:$sink_port/api/v1/write
+
+    local proxy_pid ingest_port metrics_url drop_metric
+    if [[ $proxy == governor ]]; then
+        printf 'defaults:\n  max_cardinality: %s\n  action: drop\n' "$gov_limit" >"$dir/limits.yaml"
+        # shellcheck disable=SC2086 # GOVERNOR_FLAGS is a list of flags
+        taskset -c "$PROXY_CPUS" "$GOVERNOR" -http-listen=127.0.0.1:0 -stats-addr=127.0.0.1:0 \
+            -exporter-endpoint="$backend" -limits-config="$dir/limits.yaml" \
+            -parallelism="$proxy_ncpus" $GOVERNOR_FLAGS >"$dir/proxy.log" 2>&1 &
+        proxy_pid=$!
+        pids+=("$proxy_pid")
+        wait_for "$START_TIMEOUT" file_has "$dir/proxy.log" '"metrics-governor started"' || {
+            log "$dir: metrics-governor did not start (see $dir/proxy.log)"
+            return 1
+        }
+        ingest_port=$(log_port "$dir/proxy.log" "ingest listener started")
+        metrics_url=http://127.0.0.1:$(log_port "$dir/proxy.log" "stats listener started")/metrics
+        drop_metric=metrics_governor_series_dropped_total
+    else
+        # shellcheck disable=SC2086 # VMAGENT_FLAGS is a list of flags
+        taskset -c "$PROXY_CPUS" "$VMAGENT" -httpListenAddr=127.0.0.1:0 -remoteWrite.url="$backend" \
+            -remoteWrite.tmpDataPath="$dir/vmagent-data" -remoteWrite.maxHourlySeries="$vm_limit" \
+            $VMAGENT_FLAGS >"$dir/proxy.log" 2>&1 &
+        proxy_pid=$!
+        pids+=("$proxy_pid")
+        wait_for "$START_TIMEOUT" has_listen_port "$proxy_pid" || {
+            log "$dir: vmagent did not start listening (see $dir/proxy.log)"
+            return 1
+        }
+        ingest_port=$(listen_port "$proxy_pid")
+        metrics_url=http://127.0.0.1:$ingest_port/metrics
+        wait_for "$START_TIMEOUT" http_ok "$metrics_url" || {
+            log "$dir: vmagent does not answer $metrics_url"
+            return 1
+        }
+        drop_metric=vmagent_hourly_series_limit_rows_dropped_total
+    fi
+
+    local amount=-cycles=$cycles
+    [[ $phase != fixed ]] || amount=-duration=$FIXED_DURATION
+    local cpu0 rc=0 perf_pid=
+    if [[ $phase == prof ]]; then
+        # perf's own work is not the proxy's, but its sampling slows the proxy a little: the
+        # prof runs are kept out of the table.
+        perf record -F "$PERF_FREQ" --call-graph="$PERF_CALL_GRAPH" -p "$proxy_pid" -o "$dir/perf.data" >"$dir/perf.log" 2>&1 &
+        perf_pid=$!
+        pids+=("$perf_pid")
+        wait_for "$START_TIMEOUT" test -s "$dir/perf.data" || true  # written once perf is attached
+    fi
+    cpu0=$(cpu_ticks "$proxy_pid")
+    taskset -c "$LOAD_CPUS" "$LOADGEN" -url="http://127.0.0.1:$ingest_port/api/v1/write" \
+        -series="$series" -metrics="$metrics" -labels="$LABELS" -series-per-request="$SERIES_PER_REQUEST" \
+        -churn="$churn" "$amount" -concurrency="$CONCURRENCY" -rate="$rate" -seed="$sc" \
+        -report=json >"$dir/loadgen.json" 2>"$dir/loadgen.err" || rc=$?
+    if ((rc > 1)) || ! jq -e .samples_ok "$dir/loadgen.json" >/dev/null 2>&1; then
+        log "$dir: the load generator failed (exit $rc, see $dir/loadgen.err)"
+        return 1
+    fi
+    wait_sink_quiet "$sink_port" || {
+        log "$dir: the sink kept receiving for 2 minutes"
+        return 1
+    }
+    alive "$proxy_pid" || {
+        log "$dir: $proxy died (see $dir/proxy.log)"
+        return 1
+    }
+    local cpu1 hwm dropped sreq sbytes
+    cpu1=$(cpu_ticks "$proxy_pid")
+    if [[ -n $perf_pid ]]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+    fi
+    hwm=$(vm_hwm_kb "$proxy_pid")
+    dropped=$(metric_sum "$metrics_url" "$drop_metric")
+    curl -sf --max-time 5 "$metrics_url" >"$dir/metrics.txt" || true
+    sreq=$(sink_requests "$sink_port")
+    sbytes=$(sink_bytes "$sink_port")
+    stop "$proxy_pid"
+    stop "$sink_pid"
+    if ((sreq == 0)); then
+        log "$dir: nothing reached the sink (see $dir/proxy.log)"
+        return 1
+    fi
+    local samples_ok sps p50 p99 failed
+    read -r samples_ok sps p50 p99 failed < <(jq -r \
+        '[.samples_ok, .samples_per_second, .latency_ms.p50, .latency_ms.p99, .requests_failed] | @tsv' \
+        "$dir/loadgen.json")
+    local cpu_s
+    cpu_s=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$clk_tck" 'BEGIN {printf "%.3f", (b - a) / t}')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$phase" "$proxy" "$round" \
+        "$samples_ok" "$sps" "$cpu_s" "$hwm" "$p50" "$p99" "$dropped" "$failed" "$sreq" "$sbytes" >>"$results"
+    log "$(printf 's%s %-5s %-8s r%s: %s samples/s, %s CPU-s, %s MiB peak, p50 %s ms, p99 %s ms, %s dropped, %s failed requests' \
+        "$sc" "$phase" "$proxy" "$round" "$(printf '%.0f' "$sps")" "$cpu_s" "$((hwm / 1024))" "$p50" "$p99" "$dropped" "$failed")"
+}
+
+# median SC PHASE PROXY COLUMN: the median of a results.tsv column (1-based) over the rounds.
+median() {
+    awk -F'\t' -v sc="$1" -v ph="$2" -v px="$3" -v c="$4" '$1 == sc && $2 == ph && $3 == px {print $c}' "$results" |
+        sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+# ---- the runs ----
+failed_runs=0
+declare -A fixed_rate
+log "results in $OUT_DIR; proxies on CPUs $PROXY_CPUS ($proxy_ncpus), loadgen and sink on CPUs $LOAD_CPUS"
+for sc in $SCENARIOS; do
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for proxy in governor vmagent; do
+            run_one "$sc" max "$proxy" "$r" 0 || failed_runs=$((failed_runs + 1))
+        done
+    done
+    slower=$(awk -v a="$(median "$sc" max governor 6)" -v b="$(median "$sc" max vmagent 6)" \
+        'BEGIN {if (a == "nan" || b == "nan") print 0; else print (a < b ? a : b)}')
+    # loadgen -rate is in requests per second.
+    rate=$(awk -v s="$slower" -v f="$RATE_FRACTION" -v n="$SERIES_PER_REQUEST" 'BEGIN {printf "%.1f", s * f / n}')
+    fixed_rate[$sc]=$rate
+    if awk -v r="$rate" 'BEGIN {exit !(r > 0)}'; then
+        for ((r = 1; r <= ROUNDS; r++)); do
+            for proxy in governor vmagent; do
+                run_one "$sc" fixed "$proxy" "$r" "$rate" || failed_runs=$((failed_runs + 1))
+            done
+        done
+    fi
+done
+
+# ---- profiles (PROFILE=1): one more governor run per scenario under perf record ----
+if [[ $PROFILE == 1 ]]; then
+    for sc in $SCENARIOS; do
+        if run_one "$sc" prof governor 1 0; then
+            log "profile of scenario $sc: perf report -i $OUT_DIR/s$sc-prof-governor-r1/perf.data --no-children"
+        else
+            failed_runs=$((failed_runs + 1))
+        fi
+    done
+fi
+
+# ---- the report ----
+fmt() { awk -v v="$1" -v f="$2" 'BEGIN {if (v == "nan") print "n/a"; else printf f, v}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "nan" || b == "nan" || b == 0) print "nan"; else printf "%.2f", a / b}'; }
+
+echo
+echo "Medians of $ROUNDS rounds (A B A B); $CONCURRENCY loadgen connections; $SERIES_PER_REQUEST series/request, $LABELS labels; proxies on CPU(s) $PROXY_CPUS."
+echo
+echo "| scenario | proxy | samples/s (max) | CPU-s per 1M samples | samples per CPU-s | peak RSS (MiB) | p50 / p99 ms (max rate) | fixed rate (samples/s) | p50 / p99 ms (fixed rate) | series dropped | failed requests |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+declare -A spc rss p99f
+for sc in $SCENARIOS; do
+    scenario "$sc"
+    desc="$sc: $series series, $metrics names"
+    [[ $churn == 0 ]] || desc="$desc, churn $churn x $cycles cycles"
+    for proxy in governor vmagent; do
+        samples=$(median "$sc" max "$proxy" 5)
+        sps=$(median "$sc" max "$proxy" 6)
+        cpu=$(median "$sc" max "$proxy" 7)
+        # samples per CPU-second per round, then the median (not a ratio of medians)
+        per_cpu=$(awk -F'\t' -v sc="$sc" -v px="$proxy" '$1 == sc && $2 == "max" && $3 == px && $7 > 0 {print $5 / $7}' "$results" |
+            sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+        spc[$sc,$proxy]=$per_cpu
+        rss[$sc,$proxy]=$(median "$sc" max "$proxy" 8)
+        p99f[$sc,$proxy]=$(median "$sc" fixed "$proxy" 10)
+        cpu_per_m=$(awk -v c="$cpu" -v s="$samples" 'BEGIN {if (c == "nan" || s == 0) print "nan"; else print c / s * 1e6}')
+        echo "| $desc | $proxy | $(fmt "$sps" '%.0f') | $(fmt "$cpu_per_m" '%.3f') | $(fmt "$per_cpu" '%.0f') | $(fmt "${rss[$sc,$proxy]}" '%.0f' | awk '{ if ($1 == "n/a") print; else printf "%.0f", $1 / 1024 }') | $(fmt "$(median "$sc" max "$proxy" 9)" '%.2f') / $(fmt "$(median "$sc" max "$proxy" 10)" '%.2f') | $(fmt "$(awk -v r="${fixed_rate[$sc]}" -v n="$SERIES_PER_REQUEST" 'BEGIN {print r * n}')" '%.0f') | $(fmt "$(median "$sc" fixed "$proxy" 9)" '%.2f') / $(fmt "${p99f[$sc,$proxy]}" '%.2f') | $(fmt "$(median "$sc" max "$proxy" 11)" '%.0f') | $(fmt "$(median "$sc" max "$proxy" 12)" '%.0f') |"
+    done
+done
+echo
+echo "Ratios governor / vmagent (targets: samples per CPU-second >= 3 in scenarios 1 and 2; peak RSS <= 0.5 in scenario 2; p99 at the same fixed rate <= 1):"
+echo
+echo "| scenario | samples per CPU-s | peak RSS | p99 at fixed rate |"
+echo "|---|---|---|---|"
+verdict() { # value op target
+    awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+        if (v == "nan") { print "n/a"; exit }
+        met = (op == ">=") ? (v >= t) : (v <= t)
+        if (met) printf "%s (met)", v
+        else if (op == ">=") printf "%s (missed: %.2fx short)", v, t / v
+        else printf "%s (missed: %.2fx over)", v, v / t }'
+}
+for sc in $SCENARIOS; do
+    c=$(ratio "${spc[$sc,governor]}" "${spc[$sc,vmagent]}")
+    m=$(ratio "${rss[$sc,governor]}" "${rss[$sc,vmagent]}")
+    p=$(ratio "${p99f[$sc,governor]}" "${p99f[$sc,vmagent]}")
+    if [[ $sc == 3 ]]; then c_v="$c (no target)"; else c_v=$(verdict "$c" ">=" 3); fi
+    if [[ $sc == 2 ]]; then m_v=$(verdict "$m" "<=" 0.5); else m_v="$m (no target)"; fi
+    echo "| $sc | $c_v | $m_v | $(verdict "$p" "<=" 1) |"
+done
+echo
+echo "Raw results: $results (columns: scenario phase proxy round samples_ok samples/s cpu_s vmhwm_kB p50_ms p99_ms dropped failed_requests sink_requests sink_bytes)"
+if ((failed_runs > 0)); then
+    log "$failed_runs run(s) failed; see the messages above"
+    exit 1
+fi
