@@ -12,6 +12,7 @@ build_pkgs=(
   libboost1.81-dev prometheus-cpp-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libcli11-dev catch2 libsnappy-dev libxxhash-dev libbenchmark-dev libssl-dev
   curl
+  openssl  # the command line: tests/integration/access_test.cpp makes its certificates with it
 )
 e2e_pkgs=(prometheus victoria-metrics)
 

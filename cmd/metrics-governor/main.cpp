@@ -19,7 +19,10 @@
 #include "healthcheck.h"
 #include "config/config.h"
 #include "export/exporter.h"
+#include "http/fd_limit.h"
+#include "http/access.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "ingest/receiver.h"
 #include "limits/cardinality_stats.h"
 #include "limits/governor.h"
@@ -27,6 +30,8 @@
 #include "logging/log.h"
 #include "persistence/bloom_persistence.h"
 #include "persistence/governor_host.h"
+#include "telemetry/access_collector.h"
+#include "telemetry/connection_collector.h"
 #include "telemetry/health.h"
 #include "telemetry/process_collector.h"
 #include "telemetry/stats_endpoints.h"
@@ -100,6 +105,47 @@ void watch_signals(asio::signal_set& signals, stop_latch& stop, const lifecycle_
     });
 }
 
+// The access control of one listener from its settings (prefix "receiver" or "stats"): the
+// credentials, with open_paths reachable without them, and the TLS context. A TLS file that
+// cannot be used fails, naming the setting and the path: a configuration error (exit 2).
+struct listener_access {
+    std::shared_ptr<const mg::http::authenticator> auth;
+    std::shared_ptr<boost::asio::ssl::context> tls;
+};
+
+mg::result<listener_access> make_listener_access(const mg::config::listener_access_config& a, const std::string& prefix,
+                                                 std::vector<std::string> open_paths) {
+    listener_access out;
+    const mg::http::credentials creds{a.token(), a.basic_auth_username, a.password()};
+    if (!creds.bearer_token.empty() || !creds.basic_username.empty()) {
+        out.auth = std::make_shared<mg::http::authenticator>(creds, std::move(open_paths));
+    }
+    if (!a.tls_cert_file.empty()) {
+        auto name = [&prefix](const std::string& key) {
+            std::string flag = "-" + prefix + "-" + key;
+            for (auto& c : flag) c = (c == '.' || c == '_') ? '-' : c;
+            return prefix + "." + key + " (" + flag + ")";
+        };
+        auto ctx = mg::http::make_server_tls_context({.cert_file = a.tls_cert_file,
+                                                      .key_file = a.tls_key_file,
+                                                      .client_ca_file = a.tls_client_ca_file,
+                                                      .cert_name = name("tls.cert_file"),
+                                                      .key_name = name("tls.key_file"),
+                                                      .client_ca_name = name("tls.client_ca_file")});
+        if (!ctx.ok()) return mg::make_error(ctx.error_message());
+        out.tls = std::move(*ctx);
+    }
+    return out;
+}
+
+// Stats: /live and /ready stay open for probes (and the healthcheck command), /metrics too unless
+// -stats-protect-metrics; everything else (the cardinality API) needs the credentials.
+std::vector<std::string> stats_open_paths(const mg::config::stats_config& s) {
+    std::vector<std::string> open{"/live", "/ready"};
+    if (!s.protect_metrics) open.emplace_back("/metrics");
+    return open;
+}
+
 int run_daemon(const mg::config::app_config& cfg) {
     const auto started = std::chrono::steady_clock::now();
     const unsigned threads = cfg.effective_parallelism();
@@ -171,10 +217,29 @@ int run_daemon(const mg::config::app_config& cfg) {
     auto stats_routes = std::make_shared<mg::http::router>();
     auto cardinality_gauges = std::make_shared<mg::limits::cardinality_collector>(
         governor, static_cast<std::size_t>(cfg.stats.top_n));
-    mg::telemetry::add_stats_routes(*stats_routes,
-                                    {registry, {process, cardinality_gauges}, health, MG_VERSION, started});
+    // Both ingest listeners count as "ingest".
+    auto ingest_connections = std::make_shared<mg::http::connection_counters>();
+    auto stats_connections = std::make_shared<mg::http::connection_counters>();
+    auto connection_gauges = std::make_shared<mg::telemetry::connection_collector>(
+        std::vector<mg::telemetry::connection_collector::source>{{"ingest", ingest_connections},
+                                                                 {"stats", stats_connections}});
+    auto ingest_refusals = std::make_shared<mg::http::access_counters>();
+    auto stats_refusals = std::make_shared<mg::http::access_counters>();
+    auto access_gauges = std::make_shared<mg::telemetry::access_collector>(
+        std::vector<mg::telemetry::access_collector::source>{{"ingest", ingest_refusals}, {"stats", stats_refusals}});
+    mg::telemetry::add_stats_routes(
+        *stats_routes,
+        {registry, {process, cardinality_gauges, connection_gauges, access_gauges}, health, MG_VERSION, started});
     mg::limits::add_cardinality_routes(*stats_routes, governor, static_cast<std::size_t>(cfg.stats.top_n));
 
+    const auto ingest_access = make_listener_access(cfg.receiver.access, "receiver", {});
+    const auto stats_access = make_listener_access(cfg.stats.access, "stats", stats_open_paths(cfg.stats));
+    for (const auto* access : {&ingest_access, &stats_access}) {
+        if (!access->ok()) {
+            std::cerr << "metrics-governor: invalid configuration: " << access->error_message() << "\n";
+            return 2;
+        }
+    }
     auto exporter = mg::exporter::exporter::create(cfg.exporter, cfg.queue, *registry);
     if (!exporter.ok()) {
         std::cerr << "metrics-governor: invalid exporter configuration: " << exporter.error_message() << "\n";
@@ -189,8 +254,24 @@ int run_daemon(const mg::config::app_config& cfg) {
                                                   .max_header_size = cfg.http.max_header_size,
                                                   .max_body_size = cfg.receiver.max_request_body_size,
                                                   .read_timeout = cfg.http.read_timeout,
-                                                  .idle_timeout = cfg.http.idle_timeout};
+                                                  .idle_timeout = cfg.http.idle_timeout,
+                                                  .max_connections = static_cast<std::size_t>(cfg.receiver.max_connections),
+                                                  .counters = ingest_connections,
+                                                  .auth = ingest_access->auth,
+                                                  .tls = ingest_access->tls,
+                                                  .access_stats = ingest_refusals};
     std::vector<std::unique_ptr<mg::http::server>> ingest_servers;
+    // Connections are descriptors: past the soft limit every listener's accept fails, so take
+    // the hard limit, and say so when the connection limit cannot fit in it.
+    const auto fds = mg::http::raise_fd_limit();
+    const auto listeners = cfg.receiver.prw_listen.empty() ? 1U : 2U;
+    if (fds.soft != 0 && (cfg.receiver.max_connections == 0 ||
+                          cfg.receiver.max_connections * listeners + 256 > fds.soft)) {
+        mg::logging::warn("-receiver-max-connections is unbounded or does not fit in the file descriptor limit; "
+                          "past that limit, accepts fail on every listener and new connections wait",
+                          {{"max_connections", cfg.receiver.max_connections}, {"listeners", listeners},
+                           {"fd_limit", fds.soft}, {"fd_hard_limit", fds.hard}});
+    }
     // The main ingest listener serves both protocols; -prw-listen adds one for remote write only.
     for (const auto& [addr, otlp] : {std::pair{cfg.receiver.http_listen, true}, std::pair{cfg.receiver.prw_listen, false}}) {
         if (addr.empty()) continue;
@@ -205,7 +286,8 @@ int run_daemon(const mg::config::app_config& cfg) {
             return 1;
         }
         mg::logging::info("ingest listener started",
-                          {{"addr", mg::http::format_endpoint(*bound)}, {"otlp", otlp}, {"remote_write", true}});
+                          {{"addr", mg::http::format_endpoint(*bound)}, {"otlp", otlp}, {"remote_write", true},
+                           {"tls", ingest_access->tls != nullptr}, {"auth", ingest_access->auth != nullptr}});
         ingest_servers.push_back(std::move(server));
     }
 
@@ -219,14 +301,20 @@ int run_daemon(const mg::config::app_config& cfg) {
                                    .max_header_size = cfg.http.max_header_size,
                                    .max_body_size = 64 * 1024,  // the stats API takes no bodies
                                    .read_timeout = cfg.http.read_timeout,
-                                   .idle_timeout = cfg.http.idle_timeout},
+                                   .idle_timeout = cfg.http.idle_timeout,
+                                   .counters = stats_connections,
+                                   .auth = stats_access->auth,
+                                   .tls = stats_access->tls,
+                                   .access_stats = stats_refusals},
                                   stats_routes);
     const auto bound = stats_server.listen(stats_address->host, stats_address->port);
     if (!bound.ok()) {
         mg::logging::error("cannot start stats listener", {{"addr", cfg.stats.addr}, {"error", bound.error_message()}});
         return 1;
     }
-    mg::logging::info("stats listener started", {{"addr", mg::http::format_endpoint(*bound)}});
+    mg::logging::info("stats listener started", {{"addr", mg::http::format_endpoint(*bound)},
+                                                  {"tls", stats_access->tls != nullptr},
+                                                  {"auth", stats_access->auth != nullptr}});
 
     asio::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
     watch_signals(signals, stop, hooks);
@@ -313,6 +401,16 @@ int main(int argc, char** argv) {
     }
     if (outcome.cmd == mg::config::command::healthcheck)
         return mg::cmd::run_healthcheck(outcome.config.stats.addr, std::chrono::seconds(5));
+    if (outcome.cmd == mg::config::command::validate) {
+        // The listeners' certificates and keys are parsed here too, as the daemon would at start.
+        for (const auto& [access, prefix] : {std::pair{&outcome.config.receiver.access, "receiver"},
+                                             std::pair{&outcome.config.stats.access, "stats"}}) {
+            if (auto checked = make_listener_access(*access, prefix, {}); !checked.ok()) {
+                std::cerr << "metrics-governor: invalid configuration: " << checked.error_message() << "\n";
+                return 2;
+            }
+        }
+    }
     if (outcome.cmd != mg::config::command::run) {
         std::cout << outcome.output;
         if (!outcome.output.empty() && outcome.output.back() != '\n') std::cout << '\n';

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/redact.h"
 #include "common/units.h"
 #include "config/settings.h"
 #include "config/yaml_node.h"
@@ -203,10 +204,96 @@ bool reported(const std::vector<std::string>& errors, std::string_view yaml_path
     return false;
 }
 
+// "receiver.tls.cert_file (-receiver-tls-cert-file)", for messages about relations.
+std::string key_and_flag(const std::string& yaml_path) {
+    const setting* s = detail::find_by_yaml_path(yaml_path);
+    return s == nullptr ? yaml_path : yaml_path + " (" + s->info.flag + ")";
+}
+
+// Reads a secret file into `into`: the whole content, a trailing line break dropped. The content
+// never appears in a message.
+void read_secret_file(const std::string& key, const std::string& path, std::string& into,
+                      std::vector<std::string>& errors) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        errors.push_back(key_and_flag(key) + ": cannot read \"" + path + "\": " + std::strerror(errno));
+        return;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    std::string text = buffer.str();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (text.empty()) {
+        errors.push_back(key_and_flag(key) + ": \"" + path + "\" is empty; want a file holding the secret");
+        return;
+    }
+    into = std::move(text);
+}
+
+void check_readable(const std::string& key, const std::string& path, std::vector<std::string>& errors) {
+    if (path.empty()) return;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) errors.push_back(key_and_flag(key) + ": cannot read \"" + path + "\": " + std::strerror(errno));
+}
+
+// Access control of one listener (prefix "receiver" or "stats"): one kind of credentials, both
+// halves of basic auth and of the certificate, readable files. Secret files are read here so the
+// rest of the daemon sees only the secret fields.
+void check_access(listener_access_config& a, const std::string& prefix, std::vector<std::string>& errors) {
+    const auto before = errors.size();
+    if (!a.bearer_token.empty() && !a.bearer_token_file.empty()) {
+        errors.push_back(key_and_flag(prefix + ".bearer_token") + " / " +
+                         key_and_flag(prefix + ".bearer_token_file") + ": set one of them, not both");
+    } else if (!a.bearer_token_file.empty()) {
+        read_secret_file(prefix + ".bearer_token_file", a.bearer_token_file, a.loaded_bearer_token, errors);
+    }
+    if (!a.basic_auth_password.empty() && !a.basic_auth_password_file.empty()) {
+        errors.push_back(key_and_flag(prefix + ".basic_auth.password") + " / " +
+                         key_and_flag(prefix + ".basic_auth.password_file") + ": set one of them, not both");
+    } else if (!a.basic_auth_password_file.empty()) {
+        read_secret_file(prefix + ".basic_auth.password_file", a.basic_auth_password_file,
+                         a.loaded_basic_auth_password, errors);
+    }
+    const bool bearer = !a.bearer_token.empty() || !a.bearer_token_file.empty();
+    const bool basic = !a.basic_auth_username.empty() || !a.basic_auth_password.empty() ||
+                       !a.basic_auth_password_file.empty();
+    if (bearer && basic) {
+        errors.push_back(prefix + ".bearer_token / " + prefix + ".basic_auth.username (-" + prefix +
+                         "-bearer-token / -" + prefix +
+                         "-basic-auth-username): choose one kind of credentials, a bearer token or "
+                         "basic auth");
+    } else if (basic && errors.size() == before) {
+        if (a.basic_auth_username.empty()) {
+            errors.push_back(key_and_flag(prefix + ".basic_auth.username") +
+                             ": basic auth needs a user name besides the password");
+        } else if (a.password().empty()) {
+            errors.push_back(key_and_flag(prefix + ".basic_auth.password") + " / " +
+                             key_and_flag(prefix + ".basic_auth.password_file") +
+                             ": basic auth needs a password besides the user name");
+        } else if (a.basic_auth_username.find(':') != std::string::npos) {
+            errors.push_back(key_and_flag(prefix + ".basic_auth.username") +
+                             ": a user name cannot contain ':'");
+        }
+    }
+    if (a.tls_cert_file.empty() != a.tls_key_file.empty()) {
+        errors.push_back(key_and_flag(prefix + ".tls.cert_file") + " / " + key_and_flag(prefix + ".tls.key_file") +
+                         ": TLS needs both the certificate and the key file, or neither");
+    }
+    if (!a.tls_client_ca_file.empty() && a.tls_cert_file.empty()) {
+        errors.push_back(key_and_flag(prefix + ".tls.client_ca_file") + ": client certificates need TLS; set " +
+                         prefix + ".tls.cert_file and " + prefix + ".tls.key_file too");
+    }
+    check_readable(prefix + ".tls.cert_file", a.tls_cert_file, errors);
+    check_readable(prefix + ".tls.key_file", a.tls_key_file, errors);
+    check_readable(prefix + ".tls.client_ca_file", a.tls_client_ca_file, errors);
+}
+
 // Constraints between settings, checked once every value is in. A relation is skipped when one
 // of its settings already has a problem: its value is then not the operator's, and a second
 // message about it would only mislead.
-void check_relations(const app_config& config, std::vector<std::string>& errors) {
+void check_relations(app_config& config, std::vector<std::string>& errors) {
+    check_access(config.receiver.access, "receiver", errors);
+    check_access(config.stats.access, "stats", errors);
     const auto& card = config.cardinality;
     if (!reported(errors, "cardinality.window") && !reported(errors, "cardinality.generations") &&
         card.generations > 0 && card.window / card.generations < std::chrono::seconds(1)) {
@@ -224,24 +311,34 @@ void check_relations(const app_config& config, std::vector<std::string>& errors)
         const bool http = url.rfind("http://", 0) == 0;
         const bool https = url.rfind("https://", 0) == 0;
         const auto host_start = http ? 7U : 8U;
+        // The URL as shown: user info may hold a password (and is refused below).
+        const std::string shown = redact_url_userinfo(url);
         if (!http && !https) {
-            errors.push_back("exporter.endpoint (-exporter-endpoint): \"" + ex.endpoint +
+            errors.push_back("exporter.endpoint (-exporter-endpoint): \"" + shown +
                              "\" is not an http:// or https:// URL");
         } else if (url.size() <= host_start || url[host_start] == '/' || url[host_start] == ':') {
-            errors.push_back("exporter.endpoint (-exporter-endpoint): \"" + ex.endpoint +
+            errors.push_back("exporter.endpoint (-exporter-endpoint): \"" + shown +
                              "\" has no host");
+        } else if (shown != url) {
+            errors.push_back("exporter.endpoint (-exporter-endpoint): \"" + shown +
+                             "\" has user info; use exporter.basic_auth.username and "
+                             "exporter.basic_auth.password (or exporter.bearer_token)");
         }
     }
     if (!ex.headers.empty() && !reported(errors, "exporter.headers")) {
         std::string_view rest = ex.headers;
+        std::size_t index = 0;
         while (!rest.empty()) {
+            ++index;
             const auto comma = rest.find(',');
             const std::string_view item = rest.substr(0, comma);
             rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
             const auto eq = item.find('=');
             if (eq == std::string_view::npos || item.find_first_not_of(' ') == eq) {
-                errors.push_back("exporter.headers (-exporter-headers): \"" + std::string(item) +
-                                 "\" is not Name=value; want \"Name1=value1,Name2=value2\"");
+                // By position only: header values are often credentials.
+                errors.push_back("exporter.headers (-exporter-headers): header " + std::to_string(index) +
+                                 " (values not shown) is not Name=value; want "
+                                 "\"Name1=value1,Name2=value2\"");
                 break;
             }
         }
@@ -402,7 +499,9 @@ void emit_section(YAML::Emitter& yaml, const app_config& config, const std::stri
         }
         yaml << YAML::Key << rest << YAML::Value;
         if (s.info.secret) {
-            yaml << YAML::DoubleQuoted << "<redacted>";
+            // An unset secret shows as "": that it is unset reveals nothing, and the output then
+            // loads back as long as no secret is set.
+            yaml << YAML::DoubleQuoted << (s.render(config).empty() ? "" : "<redacted>");
             continue;
         }
         switch (s.kind) {

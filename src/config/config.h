@@ -36,19 +36,49 @@ struct http_config {
     std::uint64_t max_header_size = 16384;
 };
 
+// Access control of one of the daemon's own listeners: who may call it (a bearer token or basic
+// auth, one kind at a time) and TLS. Empty strings mean off. The *_file settings name a file
+// holding the secret (so it need not be in argv); parse_command_line reads it into the
+// loaded_* field (not a setting, so never printed), and the listener asks token() and password().
+struct listener_access_config {
+    const std::string& token() const { return bearer_token.empty() ? loaded_bearer_token : bearer_token; }
+    const std::string& password() const {
+        return basic_auth_password.empty() ? loaded_basic_auth_password : basic_auth_password;
+    }
+
+    std::string bearer_token;
+    std::string bearer_token_file;
+    std::string basic_auth_username;
+    std::string basic_auth_password;
+    std::string basic_auth_password_file;
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    std::string tls_client_ca_file;  // set: clients must present a certificate it verifies
+    std::string loaded_bearer_token;         // the content of bearer_token_file
+    std::string loaded_basic_auth_password;  // the content of basic_auth_password_file
+};
+
 // The ingest listeners and the per-series complexity limits applied before the governor.
 struct receiver_config {
     std::string http_listen = ":4318";  // OTLP/HTTP and remote write
     std::string prw_listen;             // an extra remote-write-only listener; empty = none
     std::uint64_t max_request_body_size = 64ULL * 1024 * 1024;  // before and after decompression
+    // Open connections per ingest listener; past it new connections are closed at once. Bounded
+    // by default so a flood of idle connections cannot use up file descriptors and memory.
+    std::uint64_t max_connections = 10000;
     int max_labels_per_series = 40;
     int max_label_name_len = 256;
     int max_label_value_len = 4096;
+    listener_access_config access;  // every ingest listener
 };
 
 struct stats_config {
     std::string addr = ":9090";
     int top_n = 100;  // metrics with a metrics_governor_metric_cardinality series
+    // Credentials guard the cardinality API (and any state-revealing or state-changing route);
+    // /live and /ready stay open for probes, /metrics too unless protect_metrics.
+    listener_access_config access;
+    bool protect_metrics = false;
 };
 
 // Sizing and windowing of the per-metric Bloom trackers (the cardinality module's tracker_config).
@@ -157,7 +187,8 @@ struct parse_outcome {
 // -help and -version win over everything else and report no errors.
 parse_outcome parse_command_line(int argc, const char* const argv[]);
 
-// The configuration as YAML, in the file's layout, with secret settings shown as "<redacted>".
+// The configuration as YAML, in the file's layout, with secret settings shown as "<redacted>"
+// (as "" when unset; loading "<redacted>" back is an error naming the key).
 // Loading the output back (with -config) gives the same configuration, secrets aside.
 std::string to_yaml(const app_config& config);
 

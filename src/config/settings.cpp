@@ -12,6 +12,52 @@ namespace mg::config::detail {
 
 namespace {
 
+// The access-control rows of one listener (Outer, Access: the member chain to its
+// listener_access_config), under the YAML prefix ("receiver", "stats").
+template <auto Outer, auto Access>
+void add_access_rows(std::vector<setting>& rows, const std::string& prefix, group grp,
+                     const std::string& what) {
+    using la = listener_access_config;
+    rows.push_back(make_setting<Outer, Access, &la::bearer_token>(
+                       prefix + ".bearer_token", grp,
+                       "Requests to " + what + " must carry Authorization: Bearer <token>; empty "
+                       "means no bearer token.")
+                       .allow_empty()
+                       .secret());
+    rows.push_back(make_setting<Outer, Access, &la::bearer_token_file>(
+                       prefix + ".bearer_token_file", grp,
+                       "File holding the bearer token (trailing newline ignored), instead of " +
+                           prefix + ".bearer_token.")
+                       .allow_empty());
+    rows.push_back(make_setting<Outer, Access, &la::basic_auth_username>(
+                       prefix + ".basic_auth.username", grp,
+                       "Requests to " + what + " must carry HTTP basic auth with this user name "
+                       "and the password; empty means no basic auth.")
+                       .allow_empty());
+    rows.push_back(make_setting<Outer, Access, &la::basic_auth_password>(
+                       prefix + ".basic_auth.password", grp, "The basic auth password.")
+                       .allow_empty()
+                       .secret());
+    rows.push_back(make_setting<Outer, Access, &la::basic_auth_password_file>(
+                       prefix + ".basic_auth.password_file", grp,
+                       "File holding the basic auth password (trailing newline ignored), instead "
+                       "of " + prefix + ".basic_auth.password.")
+                       .allow_empty());
+    rows.push_back(make_setting<Outer, Access, &la::tls_cert_file>(
+                       prefix + ".tls.cert_file", grp,
+                       "PEM server certificate (chain); set, the listener speaks HTTPS only. Needs "
+                       "the key file; empty means plain HTTP.")
+                       .allow_empty());
+    rows.push_back(make_setting<Outer, Access, &la::tls_key_file>(
+                       prefix + ".tls.key_file", grp, "PEM private key of the server certificate.")
+                       .allow_empty());
+    rows.push_back(make_setting<Outer, Access, &la::tls_client_ca_file>(
+                       prefix + ".tls.client_ca_file", grp,
+                       "PEM CA bundle: clients must present a certificate it verifies (mutual "
+                       "TLS); empty means no client certificate is asked for.")
+                       .allow_empty());
+}
+
 // THE TABLE. One row per setting; see settings.h for how a row is written. The flag is the YAML
 // path with '.' and '_' turned into '-'. Rows of one group stay together, in help order.
 std::vector<setting> build_rows() {
@@ -71,6 +117,14 @@ std::vector<setting> build_rows() {
                        "Largest request body, compressed and again after decompression; larger "
                        "requests get 413.")
                        .size_range(1024, 4ULL * 1024 * 1024 * 1024));
+    rows.push_back(make_setting<&app_config::receiver, &rc::max_connections>(
+                       "receiver.max_connections", group::receiver,
+                       "Open connections per ingest listener; more are closed as soon as they are "
+                       "accepted (counted, reason max_connections). Bounded by default so a flood "
+                       "of idle connections cannot use up file descriptors and memory; a warning "
+                       "at startup says when it does not fit in the descriptor limit. 0 means "
+                       "unbounded.")
+                       .int_range(0, 10000000));
     rows.push_back(make_setting<&app_config::receiver, &rc::max_labels_per_series>(
                        "max_labels_per_series", group::receiver,
                        "Series with more labels (besides __name__) are dropped, reason too_many_labels.")
@@ -83,6 +137,8 @@ std::vector<setting> build_rows() {
                        "max_label_value_len", group::receiver,
                        "Series with a longer label value are dropped, reason label_value_too_long.")
                        .int_range(1, 1024 * 1024));
+    add_access_rows<&app_config::receiver, &rc::access>(rows, "receiver", group::receiver,
+                                                        "the ingest listeners");
 
     // Stats
     rows.push_back(make_setting<&app_config::stats, &stats_config::addr>(
@@ -94,6 +150,12 @@ std::vector<setting> build_rows() {
                        "Metrics (largest first) exported with their own "
                        "metrics_governor_metric_cardinality series.")
                        .int_range(1, 100000));
+    add_access_rows<&app_config::stats, &stats_config::access>(
+        rows, "stats", group::stats, "the cardinality API of the stats listener");
+    rows.push_back(make_setting<&app_config::stats, &stats_config::protect_metrics>(
+        "stats.protect_metrics", group::stats,
+        "With stats credentials set, /metrics needs them too; /live and /ready always stay open "
+        "for probes."));
 
     // Cardinality: sizing and windowing of the per-metric trackers.
     using cc = cardinality_config;
@@ -229,8 +291,10 @@ std::vector<setting> build_rows() {
                        .secret());
     rows.push_back(make_setting<&app_config::exporter, &ec::headers>(
                        "exporter.headers", ex,
-                       "Extra request headers, \"Name1=value1,Name2=value2\".")
-                       .allow_empty());
+                       "Extra request headers, \"Name1=value1,Name2=value2\". Secret: values "
+                       "often carry credentials.")
+                       .allow_empty()
+                       .secret());
     rows.push_back(make_setting<&app_config::exporter, &ec::native_histograms>(
         "exporter.native_histograms", ex,
         "Export OTLP exponential histograms as native histograms (prw only). Only for a backend "
@@ -365,7 +429,14 @@ std::string accepted_form(const setting& s) {
 }
 
 std::string quoted(std::string_view text) {
-    return "\"" + std::string(text) + "\"";
+    // Appended piecewise: `"\"" + std::string(text)` trips GCC 12's -Wrestrict false positive at
+    // -O3 (a Release build with -Werror).
+    std::string out;
+    out.reserve(text.size() + 2);
+    out += '"';
+    out += text;
+    out += '"';
+    return out;
 }
 
 bool equals_ignore_case(std::string_view a, std::string_view b) {
@@ -463,6 +534,11 @@ status setting::assign(app_config& config, std::string_view text) const {
         }
         case value_kind::string:
             if (text.empty() && !empty_allowed) return make_error("empty value" + want);
+            if (info.secret && text == "<redacted>") {
+                return make_error(
+                    "\"<redacted>\" is the placeholder -show-effective-config prints; put the "
+                    "secret (or its *_file setting) back");
+            }
             *std::get<std::string*>(ref) = std::string(text);
             return {};
         case value_kind::choice:

@@ -11,8 +11,11 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <array>
 #include <future>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "logging/log.h"
@@ -24,27 +27,79 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 // One connection. All its handlers run on the connection's strand, so its members need no lock.
+// The base is what the server keeps track of; stream_session below does the I/O.
 class session : public std::enable_shared_from_this<session> {
 public:
-    session(server& owner, tcp::socket&& socket) : owner_(owner), stream_(std::move(socket)) {
-        owner_.register_session(this);
-    }
-    ~session() { owner_.unregister_session(this); }
+    explicit session(server& owner) : owner_(owner) { owner_.register_session(this); }
+    virtual ~session() { owner_.unregister_session(this); }
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
 
-    void run() {
-        asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_wait_request(); });
-    }
-
+    virtual void run() = 0;
     // Called by the server from a control thread: closes the connection if it waits idle; a
     // request in flight finishes and its response closes the connection.
-    void request_shutdown() {
-        asio::post(stream_.get_executor(), [self = shared_from_this()] {
-            if (self->state_ == state::idle) self->stream_.socket().close();
+    virtual void request_shutdown() = 0;
+
+protected:
+    server& owner_;
+};
+
+namespace {
+
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+// Stream is beast::tcp_stream (plain HTTP) or tls_stream: a template rather than a virtual
+// stream, so plain HTTP reads and writes exactly as before, without an indirection per call.
+template <typename Stream>
+class stream_session final : public session {
+public:
+    static constexpr bool k_tls = std::is_same_v<Stream, tls_stream>;
+
+    template <typename... Args>
+    explicit stream_session(server& owner, Args&&... args) : session(owner), stream_(std::forward<Args>(args)...) {}
+
+    void run() override {
+        asio::dispatch(stream_.get_executor(), [self = self()] { self->do_handshake(); });
+    }
+
+    void request_shutdown() override {
+        asio::post(stream_.get_executor(), [self = self()] {
+            if (self->state_ == state::idle || self->state_ == state::handshake || self->state_ == state::lingering) {
+                beast::error_code ignored;
+                self->lowest().socket().close(ignored);
+            }
         });
     }
 
 private:
-    enum class state { idle, reading, writing, closed };
+    enum class state { handshake, idle, reading, writing, lingering, closed };
+
+    std::shared_ptr<stream_session> self() { return std::static_pointer_cast<stream_session>(shared_from_this()); }
+    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+    // TLS only: the handshake must finish within read_timeout, so a client that connects and
+    // stays silent cannot hold the connection.
+    void do_handshake() {
+        if constexpr (k_tls) {
+            state_ = state::handshake;
+            lowest().expires_after(owner_.options().read_timeout);
+            stream_.async_handshake(asio::ssl::stream_base::server,
+                                    [self = self()](beast::error_code ec) { self->on_handshake(ec); });
+        } else {
+            do_wait_request();
+        }
+    }
+
+    void on_handshake(beast::error_code ec) {
+        if (ec) {
+            if (!owner_.stopping()) {
+                owner_.options().access_stats->tls_handshake_failed();
+                logging::debug("tls handshake failed", {{"listener", owner_.options().name}, {"error", ec.message()}});
+            }
+            return do_close();
+        }
+        do_wait_request();
+    }
 
     // Waits for the first byte of the next request under the idle timeout, so a kept-alive
     // connection can sit quietly, while a started request must complete within read_timeout.
@@ -52,46 +107,77 @@ private:
         if (owner_.stopping()) return do_close();
         if (buffer_.size() > 0) return do_read();
         state_ = state::idle;
-        stream_.expires_after(owner_.options().idle_timeout);
-        stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec,
-                                                                                 std::size_t n) {
+        lowest().expires_after(owner_.options().idle_timeout);
+        stream_.async_read_some(buffer_.prepare(4096), [self = self()](beast::error_code ec, std::size_t n) {
             self->buffer_.commit(n);
             self->on_first_bytes(ec);
         });
     }
 
     void on_first_bytes(beast::error_code ec) {
+        if (ec == beast::error::timeout) count(close_reason::idle_timeout);
         if (ec) return do_close();  // idle timeout, peer closed, or shutdown
         do_read();
     }
 
+    // With access control, the header first: it decides before a body is read, so a client
+    // without credentials cannot make the listener buffer one. The body then shares the same
+    // deadline.
     void do_read() {
         state_ = state::reading;
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(owner_.options().max_header_size));
         parser_->body_limit(owner_.options().max_body_size);
-        stream_.expires_after(owner_.options().read_timeout);
+        lowest().expires_after(owner_.options().read_timeout);
+        if (!owner_.options().auth) {  // no access control: one read, as fast as it gets
+            bhttp::async_read(stream_, buffer_, *parser_,
+                              [self = self()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+            return;
+        }
+        bhttp::async_read_header(stream_, buffer_, *parser_,
+                                 [self = self()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    void on_header(beast::error_code ec) {
+        if (ec) return on_read(ec);
+        const auto& auth = owner_.options().auth;
+        if (!auth->allows(parser_->get())) {
+            owner_.options().access_stats->unauthorized();
+            // The body (if any) is left unread, so the connection cannot carry another request.
+            auto res = std::make_shared<response>(auth->challenge(parser_->get().version()));
+            res->keep_alive(false);
+            return do_write(std::move(res), !parser_->is_done());
+        }
+        if (parser_->is_done()) return on_read({});
         bhttp::async_read(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                          [self = self()](beast::error_code read_ec, std::size_t) { self->on_read(read_ec); });
     }
 
     void on_read(beast::error_code ec) {
         if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) return do_close();
         if (ec == beast::error::timeout) {
             logging::debug("http request read timed out", {{"listener", owner_.options().name}});
+            count(close_reason::read_timeout);
             return do_close();
         }
         if (ec == bhttp::error::body_limit) {
+            count(close_reason::body_too_large);
+            // Linger: a sender that writes its whole body before reading must still see the 413
+            // (a final answer) rather than a reset (which it would retry).
             return send_error(bhttp::status::payload_too_large,
                               "request body larger than the limit of " +
-                                  std::to_string(owner_.options().max_body_size) + " bytes\n");
+                                  std::to_string(owner_.options().max_body_size) + " bytes\n",
+                              true);
         }
         if (ec == bhttp::error::header_limit) {
+            count(close_reason::header_too_large);
             return send_error(bhttp::status::request_header_fields_too_large,
                               "request header larger than the limit of " +
-                                  std::to_string(owner_.options().max_header_size) + " bytes\n");
+                                  std::to_string(owner_.options().max_header_size) + " bytes\n",
+                              true);
         }
         if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+            count(close_reason::malformed_request);
             return send_error(bhttp::status::bad_request, "malformed HTTP request: " + ec.message() + "\n");
         }
         if (ec) return do_close();
@@ -104,44 +190,72 @@ private:
     }
 
     // Answers a request that could not be read and closes: the rest of the stream is unusable.
-    void send_error(bhttp::status status, std::string body) {
+    void send_error(bhttp::status status, std::string body, bool linger = false) {
         auto res = std::make_shared<response>(status, 11);
         res->set(bhttp::field::server, "metrics-governor");
         res->set(bhttp::field::content_type, k_text);
         res->body() = std::move(body);
         res->keep_alive(false);
         res->prepare_payload();
-        do_write(std::move(res));
+        do_write(std::move(res), linger);
     }
 
-    void do_write(std::shared_ptr<response> res) {
+    // linger: the client may still be sending a body nobody read (401, 413, 431); see do_linger.
+    void do_write(std::shared_ptr<response> res, bool linger = false) {
         state_ = state::writing;
-        stream_.expires_after(owner_.options().read_timeout);
+        lowest().expires_after(owner_.options().read_timeout);
         const bool keep = res->keep_alive();
-        bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
-            self->on_write(ec, keep);
+        bhttp::async_write(stream_, *res, [self = self(), res, keep, linger](beast::error_code ec, std::size_t) {
+            self->on_write(ec, keep, linger);
         });
     }
 
-    void on_write(beast::error_code ec, bool keep_alive) {
+    void on_write(beast::error_code ec, bool keep_alive, bool linger = false) {
+        if (ec == beast::error::timeout) count(close_reason::write_timeout);
+        if (!ec && linger) return do_linger();
         if (ec || !keep_alive) return do_close();
         do_wait_request();
     }
 
+    // Closing a socket with unread input resets the connection, and the reset can destroy the
+    // response before the client reads it. So: half-close, then discard what the client still
+    // sends until it closes, at most max_body_size bytes and read_timeout long.
+    void do_linger() {
+        state_ = state::lingering;
+        beast::error_code ignored;
+        lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        lowest().expires_after(owner_.options().read_timeout);
+        drain_ = std::make_unique<std::array<char, 4096>>();
+        drain_some(0);
+    }
+
+    void drain_some(std::uint64_t drained) {
+        lowest().async_read_some(asio::buffer(*drain_), [self = self(), drained](beast::error_code ec, std::size_t n) {
+            if (ec || drained + n > self->owner_.options().max_body_size) return self->do_close();
+            self->drain_some(drained + n);
+        });
+    }
+
+    // TLS closes without close_notify: every response is delimited by Content-Length, so the
+    // client has it whole, and a TLS shutdown would be one more round trip to bound.
     void do_close() {
         if (state_ == state::closed) return;
         state_ = state::closed;
         beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.socket().close(ignored);
+        lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+        lowest().socket().close(ignored);
     }
 
-    server& owner_;
-    beast::tcp_stream stream_;
+    void count(close_reason r) { owner_.options().counters->add(r); }
+
+    Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    std::unique_ptr<std::array<char, 4096>> drain_;  // do_linger only
     state state_ = state::idle;
 };
+
+}  // namespace
 
 std::string format_endpoint(const tcp::endpoint& ep) {
     const auto host = ep.address().to_string();
@@ -206,10 +320,17 @@ void server::on_accept(boost::system::error_code ec, tcp::socket socket) {
         return;
     }
     if (options_.max_connections != 0 && open_connections() >= options_.max_connections) {
+        // Refused at once, without a response: reading a request first would let the excess
+        // connections hold resources, which is what the limit is for.
+        options_.counters->add(close_reason::max_connections);
         boost::system::error_code ignored;
         socket.close(ignored);
     } else {
-        std::make_shared<session>(*this, std::move(socket))->run();
+        if (options_.tls) {
+            std::make_shared<stream_session<tls_stream>>(*this, std::move(socket), *options_.tls)->run();
+        } else {
+            std::make_shared<stream_session<beast::tcp_stream>>(*this, std::move(socket))->run();
+        }
     }
     do_accept();
 }
@@ -257,12 +378,14 @@ void server::register_session(session* s) {
     std::lock_guard lock(sessions_mu_);
     sessions_.insert(s);
     open_.store(sessions_.size(), std::memory_order_relaxed);
+    options_.counters->opened();
 }
 
 void server::unregister_session(session* s) {
     std::lock_guard lock(sessions_mu_);
     sessions_.erase(s);
     open_.store(sessions_.size(), std::memory_order_relaxed);
+    options_.counters->gone();
     if (sessions_.empty()) sessions_cv_.notify_all();
 }
 

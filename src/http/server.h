@@ -1,7 +1,10 @@
 // server: one HTTP/1.1 listener (Boost.Beast) serving a router, with every resource bounded:
 // header bytes (431), body bytes (413, checked against Content-Length before the body is read),
 // time to read a request once its first byte arrived (read_timeout), time a keep-alive connection
-// may sit idle (idle_timeout), and optionally the number of open connections.
+// may sit idle (idle_timeout), and optionally the number of open connections. Every connection
+// closed for one of these limits is counted in options.counters by reason.
+// Optionally TLS (options.tls; the handshake also bounded by read_timeout) and access control
+// (options.auth: a request without the credentials gets 401 before its body is read).
 //
 // Threading: sessions run on strands of the io_context passed in, which any number of threads may
 // run. listen(), stop_accepting(), shutdown() and wait_until_idle() are called from a control
@@ -26,7 +29,13 @@
 #include <unordered_set>
 
 #include "common/result.h"
+#include "http/access.h"
+#include "http/connection_counters.h"
 #include "http/router.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace mg::http {
 
@@ -37,6 +46,15 @@ struct server_options {
     std::chrono::nanoseconds read_timeout = std::chrono::seconds(30);
     std::chrono::nanoseconds idle_timeout = std::chrono::seconds(120);
     std::size_t max_connections = 0;  // 0: unbounded
+    // Where closes for a timeout or limit are counted; may be shared between listeners.
+    std::shared_ptr<connection_counters> counters = std::make_shared<connection_counters>();
+    // Access control (http/access.h): null lets every request through. Checked on the header,
+    // before the body is read and before routing.
+    std::shared_ptr<const authenticator> auth = nullptr;
+    // Set: the listener speaks only HTTPS with this context (http/tls.h); null: plain HTTP.
+    std::shared_ptr<boost::asio::ssl::context> tls = nullptr;
+    // 401s and failed TLS handshakes; may be shared between listeners.
+    std::shared_ptr<access_counters> access_stats = std::make_shared<access_counters>();
 };
 
 class session;

@@ -365,7 +365,7 @@ http::response receiver::handle_remote_write(const http::request& req) {
                                     "unsupported Content-Encoding \"" + encoding + "\"; remote write wants snappy"));
     }
     if (auto st = protocol::snappy_decode(req.body(), options_.max_body_size, s.decompressed); !st) {
-        return answer(text_response(req, status_for(st.code()), "snappy: " + st.error_message()));
+        return answer(text_response(req, status_for(st.code()), st.error_message()));  // "snappy: ..."
     }
     const auto st = proto == source_protocol::remote_write_v1 ? protocol::decode_remote_write_v1(s.decompressed, s.batch)
                                                               : protocol::decode_remote_write_v2(s.decompressed, s.batch);
@@ -406,7 +406,7 @@ http::response receiver::handle_otlp(const http::request& req) {
     std::string_view body = req.body();
     if (encoding == "gzip") {
         if (auto st = protocol::gzip_decode(body, options_.max_body_size, s.decompressed); !st) {
-            return answer(text_response(req, status_for(st.code()), "gzip: " + st.error_message()));
+            return answer(text_response(req, status_for(st.code()), st.error_message()));  // "gzip: ..."
         }
         body = s.decompressed;
     } else if (!encoding.empty() && encoding != "identity") {
