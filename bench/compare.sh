@@ -67,14 +67,10 @@ PERF_CALL_GRAPH=${PERF_CALL_GRAPH:-fp}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t mg-compare.XXXXXX)}
 SERIES_PER_REQUEST=1000
 LABELS=8
-START_TIMEOUT=30   # seconds for a process to start listening
-QUIET_SECONDS=2    # the sink saw nothing new for this long: the proxy has forwarded everything
 
-die() {
-    echo "compare.sh: $*" >&2
-    exit 1
-}
-log() { echo "compare.sh: $*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
+LIB_NAME=compare.sh
 
 # ---- preconditions ----
 if [[ -z $VMAGENT || ! -x $VMAGENT ]]; then
@@ -104,90 +100,9 @@ done
 mkdir -p "$OUT_DIR"
 results=$OUT_DIR/results.tsv
 : >"$results"
-clk_tck=$(getconf CLK_TCK)
 
-# ---- process handling ----
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# stop PID: SIGTERM, then SIGKILL after 30 s.
-stop() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 300; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds; fails at the deadline.
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.1
-    done
-}
-
-alive() { kill -0 "$1" 2>/dev/null; }
-file_has() { grep -q "$2" "$1" 2>/dev/null; }
-http_ok() { curl -sf -o /dev/null --max-time 2 "$1"; }
-
-# The port after the last ':' of the first "addr" of the JSON log line containing MSG.
-log_port() {
-    grep -F "\"$2\"" "$1" | head -n1 | grep -o '"addr":"[^"]*"' | head -n1 | sed 's/.*:\([0-9]*\)"$/\1/'
-}
-
-# The TCP port PID listens on (vmagent picks it with :0 and does not log it).
-listen_port() {
-    ss -Hltnp 2>/dev/null | grep -F "pid=$1," | awk '{print $4}' | sed 's/.*://' | head -n1
-}
-
-# cpu_ticks PID: utime + stime in clock ticks (fields 14 and 15; comm may hold spaces).
-cpu_ticks() {
-    local stat
-    stat=$(<"/proc/$1/stat")
-    stat=${stat##*) }
-    # After "pid (comm) " the fields start at 3 (state): utime is the 12th, stime the 13th.
-    awk '{print $12 + $13}' <<<"$stat"
-}
-has_listen_port() { [[ -n $(listen_port "$1") ]]; }
-vm_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
-
-sink_bytes() { curl -sf --max-time 2 "http://127.0.0.1:$1/stats" | awk '/^bytes/ {print $2}'; }
-sink_requests() { curl -sf --max-time 2 "http://127.0.0.1:$1/stats" | awk '/^requests/ {print $2}'; }
-
-# Waits until the sink's byte count stayed the same for QUIET_SECONDS.
-wait_sink_quiet() {
-    local port=$1 last=-1 now stable=0 deadline=$((SECONDS + 120))
-    while ((SECONDS < deadline)); do
-        now=$(sink_bytes "$port") || now=-2
-        if [[ $now == "$last" ]]; then
-            stable=$((stable + 1))
-            ((stable * 5 >= QUIET_SECONDS * 10)) && return 0
-        else
-            stable=0
-            last=$now
-        fi
-        sleep 0.2
-    done
-    return 1
-}
-
-# Sum of every series of METRIC in the Prometheus text at URL.
-metric_sum() {
-    curl -sf --max-time 5 "$1" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $NF} END {printf "%.0f\n", s}'
-}
 
 # ---- scenarios ----
 # Sets: series metrics churn cycles gov_limit vm_limit.
@@ -219,32 +134,19 @@ run_one() {
     mkdir -p "$dir"
     scenario "$sc"
 
-    taskset -c "$LOAD_CPUS" "$NULL_SINK" -listen=127.0.0.1:0 >"$dir/sink.out" 2>&1 &
-    local sink_pid=$!
-    pids+=("$sink_pid")
-    wait_for "$START_TIMEOUT" file_has "$dir/sink.out" '^listening' || {
-        log "$dir: the null sink did not start"
-        return 1
-    }
-    local sink_port
-    sink_port=$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$dir/sink.out")
+    local sink_pid sink_port
+    start_sink "$dir" "$LOAD_CPUS" || return 1
     local backend=http://127.0.0.1:$sink_port/api/v1/write
 
     local proxy_pid ingest_port metrics_url drop_metric
     if [[ $proxy == governor ]]; then
         printf 'defaults:\n  max_cardinality: %s\n  action: drop\n' "$gov_limit" >"$dir/limits.yaml"
+        local gov_pid stats_port
         # shellcheck disable=SC2086 # GOVERNOR_FLAGS is a list of flags
-        taskset -c "$PROXY_CPUS" "$GOVERNOR" -http-listen=127.0.0.1:0 -stats-addr=127.0.0.1:0 \
-            -exporter-endpoint="$backend" -limits-config="$dir/limits.yaml" \
-            -parallelism="$proxy_ncpus" $GOVERNOR_FLAGS >"$dir/proxy.log" 2>&1 &
-        proxy_pid=$!
-        pids+=("$proxy_pid")
-        wait_for "$START_TIMEOUT" file_has "$dir/proxy.log" '"metrics-governor started"' || {
-            log "$dir: metrics-governor did not start (see $dir/proxy.log)"
-            return 1
-        }
-        ingest_port=$(log_port "$dir/proxy.log" "ingest listener started")
-        metrics_url=http://127.0.0.1:$(log_port "$dir/proxy.log" "stats listener started")/metrics
+        start_governor "$dir" "$PROXY_CPUS" -exporter-endpoint="$backend" -limits-config="$dir/limits.yaml" \
+            -parallelism="$proxy_ncpus" $GOVERNOR_FLAGS || return 1
+        proxy_pid=$gov_pid
+        metrics_url=http://127.0.0.1:$stats_port/metrics
         drop_metric=metrics_governor_series_dropped_total
     else
         # shellcheck disable=SC2086 # VMAGENT_FLAGS is a list of flags
