@@ -2,13 +2,15 @@
 #   make run   install what is missing, build Release, start the daemon with config/metrics-governor.yaml
 #   make test  install what is missing (with the e2e peers: prometheus, victoria-metrics), build Debug
 #              with warnings as errors, run every test through ctest (docs/testing.md)
+#   make fuzz  install clang if missing, build the libFuzzer targets (build/fuzz), run each for
+#              FUZZ_SECONDS (default 30) on its corpus (scripts/run-fuzz.sh, docs/testing.md)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= config/metrics-governor.yaml
 RELEASE_DIR := build/release
 DEBUG_DIR := build/debug
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps deps-e2e build release run test bench sanitize-test clean
+.PHONY: all deps deps-e2e build release run test bench sanitize-test fuzz clean
 
 all: release
 
@@ -36,15 +38,22 @@ bench: deps
 	cmake -S . -B build/bench $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=ON
 	cmake --build build/bench -j$(JOBS)
 
-# SANITIZE=address,undefined or SANITIZE=thread: the unit tests only, built with that sanitizer.
+# SANITIZE=address,undefined or SANITIZE=thread: the unit and integration tests (the daemon they
+# start is built with the same sanitizer), not the end-to-end ones with real peers (label e2e).
+# A report stops the process (UBSan: -fno-sanitize-recover; TSan: halt_on_error), failing the test.
 SANITIZE ?= address,undefined
+SAN_DIR = build/san-$(subst $(comma),-,$(SANITIZE))
 sanitize-test: deps
-	cmake -S . -B build/san-$(subst $(comma),-,$(SANITIZE)) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DMG_WERROR=ON \
-	  -DMG_SANITIZE=$(SANITIZE) -DMG_BUILD_BENCH=OFF -DMG_BUILD_INTEGRATION_TESTS=OFF
-	cmake --build build/san-$(subst $(comma),-,$(SANITIZE)) -j$(JOBS)
-	ctest --test-dir build/san-$(subst $(comma),-,$(SANITIZE)) --output-on-failure -j$(JOBS)
+	cmake -S . -B $(SAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DMG_WERROR=ON \
+	  -DMG_SANITIZE=$(SANITIZE) -DMG_BUILD_BENCH=OFF -DMG_BUILD_INTEGRATION_TESTS=ON
+	cmake --build $(SAN_DIR) -j$(JOBS)
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) -LE e2e
 
 comma := ,
+
+# The libFuzzer targets (clang, build/fuzz), FUZZ_SECONDS each (default 30); docs/testing.md.
+fuzz:
+	bash scripts/run-fuzz.sh
 
 clean:
 	rm -rf build

@@ -14,7 +14,7 @@
 #   MAX_SPS [required unless RATE]  the governor's max samples/s from bench/compare.sh (scenario 1)
 #   LOAD [0.8]        fraction of MAX_SPS to offer
 #   RATE              requests/s instead (overrides MAX_SPS x LOAD / SERIES_PER_REQUEST)
-#   DURATION [600]    seconds in all;  CHUNK [60] seconds per chunk;  WARMUP_CHUNKS [1]
+#   DURATION [600]    seconds in all;  CHUNK [60] seconds per chunk;  WARMUP_CHUNKS [2]
 #   SERIES [200000]  METRICS [100]  LABELS [8]  SERIES_PER_REQUEST [1000]  CONCURRENCY [4]
 #   CHURN [0]         fraction of new series per cycle (0: the same series all along)
 #   RSS_TOLERANCE [0.05]  allowed RSS growth from the end of warm-up to the end
@@ -35,7 +35,7 @@ NULL_SINK=${NULL_SINK:-$BUILD_DIR/bench/null_sink}
 LOAD=${LOAD:-0.8}
 DURATION=${DURATION:-600}
 CHUNK=${CHUNK:-60}
-WARMUP_CHUNKS=${WARMUP_CHUNKS:-1}
+WARMUP_CHUNKS=${WARMUP_CHUNKS:-2}
 SERIES=${SERIES:-200000}
 METRICS=${METRICS:-100}
 LABELS=${LABELS:-8}

@@ -7,6 +7,12 @@ function(mg_target_options target)
   if(MG_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  if(MG_FUZZ)
+    # Coverage feedback for libFuzzer without its main(); the fuzz targets add -fsanitize=fuzzer.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                                             -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
   if(MG_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${MG_SANITIZE} -fno-omit-frame-pointer
                                              -fno-sanitize-recover=all)

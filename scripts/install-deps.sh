@@ -2,9 +2,11 @@
 # Installs the Debian 12 packages metrics-governor needs to build and test. Idempotent: when
 # everything is present it only checks and exits. Needs root or sudo when something is missing.
 #
-# Usage: scripts/install-deps.sh [--e2e]
-#   --e2e  also install the real peers the end-to-end tests and benchmarks run against
-#          (Debian's prometheus and victoria-metrics).
+# Usage: scripts/install-deps.sh [--e2e] [--fuzz]
+#   --e2e   also install the real peers the end-to-end tests and benchmarks run against
+#           (Debian's prometheus and victoria-metrics).
+#   --fuzz  also install clang with libFuzzer and the sanitizer runtimes, and llvm-symbolizer
+#           (scripts/run-fuzz.sh).
 set -euo pipefail
 
 build_pkgs=(
@@ -14,13 +16,17 @@ build_pkgs=(
   curl
   openssl  # the command line: tests/integration/access_test.cpp makes its certificates with it
 )
-e2e_pkgs=(prometheus victoria-metrics)
+# The real peers; jq and iproute2 (ss) for the benchmark scripts that run against them
+# (bench/compare.sh, bench/soak.sh).
+e2e_pkgs=(prometheus victoria-metrics jq iproute2)
+fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
 
 want=("${build_pkgs[@]}")
 for arg in "$@"; do
   case "$arg" in
     --e2e) want+=("${e2e_pkgs[@]}") ;;
-    *) echo "install-deps: unknown argument '$arg'; accepted: --e2e" >&2; exit 2 ;;
+    --fuzz) want+=("${fuzz_pkgs[@]}") ;;
+    *) echo "install-deps: unknown argument '$arg'; accepted: --e2e, --fuzz" >&2; exit 2 ;;
   esac
 done
 

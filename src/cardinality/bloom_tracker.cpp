@@ -5,12 +5,31 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
 namespace mg::cardinality {
 namespace {
+
+// Restore: a generation's count beyond this is a damaged file (no filter holds 2^50 series), and
+// 64 generations of it cannot overflow the total.
+constexpr std::int64_t k_max_restored_count = std::int64_t{1} << 50;
+
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+    std::int64_t r = 0;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+    return r;
+}
+
+std::int64_t saturating_sub(std::int64_t a, std::int64_t b) {
+    std::int64_t r = 0;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b < 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+    return r;
+}
 
 // Reader announcement slots, shared by every tracker of the process. A thread claims one slot on
 // its first lookup and keeps it until it exits. While inside a lookup it stores the tracker's
@@ -572,9 +591,12 @@ result<std::unique_ptr<bloom_tracker>> bloom_tracker::restore(const tracker_snap
         const auto& gs = snap.generations[i];
         if (gs.age.count() < 0 || (i > 0 && gs.age < snap.generations[i - 1].age))
             return make_error("tracker snapshot generation " + std::to_string(i) + ": bad age");
-        if (gs.latest_count < 0)
+        // A count may be negative: a false positive on an older generation refreshes a series
+        // that was never counted there (observe_locked), and the snapshot records that as is.
+        // The bound only keeps the sum below from overflowing.
+        if (gs.latest_count > k_max_restored_count || gs.latest_count < -k_max_restored_count)
             return make_error("tracker snapshot generation " + std::to_string(i) +
-                              ": negative count");
+                              ": impossible count " + std::to_string(gs.latest_count));
     }
 
     auto t = std::make_unique<bloom_tracker>(snap.config, clock);
@@ -590,13 +612,21 @@ result<std::unique_ptr<bloom_tracker>> bloom_tracker::restore(const tracker_snap
         g.latest.store(gs.latest_count, std::memory_order_relaxed);
         total += gs.latest_count;
     }
-    t->total_.store(total, std::memory_order_relaxed);
+    // As rotate_to() does: a negative total can only come from false positives.
+    t->total_.store(std::max<std::int64_t>(total, 0), std::memory_order_relaxed);
 
-    const auto wall_gap = clock.wall_now() - snap.taken_at;
-    const std::int64_t downtime = std::max<std::int64_t>(
-        0, std::chrono::duration_cast<std::chrono::nanoseconds>(wall_gap).count());
+    // The times come from a file: saturate rather than overflow. Anything past the whole window
+    // plus a period rotates every generation out, so elapsed time is capped there.
+    const std::int64_t taken_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(snap.taken_at.time_since_epoch()).count();
+    const std::int64_t wall_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock.wall_now().time_since_epoch()).count();
+    const std::int64_t downtime = std::max<std::int64_t>(0, saturating_sub(wall_ns, taken_ns));
+    const std::int64_t cap = std::min(saturating_add(snap.config.window.count(), t->period_ns_),
+                                      std::numeric_limits<std::int64_t>::max() / 4);
+    const std::int64_t elapsed = std::min(saturating_add(snap.generations[0].age.count(), downtime), cap);
     const std::int64_t now = ns(clock.monotonic_now());
-    const std::int64_t start = now - snap.generations[0].age.count() - downtime;
+    const std::int64_t start = now - elapsed;
     t->current_start_ns_.store(start, std::memory_order_relaxed);
     t->next_rotation_ns_.store(start + t->period_ns_, std::memory_order_relaxed);
     t->advance();

@@ -2,11 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace mg::cardinality {
+
+namespace {
+
+// A tiny configured rate (any positive number is valid) must not underflow to 0 in a slice:
+// restore_slice() refuses a zero rate, so the tracker's own snapshot would not load back.
+double positive_rate(double r) { return std::max(r, std::numeric_limits<double>::min()); }
+
+}  // namespace
 
 scalable_bloom::scalable_bloom(std::uint64_t expected_items, double fp_rate)
     : expected_(std::max<std::uint64_t>(1, expected_items)), fp_rate_(fp_rate) {}
@@ -28,7 +37,7 @@ slice_geometry scalable_bloom::geometry(std::uint64_t expected, double p, std::s
         if (i == index) {
             const double share = std::max(0.6 * static_cast<double>(c) / e,
                                           0.1 * std::ldexp(1.0, -static_cast<int>(i + 1)));
-            const double rate = p * share;
+            const double rate = positive_rate(p * share);
             return {c, block_bloom::blocks_for(c, rate), rate};
         }
         cum += c;
@@ -37,7 +46,7 @@ slice_geometry scalable_bloom::geometry(std::uint64_t expected, double p, std::s
             const std::size_t j = index - i;
             const double c_over = std::min(e * std::ldexp(1.0, static_cast<int>(j)), 1e15);
             const auto c_o = static_cast<std::uint64_t>(c_over);
-            const double rate = p * 0.3 * std::ldexp(1.0, -static_cast<int>(j));
+            const double rate = positive_rate(p * 0.3 * std::ldexp(1.0, -static_cast<int>(j)));
             return {c_o, block_bloom::blocks_for(c_o, rate), rate};
         }
         cap *= 8;

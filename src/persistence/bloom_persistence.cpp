@@ -36,10 +36,6 @@ std::string age_text(std::chrono::nanoseconds age) {
     return format_duration(std::chrono::duration_cast<std::chrono::seconds>(std::max(age, std::chrono::nanoseconds{0})));
 }
 
-bool is_gzip(std::string_view bytes) {
-    return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f && static_cast<unsigned char>(bytes[1]) == 0x8b;
-}
-
 // Background work yields the CPU to ingest: on Linux nice is per thread, so this lowers only the
 // calling thread. A failure (e.g. a seccomp profile) is harmless and ignored.
 void lower_thread_priority() {
@@ -137,18 +133,7 @@ restore_report bloom_persistence::restore() {
             fail(bytes.error_message());
             continue;
         }
-        std::string payload;
-        if (is_gzip(*bytes)) {
-            auto inflated = gzip_decompress(*bytes, options_.max_memory);
-            if (!inflated) {
-                fail(inflated.error_message());
-                continue;
-            }
-            payload = std::move(*inflated);
-        } else {
-            payload = std::move(*bytes);
-        }
-        auto snap = decode_tracker(payload, m->key);
+        auto snap = decode_tracker_file(*bytes, m->key, options_.max_memory);
         if (!snap) {
             fail(snap.error_message());
             continue;

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 #include "common/units.h"
 
@@ -207,6 +208,12 @@ result<sys_tp> parse_rfc3339(std::string_view text) {
     }
     if (*end != '\0') return make_error("\"" + s + "\": unexpected text after the time");
     const std::time_t secs = timegm(&tm) - offset;
+    // The clock counts nanoseconds since 1970 in 64 bits (up to 2262): a later time would
+    // overflow in the conversion, an earlier one in the ages computed from it (now - time), and
+    // either can only come from a damaged or hand-edited file.
+    constexpr std::int64_t k_max_secs = std::numeric_limits<std::int64_t>::max() / 1000000000 - 1;
+    if (secs < 0 || secs > k_max_secs)
+        return make_error("\"" + s + "\": outside the years 1970 to 2262");
     return sys_tp(std::chrono::duration_cast<sys_tp::duration>(std::chrono::seconds(secs) +
                                                                 std::chrono::nanoseconds(nanos)));
 }

@@ -141,7 +141,8 @@ result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload, s
             s.words.resize(s.geometry.n_blocks * 8);
             std::string_view raw;
             r.bytes(s.words.size() * 8, raw);
-            std::memcpy(s.words.data(), raw.data(), raw.size());
+            // An empty slice has no buffer: memcpy with a null pointer is undefined even for 0 bytes.
+            if (!raw.empty()) std::memcpy(s.words.data(), raw.data(), raw.size());
         }
     }
     if (r.left() != 0) return make_error(std::to_string(r.left()) + " unexpected bytes after the last generation");
@@ -164,6 +165,17 @@ result<std::string> gzip_compress(std::string_view data, int level) {
     if (rc != Z_STREAM_END) return make_error("gzip: compression failed");
     out.resize(produced);
     return out;
+}
+
+result<cardinality::tracker_snapshot> decode_tracker_file(std::string_view bytes,
+                                                          std::string_view expected_key,
+                                                          std::uint64_t max_inflated) {
+    const bool gzip = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+                      static_cast<unsigned char>(bytes[1]) == 0x8b;
+    if (!gzip) return decode_tracker(bytes, expected_key);
+    auto inflated = gzip_decompress(bytes, max_inflated);
+    if (!inflated) return make_error(inflated.error_message());
+    return decode_tracker(*inflated, expected_key);
 }
 
 result<std::string> gzip_decompress(std::string_view data, std::uint64_t max_bytes) {

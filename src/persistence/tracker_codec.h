@@ -26,6 +26,12 @@ std::string encode_tracker(std::string_view key, const cardinality::tracker_snap
 // key other than `expected_key`, impossible sizes). Geometry is checked again by restore().
 result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload, std::string_view expected_key);
 
+// A tracker file as restore reads it: inflated within max_inflated bytes when it starts with the
+// gzip magic (a `.bloom.gz`), taken as is otherwise (a `.bloom`), then decode_tracker().
+result<cardinality::tracker_snapshot> decode_tracker_file(std::string_view bytes,
+                                                          std::string_view expected_key,
+                                                          std::uint64_t max_inflated);
+
 // gzip (RFC 1952) at `level` 1..9.
 result<std::string> gzip_compress(std::string_view data, int level);
 // Inflates a gzip stream; an error if it is malformed, truncated, or inflates past max_bytes.

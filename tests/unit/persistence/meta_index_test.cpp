@@ -108,3 +108,15 @@ TEST_CASE("RFC 3339 times: UTC, fractions, offsets, garbage", "[persistence][met
     CHECK_FALSE(mp::parse_rfc3339("2024-01-15T10:30:00+0").ok());
     CHECK_FALSE(mp::parse_rfc3339("2024-01-15T10:30:00Zjunk").ok());
 }
+
+// Times are nanoseconds since 1970 in 64 bits: past 2262 the conversion overflowed (found by the
+// meta_json fuzz target), before 1970 the ages computed from them could.
+TEST_CASE("RFC 3339 times outside 1970..2262 are refused, not overflowed", "[persistence][meta]") {
+    CHECK(mp::parse_rfc3339("1970-01-01T00:00:00Z").ok());
+    CHECK(mp::parse_rfc3339("2262-01-01T00:00:00Z").ok());
+    const auto late = mp::parse_rfc3339("4046-11-14T22:13:20Z");
+    REQUIRE_FALSE(late.ok());
+    CHECK(late.error_message().find("1970 to 2262") != std::string::npos);
+    CHECK_FALSE(mp::parse_rfc3339("2263-01-01T00:00:00Z").ok());
+    CHECK_FALSE(mp::parse_rfc3339("1969-12-31T23:59:59Z").ok());
+}

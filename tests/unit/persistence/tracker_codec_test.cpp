@@ -100,3 +100,26 @@ TEST_CASE("crc32 and sha256 match published test vectors", "[persistence][codec]
     CHECK(mp::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(mp::sha256_hex("stats:metric:a").size() == 64);
 }
+
+TEST_CASE("decode_tracker_file reads .bloom.gz and .bloom alike, within its inflate bound",
+          "[persistence][codec]") {
+    mg::fake_clock clock;
+    mc::bloom_tracker t(small_config(), clock);
+    for (std::uint64_t i = 0; i < 100; ++i) t.insert(i + 1);
+    const std::string payload = mp::encode_tracker("stats:metric:m", t.snapshot());
+    const std::string gz = *mp::gzip_compress(payload, 6);
+
+    auto plain = mp::decode_tracker_file(payload, "stats:metric:m", 1);  // no inflating: no bound
+    REQUIRE(plain.ok());
+    auto packed = mp::decode_tracker_file(gz, "stats:metric:m", payload.size());
+    REQUIRE(packed.ok());
+    CHECK(packed->generations.size() == plain->generations.size());
+    CHECK(packed->generations[0].latest_count == t.generation_counts()[0]);
+    CHECK(packed->generations[0].latest_count > 0);
+
+    auto too_big = mp::decode_tracker_file(gz, "stats:metric:m", payload.size() - 1);
+    REQUIRE_FALSE(too_big.ok());
+    CHECK_THAT(too_big.error_message(), Catch::Contains("inflates past"));
+    CHECK_FALSE(mp::decode_tracker_file(gz.substr(0, gz.size() / 2), "stats:metric:m", 1 << 20).ok());
+    CHECK_FALSE(mp::decode_tracker_file(gz, "stats:metric:other", 1 << 20).ok());
+}
