@@ -56,27 +56,12 @@ std::vector<proto::owned_timeseries> make_series(const std::string& name, const 
     return ts;
 }
 
-// Every (metric, id) in a remote-write body, with repeats.
-std::vector<std::string> series_in(const std::string& snappy_body) {
-    std::vector<std::string> out;
-    std::string raw;
-    if (!proto::snappy_decode(snappy_body, 1 << 28, raw)) return out;
-    proto::series_batch b;
-    if (!proto::decode_remote_write_v1(raw, b)) return out;
-    for (std::size_t i = 0; i < b.size(); ++i) {
-        const auto v = b[i];
-        for (const auto& l : v.labels)
-            if (l.name == "id") out.push_back(std::string(v.metric_name) + "/" + std::string(l.value));
-    }
-    return out;
-}
-
 // Series stored by the backend: those in requests it answered 2xx, with how often each came.
 std::map<std::string, int> stored(const std::vector<recorded_request>& reqs) {
     std::map<std::string, int> out;
     for (const auto& r : reqs) {
         if (r.status / 100 != 2) continue;
-        for (auto& s : series_in(r.body)) ++out[s];
+        for (auto& s : mg::test::series_ids(r.body)) ++out[s];
     }
     return out;
 }
@@ -153,7 +138,7 @@ TEST_CASE("faults: every data point is accounted for while the backend answers 5
             }
             case mode::too_large_413: {
                 // More than 5 series, or the one series "big/0", is "too large" for this backend.
-                const auto s = series_in(r.body);
+                const auto s = mg::test::series_ids(r.body);
                 const bool big = std::find(s.begin(), s.end(), "big/0") != s.end();
                 return answer((s.size() > 5 || big) ? 413 : 204);
             }

@@ -25,20 +25,29 @@ inline std::string prw_body(const std::vector<protocol::owned_timeseries>& ts) {
     return compressed;
 }
 
+// "metric/id" (the value of label "id") of every series in one snappy remote-write body, in order
+// and with repeats; empty when the body does not decode.
+inline std::vector<std::string> series_ids(const std::string& snappy_body) {
+    std::vector<std::string> out;
+    std::string raw;
+    if (!protocol::snappy_decode(snappy_body, 1 << 28, raw)) return out;
+    protocol::series_batch b;
+    if (!protocol::decode_remote_write_v1(raw, b)) return out;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        const auto v = b[i];
+        for (const auto& l : v.labels)
+            if (l.name == "id") out.push_back(std::string(v.metric_name) + "/" + std::string(l.value));
+    }
+    return out;
+}
+
 // The values of label "id" of every series of `metric` the backend received, over all requests.
 inline std::set<std::string> received_ids(const std::vector<recorded_request>& reqs, const std::string& metric) {
     std::set<std::string> ids;
+    const std::string prefix = metric + "/";
     for (const auto& r : reqs) {
-        std::string raw;
-        if (!protocol::snappy_decode(r.body, 1 << 28, raw)) continue;
-        protocol::series_batch b;
-        if (!protocol::decode_remote_write_v1(raw, b)) continue;
-        for (std::size_t i = 0; i < b.size(); ++i) {
-            const auto v = b[i];
-            if (v.metric_name != metric) continue;
-            for (const auto& l : v.labels)
-                if (l.name == "id") ids.emplace(l.value);
-        }
+        for (const auto& s : series_ids(r.body))
+            if (s.compare(0, prefix.size(), prefix) == 0) ids.insert(s.substr(prefix.size()));
     }
     return ids;
 }
