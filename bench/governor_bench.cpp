@@ -156,7 +156,7 @@ void BM_remote_write_proxy_path(benchmark::State& state) {
         refs.clear();
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const auto v = batch[i];
-            refs.push_back({v.metric_name, v.labels, v.points()});
+            refs.push_back({v.metric_name, v.labels, v.points(), v.has_identity, v.identity});
         }
         decisions.resize(refs.size());
         g.decide(refs, decisions);

@@ -52,8 +52,9 @@ int main(int argc, char** argv) {
         }
         if (hash) {
             for (std::size_t i = 0; i < batch.size(); ++i) {
+                // What the governor does: the decoder's identity when it took it from the wire.
                 const auto s = batch[i];
-                acc ^= mg::cardinality::series_hash_sorted(s.metric_name, s.labels);
+                acc ^= s.has_identity ? s.identity : mg::cardinality::series_hash_sorted(s.metric_name, s.labels);
             }
         }
     }

@@ -79,7 +79,9 @@ struct generation_snapshot {
 // Plain data for the persistence module to serialize. Generation 0 is the current one, 1 the
 // previous, and so on.
 struct tracker_snapshot {
-    static constexpr std::uint32_t k_format = 1;  // bump when hashing or block layout changes
+    // Bump when hashing or block layout changes. 2: series identities hash the protobuf Label
+    // encoding (series_hash.h); format 1 files hold identities this build never computes.
+    static constexpr std::uint32_t k_format = 2;
     std::uint32_t format = k_format;
     tracker_config config;
     std::chrono::system_clock::time_point taken_at;  // wall clock, for downtime on restore

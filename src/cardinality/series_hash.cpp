@@ -29,12 +29,33 @@ void small_sort(label_view* first, std::size_t n) {
     }
 }
 
-void put_len(unsigned char* p, std::size_t len) {
-    const auto v = static_cast<std::uint32_t>(len);
-    p[0] = static_cast<unsigned char>(v);
-    p[1] = static_cast<unsigned char>(v >> 8);
-    p[2] = static_cast<unsigned char>(v >> 16);
-    p[3] = static_cast<unsigned char>(v >> 24);
+constexpr std::string_view k_name_label = "__name__";
+
+// Protobuf base-128 varint of v at p; returns the end.
+inline unsigned char* put_varint(unsigned char* p, std::uint64_t v) {
+    while (v >= 0x80) {
+        *p++ = static_cast<unsigned char>(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = static_cast<unsigned char>(v);
+    return p;
+}
+
+inline std::size_t varint_size(std::uint64_t v) {
+    std::size_t n = 1;
+    for (; v >= 0x80; v >>= 7) ++n;
+    return n;
+}
+
+// The most one label's framing takes: three keys and three 10-byte varints.
+constexpr std::size_t k_label_overhead = 33;
+
+// Writes the field header of one Label, `0x0a len 0x0a ln`, at p: what precedes the name.
+inline unsigned char* put_label_head(unsigned char* p, std::size_t ln, std::size_t vn) {
+    *p++ = 0x0a;
+    p = put_varint(p, 2 + varint_size(ln) + ln + varint_size(vn) + vn);
+    *p++ = 0x0a;
+    return put_varint(p, ln);
 }
 
 // Copies n bytes with fixed-size moves: label names and values are short, and a variable-size
@@ -65,11 +86,14 @@ inline void copy_short(unsigned char* dst, const char* src, std::size_t n) {
 class flat_writer {
   public:
     explicit flat_writer(unsigned char* buf) : p_(buf) {}
-    void put(std::string_view s) {
-        put_len(p_, s.size());
-        p_ += 4;
-        copy_short(p_, s.data(), s.size());
-        p_ += s.size();
+    void put(std::string_view name, std::string_view value) {
+        p_ = put_label_head(p_, name.size(), value.size());
+        copy_short(p_, name.data(), name.size());
+        p_ += name.size();
+        *p_++ = 0x12;
+        p_ = put_varint(p_, value.size());
+        copy_short(p_, value.data(), value.size());
+        p_ += value.size();
     }
     unsigned char* end() const { return p_; }
 
@@ -80,11 +104,16 @@ class flat_writer {
 class stream_writer {
   public:
     stream_writer() { XXH3_64bits_reset(&state_); }
-    void put(std::string_view s) {
-        unsigned char len[4];
-        put_len(len, s.size());
-        XXH3_64bits_update(&state_, len, sizeof len);
-        if (!s.empty()) XXH3_64bits_update(&state_, s.data(), s.size());
+    void put(std::string_view name, std::string_view value) {
+        unsigned char head[k_label_overhead];
+        unsigned char* p = put_label_head(head, name.size(), value.size());
+        XXH3_64bits_update(&state_, head, static_cast<std::size_t>(p - head));
+        if (!name.empty()) XXH3_64bits_update(&state_, name.data(), name.size());
+        p = head;
+        *p++ = 0x12;
+        p = put_varint(p, value.size());
+        XXH3_64bits_update(&state_, head, static_cast<std::size_t>(p - head));
+        if (!value.empty()) XXH3_64bits_update(&state_, value.data(), value.size());
     }
     std::uint64_t digest() { return XXH3_64bits_digest(&state_); }
 
@@ -94,11 +123,8 @@ class stream_writer {
 
 template <typename Writer>
 void encode(Writer& w, std::string_view metric_name, const label_view* labels, std::size_t n) {
-    w.put(metric_name);
-    for (std::size_t i = 0; i < n; ++i) {
-        w.put(labels[i].name);
-        w.put(labels[i].value);
-    }
+    w.put(k_name_label, metric_name);
+    for (std::size_t i = 0; i < n; ++i) w.put(labels[i].name, labels[i].value);
 }
 
 }  // namespace
@@ -107,16 +133,15 @@ std::uint64_t series_hash_sorted(std::string_view metric_name, std::span<const l
     // One pass: the room left is checked per label while copying (no separate pass to size the
     // encoding); a set that does not fit is hashed again by the streaming writer.
     alignas(64) unsigned char buf[k_inline_bytes];
-    if (metric_name.size() <= k_inline_bytes - 4) {
+    if (metric_name.size() + k_name_label.size() + k_label_overhead <= k_inline_bytes) {
         flat_writer w(buf);
-        w.put(metric_name);
+        w.put(k_name_label, metric_name);
         std::size_t i = 0;
         for (; i < sorted.size(); ++i) {
             const label_view& l = sorted[i];
             const auto room = static_cast<std::size_t>(buf + k_inline_bytes - w.end());
-            if (l.name.size() + l.value.size() + 8 > room) break;
-            w.put(l.name);
-            w.put(l.value);
+            if (l.name.size() + l.value.size() + k_label_overhead > room) break;
+            w.put(l.name, l.value);
         }
         if (i == sorted.size()) return XXH3_64bits(buf, static_cast<std::size_t>(w.end() - buf));
     }
@@ -124,6 +149,8 @@ std::uint64_t series_hash_sorted(std::string_view metric_name, std::span<const l
     encode(w, metric_name, sorted.data(), sorted.size());
     return w.digest();
 }
+
+std::uint64_t series_hash_canonical(const char* bytes, std::size_t n) { return XXH3_64bits(bytes, n); }
 
 // std::is_sorted with label_less, deciding most pairs on the first byte of the names.
 static bool labels_sorted(std::span<const label_view> labels) {

@@ -268,7 +268,7 @@ static outcome govern_and_export(const receiver_options& options, limits::govern
             out.dropped_points += v.points();
             continue;
         }
-        s.refs.push_back({v.metric_name, v.labels, v.points()});  // the decoder's views, not copied
+        s.refs.push_back({v.metric_name, v.labels, v.points(), v.has_identity, v.identity});  // views, not copies
         s.ref_index.push_back(i);
     }
     for (std::size_t r = 0; r < rejected_series.size(); ++r) {

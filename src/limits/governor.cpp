@@ -327,7 +327,7 @@ bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_sta
     // 2. What the metric's tracker is asked. A stripped series is a different series: hash what
     // is forwarded.
     if (d.strip_mask == 0) {
-        p.hash = cardinality::series_hash_sorted(s.metric_name, s.labels);
+        p.hash = s.has_identity ? s.identity : cardinality::series_hash_sorted(s.metric_name, s.labels);
     } else {
         thread_local std::vector<cardinality::label_view> kept;
         kept.clear();

@@ -54,6 +54,10 @@ struct series_ref {
     std::string_view metric_name;
     std::span<const cardinality::label_view> labels;  // sorted by name, unique, without __name__
     std::uint64_t datapoints = 1;
+    // series_hash_sorted(metric_name, labels) when the caller has it already (the remote-write
+    // decoder takes it from the wire bytes); otherwise the governor computes it.
+    bool has_identity = false;
+    std::uint64_t identity = 0;
 };
 
 enum class drop_reason : std::uint8_t {

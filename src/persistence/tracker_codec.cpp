@@ -98,6 +98,10 @@ result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload, s
         return make_error("unsupported tracker file format " + std::to_string(file_format) + " (this build reads " +
                           std::to_string(k_file_format) + ")");
     if (!r.get(snap_format) || !r.get(key_len)) return make_error("truncated header");
+    if (snap_format == 1)
+        return make_error("tracker snapshot format 1 holds series identities of an older version (this build reads " +
+                          std::to_string(cardinality::tracker_snapshot::k_format) +
+                          "); the tracker starts empty and relearns its series");
     if (snap_format != cardinality::tracker_snapshot::k_format)
         return make_error("unsupported tracker snapshot format " + std::to_string(snap_format) + " (this build reads " +
                           std::to_string(cardinality::tracker_snapshot::k_format) + ")");

@@ -1,3 +1,4 @@
+#include "cardinality/series_hash.h"
 #include "protocol/remote_write.h"
 
 #include <algorithm>
@@ -252,6 +253,7 @@ bool decode_v1_series_fast(const wire_field& field, const char* limit, series_ba
     bool scattered = false;
     bool sorted = true;
     bool have_name = false;
+    bool name_first = false;  // the first label field is __name__
     auto give_up = [&] {
         out.truncate_labels(mark);
         return false;
@@ -284,10 +286,12 @@ bool decode_v1_series_fast(const wire_field& field, const char* limit, series_ba
                 static_cast<unsigned char>(*name) <= static_cast<unsigned char>(prev[0]) &&
                 !name_after({name, ln}, prev, limit))
                 sorted = false;
+            const bool first = prev.empty();
             prev = {name, ln};
             if (is_name_label(name, ln)) {
                 if (have_name) return give_up();
                 have_name = true;
+                name_first = first;
                 e.metric_name = {q + ln + 4, vn};
             } else {
                 out.push_label(label_view{{name, ln}, {q + ln + 4, vn}});
@@ -336,6 +340,11 @@ bool decode_v1_series_fast(const wire_field& field, const char* limit, series_ba
         std::string_view dup;
         if (!normalize_labels(ls, false, dup)) return give_up();
         e.wire_labels_unsorted = true;
+    } else if (name_first && !scattered) {
+        // One run of single-byte-framed Label fields, __name__ first, the rest strictly sorted:
+        // these bytes are the canonical identity encoding (series_hash.h) as they lie.
+        e.has_identity = true;
+        e.identity = cardinality::series_hash_canonical(run_begin, static_cast<std::size_t>(run_end - run_begin));
     }
     out.push_series(e);
     return true;

@@ -68,6 +68,11 @@ struct series_view {
     std::uint32_t histograms = 0;  // native histograms (OTLP: 1 for a histogram/exp/summary point)
     std::uint32_t exemplars = 0;
     metric_kind kind = metric_kind::unknown;
+    // The series' identity (cardinality::series_hash_sorted of metric_name and labels) when the
+    // decoder could take it from the wire bytes for free; otherwise has_identity is false and the
+    // consumer hashes the views.
+    bool has_identity = false;
+    std::uint64_t identity = 0;
 
     std::uint32_t points() const { return samples + histograms; }
 };
@@ -85,6 +90,8 @@ struct series_entry {
     // The labels were not strictly sorted on the wire: encoders write them sorted instead of
     // copying the original label fields.
     bool wire_labels_unsorted = false;
+    bool has_identity = false;  // see series_view
+    std::uint64_t identity = 0;
     bytes_view raw;  // whole field (key + length + payload) in the body; empty for JSON
 };
 
@@ -121,7 +128,9 @@ class series_batch {
             e.samples,
             e.histograms,
             e.exemplars,
-            e.kind};
+            e.kind,
+            e.has_identity,
+            e.identity};
     }
     const series_entry& entry(std::size_t i) const { return entries_[i]; }
 

@@ -66,6 +66,13 @@ TEST_CASE("decode refuses damaged or foreign payloads with a reason", "[persiste
     CHECK_THAT(mp::decode_tracker(future, "stats:metric:m").error_message(),
                Catch::Contains("unsupported tracker file format 9"));
 
+    // Format 1 files hold identities of the older series hash: refused with a reason that says
+    // so (restore skips and counts them; the tracker relearns its series).
+    std::string older = payload;
+    older[8] = 1;  // tracker snapshot format
+    CHECK_THAT(mp::decode_tracker(older, "stats:metric:m").error_message(),
+               Catch::Contains("snapshot format 1 holds series identities of an older version"));
+
     // Every truncation is an error, never a crash or a partial tracker.
     for (std::size_t n = 0; n < payload.size(); n += 1 + n / 7)
         CHECK_FALSE(mp::decode_tracker(std::string_view(payload).substr(0, n), "stats:metric:m").ok());

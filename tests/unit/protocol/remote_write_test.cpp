@@ -1,9 +1,12 @@
 #include "protocol/remote_write.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "cardinality/series_hash.h"
 #include "protocol/compression.h"
 #include "protocol/wire.h"
 #include "test_util.h"
@@ -290,4 +293,74 @@ TEST_CASE("valid_utf8 accepts and rejects the right sequences", "[remote_write]"
     CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
     CHECK_FALSE(valid_utf8("\xf5\x80\x80\x80"));
     CHECK_FALSE(valid_utf8("abcdefgh\xe2\x82"));  // truncated after the fast path
+}
+
+TEST_CASE("remote write 1.0: the decoder's series identity is the hash of its views", "[remote_write]") {
+    // Random series in every shape the fast path meets: sorted with __name__ first (identity from
+    // the wire), names sorting before __name__, unsorted labels, long and empty values, non-ASCII
+    // text, no metric name. Whenever the decoder hands out an identity it must equal the hash of
+    // the views it hands out with it, or a series would count twice across protocols.
+    std::mt19937_64 rng(7);
+    const std::vector<std::string> pool{"A", "Zone", "a", "code", "instance", "job", "le", "pod", "z", "_x"};
+    std::size_t with_identity = 0, without = 0;
+    for (int round = 0; round < 200; ++round) {
+        std::vector<owned_timeseries> in;
+        for (int i = 0; i < 20; ++i) {
+            std::vector<std::pair<std::string, std::string>> ls;
+            if (rng() % 8 != 0) ls.emplace_back("__name__", "m" + std::to_string(rng() % 3));
+            for (const auto& n : pool) {
+                if (rng() % 3 != 0) continue;
+                std::string v;
+                switch (rng() % 6) {
+                    case 0: v = ""; break;
+                    case 1: v = std::string(100 + rng() % 100, 'x'); break;
+                    case 2: v = "caf\xc3\xa9"; break;
+                    default: v = std::to_string(rng() % 1000);
+                }
+                ls.emplace_back(n, v);
+            }
+            if (rng() % 2 == 0) {
+                std::sort(ls.begin(), ls.end());
+            } else {
+                std::shuffle(ls.begin(), ls.end(), rng);
+            }
+            owned_timeseries t;
+            for (auto& [n, v] : ls) t.labels.push_back({n, v});
+            t.samples.push_back({1.0, 1700000000000});
+            in.push_back(std::move(t));
+        }
+        std::string body;
+        encode_remote_write_v1(in, {}, body);
+        series_batch b;
+        REQUIRE(decode(body, b).ok());
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            const series_view v = b[i];
+            if (!v.has_identity) {
+                ++without;
+                continue;
+            }
+            ++with_identity;
+            INFO(snapshot(b)[i]);
+            REQUIRE(v.identity == mg::cardinality::series_hash_sorted(v.metric_name, v.labels));
+        }
+    }
+    // Both ways were taken many times.
+    CHECK(with_identity > 500);
+    CHECK(without > 500);
+
+    // What Prometheus sends (sorted, __name__ first) gets its identity from the wire; a label
+    // sorting before __name__ or unsorted labels leave it to the consumer.
+    std::string body;
+    encode_remote_write_v1(sample_series(), {}, body);
+    series_batch b;
+    REQUIRE(decode(body, b).ok());
+    for (std::size_t i = 0; i < b.size(); ++i) CHECK(b[i].has_identity);
+    std::vector<owned_timeseries> odd;
+    odd.push_back(ts({{"Zone", "a"}, {"__name__", "up"}}));
+    odd.push_back(ts({{"__name__", "up"}, {"job", "b"}, {"code", "1"}}));
+    encode_remote_write_v1(odd, {}, body);
+    REQUIRE(decode(body, b).ok());
+    REQUIRE(b.size() == 2);
+    CHECK_FALSE(b[0].has_identity);
+    CHECK_FALSE(b[1].has_identity);
 }
