@@ -251,6 +251,34 @@ void BM_tracker_observe_known_shared(benchmark::State& state) {
 }
 BENCHMARK(BM_tracker_observe_known_shared)->Threads(1)->Threads(2)->UseRealTime();
 
+// Bits per series at 1% FPR: one generation of a tracker holding exactly its expected items,
+// memory as allocated (blocks and slice headers). Arg 1 = generations: with 1 the generation runs
+// at the configured 1%; with 3 (the default) each runs at 1%/3 so that three generations of
+// different series still give 1% combined. The filter alone: BM_block_bloom_bits_per_item_1pct.
+void BM_tracker_bits_per_series_1pct(benchmark::State& state) {
+    const auto n = static_cast<std::uint64_t>(state.range(0));
+    mg::fake_clock clk;
+    tracker_config c;
+    c.expected_items = n;
+    c.fp_rate = 0.01;
+    c.generations = static_cast<std::uint32_t>(state.range(1));
+    for (auto _ : state) {
+        bloom_tracker t(c, clk);
+        for (std::uint64_t i = 0; i < n; ++i) t.insert(id(i));
+        state.counters["bits_per_series"] =
+            8.0 * static_cast<double>(t.memory_bytes()) / static_cast<double>(t.count());
+        state.counters["series"] = static_cast<double>(t.count());
+    }
+}
+BENCHMARK(BM_tracker_bits_per_series_1pct)
+    ->Args({1000, 1})
+    ->Args({100000, 1})
+    ->Args({10000000, 1})
+    ->Args({100000, 3})
+    ->Args({10000000, 3})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
 // A steady-state tracker: N series seen in each of the 3 generations (the memory worst case).
 void BM_tracker_steady_state_memory(benchmark::State& state) {
     const auto n = static_cast<std::uint64_t>(state.range(0));

@@ -7,10 +7,10 @@
 // its expected items:
 //  - planned slices: capacities 16, 128, 1024, ... (x8) until the next step would overshoot E,
 //    the last planned slice then takes the rest up to exactly E. Slice i gets rate
-//    P * max(0.6 * c_i / E, 0.1 * 2^-(i+1)): big slices share 60% of the budget in proportion
-//    to their capacity (the same bits per item as one filter at 0.6 P), small slices are cheap
+//    P * max(0.7 * c_i / E, 0.1 * 2^-(i+1)): big slices share 70% of the budget in proportion
+//    to their capacity (the same bits per item as one filter at 0.7 P), small slices are cheap
 //    anyway and take at most 10%.
-//  - overflow slices past E: capacities 2E, 4E, 8E, ... with rates 0.3 P * 2^-j (sum <= 0.3 P),
+//  - overflow slices past E: capacities 2E, 4E, 8E, ... with rates 0.2 P * 2^-j (sum <= 0.2 P),
 //    so 10x E takes 3 more slices and memory overshoots what is used by at most ~2x.
 // A filter with 10 items is one 64-byte block; one that reached E=100000 has 5 slices.
 //
