@@ -254,6 +254,7 @@ bool decode_v1_series_fast(const wire_field& field, const char* limit, series_ba
     bool sorted = true;
     bool have_name = false;
     bool name_first = false;  // the first label field is __name__
+    bool minimal = true;      // every label length is a minimal varint (as the canonical encoding)
     auto give_up = [&] {
         out.truncate_labels(mark);
         return false;
@@ -268,6 +269,10 @@ bool decode_v1_series_fast(const wire_field& field, const char* limit, series_ba
                 len = static_cast<unsigned char>(*q++);
             } else if (read_varint(q, end, len) != varint_status::ok) {
                 return give_up();
+            } else {
+                // A padded varint (a last byte of 0) is valid protobuf but not the canonical
+                // encoding: such a series is hashed from its views, not its bytes.
+                minimal = minimal && q[-1] != 0;
             }
             if (len > static_cast<std::uint64_t>(end - q) || len < 4) return give_up();
             const auto* s = reinterpret_cast<const unsigned char*>(q);
@@ -340,7 +345,7 @@ bool decode_v1_series_fast(const wire_field& field, const char* limit, series_ba
         std::string_view dup;
         if (!normalize_labels(ls, false, dup)) return give_up();
         e.wire_labels_unsorted = true;
-    } else if (name_first && !scattered) {
+    } else if (name_first && !scattered && minimal) {
         // One run of single-byte-framed Label fields, __name__ first, the rest strictly sorted:
         // these bytes are the canonical identity encoding (series_hash.h) as they lie.
         e.has_identity = true;

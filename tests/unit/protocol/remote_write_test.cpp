@@ -363,4 +363,25 @@ TEST_CASE("remote write 1.0: the decoder's series identity is the hash of its vi
     REQUIRE(b.size() == 2);
     CHECK_FALSE(b[0].has_identity);
     CHECK_FALSE(b[1].has_identity);
+
+    // A Label length written as a padded varint (0x88 0x80 0x00 for 8) is valid protobuf but
+    // other bytes than the canonical encoding: no identity from the wire, and the same series as
+    // its canonical form once hashed.
+    const std::string name_label = std::string("\x0a\x08__name__\x12\x02up", 14);
+    const std::string job_label = std::string("\x0a\x03job\x12\x01" "a", 8);
+    const std::string padded_ts = "\x0a\x0e" + name_label + std::string("\x0a\x88\x80\x00", 4) + job_label +
+                                  std::string("\x12\x09\x09\0\0\0\0\0\0\xf0\x3f", 11);
+    const std::string plain_ts = "\x0a\x0e" + name_label + "\x0a\x08" + job_label +
+                                 std::string("\x12\x09\x09\0\0\0\0\0\0\xf0\x3f", 11);
+    const std::string padded = "\x0a" + std::string(1, static_cast<char>(padded_ts.size())) + padded_ts;
+    const std::string plain = "\x0a" + std::string(1, static_cast<char>(plain_ts.size())) + plain_ts;
+    REQUIRE(decode(plain, b).ok());
+    REQUIRE(b.size() == 1);
+    REQUIRE(b[0].has_identity);
+    const auto id = b[0].identity;
+    REQUIRE(decode(padded, b).ok());
+    REQUIRE(b.size() == 1);
+    CHECK(b[0].metric_name == "up");
+    CHECK_FALSE(b[0].has_identity);
+    CHECK(mg::cardinality::series_hash_sorted(b[0].metric_name, b[0].labels) == id);
 }
