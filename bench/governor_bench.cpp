@@ -13,6 +13,7 @@
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
 #include "protocol/series_batch.h"
+#include "remote_write_request.h"
 
 namespace {
 
@@ -94,19 +95,9 @@ std::vector<std::string> make_remote_write_requests(std::size_t metrics, std::si
     for (std::size_t m = 0; m < metrics; ++m) {
         for (std::size_t s = 0; s < per_metric; ++s) {
             const std::size_t i = m * per_metric + s;
-            prw::owned_timeseries t;
-            t.labels = {{"__name__", "metric_" + std::to_string(m) + "_total"},
-                        {"cluster", "eu-west-1"},
-                        {"code", std::to_string(200 + i % 5)},
-                        {"handler", "/api/v1/items/" + std::to_string(i % 50)},
-                        {"instance", "10.0." + std::to_string(i / 250 % 250) + "." +
-                                         std::to_string(i % 250) + ":9100"},
-                        {"job", "api-server"},
-                        {"method", i % 2 ? "GET" : "POST"},
-                        {"namespace", "production"},
-                        {"pod", "api-server-" + std::to_string(i)}};
-            t.samples.push_back({static_cast<double>(i), 1700000000000});
-            v.push_back(std::move(t));
+            v.push_back(mg::bench::http_server_series(
+                "metric_" + std::to_string(m) + "_total", i,
+                "10.0." + std::to_string(i / 250 % 250) + "." + std::to_string(i % 250) + ":9100"));
             if (v.size() == 1000) {
                 bodies.emplace_back();
                 prw::encode_remote_write_v1(v, {}, bodies.back());

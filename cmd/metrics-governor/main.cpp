@@ -30,8 +30,7 @@
 #include "logging/log.h"
 #include "persistence/bloom_persistence.h"
 #include "persistence/governor_host.h"
-#include "telemetry/access_collector.h"
-#include "telemetry/connection_collector.h"
+#include "telemetry/listener_collector.h"
 #include "telemetry/health.h"
 #include "telemetry/process_collector.h"
 #include "telemetry/stats_endpoints.h"
@@ -220,16 +219,13 @@ int run_daemon(const mg::config::app_config& cfg) {
     // Both ingest listeners count as "ingest".
     auto ingest_connections = std::make_shared<mg::http::connection_counters>();
     auto stats_connections = std::make_shared<mg::http::connection_counters>();
-    auto connection_gauges = std::make_shared<mg::telemetry::connection_collector>(
-        std::vector<mg::telemetry::connection_collector::source>{{"ingest", ingest_connections},
-                                                                 {"stats", stats_connections}});
     auto ingest_refusals = std::make_shared<mg::http::access_counters>();
     auto stats_refusals = std::make_shared<mg::http::access_counters>();
-    auto access_gauges = std::make_shared<mg::telemetry::access_collector>(
-        std::vector<mg::telemetry::access_collector::source>{{"ingest", ingest_refusals}, {"stats", stats_refusals}});
+    auto listener_gauges = std::make_shared<mg::telemetry::listener_collector>(
+        std::vector<mg::telemetry::listener_collector::source>{{"ingest", ingest_connections, ingest_refusals},
+                                                               {"stats", stats_connections, stats_refusals}});
     mg::telemetry::add_stats_routes(
-        *stats_routes,
-        {registry, {process, cardinality_gauges, connection_gauges, access_gauges}, health, MG_VERSION, started});
+        *stats_routes, {registry, {process, cardinality_gauges, listener_gauges}, health, MG_VERSION, started});
     mg::limits::add_cardinality_routes(*stats_routes, governor, static_cast<std::size_t>(cfg.stats.top_n));
 
     const auto ingest_access = make_listener_access(cfg.receiver.access, "receiver", {});

@@ -28,7 +28,7 @@ struct credentials {
 
 inline constexpr std::string_view k_realm = "metrics-governor";
 
-// Refusals by the access control of a listener, for metrics (telemetry/access_collector.h reads
+// Refusals by the access control of a listener, for metrics (telemetry/listener_collector.h reads
 // them at scrape time). Lock-free; written from any I/O thread. May be shared by several
 // listeners of one kind.
 class access_counters {

@@ -45,6 +45,15 @@ inline std::vector<std::pair<double, std::int64_t>> raw_samples(protocol::bytes_
     return out;
 }
 
+// Name and labels of one decoded series (no samples).
+inline decoded_series from_view(const protocol::series_view& v) {
+    decoded_series d;
+    d.name = std::string(v.metric_name);
+    for (const auto& l : v.labels) d.labels.emplace(std::string(l.name), std::string(l.value));
+    CHECK(d.labels.size() == v.labels.size());  // no duplicate names
+    return d;
+}
+
 // A remote write 1.0 body: snappy, then WriteRequest.
 inline std::vector<decoded_series> decode_prw(const std::string& body) {
     std::string raw;
@@ -57,10 +66,7 @@ inline std::vector<decoded_series> decode_prw(const std::string& body) {
     std::vector<decoded_series> out;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto v = batch[i];
-        decoded_series d;
-        d.name = std::string(v.metric_name);
-        for (const auto& l : v.labels) d.labels.emplace(std::string(l.name), std::string(l.value));
-        CHECK(d.labels.size() == v.labels.size());  // no duplicate names
+        decoded_series d = from_view(v);
         d.samples = raw_samples(batch.entry(i).raw);
         CHECK(d.samples.size() == v.samples);
         out.push_back(std::move(d));
@@ -78,12 +84,9 @@ inline std::vector<decoded_series> decode_otlp(const std::string& body) {
     std::vector<decoded_series> out;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto v = batch[i];
-        decoded_series d;
-        d.name = std::string(v.metric_name);
-        for (const auto& l : v.labels) d.labels.emplace(std::string(l.name), std::string(l.value));
         CHECK(v.samples == 1);
         CHECK(v.kind == protocol::metric_kind::gauge);
-        out.push_back(std::move(d));
+        out.push_back(from_view(v));
     }
     return out;
 }

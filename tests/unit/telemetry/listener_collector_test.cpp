@@ -1,4 +1,4 @@
-#include "telemetry/connection_collector.h"
+#include "telemetry/listener_collector.h"
 
 #include <catch2/catch.hpp>
 #include <set>
@@ -22,10 +22,12 @@ double value_of(const prometheus::MetricFamily& f, const std::string& listener, 
 
 }  // namespace
 
-TEST_CASE("connection counters become one series per listener and reason, zeros included", "[telemetry]") {
+TEST_CASE("listener counters become one series per listener (and close reason), zeros included", "[telemetry]") {
     auto ingest = std::make_shared<mg::http::connection_counters>();
     auto stats = std::make_shared<mg::http::connection_counters>();
-    t::connection_collector c({{"ingest", ingest}, {"stats", stats}});
+    auto ingest_access = std::make_shared<mg::http::access_counters>();
+    auto stats_access = std::make_shared<mg::http::access_counters>();
+    t::listener_collector c({{"ingest", ingest, ingest_access}, {"stats", stats, stats_access}});
 
     ingest->add(close_reason::max_connections);
     ingest->add(close_reason::max_connections);
@@ -35,8 +37,13 @@ TEST_CASE("connection counters become one series per listener and reason, zeros 
     ingest->opened();
     ingest->gone();
 
+    ingest_access->unauthorized();
+    ingest_access->unauthorized();
+    ingest_access->unauthorized();
+    stats_access->tls_handshake_failed();
+
     const auto families = c.Collect();
-    REQUIRE(families.size() == 2);
+    REQUIRE(families.size() == 4);
     const auto& closed = families[0];
     CHECK(closed.name == "metrics_governor_http_connections_closed_total");
     CHECK(closed.type == prometheus::MetricType::Counter);
@@ -49,8 +56,20 @@ TEST_CASE("connection counters become one series per listener and reason, zeros 
 
     const auto& open = families[1];
     CHECK(open.name == "metrics_governor_http_open_connections");
+    CHECK(open.type == prometheus::MetricType::Gauge);
     CHECK(value_of(open, "ingest") == 1);
     CHECK(value_of(open, "stats") == 0);
+
+    const auto& unauthorized = families[2];
+    CHECK(unauthorized.name == "metrics_governor_http_unauthorized_total");
+    CHECK(unauthorized.type == prometheus::MetricType::Counter);
+    CHECK(unauthorized.metric.size() == 2);
+    CHECK(value_of(unauthorized, "ingest") == 3);
+    CHECK(value_of(unauthorized, "stats") == 0);
+    const auto& tls_failed = families[3];
+    CHECK(tls_failed.name == "metrics_governor_tls_handshake_failures_total");
+    CHECK(value_of(tls_failed, "ingest") == 0);
+    CHECK(value_of(tls_failed, "stats") == 1);
 }
 
 TEST_CASE("every close reason has its own label value", "[telemetry]") {
