@@ -50,7 +50,7 @@ slice_geometry scalable_bloom::geometry(std::uint64_t expected, double p, std::s
         }
         cum += c;
         if (last) {
-            // Overflow slices j = 1, 2, ...: capacity E * 2^j, rate 0.1 P 2^-j.
+            // Overflow slices j = 1, 2, ...: capacity E * 2^j, rate k_overflow_share * P * 2^-j.
             const std::size_t j = index - i;
             const double c_over = std::min(e * std::ldexp(1.0, static_cast<int>(j)), 1e15);
             const auto c_o = static_cast<std::uint64_t>(c_over);

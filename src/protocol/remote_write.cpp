@@ -1,8 +1,9 @@
-#include "cardinality/series_hash.h"
 #include "protocol/remote_write.h"
 
 #include <algorithm>
 #include <cstring>
+
+#include "cardinality/series_hash.h"
 
 namespace mg::protocol {
 
@@ -346,8 +347,8 @@ bool decode_v1_series_fast(const wire_field& field, const char* limit, series_ba
         if (!normalize_labels(ls, false, dup)) return give_up();
         e.wire_labels_unsorted = true;
     } else if (name_first && !scattered && minimal) {
-        // One run of single-byte-framed Label fields, __name__ first, the rest strictly sorted:
-        // these bytes are the canonical identity encoding (series_hash.h) as they lie.
+        // One contiguous run of Label fields with minimal lengths, __name__ first, the rest
+        // strictly sorted: these bytes are the canonical identity encoding (series_hash.h).
         e.has_identity = true;
         e.identity = cardinality::series_hash_canonical(run_begin, static_cast<std::size_t>(run_end - run_begin));
     }
