@@ -1,6 +1,7 @@
 #include "limits/limits_file.h"
 
 #include "config/yaml_node.h"
+#include "limits/bounded_regex.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -12,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -300,8 +300,8 @@ class parser {
         if (!is_literal_pattern(*text)) {
             // Compiled alone first: "^(?:" + p + ")$" is only anchored when p is balanced.
             try {
-                std::regex re(*text, std::regex::ECMAScript);
-            } catch (const std::regex_error& e) {
+                boost::regex re(*text, boost::regex::ECMAScript);
+            } catch (const boost::regex_error& e) {
                 fail(path, in_quotes(*text) + " is not a valid regex (" + e.what() + "); want " +
                                std::string(k_pattern_form));
                 return;

@@ -1,7 +1,10 @@
 #include "limits/rule_matcher.h"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
+
+#include "logging/log.h"
 
 namespace mg::limits {
 
@@ -20,10 +23,9 @@ rule_matcher::rule_matcher(std::shared_ptr<const limits_file> file) : file_(std:
             try {
                 // Validate alone first: wrapping an unbalanced pattern ("a)|(b") would compile
                 // into an unanchored alternation.
-                std::regex check(pattern, std::regex::ECMAScript);
-                p.re.emplace("^(?:" + pattern + ")$",
-                             std::regex::ECMAScript | std::regex::optimize);
-            } catch (const std::regex_error& e) {
+                boost::regex check(pattern, boost::regex::ECMAScript);
+                p.re.emplace("^(?:" + pattern + ")$", boost::regex::ECMAScript | boost::regex::optimize);
+            } catch (const boost::regex_error& e) {
                 throw std::invalid_argument("rule " + rules[i].name + ": metric_name \"" + pattern +
                                             "\" is not a valid regex: " + e.what());
             }
@@ -37,9 +39,27 @@ std::vector<std::size_t> rule_matcher::candidates(std::string_view metric_name) 
     if (auto it = exact_.find(metric_name); it != exact_.end()) out = it->second;
     const std::size_t exact_count = out.size();
     for (const auto& p : patterns_) {
-        if (!p.re || std::regex_match(metric_name.begin(), metric_name.end(), *p.re)) {
-            out.push_back(p.index);
+        bool match = !p.re;
+        if (!match) {
+            try {
+                match = boost::regex_match(metric_name.begin(), metric_name.end(), *p.re);
+            } catch (const std::runtime_error&) {
+                // The matcher's complexity bound (nested repetition backtracking on this name):
+                // the rule does not apply. Logged at most every 10 s, whatever the sender sends.
+                gave_up_.fetch_add(1, std::memory_order_relaxed);
+                static std::atomic<std::int64_t> last_log{0};
+                const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+                auto last = last_log.load(std::memory_order_relaxed);
+                if (now - last >= std::chrono::nanoseconds(std::chrono::seconds(10)).count() &&
+                    last_log.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+                    const auto& r = file_->rules[p.index];
+                    logging::warn("rule regex too costly for a metric name, treated as no match",
+                                  {{"rule", r.name}, {"pattern", r.metric_pattern},
+                                   {"metric_name", std::string(metric_name.substr(0, 256))}});
+                }
+            }
         }
+        if (match) out.push_back(p.index);
     }
     // Both runs are already in file order; interleave them.
     std::inplace_merge(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(exact_count),

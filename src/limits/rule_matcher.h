@@ -8,16 +8,21 @@
 // A reload builds a new matcher; holders of the old one (and the rule pointers and candidate
 // lists they got from it) keep using it until they let go of it.
 //
+// Regexes: Boost.Regex (Perl/ECMAScript syntax) rather than std::regex, because its matcher
+// gives up after a bounded number of states (limits/bounded_regex.h) where std::regex backtracks for ever: a pattern with nested repetition,
+// such as `(a+)+x`, against a sender's metric name must not hang an ingest thread. A match that
+// gives up counts as no match (the rule does not apply) and is counted (regex_gave_up()).
+//
 // Caching: candidates() runs the regexes of every regex rule, which is far too slow to do per
 // series. It does not cache (that would make it mutable); the caller keeps the result per metric
 // name, e.g. beside the metric's tracker, and recomputes it when the matcher is replaced.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "cardinality/series_hash.h"
+#include "limits/bounded_regex.h"
 #include "limits/limits_file.h"
 
 namespace mg::limits {
@@ -51,6 +57,9 @@ class rule_matcher {
     const rule* select(std::span<const std::size_t> candidates,
                        std::span<const label_pair> sorted_labels) const;
 
+    // Regex matches that gave up (the complexity bound) since construction: counted as no match.
+    std::uint64_t regex_gave_up() const { return gave_up_.load(std::memory_order_relaxed); }
+
     const limits_file& file() const { return *file_; }
     const std::shared_ptr<const limits_file>& shared_file() const { return file_; }
 
@@ -65,12 +74,13 @@ class rule_matcher {
     // Rules matched without the exact-name map: regex patterns, and rules with no pattern.
     struct pattern_rule {
         std::size_t index = 0;
-        std::optional<std::regex> re;  // nullopt: every metric
+        std::optional<boost::regex> re;  // nullopt: every metric
     };
 
     std::shared_ptr<const limits_file> file_;
     std::unordered_map<std::string, std::vector<std::size_t>, string_hash, std::equal_to<>> exact_;
     std::vector<pattern_rule> patterns_;  // in file order
+    mutable std::atomic<std::uint64_t> gave_up_{0};
 };
 
 // Whether every matcher (sorted by name) matches the labels (sorted by name): an exact matcher

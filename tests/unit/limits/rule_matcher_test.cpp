@@ -1,6 +1,7 @@
 #include "limits/rule_matcher.h"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -224,4 +225,27 @@ TEST_CASE("a hand-built file with a bad regex or no file is refused", "[limits][
     file->rules[0].metric_pattern = "a)|(b";
     CHECK_THROWS_AS(rule_matcher(file), std::invalid_argument);
     CHECK_THROWS_AS(rule_matcher(nullptr), std::invalid_argument);
+}
+
+TEST_CASE("a regex that would backtrack for ever gives up, counts as no match and is counted",
+          "[limits][matcher]") {
+    // Nested repetition against a long name that almost matches: exponential for a backtracking
+    // matcher (std::regex took minutes here). The bound stops it; the rule does not apply.
+    auto m = matcher_for(R"(
+rules:
+  - name: nested
+    match: {metric_name: "(a+)+x"}
+  - name: all_a
+    match: {metric_name: "a+"}
+defaults: {max_cardinality: 10, action: drop}
+)");
+    CHECK(m.candidates("aaax") == index_list{0});
+    CHECK(m.regex_gave_up() == 0);
+    const std::string hostile(64, 'a');
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(m.candidates(hostile + "!").empty());
+    CHECK(m.candidates(hostile) == index_list{1});  // the simple rule still answers
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));  // not a hang
+    CHECK(m.regex_gave_up() == 2);
+    CHECK(selected(m, hostile + "!", {}) == "default");
 }
