@@ -55,6 +55,22 @@ class temp_file {
     std::string path_;
 };
 
+// A compression wrapper with an output bound, as the receiver runs it: `decode(in, bound, out)`
+// returns a status; a decoded body never exceeds the bound and survives `encode(out, packed)`
+// (which returns whether it worked) and a second decode unchanged.
+template <typename Decode, typename Encode>
+void check_bounded_codec(const char* target, const char* encoder, std::string_view in, std::size_t bound,
+                         Decode&& decode, Encode&& encode) {
+    static std::string out;  // reused across requests, as the receiver's is
+    if (!decode(in, bound, out)) return;
+    if (out.size() > bound) fail(target, "output larger than the bound");
+    std::string packed, again;
+    if (!encode(out, packed)) fail(target, std::string(encoder) + " failed");
+    if (!decode(packed, bound, again) || again != out) {
+        fail(target, std::string("round trip through ") + encoder + " changed the data");
+    }
+}
+
 // A cheap deterministic choice derived from the input, so replays see the same decisions.
 inline std::uint64_t input_seed(std::string_view in) {
     std::uint64_t h = 1469598103934665603ULL;  // FNV-1a

@@ -9,19 +9,11 @@
 #include "protocol/compression.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    constexpr const char* target = "gzip_decode";
     // Smaller than the daemon's 64MB default so that "too large" is reachable from short inputs.
     constexpr std::size_t bound = 1U << 20;
-    static std::string out;  // reused across requests, as the receiver's is
-    if (!mg::protocol::gzip_decode(mg::fuzz::as_view(data, size), bound, out)) return 0;
-    if (out.size() > bound) mg::fuzz::fail(target, "output larger than the bound");
-
-    std::string packed, again;
-    if (auto st = mg::protocol::gzip_encode(out, 1, packed); !st) {
-        mg::fuzz::fail(target, "gzip_encode failed: " + st.error_message());
-    }
-    if (auto st = mg::protocol::gzip_decode(packed, bound, again); !st || again != out) {
-        mg::fuzz::fail(target, "round trip through gzip_encode changed the data");
-    }
+    mg::fuzz::check_bounded_codec(
+        "gzip_decode", "gzip_encode", mg::fuzz::as_view(data, size), bound,
+        [](std::string_view in, std::size_t b, std::string& out) { return mg::protocol::gzip_decode(in, b, out).ok(); },
+        [](const std::string& in, std::string& packed) { return mg::protocol::gzip_encode(in, 1, packed).ok(); });
     return 0;
 }

@@ -18,18 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     const auto seed = mg::fuzz::input_seed(body);
     const auto g = mg::fuzz::choose(batch, seed);
-    std::string out;
-    if (auto st = mg::protocol::encode_kept(batch, g.keep, g.strip, out); !st) {
-        mg::fuzz::fail(target, "encode_kept refused a valid selection: " + st.error_message());
-    }
+    const std::string out = mg::fuzz::encode_kept_or_fail(target, batch, g);
     mg::protocol::series_batch again;
-    if (auto st = mg::protocol::decode_otlp_protobuf(out, again); !st) {
-        mg::fuzz::fail(target, "encode_kept output does not decode: " + st.error_message());
-    }
-    if (again.size() != g.kept) {
-        mg::fuzz::fail(target, "encode_kept output has " + std::to_string(again.size()) +
-                                   " points, want " + std::to_string(g.kept));
-    }
+    mg::fuzz::expect_decodes(target, "encode_kept output", "OTLP protobuf", out, g.kept, again,
+                             [](const std::string& b, mg::protocol::series_batch& o) {
+                                 return mg::protocol::decode_otlp_protobuf(b, o);
+                             });
 
     mg::fuzz::check_otlp_conversion(target, batch, g, (seed & 1) != 0);
     return 0;

@@ -23,13 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     const auto g = mg::fuzz::choose(batch, mg::fuzz::input_seed(body));
-    std::string out;
-    if (auto st = mg::protocol::encode_kept(batch, g.keep, g.strip, out); !st) {
-        mg::fuzz::fail(target, "encode_kept refused a valid selection: " + st.error_message());
-    }
-    mg::fuzz::expect_rw1(target, "encode_kept output", out, g.kept);
+    const std::string out = mg::fuzz::encode_kept_or_fail(target, batch, g);
     mg::protocol::series_batch again;
-    (void)mg::protocol::decode_remote_write_v1(out, again);
+    mg::fuzz::expect_rw1(target, "encode_kept output", out, g.kept, again);
     mg::fuzz::expect_labels(target, "encode_kept output", batch, g, again);
 
     mg::fuzz::check_rw1_writer(target, batch, g);

@@ -14,15 +14,10 @@ namespace {
 void expect_rw2(const char* what, const std::string& body, const mg::protocol::series_batch& src,
                 const mg::fuzz::governed& g) {
     mg::protocol::series_batch again;
-    if (auto st = mg::protocol::decode_remote_write_v2(body, again); !st) {
-        mg::fuzz::fail("prw2_decode", std::string(what) +
-                                          " does not decode as remote write 2.0: " +
-                                          st.error_message());
-    }
-    if (again.size() != g.kept) {
-        mg::fuzz::fail("prw2_decode", std::string(what) + ": " + std::to_string(again.size()) +
-                                          " series, want " + std::to_string(g.kept));
-    }
+    mg::fuzz::expect_decodes("prw2_decode", what, "remote write 2.0", body, g.kept, again,
+                             [](const std::string& b, mg::protocol::series_batch& out) {
+                                 return mg::protocol::decode_remote_write_v2(b, out);
+                             });
     mg::fuzz::expect_labels("prw2_decode", what, src, g, again);
 }
 
@@ -35,10 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!mg::protocol::decode_remote_write_v2(body, batch)) return 0;
 
     const auto g = mg::fuzz::choose(batch, mg::fuzz::input_seed(body));
-    std::string out;
-    if (auto st = mg::protocol::encode_kept(batch, g.keep, g.strip, out); !st) {
-        mg::fuzz::fail(target, "encode_kept refused a valid selection: " + st.error_message());
-    }
+    const std::string out = mg::fuzz::encode_kept_or_fail(target, batch, g);
     expect_rw2("encode_kept output", out, batch, g);
 
     mg::protocol::remote_write_v2_writer w2;
@@ -48,8 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             mg::fuzz::fail(target, "remote_write_v2_writer refused a kept series: " + st.error_message());
         }
     }
-    w2.finish(out);
-    expect_rw2("remote_write_v2_writer output", out, batch, g);
+    std::string written;
+    w2.finish(written);
+    expect_rw2("remote_write_v2_writer output", written, batch, g);
 
     mg::fuzz::check_rw1_writer(target, batch, g);
     return 0;
