@@ -11,6 +11,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "limits/log_gate.h"
 #include "limits/rule_matcher.h"
 #include "logging/log.h"
 
@@ -62,7 +63,7 @@ struct rule_counters {
     std::array<prometheus::Counter*, k_reasons> dropped{};
     std::array<prometheus::Counter*, k_reasons> over_limit{};  // labelled with the rule's action
     prometheus::Counter* datapoints_dropped = nullptr;
-    std::atomic<std::int64_t> last_log_ns{INT64_MIN};
+    log_gate log;
 };
 
 // The metric families the governor exports through the registry (counters) and its own
@@ -404,11 +405,7 @@ void governor::note_over_limit(const rules_state& rules, const rule* r, drop_rea
         if (c.datapoints_dropped != nullptr) c.datapoints_dropped->Increment(static_cast<double>(s.datapoints));
     }
     // At most one log line per rule per 10 s, with the series that triggered it as a sample.
-    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-    auto last = c.last_log_ns.load(std::memory_order_relaxed);
-    const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(k_drop_log_interval).count();
-    if (last != INT64_MIN && now_ns - last < interval) return;
-    if (!c.last_log_ns.compare_exchange_strong(last, now_ns, std::memory_order_relaxed)) return;
+    if (!c.log.allow(now, k_drop_log_interval)) return;
     const char* what = dropped ? "series dropped over limit"
                                : (options_.dry_run ? "series over limit (dry run, not dropped)"
                                                    : "series over limit (action log, not dropped)");

@@ -47,11 +47,7 @@ std::vector<std::size_t> rule_matcher::candidates(std::string_view metric_name) 
                 // The matcher's complexity bound (nested repetition backtracking on this name):
                 // the rule does not apply. Logged at most every 10 s, whatever the sender sends.
                 gave_up_.fetch_add(1, std::memory_order_relaxed);
-                static std::atomic<std::int64_t> last_log{0};
-                const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-                auto last = last_log.load(std::memory_order_relaxed);
-                if (now - last >= std::chrono::nanoseconds(std::chrono::seconds(10)).count() &&
-                    last_log.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+                if (gave_up_log_.allow(std::chrono::steady_clock::now(), std::chrono::seconds(10))) {
                     const auto& r = file_->rules[p.index];
                     logging::warn("rule regex too costly for a metric name, treated as no match",
                                   {{"rule", r.name}, {"pattern", r.metric_pattern},

@@ -33,6 +33,7 @@
 #include "cardinality/series_hash.h"
 #include "limits/bounded_regex.h"
 #include "limits/limits_file.h"
+#include "limits/log_gate.h"
 
 namespace mg::limits {
 
@@ -81,6 +82,7 @@ class rule_matcher {
     std::unordered_map<std::string, std::vector<std::size_t>, string_hash, std::equal_to<>> exact_;
     std::vector<pattern_rule> patterns_;  // in file order
     mutable std::atomic<std::uint64_t> gave_up_{0};
+    mutable log_gate gave_up_log_;
 };
 
 // Whether every matcher (sorted by name) matches the labels (sorted by name): an exact matcher
