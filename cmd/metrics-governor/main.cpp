@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <mutex>
@@ -46,6 +47,11 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+
+// Exit codes (docs/operations.md): 0 a clean stop, 1 a failure to start or run, 2 a configuration
+// error, 3 stopped, but data was lost on the way out (the export queue not drained, or bloom state
+// not saved in full), so a supervisor can tell.
+constexpr int k_exit_data_lost = 3;
 
 // Tells the main thread when to stop; set from the signal handler on an I/O thread.
 class stop_latch {
@@ -191,7 +197,8 @@ int run_daemon(const mg::config::app_config& cfg) {
                                                  .max_size = bp.max_size,
                                                  .max_memory = bp.max_memory,
                                                  .compression = bp.compression,
-                                                 .compression_level = bp.compression_level},
+                                                 .compression_level = bp.compression_level,
+                                                 .shutdown_timeout = cfg.shutdown_timeout},
             tracker_host, mg::system_clock_instance(), mg::posix_file_system(), registry);
         persistence->restore();
         governor->refresh();
@@ -224,8 +231,9 @@ int run_daemon(const mg::config::app_config& cfg) {
     auto listener_gauges = std::make_shared<mg::telemetry::listener_collector>(
         std::vector<mg::telemetry::listener_collector::source>{{"ingest", ingest_connections, ingest_refusals},
                                                                {"stats", stats_connections, stats_refusals}});
-    mg::telemetry::add_stats_routes(
-        *stats_routes, {registry, {process, cardinality_gauges, listener_gauges}, health, MG_VERSION, started});
+    std::vector<std::shared_ptr<prometheus::Collectable>> collectables{process, cardinality_gauges, listener_gauges};
+    if (persistence) collectables.push_back(persistence->collector());
+    mg::telemetry::add_stats_routes(*stats_routes, {registry, std::move(collectables), health, MG_VERSION, started});
     mg::limits::add_cardinality_routes(*stats_routes, governor, static_cast<std::size_t>(cfg.stats.top_n));
 
     const auto ingest_access = make_listener_access(cfg.receiver.access, "receiver", {});
@@ -344,13 +352,20 @@ int run_daemon(const mg::config::app_config& cfg) {
     health->set(mg::telemetry::health::phase::stopping);
     mg::logging::info("shutting down", {{"signal", reason}, {"timeout", mg::format_duration(cfg.shutdown_timeout)}});
 
-    // Stop taking data, let requests in flight finish, then drain the export queue with what is
-    // left of the budget; the stats listener answers until the end.
+    // Stop taking data and let requests in flight finish; then the final save and the drain of the
+    // export queue run side by side, both within what is left of the one budget.
     for (auto& s : ingest_servers) s->shutdown();
     bool clean = true;
-    for (auto& s : ingest_servers) clean = s->wait_until_idle(deadline) && clean;
-    // Every admitted series is in the trackers now: save them before the (possibly long) drain.
-    if (persistence) persistence->stop();
+    for (auto& s : ingest_servers) {
+        if (!s->wait_until_idle(deadline)) {
+            clean = false;
+            mg::logging::error("ingest requests still in flight at the shutdown deadline; their senders get no "
+                               "answer and send them again");
+        }
+    }
+    // Every admitted series is in the trackers now.
+    if (persistence) persistence->begin_stop(deadline);
+    bool lost = false;
     const auto report = (*exporter)->drain(deadline);
     if (report.complete && report.disk_bytes_left > 0) {
         mg::logging::info("export queue flushed to disk; it is sent after the restart",
@@ -359,12 +374,30 @@ int run_daemon(const mg::config::app_config& cfg) {
         mg::logging::info("export queue drained");
     } else {
         clean = false;
+        lost = true;
         mg::logging::error("export queue not drained before the shutdown timeout; data lost",
                            {{"series", report.series_left}, {"datapoints", report.points_left},
                             {"bytes", report.bytes_left}});
     }
+    if (persistence) {
+        const auto saved = persistence->finish_stop(deadline);
+        if (!saved.complete()) {
+            clean = false;
+            lost = true;
+        }
+        if (saved.timed_out) {
+            // The save thread is still writing (atomically: a cut write leaves only a temporary
+            // file, removed at the next start). Waiting for it would break the bound, so exit now.
+            mg::logging::error("metrics-governor stopped with bloom state unsaved",
+                               {{"exit_code", k_exit_data_lost}});
+            std::_Exit(k_exit_data_lost);
+        }
+    }
     stats_server.shutdown();
-    clean = stats_server.wait_until_idle(deadline) && clean;
+    if (!stats_server.wait_until_idle(deadline)) {
+        clean = false;
+        mg::logging::error("stats requests still in flight at the shutdown deadline; closed");
+    }
     for (const auto& [name, hook] : hooks.on_shutdown) {
         try {
             hook(deadline);
@@ -378,10 +411,12 @@ int run_daemon(const mg::config::app_config& cfg) {
     ioc.stop();
     for (auto& t : pool) t.join();
     if (!clean) mg::logging::warn("shutdown was not clean; see the errors above");
+    const int code = lost ? k_exit_data_lost : 0;
     mg::logging::info("metrics-governor stopped",
                       {{"uptime", mg::format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                      std::chrono::steady_clock::now() - started))}});
-    return 0;
+                                      std::chrono::steady_clock::now() - started))},
+                       {"exit_code", code}});
+    return code;
 }
 
 }  // namespace

@@ -213,10 +213,10 @@ std::vector<setting> build_rows() {
                        .positive());
     rows.push_back(make_setting<&app_config::bloom_persistence, &bp::max_size>(
         "bloom_persistence.max_size", group::bloom_persistence,
-        "Maximum disk space for bloom state."));
+        "Maximum disk space for bloom state; 0 = no limit."));
     rows.push_back(make_setting<&app_config::bloom_persistence, &bp::max_memory>(
         "bloom_persistence.max_memory", group::bloom_persistence,
-        "Maximum memory for in-memory bloom filters."));
+        "Maximum memory for in-memory bloom filters (trackers and label sketches); 0 = no limit."));
     rows.push_back(make_setting<&app_config::bloom_persistence, &bp::compression>(
         "bloom_persistence.compression", group::bloom_persistence,
         "Enable gzip compression for state files."));

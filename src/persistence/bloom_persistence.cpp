@@ -12,6 +12,7 @@
 #include "common/units.h"
 #include "logging/log.h"
 #include "persistence/meta_index.h"
+#include "persistence/state_gauges.h"
 #include "persistence/tracker_codec.h"
 
 namespace mg::persistence {
@@ -31,6 +32,13 @@ std::int64_t ms_since(steady::time_point start) {
 // p% of x without overflow, and exact for small x.
 std::uint64_t percent_of(std::uint64_t x, std::uint64_t p) { return x / 100 * p + x % 100 * p / 100; }
 
+// Every warning and error of this module carries it, so the spec's troubleshooting advice
+// (grep "bloom persistence" logs) finds each failure, whatever its message says.
+constexpr std::string_view k_component = "bloom persistence";
+
+// A last use this much newer than the index's moves the entry (the tracker's own resolution).
+constexpr auto k_stamp_resolution = std::chrono::seconds(1);
+
 std::string age_text(std::chrono::nanoseconds age) {
     // Whole seconds: "5m", "1h5m" as the spec's log lines show them.
     return format_duration(std::chrono::duration_cast<std::chrono::seconds>(std::max(age, std::chrono::nanoseconds{0})));
@@ -44,35 +52,74 @@ void lower_thread_priority() {
 
 }  // namespace
 
+class bloom_persistence::gauge_collector {
+public:
+    explicit gauge_collector(state_gauges::source s) : gauges(std::make_shared<state_gauges>(std::move(s))) {}
+    std::shared_ptr<state_gauges> gauges;
+};
+
 bloom_persistence::bloom_persistence(persistence_options options, tracker_host& host, mg::clock& clock,
                                      file_system& fs, std::shared_ptr<prometheus::Registry> registry)
     : options_(std::move(options)), host_(host), clock_(clock), fs_(fs), metrics_(registry) {
-    metrics_.set_limits(static_cast<double>(options_.max_size), static_cast<double>(options_.max_memory));
+    collector_ = std::make_shared<gauge_collector>([this] {
+        const auto g = current_gauges();
+        return state_gauges::values{g.trackers,
+                                    g.dirty,
+                                    g.disk,
+                                    static_cast<double>(options_.max_size),
+                                    g.memory,
+                                    static_cast<double>(options_.max_memory),
+                                    failing()};
+    });
     store_options so;
     so.path = options_.path;
     so.max_file_bytes = options_.max_file_bytes;
+    so.max_inflated_bytes = std::min(memory_limit(), options_.max_file_bytes * 64);
     auto store = tracker_store::open(fs_, so, open_report_);
     if (!store) {
         logging::error("bloom persistence unavailable, keeping state in memory only",
-                       {{"path", options_.path}, {"error", store.error_message()}});
-        metrics_.set_degraded(true);
+                       {{"path", options_.path}, {"error", store.error_message()}, {"component", k_component}});
         return;
     }
     store_ = std::move(*store);
-    metrics_.set_degraded(false);
     logging::info("bloom persistence initialized", {{"path", options_.path},
                                                     {"save_interval", format_duration(options_.save_interval)},
                                                     {"state_ttl", format_duration(options_.state_ttl)},
                                                     {"max_size", format_byte_size(options_.max_size)},
                                                     {"compression", options_.compression}});
     if (!open_report_.meta_moved_to.empty())
-        logging::error("bloom state index is corrupt, starting empty",
-                       {{"error", open_report_.message}, {"moved_to", open_report_.meta_moved_to}});
+        logging::error("bloom state index is corrupt, rebuilding it from the tracker files",
+                       {{"error", open_report_.message},
+                        {"moved_to", open_report_.meta_moved_to},
+                        {"recovered", open_report_.recovered.size()},
+                        {"set_aside", open_report_.set_aside.size()},
+                        {"component", k_component}});
+    else if (!open_report_.recovered.empty())
+        logging::warn("bloom state index entries rebuilt from their tracker files",
+                      {{"recovered", open_report_.recovered.size()}, {"component", k_component}});
+    for (const auto& [file, why] : open_report_.set_aside)
+        logging::error("bloom state file does not decode, moved aside (not deleted)",
+                       {{"file", file}, {"moved_to", options_.path + "/unreadable/"}, {"error", why},
+                        {"component", k_component}});
+    metrics_.index_recovered(static_cast<double>(open_report_.recovered.size()));
+    metrics_.files_set_aside(static_cast<double>(open_report_.set_aside.size()));
     for (const auto& name : open_report_.orphans_removed)
         logging::info("removed orphan bloom state file", {{"file", name}});
+    not_writable_ = open_report_.not_writable;
+    if (!not_writable_.empty())
+        logging::error("bloom persistence directory is not writable: state is restored but cannot be saved",
+                       {{"path", options_.path}, {"error", not_writable_}, {"component", k_component}});
 }
 
-bloom_persistence::~bloom_persistence() { stop(); }
+bloom_persistence::~bloom_persistence() {
+    (void)stop();
+    // A final save that outlived its deadline still uses this object: wait for it here (the
+    // daemon exits before this point in that case).
+    if (final_.joinable()) final_.join();
+    collector_->gauges->detach();
+}
+
+std::shared_ptr<prometheus::Collectable> bloom_persistence::collector() { return collector_->gauges; }
 
 std::vector<bloom_persistence::live_tracker> bloom_persistence::live() const {
     std::vector<live_tracker> out;
@@ -94,16 +141,22 @@ restore_report bloom_persistence::restore() {
     for (const auto& [key, why] : open_report_.bad_entries) {
         ++r.errors;
         metrics_.load(false);
-        logging::warn("skipped bloom state entry", {{"key", key}, {"error", why}});
+        logging::error("skipped bloom state entry", {{"key", key}, {"error", why}, {"component", k_component}});
     }
     if (open_report_.meta_moved_to.size()) {
         ++r.errors;
         metrics_.load(false);
     }
 
+    for (std::size_t i = 0; i < open_report_.set_aside.size(); ++i) {  // logged at open
+        ++r.errors;
+        metrics_.load(false);
+    }
+
     const auto now = clock_.wall_now();
     std::vector<std::string> drop;
-    std::uint64_t memory = 0;
+    // Memory as the limit counts it: what the host holds already, plus each restored tracker.
+    std::uint64_t memory = host_.memory_bytes();
     // Newest first: if memory runs out, what is given up is the state least likely to matter.
     auto entries = store_->index().trackers;
     std::vector<const tracker_meta*> order;
@@ -122,7 +175,7 @@ restore_report bloom_persistence::restore() {
             ++r.errors;
             metrics_.load(false);
             drop.push_back(m->key);
-            logging::warn("failed to load tracker", {{"key", m->key}, {"error", why}});
+            logging::error("failed to load tracker", {{"key", m->key}, {"error", why}, {"component", k_component}});
         };
         if (auto st = validate_key(m->key); !st) {
             fail(st.error_message());
@@ -133,7 +186,7 @@ restore_report bloom_persistence::restore() {
             fail(bytes.error_message());
             continue;
         }
-        auto snap = decode_tracker_file(*bytes, m->key, options_.max_memory);
+        auto snap = decode_tracker_file(*bytes, m->key, std::min(memory_limit(), options_.max_file_bytes * 64));
         if (!snap) {
             fail(snap.error_message());
             continue;
@@ -144,8 +197,16 @@ restore_report bloom_persistence::restore() {
             continue;
         }
         const std::uint64_t bytes_in_memory = (*tracker)->memory_bytes();
-        if (memory + bytes_in_memory > options_.max_memory) {
-            fail("restoring it would exceed max_memory (" + format_byte_size(options_.max_memory) + ")");
+        if (memory_limit() - std::min(memory_limit(), memory) < bytes_in_memory) {
+            // Kept on disk, not loaded: readable state is not deleted for want of memory (the
+            // TTL removes it if it is never used again).
+            ++r.errors;
+            metrics_.load(false);
+            logging::error("failed to load tracker",
+                           {{"key", m->key},
+                            {"error", "restoring it would exceed max_memory (" + format_byte_size(options_.max_memory) +
+                                          "); kept on disk"},
+                            {"component", k_component}});
             continue;
         }
         (*tracker)->set_last_seen(clock_.monotonic_now() - std::chrono::duration_cast<steady::duration>(age));
@@ -163,14 +224,14 @@ restore_report bloom_persistence::restore() {
     }
     if (!drop.empty()) {
         if (auto st = store_->remove(drop); !st)
-            logging::warn("could not remove stale or bad bloom state files", {{"error", st.error_message()}});
+            logging::warn("could not remove stale or bad bloom state files",
+                          {{"error", st.error_message()}, {"component", k_component}});
     }
     r.duration = std::chrono::milliseconds(ms_since(started));
     logging::info("bloom state restore complete", {{"loaded", r.loaded},
                                                    {"skipped_stale", r.skipped_stale},
                                                    {"errors", r.errors},
                                                    {"duration_ms", r.duration.count()}});
-    update_gauges();
     return r;
 }
 
@@ -180,32 +241,70 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
     std::lock_guard lock(save_mu_);
     const auto started = steady::now();
 
-    std::vector<live_tracker> dirty;
-    for (auto& lt : live()) {
-        if (lt.tracker->take_dirty()) dirty.push_back(std::move(lt));
-    }
-    if (dirty.empty()) {
-        update_gauges();
+    // The directory may have been removed under us: recreate it and write everything again.
+    auto layout = store_->ensure_layout();
+    if (!layout) {
+        last_pass_failed_ = true;
+        metrics_.save(false);
+        ++r.errors;
+        r.first_error = layout.error_message();
+        logging::error("bloom state save failed", {{"failed", r.errors}, {"saved", 0}, {"error", r.first_error},
+                                                   {"component", k_component}});
         return r;
     }
+    if (*layout) {
+        metrics_.directory_recreated();
+        logging::error("bloom state directory was missing and has been recreated; saving every tracker again",
+                       {{"path", options_.path}, {"component", k_component}});
+    }
 
-    std::string first_error;
+    const auto index = store_->index();
+    std::vector<live_tracker> dirty;
+    std::vector<stamp> stamps;
+    for (auto& lt : live()) {
+        const auto it = index.trackers.find(lt.key);
+        // A tracker the index does not hold is saved whole, changed or not (first save, or the
+        // directory was recreated); a rejected key is never retried.
+        if (lt.tracker->take_dirty() || (it == index.trackers.end() && rejected_keys_.count(lt.key) == 0)) {
+            dirty.push_back(std::move(lt));
+        } else if (it != index.trackers.end()) {
+            const auto used = wall_of(lt.tracker->last_seen());
+            if (used - it->second.last_updated >= k_stamp_resolution)
+                stamps.push_back({lt.key, lt.tracker->count(), used});
+        }
+    }
+    if (!stamps.empty()) {
+        if (auto st = store_->touch(stamps, clock_.wall_now()); st) {
+            r.stamped = stamps.size();
+        } else {
+            ++r.errors;
+            metrics_.save(false);
+            r.first_error = "meta.json: " + st.error_message();
+        }
+    }
+
     std::vector<pending_file> chunk;
     std::map<std::string, std::shared_ptr<cardinality::bloom_tracker>> owners;  // of the chunk's files
     std::uint64_t chunk_bytes = 0;
     auto flush = [&] {
         if (chunk.empty()) return;
-        const auto outcomes = store_->save(std::move(chunk), clock_.wall_now());
+        const auto outcomes = store_->save(std::move(chunk), clock_.wall_now(), deadline);
         for (const auto& o : outcomes) {
+            // Saved next time: the failure left the previous file and entry in place.
+            if (const auto it = owners.find(o.key); !o.result.ok() && it != owners.end()) it->second->mark_dirty();
+            if (o.timed_out) {
+                ++r.unsaved;
+                continue;
+            }
             metrics_.save(o.result.ok());
             if (o.result.ok()) {
                 ++r.saved;
+                ++final_saved_;
                 continue;
             }
             ++r.errors;
-            if (first_error.empty()) first_error = o.key + ": " + o.result.error_message();
-            // Saved next time: the failure left the previous file and entry in place.
-            if (const auto it = owners.find(o.key); it != owners.end()) it->second->mark_dirty();
+            ++final_failed_;
+            if (r.first_error.empty()) r.first_error = o.key + ": " + o.result.error_message();
         }
         chunk.clear();
         owners.clear();
@@ -217,15 +316,16 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
         if (steady::now() >= deadline) {
             // Shutdown ran out of time: leave the rest dirty (and counted) rather than hang.
             for (std::size_t j = i; j < dirty.size(); ++j) dirty[j].tracker->mark_dirty();
-            r.unsaved = dirty.size() - i;
+            r.unsaved += dirty.size() - i;
             break;
         }
         if (auto st = validate_key(key); !st) {
-            ++r.errors;
-            metrics_.save(false);
-            if (first_error.empty()) first_error = key + ": " + st.error_message();
-            if (rejected_keys_.insert(key).second)
-                logging::warn("tracker key rejected, not persisted", {{"key", key}, {"error", st.error_message()}});
+            // Counted and logged once: the key never changes, so neither would the outcome.
+            if (rejected_keys_.insert(key).second) {
+                metrics_.save(false);
+                logging::error("tracker key rejected, not persisted",
+                               {{"key", key}, {"error", st.error_message()}, {"component", k_component}});
+            }
             continue;
         }
         const auto snap = tracker->snapshot();
@@ -234,7 +334,8 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
         f.meta.key = key;
         f.meta.count = tracker->count();
         f.meta.last_updated = wall_of(tracker->last_seen());
-        f.meta.created_at = clock_.wall_now();  // kept from the existing entry by the store
+        // Kept from the existing entry by the store; for a first save, never after last_updated.
+        f.meta.created_at = std::min(clock_.wall_now(), f.meta.last_updated);
         f.meta.format = k_file_format;
         f.meta.compressed = options_.compression;
         f.meta.generations = snap.config.generations;
@@ -246,9 +347,10 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
             auto z = gzip_compress(payload, options_.compression_level);
             if (!z) {
                 ++r.errors;
+                ++final_failed_;
                 metrics_.save(false);
                 tracker->mark_dirty();
-                if (first_error.empty()) first_error = key + ": " + z.error_message();
+                if (r.first_error.empty()) r.first_error = key + ": " + z.error_message();
                 continue;
             }
             metrics_.observe_file(payload.empty() ? 1.0 : static_cast<double>(z->size()) / static_cast<double>(payload.size()),
@@ -266,17 +368,23 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
     flush();
 
     r.duration = std::chrono::milliseconds(ms_since(started));
-    metrics_.observe_save_seconds(std::chrono::duration<double>(steady::now() - started).count());
+    if (r.saved + r.errors > 0)
+        metrics_.observe_save_seconds(std::chrono::duration<double>(steady::now() - started).count());
+    if (r.saved + r.errors + r.stamped > 0) last_pass_failed_ = r.errors > 0;
     const auto usage = store_->disk_usage();
     if (r.saved > 0)
         logging::info("bloom state saved", {{"saved", r.saved},
                                             {"duration_ms", r.duration.count()},
                                             {"disk_usage_bytes", usage},
                                             {"disk_limit_bytes", options_.max_size}});
+    else if (r.stamped > 0)
+        logging::debug("bloom state index updated for trackers in use", {{"trackers", r.stamped}});
     if (r.errors > 0)
-        logging::warn("bloom state save failed", {{"failed", r.errors}, {"saved", r.saved}, {"error", first_error}});
-    update_gauges();
-    if (usage > options_.max_size) {
+        logging::error("bloom state save failed", {{"failed", r.errors},
+                                                   {"saved", r.saved},
+                                                   {"error", r.first_error},
+                                                   {"component", k_component}});
+    if (usage > disk_limit()) {
         std::lock_guard wl(wake_mu_);
         cleanup_requested_ = true;
         wake_.notify_all();
@@ -289,7 +397,8 @@ std::vector<std::string> bloom_persistence::evict(const std::string& key, std::s
     auto keys = host_.evict(key);
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);  // on disk only
     if (auto st = store_->remove(keys); !st)
-        logging::warn("could not remove evicted bloom state", {{"key", key}, {"error", st.error_message()}});
+        logging::warn("could not remove evicted bloom state",
+                      {{"key", key}, {"error", st.error_message()}, {"component", k_component}});
     for (const auto& k : keys) {
         metrics_.eviction(reason);
         if (reason == "ttl") ++r.evicted_ttl;
@@ -321,77 +430,78 @@ cleanup_report bloom_persistence::cleanup_now() {
     }
 
     // 2. Disk over max_size: oldest by last_updated first (the stale ones are already gone).
-    if (store_->disk_usage() > options_.max_size) {
+    if (store_->disk_usage() > disk_limit()) {
         auto entries = store_->index().trackers;
         std::vector<const tracker_meta*> order;
         for (const auto& [key, m] : entries) order.push_back(&m);
         std::sort(order.begin(), order.end(),
                   [](const tracker_meta* a, const tracker_meta* b) { return a->last_updated < b->last_updated; });
         for (const tracker_meta* m : order) {
-            if (store_->disk_usage() <= options_.max_size) break;
+            if (store_->disk_usage() <= disk_limit()) break;
             if (!store_->entry(m->key)) continue;
             evict(m->key, "size", now - m->last_updated, r);
         }
     }
 
     // 3. Memory: warn at 80% of max_memory; at 95% evict the least recently used down to 80%.
-    std::uint64_t memory = 0;
-    std::vector<std::pair<std::string, std::shared_ptr<cardinality::bloom_tracker>>> lru;
-    for (auto& lt : live()) {
-        memory += lt.tracker->memory_bytes();
-        lru.emplace_back(lt.key, std::move(lt.tracker));
-    }
-    const auto warn_at = percent_of(options_.max_memory, 80);
-    const auto evict_at = percent_of(options_.max_memory, 95);
-    if (memory >= evict_at) {
+    //    Memory is the host's own figure, read again after each eviction (a metric's label
+    //    trackers and sketches go with it).
+    std::uint64_t memory = host_.memory_bytes();
+    const auto warn_at = percent_of(memory_limit(), 80);
+    const auto evict_at = percent_of(memory_limit(), 95);
+    if (options_.max_memory != 0 && memory >= evict_at) {
         logging::error("bloom tracker memory over 95% of max_memory, evicting least recently used trackers",
-                       {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory}});
+                       {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory},
+                        {"component", k_component}});
+        std::vector<std::pair<std::string, std::shared_ptr<cardinality::bloom_tracker>>> lru;
+        for (auto& lt : live()) lru.emplace_back(lt.key, std::move(lt.tracker));
         std::sort(lru.begin(), lru.end(),
                   [](const auto& a, const auto& b) { return a.second->last_seen() < b.second->last_seen(); });
-        std::map<std::string, std::uint64_t> bytes_of;
-        for (const auto& [key, t] : lru) bytes_of[key] = t->memory_bytes();
         std::set<std::string> gone;
         for (const auto& [key, t] : lru) {
             if (memory < warn_at) break;
             if (gone.count(key) != 0) continue;  // went with its metric already
-            // A metric takes its label trackers along: their memory is freed too.
-            for (const auto& k : evict(key, "memory", clock_.monotonic_now() - t->last_seen(), r))
-                if (gone.insert(k).second) memory -= std::min(memory, bytes_of[k]);
+            for (const auto& k : evict(key, "memory", clock_.monotonic_now() - t->last_seen(), r)) gone.insert(k);
+            memory = host_.memory_bytes();
         }
-    } else if (memory >= warn_at) {
+    }
+    // Said when it crosses 80%, not again while it stays there.
+    if (options_.max_memory != 0 && memory >= warn_at && !memory_warned_) {
+        memory_warned_ = true;
         logging::warn("bloom tracker memory over 80% of max_memory",
+                      {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory},
+                       {"component", k_component}});
+    } else if (memory_warned_ && memory < warn_at) {
+        memory_warned_ = false;
+        logging::info("bloom tracker memory back under 80% of max_memory",
                       {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory}});
     }
 
     metrics_.cleanup();
     r.remaining = live().size();
-    logging::info("bloom state cleanup complete", {{"evicted_ttl", r.evicted_ttl},
-                                                   {"evicted_size", r.evicted_size},
-                                                   {"evicted_memory", r.evicted_memory},
-                                                   {"remaining", r.remaining},
-                                                   {"disk_usage_bytes", store_->disk_usage()}});
-    update_gauges();
+    const bool acted = r.evicted_ttl + r.evicted_size + r.evicted_memory > 0;
+    logging::write(acted ? spdlog::level::info : spdlog::level::debug, "bloom state cleanup complete",
+                   {{"evicted_ttl", r.evicted_ttl},
+                    {"evicted_size", r.evicted_size},
+                    {"evicted_memory", r.evicted_memory},
+                    {"remaining", r.remaining},
+                    {"disk_usage_bytes", store_->disk_usage()}});
     return r;
 }
 
 std::uint64_t bloom_persistence::disk_usage() const { return store_ ? store_->disk_usage() : 0; }
 
-std::uint64_t bloom_persistence::memory_usage() const {
-    std::uint64_t total = 0;
-    for (const auto& lt : live()) total += lt.tracker->memory_bytes();
-    return total;
-}
+std::uint64_t bloom_persistence::memory_usage() const { return host_.memory_bytes(); }
 
-void bloom_persistence::update_gauges() {
-    std::size_t n = 0, dirty = 0;
-    std::uint64_t memory = 0;
+bloom_persistence::gauge_values bloom_persistence::current_gauges() const {
+    gauge_values g;
     for (const auto& lt : live()) {
-        ++n;
-        dirty += lt.tracker->dirty() ? 1 : 0;
-        memory += lt.tracker->memory_bytes();
+        g.trackers += 1;
+        g.dirty += lt.tracker->dirty() ? 1 : 0;
     }
-    metrics_.set_gauges(static_cast<double>(n), static_cast<double>(dirty), static_cast<double>(disk_usage()),
-                        static_cast<double>(memory));
+    g.memory = static_cast<double>(host_.memory_bytes());
+    g.disk = static_cast<double>(disk_usage());
+    return g;
 }
 
 template <typename F>
@@ -401,10 +511,12 @@ void bloom_persistence::guarded(std::string_view what, F&& f) {
         f();
     } catch (const std::exception& e) {
         metrics_.save(false);
-        logging::error("bloom persistence background task failed", {{"task", what}, {"error", e.what()}});
+        logging::error("bloom persistence background task failed",
+                       {{"task", what}, {"error", e.what()}, {"component", k_component}});
     } catch (...) {
         metrics_.save(false);
-        logging::error("bloom persistence background task failed", {{"task", what}, {"error", "unknown exception"}});
+        logging::error("bloom persistence background task failed",
+                       {{"task", what}, {"error", "unknown exception"}, {"component", k_component}});
     }
 }
 
@@ -418,8 +530,7 @@ void bloom_persistence::saver_loop() {
         guarded("save", [this] {
             save_now();
             // Memory pressure is checked every save interval, not only every cleanup interval.
-            const auto memory = memory_usage();
-            if (memory >= percent_of(options_.max_memory, 80)) {
+            if (options_.max_memory != 0 && memory_usage() >= percent_of(options_.max_memory, 80)) {
                 std::lock_guard wl(wake_mu_);
                 cleanup_requested_ = true;
                 wake_.notify_all();
@@ -448,7 +559,7 @@ void bloom_persistence::start() {
     cleaner_ = std::thread([this] { cleanup_loop(); });
 }
 
-void bloom_persistence::stop() {
+void bloom_persistence::begin_stop(steady::time_point deadline) {
     {
         std::lock_guard lock(wake_mu_);
         if (stopped_) return;
@@ -456,22 +567,90 @@ void bloom_persistence::stop() {
         stopping_ = true;
         wake_.notify_all();
     }
-    if (saver_.joinable()) saver_.join();
-    if (cleaner_.joinable()) cleaner_.join();
-    if (!store_) return;
+    stop_started_ = steady::now();
+    if (!store_) {
+        std::lock_guard lock(final_mu_);
+        final_done_ = true;
+        return;
+    }
     std::size_t dirty = 0;
     for (const auto& lt : live()) dirty += lt.tracker->dirty() ? 1 : 0;
     logging::info("bloom persistence shutting down", {{"dirty_trackers", dirty}});
-    const auto started = steady::now();
+    {
+        std::lock_guard lock(final_mu_);
+        final_report_.dirty = dirty;
+    }
+    final_saved_ = 0;
+    final_failed_ = 0;
+    final_ = std::thread([this, deadline] { final_save(deadline); });
+}
+
+void bloom_persistence::final_save(steady::time_point deadline) {
+    // A periodic pass in progress finishes first (its writes are part of what is saved).
+    if (saver_.joinable()) saver_.join();
+    if (cleaner_.joinable()) cleaner_.join();
     save_report r;
-    guarded("final save", [&] { r = save_now(started + options_.shutdown_timeout); });
-    if (r.unsaved > 0)
-        logging::error("final bloom state save ran out of time", {{"unsaved", r.unsaved},
-                                                                   {"timeout", format_duration(options_.shutdown_timeout)}});
-    logging::info("final bloom state saved", {{"saved", r.saved},
-                                              {"total", store_->size()},
-                                              {"duration_ms", ms_since(started)}});
+    guarded("final save", [&] { r = save_now(deadline); });
+    std::lock_guard lock(final_mu_);
+    final_report_.saved = r.saved;
+    final_report_.failed = r.errors;
+    final_report_.unsaved = r.unsaved;
+    final_error_ = r.first_error;
+    final_done_ = true;
+    final_done_cv_.notify_all();
+}
+
+stop_report bloom_persistence::finish_stop(steady::time_point deadline) {
+    stop_report out;
+    {
+        std::unique_lock lock(final_mu_);
+        if (!final_.joinable() && !final_done_) return out;  // never begun
+        if (!final_done_cv_.wait_until(lock, deadline, [this] { return final_done_; })) {
+            out = final_report_;
+            out.timed_out = true;
+            out.saved = final_saved_;
+            out.failed = final_failed_;
+            out.unsaved = out.dirty - std::min(out.dirty, out.saved + out.failed);
+        } else {
+            out = final_report_;
+        }
+    }
+    if (!out.timed_out && final_.joinable()) final_.join();
+    if (!store_) return out;
+    const std::size_t total = live().size();
+    const auto elapsed = ms_since(stop_started_);
+    if (out.timed_out) {
+        logging::error("final bloom state save ran out of time",
+                       {{"saved", out.saved}, {"failed", out.failed}, {"unsaved", out.unsaved}, {"total", total},
+                        {"timeout", format_duration(options_.shutdown_timeout)}, {"duration_ms", elapsed},
+                        {"component", k_component}});
+        return out;
+    }
+    if (out.unsaved > 0)
+        logging::error("final bloom state save ran out of time",
+                       {{"saved", out.saved}, {"failed", out.failed}, {"unsaved", out.unsaved}, {"total", total},
+                        {"duration_ms", elapsed}, {"component", k_component}});
+    else if (out.failed > 0)
+        logging::error("final bloom state save failed", {{"saved", out.saved},
+                                                         {"failed", out.failed},
+                                                         {"total", total},
+                                                         {"error", final_error_},
+                                                         {"duration_ms", elapsed},
+                                                         {"component", k_component}});
+    else
+        logging::info("final bloom state saved", {{"saved", out.saved}, {"total", total}, {"duration_ms", elapsed}});
     logging::info("bloom persistence stopped");
+    return out;
+}
+
+stop_report bloom_persistence::stop() {
+    {
+        std::lock_guard lock(wake_mu_);
+        if (stopped_) return {};
+    }
+    const auto deadline = steady::now() + options_.shutdown_timeout;
+    begin_stop(deadline);
+    return finish_stop(deadline);
 }
 
 }  // namespace mg::persistence

@@ -3,20 +3,33 @@
 //
 // Threads: start() runs a saver thread (every save_interval) and a cleanup thread (every
 // cleanup_interval, or early when the saver sees memory at 80% of max_memory or disk over
-// max_size). Both sleep on a condition variable, so stop() is immediate, and both catch, log and
+// max_size). Both sleep on a condition variable, so stopping is immediate, and both catch, log and
 // count every exception: they never die silently. The ingest path never waits on them: a save
 // copies each dirty tracker's words (bloom_tracker::snapshot(), a short lock that only excludes
 // rotation) and compresses and writes with no lock the ingest path takes.
 //
-// Degraded mode: when the directory cannot be used (creation or listing fails, or meta.json has
-// a version this build does not read) the object logs an error once, sets bloom_persistence_degraded
-// and does nothing else: the daemon runs with in-memory state.
+// What a save writes: a tracker whose filter changed is written whole; a tracker that was only
+// used (known series) has its index entry's last_updated and count moved (one meta.json write
+// for all of them), so a tracker in use never looks stale at restore.
+//
+// Stopping: begin_stop() tells the threads to stop and starts the final save on a thread of its
+// own; finish_stop() waits for it until the caller's deadline (the daemon's -shutdown-timeout,
+// shared with the export drain). A final save that cannot finish in time is reported, not waited
+// for: the caller decides (the daemon exits non-zero without waiting; writes are atomic, so what
+// was cut leaves only a temporary file that the next start removes).
+//
+// Degraded: bloom_persistence_degraded is 1 while the directory cannot be used (not creatable,
+// unknown index version: in memory only), is not writable, or the last save pass failed.
+//
+// Limits: max_size and max_memory of 0 mean no limit. Memory is the host's memory_bytes() (what
+// the process holds for tracking), the same figure as metrics_governor_tracker_memory_bytes.
 //
 // Ownership: holds references to the host, clock and file system, which must outlive it.
 // Thread-safety: restore() once before start(); save_now() and cleanup_now() may be called from any
-// thread (a mutex serializes each kind); stop() once, from the control thread.
+// thread (a mutex serializes each kind); begin_stop()/finish_stop()/stop() from the control thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -35,6 +48,7 @@
 
 namespace prometheus {
 class Registry;
+class Collectable;
 }
 
 namespace mg::persistence {
@@ -44,10 +58,11 @@ struct persistence_options {
     std::chrono::nanoseconds save_interval = std::chrono::seconds(30);
     std::chrono::nanoseconds state_ttl = std::chrono::hours(1);
     std::chrono::nanoseconds cleanup_interval = std::chrono::minutes(5);
-    std::uint64_t max_size = 524288000;
-    std::uint64_t max_memory = 268435456;
+    std::uint64_t max_size = 524288000;     // 0: no limit
+    std::uint64_t max_memory = 268435456;   // 0: no limit
     bool compression = true;
     int compression_level = 1;
+    // The final save's budget when stop() is called without a deadline (the destructor, tests).
     std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(30);
     std::uint64_t max_file_bytes = 50ull << 20;
 };
@@ -63,7 +78,19 @@ struct save_report {
     std::size_t saved = 0;
     std::size_t errors = 0;
     std::size_t unsaved = 0;  // dirty trackers left for the next pass (deadline reached)
+    std::size_t stamped = 0;  // used but unchanged: only last_updated and count moved
+    std::string first_error;
     std::chrono::milliseconds duration{0};
+};
+
+struct stop_report {
+    std::size_t dirty = 0;    // trackers with changes when the stop began
+    std::size_t saved = 0;
+    std::size_t failed = 0;
+    std::size_t unsaved = 0;  // not attempted before the deadline
+    bool timed_out = false;   // the final save was still running at the deadline
+    // Everything that changed is on disk.
+    bool complete() const { return !timed_out && failed == 0 && unsaved == 0; }
 };
 
 struct cleanup_report {
@@ -82,6 +109,7 @@ public:
     bloom_persistence(const bloom_persistence&) = delete;
     bloom_persistence& operator=(const bloom_persistence&) = delete;
 
+    // In memory only: the directory could not be opened.
     bool degraded() const { return store_ == nullptr; }
 
     // Loads every indexed tracker that is fresh, intact and within the limits into the host.
@@ -90,11 +118,22 @@ public:
     // One save pass over the dirty trackers; stops between chunks at `deadline`.
     save_report save_now(std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
     cleanup_report cleanup_now();
-    // Stops the threads, saves what is dirty within shutdown_timeout, logs the spec's lines.
-    void stop();
+    // Stops the threads and starts the final save (on its own thread), bounded by `deadline`;
+    // logs the spec's "bloom persistence shutting down".
+    void begin_stop(std::chrono::steady_clock::time_point deadline);
+    // Waits for the final save until `deadline` and logs its outcome (the spec's "final bloom
+    // state saved" when everything was written; errors otherwise). A save still running at the
+    // deadline is left running (timed_out): see the header.
+    stop_report finish_stop(std::chrono::steady_clock::time_point deadline);
+    // Both, with `shutdown_timeout` from now.
+    stop_report stop();
 
     std::uint64_t disk_usage() const;
     std::uint64_t memory_usage() const;
+    // The gauges that describe the current state (trackers, dirty trackers, memory and disk usage,
+    // limits, degraded), computed when scraped. Safe to keep after this object is gone (it then
+    // reports nothing).
+    std::shared_ptr<prometheus::Collectable> collector();
 
 private:
     struct live_tracker {
@@ -106,7 +145,14 @@ private:
     // Evicts from memory and disk; returns every key that went (a metric takes its label trackers).
     std::vector<std::string> evict(const std::string& key, std::string_view reason, std::chrono::nanoseconds age,
                                    cleanup_report& r);
-    void update_gauges();
+    struct gauge_values {
+        double trackers = 0, dirty = 0, disk = 0, memory = 0;
+    };
+    gauge_values current_gauges() const;
+    std::uint64_t memory_limit() const { return options_.max_memory == 0 ? UINT64_MAX : options_.max_memory; }
+    std::uint64_t disk_limit() const { return options_.max_size == 0 ? UINT64_MAX : options_.max_size; }
+    bool failing() const { return store_ == nullptr || !not_writable_.empty() || last_pass_failed_.load(); }
+    void final_save(std::chrono::steady_clock::time_point deadline);
     void saver_loop();
     void cleanup_loop();
     template <typename F>
@@ -122,7 +168,22 @@ private:
 
     std::mutex save_mu_;     // one save pass at a time
     std::mutex cleanup_mu_;  // one cleanup pass at a time
-    std::set<std::string> rejected_keys_;  // logged once each (save_mu_)
+    std::set<std::string> rejected_keys_;  // logged and counted once each (save_mu_)
+    std::string not_writable_;             // set at open: why the directory refused a test write
+    std::atomic<bool> last_pass_failed_{false};
+    bool memory_warned_ = false;           // over 80% already said (cleanup_mu_)
+
+    // The final save, on its own thread so the caller's deadline holds whatever the disk does.
+    std::thread final_;
+    std::mutex final_mu_;
+    std::condition_variable final_done_cv_;
+    bool final_done_ = false;
+    stop_report final_report_;  // final_mu_
+    std::string final_error_;   // final_mu_
+    std::chrono::steady_clock::time_point stop_started_;
+    std::atomic<std::size_t> final_saved_{0}, final_failed_{0};
+    class gauge_collector;
+    std::shared_ptr<gauge_collector> collector_;
 
     std::mutex wake_mu_;
     std::condition_variable wake_;

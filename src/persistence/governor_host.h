@@ -20,6 +20,7 @@ public:
     void for_each(const visitor& fn) const override;
     status adopt(const std::string& key, std::shared_ptr<cardinality::bloom_tracker> tracker) override;
     std::vector<std::string> evict(const std::string& key) override;
+    std::uint64_t memory_bytes() const override { return governor_.memory_bytes(); }
 
 private:
     limits::governor& governor_;

@@ -2,7 +2,6 @@
 #include "persistence/persistence_metrics.h"
 
 #include <prometheus/counter.h>
-#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -35,17 +34,21 @@ persistence_metrics::persistence_metrics(const std::shared_ptr<prometheus::Regis
     evict_ttl_ = &ev.Add({{"reason", "ttl"}});
     evict_size_ = &ev.Add({{"reason", "size"}});
     evict_memory_ = &ev.Add({{"reason", "memory"}});
-    auto gauge = [&](const char* name, const char* help) {
-        return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
-    };
-    trackers_ = gauge("bloom_persistence_trackers_total", "Current tracker count (trackers in memory).");
-    dirty_ = gauge("bloom_persistence_dirty_trackers", "Trackers pending save.");
-    disk_usage_ = gauge("bloom_persistence_disk_usage_bytes", "Current disk usage: tracker files plus meta.json.");
-    disk_limit_ = gauge("bloom_persistence_disk_limit_bytes", "Configured max disk size.");
-    memory_usage_ = gauge("bloom_persistence_memory_usage_bytes", "Current in-memory usage of the trackers.");
-    memory_limit_ = gauge("bloom_persistence_memory_limit_bytes", "Configured max memory.");
-    degraded_ = gauge("bloom_persistence_degraded",
-                      "1 when persistence cannot work (unusable directory, unknown index version): in memory only.");
+    recreated_ = &prometheus::BuildCounter()
+                      .Name("bloom_persistence_directory_recreated_total")
+                      .Help("Times the state directory was found missing by a save and created again.")
+                      .Register(r)
+                      .Add({});
+    set_aside_ = &prometheus::BuildCounter()
+                      .Name("bloom_persistence_files_set_aside_total")
+                      .Help("Tracker files that did not decode while the index was rebuilt, moved to unreadable/.")
+                      .Register(r)
+                      .Add({});
+    recovered_ = &prometheus::BuildCounter()
+                      .Name("bloom_persistence_index_recovered_total")
+                      .Help("Index entries rebuilt from tracker files (meta.json malformed or entries bad).")
+                      .Register(r)
+                      .Add({});
     auto histogram = [&](const char* name, const char* help, prometheus::Histogram::BucketBoundaries b) {
         return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({}, std::move(b));
     };
@@ -84,20 +87,14 @@ void persistence_metrics::observe_file(double compression_ratio, double size_byt
     if (ratio_) ratio_->Observe(compression_ratio);
     if (size_) size_->Observe(size_bytes);
 }
-void persistence_metrics::set_gauges(double trackers, double dirty, double disk_usage, double memory_usage) {
-    if (!trackers_) return;
-    trackers_->Set(trackers);
-    dirty_->Set(dirty);
-    disk_usage_->Set(disk_usage);
-    memory_usage_->Set(memory_usage);
+void persistence_metrics::directory_recreated() {
+    if (recreated_) recreated_->Increment();
 }
-void persistence_metrics::set_limits(double disk_limit, double memory_limit) {
-    if (!disk_limit_) return;
-    disk_limit_->Set(disk_limit);
-    memory_limit_->Set(memory_limit);
+void persistence_metrics::files_set_aside(double n) {
+    if (set_aside_) set_aside_->Increment(n);
 }
-void persistence_metrics::set_degraded(bool degraded) {
-    if (degraded_) degraded_->Set(degraded ? 1 : 0);
+void persistence_metrics::index_recovered(double n) {
+    if (recovered_) recovered_->Increment(n);
 }
 
 }  // namespace mg::persistence

@@ -1,5 +1,6 @@
-// persistence_metrics: the spec's bloom_persistence_* families (names, types and labels exactly as
-// docs/persistence.md and the operator spec list them), plus bloom_persistence_degraded.
+// persistence_metrics: the spec's bloom_persistence_* counters and histograms (names, types and
+// labels exactly as docs/persistence.md and the operator spec list them), plus our own counters of
+// what happened to the directory. The gauges of the current state are state_gauges (scrape time).
 // Registered on construction when a registry is given; with none every update is a no-op.
 // Thread-safety: prometheus-cpp metrics are thread-safe.
 #pragma once
@@ -10,7 +11,6 @@
 namespace prometheus {
 class Registry;
 class Counter;
-class Gauge;
 class Histogram;
 }  // namespace prometheus
 
@@ -27,9 +27,9 @@ public:
     void observe_save_seconds(double s);
     void observe_load_seconds(double s);
     void observe_file(double compression_ratio, double size_bytes);
-    void set_gauges(double trackers, double dirty, double disk_usage, double memory_usage);
-    void set_limits(double disk_limit, double memory_limit);
-    void set_degraded(bool degraded);
+    void directory_recreated();
+    void files_set_aside(double n);
+    void index_recovered(double n);
 
 private:
     prometheus::Counter* saves_ok_ = nullptr;
@@ -40,13 +40,9 @@ private:
     prometheus::Counter* evict_ttl_ = nullptr;
     prometheus::Counter* evict_size_ = nullptr;
     prometheus::Counter* evict_memory_ = nullptr;
-    prometheus::Gauge* trackers_ = nullptr;
-    prometheus::Gauge* dirty_ = nullptr;
-    prometheus::Gauge* disk_usage_ = nullptr;
-    prometheus::Gauge* disk_limit_ = nullptr;
-    prometheus::Gauge* memory_usage_ = nullptr;
-    prometheus::Gauge* memory_limit_ = nullptr;
-    prometheus::Gauge* degraded_ = nullptr;
+    prometheus::Counter* recreated_ = nullptr;
+    prometheus::Counter* set_aside_ = nullptr;
+    prometheus::Counter* recovered_ = nullptr;
     prometheus::Histogram* save_seconds_ = nullptr;
     prometheus::Histogram* load_seconds_ = nullptr;
     prometheus::Histogram* ratio_ = nullptr;

@@ -88,7 +88,11 @@ std::string encode_tracker(std::string_view key, const cardinality::tracker_snap
     return out;
 }
 
-result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload, std::string_view expected_key) {
+namespace {
+
+// expected_key null: any key, returned through key_out (rebuilding a lost index).
+result<cardinality::tracker_snapshot> decode_payload(std::string_view payload, const std::string_view* expected_key,
+                                                     std::string* key_out) {
     reader r(payload);
     std::string_view magic;
     if (!r.bytes(k_magic.size(), magic) || magic != k_magic) return make_error("not a tracker file (bad magic)");
@@ -107,7 +111,9 @@ result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload, s
                           std::to_string(cardinality::tracker_snapshot::k_format) + ")");
     std::string_view key;
     if (!r.bytes(key_len, key)) return make_error("truncated key");
-    if (key != expected_key) return make_error("file holds tracker \"" + std::string(key) + "\", not the expected one");
+    if (expected_key != nullptr && key != *expected_key)
+        return make_error("file holds tracker \"" + std::string(key) + "\", not the expected one");
+    if (key_out != nullptr) *key_out = std::string(key);
 
     cardinality::tracker_snapshot snap;
     snap.format = snap_format;
@@ -153,6 +159,8 @@ result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload, s
     return snap;
 }
 
+}  // namespace
+
 result<std::string> gzip_compress(std::string_view data, int level) {
     z_stream zs{};
     // 15 + 16: a gzip wrapper (header and CRC trailer) rather than raw zlib.
@@ -168,6 +176,27 @@ result<std::string> gzip_compress(std::string_view data, int level) {
     deflateEnd(&zs);
     if (rc != Z_STREAM_END) return make_error("gzip: compression failed");
     out.resize(produced);
+    return out;
+}
+
+result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload, std::string_view expected_key) {
+    return decode_payload(payload, &expected_key, nullptr);
+}
+
+result<keyed_snapshot> decode_tracker_file_any_key(std::string_view bytes, std::uint64_t max_inflated) {
+    const bool gzip = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+                      static_cast<unsigned char>(bytes[1]) == 0x8b;
+    std::string inflated_bytes;
+    if (gzip) {
+        auto inflated = gzip_decompress(bytes, max_inflated);
+        if (!inflated) return make_error(inflated.error_message());
+        inflated_bytes = std::move(*inflated);
+        bytes = inflated_bytes;
+    }
+    keyed_snapshot out;
+    auto snap = decode_payload(bytes, nullptr, &out.key);
+    if (!snap) return make_error(snap.error_message());
+    out.snapshot = std::move(*snap);
     return out;
 }
 

@@ -32,6 +32,14 @@ result<cardinality::tracker_snapshot> decode_tracker_file(std::string_view bytes
                                                           std::string_view expected_key,
                                                           std::uint64_t max_inflated);
 
+// A tracker file decoded without knowing its key beforehand: an index lost with meta.json is
+// rebuilt from the keys the files hold.
+struct keyed_snapshot {
+    std::string key;
+    cardinality::tracker_snapshot snapshot;
+};
+result<keyed_snapshot> decode_tracker_file_any_key(std::string_view bytes, std::uint64_t max_inflated);
+
 // gzip (RFC 1952) at `level` 1..9.
 result<std::string> gzip_compress(std::string_view data, int level);
 // Inflates a gzip stream; an error if it is malformed, truncated, or inflates past max_bytes.

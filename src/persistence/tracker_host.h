@@ -11,6 +11,7 @@
 // the ingest path runs; adopt is called at startup, before ingest starts.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +34,9 @@ public:
     // Forgets a tracker; returns the keys that went with it (itself, and for a metric its label
     // trackers), empty when it was not there.
     virtual std::vector<std::string> evict(const std::string& key) = 0;
+    // What the process holds for tracking (every tracker and what goes with it): the one memory
+    // figure, for bloom_persistence_memory_usage_bytes and the max_memory thresholds alike.
+    virtual std::uint64_t memory_bytes() const = 0;
 };
 
 }  // namespace mg::persistence

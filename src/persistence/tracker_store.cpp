@@ -1,6 +1,7 @@
 // The state directory (see tracker_store.h).
 #include "persistence/tracker_store.h"
 
+#include <algorithm>
 #include <set>
 
 #include "persistence/tracker_codec.h"
@@ -23,6 +24,7 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, stor
     if (auto st = fs.create_dirs(s->options_.path, k_dir_mode); !st) return make_error(st.error_message());
     if (auto st = fs.create_dirs(s->trackers_dir(), k_dir_mode); !st) return make_error(st.error_message());
 
+    bool index_whole = true;  // read without losing an entry: unlisted files are real orphans
     auto text = fs.read_file(s->meta_path(), s->options_.max_meta_bytes);
     if (text) {
         report.meta_found = true;
@@ -32,12 +34,14 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, stor
         report.bad_entries = std::move(parsed.bad_entries);
         if (parsed.problem == meta_problem::version_unsupported) return make_error(parsed.message);
         if (parsed.problem == meta_problem::malformed) {
-            // Kept for a human to look at; the store starts empty and its files become orphans.
+            // Kept for a human to look at; the index is rebuilt from the files below.
             report.meta_moved_to = s->meta_path() + ".corrupt";
             if (auto st = fs.rename(s->meta_path(), report.meta_moved_to); !st) return make_error(st.error_message());
+            index_whole = false;
         } else {
             s->index_ = std::move(parsed.index);
             s->meta_bytes_ = text->size();
+            index_whole = report.bad_entries.empty();
         }
     } else if (auto exists = fs.file_size(s->meta_path()); exists) {
         return make_error(text.error_message());  // there but unreadable (permissions, too large)
@@ -51,12 +55,91 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, stor
     }
     auto listing = fs.list_dir(s->trackers_dir());
     if (!listing) return make_error(listing.error_message());
+    std::vector<dir_entry> unlisted;
     for (const auto& e : *listing) {
         if (e.is_dir || wanted.count(e.name) != 0) continue;
-        if (fs.remove(s->trackers_dir() + "/" + e.name)) report.orphans_removed.push_back(e.name);
+        if (e.name.ends_with(".tmp")) {  // a write cut short: never valid, whatever the index
+            if (fs.remove(s->trackers_dir() + "/" + e.name)) report.orphans_removed.push_back(e.name);
+            continue;
+        }
+        unlisted.push_back(e);
+    }
+    if (index_whole) {
+        for (const auto& e : unlisted)
+            if (fs.remove(s->trackers_dir() + "/" + e.name)) report.orphans_removed.push_back(e.name);
+    } else {
+        s->recover_from_files(unlisted, report);
     }
     (void)fs.remove(s->meta_path() + ".tmp");
+
+    // meta.json says what is in the directory: rewrite it when entries were dropped or rebuilt
+    // (a read-only directory keeps the old one; the index in memory is still right).
+    if (!index_whole || !report.bad_entries.empty()) (void)s->write_index_locked();
+
+    // A volume mounted read-only opens fine and fails every save: say so now, not in 30 s.
+    const std::string probe = s->options_.path + "/.write-test";
+    if (auto st = write_file_atomic(fs, probe, "", k_file_mode); !st) {
+        report.not_writable = st.error_message();
+    } else {
+        (void)fs.remove(probe);
+    }
     return s;
+}
+
+void tracker_store::recover_from_files(const std::vector<dir_entry>& listing, open_report& report) {
+    for (const auto& e : listing) {
+        const std::string path = trackers_dir() + "/" + e.name;
+        const bool gz = e.name.ends_with(".bloom.gz");
+        const bool plain = !gz && e.name.ends_with(".bloom");
+        std::string why;
+        tracker_meta m;
+        if (!gz && !plain) {
+            why = "not a tracker file name";
+        } else if (auto bytes = fs_.read_file(path, options_.max_file_bytes); !bytes) {
+            why = bytes.error_message();
+        } else if (auto decoded = decode_tracker_file_any_key(*bytes, options_.max_inflated_bytes); !decoded) {
+            why = decoded.error_message();
+        } else if (const std::string stem = e.name.substr(0, e.name.size() - (gz ? 9 : 6));
+                   sha256_hex(decoded->key) != stem) {
+            why = "its key \"" + decoded->key + "\" does not hash to its file name";
+        } else if (index_.trackers.count(decoded->key) != 0) {
+            why = "its key \"" + decoded->key + "\" is indexed already";
+        } else if (auto valid = validate_key(decoded->key); !valid) {
+            why = valid.error_message();
+        } else {
+            const auto* snap = &decoded->snapshot;
+            m.key = decoded->key;
+            m.hash = stem;
+            m.checksum = crc32_of(*bytes);
+            m.size_bytes = bytes->size();
+            m.compressed = gz;
+            m.format = k_file_format;
+            m.generations = snap->config.generations;
+            m.window = snap->config.window;
+            // The snapshot's time is the last save: the best "last used" the files still know.
+            m.last_updated = m.last_saved = m.created_at = snap->taken_at;
+            m.window_start = snap->taken_at - (snap->generations.empty() ? std::chrono::nanoseconds{0}
+                                                                         : snap->generations.back().age);
+            std::int64_t count = 0;
+            for (const auto& g : snap->generations) count += std::max<std::int64_t>(g.latest_count, 0);
+            m.count = static_cast<std::uint64_t>(count);
+            m.memory_bytes = 0;  // known again after the restore
+        }
+        if (why.empty()) {
+            tracker_bytes_ += m.size_bytes;
+            report.recovered.push_back(m.key);
+            index_.trackers[m.key] = std::move(m);
+            continue;
+        }
+        // Aside, not deleted: it may be readable by another build, or by a human.
+        std::string moved = unreadable_dir() + "/" + e.name;
+        if (auto st = fs_.create_dirs(unreadable_dir(), k_dir_mode); !st) {
+            why += "; left in place: " + st.error_message();
+        } else if (auto mv = fs_.rename(path, moved); !mv) {
+            why += "; left in place: " + mv.error_message();
+        }
+        report.set_aside[e.name] = why;
+    }
 }
 
 meta_index tracker_store::index() const {
@@ -120,7 +203,8 @@ status tracker_store::write_index_locked() {
 }
 
 std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
-                                              std::chrono::system_clock::time_point now) {
+                                              std::chrono::system_clock::time_point now,
+                                              std::chrono::steady_clock::time_point deadline) {
     std::vector<save_outcome> out;
     out.reserve(files.size());
     std::lock_guard lock(mu_);
@@ -139,7 +223,8 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         need += f.bytes.size();
     }
     if (todo.empty()) return out;
-    need += meta_bytes_ + todo.size() * 512 + options_.free_space_margin;
+    need += meta_bytes_ + todo.size() * 512;
+    need += std::max(need / 100 * options_.free_space_margin_percent, store_options::k_min_free_space_margin);
     if (auto avail = fs_.available_bytes(options_.path); avail && *avail < need) {
         for (auto* f : todo)
             out.push_back({f->meta.key, make_error("not enough disk space: " + std::to_string(*avail) +
@@ -164,7 +249,12 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
             fresh.push_back(f);
         }
     }
+    std::set<std::string> timed_out;
     auto write_file = [&](const pending_file& f) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            timed_out.insert(f.meta.key);
+            return status(make_error("not written: the shutdown deadline passed first"));
+        }
         status st = write_file_atomic(fs_, file_path(f.meta), f.bytes, k_file_mode);
         if (st) {
             // Compression switched: the file under the other extension is now an orphan.
@@ -225,7 +315,7 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         // Best effort: the index on disk already accepts the old files through previous_checksum.
         if (any_failed) (void)write_index_locked();
     }
-    for (auto* f : todo) out.push_back({f->meta.key, results[f->meta.key]});
+    for (auto* f : todo) out.push_back({f->meta.key, results[f->meta.key], timed_out.count(f->meta.key) != 0});
     return out;
 }
 
@@ -250,6 +340,32 @@ status tracker_store::remove(const std::vector<std::string>& keys) {
         }
     }
     return result;
+}
+
+status tracker_store::touch(const std::vector<stamp>& stamps, std::chrono::system_clock::time_point now) {
+    std::lock_guard lock(mu_);
+    bool changed = false;
+    for (const auto& st : stamps) {
+        const auto it = index_.trackers.find(st.key);
+        if (it == index_.trackers.end()) continue;
+        it->second.last_updated = std::max(it->second.last_updated, st.last_updated);
+        it->second.count = st.count;
+        it->second.last_saved = now;
+        changed = true;
+    }
+    return changed ? write_index_locked() : status{};
+}
+
+result<bool> tracker_store::ensure_layout() {
+    std::lock_guard lock(mu_);
+    if (fs_.file_size(trackers_dir())) return false;
+    if (auto st = fs_.create_dirs(options_.path, k_dir_mode); !st) return make_error(st.error_message());
+    if (auto st = fs_.create_dirs(trackers_dir(), k_dir_mode); !st) return make_error(st.error_message());
+    // Whatever the index listed went with the directory.
+    index_.trackers.clear();
+    tracker_bytes_ = 0;
+    meta_bytes_ = 0;
+    return true;
 }
 
 std::uint64_t tracker_store::disk_usage() const {

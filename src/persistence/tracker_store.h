@@ -8,7 +8,15 @@
 // for every indexed key, a file whose CRC matches the index's checksum or previous_checksum, so a
 // restart loads the new or the previous save of each tracker, never a torn one, and never an
 // entry without its file. Removal is the reverse: index first, then the file. An unlisted file
-// is an orphan, deleted at open.
+// is an orphan, deleted at open, but only when the index was read whole: when meta.json is
+// malformed (moved aside as meta.json.corrupt) or some of its entries are, every unlisted file
+// is a tracker whose index was lost, and the index is rebuilt from the files themselves (each
+// holds its key; decode-verified). A file that does not decode is moved to PATH/unreadable/,
+// never deleted: nothing is removed that could still be read.
+//
+// The directory can vanish under a running daemon (an operator's rm -rf, a volume remounted):
+// ensure_layout(), called before every save pass, recreates it (0700) and forgets the index of
+// files that went with it, so the caller re-saves everything.
 //
 // All I/O goes through the injected file_system. Thread-safety: every method may be called from
 // any thread; one mutex serializes index changes and the writes that go with them (the saver and
@@ -34,8 +42,12 @@ struct store_options {
     std::string path = "./bloom-state";
     std::uint64_t max_file_bytes = 50ull << 20;  // files over this are refused (load and save)
     std::uint64_t max_meta_bytes = 256ull << 20;
-    // Bytes that must stay free on the file system beyond what a save writes.
-    std::uint64_t free_space_margin = 1ull << 20;
+    // Room that must stay free beyond what a save writes, as a share of what it writes (at least
+    // k_min_free_space_margin): proportional, so a small volume is not blocked by a fixed margin.
+    std::uint64_t free_space_margin_percent = 10;
+    static constexpr std::uint64_t k_min_free_space_margin = 4096;
+    // Inflate bound when a file is decoded to rebuild a lost index (the restore bound).
+    std::uint64_t max_inflated_bytes = 256ull << 20;
 };
 
 // One tracker ready to be written: the file bytes (compressed or not) and its index entry (hash,
@@ -48,6 +60,14 @@ struct pending_file {
 struct save_outcome {
     std::string key;
     status result;
+    bool timed_out = false;  // not attempted: the deadline passed first (result is an error too)
+};
+
+// A tracker whose filter did not change but which was used: only its index entry moves.
+struct stamp {
+    std::string key;
+    std::uint64_t count = 0;
+    std::chrono::system_clock::time_point last_updated;
 };
 
 // What open() found in the directory, for the restore log and counters.
@@ -58,14 +78,22 @@ struct open_report {
     std::map<std::string, std::string> bad_entries;
     std::vector<std::string> orphans_removed;
     std::string meta_moved_to;  // a malformed meta.json is kept under this name for inspection
+    // Index rebuilt from the tracker files (meta.json malformed or entries bad): the keys
+    // recovered, and the files that did not decode, moved to PATH/unreadable/ (file -> why).
+    std::vector<std::string> recovered;
+    std::map<std::string, std::string> set_aside;
+    // Empty when a test write into the directory succeeded; else why not (a read-only volume).
+    // The store still opens: what is on disk can be restored, saves will fail and say so.
+    std::string not_writable;
 };
 
 class tracker_store {
 public:
     // Creates the directories (0700) and reads the index. An unusable directory is an error; an
     // index of an unknown version is an error too (the directory may belong to a newer build and
-    // is left untouched). A malformed index is moved aside and the store starts empty. Orphan
-    // and temporary files are removed.
+    // is left untouched). A malformed index is moved aside and rebuilt from the tracker files;
+    // see the header for orphans. Temporary files are removed. When the index in memory differs
+    // from meta.json (entries dropped or recovered), meta.json is rewritten at once.
     static result<std::unique_ptr<tracker_store>> open(file_system& fs, store_options options, open_report& report);
 
     // A copy of the index.
@@ -82,7 +110,18 @@ public:
     // first: when the file system lacks room for all of it, nothing is written and every file
     // fails. Files over max_file_bytes fail alone. The outcome says per key what happened; a
     // failed key keeps its previous entry and file.
-    std::vector<save_outcome> save(std::vector<pending_file> files, std::chrono::system_clock::time_point now);
+    // Files not started when `deadline` passes fail with timed_out set (a shutdown's bound).
+    std::vector<save_outcome> save(std::vector<pending_file> files, std::chrono::system_clock::time_point now,
+                                   std::chrono::steady_clock::time_point deadline =
+                                       std::chrono::steady_clock::time_point::max());
+
+    // Moves the last_updated and count of indexed trackers (unknown keys are ignored) and writes
+    // the index once: a tracker in use is never mistaken for a stale one at restore.
+    status touch(const std::vector<stamp>& stamps, std::chrono::system_clock::time_point now);
+
+    // Recreates the directories when they are gone; true when it did (the index was emptied: the
+    // files went with the directory, the caller must save every tracker again).
+    result<bool> ensure_layout();
 
     // Drops the keys from the index and deletes their files.
     status remove(const std::vector<std::string>& keys);
@@ -96,8 +135,11 @@ public:
 private:
     tracker_store(file_system& fs, store_options options);
     status write_index_locked();
+    // Rebuilds index entries for the unlisted files of the trackers directory (see open()).
+    void recover_from_files(const std::vector<dir_entry>& listing, open_report& report);
     std::string meta_path() const { return options_.path + "/meta.json"; }
     std::string trackers_dir() const { return options_.path + "/trackers"; }
+    std::string unreadable_dir() const { return options_.path + "/unreadable"; }
 
     file_system& fs_;
     store_options options_;

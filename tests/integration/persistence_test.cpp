@@ -20,51 +20,19 @@
 #include "support/fake_backend.h"
 #include "support/http_client.h"
 #include "support/remote_write_client.h"
+#include "persistence_helpers.h"
 
 using namespace std::chrono_literals;
 using mg::test::running_daemon;
 using mg::test::temp_dir;
 using mg::test::k_prw_headers;
 using mg::test::received_ids;
+using namespace persistence_helpers;
 namespace bhttp = boost::beast::http;
 namespace proto = mg::protocol;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Series metric{id=...} for ids [from, to), one sample each, spread over `metrics` names
-// (metric_0, metric_1, ...) when metrics > 1.
-std::string body(const std::string& metric, int from, int to, int metrics = 1) {
-    std::vector<proto::owned_timeseries> ts;
-    for (int i = from; i < to; ++i) {
-        proto::owned_timeseries s;
-        const std::string name = metrics > 1 ? metric + "_" + std::to_string(i % metrics) : metric;
-        s.labels = {{"__name__", name}, {"id", std::to_string(i)}, {"job", "test"}};
-        s.samples = {{1.0, 1700000000000}};
-        ts.push_back(std::move(s));
-    }
-    return mg::test::prw_body(ts);
-}
-
-int post(const running_daemon& d, const std::string& b) {
-    mg::test::http_client c("127.0.0.1", d.ingest_port());
-    return c.request(bhttp::verb::post, "/api/v1/write", b, k_prw_headers).status;
-}
-
-std::optional<double> metric_value(const std::string& text, const std::string& series) {
-    return mg::test::sample_value(text, series);
-}
-
-// A JSON log line's object, from the daemon's output (the first line containing `msg`).
-std::optional<nlohmann::json> log_line(const std::string& output, const std::string& msg) {
-    std::istringstream in(output);
-    for (std::string line; std::getline(in, line);) {
-        if (line.find("\"msg\":\"" + msg + "\"") == std::string::npos) continue;
-        const auto j = nlohmann::json::parse(line.substr(line.find('{')), nullptr, false);
-        if (!j.is_discarded()) return j;
-    }
-    return std::nullopt;
-}
 
 unsigned mode_of(const fs::path& p) {
     struct stat st {};

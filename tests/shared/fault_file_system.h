@@ -5,11 +5,13 @@
 // does) and fails with "No space left on device"; truncating a file gives its bytes back;
 // available_bytes() reports what is left. The other switches fail every call of one kind whose
 // path contains the given substring (empty substring: switch off); fail_create also covers
-// open_appendable (both open a file for writing).
+// open_appendable (both open a file for writing). hold_syncs() makes every sync of a matching
+// path wait until release_syncs() (a disk that stalls), counting the syncs that waited.
 // Thread-safety: the switches are read and set under a mutex; set them from the test thread. A
 // file's sync may run while another thread appends to it, as the real one allows.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -40,6 +42,18 @@ public:
     void disk_budget(std::optional<std::uint64_t> bytes) {
         std::lock_guard lock(mu_);
         budget_ = bytes;
+    }
+    void hold_syncs(std::string substring) { set(hold_, std::move(substring)); }
+    void release_syncs() {
+        {
+            std::lock_guard lock(mu_);
+            hold_.clear();
+        }
+        released_.notify_all();
+    }
+    int held_syncs() const {
+        std::lock_guard lock(mu_);
+        return held_;
     }
     void clear() {
         std::lock_guard lock(mu_);
@@ -122,6 +136,13 @@ private:
         }
         mg::status sync() override {
             if (fs_.hit(fs_.sync_, path_)) return mg::make_error("fdatasync " + path_ + ": Input/output error (injected)");
+            {
+                std::unique_lock lock(fs_.mu_);
+                if (!fs_.hold_.empty() && path_.find(fs_.hold_) != std::string::npos) {
+                    ++fs_.held_;
+                    fs_.released_.wait(lock, [this] { return fs_.hold_.empty(); });
+                }
+            }
             return real_->sync();
         }
         mg::status truncate(std::uint64_t size) override {
@@ -154,7 +175,9 @@ private:
 
     mg::file_system& real_;
     mutable std::mutex mu_;
-    std::string create_, append_, sync_, rename_, read_, truncate_, lock_;
+    std::string create_, append_, sync_, rename_, read_, truncate_, lock_, hold_;
+    std::condition_variable released_;
+    int held_ = 0;
     int create_skip_ = 0;
     std::optional<std::uint64_t> budget_;
     std::uint64_t appended_ = 0;
