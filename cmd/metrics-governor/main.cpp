@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <malloc.h>
+
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -20,6 +22,7 @@
 #include "healthcheck.h"
 #include "config/config.h"
 #include "export/exporter.h"
+#include "http/byte_budget.h"
 #include "http/fd_limit.h"
 #include "http/access.h"
 #include "http/server.h"
@@ -143,6 +146,24 @@ mg::result<listener_access> make_listener_access(const mg::config::listener_acce
     return out;
 }
 
+// -receiver-max-inflight-bytes, or its default from the memory the process may use.
+std::uint64_t inflight_limit(const mg::config::receiver_config& r) {
+    if (r.max_inflight_bytes != 0) return r.max_inflight_bytes;
+    const auto memory = mg::http::memory_available_to_process();
+    const auto limit = mg::http::inflight_budget_for(memory.value_or(0));
+    mg::logging::info("in-flight request budget", {{"max_inflight_bytes", limit},
+                                                   {"memory_bytes", memory.value_or(0)},
+                                                   {"from", memory ? "memory limit / 4" : "minimum"}});
+    return limit;
+}
+
+// After a burst of large requests glibc keeps the freed memory in its arenas; give it back to
+// the system once the burst is over (RSS returns near its idle level), at most every refresh.
+void give_back_memory(mg::http::byte_budget& inflight) {
+    constexpr std::uint64_t k_burst = 32ull << 20;
+    if (inflight.take_high_water() >= k_burst && inflight.held() < k_burst) ::malloc_trim(0);
+}
+
 // Stats: /live and /ready stay open for probes (and the healthcheck command), /metrics too unless
 // -stats-protect-metrics; everything else (the cardinality API) needs the credentials.
 std::vector<std::string> stats_open_paths(const mg::config::stats_config& s) {
@@ -228,8 +249,10 @@ int run_daemon(const mg::config::app_config& cfg) {
     auto stats_connections = std::make_shared<mg::http::connection_counters>();
     auto ingest_refusals = std::make_shared<mg::http::access_counters>();
     auto stats_refusals = std::make_shared<mg::http::access_counters>();
+    // One budget for the bytes of request bodies held by every ingest listener.
+    const auto inflight = std::make_shared<mg::http::byte_budget>(inflight_limit(cfg.receiver));
     auto listener_gauges = std::make_shared<mg::telemetry::listener_collector>(
-        std::vector<mg::telemetry::listener_collector::source>{{"ingest", ingest_connections, ingest_refusals},
+        std::vector<mg::telemetry::listener_collector::source>{{"ingest", ingest_connections, ingest_refusals, inflight},
                                                                {"stats", stats_connections, stats_refusals}});
     std::vector<std::shared_ptr<prometheus::Collectable>> collectables{process, cardinality_gauges, listener_gauges};
     if (persistence) collectables.push_back(persistence->collector());
@@ -260,6 +283,7 @@ int run_daemon(const mg::config::app_config& cfg) {
                                                   .read_timeout = cfg.http.read_timeout,
                                                   .idle_timeout = cfg.http.idle_timeout,
                                                   .max_connections = static_cast<std::size_t>(cfg.receiver.max_connections),
+                                                  .inflight = inflight,
                                                   .counters = ingest_connections,
                                                   .auth = ingest_access->auth,
                                                   .tls = ingest_access->tls,
@@ -330,6 +354,7 @@ int run_daemon(const mg::config::app_config& cfg) {
         refresh_timer.async_wait([&](const boost::system::error_code& ec) {
             if (ec) return;
             governor->refresh();
+            give_back_memory(*inflight);
             schedule_refresh();
         });
     };

@@ -66,6 +66,10 @@ struct receiver_config {
     // Open connections per ingest listener; past it new connections are closed at once. Bounded
     // by default so a flood of idle connections cannot use up file descriptors and memory.
     std::uint64_t max_connections = 10000;
+    // Bytes of request bodies being read and handled at once, over all ingest connections; past
+    // it new requests get 429 before their body is read. 0 = auto: a quarter of the memory the
+    // process may use (cgroup limit, else physical memory), between 128MiB and 1GiB.
+    std::uint64_t max_inflight_bytes = 0;
     int max_labels_per_series = 40;
     int max_label_name_len = 256;
     int max_label_value_len = 4096;
@@ -114,7 +118,12 @@ struct bloom_persistence_config {
 struct exporter_config {
     std::string endpoint;          // http:// or https:// URL; empty = observe-only
     std::string protocol = "prw";  // prw (remote write 1.0) | otlp (OTLP/HTTP protobuf)
-    int max_conns = 1;             // keep-alive connections (and requests in flight); 1 keeps order
+    int max_conns = 1;             // keep-alive connections kept open (at least max_shards)
+    // Ordered lanes to the backend, one request in flight each: a series always travels the lane
+    // hash(series) % shards, so retries never reorder it. Between min and max the count follows
+    // the backlog (export/shard_scaler.h); min == max fixes it.
+    int min_shards = 1;
+    int max_shards = 16;
     std::chrono::nanoseconds timeout = 30s;  // per step: connect, TLS handshake, write, read
     // 0 = retry until the data is delivered (back-pressure through the queue); else give up and
     // count the batch as dropped with reason retries_exhausted.

@@ -119,12 +119,20 @@ std::vector<setting> build_rows() {
                        .size_range(1024, 4ULL * 1024 * 1024 * 1024));
     rows.push_back(make_setting<&app_config::receiver, &rc::max_connections>(
                        "receiver.max_connections", group::receiver,
-                       "Open connections per ingest listener; more are closed as soon as they are "
-                       "accepted (counted, reason max_connections). Bounded by default so a flood "
+                       "Open connections per ingest listener; at the limit the connection idle or "
+                       "reading the longest makes room (reason evicted), else the new one is closed "
+                       "as soon as it is accepted (reason max_connections). Bounded by default so a flood "
                        "of idle connections cannot use up file descriptors and memory; a warning "
                        "at startup says when it does not fit in the descriptor limit. 0 means "
                        "unbounded.")
                        .int_range(0, 10000000));
+    rows.push_back(make_setting<&app_config::receiver, &rc::max_inflight_bytes>(
+                       "receiver.max_inflight_bytes", group::receiver,
+                       "Bytes of request bodies being read and handled at once, over every ingest "
+                       "connection; past it a new request gets 429 with Retry-After before its body "
+                       "is read (counted, reason inflight_bytes). 0 means auto: a quarter of the memory "
+                       "the process may use (cgroup limit, else physical memory), within 128MB..1GB.")
+                       .size_range(0, std::uint64_t{1} << 40));
     rows.push_back(make_setting<&app_config::receiver, &rc::max_labels_per_series>(
                        "max_labels_per_series", group::receiver,
                        "Series with more labels (besides __name__) are dropped, reason too_many_labels.")
@@ -243,9 +251,20 @@ std::vector<setting> build_rows() {
                        .one_of({"prw", "otlp"}));
     rows.push_back(make_setting<&app_config::exporter, &ec::max_conns>(
                        "exporter.max_conns", ex,
-                       "Keep-alive connections to the backend, and upstream requests in flight. "
-                       "More than 1 can deliver a series' samples out of order after retries, which "
-                       "Prometheus rejects (400) and the exporter then drops; VictoriaMetrics accepts it.")
+                       "Keep-alive connections kept open to the backend between requests (at least "
+                       "the number of shards). Requests in flight are one per shard.")
+                       .int_range(1, 256));
+    rows.push_back(make_setting<&app_config::exporter, &ec::min_shards>(
+                       "exporter.min_shards", ex,
+                       "Fewest ordered lanes to the backend. Each has one request in flight and "
+                       "carries the series hash(series) % shards, so retries never reorder a series. "
+                       "One shard forwards a request's own bytes when nothing was dropped.")
+                       .int_range(1, 256));
+    rows.push_back(make_setting<&app_config::exporter, &ec::max_shards>(
+                       "exporter.max_shards", ex,
+                       "Most ordered lanes; between min and max the count doubles when the lanes "
+                       "are busy and data waits (a distant backend) and halves when they idle. "
+                       "min_shards = max_shards fixes it.")
                        .int_range(1, 256));
     rows.push_back(make_setting<&app_config::exporter, &ec::timeout>(
                        "exporter.timeout", ex,

@@ -24,6 +24,8 @@
 #include "export/http_client.h"
 #include "export/payload.h"
 #include "export/queue.h"
+#include "export/shard_scaler.h"
+#include "export/shard_split.h"
 #include "logging/log.h"
 #include "protocol/otlp_to_prw.h"
 #include "protocol/remote_write.h"
@@ -50,6 +52,26 @@ protocol::otlp_to_prw_converter& thread_converter() {
     return c;
 }
 
+// The lanes of a request's kept series, one per ingest thread.
+lane_split& thread_split() {
+    thread_local lane_split s;
+    return s;
+}
+
+// How often the batcher reconsiders the shard count.
+constexpr auto k_scaler_tick = std::chrono::seconds(1);
+
+// Adds one conversion's counts to a request's total (a request split over lanes converts once
+// per lane).
+void add_conversion(protocol::prw_conversion_result& total, protocol::prw_conversion_result&& part) {
+    total.series += part.series;
+    total.samples += part.samples;
+    total.histograms += part.histograms;
+    total.points_converted += part.points_converted;
+    for (std::size_t i = 0; i < total.dropped.size(); ++i) total.dropped[i] += part.dropped[i];
+    if (total.first_drop.empty()) total.first_drop = std::move(part.first_drop);
+}
+
 std::string truncate(std::string_view s, std::size_t n) {
     if (s.size() <= n) return std::string(s);
     return std::string(s.substr(0, n)) + "...(truncated)";
@@ -58,6 +80,11 @@ std::string truncate(std::string_view s, std::size_t n) {
 std::int64_t ms(std::chrono::nanoseconds d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
+
+// The bytes a reservation still holds, as the impl sees them.
+struct reservation_state {
+    std::uint64_t bytes = 0;
+};
 
 }  // namespace
 
@@ -71,6 +98,8 @@ std::string_view to_string(submit_status s) {
             return "unsupported";
         case submit_status::closed:
             return "closed";
+        case submit_status::not_raw:
+            return "not_raw";
     }
     return "unknown";
 }
@@ -87,7 +116,10 @@ class exporter::impl {
           clock_(deps.clock != nullptr ? *deps.clock : system_clock_instance()),
           file_system_(deps.file_system != nullptr ? *deps.file_system : posix_file_system()),
           backoff_(cfg.retry_backoff_base, cfg.retry_backoff_max, std::move(deps.random)),
-          queue_(qcfg.max_bytes),
+          queue_(qcfg.max_bytes, static_cast<std::uint32_t>(std::max(1, cfg.max_shards)),
+                 static_cast<std::uint32_t>(std::max(1, cfg.min_shards))),
+          scaler_({.min_shards = static_cast<std::uint32_t>(std::max(1, cfg.min_shards)),
+                   .max_shards = static_cast<std::uint32_t>(std::max(1, cfg.max_shards))}),
           io_threads_count_(std::max(1U, deps.io_threads)),
           strand_(asio::make_strand(ioc_)),
           sent_points_(prometheus::BuildCounter()
@@ -195,7 +227,18 @@ class exporter::impl {
                                   .Help("1 when no -exporter-endpoint is set and kept data is "
                                         "discarded.")
                                   .Register(registry)
-                                  .Add({})) {
+                                  .Add({})),
+          shards_gauge_(prometheus::BuildGauge()
+                            .Name("metrics_governor_export_shards")
+                            .Help("Ordered lanes the exporter sends on now (one request in flight "
+                                  "each), between -exporter-min-shards and -exporter-max-shards.")
+                            .Register(registry)
+                            .Add({})),
+          reshards_(prometheus::BuildCounter()
+                        .Name("metrics_governor_export_reshards_total")
+                        .Help("Changes of the shard count, by direction (up, down).")
+                        .Register(registry)) {
+        shards_gauge_.Set(static_cast<double>(queue_.shards().shards));
         queue_max_bytes_.Set(static_cast<double>(qcfg.max_bytes));
         observe_only_gauge_.Set(observe_only_ ? 1 : 0);
         stats_.bind_outstanding_gauge(&queue_points_);
@@ -238,7 +281,8 @@ class exporter::impl {
         client_options co;
         co.target = *ep;
         co.timeout = cfg_.timeout;
-        co.max_idle = static_cast<std::size_t>(cfg_.max_conns);
+        // Every lane may hold a connection: keep at least that many between requests.
+        co.max_idle = static_cast<std::size_t>(std::max(cfg_.max_conns, cfg_.max_shards));
         co.tls = tls_options{cfg_.tls_ca_file, cfg_.tls_cert_file, cfg_.tls_key_file,
                              cfg_.tls_insecure_skip_verify};
         // Before the client: a failure below must leave client_ null (no threads to stop).
@@ -261,6 +305,8 @@ class exporter::impl {
                                            {"batch_size", cfg_.batch_size},
                                            {"flush_interval_ms", ms(cfg_.flush_interval)},
                                            {"max_conns", cfg_.max_conns},
+                                           {"min_shards", cfg_.min_shards},
+                                           {"max_shards", cfg_.max_shards},
                                            {"queue_max_bytes", queue_.max_bytes()},
                                            {"queue_path", qcfg_.path}});
         return {};
@@ -282,7 +328,8 @@ class exporter::impl {
             stats_.replayed();
             series += p.series;
             ++n;
-            queue_.try_push(p, true);
+            // Epoch 0: before anything of this run, in one lane (the order they were written).
+            queue_.try_push(p, lane_ref{0, 0}, true);
         }
         disk_replayed_.Increment(static_cast<double>(n));
         disk_bytes_.Set(static_cast<double>(disk_->bytes()));
@@ -321,10 +368,14 @@ class exporter::impl {
 
     bool converts(source_protocol p) const { return !observe_only_ && !otlp_ && is_otlp(p); }
 
+    // Payloads of one request, each with its lane.
+    using lane_payloads = std::vector<std::pair<payload, lane_ref>>;
+
     submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                          std::span<const std::uint64_t> strip = {},
-                         submit_details* details = nullptr) {
-        if (closed_.load(std::memory_order_acquire)) return submit_status::closed;
+                         submit_details* details = nullptr, reservation_state* room = nullptr) {
+        if (closed_.load(std::memory_order_acquire) && (room == nullptr || room->bytes == 0))
+            return submit_status::closed;
         if (keep.size() != batch.size()) {
             logging::error("exporter: keep mask does not match the batch (a bug)",
                            {{"keep", keep.size()}, {"series", batch.size()}});
@@ -341,25 +392,38 @@ class exporter::impl {
         if (observe_only_) return discard(points);
         if (!check_source(batch.protocol())) return submit_status::unsupported;
         // Spare the encoding when it could not be queued anyway.
-        if (queue_.bytes() >= queue_.max_bytes()) return refuse();
-        if (converts(batch.protocol())) return submit_converted(batch, keep, strip, details);
+        if ((room == nullptr || room->bytes == 0) && queue_.bytes() >= queue_.max_bytes()) return refuse();
+        const shard_state sh = queue_.shards();
+        if (converts(batch.protocol())) return submit_converted(batch, keep, strip, details, sh, room);
 
-        payload p;
-        p.series = series;
-        p.points = points;
+        lane_payloads out;
         protocol::decode_status st;
         if (!otlp_) {
-            p.format = payload_format::prw_v1;
-            protocol::remote_write_v1_writer w(p.body);
-            for (std::size_t i = 0; i < keep.size() && st.ok(); ++i) {
-                if (keep[i] != 0) st = strip.empty() ? w.add_series(batch, i) : w.add_series(batch, i, strip[i]);
-            }
-            if (st.ok()) w.add_metadata(batch);
+            st = encode_prw(batch, keep, strip, sh, out);
         } else {
-            p.format = batch.protocol() == source_protocol::otlp_json
-                           ? payload_format::otlp_json
-                           : payload_format::otlp_protobuf;
-            st = protocol::encode_kept(batch, keep, strip, p.body);
+            const auto format = batch.protocol() == source_protocol::otlp_json ? payload_format::otlp_json
+                                                                               : payload_format::otlp_protobuf;
+            auto encode_lane = [&](std::span<const std::uint8_t> lane_keep, lane_ref where) {
+                payload p;
+                p.format = format;
+                for (std::size_t i = 0; i < lane_keep.size(); ++i) {
+                    if (lane_keep[i] == 0) continue;
+                    ++p.series;
+                    p.points += batch[i].points();
+                }
+                auto r = protocol::encode_kept(batch, lane_keep, strip, p.body);
+                out.emplace_back(std::move(p), where);
+                return r;
+            };
+            if (sh.shards == 1) {
+                st = encode_lane(keep, {0, sh.epoch});
+            } else {
+                auto& split = thread_split();
+                split.split(batch, keep, sh.shards);
+                for (const auto lane : split.used()) {
+                    if (st = encode_lane(split.keep_for(lane, keep), {lane, sh.epoch}); !st) break;
+                }
+            }
         }
         if (!st) {
             errors_.Add({{"reason", "encode"}}).Increment();
@@ -367,19 +431,61 @@ class exporter::impl {
                            {{"error", st.error_message()}});
             return submit_status::unsupported;
         }
-        return push(std::move(p));
+        return push(out, room);
+    }
+
+    // Remote write 1.0 for the kept series, one payload per lane used, in one pass.
+    protocol::decode_status encode_prw(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+                                       std::span<const std::uint64_t> strip, const shard_state& sh,
+                                       lane_payloads& out) {
+        protocol::decode_status st;
+        if (sh.shards == 1) {
+            payload p;
+            p.format = payload_format::prw_v1;
+            protocol::remote_write_v1_writer w(p.body);
+            for (std::size_t i = 0; i < keep.size() && st.ok(); ++i) {
+                if (keep[i] == 0) continue;
+                st = strip.empty() ? w.add_series(batch, i) : w.add_series(batch, i, strip[i]);
+                ++p.series;
+                p.points += batch[i].points();
+            }
+            if (st.ok()) w.add_metadata(batch);
+            out.emplace_back(std::move(p), lane_ref{0, sh.epoch});
+            return st;
+        }
+        auto& split = thread_split();
+        split.split(batch, keep, sh.shards);
+        // Index of each used lane's payload in `out`; writers append to those bodies.
+        std::vector<std::size_t> slot(sh.shards, SIZE_MAX);
+        for (const auto lane : split.used()) {
+            slot[lane] = out.size();
+            payload p;
+            p.format = payload_format::prw_v1;
+            out.emplace_back(std::move(p), lane_ref{lane, sh.epoch});
+        }
+        std::vector<std::optional<protocol::remote_write_v1_writer>> writers(out.size());
+        for (std::size_t k = 0; k < out.size(); ++k) writers[k].emplace(out[k].first.body);
+        for (std::size_t i = 0; i < keep.size() && st.ok(); ++i) {
+            if (keep[i] == 0) continue;
+            const std::size_t k = slot[split.lane_of(i)];
+            st = strip.empty() ? writers[k]->add_series(batch, i) : writers[k]->add_series(batch, i, strip[i]);
+            ++out[k].first.series;
+            out[k].first.points += batch[i].points();
+        }
+        // Metadata is about metric families, not series: it travels with the first lane.
+        if (st.ok() && !writers.empty()) writers.front()->add_metadata(batch);
+        return st;
     }
 
     // OTLP for a remote-write backend: the kept points become TimeSeries. The payload counts
     // what is sent (TimeSeries and samples), like any remote-write payload, so the exporter's
     // accounting and 413 splitting stay in one unit; the conversion itself is counted in OTLP
-    // points (converted / conversion_dropped), once the submission is accepted.
+    // points (converted / conversion_dropped), once the submission is accepted. Split over lanes
+    // by the OTLP point's identity: every TimeSeries of one point travels its point's lane.
     submit_status submit_converted(const protocol::series_batch& batch,
                                    std::span<const std::uint8_t> keep,
-                                   std::span<const std::uint64_t> strip, submit_details* details) {
-        payload p;
-        p.format = payload_format::prw_v1;
-        protocol::prw_conversion_result r;
+                                   std::span<const std::uint64_t> strip, submit_details* details,
+                                   const shard_state& sh, reservation_state* room) {
         // Native histograms only when the operator says the backend stores them
         // (-exporter-native-histograms, docs/export.md): otherwise a backend refuses a request
         // carrying one with a 500 (Prometheus without --enable-feature=native-histograms:
@@ -387,15 +493,37 @@ class exporter::impl {
         // Points not converted are counted below.
         protocol::prw_conversion_options options;
         options.native_histograms = cfg_.native_histograms;
-        if (auto st = thread_converter().convert(batch, keep, strip, p.body, r, options); !st) {
+        protocol::prw_conversion_result r;
+        lane_payloads out;
+        auto convert_lane = [&](std::span<const std::uint8_t> lane_keep, lane_ref where) -> status {
+            payload p;
+            p.format = payload_format::prw_v1;
+            protocol::prw_conversion_result part;
+            if (auto st = thread_converter().convert(batch, lane_keep, strip, p.body, part, options); !st)
+                return make_error(st.error_message());
+            p.series = part.series;
+            p.points = part.samples + part.histograms;
+            if (p.series != 0) out.emplace_back(std::move(p), where);
+            add_conversion(r, std::move(part));
+            return {};
+        };
+        status st;
+        if (sh.shards == 1) {
+            st = convert_lane(keep, {0, sh.epoch});
+        } else {
+            auto& split = thread_split();
+            split.split(batch, keep, sh.shards);
+            for (const auto lane : split.used()) {
+                if (st = convert_lane(split.keep_for(lane, keep), {lane, sh.epoch}); !st) break;
+            }
+        }
+        if (!st) {
             errors_.Add({{"reason", "encode"}}).Increment();
             logging::error("exporter: cannot convert kept OTLP points (a bug)",
                            {{"error", st.error_message()}});
             return submit_status::unsupported;
         }
-        p.series = r.series;
-        p.points = r.samples + r.histograms;
-        const submit_status result = p.series == 0 ? submit_status::accepted : push(std::move(p));
+        const submit_status result = out.empty() ? submit_status::accepted : push(out, room);
         if (result != submit_status::accepted) return result;  // the sender retries all of it
         converted_points_.Increment(static_cast<double>(r.points_converted));
         const std::uint64_t unconverted = r.points_dropped();
@@ -432,8 +560,9 @@ class exporter::impl {
     }
 
     submit_status submit_raw(std::string body, source_protocol proto, body_encoding enc,
-                             std::uint32_t series, std::uint64_t points) {
-        if (closed_.load(std::memory_order_acquire)) return submit_status::closed;
+                             std::uint32_t series, std::uint64_t points, reservation_state* room = nullptr) {
+        if (closed_.load(std::memory_order_acquire) && (room == nullptr || room->bytes == 0))
+            return submit_status::closed;
         if (observe_only_) return discard(points);
         if (!check_source(proto) || converts(proto)) return submit_status::unsupported;
         payload p;
@@ -458,8 +587,39 @@ class exporter::impl {
                 return submit_status::unsupported;
         }
         if (series == 0) return submit_status::accepted;
-        return push(std::move(p));
+        // A request goes as it came only on one shard: with more, its series belong to lanes.
+        const shard_state sh = queue_.shards();
+        if (sh.shards != 1) return submit_status::not_raw;
+        lane_payloads out;
+        out.emplace_back(std::move(p), lane_ref{0, sh.epoch});
+        return push(out, room);
     }
+
+    bool can_forward_raw(const protocol::series_batch& batch) const {
+        const auto p = batch.protocol();
+        const bool forwardable = p == source_protocol::remote_write_v1 || p == source_protocol::otlp_protobuf ||
+                                 p == source_protocol::otlp_json;
+        return forwardable && !converts(p) && !batch.any_labels_unsorted() && queue_.shards().shards == 1;
+    }
+
+    submit_status reserve(std::uint64_t bytes, reservation_state& out) {
+        out.bytes = 0;
+        if (observe_only_) return submit_status::accepted;
+        if (closed_.load(std::memory_order_acquire)) return submit_status::closed;
+        if (disk_ && disk_->bytes() + bytes > disk_->max_bytes()) return refuse();
+        if (!queue_.try_reserve(bytes)) return closed_.load(std::memory_order_acquire) ? submit_status::closed : refuse();
+        out.bytes = bytes;
+        queue_bytes_.Set(static_cast<double>(queue_.bytes()));
+        return submit_status::accepted;
+    }
+
+    void unreserve(std::uint64_t bytes) {
+        if (bytes == 0) return;
+        queue_.unreserve(bytes);
+        queue_bytes_.Set(static_cast<double>(queue_.bytes()));
+    }
+
+    std::uint32_t shards() const { return queue_.shards().shards; }
 
     // ---- shutdown ---------------------------------------------------------------------------
 
@@ -617,6 +777,10 @@ class exporter::impl {
             std::lock_guard lock(mu_);
             ++s_.retries;
         }
+        void reshard() {
+            std::lock_guard lock(mu_);
+            ++s_.reshards;
+        }
         void converted(const protocol::prw_conversion_result& r) {
             std::lock_guard lock(mu_);
             s_.converted_points += r.points_converted;
@@ -653,6 +817,8 @@ class exporter::impl {
         explicit job(const http_client::strand& s) : timer(s) {}
         std::deque<payload> parts;  // in wire encoding; front() is being sent
         std::uint64_t bytes = 0;    // queue budget to release when the job ends
+        lane_ref where;             // its lane, free again when the job ends
+        std::size_t payloads = 0;   // queued payloads merged into it
         std::vector<std::uint64_t> disk_ids;  // records to acknowledge when the job ends
         bool keep_on_disk = false;            // aborted at shutdown: not acknowledged
         unsigned attempt = 0;       // retries of the front part so far
@@ -675,41 +841,62 @@ class exporter::impl {
         return submit_status::queue_full;
     }
 
-    submit_status push(payload p) {
-        if (disk_) return push_durable(std::move(p));
-        const auto series = p.series;
-        const auto points = p.points;
+    // Queues one request's payloads, all or none. With a reservation the room was promised
+    // before the series were admitted: the push draws on it and is not refused for room.
+    submit_status push(lane_payloads& items, reservation_state* room) {
+        if (disk_) return push_durable(items, room);
+        std::uint32_t series = 0;
+        std::uint64_t points = 0;
+        for (const auto& [p, where] : items) {
+            series += p.series;
+            points += p.points;
+        }
         // Counted before the push: the batcher may send it (and count it sent) at once.
         stats_.accepted(series, points);
-        if (!queue_.try_push(p)) {
+        std::uint64_t none = 0;
+        if (!queue_.try_push_group(items, room != nullptr ? room->bytes : none)) {
             stats_.revert(series, points);  // never accepted: neither sent nor dropped
-            return refuse();
+            return closed_.load(std::memory_order_acquire) ? submit_status::closed : refuse();
         }
         queue_bytes_.Set(static_cast<double>(queue_.bytes()));
         return submit_status::accepted;
     }
 
-    // The disk queue's push: the record is on disk (synced) before accepted is returned. push_mu_
-    // serializes pushers, so the room checked in the memory queue can only grow (releases)
-    // before the push that follows the disk write.
-    submit_status push_durable(payload p) {
+    // The disk queue's push: the records are on disk (synced) before accepted is returned.
+    // push_mu_ serializes pushers, so the room checked in the memory queue can only grow
+    // (releases) before the push that follows the disk writes. A request split over lanes is
+    // several records: if one cannot be written, those written are acknowledged (removed) again.
+    submit_status push_durable(lane_payloads& items, reservation_state* room) {
         std::lock_guard lock(push_mu_);
+        std::uint64_t cost = 0;
+        for (const auto& [p, where] : items) cost += p.cost();
         const auto used = queue_.bytes();
-        if (used != 0 && used + p.cost() > queue_.max_bytes()) return refuse();
-        switch (disk_->append(p)) {
-            case disk_queue::append_status::ok:
-                break;
-            case disk_queue::append_status::full:
-                return refuse();
-            case disk_queue::append_status::error:
-                errors_.Add({{"reason", "disk"}}).Increment();
-                return refuse();
+        const bool reserved = room != nullptr && room->bytes != 0;
+        if (!reserved && used != 0 && used + cost > queue_.max_bytes()) return refuse();
+        std::vector<std::uint64_t> written;
+        for (auto& [p, where] : items) {
+            const auto st = disk_->append(p);
+            if (st == disk_queue::append_status::ok) {
+                written.push_back(p.disk_id);
+                continue;
+            }
+            if (st == disk_queue::append_status::error) errors_.Add({{"reason", "disk"}}).Increment();
+            if (!written.empty()) disk_->ack(written);
+            disk_bytes_.Set(static_cast<double>(disk_->bytes()));
+            return refuse();
         }
         disk_bytes_.Set(static_cast<double>(disk_->bytes()));
-        stats_.accepted(p.series, p.points);
-        // Fails only when drain() closed the queue meanwhile: the payload is on disk and goes out
-        // after the next start, so it was accepted all the same.
-        queue_.try_push(p);
+        std::uint32_t series = 0;
+        std::uint64_t points = 0;
+        for (const auto& [p, where] : items) {
+            series += p.series;
+            points += p.points;
+        }
+        stats_.accepted(series, points);
+        // Fails only when drain() closed the queue meanwhile: the payloads are on disk and go out
+        // after the next start, so they were accepted all the same.
+        std::uint64_t none = 0;
+        queue_.try_push_group(items, reserved ? room->bytes : none);
         queue_bytes_.Set(static_cast<double>(queue_.bytes()));
         return submit_status::accepted;
     }
@@ -732,26 +919,28 @@ class exporter::impl {
         }
     }
 
+    // Takes ready batches lane by lane (a lane has one in flight) and, once a tick, lets the
+    // scaler change the shard count.
     void run_batcher() {
-        std::vector<payload> items;
-        std::uint64_t bytes = 0;
-        const auto max_conns = static_cast<unsigned>(cfg_.max_conns);
+        auto next_tick = std::chrono::steady_clock::now() + k_scaler_tick;
         for (;;) {
             try {
-                {
-                    std::unique_lock lock(slots_mu_);
-                    slots_cv_.wait(lock, [&] {
-                        return in_flight_ < max_conns || aborting_.load(std::memory_order_acquire);
-                    });
-                    if (aborting_.load(std::memory_order_acquire)) return;
+                taken_batch b;
+                const auto r = queue_.next_batch(b, cfg_.batch_size, cfg_.flush_interval, next_tick);
+                if (r == export_queue::wait_result::closed) return;
+                if (std::chrono::steady_clock::now() >= next_tick) {
+                    rescale();
+                    next_tick = std::chrono::steady_clock::now() + k_scaler_tick;
                 }
-                if (!queue_.next_batch(items, bytes, cfg_.batch_size, cfg_.flush_interval)) return;
+                if (r == export_queue::wait_result::timeout) continue;
                 auto j = std::make_shared<job>(strand_);
-                j->bytes = bytes;
-                for (const auto& p : items) {
+                j->bytes = b.bytes;
+                j->where = b.where;
+                j->payloads = b.items.size();
+                for (const auto& p : b.items) {
                     if (p.disk_id != 0) j->disk_ids.push_back(p.disk_id);
                 }
-                j->parts.push_back(merge(items));
+                j->parts.push_back(merge(b.items));
                 if (auto st = to_wire(j->parts.front()); !st) {
                     errors_.Add({{"reason", "encode"}}).Increment();
                     logging::error("exporter: cannot compress a batch",
@@ -769,6 +958,20 @@ class exporter::impl {
                 logging::error("exporter batcher: unexpected exception", {{"error", e.what()}});
             }
         }
+    }
+
+    void rescale() {
+        const auto now_shards = queue_.shards().shards;
+        const auto want = scaler_.on_tick(now_shards, queue_.usage(), std::chrono::steady_clock::now());
+        if (want == now_shards || closed_.load(std::memory_order_acquire)) return;
+        queue_.set_shards(want);
+        shards_gauge_.Set(static_cast<double>(want));
+        reshards_.Add({{"direction", want > now_shards ? "up" : "down"}}).Increment();
+        stats_.reshard();
+        logging::info("export shards changed", {{"from", now_shards},
+                                                {"to", want},
+                                                {"utilization", scaler_.last_utilization()},
+                                                {"queue_bytes", queue_.bytes()}});
     }
 
     static payload merge(std::vector<payload>& items) {
@@ -799,7 +1002,7 @@ class exporter::impl {
             disk_->ack(j->disk_ids);
             disk_bytes_.Set(static_cast<double>(disk_->bytes()));
         }
-        queue_.release(j->bytes);
+        queue_.release(j->where, j->payloads, j->bytes);
         queue_bytes_.Set(static_cast<double>(queue_.bytes()));
         {
             std::lock_guard lock(slots_mu_);
@@ -936,6 +1139,7 @@ class exporter::impl {
     const backoff_policy backoff_;
     http_client::request request_template_;
     export_queue queue_;
+    shard_scaler scaler_;  // batcher thread only
     const unsigned io_threads_count_;
 
     asio::io_context ioc_;
@@ -977,6 +1181,8 @@ class exporter::impl {
     prometheus::Family<prometheus::Counter>& conversion_dropped_;
     prometheus::Counter& disk_replayed_;
     prometheus::Gauge& observe_only_gauge_;
+    prometheus::Gauge& shards_gauge_;
+    prometheus::Family<prometheus::Counter>& reshards_;
 };
 
 // ---- public wrapper ---------------------------------------------------------------------------
@@ -989,6 +1195,9 @@ result<std::unique_ptr<exporter>> exporter::create(const config::exporter_config
         return make_error("-exporter-protocol: \"" + cfg.protocol + "\" is not prw or otlp");
     }
     if (cfg.max_conns < 1) return make_error("-exporter-max-conns: must be at least 1");
+    if (cfg.min_shards < 1 || cfg.max_shards < cfg.min_shards)
+        return make_error("-exporter-min-shards and -exporter-max-shards: need 1 <= min_shards <= max_shards (got " +
+                          std::to_string(cfg.min_shards) + " and " + std::to_string(cfg.max_shards) + ")");
     if (cfg.batch_size < 1) return make_error("-batch-size: must be at least 1");
     auto p = std::make_unique<impl>(cfg, queue, registry, std::move(deps));
     if (auto st = p->init(); !st) return make_error(st.error_message());
@@ -1012,16 +1221,55 @@ submit_status exporter::submit(const protocol::series_batch& batch, std::span<co
 submit_status exporter::submit(const protocol::series_batch& batch,
                                std::span<const std::uint8_t> keep,
                                std::span<const std::uint64_t> strip_masks,
-                               submit_details& details) {
+                               submit_details& details, reservation* room) {
     details = submit_details{};
-    return impl_->submit(batch, keep, strip_masks, &details);
+    if (room == nullptr || !room->held()) return impl_->submit(batch, keep, strip_masks, &details);
+    reservation_state st{room->bytes_};
+    const auto r = impl_->submit(batch, keep, strip_masks, &details, &st);
+    room->bytes_ = st.bytes;
+    return r;
+}
+submit_status exporter::reserve(std::uint64_t bytes, reservation& out) {
+    out = reservation{};
+    reservation_state st;
+    const auto r = impl_->reserve(bytes, st);
+    if (r == submit_status::accepted) {
+        out.owner_ = this;
+        out.bytes_ = st.bytes;
+    }
+    return r;
+}
+void exporter::unreserve(std::uint64_t bytes) { impl_->unreserve(bytes); }
+bool exporter::can_forward_raw(const protocol::series_batch& batch) const { return impl_->can_forward_raw(batch); }
+std::uint32_t exporter::shards() const { return impl_->shards(); }
+
+reservation::~reservation() {
+    if (owner_ != nullptr && bytes_ != 0) owner_->unreserve(bytes_);
+}
+reservation::reservation(reservation&& o) noexcept : owner_(o.owner_), bytes_(o.bytes_) {
+    o.owner_ = nullptr;
+    o.bytes_ = 0;
+}
+reservation& reservation::operator=(reservation&& o) noexcept {
+    if (this != &o) {
+        if (owner_ != nullptr && bytes_ != 0) owner_->unreserve(bytes_);
+        owner_ = o.owner_;
+        bytes_ = o.bytes_;
+        o.owner_ = nullptr;
+        o.bytes_ = 0;
+    }
+    return *this;
 }
 bool exporter::converts(protocol::source_protocol p) const {
     return impl_->converts(p);
 }
 submit_status exporter::submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
-                                   std::uint32_t series, std::uint64_t points) {
-    return impl_->submit_raw(std::move(body), p, enc, series, points);
+                                   std::uint32_t series, std::uint64_t points, reservation* room) {
+    if (room == nullptr || !room->held()) return impl_->submit_raw(std::move(body), p, enc, series, points);
+    reservation_state st{room->bytes_};
+    const auto r = impl_->submit_raw(std::move(body), p, enc, series, points, &st);
+    room->bytes_ = st.bytes;
+    return r;
 }
 drain_report exporter::drain(std::chrono::steady_clock::time_point deadline) {
     return impl_->drain(deadline);

@@ -7,12 +7,21 @@
 //   submit() encodes the kept subset right away (the batch's views die with the request; OTLP
 //   input for a remote-write backend is converted to remote write here) and
 //   pushes it, never blocking: a full queue is reported, and the receiver answers 429 with
-//   Retry-After. The batcher thread merges payloads into upstream requests of at most
-//   -batch-size series (or what waited -flush-interval), compresses them and hands them to the
-//   exporter's own io_context (one thread, one strand), which owns the HTTP client, the
-//   connection pool and the retry timers. At most -exporter-max-conns requests are in flight;
-//   when all are busy (e.g. retrying against a backend that is down) the batcher waits and the
-//   queue fills up: back-pressure instead of memory growth.
+//   Retry-After. The queue is split into ordered lanes (shards): a series goes to lane
+//   hash(series) % shards, and each lane has one upstream request in flight at a time, retries
+//   included, so a series reaches the backend in order however many requests are in flight. The
+//   batcher thread merges a lane's payloads into upstream requests of at most -batch-size series
+//   (or what waited -flush-interval), compresses them and hands them to the exporter's own
+//   io_context (one thread, one strand), which owns the HTTP client, the connection pool and
+//   the retry timers. The shard count follows the backlog between -exporter-min-shards and
+//   -exporter-max-shards (shard_scaler.h), so a distant backend gets many requests in flight;
+//   when every lane is busy (e.g. retrying against a backend that is down) the queue fills up:
+//   back-pressure instead of memory growth.
+//
+// Admission only for what is accepted: the receiver reserves room (reserve()) before the
+// governor admits a request's new series, so a request that would be refused with 429 or 503 is
+// refused before anything is admitted, and a submit with a reservation is never refused for
+// room.
 //
 // Guarantees: a payload accepted by submit() is counted as submitted and ends as exactly one of
 // sent, dropped{reason} (rejected by a 4xx, a single series still 413, retries exhausted, left
@@ -56,6 +65,7 @@ enum class submit_status : std::uint8_t {
     queue_full,   // nothing queued: answer 429 with Retry-After: retry_after_hint()
     unsupported,  // this input cannot be exported with this -exporter-protocol: see check_source
     closed,       // drain() began: nothing queued (answer 503)
+    not_raw,      // submit_raw() only: the request cannot go as it came (shards > 1); use submit()
 };
 
 std::string_view to_string(submit_status s);
@@ -77,6 +87,7 @@ struct export_stats {
     std::uint64_t queue_full = 0;        // submissions refused because the queue was full
     std::uint64_t discarded_points = 0;  // observe-only mode
     std::uint64_t requests = 0;          // upstream HTTP responses of any status
+    std::uint64_t reshards = 0;          // shard count changes
     std::uint64_t retries = 0;
     std::uint64_t connections_opened = 0;
     std::uint64_t replayed_payloads = 0;  // read back from the disk queue at startup
@@ -122,6 +133,27 @@ struct exporter_deps {
     mg::file_system* file_system = nullptr;
 };
 
+class exporter;
+
+// Room held in the export queue for one request while it is governed (see the header). Releases
+// what was not used when destroyed. Move-only; used from the thread that made it.
+class reservation {
+  public:
+    reservation() = default;
+    ~reservation();
+    reservation(reservation&& o) noexcept;
+    reservation& operator=(reservation&& o) noexcept;
+    reservation(const reservation&) = delete;
+    reservation& operator=(const reservation&) = delete;
+    bool held() const { return owner_ != nullptr; }
+    std::uint64_t bytes() const { return bytes_; }
+
+  private:
+    friend class exporter;
+    class exporter* owner_ = nullptr;
+    std::uint64_t bytes_ = 0;
+};
+
 class exporter {
   public:
     // Validates the settings (URL, headers, TLS files, -queue-path: created 0700 and locked, an
@@ -162,7 +194,19 @@ class exporter {
     // samples it became. When no kept point converts, nothing is queued and accepted is
     // returned, with every point in `details`.
     submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
-                         std::span<const std::uint64_t> strip_masks, submit_details& details);
+                         std::span<const std::uint64_t> strip_masks, submit_details& details,
+                         reservation* room = nullptr);
+
+    // Holds `bytes` of queue room for a request about to be governed: accepted (out holds it),
+    // queue_full (answer 429 before admitting anything), closed (503). Observe-only: accepted,
+    // holding nothing. With a disk queue, the disk budget must have room too.
+    submit_status reserve(std::uint64_t bytes, reservation& out);
+
+    // Whether a request whose series were all kept unchanged can be forwarded as its own bytes
+    // (submit_raw): its protocol is forwarded as is (remote write 1.0, OTLP protobuf and JSON
+    // unless converted), its labels were sorted on the wire, and the exporter sends on one
+    // shard. The one place that decides the raw path.
+    bool can_forward_raw(const protocol::series_batch& batch) const;
 
     // The fast path when the governor dropped nothing and the body can be forwarded as received:
     // remote write 1.0 with snappy (sent as is, one upstream request, never re-encoded), OTLP
@@ -171,8 +215,11 @@ class exporter {
     // unsorted (series_batch::any_labels_unsorted(): forward would keep them unsorted), nor for
     // input that converts() (unsupported). series and points are the request's counts, for the
     // accounting. Never blocks.
+    // not_raw when the shard count grew since can_forward_raw() (use submit()).
     submit_status submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
-                             std::uint32_t series, std::uint64_t points);
+                             std::uint32_t series, std::uint64_t points, reservation* room = nullptr);
+    // The number of shards now.
+    std::uint32_t shards() const;
 
     // Sends what is queued without waiting for batches to fill, until everything is delivered
     // (or rejected) or the deadline passes; then stops the threads. What is left at the deadline
@@ -192,6 +239,8 @@ class exporter {
     class impl;
 
   private:
+    friend class reservation;
+    void unreserve(std::uint64_t bytes);
     explicit exporter(std::unique_ptr<impl> p);
     std::unique_ptr<impl> impl_;
 };

@@ -1,64 +1,79 @@
+// The export queue's lanes, epochs and byte budget (see queue.h).
 #include "export/queue.h"
+
+#include <algorithm>
 
 namespace mg::exporter {
 
-bool export_queue::try_push(payload& p, bool ignore_budget) {
-    const std::uint64_t cost = p.cost();
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+constexpr std::uint64_t pack(std::uint64_t epoch, std::uint32_t shards) { return epoch << 16 | shards; }
+
+}  // namespace
+
+// Epoch 1 at start: epoch 0 is for what the disk queue replays, which goes before anything new.
+export_queue::export_queue(std::uint64_t max_bytes, std::uint32_t max_lanes, std::uint32_t shards)
+    : max_bytes_(max_bytes),
+      lanes_(std::max<std::uint32_t>(1, max_lanes)),
+      shard_word_(pack(1, std::clamp<std::uint32_t>(shards, 1, std::max<std::uint32_t>(1, max_lanes)))) {}
+
+bool export_queue::try_push(payload& p, lane_ref where, bool ignore_budget) {
+    std::vector<std::pair<payload, lane_ref>> one;
+    one.emplace_back(std::move(p), where);
+    // A payload of any size goes in when the budget is ignored: as if it had been reserved.
+    std::uint64_t reserved = ignore_budget ? one.front().first.cost() : 0;
+    if (ignore_budget) {
+        std::lock_guard lock(mu_);
+        if (closed_) {
+            p = std::move(one.front().first);
+            return false;
+        }
+        bytes_ += reserved;
+    }
+    if (try_push_group(one, reserved)) return true;
+    p = std::move(one.front().first);  // untouched on failure
+    return false;
+}
+
+bool export_queue::try_push_group(std::vector<std::pair<payload, lane_ref>>& items, std::uint64_t& reserved) {
+    std::uint64_t cost = 0;
+    for (const auto& [p, where] : items) cost += p.cost();
     {
         std::lock_guard lock(mu_);
-        if (closed_) return false;
-        if (!ignore_budget && bytes_ + cost > max_bytes_ && bytes_ != 0) return false;
-        bytes_ += cost;
-        items_.push_back(entry{std::move(p), std::chrono::steady_clock::now()});
+        const std::uint64_t from_reserve = std::min(cost, reserved);
+        if (from_reserve == 0) {
+            if (closed_) return false;
+            if (bytes_ + cost > max_bytes_ && bytes_ != 0) return false;
+        }
+        // Reserved bytes are already in bytes_: only the excess is added.
+        bytes_ += cost - from_reserve;
+        reserved -= from_reserve;
+        const auto now = steady::now();
+        for (auto& [p, where] : items) {
+            waiting_bytes_ += p.cost();
+            ++waiting_payloads_;
+            ++pending_[where.epoch];
+            auto& q = lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)].items;
+            auto at = q.end();
+            while (at != q.begin() && std::prev(at)->epoch > where.epoch) --at;
+            q.insert(at, entry{std::move(p), where.epoch, now});
+        }
     }
-    items_cv_.notify_one();
+    items_cv_.notify_all();
     return true;
 }
 
-bool export_queue::next_batch(std::vector<payload>& out, std::uint64_t& bytes,
-                              std::uint64_t batch_size, std::chrono::nanoseconds flush_interval) {
-    out.clear();
-    bytes = 0;
-    std::unique_lock lock(mu_);
-    for (;;) {
-        if (aborted_) return false;
-        if (items_.empty()) {
-            if (closed_) return false;
-            items_cv_.wait(lock);
-            continue;
-        }
-        const entry& front = items_.front();
-        std::size_t take = 1;
-        if (front.p.mergeable()) {
-            std::uint64_t series = front.p.series;
-            while (take < items_.size() && series < batch_size) {
-                const payload& next = items_[take].p;
-                if (!next.mergeable() || next.format != front.p.format ||
-                    series + next.series > batch_size) {
-                    break;
-                }
-                series += next.series;
-                ++take;
-            }
-            // A run that stops before the end stops because the next payload does not fit: the
-            // batch is as full as it gets. Otherwise wait for more until the oldest is due.
-            const bool full = series >= batch_size || take < items_.size();
-            const auto due = front.enqueued + flush_interval;
-            if (!full && !flush_now_ && !closed_ && std::chrono::steady_clock::now() < due) {
-                items_cv_.wait_until(lock, due);
-                continue;
-            }
-        }
-        for (std::size_t i = 0; i < take; ++i) {
-            bytes += items_.front().p.cost();
-            out.push_back(std::move(items_.front().p));
-            items_.pop_front();
-        }
-        return true;
-    }
+bool export_queue::try_reserve(std::uint64_t bytes) {
+    std::lock_guard lock(mu_);
+    if (closed_) return false;
+    if (bytes_ + bytes > max_bytes_ && bytes_ != 0) return false;
+    bytes_ += bytes;
+    return true;
 }
 
-void export_queue::release(std::uint64_t bytes) {
+void export_queue::unreserve(std::uint64_t bytes) {
     bool empty = false;
     {
         std::lock_guard lock(mu_);
@@ -66,6 +81,127 @@ void export_queue::release(std::uint64_t bytes) {
         empty = bytes_ == 0;
     }
     if (empty) empty_cv_.notify_all();
+}
+
+export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64_t batch_size,
+                                                   std::chrono::nanoseconds flush_interval,
+                                                   steady::time_point wake_by) {
+    out.items.clear();
+    out.bytes = 0;
+    std::unique_lock lock(mu_);
+    for (;;) {
+        if (aborted_) return wait_result::closed;
+        // In-flight batches cannot add to the queue: closed and nothing waiting is the end.
+        if (closed_ && waiting_payloads_ == 0) return wait_result::closed;
+        const auto now = steady::now();
+        const std::uint64_t oldest_epoch = pending_.empty() ? 0 : pending_.begin()->first;
+        std::size_t best = lanes_.size();
+        std::size_t best_take = 0;
+        auto next_due = wake_by;
+        for (std::size_t l = 0; l < lanes_.size(); ++l) {
+            const lane& ln = lanes_[l];
+            if (ln.busy || ln.items.empty() || ln.items.front().epoch != oldest_epoch) continue;
+            const entry& front = ln.items.front();
+            std::size_t take = 1;
+            if (front.p.mergeable()) {
+                std::uint64_t series = front.p.series;
+                while (take < ln.items.size() && series < batch_size) {
+                    const entry& next = ln.items[take];
+                    if (next.epoch != front.epoch || !next.p.mergeable() || next.p.format != front.p.format ||
+                        series + next.p.series > batch_size) {
+                        break;
+                    }
+                    series += next.p.series;
+                    ++take;
+                }
+                // A run that stops before the end stops because the next payload does not fit: the
+                // batch is as full as it gets. Otherwise wait for more until the oldest is due.
+                const bool full = series >= batch_size || take < ln.items.size();
+                const auto due = front.enqueued + flush_interval;
+                if (!full && !flush_now_ && !closed_ && now < due) {
+                    next_due = std::min(next_due, due);
+                    continue;
+                }
+            }
+            if (best == lanes_.size() || front.enqueued < lanes_[best].items.front().enqueued) {
+                best = l;
+                best_take = take;
+            }
+        }
+        if (best < lanes_.size()) {
+            lane& ln = lanes_[best];
+            out.where = {static_cast<std::uint32_t>(best), oldest_epoch};
+            for (std::size_t i = 0; i < best_take; ++i) {
+                const auto cost = ln.items.front().p.cost();
+                out.bytes += cost;
+                waiting_bytes_ -= std::min(waiting_bytes_, cost);
+                --waiting_payloads_;
+                out.items.push_back(std::move(ln.items.front().p));
+                ln.items.pop_front();
+            }
+            ln.busy = true;
+            ln.busy_since = now;
+            return wait_result::batch;
+        }
+        if (now >= wake_by) return wait_result::timeout;
+        if (next_due == steady::time_point::max()) {
+            items_cv_.wait(lock);
+        } else {
+            items_cv_.wait_until(lock, next_due);
+        }
+    }
+}
+
+void export_queue::pending_sub(std::uint64_t epoch, std::size_t n) {
+    const auto it = pending_.find(epoch);
+    if (it == pending_.end()) return;
+    it->second -= std::min(it->second, n);
+    if (it->second == 0) pending_.erase(it);
+}
+
+void export_queue::release(lane_ref where, std::size_t payloads, std::uint64_t bytes) {
+    bool empty = false;
+    {
+        std::lock_guard lock(mu_);
+        lane& ln = lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)];
+        if (ln.busy) {
+            ln.busy = false;
+            busy_total_ += steady::now() - ln.busy_since;
+        }
+        pending_sub(where.epoch, payloads);
+        bytes_ -= std::min(bytes, bytes_);
+        empty = bytes_ == 0;
+    }
+    items_cv_.notify_all();  // the lane (or, past a barrier, every lane) may start a batch
+    if (empty) empty_cv_.notify_all();
+}
+
+shard_state export_queue::shards() const {
+    const auto w = shard_word_.load(std::memory_order_acquire);
+    return {static_cast<std::uint32_t>(w & 0xffff), w >> 16};
+}
+
+void export_queue::set_shards(std::uint32_t shards) {
+    shards = std::clamp<std::uint32_t>(shards, 1, static_cast<std::uint32_t>(lanes_.size()));
+    std::lock_guard lock(mu_);
+    const auto now = this->shards();
+    if (now.shards == shards) return;
+    shard_word_.store(pack(now.epoch + 1, shards), std::memory_order_release);
+}
+
+lane_usage export_queue::usage() const {
+    std::lock_guard lock(mu_);
+    lane_usage u;
+    u.busy = busy_total_;
+    const auto now = steady::now();
+    for (const auto& ln : lanes_) {
+        if (!ln.busy) continue;
+        ++u.busy_lanes;
+        u.busy += now - ln.busy_since;
+    }
+    u.waiting_bytes = waiting_bytes_;
+    u.waiting_payloads = waiting_payloads_;
+    return u;
 }
 
 void export_queue::flush_now() {
@@ -90,18 +226,23 @@ std::vector<payload> export_queue::abort() {
         std::lock_guard lock(mu_);
         closed_ = true;
         aborted_ = true;
-        for (auto& e : items_) {
-            bytes_ -= std::min(e.p.cost(), bytes_);
-            left.push_back(std::move(e.p));
+        for (auto& ln : lanes_) {
+            for (auto& e : ln.items) {
+                bytes_ -= std::min(e.p.cost(), bytes_);
+                pending_sub(e.epoch, 1);
+                left.push_back(std::move(e.p));
+            }
+            ln.items.clear();
         }
-        items_.clear();
+        waiting_bytes_ = 0;
+        waiting_payloads_ = 0;
     }
     items_cv_.notify_all();
     empty_cv_.notify_all();
     return left;
 }
 
-bool export_queue::wait_empty(std::chrono::steady_clock::time_point deadline) {
+bool export_queue::wait_empty(steady::time_point deadline) {
     std::unique_lock lock(mu_);
     return empty_cv_.wait_until(lock, deadline, [&] { return bytes_ == 0; });
 }
@@ -113,7 +254,7 @@ std::uint64_t export_queue::bytes() const {
 
 std::size_t export_queue::queued_payloads() const {
     std::lock_guard lock(mu_);
-    return items_.size();
+    return waiting_payloads_;
 }
 
 }  // namespace mg::exporter

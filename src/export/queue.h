@@ -1,5 +1,5 @@
 // export_queue: the bounded in-memory queue between the ingest handlers and the exporter's
-// batcher, measured in bytes.
+// batcher, measured in bytes, split into ordered lanes (shards).
 //
 // The byte budget covers every accepted payload until the exporter is done with it: waiting in
 // the queue *and* in flight (batched, being sent, waiting to be retried). Bytes are returned with
@@ -7,14 +7,27 @@
 // max_bytes bounds all the export data the process holds, and a backend that is down turns into
 // a full queue, try_push() failures and 429s for senders, never into unbounded memory.
 //
+// Lanes keep each series in order while many requests are in flight: the exporter puts a series
+// in lane hash(series) % shards, and a lane has at most one batch in flight (taken by
+// next_batch(), given back by release()), retries included. So one series' samples reach the
+// backend in the order they were accepted, whatever the other lanes do.
+//
+// Resharding without reordering: the number of shards can change (set_shards()); each change
+// starts a new epoch. A payload carries the epoch its lane was computed in, and no batch of an
+// epoch starts while anything of an older epoch is queued or in flight (a barrier, as
+// Prometheus' remote-write resharding flushes the old shards first). Within a lane, payloads are
+// kept in epoch order.
+//
 // Thread-safety: every method is safe from any thread. try_push() never blocks on anything but
 // the queue's own short critical section; next_batch() blocks (batcher thread only).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -22,30 +35,86 @@
 
 namespace mg::exporter {
 
+// Where a payload goes: its lane, and the epoch in which lane = hash % shards was computed.
+struct lane_ref {
+    std::uint32_t lane = 0;
+    std::uint64_t epoch = 0;
+};
+
+// The sharding a submitter reads before it splits its series: shards and their epoch.
+struct shard_state {
+    std::uint32_t shards = 1;
+    std::uint64_t epoch = 0;
+    lane_ref lane(std::uint64_t series_hash) const {
+        return {static_cast<std::uint32_t>(series_hash % shards), epoch};
+    }
+};
+
+// A batch handed to the batcher: payloads of one lane and one epoch, in order.
+struct taken_batch {
+    std::vector<payload> items;
+    std::uint64_t bytes = 0;
+    lane_ref where;
+};
+
+// Time the lanes spent busy (a batch in flight), for the shard scaler.
+struct lane_usage {
+    std::chrono::nanoseconds busy{0};  // summed over lanes, since construction
+    std::uint32_t busy_lanes = 0;      // now
+    std::uint64_t waiting_bytes = 0;   // queued, not in flight
+    std::size_t waiting_payloads = 0;
+};
+
 class export_queue {
   public:
-    explicit export_queue(std::uint64_t max_bytes) : max_bytes_(max_bytes) {}
+    // max_lanes bounds the shard count (lanes are never more than that).
+    explicit export_queue(std::uint64_t max_bytes, std::uint32_t max_lanes = 1, std::uint32_t shards = 1);
 
-    // Appends p when its cost fits in the budget; false (p untouched) when the queue is full or
-    // closed. A payload larger than the whole budget is accepted into an empty queue, so one
-    // request over the budget cannot be refused forever.
+    // Appends p to its lane when its cost fits in the budget; false (p untouched) when the queue
+    // is full or closed. A payload larger than the whole budget is accepted into an empty queue,
+    // so one request over the budget cannot be refused forever.
     // ignore_budget: accept whatever the budget says (replay of the disk queue at startup).
-    bool try_push(payload& p, bool ignore_budget = false);
+    bool try_push(payload& p, lane_ref where, bool ignore_budget = false);
+    // Lane 0 of the current epoch (one shard, or a payload every series of which is in lane 0).
+    bool try_push(payload& p, bool ignore_budget = false) { return try_push(p, {0, shards().epoch}, ignore_budget); }
 
-    // Waits until a batch is ready and moves it to `out` (cleared first), returning the bytes it
-    // holds. A batch is either one standalone payload, or consecutive mergeable payloads of the
-    // same format totalling at most batch_size series (at least one payload, even if larger),
-    // taken when batch_size is reached, when the oldest one waited flush_interval, or at once
-    // after flush_now(). Returns false when the queue is closed (and, unless aborted, empty).
-    bool next_batch(std::vector<payload>& out, std::uint64_t& bytes, std::uint64_t batch_size,
-                    std::chrono::nanoseconds flush_interval);
+    // Several payloads at once, all or none (one request split over lanes). `reserved`: bytes
+    // held by try_reserve() for this request; the push draws on them first and is then accepted
+    // whatever the budget says (the room was promised before the series were admitted); what
+    // it does not use stays in `reserved`.
+    bool try_push_group(std::vector<std::pair<payload, lane_ref>>& items, std::uint64_t& reserved);
 
-    // Returns bytes of finished payloads to the budget.
-    void release(std::uint64_t bytes);
+    // Holds room for a request before its series are admitted, so the push that follows is never
+    // refused for lack of room: false when the budget (or a closed queue) refuses. A reservation
+    // larger than the whole budget is granted when the queue is empty, as try_push does.
+    bool try_reserve(std::uint64_t bytes);
+    void unreserve(std::uint64_t bytes);
+
+    enum class wait_result { batch, timeout, closed };
+    // Waits until a batch is ready in a lane that has none in flight, and moves it to `out`,
+    // marking the lane busy until release(). A batch is either one standalone payload, or
+    // consecutive mergeable payloads of the same format totalling at most batch_size series (at
+    // least one payload, even if larger), taken when batch_size is reached, when the oldest one
+    // waited flush_interval, or at once after flush_now(). Of the ready lanes, the one whose
+    // oldest payload waited longest goes first. Returns timeout at `wake_by` (the scaler's
+    // tick) and closed when the queue is closed (and, unless aborted, empty).
+    wait_result next_batch(taken_batch& out, std::uint64_t batch_size, std::chrono::nanoseconds flush_interval,
+                           std::chrono::steady_clock::time_point wake_by = std::chrono::steady_clock::time_point::max());
+
+    // The batch's lane is free again and its bytes return to the budget.
+    void release(const taken_batch& b) { release(b.where, b.items.size(), b.bytes); }
+    void release(lane_ref where, std::size_t payloads, std::uint64_t bytes);
+
+    // The current sharding, read by submitters before they split a request.
+    shard_state shards() const;
+    // A new shard count (1..max_lanes): a new epoch. No-op when unchanged.
+    void set_shards(std::uint32_t shards);
+    std::uint32_t max_lanes() const { return static_cast<std::uint32_t>(lanes_.size()); }
+    lane_usage usage() const;
 
     // From now on batches are taken as soon as anything is queued (drain at shutdown).
     void flush_now();
-    // Refuses further pushes; next_batch() keeps handing out what is queued, then returns false.
+    // Refuses further pushes; next_batch() keeps handing out what is queued, then returns closed.
     void close();
     // Also stops next_batch() at once and hands the queued payloads to the caller.
     std::vector<payload> abort();
@@ -60,15 +129,29 @@ class export_queue {
   private:
     struct entry {
         payload p;
+        std::uint64_t epoch = 0;
         std::chrono::steady_clock::time_point enqueued;
     };
+    struct lane {
+        std::deque<entry> items;
+        bool busy = false;
+        std::chrono::steady_clock::time_point busy_since{};
+    };
+
+    void pending_sub(std::uint64_t epoch, std::size_t n);  // mu_ held
 
     const std::uint64_t max_bytes_;
     mutable std::mutex mu_;
     std::condition_variable items_cv_;
     std::condition_variable empty_cv_;
-    std::deque<entry> items_;
-    std::uint64_t bytes_ = 0;  // queued + in flight
+    std::vector<lane> lanes_;
+    // Payloads queued or in flight per epoch: a batch starts only in the oldest epoch listed.
+    std::map<std::uint64_t, std::size_t> pending_;
+    std::atomic<std::uint64_t> shard_word_;  // epoch << 16 | shards: read without the lock
+    std::uint64_t bytes_ = 0;                // queued + in flight
+    std::uint64_t waiting_bytes_ = 0;        // queued only
+    std::size_t waiting_payloads_ = 0;
+    std::chrono::nanoseconds busy_total_{0};
     bool flush_now_ = false;
     bool closed_ = false;
     bool aborted_ = false;

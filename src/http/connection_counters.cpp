@@ -11,6 +11,8 @@ std::string_view close_reason_name(close_reason r) {
         case close_reason::body_too_large: return "body_too_large";
         case close_reason::malformed_request: return "malformed_request";
         case close_reason::max_connections: return "max_connections";
+        case close_reason::inflight_bytes: return "inflight_bytes";
+        case close_reason::evicted: return "evicted";
     }
     return "unknown";
 }

@@ -22,9 +22,11 @@ enum class close_reason : std::size_t {
     header_too_large,   // answered 431 before routing
     body_too_large,     // answered 413 before routing (Content-Length or streamed body)
     malformed_request,  // answered 400 before routing: not parseable as HTTP/1.1
-    max_connections,    // closed at accept: the listener held max_connections already
+    max_connections,    // closed at accept: the listener held max_connections and none could go
+    inflight_bytes,     // answered 429 before its body was read: the in-flight byte budget was used up
+    evicted,            // idle or slowest reader, closed at max_connections to make room for a new one
 };
-inline constexpr std::size_t k_close_reasons = 7;
+inline constexpr std::size_t k_close_reasons = 9;
 
 // "read_timeout", ...: the metric's reason label.
 std::string_view close_reason_name(close_reason r);

@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "http/byte_budget.h"
 #include "logging/log.h"
 
 namespace mg::http {
@@ -39,9 +40,29 @@ public:
     // Called by the server from a control thread: closes the connection if it waits idle; a
     // request in flight finishes and its response closes the connection.
     virtual void request_shutdown() = 0;
+    // Called by the server at max_connections: closes the connection if it still waits idle or
+    // is still reading the same request (counted as evicted); a request being handled or
+    // answered is left alone.
+    virtual void request_eviction() = 0;
+
+    // What the server reads to choose a connection to evict (any thread): whether the
+    // connection waits (idle, handshake, reading a request) and since when.
+    bool waiting_since(std::int64_t& since_ns) const {
+        since_ns = waiting_since_ns_.load(std::memory_order_relaxed);
+        return since_ns != 0 && !evicting_.load(std::memory_order_relaxed);
+    }
+    bool mark_evicting() { return !evicting_.exchange(true, std::memory_order_relaxed); }
 
 protected:
+    // 0: handling or answering a request (never evicted); else steady-clock ns of the start of
+    // the current wait.
+    void set_waiting(bool waiting) {
+        waiting_since_ns_.store(waiting ? std::chrono::steady_clock::now().time_since_epoch().count() : 0,
+                                std::memory_order_relaxed);
+    }
     server& owner_;
+    std::atomic<std::int64_t> waiting_since_ns_{0};
+    std::atomic<bool> evicting_{false};
 };
 
 namespace {
@@ -71,8 +92,29 @@ public:
         });
     }
 
+    void request_eviction() override {
+        asio::post(stream_.get_executor(), [self = self()] {
+            const auto s = self->state_;
+            if (s == state::idle || s == state::handshake || s == state::reading || s == state::lingering) {
+                self->count(close_reason::evicted);
+                beast::error_code ignored;
+                self->lowest().socket().close(ignored);
+            } else {
+                self->evicting_.store(false, std::memory_order_relaxed);  // busy now: not a victim
+            }
+        });
+    }
+
+    ~stream_session() override { release_budget(); }
+
 private:
     enum class state { handshake, idle, reading, writing, lingering, closed };
+
+    // The only place state_ changes: it also tells the server whether this connection waits.
+    void enter(state s) {
+        state_ = s;
+        set_waiting(s == state::handshake || s == state::idle || s == state::reading);
+    }
 
     std::shared_ptr<stream_session> self() { return std::static_pointer_cast<stream_session>(shared_from_this()); }
     beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
@@ -81,7 +123,7 @@ private:
     // stays silent cannot hold the connection.
     void do_handshake() {
         if constexpr (k_tls) {
-            state_ = state::handshake;
+            enter(state::handshake);
             lowest().expires_after(owner_.options().read_timeout);
             stream_.async_handshake(asio::ssl::stream_base::server,
                                     [self = self()](beast::error_code ec) { self->on_handshake(ec); });
@@ -106,7 +148,7 @@ private:
     void do_wait_request() {
         if (owner_.stopping()) return do_close();
         if (buffer_.size() > 0) return do_read();
-        state_ = state::idle;
+        enter(state::idle);
         lowest().expires_after(owner_.options().idle_timeout);
         stream_.async_read_some(buffer_.prepare(4096), [self = self()](beast::error_code ec, std::size_t n) {
             self->buffer_.commit(n);
@@ -124,12 +166,12 @@ private:
     // without credentials cannot make the listener buffer one. The body then shares the same
     // deadline.
     void do_read() {
-        state_ = state::reading;
+        enter(state::reading);
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(owner_.options().max_header_size));
         parser_->body_limit(owner_.options().max_body_size);
         lowest().expires_after(owner_.options().read_timeout);
-        if (!owner_.options().auth) {  // no access control: one read, as fast as it gets
+        if (!owner_.options().auth && !owner_.options().inflight) {  // one read, as fast as it gets
             bhttp::async_read(stream_, buffer_, *parser_,
                               [self = self()](beast::error_code ec, std::size_t) { self->on_read(ec); });
             return;
@@ -141,12 +183,30 @@ private:
     void on_header(beast::error_code ec) {
         if (ec) return on_read(ec);
         const auto& auth = owner_.options().auth;
-        if (!auth->allows(parser_->get())) {
+        if (auth && !auth->allows(parser_->get())) {
             owner_.options().access_stats->unauthorized();
             // The body (if any) is left unread, so the connection cannot carry another request.
             auto res = std::make_shared<response>(auth->challenge(parser_->get().version()));
             res->keep_alive(false);
             return do_write(std::move(res), !parser_->is_done());
+        }
+        if (const auto& budget = owner_.options().inflight; budget && !parser_->is_done()) {
+            // The body's size as declared, or the limit when it is chunked: what it may hold.
+            const auto declared = parser_->content_length();
+            const std::uint64_t want = declared ? *declared : owner_.options().max_body_size;
+            if (want > owner_.options().max_body_size) return on_read(bhttp::error::body_limit);
+            if (!budget->try_acquire(want)) {
+                count(close_reason::inflight_bytes);
+                auto res = std::make_shared<response>(bhttp::status::too_many_requests, parser_->get().version());
+                res->set(bhttp::field::server, "metrics-governor");
+                res->set(bhttp::field::content_type, k_text);
+                res->set(bhttp::field::retry_after, "1");
+                res->body() = "too many request bytes in flight (-receiver-max-inflight-bytes); retry later\n";
+                res->keep_alive(false);
+                res->prepare_payload();
+                return do_write(std::move(res), true);  // the body is not read: linger, then close
+            }
+            budget_held_ = want;
         }
         if (parser_->is_done()) return on_read({});
         bhttp::async_read(stream_, buffer_, *parser_,
@@ -183,7 +243,11 @@ private:
         if (ec) return do_close();
 
         request req = parser_->release();
+        set_waiting(false);  // being handled: never evicted
         auto res = std::make_shared<response>(owner_.routes().route(req));
+        // The body was decoded and decided: its bytes are given back (req, holding it, goes when
+        // this handler returns).
+        release_budget();
         if (req.method() == bhttp::verb::head) res->body().clear();
         res->keep_alive(req.keep_alive() && !owner_.stopping());
         do_write(std::move(res));
@@ -202,7 +266,7 @@ private:
 
     // linger: the client may still be sending a body nobody read (401, 413, 431); see do_linger.
     void do_write(std::shared_ptr<response> res, bool linger = false) {
-        state_ = state::writing;
+        enter(state::writing);
         lowest().expires_after(owner_.options().read_timeout);
         const bool keep = res->keep_alive();
         bhttp::async_write(stream_, *res, [self = self(), res, keep, linger](beast::error_code ec, std::size_t) {
@@ -221,7 +285,7 @@ private:
     // response before the client reads it. So: half-close, then discard what the client still
     // sends until it closes, at most max_body_size bytes and read_timeout long.
     void do_linger() {
-        state_ = state::lingering;
+        enter(state::lingering);
         beast::error_code ignored;
         lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
         lowest().expires_after(owner_.options().read_timeout);
@@ -239,8 +303,9 @@ private:
     // TLS closes without close_notify: every response is delimited by Content-Length, so the
     // client has it whole, and a TLS shutdown would be one more round trip to bound.
     void do_close() {
+        release_budget();
         if (state_ == state::closed) return;
-        state_ = state::closed;
+        enter(state::closed);
         beast::error_code ignored;
         lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
         lowest().socket().close(ignored);
@@ -248,11 +313,18 @@ private:
 
     void count(close_reason r) { owner_.options().counters->add(r); }
 
+    void release_budget() {
+        if (budget_held_ == 0) return;
+        owner_.options().inflight->release(budget_held_);
+        budget_held_ = 0;
+    }
+
     Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::unique_ptr<std::array<char, 4096>> drain_;  // do_linger only
     state state_ = state::idle;
+    std::uint64_t budget_held_ = 0;  // of options.inflight, while this request's body is held
 };
 
 }  // namespace
@@ -319,7 +391,7 @@ void server::on_accept(boost::system::error_code ec, tcp::socket socket) {
         });
         return;
     }
-    if (options_.max_connections != 0 && open_connections() >= options_.max_connections) {
+    if (options_.max_connections != 0 && open_connections() >= options_.max_connections && !evict_one()) {
         // Refused at once, without a response: reading a request first would let the excess
         // connections hold resources, which is what the limit is for.
         options_.counters->add(close_reason::max_connections);
@@ -372,6 +444,30 @@ void server::shutdown() {
 bool server::wait_until_idle(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(sessions_mu_);
     return sessions_cv_.wait_until(lock, deadline, [this] { return sessions_.empty(); });
+}
+
+bool server::evict_one() {
+    // The longest wait goes: an idle keep-alive connection or a request trickling in. A sender
+    // that completes its requests is rarely the one, and an idle one just reconnects.
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const auto min_age = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.evict_after).count();
+    std::shared_ptr<session> victim;
+    {
+        std::lock_guard lock(sessions_mu_);
+        std::int64_t oldest = now - min_age;
+        session* pick = nullptr;
+        for (auto* s : sessions_) {
+            std::int64_t since = 0;
+            if (s->waiting_since(since) && since <= oldest) {
+                oldest = since;
+                pick = s;
+            }
+        }
+        if (pick != nullptr && pick->mark_evicting()) victim = pick->weak_from_this().lock();
+    }
+    if (!victim) return false;
+    victim->request_eviction();
+    return true;
 }
 
 void server::register_session(session* s) {

@@ -5,6 +5,14 @@
 // closed for one of these limits is counted in options.counters by reason.
 // Optionally TLS (options.tls; the handshake also bounded by read_timeout) and access control
 // (options.auth: a request without the credentials gets 401 before its body is read).
+// Optionally a byte budget shared by listeners (options.inflight, http/byte_budget.h): a request
+// whose body does not fit in what is left gets 429 with Retry-After before its body is read.
+//
+// At max_connections a new connection does not simply bounce: the connection that has waited
+// idle, or been reading one request, the longest (at least evict_after) is closed to make room
+// (counted, reason evicted), so a flood of slow or idle connections cannot lock out a sender that
+// completes its requests. Only when every connection is busy handling or answering a request is
+// the new one refused (reason max_connections).
 //
 // Threading: sessions run on strands of the io_context passed in, which any number of threads may
 // run. listen(), stop_accepting(), shutdown() and wait_until_idle() are called from a control
@@ -46,6 +54,10 @@ struct server_options {
     std::chrono::nanoseconds read_timeout = std::chrono::seconds(30);
     std::chrono::nanoseconds idle_timeout = std::chrono::seconds(120);
     std::size_t max_connections = 0;  // 0: unbounded
+    // At max_connections, a connection idle or reading for at least this long may be evicted.
+    std::chrono::nanoseconds evict_after = std::chrono::seconds(1);
+    // Bytes of request bodies held at once (may be shared by listeners); null: no budget.
+    std::shared_ptr<class byte_budget> inflight = nullptr;
     // Where closes for a timeout or limit are counted; may be shared between listeners.
     std::shared_ptr<connection_counters> counters = std::make_shared<connection_counters>();
     // Access control (http/access.h): null lets every request through. Checked on the header,
@@ -89,6 +101,8 @@ private:
     void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
     void register_session(session* s);
     void unregister_session(session* s);
+    // Closes the connection idle or reading the longest, if one is old enough; false if none.
+    bool evict_one();
 
     boost::asio::io_context& ioc_;
     server_options options_;

@@ -211,6 +211,7 @@ struct outcome {
     std::uint64_t kept_exemplars = 0;
     std::chrono::seconds retry_after{0};
     std::string_view refused_reason;  // why the exporter did not take the kept points
+    std::uint64_t refused_points = 0;  // the points of a refused request that were not taken
     // Kept OTLP points the exporter cannot convert for a remote-write backend (reported to the
     // sender in partial_success along with the governor's drops).
     std::uint64_t unconverted_points = 0;
@@ -230,12 +231,64 @@ bhttp::status status_for(protocol::errc e) {
 
 }  // namespace
 
-// Complexity limits, the governor, then the exporter, for a decoded batch.
+namespace {
+
+// Fills `out` for an exporter answer other than accepted (429, 415, 503).
+void refused_by_exporter(exporter::submit_status st, exporter::exporter& exp, protocol::source_protocol proto,
+                         outcome& out) {
+    switch (st) {
+        case exporter::submit_status::accepted:
+        case exporter::submit_status::not_raw:
+            break;
+        case exporter::submit_status::queue_full:
+            out.status = bhttp::status::too_many_requests;
+            out.refused_reason = "queue_full";
+            out.message = "export queue is full; retry later";
+            out.retry_after = exp.retry_after_hint();
+            break;
+        case exporter::submit_status::unsupported: {
+            out.status = bhttp::status::unsupported_media_type;
+            out.refused_reason = "unsupported";
+            const auto why = exp.check_source(proto);
+            out.message = why.ok() ? "this input cannot be exported with the configured -exporter-protocol"
+                                   : why.error_message();
+            break;
+        }
+        case exporter::submit_status::closed:
+            out.status = bhttp::status::service_unavailable;
+            out.refused_reason = "shutting_down";
+            out.message = "shutting down";
+            break;
+    }
+}
+
+// Room reserved per request beyond its decoded size: the payload headers of a split over lanes.
+constexpr std::uint64_t k_reservation_overhead = 64 * 1024;
+
+}  // namespace
+
+// Complexity limits, the governor, then the exporter, for a decoded batch. `decoded_bytes` is
+// the size of the decoded body: the export room reserved before any series is admitted.
 static outcome govern_and_export(const receiver_options& options, limits::governor& governor,
-                                 exporter::exporter& exp, scratch& s, const http::request& req, bool raw_ok,
-                                 exporter::body_encoding raw_encoding) {
+                                 exporter::exporter& exp, scratch& s, const http::request& req,
+                                 exporter::body_encoding raw_encoding, std::uint64_t decoded_bytes) {
     outcome out;
     const auto& batch = s.batch;
+    // Refusals come before the governor, so a refused request admits no series: what the sender
+    // retries is then decided as it was the first time, and the limit is never spent on data the
+    // backend never got.
+    if (auto why = exp.check_source(batch.protocol()); !why) {
+        refused_by_exporter(exporter::submit_status::unsupported, exp, batch.protocol(), out);
+        out.refused_points = batch.total_points();
+        return out;
+    }
+    exporter::reservation room;
+    if (const auto st = exp.reserve(decoded_bytes + k_reservation_overhead, room);
+        st != exporter::submit_status::accepted) {
+        refused_by_exporter(st, exp, batch.protocol(), out);
+        out.refused_points = batch.total_points();
+        return out;
+    }
     const std::size_t n = batch.size();
     s.keep.assign(n, 0);
     s.strip.assign(n, 0);
@@ -297,44 +350,25 @@ static outcome govern_and_export(const receiver_options& options, limits::govern
         out.kept_exemplars += v.exemplars;
     }
 
-    exporter::submit_status st;
+    if (out.kept_series == 0) return out;  // nothing to forward; the drops are counted
     exporter::submit_details details;
-    if (out.kept_series == 0) {
-        return out;  // nothing to forward; the drops are counted
-    } else if (raw_ok && all_kept && !any_strip && !batch.any_labels_unsorted() &&
-               !exp.converts(batch.protocol())) {
-        // Fast path: nothing changed, forward the sender's own bytes.
+    auto st = exporter::submit_status::not_raw;
+    if (all_kept && !any_strip && exp.can_forward_raw(batch)) {
+        // Fast path: nothing changed, forward the sender's own bytes (not_raw: the shard count
+        // grew meanwhile, so the series go to their lanes below).
         st = exp.submit_raw(std::string(req.body()), batch.protocol(), raw_encoding,
-                            static_cast<std::uint32_t>(out.kept_series),
-                            out.kept_samples + out.kept_histograms);
-    } else {
-        st = exp.submit(batch, s.keep, any_strip ? std::span<const std::uint64_t>(s.strip) : std::span<const std::uint64_t>(),
-                        details);
+                            static_cast<std::uint32_t>(out.kept_series), out.kept_samples + out.kept_histograms, &room);
     }
-    switch (st) {
-        case exporter::submit_status::accepted:
-            out.unconverted_points = details.unconverted_points;
-            out.unconverted_message = std::move(details.message);
-            break;
-        case exporter::submit_status::queue_full:
-            out.status = bhttp::status::too_many_requests;
-            out.refused_reason = "queue_full";
-            out.message = "export queue is full; retry later";
-            out.retry_after = exp.retry_after_hint();
-            break;
-        case exporter::submit_status::unsupported: {
-            out.status = bhttp::status::unsupported_media_type;
-            out.refused_reason = "unsupported";
-            const auto why = exp.check_source(batch.protocol());
-            out.message = why.ok() ? "this input cannot be exported with the configured -exporter-protocol"
-                                   : why.error_message();
-            break;
-        }
-        case exporter::submit_status::closed:
-            out.status = bhttp::status::service_unavailable;
-            out.refused_reason = "shutting_down";
-            out.message = "shutting down";
-            break;
+    if (st == exporter::submit_status::not_raw) {
+        st = exp.submit(batch, s.keep, any_strip ? std::span<const std::uint64_t>(s.strip) : std::span<const std::uint64_t>(),
+                        details, &room);
+    }
+    if (st == exporter::submit_status::accepted) {
+        out.unconverted_points = details.unconverted_points;
+        out.unconverted_message = std::move(details.message);
+    } else {
+        refused_by_exporter(st, exp, batch.protocol(), out);
+        out.refused_points = out.kept_samples + out.kept_histograms;
     }
     return out;
 }
@@ -372,10 +406,10 @@ http::response receiver::handle_remote_write(const http::request& req) {
     if (!st) return answer(text_response(req, status_for(st.code()), st.error_message()));
     metrics_->received(proto, s.batch.size(), s.batch.total_points());
 
-    auto out = govern_and_export(options_, *governor_, exporter_, s, req, proto == source_protocol::remote_write_v1,
-                                 exporter::body_encoding::snappy);
+    auto out = govern_and_export(options_, *governor_, exporter_, s, req,
+                                 exporter::body_encoding::snappy, s.decompressed.size());
     if (out.status != bhttp::status::ok) {
-        metrics_->refused(proto, out.refused_reason, out.kept_samples + out.kept_histograms);
+        metrics_->refused(proto, out.refused_reason, out.refused_points);
         return answer(refusal(req, out));
     }
     auto res = http::make_response(req, bhttp::status::no_content, "");
@@ -421,9 +455,10 @@ http::response receiver::handle_otlp(const http::request& req) {
     metrics_->received(proto, s.batch.size(), s.batch.total_points());
 
     const auto raw_encoding = encoding == "gzip" ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
-    auto out = govern_and_export(options_, *governor_, exporter_, s, req, proto == source_protocol::otlp_protobuf, raw_encoding);
+    auto out = govern_and_export(options_, *governor_, exporter_, s, req,
+                                 raw_encoding, body.size());
     if (out.status != bhttp::status::ok) {
-        metrics_->refused(proto, out.refused_reason, out.kept_samples + out.kept_histograms);
+        metrics_->refused(proto, out.refused_reason, out.refused_points);
         return answer(refusal(req, out));
     }
     std::string message =

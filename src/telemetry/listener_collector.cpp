@@ -41,7 +41,17 @@ std::vector<prometheus::MetricFamily> listener_collector::Collect() const {
         "metrics_governor_tls_handshake_failures_total",
         "TLS handshakes an HTTPS listener did not complete: timed out, not TLS, or no valid client certificate.",
         MetricType::Counter);
+    auto inflight = family("metrics_governor_http_inflight_bytes",
+                           "Bytes of request bodies a listener holds now (-receiver-max-inflight-bytes bounds them).",
+                           MetricType::Gauge);
+    auto inflight_limit = family("metrics_governor_http_inflight_limit_bytes",
+                                 "The in-flight byte budget of a listener (-receiver-max-inflight-bytes, or its default).",
+                                 MetricType::Gauge);
     for (const auto& l : listeners_) {
+        if (l.inflight) {
+            add(inflight, {{"listener", l.listener}}, l.inflight->held());
+            add(inflight_limit, {{"listener", l.listener}}, l.inflight->limit());
+        }
         for (std::size_t i = 0; i < http::k_close_reasons; ++i) {
             const auto reason = static_cast<http::close_reason>(i);
             add(closed, {{"listener", l.listener}, {"reason", std::string(http::close_reason_name(reason))}},
@@ -51,7 +61,16 @@ std::vector<prometheus::MetricFamily> listener_collector::Collect() const {
         add(unauthorized, {{"listener", l.listener}}, l.access->unauthorized_total());
         add(tls_failed, {{"listener", l.listener}}, l.access->tls_handshake_failures_total());
     }
-    return {std::move(closed), std::move(open), std::move(unauthorized), std::move(tls_failed)};
+    std::vector<prometheus::MetricFamily> out;
+    out.push_back(std::move(closed));
+    out.push_back(std::move(open));
+    out.push_back(std::move(unauthorized));
+    out.push_back(std::move(tls_failed));
+    if (!inflight.metric.empty()) {
+        out.push_back(std::move(inflight));
+        out.push_back(std::move(inflight_limit));
+    }
+    return out;
 }
 
 }  // namespace mg::telemetry

@@ -2,7 +2,9 @@
 //   - connections (http/connection_counters.h): metrics_governor_http_connections_closed_total
 //     {listener,reason} and metrics_governor_http_open_connections{listener};
 //   - access control (http/access.h): metrics_governor_http_unauthorized_total{listener}
-//     (requests answered 401) and metrics_governor_tls_handshake_failures_total{listener}.
+//     (requests answered 401) and metrics_governor_tls_handshake_failures_total{listener};
+//   - the in-flight byte budget (http/byte_budget.h), when the listener has one:
+//     metrics_governor_http_inflight_bytes{listener} and metrics_governor_http_inflight_limit_bytes.
 // Every series is exported from the start, at 0 (each close reason too), so rate() and alerts
 // work before the first event.
 // Immutable after construction; Collect() is safe from any thread.
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "http/access.h"
+#include "http/byte_budget.h"
 #include "http/connection_counters.h"
 
 namespace mg::telemetry {
@@ -26,6 +29,7 @@ public:
         std::string listener;
         std::shared_ptr<const http::connection_counters> connections;
         std::shared_ptr<const http::access_counters> access;
+        std::shared_ptr<const http::byte_budget> inflight = nullptr;  // none: no series
     };
 
     explicit listener_collector(std::vector<source> listeners) : listeners_(std::move(listeners)) {}

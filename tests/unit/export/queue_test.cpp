@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <future>
+#include <thread>
 
 namespace ex = mg::exporter;
 using namespace std::chrono_literals;
@@ -15,6 +16,16 @@ ex::payload make(std::uint32_t series, std::size_t bytes, bool compressed = fals
     p.body.assign(bytes, 'x');
     p.compressed = compressed;
     return p;
+}
+
+using wait = ex::export_queue::wait_result;
+
+// The next batch, which must be ready within a second (time limits in these tests are bounds on
+// a hang, not the measure of anything).
+ex::taken_batch take(ex::export_queue& q, std::uint64_t batch_size, std::chrono::nanoseconds flush) {
+    ex::taken_batch b;
+    REQUIRE(q.next_batch(b, batch_size, flush, std::chrono::steady_clock::now() + 5s) == wait::batch);
+    return b;
 }
 
 }  // namespace
@@ -32,13 +43,11 @@ TEST_CASE("try_push refuses past the byte budget and never blocks", "[export][qu
     CHECK(q.bytes() == cost * 3);
     CHECK(q.queued_payloads() == 3);
 
-    std::vector<ex::payload> out;
-    std::uint64_t bytes = 0;
-    REQUIRE(q.next_batch(out, bytes, 100, 0ns));
-    CHECK(out.size() == 3);
+    const auto b = take(q, 100, 0ns);
+    CHECK(b.items.size() == 3);
     // Taken but not released: still in the budget (in flight).
     CHECK_FALSE(q.try_push(p));
-    q.release(bytes);
+    q.release(b);
     CHECK(q.bytes() == 0);
     CHECK(q.try_push(p));
 }
@@ -63,22 +72,22 @@ TEST_CASE("batches merge up to batch_size series - standalone payloads go alone"
     auto tail = make(2, 10);
     q.try_push(tail);
 
-    std::vector<ex::payload> out;
-    std::uint64_t bytes = 0;
-    REQUIRE(q.next_batch(out, bytes, 7, 1h));  // 3+3 fit, a third would be 9 > 7
-    CHECK(out.size() == 2);
-    REQUIRE(q.next_batch(out, bytes, 7, 1h));  // 3+3 again; the raw payload stops the run
-    CHECK(out.size() == 2);
-    REQUIRE(q.next_batch(out, bytes, 7, 1h));
-    REQUIRE(out.size() == 1);
-    CHECK(out[0].compressed);
+    auto b = take(q, 7, 1h);  // 3+3 fit, a third would be 9 > 7
+    CHECK(b.items.size() == 2);
+    q.release(b);
+    b = take(q, 7, 1h);  // 3+3 again; the raw payload stops the run
+    CHECK(b.items.size() == 2);
+    q.release(b);
+    b = take(q, 7, 1h);
+    REQUIRE(b.items.size() == 1);
+    CHECK(b.items[0].compressed);
+    q.release(b);
 
     // The last one is alone and not full: it waits for the flush interval (or flush_now).
     auto fut = std::async(std::launch::async, [&] {
-        std::vector<ex::payload> o;
-        std::uint64_t b = 0;
-        const bool ok = q.next_batch(o, b, 7, 1h);
-        return ok ? o.size() : std::size_t{0};
+        ex::taken_batch o;
+        const bool ok = q.next_batch(o, 7, 1h) == wait::batch;
+        return ok ? o.items.size() : std::size_t{0};
     });
     CHECK(fut.wait_for(50ms) == std::future_status::timeout);
     q.flush_now();
@@ -93,11 +102,9 @@ TEST_CASE("the flush interval releases a partial batch", "[export][queue]") {
     // it, the check failed by the few microseconds in between, once in CI).
     const auto start = std::chrono::steady_clock::now();
     q.try_push(p);
-    std::vector<ex::payload> out;
-    std::uint64_t bytes = 0;
-    REQUIRE(q.next_batch(out, bytes, 1000, 50ms));
+    const auto b = take(q, 1000, 50ms);
     CHECK(std::chrono::steady_clock::now() - start >= 50ms);
-    CHECK(out.size() == 1);
+    CHECK(b.items.size() == 1);
 }
 
 TEST_CASE("close hands out the rest - abort returns it - wait_empty follows release",
@@ -108,13 +115,11 @@ TEST_CASE("close hands out the rest - abort returns it - wait_empty follows rele
     q.try_push(a);
     q.close();
     CHECK_FALSE(q.try_push(b));
-    std::vector<ex::payload> out;
-    std::uint64_t bytes = 0;
-    REQUIRE(q.next_batch(out, bytes, 1000, 1h));  // closed: no waiting for the interval
-    std::uint64_t none = 0;
-    CHECK_FALSE(q.next_batch(out, none, 1000, 1h));
+    const auto taken = take(q, 1000, 1h);  // closed: no waiting for the interval
+    ex::taken_batch none;
+    CHECK(q.next_batch(none, 1000, 1h) == wait::closed);
     CHECK_FALSE(q.wait_empty(std::chrono::steady_clock::now() + 10ms));
-    q.release(bytes);
+    q.release(taken);
     CHECK(q.wait_empty(std::chrono::steady_clock::now() + 1s));
 
     ex::export_queue r(1 << 20);
@@ -124,5 +129,100 @@ TEST_CASE("close hands out the rest - abort returns it - wait_empty follows rele
     REQUIRE(left.size() == 1);
     CHECK(left[0].series == 2);
     CHECK(r.bytes() == 0);
-    CHECK_FALSE(r.next_batch(out, bytes, 1000, 1h));
+    CHECK(r.next_batch(none, 1000, 1h) == wait::closed);
+}
+
+TEST_CASE("lanes: one batch in flight per lane, other lanes go meanwhile", "[export][queue][shards]") {
+    ex::export_queue q(1 << 20, 4, 4);
+    const auto epoch = q.shards().epoch;
+    auto a1 = make(1, 10);
+    auto a2 = make(1, 10, true);  // standalone: a batch of its own
+    auto b1 = make(1, 10);
+    q.try_push(a1, {0, epoch});
+    q.try_push(a2, {0, epoch});
+    q.try_push(b1, {2, epoch});
+    const auto first = take(q, 100, 0ns);
+    const auto second = take(q, 100, 0ns);
+    CHECK(first.where.lane != second.where.lane);  // lane 0's second batch waits for its first
+    ex::taken_batch none;
+    CHECK(q.next_batch(none, 100, 0ns, std::chrono::steady_clock::now() + 30ms) == wait::timeout);
+    CHECK(q.usage().busy_lanes == 2);
+    q.release(first.where.lane == 0 ? first : second);
+    const auto third = take(q, 100, 0ns);
+    CHECK(third.where.lane == 0);
+    REQUIRE(third.items.size() == 1);
+    CHECK(third.items[0].compressed);
+}
+
+TEST_CASE("resharding: nothing of a new epoch starts before the old epoch is delivered", "[export][queue][shards]") {
+    ex::export_queue q(1 << 20, 8, 2);
+    const auto old = q.shards();
+    CHECK(old.shards == 2);
+    auto a = make(1, 10);
+    q.try_push(a, old.lane(1));  // lane 1 of 2
+    q.set_shards(4);
+    const auto now = q.shards();
+    CHECK(now.shards == 4);
+    CHECK(now.epoch == old.epoch + 1);
+    auto b = make(1, 10);
+    q.try_push(b, now.lane(2));
+    const auto first = take(q, 100, 0ns);
+    CHECK(first.where.epoch == old.epoch);
+    // Lane 2 is idle, but its payload belongs to the new epoch: it waits for the old one.
+    ex::taken_batch none;
+    CHECK(q.next_batch(none, 100, 0ns, std::chrono::steady_clock::now() + 30ms) == wait::timeout);
+    // A payload split before the reshard and pushed late still goes first in its lane.
+    auto late = make(1, 10);
+    q.try_push(late, {2, old.epoch});
+    q.release(first);
+    const auto second = take(q, 100, 0ns);
+    CHECK(second.where.epoch == old.epoch);
+    CHECK(second.where.lane == 2);
+    q.release(second);
+    const auto third = take(q, 100, 0ns);
+    CHECK(third.where.epoch == now.epoch);
+    q.release(third);
+    CHECK(q.bytes() == 0);
+}
+
+TEST_CASE("reservations: held room refuses others, a reserved push is never refused", "[export][queue]") {
+    const auto cost = make(1, 100).cost();
+    ex::export_queue q(cost * 2);
+    REQUIRE(q.try_reserve(cost * 2));
+    auto other = make(1, 100);
+    CHECK_FALSE(q.try_push(other));  // the room is promised to the reserving request
+    CHECK_FALSE(q.try_reserve(cost));
+    std::vector<std::pair<ex::payload, ex::lane_ref>> group;
+    group.emplace_back(make(1, 100), ex::lane_ref{0, q.shards().epoch});
+    group.emplace_back(make(1, 100), ex::lane_ref{0, q.shards().epoch});
+    group.emplace_back(make(1, 100), ex::lane_ref{0, q.shards().epoch});  // more than reserved
+    std::uint64_t reserved = cost * 2;
+    CHECK(q.try_push_group(group, reserved));
+    CHECK(reserved == 0);
+    CHECK(q.bytes() == cost * 3);  // the excess over the reservation is bounded by the request
+    CHECK(q.queued_payloads() == 3);
+    // What a request does not use goes back.
+    ex::export_queue r(cost * 4);
+    REQUIRE(r.try_reserve(cost * 3));
+    r.unreserve(cost * 3);
+    CHECK(r.bytes() == 0);
+    // A closed queue grants no reservation.
+    r.close();
+    CHECK_FALSE(r.try_reserve(1));
+}
+
+TEST_CASE("usage: busy time follows the lanes' batches in flight", "[export][queue][shards]") {
+    ex::export_queue q(1 << 20, 2, 2);
+    auto a = make(1, 10);
+    q.try_push(a, {0, q.shards().epoch});
+    CHECK(q.usage().waiting_payloads == 1);
+    const auto b = take(q, 100, 0ns);
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(q.usage().waiting_payloads == 0);
+    std::this_thread::sleep_for(20ms);  // the busy time measured is this one
+    q.release(b);
+    const auto u = q.usage();
+    CHECK(u.busy_lanes == 0);
+    CHECK(u.busy >= 20ms);
+    CHECK(u.busy <= std::chrono::steady_clock::now() - start + 1ms);
 }

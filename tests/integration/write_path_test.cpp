@@ -1,0 +1,189 @@
+// The write path under pressure, through the real binary: a request refused with 429 admits none
+// of its series (the limit is not spent on data the backend never got), the in-flight byte budget
+// answers 429 before a body is read, and connections trickling a request at the connection limit
+// cannot lock out a sender that completes its requests.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "persistence_helpers.h"
+#include "support/daemon.h"
+#include "support/fake_backend.h"
+#include "support/http_client.h"
+#include "support/metrics_page.h"
+#include "support/remote_write_client.h"
+
+using namespace std::chrono_literals;
+using namespace persistence_helpers;
+using mg::test::running_daemon;
+using mg::test::temp_dir;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// A client socket that sends whatever bytes the test gives it.
+class raw_socket {
+public:
+    explicit raw_socket(unsigned short port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd_ < 0) throw std::runtime_error("socket: " + std::string(strerror(errno)));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+            const int err = errno;
+            ::close(fd_);
+            throw std::runtime_error("connect: " + std::string(strerror(err)));
+        }
+    }
+    ~raw_socket() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    raw_socket(const raw_socket&) = delete;
+    raw_socket& operator=(const raw_socket&) = delete;
+
+    bool send(std::string_view bytes) {
+        while (!bytes.empty()) {
+            const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+    // The whole response head (and whatever followed it), or what came before close/timeout.
+    std::string read_head(std::chrono::milliseconds timeout = 10s) {
+        const auto deadline = steady::now() + timeout;
+        while (received_.find("\r\n\r\n") == std::string::npos && steady::now() < deadline) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) continue;
+            char buf[4096];
+            const auto n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
+            if (n > 0) received_.append(buf, static_cast<std::size_t>(n));
+        }
+        return received_;
+    }
+    int status() const {
+        if (received_.rfind("HTTP/1.1 ", 0) != 0 || received_.size() < 12) return 0;
+        return std::stoi(received_.substr(9, 3));
+    }
+
+private:
+    int fd_ = -1;
+    std::string received_;
+};
+
+std::string head(std::uint64_t content_length) {
+    return "POST /api/v1/write HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-protobuf\r\n"
+           "Content-Encoding: snappy\r\nContent-Length: " +
+           std::to_string(content_length) + "\r\n\r\n";
+}
+
+double scrape(const running_daemon& d, const std::string& series) {
+    return mg::test::sample_value(mg::test::http_get(d.stats_port(), "/metrics").body, series).value_or(-1);
+}
+
+bool await(const std::function<bool()>& pred, std::chrono::seconds timeout = 20s) {
+    const auto deadline = steady::now() + timeout;
+    while (!pred()) {
+        if (steady::now() >= deadline) return false;
+        std::this_thread::sleep_for(20ms);  // polling interval of a condition another process makes true
+    }
+    return true;
+}
+
+std::string closed_total(const std::string& reason) {
+    return R"(metrics_governor_http_connections_closed_total{listener="ingest",reason=")" + reason + R"("})";
+}
+
+}  // namespace
+
+TEST_CASE("a request refused with 429 admits none of its series", "[write_path]") {
+    mg::test::fake_backend backend;
+    backend.set_status(503);  // nothing leaves: the queue fills
+    temp_dir dir;
+    dir.write("limits.yaml", "rules:\n  - name: capped\n    match: {metric_name: capped}\n    max_cardinality: 100\n");
+    running_daemon d({"-exporter-endpoint=" + backend.url(), "-flush-interval=20ms", "-queue-max-bytes=1MiB",
+                      "-exporter-retry-backoff-base=10ms", "-exporter-retry-backoff-max=50ms", "-limits-config", dir.file("limits.yaml")});
+    // Fill the queue with another metric until the daemon answers 429.
+    int status = 0;
+    for (int i = 0; i < 200 && status != 429; ++i) status = post(d, body("filler", i * 2000, (i + 1) * 2000));
+    REQUIRE(status == 429);
+    // Then with requests a little smaller than the one below (a shorter name), until those are
+    // refused too: the capped request cannot fit either.
+    status = 0;
+    // (Their snappy bodies are small: each takes little room, so it takes a few hundred.)
+    for (int i = 0; i < 5000 && status != 429; ++i) status = post(d, body("fill", i * 100, (i + 1) * 100));
+    REQUIRE(status == 429);
+    // 100 new series of the capped metric: refused, so none of them may count against its limit.
+    CHECK(post(d, body("capped", 0, 100)) == 429);
+    CHECK(scrape(d, R"(metrics_governor_metric_cardinality{metric_name="capped"})") <= 0);
+
+    // The backend comes back; once the queue drained, 100 *other* new series fit the limit.
+    backend.set_status(204);
+    REQUIRE(await([&] { return scrape(d, "metrics_governor_queue_bytes") == 0; }, 60s));
+    CHECK(post(d, body("capped", 1000, 1100)) == 204);
+    REQUIRE(backend.wait_until([](const auto& reqs) { return mg::test::received_ids(reqs, "capped").size() == 100; }));
+    const auto ids = mg::test::received_ids(backend.requests(), "capped");
+    CHECK(ids.count("1000") == 1);
+    CHECK(ids.count("0") == 0);
+    CHECK(scrape(d, R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="capped"})") == 0);
+}
+
+TEST_CASE("the in-flight byte budget answers 429 before a body is read", "[write_path]") {
+    mg::test::fake_backend backend;
+    running_daemon d({"-exporter-endpoint=" + backend.url(), "-receiver-max-inflight-bytes=1MiB",
+                      "-receiver-max-request-body-size=4MiB"});
+    CHECK(scrape(d, R"(metrics_governor_http_inflight_limit_bytes{listener="ingest"})") == 1048576);
+    // A sender declares 700 KB and sends only part of it: the budget holds its 700 KB.
+    raw_socket slow(d.ingest_port());
+    REQUIRE(slow.send(head(700000) + std::string(1000, 'x')));
+    REQUIRE(await([&] { return scrape(d, R"(metrics_governor_http_inflight_bytes{listener="ingest"})") == 700000; }));
+    // Another 700 KB does not fit: 429 with Retry-After, before any of its body was sent.
+    raw_socket second(d.ingest_port());
+    REQUIRE(second.send(head(700000)));
+    const auto answer = second.read_head();
+    INFO(answer);
+    CHECK(second.status() == 429);
+    CHECK(answer.find("Retry-After: 1") != std::string::npos);
+    CHECK(scrape(d, closed_total("inflight_bytes")) == 1);
+    // A small request still fits beside the held one.
+    CHECK(post(d, body("small", 0, 10)) == 204);
+    // The slow sender finishes (its body is garbage: 400), and the budget is whole again.
+    REQUIRE(slow.send(std::string(700000 - 1000, 'x')));
+    slow.read_head();
+    CHECK(slow.status() == 400);
+    REQUIRE(await([&] { return scrape(d, R"(metrics_governor_http_inflight_bytes{listener="ingest"})") == 0; }));
+    CHECK(post(d, body("after", 0, 10)) == 204);
+}
+
+TEST_CASE("connections trickling a request at the limit do not lock out a sender that completes", "[write_path]") {
+    mg::test::fake_backend backend;
+    running_daemon d({"-exporter-endpoint=" + backend.url(), "-receiver-max-connections=30",
+                      "-http-read-timeout=5m", "-http-idle-timeout=10m"});
+    std::vector<std::unique_ptr<raw_socket>> slow;
+    for (int i = 0; i < 30; ++i) {
+        slow.push_back(std::make_unique<raw_socket>(d.ingest_port()));
+        REQUIRE(slow.back()->send("POST /api/v1/write HTTP/1.1\r\nHost: t\r\n"));  // and never the rest
+    }
+    REQUIRE(await([&] { return scrape(d, R"(metrics_governor_http_open_connections{listener="ingest"})") == 30; }));
+    std::this_thread::sleep_for(1100ms);  // their age: past the 1 s before a reader may be evicted
+    // The well-behaved sender gets its answers, request after request.
+    for (int i = 0; i < 5; ++i) CHECK(post(d, body("good", i * 10, i * 10 + 10)) == 204);
+    CHECK(scrape(d, closed_total("evicted")) >= 1);
+    CHECK(scrape(d, closed_total("max_connections")) == 0);
+    CHECK(scrape(d, R"(metrics_governor_http_open_connections{listener="ingest"})") <= 30);
+}

@@ -1,0 +1,147 @@
+// exporter_fixture: what the exporter tests share: remote-write requests of named series, the
+// names a backend received, an exporter configured for a fake backend, polling for counters,
+// reading a metric and checking the accounting invariant. Header-only test code.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "export/exporter.h"
+#include "fake_backend.h"
+#include "protocol/compression.h"
+#include "protocol/remote_write.h"
+#include "shared/otlp_builder.h"
+
+namespace exporter_fixture {
+
+namespace ex = mg::exporter;
+namespace pr = mg::protocol;
+namespace ob = mg::test::otlp;
+using ex::test::fake_backend;
+using ex::test::raw_backend;
+using namespace std::chrono_literals;
+
+
+// A decoded remote-write request: the batch's views point into body, so both live together.
+struct rw_request {
+    std::string body;
+    pr::series_batch batch;
+    std::vector<std::uint8_t> keep_all() const {
+        return std::vector<std::uint8_t>(batch.size(), 1);
+    }
+};
+
+inline std::unique_ptr<rw_request> make_rw(const std::vector<std::string>& names) {
+    std::vector<pr::owned_timeseries> ts;
+    for (const auto& n : names) {
+        pr::owned_timeseries t;
+        t.labels = {{"__name__", n}, {"job", "test"}};
+        t.samples = {{1.0, 1000}, {2.0, 2000}};
+        ts.push_back(std::move(t));
+    }
+    auto r = std::make_unique<rw_request>();
+    pr::encode_remote_write_v1(ts, {}, r->body);
+    REQUIRE(
+        pr::decode_remote_write_v1(pr::bytes_view(r->body.data(), r->body.size()), r->batch).ok());
+    return r;
+}
+
+inline std::vector<std::string> names(std::size_t n, const std::string& prefix = "m") {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
+    return out;
+}
+
+// The metric names carried by one remote-write request (snappy body).
+inline std::vector<std::string> decode_names(const mg::http::request& req) {
+    std::string plain;
+    const auto& body = req.body();
+    REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
+    pr::series_batch b;
+    REQUIRE(pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), b).ok());
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < b.size(); ++i) out.emplace_back(b[i].metric_name);
+    return out;
+}
+
+inline std::multiset<std::string> all_names(const ex::test::request_log& log) {
+    std::multiset<std::string> out;
+    for (const auto& req : log.all()) {
+        for (auto& n : decode_names(req)) out.insert(n);
+    }
+    return out;
+}
+
+inline std::multiset<std::string> as_set(const std::vector<std::string>& v) {
+    return {v.begin(), v.end()};
+}
+
+inline mg::config::exporter_config config_for(const std::string& url) {
+    mg::config::exporter_config c;
+    c.endpoint = url;
+    c.flush_interval = 20ms;
+    c.retry_backoff_base = 1ms;
+    c.retry_backoff_max = 5ms;
+    c.timeout = 5s;
+    return c;
+}
+
+inline mg::config::queue_config queue_of(std::uint64_t bytes = 64 * 1024 * 1024) {
+    mg::config::queue_config q;
+    q.max_bytes = bytes;
+    return q;
+}
+
+inline std::unique_ptr<ex::exporter> make_exporter(const mg::config::exporter_config& c,
+                                            prometheus::Registry& reg,
+                                            const mg::config::queue_config& q = queue_of(),
+                                            ex::exporter_deps deps = {}) {
+    auto e = ex::exporter::create(c, q, reg, std::move(deps));
+    if (!e.ok()) FAIL(e.error_message());
+    return std::move(*e);
+}
+
+// Awaits a condition the exporter exposes no notification for (its counters), by polling.
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(2ms);
+    }
+    return true;
+}
+
+inline double metric(prometheus::Registry& reg, const std::string& name,
+              const std::map<std::string, std::string>& labels = {}) {
+    for (const auto& fam : reg.Collect()) {
+        if (fam.name != name) continue;
+        for (const auto& m : fam.metric) {
+            std::map<std::string, std::string> got;
+            for (const auto& l : m.label) got[l.name] = l.value;
+            if (got != labels) continue;
+            return fam.type == prometheus::MetricType::Gauge ? m.gauge.value : m.counter.value;
+        }
+    }
+    return 0;
+}
+
+inline void check_accounting(const ex::export_stats& s) {
+    CHECK(s.submitted_series == s.sent_series + s.dropped_series + s.outstanding_series);
+    CHECK(s.submitted_points == s.sent_points + s.dropped_points + s.outstanding_points);
+}
+
+inline ex::drain_report drain_for(ex::exporter& e, std::chrono::milliseconds d = 10s) {
+    return e.drain(std::chrono::steady_clock::now() + d);
+}
+
+
+}  // namespace exporter_fixture
