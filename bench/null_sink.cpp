@@ -3,13 +3,16 @@
 // in front of it are measured, not a storage engine. GET /stats answers the counters as
 // "requests N\nbytes N\n"; they are also printed on exit (SIGINT/SIGTERM).
 //
-// Usage: null_sink [-listen=HOST:PORT] [-threads=N]. The default 127.0.0.1:0 lets the OS pick
-// the port; the first line on stdout is "listening HOST:PORT" with the bound port, so a script
-// can read it without probing for a free port.
+// Usage: null_sink [-listen=HOST:PORT] [-threads=N] [-delay=MS]. The default 127.0.0.1:0 lets
+// the OS pick the port; the first line on stdout is "listening HOST:PORT" with the bound port, so
+// a script can read it without probing for a free port. -delay holds each answer that many
+// milliseconds: a backend that far away (bench/latency.sh); each held request occupies one of
+// the -threads, so give as many threads as requests may be in flight.
 //
 // Reuses the daemon's HTTP server (mg_http: keep-alive, body limits) with its own router.
 // Threading: N I/O threads (default 1) run one io_context; the counters are relaxed atomics.
 #include <atomic>
+#include <chrono>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <charconv>
@@ -37,6 +40,7 @@ struct options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;
     unsigned threads = 1;
+    unsigned delay_ms = 0;
 };
 
 bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
@@ -64,14 +68,21 @@ bool parse_args(int argc, char** argv, options& opt) {
             opt.host = std::string(value.substr(0, colon));
             opt.port = static_cast<std::uint16_t>(n);
         } else if (key == "threads") {
-            if (!parse_unsigned(value, 64, n) || n == 0) {
-                std::fprintf(stderr, "null_sink: -threads: \"%.*s\"; want an integer 1..64\n",
+            if (!parse_unsigned(value, 256, n) || n == 0) {
+                std::fprintf(stderr, "null_sink: -threads: \"%.*s\"; want an integer 1..256\n",
                              static_cast<int>(value.size()), value.data());
                 return false;
             }
             opt.threads = static_cast<unsigned>(n);
+        } else if (key == "delay") {
+            if (!parse_unsigned(value, 60000, n)) {
+                std::fprintf(stderr, "null_sink: -delay: \"%.*s\"; want milliseconds 0..60000\n",
+                             static_cast<int>(value.size()), value.data());
+                return false;
+            }
+            opt.delay_ms = static_cast<unsigned>(n);
         } else {
-            std::fprintf(stderr, "usage: null_sink [-listen=HOST:PORT] [-threads=N]\n");
+            std::fprintf(stderr, "usage: null_sink [-listen=HOST:PORT] [-threads=N] [-delay=MS]\n");
             return false;
         }
     }
@@ -87,7 +98,9 @@ int main(int argc, char** argv) {
     auto count = std::make_shared<counters>();
     auto routes = std::make_shared<mg::http::router>();
     // The body has been read by the server before the handler runs; only its size is kept.
-    auto swallow = [count](const mg::http::request& req) {
+    const auto delay = std::chrono::milliseconds(opt.delay_ms);
+    auto swallow = [count, delay](const mg::http::request& req) {
+        if (delay.count() > 0) std::this_thread::sleep_for(delay);  // the round trip of a distant backend
         count->requests.fetch_add(1, std::memory_order_relaxed);
         count->bytes.fetch_add(req.body().size(), std::memory_order_relaxed);
         return mg::http::make_response(req, mg::http::bhttp::status::no_content, "");

@@ -841,16 +841,22 @@ class exporter::impl {
         return submit_status::queue_full;
     }
 
-    // Queues one request's payloads, all or none. With a reservation the room was promised
-    // before the series were admitted: the push draws on it and is not refused for room.
-    submit_status push(lane_payloads& items, reservation_state* room) {
-        if (disk_) return push_durable(items, room);
+    // Series and points of one request's payloads.
+    static std::pair<std::uint32_t, std::uint64_t> totals(const lane_payloads& items) {
         std::uint32_t series = 0;
         std::uint64_t points = 0;
         for (const auto& [p, where] : items) {
             series += p.series;
             points += p.points;
         }
+        return {series, points};
+    }
+
+    // Queues one request's payloads, all or none. With a reservation the room was promised
+    // before the series were admitted: the push draws on it and is not refused for room.
+    submit_status push(lane_payloads& items, reservation_state* room) {
+        if (disk_) return push_durable(items, room);
+        const auto [series, points] = totals(items);
         // Counted before the push: the batcher may send it (and count it sent) at once.
         stats_.accepted(series, points);
         std::uint64_t none = 0;
@@ -886,12 +892,7 @@ class exporter::impl {
             return refuse();
         }
         disk_bytes_.Set(static_cast<double>(disk_->bytes()));
-        std::uint32_t series = 0;
-        std::uint64_t points = 0;
-        for (const auto& [p, where] : items) {
-            series += p.series;
-            points += p.points;
-        }
+        const auto [series, points] = totals(items);
         stats_.accepted(series, points);
         // Fails only when drain() closed the queue meanwhile: the payloads are on disk and go out
         // after the next start, so they were accepted all the same.

@@ -2,17 +2,9 @@
 // of its series (the limit is not spent on data the backend never got), the in-flight byte budget
 // answers 429 before a body is read, and connections trickling a request at the connection limit
 // cannot lock out a sender that completes its requests.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cerrno>
-#include <cstring>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,69 +14,17 @@
 #include "support/fake_backend.h"
 #include "support/http_client.h"
 #include "support/metrics_page.h"
+#include "support/raw_socket.h"
 #include "support/remote_write_client.h"
 
 using namespace std::chrono_literals;
 using namespace persistence_helpers;
 using mg::test::running_daemon;
 using mg::test::temp_dir;
+using mg::test::raw_socket;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-// A client socket that sends whatever bytes the test gives it.
-class raw_socket {
-public:
-    explicit raw_socket(unsigned short port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd_ < 0) throw std::runtime_error("socket: " + std::string(strerror(errno)));
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-            const int err = errno;
-            ::close(fd_);
-            throw std::runtime_error("connect: " + std::string(strerror(err)));
-        }
-    }
-    ~raw_socket() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    raw_socket(const raw_socket&) = delete;
-    raw_socket& operator=(const raw_socket&) = delete;
-
-    bool send(std::string_view bytes) {
-        while (!bytes.empty()) {
-            const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-    // The whole response head (and whatever followed it), or what came before close/timeout.
-    std::string read_head(std::chrono::milliseconds timeout = 10s) {
-        const auto deadline = steady::now() + timeout;
-        while (received_.find("\r\n\r\n") == std::string::npos && steady::now() < deadline) {
-            pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 100) <= 0) continue;
-            char buf[4096];
-            const auto n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
-            if (n > 0) received_.append(buf, static_cast<std::size_t>(n));
-        }
-        return received_;
-    }
-    int status() const {
-        if (received_.rfind("HTTP/1.1 ", 0) != 0 || received_.size() < 12) return 0;
-        return std::stoi(received_.substr(9, 3));
-    }
-
-private:
-    int fd_ = -1;
-    std::string received_;
-};
 
 std::string head(std::uint64_t content_length) {
     return "POST /api/v1/write HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-protobuf\r\n"
@@ -155,17 +95,16 @@ TEST_CASE("the in-flight byte budget answers 429 before a body is read", "[write
     // Another 700 KB does not fit: 429 with Retry-After, before any of its body was sent.
     raw_socket second(d.ingest_port());
     REQUIRE(second.send(head(700000)));
-    const auto answer = second.read_head();
+    CHECK(second.read_status() == 429);
+    const auto answer = second.received();
     INFO(answer);
-    CHECK(second.status() == 429);
     CHECK(answer.find("Retry-After: 1") != std::string::npos);
     CHECK(scrape(d, closed_total("inflight_bytes")) == 1);
     // A small request still fits beside the held one.
     CHECK(post(d, body("small", 0, 10)) == 204);
     // The slow sender finishes (its body is garbage: 400), and the budget is whole again.
     REQUIRE(slow.send(std::string(700000 - 1000, 'x')));
-    slow.read_head();
-    CHECK(slow.status() == 400);
+    CHECK(slow.read_status() == 400);
     REQUIRE(await([&] { return scrape(d, R"(metrics_governor_http_inflight_bytes{listener="ingest"})") == 0; }));
     CHECK(post(d, body("after", 0, 10)) == 204);
 }

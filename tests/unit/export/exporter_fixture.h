@@ -60,15 +60,22 @@ inline std::vector<std::string> names(std::size_t n, const std::string& prefix =
     return out;
 }
 
+// One upstream remote-write request decoded (snappy body): the batch's views point into plain.
+struct upstream {
+    std::string plain;
+    pr::series_batch batch;
+    explicit upstream(const mg::http::request& req) {
+        const auto& body = req.body();
+        REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
+        REQUIRE(pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), batch).ok());
+    }
+};
+
 // The metric names carried by one remote-write request (snappy body).
 inline std::vector<std::string> decode_names(const mg::http::request& req) {
-    std::string plain;
-    const auto& body = req.body();
-    REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
-    pr::series_batch b;
-    REQUIRE(pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), b).ok());
+    upstream u(req);
     std::vector<std::string> out;
-    for (std::size_t i = 0; i < b.size(); ++i) out.emplace_back(b[i].metric_name);
+    for (std::size_t i = 0; i < u.batch.size(); ++i) out.emplace_back(u.batch[i].metric_name);
     return out;
 }
 

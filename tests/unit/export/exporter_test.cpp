@@ -600,11 +600,8 @@ std::vector<ob::resource> mixed_otlp() {
 
 // "name{k=v,...}" of every TimeSeries of one remote-write request (snappy body).
 std::vector<std::string> decode_series(const mg::http::request& req) {
-    std::string plain;
-    const auto& body = req.body();
-    REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
-    pr::series_batch b;
-    REQUIRE(pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), b).ok());
+    upstream u(req);
+    const auto& b = u.batch;
     std::vector<std::string> out;
     for (std::size_t i = 0; i < b.size(); ++i) {
         std::string s(b[i].metric_name);

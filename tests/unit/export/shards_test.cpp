@@ -32,17 +32,6 @@ std::unique_ptr<rw_request> round_of(std::size_t series, int round) {
     return r;
 }
 
-// A decoded upstream request (its views point into `plain`).
-struct upstream {
-    std::string plain;
-    pr::series_batch batch;
-    explicit upstream(const mg::http::request& req) {
-        const auto& body = req.body();
-        REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
-        REQUIRE(pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), batch).ok());
-    }
-};
-
 // (metric name, sample value) of every sample of a remote write 1.0 WriteRequest, read with the
 // wire reader: WriteRequest.timeseries = 1; TimeSeries.labels = 1, .samples = 2; Label.name = 1,
 // .value = 2; Sample.value = 1 (double).

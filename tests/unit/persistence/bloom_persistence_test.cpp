@@ -88,11 +88,7 @@ TEST_CASE("a corrupt tracker file is skipped, counted and logged, the rest loads
         first.send(request("other", 0, 5));
         first.persistence->save_now();
     }
-    {
-        std::fstream f(tracker_file(dir.path(), "stats:metric:m"), std::ios::in | std::ios::out | std::ios::binary);
-        f.seekp(20);
-        f.put('\x5a');
-    }
+    corrupt_one_byte(tracker_file(dir.path(), "stats:metric:m"));
     log_capture logs;
     life second(clock, dir.path());
     const auto r = second.persistence->restore();

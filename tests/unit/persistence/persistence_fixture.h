@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -102,6 +103,13 @@ struct life {
     mp::governor_host host;
     std::unique_ptr<mp::bloom_persistence> persistence;
 };
+
+// Overwrites one byte inside a tracker file (past the gzip header): its CRC no longer matches.
+inline void corrupt_one_byte(const std::string& path) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(20);
+    f.put('\x5a');
+}
 
 inline std::string tracker_file(const std::string& dir, const std::string& key) {
     return dir + "/trackers/" + mp::sha256_hex(key) + ".bloom.gz";

@@ -316,11 +316,7 @@ TEST_CASE("every failure is an error or warning that grep \"bloom persistence\" 
         first.send(request("other", 0, 5));
         first.persistence->save_now();
     }
-    {
-        std::fstream f(tracker_file(dir.path(), "stats:metric:m"), std::ios::in | std::ios::out | std::ios::binary);
-        f.seekp(20);
-        f.put('\x5a');
-    }
+    corrupt_one_byte(tracker_file(dir.path(), "stats:metric:m"));
     log_capture logs;
     life l(clock, dir.path(), {}, faults);
     CHECK(l.persistence->restore().errors == 1);  // failed to load tracker
