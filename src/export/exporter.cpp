@@ -1188,10 +1188,7 @@ class exporter::impl {
 
 // ---- public wrapper ---------------------------------------------------------------------------
 
-result<std::unique_ptr<exporter>> exporter::create(const config::exporter_config& cfg,
-                                                   const config::queue_config& queue,
-                                                   prometheus::Registry& registry,
-                                                   exporter_deps deps) {
+status exporter::check_settings(const config::exporter_config& cfg) {
     if (cfg.protocol != "prw" && cfg.protocol != "otlp") {
         return make_error("-exporter-protocol: \"" + cfg.protocol + "\" is not prw or otlp");
     }
@@ -1200,6 +1197,27 @@ result<std::unique_ptr<exporter>> exporter::create(const config::exporter_config
         return make_error("-exporter-min-shards and -exporter-max-shards: need 1 <= min_shards <= max_shards (got " +
                           std::to_string(cfg.min_shards) + " and " + std::to_string(cfg.max_shards) + ")");
     if (cfg.batch_size < 1) return make_error("-batch-size: must be at least 1");
+    if (cfg.endpoint.empty()) return {};  // observe-only: nothing else is used
+    // The same calls (and messages) as impl::init; the TLS files are loaded once more there,
+    // which costs a few milliseconds at startup.
+    auto ep =
+        parse_endpoint(cfg.endpoint, cfg.protocol == "otlp" ? "/v1/metrics" : "/api/v1/write");
+    if (!ep) return make_error("-exporter-endpoint: " + ep.error_message());
+    auto headers = parse_headers(cfg.headers);
+    if (!headers) return make_error("-exporter-headers: " + headers.error_message());
+    if (ep->tls) {
+        auto ctx = make_client_tls_context(tls_options{
+            cfg.tls_ca_file, cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_insecure_skip_verify});
+        if (!ctx) return make_error(ctx.error_message());
+    }
+    return {};
+}
+
+result<std::unique_ptr<exporter>> exporter::create(const config::exporter_config& cfg,
+                                                   const config::queue_config& queue,
+                                                   prometheus::Registry& registry,
+                                                   exporter_deps deps) {
+    if (auto st = check_settings(cfg); !st) return make_error(st.error_message());
     auto p = std::make_unique<impl>(cfg, queue, registry, std::move(deps));
     if (auto st = p->init(); !st) return make_error(st.error_message());
     return std::unique_ptr<exporter>(new exporter(std::move(p)));

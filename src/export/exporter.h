@@ -165,6 +165,11 @@ class exporter {
                                                     const config::queue_config& queue,
                                                     prometheus::Registry& registry,
                                                     exporter_deps deps = {});
+    // What create() checks before it starts anything, with its messages: the protocol and the
+    // counts, and with an endpoint its URL, the headers and (https) the TLS files, which are
+    // loaded. Starts no thread and leaves -queue-path alone (the disk queue is state that a
+    // running daemon holds locked): `metrics-governor validate` runs this.
+    static status check_settings(const config::exporter_config& cfg);
     ~exporter();
     exporter(const exporter&) = delete;
     exporter& operator=(const exporter&) = delete;

@@ -206,23 +206,21 @@ class http_client::send_op : public std::enable_shared_from_this<send_op> {
     bool aborted_ = false;
 };
 
-result<std::unique_ptr<http_client>> http_client::create(strand executor, client_options options) {
-    std::unique_ptr<http_client> c(new http_client(std::move(executor), std::move(options)));
-    if (!c->options_.target.tls) return c;
-    const tls_options& t = c->options_.tls;
+result<std::unique_ptr<ssl::context>> make_client_tls_context(const tls_options& t) {
     try {
-        ssl::context ctx(ssl::context::tls_client);
-        ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+        auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+        ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1);
         if (t.insecure_skip_verify) {
-            ctx.set_verify_mode(ssl::verify_none);
+            ctx->set_verify_mode(ssl::verify_none);
         } else {
-            ctx.set_verify_mode(ssl::verify_peer);
+            ctx->set_verify_mode(ssl::verify_peer);
             if (t.ca_file.empty()) {
-                ctx.set_default_verify_paths();
+                ctx->set_default_verify_paths();
             } else {
                 beast::error_code ec;
-                ctx.load_verify_file(t.ca_file, ec);
+                ctx->load_verify_file(t.ca_file, ec);
                 if (ec) {
                     return make_error("-exporter-tls-ca-file \"" + t.ca_file +
                                       "\": " + ec.message());
@@ -231,20 +229,28 @@ result<std::unique_ptr<http_client>> http_client::create(strand executor, client
         }
         if (!t.cert_file.empty()) {
             beast::error_code ec;
-            ctx.use_certificate_chain_file(t.cert_file, ec);
+            ctx->use_certificate_chain_file(t.cert_file, ec);
             if (ec) {
                 return make_error("-exporter-tls-cert-file \"" + t.cert_file +
                                   "\": " + ec.message());
             }
-            ctx.use_private_key_file(t.key_file, ssl::context::pem, ec);
+            ctx->use_private_key_file(t.key_file, ssl::context::pem, ec);
             if (ec) {
                 return make_error("-exporter-tls-key-file \"" + t.key_file + "\": " + ec.message());
             }
         }
-        c->tls_ctx_.emplace(std::move(ctx));
+        return ctx;
     } catch (const std::exception& e) {
         return make_error(std::string("TLS setup failed: ") + e.what());
     }
+}
+
+result<std::unique_ptr<http_client>> http_client::create(strand executor, client_options options) {
+    std::unique_ptr<http_client> c(new http_client(std::move(executor), std::move(options)));
+    if (!c->options_.target.tls) return c;
+    auto ctx = make_client_tls_context(c->options_.tls);
+    if (!ctx) return make_error(ctx.error_message());
+    c->tls_ctx_ = std::move(*ctx);
     return c;
 }
 

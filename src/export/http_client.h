@@ -54,6 +54,12 @@ struct client_options {
     tls_options tls;
 };
 
+// The client side TLS context of the exporter: TLS 1.2 or later, the server verified against
+// ca_file (or the system's CAs) unless insecure_skip_verify, the client certificate when
+// cert_file is set. Fails when a file cannot be loaded, naming the flag and the path; `validate`
+// calls it too, so it refuses what the daemon would with the same message.
+result<std::unique_ptr<boost::asio::ssl::context>> make_client_tls_context(const tls_options& t);
+
 struct http_outcome {
     // Transport failure: connect, timeout, tls, network, resolve; empty when a response arrived.
     std::string error_reason;
@@ -97,7 +103,7 @@ class http_client {
 
     strand strand_;
     client_options options_;
-    std::optional<boost::asio::ssl::context> tls_ctx_;
+    std::unique_ptr<boost::asio::ssl::context> tls_ctx_;  // null: plain TCP
     std::vector<std::unique_ptr<connection>> idle_;
     std::unordered_set<send_op*> active_;
     std::atomic<std::uint64_t> opened_{0};

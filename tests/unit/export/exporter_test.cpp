@@ -1170,3 +1170,50 @@ TEST_CASE(
     CHECK(all_names(backend.log()) == as_set(names(2, "kept_")));
     check_accounting(e->stats());
 }
+
+TEST_CASE("check_settings refuses what create refuses, with its message, and starts nothing",
+          "[export][exporter][tls]") {
+    ex::test::self_signed_cert cert;
+    temp_dir d;
+    const std::string queue_dir = d.path() + "/queue";
+    auto refused_alike = [&](const mg::config::exporter_config& c) {
+        const auto checked = ex::exporter::check_settings(c);
+        prometheus::Registry reg;
+        const auto created = ex::exporter::create(c, disk_queue_of(queue_dir), reg);
+        REQUIRE_FALSE(checked.ok());
+        REQUIRE_FALSE(created.ok());
+        CHECK(checked.error_message() == created.error_message());
+        return checked.error_message();
+    };
+    auto missing_ca = config_for("https://backend.example:8428/api/v1/write");
+    missing_ca.tls_ca_file = cert.dir + "/nope.pem";
+    CHECK_THAT(refused_alike(missing_ca),
+               Catch::StartsWith("-exporter-tls-ca-file \"" + cert.dir + "/nope.pem\""));
+    auto bad_key = config_for("https://backend.example:8428/");
+    bad_key.tls_cert_file = cert.cert_file;
+    bad_key.tls_key_file = cert.dir + "/no-key.pem";
+    CHECK_THAT(refused_alike(bad_key), Catch::StartsWith("-exporter-tls-key-file"));
+    auto bad_headers = config_for("http://backend.example:8428/");
+    bad_headers.headers = "no-equals-sign";
+    CHECK_THAT(refused_alike(bad_headers), Catch::StartsWith("-exporter-headers: "));
+
+    // Loaded, not just named: a readable file that is not a certificate is refused too.
+    auto junk_ca = config_for("https://backend.example:8428/");
+    junk_ca.tls_ca_file = d.path() + "/junk.pem";
+    std::ofstream(junk_ca.tls_ca_file) << "not a certificate\n";
+    CHECK_FALSE(ex::exporter::check_settings(junk_ca).ok());
+
+    // What the daemon does not load is not checked: TLS files of a plain-http endpoint, and
+    // everything in observe-only mode.
+    auto plain = config_for("http://backend.example:8428/");
+    plain.tls_ca_file = cert.dir + "/nope.pem";
+    CHECK(ex::exporter::check_settings(plain).ok());
+    auto observe = config_for("");
+    observe.tls_ca_file = cert.dir + "/nope.pem";
+    CHECK(ex::exporter::check_settings(observe).ok());
+    auto good = config_for("https://backend.example:8428/");
+    good.tls_ca_file = cert.cert_file;
+    CHECK(ex::exporter::check_settings(good).ok());
+    // The disk queue is the running daemon's: check_settings never creates it.
+    CHECK_FALSE(std::filesystem::exists(queue_dir));
+}
