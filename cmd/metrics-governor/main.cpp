@@ -20,13 +20,14 @@
 
 #include "common/units.h"
 #include "healthcheck.h"
+#include "listener_access.h"
+#include "validate.h"
 #include "config/config.h"
 #include "export/exporter.h"
 #include "http/byte_budget.h"
 #include "http/fd_limit.h"
 #include "http/access.h"
 #include "http/server.h"
-#include "http/tls.h"
 #include "ingest/receiver.h"
 #include "limits/cardinality_stats.h"
 #include "limits/governor.h"
@@ -113,39 +114,6 @@ void watch_signals(asio::signal_set& signals, stop_latch& stop, const lifecycle_
     });
 }
 
-// The access control of one listener from its settings (prefix "receiver" or "stats"): the
-// credentials, with open_paths reachable without them, and the TLS context. A TLS file that
-// cannot be used fails, naming the setting and the path: a configuration error (exit 2).
-struct listener_access {
-    std::shared_ptr<const mg::http::authenticator> auth;
-    std::shared_ptr<boost::asio::ssl::context> tls;
-};
-
-mg::result<listener_access> make_listener_access(const mg::config::listener_access_config& a, const std::string& prefix,
-                                                 std::vector<std::string> open_paths) {
-    listener_access out;
-    const mg::http::credentials creds{a.token(), a.basic_auth_username, a.password()};
-    if (!creds.bearer_token.empty() || !creds.basic_username.empty()) {
-        out.auth = std::make_shared<mg::http::authenticator>(creds, std::move(open_paths));
-    }
-    if (!a.tls_cert_file.empty()) {
-        auto name = [&prefix](const std::string& key) {
-            std::string flag = "-" + prefix + "-" + key;
-            for (auto& c : flag) c = (c == '.' || c == '_') ? '-' : c;
-            return prefix + "." + key + " (" + flag + ")";
-        };
-        auto ctx = mg::http::make_server_tls_context({.cert_file = a.tls_cert_file,
-                                                      .key_file = a.tls_key_file,
-                                                      .client_ca_file = a.tls_client_ca_file,
-                                                      .cert_name = name("tls.cert_file"),
-                                                      .key_name = name("tls.key_file"),
-                                                      .client_ca_name = name("tls.client_ca_file")});
-        if (!ctx.ok()) return mg::make_error(ctx.error_message());
-        out.tls = std::move(*ctx);
-    }
-    return out;
-}
-
 // -receiver-max-inflight-bytes, or its default from the memory the process may use.
 std::uint64_t inflight_limit(const mg::config::receiver_config& r) {
     if (r.max_inflight_bytes != 0) return r.max_inflight_bytes;
@@ -164,13 +132,9 @@ void give_back_memory(mg::http::byte_budget& inflight) {
     if (inflight.take_high_water() >= k_burst && inflight.held() < k_burst) ::malloc_trim(0);
 }
 
-// Stats: /live and /ready stay open for probes (and the healthcheck command), /metrics too unless
-// -stats-protect-metrics; everything else (the cardinality API) needs the credentials.
-std::vector<std::string> stats_open_paths(const mg::config::stats_config& s) {
-    std::vector<std::string> open{"/live", "/ready"};
-    if (!s.protect_metrics) open.emplace_back("/metrics");
-    return open;
-}
+// Shared with `validate` (listener_access.h), so both refuse the same TLS files alike.
+using mg::cmd::make_listener_access;
+using mg::cmd::stats_open_paths;
 
 int run_daemon(const mg::config::app_config& cfg) {
     const auto started = std::chrono::steady_clock::now();
@@ -457,16 +421,8 @@ int main(int argc, char** argv) {
     }
     if (outcome.cmd == mg::config::command::healthcheck)
         return mg::cmd::run_healthcheck(outcome.config.stats.addr, std::chrono::seconds(5));
-    if (outcome.cmd == mg::config::command::validate) {
-        // The listeners' certificates and keys are parsed here too, as the daemon would at start.
-        for (const auto& [access, prefix] : {std::pair{&outcome.config.receiver.access, "receiver"},
-                                             std::pair{&outcome.config.stats.access, "stats"}}) {
-            if (auto checked = make_listener_access(*access, prefix, {}); !checked.ok()) {
-                std::cerr << "metrics-governor: invalid configuration: " << checked.error_message() << "\n";
-                return 2;
-            }
-        }
-    }
+    // The files the daemon loads at startup (limits, TLS) are loaded too, with the same errors.
+    if (outcome.cmd == mg::config::command::validate) return mg::cmd::run_validate(outcome.config);
     if (outcome.cmd != mg::config::command::run) {
         std::cout << outcome.output;
         if (!outcome.output.empty() && outcome.output.back() != '\n') std::cout << '\n';

@@ -360,13 +360,6 @@ void check_relations(app_config& config, std::vector<std::string>& errors) {
     }
 }
 
-std::string validate_ok_text(const app_config& config) {
-    return "configuration OK (" +
-           (config.config_file.empty() ? std::string("defaults and flags")
-                                       : "file " + config.config_file + " and flags") +
-           ")\n";
-}
-
 }  // namespace
 
 parse_outcome parse_command_line(int argc, const char* const argv[]) {
@@ -468,10 +461,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
     } else if (health_cmd->parsed()) {
         out.cmd = command::healthcheck;
     }
-    if (out.errors.empty()) {
-        if (out.cmd == command::show_effective_config) out.output = to_yaml(out.config);
-        if (out.cmd == command::validate) out.output = validate_ok_text(out.config);
-    }
+    if (out.errors.empty() && out.cmd == command::show_effective_config)
+        out.output = to_yaml(out.config);
     return out;
 }
 

@@ -183,7 +183,9 @@ struct parse_outcome {
     // Besides per-setting problems, relations between settings are checked (e.g. the cardinality
     // window split into generations of at least 1s).
     std::vector<std::string> errors;
-    // What to print on stdout for help, version, show-effective-config and a successful validate.
+    // What to print on stdout for help, version and show-effective-config. Empty for validate:
+    // the settings are only half of it; the binary then loads the files the daemon loads at
+    // startup (cmd/metrics-governor/validate.h) and prints the result.
     std::string output;
 
     int exit_code() const { return errors.empty() ? 0 : 2; }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "support/daemon.h"
@@ -193,6 +194,63 @@ TEST_CASE("validate, version, help and show-effective-config exit 0 without star
         child_process p({mg::test::daemon_path(), "-config", dir.file("ok.yaml"), "-show-effective-config"});
         CHECK(p.wait_exit() == 0);
         CHECK(p.output().find("max_size: 1073741824") != std::string::npos);
+    }
+}
+
+TEST_CASE("validate loads the limits file and refuses what the daemon refuses, with its text",
+          "[daemon][limits]") {
+    temp_dir dir;
+    auto validate = [](std::vector<std::string> args) {
+        args.insert(args.begin(), {mg::test::daemon_path(), "validate"});
+        return std::make_unique<child_process>(std::move(args));
+    };
+    auto start = [](std::vector<std::string> args) {
+        args.insert(args.begin(), {mg::test::daemon_path(), "-stats-addr=127.0.0.1:0",
+                                   "-http-listen=127.0.0.1:0"});
+        return std::make_unique<child_process>(std::move(args));
+    };
+    // Each configuration is refused by the daemon at startup (exit 2); validate must refuse it
+    // too, printing the very lines the daemon prints.
+    auto same_refusal = [&](const std::vector<std::string>& args, const std::string& needle) {
+        auto v = validate(args);
+        REQUIRE(v->wait_exit() == 2);
+        INFO("validate: " << v->output());
+        CHECK(v->output().find(needle) != std::string::npos);
+        CHECK(v->output().find("configuration OK") == std::string::npos);
+        auto d = start(args);
+        REQUIRE(d->wait_exit() == 2);
+        INFO("daemon: " << d->output());
+        CHECK(d->output().find(v->output()) != std::string::npos);
+    };
+    SECTION("a limits file with an unknown key") {
+        const auto limits =
+            dir.write("limits.yaml",
+                      "defaults:\n  max_cardinality: 100\nrules:\n  - name: http\n"
+                      "    match: {metric_name: \"http_.*\"}\n    max_cardinalty: 5\n");
+        same_refusal({"-limits-config=" + limits}, "rules[0].max_cardinalty");
+    }
+    SECTION("a limits file that does not exist") {
+        same_refusal({"-limits-config=" + dir.file("missing.yaml")}, dir.file("missing.yaml"));
+    }
+    SECTION("an https exporter whose CA file does not exist") {
+        same_refusal({"-exporter-endpoint=https://backend.example:8428/api/v1/write",
+                      "-exporter-tls-ca-file=" + dir.file("missing-ca.pem")},
+                     "-exporter-tls-ca-file \"" + dir.file("missing-ca.pem") + "\"");
+    }
+    SECTION("a bearer token file that does not exist") {
+        same_refusal({"-receiver-bearer-token-file=" + dir.file("missing-token")},
+                     "receiver.bearer_token_file (-receiver-bearer-token-file): cannot read \"" +
+                         dir.file("missing-token") + "\"");
+    }
+    SECTION("a good limits file is loaded and counted") {
+        const auto limits =
+            dir.write("limits.yaml",
+                      "defaults:\n  max_cardinality: 100\nrules:\n  - name: http\n"
+                      "    match: {metric_name: \"http_.*\"}\n    max_cardinality: 5\n");
+        auto v = validate({"-limits-config=" + limits});
+        REQUIRE(v->wait_exit() == 0);
+        CHECK(v->output() == "configuration OK (defaults and flags; limits file " + limits +
+                                 " (1 rule and defaults))\n");
     }
 }
 

@@ -498,7 +498,7 @@ TEST_CASE("validate checks the file and flags without running", "[config]") {
     INFO(all_errors(ok));
     CHECK(ok.cmd == command::validate);
     CHECK(ok.exit_code() == 0);
-    CHECK_THAT(ok.output, Catch::Contains("configuration OK"));
+    CHECK(ok.output.empty());  // the binary prints the OK line once the files are loaded too
     CHECK(ok.config.bloom_persistence.enabled);
 
     // The command word may also come after the flags.
