@@ -4,6 +4,8 @@
 // Threads: the main thread waits for a stop signal and then runs the shutdown sequence; N I/O
 // threads run the io_context (HTTP sessions, signal handling). Background modules (persistence,
 // export) own their threads and are stopped through shutdown hooks.
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,6 +23,7 @@
 #include "common/units.h"
 #include "healthcheck.h"
 #include "listener_access.h"
+#include "pid_file.h"
 #include "validate.h"
 #include "config/config.h"
 #include "export/exporter.h"
@@ -324,6 +327,15 @@ int run_daemon(const mg::config::app_config& cfg) {
     };
     schedule_refresh();
 
+    // Listeners bound, no I/O thread yet: a failure here can still return without stopping any.
+    const auto pid_file = mg::cmd::write_pid_file(cfg.pid_file);  // removed when this returns
+    if (!pid_file.ok()) {
+        mg::logging::error("cannot write the pid file",
+                           {{"path", cfg.pid_file}, {"error", pid_file.error_message()}});
+        ioc.stop();  // never run: the listeners then close at once instead of waiting for it
+        return 1;
+    }
+
     std::vector<std::thread> pool;
     pool.reserve(threads);
     for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
@@ -331,6 +343,7 @@ int run_daemon(const mg::config::app_config& cfg) {
     health->set(mg::telemetry::health::phase::ready);
     mg::logging::info("metrics-governor started",
                       {{"version", MG_VERSION},
+                       {"pid", ::getpid()},
                        {"parallelism", threads},
                        {"stats_addr", cfg.stats.addr},
                        {"http_listen", cfg.receiver.http_listen},

@@ -159,6 +159,9 @@ struct app_config {
     std::string config_file;  // -config; flag only
     int parallelism = 0;      // I/O threads; 0 = number of hardware threads
     std::chrono::nanoseconds shutdown_timeout = 30s;
+    // Written with the daemon's PID once its listeners are bound, removed when it stops; empty =
+    // none. For `kill -HUP "$(cat FILE)"` where pidof would signal every instance on the host.
+    std::string pid_file;
     log_config log;
     http_config http;
     stats_config stats;

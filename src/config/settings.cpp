@@ -76,6 +76,11 @@ std::vector<setting> build_rows() {
                        "shutdown_timeout", group::general,
                        "Longest graceful shutdown (drain, final save) before exiting anyway.")
                        .positive());
+    rows.push_back(make_setting<&app_config::pid_file>(
+                       "pid_file", group::general,
+                       "File the daemon writes its PID to once its listeners are bound (and "
+                       "removes when it stops), e.g. for kill -HUP; empty means none.")
+                       .allow_empty());
 
     // Logging
     rows.push_back(make_setting<&app_config::log, &log_config::level>(

@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/daemon.h"
 #include "support/http_client.h"
@@ -17,6 +20,17 @@ using mg::test::child_process;
 using mg::test::running_daemon;
 using mg::test::temp_dir;
 namespace bhttp = boost::beast::http;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
 
 TEST_CASE("stats listener serves metrics, health, 404 and 405", "[daemon]") {
     running_daemon d;
@@ -195,6 +209,46 @@ TEST_CASE("validate, version, help and show-effective-config exit 0 without star
         CHECK(p.wait_exit() == 0);
         CHECK(p.output().find("max_size: 1073741824") != std::string::npos);
     }
+}
+
+TEST_CASE("the pid file (-pid-file) holds the daemon's pid while it runs and is gone after SIGTERM",
+          "[daemon][pid]") {
+    temp_dir dir;
+    const auto path = dir.file("metrics-governor.pid");
+    running_daemon d({"-pid-file", path});
+    const auto pid = std::to_string(d.process().pid());
+    // Written before "metrics-governor started", which running_daemon waited for.
+    CHECK(read_file(path) == pid + "\n");
+    const auto& out = d.process().output();
+    const auto started = out.find("\"msg\":\"metrics-governor started\"");
+    REQUIRE(started != std::string::npos);
+    const auto line = out.substr(started, out.find('\n', started) - started);
+    CHECK(line.find("\"pid\":" + pid + ",") != std::string::npos);
+
+    // What the README does: kill -HUP "$(cat metrics-governor.pid)".
+    REQUIRE(::kill(static_cast<pid_t>(std::stol(read_file(path))), SIGHUP) == 0);
+    CHECK(d.process().wait_for_line("received SIGHUP").has_value());
+
+    d.process().signal(SIGTERM);
+    REQUIRE(d.process().wait_exit(10s) == 0);
+    CHECK_FALSE(std::filesystem::exists(path));
+    CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+}
+
+TEST_CASE("a pid file that cannot be written stops startup with exit 1 naming the path",
+          "[daemon][pid]") {
+    temp_dir dir;
+    // A directory that does not exist: unwritable for every user, root included.
+    const auto path = dir.file("no-such-dir/metrics-governor.pid");
+    child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0", "-http-listen=127.0.0.1:0",
+                     "-pid-file=" + path});
+    REQUIRE(p.wait_exit() == 1);
+    INFO(p.output());
+    const auto line = p.output().find("\"msg\":\"cannot write the pid file\"");
+    REQUIRE(line != std::string::npos);
+    CHECK(p.output().find(path, line) != std::string::npos);
+    CHECK(p.output().find("No such file or directory", line) != std::string::npos);
+    CHECK(p.output().find("metrics-governor started") == std::string::npos);
 }
 
 TEST_CASE("validate loads the limits file and refuses what the daemon refuses, with its text",

@@ -53,6 +53,7 @@ TEST_CASE("defaults match the spec", "[config]") {
     CHECK(c.parallelism == 0);
     CHECK(c.effective_parallelism() >= 1);
     CHECK(c.shutdown_timeout == 30s);
+    CHECK(c.pid_file.empty());
     CHECK(c.log.level == "info");
     CHECK(c.log.format == "json");
     CHECK(c.http.read_timeout == 30s);
@@ -221,6 +222,25 @@ limits:
                     "-bloom-persistence-path: empty value; want a non-empty string"));
     CHECK(has_error(parse({"-cardinality-generations="}),
                     "-cardinality-generations: \"\" is not an integer"));
+}
+
+TEST_CASE("pid_file from YAML and flag, empty by default", "[config]") {
+    temp_dir dir;
+    auto file = dir.write("mg.yaml", "pid_file: /run/mg/from-file.pid\n");
+    auto from_file = parse({"-config", file});
+    INFO(all_errors(from_file));
+    REQUIRE(from_file.errors.empty());
+    CHECK(from_file.config.pid_file == "/run/mg/from-file.pid");
+    auto flag = parse({"-config", file, "-pid-file=/run/mg/from-flag.pid"});
+    REQUIRE(flag.errors.empty());
+    CHECK(flag.config.pid_file == "/run/mg/from-flag.pid");
+    // Empty is a valid value (no pid file), so a flag can switch off the file's.
+    auto off = parse({"-config", file, "-pid-file="});
+    INFO(all_errors(off));
+    REQUIRE(off.errors.empty());
+    CHECK(off.config.pid_file.empty());
+    auto shown = parse({"-show-effective-config", "-pid-file=mg.pid"});
+    CHECK_THAT(shown.output, Catch::Contains("pid_file: \"mg.pid\""));
 }
 
 TEST_CASE("a cardinality generation must span at least 1s", "[config][errors]") {
