@@ -4,13 +4,17 @@
 #              with warnings as errors, run every test through ctest (docs/testing.md)
 #   make fuzz  install clang if missing, build the libFuzzer targets (build/fuzz), run each for
 #              FUZZ_SECONDS (default 30) on its corpus (scripts/run-fuzz.sh, docs/testing.md)
+#   make install  build Release and install the daemon to $(DESTDIR)$(PREFIX)/bin (PREFIX defaults
+#              to /usr/local) and the example configs to $(DESTDIR)$(PREFIX)/share/metrics-governor,
+#              with CMake's install rules (cmake --install)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIG ?= config/metrics-governor.yaml
+PREFIX ?= /usr/local
 RELEASE_DIR := build/release
 DEBUG_DIR := build/debug
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps deps-e2e build release run test bench sanitize-test fuzz clean
+.PHONY: all deps deps-e2e build release run install test bench sanitize-test fuzz clean
 
 all: release
 
@@ -28,6 +32,10 @@ build: release
 
 run: release
 	./$(RELEASE_DIR)/metrics-governor -config $(CONFIG)
+
+# DESTDIR stages the tree for a package (DESTDIR=/tmp/pkg gives /tmp/pkg/usr/local/bin/...).
+install: release
+	DESTDIR="$(DESTDIR)" cmake --install $(RELEASE_DIR) --prefix "$(PREFIX)"
 
 test: deps-e2e
 	cmake -S . -B $(DEBUG_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DMG_WERROR=ON -DMG_BUILD_BENCH=OFF
