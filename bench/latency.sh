@@ -15,6 +15,8 @@
 # Environment (defaults in brackets):
 #   LATENCIES ["0 10 50 200"]  ROUNDS [3]  SERIES [20000]  CYCLES [100]  SERIES_PER_REQUEST [1000]
 #   CONCURRENCY [4] loadgen connections  SINK_THREADS [64]
+#   RATE [0]  loadgen requests/s over all connections; 0 = as fast as the governor accepts (a
+#             flood: the maximum). With a rate, forwarded = the rate when the governor keeps up.
 #   PROXY_CPUS [1]  LOAD_CPUS [0]  CPU lists for taskset
 #   BUILD_DIR [build/rel]  GOVERNOR, LOADGEN, NULL_SINK [in BUILD_DIR]; BUILD [1] builds them
 #   GOVERNOR_FLAGS  extra flags for the governor (word-split)   OUT_DIR [a new temp dir]
@@ -32,6 +34,7 @@ CYCLES=${CYCLES:-100}
 SERIES_PER_REQUEST=${SERIES_PER_REQUEST:-1000}
 CONCURRENCY=${CONCURRENCY:-4}
 SINK_THREADS=${SINK_THREADS:-64}
+RATE=${RATE:-0}
 PROXY_CPUS=${PROXY_CPUS:-1}
 LOAD_CPUS=${LOAD_CPUS:-0}
 BUILD=${BUILD:-1}
@@ -75,7 +78,7 @@ run_one() {
     cpu0=$(cpu_ticks "$gov_pid")
     start=$(date +%s.%N)
     taskset -c "$LOAD_CPUS" "$LOADGEN" -url="http://127.0.0.1:$ingest_port/api/v1/write" -series="$SERIES" \
-        -metrics=100 -series-per-request="$SERIES_PER_REQUEST" -cycles="$CYCLES" -concurrency="$CONCURRENCY" \
+        -metrics=100 -series-per-request="$SERIES_PER_REQUEST" -cycles="$CYCLES" -concurrency="$CONCURRENCY" -rate="$RATE" \
         -timestamps=now -report=json >"$dir/loadgen.json" 2>"$dir/loadgen.err" &
     local load_pid=$!
     pids+=("$load_pid")

@@ -27,6 +27,7 @@
 #include "export/shard_scaler.h"
 #include "export/shard_split.h"
 #include "logging/log.h"
+#include "protocol/compression.h"
 #include "protocol/otlp_to_prw.h"
 #include "protocol/remote_write.h"
 
@@ -58,8 +59,13 @@ lane_split& thread_split() {
     return s;
 }
 
-// How often the batcher reconsiders the shard count.
-constexpr auto k_scaler_tick = std::chrono::seconds(1);
+// The most waiting bytes a reshard splits over the new lanes (see resplit()).
+constexpr std::uint64_t k_max_resplit_bytes = 32ull << 20;
+
+// How often the batcher reconsiders the shard count: often enough that a backlog building behind
+// a distant backend is answered before it is large (what waits behind a reshard's barrier drains
+// through the old lanes).
+constexpr auto k_scaler_tick = std::chrono::milliseconds(100);
 
 // Adds one conversion's counts to a request's total (a request split over lanes converts once
 // per lane).
@@ -941,8 +947,14 @@ class exporter::impl {
                 for (const auto& p : b.items) {
                     if (p.disk_id != 0) j->disk_ids.push_back(p.disk_id);
                 }
-                j->parts.push_back(merge(b.items));
-                if (auto st = to_wire(j->parts.front()); !st) {
+                j->parts.emplace_back();
+                if (auto st = merge(b.items, j->parts.front()); !st) {
+                    // A forwarded body that no longer decompresses (it did on ingest): a bug.
+                    errors_.Add({{"reason", "encode"}}).Increment();
+                    logging::error("exporter: cannot merge a batch", {{"error", st.error_message()}});
+                    for (const auto& p : b.items) drop(p, "encode");
+                    j->parts.clear();
+                } else if (st = to_wire(j->parts.front()); !st) {
                     errors_.Add({{"reason", "encode"}}).Increment();
                     logging::error("exporter: cannot compress a batch",
                                    {{"error", st.error_message()}});
@@ -964,30 +976,96 @@ class exporter::impl {
     void rescale() {
         const auto now_shards = queue_.shards().shards;
         const auto want = scaler_.on_tick(now_shards, queue_.usage(), std::chrono::steady_clock::now());
+        queue_.set_merge_forwarded(scaler_.latency_bound());
         if (want == now_shards || closed_.load(std::memory_order_acquire)) return;
         queue_.set_shards(want);
+        resplit();
         shards_gauge_.Set(static_cast<double>(want));
         reshards_.Add({{"direction", want > now_shards ? "up" : "down"}}).Increment();
         stats_.reshard();
+        const auto why = scaler_.last_reason();
         logging::info("export shards changed", {{"from", now_shards},
                                                 {"to", want},
+                                                {"reason", why == scale_reason::up      ? "lanes busy, data waiting, long round trips"
+                                                           : why == scale_reason::no_gain ? "the last doubling did not deliver more"
+                                                                                          : "lanes idle"},
                                                 {"utilization", scaler_.last_utilization()},
+                                                {"round_trip_ms", ms(scaler_.round_trip())},
                                                 {"queue_bytes", queue_.bytes()}});
     }
 
-    static payload merge(std::vector<payload>& items) {
-        if (items.size() == 1) return std::move(items.front());
-        payload out;
+    // After a reshard: what waits in the old lanes is split over the new ones (remote write 1.0
+    // is decoded and re-encoded per lane), so the backlog is sent with the new concurrency and
+    // only the batches in flight hold the barrier. A payload of the disk queue (its record is
+    // acknowledged whole) or of another format goes back to its old lane unchanged.
+    void resplit() {
+        // Splitting costs a decode and an encode of everything waiting: worth it for the backlog a
+        // reshard normally finds (a tick's worth), not for a queue a flood has filled, which the
+        // old lanes drain faster than the CPU would re-encode it.
+        if (queue_.usage().waiting_bytes > k_max_resplit_bytes) return;
+        auto taken = queue_.take_waiting();
+        if (taken.empty()) return;
+        const shard_state sh = queue_.shards();
+        lane_payloads split;
+        std::vector<export_queue::taken_payload> unchanged;
+        std::vector<std::pair<lane_ref, std::uint64_t>> sources;
+        protocol::series_batch batch;
+        std::string plain;
+        std::vector<std::uint8_t> keep;
+        for (auto& t : taken) {
+            bool ok = t.p.format == payload_format::prw_v1 && t.p.disk_id == 0;
+            protocol::bytes_view body(t.p.body.data(), t.p.body.size());
+            if (ok && t.p.compressed) {
+                ok = protocol::snappy_decode(body, std::size_t{1} << 30, plain).ok();
+                body = protocol::bytes_view(plain.data(), plain.size());
+            }
+            ok = ok && protocol::decode_remote_write_v1(body, batch).ok();
+            lane_payloads parts;
+            if (ok) {
+                keep.assign(batch.size(), 1);
+                ok = encode_prw(batch, keep, {}, sh, parts).ok();
+            }
+            if (!ok) {
+                unchanged.push_back(std::move(t));
+                continue;
+            }
+            sources.emplace_back(t.where, t.p.cost());
+            for (auto& part : parts) split.push_back(std::move(part));
+        }
+        logging::debug("export backlog split over the new shards",
+                       {{"payloads", sources.size()}, {"into", split.size()}, {"unchanged", unchanged.size()}});
+        queue_.put_resplit(std::move(split), std::move(unchanged), sources);
+        queue_bytes_.Set(static_cast<double>(queue_.bytes()));
+    }
+
+    // One payload of a batch: bodies concatenated (both messages are only repeated fields);
+    // forwarded bodies merged because of a backlog are decompressed first (the result is
+    // compressed once, by to_wire).
+    static protocol::decode_status merge(std::vector<payload>& items, payload& out) {
+        if (items.size() == 1) {
+            out = std::move(items.front());
+            return {};
+        }
+        out = payload{};
         out.format = items.front().format;
         std::size_t size = 0;
-        for (const auto& p : items) size += p.body.size();
-        out.body.reserve(size);
+        for (const auto& p : items) size += p.compressed ? protocol::uncompressed_size_hint(p.body) : p.body.size();
+        out.body.reserve(size);  // one allocation: no copy of what is already merged
+        thread_local std::string plain;
         for (const auto& p : items) {
-            out.body += p.body;
+            if (p.compressed) {
+                constexpr std::size_t k_max = std::size_t{1} << 30;  // was decoded on ingest within its limit
+                const auto st = p.format == payload_format::prw_v1 ? protocol::snappy_decode(p.body, k_max, plain)
+                                                                   : protocol::gzip_decode(p.body, k_max, plain);
+                if (!st) return st;
+                out.body += plain;
+            } else {
+                out.body += p.body;
+            }
             out.series += p.series;
             out.points += p.points;
         }
-        return out;
+        return {};
     }
 
     // ---- strand: one upstream request at a time per job ----

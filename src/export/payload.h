@@ -7,7 +7,9 @@
 //     compresses once per upstream request;
 //   - standalone: a body already in its wire encoding (the remote-write fast path forwards the
 //     sender's snappy body untouched; a gzip OTLP body likewise), or OTLP/JSON (JSON objects do
-//     not concatenate). It is sent as its own upstream request.
+//     not concatenate). It is sent as its own upstream request, unless its lane has a backlog
+//     (a distant backend): then the batcher decompresses such bodies and merges them like the
+//     others (concatenable()), since one request per round trip would cap the throughput.
 // series and points count what the payload carries (for OTLP a series is one data point), for
 // the accounting and the batch-size bound.
 //
@@ -37,6 +39,8 @@ struct payload {
     std::uint64_t disk_id = 0;  // its record in the disk queue; 0 = none (memory only)
 
     bool mergeable() const { return !compressed && format != payload_format::otlp_json; }
+    // Can be merged after decompression (a compressed remote-write or OTLP protobuf body).
+    bool concatenable() const { return format != payload_format::otlp_json; }
     // What the payload costs in the queue's byte budget.
     std::uint64_t cost() const { return body.size() + sizeof(payload); }
 };

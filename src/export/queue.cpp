@@ -9,6 +9,11 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
+// Payloads waiting in one lane from which forwarded (compressed) bodies are merged: a few are the
+// normal overlap of senders with a near backend (sent as they came, no recompression); more mean
+// the round trip is the bottleneck.
+constexpr std::size_t k_merge_raw_backlog = 8;
+
 constexpr std::uint64_t pack(std::uint64_t epoch, std::uint32_t shards) { return epoch << 16 | shards; }
 
 }  // namespace
@@ -103,11 +108,16 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
             if (ln.busy || ln.items.empty() || ln.items.front().epoch != oldest_epoch) continue;
             const entry& front = ln.items.front();
             std::size_t take = 1;
-            if (front.p.mergeable()) {
+            // A backlog makes forwarded (compressed) bodies worth merging: one request per round
+            // trip would cap the lane. Without one, each goes as it came, at once.
+            const bool backlog =
+                merge_forwarded_.load(std::memory_order_relaxed) && ln.items.size() >= k_merge_raw_backlog;
+            const auto joins = [&](const payload& p) { return backlog ? p.concatenable() : p.mergeable(); };
+            if (joins(front.p)) {
                 std::uint64_t series = front.p.series;
                 while (take < ln.items.size() && series < batch_size) {
                     const entry& next = ln.items[take];
-                    if (next.epoch != front.epoch || !next.p.mergeable() || next.p.format != front.p.format ||
+                    if (next.epoch != front.epoch || !joins(next.p) || next.p.format != front.p.format ||
                         series + next.p.series > batch_size) {
                         break;
                     }
@@ -116,7 +126,7 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
                 }
                 // A run that stops before the end stops because the next payload does not fit: the
                 // batch is as full as it gets. Otherwise wait for more until the oldest is due.
-                const bool full = series >= batch_size || take < ln.items.size();
+                const bool full = series >= batch_size || take < ln.items.size() || front.p.compressed;
                 const auto due = front.enqueued + flush_interval;
                 if (!full && !flush_now_ && !closed_ && now < due) {
                     next_due = std::min(next_due, due);
@@ -167,6 +177,8 @@ void export_queue::release(lane_ref where, std::size_t payloads, std::uint64_t b
         if (ln.busy) {
             ln.busy = false;
             busy_total_ += steady::now() - ln.busy_since;
+            ++batches_done_;
+            bytes_done_ += bytes;
         }
         pending_sub(where.epoch, payloads);
         bytes_ -= std::min(bytes, bytes_);
@@ -189,10 +201,69 @@ void export_queue::set_shards(std::uint32_t shards) {
     shard_word_.store(pack(now.epoch + 1, shards), std::memory_order_release);
 }
 
+std::vector<export_queue::taken_payload> export_queue::take_waiting() {
+    std::vector<taken_payload> out;
+    std::lock_guard lock(mu_);
+    const auto current = shards().epoch;
+    for (std::size_t l = 0; l < lanes_.size(); ++l) {
+        auto& items = lanes_[l].items;
+        for (auto it = items.begin(); it != items.end();) {
+            if (it->epoch >= current) {
+                ++it;
+                continue;
+            }
+            waiting_bytes_ -= std::min(waiting_bytes_, it->p.cost());
+            --waiting_payloads_;
+            out.push_back({std::move(it->p), {static_cast<std::uint32_t>(l), it->epoch}});
+            it = items.erase(it);
+        }
+    }
+    return out;  // their bytes stay in bytes_, their count in pending_: the barrier holds
+}
+
+void export_queue::put_resplit(std::vector<std::pair<payload, lane_ref>> split, std::vector<taken_payload> unchanged,
+                               const std::vector<std::pair<lane_ref, std::uint64_t>>& sources) {
+    {
+        std::lock_guard lock(mu_);
+        const auto now = steady::now();
+        for (auto& t : unchanged) {
+            // Back into its old lane and epoch, in epoch order (nothing of that lane and epoch
+            // was queued meanwhile: new payloads carry the current epoch).
+            auto& items = lanes_[std::min<std::size_t>(t.where.lane, lanes_.size() - 1)].items;
+            auto at = items.begin();
+            while (at != items.end() && at->epoch <= t.where.epoch) ++at;
+            waiting_bytes_ += t.p.cost();
+            ++waiting_payloads_;
+            items.insert(at, entry{std::move(t.p), t.where.epoch, now});
+        }
+        for (auto& [p, where] : split) {
+            auto& items = lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)].items;
+            // After older epochs and earlier resplit payloads, before the senders' data of this epoch.
+            auto at = items.begin();
+            while (at != items.end() && (at->epoch < where.epoch || (at->epoch == where.epoch && at->resplit))) ++at;
+            bytes_ += p.cost();
+            waiting_bytes_ += p.cost();
+            ++waiting_payloads_;
+            ++pending_[where.epoch];
+            items.insert(at, entry{std::move(p), where.epoch, now, true});
+        }
+        // The split payloads leave their old epochs and their bytes the budget (their pieces,
+        // counted above, replace them).
+        for (const auto& [where, cost] : sources) {
+            pending_sub(where.epoch, 1);
+            bytes_ -= std::min(bytes_, cost);
+        }
+    }
+    items_cv_.notify_all();
+}
+
 lane_usage export_queue::usage() const {
     std::lock_guard lock(mu_);
     lane_usage u;
     u.busy = busy_total_;
+    u.batches = batches_done_;
+    u.bytes_done = bytes_done_;
+    u.older_epochs = !pending_.empty() && pending_.begin()->first < shards().epoch;
     const auto now = steady::now();
     for (const auto& ln : lanes_) {
         if (!ln.busy) continue;

@@ -60,6 +60,9 @@ struct taken_batch {
 // Time the lanes spent busy (a batch in flight), for the shard scaler.
 struct lane_usage {
     std::chrono::nanoseconds busy{0};  // summed over lanes, since construction
+    std::uint64_t batches = 0;         // batches released (finished), since construction
+    std::uint64_t bytes_done = 0;      // bytes of those batches, since construction
+    bool older_epochs = false;         // something of an epoch before the current one is pending
     std::uint32_t busy_lanes = 0;      // now
     std::uint64_t waiting_bytes = 0;   // queued, not in flight
     std::size_t waiting_payloads = 0;
@@ -109,8 +112,29 @@ class export_queue {
     shard_state shards() const;
     // A new shard count (1..max_lanes): a new epoch. No-op when unchanged.
     void set_shards(std::uint32_t shards);
+
+    // Resharding without waiting for the old lanes: take_waiting() moves every payload of an
+    // older epoch that waits (not in flight) out of the queue, lane by lane in order, still
+    // counted in its epoch so nothing of the new epoch starts meanwhile; the caller splits them
+    // over the new lanes and hands them back with put_resplit() (epoch = the current one), which
+    // places them before anything the senders queued in that epoch since, and releases the old
+    // epoch's count. Payloads the caller cannot split go back unchanged (their old lane and
+    // epoch). Only the batches in flight then hold the barrier. Batcher thread only.
+    struct taken_payload {
+        payload p;
+        lane_ref where;
+    };
+    std::vector<taken_payload> take_waiting();
+    // split: the new payloads; sources: the lane_ref (old epoch) and cost of each taken payload
+    // that was split (the others come back in `unchanged`).
+    void put_resplit(std::vector<std::pair<payload, lane_ref>> split, std::vector<taken_payload> unchanged,
+                     const std::vector<std::pair<lane_ref, std::uint64_t>>& sources);
     std::uint32_t max_lanes() const { return static_cast<std::uint32_t>(lanes_.size()); }
     lane_usage usage() const;
+    // Whether forwarded (compressed) bodies merge when their lane has a backlog: worth it when
+    // round trips are long (decompressing and compressing again costs CPU), so the exporter turns
+    // it on from the measured round trip (shard_scaler::latency_bound()). Off at first.
+    void set_merge_forwarded(bool on) { merge_forwarded_.store(on, std::memory_order_relaxed); }
 
     // From now on batches are taken as soon as anything is queued (drain at shutdown).
     void flush_now();
@@ -131,6 +155,7 @@ class export_queue {
         payload p;
         std::uint64_t epoch = 0;
         std::chrono::steady_clock::time_point enqueued;
+        bool resplit = false;  // moved from an older epoch: goes before the senders' newer data
     };
     struct lane {
         std::deque<entry> items;
@@ -152,6 +177,9 @@ class export_queue {
     std::uint64_t waiting_bytes_ = 0;        // queued only
     std::size_t waiting_payloads_ = 0;
     std::chrono::nanoseconds busy_total_{0};
+    std::uint64_t batches_done_ = 0;
+    std::uint64_t bytes_done_ = 0;
+    std::atomic<bool> merge_forwarded_{false};
     bool flush_now_ = false;
     bool closed_ = false;
     bool aborted_ = false;

@@ -2,6 +2,7 @@
 #include "export/shard_scaler.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace mg::exporter {
 
@@ -12,30 +13,76 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
         started_ = true;
         last_tick_ = now;
         last_busy_ = u.busy;
+        last_batches_ = u.batches;
         return clamp(current);
     }
+    reason_ = scale_reason::none;
     const auto elapsed = now - last_tick_;
     const auto busy = u.busy - last_busy_;
+    const auto batches = u.batches - last_batches_;
+    const auto bytes = u.bytes_done - last_bytes_;
     last_tick_ = now;
     last_busy_ = u.busy;
+    last_batches_ = u.batches;
+    last_bytes_ = u.bytes_done;
+    // A batch still in flight at the tick counts as busy time but not as a finished batch: with
+    // long round trips that overstates the average a little, never understates it.
+    if (batches > 0) round_trip_ = busy / static_cast<std::int64_t>(batches);
+    else if (busy >= elapsed) round_trip_ = std::max(round_trip_, busy);  // one batch the whole tick
     if (elapsed.count() <= 0 || current == 0) return clamp(current);
     last_utilization_ = static_cast<double>(busy.count()) / (static_cast<double>(elapsed.count()) * current);
     const bool waiting = u.waiting_payloads > 0;
     const bool waited_twice = waiting && waited_before_;
     waited_before_ = waiting;
+    history_.emplace_back(bytes, elapsed);
+    while (history_.size() > o_.eval_ticks) history_.pop_front();
+    if (holdoff_ > 0) --holdoff_;
+
+    // Judge the last doubling once its barrier is passed.
+    if (eval_.active) {
+        if (u.older_epochs) return clamp(current);
+        eval_.bytes += bytes;
+        eval_.elapsed += elapsed;
+        if (++eval_.ticks < o_.eval_ticks) return clamp(current);
+        eval_.active = false;
+        const double rate = static_cast<double>(eval_.bytes) / std::chrono::duration<double>(eval_.elapsed).count();
+        if (!waiting || rate >= eval_.baseline * o_.min_gain) {
+            holdoff_len_ = 0;  // it helped (or caught up): the next doubling may be tried at once
+        } else {
+            holdoff_len_ = holdoff_len_ == 0 ? o_.holdoff_ticks : std::min(holdoff_len_ * 2, o_.max_holdoff_ticks);
+            holdoff_ = holdoff_len_;
+            settle_ = o_.settle_ticks;
+            calm_ = 0;
+            reason_ = scale_reason::no_gain;
+            return clamp(eval_.from);
+        }
+    }
     if (settle_ > 0) {
         --settle_;
         return clamp(current);
     }
-    if (waited_twice && last_utilization_ >= o_.up_utilization && current < o_.max_shards) {
+    if (waited_twice && last_utilization_ >= o_.up_utilization && latency_bound() && holdoff_ == 0 &&
+        current < o_.max_shards) {
+        std::uint64_t before = 0;
+        std::chrono::nanoseconds span{0};
+        for (const auto& [b, e] : history_) {
+            before += b;
+            span += e;
+        }
+        eval_ = {};
+        eval_.active = true;
+        eval_.from = current;
+        eval_.baseline = span.count() > 0 ? static_cast<double>(before) / std::chrono::duration<double>(span).count() : 0;
         calm_ = 0;
         settle_ = o_.settle_ticks;
+        reason_ = scale_reason::up;
         return clamp(current * 2);
     }
     if (!waiting && last_utilization_ < o_.down_utilization) {
         if (++calm_ >= o_.calm_ticks && current > o_.min_shards) {
             calm_ = 0;
             settle_ = o_.settle_ticks;
+            reason_ = scale_reason::down;
             return clamp(current / 2);
         }
     } else {

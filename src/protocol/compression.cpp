@@ -31,10 +31,26 @@ decode_status snappy_decode(bytes_view in, std::size_t max_size, std::string& ou
 }
 
 void snappy_encode(bytes_view in, std::string& out) {
-    out.resize(snappy::MaxCompressedLength(in.size()));
+    // Compressed into a per-thread buffer that keeps its size, then copied out at its real size:
+    // sizing `out` to the worst case every time would zero-fill (and, for a fresh multi-MiB
+    // string, page-fault in) more than the compressor itself costs.
+    thread_local std::string scratch;
+    const std::size_t max = snappy::MaxCompressedLength(in.size());
+    if (scratch.size() < max) scratch.resize(max);
     std::size_t n = 0;
-    snappy::RawCompress(in.data(), in.size(), out.data(), &n);
-    out.resize(n);
+    snappy::RawCompress(in.data(), in.size(), scratch.data(), &n);
+    out.assign(scratch.data(), n);
+    // A huge one-off request must not pin its buffer for the life of the thread.
+    if (scratch.size() > (std::size_t{16} << 20)) std::string().swap(scratch);
+}
+
+std::size_t uncompressed_size_hint(bytes_view in) {
+    std::size_t n = 0;
+    const bool gzip = in.size() >= 2 && static_cast<unsigned char>(in[0]) == 0x1f &&
+                      static_cast<unsigned char>(in[1]) == 0x8b;
+    if (gzip) return in.size();
+    if (!snappy::GetUncompressedLength(in.data(), in.size(), &n)) return 0;
+    return std::min(n, in.size() * 64);  // never more than a valid block can expand to
 }
 
 namespace {

@@ -21,6 +21,9 @@ namespace mg::protocol {
 // Snappy block format (what remote write uses; not the framing format).
 decode_status snappy_decode(bytes_view in, std::size_t max_size, std::string& out);
 void snappy_encode(bytes_view in, std::string& out);
+// The size a snappy block declares (0 when it cannot be read); gzip streams give their size in
+// bytes as a lower bound. For sizing a buffer, never trusted beyond that.
+std::size_t uncompressed_size_hint(bytes_view in);
 
 // gzip (RFC 1952), concatenated members accepted as one stream, as Go's and curl's readers do.
 decode_status gzip_decode(bytes_view in, std::size_t max_size, std::string& out);

@@ -67,7 +67,9 @@ struct upstream {
     explicit upstream(const mg::http::request& req) {
         const auto& body = req.body();
         REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
-        REQUIRE(pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), batch).ok());
+        const auto st = pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), batch);
+        INFO(st.error_message());
+        REQUIRE(st.ok());
     }
 };
 

@@ -226,3 +226,67 @@ TEST_CASE("usage: busy time follows the lanes' batches in flight", "[export][que
     CHECK(u.busy >= 20ms);
     CHECK(u.busy <= std::chrono::steady_clock::now() - start + 1ms);
 }
+
+TEST_CASE("forwarded bodies go alone, unless round trips are long and their lane has a backlog",
+          "[export][queue]") {
+    ex::export_queue q(1 << 20);
+    for (int i = 0; i < 13; ++i) {
+        auto raw = make(10, 100, true);
+        q.try_push(raw);
+    }
+    auto b = take(q, 1000, 1h);  // a near backend (merging off): each goes as it came, at once
+    CHECK(b.items.size() == 1);
+    q.release(b);
+    q.set_merge_forwarded(true);  // round trips became long
+    b = take(q, 1000, 1h);  // a backlog (12 waiting): merged up to batch_size, without waiting
+    CHECK(b.items.size() == 12);
+    for (const auto& p : b.items) CHECK(p.compressed);
+    q.release(b);
+    // OTLP/JSON never merges.
+    for (int i = 0; i < 10; ++i) {
+        auto json = make(1, 10);
+        json.format = ex::payload_format::otlp_json;
+        q.try_push(json);
+    }
+    b = take(q, 1000, 1h);
+    CHECK(b.items.size() == 1);
+    q.release(b);
+}
+
+TEST_CASE("resplit: the old epoch's waiting payloads move to the new lanes, before the senders' newer data",
+          "[export][queue][shards]") {
+    ex::export_queue q(1 << 20, 8, 1);
+    const auto old = q.shards();
+    auto a = make(1, 10);
+    auto b = make(1, 10);
+    q.try_push(a, old.lane(0));
+    q.try_push(b, old.lane(0));
+    const auto first = take(q, 1, 0ns);  // a, in flight (batch_size 1: one payload per batch)
+    q.set_shards(2);
+    const auto now = q.shards();
+    auto c = make(1, 10);
+    c.series = 7;  // the sender's newer data, queued after the reshard
+    q.try_push(c, {1, now.epoch});
+    auto taken = q.take_waiting();
+    REQUIRE(taken.size() == 1);  // b: waiting in the old epoch (a is in flight)
+    CHECK(taken[0].where.epoch == old.epoch);
+    std::vector<std::pair<ex::payload, ex::lane_ref>> split;
+    auto piece = make(1, 4);
+    piece.series = 3;
+    split.emplace_back(std::move(piece), ex::lane_ref{1, now.epoch});
+    q.put_resplit(std::move(split), {}, {{taken[0].where, taken[0].p.cost()}});
+    // a still in flight: the barrier holds everything of the new epoch.
+    ex::taken_batch none;
+    CHECK(q.next_batch(none, 1, 0ns, std::chrono::steady_clock::now() + 30ms) == wait::timeout);
+    q.release(first);
+    const auto second = take(q, 1, 0ns);
+    CHECK(second.where.lane == 1);
+    REQUIRE(second.items.size() == 1);
+    CHECK(second.items[0].series == 3);  // the moved piece goes first
+    q.release(second);
+    const auto third = take(q, 1, 0ns);
+    CHECK(third.items[0].series == 7);
+    q.release(third);
+    CHECK(q.bytes() == 0);
+    CHECK(q.queued_payloads() == 0);
+}
