@@ -978,11 +978,12 @@ class exporter::impl {
         const auto want = scaler_.on_tick(now_shards, queue_.usage(), std::chrono::steady_clock::now());
         queue_.set_merge_forwarded(scaler_.latency_bound());
         if (want == now_shards || closed_.load(std::memory_order_acquire)) return;
-        queue_.set_shards(want);
-        resplit();
+        // Counted first: whoever sees the new count sees the change counted too.
         shards_gauge_.Set(static_cast<double>(want));
         reshards_.Add({{"direction", want > now_shards ? "up" : "down"}}).Increment();
         stats_.reshard();
+        queue_.set_shards(want);
+        resplit();
         const auto why = scaler_.last_reason();
         logging::info("export shards changed", {{"from", now_shards},
                                                 {"to", want},
