@@ -13,7 +13,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <array>
-#include <future>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -415,15 +414,18 @@ void server::stop_accepting() {
         return;
     }
     // The acceptor lives on its own strand; close it there so no accept handler races with it.
-    auto done = std::make_shared<std::promise<void>>();
-    auto fut = done->get_future();
-    asio::dispatch(acceptor_->get_executor(), [this, done] {
+    // The flag is the server's own (the lambda already needs the server alive): no state shared
+    // through a reference count between the two threads.
+    asio::dispatch(acceptor_->get_executor(), [this] {
         boost::system::error_code ignored;
         acceptor_->close(ignored);
         accept_retry_->cancel();
-        done->set_value();
+        std::lock_guard lock(accept_mu_);
+        accept_closed_ = true;
+        accept_cv_.notify_all();
     });
-    fut.wait_for(std::chrono::seconds(5));
+    std::unique_lock lock(accept_mu_);
+    accept_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return accept_closed_; });
 }
 
 void server::shutdown() {

@@ -111,6 +111,10 @@ private:
     std::unique_ptr<boost::asio::steady_timer> accept_retry_;
     std::atomic<bool> stopping_{false};
     std::atomic<std::size_t> open_{0};
+    // stop_accepting(): the acceptor's strand says when it closed the acceptor.
+    std::mutex accept_mu_;
+    std::condition_variable accept_cv_;
+    bool accept_closed_ = false;
 
     mutable std::mutex sessions_mu_;
     std::condition_variable sessions_cv_;
