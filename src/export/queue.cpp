@@ -57,13 +57,8 @@ bool export_queue::try_push_group(std::vector<std::pair<payload, lane_ref>>& ite
         reserved -= from_reserve;
         const auto now = steady::now();
         for (auto& [p, where] : items) {
-            waiting_bytes_ += p.cost();
-            ++waiting_payloads_;
             ++pending_[where.epoch];
-            auto& q = lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)].items;
-            auto at = q.end();
-            while (at != q.begin() && std::prev(at)->epoch > where.epoch) --at;
-            q.insert(at, entry{std::move(p), where.epoch, now});
+            enqueue_locked(where.lane, entry{std::move(p), where.epoch, now});
         }
     }
     items_cv_.notify_all();
@@ -162,6 +157,18 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
     }
 }
 
+void export_queue::enqueue_locked(std::uint32_t lane_index, entry e) {
+    auto& items = lanes_[std::min<std::size_t>(lane_index, lanes_.size() - 1)].items;
+    // Epoch order; within an epoch, what a reshard moved goes before what the senders queued.
+    auto at = items.end();
+    while (at != items.begin() &&
+           (std::prev(at)->epoch > e.epoch || (std::prev(at)->epoch == e.epoch && e.resplit && !std::prev(at)->resplit)))
+        --at;
+    waiting_bytes_ += e.p.cost();
+    ++waiting_payloads_;
+    items.insert(at, std::move(e));
+}
+
 void export_queue::pending_sub(std::uint64_t epoch, std::size_t n) {
     const auto it = pending_.find(epoch);
     if (it == pending_.end()) return;
@@ -173,7 +180,7 @@ void export_queue::release(lane_ref where, std::size_t payloads, std::uint64_t b
     bool empty = false;
     {
         std::lock_guard lock(mu_);
-        lane& ln = lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)];
+        lane& ln = lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)];  // as enqueue_locked
         if (ln.busy) {
             ln.busy = false;
             busy_total_ += steady::now() - ln.busy_since;
@@ -226,26 +233,12 @@ void export_queue::put_resplit(std::vector<std::pair<payload, lane_ref>> split, 
     {
         std::lock_guard lock(mu_);
         const auto now = steady::now();
-        for (auto& t : unchanged) {
-            // Back into its old lane and epoch, in epoch order (nothing of that lane and epoch
-            // was queued meanwhile: new payloads carry the current epoch).
-            auto& items = lanes_[std::min<std::size_t>(t.where.lane, lanes_.size() - 1)].items;
-            auto at = items.begin();
-            while (at != items.end() && at->epoch <= t.where.epoch) ++at;
-            waiting_bytes_ += t.p.cost();
-            ++waiting_payloads_;
-            items.insert(at, entry{std::move(t.p), t.where.epoch, now});
-        }
+        // Back into its old lane and epoch (still counted in pending_: never un-counted).
+        for (auto& t : unchanged) enqueue_locked(t.where.lane, entry{std::move(t.p), t.where.epoch, now});
         for (auto& [p, where] : split) {
-            auto& items = lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)].items;
-            // After older epochs and earlier resplit payloads, before the senders' data of this epoch.
-            auto at = items.begin();
-            while (at != items.end() && (at->epoch < where.epoch || (at->epoch == where.epoch && at->resplit))) ++at;
             bytes_ += p.cost();
-            waiting_bytes_ += p.cost();
-            ++waiting_payloads_;
             ++pending_[where.epoch];
-            items.insert(at, entry{std::move(p), where.epoch, now, true});
+            enqueue_locked(where.lane, entry{std::move(p), where.epoch, now, true});
         }
         // The split payloads leave their old epochs and their bytes the budget (their pieces,
         // counted above, replace them).

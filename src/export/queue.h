@@ -164,6 +164,9 @@ class export_queue {
     };
 
     void pending_sub(std::uint64_t epoch, std::size_t n);  // mu_ held
+    // Places e in its lane (epoch order, a reshard's moved payloads first within an epoch) and
+    // counts it as waiting; pending_ and bytes_ are the caller's. mu_ held.
+    void enqueue_locked(std::uint32_t lane_index, entry e);
 
     const std::uint64_t max_bytes_;
     mutable std::mutex mu_;
