@@ -59,8 +59,6 @@ lane_split& thread_split() {
     return s;
 }
 
-// The most waiting bytes a reshard splits over the new lanes (see resplit()).
-constexpr std::uint64_t k_max_resplit_bytes = 32ull << 20;
 
 // How often the batcher reconsiders the shard count: often enough that a backlog building behind
 // a distant backend is answered before it is large (what waits behind a reshard's barrier drains
@@ -406,6 +404,10 @@ class exporter::impl {
         protocol::decode_status st;
         if (!otlp_) {
             st = encode_prw(batch, keep, strip, sh, out);
+            // All of a request that would go as it came on one shard (submit_raw): its parts go
+            // promptly too, so more shards add no wait for a batch to fill.
+            if (sh.shards > 1 && series == batch.size() && strip.empty() && forwardable_as_is(batch))
+                for (auto& part : out) part.first.prompt = true;
         } else {
             const auto format = batch.protocol() == source_protocol::otlp_json ? payload_format::otlp_json
                                                                                : payload_format::otlp_protobuf;
@@ -602,10 +604,15 @@ class exporter::impl {
     }
 
     bool can_forward_raw(const protocol::series_batch& batch) const {
+        return forwardable_as_is(batch) && queue_.shards().shards == 1;
+    }
+
+    // The request's own bytes are what the backend would get from us, whatever the shard count.
+    bool forwardable_as_is(const protocol::series_batch& batch) const {
         const auto p = batch.protocol();
         const bool forwardable = p == source_protocol::remote_write_v1 || p == source_protocol::otlp_protobuf ||
                                  p == source_protocol::otlp_json;
-        return forwardable && !converts(p) && !batch.any_labels_unsorted() && queue_.shards().shards == 1;
+        return forwardable && !converts(p) && !batch.any_labels_unsorted();
     }
 
     submit_status reserve(std::uint64_t bytes, reservation_state& out) {
@@ -988,7 +995,7 @@ class exporter::impl {
         logging::info("export shards changed", {{"from", now_shards},
                                                 {"to", want},
                                                 {"reason", why == scale_reason::up      ? "lanes busy, data waiting, long round trips"
-                                                           : why == scale_reason::no_gain ? "the last doubling did not deliver more"
+                                                           : why == scale_reason::no_gain ? "the last increase did not deliver more"
                                                                                           : "lanes idle"},
                                                 {"utilization", scaler_.last_utilization()},
                                                 {"round_trip_ms", ms(scaler_.round_trip())},
@@ -999,13 +1006,27 @@ class exporter::impl {
     // is decoded and re-encoded per lane), so the backlog is sent with the new concurrency and
     // only the batches in flight hold the barrier. A payload of the disk queue (its record is
     // acknowledged whole) or of another format goes back to its old lane unchanged.
+    // Without it the new lanes would wait behind the barrier until the old ones had drained the
+    // backlog alone: a flood that filled the queue before the scaler reacted would see no gain.
     void resplit() {
-        // Splitting costs a decode and an encode of everything waiting: worth it for the backlog a
-        // reshard normally finds (a tick's worth), not for a queue a flood has filled, which the
-        // old lanes drain faster than the CPU would re-encode it.
-        if (queue_.usage().waiting_bytes > k_max_resplit_bytes) return;
+        const auto started = std::chrono::steady_clock::now();
         auto taken = queue_.take_waiting();
         if (taken.empty()) return;
+        // The pieces are plain protobuf: a forwarded (snappy) body grows by its compression ratio,
+        // which is large for remote write. When that would take the queue past its byte budget,
+        // everything goes back as it was (the budget bounds memory, not only admissions).
+        std::uint64_t growth = 0;
+        for (const auto& t : taken) {
+            if (!t.p.compressed || t.p.format != payload_format::prw_v1 || t.p.disk_id != 0) continue;
+            const auto plain_size = protocol::uncompressed_size_hint(t.p.body);
+            growth += plain_size > t.p.body.size() ? plain_size - t.p.body.size() : 0;
+        }
+        if (queue_.bytes() + growth > queue_.max_bytes()) {
+            logging::debug("export backlog left in the old lanes: split it would pass the queue budget",
+                           {{"payloads", taken.size()}, {"growth_bytes", growth}, {"queue_bytes", queue_.bytes()}});
+            queue_.put_resplit({}, std::move(taken), {});
+            return;
+        }
         const shard_state sh = queue_.shards();
         lane_payloads split;
         std::vector<export_queue::taken_payload> unchanged;
@@ -1031,10 +1052,17 @@ class exporter::impl {
                 continue;
             }
             sources.emplace_back(t.where, t.p.cost());
-            for (auto& part : parts) split.push_back(std::move(part));
+            const bool prompt = t.p.prompt || t.p.compressed;  // a forwarded body was prompt
+            for (auto& part : parts) {
+                part.first.prompt = prompt;
+                split.push_back(std::move(part));
+            }
         }
         logging::debug("export backlog split over the new shards",
-                       {{"payloads", sources.size()}, {"into", split.size()}, {"unchanged", unchanged.size()}});
+                       {{"payloads", sources.size()},
+                        {"into", split.size()},
+                        {"unchanged", unchanged.size()},
+                        {"ms", ms(std::chrono::steady_clock::now() - started)}});
         queue_.put_resplit(std::move(split), std::move(unchanged), sources);
         queue_bytes_.Set(static_cast<double>(queue_.bytes()));
     }

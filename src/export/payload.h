@@ -37,6 +37,10 @@ struct payload {
     std::uint32_t series = 0;
     std::uint64_t points = 0;
     std::uint64_t disk_id = 0;  // its record in the disk queue; 0 = none (memory only)
+    // A sender's whole request, or its part for one lane, that one shard would have forwarded as
+    // it came: sent as soon as its lane is free, like a forwarded body, instead of waiting up to
+    // the flush interval for a fuller batch (more shards must not add latency to such requests).
+    bool prompt = false;
 
     bool mergeable() const { return !compressed && format != payload_format::otlp_json; }
     // Can be merged after decompression (a compressed remote-write or OTLP protobuf body).

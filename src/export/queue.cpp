@@ -54,6 +54,7 @@ bool export_queue::try_push_group(std::vector<std::pair<payload, lane_ref>>& ite
         }
         // Reserved bytes are already in bytes_: only the excess is added.
         bytes_ += cost - from_reserve;
+        bytes_in_ += cost;
         reserved -= from_reserve;
         const auto now = steady::now();
         for (auto& [p, where] : items) {
@@ -121,7 +122,8 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
                 }
                 // A run that stops before the end stops because the next payload does not fit: the
                 // batch is as full as it gets. Otherwise wait for more until the oldest is due.
-                const bool full = series >= batch_size || take < ln.items.size() || front.p.compressed;
+                const bool full =
+                    series >= batch_size || take < ln.items.size() || front.p.compressed || front.p.prompt;
                 const auto due = front.enqueued + flush_interval;
                 if (!full && !flush_now_ && !closed_ && now < due) {
                     next_due = std::min(next_due, due);
@@ -256,6 +258,7 @@ lane_usage export_queue::usage() const {
     u.busy = busy_total_;
     u.batches = batches_done_;
     u.bytes_done = bytes_done_;
+    u.bytes_in = bytes_in_;
     u.older_epochs = !pending_.empty() && pending_.begin()->first < shards().epoch;
     const auto now = steady::now();
     for (const auto& ln : lanes_) {

@@ -62,6 +62,7 @@ struct lane_usage {
     std::chrono::nanoseconds busy{0};  // summed over lanes, since construction
     std::uint64_t batches = 0;         // batches released (finished), since construction
     std::uint64_t bytes_done = 0;      // bytes of those batches, since construction
+    std::uint64_t bytes_in = 0;        // bytes pushed (not re-split), since construction
     bool older_epochs = false;         // something of an epoch before the current one is pending
     std::uint32_t busy_lanes = 0;      // now
     std::uint64_t waiting_bytes = 0;   // queued, not in flight
@@ -182,6 +183,7 @@ class export_queue {
     std::chrono::nanoseconds busy_total_{0};
     std::uint64_t batches_done_ = 0;
     std::uint64_t bytes_done_ = 0;
+    std::uint64_t bytes_in_ = 0;
     std::atomic<bool> merge_forwarded_{false};
     bool flush_now_ = false;
     bool closed_ = false;

@@ -2,6 +2,7 @@
 #include "export/shard_scaler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 namespace mg::exporter {
@@ -21,6 +22,8 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
     const auto busy = u.busy - last_busy_;
     const auto batches = u.batches - last_batches_;
     const auto bytes = u.bytes_done - last_bytes_;
+    const auto bytes_in = u.bytes_in - last_bytes_in_;
+    last_bytes_in_ = u.bytes_in;
     last_tick_ = now;
     last_busy_ = u.busy;
     last_batches_ = u.batches;
@@ -34,11 +37,11 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
     const bool waiting = u.waiting_payloads > 0;
     const bool waited_twice = waiting && waited_before_;
     waited_before_ = waiting;
-    history_.emplace_back(bytes, elapsed);
+    history_.push_back({bytes, bytes_in, busy, elapsed});
     while (history_.size() > o_.eval_ticks) history_.pop_front();
     if (holdoff_ > 0) --holdoff_;
 
-    // Judge the last doubling once its barrier is passed.
+    // Judge the last increase once its barrier is passed.
     if (eval_.active) {
         if (u.older_epochs) return clamp(current);
         eval_.bytes += bytes;
@@ -47,7 +50,7 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
         eval_.active = false;
         const double rate = static_cast<double>(eval_.bytes) / std::chrono::duration<double>(eval_.elapsed).count();
         if (!waiting || rate >= eval_.baseline * o_.min_gain) {
-            holdoff_len_ = 0;  // it helped (or caught up): the next doubling may be tried at once
+            holdoff_len_ = 0;  // it helped (or caught up): the next increase may be tried at once
         } else {
             holdoff_len_ = holdoff_len_ == 0 ? o_.holdoff_ticks : std::min(holdoff_len_ * 2, o_.max_holdoff_ticks);
             holdoff_ = holdoff_len_;
@@ -65,10 +68,11 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
         current < o_.max_shards) {
         std::uint64_t before = 0;
         std::chrono::nanoseconds span{0};
-        for (const auto& [b, e] : history_) {
-            before += b;
-            span += e;
+        for (const auto& t : history_) {
+            before += t.bytes_done;
+            span += t.elapsed;
         }
+        const auto next = std::max(current * 2, wanted(u.waiting_bytes));
         eval_ = {};
         eval_.active = true;
         eval_.from = current;
@@ -76,7 +80,7 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
         calm_ = 0;
         settle_ = o_.settle_ticks;
         reason_ = scale_reason::up;
-        return clamp(current * 2);
+        return clamp(next);
     }
     if (!waiting && last_utilization_ < o_.down_utilization) {
         if (++calm_ >= o_.calm_ticks && current > o_.min_shards) {
@@ -89,6 +93,24 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
         calm_ = 0;
     }
     return clamp(current);
+}
+
+std::uint32_t shard_scaler::wanted(std::uint64_t waiting_bytes) const {
+    tick_figures sum;
+    for (const auto& t : history_) {
+        sum.bytes_done += t.bytes_done;
+        sum.bytes_in += t.bytes_in;
+        sum.busy += t.busy;
+        sum.elapsed += t.elapsed;
+    }
+    if (sum.bytes_done == 0 || sum.elapsed.count() <= 0) return 0;
+    using seconds = std::chrono::duration<double>;
+    const double lane_seconds_per_byte = seconds(sum.busy).count() / static_cast<double>(sum.bytes_done);
+    const double in_per_second = static_cast<double>(sum.bytes_in) / seconds(sum.elapsed).count();
+    const double catch_up = static_cast<double>(waiting_bytes) / std::max(seconds(o_.backlog_drain).count(), 1e-3);
+    const double want = std::ceil(lane_seconds_per_byte * (in_per_second + catch_up));
+    // Bounded before the cast: a tick with a few bytes done can ask for absurd counts.
+    return static_cast<std::uint32_t>(std::min(want, 65536.0));
 }
 
 }  // namespace mg::exporter

@@ -107,6 +107,27 @@ TEST_CASE("the flush interval releases a partial batch", "[export][queue]") {
     CHECK(b.items.size() == 1);
 }
 
+TEST_CASE("a sender's whole request (prompt) goes when its lane is free, with what waits behind it",
+          "[export][queue]") {
+    ex::export_queue q(1 << 20);
+    auto plain = make(1, 10);
+    q.try_push(plain);
+    ex::taken_batch none;
+    // Not prompt: it waits for a fuller batch until the flush interval (an hour here).
+    CHECK(q.next_batch(none, 1000, 1h, std::chrono::steady_clock::now() + 20ms) == wait::timeout);
+
+    ex::export_queue r(1 << 20);
+    auto first = make(2, 10);
+    first.prompt = true;
+    auto second = make(3, 10);
+    r.try_push(first);
+    r.try_push(second);
+    const auto b = take(r, 1000, 1h);  // at once, not after the hour
+    REQUIRE(b.items.size() == 2);
+    CHECK(b.items[0].series == 2);
+    CHECK(b.items[1].series == 3);
+}
+
 TEST_CASE("close hands out the rest - abort returns it - wait_empty follows release",
           "[export][queue]") {
     ex::export_queue q(1 << 20);

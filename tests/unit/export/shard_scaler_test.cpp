@@ -72,6 +72,26 @@ TEST_CASE("scaler: a doubling that delivers no more goes back and is not tried a
     CHECK(f.shards == 2);  // tried again after the hold-off
 }
 
+TEST_CASE("scaler: a backlog many round trips deep goes straight to the shards it asks for", "[export][scaler]") {
+    feeder f(quick());
+    // One lane delivers 20 KB per second (20 batches of 1 KB, 50 ms each) while 20 KB/s come in
+    // and 100 KB wait: draining that within the second (backlog_drain) takes 5 more lanes' worth.
+    const auto flood_tick = [&] {
+        f.u.bytes_in += 20000;
+        f.u.waiting_bytes = 100000;
+        return f.far();
+    };
+    CHECK(flood_tick() == 1);
+    CHECK(flood_tick() == 6);  // ceil(1 s / 20000 B x (20000 B/s + 100000 B / 1 s)), not 2
+    CHECK(f.scaler.last_reason() == ex::scale_reason::up);
+
+    // Asking for more than max: max.
+    feeder g(quick());
+    g.u.waiting_bytes = 10'000'000;
+    g.far();
+    CHECK(g.far() == 8);
+}
+
 TEST_CASE("scaler: a busy lane with short round trips stays at one shard", "[export][scaler]") {
     feeder f(quick());
     // A flood the CPU forwards as fast as it can: the lane always busy, data always waiting, but

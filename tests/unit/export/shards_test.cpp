@@ -216,6 +216,22 @@ TEST_CASE("shards: with more than one, requests are never forwarded as they came
     REQUIRE(drain_for(*e).complete);
 }
 
+TEST_CASE("shards: a whole request split over lanes goes at once, not after the flush interval", "[export][shards]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = sharded(backend.url(), 2, 2);
+    c.flush_interval = std::chrono::hours(1);
+    auto e = make_exporter(c, reg);
+    auto r = round_of(40, 1);  // 40 series: both lanes get some
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    // One shard would have forwarded it as it came: its parts do not wait for a fuller batch.
+    REQUIRE(backend.log().wait(2, 5s));
+    std::size_t received = 0;
+    for (const auto& req : backend.log().all()) received += upstream(req).batch.size();
+    CHECK(received == 40);
+    REQUIRE(drain_for(*e).complete);
+}
+
 TEST_CASE("shards: min above max is a configuration error naming both flags", "[export][shards]") {
     prometheus::Registry reg;
     auto c = sharded("http://127.0.0.1:1/api/v1/write", 4, 2);
