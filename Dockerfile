@@ -9,7 +9,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake make pkg-config ca-certificates \
       libboost1.81-dev prometheus-cpp-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev \
-      libspdlog-dev libcli11-dev libsnappy-dev libxxhash-dev libssl-dev \
+      libspdlog-dev libcli11-dev libsnappy-dev libxxhash-dev libssl-dev libhiredis-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

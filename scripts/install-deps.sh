@@ -4,7 +4,7 @@
 #
 # Usage: scripts/install-deps.sh [--e2e] [--fuzz]
 #   --e2e   also install the real peers the end-to-end tests and benchmarks run against
-#           (Debian's prometheus and victoria-metrics).
+#           (Debian's prometheus, victoria-metrics and redis-server).
 #   --fuzz  also install clang with libFuzzer and the sanitizer runtimes, and llvm-symbolizer
 #           (scripts/run-fuzz.sh).
 set -euo pipefail
@@ -13,12 +13,14 @@ build_pkgs=(
   build-essential cmake make pkg-config ccache git ca-certificates
   libboost1.81-dev prometheus-cpp-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libcli11-dev catch2 libsnappy-dev libxxhash-dev libbenchmark-dev libssl-dev
+  libhiredis-dev  # cluster mode: the Redis client (src/cluster)
   curl
   openssl  # the command line: tests/integration/access_test.cpp makes its certificates with it
 )
 # The real peers; jq and iproute2 (ss) for the benchmark scripts that run against them
-# (bench/compare.sh, bench/soak.sh).
-e2e_pkgs=(prometheus victoria-metrics jq iproute2)
+# (bench/compare.sh, bench/soak.sh). redis-server: cluster mode's shared state, started by the
+# tests on free ports.
+e2e_pkgs=(prometheus victoria-metrics jq iproute2 redis-server)
 fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
 
 want=("${build_pkgs[@]}")

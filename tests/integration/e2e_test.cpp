@@ -53,10 +53,15 @@
 #include "support/delay_proxy.h"
 #include "support/metrics_page.h"
 #include "support/http_client.h"
+#include "support/peers.h"
 #include "support/process.h"
 
 using namespace std::chrono_literals;
 using mg::test::child_process;
+using mg::test::find_program;
+using mg::test::peer_command;
+using mg::test::require_program;
+using mg::test::reserved_port;
 using mg::test::running_daemon;
 using mg::test::temp_dir;
 using json = nlohmann::json;
@@ -64,93 +69,6 @@ namespace proto = mg::protocol;
 namespace ob = mg::test::otlp;
 
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// Finding the peers
-
-std::string find_program(const std::string& name) {
-    std::vector<std::string> dirs;
-    if (const char* path = std::getenv("PATH")) {
-        std::stringstream ss(path);
-        std::string d;
-        while (std::getline(ss, d, ':')) {
-            if (!d.empty()) dirs.push_back(d);
-        }
-    }
-    for (const char* d : {"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"}) dirs.emplace_back(d);
-    for (const auto& d : dirs) {
-        const auto candidate = d + "/" + name;
-        if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-    return {};
-}
-
-// The peer's path, or a failed test naming the Debian package that provides it.
-std::string require_program(const std::string& name, const std::string& package) {
-    auto path = find_program(name);
-    if (path.empty()) {
-        FAIL("end-to-end peer '" << name << "' not found in PATH: install the Debian package '"
-                                 << package
-                                 << "' (bash scripts/install-deps.sh --e2e, or make deps-e2e)");
-    }
-    return path;
-}
-
-// The command line that runs a peer. When the test process dies without running destructors
-// (ctest's timeout kill, SIGPIPE on a closed output), the peer would live on, orphaned;
-// util-linux's setpriv (Debian: essential) makes the kernel SIGKILL it when we die. It execs the
-// peer, so the pid is the peer's.
-std::vector<std::string> peer_command(const std::string& bin,
-                                      const std::vector<std::string>& args) {
-    std::vector<std::string> argv;
-    if (const auto setpriv = find_program("setpriv"); !setpriv.empty())
-        argv = {setpriv, "--pdeathsig", "KILL", "--"};
-    argv.push_back(bin);
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Ports
-
-// A port on 127.0.0.1 that nothing listens on, held until release(). The socket is bound with
-// SO_REUSEADDR and never listens: a connection to it is refused (exactly "backend down"), the
-// kernel hands the port to no other bind(0) or outgoing connection while we hold it, and a peer
-// that binds with SO_REUSEADDR too (Go's net package always does, so Prometheus and
-// VictoriaMetrics) can still bind and listen on it. So there is no window where another process can
-// take the port. With a peer that did not set SO_REUSEADDR the bind would fail and the test would
-// report it (never hang); the fallback would be release() just before the start, with the classic
-// tiny race.
-class reserved_port {
-  public:
-    reserved_port() {
-        fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd_ < 0) throw std::runtime_error("socket failed");
-        const int one = 1;
-        setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = 0;
-        if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-            throw std::runtime_error("bind failed");
-        socklen_t len = sizeof addr;
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-        port_ = ntohs(addr.sin_port);
-    }
-    ~reserved_port() { release(); }
-    reserved_port(const reserved_port&) = delete;
-    reserved_port& operator=(const reserved_port&) = delete;
-    unsigned short port() const { return port_; }
-    void release() {
-        if (fd_ >= 0) close(fd_);
-        fd_ = -1;
-    }
-
-  private:
-    int fd_ = -1;
-    unsigned short port_ = 0;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers

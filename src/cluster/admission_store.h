@@ -1,0 +1,85 @@
+// admission_store: the cluster-wide admission decision for one tracker's new series, kept in
+// Redis by the admission script (admission_script.h), so every replica enforces one limit
+// (cluster mode, docs/cluster.md).
+//
+// A tracker is named by a key (its metric, or its metric and label for label limits) that
+// becomes the Redis hash tag of all its keys: `<prefix>{<key>}:<period>` (Bloom bitmap) and
+// `<prefix>{<key>}:<period>:n` (count). Periods are wall-clock aligned: window / generations long,
+// numbered floor(unix time / period). The bitmap of each period is sized for the tracker's limit
+// at the configured false-positive rate (at most `limit` series are ever admitted into one
+// period), so Redis holds about generations x 1.2 bytes per series of the limit at 1%.
+//
+// admit() sends every series of one tracker in one EVALSHA (the bits are computed here from the
+// series identity); the callback gets a code per series and the live total, or a failure: Redis
+// unreachable, an error reply, or no answer by the deadline (the answer, if it comes later, is
+// ignored). The caller's failure policy decides then.
+//
+// Thread-safety: admit() may be called from any thread; callbacks run on the connection's strand.
+// Ownership: holds the connection (shared); the script's SHA1 is learned once and re-learned on
+// NOSCRIPT.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cluster/redis_connection.h"
+#include "common/result.h"
+
+namespace mg::cluster {
+
+enum class admit_code : std::uint8_t { known = 0, refreshed = 1, admitted = 2, over_limit = 3 };
+
+struct admit_reply {
+    std::vector<admit_code> codes;  // one per series, in the order given
+    std::int64_t live_total = 0;    // the tracker's distinct live series after the call
+};
+
+struct admission_options {
+    std::string key_prefix = "mg:";
+    std::chrono::milliseconds window{std::chrono::hours(1)};
+    std::uint32_t generations = 3;
+    double fp_rate = 0.01;  // per period bitmap
+    std::chrono::milliseconds timeout{50};
+};
+
+// The bitmap size and hash count of a tracker with this limit (limit 0: one bit, k 1).
+struct bloom_geometry {
+    std::uint64_t bits = 1;
+    std::uint32_t k = 1;
+};
+bloom_geometry geometry_for(std::uint64_t limit, double fp_rate);
+
+// The k bit positions of one series (double hashing of its 64-bit identity), appended to `out`.
+void bit_positions(std::uint64_t series_id, const bloom_geometry& g, std::vector<std::uint64_t>& out);
+
+class admission_store {
+public:
+    using callback = std::function<void(result<admit_reply>)>;
+
+    admission_store(std::shared_ptr<redis_connection> conn, redis_connection::strand s, admission_options o);
+
+    // limit < 0: no limit (the series are recorded, never refused). `now` is wall time: it picks
+    // the period.
+    void admit(const std::string& tracker_key, std::int64_t limit, std::span<const std::uint64_t> series_ids,
+               std::chrono::system_clock::time_point now, callback cb);
+
+    // The Redis key of one period's bitmap (for tests and docs).
+    std::string bitmap_key(const std::string& tracker_key, std::int64_t period) const;
+    std::int64_t period_of(std::chrono::system_clock::time_point t) const;
+
+private:
+    struct call;
+    void run(const std::shared_ptr<call>& c, bool reloaded);
+
+    std::shared_ptr<redis_connection> conn_;
+    redis_connection::strand strand_;
+    admission_options o_;
+    std::shared_ptr<std::string> sha_;  // strand only; empty until SCRIPT LOAD answered
+};
+
+}  // namespace mg::cluster

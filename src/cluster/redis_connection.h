@@ -1,0 +1,95 @@
+// redis_connection: one connection to a Redis server on an Asio strand, commands pipelined in
+// order (cluster mode, docs/cluster.md). The wire is hiredis' own: commands formatted with
+// redisFormatCommandArgv, replies parsed by its redisReader; the socket is Asio's, so timeouts,
+// cancellation and shutdown follow the rest of the daemon's I/O.
+//
+// command() queues a command and calls back exactly once, on the strand: with the reply (a Redis
+// error reply is a reply, not a failure) or with a failure when the connection cannot be made or
+// breaks. A broken connection fails every command in flight; the next command connects again, no
+// sooner than the backoff after the last failure allows (commands meanwhile fail at once: the
+// callers have their own policy for an unreachable Redis). On connecting, AUTH and SELECT go
+// first when configured.
+//
+// Ownership: create() returns a shared_ptr; pending operations keep it alive. close() fails what
+// is pending. Thread-safety: every public method may be called from any thread (they post to the
+// strand); callbacks run on the strand and must not block.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "cluster/redis_reply.h"
+#include "common/result.h"
+
+struct redisReader;
+
+namespace mg::cluster {
+
+struct redis_connection_options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 6379;
+    std::string password;  // AUTH when set
+    int db = 0;            // SELECT when not 0
+    std::chrono::milliseconds connect_timeout{1000};
+    std::chrono::milliseconds min_backoff{100};
+    std::chrono::milliseconds max_backoff{5000};
+};
+
+class redis_connection : public std::enable_shared_from_this<redis_connection> {
+public:
+    using strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+    using callback = std::function<void(result<redis_reply>)>;
+
+    static std::shared_ptr<redis_connection> create(strand s, redis_connection_options o);
+    ~redis_connection();
+    redis_connection(const redis_connection&) = delete;
+    redis_connection& operator=(const redis_connection&) = delete;
+
+    void command(std::vector<std::string> args, callback cb);
+    void close();
+
+    // Strand only (for the owner's reconnect decisions and metrics).
+    bool connected() const { return state_ == state::connected; }
+
+private:
+    enum class state : std::uint8_t { idle, connecting, connected, closed };
+
+    redis_connection(strand s, redis_connection_options o);
+    void do_command(std::vector<std::string> args, callback cb);
+    void do_connect();
+    void on_connect(std::uint64_t id, const boost::system::error_code& ec);
+    void do_write();
+    void on_write(std::uint64_t id, const boost::system::error_code& ec);
+    void do_read();
+    void on_read(std::uint64_t id, const boost::system::error_code& ec, std::size_t n);
+    void fail_all(const std::string& why);
+    void append(const std::vector<std::string>& args);
+
+    strand strand_;
+    redis_connection_options o_;
+    boost::asio::ip::tcp::socket socket_;
+    boost::asio::steady_timer connect_timer_;
+    boost::asio::ip::tcp::resolver resolver_;
+    state state_ = state::idle;
+    std::uint64_t id_ = 0;  // the connection attempt handlers belong to: stale ones do nothing
+    std::chrono::steady_clock::time_point retry_at_{};
+    std::chrono::milliseconds backoff_{0};
+    std::string out_;        // formatted commands not yet written
+    std::string writing_;    // the buffer of the write in progress
+    bool write_busy_ = false;
+    std::vector<char> in_;
+    redisReader* reader_ = nullptr;
+    std::deque<callback> waiting_;  // one per command written or queued, in order
+};
+
+}  // namespace mg::cluster

@@ -1,0 +1,264 @@
+// Cluster mode's shared admission state against a real redis-server (Debian's, started here on a
+// reserved loopback port): the admission script's semantics (src/cluster/admission_script.h)
+// through the Asio/hiredis connection (src/cluster/redis_connection.h), several stores standing
+// for several replicas.
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/admission_store.h"
+#include "cluster/redis_connection.h"
+#include "support/peers.h"
+#include "support/process.h"
+
+namespace cl = mg::cluster;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+// One redis-server without persistence on a reserved port; killed with the test.
+class redis_peer {
+  public:
+    redis_peer() {
+        const auto bin = mg::test::require_program("redis-server", "redis-server");
+        port_ = reserved_.port();
+        proc_ = std::make_unique<mg::test::child_process>(mg::test::peer_command(
+            bin, {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}));
+        if (!proc_->wait_for_line("Ready to accept connections", 20s))
+            FAIL("redis-server did not start; output:\n" << proc_->output());
+    }
+    unsigned short port() const { return port_; }
+
+  private:
+    mg::test::reserved_port reserved_;
+    unsigned short port_ = 0;
+    std::unique_ptr<mg::test::child_process> proc_;
+};
+
+// An io_context on its own thread, as the daemon's cluster client runs it.
+class io_thread {
+  public:
+    io_thread() : work_(asio::make_work_guard(ioc_)), thread_([this] { ioc_.run(); }) {}
+    ~io_thread() {
+        work_.reset();
+        ioc_.stop();
+        thread_.join();
+    }
+    cl::redis_connection::strand strand() { return asio::make_strand(ioc_); }
+
+  private:
+    asio::io_context ioc_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    std::thread thread_;
+};
+
+// Generous: these calls carry up to 10000 series, on a machine the other tests share (the
+// timeout itself is tested with a paused Redis and its own setting).
+cl::admission_options test_options() {
+    cl::admission_options o;
+    o.timeout = 5s;
+    return o;
+}
+
+// A replica's view: its own connection and store.
+struct replica {
+    replica(io_thread& io, unsigned short port, cl::admission_options o = test_options()) {
+        auto s = io.strand();
+        cl::redis_connection_options co;
+        co.port = port;
+        conn = cl::redis_connection::create(s, co);
+        store.emplace(conn, s, o);
+    }
+    ~replica() { conn->close(); }
+
+    // The callback runs on the I/O thread: it only fulfils the promise (no test macros there).
+    mg::result<cl::admit_reply> admit(const std::string& tracker, std::int64_t limit, const std::vector<std::uint64_t>& ids,
+                                      std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+        auto done = std::make_shared<std::promise<mg::result<cl::admit_reply>>>();
+        auto f = done->get_future();
+        store->admit(tracker, limit, ids, now, [done](mg::result<cl::admit_reply> r) { done->set_value(std::move(r)); });
+        REQUIRE(f.wait_for(10s) == std::future_status::ready);
+        return f.get();
+    }
+
+    mg::result<cl::redis_reply> raw(std::vector<std::string> args) {
+        auto done = std::make_shared<std::promise<mg::result<cl::redis_reply>>>();
+        auto f = done->get_future();
+        conn->command(std::move(args), [done](mg::result<cl::redis_reply> r) { done->set_value(std::move(r)); });
+        REQUIRE(f.wait_for(10s) == std::future_status::ready);
+        return f.get();
+    }
+
+    std::shared_ptr<cl::redis_connection> conn;
+    std::optional<cl::admission_store> store;
+};
+
+std::vector<std::uint64_t> ids(std::uint64_t from, std::uint64_t to) {
+    std::vector<std::uint64_t> v(to - from);
+    // Spread like real identities (xxh3 output), not consecutive integers.
+    for (std::uint64_t i = from; i < to; ++i) v[i - from] = (i + 1) * 0x9e3779b97f4a7c15ULL;
+    return v;
+}
+
+std::size_t count(const cl::admit_reply& r, cl::admit_code c) {
+    return static_cast<std::size_t>(std::count(r.codes.begin(), r.codes.end(), c));
+}
+
+}  // namespace
+
+TEST_CASE("cluster redis: the limit is reached exactly with replicas admitting at once", "[cluster][redis]") {
+    redis_peer redis;
+    io_thread io;
+    constexpr int k_replicas = 6;
+    std::vector<std::unique_ptr<replica>> rs;
+    for (int i = 0; i < k_replicas; ++i) rs.push_back(std::make_unique<replica>(io, redis.port()));
+    // Every replica sees all 2000 series (a round-robin balancer), in batches of 100, at once.
+    std::vector<std::future<std::pair<std::size_t, std::size_t>>> runs;
+    for (auto& r : rs) {
+        runs.push_back(std::async(std::launch::async, [&r] {
+            std::size_t admitted = 0;
+            std::size_t passed = 0;
+            for (std::uint64_t b = 0; b < 20; ++b) {
+                auto reply = r->admit("http_requests_total", 500, ids(b * 100, b * 100 + 100));
+                if (!reply) return std::pair<std::size_t, std::size_t>{0, 0};
+                admitted += count(*reply, cl::admit_code::admitted);
+                passed += reply->codes.size() - count(*reply, cl::admit_code::over_limit);
+            }
+            return std::pair{admitted, passed};
+        }));
+    }
+    std::size_t admitted = 0;
+    for (auto& f : runs) admitted += f.get().first;
+    CHECK(admitted == 500);  // one limit across replicas, not replicas x 500
+
+    // What any replica admitted passes everywhere; the rest is refused everywhere.
+    const auto all = ids(0, 2000);
+    for (auto& r : rs) {
+        auto reply = r->admit("http_requests_total", 500, all);
+        REQUIRE(reply);
+        // Exact up to the filter's false positives: a refused series whose bits all happen to be
+        // set reads as known (1% per series at a full filter: about 15 of the 1500).
+        const auto known = count(*reply, cl::admit_code::known);
+        CHECK(known >= 500);
+        CHECK(known <= 500 + 30);
+        CHECK(count(*reply, cl::admit_code::over_limit) == 2000 - known);
+        CHECK(reply->live_total == 500);
+    }
+}
+
+TEST_CASE("cluster redis: periods are wall-clock aligned - a series is refreshed, then forgotten past the window",
+          "[cluster][redis]") {
+    redis_peer redis;
+    io_thread io;
+    auto o = test_options();
+    o.window = 30s;
+    o.generations = 3;  // periods of 10 s
+    replica r(io, redis.port(), o);
+    const auto t0 = std::chrono::system_clock::now();
+    const auto a = ids(0, 10);
+    auto first = r.admit("m", 15, a, t0);
+    REQUIRE(first);
+    CHECK(count(*first, cl::admit_code::admitted) == 10);
+
+    // One period later: found in the older period, refreshed into the new one, still counted once.
+    auto later = r.admit("m", 15, a, t0 + 10s);
+    REQUIRE(later);
+    CHECK(count(*later, cl::admit_code::refreshed) == 10);
+    CHECK(later->live_total == 10);
+    auto again = r.admit("m", 15, a, t0 + 10s);
+    REQUIRE(again);
+    CHECK(count(*again, cl::admit_code::known) == 10);
+    // Only 5 new ones fit.
+    auto more = r.admit("m", 15, ids(100, 110), t0 + 10s);
+    REQUIRE(more);
+    CHECK(count(*more, cl::admit_code::admitted) == 5);
+    CHECK(count(*more, cl::admit_code::over_limit) == 5);
+
+    // A whole window after the refresh nothing of it is live: new again, counted from zero.
+    auto gone = r.admit("m", 15, a, t0 + 40s);
+    REQUIRE(gone);
+    CHECK(count(*gone, cl::admit_code::admitted) == 10);
+    CHECK(gone->live_total == 10);
+
+    // Redis forgets a period with it: its keys carry an expiry within the window (+1 s).
+    const auto ttl = r.raw({"PTTL", r.store->bitmap_key("m", r.store->period_of(t0 + 40s))});
+    REQUIRE(ttl);
+    CHECK(ttl->integer > 0);
+    CHECK(ttl->integer <= 71000);  // the period's end plus the two after it, plus a second; from t0 + 40 s
+}
+
+TEST_CASE("cluster redis: trackers are independent (label limits), and no limit records without refusing",
+          "[cluster][redis]") {
+    redis_peer redis;
+    io_thread io;
+    replica r(io, redis.port());
+    auto a = r.admit("m|status=a", 2, ids(0, 5));
+    auto b = r.admit("m|status=b", 3, ids(0, 5));
+    auto none = r.admit("other", -1, ids(0, 5000));
+    REQUIRE(a);
+    REQUIRE(b);
+    INFO((none ? std::string() : none.error_message()));
+    REQUIRE(none);
+    CHECK(count(*a, cl::admit_code::admitted) == 2);
+    CHECK(count(*b, cl::admit_code::admitted) == 3);
+    CHECK(count(*none, cl::admit_code::admitted) == 5000);
+    CHECK(none->live_total == 5000);
+}
+
+TEST_CASE("cluster redis: a Redis that lost its scripts gets it again - errors are clear", "[cluster][redis]") {
+    redis_peer redis;
+    io_thread io;
+    auto o = test_options();
+    o.timeout = 200ms;
+    replica r(io, redis.port(), o);
+    REQUIRE(r.admit("m", 10, ids(0, 3)));
+    REQUIRE(r.raw({"SCRIPT", "FLUSH"}));
+    auto after = r.admit("m", 10, ids(0, 3));
+    REQUIRE(after);
+    CHECK(count(*after, cl::admit_code::known) == 3);
+
+    // No answer within the timeout (every client paused): a failure naming it, not a hang.
+    REQUIRE(r.raw({"CLIENT", "PAUSE", "1000"}));
+    auto slow = r.admit("m", 10, ids(5, 6));
+    REQUIRE_FALSE(slow);
+    CHECK(slow.error_message().find("did not answer within the timeout") != std::string::npos);
+}
+
+TEST_CASE("cluster redis: nothing listening - the failure names the address, and retries wait for the backoff",
+          "[cluster][redis]") {
+    mg::test::reserved_port nobody;
+    io_thread io;
+    replica r(io, nobody.port());
+    auto first = r.admit("m", 10, ids(0, 1));
+    REQUIRE_FALSE(first);
+    CHECK(first.error_message().find("cannot connect to redis at 127.0.0.1:" + std::to_string(nobody.port())) !=
+          std::string::npos);
+    auto second = r.admit("m", 10, ids(0, 1));
+    REQUIRE_FALSE(second);
+    CHECK(second.error_message().find("next connection attempt in") != std::string::npos);
+}
+
+TEST_CASE("cluster redis: bytes per series of the limit in Redis", "[cluster][redis]") {
+    redis_peer redis;
+    io_thread io;
+    replica r(io, redis.port());
+    constexpr std::int64_t k_limit = 100000;
+    const auto t = std::chrono::system_clock::now();
+    for (std::uint64_t b = 0; b < 10; ++b) REQUIRE(r.admit("big", k_limit, ids(b * 10000, b * 10000 + 10000), t));
+    const auto used = r.raw({"MEMORY", "USAGE", r.store->bitmap_key("big", r.store->period_of(t))});
+    REQUIRE(used);
+    INFO("bitmap bytes " << used->integer);
+    // One period's bitmap at 1%: 1.2 bytes per series of the limit (plus the allocator's
+    // rounding); the goal is at most 4 bytes per series for the three live periods.
+    CHECK(used->integer > 100000);
+    CHECK(3 * static_cast<double>(used->integer) / k_limit <= 4.0);
+}
