@@ -47,11 +47,12 @@ bench: deps
 	cmake --build build/bench -j$(JOBS)
 
 # SANITIZE=address,undefined or SANITIZE=thread: the unit and integration tests (the daemon they
-# start is built with the same sanitizer), not the end-to-end ones with real peers (label e2e).
+# start is built with the same sanitizer), not the end-to-end ones with real peers (label e2e); the
+# Redis client tests do run (they start redis-server, hence deps-e2e).
 # A report stops the process (UBSan: -fno-sanitize-recover; TSan: halt_on_error), failing the test.
 SANITIZE ?= address,undefined
 SAN_DIR = build/san-$(subst $(comma),-,$(SANITIZE))
-sanitize-test: deps
+sanitize-test: deps-e2e
 	cmake -S . -B $(SAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DMG_WERROR=ON \
 	  -DMG_SANITIZE=$(SANITIZE) -DMG_BUILD_BENCH=OFF -DMG_BUILD_INTEGRATION_TESTS=ON
 	cmake --build $(SAN_DIR) -j$(JOBS)
