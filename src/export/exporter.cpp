@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/strings.h"
 #include "export/disk_queue.h"
 #include "export/endpoint.h"
 #include "export/http_client.h"

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "cardinality/series_hash.h"
+#include "common/strings.h"
 #include "logging/log.h"
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
@@ -33,12 +34,6 @@ std::string_view protocol_label(source_protocol p) {
     return "unknown";
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 // "application/x-protobuf;proto=io.prometheus.write.v2.Request" -> media type and proto param.
 struct content_type {
     std::string media;
@@ -48,11 +43,7 @@ struct content_type {
 content_type parse_content_type(std::string_view header) {
     content_type ct;
     const auto semi = header.find(';');
-    auto trim = [](std::string_view s) {
-        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-        while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-        return s;
-    };
+    const auto trim = [](std::string_view s) { return mg::trim(s, k_http_whitespace); };
     ct.media = lower(trim(header.substr(0, semi)));
     std::string_view params = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
     while (!params.empty()) {
