@@ -31,6 +31,7 @@
 #include "http/fd_limit.h"
 #include "http/access.h"
 #include "http/server.h"
+#include "ingest/adaptors.h"
 #include "ingest/receiver.h"
 #include "limits/cardinality_stats.h"
 #include "limits/governor.h"
@@ -239,11 +240,13 @@ int run_daemon(const mg::config::app_config& cfg) {
         std::cerr << "metrics-governor: invalid exporter configuration: " << exporter.error_message() << "\n";
         return 2;
     }
+    mg::ingest::governor_adaptor governor_port(*governor);
+    mg::ingest::exporter_adaptor exporter_port(**exporter);
     mg::ingest::receiver receiver({.max_body_size = cfg.receiver.max_request_body_size,
                                    .max_labels_per_series = static_cast<std::size_t>(cfg.receiver.max_labels_per_series),
                                    .max_label_name_len = static_cast<std::size_t>(cfg.receiver.max_label_name_len),
                                    .max_label_value_len = static_cast<std::size_t>(cfg.receiver.max_label_value_len)},
-                                  governor, **exporter, *registry);
+                                  governor_port, exporter_port, *registry);
     const mg::http::server_options ingest_options{.name = "ingest",
                                                   .max_header_size = cfg.http.max_header_size,
                                                   .max_body_size = cfg.receiver.max_request_body_size,
