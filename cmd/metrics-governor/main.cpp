@@ -3,7 +3,8 @@
 //
 // Threads: the main thread waits for a stop signal and then runs the shutdown sequence; N I/O
 // threads run the io_context (HTTP sessions, signal handling). Background modules (persistence,
-// export) own their threads and are stopped through shutdown hooks.
+// export) own their threads; the shutdown sequence in run_daemon stops each of them in turn
+// (persistence's final save beside the export drain) within -shutdown-timeout.
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -90,11 +91,9 @@ private:
     std::string reason_;
 };
 
-// Hooks that later modules register: reload on SIGHUP, and ordered steps on shutdown, each given
-// the time that is left of the shutdown budget.
+// What runs on SIGHUP, by component (the limits file today).
 struct lifecycle_hooks {
     std::vector<std::pair<std::string, std::function<void()>>> on_reload;
-    std::vector<std::pair<std::string, std::function<void(std::chrono::steady_clock::time_point)>>> on_shutdown;
 };
 
 void watch_signals(asio::signal_set& signals, stop_latch& stop, const lifecycle_hooks& hooks) {
@@ -402,14 +401,6 @@ int run_daemon(const mg::config::app_config& cfg) {
     if (!stats_server.wait_until_idle(deadline)) {
         clean = false;
         mg::logging::error("stats requests still in flight at the shutdown deadline; closed");
-    }
-    for (const auto& [name, hook] : hooks.on_shutdown) {
-        try {
-            hook(deadline);
-        } catch (const std::exception& e) {
-            clean = false;
-            mg::logging::error("shutdown step failed", {{"component", name}, {"error", e.what()}});
-        }
     }
     signals.cancel();
     refresh_timer.cancel();
