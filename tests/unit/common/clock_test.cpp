@@ -50,6 +50,13 @@ TEST_CASE("system clock: wait_until ends on the predicate, a notification or the
     std::mutex mu;
     std::condition_variable cv;
     bool flag = false;
+    const auto set_and_notify = [&] {
+        {
+            std::lock_guard g(mu);
+            flag = true;
+        }
+        cv.notify_all();
+    };
 
     SECTION("a predicate already true does not wait") {
         std::unique_lock lock(mu);
@@ -67,26 +74,14 @@ TEST_CASE("system clock: wait_until ends on the predicate, a notification or the
         CHECK(lock.owns_lock());
     }
     SECTION("a notification ends the wait long before the deadline") {
-        std::thread setter([&] {
-            {
-                std::lock_guard g(mu);
-                flag = true;
-            }
-            cv.notify_all();
-        });
+        std::thread setter(set_and_notify);
         std::unique_lock lock(mu);
         CHECK(c.wait_for(lock, cv, 1h, [&] { return flag; }));
         lock.unlock();
         setter.join();
     }
     SECTION("no deadline (time_point::max()) waits for the notification") {
-        std::thread setter([&] {
-            {
-                std::lock_guard g(mu);
-                flag = true;
-            }
-            cv.notify_all();
-        });
+        std::thread setter(set_and_notify);
         std::unique_lock lock(mu);
         CHECK(c.wait_until(lock, cv, mg::clock::time_point::max(), [&] { return flag; }));
         lock.unlock();

@@ -120,6 +120,10 @@ struct fixture {
         return metric("metrics_governor_requests_total",
                       {{"protocol", protocol}, {"code", std::to_string(code)}});
     }
+    // Refused before any room was reserved, so before anything was admitted.
+    bool refused_before_reserving() const {
+        return exporter.reserve_calls == 0 && nothing_admitted();
+    }
     // Nothing reached the governor or was taken by the exporter.
     bool nothing_admitted() const {
         return governor.decide_calls == 0 && governor.note_calls == 0 &&
@@ -216,8 +220,7 @@ TEST_CASE("remote write: a wrong content type or encoding is 415, before anythin
     CHECK_THAT(gz.body(), Catch::Contains("remote write wants snappy"));
     CHECK(f.requests("unknown", 415) == 2);  // the protocol is not known yet
     CHECK(f.requests("remote_write_v1", 415) == 1);
-    CHECK(f.exporter.reserve_calls == 0);
-    CHECK(f.nothing_admitted());
+    CHECK(f.refused_before_reserving());
 }
 
 TEST_CASE("remote write: bad snappy or a bad protobuf is 400, a body too large once inflated 413",
@@ -239,8 +242,7 @@ TEST_CASE("remote write: bad snappy or a bad protobuf is 400, a body too large o
     CHECK(f.requests("remote_write_v1", 400) == 2);
     CHECK(f.metric("metrics_governor_datapoints_received_total",
                    {{"protocol", "remote_write_v1"}}) == 0);
-    CHECK(f.exporter.reserve_calls == 0);
-    CHECK(f.nothing_admitted());
+    CHECK(f.refused_before_reserving());
 }
 
 TEST_CASE("OTLP: wrong content type or encoding is 415, bad gzip, protobuf or JSON 400",
@@ -265,8 +267,7 @@ TEST_CASE("OTLP: wrong content type or encoding is 415, bad gzip, protobuf or JS
     CHECK(f.requests("otlp_protobuf", 415) == 1);
     CHECK(f.requests("otlp_protobuf", 400) == 2);
     CHECK(f.requests("otlp_json", 400) == 2);
-    CHECK(f.exporter.reserve_calls == 0);
-    CHECK(f.nothing_admitted());
+    CHECK(f.refused_before_reserving());
 }
 
 TEST_CASE("a full export queue is 429 with Retry-After, shutting down 503: nothing admitted",
@@ -363,8 +364,10 @@ TEST_CASE("accepted remote write: drops and complexity limits leave the kept ser
     CHECK(f.governor.rejected_points == 2);
 }
 
-TEST_CASE("accepted remote write 2.0 reports what was written, also when all was dropped (nothing submitted)",
-          "[ingest][receiver]") {
+TEST_CASE(
+    "accepted remote write 2.0 reports what was written, also when all was dropped (nothing "
+    "submitted)",
+    "[ingest][receiver]") {
     fixture f;
     const auto v2 = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
     auto res = f.receiver.handle_remote_write(rw_post(snappy(remote_write({"a", "b"}, true)), v2));
