@@ -17,11 +17,12 @@
 #include "cardinality/block_bloom.h"
 #include "cardinality/bloom_tracker.h"
 #include "cardinality/series_hash.h"
-#include "cardinality/tracker_registry.h"
+#include "tracker_registry.h"
 
 namespace {
 
 using namespace mg::cardinality;
+using mg::bench::tracker_registry;
 
 std::uint64_t id(std::uint64_t i) {
     std::uint64_t z = i + 0x9e3779b97f4a7c15ULL;

@@ -3,7 +3,8 @@
 //
 // Threads: the main thread waits for a stop signal and then runs the shutdown sequence; N I/O
 // threads run the io_context (HTTP sessions, signal handling). Background modules (persistence,
-// export) own their threads and are stopped through shutdown hooks.
+// export) own their threads; the shutdown sequence in run_daemon stops each of them in turn
+// (persistence's final save beside the export drain) within -shutdown-timeout.
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -31,6 +32,7 @@
 #include "http/fd_limit.h"
 #include "http/access.h"
 #include "http/server.h"
+#include "ingest/adaptors.h"
 #include "ingest/receiver.h"
 #include "limits/cardinality_stats.h"
 #include "limits/governor.h"
@@ -89,11 +91,9 @@ private:
     std::string reason_;
 };
 
-// Hooks that later modules register: reload on SIGHUP, and ordered steps on shutdown, each given
-// the time that is left of the shutdown budget.
+// What runs on SIGHUP, by component (the limits file today).
 struct lifecycle_hooks {
     std::vector<std::pair<std::string, std::function<void()>>> on_reload;
-    std::vector<std::pair<std::string, std::function<void(std::chrono::steady_clock::time_point)>>> on_shutdown;
 };
 
 void watch_signals(asio::signal_set& signals, stop_latch& stop, const lifecycle_hooks& hooks) {
@@ -239,11 +239,13 @@ int run_daemon(const mg::config::app_config& cfg) {
         std::cerr << "metrics-governor: invalid exporter configuration: " << exporter.error_message() << "\n";
         return 2;
     }
+    mg::ingest::governor_adaptor governor_port(*governor);
+    mg::ingest::exporter_adaptor exporter_port(**exporter);
     mg::ingest::receiver receiver({.max_body_size = cfg.receiver.max_request_body_size,
                                    .max_labels_per_series = static_cast<std::size_t>(cfg.receiver.max_labels_per_series),
                                    .max_label_name_len = static_cast<std::size_t>(cfg.receiver.max_label_name_len),
                                    .max_label_value_len = static_cast<std::size_t>(cfg.receiver.max_label_value_len)},
-                                  governor, **exporter, *registry);
+                                  governor_port, exporter_port, *registry);
     const mg::http::server_options ingest_options{.name = "ingest",
                                                   .max_header_size = cfg.http.max_header_size,
                                                   .max_body_size = cfg.receiver.max_request_body_size,
@@ -399,14 +401,6 @@ int run_daemon(const mg::config::app_config& cfg) {
     if (!stats_server.wait_until_idle(deadline)) {
         clean = false;
         mg::logging::error("stats requests still in flight at the shutdown deadline; closed");
-    }
-    for (const auto& [name, hook] : hooks.on_shutdown) {
-        try {
-            hook(deadline);
-        } catch (const std::exception& e) {
-            clean = false;
-            mg::logging::error("shutdown step failed", {{"component", name}, {"error", e.what()}});
-        }
     }
     signals.cancel();
     refresh_timer.cancel();

@@ -6,20 +6,10 @@
 #include <cmath>
 #include <limits>
 
+#include "common/strings.h"
+
 namespace mg {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 // Reads a non-negative decimal number ("12", "1.5", ".5") from the front of s.
 bool take_decimal(std::string_view& s, long double& out) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/strings.h"
 #include "common/units.h"
 
 namespace mg::config::detail {
@@ -463,13 +464,6 @@ std::string quoted(std::string_view text) {
     return out;
 }
 
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 std::optional<std::int64_t> parse_int(std::string_view text) {
     std::int64_t v = 0;
     const char* end = text.data() + text.size();
@@ -500,9 +494,9 @@ status setting::assign(app_config& config, std::string_view text) const {
     switch (kind) {
         case value_kind::boolean: {
             bool v = false;
-            if (equals_ignore_case(text, "true") || text == "1") {
+            if (iequals(text, "true") || text == "1") {
                 v = true;
-            } else if (!equals_ignore_case(text, "false") && text != "0") {
+            } else if (!iequals(text, "false") && text != "0") {
                 return make_error(quoted(text) + " is not a boolean" + want);
             }
             *std::get<bool*>(ref) = v;

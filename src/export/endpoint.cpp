@@ -4,16 +4,11 @@
 #include <charconv>
 
 #include "common/redact.h"
+#include "common/strings.h"
 
 namespace mg::exporter {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 bool has_control(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](char c) {
@@ -91,7 +86,7 @@ result<endpoint> parse_endpoint(std::string_view url, std::string_view default_p
 
 result<header_list> parse_headers(std::string_view text) {
     header_list out;
-    if (trim(text).empty()) return out;
+    if (trim(text, k_http_whitespace).empty()) return out;
     // Messages name a header by its position, never by its text: values are often credentials
     // (and "Authorization: Bearer x", with a colon, would be all value).
     std::size_t index = 0;
@@ -102,8 +97,8 @@ result<header_list> parse_headers(std::string_view text) {
         const std::string_view item = text.substr(0, comma);
         const auto eq = item.find('=');
         if (eq == std::string_view::npos) return make_error(which + " is not Name=value");
-        const std::string_view name = trim(item.substr(0, eq));
-        const std::string_view value = trim(item.substr(eq + 1));
+        const std::string_view name = trim(item.substr(0, eq), k_http_whitespace);
+        const std::string_view value = trim(item.substr(eq + 1), k_http_whitespace);
         if (name.empty()) return make_error(which + " has no name");
         if (has_control(name) || has_control(value) || name.find(':') != std::string_view::npos ||
             name.find(' ') != std::string_view::npos) {
@@ -112,37 +107,6 @@ result<header_list> parse_headers(std::string_view text) {
         out.emplace_back(std::string(name), std::string(value));
         if (comma == std::string_view::npos) break;
         text.remove_prefix(comma + 1);
-    }
-    return out;
-}
-
-std::string base64_encode(std::string_view in) {
-    static constexpr char k_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= in.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(in[i]) << 16U) |
-                           (static_cast<unsigned char>(in[i + 1]) << 8U) |
-                           static_cast<unsigned char>(in[i + 2]);
-        out += k_alphabet[(v >> 18U) & 63U];
-        out += k_alphabet[(v >> 12U) & 63U];
-        out += k_alphabet[(v >> 6U) & 63U];
-        out += k_alphabet[v & 63U];
-    }
-    if (i + 1 == in.size()) {
-        const unsigned v = static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16U;
-        out += k_alphabet[(v >> 18U) & 63U];
-        out += k_alphabet[(v >> 12U) & 63U];
-        out += "==";
-    } else if (i + 2 == in.size()) {
-        const unsigned v = (static_cast<unsigned>(static_cast<unsigned char>(in[i])) << 16U) |
-                           (static_cast<unsigned>(static_cast<unsigned char>(in[i + 1])) << 8U);
-        out += k_alphabet[(v >> 18U) & 63U];
-        out += k_alphabet[(v >> 12U) & 63U];
-        out += k_alphabet[(v >> 6U) & 63U];
-        out += '=';
     }
     return out;
 }

@@ -33,7 +33,4 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 // names or values with control characters (no header injection).
 result<header_list> parse_headers(std::string_view text);
 
-// RFC 4648 base64 with padding (for basic auth).
-std::string base64_encode(std::string_view in);
-
 }  // namespace mg::exporter

@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/strings.h"
 #include "export/disk_queue.h"
 #include "export/endpoint.h"
 #include "export/http_client.h"
@@ -120,7 +121,9 @@ class exporter::impl {
           clock_(deps.clock != nullptr ? *deps.clock : system_clock_instance()),
           file_system_(deps.file_system != nullptr ? *deps.file_system : posix_file_system()),
           backoff_(cfg.retry_backoff_base, cfg.retry_backoff_max, std::move(deps.random)),
-          queue_(qcfg.max_bytes, static_cast<std::uint32_t>(std::max(1, cfg.max_shards)),
+          // The real clock, not deps.clock: the batcher's ticks and drain()'s deadline are
+          // steady_clock times, and the retry timers are Asio's.
+          queue_(system_clock_instance(), qcfg.max_bytes, static_cast<std::uint32_t>(std::max(1, cfg.max_shards)),
                  static_cast<std::uint32_t>(std::max(1, cfg.min_shards))),
           scaler_({.min_shards = static_cast<std::uint32_t>(std::max(1, cfg.min_shards)),
                    .max_shards = static_cast<std::uint32_t>(std::max(1, cfg.max_shards))}),

@@ -19,8 +19,9 @@ constexpr std::uint64_t pack(std::uint64_t epoch, std::uint32_t shards) { return
 }  // namespace
 
 // Epoch 1 at start: epoch 0 is for what the disk queue replays, which goes before anything new.
-export_queue::export_queue(std::uint64_t max_bytes, std::uint32_t max_lanes, std::uint32_t shards)
-    : max_bytes_(max_bytes),
+export_queue::export_queue(mg::clock& clock, std::uint64_t max_bytes, std::uint32_t max_lanes, std::uint32_t shards)
+    : clock_(clock),
+      max_bytes_(max_bytes),
       lanes_(std::max<std::uint32_t>(1, max_lanes)),
       shard_word_(pack(1, std::clamp<std::uint32_t>(shards, 1, std::max<std::uint32_t>(1, max_lanes)))) {}
 
@@ -56,7 +57,7 @@ bool export_queue::try_push_group(std::vector<std::pair<payload, lane_ref>>& ite
         bytes_ += cost - from_reserve;
         bytes_in_ += cost;
         reserved -= from_reserve;
-        const auto now = steady::now();
+        const auto now = clock_.monotonic_now();
         for (auto& [p, where] : items) {
             ++pending_[where.epoch];
             enqueue_locked(where.lane, entry{std::move(p), where.epoch, now});
@@ -94,7 +95,7 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
         if (aborted_) return wait_result::closed;
         // In-flight batches cannot add to the queue: closed and nothing waiting is the end.
         if (closed_ && waiting_payloads_ == 0) return wait_result::closed;
-        const auto now = steady::now();
+        const auto now = clock_.monotonic_now();
         const std::uint64_t oldest_epoch = pending_.empty() ? 0 : pending_.begin()->first;
         std::size_t best = lanes_.size();
         std::size_t best_take = 0;
@@ -151,11 +152,7 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
             return wait_result::batch;
         }
         if (now >= wake_by) return wait_result::timeout;
-        if (next_due == steady::time_point::max()) {
-            items_cv_.wait(lock);
-        } else {
-            items_cv_.wait_until(lock, next_due);
-        }
+        clock_.wait_until(lock, items_cv_, next_due);
     }
 }
 
@@ -185,7 +182,7 @@ void export_queue::release(lane_ref where, std::size_t payloads, std::uint64_t b
         lane& ln = lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)];  // as enqueue_locked
         if (ln.busy) {
             ln.busy = false;
-            busy_total_ += steady::now() - ln.busy_since;
+            busy_total_ += clock_.monotonic_now() - ln.busy_since;
             ++batches_done_;
             bytes_done_ += bytes;
         }
@@ -234,7 +231,7 @@ void export_queue::put_resplit(std::vector<std::pair<payload, lane_ref>> split, 
                                const std::vector<std::pair<lane_ref, std::uint64_t>>& sources) {
     {
         std::lock_guard lock(mu_);
-        const auto now = steady::now();
+        const auto now = clock_.monotonic_now();
         // Back into its old lane and epoch (still counted in pending_: never un-counted).
         for (auto& t : unchanged) enqueue_locked(t.where.lane, entry{std::move(t.p), t.where.epoch, now});
         for (auto& [p, where] : split) {
@@ -260,7 +257,7 @@ lane_usage export_queue::usage() const {
     u.bytes_done = bytes_done_;
     u.bytes_in = bytes_in_;
     u.older_epochs = !pending_.empty() && pending_.begin()->first < shards().epoch;
-    const auto now = steady::now();
+    const auto now = clock_.monotonic_now();
     for (const auto& ln : lanes_) {
         if (!ln.busy) continue;
         ++u.busy_lanes;
@@ -311,7 +308,7 @@ std::vector<payload> export_queue::abort() {
 
 bool export_queue::wait_empty(steady::time_point deadline) {
     std::unique_lock lock(mu_);
-    return empty_cv_.wait_until(lock, deadline, [&] { return bytes_ == 0; });
+    return clock_.wait_until(lock, empty_cv_, deadline, [&] { return bytes_ == 0; });
 }
 
 std::uint64_t export_queue::bytes() const {

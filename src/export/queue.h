@@ -18,6 +18,10 @@
 // Prometheus' remote-write resharding flushes the old shards first). Within a lane, payloads are
 // kept in epoch order.
 //
+// Time: every reading and wait goes through the clock given at construction (enqueue times, the
+// flush interval, busy time, next_batch()'s wake_by and wait_empty()'s deadline are on its
+// monotonic time), so tests drive the queue with a fake clock. The clock must outlive the queue.
+//
 // Thread-safety: every method is safe from any thread. try_push() never blocks on anything but
 // the queue's own short critical section; next_batch() blocks (batcher thread only).
 #pragma once
@@ -31,6 +35,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/clock.h"
 #include "export/payload.h"
 
 namespace mg::exporter {
@@ -72,7 +77,7 @@ struct lane_usage {
 class export_queue {
   public:
     // max_lanes bounds the shard count (lanes are never more than that).
-    explicit export_queue(std::uint64_t max_bytes, std::uint32_t max_lanes = 1, std::uint32_t shards = 1);
+    export_queue(mg::clock& clock, std::uint64_t max_bytes, std::uint32_t max_lanes = 1, std::uint32_t shards = 1);
 
     // Appends p to its lane when its cost fits in the budget; false (p untouched) when the queue
     // is full or closed. A payload larger than the whole budget is accepted into an empty queue,
@@ -169,6 +174,7 @@ class export_queue {
     // counts it as waiting; pending_ and bytes_ are the caller's. mu_ held.
     void enqueue_locked(std::uint32_t lane_index, entry e);
 
+    mg::clock& clock_;
     const std::uint64_t max_bytes_;
     mutable std::mutex mu_;
     std::condition_variable items_cv_;

@@ -1,11 +1,11 @@
 #include "http/access.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "common/strings.h"
 
 namespace mg::http {
 
@@ -15,20 +15,6 @@ std::array<unsigned char, 32> sha256(std::string_view text) {
     std::array<unsigned char, 32> out{};
     SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), out.data());
     return out;
-}
-
-std::string base64(std::string_view text) {
-    std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-    out.resize(static_cast<std::size_t>(std::max(n, 0)));
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 }  // namespace
@@ -41,7 +27,7 @@ authenticator::authenticator(const credentials& creds, std::vector<std::string> 
     } else if (!creds.basic_username.empty()) {
         scheme_ = scheme::basic;
         // Clients encode user:password in standard padded base64, so the encoded forms compare.
-        expected_ = sha256(base64(creds.basic_username + ":" + creds.basic_password));
+        expected_ = sha256(base64_encode(creds.basic_username + ":" + creds.basic_password));
     }
 }
 
@@ -54,9 +40,7 @@ bool authenticator::check(std::string_view authorization) const {
     const auto space = authorization.find(' ');
     if (space == std::string_view::npos) return false;
     const auto name = authorization.substr(0, space);
-    auto value = authorization.substr(space + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+    const auto value = trim(authorization.substr(space + 1), " ");
     const bool scheme_ok = scheme_ == scheme::bearer ? iequals(name, "Bearer") : iequals(name, "Basic");
     const auto got = sha256(value);
     const bool value_ok = CRYPTO_memcmp(got.data(), expected_.data(), expected_.size()) == 0;

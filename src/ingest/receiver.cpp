@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "cardinality/series_hash.h"
+#include "common/strings.h"
 #include "logging/log.h"
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
@@ -33,12 +34,6 @@ std::string_view protocol_label(source_protocol p) {
     return "unknown";
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
 // "application/x-protobuf;proto=io.prometheus.write.v2.Request" -> media type and proto param.
 struct content_type {
     std::string media;
@@ -48,11 +43,7 @@ struct content_type {
 content_type parse_content_type(std::string_view header) {
     content_type ct;
     const auto semi = header.find(';');
-    auto trim = [](std::string_view s) {
-        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-        while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-        return s;
-    };
+    const auto trim = [](std::string_view s) { return mg::trim(s, k_http_whitespace); };
     ct.media = lower(trim(header.substr(0, semi)));
     std::string_view params = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
     while (!params.empty()) {
@@ -182,10 +173,10 @@ private:
 
 }  // namespace
 
-receiver::receiver(receiver_options options, std::shared_ptr<limits::governor> governor,
-                   exporter::exporter& exporter, prometheus::Registry& registry)
+receiver::receiver(receiver_options options, governor_port& governor, exporter_port& exporter,
+                   prometheus::Registry& registry)
     : options_(options),
-      governor_(std::move(governor)),
+      governor_(governor),
       exporter_(exporter),
       metrics_(std::make_unique<receiver_metrics>(registry)) {}
 
@@ -234,7 +225,7 @@ bhttp::status status_for(protocol::errc e) {
 namespace {
 
 // Fills `out` for an exporter answer other than accepted (429, 415, 503).
-void refused_by_exporter(exporter::submit_status st, exporter::exporter& exp, protocol::source_protocol proto,
+void refused_by_exporter(exporter::submit_status st, const exporter_port& exp, protocol::source_protocol proto,
                          outcome& out) {
     switch (st) {
         case exporter::submit_status::accepted:
@@ -269,8 +260,8 @@ constexpr std::uint64_t k_reservation_overhead = 64 * 1024;
 
 // Complexity limits, the governor, then the exporter, for a decoded batch. `decoded_bytes` is
 // the size of the decoded body: the export room reserved before any series is admitted.
-static outcome govern_and_export(const receiver_options& options, limits::governor& governor,
-                                 exporter::exporter& exp, scratch& s, const http::request& req,
+static outcome govern_and_export(const receiver_options& options, governor_port& governor,
+                                 exporter_port& exp, scratch& s, const http::request& req,
                                  exporter::body_encoding raw_encoding, std::uint64_t decoded_bytes) {
     outcome out;
     const auto& batch = s.batch;
@@ -406,7 +397,7 @@ http::response receiver::handle_remote_write(const http::request& req) {
     if (!st) return answer(text_response(req, status_for(st.code()), st.error_message()));
     metrics_->received(proto, s.batch.size(), s.batch.total_points());
 
-    auto out = govern_and_export(options_, *governor_, exporter_, s, req,
+    auto out = govern_and_export(options_, governor_, exporter_, s, req,
                                  exporter::body_encoding::snappy, s.decompressed.size());
     if (out.status != bhttp::status::ok) {
         metrics_->refused(proto, out.refused_reason, out.refused_points);
@@ -455,7 +446,7 @@ http::response receiver::handle_otlp(const http::request& req) {
     metrics_->received(proto, s.batch.size(), s.batch.total_points());
 
     const auto raw_encoding = encoding == "gzip" ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
-    auto out = govern_and_export(options_, *governor_, exporter_, s, req,
+    auto out = govern_and_export(options_, governor_, exporter_, s, req,
                                  raw_encoding, body.size());
     if (out.status != bhttp::status::ok) {
         metrics_->refused(proto, out.refused_reason, out.refused_points);

@@ -14,6 +14,10 @@
 //   429  export queue full, with Retry-After
 //   503  shutting down
 //
+// Collaborators: the receiver reaches the governor and the exporter through two narrow ports
+// (ports.h; the real ones in adaptors.h), called once per request, so its unit tests run it
+// against fakes.
+//
 // Threading: handlers run on the I/O threads, concurrently; all state is the governor's, the
 // exporter's and prometheus counters, each thread-safe. Per-request buffers are thread-local and
 // reused, so a steady stream of requests allocates little.
@@ -22,9 +26,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "export/exporter.h"
 #include "http/router.h"
-#include "limits/governor.h"
+#include "ingest/ports.h"
 
 namespace prometheus {
 class Registry;
@@ -43,8 +46,8 @@ class receiver_metrics;
 
 class receiver {
 public:
-    // The governor and exporter must outlive the receiver.
-    receiver(receiver_options options, std::shared_ptr<limits::governor> governor, exporter::exporter& exporter,
+    // The governor and exporter (ports) must outlive the receiver.
+    receiver(receiver_options options, governor_port& governor, exporter_port& exporter,
              prometheus::Registry& registry);
     ~receiver();
     receiver(const receiver&) = delete;
@@ -58,8 +61,8 @@ public:
 
 private:
     receiver_options options_;
-    std::shared_ptr<limits::governor> governor_;
-    exporter::exporter& exporter_;
+    governor_port& governor_;
+    exporter_port& exporter_;
     std::unique_ptr<receiver_metrics> metrics_;
 };
 

@@ -161,7 +161,7 @@ governor::~governor() = default;
 void governor::set_limits(std::shared_ptr<const limits_file> file) {
     auto state = std::make_shared<rules_state>();
     state->file = std::move(file);
-    state->matcher = std::make_unique<rule_matcher>(state->file);
+    state->matcher = std::make_unique<rule_matcher>(state->file, clock_);
     state->generation = rules_generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
     const auto add_counters = [&](std::string name, action a) {
         auto c = std::make_unique<rule_counters>();

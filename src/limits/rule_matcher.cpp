@@ -8,7 +8,8 @@
 
 namespace mg::limits {
 
-rule_matcher::rule_matcher(std::shared_ptr<const limits_file> file) : file_(std::move(file)) {
+rule_matcher::rule_matcher(std::shared_ptr<const limits_file> file, mg::clock& clock)
+    : file_(std::move(file)), clock_(clock) {
     if (!file_) throw std::invalid_argument("rule_matcher: no limits file");
     const auto& rules = file_->rules;
     for (std::size_t i = 0; i < rules.size(); ++i) {
@@ -47,7 +48,7 @@ std::vector<std::size_t> rule_matcher::candidates(std::string_view metric_name) 
                 // The matcher's complexity bound (nested repetition backtracking on this name):
                 // the rule does not apply. Logged at most every 10 s, whatever the sender sends.
                 gave_up_.fetch_add(1, std::memory_order_relaxed);
-                if (gave_up_log_.allow(std::chrono::steady_clock::now(), std::chrono::seconds(10))) {
+                if (gave_up_log_.allow(clock_.monotonic_now(), std::chrono::seconds(10))) {
                     const auto& r = file_->rules[p.index];
                     logging::warn("rule regex too costly for a metric name, treated as no match",
                                   {{"rule", r.name}, {"pattern", r.metric_pattern},

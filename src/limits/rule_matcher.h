@@ -11,7 +11,8 @@
 // Regexes: Boost.Regex (Perl/ECMAScript syntax) rather than std::regex, because its matcher
 // gives up after a bounded number of states (limits/bounded_regex.h) where std::regex backtracks for ever: a pattern with nested repetition,
 // such as `(a+)+x`, against a sender's metric name must not hang an ingest thread. A match that
-// gives up counts as no match (the rule does not apply) and is counted (regex_gave_up()).
+// gives up counts as no match (the rule does not apply) and is counted (regex_gave_up()); it is
+// logged at most every 10 s of the injected clock's time (the clock must outlive the matcher).
 //
 // Caching: candidates() runs the regexes of every regex rule, which is far too slow to do per
 // series. It does not cache (that would make it mutable); the caller keeps the result per metric
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "cardinality/series_hash.h"
+#include "common/clock.h"
 #include "limits/bounded_regex.h"
 #include "limits/limits_file.h"
 #include "limits/log_gate.h"
@@ -46,7 +48,7 @@ class rule_matcher {
     // Compiles every rule's metric_name: exact names go into a hash map, the rest become anchored
     // regexes ("^(?:" + pattern + ")$", ECMAScript, optimize). Throws std::invalid_argument when
     // file is null or a pattern does not compile, which parse_limits_yaml never lets through.
-    explicit rule_matcher(std::shared_ptr<const limits_file> file);
+    rule_matcher(std::shared_ptr<const limits_file> file, mg::clock& clock);
 
     // Indices into file().rules of the rules whose metric_name matches metric_name (a rule
     // without metric_name matches every metric), in file order. Cache the result per metric name.
@@ -79,6 +81,7 @@ class rule_matcher {
     };
 
     std::shared_ptr<const limits_file> file_;
+    mg::clock& clock_;
     std::unordered_map<std::string, std::vector<std::size_t>, string_hash, std::equal_to<>> exact_;
     std::vector<pattern_rule> patterns_;  // in file order
     mutable std::atomic<std::uint64_t> gave_up_{0};

@@ -25,8 +25,8 @@ using wall = std::chrono::system_clock;
 // written once per chunk rather than once per tracker.
 constexpr std::uint64_t k_chunk_bytes = 32ull << 20;
 
-std::int64_t ms_since(steady::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count();
+std::int64_t ms_since(const mg::clock& clock, steady::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock.monotonic_now() - start).count();
 }
 
 // p% of x without overflow, and exact for small x.
@@ -75,7 +75,7 @@ bloom_persistence::bloom_persistence(persistence_options options, tracker_host& 
     so.path = options_.path;
     so.max_file_bytes = options_.max_file_bytes;
     so.max_inflated_bytes = std::min(memory_limit(), options_.max_file_bytes * 64);
-    auto store = tracker_store::open(fs_, so, open_report_);
+    auto store = tracker_store::open(fs_, clock_, so, open_report_);
     if (!store) {
         logging::error("bloom persistence unavailable, keeping state in memory only",
                        {{"path", options_.path}, {"error", store.error_message()}, {"component", k_component}});
@@ -136,7 +136,7 @@ wall::time_point bloom_persistence::wall_of(steady::time_point t) const {
 restore_report bloom_persistence::restore() {
     restore_report r;
     if (!store_) return r;
-    const auto started = steady::now();
+    const auto started = clock_.monotonic_now();
     logging::info("loading bloom state from disk", {{"path", options_.path}});
     for (const auto& [key, why] : open_report_.bad_entries) {
         ++r.errors;
@@ -170,7 +170,7 @@ restore_report bloom_persistence::restore() {
             drop.push_back(m->key);
             continue;
         }
-        const auto t0 = steady::now();
+        const auto t0 = clock_.monotonic_now();
         auto fail = [&](const std::string& why) {
             ++r.errors;
             metrics_.load(false);
@@ -219,7 +219,7 @@ restore_report bloom_persistence::restore() {
         memory += bytes_in_memory;
         ++r.loaded;
         metrics_.load(true);
-        metrics_.observe_load_seconds(std::chrono::duration<double>(steady::now() - t0).count());
+        metrics_.observe_load_seconds(std::chrono::duration<double>(clock_.monotonic_now() - t0).count());
         logging::info("loaded tracker", {{"key", m->key}, {"count", count}, {"age", age_text(age)}});
     }
     if (!drop.empty()) {
@@ -227,7 +227,7 @@ restore_report bloom_persistence::restore() {
             logging::warn("could not remove stale or bad bloom state files",
                           {{"error", st.error_message()}, {"component", k_component}});
     }
-    r.duration = std::chrono::milliseconds(ms_since(started));
+    r.duration = std::chrono::milliseconds(ms_since(clock_, started));
     logging::info("bloom state restore complete", {{"loaded", r.loaded},
                                                    {"skipped_stale", r.skipped_stale},
                                                    {"errors", r.errors},
@@ -239,7 +239,7 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
     save_report r;
     if (!store_) return r;
     std::lock_guard lock(save_mu_);
-    const auto started = steady::now();
+    const auto started = clock_.monotonic_now();
 
     // The directory may have been removed under us: recreate it and write everything again.
     auto layout = store_->ensure_layout();
@@ -313,7 +313,7 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
 
     for (std::size_t i = 0; i < dirty.size(); ++i) {
         const auto& [key, tracker] = dirty[i];
-        if (steady::now() >= deadline) {
+        if (clock_.monotonic_now() >= deadline) {
             // Shutdown ran out of time: leave the rest dirty (and counted) rather than hang.
             for (std::size_t j = i; j < dirty.size(); ++j) dirty[j].tracker->mark_dirty();
             r.unsaved += dirty.size() - i;
@@ -367,9 +367,9 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
     }
     flush();
 
-    r.duration = std::chrono::milliseconds(ms_since(started));
+    r.duration = std::chrono::milliseconds(ms_since(clock_, started));
     if (r.saved + r.errors > 0)
-        metrics_.observe_save_seconds(std::chrono::duration<double>(steady::now() - started).count());
+        metrics_.observe_save_seconds(std::chrono::duration<double>(clock_.monotonic_now() - started).count());
     if (r.saved + r.errors + r.stamped > 0) last_pass_failed_ = r.errors > 0;
     const auto usage = store_->disk_usage();
     if (r.saved > 0)
@@ -524,7 +524,7 @@ void bloom_persistence::saver_loop() {
     lower_thread_priority();
     std::unique_lock lock(wake_mu_);
     while (!stopping_) {
-        wake_.wait_for(lock, options_.save_interval, [this] { return stopping_; });
+        clock_.wait_for(lock, wake_, options_.save_interval, [this] { return stopping_; });
         if (stopping_) break;
         lock.unlock();
         guarded("save", [this] {
@@ -544,7 +544,7 @@ void bloom_persistence::cleanup_loop() {
     lower_thread_priority();
     std::unique_lock lock(wake_mu_);
     while (!stopping_) {
-        wake_.wait_for(lock, options_.cleanup_interval, [this] { return stopping_ || cleanup_requested_; });
+        clock_.wait_for(lock, wake_, options_.cleanup_interval, [this] { return stopping_ || cleanup_requested_; });
         if (stopping_) break;
         cleanup_requested_ = false;
         lock.unlock();
@@ -567,7 +567,7 @@ void bloom_persistence::begin_stop(steady::time_point deadline) {
         stopping_ = true;
         wake_.notify_all();
     }
-    stop_started_ = steady::now();
+    stop_started_ = clock_.monotonic_now();
     if (!store_) {
         std::lock_guard lock(final_mu_);
         final_done_ = true;
@@ -605,7 +605,7 @@ stop_report bloom_persistence::finish_stop(steady::time_point deadline) {
     {
         std::unique_lock lock(final_mu_);
         if (!final_.joinable() && !final_done_) return out;  // never begun
-        if (!final_done_cv_.wait_until(lock, deadline, [this] { return final_done_; })) {
+        if (!clock_.wait_until(lock, final_done_cv_, deadline, [this] { return final_done_; })) {
             out = final_report_;
             out.timed_out = true;
             out.saved = final_saved_;
@@ -618,7 +618,7 @@ stop_report bloom_persistence::finish_stop(steady::time_point deadline) {
     if (!out.timed_out && final_.joinable()) final_.join();
     if (!store_) return out;
     const std::size_t total = live().size();
-    const auto elapsed = ms_since(stop_started_);
+    const auto elapsed = ms_since(clock_, stop_started_);
     if (out.timed_out) {
         logging::error("final bloom state save ran out of time",
                        {{"saved", out.saved}, {"failed", out.failed}, {"unsaved", out.unsaved}, {"total", total},
@@ -648,7 +648,7 @@ stop_report bloom_persistence::stop() {
         std::lock_guard lock(wake_mu_);
         if (stopped_) return {};
     }
-    const auto deadline = steady::now() + options_.shutdown_timeout;
+    const auto deadline = clock_.deadline_after(options_.shutdown_timeout);
     begin_stop(deadline);
     return finish_stop(deadline);
 }

@@ -3,10 +3,13 @@
 //
 // Threads: start() runs a saver thread (every save_interval) and a cleanup thread (every
 // cleanup_interval, or early when the saver sees memory at 80% of max_memory or disk over
-// max_size). Both sleep on a condition variable, so stopping is immediate, and both catch, log and
-// count every exception: they never die silently. The ingest path never waits on them: a save
-// copies each dirty tracker's words (bloom_tracker::snapshot(), a short lock that only excludes
-// rotation) and compresses and writes with no lock the ingest path takes.
+// max_size). Both wait on a condition variable through the injected clock (clock.h), so stopping
+// is immediate and tests move their intervals with a fake clock; both catch, log and count every
+// exception: they never die silently. Every deadline below is the clock's monotonic time, and
+// every reading of the time (ages, durations in logs and metrics) is the clock's. The ingest
+// path never waits on them: a save copies each dirty tracker's words (bloom_tracker::snapshot(),
+// a short lock that only excludes rotation) and compresses and writes with no lock the ingest
+// path takes.
 //
 // What a save writes: a tracker whose filter changed is written whole; a tracker that was only
 // used (known series) has its index entry's last_updated and count moved (one meta.json write

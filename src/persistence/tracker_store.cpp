@@ -16,11 +16,12 @@ std::string file_name(const tracker_meta& m) { return m.hash + (m.compressed ? "
 
 }  // namespace
 
-tracker_store::tracker_store(file_system& fs, store_options options) : fs_(fs), options_(std::move(options)) {}
+tracker_store::tracker_store(file_system& fs, mg::clock& clock, store_options options)
+    : fs_(fs), clock_(clock), options_(std::move(options)) {}
 
-result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, store_options options,
+result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::clock& clock, store_options options,
                                                            open_report& report) {
-    std::unique_ptr<tracker_store> s(new tracker_store(fs, std::move(options)));
+    std::unique_ptr<tracker_store> s(new tracker_store(fs, clock, std::move(options)));
     if (auto st = fs.create_dirs(s->options_.path, k_dir_mode); !st) return make_error(st.error_message());
     if (auto st = fs.create_dirs(s->trackers_dir(), k_dir_mode); !st) return make_error(st.error_message());
 
@@ -251,7 +252,7 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
     }
     std::set<std::string> timed_out;
     auto write_file = [&](const pending_file& f) {
-        if (std::chrono::steady_clock::now() >= deadline) {
+        if (clock_.monotonic_now() >= deadline) {
             timed_out.insert(f.meta.key);
             return status(make_error("not written: the shutdown deadline passed first"));
         }

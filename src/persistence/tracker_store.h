@@ -18,7 +18,8 @@
 // ensure_layout(), called before every save pass, recreates it (0700) and forgets the index of
 // files that went with it, so the caller re-saves everything.
 //
-// All I/O goes through the injected file_system. Thread-safety: every method may be called from
+// All I/O goes through the injected file_system, and the deadline of a save is read on the
+// injected clock (both must outlive the store). Thread-safety: every method may be called from
 // any thread; one mutex serializes index changes and the writes that go with them (the saver and
 // the cleanup thread share a store). Methods never throw for I/O problems: they return status.
 #pragma once
@@ -32,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/file_system.h"
 #include "common/result.h"
 #include "persistence/meta_index.h"
@@ -94,7 +96,8 @@ public:
     // is left untouched). A malformed index is moved aside and rebuilt from the tracker files;
     // see the header for orphans. Temporary files are removed. When the index in memory differs
     // from meta.json (entries dropped or recovered), meta.json is rewritten at once.
-    static result<std::unique_ptr<tracker_store>> open(file_system& fs, store_options options, open_report& report);
+    static result<std::unique_ptr<tracker_store>> open(file_system& fs, mg::clock& clock, store_options options,
+                                                       open_report& report);
 
     // A copy of the index.
     meta_index index() const;
@@ -110,7 +113,8 @@ public:
     // first: when the file system lacks room for all of it, nothing is written and every file
     // fails. Files over max_file_bytes fail alone. The outcome says per key what happened; a
     // failed key keeps its previous entry and file.
-    // Files not started when `deadline` passes fail with timed_out set (a shutdown's bound).
+    // Files not started when `deadline` (the clock's monotonic time) passes fail with timed_out
+    // set (a shutdown's bound).
     std::vector<save_outcome> save(std::vector<pending_file> files, std::chrono::system_clock::time_point now,
                                    std::chrono::steady_clock::time_point deadline =
                                        std::chrono::steady_clock::time_point::max());
@@ -133,7 +137,7 @@ public:
     std::string file_path(const tracker_meta& meta) const;
 
 private:
-    tracker_store(file_system& fs, store_options options);
+    tracker_store(file_system& fs, mg::clock& clock, store_options options);
     status write_index_locked();
     // Rebuilds index entries for the unlisted files of the trackers directory (see open()).
     void recover_from_files(const std::vector<dir_entry>& listing, open_report& report);
@@ -142,6 +146,7 @@ private:
     std::string unreadable_dir() const { return options_.path + "/unreadable"; }
 
     file_system& fs_;
+    mg::clock& clock_;
     store_options options_;
     mutable std::mutex mu_;
     meta_index index_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/strings.h"
 #include "protocol/otlp_internal.h"
 
 namespace mg::protocol {
@@ -156,7 +157,7 @@ decode_status render_any(bytes_view payload, bool nested, int depth, std::string
             break;
         case any_bytes:
             if (nested) out += '"';
-            otlp_detail::base64_encode(last.bytes, out);
+            mg::base64_append(last.bytes, out);
             if (nested) out += '"';
             break;
         case any_array: {

@@ -26,61 +26,6 @@ void render_int(std::int64_t v, std::string& out) {
     out.append(buf, r.ptr);
 }
 
-namespace {
-constexpr char k_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int b64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-}  // namespace
-
-void base64_encode(std::string_view in, std::string& out) {
-    std::size_t i = 0;
-    const auto at = [&in](std::size_t k) { return static_cast<unsigned char>(in[k]); };
-    for (; i + 3 <= in.size(); i += 3) {
-        const unsigned v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-        out += k_b64[(v >> 18) & 63];
-        out += k_b64[(v >> 12) & 63];
-        out += k_b64[(v >> 6) & 63];
-        out += k_b64[v & 63];
-    }
-    if (in.size() - i == 1) {
-        const unsigned v = at(i) << 16;
-        out += k_b64[(v >> 18) & 63];
-        out += k_b64[(v >> 12) & 63];
-        out += "==";
-    } else if (in.size() - i == 2) {
-        const unsigned v = (at(i) << 16) | (at(i + 1) << 8);
-        out += k_b64[(v >> 18) & 63];
-        out += k_b64[(v >> 12) & 63];
-        out += k_b64[(v >> 6) & 63];
-        out += '=';
-    }
-}
-
-bool base64_decode(std::string_view in, std::string& out) {
-    while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-    if (in.size() % 4 == 1) return false;
-    unsigned acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        const int v = b64_value(c);
-        if (v < 0) return false;
-        acc = (acc << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xFFU);
-        }
-    }
-    return true;
-}
-
 void json_quote(std::string_view s, std::string& out) {
     out += '"';
     for (char c : s) {

@@ -15,9 +15,6 @@ namespace mg::protocol::otlp_detail {
 // Shortest round-trip decimal; NaN, +Inf, -Inf for the non-finite values.
 void render_double(double v, std::string& out);
 void render_int(std::int64_t v, std::string& out);
-void base64_encode(std::string_view in, std::string& out);
-// Standard or URL-safe alphabet, padding optional (as the protobuf JSON mapping accepts).
-bool base64_decode(std::string_view in, std::string& out);
 // Appends s as a JSON string literal.
 void json_quote(std::string_view s, std::string& out);
 // Appends {"k":v,...} with entries sorted by key (stable for equal keys).

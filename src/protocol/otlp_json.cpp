@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "common/strings.h"
 #include "protocol/otlp_internal.h"
 #include "protocol/otlp_json_internal.h"
 
@@ -171,11 +172,11 @@ decode_status render_any(const json& v, bool nested, int depth, std::string& out
     } else if (const json* by = member(v, "bytesValue", "bytes_value")) {
         std::string raw;
         if (!by->is_string() ||
-            !otlp_detail::base64_decode(by->get_ref<const std::string&>(), raw)) {
+            !mg::base64_decode(by->get_ref<const std::string&>(), raw)) {
             return fail("bytesValue must be a base64 string");
         }
         if (nested) out += '"';
-        otlp_detail::base64_encode(raw, out);
+        mg::base64_append(raw, out);
         if (nested) out += '"';
     } else if (const json* a = member(v, "arrayValue", "array_value")) {
         bool bad = !a->is_object();
@@ -726,7 +727,7 @@ json any_to_json(const otlp_any_value& v) {
             return json{{"doubleValue", double_to_json(v.d)}};
         case k::bytes: {
             std::string b64;
-            otlp_detail::base64_encode(v.s, b64);
+            mg::base64_append(v.s, b64);
             return json{{"bytesValue", b64}};
         }
         case k::array: {

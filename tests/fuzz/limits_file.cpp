@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto shared = std::make_shared<const mg::limits::limits_file>(std::move(*file));
     // parse_limits_yaml lets through only patterns that compile: the matcher must not throw.
-    const mg::limits::rule_matcher matcher(shared);
+    const mg::limits::rule_matcher matcher(shared, mg::system_clock_instance());
 
     // Names from the file itself (literal patterns and label values) plus a few fixed ones.
     std::vector<std::string> names = {"http_requests_total", "up", "", "a_b:c"};

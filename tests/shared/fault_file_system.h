@@ -6,11 +6,13 @@
 // available_bytes() reports what is left. The other switches fail every call of one kind whose
 // path contains the given substring (empty substring: switch off); fail_create also covers
 // open_appendable (both open a file for writing). hold_syncs() makes every sync of a matching
-// path wait until release_syncs() (a disk that stalls), counting the syncs that waited.
+// path wait until release_syncs() (a disk that stalls), counting the syncs that waited;
+// await_held_syncs() lets a test wait until the disk stalls.
 // Thread-safety: the switches are read and set under a mutex; set them from the test thread. A
 // file's sync may run while another thread appends to it, as the real one allows.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -54,6 +56,11 @@ public:
     int held_syncs() const {
         std::lock_guard lock(mu_);
         return held_;
+    }
+    // Waits (for real, at most `timeout`) until n syncs have stalled; false at the timeout.
+    bool await_held_syncs(int n, std::chrono::milliseconds timeout = std::chrono::seconds(30)) const {
+        std::unique_lock lock(mu_);
+        return held_cv_.wait_for(lock, timeout, [&] { return held_ >= n; });
     }
     void clear() {
         std::lock_guard lock(mu_);
@@ -140,6 +147,7 @@ private:
                 std::unique_lock lock(fs_.mu_);
                 if (!fs_.hold_.empty() && path_.find(fs_.hold_) != std::string::npos) {
                     ++fs_.held_;
+                    fs_.held_cv_.notify_all();
                     fs_.released_.wait(lock, [this] { return fs_.hold_.empty(); });
                 }
             }
@@ -177,6 +185,7 @@ private:
     mutable std::mutex mu_;
     std::string create_, append_, sync_, rename_, read_, truncate_, lock_, hold_;
     std::condition_variable released_;
+    mutable std::condition_variable held_cv_;  // a sync stalled
     int held_ = 0;
     int create_skip_ = 0;
     std::optional<std::uint64_t> budget_;

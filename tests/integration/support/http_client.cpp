@@ -3,7 +3,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
-#include <cctype>
+
+#include "common/strings.h"
 
 namespace mg::test {
 
@@ -36,9 +37,7 @@ http_reply http_client::read_reply(bool head) {
     out.body = res.body();
     out.keep_alive = res.keep_alive();
     for (const auto& f : res) {
-        std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        out.headers[name] = std::string(f.value());
+        out.headers[mg::lower(f.name_string())] = std::string(f.value());
     }
     return out;
 }

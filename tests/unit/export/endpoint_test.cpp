@@ -55,11 +55,3 @@ TEST_CASE("extra headers parse as Name=value pairs", "[export][endpoint]") {
     CHECK_FALSE(ex::parse_headers("A=b\r\nInjected: x").ok());
     CHECK_FALSE(ex::parse_headers("A: b=c").ok());
 }
-
-TEST_CASE("base64 for basic auth", "[export][endpoint]") {
-    CHECK(ex::base64_encode("") == "");
-    CHECK(ex::base64_encode("f") == "Zg==");
-    CHECK(ex::base64_encode("fo") == "Zm8=");
-    CHECK(ex::base64_encode("foo") == "Zm9v");
-    CHECK(ex::base64_encode("Aladdin:open sesame") == "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
-}

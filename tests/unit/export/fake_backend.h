@@ -3,7 +3,8 @@
 // fake_backend: our own src/http server with a router, answering POST /api/v1/write and
 // /v1/metrics through a test-supplied responder, recording every request.
 // raw_backend: a small thread-per-connection Beast server, plain or TLS, that also counts the
-// connections it accepted (keep-alive tests) — src/http has no TLS.
+// connections it accepted and lets the responder close a connection after any response
+// (keep-alive tests), which the src/http server neither counts nor lets a handler decide.
 // Both: wait_requests() blocks on a condition variable until n requests arrived or the timeout.
 #pragma once
 

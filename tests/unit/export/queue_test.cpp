@@ -1,8 +1,13 @@
+// The export queue's budget, batches, lanes and epochs (src/export/queue.h), on a fake clock:
+// the flush interval, busy time and every wait's deadline move only when a test advances the
+// time, so no test sleeps and none depends on how fast the machine is.
 #include "export/queue.h"
 
 #include <catch2/catch.hpp>
 #include <future>
 #include <thread>
+
+#include "common/clock.h"
 
 namespace ex = mg::exporter;
 using namespace std::chrono_literals;
@@ -20,19 +25,27 @@ ex::payload make(std::uint32_t series, std::size_t bytes, bool compressed = fals
 
 using wait = ex::export_queue::wait_result;
 
-// The next batch, which must be ready within a second (time limits in these tests are bounds on
-// a hang, not the measure of anything).
-ex::taken_batch take(ex::export_queue& q, std::uint64_t batch_size, std::chrono::nanoseconds flush) {
+// The next batch, which must be ready now: the fake time does not move while next_batch looks,
+// so a wake_by of now makes it answer without waiting.
+ex::taken_batch take(ex::export_queue& q, const mg::clock& clock, std::uint64_t batch_size,
+                     std::chrono::nanoseconds flush) {
     ex::taken_batch b;
-    REQUIRE(q.next_batch(b, batch_size, flush, std::chrono::steady_clock::now() + 5s) == wait::batch);
+    REQUIRE(q.next_batch(b, batch_size, flush, clock.monotonic_now()) == wait::batch);
     return b;
+}
+
+// No batch can start now (a lane busy, an epoch barrier): next_batch reaches its wake_by.
+bool none_ready(ex::export_queue& q, const mg::clock& clock, std::uint64_t batch_size) {
+    ex::taken_batch none;
+    return q.next_batch(none, batch_size, 0ns, clock.monotonic_now()) == wait::timeout;
 }
 
 }  // namespace
 
 TEST_CASE("try_push refuses past the byte budget and never blocks", "[export][queue]") {
+    mg::fake_clock clock;
     const auto cost = make(1, 100).cost();
-    ex::export_queue q(cost * 3);
+    ex::export_queue q(clock, cost * 3);
     for (int i = 0; i < 3; ++i) {
         auto p = make(1, 100);
         CHECK(q.try_push(p));
@@ -43,7 +56,7 @@ TEST_CASE("try_push refuses past the byte budget and never blocks", "[export][qu
     CHECK(q.bytes() == cost * 3);
     CHECK(q.queued_payloads() == 3);
 
-    const auto b = take(q, 100, 0ns);
+    const auto b = take(q, clock, 100, 0ns);
     CHECK(b.items.size() == 3);
     // Taken but not released: still in the budget (in flight).
     CHECK_FALSE(q.try_push(p));
@@ -53,7 +66,8 @@ TEST_CASE("try_push refuses past the byte budget and never blocks", "[export][qu
 }
 
 TEST_CASE("a payload larger than the budget fits into an empty queue", "[export][queue]") {
-    ex::export_queue q(10);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 10);
     auto big = make(1, 1000);
     CHECK(q.try_push(big));
     auto small = make(1, 1);
@@ -62,7 +76,8 @@ TEST_CASE("a payload larger than the budget fits into an empty queue", "[export]
 
 TEST_CASE("batches merge up to batch_size series - standalone payloads go alone",
           "[export][queue]") {
-    ex::export_queue q(1 << 20);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
     for (std::uint32_t s : {3U, 3U, 3U, 3U}) {
         auto p = make(s, 10);
         q.try_push(p);
@@ -72,13 +87,13 @@ TEST_CASE("batches merge up to batch_size series - standalone payloads go alone"
     auto tail = make(2, 10);
     q.try_push(tail);
 
-    auto b = take(q, 7, 1h);  // 3+3 fit, a third would be 9 > 7
+    auto b = take(q, clock, 7, 1h);  // 3+3 fit, a third would be 9 > 7
     CHECK(b.items.size() == 2);
     q.release(b);
-    b = take(q, 7, 1h);  // 3+3 again; the raw payload stops the run
+    b = take(q, clock, 7, 1h);  // 3+3 again; the raw payload stops the run
     CHECK(b.items.size() == 2);
     q.release(b);
-    b = take(q, 7, 1h);
+    b = take(q, clock, 7, 1h);
     REQUIRE(b.items.size() == 1);
     CHECK(b.items[0].compressed);
     q.release(b);
@@ -89,61 +104,106 @@ TEST_CASE("batches merge up to batch_size series - standalone payloads go alone"
         const bool ok = q.next_batch(o, 7, 1h) == wait::batch;
         return ok ? o.items.size() : std::size_t{0};
     });
-    CHECK(fut.wait_for(50ms) == std::future_status::timeout);
+    REQUIRE(clock.await_waiters(1));  // waiting, for the interval's end
+    clock.advance(59min);
+    REQUIRE(clock.await_waiters(1));  // still waiting
+    CHECK(fut.wait_for(0s) == std::future_status::timeout);
     q.flush_now();
-    REQUIRE(fut.wait_for(5s) == std::future_status::ready);
+    REQUIRE(fut.wait_for(30s) == std::future_status::ready);  // a bound on a hang only
     CHECK(fut.get() == 1);
 }
 
 TEST_CASE("the flush interval releases a partial batch", "[export][queue]") {
-    ex::export_queue q(1 << 20);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
     auto p = make(1, 10);
-    // The interval counts from the enqueue, so the clock starts before the push (started after
-    // it, the check failed by the few microseconds in between, once in CI).
-    const auto start = std::chrono::steady_clock::now();
     q.try_push(p);
-    const auto b = take(q, 1000, 50ms);
-    CHECK(std::chrono::steady_clock::now() - start >= 50ms);
+    ex::taken_batch b;
+    auto result = wait::closed;
+    mg::clock::time_point taken_at{};
+    std::thread batcher([&] {
+        result = q.next_batch(b, 1000, 50ms);
+        taken_at = clock.monotonic_now();
+    });
+    // The interval counts from the enqueue: a millisecond short of it, the batch still waits.
+    const auto pushed = clock.monotonic_now();
+    REQUIRE(clock.await_waiters(1));
+    clock.advance(49ms);
+    REQUIRE(clock.await_waiters(1));
+    clock.advance(1ms);
+    batcher.join();
+    CHECK(result == wait::batch);
+    CHECK(taken_at - pushed == 50ms);
     CHECK(b.items.size() == 1);
 }
 
 TEST_CASE("a sender's whole request (prompt) goes when its lane is free, with what waits behind it",
           "[export][queue]") {
-    ex::export_queue q(1 << 20);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
     auto plain = make(1, 10);
     q.try_push(plain);
     ex::taken_batch none;
     // Not prompt: it waits for a fuller batch until the flush interval (an hour here).
-    CHECK(q.next_batch(none, 1000, 1h, std::chrono::steady_clock::now() + 20ms) == wait::timeout);
+    CHECK(q.next_batch(none, 1000, 1h, clock.monotonic_now()) == wait::timeout);
 
-    ex::export_queue r(1 << 20);
+    ex::export_queue r(clock, 1 << 20);
     auto first = make(2, 10);
     first.prompt = true;
     auto second = make(3, 10);
     r.try_push(first);
     r.try_push(second);
-    const auto b = take(r, 1000, 1h);  // at once, not after the hour
+    const auto b = take(r, clock, 1000, 1h);  // at once, not after the hour
     REQUIRE(b.items.size() == 2);
     CHECK(b.items[0].series == 2);
     CHECK(b.items[1].series == 3);
 }
 
+TEST_CASE("next_batch returns timeout at wake_by when nothing is ready", "[export][queue]") {
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
+    auto p = make(1, 10);
+    q.try_push(p);  // not due for an hour
+    const auto wake_by = clock.monotonic_now() + 100ms;
+    ex::taken_batch b;
+    auto result = wait::batch;
+    std::thread batcher([&] { result = q.next_batch(b, 1000, 1h, wake_by); });
+    REQUIRE(clock.await_waiters(1));
+    clock.advance(100ms);
+    batcher.join();
+    CHECK(result == wait::timeout);
+    CHECK(b.items.empty());
+    CHECK(q.queued_payloads() == 1);
+}
+
 TEST_CASE("close hands out the rest - abort returns it - wait_empty follows release",
           "[export][queue]") {
-    ex::export_queue q(1 << 20);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
     auto a = make(1, 10);
     auto b = make(1, 10);
     q.try_push(a);
     q.close();
     CHECK_FALSE(q.try_push(b));
-    const auto taken = take(q, 1000, 1h);  // closed: no waiting for the interval
+    const auto taken = take(q, clock, 1000, 1h);  // closed: no waiting for the interval
     ex::taken_batch none;
     CHECK(q.next_batch(none, 1000, 1h) == wait::closed);
-    CHECK_FALSE(q.wait_empty(std::chrono::steady_clock::now() + 10ms));
+    // In flight until released: the wait reaches its deadline.
+    bool emptied = true;
+    std::thread drain([&] { emptied = q.wait_empty(clock.monotonic_now() + 10ms); });
+    REQUIRE(clock.await_waiters(1));
+    clock.advance(10ms);
+    drain.join();
+    CHECK_FALSE(emptied);
+    // A release ends the wait without any time passing.
+    drain = std::thread([&] { emptied = q.wait_empty(clock.monotonic_now() + 1s); });
+    REQUIRE(clock.await_waiters(1));
     q.release(taken);
-    CHECK(q.wait_empty(std::chrono::steady_clock::now() + 1s));
+    drain.join();
+    CHECK(emptied);
+    CHECK(q.wait_empty(clock.monotonic_now()));
 
-    ex::export_queue r(1 << 20);
+    ex::export_queue r(clock, 1 << 20);
     auto c = make(2, 10);
     r.try_push(c);
     auto left = r.abort();
@@ -154,7 +214,8 @@ TEST_CASE("close hands out the rest - abort returns it - wait_empty follows rele
 }
 
 TEST_CASE("lanes: one batch in flight per lane, other lanes go meanwhile", "[export][queue][shards]") {
-    ex::export_queue q(1 << 20, 4, 4);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20, 4, 4);
     const auto epoch = q.shards().epoch;
     auto a1 = make(1, 10);
     auto a2 = make(1, 10, true);  // standalone: a batch of its own
@@ -162,21 +223,21 @@ TEST_CASE("lanes: one batch in flight per lane, other lanes go meanwhile", "[exp
     q.try_push(a1, {0, epoch});
     q.try_push(a2, {0, epoch});
     q.try_push(b1, {2, epoch});
-    const auto first = take(q, 100, 0ns);
-    const auto second = take(q, 100, 0ns);
+    const auto first = take(q, clock, 100, 0ns);
+    const auto second = take(q, clock, 100, 0ns);
     CHECK(first.where.lane != second.where.lane);  // lane 0's second batch waits for its first
-    ex::taken_batch none;
-    CHECK(q.next_batch(none, 100, 0ns, std::chrono::steady_clock::now() + 30ms) == wait::timeout);
+    CHECK(none_ready(q, clock, 100));
     CHECK(q.usage().busy_lanes == 2);
     q.release(first.where.lane == 0 ? first : second);
-    const auto third = take(q, 100, 0ns);
+    const auto third = take(q, clock, 100, 0ns);
     CHECK(third.where.lane == 0);
     REQUIRE(third.items.size() == 1);
     CHECK(third.items[0].compressed);
 }
 
 TEST_CASE("resharding: nothing of a new epoch starts before the old epoch is delivered", "[export][queue][shards]") {
-    ex::export_queue q(1 << 20, 8, 2);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20, 8, 2);
     const auto old = q.shards();
     CHECK(old.shards == 2);
     auto a = make(1, 10);
@@ -187,28 +248,28 @@ TEST_CASE("resharding: nothing of a new epoch starts before the old epoch is del
     CHECK(now.epoch == old.epoch + 1);
     auto b = make(1, 10);
     q.try_push(b, now.lane(2));
-    const auto first = take(q, 100, 0ns);
+    const auto first = take(q, clock, 100, 0ns);
     CHECK(first.where.epoch == old.epoch);
     // Lane 2 is idle, but its payload belongs to the new epoch: it waits for the old one.
-    ex::taken_batch none;
-    CHECK(q.next_batch(none, 100, 0ns, std::chrono::steady_clock::now() + 30ms) == wait::timeout);
+    CHECK(none_ready(q, clock, 100));
     // A payload split before the reshard and pushed late still goes first in its lane.
     auto late = make(1, 10);
     q.try_push(late, {2, old.epoch});
     q.release(first);
-    const auto second = take(q, 100, 0ns);
+    const auto second = take(q, clock, 100, 0ns);
     CHECK(second.where.epoch == old.epoch);
     CHECK(second.where.lane == 2);
     q.release(second);
-    const auto third = take(q, 100, 0ns);
+    const auto third = take(q, clock, 100, 0ns);
     CHECK(third.where.epoch == now.epoch);
     q.release(third);
     CHECK(q.bytes() == 0);
 }
 
 TEST_CASE("reservations: held room refuses others, a reserved push is never refused", "[export][queue]") {
+    mg::fake_clock clock;
     const auto cost = make(1, 100).cost();
-    ex::export_queue q(cost * 2);
+    ex::export_queue q(clock, cost * 2);
     REQUIRE(q.try_reserve(cost * 2));
     auto other = make(1, 100);
     CHECK_FALSE(q.try_push(other));  // the room is promised to the reserving request
@@ -223,7 +284,7 @@ TEST_CASE("reservations: held room refuses others, a reserved push is never refu
     CHECK(q.bytes() == cost * 3);  // the excess over the reservation is bounded by the request
     CHECK(q.queued_payloads() == 3);
     // What a request does not use goes back.
-    ex::export_queue r(cost * 4);
+    ex::export_queue r(clock, cost * 4);
     REQUIRE(r.try_reserve(cost * 3));
     r.unreserve(cost * 3);
     CHECK(r.bytes() == 0);
@@ -233,33 +294,37 @@ TEST_CASE("reservations: held room refuses others, a reserved push is never refu
 }
 
 TEST_CASE("usage: busy time follows the lanes' batches in flight", "[export][queue][shards]") {
-    ex::export_queue q(1 << 20, 2, 2);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20, 2, 2);
     auto a = make(1, 10);
     q.try_push(a, {0, q.shards().epoch});
     CHECK(q.usage().waiting_payloads == 1);
-    const auto b = take(q, 100, 0ns);
-    const auto start = std::chrono::steady_clock::now();
+    const auto b = take(q, clock, 100, 0ns);
     CHECK(q.usage().waiting_payloads == 0);
-    std::this_thread::sleep_for(20ms);  // the busy time measured is this one
+    clock.advance(15ms);
+    CHECK(q.usage().busy == 15ms);  // in flight: counted up to now
+    CHECK(q.usage().busy_lanes == 1);
+    clock.advance(5ms);
     q.release(b);
+    clock.advance(1h);  // idle time is not busy time
     const auto u = q.usage();
     CHECK(u.busy_lanes == 0);
-    CHECK(u.busy >= 20ms);
-    CHECK(u.busy <= std::chrono::steady_clock::now() - start + 1ms);
+    CHECK(u.busy == 20ms);
 }
 
 TEST_CASE("forwarded bodies go alone, unless round trips are long and their lane has a backlog",
           "[export][queue]") {
-    ex::export_queue q(1 << 20);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
     for (int i = 0; i < 13; ++i) {
         auto raw = make(10, 100, true);
         q.try_push(raw);
     }
-    auto b = take(q, 1000, 1h);  // a near backend (merging off): each goes as it came, at once
+    auto b = take(q, clock, 1000, 1h);  // a near backend (merging off): each goes as it came, at once
     CHECK(b.items.size() == 1);
     q.release(b);
     q.set_merge_forwarded(true);  // round trips became long
-    b = take(q, 1000, 1h);  // a backlog (12 waiting): merged up to batch_size, without waiting
+    b = take(q, clock, 1000, 1h);  // a backlog (12 waiting): merged up to batch_size, without waiting
     CHECK(b.items.size() == 12);
     for (const auto& p : b.items) CHECK(p.compressed);
     q.release(b);
@@ -269,20 +334,21 @@ TEST_CASE("forwarded bodies go alone, unless round trips are long and their lane
         json.format = ex::payload_format::otlp_json;
         q.try_push(json);
     }
-    b = take(q, 1000, 1h);
+    b = take(q, clock, 1000, 1h);
     CHECK(b.items.size() == 1);
     q.release(b);
 }
 
 TEST_CASE("resplit: the old epoch's waiting payloads move to the new lanes, before the senders' newer data",
           "[export][queue][shards]") {
-    ex::export_queue q(1 << 20, 8, 1);
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20, 8, 1);
     const auto old = q.shards();
     auto a = make(1, 10);
     auto b = make(1, 10);
     q.try_push(a, old.lane(0));
     q.try_push(b, old.lane(0));
-    const auto first = take(q, 1, 0ns);  // a, in flight (batch_size 1: one payload per batch)
+    const auto first = take(q, clock, 1, 0ns);  // a, in flight (batch_size 1: one payload per batch)
     q.set_shards(2);
     const auto now = q.shards();
     auto c = make(1, 10);
@@ -297,15 +363,14 @@ TEST_CASE("resplit: the old epoch's waiting payloads move to the new lanes, befo
     split.emplace_back(std::move(piece), ex::lane_ref{1, now.epoch});
     q.put_resplit(std::move(split), {}, {{taken[0].where, taken[0].p.cost()}});
     // a still in flight: the barrier holds everything of the new epoch.
-    ex::taken_batch none;
-    CHECK(q.next_batch(none, 1, 0ns, std::chrono::steady_clock::now() + 30ms) == wait::timeout);
+    CHECK(none_ready(q, clock, 1));
     q.release(first);
-    const auto second = take(q, 1, 0ns);
+    const auto second = take(q, clock, 1, 0ns);
     CHECK(second.where.lane == 1);
     REQUIRE(second.items.size() == 1);
     CHECK(second.items[0].series == 3);  // the moved piece goes first
     q.release(second);
-    const auto third = take(q, 1, 0ns);
+    const auto third = take(q, clock, 1, 0ns);
     CHECK(third.items[0].series == 7);
     q.release(third);
     CHECK(q.bytes() == 0);

@@ -1,11 +1,17 @@
 #include "limits/rule_matcher.h"
 
+#include <spdlog/sinks/ostream_sink.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "common/clock.h"
+#include "logging/log.h"
 
 using mg::limits::label_pair;
 using mg::limits::limits_file;
@@ -14,11 +20,12 @@ using mg::limits::rule_matcher;
 
 namespace {
 
-rule_matcher matcher_for(const std::string& yaml) {
+// The clock only times the regex give-up log (the fake one where a test looks at it).
+rule_matcher matcher_for(const std::string& yaml, mg::clock& clock = mg::system_clock_instance()) {
     auto f = mg::limits::parse_limits_yaml(yaml, "test");
     INFO(yaml);
     if (!f.ok()) FAIL(f.error_message());
-    return rule_matcher(std::make_shared<const limits_file>(std::move(f).value()));
+    return rule_matcher(std::make_shared<const limits_file>(std::move(f).value()), clock);
 }
 
 using index_list = std::vector<std::size_t>;
@@ -211,7 +218,7 @@ TEST_CASE("the matcher keeps its file alive", "[limits][matcher]") {
     file->rules.push_back(rule{});
     file->rules[0].name = "r";
     file->rules[0].metric_pattern = "m";
-    rule_matcher m(file);
+    rule_matcher m(file, mg::system_clock_instance());
     file.reset();
     CHECK(m.candidates("m") == index_list{0});
     CHECK(m.file().rules[0].name == "r");
@@ -223,8 +230,8 @@ TEST_CASE("a hand-built file with a bad regex or no file is refused", "[limits][
     file->rules.push_back(rule{});
     file->rules[0].name = "bad";
     file->rules[0].metric_pattern = "a)|(b";
-    CHECK_THROWS_AS(rule_matcher(file), std::invalid_argument);
-    CHECK_THROWS_AS(rule_matcher(nullptr), std::invalid_argument);
+    CHECK_THROWS_AS(rule_matcher(file, mg::system_clock_instance()), std::invalid_argument);
+    CHECK_THROWS_AS(rule_matcher(nullptr, mg::system_clock_instance()), std::invalid_argument);
 }
 
 TEST_CASE("a regex that would backtrack for ever gives up, counts as no match and is counted",
@@ -248,4 +255,37 @@ defaults: {max_cardinality: 10, action: drop}
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));  // not a hang
     CHECK(m.regex_gave_up() == 2);
     CHECK(selected(m, hostile + "!", {}) == "default");
+}
+
+TEST_CASE("a regex that gives up is logged at most once per 10 s of the matcher's clock", "[limits][matcher]") {
+    std::ostringstream out;
+    mg::logging::init(spdlog::level::info, mg::logging::format::json,
+                      std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    mg::fake_clock clock;
+    auto m = matcher_for(R"(
+rules:
+  - name: nested
+    match: {metric_name: "(a+)+x"}
+)",
+                         clock);
+    const std::string hostile = std::string(64, 'a') + "!";
+    const auto logged = [&out] {
+        const std::string text = out.str();
+        std::size_t n = 0;
+        for (auto at = text.find("rule regex too costly"); at != std::string::npos;
+             at = text.find("rule regex too costly", at + 1))
+            ++n;
+        return n;
+    };
+    CHECK(m.candidates(hostile).empty());
+    CHECK(m.candidates(hostile).empty());
+    CHECK(logged() == 1);  // the first one always
+    clock.advance(std::chrono::milliseconds(9999));
+    CHECK(m.candidates(hostile).empty());
+    CHECK(logged() == 1);
+    clock.advance(std::chrono::milliseconds(1));
+    CHECK(m.candidates(hostile).empty());
+    CHECK(logged() == 2);
+    CHECK(m.regex_gave_up() == 4);  // every one is counted, logged or not
+    mg::logging::init(spdlog::level::info, mg::logging::format::json);
 }

@@ -215,16 +215,25 @@ TEST_CASE("the final save keeps its deadline however slow the disk is", "[persis
     for (int i = 0; i < 5; ++i) l->send(request("m" + std::to_string(i), 0, 5));
     faults.hold_syncs("/trackers/");  // every tracker file's sync stalls until released
     log_capture logs;
-    const auto started = std::chrono::steady_clock::now();
-    const auto deadline = started + 300ms;
+    const auto deadline = clock.monotonic_now() + 300ms;
+    // The deadline passes once the disk has stalled and finish_stop waits for the final save.
+    bool stalled = false, waited = false;
+    std::thread time_passes([&] {
+        stalled = faults.await_held_syncs(1);
+        waited = clock.await_waiters(1);
+        clock.advance(300ms);
+    });
     l->persistence->begin_stop(deadline);
     const auto report = l->persistence->finish_stop(deadline);
-    const auto took = std::chrono::steady_clock::now() - started;
+    const auto returned_at = clock.monotonic_now();
+    time_passes.join();
+    CHECK(stalled);
+    CHECK(waited);
     CHECK(report.timed_out);
     CHECK_FALSE(report.complete());
     CHECK(report.dirty == 5);
     CHECK(report.unsaved == 5);
-    CHECK(took < 10s);  // the deadline, not the disk (the stalled sync never returns on its own)
+    CHECK(returned_at == deadline);  // the deadline, not the disk (the stalled sync never returns on its own)
     CHECK(faults.held_syncs() >= 1);
     CHECK_THAT(logs.text(), Catch::Contains("\"level\":\"error\""));
     CHECK_THAT(logs.text(), Catch::Contains("\"msg\":\"final bloom state save ran out of time\""));

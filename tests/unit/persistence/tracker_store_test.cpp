@@ -15,6 +15,7 @@
 
 namespace mp = mg::persistence;
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -35,7 +36,7 @@ std::unique_ptr<mp::tracker_store> open_store(mg::file_system& fsys, const std::
     mp::open_report local;
     mp::store_options o;
     o.path = path;
-    auto s = mp::tracker_store::open(fsys, o, report ? *report : local);
+    auto s = mp::tracker_store::open(fsys, mg::system_clock_instance(), o, report ? *report : local);
     REQUIRE(s.ok());
     return std::move(*s);
 }
@@ -112,7 +113,7 @@ TEST_CASE("files over the size limit are refused on load and on save", "[persist
     mp::store_options o;
     o.path = dir.path();
     o.max_file_bytes = 100;
-    auto opened = mp::tracker_store::open(mg::posix_file_system(), o, rep);
+    auto opened = mp::tracker_store::open(mg::posix_file_system(), mg::system_clock_instance(), o, rep);
     REQUIRE(opened.ok());
     auto store = std::move(*opened);
     auto out = store->save({file("big", std::string(101, 'x')), file("ok", std::string(100, 'x'))}, k_now);
@@ -150,7 +151,7 @@ TEST_CASE("an index of an unknown version is refused and left alone", "[persiste
     mp::open_report rep;
     mp::store_options o;
     o.path = dir.path();
-    auto s = mp::tracker_store::open(mg::posix_file_system(), o, rep);
+    auto s = mp::tracker_store::open(mg::posix_file_system(), mg::system_clock_instance(), o, rep);
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.error_message(), Catch::Contains("version 7 is not supported"));
     CHECK(fs::exists(dir.file("trackers/abc.bloom.gz")));
@@ -248,4 +249,27 @@ TEST_CASE("switching compression off replaces the .bloom.gz with a .bloom", "[pe
     CHECK(fs::exists(base + ".bloom"));
     CHECK_FALSE(fs::exists(base + ".bloom.gz"));
     CHECK(*store->read(*store->entry("k")) == "plain");
+}
+
+TEST_CASE("a save stops starting files once the deadline on the store's clock passed", "[persistence][store]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    mp::open_report rep;
+    mp::store_options o;
+    o.path = dir.path();
+    auto opened = mp::tracker_store::open(mg::posix_file_system(), clock, o, rep);
+    REQUIRE(opened.ok());
+    auto store = std::move(*opened);
+    const auto deadline = clock.monotonic_now() + 1s;
+    auto out = store->save({file("a", "aaaa")}, k_now, deadline);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].result.ok());
+    CHECK_FALSE(out[0].timed_out);
+    clock.advance(1s);
+    out = store->save({file("b", "bbbb")}, k_now, deadline);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].timed_out);
+    CHECK_THAT(out[0].result.error_message(), Catch::Contains("deadline"));
+    CHECK_FALSE(store->entry("b"));
+    CHECK(store->entry("a"));
 }

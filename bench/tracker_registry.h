@@ -1,4 +1,7 @@
-// tracker_registry: the bloom_tracker of every metric name, created on first use.
+// tracker_registry: the bloom_tracker of every metric name, created on first use. A fixture of
+// cardinality_bench (registry lookups under contention); the daemon keeps its trackers in the
+// governor's own map (limits/governor.h), so this is not part of any module. Its unit test is
+// tests/unit/bench/tracker_registry_test.cpp.
 //
 // A sharded_map (common/sharded_map.h): 64 shards chosen by a hash of the name, each a
 // std::shared_mutex over a map with heterogeneous lookup, so finding an existing tracker takes a
@@ -25,20 +28,20 @@
 #include "common/clock.h"
 #include "common/sharded_map.h"
 
-namespace mg::cardinality {
+namespace mg::bench {
 
 class tracker_registry {
 public:
-    static constexpr std::size_t k_shards = sharded_map<bloom_tracker>::k_shards;
-    using tracker_ptr = std::shared_ptr<bloom_tracker>;
+    static constexpr std::size_t k_shards = sharded_map<cardinality::bloom_tracker>::k_shards;
+    using tracker_ptr = std::shared_ptr<cardinality::bloom_tracker>;
 
     // Throws std::invalid_argument when defaults.validate() fails.
-    tracker_registry(const tracker_config& defaults, mg::clock& clock);
+    tracker_registry(const cardinality::tracker_config& defaults, mg::clock& clock);
 
     // The tracker of `metric_name`, created with the default config when absent.
     tracker_ptr get_or_create(std::string_view metric_name);
     // Same, with a config used only if the tracker has to be created.
-    tracker_ptr get_or_create(std::string_view metric_name, const tracker_config& config);
+    tracker_ptr get_or_create(std::string_view metric_name, const cardinality::tracker_config& config);
     // nullptr when absent.
     tracker_ptr find(std::string_view metric_name) const { return map_.find(metric_name); }
     // Adds or replaces (restore at startup). Returns false when tracker is null.
@@ -50,12 +53,12 @@ public:
     std::size_t size() const { return map_.size(); }
     // Sum of the trackers' memory_bytes() (walks every shard).
     std::size_t memory_bytes() const;
-    const tracker_config& defaults() const { return defaults_; }
+    const cardinality::tracker_config& defaults() const { return defaults_; }
 
 private:
-    tracker_config defaults_;
+    cardinality::tracker_config defaults_;
     mg::clock& clock_;
-    sharded_map<bloom_tracker> map_;
+    sharded_map<cardinality::bloom_tracker> map_;
 };
 
-}  // namespace mg::cardinality
+}  // namespace mg::bench

@@ -1,10 +1,11 @@
-#include "cardinality/tracker_registry.h"
+// The benchmark's tracker registry (see tracker_registry.h).
+#include "tracker_registry.h"
 
 #include <stdexcept>
 
-namespace mg::cardinality {
+namespace mg::bench {
 
-tracker_registry::tracker_registry(const tracker_config& defaults, mg::clock& clock)
+tracker_registry::tracker_registry(const cardinality::tracker_config& defaults, mg::clock& clock)
     : defaults_(defaults), clock_(clock) {
     if (auto st = defaults.validate(); !st) throw std::invalid_argument(st.error_message());
 }
@@ -14,9 +15,10 @@ tracker_registry::tracker_ptr tracker_registry::get_or_create(std::string_view m
 }
 
 tracker_registry::tracker_ptr tracker_registry::get_or_create(std::string_view metric_name,
-                                                              const tracker_config& config) {
+                                                              const cardinality::tracker_config& config) {
     // Built outside the lock: construction validates and may throw; it allocates no filter yet.
-    return map_.get_or_create(metric_name, [&] { return std::make_shared<bloom_tracker>(config, clock_); });
+    return map_.get_or_create(metric_name,
+                              [&] { return std::make_shared<cardinality::bloom_tracker>(config, clock_); });
 }
 
 std::size_t tracker_registry::memory_bytes() const {
@@ -25,4 +27,4 @@ std::size_t tracker_registry::memory_bytes() const {
     return bytes;
 }
 
-}  // namespace mg::cardinality
+}  // namespace mg::bench

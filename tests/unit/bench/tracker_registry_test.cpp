@@ -1,4 +1,6 @@
-#include "cardinality/tracker_registry.h"
+// The benchmark's tracker registry (bench/tracker_registry.h): creation once, lookups, erase and
+// concurrent use.
+#include "tracker_registry.h"
 
 #include <catch2/catch.hpp>
 #include <set>
@@ -8,7 +10,7 @@
 
 using mg::cardinality::bloom_tracker;
 using mg::cardinality::tracker_config;
-using mg::cardinality::tracker_registry;
+using mg::bench::tracker_registry;
 
 TEST_CASE("registry creates once and finds by string_view", "[tracker_registry]") {
     mg::fake_clock clk;

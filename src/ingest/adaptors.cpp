@@ -1,0 +1,49 @@
+// The real governor and exporter behind the receiver's ports (see adaptors.h).
+#include "ingest/adaptors.h"
+
+#include <utility>
+
+namespace mg::ingest {
+
+void governor_adaptor::note_rejected(limits::drop_reason reason, std::uint64_t series,
+                                     std::uint64_t datapoints) {
+    governor_.note_rejected(reason, series, datapoints);
+}
+
+void governor_adaptor::decide(std::span<const limits::series_ref> series,
+                              std::span<limits::decision> out) {
+    governor_.decide(series, out);
+}
+
+status exporter_adaptor::check_source(protocol::source_protocol p) const {
+    return exporter_.check_source(p);
+}
+
+exporter::submit_status exporter_adaptor::reserve(std::uint64_t bytes, exporter::reservation& out) {
+    return exporter_.reserve(bytes, out);
+}
+
+std::chrono::seconds exporter_adaptor::retry_after_hint() const {
+    return exporter_.retry_after_hint();
+}
+
+bool exporter_adaptor::can_forward_raw(const protocol::series_batch& batch) const {
+    return exporter_.can_forward_raw(batch);
+}
+
+exporter::submit_status exporter_adaptor::submit_raw(std::string body, protocol::source_protocol p,
+                                                     exporter::body_encoding enc,
+                                                     std::uint32_t series, std::uint64_t points,
+                                                     exporter::reservation* room) {
+    return exporter_.submit_raw(std::move(body), p, enc, series, points, room);
+}
+
+exporter::submit_status exporter_adaptor::submit(const protocol::series_batch& batch,
+                                                 std::span<const std::uint8_t> keep,
+                                                 std::span<const std::uint64_t> strip_masks,
+                                                 exporter::submit_details& details,
+                                                 exporter::reservation* room) {
+    return exporter_.submit(batch, keep, strip_masks, details, room);
+}
+
+}  // namespace mg::ingest
