@@ -1,9 +1,7 @@
-// Save, restore, cleanup and their threads (see bloom_persistence.h and docs/persistence.md).
+// Save and the threads of bloom_persistence: construction, the save pass, the saver and cleanup
+// threads and shutdown (see bloom_persistence.h and docs/persistence.md). Restore and cleanup
+// are in bloom_persistence_restore.cpp and bloom_persistence_cleanup.cpp.
 #include "persistence/bloom_persistence.h"
-
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <exception>
@@ -12,45 +10,13 @@
 #include "common/units.h"
 #include "logging/log.h"
 #include "persistence/meta_index.h"
+#include "persistence/persistence_internal.h"
 #include "persistence/state_gauges.h"
 #include "persistence/tracker_codec.h"
 
 namespace mg::persistence {
-namespace {
 
-using steady = std::chrono::steady_clock;
-using wall = std::chrono::system_clock;
-
-// A save pass hands the store this much file data at a time: bounded memory, and the index is
-// written once per chunk rather than once per tracker.
-constexpr std::uint64_t k_chunk_bytes = 32ull << 20;
-
-std::int64_t ms_since(const mg::clock& clock, steady::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(clock.monotonic_now() - start).count();
-}
-
-// p% of x without overflow, and exact for small x.
-std::uint64_t percent_of(std::uint64_t x, std::uint64_t p) { return x / 100 * p + x % 100 * p / 100; }
-
-// Every warning and error of this module carries it, so the spec's troubleshooting advice
-// (grep "bloom persistence" logs) finds each failure, whatever its message says.
-constexpr std::string_view k_component = "bloom persistence";
-
-// A last use this much newer than the index's moves the entry (the tracker's own resolution).
-constexpr auto k_stamp_resolution = std::chrono::seconds(1);
-
-std::string age_text(std::chrono::nanoseconds age) {
-    // Whole seconds: "5m", "1h5m" as the spec's log lines show them.
-    return format_duration(std::chrono::duration_cast<std::chrono::seconds>(std::max(age, std::chrono::nanoseconds{0})));
-}
-
-// Background work yields the CPU to ingest: on Linux nice is per thread, so this lowers only the
-// calling thread. A failure (e.g. a seccomp profile) is harmless and ignored.
-void lower_thread_priority() {
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
-}
-
-}  // namespace
+using namespace detail;
 
 class bloom_persistence::gauge_collector {
 public:
@@ -131,108 +97,6 @@ std::vector<bloom_persistence::live_tracker> bloom_persistence::live() const {
 
 wall::time_point bloom_persistence::wall_of(steady::time_point t) const {
     return clock_.wall_now() - std::chrono::duration_cast<wall::duration>(clock_.monotonic_now() - t);
-}
-
-restore_report bloom_persistence::restore() {
-    restore_report r;
-    if (!store_) return r;
-    const auto started = clock_.monotonic_now();
-    logging::info("loading bloom state from disk", {{"path", options_.path}});
-    for (const auto& [key, why] : open_report_.bad_entries) {
-        ++r.errors;
-        metrics_.load(false);
-        logging::error("skipped bloom state entry", {{"key", key}, {"error", why}, {"component", k_component}});
-    }
-    if (open_report_.meta_moved_to.size()) {
-        ++r.errors;
-        metrics_.load(false);
-    }
-
-    for (std::size_t i = 0; i < open_report_.set_aside.size(); ++i) {  // logged at open
-        ++r.errors;
-        metrics_.load(false);
-    }
-
-    const auto now = clock_.wall_now();
-    std::vector<std::string> drop;
-    // Memory as the limit counts it: what the host holds already, plus each restored tracker.
-    std::uint64_t memory = host_.memory_bytes();
-    // Newest first: if memory runs out, what is given up is the state least likely to matter.
-    auto entries = store_->index().trackers;
-    std::vector<const tracker_meta*> order;
-    for (const auto& [key, m] : entries) order.push_back(&m);
-    std::sort(order.begin(), order.end(),
-              [](const tracker_meta* a, const tracker_meta* b) { return a->last_updated > b->last_updated; });
-    for (const tracker_meta* m : order) {
-        const auto age = now - m->last_updated;
-        if (age > options_.state_ttl) {
-            ++r.skipped_stale;
-            drop.push_back(m->key);
-            continue;
-        }
-        const auto t0 = clock_.monotonic_now();
-        auto fail = [&](const std::string& why) {
-            ++r.errors;
-            metrics_.load(false);
-            drop.push_back(m->key);
-            logging::error("failed to load tracker", {{"key", m->key}, {"error", why}, {"component", k_component}});
-        };
-        if (auto st = validate_key(m->key); !st) {
-            fail(st.error_message());
-            continue;
-        }
-        auto bytes = store_->read(*m);
-        if (!bytes) {
-            fail(bytes.error_message());
-            continue;
-        }
-        auto snap = decode_tracker_file(*bytes, m->key, std::min(memory_limit(), options_.max_file_bytes * 64));
-        if (!snap) {
-            fail(snap.error_message());
-            continue;
-        }
-        auto tracker = cardinality::bloom_tracker::restore(*snap, clock_);
-        if (!tracker) {
-            fail(tracker.error_message());
-            continue;
-        }
-        const std::uint64_t bytes_in_memory = (*tracker)->memory_bytes();
-        if (memory_limit() - std::min(memory_limit(), memory) < bytes_in_memory) {
-            // Kept on disk, not loaded: readable state is not deleted for want of memory (the
-            // TTL removes it if it is never used again).
-            ++r.errors;
-            metrics_.load(false);
-            logging::error("failed to load tracker",
-                           {{"key", m->key},
-                            {"error", "restoring it would exceed max_memory (" + format_byte_size(options_.max_memory) +
-                                          "); kept on disk"},
-                            {"component", k_component}});
-            continue;
-        }
-        (*tracker)->set_last_seen(clock_.monotonic_now() - std::chrono::duration_cast<steady::duration>(age));
-        const auto count = (*tracker)->count();
-        std::shared_ptr<cardinality::bloom_tracker> shared(std::move(*tracker));
-        if (auto st = host_.adopt(m->key, shared); !st) {
-            fail(st.error_message());
-            continue;
-        }
-        memory += bytes_in_memory;
-        ++r.loaded;
-        metrics_.load(true);
-        metrics_.observe_load_seconds(std::chrono::duration<double>(clock_.monotonic_now() - t0).count());
-        logging::info("loaded tracker", {{"key", m->key}, {"count", count}, {"age", age_text(age)}});
-    }
-    if (!drop.empty()) {
-        if (auto st = store_->remove(drop); !st)
-            logging::warn("could not remove stale or bad bloom state files",
-                          {{"error", st.error_message()}, {"component", k_component}});
-    }
-    r.duration = std::chrono::milliseconds(ms_since(clock_, started));
-    logging::info("bloom state restore complete", {{"loaded", r.loaded},
-                                                   {"skipped_stale", r.skipped_stale},
-                                                   {"errors", r.errors},
-                                                   {"duration_ms", r.duration.count()}});
-    return r;
 }
 
 save_report bloom_persistence::save_now(steady::time_point deadline) {
@@ -392,104 +256,6 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
     return r;
 }
 
-std::vector<std::string> bloom_persistence::evict(const std::string& key, std::string_view reason,
-                                                 std::chrono::nanoseconds age, cleanup_report& r) {
-    auto keys = host_.evict(key);
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);  // on disk only
-    if (auto st = store_->remove(keys); !st)
-        logging::warn("could not remove evicted bloom state",
-                      {{"key", key}, {"error", st.error_message()}, {"component", k_component}});
-    for (const auto& k : keys) {
-        metrics_.eviction(reason);
-        if (reason == "ttl") ++r.evicted_ttl;
-        else if (reason == "size") ++r.evicted_size;
-        else ++r.evicted_memory;
-        logging::info("evicted tracker", {{"key", k}, {"reason", reason}, {"age", age_text(age)}});
-    }
-    return keys;
-}
-
-cleanup_report bloom_persistence::cleanup_now() {
-    cleanup_report r;
-    if (!store_) return r;
-    std::lock_guard lock(cleanup_mu_);
-    const auto now = clock_.wall_now();
-
-    // Last use of every tracker: the live one's when it is in memory, else the index's.
-    std::map<std::string, wall::time_point> last_used;
-    for (const auto& [key, m] : store_->index().trackers) last_used[key] = m.last_updated;
-    for (const auto& lt : live()) last_used[lt.key] = wall_of(lt.tracker->last_seen());
-
-    // 1. TTL, on memory and disk alike.
-    std::vector<std::pair<std::string, wall::time_point>> stale;
-    for (const auto& [key, t] : last_used)
-        if (now - t > options_.state_ttl) stale.emplace_back(key, t);
-    for (const auto& [key, t] : stale) {
-        if (!last_used.count(key)) continue;  // went with its metric
-        for (const auto& k : evict(key, "ttl", now - t, r)) last_used.erase(k);
-    }
-
-    // 2. Disk over max_size: oldest by last_updated first (the stale ones are already gone).
-    if (store_->disk_usage() > disk_limit()) {
-        auto entries = store_->index().trackers;
-        std::vector<const tracker_meta*> order;
-        for (const auto& [key, m] : entries) order.push_back(&m);
-        std::sort(order.begin(), order.end(),
-                  [](const tracker_meta* a, const tracker_meta* b) { return a->last_updated < b->last_updated; });
-        for (const tracker_meta* m : order) {
-            if (store_->disk_usage() <= disk_limit()) break;
-            if (!store_->entry(m->key)) continue;
-            evict(m->key, "size", now - m->last_updated, r);
-        }
-    }
-
-    // 3. Memory: warn at 80% of max_memory; at 95% evict the least recently used down to 80%.
-    //    Memory is the host's own figure, read again after each eviction (a metric's label
-    //    trackers and sketches go with it).
-    std::uint64_t memory = host_.memory_bytes();
-    const auto warn_at = percent_of(memory_limit(), 80);
-    const auto evict_at = percent_of(memory_limit(), 95);
-    if (options_.max_memory != 0 && memory >= evict_at) {
-        logging::error("bloom tracker memory over 95% of max_memory, evicting least recently used trackers",
-                       {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory},
-                        {"component", k_component}});
-        std::vector<std::pair<std::string, std::shared_ptr<cardinality::bloom_tracker>>> lru;
-        for (auto& lt : live()) lru.emplace_back(lt.key, std::move(lt.tracker));
-        std::sort(lru.begin(), lru.end(),
-                  [](const auto& a, const auto& b) { return a.second->last_seen() < b.second->last_seen(); });
-        std::set<std::string> gone;
-        for (const auto& [key, t] : lru) {
-            if (memory < warn_at) break;
-            if (gone.count(key) != 0) continue;  // went with its metric already
-            for (const auto& k : evict(key, "memory", clock_.monotonic_now() - t->last_seen(), r)) gone.insert(k);
-            memory = host_.memory_bytes();
-        }
-    }
-    // Said when it crosses 80%, not again while it stays there.
-    if (options_.max_memory != 0 && memory >= warn_at && !memory_warned_) {
-        memory_warned_ = true;
-        logging::warn("bloom tracker memory over 80% of max_memory",
-                      {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory},
-                       {"component", k_component}});
-    } else if (memory_warned_ && memory < warn_at) {
-        memory_warned_ = false;
-        logging::info("bloom tracker memory back under 80% of max_memory",
-                      {{"memory_usage_bytes", memory}, {"memory_limit_bytes", options_.max_memory}});
-    }
-
-    metrics_.cleanup();
-    r.remaining = live().size();
-    const bool acted = r.evicted_ttl + r.evicted_size + r.evicted_memory > 0;
-    logging::write(acted ? spdlog::level::info : spdlog::level::debug, "bloom state cleanup complete",
-                   {{"evicted_ttl", r.evicted_ttl},
-                    {"evicted_size", r.evicted_size},
-                    {"evicted_memory", r.evicted_memory},
-                    {"remaining", r.remaining},
-                    {"disk_usage_bytes", store_->disk_usage()}});
-    return r;
-}
-
-std::uint64_t bloom_persistence::disk_usage() const { return store_ ? store_->disk_usage() : 0; }
 
 std::uint64_t bloom_persistence::memory_usage() const { return host_.memory_bytes(); }
 

@@ -1,0 +1,119 @@
+// bloom_persistence::restore(): the state directory read back at startup (see bloom_persistence.h).
+#include "persistence/bloom_persistence.h"
+
+#include <algorithm>
+#include <map>
+
+#include "logging/log.h"
+#include "persistence/meta_index.h"
+#include "persistence/persistence_internal.h"
+#include "persistence/tracker_codec.h"
+
+namespace mg::persistence {
+
+using namespace detail;
+
+restore_report bloom_persistence::restore() {
+    restore_report r;
+    if (!store_) return r;
+    const auto started = clock_.monotonic_now();
+    logging::info("loading bloom state from disk", {{"path", options_.path}});
+    for (const auto& [key, why] : open_report_.bad_entries) {
+        ++r.errors;
+        metrics_.load(false);
+        logging::error("skipped bloom state entry", {{"key", key}, {"error", why}, {"component", k_component}});
+    }
+    if (open_report_.meta_moved_to.size()) {
+        ++r.errors;
+        metrics_.load(false);
+    }
+
+    for (std::size_t i = 0; i < open_report_.set_aside.size(); ++i) {  // logged at open
+        ++r.errors;
+        metrics_.load(false);
+    }
+
+    const auto now = clock_.wall_now();
+    std::vector<std::string> drop;
+    // Memory as the limit counts it: what the host holds already, plus each restored tracker.
+    std::uint64_t memory = host_.memory_bytes();
+    // Newest first: if memory runs out, what is given up is the state least likely to matter.
+    auto entries = store_->index().trackers;
+    std::vector<const tracker_meta*> order;
+    for (const auto& [key, m] : entries) order.push_back(&m);
+    std::sort(order.begin(), order.end(),
+              [](const tracker_meta* a, const tracker_meta* b) { return a->last_updated > b->last_updated; });
+    for (const tracker_meta* m : order) {
+        const auto age = now - m->last_updated;
+        if (age > options_.state_ttl) {
+            ++r.skipped_stale;
+            drop.push_back(m->key);
+            continue;
+        }
+        const auto t0 = clock_.monotonic_now();
+        auto fail = [&](const std::string& why) {
+            ++r.errors;
+            metrics_.load(false);
+            drop.push_back(m->key);
+            logging::error("failed to load tracker", {{"key", m->key}, {"error", why}, {"component", k_component}});
+        };
+        if (auto st = validate_key(m->key); !st) {
+            fail(st.error_message());
+            continue;
+        }
+        auto bytes = store_->read(*m);
+        if (!bytes) {
+            fail(bytes.error_message());
+            continue;
+        }
+        auto snap = decode_tracker_file(*bytes, m->key, std::min(memory_limit(), options_.max_file_bytes * 64));
+        if (!snap) {
+            fail(snap.error_message());
+            continue;
+        }
+        auto tracker = cardinality::bloom_tracker::restore(*snap, clock_);
+        if (!tracker) {
+            fail(tracker.error_message());
+            continue;
+        }
+        const std::uint64_t bytes_in_memory = (*tracker)->memory_bytes();
+        if (memory_limit() - std::min(memory_limit(), memory) < bytes_in_memory) {
+            // Kept on disk, not loaded: readable state is not deleted for want of memory (the
+            // TTL removes it if it is never used again).
+            ++r.errors;
+            metrics_.load(false);
+            logging::error("failed to load tracker",
+                           {{"key", m->key},
+                            {"error", "restoring it would exceed max_memory (" + format_byte_size(options_.max_memory) +
+                                          "); kept on disk"},
+                            {"component", k_component}});
+            continue;
+        }
+        (*tracker)->set_last_seen(clock_.monotonic_now() - std::chrono::duration_cast<steady::duration>(age));
+        const auto count = (*tracker)->count();
+        std::shared_ptr<cardinality::bloom_tracker> shared(std::move(*tracker));
+        if (auto st = host_.adopt(m->key, shared); !st) {
+            fail(st.error_message());
+            continue;
+        }
+        memory += bytes_in_memory;
+        ++r.loaded;
+        metrics_.load(true);
+        metrics_.observe_load_seconds(std::chrono::duration<double>(clock_.monotonic_now() - t0).count());
+        logging::info("loaded tracker", {{"key", m->key}, {"count", count}, {"age", age_text(age)}});
+    }
+    if (!drop.empty()) {
+        if (auto st = store_->remove(drop); !st)
+            logging::warn("could not remove stale or bad bloom state files",
+                          {{"error", st.error_message()}, {"component", k_component}});
+    }
+    r.duration = std::chrono::milliseconds(ms_since(clock_, started));
+    logging::info("bloom state restore complete", {{"loaded", r.loaded},
+                                                   {"skipped_stale", r.skipped_stale},
+                                                   {"errors", r.errors},
+                                                   {"duration_ms", r.duration.count()}});
+    return r;
+}
+
+
+}  // namespace mg::persistence
