@@ -4,6 +4,8 @@
 #              with warnings as errors, run every test through ctest (docs/testing.md)
 #   make fuzz  install clang if missing, build the libFuzzer targets (build/fuzz), run each for
 #              FUZZ_SECONDS (default 30) on its corpus (scripts/run-fuzz.sh, docs/testing.md)
+#   make format   format every C++ file with Debian's clang-format and .clang-format;
+#              make check-format only checks (CI does)
 #   make install  build Release and install the daemon to $(DESTDIR)$(PREFIX)/bin (PREFIX defaults
 #              to /usr/local) and the example configs to $(DESTDIR)$(PREFIX)/share/metrics-governor,
 #              with CMake's install rules (cmake --install)
@@ -14,7 +16,7 @@ RELEASE_DIR := build/release
 DEBUG_DIR := build/debug
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps deps-e2e build release run install test bench sanitize-test fuzz clean
+.PHONY: all deps deps-e2e build release run install test bench sanitize-test fuzz format check-format clean
 
 all: release
 
@@ -59,6 +61,12 @@ sanitize-test: deps-e2e
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) -LE e2e
 
 comma := ,
+
+format:
+	bash scripts/check-format.sh --fix
+
+check-format:
+	bash scripts/check-format.sh
 
 # The libFuzzer targets (clang, build/fuzz), FUZZ_SECONDS each (default 30); docs/testing.md.
 fuzz:

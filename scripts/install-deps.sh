@@ -2,11 +2,12 @@
 # Installs the Debian 12 packages metrics-governor needs to build and test. Idempotent: when
 # everything is present it only checks and exits. Needs root or sudo when something is missing.
 #
-# Usage: scripts/install-deps.sh [--e2e] [--fuzz]
+# Usage: scripts/install-deps.sh [--e2e] [--fuzz] [--format]
 #   --e2e   also install the real peers the end-to-end tests and benchmarks run against
 #           (Debian's prometheus, victoria-metrics and redis-server).
 #   --fuzz  also install clang with libFuzzer and the sanitizer runtimes, and llvm-symbolizer
 #           (scripts/run-fuzz.sh).
+#   --format  also install clang-format (scripts/check-format.sh).
 set -euo pipefail
 
 build_pkgs=(
@@ -22,13 +23,15 @@ build_pkgs=(
 # tests on free ports.
 e2e_pkgs=(prometheus victoria-metrics jq iproute2 redis-server)
 fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
+format_pkgs=(clang-format)  # scripts/check-format.sh
 
 want=("${build_pkgs[@]}")
 for arg in "$@"; do
   case "$arg" in
     --e2e) want+=("${e2e_pkgs[@]}") ;;
     --fuzz) want+=("${fuzz_pkgs[@]}") ;;
-    *) echo "install-deps: unknown argument '$arg'; accepted: --e2e, --fuzz" >&2; exit 2 ;;
+    --format) want+=("${format_pkgs[@]}") ;;
+    *) echo "install-deps: unknown argument '$arg'; accepted: --e2e, --fuzz, --format" >&2; exit 2 ;;
   esac
 done
 
