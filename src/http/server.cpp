@@ -107,7 +107,7 @@ public:
     ~stream_session() override { release_budget(); }
 
 private:
-    enum class state { handshake, idle, reading, writing, lingering, closed };
+    enum class state { handshake, idle, reading, handling, writing, lingering, closed };
 
     // The only place state_ changes: it also tells the server whether this connection waits.
     void enter(state s) {
@@ -243,12 +243,24 @@ private:
 
         request req = parser_->release();
         set_waiting(false);  // being handled: never evicted
-        auto res = std::make_shared<response>(owner_.routes().route(req));
-        // The body was decoded and decided: its bytes are given back (req, holding it, goes when
-        // this handler returns).
+        const bool head = req.method() == bhttp::verb::head;
+        const bool keep_alive = req.keep_alive();
+        enter(state::handling);
+        // The answer may come later, from another thread (an async handler): it is written on
+        // this connection's strand, and nothing more is read until then.
+        owner_.routes().dispatch(std::move(req), [self = self(), head, keep_alive](response answer) {
+            asio::post(self->stream_.get_executor(), [self, head, keep_alive, answer = std::move(answer)]() mutable {
+                self->on_answer(std::move(answer), head, keep_alive);
+            });
+        });
+    }
+
+    void on_answer(response answer, bool head, bool keep_alive) {
+        auto res = std::make_shared<response>(std::move(answer));
+        // The body was decoded and decided: its bytes are given back.
         release_budget();
-        if (req.method() == bhttp::verb::head) res->body().clear();
-        res->keep_alive(req.keep_alive() && !owner_.stopping());
+        if (head) res->body().clear();
+        res->keep_alive(keep_alive && !owner_.stopping());
         do_write(std::move(res));
     }
 

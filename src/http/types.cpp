@@ -6,10 +6,15 @@ namespace mg::http {
 
 response make_response(const request& req, bhttp::status status, std::string body,
                        std::string_view content_type) {
-    response res{status, req.version()};
+    return make_response(req.version(), req.keep_alive(), status, std::move(body), content_type);
+}
+
+response make_response(unsigned version, bool keep_alive, bhttp::status status, std::string body,
+                       std::string_view content_type) {
+    response res{status, version};
     res.set(bhttp::field::server, "metrics-governor");
     res.set(bhttp::field::content_type, content_type);
-    res.keep_alive(req.keep_alive());
+    res.keep_alive(keep_alive);
     res.body() = std::move(body);
     res.prepare_payload();
     return res;

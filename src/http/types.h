@@ -17,12 +17,20 @@ using request = bhttp::request<bhttp::string_body>;
 using response = bhttp::response<bhttp::string_body>;
 // Handlers run on an I/O thread: they must not block on disk or on another server.
 using handler = std::function<response(const request&)>;
+// A handler whose answer may come later (after a round trip to another server): it owns the
+// request and calls the responder exactly once, from any thread, before or after it returns.
+// The connection reads nothing more until then.
+using responder = std::function<void(response)>;
+using async_handler = std::function<void(request&&, responder)>;
 
 inline constexpr std::string_view k_json = "application/json";
 inline constexpr std::string_view k_text = "text/plain; charset=utf-8";
 
 // A response to `req` with the same HTTP version and keep-alive choice.
 response make_response(const request& req, bhttp::status status, std::string body,
+                       std::string_view content_type = k_text);
+// The same for a request already handed on (its version and keep-alive choice).
+response make_response(unsigned version, bool keep_alive, bhttp::status status, std::string body,
                        std::string_view content_type = k_text);
 
 // The path part of a request target ("/metrics?x=1" -> "/metrics").

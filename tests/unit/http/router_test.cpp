@@ -51,3 +51,43 @@ TEST_CASE("registering a route twice is a programming error", "[router]") {
     r.add(verb::get, "/x", [](const h::request& req) { return h::make_response(req, status::ok, ""); });
     CHECK_THROWS(r.add(verb::get, "/x", [](const h::request& req) { return h::make_response(req, status::ok, ""); }));
 }
+
+TEST_CASE("an async handler answers later, exactly once", "[router]") {
+    h::router r;
+    h::responder held;
+    r.add_async(verb::get, "/later", [&held](h::request&& req, h::responder done) {
+        CHECK(req.target() == "/later");  // the handler owns the request
+        held = std::move(done);
+    });
+    int answers = 0;
+    h::response got;
+    r.dispatch(make_request(verb::get, "/later"), [&](h::response res) {
+        ++answers;
+        got = std::move(res);
+    });
+    CHECK(answers == 0);  // not yet
+    REQUIRE(held);
+    h::request original = make_request(verb::get, "/later");
+    held(h::make_response(original, status::accepted, "later"));
+    held(h::make_response(original, status::ok, "twice"));  // ignored
+    CHECK(answers == 1);
+    CHECK(got.result() == status::accepted);
+    CHECK(got.body() == "later");
+    // route() is for handlers that answer at once.
+    CHECK_THROWS_AS(r.route(make_request(verb::get, "/later")), std::logic_error);
+}
+
+TEST_CASE("an async handler that throws before answering is a 500 - after answering, nothing more", "[router]") {
+    h::router r;
+    r.add_async(verb::get, "/boom", [](h::request&&, h::responder) { throw std::runtime_error("bug"); });
+    r.add_async(verb::get, "/late-boom", [](h::request&& req, h::responder done) {
+        done(h::make_response(req, status::ok, "fine"));
+        throw std::runtime_error("bug after the answer");
+    });
+    std::vector<h::response> got;
+    r.dispatch(make_request(verb::get, "/boom"), [&](h::response res) { got.push_back(std::move(res)); });
+    r.dispatch(make_request(verb::get, "/late-boom"), [&](h::response res) { got.push_back(std::move(res)); });
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].result() == status::internal_server_error);
+    CHECK(got[1].result() == status::ok);
+}
