@@ -1,5 +1,6 @@
-// metrics-governor: wiring of the modules, signal handling, startup and graceful shutdown.
-// No logic worth testing lives here; the integration tests drive this binary as a whole.
+// metrics-governor: builds the modules from their options (mapped from the configuration in
+// wiring.h), signal handling, startup and graceful shutdown. No logic worth testing lives here;
+// the integration tests drive this binary as a whole.
 //
 // Threads: the main thread waits for a stop signal and then runs the shutdown sequence; N I/O
 // threads run the io_context (HTTP sessions, signal handling). Background modules (persistence,
@@ -26,6 +27,7 @@
 #include "listener_access.h"
 #include "pid_file.h"
 #include "validate.h"
+#include "wiring.h"
 #include "config/config.h"
 #include "export/exporter.h"
 #include "http/byte_budget.h"
@@ -118,8 +120,8 @@ void watch_signals(asio::signal_set& signals, stop_latch& stop, const lifecycle_
 }
 
 // -receiver-max-inflight-bytes, or its default from the memory the process may use.
-std::uint64_t inflight_limit(const mg::config::receiver_config& r) {
-    if (r.max_inflight_bytes != 0) return r.max_inflight_bytes;
+std::uint64_t inflight_limit(std::uint64_t configured) {
+    if (configured != 0) return configured;
     const auto memory = mg::http::memory_available_to_process();
     const auto limit = mg::http::inflight_budget_for(memory.value_or(0));
     mg::logging::info("in-flight request budget", {{"max_inflight_bytes", limit},
@@ -152,14 +154,9 @@ int run_daemon(const mg::config::app_config& cfg) {
     lifecycle_hooks hooks;
     stop_latch stop;
 
-    mg::limits::governor_options gov_options;
-    gov_options.tracker.expected_items = cfg.cardinality.expected_items;
-    gov_options.tracker.fp_rate = cfg.cardinality.fp_rate;
-    gov_options.tracker.generations = static_cast<std::uint32_t>(cfg.cardinality.generations);
-    gov_options.tracker.window = cfg.cardinality.window;
-    gov_options.dry_run = cfg.limits.dry_run;
-    gov_options.max_series = cfg.limits.max_series;
-    auto governor = std::make_shared<mg::limits::governor>(gov_options, mg::system_clock_instance(), registry);
+    // Every module's settings, mapped in one tested place.
+    const auto options = mg::cmd::module_options_from(cfg);
+    auto governor = std::make_shared<mg::limits::governor>(options.governor, mg::system_clock_instance(), registry);
     if (!cfg.limits.config.empty()) {
         auto file = mg::limits::load_limits_file(cfg.limits.config);
         if (!file.ok()) {
@@ -175,19 +172,9 @@ int run_daemon(const mg::config::app_config& cfg) {
     // Restore before any listener serves: the first request is decided on the saved state.
     mg::persistence::governor_host tracker_host(*governor);
     std::unique_ptr<mg::persistence::bloom_persistence> persistence;
-    if (cfg.bloom_persistence.enabled) {
-        const auto& bp = cfg.bloom_persistence;
+    if (options.persistence) {
         persistence = std::make_unique<mg::persistence::bloom_persistence>(
-            mg::persistence::persistence_options{.path = bp.path,
-                                                 .save_interval = bp.save_interval,
-                                                 .state_ttl = bp.state_ttl,
-                                                 .cleanup_interval = bp.cleanup_interval,
-                                                 .max_size = bp.max_size,
-                                                 .max_memory = bp.max_memory,
-                                                 .compression = bp.compression,
-                                                 .compression_level = bp.compression_level,
-                                                 .shutdown_timeout = cfg.shutdown_timeout},
-            tracker_host, mg::system_clock_instance(), mg::posix_file_system(), registry);
+            *options.persistence, tracker_host, mg::system_clock_instance(), mg::posix_file_system(), registry);
         persistence->restore();
         governor->refresh();
         persistence->start();
@@ -209,22 +196,21 @@ int run_daemon(const mg::config::app_config& cfg) {
     });
 
     auto stats_routes = std::make_shared<mg::http::router>();
-    auto cardinality_gauges = std::make_shared<mg::limits::cardinality_collector>(
-        governor, static_cast<std::size_t>(cfg.stats.top_n));
+    auto cardinality_gauges = std::make_shared<mg::limits::cardinality_collector>(governor, options.cardinality_top_n);
     // Both ingest listeners count as "ingest".
     auto ingest_connections = std::make_shared<mg::http::connection_counters>();
     auto stats_connections = std::make_shared<mg::http::connection_counters>();
     auto ingest_refusals = std::make_shared<mg::http::access_counters>();
     auto stats_refusals = std::make_shared<mg::http::access_counters>();
     // One budget for the bytes of request bodies held by every ingest listener.
-    const auto inflight = std::make_shared<mg::http::byte_budget>(inflight_limit(cfg.receiver));
+    const auto inflight = std::make_shared<mg::http::byte_budget>(inflight_limit(options.max_inflight_bytes));
     auto listener_gauges = std::make_shared<mg::telemetry::listener_collector>(
         std::vector<mg::telemetry::listener_collector::source>{{"ingest", ingest_connections, ingest_refusals, inflight},
                                                                {"stats", stats_connections, stats_refusals}});
     std::vector<std::shared_ptr<prometheus::Collectable>> collectables{process, cardinality_gauges, listener_gauges};
     if (persistence) collectables.push_back(persistence->collector());
     mg::telemetry::add_stats_routes(*stats_routes, {registry, std::move(collectables), health, MG_VERSION, started});
-    mg::limits::add_cardinality_routes(*stats_routes, governor, static_cast<std::size_t>(cfg.stats.top_n));
+    mg::limits::add_cardinality_routes(*stats_routes, governor, options.cardinality_top_n);
 
     const auto ingest_access = make_listener_access(cfg.receiver.access, "receiver", {});
     const auto stats_access = make_listener_access(cfg.stats.access, "stats", stats_open_paths(cfg.stats));
@@ -234,39 +220,30 @@ int run_daemon(const mg::config::app_config& cfg) {
             return 2;
         }
     }
-    auto exporter = mg::exporter::exporter::create(cfg.exporter, cfg.queue, *registry);
+    auto exporter = mg::exporter::exporter::create(options.exporter, *registry);
     if (!exporter.ok()) {
         std::cerr << "metrics-governor: invalid exporter configuration: " << exporter.error_message() << "\n";
         return 2;
     }
     mg::ingest::governor_adaptor governor_port(*governor);
     mg::ingest::exporter_adaptor exporter_port(**exporter);
-    mg::ingest::receiver receiver({.max_body_size = cfg.receiver.max_request_body_size,
-                                   .max_labels_per_series = static_cast<std::size_t>(cfg.receiver.max_labels_per_series),
-                                   .max_label_name_len = static_cast<std::size_t>(cfg.receiver.max_label_name_len),
-                                   .max_label_value_len = static_cast<std::size_t>(cfg.receiver.max_label_value_len)},
-                                  governor_port, exporter_port, *registry);
-    const mg::http::server_options ingest_options{.name = "ingest",
-                                                  .max_header_size = cfg.http.max_header_size,
-                                                  .max_body_size = cfg.receiver.max_request_body_size,
-                                                  .read_timeout = cfg.http.read_timeout,
-                                                  .idle_timeout = cfg.http.idle_timeout,
-                                                  .max_connections = static_cast<std::size_t>(cfg.receiver.max_connections),
-                                                  .inflight = inflight,
-                                                  .counters = ingest_connections,
-                                                  .auth = ingest_access->auth,
-                                                  .tls = ingest_access->tls,
-                                                  .access_stats = ingest_refusals};
+    mg::ingest::receiver receiver(options.receiver, governor_port, exporter_port, *registry);
+    auto ingest_options = options.ingest_server;
+    ingest_options.inflight = inflight;
+    ingest_options.counters = ingest_connections;
+    ingest_options.auth = ingest_access->auth;
+    ingest_options.tls = ingest_access->tls;
+    ingest_options.access_stats = ingest_refusals;
     std::vector<std::unique_ptr<mg::http::server>> ingest_servers;
     // Connections are descriptors: past the soft limit every listener's accept fails, so take
     // the hard limit, and say so when the connection limit cannot fit in it.
     const auto fds = mg::http::raise_fd_limit();
     const auto listeners = cfg.receiver.prw_listen.empty() ? 1U : 2U;
-    if (fds.soft != 0 && (cfg.receiver.max_connections == 0 ||
-                          cfg.receiver.max_connections * listeners + 256 > fds.soft)) {
+    if (fds.soft != 0 && (options.ingest_server.max_connections == 0 ||
+                          options.ingest_server.max_connections * listeners + 256 > fds.soft)) {
         mg::logging::warn("-receiver-max-connections is unbounded or does not fit in the file descriptor limit; "
                           "past that limit, accepts fail on every listener and new connections wait",
-                          {{"max_connections", cfg.receiver.max_connections}, {"listeners", listeners},
+                          {{"max_connections", options.ingest_server.max_connections}, {"listeners", listeners},
                            {"fd_limit", fds.soft}, {"fd_hard_limit", fds.hard}});
     }
     // The main ingest listener serves both protocols; -prw-listen adds one for remote write only.
@@ -293,17 +270,12 @@ int run_daemon(const mg::config::app_config& cfg) {
         mg::logging::error("invalid stats address", {{"addr", cfg.stats.addr}, {"error", stats_address.error_message()}});
         return 2;
     }
-    mg::http::server stats_server(ioc,
-                                  {.name = "stats",
-                                   .max_header_size = cfg.http.max_header_size,
-                                   .max_body_size = 64 * 1024,  // the stats API takes no bodies
-                                   .read_timeout = cfg.http.read_timeout,
-                                   .idle_timeout = cfg.http.idle_timeout,
-                                   .counters = stats_connections,
-                                   .auth = stats_access->auth,
-                                   .tls = stats_access->tls,
-                                   .access_stats = stats_refusals},
-                                  stats_routes);
+    auto stats_options = options.stats_server;
+    stats_options.counters = stats_connections;
+    stats_options.auth = stats_access->auth;
+    stats_options.tls = stats_access->tls;
+    stats_options.access_stats = stats_refusals;
+    mg::http::server stats_server(ioc, std::move(stats_options), stats_routes);
     const auto bound = stats_server.listen(stats_address->host, stats_address->port);
     if (!bound.ok()) {
         mg::logging::error("cannot start stats listener", {{"addr", cfg.stats.addr}, {"error", bound.error_message()}});
@@ -349,7 +321,7 @@ int run_daemon(const mg::config::app_config& cfg) {
                        {"parallelism", threads},
                        {"stats_addr", cfg.stats.addr},
                        {"http_listen", cfg.receiver.http_listen},
-                       {"exporter", (*exporter)->observe_only() ? std::string("observe-only") : cfg.exporter.endpoint}});
+                       {"exporter", (*exporter)->observe_only() ? std::string("observe-only") : options.exporter.endpoint}});
 
     const auto reason = stop.wait();
     const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_timeout;

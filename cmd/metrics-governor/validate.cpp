@@ -6,6 +6,7 @@
 #include "export/exporter.h"
 #include "limits/limits_file.h"
 #include "listener_access.h"
+#include "wiring.h"
 
 namespace mg::cmd {
 
@@ -54,7 +55,7 @@ startup_check check_startup_files(const mg::config::app_config& cfg) {
             out.checked.push_back(std::move(files));
         }
     }
-    if (auto st = mg::exporter::exporter::check_settings(cfg.exporter); !st) {
+    if (auto st = mg::exporter::exporter::check_settings(exporter_options_from(cfg)); !st) {
         out.errors.push_back("metrics-governor: invalid exporter configuration: " +
                              st.error_message());
     } else if (cfg.exporter.endpoint.rfind("https://", 0) == 0 &&

@@ -112,10 +112,9 @@ std::string_view to_string(submit_status s) {
 // The exporter's state. Members below "strand only" are touched only by handlers on strand_.
 class exporter::impl {
   public:
-    impl(const config::exporter_config& cfg, const config::queue_config& qcfg,
-         prometheus::Registry& registry, exporter_deps deps)
+    impl(const exporter_options& cfg, prometheus::Registry& registry, exporter_deps deps)
         : cfg_(cfg),
-          qcfg_(qcfg),
+          qcfg_(cfg.queue),
           observe_only_(cfg.endpoint.empty()),
           otlp_(cfg.protocol == "otlp"),
           clock_(deps.clock != nullptr ? *deps.clock : system_clock_instance()),
@@ -123,7 +122,7 @@ class exporter::impl {
           backoff_(cfg.retry_backoff_base, cfg.retry_backoff_max, std::move(deps.random)),
           // The real clock, not deps.clock: the batcher's ticks and drain()'s deadline are
           // steady_clock times, and the retry timers are Asio's.
-          queue_(system_clock_instance(), qcfg.max_bytes, static_cast<std::uint32_t>(std::max(1, cfg.max_shards)),
+          queue_(system_clock_instance(), cfg.queue.max_bytes, static_cast<std::uint32_t>(std::max(1, cfg.max_shards)),
                  static_cast<std::uint32_t>(std::max(1, cfg.min_shards))),
           scaler_({.min_shards = static_cast<std::uint32_t>(std::max(1, cfg.min_shards)),
                    .max_shards = static_cast<std::uint32_t>(std::max(1, cfg.max_shards))}),
@@ -246,7 +245,7 @@ class exporter::impl {
                         .Help("Changes of the shard count, by direction (up, down).")
                         .Register(registry)) {
         shards_gauge_.Set(static_cast<double>(queue_.shards().shards));
-        queue_max_bytes_.Set(static_cast<double>(qcfg.max_bytes));
+        queue_max_bytes_.Set(static_cast<double>(cfg.queue.max_bytes));
         observe_only_gauge_.Set(observe_only_ ? 1 : 0);
         stats_.bind_outstanding_gauge(&queue_points_);
     }
@@ -1241,8 +1240,8 @@ class exporter::impl {
     }
 
     // Settings and collaborators (immutable after init()).
-    const config::exporter_config cfg_;
-    const config::queue_config qcfg_;
+    const exporter_options cfg_;
+    const queue_options qcfg_;
     const bool observe_only_;
     const bool otlp_;
     mg::clock& clock_;
@@ -1298,7 +1297,7 @@ class exporter::impl {
 
 // ---- public wrapper ---------------------------------------------------------------------------
 
-status exporter::check_settings(const config::exporter_config& cfg) {
+status exporter::check_settings(const exporter_options& cfg) {
     if (cfg.protocol != "prw" && cfg.protocol != "otlp") {
         return make_error("-exporter-protocol: \"" + cfg.protocol + "\" is not prw or otlp");
     }
@@ -1323,12 +1322,11 @@ status exporter::check_settings(const config::exporter_config& cfg) {
     return {};
 }
 
-result<std::unique_ptr<exporter>> exporter::create(const config::exporter_config& cfg,
-                                                   const config::queue_config& queue,
+result<std::unique_ptr<exporter>> exporter::create(const exporter_options& options,
                                                    prometheus::Registry& registry,
                                                    exporter_deps deps) {
-    if (auto st = check_settings(cfg); !st) return make_error(st.error_message());
-    auto p = std::make_unique<impl>(cfg, queue, registry, std::move(deps));
+    if (auto st = check_settings(options); !st) return make_error(st.error_message());
+    auto p = std::make_unique<impl>(options, registry, std::move(deps));
     if (auto st = p->init(); !st) return make_error(st.error_message());
     return std::unique_ptr<exporter>(new exporter(std::move(p)));
 }

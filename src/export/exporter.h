@@ -50,7 +50,7 @@
 #include "common/clock.h"
 #include "common/file_system.h"
 #include "common/result.h"
-#include "config/config.h"
+#include "export/exporter_options.h"
 #include "export/retry.h"
 #include "protocol/series_batch.h"
 
@@ -161,15 +161,14 @@ class exporter {
     // disk queue holds from a previous run (before anything new) and starts the batcher and io
     // threads. With an empty endpoint the exporter is in
     // observe-only mode and logs so once, at warn level. The registry must outlive the exporter.
-    static result<std::unique_ptr<exporter>> create(const config::exporter_config& cfg,
-                                                    const config::queue_config& queue,
+    static result<std::unique_ptr<exporter>> create(const exporter_options& options,
                                                     prometheus::Registry& registry,
                                                     exporter_deps deps = {});
     // What create() checks before it starts anything, with its messages: the protocol and the
     // counts, and with an endpoint its URL, the headers and (https) the TLS files, which are
     // loaded. Starts no thread and leaves -queue-path alone (the disk queue is state that a
     // running daemon holds locked): `metrics-governor validate` runs this.
-    static status check_settings(const config::exporter_config& cfg);
+    static status check_settings(const exporter_options& options);
     ~exporter();
     exporter(const exporter&) = delete;
     exporter& operator=(const exporter&) = delete;

@@ -93,8 +93,8 @@ inline std::multiset<std::string> as_set(const std::vector<std::string>& v) {
     return {v.begin(), v.end()};
 }
 
-inline mg::config::exporter_config config_for(const std::string& url) {
-    mg::config::exporter_config c;
+inline ex::exporter_options config_for(const std::string& url) {
+    ex::exporter_options c;
     c.endpoint = url;
     c.flush_interval = 20ms;
     c.retry_backoff_base = 1ms;
@@ -103,17 +103,23 @@ inline mg::config::exporter_config config_for(const std::string& url) {
     return c;
 }
 
-inline mg::config::queue_config queue_of(std::uint64_t bytes = 64 * 1024 * 1024) {
-    mg::config::queue_config q;
+inline ex::queue_options queue_of(std::uint64_t bytes = 64 * 1024 * 1024) {
+    ex::queue_options q;
     q.max_bytes = bytes;
     return q;
 }
 
-inline std::unique_ptr<ex::exporter> make_exporter(const mg::config::exporter_config& c,
+// The options with `q` as their queue.
+inline ex::exporter_options with_queue(ex::exporter_options c, const ex::queue_options& q) {
+    c.queue = q;
+    return c;
+}
+
+inline std::unique_ptr<ex::exporter> make_exporter(const ex::exporter_options& c,
                                             prometheus::Registry& reg,
-                                            const mg::config::queue_config& q = queue_of(),
+                                            const ex::queue_options& q = queue_of(),
                                             ex::exporter_deps deps = {}) {
-    auto e = ex::exporter::create(c, q, reg, std::move(deps));
+    auto e = ex::exporter::create(with_queue(c, q), reg, std::move(deps));
     if (!e.ok()) FAIL(e.error_message());
     return std::move(*e);
 }

@@ -482,7 +482,7 @@ TEST_CASE("TLS: verified with the CA file refused without it or skip-verify",
         prometheus::Registry reg;
         auto c = config_for(url);
         c.tls_ca_file = cert.dir + "/nope.pem";
-        auto e = ex::exporter::create(c, queue_of(), reg);
+        auto e = ex::exporter::create(c, reg);
         REQUIRE_FALSE(e.ok());
         CHECK(e.error_message().find("nope.pem") != std::string::npos);
     }
@@ -900,8 +900,8 @@ namespace fs = std::filesystem;
 
 using mg::test::temp_dir;
 
-mg::config::queue_config disk_queue_of(const std::string& dir,
-                                       std::uint64_t max_disk = 64 * 1024 * 1024) {
+ex::queue_options disk_queue_of(const std::string& dir,
+                                std::uint64_t max_disk = 64 * 1024 * 1024) {
     auto q = queue_of();
     q.path = dir;
     q.max_disk_bytes = max_disk;
@@ -1134,7 +1134,7 @@ TEST_CASE("disk queue: an unusable -queue-path fails create with its name",
     std::ofstream(d.path() + "/file") << "x";
     prometheus::Registry reg;
     const std::string bad = d.path() + "/file/queue";
-    auto e = ex::exporter::create(config_for("http://127.0.0.1:1/"), disk_queue_of(bad), reg);
+    auto e = ex::exporter::create(with_queue(config_for("http://127.0.0.1:1/"), disk_queue_of(bad)), reg);
     REQUIRE_FALSE(e.ok());
     CHECK(e.error_message().find(bad) != std::string::npos);
 }
@@ -1176,10 +1176,10 @@ TEST_CASE("check_settings refuses what create refuses, with its message, and sta
     ex::test::self_signed_cert cert;
     temp_dir d;
     const std::string queue_dir = d.path() + "/queue";
-    auto refused_alike = [&](const mg::config::exporter_config& c) {
+    auto refused_alike = [&](const ex::exporter_options& c) {
         const auto checked = ex::exporter::check_settings(c);
         prometheus::Registry reg;
-        const auto created = ex::exporter::create(c, disk_queue_of(queue_dir), reg);
+        const auto created = ex::exporter::create(with_queue(c, disk_queue_of(queue_dir)), reg);
         REQUIRE_FALSE(checked.ok());
         REQUIRE_FALSE(created.ok());
         CHECK(checked.error_message() == created.error_message());

@@ -72,7 +72,7 @@ struct concurrency {
     void leave() { --now; }
 };
 
-mg::config::exporter_config sharded(const std::string& url, int min_shards, int max_shards) {
+ex::exporter_options sharded(const std::string& url, int min_shards, int max_shards) {
     auto c = config_for(url);
     c.min_shards = min_shards;
     c.max_shards = max_shards;
@@ -235,7 +235,7 @@ TEST_CASE("shards: a whole request split over lanes goes at once, not after the 
 TEST_CASE("shards: min above max is a configuration error naming both flags", "[export][shards]") {
     prometheus::Registry reg;
     auto c = sharded("http://127.0.0.1:1/api/v1/write", 4, 2);
-    auto e = ex::exporter::create(c, queue_of(), reg);
+    auto e = ex::exporter::create(c, reg);
     REQUIRE_FALSE(e.ok());
     CHECK_THAT(e.error_message(), Catch::Contains("-exporter-min-shards"));
     CHECK_THAT(e.error_message(), Catch::Contains("-exporter-max-shards"));

@@ -1,0 +1,101 @@
+#include "wiring.h"
+
+namespace mg::cmd {
+
+namespace {
+
+// The stats listener takes no request bodies (the stats API has none).
+constexpr std::uint64_t k_stats_max_body = 64 * 1024;
+
+limits::governor_options governor_options_from(const config::app_config& cfg) {
+    limits::governor_options o;
+    o.tracker.expected_items = cfg.cardinality.expected_items;
+    o.tracker.fp_rate = cfg.cardinality.fp_rate;
+    o.tracker.generations = static_cast<std::uint32_t>(cfg.cardinality.generations);
+    o.tracker.window = cfg.cardinality.window;
+    o.dry_run = cfg.limits.dry_run;
+    o.max_series = cfg.limits.max_series;
+    return o;
+}
+
+persistence::persistence_options persistence_options_from(const config::app_config& cfg) {
+    const auto& bp = cfg.bloom_persistence;
+    return {.path = bp.path,
+            .save_interval = bp.save_interval,
+            .state_ttl = bp.state_ttl,
+            .cleanup_interval = bp.cleanup_interval,
+            .max_size = bp.max_size,
+            .max_memory = bp.max_memory,
+            .compression = bp.compression,
+            .compression_level = bp.compression_level,
+            // The final save's budget is the daemon's one shutdown budget.
+            .shutdown_timeout = cfg.shutdown_timeout};
+}
+
+ingest::receiver_options receiver_options_from(const config::app_config& cfg) {
+    const auto& r = cfg.receiver;
+    return {.max_body_size = r.max_request_body_size,
+            .max_labels_per_series = static_cast<std::size_t>(r.max_labels_per_series),
+            .max_label_name_len = static_cast<std::size_t>(r.max_label_name_len),
+            .max_label_value_len = static_cast<std::size_t>(r.max_label_value_len)};
+}
+
+http::server_options server_options_from(const config::app_config& cfg, std::string name,
+                                         std::uint64_t max_body_size,
+                                         std::uint64_t max_connections) {
+    http::server_options o;
+    o.name = std::move(name);
+    o.max_header_size = cfg.http.max_header_size;
+    o.max_body_size = max_body_size;
+    o.read_timeout = cfg.http.read_timeout;
+    o.idle_timeout = cfg.http.idle_timeout;
+    o.max_connections = static_cast<std::size_t>(max_connections);
+    return o;
+}
+
+}  // namespace
+
+exporter::exporter_options exporter_options_from(const config::app_config& cfg) {
+    const auto& e = cfg.exporter;
+    exporter::exporter_options o;
+    o.endpoint = e.endpoint;
+    o.protocol = e.protocol;
+    o.max_conns = e.max_conns;
+    o.min_shards = e.min_shards;
+    o.max_shards = e.max_shards;
+    o.timeout = e.timeout;
+    o.max_retry_time = e.max_retry_time;
+    o.retry_backoff_base = e.retry_backoff_base;
+    o.retry_backoff_max = e.retry_backoff_max;
+    o.tls_ca_file = e.tls_ca_file;
+    o.tls_cert_file = e.tls_cert_file;
+    o.tls_key_file = e.tls_key_file;
+    o.tls_insecure_skip_verify = e.tls_insecure_skip_verify;
+    o.bearer_token = e.bearer_token;
+    o.basic_auth_username = e.basic_auth_username;
+    o.basic_auth_password = e.basic_auth_password;
+    o.headers = e.headers;
+    o.batch_size = e.batch_size;
+    o.flush_interval = e.flush_interval;
+    o.native_histograms = e.native_histograms;
+    o.queue.max_bytes = cfg.queue.max_bytes;
+    o.queue.path = cfg.queue.path;
+    o.queue.max_disk_bytes = cfg.queue.max_disk_bytes;
+    return o;
+}
+
+module_options module_options_from(const config::app_config& cfg) {
+    module_options o;
+    o.governor = governor_options_from(cfg);
+    o.cardinality_top_n = static_cast<std::size_t>(cfg.stats.top_n);
+    if (cfg.bloom_persistence.enabled) o.persistence = persistence_options_from(cfg);
+    o.exporter = exporter_options_from(cfg);
+    o.receiver = receiver_options_from(cfg);
+    o.max_inflight_bytes = cfg.receiver.max_inflight_bytes;
+    o.ingest_server = server_options_from(cfg, "ingest", cfg.receiver.max_request_body_size,
+                                          cfg.receiver.max_connections);
+    o.stats_server = server_options_from(cfg, "stats", k_stats_max_body, 0);
+    return o;
+}
+
+}  // namespace mg::cmd

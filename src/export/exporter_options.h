@@ -1,0 +1,61 @@
+// exporter_options: the export module's settings, as the module needs them and independent of
+// how the daemon reads its configuration. The daemon fills them from its flags and YAML in one
+// place (cmd/metrics-governor/wiring.h, which a unit test checks setting by setting); tests fill
+// them directly. The defaults are the daemon's defaults (config/config.h); the wiring test keeps
+// the two in step.
+//
+// The error messages of exporter::check_settings() and create() name the daemon's flags
+// (-exporter-endpoint, ...), because they are what an operator reads.
+//
+// Plain values; not synchronized.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace mg::exporter {
+
+// The export queue: accepted data waiting for (or in) an upstream request.
+struct queue_options {
+    std::uint64_t max_bytes = 268435456;  // -queue-max-bytes; full => receivers answer 429
+    // -queue-path: accepted data is also written here and survives a restart; empty = memory
+    // only.
+    std::string path;
+    std::uint64_t max_disk_bytes = 1073741824;  // -queue-max-disk-bytes; full => 429
+
+    bool operator==(const queue_options&) const = default;
+};
+
+struct exporter_options {
+    std::string endpoint;          // http:// or https:// URL; empty = observe-only
+    std::string protocol = "prw";  // prw (remote write 1.0) | otlp (OTLP/HTTP)
+    int max_conns = 1;             // keep-alive connections kept open (at least max_shards)
+    // Ordered lanes to the backend, one request in flight each (shard_scaler.h); min == max
+    // fixes the count.
+    int min_shards = 1;
+    int max_shards = 16;
+    std::chrono::nanoseconds timeout =
+        std::chrono::seconds(30);  // per connect/handshake/write/read
+    // 0 = retry until delivered; else give up with reason retries_exhausted.
+    std::chrono::nanoseconds max_retry_time = std::chrono::seconds(0);
+    std::chrono::nanoseconds retry_backoff_base = std::chrono::milliseconds(100);
+    std::chrono::nanoseconds retry_backoff_max = std::chrono::seconds(30);
+    std::string tls_ca_file;  // empty: the system's CAs
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    bool tls_insecure_skip_verify = false;
+    std::string bearer_token;
+    std::string basic_auth_username;
+    std::string basic_auth_password;
+    std::string headers;               // "K1=V1,K2=V2"
+    std::uint64_t batch_size = 10000;  // series (OTLP: data points) per upstream request
+    std::chrono::nanoseconds flush_interval = std::chrono::seconds(1);  // longest wait to fill one
+    // OTLP exponential histograms become native histograms (prw only); docs/export.md.
+    bool native_histograms = false;
+    queue_options queue;
+
+    bool operator==(const exporter_options&) const = default;
+};
+
+}  // namespace mg::exporter
