@@ -4,8 +4,8 @@
 // them directly. The defaults are the daemon's defaults (config/config.h); the wiring test keeps
 // the two in step.
 //
-// The error messages of exporter::check_settings() and create() name the daemon's flags
-// (-exporter-endpoint, ...), because they are what an operator reads.
+// check_options() is what exporter::check_settings() and create() check first; its messages
+// name the daemon's flags (-exporter-endpoint, ...), because they are what an operator reads.
 //
 // Plain values; not synchronized.
 #pragma once
@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+
+#include "common/result.h"
 
 namespace mg::exporter {
 
@@ -57,5 +59,9 @@ struct exporter_options {
 
     bool operator==(const exporter_options&) const = default;
 };
+
+// The protocol and the counts, and with an endpoint its URL, the headers and (https) the TLS
+// files, which are loaded. Starts nothing.
+status check_options(const exporter_options& o);
 
 }  // namespace mg::exporter

@@ -1,0 +1,222 @@
+#include "export/delivery.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <string>
+
+#include "logging/log.h"
+
+namespace mg::exporter {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr std::size_t k_logged_body = 512;  // of a backend's error response
+constexpr auto k_max_retry_after = std::chrono::minutes(10);
+
+std::string truncate(std::string_view s, std::size_t n) {
+    if (s.size() <= n) return std::string(s);
+    return std::string(s.substr(0, n)) + "...(truncated)";
+}
+
+}  // namespace
+
+// An upstream request and what is left of it after 413 splits. Strand only.
+struct delivery::job {
+    explicit job(const http_client::strand& s) : timer(s) {}
+    std::deque<payload> parts;  // in wire encoding; front() is being sent
+    std::uint64_t bytes = 0;
+    lane_ref where;
+    std::size_t payloads = 0;
+    std::vector<std::uint64_t> disk_ids;
+    bool keep_on_disk = false;  // aborted at shutdown: not acknowledged
+    unsigned attempt = 0;       // retries of the front part so far
+    std::optional<std::chrono::steady_clock::time_point> failing_since;
+    bool warned = false;
+    http_client::request req;
+    asio::steady_timer timer;
+};
+
+delivery::delivery(http_client::strand strand, std::unique_ptr<http_client> client,
+                   http_client::request request_template, backoff_policy backoff,
+                   std::chrono::nanoseconds max_retry_time, collaborators with)
+    : strand_(std::move(strand)),
+      client_(std::move(client)),
+      request_template_(std::move(request_template)),
+      backoff_(std::move(backoff)),
+      max_retry_time_(max_retry_time),
+      queue_(with.queue),
+      disk_(with.disk),
+      metrics_(with.metrics),
+      clock_(with.clock) {}
+
+delivery::~delivery() = default;
+
+void delivery::start(outgoing_batch b) {
+    auto j = std::make_shared<job>(strand_);
+    j->bytes = b.bytes;
+    j->where = b.where;
+    j->payloads = b.payloads;
+    j->disk_ids = std::move(b.disk_ids);
+    if (b.body) j->parts.push_back(std::move(*b.body));
+    {
+        std::lock_guard lock(in_flight_mu_);
+        ++in_flight_;
+    }
+    asio::post(strand_, [this, j] { start_job(j); });
+}
+
+void delivery::abort() {
+    aborting_.store(true, std::memory_order_release);
+    asio::post(strand_, [this] {
+        for (const auto& j : jobs_) j->timer.cancel();
+        client_->close_all();
+    });
+}
+
+void delivery::wait_idle() {
+    // Aborted jobs finish promptly: their sockets and timers are closed.
+    std::unique_lock lock(in_flight_mu_);
+    in_flight_cv_.wait(lock, [&] { return in_flight_ == 0; });
+}
+
+void delivery::start_job(const job_ptr& j) {
+    jobs_.insert(j);
+    next_attempt(j);
+}
+
+void delivery::finish_job(const job_ptr& j) {
+    jobs_.erase(j);
+    if (disk_ != nullptr && !j->keep_on_disk && !j->disk_ids.empty()) {
+        disk_->ack(j->disk_ids);
+        metrics_.set_disk_bytes(disk_->bytes());
+    }
+    queue_.release(j->where, j->payloads, j->bytes);
+    metrics_.set_queue_bytes(queue_.bytes());
+    {
+        std::lock_guard lock(in_flight_mu_);
+        --in_flight_;
+    }
+    in_flight_cv_.notify_all();
+}
+
+void delivery::next_attempt(const job_ptr& j) {
+    if (j->parts.empty()) return finish_job(j);
+    if (aborting_.load(std::memory_order_acquire)) {
+        // With a disk queue the job's records stay on disk (even parts of it that were sent
+        // after a 413 split: at-least-once) and its data stays outstanding.
+        if (disk_ != nullptr) {
+            j->keep_on_disk = true;
+        } else {
+            for (const auto& p : j->parts) metrics_.dropped(p.series, p.points, "shutdown");
+        }
+        j->parts.clear();
+        return finish_job(j);
+    }
+    payload& p = j->parts.front();
+    j->req = request_template_;
+    j->req.set(bhttp::field::content_type, content_type(p.format));
+    j->req.set(bhttp::field::content_encoding, content_encoding(p.format));
+    j->req.body() = std::move(p.body);
+    j->req.prepare_payload();
+    client_->async_send(j->req, [this, j](http_outcome out) { on_outcome(j, std::move(out)); });
+}
+
+void delivery::on_outcome(const job_ptr& j, http_outcome out) {
+    payload& p = j->parts.front();
+    p.body = std::move(j->req.body());
+    if (out.transport_failed()) {
+        metrics_.error(out.error_reason);
+        return retry_later(j, out, std::nullopt);
+    }
+    metrics_.responded(out.status);
+    if (out.status >= 200 && out.status < 300) {
+        metrics_.sent(p.series, p.points);
+        if (j->warned) {
+            logging::info("export request delivered after retries", {{"retries", j->attempt}});
+        }
+        return next_part(j);
+    }
+    if (out.status == 413) {
+        metrics_.error("http_413");
+        payload first;
+        payload second;
+        if (auto st = split_in_half(p, first, second); st.ok()) {
+            logging::warn("backend refused a batch as too large; splitting it",
+                          {{"series", p.series}, {"halves", {first.series, second.series}}});
+            j->parts.pop_front();
+            j->parts.push_front(std::move(second));
+            j->parts.push_front(std::move(first));
+            j->attempt = 0;
+            j->failing_since.reset();
+            return next_attempt(j);
+        }
+        reject(j, out, "too_large");
+        return next_part(j);
+    }
+    if (out.status == 429 || out.status >= 500) {
+        metrics_.error(out.status == 429 ? "http_429" : "http_5xx");
+        std::optional<std::chrono::nanoseconds> hint;
+        if (!out.retry_after.empty()) {
+            hint = parse_retry_after(out.retry_after, clock_.wall_now());
+        }
+        return retry_later(j, out, hint);
+    }
+    metrics_.error("http_4xx");
+    reject(j, out, "rejected");
+    next_part(j);
+}
+
+void delivery::reject(const job_ptr& j, const http_outcome& out, const std::string& reason) {
+    const payload& p = j->parts.front();
+    logging::warn("backend rejected an export request; its data is dropped",
+                  {{"status", out.status},
+                   {"reason", reason},
+                   {"series", p.series},
+                   {"datapoints", p.points},
+                   {"response", truncate(out.body, k_logged_body)}});
+    metrics_.dropped(p.series, p.points, reason);
+}
+
+void delivery::next_part(const job_ptr& j) {
+    j->parts.pop_front();
+    j->attempt = 0;
+    j->failing_since.reset();
+    j->warned = false;
+    next_attempt(j);
+}
+
+void delivery::retry_later(const job_ptr& j, const http_outcome& out,
+                           std::optional<std::chrono::nanoseconds> hint) {
+    if (aborting_.load(std::memory_order_acquire)) return next_attempt(j);  // drops
+    const auto now = clock_.monotonic_now();
+    if (!j->failing_since) j->failing_since = now;
+    if (max_retry_time_.count() > 0 && now - *j->failing_since >= max_retry_time_) {
+        reject(j, out, "retries_exhausted");
+        return next_part(j);
+    }
+    const auto delay = hint ? std::min<std::chrono::nanoseconds>(*hint, k_max_retry_after)
+                            : backoff_.next_delay(j->attempt);
+    ++j->attempt;
+    metrics_.retried();
+    const logging::fields f = {
+        {"reason", out.transport_failed() ? out.error_reason : "status"},
+        {"status", out.status},
+        {"error", out.error_message},
+        {"attempt", j->attempt},
+        {"delay_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()}};
+    if (!j->warned) {
+        logging::warn("export request failed; retrying", f);
+        j->warned = true;
+    } else {
+        logging::debug("export request failed again; retrying", f);
+    }
+    j->timer.expires_after(delay);
+    j->timer.async_wait([this, j](boost::system::error_code) { next_attempt(j); });
+}
+
+}  // namespace mg::exporter
