@@ -196,8 +196,7 @@ class exporter::impl {
             st = encode_prw(batch, keep, strip, sh, out);
             // All of a request that would go as it came on one shard (submit_raw): its parts go
             // promptly too, so more shards add no wait for a batch to fill.
-            if (sh.shards > 1 && series == batch.size() && strip.empty() &&
-                forwardable_as_is(batch))
+            if (sh.shards > 1 && forwards_unchanged(batch, keep, strip))
                 for (auto& part : out) part.first.prompt = true;
         } else {
             st = encode_otlp(batch, keep, strip, sh, out);
@@ -303,17 +302,25 @@ class exporter::impl {
         return intake_.push(out, room);
     }
 
-    bool can_forward_raw(const protocol::series_batch& batch) const {
-        return forwardable_as_is(batch) && queue_.shards().shards == 1;
+    bool can_forward_raw(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+                         std::span<const std::uint64_t> strip) const {
+        return forwards_unchanged(batch, keep, strip) && queue_.shards().shards == 1;
     }
 
-    // The request's own bytes are what the backend would get from us, whatever the shard count.
-    bool forwardable_as_is(const protocol::series_batch& batch) const {
+    // The one rule of the raw path: the request's own bytes are what the backend would get from
+    // us (whatever the shard count): every series kept, no label stripped, a protocol forwarded
+    // as is (remote write 1.0, OTLP protobuf or JSON, unless converted) and labels sorted on the
+    // wire.
+    bool forwards_unchanged(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+                            std::span<const std::uint64_t> strip) const {
         const auto p = batch.protocol();
         const bool forwardable = p == source_protocol::remote_write_v1 ||
                                  p == source_protocol::otlp_protobuf ||
                                  p == source_protocol::otlp_json;
-        return forwardable && !converts(p) && !batch.any_labels_unsorted();
+        const auto zero = [](auto v) { return v == 0; };
+        return forwardable && !converts(p) && !batch.any_labels_unsorted() &&
+               keep.size() == batch.size() && std::none_of(keep.begin(), keep.end(), zero) &&
+               std::all_of(strip.begin(), strip.end(), zero);
     }
 
     submit_status reserve(std::uint64_t bytes, room_held& out) {
@@ -502,8 +509,10 @@ submit_status exporter::reserve(std::uint64_t bytes, reservation& out) {
 void exporter::unreserve(std::uint64_t bytes) {
     impl_->unreserve(bytes);
 }
-bool exporter::can_forward_raw(const protocol::series_batch& batch) const {
-    return impl_->can_forward_raw(batch);
+bool exporter::can_forward_raw(const protocol::series_batch& batch,
+                               std::span<const std::uint8_t> keep,
+                               std::span<const std::uint64_t> strip_masks) const {
+    return impl_->can_forward_raw(batch, keep, strip_masks);
 }
 std::uint32_t exporter::shards() const {
     return impl_->shards();

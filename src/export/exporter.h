@@ -206,11 +206,13 @@ class exporter {
     // holding nothing. With a disk queue, the disk budget must have room too.
     submit_status reserve(std::uint64_t bytes, reservation& out);
 
-    // Whether a request whose series were all kept unchanged can be forwarded as its own bytes
-    // (submit_raw): its protocol is forwarded as is (remote write 1.0, OTLP protobuf and JSON
-    // unless converted), its labels were sorted on the wire, and the exporter sends on one
-    // shard. The one place that decides the raw path.
-    bool can_forward_raw(const protocol::series_batch& batch) const;
+    // Whether the request can be forwarded as its own bytes (submit_raw), given what the
+    // governor decided (keep and strip_masks as for submit(); strip_masks may be empty): every
+    // series kept, no label stripped, its protocol forwarded as is (remote write 1.0, OTLP
+    // protobuf and OTLP/JSON, unless converted), its labels sorted on the wire, and the exporter
+    // sends on one shard. The one place that decides the raw path: the receiver asks only this.
+    bool can_forward_raw(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+                         std::span<const std::uint64_t> strip_masks) const;
 
     // The fast path when the governor dropped nothing and the body can be forwarded as received:
     // remote write 1.0 with snappy (sent as is, one upstream request, never re-encoded), OTLP

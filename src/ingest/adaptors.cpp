@@ -27,8 +27,10 @@ std::chrono::seconds exporter_adaptor::retry_after_hint() const {
     return exporter_.retry_after_hint();
 }
 
-bool exporter_adaptor::can_forward_raw(const protocol::series_batch& batch) const {
-    return exporter_.can_forward_raw(batch);
+bool exporter_adaptor::can_forward_raw(const protocol::series_batch& batch,
+                                       std::span<const std::uint8_t> keep,
+                                       std::span<const std::uint64_t> strip_masks) const {
+    return exporter_.can_forward_raw(batch, keep, strip_masks);
 }
 
 exporter::submit_status exporter_adaptor::submit_raw(std::string body, protocol::source_protocol p,

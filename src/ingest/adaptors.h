@@ -25,7 +25,8 @@ class exporter_adaptor final : public exporter_port {
     status check_source(protocol::source_protocol p) const override;
     exporter::submit_status reserve(std::uint64_t bytes, exporter::reservation& out) override;
     std::chrono::seconds retry_after_hint() const override;
-    bool can_forward_raw(const protocol::series_batch& batch) const override;
+    bool can_forward_raw(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+                         std::span<const std::uint64_t> strip_masks) const override;
     exporter::submit_status submit_raw(std::string body, protocol::source_protocol p,
                                        exporter::body_encoding enc, std::uint32_t series,
                                        std::uint64_t points, exporter::reservation* room) override;

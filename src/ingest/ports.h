@@ -43,7 +43,9 @@ class exporter_port {
     virtual status check_source(protocol::source_protocol p) const = 0;
     virtual exporter::submit_status reserve(std::uint64_t bytes, exporter::reservation& out) = 0;
     virtual std::chrono::seconds retry_after_hint() const = 0;
-    virtual bool can_forward_raw(const protocol::series_batch& batch) const = 0;
+    virtual bool can_forward_raw(const protocol::series_batch& batch,
+                                 std::span<const std::uint8_t> keep,
+                                 std::span<const std::uint64_t> strip_masks) const = 0;
     virtual exporter::submit_status submit_raw(std::string body, protocol::source_protocol p,
                                                exporter::body_encoding enc, std::uint32_t series,
                                                std::uint64_t points,

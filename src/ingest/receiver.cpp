@@ -321,14 +321,12 @@ static outcome govern_and_export(const receiver_options& options, governor_port&
 
     s.decisions.resize(s.refs.size());
     governor.decide(s.refs, s.decisions);
-    bool all_kept = s.refs.size() == n;
     bool any_strip = false;
     for (std::size_t k = 0; k < s.refs.size(); ++k) {
         const auto i = s.ref_index[k];
         const auto& d = s.decisions[k];
         const auto v = batch[i];
         if (!d.keep) {
-            all_kept = false;
             out.dropped_points += v.points();
             continue;
         }
@@ -344,7 +342,7 @@ static outcome govern_and_export(const receiver_options& options, governor_port&
     if (out.kept_series == 0) return out;  // nothing to forward; the drops are counted
     exporter::submit_details details;
     auto st = exporter::submit_status::not_raw;
-    if (all_kept && !any_strip && exp.can_forward_raw(batch)) {
+    if (exp.can_forward_raw(batch, s.keep, s.strip)) {
         // Fast path: nothing changed, forward the sender's own bytes (not_raw: the shard count
         // grew meanwhile, so the series go to their lanes below).
         st = exp.submit_raw(std::string(req.body()), batch.protocol(), raw_encoding,

@@ -276,3 +276,50 @@ TEST_CASE("label_limit_action strip forwards the series without the label", "[pr
     CHECK(user_of["1"] == "alice");
     CHECK(user_of["2"] == "<none>");
 }
+
+TEST_CASE("OTLP/JSON the governor leaves unchanged reaches an OTLP backend as it came", "[proxy]") {
+    mg::test::fake_backend backend;
+    temp_dir dir;
+    dir.write("limits.yaml", "defaults:\n  max_cardinality: 2\n");
+    running_daemon d({"-exporter-endpoint=" + backend.url("/v1/metrics"), "-exporter-protocol=otlp",
+                      "-exporter-max-shards=1", "-limits-config", dir.file("limits.yaml"),
+                      "-flush-interval=50ms"});
+    mg::test::http_client c("127.0.0.1", d.ingest_port());
+    const auto request = [](const std::vector<std::string>& paths) {
+        // Laid out as no encoder writes it: only a forwarded body keeps the spaces and newlines.
+        std::string points;
+        for (const auto& p : paths) {
+            points += std::string(points.empty() ? "" : ",\n") + R"(  { "attributes" : [ { "key" : "path", )" +
+                      R"("value" : { "stringValue" : ")" + p +
+                      R"(" } } ], "asDouble" : 2, "timeUnixNano" : "1700000000000000000" })";
+        }
+        return R"({ "resourceMetrics" : [ { "resource" : { "attributes" : [ { "key" : "service.name", )"
+               R"("value" : { "stringValue" : "svc" } } ] },
+  "scopeMetrics" : [ { "metrics" : [ { "name" : "requests", "gauge" : { "dataPoints" : [
+)" + points + "\n] } } ] } ] } ] }\n";
+    };
+    const auto as_received = [](const mg::test::recorded_request& r) {
+        CHECK(r.content_type == "application/json");
+        REQUIRE(r.content_encoding == "gzip");
+        std::string plain;
+        REQUIRE(proto::gzip_decode(r.body, 1 << 20, plain).ok());
+        return plain;
+    };
+
+    const auto unchanged = request({"/a", "/b"});
+    REQUIRE(c.request(bhttp::verb::post, "/v1/metrics", unchanged, {{"Content-Type", "application/json"}}).status ==
+            200);
+    REQUIRE(backend.wait_until([](const auto& reqs) { return reqs.size() == 1; }));
+    CHECK(backend.requests()[0].target == "/v1/metrics");
+    CHECK(as_received(backend.requests()[0]) == unchanged);
+
+    // A series over the limit is dropped: the rest is encoded anew, not forwarded.
+    const auto changed = request({"/a", "/c"});
+    REQUIRE(c.request(bhttp::verb::post, "/v1/metrics", changed, {{"Content-Type", "application/json"}}).status ==
+            200);
+    REQUIRE(backend.wait_until([](const auto& reqs) { return reqs.size() == 2; }));
+    const auto reencoded = as_received(backend.requests()[1]);
+    CHECK(reencoded != changed);
+    CHECK(reencoded.find("\"/a\"") != std::string::npos);
+    CHECK(reencoded.find("\"/c\"") == std::string::npos);
+}

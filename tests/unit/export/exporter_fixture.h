@@ -1,6 +1,7 @@
 // exporter_fixture: what the exporter tests share: remote-write requests of named series, the
-// names a backend received, an exporter configured for a fake backend, polling for counters,
-// reading a metric and checking the accounting invariant. Header-only test code.
+// names a backend received, the body of an OTLP upstream request, an exporter configured for a
+// fake backend, polling for counters, reading a metric and checking the accounting invariant.
+// Header-only test code.
 #pragma once
 
 #include <prometheus/registry.h>
@@ -72,6 +73,18 @@ struct upstream {
         REQUIRE(st.ok());
     }
 };
+
+// The body of one upstream OTLP request, gzip decoded, once its path, Content-Type and
+// Content-Encoding are checked.
+inline std::string otlp_body(const mg::http::request& req, const std::string& content_type) {
+    CHECK(req.target() == "/v1/metrics");
+    CHECK(req[mg::http::bhttp::field::content_type] == content_type);
+    REQUIRE(req[mg::http::bhttp::field::content_encoding] == "gzip");
+    std::string plain;
+    const auto& body = req.body();
+    REQUIRE(pr::gzip_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
+    return plain;
+}
 
 // The metric names carried by one remote-write request (snappy body).
 inline std::vector<std::string> decode_names(const mg::http::request& req) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -513,13 +514,7 @@ TEST_CASE("OTLP: kept points are sent as gzip protobuf to /v1/metrics", "[export
     const std::vector<std::uint8_t> keep = {1, 0, 1};
     REQUIRE(e->submit(b, keep) == ex::submit_status::accepted);
     REQUIRE(backend.log().wait(1));
-    const auto req = backend.log().all()[0];
-    CHECK(req.target() == "/v1/metrics");
-    CHECK(req[mg::http::bhttp::field::content_encoding] == "gzip");
-    CHECK(req[mg::http::bhttp::field::content_type] == "application/x-protobuf");
-    std::string plain;
-    REQUIRE(
-        pr::gzip_decode(pr::bytes_view(req.body().data(), req.body().size()), 1 << 30, plain).ok());
+    const auto plain = otlp_body(backend.log().all()[0], "application/x-protobuf");
     pr::series_batch got;
     REQUIRE(pr::decode_otlp_protobuf(pr::bytes_view(plain.data(), plain.size()), got).ok());
     REQUIRE(got.size() == 2);
@@ -698,6 +693,49 @@ TEST_CASE("OTLP conversion: strip masks apply, nothing convertible queues nothin
     REQUIRE(drain_for(*e).complete);
     check_accounting(e->stats());
     CHECK(e->stats().conversion_dropped_points == 1);
+}
+
+TEST_CASE("raw path: one rule decides it, and OTLP/JSON nothing changed goes to an OTLP backend "
+          "as it came",
+          "[export][exporter][raw]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url("/v1/metrics"));
+    c.protocol = "otlp";
+    auto e = make_exporter(c, reg);
+    // Indented JSON: re-encoding the kept points would write it compact, so only a forwarded
+    // body arrives with this layout.
+    otlp_request r;
+    r.body = nlohmann::json::parse(ob::to_json(mixed_otlp())).dump(2);
+    REQUIRE(pr::decode_otlp_json(pr::bytes_view(r.body.data(), r.body.size()), r.doc, r.batch).ok());
+    const auto keep = r.keep_all();
+    const std::vector<std::uint64_t> no_strip(r.batch.size(), 0);
+
+    // Everything kept and nothing stripped (masks absent or all zero): as it came.
+    CHECK(e->can_forward_raw(r.batch, keep, {}));
+    CHECK(e->can_forward_raw(r.batch, keep, no_strip));
+    // A series dropped or a label stripped changes the request: re-encoded.
+    auto dropped = keep;
+    dropped[1] = 0;
+    CHECK_FALSE(e->can_forward_raw(r.batch, dropped, {}));
+    auto stripped = no_strip;
+    stripped[0] = 0b01;
+    CHECK_FALSE(e->can_forward_raw(r.batch, keep, stripped));
+    CHECK_FALSE(e->can_forward_raw(r.batch, std::vector<std::uint8_t>(2, 1), {}));  // a bug
+
+    REQUIRE(e->submit_raw(r.body, pr::source_protocol::otlp_json, ex::body_encoding::identity, 4, 4) ==
+            ex::submit_status::accepted);
+    REQUIRE(backend.log().wait(1));
+    CHECK(otlp_body(backend.log().all()[0], "application/json") == r.body);
+    REQUIRE(drain_for(*e).complete);
+    check_accounting(e->stats());
+
+    // A remote-write backend converts OTLP: never as it came.
+    fake_backend prw_backend;
+    prometheus::Registry prw_reg;
+    auto prw = make_exporter(config_for(prw_backend.url()), prw_reg);
+    CHECK_FALSE(prw->can_forward_raw(r.batch, keep, {}));
+    REQUIRE(drain_for(*prw).complete);
 }
 
 TEST_CASE("OTLP conversion: exponential histograms are not exported (native histograms off)",

@@ -190,7 +190,7 @@ TEST_CASE("shards: a fast backend keeps one shard and the raw path", "[export][s
     // Three scaler ticks of steady load against a backend that answers at once.
     const auto until = std::chrono::steady_clock::now() + 3500ms;
     while (std::chrono::steady_clock::now() < until) {
-        CHECK(e->can_forward_raw(r->batch));
+        CHECK(e->can_forward_raw(r->batch, r->keep_all(), {}));
         std::string body;
         pr::snappy_encode(r->body, body);
         CHECK(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1, ex::body_encoding::snappy, 10, 10) ==
@@ -207,7 +207,7 @@ TEST_CASE("shards: with more than one, requests are never forwarded as they came
     prometheus::Registry reg;
     auto e = make_exporter(sharded(backend.url(), 2, 2), reg);
     auto r = round_of(10, 1);
-    CHECK_FALSE(e->can_forward_raw(r->batch));
+    CHECK_FALSE(e->can_forward_raw(r->batch, r->keep_all(), {}));
     std::string body;
     pr::snappy_encode(r->body, body);
     CHECK(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1, ex::body_encoding::snappy, 10, 10) ==

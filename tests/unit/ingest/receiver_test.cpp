@@ -5,6 +5,7 @@
 
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
@@ -63,7 +64,16 @@ class fake_exporter final : public mg::ingest::exporter_port {
         return reserve_answer;
     }
     std::chrono::seconds retry_after_hint() const override { return std::chrono::seconds(7); }
-    bool can_forward_raw(const pr::series_batch&) const override { return forward_raw; }
+    // Records what the receiver reports and, like the exporter, says no when a series was
+    // dropped or a label stripped (the protocol and shard checks are the exporter's own tests').
+    bool can_forward_raw(const pr::series_batch&, std::span<const std::uint8_t> keep,
+                         std::span<const std::uint64_t> strip) const override {
+        asked_keep.assign(keep.begin(), keep.end());
+        asked_strip.assign(strip.begin(), strip.end());
+        const auto zero = [](auto v) { return v == 0; };
+        return forward_raw && std::none_of(keep.begin(), keep.end(), zero) &&
+               std::all_of(strip.begin(), strip.end(), zero);
+    }
     ex::submit_status submit_raw(std::string body, pr::source_protocol, ex::body_encoding enc,
                                  std::uint32_t series, std::uint64_t points,
                                  ex::reservation*) override {
@@ -89,6 +99,8 @@ class fake_exporter final : public mg::ingest::exporter_port {
     ex::submit_status raw_answer = ex::submit_status::accepted;
     ex::submit_status submit_answer = ex::submit_status::accepted;
     bool forward_raw = false;
+    mutable std::vector<std::uint8_t> asked_keep;
+    mutable std::vector<std::uint64_t> asked_strip;
     int reserve_calls = 0;
     std::uint64_t reserved_bytes = 0;
     std::vector<std::string> raw_bodies;
@@ -335,6 +347,8 @@ TEST_CASE("accepted remote write: unchanged requests are forwarded raw, with the
     CHECK(f.exporter.raw_series == 3);
     CHECK(f.exporter.raw_points == 6);
     CHECK(f.exporter.submit_calls == 0);
+    CHECK(f.exporter.asked_keep == std::vector<std::uint8_t>{1, 1, 1});
+    CHECK(f.exporter.asked_strip == std::vector<std::uint64_t>{0, 0, 0});
     CHECK(f.governor.decided == std::vector<std::string>{"a", "b", "c"});
     CHECK(f.requests("remote_write_v1", 204) == 1);
     CHECK(f.metric("metrics_governor_datapoints_received_total",
@@ -355,6 +369,7 @@ TEST_CASE("accepted remote write: drops and complexity limits leave the kept ser
     // Two WriteRequests concatenated are one with all their series (repeated field).
     const auto res = f.receiver.handle_remote_write(rw_post(snappy(raw + wide)));
     CHECK(res.result() == bhttp::status::no_content);
+    CHECK(f.exporter.asked_keep == std::vector<std::uint8_t>{1, 0, 1, 0});  // a, b, c, wide
     CHECK(f.exporter.raw_bodies.empty());
     CHECK(f.exporter.submit_calls == 1);
     CHECK(f.exporter.submitted == std::vector<std::string>{"a", "c"});
