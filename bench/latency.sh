@@ -18,6 +18,7 @@
 #   RATE [0]  loadgen requests/s over all connections; 0 = as fast as the governor accepts (a
 #             flood: the maximum). With a rate, forwarded = the rate when the governor keeps up.
 #   PROXY_CPUS [1]  LOAD_CPUS [0]  CPU lists for taskset
+#   PARALLELISM [1]  the governor's -parallelism; empty: its default (one I/O thread per CPU)
 #   BUILD_DIR [build/rel]  GOVERNOR, LOADGEN, NULL_SINK [in BUILD_DIR]; BUILD [1] builds them
 #   GOVERNOR_FLAGS  extra flags for the governor (word-split)   OUT_DIR [a new temp dir]
 set -euo pipefail
@@ -36,6 +37,7 @@ CONCURRENCY=${CONCURRENCY:-4}
 SINK_THREADS=${SINK_THREADS:-64}
 RATE=${RATE:-0}
 PROXY_CPUS=${PROXY_CPUS:-1}
+PARALLELISM=${PARALLELISM-1}
 LOAD_CPUS=${LOAD_CPUS:-0}
 BUILD=${BUILD:-1}
 GOVERNOR_FLAGS=${GOVERNOR_FLAGS:-}
@@ -71,7 +73,7 @@ run_one() {
     local gov_pid ingest_port stats_port
     # shellcheck disable=SC2086 # GOVERNOR_FLAGS is a list of flags
     start_governor "$dir" "$PROXY_CPUS" -exporter-endpoint="http://127.0.0.1:$sink_port/api/v1/write" \
-        -parallelism=1 $GOVERNOR_FLAGS || die "$dir: the governor did not start"
+        ${PARALLELISM:+-parallelism=$PARALLELISM} $GOVERNOR_FLAGS || die "$dir: the governor did not start"
     local metrics_url=http://127.0.0.1:$stats_port/metrics
 
     local cpu0 start end rc=0
