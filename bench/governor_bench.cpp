@@ -11,6 +11,7 @@
 #include "limits/limits_file.h"
 #include "logging/log.h"
 #include "protocol/compression.h"
+#include "protocol/encode_kept.h"
 #include "protocol/remote_write.h"
 #include "protocol/series_batch.h"
 #include "remote_write_request.h"

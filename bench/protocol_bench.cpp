@@ -10,6 +10,7 @@
 
 #include "cardinality/series_hash.h"
 #include "protocol/compression.h"
+#include "protocol/encode_kept.h"
 #include "protocol/remote_write.h"
 #include "remote_write_request.h"
 #include "protocol/series_batch.h"

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "export/shard_split.h"
+#include "protocol/encode_kept.h"
 #include "protocol/remote_write.h"
 
 namespace mg::exporter {

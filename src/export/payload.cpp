@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "protocol/compression.h"
+#include "protocol/encode_kept.h"
 #include "protocol/otlp.h"
 #include "protocol/otlp_json.h"
 #include "protocol/remote_write.h"

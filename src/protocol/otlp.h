@@ -44,7 +44,7 @@ decode_status encode_otlp_protobuf_subset(const series_batch& batch,
                                           std::span<const std::uint8_t> keep, std::string& out);
 
 // Same, removing from each kept point i the labels strip_masks[i] selects (strip_masks empty or
-// of batch.size() entries; see encode_kept() in series_batch.h). A removed label goes from every
+// of batch.size() entries; see encode_kept() in encode_kept.h). A removed label goes from every
 // level that has its key: the point's attributes (that point only), the scope's attributes,
 // name (otel_scope_name) or version (otel_scope_version), the resource's attributes. When only
 // some points of a resource/scope need a removal there, the resource/scope is split: those

@@ -50,7 +50,7 @@ decode_status decode_remote_write_v2(bytes_view body, series_batch& out);
 decode_status encode_remote_write_v1_subset(const series_batch& batch,
                                             std::span<const std::uint8_t> keep, std::string& out);
 // Same, removing from each kept series i the labels strip_masks[i] selects (see
-// encode_kept() in series_batch.h); strip_masks empty or of batch.size() entries.
+// encode_kept() in encode_kept.h); strip_masks empty or of batch.size() entries.
 decode_status encode_remote_write_v1_subset(const series_batch& batch,
                                             std::span<const std::uint8_t> keep,
                                             std::span<const std::uint64_t> strip_masks,

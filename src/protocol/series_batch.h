@@ -10,8 +10,9 @@
 //     the X-Prometheus-Remote-Write-*-Written headers;
 //   - raw: the bytes of the whole TimeSeries / data point field in the request body (empty for
 //     OTLP/JSON), which encoders copy instead of re-encoding samples.
-// The output for a kept subset is built by encode_kept() (series_batch.cpp) or, to merge series
-// from several requests into one upstream batch, by the per-protocol writers.
+// The output for a kept subset is built by encode_kept() (encode_kept.h) or, to merge series
+// from several requests into one upstream batch, by the per-protocol writers. This file knows
+// no protocol: the decoders and encoders of the module build on it, never the other way round.
 //
 // Ownership and lifetime: names and values are views into the request body (or the symbols
 // table, or for OTLP values rendered to text, into the batch's own arena). The body passed to the
@@ -198,13 +199,6 @@ bool valid_utf8(std::string_view s);
 // duplicate names: returns false and sets `duplicate` to the repeated name if there is one.
 bool normalize_labels(std::span<label_view> labels, bool sorted, std::string_view& duplicate);
 
-// Builds the request body that carries only the kept series of `batch`, in the batch's own
-// protocol (remote write 1.0/2.0, OTLP protobuf/JSON). keep[i] != 0 keeps series i; keep.size()
-// must equal batch.size(). `out` is replaced. Fails (malformed) only when keep has the wrong size
-// or the batch's source data was changed since decoding.
-decode_status encode_kept(const series_batch& batch, std::span<const std::uint8_t> keep,
-                          std::string& out);
-
 // ---- Stripping labels from kept series (limits: label_limit_action: strip) ----
 //
 // A strip mask removes labels from one series on output: bit j set removes batch[i].labels[j],
@@ -225,23 +219,5 @@ decode_status check_strip_mask(const series_batch& batch, std::size_t i, std::ui
 // check_strip_mask() for every kept series. Sets `any` when a kept series has a non-zero mask.
 decode_status check_strip_masks(const series_batch& batch, std::span<const std::uint8_t> keep,
                                 std::span<const std::uint64_t> strip_masks, bool& any);
-
-// encode_kept() that also removes, from each kept series i, the labels strip_masks[i] selects.
-// strip_masks is empty (no stripping: same bytes as encode_kept above) or has batch.size()
-// entries; series with mask 0 are encoded exactly as without masks. Per protocol:
-//   - remote write 1.0: a stripped series is rewritten without the removed Label fields, every
-//     other field copied raw;
-//   - remote write 2.0: the removed labels' refs are dropped; the rebuilt symbol table only
-//     holds strings that some emitted series still uses;
-//   - OTLP protobuf/JSON: a label is removed at every level that carries its key (point,
-//     scope, resource: otherwise a shadowed resource/scope value would surface in its place).
-//     Point attributes are removed from that point only. A resource or scope that loses an
-//     attribute for some of its points but not others is split: the points that need the
-//     removal get a copy of the resource/scope without it, so their output order may differ
-//     from the input order (grouped by copy, in order of first appearance).
-// Fails (malformed) on a mask of the wrong size, a mask bit past a series' labels, or a batch
-// whose source changed since decoding.
-decode_status encode_kept(const series_batch& batch, std::span<const std::uint8_t> keep,
-                          std::span<const std::uint64_t> strip_masks, std::string& out);
 
 }  // namespace mg::protocol

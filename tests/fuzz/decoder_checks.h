@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fuzz_util.h"
+#include "protocol/encode_kept.h"
 #include "protocol/otlp.h"
 #include "protocol/otlp_json.h"
 #include "protocol/otlp_to_prw.h"

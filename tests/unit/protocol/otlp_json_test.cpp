@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "otlp_fixtures.h"
+#include "protocol/encode_kept.h"
 #include "protocol/otlp.h"
 #include "test_util.h"
 

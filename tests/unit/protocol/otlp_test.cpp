@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "otlp_fixtures.h"
+#include "protocol/encode_kept.h"
 #include "protocol/wire.h"
 #include "test_util.h"
 

@@ -8,6 +8,7 @@
 
 #include "cardinality/series_hash.h"
 #include "protocol/compression.h"
+#include "protocol/encode_kept.h"
 #include "protocol/wire.h"
 #include "test_util.h"
 

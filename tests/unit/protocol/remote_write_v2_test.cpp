@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/encode_kept.h"
 #include "protocol/remote_write.h"
 #include "protocol/wire.h"
 #include "test_util.h"

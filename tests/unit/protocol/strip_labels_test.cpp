@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "otlp_fixtures.h"
+#include "protocol/encode_kept.h"
 #include "protocol/otlp.h"
 #include "protocol/otlp_json.h"
 #include "protocol/remote_write.h"
