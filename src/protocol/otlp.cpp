@@ -4,90 +4,16 @@
 
 #include "common/strings.h"
 #include "protocol/otlp_internal.h"
+#include "protocol/otlp_schema.h"
 
 namespace mg::protocol {
+
+using namespace otlp_schema;  // field numbers, kind_of
 
 namespace {
 
 using otlp_detail::merge_labels;
 using otlp_detail::push_point;
-
-// Field numbers from opentelemetry-proto.
-constexpr std::uint32_t req_resource_metrics = 1;
-constexpr std::uint32_t rm_resource = 1, rm_scope_metrics = 2;
-constexpr std::uint32_t resource_attributes = 1;
-constexpr std::uint32_t sm_scope = 1, sm_metrics = 2;
-constexpr std::uint32_t scope_name = 1, scope_version = 2, scope_attributes = 3;
-constexpr std::uint32_t metric_name = 1, metric_description = 2, metric_unit = 3;
-constexpr std::uint32_t metric_gauge = 5, metric_sum = 7, metric_histogram = 9,
-                        metric_exp_histogram = 10, metric_summary = 11;
-constexpr std::uint32_t data_points = 1;
-constexpr std::uint32_t kv_key = 1, kv_value = 2;
-constexpr std::uint32_t any_string = 1, any_bool = 2, any_int = 3, any_double = 4, any_array = 5,
-                        any_kvlist = 6, any_bytes = 7;
-constexpr std::uint32_t list_values = 1;  // ArrayValue.values and KeyValueList.values
-constexpr std::uint32_t resp_partial_success = 1;
-constexpr std::uint32_t ps_rejected = 1, ps_message = 2;
-
-metric_kind kind_of(std::uint32_t field) {
-    switch (field) {
-        case metric_gauge:
-            return metric_kind::gauge;
-        case metric_sum:
-            return metric_kind::sum;
-        case metric_histogram:
-            return metric_kind::histogram;
-        case metric_exp_histogram:
-            return metric_kind::exponential_histogram;
-        case metric_summary:
-            return metric_kind::summary;
-        default:
-            return metric_kind::unknown;
-    }
-}
-
-std::uint32_t data_field_of(metric_kind k) {
-    switch (k) {
-        case metric_kind::gauge:
-            return metric_gauge;
-        case metric_kind::sum:
-            return metric_sum;
-        case metric_kind::histogram:
-            return metric_histogram;
-        case metric_kind::exponential_histogram:
-            return metric_exp_histogram;
-        case metric_kind::summary:
-            return metric_summary;
-        case metric_kind::unknown:
-            break;
-    }
-    return 0;
-}
-
-// Attribute and exemplar field numbers differ per data point type.
-std::uint32_t attributes_field(metric_kind k) {
-    switch (k) {
-        case metric_kind::histogram:
-            return 9;
-        case metric_kind::exponential_histogram:
-            return 1;
-        default:
-            return 7;  // NumberDataPoint, SummaryDataPoint
-    }
-}
-std::uint32_t exemplars_field(metric_kind k) {
-    switch (k) {
-        case metric_kind::gauge:
-        case metric_kind::sum:
-            return 5;
-        case metric_kind::histogram:
-            return 8;
-        case metric_kind::exponential_histogram:
-            return 11;
-        default:
-            return 0;  // summaries have none
-    }
-}
 
 decode_status fail(const std::string& what) {
     return decode_status::malformed("OTLP: " + what);
@@ -986,33 +912,33 @@ void write_any(wire_writer& w, const otlp_any_value& v) {
 void write_point(wire_writer& w, metric_kind k, const otlp_point& p) {
     const std::size_t t = w.begin_message(data_points);
     for (const otlp_key_value& kv : p.attributes) write_kv(w, attributes_field(k), kv);
-    w.fixed64_field(3, p.time_unix_nano);  // time_unix_nano = 3 in every point type
+    w.fixed64_field(point_time_unix_nano, p.time_unix_nano);
     switch (k) {
         case metric_kind::gauge:
         case metric_kind::sum:
-            w.double_field(4, p.value);
-            break;  // as_double
+            w.double_field(number_as_double, p.value);
+            break;
         case metric_kind::histogram:
-            w.fixed64_field(4, 1);  // count
-            w.double_field(5, p.value);
-            w.fixed64_field(6, 1);  // bucket_counts (unpacked is valid too)
+            w.fixed64_field(point_count, 1);
+            w.double_field(point_sum, p.value);
+            w.fixed64_field(histogram_bucket_counts, 1);  // unpacked is valid too
             break;
         case metric_kind::exponential_histogram:
-            w.fixed64_field(4, 1);
-            w.double_field(5, p.value);
-            w.sint64_field(6, 0);  // scale (sint32)
+            w.fixed64_field(point_count, 1);
+            w.double_field(point_sum, p.value);
+            w.sint64_field(exp_scale, 0);  // sint32
             break;
         case metric_kind::summary:
-            w.fixed64_field(4, 1);
-            w.double_field(5, p.value);
+            w.fixed64_field(point_count, 1);
+            w.double_field(point_sum, p.value);
             break;
         case metric_kind::unknown:
             break;
     }
     for (std::uint32_t i = 0; i < p.exemplars && exemplars_field(k) != 0; ++i) {
         const std::size_t et = w.begin_message(exemplars_field(k));
-        w.fixed64_field(2, p.time_unix_nano);  // Exemplar.time_unix_nano
-        w.double_field(3, p.value);            // Exemplar.as_double
+        w.fixed64_field(exemplar_time_unix_nano, p.time_unix_nano);
+        w.double_field(exemplar_as_double, p.value);
         w.end_message(et);
     }
     w.end_message(t);
@@ -1043,11 +969,11 @@ void encode_otlp_protobuf(std::span<const otlp_resource> resources, std::string&
                 const std::size_t dt = w.begin_message(data_field_of(m.kind));
                 for (const otlp_point& p : m.points) write_point(w, m.kind, p);
                 if (m.kind == metric_kind::sum) {
-                    w.varint_field(2, 2);  // aggregation_temporality: cumulative
-                    w.varint_field(3, 1);  // is_monotonic
+                    w.varint_field(data_temporality, 2);  // cumulative
+                    w.varint_field(data_is_monotonic, 1);
                 } else if (m.kind == metric_kind::histogram ||
                            m.kind == metric_kind::exponential_histogram) {
-                    w.varint_field(2, 2);
+                    w.varint_field(data_temporality, 2);
                 }
                 w.end_message(dt);
                 w.end_message(mt);

@@ -1,22 +1,23 @@
 #include "protocol/otlp_json.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/strings.h"
 #include "protocol/otlp_internal.h"
 #include "protocol/otlp_json_internal.h"
+#include "protocol/otlp_schema.h"
 
 namespace mg::protocol {
 
 using json = nlohmann::json;
-using otlp_json_detail::k_kinds;
-using otlp_json_detail::kind_key;
 using otlp_json_detail::member;
+using otlp_schema::json_double;
+using otlp_schema::json_int64;
+using otlp_schema::k_kinds;
+using otlp_schema::kind_key;
 
 otlp_json_document::otlp_json_document() : impl_(std::make_unique<impl>()) {}
 otlp_json_document::~otlp_json_document() = default;
@@ -77,48 +78,6 @@ const json* array_member(const json& obj, const char* camel, const char* snake, 
     return a;
 }
 
-bool parse_int64(const json& v, std::int64_t& out) {
-    if (v.is_number_integer() && !v.is_number_unsigned()) {
-        out = v.get<std::int64_t>();
-        return true;
-    }
-    if (v.is_number_unsigned()) {
-        const auto u = v.get<std::uint64_t>();
-        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
-        out = static_cast<std::int64_t>(u);
-        return true;
-    }
-    if (v.is_string()) {
-        const std::string& s = v.get_ref<const std::string&>();
-        auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-        return r.ec == std::errc() && r.ptr == s.data() + s.size();
-    }
-    return false;
-}
-
-bool parse_double(const json& v, double& out) {
-    if (v.is_number()) {
-        out = v.get<double>();
-        return true;
-    }
-    if (!v.is_string()) return false;
-    const std::string& s = v.get_ref<const std::string&>();
-    if (s == "NaN") {
-        out = std::numeric_limits<double>::quiet_NaN();
-        return true;
-    }
-    if (s == "Infinity") {
-        out = std::numeric_limits<double>::infinity();
-        return true;
-    }
-    if (s == "-Infinity") {
-        out = -std::numeric_limits<double>::infinity();
-        return true;
-    }
-    auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
 decode_status render_any(const json& v, bool nested, int depth, std::string& out);
 
 decode_status render_key_values(const json& values, int depth, std::string& out) {
@@ -163,11 +122,11 @@ decode_status render_any(const json& v, bool nested, int depth, std::string& out
         out += b->get<bool>() ? "true" : "false";
     } else if (const json* i = member(v, "intValue", "int_value")) {
         std::int64_t n = 0;
-        if (!parse_int64(*i, n)) return fail("intValue must be a 64-bit integer");
+        if (!json_int64(*i, n)) return fail("intValue must be a 64-bit integer");
         otlp_detail::render_int(n, out);
     } else if (const json* d = member(v, "doubleValue", "double_value")) {
         double x = 0;
-        if (!parse_double(*d, x)) return fail("doubleValue must be a number");
+        if (!json_double(*d, x)) return fail("doubleValue must be a number");
         otlp_detail::render_double(x, out);
     } else if (const json* by = member(v, "bytesValue", "bytes_value")) {
         std::string raw;

@@ -1,7 +1,7 @@
 // Internal to mg_protocol: the parsed document behind otlp_json_document, shared by the OTLP/JSON
 // codec (otlp_json.cpp) and the remote-write converter (otlp_to_prw.cpp), which reads the points'
-// values from it; and the two things both must read the same way: field lookup under either
-// JSON name, and the metric kinds in the order that numbers the points.
+// values from it; and field lookup under either JSON name, which both must do the same way (the
+// metric kinds and the number readers they share are in otlp_schema.h).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -28,21 +28,6 @@ inline const nlohmann::json* member(const nlohmann::json& obj, const char* camel
     }
     return nullptr;
 }
-
-struct kind_key {
-    const char* camel;
-    const char* snake;
-    metric_kind kind;
-};
-// The metric's data fields in the order the decoder walks them, which numbers the points: the
-// converter and the subset encoder find point n by walking in the same order.
-inline constexpr kind_key k_kinds[] = {
-    {"gauge", nullptr, metric_kind::gauge},
-    {"sum", nullptr, metric_kind::sum},
-    {"histogram", nullptr, metric_kind::histogram},
-    {"exponentialHistogram", "exponential_histogram", metric_kind::exponential_histogram},
-    {"summary", nullptr, metric_kind::summary},
-};
 
 }  // namespace otlp_json_detail
 

@@ -10,14 +10,14 @@
 
 #include "protocol/otlp.h"
 #include "protocol/otlp_json_internal.h"
+#include "protocol/otlp_schema.h"
 #include "protocol/wire.h"
 
 namespace mg::protocol {
 
 using json = nlohmann::json;
-using otlp_json_detail::k_kinds;
-using otlp_json_detail::kind_key;
 using otlp_json_detail::member;
+using namespace otlp_schema;  // field numbers, kind_of, k_kinds, the JSON number readers
 
 std::string_view to_string(prw_conversion_drop r) {
     switch (r) {
@@ -176,33 +176,10 @@ namespace {
 
 using point_values = otlp_to_prw_converter::point_values;
 
-constexpr std::uint64_t k_flag_no_recorded_value = 1;
 constexpr double k_default_zero_threshold = 1e-128;
 constexpr std::int64_t k_min_schema = -4, k_max_schema = 8;
 
-// ---- Protobuf: field numbers from opentelemetry-proto metrics/v1 ----
-
-constexpr std::uint32_t pb_resource_metrics = 1, pb_scope_metrics = 2, pb_metrics = 2;
-constexpr std::uint32_t pb_gauge = 5, pb_sum = 7, pb_histogram = 9, pb_exp_histogram = 10,
-                        pb_summary = 11;
-constexpr std::uint32_t pb_data_points = 1, pb_temporality = 2, pb_is_monotonic = 3;
-
-metric_kind pb_kind(std::uint32_t field) {
-    switch (field) {
-        case pb_gauge:
-            return metric_kind::gauge;
-        case pb_sum:
-            return metric_kind::sum;
-        case pb_histogram:
-            return metric_kind::histogram;
-        case pb_exp_histogram:
-            return metric_kind::exponential_histogram;
-        case pb_summary:
-            return metric_kind::summary;
-        default:
-            return metric_kind::unknown;
-    }
-}
+// ---- Protobuf ----
 
 bool read_fixed64s(const wire_field& f, std::vector<std::uint64_t>& out) {
     if (f.type == wire_type::i64) {
@@ -254,10 +231,10 @@ const char* read_pb_buckets(bytes_view payload, std::int64_t& offset,
     wire_reader r(payload);
     wire_field f;
     while (r.next(f)) {
-        if (f.number == 1) {
+        if (f.number == buckets_offset) {
             if (f.type != wire_type::varint) return "buckets offset is not a varint";
             offset = zigzag_decode32(static_cast<std::uint32_t>(f.value));
-        } else if (f.number == 2) {
+        } else if (f.number == buckets_counts) {
             if (!read_varints(f, counts)) return "bucket_counts are not uint64 varints";
         }
     }
@@ -275,14 +252,15 @@ void read_pb_point(bytes_view payload, point_values& v) {
         return f.type == t;
     };
     while (r.next(f)) {
-        if (f.number == 3) {  // time_unix_nano, in every point type
+        if (f.number == point_time_unix_nano) {
             if (want(wire_type::i64, "time_unix_nano is not fixed64")) v.time_ns = f.value;
             continue;
         }
-        // count = 4 and sum = 5 have the same number and type in the three distribution points
+        // count and sum have the same number and type in the three distribution points
         // (histogram, exponential histogram, summary).
-        if (v.kind != metric_kind::gauge && v.kind != metric_kind::sum && (f.number == 4 || f.number == 5)) {
-            if (f.number == 4) {
+        if (v.kind != metric_kind::gauge && v.kind != metric_kind::sum &&
+            (f.number == point_count || f.number == point_sum)) {
+            if (f.number == point_count) {
                 if (want(wire_type::i64, "count is not fixed64")) v.count = f.value;
             } else if (want(wire_type::i64, "sum is not a double")) {
                 v.sum = f.as_double();
@@ -293,39 +271,39 @@ void read_pb_point(bytes_view payload, point_values& v) {
         switch (v.kind) {
             case metric_kind::gauge:
             case metric_kind::sum:
-                if (f.number == 4) {
+                if (f.number == number_as_double) {
                     if (want(wire_type::i64, "as_double is not a double")) v.value = f.as_double();
-                } else if (f.number == 6) {
+                } else if (f.number == number_as_int) {
                     if (want(wire_type::i64, "as_int is not sfixed64")) {
                         v.value = static_cast<double>(f.as_int64());
                     }
-                } else if (f.number == 8) {
+                } else if (f.number == number_flags) {
                     if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
                 }
                 break;
             case metric_kind::histogram:
-                if (f.number == 6) {
+                if (f.number == histogram_bucket_counts) {
                     if (!read_fixed64s(f, v.bucket_counts) && v.bad == nullptr) {
                         v.bad = "bucket_counts are not fixed64";
                     }
-                } else if (f.number == 7) {
+                } else if (f.number == histogram_explicit_bounds) {
                     if (!read_doubles(f, v.bounds) && v.bad == nullptr) {
                         v.bad = "explicit_bounds are not doubles";
                     }
-                } else if (f.number == 10) {
+                } else if (f.number == histogram_flags) {
                     if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
                 }
                 break;
             case metric_kind::exponential_histogram:
-                if (f.number == 6) {
+                if (f.number == exp_scale) {
                     if (want(wire_type::varint, "scale is not a varint")) {
                         v.scale = zigzag_decode32(static_cast<std::uint32_t>(f.value));
                     }
-                } else if (f.number == 7) {
+                } else if (f.number == exp_zero_count) {
                     if (want(wire_type::i64, "zero_count is not fixed64")) v.zero_count = f.value;
-                } else if (f.number == 8 || f.number == 9) {
+                } else if (f.number == exp_positive || f.number == exp_negative) {
                     if (want(wire_type::len, "buckets are not a message")) {
-                        const bool pos = f.number == 8;
+                        const bool pos = f.number == exp_positive;
                         if (const char* e =
                                 read_pb_buckets(f.bytes, pos ? v.pos_offset : v.neg_offset,
                                                 pos ? v.pos_counts : v.neg_counts);
@@ -333,33 +311,34 @@ void read_pb_point(bytes_view payload, point_values& v) {
                             v.bad = e;
                         }
                     }
-                } else if (f.number == 10) {
+                } else if (f.number == exp_flags) {
                     if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
-                } else if (f.number == 14) {
+                } else if (f.number == exp_zero_threshold) {
                     if (want(wire_type::i64, "zero_threshold is not a double")) {
                         v.zero_threshold = f.as_double();
                     }
                 }
                 break;
             case metric_kind::summary:
-                if (f.number == 6) {
+                if (f.number == summary_quantile_values) {
                     if (want(wire_type::len, "quantile_values is not a message")) {
                         double q = 0, val = 0;
                         wire_reader qr(f.bytes);
                         wire_field g;
                         while (qr.next(g)) {
-                            if ((g.number == 1 || g.number == 2) && g.type != wire_type::i64) {
+                            if ((g.number == quantile_quantile || g.number == quantile_value) &&
+                                g.type != wire_type::i64) {
                                 if (v.bad == nullptr) v.bad = "quantile value is not a double";
-                            } else if (g.number == 1) {
+                            } else if (g.number == quantile_quantile) {
                                 q = g.as_double();
-                            } else if (g.number == 2) {
+                            } else if (g.number == quantile_value) {
                                 val = g.as_double();
                             }
                         }
                         if (qr.error() != nullptr && v.bad == nullptr) v.bad = "truncated quantile";
                         v.quantiles.emplace_back(q, val);
                     }
-                } else if (f.number == 8) {
+                } else if (f.number == summary_flags) {
                     if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
                 }
                 break;
@@ -375,74 +354,6 @@ void read_pb_point(bytes_view payload, point_values& v) {
 const json* array_of(const json& obj, const char* camel, const char* snake) {
     const json* a = member(obj, camel, snake);
     return a != nullptr && a->is_array() ? a : nullptr;
-}
-
-bool json_uint64(const json& v, std::uint64_t& out) {
-    if (v.is_number_unsigned()) {
-        out = v.get<std::uint64_t>();
-        return true;
-    }
-    if (v.is_number_integer()) {
-        const auto i = v.get<std::int64_t>();
-        if (i < 0) return false;
-        out = static_cast<std::uint64_t>(i);
-        return true;
-    }
-    if (v.is_number_float()) {  // 3.0 is a valid JSON number for an integer field
-        const double d = v.get<double>();
-        if (!(d >= 0) || d >= 18446744073709551616.0 || std::floor(d) != d) return false;
-        out = static_cast<std::uint64_t>(d);
-        return true;
-    }
-    if (!v.is_string()) return false;
-    const std::string& s = v.get_ref<const std::string&>();
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-bool json_int64(const json& v, std::int64_t& out) {
-    if (v.is_number_integer() && !v.is_number_unsigned()) {
-        out = v.get<std::int64_t>();
-        return true;
-    }
-    if (v.is_number_unsigned()) {
-        const auto u = v.get<std::uint64_t>();
-        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
-        out = static_cast<std::int64_t>(u);
-        return true;
-    }
-    if (v.is_number_float()) {
-        const double d = v.get<double>();
-        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || std::floor(d) != d) {
-            return false;
-        }
-        out = static_cast<std::int64_t>(d);
-        return true;
-    }
-    if (!v.is_string()) return false;
-    const std::string& s = v.get_ref<const std::string&>();
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-bool json_double(const json& v, double& out) {
-    if (v.is_number()) {
-        out = v.get<double>();
-        return true;
-    }
-    if (!v.is_string()) return false;
-    const std::string& s = v.get_ref<const std::string&>();
-    if (s == "NaN") {
-        out = std::numeric_limits<double>::quiet_NaN();
-    } else if (s == "Infinity") {
-        out = std::numeric_limits<double>::infinity();
-    } else if (s == "-Infinity") {
-        out = -std::numeric_limits<double>::infinity();
-    } else {
-        const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-        return r.ec == std::errc() && r.ptr == s.data() + s.size();
-    }
-    return true;
 }
 
 // AggregationTemporality as a number or its enum name.
@@ -609,15 +520,15 @@ struct otlp_to_prw_converter::walker {
         wire_reader r(body);
         wire_field f;
         while (r.next(f)) {
-            if (f.number != pb_resource_metrics || f.type != wire_type::len) continue;
+            if (f.number != req_resource_metrics || f.type != wire_type::len) continue;
             wire_reader rr(f.bytes);
             wire_field g;
             while (rr.next(g)) {
-                if (g.number != pb_scope_metrics || g.type != wire_type::len) continue;
+                if (g.number != rm_scope_metrics || g.type != wire_type::len) continue;
                 wire_reader sr(g.bytes);
                 wire_field m;
                 while (sr.next(m)) {
-                    if (m.number == pb_metrics && m.type == wire_type::len) pb_metric(m.bytes);
+                    if (m.number == sm_metrics && m.type == wire_type::len) pb_metric(m.bytes);
                 }
             }
         }
@@ -627,7 +538,7 @@ struct otlp_to_prw_converter::walker {
         wire_reader r(payload);
         wire_field f;
         while (r.next(f)) {
-            const metric_kind k = pb_kind(f.number);
+            const metric_kind k = kind_of(f.number);
             if (k == metric_kind::unknown || f.type != wire_type::len) continue;
             // Metric-level fields may follow the points on the wire: read them first.
             std::uint64_t temporality = 0;
@@ -636,12 +547,12 @@ struct otlp_to_prw_converter::walker {
             wire_field g;
             while (dr.next(g)) {
                 if (g.type != wire_type::varint) continue;
-                if (g.number == pb_temporality) temporality = g.value;
-                if (g.number == pb_is_monotonic) monotonic = g.value != 0;
+                if (g.number == data_temporality) temporality = g.value;
+                if (g.number == data_is_monotonic) monotonic = g.value != 0;
             }
             wire_reader pr(f.bytes);
             while (pr.next(g)) {
-                if (g.number != pb_data_points || g.type != wire_type::len) continue;
+                if (g.number != data_points || g.type != wire_type::len) continue;
                 const std::size_t n = next++;
                 if (n >= batch.size() || batch.entry(n).raw.data() != g.raw.data()) {
                     mismatch = true;
@@ -938,7 +849,7 @@ struct otlp_to_prw_converter::walker {
 
     void write_point(const point_values& p) {
         const std::int64_t ts = to_ms(p.time_ns);
-        const bool stale = (p.flags & k_flag_no_recorded_value) != 0;
+        const bool stale = (p.flags & flag_no_recorded_value) != 0;
         const double stale_nan = std::bit_cast<double>(k_prometheus_stale_nan);
         const auto val = [&](double x) { return stale ? stale_nan : x; };
         switch (p.kind) {
