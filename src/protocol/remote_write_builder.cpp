@@ -1,0 +1,127 @@
+// remote_write.h: requests built from owned data, for tests, benchmarks and the load generator.
+#include "protocol/remote_write.h"
+
+#include <unordered_map>
+
+#include "protocol/remote_write_internal.h"
+#include "protocol/remote_write_schema.h"
+
+namespace mg::protocol {
+
+using rw_detail::write_v1_metadata;
+namespace v1 = rw_schema::v1;
+namespace v2 = rw_schema::v2;
+
+// ---- Owned data ----
+
+namespace {
+
+void write_owned_sample(wire_writer& w, std::uint32_t field, const owned_sample& s) {
+    const std::size_t t = w.begin_message(field);
+    w.double_field(v1::sample_value, s.value);
+    if (s.timestamp_ms != 0) w.int64_field(v1::sample_timestamp, s.timestamp_ms);
+    w.end_message(t);
+}
+
+void write_owned_histogram(wire_writer& w, std::uint32_t field, const owned_histogram& h) {
+    // The same layout in 1.0 and 2.0; schema is a sint32.
+    const std::size_t t = w.begin_message(field);
+    w.varint_field(v1::histogram_count_int, h.count);
+    w.double_field(v1::histogram_sum, h.sum);
+    w.sint64_field(v1::histogram_schema, h.schema);
+    w.int64_field(v1::histogram_timestamp, h.timestamp_ms);
+    w.end_message(t);
+}
+
+}  // namespace
+
+void encode_remote_write_v1(std::span<const owned_timeseries> series,
+                            std::span<const owned_metadata> metadata, std::string& out) {
+    out.clear();
+    wire_writer w(out);
+    for (const owned_timeseries& ts : series) {
+        const std::size_t t = w.begin_message(v1::req_timeseries);
+        for (const owned_label& l : ts.labels) {
+            const std::size_t lt = w.begin_message(v1::ts_labels);
+            w.bytes_field(v1::label_name, l.name);
+            w.bytes_field(v1::label_value, l.value);
+            w.end_message(lt);
+        }
+        for (const owned_sample& s : ts.samples) write_owned_sample(w, v1::ts_samples, s);
+        for (const owned_exemplar& x : ts.exemplars) {
+            const std::size_t xt = w.begin_message(v1::ts_exemplars);
+            for (const owned_label& l : x.labels) {
+                const std::size_t lt = w.begin_message(v1::exemplar_labels);
+                w.bytes_field(v1::label_name, l.name);
+                w.bytes_field(v1::label_value, l.value);
+                w.end_message(lt);
+            }
+            w.double_field(v1::exemplar_value, x.value);
+            w.int64_field(v1::exemplar_timestamp, x.timestamp_ms);
+            w.end_message(xt);
+        }
+        for (const owned_histogram& h : ts.histograms) {
+            write_owned_histogram(w, v1::ts_histograms, h);
+        }
+        w.end_message(t);
+    }
+    for (const owned_metadata& m : metadata) {
+        write_v1_metadata(w, m.type, m.metric_family_name, m.help, m.unit);
+    }
+}
+
+void encode_remote_write_v2(std::span<const owned_timeseries> series, std::string& out) {
+    out.clear();
+    std::unordered_map<std::string_view, std::uint32_t> refs;
+    std::vector<std::string_view> symbols;
+    auto intern = [&](std::string_view s) {
+        auto [it, inserted] = refs.try_emplace(s, static_cast<std::uint32_t>(symbols.size()));
+        if (inserted) symbols.push_back(s);
+        return it->second;
+    };
+    intern({});
+    std::string body;
+    wire_writer w(body);
+    for (const owned_timeseries& ts : series) {
+        const std::size_t t = w.begin_message(v2::req_timeseries);
+        if (!ts.labels.empty()) {
+            const std::size_t lt = w.begin_message(v2::ts_labels_refs);
+            for (const owned_label& l : ts.labels) {
+                wire_writer::put_varint(body, intern(l.name));
+                wire_writer::put_varint(body, intern(l.value));
+            }
+            w.end_message(lt);
+        }
+        for (const owned_sample& s : ts.samples) write_owned_sample(w, v2::ts_samples, s);
+        for (const owned_histogram& h : ts.histograms) {
+            write_owned_histogram(w, v2::ts_histograms, h);
+        }
+        for (const owned_exemplar& x : ts.exemplars) {
+            const std::size_t xt = w.begin_message(v2::ts_exemplars);
+            if (!x.labels.empty()) {
+                const std::size_t lt = w.begin_message(v2::exemplar_labels_refs);
+                for (const owned_label& l : x.labels) {
+                    wire_writer::put_varint(body, intern(l.name));
+                    wire_writer::put_varint(body, intern(l.value));
+                }
+                w.end_message(lt);
+            }
+            w.double_field(v2::exemplar_value, x.value);
+            w.int64_field(v2::exemplar_timestamp, x.timestamp_ms);
+            w.end_message(xt);
+        }
+        if (ts.metadata_type != 0 || !ts.help.empty() || !ts.unit.empty()) {
+            const std::size_t mt = w.begin_message(v2::ts_metadata);
+            if (ts.metadata_type != 0) w.varint_field(v2::md_type, ts.metadata_type);
+            if (!ts.help.empty()) w.varint_field(v2::md_help_ref, intern(ts.help));
+            if (!ts.unit.empty()) w.varint_field(v2::md_unit_ref, intern(ts.unit));
+            w.end_message(mt);
+        }
+        w.end_message(t);
+    }
+    wire_writer ow(out);
+    for (std::string_view s : symbols) ow.bytes_field(v2::req_symbols, s);
+    out.append(body);
+}
+
+}  // namespace mg::protocol
