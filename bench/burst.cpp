@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "protocol/compression.h"
-#include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 
 namespace {
 

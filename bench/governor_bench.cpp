@@ -13,6 +13,7 @@
 #include "protocol/compression.h"
 #include "protocol/encode_kept.h"
 #include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "protocol/series_batch.h"
 #include "remote_write_request.h"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 
 namespace mg::bench {
 

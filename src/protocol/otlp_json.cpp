@@ -1,7 +1,6 @@
 #include "protocol/otlp_json.h"
 
 #include <algorithm>
-#include <cmath>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -653,130 +652,6 @@ std::string encode_otlp_response_json(std::int64_t rejected, std::string_view er
     json r = json::object();
     r["partialSuccess"] = std::move(ps);
     return r.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// ---- Owned data ----
-
-namespace {
-
-json any_to_json(const otlp_any_value& v);
-
-json kv_to_json(const otlp_key_value& kv) {
-    return json{{"key", kv.key}, {"value", any_to_json(kv.value)}};
-}
-
-json double_to_json(double d) {
-    if (std::isnan(d)) return "NaN";
-    if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-    return d;
-}
-
-json any_to_json(const otlp_any_value& v) {
-    using k = otlp_any_value::kind;
-    switch (v.k) {
-        case k::empty:
-            return json::object();
-        case k::string:
-            return json{{"stringValue", v.s}};
-        case k::boolean:
-            return json{{"boolValue", v.b}};
-        case k::integer:
-            return json{{"intValue", std::to_string(v.i)}};
-        case k::dbl:
-            return json{{"doubleValue", double_to_json(v.d)}};
-        case k::bytes: {
-            std::string b64;
-            mg::base64_append(v.s, b64);
-            return json{{"bytesValue", b64}};
-        }
-        case k::array: {
-            json values = json::array();
-            for (const otlp_any_value& e : v.array) values.push_back(any_to_json(e));
-            return json{{"arrayValue", json{{"values", values}}}};
-        }
-        case k::kvlist: {
-            json values = json::array();
-            for (const otlp_key_value& e : v.kvlist) values.push_back(kv_to_json(e));
-            return json{{"kvlistValue", json{{"values", values}}}};
-        }
-    }
-    return json::object();
-}
-
-json attrs_to_json(const std::vector<otlp_key_value>& attrs) {
-    json a = json::array();
-    for (const otlp_key_value& kv : attrs) a.push_back(kv_to_json(kv));
-    return a;
-}
-
-}  // namespace
-
-std::string encode_otlp_json(std::span<const otlp_resource> resources) {
-    json rms = json::array();
-    for (const otlp_resource& res : resources) {
-        json sms = json::array();
-        for (const otlp_scope& sc : res.scopes) {
-            json metrics = json::array();
-            for (const otlp_metric& m : sc.metrics) {
-                json points = json::array();
-                for (const otlp_point& p : m.points) {
-                    json jp = {{"attributes", attrs_to_json(p.attributes)},
-                               {"timeUnixNano", std::to_string(p.time_unix_nano)}};
-                    if (m.kind == metric_kind::gauge || m.kind == metric_kind::sum) {
-                        jp["asDouble"] = double_to_json(p.value);
-                    } else {
-                        jp["count"] = "1";
-                        jp["sum"] = double_to_json(p.value);
-                    }
-                    if (p.exemplars > 0 && m.kind != metric_kind::summary) {
-                        json ex = json::array();
-                        for (std::uint32_t i = 0; i < p.exemplars; ++i) {
-                            ex.push_back({{"timeUnixNano", std::to_string(p.time_unix_nano)},
-                                          {"asDouble", double_to_json(p.value)}});
-                        }
-                        jp["exemplars"] = ex;
-                    }
-                    points.push_back(std::move(jp));
-                }
-                json data = {{"dataPoints", points}};
-                const char* key = "gauge";
-                switch (m.kind) {
-                    case metric_kind::sum:
-                        key = "sum";
-                        data["aggregationTemporality"] = 2;
-                        data["isMonotonic"] = true;
-                        break;
-                    case metric_kind::histogram:
-                        key = "histogram";
-                        data["aggregationTemporality"] = 2;
-                        break;
-                    case metric_kind::exponential_histogram:
-                        key = "exponentialHistogram";
-                        data["aggregationTemporality"] = 2;
-                        break;
-                    case metric_kind::summary:
-                        key = "summary";
-                        break;
-                    default:
-                        break;
-                }
-                json jm = {{"name", m.name}};
-                if (!m.description.empty()) jm["description"] = m.description;
-                if (!m.unit.empty()) jm["unit"] = m.unit;
-                jm[key] = std::move(data);
-                metrics.push_back(std::move(jm));
-            }
-            json scope = json::object();
-            if (!sc.name.empty()) scope["name"] = sc.name;
-            if (!sc.version.empty()) scope["version"] = sc.version;
-            if (!sc.attributes.empty()) scope["attributes"] = attrs_to_json(sc.attributes);
-            sms.push_back({{"scope", scope}, {"metrics", metrics}});
-        }
-        rms.push_back(
-            {{"resource", {{"attributes", attrs_to_json(res.attributes)}}}, {"scopeMetrics", sms}});
-    }
-    json root = {{"resourceMetrics", rms}};
-    return root.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace mg::protocol

@@ -65,7 +65,4 @@ decode_status encode_otlp_json_subset(const series_batch& batch, std::span<const
 // {"partialSuccess":{"rejectedDataPoints":"N","errorMessage":"..."}} or {} on full success.
 std::string encode_otlp_response_json(std::int64_t rejected, std::string_view error_message);
 
-// Builds an OTLP/JSON request from owned data (tests, load generators).
-std::string encode_otlp_json(std::span<const otlp_resource> resources);
-
 }  // namespace mg::protocol

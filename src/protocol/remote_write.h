@@ -11,9 +11,9 @@
 // Encoders:
 //   - *_subset(batch, keep, out) build a request with the kept series of one decoded request;
 //   - remote_write_v1_writer / remote_write_v2_writer merge series from several decoded
-//     requests into one upstream request (the exporter's batches);
-//   - encode_remote_write_v1/v2(owned data) build bodies from scratch for tests and load
-//     generators.
+//     requests into one upstream request (the exporter's batches).
+// Requests built from scratch (tests, benchmarks, the load generator) are in
+// remote_write_builder.h, a library of their own that the daemon does not link.
 // All functions are pure; the writers are single-threaded value objects.
 #pragma once
 
@@ -119,53 +119,5 @@ class remote_write_v2_writer {
     std::vector<std::uint32_t> scratch_refs_;
     std::size_t series_ = 0;
 };
-
-// ---- Owned data, for tests and load generators ----
-
-struct owned_label {
-    std::string name;
-    std::string value;
-};
-
-struct owned_sample {
-    double value = 0;
-    std::int64_t timestamp_ms = 0;
-};
-
-struct owned_exemplar {
-    std::vector<owned_label> labels;
-    double value = 0;
-    std::int64_t timestamp_ms = 0;
-};
-
-// A minimal native histogram (count, sum, schema, timestamp): enough to test pass-through.
-struct owned_histogram {
-    std::uint64_t count = 0;
-    double sum = 0;
-    std::int32_t schema = 0;
-    std::int64_t timestamp_ms = 0;
-};
-
-struct owned_timeseries {
-    std::vector<owned_label> labels;  // written in this order (may be unsorted on purpose)
-    std::vector<owned_sample> samples;
-    std::vector<owned_exemplar> exemplars;
-    std::vector<owned_histogram> histograms;
-    // 2.0 per-series metadata (type per the spec's MetricType enum; 0 = unspecified).
-    std::uint32_t metadata_type = 0;
-    std::string help;
-    std::string unit;
-};
-
-struct owned_metadata {  // 1.0 MetricMetadata
-    std::uint32_t type = 0;
-    std::string metric_family_name;
-    std::string help;
-    std::string unit;
-};
-
-void encode_remote_write_v1(std::span<const owned_timeseries> series,
-                            std::span<const owned_metadata> metadata, std::string& out);
-void encode_remote_write_v2(std::span<const owned_timeseries> series, std::string& out);
 
 }  // namespace mg::protocol

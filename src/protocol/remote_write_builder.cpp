@@ -1,5 +1,4 @@
-// remote_write.h: requests built from owned data, for tests, benchmarks and the load generator.
-#include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 
 #include <unordered_map>
 

@@ -20,8 +20,9 @@
 #include "persistence/tracker_codec.h"
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
+#include "protocol/otlp_builder.h"
 #include "protocol/otlp_json.h"
-#include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 
 namespace {
 

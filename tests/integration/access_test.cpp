@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "support/daemon.h"
 #include "support/http_client.h"
 #include "support/remote_write_client.h"

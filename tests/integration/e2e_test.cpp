@@ -47,7 +47,7 @@
 #include "http/server.h"
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
-#include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "shared/otlp_builder.h"
 #include "support/daemon.h"
 #include "support/delay_proxy.h"

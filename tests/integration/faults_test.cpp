@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "protocol/compression.h"
-#include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "support/daemon.h"
 #include "support/fake_backend.h"
 #include "support/http_client.h"

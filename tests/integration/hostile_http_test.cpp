@@ -30,8 +30,8 @@
 #include <vector>
 
 #include "protocol/compression.h"
-#include "protocol/otlp.h"
-#include "protocol/remote_write.h"
+#include "protocol/otlp_builder.h"
+#include "protocol/remote_write_builder.h"
 #include "support/daemon.h"
 #include "support/http_client.h"
 #include "support/raw_socket.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "support/daemon.h"
 #include "support/http_client.h"
 #include "support/metrics_page.h"

@@ -11,7 +11,9 @@
 
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
+#include "protocol/otlp_builder.h"
 #include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "support/daemon.h"
 #include "support/fake_backend.h"
 #include "support/http_client.h"

@@ -1,7 +1,7 @@
 // otlp_builder: builds OTLP metrics requests with every value field a data point can carry
 // (buckets, bounds, quantiles, exponential buckets, flags, temporality), as protobuf and as JSON
 // from the same description, for the tests of the OTLP -> remote write conversion. (The owned
-// model in protocol/otlp.h only carries what the governor needs: labels and counts.)
+// model in protocol/otlp_builder.h only carries what the governor needs: labels and counts.)
 // Attribute values are strings. Header-only; test code.
 #pragma once
 

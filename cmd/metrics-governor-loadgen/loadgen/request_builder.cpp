@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "protocol/compression.h"
+#include "protocol/otlp_builder.h"
+#include "protocol/remote_write_builder.h"
 #include "protocol/wire.h"
 
 namespace mg::loadgen {

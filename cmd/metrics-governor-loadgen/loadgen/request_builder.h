@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "loadgen/series_set.h"
-#include "protocol/otlp.h"
-#include "protocol/remote_write.h"
+#include "protocol/otlp_builder.h"
+#include "protocol/remote_write_builder.h"
 
 namespace mg::loadgen {
 

@@ -9,6 +9,7 @@
 
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "support/fake_backend.h"
 
 namespace mg::test {

@@ -19,6 +19,7 @@
 #include "fake_backend.h"
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "shared/otlp_builder.h"
 
 namespace exporter_fixture {

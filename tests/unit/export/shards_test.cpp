@@ -11,6 +11,7 @@
 #include "export/shard_split.h"
 #include "exporter_fixture.h"
 #include "fake_backend.h"
+#include "protocol/remote_write_builder.h"
 #include "protocol/wire.h"
 
 using namespace exporter_fixture;

@@ -15,6 +15,7 @@
 #include "ingest/ports.h"
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "shared/otlp_builder.h"
 
 namespace {

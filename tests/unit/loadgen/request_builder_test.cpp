@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "decoded.h"
+#include "protocol/otlp_builder.h"
+#include "protocol/remote_write_builder.h"
 
 using mg::loadgen::k_fixed_timestamp_base_ms;
 using mg::loadgen::request_builder;

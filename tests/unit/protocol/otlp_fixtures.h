@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "protocol/otlp.h"
+#include "protocol/otlp_builder.h"
 
 namespace mg::protocol::test {
 

@@ -8,6 +8,7 @@
 #include "otlp_fixtures.h"
 #include "protocol/encode_kept.h"
 #include "protocol/otlp.h"
+#include "protocol/otlp_builder.h"
 #include "test_util.h"
 
 using namespace mg::protocol;

@@ -6,6 +6,7 @@
 
 #include "otlp_fixtures.h"
 #include "protocol/encode_kept.h"
+#include "protocol/otlp_builder.h"
 #include "protocol/wire.h"
 #include "test_util.h"
 

@@ -13,6 +13,7 @@
 #include "protocol/otlp.h"
 #include "protocol/otlp_json.h"
 #include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "protocol/wire.h"
 #include "shared/otlp_builder.h"
 

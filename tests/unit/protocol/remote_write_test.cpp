@@ -9,6 +9,7 @@
 #include "cardinality/series_hash.h"
 #include "protocol/compression.h"
 #include "protocol/encode_kept.h"
+#include "protocol/remote_write_builder.h"
 #include "protocol/wire.h"
 #include "test_util.h"
 

@@ -4,6 +4,7 @@
 
 #include "protocol/encode_kept.h"
 #include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "protocol/wire.h"
 #include "test_util.h"
 

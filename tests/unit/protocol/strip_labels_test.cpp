@@ -10,8 +10,10 @@
 #include "otlp_fixtures.h"
 #include "protocol/encode_kept.h"
 #include "protocol/otlp.h"
+#include "protocol/otlp_builder.h"
 #include "protocol/otlp_json.h"
 #include "protocol/remote_write.h"
+#include "protocol/remote_write_builder.h"
 #include "protocol/wire.h"
 #include "test_util.h"
 
