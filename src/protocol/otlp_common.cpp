@@ -6,6 +6,20 @@
 
 namespace mg::protocol::otlp_detail {
 
+decode_status fail(const std::string& what) {
+    return decode_status::malformed("OTLP: " + what);
+}
+
+decode_status fail_wire(const wire_reader& r, const char* where) {
+    return fail(std::string(where) + ": " + r.error() + " at offset " +
+                std::to_string(r.error_offset()));
+}
+
+decode_status fail_type(const wire_field& f, const char* where, wire_type want) {
+    return fail(std::string(where) + " (field " + std::to_string(f.number) + ") has wire type " +
+                wire_type_name(f.type) + ", want " + wire_type_name(want));
+}
+
 void render_double(double v, std::string& out) {
     if (std::isnan(v)) {
         out += "NaN";

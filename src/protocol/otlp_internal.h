@@ -1,5 +1,6 @@
 // Internal to mg_protocol: helpers shared by the OTLP protobuf and JSON codecs so that both
-// render attribute values to the same strings and flatten labels the same way.
+// render attribute values to the same strings and flatten labels the same way, and the failure
+// messages of the protobuf decoders (requests and responses).
 #pragma once
 
 #include <span>
@@ -9,8 +10,16 @@
 #include <vector>
 
 #include "protocol/series_batch.h"
+#include "protocol/status.h"
+#include "protocol/wire.h"
 
 namespace mg::protocol::otlp_detail {
+
+// Failures of the protobuf codec: errc::malformed with "OTLP: " and what went wrong (where in the
+// message, the reader's error and offset, or the wire type found and wanted).
+decode_status fail(const std::string& what);
+decode_status fail_wire(const wire_reader& r, const char* where);
+decode_status fail_type(const wire_field& f, const char* where, wire_type want);
 
 // Shortest round-trip decimal; NaN, +Inf, -Inf for the non-finite values.
 void render_double(double v, std::string& out);
