@@ -2,22 +2,27 @@
 
 #include <algorithm>
 #include <bit>
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
 
-#include "protocol/otlp.h"
 #include "protocol/otlp_json_internal.h"
+#include "protocol/otlp_point_values.h"
 #include "protocol/otlp_schema.h"
+#include "protocol/prometheus_names.h"
+#include "protocol/remote_write_schema.h"
 #include "protocol/wire.h"
 
 namespace mg::protocol {
 
 using json = nlohmann::json;
+using otlp_detail::json_monotonic;
+using otlp_detail::json_temporality;
+using otlp_detail::read_json_point;
+using otlp_detail::read_pb_point;
 using otlp_json_detail::member;
-using namespace otlp_schema;  // field numbers, kind_of, k_kinds, the JSON number readers
+using namespace otlp_schema;  // field numbers, kind_of, k_kinds
 
 std::string_view to_string(prw_conversion_drop r) {
     switch (r) {
@@ -39,467 +44,20 @@ std::string_view to_string(prw_conversion_drop r) {
     return "unknown";
 }
 
-// ---- Names ------------------------------------------------------------------------------------
-
 namespace {
 
-bool ascii_alnum(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-bool ascii_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-bool only_underscores(std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return c == '_'; });
-}
-
-// Metric names: the characters outside [a-zA-Z0-9_:] separate tokens, which are joined with one
-// `_` (so a run of them is one `_`, and they vanish at both ends); underscores themselves are
-// kept. A leading digit gets a `_` in front. Empty, or changed into only underscores: invalid.
-void sanitize_metric_name(std::string_view in, std::string& out) {
-    out.clear();
-    bool pending = false;  // a separator run since the last token character
-    for (char c : in) {
-        if (ascii_alnum(c) || c == '_' || c == ':') {
-            if (pending && !out.empty()) out += '_';
-            pending = false;
-            out += c;
-        } else {
-            pending = true;
-        }
-    }
-    if (!out.empty() && ascii_digit(out.front())) out.insert(out.begin(), '_');
-    if (out.empty() || (out != in && only_underscores(out))) out.clear();
-}
-
-// Label names: every character outside [a-zA-Z0-9] becomes `_`, a run of them one `_` (so `__`
-// inside a name collapses too), except that a reserved name `__x__` keeps its wrapping
-// underscores; a leading digit gets `key_`. Only underscores: invalid.
-void sanitize_label_name(std::string_view in, std::string& out) {
-    out.clear();
-    const bool reserved = in.size() >= 4 && in.starts_with("__") && in.ends_with("__");
-    const std::string_view inner = reserved ? in.substr(2, in.size() - 4) : in;
-    if (reserved) out += "__";
-    bool prev_underscore = false;
-    for (char c : inner) {
-        if (ascii_alnum(c)) {
-            out += c;
-            prev_underscore = false;
-        } else if (!prev_underscore) {
-            out += '_';
-            prev_underscore = true;
-        }
-    }
-    if (reserved) out += "__";
-    if (!out.empty() && ascii_digit(out.front())) out.insert(0, "key_");
-    if (only_underscores(out)) out.clear();
-}
-
-// Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest decimal that round-trips, never in
-// exponent form (what Prometheus' translator writes into `le` and `quantile`).
-void format_fixed(double v, std::string& out) {
-    out.clear();
-    if (std::isinf(v)) {
-        out = v > 0 ? "+Inf" : "-Inf";
-        return;
-    }
-    if (std::isnan(v)) {
-        out = "NaN";
-        return;
-    }
-    char buf[400];  // 1.8e308 in fixed form has 309 digits
-    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
-    out.assign(buf, r.ptr);
-}
-
-}  // namespace
-
-std::string prometheus_metric_name(std::string_view otlp_name) {
-    std::string out;
-    sanitize_metric_name(otlp_name, out);
-    return out;
-}
-
-std::string prometheus_label_name(std::string_view otlp_key) {
-    std::string out;
-    sanitize_label_name(otlp_key, out);
-    return out;
-}
-
-// ---- One point's values -------------------------------------------------------------------------
-
-struct otlp_to_prw_converter::point_values {
-    metric_kind kind = metric_kind::unknown;
-    std::uint64_t temporality = 0;  // 0 unspecified, 1 delta, 2 cumulative
-    bool monotonic = false;
-
-    std::uint64_t time_ns = 0;
-    std::uint64_t flags = 0;
-    double value = 0;  // gauge, sum
-    std::uint64_t count = 0;
-    bool has_sum = false;
-    double sum = 0;
-    std::vector<double> bounds;
-    std::vector<std::uint64_t> bucket_counts;
-    std::vector<std::pair<double, double>> quantiles;  // (quantile, value)
-    std::int64_t scale = 0;
-    std::uint64_t zero_count = 0;
-    double zero_threshold = 0;
-    std::int64_t pos_offset = 0, neg_offset = 0;
-    std::vector<std::uint64_t> pos_counts, neg_counts;
-    const char* bad = nullptr;  // why the values cannot be read
-
-    void reset(metric_kind k, std::uint64_t temp, bool mono) {
-        kind = k;
-        temporality = temp;
-        monotonic = mono;
-        time_ns = 0;
-        flags = 0;
-        value = 0;
-        count = 0;
-        has_sum = false;
-        sum = 0;
-        bounds.clear();
-        bucket_counts.clear();
-        quantiles.clear();
-        scale = 0;
-        zero_count = 0;
-        zero_threshold = 0;
-        pos_offset = neg_offset = 0;
-        pos_counts.clear();
-        neg_counts.clear();
-        bad = nullptr;
-    }
-};
-
-namespace {
-
-using point_values = otlp_to_prw_converter::point_values;
+namespace v1 = rw_schema::v1;  // the output: remote write 1.0 TimeSeries
 
 constexpr double k_default_zero_threshold = 1e-128;
 constexpr std::int64_t k_min_schema = -4, k_max_schema = 8;
 
-// ---- Protobuf ----
-
-bool read_fixed64s(const wire_field& f, std::vector<std::uint64_t>& out) {
-    if (f.type == wire_type::i64) {
-        out.push_back(f.value);
-        return true;
-    }
-    if (f.type != wire_type::len || f.bytes.size() % 8 != 0) return false;
-    for (std::size_t i = 0; i < f.bytes.size(); i += 8) {
-        std::uint64_t v = 0;
-        for (int b = 7; b >= 0; --b) {
-            v = (v << 8) | static_cast<unsigned char>(f.bytes[i + static_cast<std::size_t>(b)]);
-        }
-        out.push_back(v);
-    }
-    return true;
-}
-
-bool read_doubles(const wire_field& f, std::vector<double>& out) {
-    if (f.type == wire_type::i64) {
-        out.push_back(f.as_double());
-        return true;
-    }
-    if (f.type != wire_type::len || f.bytes.size() % 8 != 0) return false;
-    for (std::size_t i = 0; i < f.bytes.size(); i += 8) {
-        std::uint64_t v = 0;
-        for (int b = 7; b >= 0; --b) {
-            v = (v << 8) | static_cast<unsigned char>(f.bytes[i + static_cast<std::size_t>(b)]);
-        }
-        out.push_back(std::bit_cast<double>(v));
-    }
-    return true;
-}
-
-bool read_varints(const wire_field& f, std::vector<std::uint64_t>& out) {
-    if (f.type == wire_type::varint) {
-        out.push_back(f.value);
-        return true;
-    }
-    if (f.type != wire_type::len) return false;
-    packed_varint_reader r(f.bytes);
-    std::uint64_t v = 0;
-    while (r.next(v)) out.push_back(v);
-    return !r.failed();
-}
-
-// ExponentialHistogramDataPoint.Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2; }
-const char* read_pb_buckets(bytes_view payload, std::int64_t& offset,
-                            std::vector<std::uint64_t>& counts) {
-    wire_reader r(payload);
-    wire_field f;
-    while (r.next(f)) {
-        if (f.number == buckets_offset) {
-            if (f.type != wire_type::varint) return "buckets offset is not a varint";
-            offset = zigzag_decode32(static_cast<std::uint32_t>(f.value));
-        } else if (f.number == buckets_counts) {
-            if (!read_varints(f, counts)) return "bucket_counts are not uint64 varints";
-        }
-    }
-    if (r.error() != nullptr) return "truncated buckets";
-    return nullptr;
-}
-
-// Reads the value fields of one data point (its payload, after the key and length). The
-// decoder already walked its fields, so the framing is valid; types are checked here.
-void read_pb_point(bytes_view payload, point_values& v) {
-    wire_reader r(payload);
-    wire_field f;
-    const auto want = [&](wire_type t, const char* what) {
-        if (f.type != t && v.bad == nullptr) v.bad = what;
-        return f.type == t;
-    };
-    while (r.next(f)) {
-        if (f.number == point_time_unix_nano) {
-            if (want(wire_type::i64, "time_unix_nano is not fixed64")) v.time_ns = f.value;
-            continue;
-        }
-        // count and sum have the same number and type in the three distribution points
-        // (histogram, exponential histogram, summary).
-        if (v.kind != metric_kind::gauge && v.kind != metric_kind::sum &&
-            (f.number == point_count || f.number == point_sum)) {
-            if (f.number == point_count) {
-                if (want(wire_type::i64, "count is not fixed64")) v.count = f.value;
-            } else if (want(wire_type::i64, "sum is not a double")) {
-                v.sum = f.as_double();
-                v.has_sum = true;
-            }
-            continue;
-        }
-        switch (v.kind) {
-            case metric_kind::gauge:
-            case metric_kind::sum:
-                if (f.number == number_as_double) {
-                    if (want(wire_type::i64, "as_double is not a double")) v.value = f.as_double();
-                } else if (f.number == number_as_int) {
-                    if (want(wire_type::i64, "as_int is not sfixed64")) {
-                        v.value = static_cast<double>(f.as_int64());
-                    }
-                } else if (f.number == number_flags) {
-                    if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
-                }
-                break;
-            case metric_kind::histogram:
-                if (f.number == histogram_bucket_counts) {
-                    if (!read_fixed64s(f, v.bucket_counts) && v.bad == nullptr) {
-                        v.bad = "bucket_counts are not fixed64";
-                    }
-                } else if (f.number == histogram_explicit_bounds) {
-                    if (!read_doubles(f, v.bounds) && v.bad == nullptr) {
-                        v.bad = "explicit_bounds are not doubles";
-                    }
-                } else if (f.number == histogram_flags) {
-                    if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
-                }
-                break;
-            case metric_kind::exponential_histogram:
-                if (f.number == exp_scale) {
-                    if (want(wire_type::varint, "scale is not a varint")) {
-                        v.scale = zigzag_decode32(static_cast<std::uint32_t>(f.value));
-                    }
-                } else if (f.number == exp_zero_count) {
-                    if (want(wire_type::i64, "zero_count is not fixed64")) v.zero_count = f.value;
-                } else if (f.number == exp_positive || f.number == exp_negative) {
-                    if (want(wire_type::len, "buckets are not a message")) {
-                        const bool pos = f.number == exp_positive;
-                        if (const char* e =
-                                read_pb_buckets(f.bytes, pos ? v.pos_offset : v.neg_offset,
-                                                pos ? v.pos_counts : v.neg_counts);
-                            e != nullptr && v.bad == nullptr) {
-                            v.bad = e;
-                        }
-                    }
-                } else if (f.number == exp_flags) {
-                    if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
-                } else if (f.number == exp_zero_threshold) {
-                    if (want(wire_type::i64, "zero_threshold is not a double")) {
-                        v.zero_threshold = f.as_double();
-                    }
-                }
-                break;
-            case metric_kind::summary:
-                if (f.number == summary_quantile_values) {
-                    if (want(wire_type::len, "quantile_values is not a message")) {
-                        double q = 0, val = 0;
-                        wire_reader qr(f.bytes);
-                        wire_field g;
-                        while (qr.next(g)) {
-                            if ((g.number == quantile_quantile || g.number == quantile_value) &&
-                                g.type != wire_type::i64) {
-                                if (v.bad == nullptr) v.bad = "quantile value is not a double";
-                            } else if (g.number == quantile_quantile) {
-                                q = g.as_double();
-                            } else if (g.number == quantile_value) {
-                                val = g.as_double();
-                            }
-                        }
-                        if (qr.error() != nullptr && v.bad == nullptr) v.bad = "truncated quantile";
-                        v.quantiles.emplace_back(q, val);
-                    }
-                } else if (f.number == summary_flags) {
-                    if (want(wire_type::varint, "flags is not a varint")) v.flags = f.value;
-                }
-                break;
-            case metric_kind::unknown:
-                break;
-        }
-    }
-    if (r.error() != nullptr && v.bad == nullptr) v.bad = "truncated data point";
-}
-
-// ---- JSON: the protobuf JSON mapping, lowerCamelCase or the original names ----
-
+// An array field, or nullptr (absent or not an array: the decoder refused the latter already).
 const json* array_of(const json& obj, const char* camel, const char* snake) {
     const json* a = member(obj, camel, snake);
     return a != nullptr && a->is_array() ? a : nullptr;
 }
 
-// AggregationTemporality as a number or its enum name.
-std::uint64_t json_temporality(const json& data) {
-    const json* t = member(data, "aggregationTemporality", "aggregation_temporality");
-    if (t == nullptr) return 0;
-    if (t->is_string()) {
-        const std::string& s = t->get_ref<const std::string&>();
-        if (s == "AGGREGATION_TEMPORALITY_DELTA") return 1;
-        if (s == "AGGREGATION_TEMPORALITY_CUMULATIVE") return 2;
-    }
-    std::uint64_t n = 0;
-    return json_uint64(*t, n) ? n : 0;
-}
-
-bool json_monotonic(const json& data) {
-    const json* m = member(data, "isMonotonic", "is_monotonic");
-    return m != nullptr && m->is_boolean() && m->get<bool>();
-}
-
-template <typename T, typename Parse>
-void json_field(const json& p, const char* camel, const char* snake, T& out, Parse parse,
-                const char* error, point_values& v, bool* present = nullptr) {
-    const json* f = member(p, camel, snake);
-    if (f == nullptr || f->is_null()) return;
-    if (!parse(*f, out)) {
-        if (v.bad == nullptr) v.bad = error;
-        return;
-    }
-    if (present != nullptr) *present = true;
-}
-
-template <typename T, typename Parse>
-void json_array(const json& p, const char* camel, const char* snake, std::vector<T>& out,
-                Parse parse, const char* error, point_values& v) {
-    const json* a = member(p, camel, snake);
-    if (a == nullptr || a->is_null()) return;
-    if (!a->is_array()) {
-        if (v.bad == nullptr) v.bad = error;
-        return;
-    }
-    for (const json& e : *a) {
-        T x{};
-        if (!parse(e, x)) {
-            if (v.bad == nullptr) v.bad = error;
-            return;
-        }
-        out.push_back(x);
-    }
-}
-
-void json_buckets(const json& p, const char* camel, std::int64_t& offset,
-                  std::vector<std::uint64_t>& counts, point_values& v) {
-    const json* b = member(p, camel);
-    if (b == nullptr || b->is_null()) return;
-    if (!b->is_object()) {
-        if (v.bad == nullptr) v.bad = "buckets must be an object";
-        return;
-    }
-    std::int64_t off = 0;
-    json_field(*b, "offset", nullptr, off, json_int64, "buckets offset must be an integer", v);
-    if (off < std::numeric_limits<std::int32_t>::min() ||
-        off > std::numeric_limits<std::int32_t>::max()) {
-        if (v.bad == nullptr) v.bad = "buckets offset out of the int32 range";
-    }
-    offset = off;
-    json_array(*b, "bucketCounts", "bucket_counts", counts, json_uint64,
-               "bucketCounts must be unsigned integers", v);
-}
-
-void read_json_point(const json& p, point_values& v) {
-    json_field(p, "timeUnixNano", "time_unix_nano", v.time_ns, json_uint64,
-               "timeUnixNano must be an unsigned integer", v);
-    std::uint64_t flags = 0;
-    json_field(p, "flags", nullptr, flags, json_uint64, "flags must be an unsigned integer", v);
-    v.flags = flags;
-    switch (v.kind) {
-        case metric_kind::gauge:
-        case metric_kind::sum: {
-            // A oneof: asDouble or asInt (the protobuf mapping allows only one).
-            json_field(p, "asDouble", "as_double", v.value, json_double,
-                       "asDouble must be a number", v);
-            std::int64_t i = 0;
-            bool has_int = false;
-            json_field(p, "asInt", "as_int", i, json_int64, "asInt must be an integer", v,
-                       &has_int);
-            if (has_int) v.value = static_cast<double>(i);
-            break;
-        }
-        case metric_kind::histogram:
-            json_field(p, "count", nullptr, v.count, json_uint64,
-                       "count must be an unsigned integer", v);
-            json_field(p, "sum", nullptr, v.sum, json_double, "sum must be a number", v,
-                       &v.has_sum);
-            json_array(p, "bucketCounts", "bucket_counts", v.bucket_counts, json_uint64,
-                       "bucketCounts must be unsigned integers", v);
-            json_array(p, "explicitBounds", "explicit_bounds", v.bounds, json_double,
-                       "explicitBounds must be numbers", v);
-            break;
-        case metric_kind::exponential_histogram: {
-            json_field(p, "count", nullptr, v.count, json_uint64,
-                       "count must be an unsigned integer", v);
-            json_field(p, "sum", nullptr, v.sum, json_double, "sum must be a number", v,
-                       &v.has_sum);
-            json_field(p, "scale", nullptr, v.scale, json_int64, "scale must be an integer", v);
-            if (v.scale < std::numeric_limits<std::int32_t>::min() ||
-                v.scale > std::numeric_limits<std::int32_t>::max()) {
-                if (v.bad == nullptr) v.bad = "scale out of the int32 range";
-            }
-            json_field(p, "zeroCount", "zero_count", v.zero_count, json_uint64,
-                       "zeroCount must be an unsigned integer", v);
-            json_field(p, "zeroThreshold", "zero_threshold", v.zero_threshold, json_double,
-                       "zeroThreshold must be a number", v);
-            json_buckets(p, "positive", v.pos_offset, v.pos_counts, v);
-            json_buckets(p, "negative", v.neg_offset, v.neg_counts, v);
-            break;
-        }
-        case metric_kind::summary: {
-            json_field(p, "count", nullptr, v.count, json_uint64,
-                       "count must be an unsigned integer", v);
-            json_field(p, "sum", nullptr, v.sum, json_double, "sum must be a number", v,
-                       &v.has_sum);
-            const json* qs = member(p, "quantileValues", "quantile_values");
-            if (qs == nullptr || qs->is_null()) break;
-            if (!qs->is_array()) {
-                if (v.bad == nullptr) v.bad = "quantileValues must be an array";
-                break;
-            }
-            for (const json& q : *qs) {
-                double quantile = 0, value = 0;
-                json_field(q, "quantile", nullptr, quantile, json_double,
-                           "quantile must be a number", v);
-                json_field(q, "value", nullptr, value, json_double, "value must be a number", v);
-                v.quantiles.emplace_back(quantile, value);
-            }
-            break;
-        }
-        case metric_kind::unknown:
-            break;
-    }
-}
-
 }  // namespace
-
-// ---- The conversion
-// ------------------------------------------------------------------------------
 
 struct otlp_to_prw_converter::walker {
     otlp_to_prw_converter& c;
@@ -512,7 +70,7 @@ struct otlp_to_prw_converter::walker {
     std::size_t next = 0;  // index of the next point in decode order
     bool mismatch = false;
 
-    point_values& v() { return *c.point_; }
+    otlp_point_values& v() { return *c.point_; }
 
     // ---- walking the request in the decoder's order ----
 
@@ -613,7 +171,7 @@ struct otlp_to_prw_converter::walker {
 
     void point(std::size_t n) {
         const series_view s = batch[n];
-        point_values& p = v();
+        otlp_point_values& p = v();
         if (p.kind == metric_kind::exponential_histogram && !options.native_histograms) {
             return drop(prw_conversion_drop::exponential_histogram, s.metric_name,
                         "exponential histograms are not exported: native histograms are off");
@@ -662,7 +220,7 @@ struct otlp_to_prw_converter::walker {
     }
 
     // Checks the values against what the point type promises; nullptr when they are usable.
-    static const char* validate(point_values& p) {
+    static const char* validate(otlp_point_values& p) {
         switch (p.kind) {
             case metric_kind::histogram: {
                 if (!p.bucket_counts.empty() && p.bucket_counts.size() != p.bounds.size() + 1) {
@@ -815,12 +373,12 @@ struct otlp_to_prw_converter::walker {
         c.name_ += suffix;
         const out_label extras[2] = {{"__name__", c.name_}, {extra_name, extra_value}};
         const std::size_t n_extra = extra_name.empty() ? 1 : 2;  // "__name__" < "le", "quantile"
-        const std::size_t t = w.begin_message(1);
+        const std::size_t t = w.begin_message(v1::req_timeseries);
         std::size_t e = 0;
         const auto write = [&](const out_label& l) {
-            const std::size_t lt = w.begin_message(1);
-            w.bytes_field(1, l.name);
-            w.bytes_field(2, l.value);
+            const std::size_t lt = w.begin_message(v1::ts_labels);
+            w.bytes_field(v1::label_name, l.name);
+            w.bytes_field(v1::label_value, l.value);
             w.end_message(lt);
         };
         for (const out_label& l : c.labels_) {
@@ -839,15 +397,15 @@ struct otlp_to_prw_converter::walker {
     void sample_series(std::string_view suffix, std::string_view extra_name,
                        std::string_view extra_value, double value, std::int64_t ts) {
         const std::size_t t = begin_series(suffix, extra_name, extra_value);
-        const std::size_t st = w.begin_message(2);
-        w.double_field(1, value);
-        w.int64_field(2, ts);
+        const std::size_t st = w.begin_message(v1::ts_samples);
+        w.double_field(v1::sample_value, value);
+        w.int64_field(v1::sample_timestamp, ts);
         w.end_message(st);
         w.end_message(t);
         ++result.samples;
     }
 
-    void write_point(const point_values& p) {
+    void write_point(const otlp_point_values& p) {
         const std::int64_t ts = to_ms(p.time_ns);
         const bool stale = (p.flags & flag_no_recorded_value) != 0;
         const double stale_nan = std::bit_cast<double>(k_prometheus_stale_nan);
@@ -888,10 +446,9 @@ struct otlp_to_prw_converter::walker {
         }
     }
 
-    // prompb.Histogram, integer counts: count_int 1, sum 3, schema 4 (sint32), zero_threshold 5,
-    // zero_count_int 6, negative_spans 8, negative_deltas 9 (packed sint64), positive_spans 11,
-    // positive_deltas 12, timestamp 15; reset_hint left UNKNOWN.
-    void native_histogram(const point_values& p, std::int64_t ts, bool stale) {
+    // prompb.Histogram with integer counts (schema is a sint32, the deltas packed sint64);
+    // reset_hint left UNKNOWN.
+    void native_histogram(const otlp_point_values& p, std::int64_t ts, bool stale) {
         std::int64_t scale = p.scale;
         unsigned down = 0;
         if (scale > k_max_schema) {
@@ -899,20 +456,23 @@ struct otlp_to_prw_converter::walker {
             scale = k_max_schema;
         }
         const std::size_t t = begin_series("", "", "");
-        const std::size_t ht = w.begin_message(4);
+        const std::size_t ht = w.begin_message(v1::ts_histograms);
         if (stale) {
-            w.varint_field(1, k_prometheus_stale_nan);
-            w.double_field(3, std::bit_cast<double>(k_prometheus_stale_nan));
+            w.varint_field(v1::histogram_count_int, k_prometheus_stale_nan);
+            w.double_field(v1::histogram_sum, std::bit_cast<double>(k_prometheus_stale_nan));
         } else {
-            w.varint_field(1, p.count);
-            w.double_field(3, p.has_sum ? p.sum : 0.0);
+            w.varint_field(v1::histogram_count_int, p.count);
+            w.double_field(v1::histogram_sum, p.has_sum ? p.sum : 0.0);
         }
-        w.varint_field(4, zigzag_encode32(static_cast<std::int32_t>(scale)));
-        w.double_field(5, p.zero_threshold > 0 ? p.zero_threshold : k_default_zero_threshold);
-        w.varint_field(6, p.zero_count);
-        buckets(p.neg_offset, p.neg_counts, down, 8, 9);
-        buckets(p.pos_offset, p.pos_counts, down, 11, 12);
-        w.int64_field(15, ts);
+        w.varint_field(v1::histogram_schema, zigzag_encode32(static_cast<std::int32_t>(scale)));
+        w.double_field(v1::histogram_zero_threshold,
+                       p.zero_threshold > 0 ? p.zero_threshold : k_default_zero_threshold);
+        w.varint_field(v1::histogram_zero_count_int, p.zero_count);
+        buckets(p.neg_offset, p.neg_counts, down, v1::histogram_negative_spans,
+                v1::histogram_negative_deltas);
+        buckets(p.pos_offset, p.pos_counts, down, v1::histogram_positive_spans,
+                v1::histogram_positive_deltas);
+        w.int64_field(v1::histogram_timestamp, ts);
         w.end_message(ht);
         w.end_message(t);
         ++result.histograms;
@@ -935,8 +495,8 @@ struct otlp_to_prw_converter::walker {
         const std::int64_t first = merged_index(lo);
         const std::int64_t last = merged_index(hi - 1);
         const std::size_t st = w.begin_message(spans_field);
-        w.varint_field(1, zigzag_encode32(static_cast<std::int32_t>(first)));
-        w.varint_field(2, static_cast<std::uint64_t>(last - first + 1));
+        w.varint_field(v1::span_offset, zigzag_encode32(static_cast<std::int32_t>(first)));
+        w.varint_field(v1::span_length, static_cast<std::uint64_t>(last - first + 1));
         w.end_message(st);
         const std::size_t dt = w.begin_message(deltas_field);
         std::int64_t prev = 0;
@@ -958,7 +518,7 @@ struct otlp_to_prw_converter::walker {
     }
 };
 
-otlp_to_prw_converter::otlp_to_prw_converter() : point_(std::make_unique<point_values>()) {}
+otlp_to_prw_converter::otlp_to_prw_converter() : point_(std::make_unique<otlp_point_values>()) {}
 otlp_to_prw_converter::~otlp_to_prw_converter() = default;
 
 decode_status otlp_to_prw_converter::convert(const series_batch& batch,

@@ -22,7 +22,7 @@
 //
 // The values come from the request itself: the converter walks the protobuf body (or the parsed
 // JSON document) again in decode order, so decoding stays as it is (views, no value copies);
-// only kept points are parsed.
+// only kept points are parsed (otlp_point_values.h). Names are spelled by prometheus_names.h.
 //
 // Thread-safety: a converter holds reusable scratch buffers; use one per thread. The batch must
 // be the one the decoder filled, with its body (and JSON document) still alive.
@@ -84,10 +84,7 @@ struct prw_conversion_result {
 // Prometheus' stale marker (a NaN with a fixed payload), written for no-recorded-value points.
 inline constexpr std::uint64_t k_prometheus_stale_nan = 0x7ff0000000000002ULL;
 
-// Sanitized names, as used for the output (exposed for tests). Both return an empty string for a
-// name that cannot be made valid (empty, or only underscores).
-std::string prometheus_metric_name(std::string_view otlp_name);
-std::string prometheus_label_name(std::string_view otlp_key);
+struct otlp_point_values;  // otlp_point_values.h
 
 class otlp_to_prw_converter {
   public:
@@ -107,7 +104,6 @@ class otlp_to_prw_converter {
     otlp_to_prw_converter(const otlp_to_prw_converter&) = delete;
     otlp_to_prw_converter& operator=(const otlp_to_prw_converter&) = delete;
 
-    struct point_values;  // internal: one point's values, reused
     struct out_label {
         std::string_view name;
         std::string_view value;
@@ -117,7 +113,7 @@ class otlp_to_prw_converter {
     struct walker;
     friend struct walker;
 
-    std::unique_ptr<point_values> point_;
+    std::unique_ptr<otlp_point_values> point_;  // one point's values, reused
     string_arena arena_;             // sanitized names and joined values, per point
     std::vector<out_label> labels_;  // the point's labels, sorted, without __name__
     std::vector<out_label> merged_;  // labels_ + __name__ + le/quantile, for one series

@@ -12,6 +12,7 @@
 
 #include "protocol/otlp.h"
 #include "protocol/otlp_json.h"
+#include "protocol/prometheus_names.h"
 #include "protocol/remote_write.h"
 #include "protocol/remote_write_builder.h"
 #include "protocol/wire.h"
