@@ -17,9 +17,12 @@ namespace {
 
 // ---- Protobuf ----
 
-bool read_fixed64s(const wire_field& f, std::vector<std::uint64_t>& out) {
+// A repeated fixed64 or double field: one value (wire type i64) or packed (a multiple of 8
+// bytes, little-endian), as T (std::uint64_t or double, the same 8 bytes).
+template <typename T>
+bool read_fixed64s(const wire_field& f, std::vector<T>& out) {
     if (f.type == wire_type::i64) {
-        out.push_back(f.value);
+        out.push_back(std::bit_cast<T>(f.value));
         return true;
     }
     if (f.type != wire_type::len || f.bytes.size() % 8 != 0) return false;
@@ -28,23 +31,7 @@ bool read_fixed64s(const wire_field& f, std::vector<std::uint64_t>& out) {
         for (int b = 7; b >= 0; --b) {
             v = (v << 8) | static_cast<unsigned char>(f.bytes[i + static_cast<std::size_t>(b)]);
         }
-        out.push_back(v);
-    }
-    return true;
-}
-
-bool read_doubles(const wire_field& f, std::vector<double>& out) {
-    if (f.type == wire_type::i64) {
-        out.push_back(f.as_double());
-        return true;
-    }
-    if (f.type != wire_type::len || f.bytes.size() % 8 != 0) return false;
-    for (std::size_t i = 0; i < f.bytes.size(); i += 8) {
-        std::uint64_t v = 0;
-        for (int b = 7; b >= 0; --b) {
-            v = (v << 8) | static_cast<unsigned char>(f.bytes[i + static_cast<std::size_t>(b)]);
-        }
-        out.push_back(std::bit_cast<double>(v));
+        out.push_back(std::bit_cast<T>(v));
     }
     return true;
 }
@@ -175,7 +162,7 @@ void read_pb_point(bytes_view payload, otlp_point_values& v) {
                         v.bad = "bucket_counts are not fixed64";
                     }
                 } else if (f.number == histogram_explicit_bounds) {
-                    if (!read_doubles(f, v.bounds) && v.bad == nullptr) {
+                    if (!read_fixed64s(f, v.bounds) && v.bad == nullptr) {
                         v.bad = "explicit_bounds are not doubles";
                     }
                 } else if (f.number == histogram_flags) {

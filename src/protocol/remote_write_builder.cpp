@@ -7,9 +7,7 @@
 
 namespace mg::protocol {
 
-using rw_detail::write_v1_metadata;
-namespace v1 = rw_schema::v1;
-namespace v2 = rw_schema::v2;
+using namespace rw_detail;  // field numbers, the shared Label/refs/metadata pieces
 
 // ---- Owned data ----
 

@@ -11,15 +11,9 @@
 
 namespace mg::protocol {
 
-namespace {
+using namespace rw_detail;  // field numbers, the shared Label/refs/metadata pieces
 
-using rw_detail::failer;
-using rw_detail::for_each_ref;
-using rw_detail::read_label;
-using rw_detail::read_label_fast;
-using rw_schema::k_name_label;
-namespace v1 = rw_schema::v1;
-namespace v2 = rw_schema::v2;
+namespace {
 
 std::string quoted(std::string_view s) {
     std::string q = "\"";

@@ -7,18 +7,9 @@
 
 namespace mg::protocol {
 
+using namespace rw_detail;  // field numbers, the shared Label/refs/metadata pieces
+
 namespace {
-
-using rw_detail::failer;
-using rw_detail::for_each_ref;
-using rw_detail::read_label;
-using rw_detail::read_label_fast;
-using rw_detail::reopen;
-using rw_detail::write_v1_metadata;
-using rw_schema::k_name_label;
-namespace v1 = rw_schema::v1;
-namespace v2 = rw_schema::v2;
-
 
 // Emits the 1.0 Label messages of a series: __name__ at its sorted place among sorted labels,
 // without the labels `strip` selects (bit j = labels[j]).

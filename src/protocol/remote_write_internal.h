@@ -17,7 +17,10 @@
 
 namespace mg::protocol::rw_detail {
 
+// For the codec's files, which take this namespace whole (using namespace rw_detail).
+using rw_schema::k_name_label;
 namespace v1 = rw_schema::v1;
+namespace v2 = rw_schema::v2;
 
 // Builds failure messages; only ever called on the error path.
 struct failer {
