@@ -1,11 +1,10 @@
 // otlp.h: the protobuf decoder (one series per data point, attribute values rendered to text).
-#include "protocol/otlp.h"
-
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/strings.h"
+#include "protocol/otlp.h"
 #include "protocol/otlp_internal.h"
 #include "protocol/otlp_schema.h"
 

@@ -1,7 +1,5 @@
 // otlp_json.h: the OTLP/JSON decoder (a guard scan, nlohmann's parser, then the same series as
 // the protobuf decoder), and the document that owns the parsed request.
-#include "protocol/otlp_json.h"
-
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -9,6 +7,7 @@
 
 #include "common/strings.h"
 #include "protocol/otlp_internal.h"
+#include "protocol/otlp_json.h"
 #include "protocol/otlp_json_internal.h"
 #include "protocol/otlp_schema.h"
 

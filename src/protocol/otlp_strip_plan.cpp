@@ -55,8 +55,8 @@ void strip_plan::resource_groups(std::size_t ri, std::span<const std::uint8_t> k
     }
 }
 
-void strip_plan::scope_groups(std::size_t si, std::span<const std::uint8_t> keep,
-                              std::uint32_t rg, std::vector<std::uint32_t>& out) const {
+void strip_plan::scope_groups(std::size_t si, std::span<const std::uint8_t> keep, std::uint32_t rg,
+                              std::vector<std::uint32_t>& out) const {
     out.clear();
     const level& lv = scopes[si];
     for (std::size_t n = lv.first; n < lv.first + lv.count && n < keep.size(); ++n) {

@@ -1,6 +1,5 @@
 // otlp.h: the protobuf subset encoders, which copy the kept points of a decoded request.
 #include "protocol/otlp.h"
-
 #include "protocol/otlp_schema.h"
 #include "protocol/otlp_strip.h"
 

@@ -9,8 +9,6 @@ namespace mg::protocol {
 
 using namespace rw_detail;  // field numbers, the shared Label/refs/metadata pieces
 
-// ---- Owned data ----
-
 namespace {
 
 void write_owned_sample(wire_writer& w, std::uint32_t field, const owned_sample& s) {

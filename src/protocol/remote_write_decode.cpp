@@ -1,11 +1,10 @@
 // remote_write.h: the decoders of remote write 1.0 (with the fast path for the shape every known
 // sender writes, and the series identity taken from the wire bytes) and 2.0.
-#include "protocol/remote_write.h"
-
 #include <algorithm>
 #include <cstring>
 
 #include "cardinality/series_hash.h"
+#include "protocol/remote_write.h"
 #include "protocol/remote_write_internal.h"
 #include "protocol/remote_write_schema.h"
 
@@ -43,7 +42,6 @@ decode_status check_len(const wire_field& f, const char* name, const failer& fai
     if (f.type != wire_type::len) return fail.type(f, name, wire_type::len);
     return decode_status::success();
 }
-
 
 decode_status check_label_text(const label_view& l, const failer& fail) {
     if (l.name.empty()) return fail("empty label name");
@@ -285,7 +283,8 @@ bool decode_v1_series_fast(const wire_field& field, const char* limit, series_ba
         // One contiguous run of Label fields with minimal lengths, __name__ first, the rest
         // strictly sorted: these bytes are the canonical identity encoding (series_hash.h).
         e.has_identity = true;
-        e.identity = cardinality::series_hash_canonical(run_begin, static_cast<std::size_t>(run_end - run_begin));
+        e.identity = cardinality::series_hash_canonical(
+            run_begin, static_cast<std::size_t>(run_end - run_begin));
     }
     out.push_series(e);
     return true;
@@ -356,7 +355,6 @@ struct refs_checker {
         return decode_status::success();
     }
 };
-
 
 decode_status check_v2_exemplar(bytes_view payload, const refs_checker& rc, const failer& fail) {
     wire_reader r(payload);

@@ -1,7 +1,6 @@
 // remote_write.h: the encoders of kept series, remote_write_v1_writer and remote_write_v2_writer
 // and the *_subset functions built on them.
 #include "protocol/remote_write.h"
-
 #include "protocol/remote_write_internal.h"
 #include "protocol/remote_write_schema.h"
 

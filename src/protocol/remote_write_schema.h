@@ -34,8 +34,7 @@ namespace v2 {
 inline constexpr std::uint32_t req_symbols = 4, req_timeseries = 5;
 inline constexpr std::uint32_t ts_labels_refs = 1, ts_samples = 2, ts_histograms = 3,
                                ts_exemplars = 4, ts_metadata = 5;
-inline constexpr std::uint32_t exemplar_labels_refs = 1, exemplar_value = 2,
-                               exemplar_timestamp = 3;
+inline constexpr std::uint32_t exemplar_labels_refs = 1, exemplar_value = 2, exemplar_timestamp = 3;
 inline constexpr std::uint32_t md_type = 1, md_help_ref = 3, md_unit_ref = 4;
 }  // namespace v2
 

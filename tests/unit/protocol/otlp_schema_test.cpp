@@ -17,8 +17,9 @@ using namespace mg::protocol;
 using namespace mg::protocol::otlp_schema;
 using json = nlohmann::json;
 
-TEST_CASE("OTLP/JSON 64-bit integers: an integral-valued number such as 3.0 reads as 3, 3.5 is refused",
-          "[otlp_schema]") {
+TEST_CASE(
+    "OTLP/JSON 64-bit integers: an integral-valued number such as 3.0 reads as 3, 3.5 is refused",
+    "[otlp_schema]") {
     std::int64_t i = 0;
     std::uint64_t u = 0;
     CHECK((json_int64(json(3.0), i) && i == 3));
@@ -35,8 +36,8 @@ TEST_CASE("OTLP/JSON 64-bit integers: an integral-valued number such as 3.0 read
     // Integers as numbers and as decimal strings; a string must be an integer and nothing else.
     CHECK((json_int64(json(-42), i) && i == -42));
     CHECK((json_int64(json("-42"), i) && i == -42));
-    CHECK((json_uint64(json(std::uint64_t{18446744073709551615U}), u) &&
-           u == 18446744073709551615U));
+    CHECK(
+        (json_uint64(json(std::uint64_t{18446744073709551615U}), u) && u == 18446744073709551615U));
     CHECK((json_uint64(json("18446744073709551615"), u) && u == 18446744073709551615U));
     CHECK_FALSE(json_int64(json(std::uint64_t{9223372036854775808U}), i));
     CHECK_FALSE(json_uint64(json(-1), u));
@@ -61,8 +62,9 @@ TEST_CASE("OTLP/JSON doubles: numbers, and NaN and the infinities as strings", "
 
 TEST_CASE("an attribute intValue and a point's asInt read 3.0 the same way", "[otlp_schema]") {
     const auto body = [](const char* number) {
-        return std::string(R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[)"
-                           R"({"attributes":[{"key":"n","value":{"intValue":)") +
+        return std::string(
+                   R"({"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[)"
+                   R"({"attributes":[{"key":"n","value":{"intValue":)") +
                number + R"(}}],"timeUnixNano":"1700000000123456789","asInt":)" + number +
                "}]}}]}]}]}";
     };
