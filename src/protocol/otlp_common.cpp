@@ -106,8 +106,9 @@ void merge_labels(std::span<const label_view> base, std::span<const label_view> 
     out.insert(out.end(), top.begin() + static_cast<std::ptrdiff_t>(j), top.end());
 }
 
-void push_point(series_batch& out, series_entry& e, metric_kind k, std::span<const label_view> scope_merged,
-                std::span<const label_view> point, std::vector<label_view>& merged) {
+void push_point(series_batch& out, series_entry& e, metric_kind k,
+                std::span<const label_view> scope_merged, std::span<const label_view> point,
+                std::vector<label_view>& merged) {
     merge_labels(scope_merged, point, merged);
     e.label_begin = out.label_mark();
     out.push_labels(merged);

@@ -36,7 +36,8 @@ void merge_labels(std::span<const label_view> base, std::span<const label_view> 
 // Adds one data point as a series of `out`: its labels are `scope_merged` overridden by `point`
 // (merged through the scratch vector), and it carries one sample (gauge, sum) or one histogram
 // (histogram, exponential histogram, summary). Shared by the protobuf and JSON decoders.
-void push_point(series_batch& out, series_entry& e, metric_kind k, std::span<const label_view> scope_merged,
-                std::span<const label_view> point, std::vector<label_view>& merged);
+void push_point(series_batch& out, series_entry& e, metric_kind k,
+                std::span<const label_view> scope_merged, std::span<const label_view> point,
+                std::vector<label_view>& merged);
 
 }  // namespace mg::protocol::otlp_detail

@@ -118,8 +118,7 @@ decode_status render_any(const json& v, bool nested, int depth, std::string& out
         otlp_detail::render_double(x, out);
     } else if (const json* by = member(v, "bytesValue", "bytes_value")) {
         std::string raw;
-        if (!by->is_string() ||
-            !mg::base64_decode(by->get_ref<const std::string&>(), raw)) {
+        if (!by->is_string() || !mg::base64_decode(by->get_ref<const std::string&>(), raw)) {
             return fail("bytesValue must be a base64 string");
         }
         if (nested) out += '"';

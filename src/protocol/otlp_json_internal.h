@@ -21,7 +21,8 @@ struct otlp_json_document::impl {
 namespace otlp_json_detail {
 
 // Finds a field by its lowerCamelCase name, or its original proto name.
-inline const nlohmann::json* member(const nlohmann::json& obj, const char* camel, const char* snake = nullptr) {
+inline const nlohmann::json* member(const nlohmann::json& obj, const char* camel,
+                                    const char* snake = nullptr) {
     if (!obj.is_object()) return nullptr;
     auto it = obj.find(camel);
     if (it != obj.end()) return &*it;
@@ -38,8 +39,8 @@ inline decode_status fail(const std::string& what) {
 }
 
 // An array field, absent or null meaning empty. Sets `bad` when present but not an array.
-inline const nlohmann::json* array_member(const nlohmann::json& obj, const char* camel, const char* snake,
-                                          bool& bad) {
+inline const nlohmann::json* array_member(const nlohmann::json& obj, const char* camel,
+                                          const char* snake, bool& bad) {
     const nlohmann::json* a = member(obj, camel, snake);
     if (a == nullptr || a->is_null()) return nullptr;
     if (!a->is_array()) {

@@ -114,11 +114,11 @@ class otlp_to_prw_converter {
     friend struct walker;
 
     std::unique_ptr<otlp_point_values> point_;  // one point's values, reused
-    string_arena arena_;             // sanitized names and joined values, per point
-    std::vector<out_label> labels_;  // the point's labels, sorted, without __name__
-    std::vector<out_label> merged_;  // labels_ + __name__ + le/quantile, for one series
-    std::string name_;               // full metric name of one series
-    std::string number_;             // a formatted le / quantile value
+    string_arena arena_;                        // sanitized names and joined values, per point
+    std::vector<out_label> labels_;             // the point's labels, sorted, without __name__
+    std::vector<out_label> merged_;             // labels_ + __name__ + le/quantile, for one series
+    std::string name_;                          // full metric name of one series
+    std::string number_;                        // a formatted le / quantile value
     std::string_view last_name_in_, last_name_out_;
     std::string last_name_storage_;
 };
