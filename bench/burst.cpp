@@ -48,11 +48,16 @@ bool parse(int argc, char** argv, options& o) {
         std::uint64_t n = 0;
         const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
         if (ec != std::errc() || p != value.data() + value.size()) return false;
-        if (key == "port") o.port = static_cast<unsigned>(n);
-        else if (key == "connections") o.connections = static_cast<unsigned>(n);
-        else if (key == "body-bytes") o.body_bytes = n;
-        else if (key == "timeout-s") o.timeout_s = static_cast<unsigned>(n);
-        else return false;
+        if (key == "port")
+            o.port = static_cast<unsigned>(n);
+        else if (key == "connections")
+            o.connections = static_cast<unsigned>(n);
+        else if (key == "body-bytes")
+            o.body_bytes = n;
+        else if (key == "timeout-s")
+            o.timeout_s = static_cast<unsigned>(n);
+        else
+            return false;
     }
     return o.port != 0 && o.port < 65536 && o.connections > 0;
 }
@@ -129,13 +134,15 @@ int post(int fd, const std::string& head, const std::string& body) {
 int main(int argc, char** argv) {
     options o;
     if (!parse(argc, argv, o)) {
-        std::fprintf(stderr, "usage: burst -port=PORT [-connections=N] [-body-bytes=B] [-timeout-s=S]\n");
+        std::fprintf(stderr,
+                     "usage: burst -port=PORT [-connections=N] [-body-bytes=B] [-timeout-s=S]\n");
         return 2;
     }
     const std::string body = make_body(o.body_bytes);
-    const std::string head = "POST /api/v1/write HTTP/1.1\r\nHost: burst\r\nContent-Type: application/x-protobuf\r\n"
-                             "Content-Encoding: snappy\r\nConnection: close\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\n\r\n";
+    const std::string head =
+        "POST /api/v1/write HTTP/1.1\r\nHost: burst\r\nContent-Type: application/x-protobuf\r\n"
+        "Content-Encoding: snappy\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n";
     std::mutex mu;
     std::map<int, unsigned> statuses;
     std::atomic<std::int64_t> slowest_ms{0};
@@ -149,7 +156,9 @@ int main(int argc, char** argv) {
             const auto t0 = std::chrono::steady_clock::now();
             const int status = fd < 0 ? -1 : post(fd, head, body);
             if (fd >= 0) ::close(fd);
-            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - t0)
+                                .count();
             auto cur = slowest_ms.load();
             while (ms > cur && !slowest_ms.compare_exchange_weak(cur, ms)) {
             }
@@ -158,8 +167,8 @@ int main(int argc, char** argv) {
         });
     }
     for (auto& t : threads) t.join();
-    std::printf("{\"connections\":%u,\"body_bytes\":%zu,\"slowest_ms\":%lld,\"statuses\":{", o.connections, body.size(),
-                static_cast<long long>(slowest_ms.load()));
+    std::printf("{\"connections\":%u,\"body_bytes\":%zu,\"slowest_ms\":%lld,\"statuses\":{",
+                o.connections, body.size(), static_cast<long long>(slowest_ms.load()));
     bool first = true;
     for (const auto& [code, n] : statuses) {
         std::printf("%s\"%d\":%u", first ? "" : ",", code, n);

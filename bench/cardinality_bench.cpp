@@ -109,11 +109,13 @@ void BM_series_hash_8_labels(benchmark::State& state) {
 BENCHMARK(BM_series_hash_8_labels)->Arg(0)->Arg(1);
 
 void BM_series_hash_sorted_8_labels(benchmark::State& state) {
-    const std::vector<label_view> labels{{"cluster", "eu-west-1"},     {"code", "200"},
-                                         {"handler", "/api/v1/query"}, {"instance", "10.1.2.3:9090"},
-                                         {"job", "prometheus"},        {"method", "GET"},
-                                         {"namespace", "monitoring"},  {"pod", "prometheus-0"}};
-    for (auto _ : state) benchmark::DoNotOptimize(mg::cardinality::series_hash_sorted("http_requests_total", labels));
+    const std::vector<label_view> labels{
+        {"cluster", "eu-west-1"},      {"code", "200"},        {"handler", "/api/v1/query"},
+        {"instance", "10.1.2.3:9090"}, {"job", "prometheus"},  {"method", "GET"},
+        {"namespace", "monitoring"},   {"pod", "prometheus-0"}};
+    for (auto _ : state)
+        benchmark::DoNotOptimize(
+            mg::cardinality::series_hash_sorted("http_requests_total", labels));
 }
 BENCHMARK(BM_series_hash_sorted_8_labels);
 

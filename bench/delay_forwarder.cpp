@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
     sigaddset(&stop, SIGINT);
     // Blocked before the proxy starts its threads, so only sigwait below receives them.
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-    mg::test::delay_proxy proxy(static_cast<unsigned short>(target), std::chrono::milliseconds(one_way));
+    mg::test::delay_proxy proxy(static_cast<unsigned short>(target),
+                                std::chrono::milliseconds(one_way));
     std::printf("listening 127.0.0.1:%u\n", static_cast<unsigned>(proxy.port()));
     std::fflush(stdout);
     int sig = 0;

@@ -33,16 +33,24 @@ workload make_workload(std::size_t metrics, std::size_t per_metric) {
     workload w;
     const std::size_t total = metrics * per_metric;
     w.strings.reserve(total * 2 + metrics);
-    for (std::size_t m = 0; m < metrics; ++m) w.strings.push_back("metric_" + std::to_string(m) + "_total");
-    for (std::size_t i = 0; i < total; ++i) w.strings.push_back("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":9100");
+    for (std::size_t m = 0; m < metrics; ++m)
+        w.strings.push_back("metric_" + std::to_string(m) + "_total");
+    for (std::size_t i = 0; i < total; ++i)
+        w.strings.push_back("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
+                            ":9100");
     w.labels.resize(total);
     w.refs.reserve(total);
     for (std::size_t m = 0; m < metrics; ++m) {
         for (std::size_t s = 0; s < per_metric; ++s) {
             const std::size_t i = m * per_metric + s;
-            w.labels[i] = {{"cluster", "eu-west-1"}, {"code", "200"},   {"handler", "/api/v1/query"},
-                           {"instance", w.strings[metrics + i]},      {"job", "node"},
-                           {"method", "GET"},        {"namespace", "monitoring"}, {"pod", "prometheus-0"}};
+            w.labels[i] = {{"cluster", "eu-west-1"},
+                           {"code", "200"},
+                           {"handler", "/api/v1/query"},
+                           {"instance", w.strings[metrics + i]},
+                           {"job", "node"},
+                           {"method", "GET"},
+                           {"namespace", "monitoring"},
+                           {"pod", "prometheus-0"}};
             w.refs.push_back({w.strings[m], w.labels[i], 1});
         }
     }
@@ -56,13 +64,15 @@ void BM_governor_decide_known(benchmark::State& state) {
     mg::fake_clock clock;
     lim::governor g({}, clock, nullptr);
     auto file = lim::parse_limits_yaml(
-        "defaults:\n  max_cardinality: 100000000\nrules:\n  - name: http\n    match: {metric_name: \"http_.*\"}\n"
+        "defaults:\n  max_cardinality: 100000000\nrules:\n  - name: http\n    match: {metric_name: "
+        "\"http_.*\"}\n"
         "    max_cardinality: 1000\n",
         "bench");
     g.set_limits(std::make_shared<lim::limits_file>(std::move(*file)));
     std::vector<lim::decision> out(1000);
     const std::span<const lim::series_ref> all(w.refs);
-    for (std::size_t off = 0; off < all.size(); off += 1000) g.decide(all.subspan(off, std::min<std::size_t>(1000, all.size() - off)), out);
+    for (std::size_t off = 0; off < all.size(); off += 1000)
+        g.decide(all.subspan(off, std::min<std::size_t>(1000, all.size() - off)), out);
     std::size_t off = 0;
     for (auto _ : state) {
         const auto n = std::min<std::size_t>(1000, all.size() - off);
@@ -73,7 +83,10 @@ void BM_governor_decide_known(benchmark::State& state) {
     state.counters["series"] = static_cast<double>(all.size());
 }
 // 200k series over 100 metric names (the side-by-side scenario 1), 1M over 1000 names (scenario 2).
-BENCHMARK(BM_governor_decide_known)->Args({100, 2000})->Args({1000, 1000})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_governor_decide_known)
+    ->Args({100, 2000})
+    ->Args({1000, 1000})
+    ->Unit(benchmark::kMicrosecond);
 
 // ---- decode + govern + encode ---------------------------------------------------------------
 //

@@ -12,10 +12,10 @@
 // Reuses the daemon's HTTP server (mg_http: keep-alive, body limits) with its own router.
 // Threading: N I/O threads (default 1) run one io_context; the counters are relaxed atomics.
 #include <atomic>
-#include <chrono>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -60,8 +60,10 @@ bool parse_args(int argc, char** argv, options& opt) {
         unsigned long n = 0;
         if (key == "listen") {
             const auto colon = value.rfind(':');
-            if (colon == std::string_view::npos || !parse_unsigned(value.substr(colon + 1), 65535, n)) {
-                std::fprintf(stderr, "null_sink: -listen: \"%.*s\"; want HOST:PORT (port 0 = any)\n",
+            if (colon == std::string_view::npos ||
+                !parse_unsigned(value.substr(colon + 1), 65535, n)) {
+                std::fprintf(stderr,
+                             "null_sink: -listen: \"%.*s\"; want HOST:PORT (port 0 = any)\n",
                              static_cast<int>(value.size()), value.data());
                 return false;
             }
@@ -100,7 +102,8 @@ int main(int argc, char** argv) {
     // The body has been read by the server before the handler runs; only its size is kept.
     const auto delay = std::chrono::milliseconds(opt.delay_ms);
     auto swallow = [count, delay](const mg::http::request& req) {
-        if (delay.count() > 0) std::this_thread::sleep_for(delay);  // the round trip of a distant backend
+        if (delay.count() > 0)
+            std::this_thread::sleep_for(delay);  // the round trip of a distant backend
         count->requests.fetch_add(1, std::memory_order_relaxed);
         count->bytes.fetch_add(req.body().size(), std::memory_order_relaxed);
         return mg::http::make_response(req, mg::http::bhttp::status::no_content, "");
@@ -110,8 +113,8 @@ int main(int argc, char** argv) {
     routes->add(mg::http::bhttp::verb::get, "/stats", [count](const mg::http::request& req) {
         return mg::http::make_response(
             req, mg::http::bhttp::status::ok,
-            "requests " + std::to_string(count->requests.load(std::memory_order_relaxed)) + "\nbytes " +
-                std::to_string(count->bytes.load(std::memory_order_relaxed)) + "\n");
+            "requests " + std::to_string(count->requests.load(std::memory_order_relaxed)) +
+                "\nbytes " + std::to_string(count->bytes.load(std::memory_order_relaxed)) + "\n");
     });
 
     boost::asio::io_context ioc(static_cast<int>(opt.threads));

@@ -27,7 +27,8 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path bench_dir(const std::string& name) {
-    auto p = fs::temp_directory_path() / ("mg-persistence-bench-" + name + "-" + std::to_string(::getpid()));
+    auto p = fs::temp_directory_path() /
+             ("mg-persistence-bench-" + name + "-" + std::to_string(::getpid()));
     fs::create_directories(p);
     return p;
 }
@@ -54,7 +55,8 @@ void BM_save_tracker(benchmark::State& state) {
         raw = payload.size();
         std::string file = level > 0 ? *mp::gzip_compress(payload, level) : std::move(payload);
         on_disk = file.size();
-        auto st = mg::write_file_atomic(mg::posix_file_system(), (dir / "t.bloom.gz").string(), file, 0600);
+        auto st = mg::write_file_atomic(mg::posix_file_system(), (dir / "t.bloom.gz").string(),
+                                        file, 0600);
         if (!st) state.SkipWithError(st.error_message().c_str());
     }
     fs::remove_all(dir);
@@ -62,7 +64,8 @@ void BM_save_tracker(benchmark::State& state) {
     state.counters["series"] = static_cast<double>(n);
     state.counters["raw_bytes"] = static_cast<double>(raw);
     state.counters["file_bytes"] = static_cast<double>(on_disk);
-    state.counters["file_bits_per_series"] = 8.0 * static_cast<double>(on_disk) / static_cast<double>(n);
+    state.counters["file_bits_per_series"] =
+        8.0 * static_cast<double>(on_disk) / static_cast<double>(n);
     state.counters["ratio"] = static_cast<double>(on_disk) / static_cast<double>(raw);
 }
 
@@ -95,7 +98,8 @@ void BM_restore_tracker(benchmark::State& state) {
 // per request), with (range(0) = 1) or without a saver thread saving every tracker back to back.
 void BM_ingest_latency_during_save(benchmark::State& state) {
     const bool saving = state.range(0) != 0;
-    mg::logging::init(spdlog::level::warn, mg::logging::format::json);  // no "bloom state saved" per pass
+    mg::logging::init(spdlog::level::warn,
+                      mg::logging::format::json);  // no "bloom state saved" per pass
     mg::system_clock clock;
     mg::limits::governor g({}, clock, nullptr);
     mp::governor_host host(g);
@@ -114,15 +118,18 @@ void BM_ingest_latency_during_save(benchmark::State& state) {
     std::mt19937 rng(1);
     auto make_request = [&](bool warm, int w) {
         for (int i = 0; i < k_batch; ++i) {
-            const int m = warm ? (w * k_batch + i) / k_per_metric : static_cast<int>(rng() % k_metrics);
-            const int id = warm ? (w * k_batch + i) % k_per_metric
-                                : (rng() % 100 == 0 ? k_per_metric + static_cast<int>(rng() % k_per_metric)
-                                                    : static_cast<int>(rng() % k_per_metric));
+            const int m =
+                warm ? (w * k_batch + i) / k_per_metric : static_cast<int>(rng() % k_metrics);
+            const int id =
+                warm ? (w * k_batch + i) % k_per_metric
+                     : (rng() % 100 == 0 ? k_per_metric + static_cast<int>(rng() % k_per_metric)
+                                         : static_cast<int>(rng() % k_per_metric));
             labels[i] = {mc::label_view{"id", ids[id]}, mc::label_view{"job", "bench"}};
             refs[i] = {names[m], labels[i], 1};
         }
         // The governor wants runs of one metric: sort by name as the receivers' batches come.
-        std::sort(refs.begin(), refs.end(), [](const auto& a, const auto& b) { return a.metric_name < b.metric_name; });
+        std::sort(refs.begin(), refs.end(),
+                  [](const auto& a, const auto& b) { return a.metric_name < b.metric_name; });
     };
     for (int w = 0; w < k_metrics * k_per_metric / k_batch; ++w) {
         make_request(true, w);
@@ -138,7 +145,8 @@ void BM_ingest_latency_during_save(benchmark::State& state) {
             (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
             while (!stop) {
                 // Every tracker dirty, every pass: the worst case for the ingest path.
-                g.for_each_tracker([](std::string_view, std::string_view, const auto& t) { t->mark_dirty(); });
+                g.for_each_tracker(
+                    [](std::string_view, std::string_view, const auto& t) { t->mark_dirty(); });
                 p.save_now();
                 ++passes;
             }
@@ -149,7 +157,9 @@ void BM_ingest_latency_during_save(benchmark::State& state) {
         make_request(false, 0);
         const auto t0 = std::chrono::steady_clock::now();
         g.decide(refs, out);
-        us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+        us.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                .count());
     }
     stop = true;
     if (saver.joinable()) saver.join();
@@ -171,6 +181,11 @@ BENCHMARK(BM_restore_tracker)
     ->ArgsProduct({{100'000, 1'000'000, 10'000'000}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK(BM_ingest_latency_during_save)->Arg(0)->Arg(1)->Iterations(10000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_ingest_latency_during_save)
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(10000)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -12,19 +12,22 @@
 #include "protocol/compression.h"
 #include "protocol/encode_kept.h"
 #include "protocol/remote_write.h"
-#include "remote_write_request.h"
 #include "protocol/series_batch.h"
+#include "remote_write_request.h"
 
 namespace {
 
 using namespace mg::protocol;
 
-std::string make_request(std::size_t series) { return mg::bench::make_remote_write_request(series); }
+std::string make_request(std::size_t series) {
+    return mg::bench::make_remote_write_request(series);
+}
 
 // The daemon's own series identity, as the governor takes it: the decoder's, or the hash of the
 // decoder's sorted views when it had none.
 std::uint64_t series_hash(const series_view& s) {
-    return s.has_identity ? s.identity : mg::cardinality::series_hash_sorted(s.metric_name, s.labels);
+    return s.has_identity ? s.identity
+                          : mg::cardinality::series_hash_sorted(s.metric_name, s.labels);
 }
 
 void BM_remote_write_v1_decode_hash(benchmark::State& state) {

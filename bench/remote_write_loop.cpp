@@ -12,14 +12,16 @@
 #include "cardinality/series_hash.h"
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
-#include "remote_write_request.h"
 #include "protocol/series_batch.h"
+#include "remote_write_request.h"
 
 namespace {
 
 using namespace mg::protocol;
 
-std::string make_request(std::size_t series) { return mg::bench::make_remote_write_request(series); }
+std::string make_request(std::size_t series) {
+    return mg::bench::make_remote_write_request(series);
+}
 
 }  // namespace
 
@@ -54,7 +56,9 @@ int main(int argc, char** argv) {
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 // What the governor does: the decoder's identity when it took it from the wire.
                 const auto s = batch[i];
-                acc ^= s.has_identity ? s.identity : mg::cardinality::series_hash_sorted(s.metric_name, s.labels);
+                acc ^= s.has_identity
+                           ? s.identity
+                           : mg::cardinality::series_hash_sorted(s.metric_name, s.labels);
             }
         }
     }

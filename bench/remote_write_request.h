@@ -13,7 +13,8 @@ namespace mg::bench {
 
 // Series i of a scraped HTTP server metric: __name__ = `metric`, 8 labels in sorted order, one
 // sample. The caller picks the instance (how many series share one).
-inline protocol::owned_timeseries http_server_series(std::string metric, std::size_t i, std::string instance) {
+inline protocol::owned_timeseries http_server_series(std::string metric, std::size_t i,
+                                                     std::string instance) {
     protocol::owned_timeseries t;
     t.labels = {{"__name__", std::move(metric)},
                 {"cluster", "eu-west-1"},
@@ -32,7 +33,8 @@ inline std::string make_remote_write_request(std::size_t series) {
     std::vector<protocol::owned_timeseries> v;
     v.reserve(series);
     for (std::size_t i = 0; i < series; ++i) {
-        v.push_back(http_server_series("http_requests_total", i, "10.0.0." + std::to_string(i % 250) + ":9100"));
+        v.push_back(http_server_series("http_requests_total", i,
+                                       "10.0.0." + std::to_string(i % 250) + ":9100"));
     }
     std::string body;
     protocol::encode_remote_write_v1(v, {}, body);

@@ -14,11 +14,11 @@ tracker_registry::tracker_ptr tracker_registry::get_or_create(std::string_view m
     return get_or_create(metric_name, defaults_);
 }
 
-tracker_registry::tracker_ptr tracker_registry::get_or_create(std::string_view metric_name,
-                                                              const cardinality::tracker_config& config) {
+tracker_registry::tracker_ptr tracker_registry::get_or_create(
+    std::string_view metric_name, const cardinality::tracker_config& config) {
     // Built outside the lock: construction validates and may throw; it allocates no filter yet.
-    return map_.get_or_create(metric_name,
-                              [&] { return std::make_shared<cardinality::bloom_tracker>(config, clock_); });
+    return map_.get_or_create(
+        metric_name, [&] { return std::make_shared<cardinality::bloom_tracker>(config, clock_); });
 }
 
 std::size_t tracker_registry::memory_bytes() const {

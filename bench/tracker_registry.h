@@ -31,7 +31,7 @@
 namespace mg::bench {
 
 class tracker_registry {
-public:
+  public:
     static constexpr std::size_t k_shards = sharded_map<cardinality::bloom_tracker>::k_shards;
     using tracker_ptr = std::shared_ptr<cardinality::bloom_tracker>;
 
@@ -41,21 +41,26 @@ public:
     // The tracker of `metric_name`, created with the default config when absent.
     tracker_ptr get_or_create(std::string_view metric_name);
     // Same, with a config used only if the tracker has to be created.
-    tracker_ptr get_or_create(std::string_view metric_name, const cardinality::tracker_config& config);
+    tracker_ptr get_or_create(std::string_view metric_name,
+                              const cardinality::tracker_config& config);
     // nullptr when absent.
     tracker_ptr find(std::string_view metric_name) const { return map_.find(metric_name); }
     // Adds or replaces (restore at startup). Returns false when tracker is null.
-    bool put(std::string_view metric_name, tracker_ptr tracker) { return map_.put(metric_name, std::move(tracker)); }
+    bool put(std::string_view metric_name, tracker_ptr tracker) {
+        return map_.put(metric_name, std::move(tracker));
+    }
     // Returns whether a tracker was removed.
     bool erase(std::string_view metric_name) { return map_.erase(metric_name); }
-    void for_each(const std::function<void(std::string_view, const tracker_ptr&)>& fn) const { map_.for_each(fn); }
+    void for_each(const std::function<void(std::string_view, const tracker_ptr&)>& fn) const {
+        map_.for_each(fn);
+    }
 
     std::size_t size() const { return map_.size(); }
     // Sum of the trackers' memory_bytes() (walks every shard).
     std::size_t memory_bytes() const;
     const cardinality::tracker_config& defaults() const { return defaults_; }
 
-private:
+  private:
     cardinality::tracker_config defaults_;
     mg::clock& clock_;
     sharded_map<cardinality::bloom_tracker> map_;

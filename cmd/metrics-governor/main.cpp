@@ -6,13 +6,12 @@
 // threads run the io_context (HTTP sessions, signal handling). Background modules (persistence,
 // export) own their threads; the shutdown sequence in run_daemon stops each of them in turn
 // (persistence's final save beside the export drain) within -shutdown-timeout.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <malloc.h>
-
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -23,29 +22,29 @@
 #include <vector>
 
 #include "common/units.h"
-#include "healthcheck.h"
-#include "listener_access.h"
-#include "pid_file.h"
-#include "validate.h"
-#include "wiring.h"
 #include "config/config.h"
 #include "export/exporter.h"
+#include "healthcheck.h"
+#include "http/access.h"
 #include "http/byte_budget.h"
 #include "http/fd_limit.h"
-#include "http/access.h"
 #include "http/server.h"
 #include "ingest/adaptors.h"
 #include "ingest/receiver.h"
 #include "limits/cardinality_stats.h"
 #include "limits/governor.h"
 #include "limits/limits_file.h"
+#include "listener_access.h"
 #include "logging/log.h"
 #include "persistence/bloom_persistence.h"
 #include "persistence/governor_host.h"
-#include "telemetry/listener_collector.h"
+#include "pid_file.h"
 #include "telemetry/health.h"
+#include "telemetry/listener_collector.h"
 #include "telemetry/process_collector.h"
 #include "telemetry/stats_endpoints.h"
+#include "validate.h"
+#include "wiring.h"
 
 #ifndef MG_VERSION
 #define MG_VERSION "0.0.0-dev"
@@ -66,7 +65,7 @@ constexpr int k_exit_data_lost = 3;
 
 // Tells the main thread when to stop; set from the signal handler on an I/O thread.
 class stop_latch {
-public:
+  public:
     void trigger(std::string reason) {
         {
             std::lock_guard lock(mu_);
@@ -86,7 +85,7 @@ public:
         return triggered_;
     }
 
-private:
+  private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
     bool triggered_ = false;
@@ -111,7 +110,8 @@ void watch_signals(asio::signal_set& signals, stop_latch& stop, const lifecycle_
                 }
             }
         } else if (stop.triggered()) {
-            mg::logging::warn("already shutting down", {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
+            mg::logging::warn("already shutting down",
+                              {{"signal", signo == SIGINT ? "SIGINT" : "SIGTERM"}});
         } else {
             stop.trigger(signo == SIGINT ? "SIGINT" : "SIGTERM");
         }
@@ -124,9 +124,10 @@ std::uint64_t inflight_limit(std::uint64_t configured) {
     if (configured != 0) return configured;
     const auto memory = mg::http::memory_available_to_process();
     const auto limit = mg::http::inflight_budget_for(memory.value_or(0));
-    mg::logging::info("in-flight request budget", {{"max_inflight_bytes", limit},
-                                                   {"memory_bytes", memory.value_or(0)},
-                                                   {"from", memory ? "memory limit / 4" : "minimum"}});
+    mg::logging::info("in-flight request budget",
+                      {{"max_inflight_bytes", limit},
+                       {"memory_bytes", memory.value_or(0)},
+                       {"from", memory ? "memory limit / 4" : "minimum"}});
     return limit;
 }
 
@@ -156,11 +157,13 @@ int run_daemon(const mg::config::app_config& cfg) {
 
     // Every module's settings, mapped in one tested place.
     const auto options = mg::cmd::module_options_from(cfg);
-    auto governor = std::make_shared<mg::limits::governor>(options.governor, mg::system_clock_instance(), registry);
+    auto governor = std::make_shared<mg::limits::governor>(options.governor,
+                                                           mg::system_clock_instance(), registry);
     if (!cfg.limits.config.empty()) {
         auto file = mg::limits::load_limits_file(cfg.limits.config);
         if (!file.ok()) {
-            std::cerr << "metrics-governor: invalid limits file (-limits-config):\n" << file.error_message() << "\n";
+            std::cerr << "metrics-governor: invalid limits file (-limits-config):\n"
+                      << file.error_message() << "\n";
             return 2;
         }
         mg::logging::info("limits loaded", {{"path", cfg.limits.config},
@@ -174,7 +177,8 @@ int run_daemon(const mg::config::app_config& cfg) {
     std::unique_ptr<mg::persistence::bloom_persistence> persistence;
     if (options.persistence) {
         persistence = std::make_unique<mg::persistence::bloom_persistence>(
-            *options.persistence, tracker_host, mg::system_clock_instance(), mg::posix_file_system(), registry);
+            *options.persistence, tracker_host, mg::system_clock_instance(),
+            mg::posix_file_system(), registry);
         persistence->restore();
         governor->refresh();
         persistence->start();
@@ -196,33 +200,41 @@ int run_daemon(const mg::config::app_config& cfg) {
     });
 
     auto stats_routes = std::make_shared<mg::http::router>();
-    auto cardinality_gauges = std::make_shared<mg::limits::cardinality_collector>(governor, options.cardinality_top_n);
+    auto cardinality_gauges =
+        std::make_shared<mg::limits::cardinality_collector>(governor, options.cardinality_top_n);
     // Both ingest listeners count as "ingest".
     auto ingest_connections = std::make_shared<mg::http::connection_counters>();
     auto stats_connections = std::make_shared<mg::http::connection_counters>();
     auto ingest_refusals = std::make_shared<mg::http::access_counters>();
     auto stats_refusals = std::make_shared<mg::http::access_counters>();
     // One budget for the bytes of request bodies held by every ingest listener.
-    const auto inflight = std::make_shared<mg::http::byte_budget>(inflight_limit(options.max_inflight_bytes));
+    const auto inflight =
+        std::make_shared<mg::http::byte_budget>(inflight_limit(options.max_inflight_bytes));
     auto listener_gauges = std::make_shared<mg::telemetry::listener_collector>(
-        std::vector<mg::telemetry::listener_collector::source>{{"ingest", ingest_connections, ingest_refusals, inflight},
-                                                               {"stats", stats_connections, stats_refusals}});
-    std::vector<std::shared_ptr<prometheus::Collectable>> collectables{process, cardinality_gauges, listener_gauges};
+        std::vector<mg::telemetry::listener_collector::source>{
+            {"ingest", ingest_connections, ingest_refusals, inflight},
+            {"stats", stats_connections, stats_refusals}});
+    std::vector<std::shared_ptr<prometheus::Collectable>> collectables{process, cardinality_gauges,
+                                                                       listener_gauges};
     if (persistence) collectables.push_back(persistence->collector());
-    mg::telemetry::add_stats_routes(*stats_routes, {registry, std::move(collectables), health, MG_VERSION, started});
+    mg::telemetry::add_stats_routes(
+        *stats_routes, {registry, std::move(collectables), health, MG_VERSION, started});
     mg::limits::add_cardinality_routes(*stats_routes, governor, options.cardinality_top_n);
 
     const auto ingest_access = make_listener_access(cfg.receiver.access, "receiver", {});
-    const auto stats_access = make_listener_access(cfg.stats.access, "stats", stats_open_paths(cfg.stats));
+    const auto stats_access =
+        make_listener_access(cfg.stats.access, "stats", stats_open_paths(cfg.stats));
     for (const auto* access : {&ingest_access, &stats_access}) {
         if (!access->ok()) {
-            std::cerr << "metrics-governor: invalid configuration: " << access->error_message() << "\n";
+            std::cerr << "metrics-governor: invalid configuration: " << access->error_message()
+                      << "\n";
             return 2;
         }
     }
     auto exporter = mg::exporter::exporter::create(options.exporter, *registry);
     if (!exporter.ok()) {
-        std::cerr << "metrics-governor: invalid exporter configuration: " << exporter.error_message() << "\n";
+        std::cerr << "metrics-governor: invalid exporter configuration: "
+                  << exporter.error_message() << "\n";
         return 2;
     }
     mg::ingest::governor_adaptor governor_port(*governor);
@@ -241,33 +253,43 @@ int run_daemon(const mg::config::app_config& cfg) {
     const auto listeners = cfg.receiver.prw_listen.empty() ? 1U : 2U;
     if (fds.soft != 0 && (options.ingest_server.max_connections == 0 ||
                           options.ingest_server.max_connections * listeners + 256 > fds.soft)) {
-        mg::logging::warn("-receiver-max-connections is unbounded or does not fit in the file descriptor limit; "
-                          "past that limit, accepts fail on every listener and new connections wait",
-                          {{"max_connections", options.ingest_server.max_connections}, {"listeners", listeners},
-                           {"fd_limit", fds.soft}, {"fd_hard_limit", fds.hard}});
+        mg::logging::warn(
+            "-receiver-max-connections is unbounded or does not fit in the file descriptor limit; "
+            "past that limit, accepts fail on every listener and new connections wait",
+            {{"max_connections", options.ingest_server.max_connections},
+             {"listeners", listeners},
+             {"fd_limit", fds.soft},
+             {"fd_hard_limit", fds.hard}});
     }
     // The main ingest listener serves both protocols; -prw-listen adds one for remote write only.
-    for (const auto& [addr, otlp] : {std::pair{cfg.receiver.http_listen, true}, std::pair{cfg.receiver.prw_listen, false}}) {
+    for (const auto& [addr, otlp] :
+         {std::pair{cfg.receiver.http_listen, true}, std::pair{cfg.receiver.prw_listen, false}}) {
         if (addr.empty()) continue;
         const auto where = mg::config::parse_listen_address(addr);
         auto routes = std::make_shared<mg::http::router>();
         receiver.add_routes(*routes, otlp);
         auto server = std::make_unique<mg::http::server>(ioc, ingest_options, routes);
-        const auto bound = where.ok() ? server->listen(where->host, where->port)
-                                      : mg::result<boost::asio::ip::tcp::endpoint>(mg::make_error(where.error_message()));
+        const auto bound =
+            where.ok()
+                ? server->listen(where->host, where->port)
+                : mg::result<boost::asio::ip::tcp::endpoint>(mg::make_error(where.error_message()));
         if (!bound.ok()) {
-            mg::logging::error("cannot start ingest listener", {{"addr", addr}, {"error", bound.error_message()}});
+            mg::logging::error("cannot start ingest listener",
+                               {{"addr", addr}, {"error", bound.error_message()}});
             return 1;
         }
-        mg::logging::info("ingest listener started",
-                          {{"addr", mg::http::format_endpoint(*bound)}, {"otlp", otlp}, {"remote_write", true},
-                           {"tls", ingest_access->tls != nullptr}, {"auth", ingest_access->auth != nullptr}});
+        mg::logging::info("ingest listener started", {{"addr", mg::http::format_endpoint(*bound)},
+                                                      {"otlp", otlp},
+                                                      {"remote_write", true},
+                                                      {"tls", ingest_access->tls != nullptr},
+                                                      {"auth", ingest_access->auth != nullptr}});
         ingest_servers.push_back(std::move(server));
     }
 
     const auto stats_address = mg::config::parse_listen_address(cfg.stats.addr);
     if (!stats_address.ok()) {  // validated already; kept as a guard against drift
-        mg::logging::error("invalid stats address", {{"addr", cfg.stats.addr}, {"error", stats_address.error_message()}});
+        mg::logging::error("invalid stats address",
+                           {{"addr", cfg.stats.addr}, {"error", stats_address.error_message()}});
         return 2;
     }
     auto stats_options = options.stats_server;
@@ -278,12 +300,13 @@ int run_daemon(const mg::config::app_config& cfg) {
     mg::http::server stats_server(ioc, std::move(stats_options), stats_routes);
     const auto bound = stats_server.listen(stats_address->host, stats_address->port);
     if (!bound.ok()) {
-        mg::logging::error("cannot start stats listener", {{"addr", cfg.stats.addr}, {"error", bound.error_message()}});
+        mg::logging::error("cannot start stats listener",
+                           {{"addr", cfg.stats.addr}, {"error", bound.error_message()}});
         return 1;
     }
     mg::logging::info("stats listener started", {{"addr", mg::http::format_endpoint(*bound)},
-                                                  {"tls", stats_access->tls != nullptr},
-                                                  {"auth", stats_access->auth != nullptr}});
+                                                 {"tls", stats_access->tls != nullptr},
+                                                 {"auth", stats_access->auth != nullptr}});
 
     asio::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
     watch_signals(signals, stop, hooks);
@@ -321,12 +344,14 @@ int run_daemon(const mg::config::app_config& cfg) {
                        {"parallelism", threads},
                        {"stats_addr", cfg.stats.addr},
                        {"http_listen", cfg.receiver.http_listen},
-                       {"exporter", (*exporter)->observe_only() ? std::string("observe-only") : options.exporter.endpoint}});
+                       {"exporter", (*exporter)->observe_only() ? std::string("observe-only")
+                                                                : options.exporter.endpoint}});
 
     const auto reason = stop.wait();
     const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_timeout;
     health->set(mg::telemetry::health::phase::stopping);
-    mg::logging::info("shutting down", {{"signal", reason}, {"timeout", mg::format_duration(cfg.shutdown_timeout)}});
+    mg::logging::info("shutting down",
+                      {{"signal", reason}, {"timeout", mg::format_duration(cfg.shutdown_timeout)}});
 
     // Stop taking data and let requests in flight finish; then the final save and the drain of the
     // export queue run side by side, both within what is left of the one budget.
@@ -335,8 +360,9 @@ int run_daemon(const mg::config::app_config& cfg) {
     for (auto& s : ingest_servers) {
         if (!s->wait_until_idle(deadline)) {
             clean = false;
-            mg::logging::error("ingest requests still in flight at the shutdown deadline; their senders get no "
-                               "answer and send them again");
+            mg::logging::error(
+                "ingest requests still in flight at the shutdown deadline; their senders get no "
+                "answer and send them again");
         }
     }
     // Every admitted series is in the trackers now.
@@ -352,7 +378,8 @@ int run_daemon(const mg::config::app_config& cfg) {
         clean = false;
         lost = true;
         mg::logging::error("export queue not drained before the shutdown timeout; data lost",
-                           {{"series", report.series_left}, {"datapoints", report.points_left},
+                           {{"series", report.series_left},
+                            {"datapoints", report.points_left},
                             {"bytes", report.bytes_left}});
     }
     if (persistence) {
@@ -380,10 +407,11 @@ int run_daemon(const mg::config::app_config& cfg) {
     for (auto& t : pool) t.join();
     if (!clean) mg::logging::warn("shutdown was not clean; see the errors above");
     const int code = lost ? k_exit_data_lost : 0;
-    mg::logging::info("metrics-governor stopped",
-                      {{"uptime", mg::format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                      std::chrono::steady_clock::now() - started))},
-                       {"exit_code", code}});
+    mg::logging::info(
+        "metrics-governor stopped",
+        {{"uptime", mg::format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - started))},
+         {"exit_code", code}});
     return code;
 }
 
@@ -392,8 +420,8 @@ int run_daemon(const mg::config::app_config& cfg) {
 int main(int argc, char** argv) {
     auto outcome = mg::config::parse_command_line(argc, argv);
     if (!outcome.errors.empty()) {
-        std::cerr << "metrics-governor: invalid configuration (" << outcome.errors.size() << " problem"
-                  << (outcome.errors.size() == 1 ? "" : "s") << "):\n";
+        std::cerr << "metrics-governor: invalid configuration (" << outcome.errors.size()
+                  << " problem" << (outcome.errors.size() == 1 ? "" : "s") << "):\n";
         for (const auto& e : outcome.errors) std::cerr << "  " << e << "\n";
         std::cerr << "run 'metrics-governor -help' for every flag and its accepted form\n";
         return outcome.exit_code();
@@ -408,8 +436,9 @@ int main(int argc, char** argv) {
         return outcome.exit_code();
     }
     const auto& cfg = outcome.config;
-    mg::logging::init(mg::logging::parse_level(cfg.log.level).value_or(spdlog::level::info),
-                      mg::logging::parse_format(cfg.log.format).value_or(mg::logging::format::json));
+    mg::logging::init(
+        mg::logging::parse_level(cfg.log.level).value_or(spdlog::level::info),
+        mg::logging::parse_format(cfg.log.format).value_or(mg::logging::format::json));
     try {
         return run_daemon(cfg);
     } catch (const std::exception& e) {

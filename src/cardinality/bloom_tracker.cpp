@@ -412,13 +412,15 @@ void bloom_tracker::observe_batch(std::span<const std::uint64_t> series, std::ui
     observe_batch(series, {}, limit, out, clock_.monotonic_now());
 }
 
-void bloom_tracker::observe_batch(std::span<const std::uint64_t> series, std::span<const std::uint64_t> limits,
+void bloom_tracker::observe_batch(std::span<const std::uint64_t> series,
+                                  std::span<const std::uint64_t> limits,
                                   std::span<observe_result> out, time_point now) {
     observe_batch(series, limits, UINT64_MAX, out, now);
 }
 
-void bloom_tracker::observe_batch(std::span<const std::uint64_t> series, std::span<const std::uint64_t> limits,
-                                  std::uint64_t limit, std::span<observe_result> out, time_point now) {
+void bloom_tracker::observe_batch(std::span<const std::uint64_t> series,
+                                  std::span<const std::uint64_t> limits, std::uint64_t limit,
+                                  std::span<observe_result> out, time_point now) {
     maybe_rotate(now);
     const std::size_t n = std::min(series.size(), out.size());
     bool mutated = false;

@@ -174,7 +174,8 @@ class bloom_tracker {
                        std::uint64_t limit, std::span<observe_result> out, time_point now);
     // `batched`: the caller (observe_batch) already probed the current generation for k, so
     // neither the prefetch nor the unlocked test of the current generation is repeated.
-    observe_result observe_locked(const bloom_key& k, std::uint64_t limit, bool& mutated, bool batched);
+    observe_result observe_locked(const bloom_key& k, std::uint64_t limit, bool& mutated,
+                                  bool batched);
     void touch(std::int64_t now_ns, bool mutated);
     void prefetch_locked(const bloom_key& k, std::uint32_t cur) const;
     std::uint32_t prev(std::uint32_t g) const { return g == 0 ? config_.generations - 1 : g - 1; }

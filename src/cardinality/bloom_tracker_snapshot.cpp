@@ -1,12 +1,11 @@
 // bloom_tracker's snapshot and restore: the plain data the persistence module serializes, and a
 // tracker rebuilt from it with the downtime applied to its generations (see bloom_tracker.h).
-#include "cardinality/bloom_tracker.h"
-
 #include <algorithm>
 #include <limits>
 #include <mutex>
 #include <string>
 
+#include "cardinality/bloom_tracker.h"
 #include "common/saturating.h"
 
 namespace mg::cardinality {
@@ -89,13 +88,16 @@ result<std::unique_ptr<bloom_tracker>> bloom_tracker::restore(const tracker_snap
     // The times come from a file: saturate rather than overflow. Anything past the whole window
     // plus a period rotates every generation out, so elapsed time is capped there.
     const std::int64_t taken_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(snap.taken_at.time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::nanoseconds>(snap.taken_at.time_since_epoch())
+            .count();
     const std::int64_t wall_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(clock.wall_now().time_since_epoch()).count();
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock.wall_now().time_since_epoch())
+            .count();
     const std::int64_t downtime = std::max<std::int64_t>(0, saturating_sub(wall_ns, taken_ns));
     const std::int64_t cap = std::min(saturating_add(snap.config.window.count(), t->period_ns_),
                                       std::numeric_limits<std::int64_t>::max() / 4);
-    const std::int64_t elapsed = std::min(saturating_add(snap.generations[0].age.count(), downtime), cap);
+    const std::int64_t elapsed =
+        std::min(saturating_add(snap.generations[0].age.count(), downtime), cap);
     const std::int64_t now = ns(clock.monotonic_now());
     const std::int64_t start = now - elapsed;
     t->current_start_ns_.store(start, std::memory_order_relaxed);
@@ -104,6 +106,5 @@ result<std::unique_ptr<bloom_tracker>> bloom_tracker::restore(const tracker_snap
     t->dirty_.store(false, std::memory_order_relaxed);
     return t;
 }
-
 
 }  // namespace mg::cardinality

@@ -13,7 +13,9 @@ namespace {
 
 // A tiny configured rate (any positive number is valid) must not underflow to 0 in a slice:
 // restore_slice() refuses a zero rate, so the tracker's own snapshot would not load back.
-double positive_rate(double r) { return std::max(r, std::numeric_limits<double>::min()); }
+double positive_rate(double r) {
+    return std::max(r, std::numeric_limits<double>::min());
+}
 
 // The rate budget P: 70% for the large planned slices (in proportion to capacity), at most 10%
 // for the small first ones, 20% for all overflow slices together. Why 70/10/20: a tracker sized
@@ -54,7 +56,8 @@ slice_geometry scalable_bloom::geometry(std::uint64_t expected, double p, std::s
             const std::size_t j = index - i;
             const double c_over = std::min(e * std::ldexp(1.0, static_cast<int>(j)), 1e15);
             const auto c_o = static_cast<std::uint64_t>(c_over);
-            const double rate = positive_rate(p * k_overflow_share * std::ldexp(1.0, -static_cast<int>(j)));
+            const double rate =
+                positive_rate(p * k_overflow_share * std::ldexp(1.0, -static_cast<int>(j)));
             return {c_o, block_bloom::blocks_for(c_o, rate), rate};
         }
         cap *= 8;

@@ -150,7 +150,9 @@ std::uint64_t series_hash_sorted(std::string_view metric_name, std::span<const l
     return w.digest();
 }
 
-std::uint64_t series_hash_canonical(const char* bytes, std::size_t n) { return XXH3_64bits(bytes, n); }
+std::uint64_t series_hash_canonical(const char* bytes, std::size_t n) {
+    return XXH3_64bits(bytes, n);
+}
 
 // std::is_sorted with label_less, deciding most pairs on the first byte of the names.
 static bool labels_sorted(std::span<const label_view> labels) {

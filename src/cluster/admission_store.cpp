@@ -36,11 +36,13 @@ bloom_geometry geometry_for(std::uint64_t limit, double fp_rate) {
     const double m = std::ceil(-n * std::log(p) / (ln2 * ln2));
     bloom_geometry g;
     g.bits = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(m), 8, k_max_bits);
-    g.k = static_cast<std::uint32_t>(std::clamp(std::lround(static_cast<double>(g.bits) / n * ln2), 1L, 16L));
+    g.k = static_cast<std::uint32_t>(
+        std::clamp(std::lround(static_cast<double>(g.bits) / n * ln2), 1L, 16L));
     return g;
 }
 
-void bit_positions(std::uint64_t series_id, const bloom_geometry& g, std::vector<std::uint64_t>& out) {
+void bit_positions(std::uint64_t series_id, const bloom_geometry& g,
+                   std::vector<std::uint64_t>& out) {
     const std::uint64_t h2 = mix(series_id) | 1;
     for (std::uint32_t j = 0; j < g.k; ++j) out.push_back((series_id + j * h2) % g.bits);
 }
@@ -63,11 +65,16 @@ struct admission_store::call {
 
 admission_store::admission_store(std::shared_ptr<redis_connection> conn, redis_connection::strand s,
                                  admission_options o)
-    : conn_(std::move(conn)), strand_(std::move(s)), o_(std::move(o)), sha_(std::make_shared<std::string>()) {}
+    : conn_(std::move(conn)),
+      strand_(std::move(s)),
+      o_(std::move(o)),
+      sha_(std::make_shared<std::string>()) {}
 
 std::int64_t admission_store::period_of(std::chrono::system_clock::time_point t) const {
-    const auto period_ms = std::max<std::int64_t>(1, o_.window.count() / std::max<std::uint32_t>(1, o_.generations));
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    const auto period_ms =
+        std::max<std::int64_t>(1, o_.window.count() / std::max<std::uint32_t>(1, o_.generations));
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
     return ms / period_ms;
 }
 
@@ -76,8 +83,8 @@ std::string admission_store::bitmap_key(const std::string& tracker_key, std::int
 }
 
 void admission_store::admit(const std::string& tracker_key, std::int64_t limit,
-                            std::span<const std::uint64_t> series_ids, std::chrono::system_clock::time_point now,
-                            callback cb) {
+                            std::span<const std::uint64_t> series_ids,
+                            std::chrono::system_clock::time_point now, callback cb) {
     auto c = std::make_shared<call>(strand_);
     c->cb = std::move(cb);
     c->series = series_ids.size();
@@ -115,14 +122,16 @@ void admission_store::admit(const std::string& tracker_key, std::int64_t limit,
 void admission_store::run(const std::shared_ptr<call>& c, bool reloaded) {
     if (c->done) return;
     if (sha_->empty()) {
-        conn_->command({"SCRIPT", "LOAD", std::string(k_admission_script)}, [this, c, reloaded](result<redis_reply> r) {
-            if (!r) return c->finish(make_error(r.error_message()));
-            if (r->type != redis_reply::kind::string) {
-                return c->finish(make_error("redis refused the admission script: " + r->str));
-            }
-            *sha_ = r->str;
-            run(c, reloaded);
-        });
+        conn_->command(
+            {"SCRIPT", "LOAD", std::string(k_admission_script)},
+            [this, c, reloaded](result<redis_reply> r) {
+                if (!r) return c->finish(make_error(r.error_message()));
+                if (r->type != redis_reply::kind::string) {
+                    return c->finish(make_error("redis refused the admission script: " + r->str));
+                }
+                *sha_ = r->str;
+                run(c, reloaded);
+            });
         return;
     }
     std::vector<std::string> args{"EVALSHA", *sha_};

@@ -55,24 +55,27 @@ struct bloom_geometry {
 bloom_geometry geometry_for(std::uint64_t limit, double fp_rate);
 
 // The k bit positions of one series (double hashing of its 64-bit identity), appended to `out`.
-void bit_positions(std::uint64_t series_id, const bloom_geometry& g, std::vector<std::uint64_t>& out);
+void bit_positions(std::uint64_t series_id, const bloom_geometry& g,
+                   std::vector<std::uint64_t>& out);
 
 class admission_store {
-public:
+  public:
     using callback = std::function<void(result<admit_reply>)>;
 
-    admission_store(std::shared_ptr<redis_connection> conn, redis_connection::strand s, admission_options o);
+    admission_store(std::shared_ptr<redis_connection> conn, redis_connection::strand s,
+                    admission_options o);
 
     // limit < 0: no limit (the series are recorded, never refused). `now` is wall time: it picks
     // the period.
-    void admit(const std::string& tracker_key, std::int64_t limit, std::span<const std::uint64_t> series_ids,
-               std::chrono::system_clock::time_point now, callback cb);
+    void admit(const std::string& tracker_key, std::int64_t limit,
+               std::span<const std::uint64_t> series_ids, std::chrono::system_clock::time_point now,
+               callback cb);
 
     // The Redis key of one period's bitmap (for tests and docs).
     std::string bitmap_key(const std::string& tracker_key, std::int64_t period) const;
     std::int64_t period_of(std::chrono::system_clock::time_point t) const;
 
-private:
+  private:
     struct call;
     void run(const std::shared_ptr<call>& c, bool reloaded);
 

@@ -36,7 +36,8 @@ redis_reply convert(const redisReply& r) {
         case REDIS_REPLY_ARRAY:
             out.type = redis_reply::kind::array;
             out.elements.reserve(r.elements);
-            for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(convert(*r.element[i]));
+            for (std::size_t i = 0; i < r.elements; ++i)
+                out.elements.push_back(convert(*r.element[i]));
             break;
         default:
             out.type = redis_reply::kind::nil;
@@ -52,7 +53,11 @@ std::shared_ptr<redis_connection> redis_connection::create(strand s, redis_conne
 }
 
 redis_connection::redis_connection(strand s, redis_connection_options o)
-    : strand_(std::move(s)), o_(std::move(o)), socket_(strand_), connect_timer_(strand_), resolver_(strand_),
+    : strand_(std::move(s)),
+      o_(std::move(o)),
+      socket_(strand_),
+      connect_timer_(strand_),
+      resolver_(strand_),
       in_(64 * 1024) {}
 
 redis_connection::~redis_connection() {
@@ -60,9 +65,10 @@ redis_connection::~redis_connection() {
 }
 
 void redis_connection::command(std::vector<std::string> args, callback cb) {
-    asio::post(strand_, [self = shared_from_this(), args = std::move(args), cb = std::move(cb)]() mutable {
-        self->do_command(std::move(args), std::move(cb));
-    });
+    asio::post(strand_,
+               [self = shared_from_this(), args = std::move(args), cb = std::move(cb)]() mutable {
+                   self->do_command(std::move(args), std::move(cb));
+               });
 }
 
 void redis_connection::close() {
@@ -82,7 +88,8 @@ void redis_connection::append(const std::vector<std::string>& args) {
         lens.push_back(a.size());
     }
     char* cmd = nullptr;
-    const int n = redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), lens.data());
+    const int n =
+        redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), argv.data(), lens.data());
     if (n < 0 || cmd == nullptr) throw std::bad_alloc();
     out_.append(cmd, static_cast<std::size_t>(n));
     redisFreeCommand(cmd);
@@ -93,9 +100,10 @@ void redis_connection::do_command(std::vector<std::string> args, callback cb) {
     if (state_ == state::idle) {
         const auto now = std::chrono::steady_clock::now();
         if (now < retry_at_) {
-            const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - now);
-            return cb(make_error("redis unreachable; next connection attempt in " + std::to_string(wait.count()) +
-                                 " ms"));
+            const auto wait =
+                std::chrono::duration_cast<std::chrono::milliseconds>(retry_at_ - now);
+            return cb(make_error("redis unreachable; next connection attempt in " +
+                                 std::to_string(wait.count()) + " ms"));
         }
         do_connect();
     }
@@ -135,13 +143,15 @@ void redis_connection::do_connect() {
     });
     resolver_.async_resolve(
         o_.host, std::to_string(o_.port),
-        [self = shared_from_this(), id](const boost::system::error_code& ec, asio::ip::tcp::resolver::results_type rs) {
+        [self = shared_from_this(), id](const boost::system::error_code& ec,
+                                        asio::ip::tcp::resolver::results_type rs) {
             if (id != self->id_) return;
             if (ec) return self->on_connect(id, ec);
-            asio::async_connect(self->socket_, rs,
-                                [self, id](const boost::system::error_code& e, const asio::ip::tcp::endpoint&) {
-                                    self->on_connect(id, e);
-                                });
+            asio::async_connect(
+                self->socket_, rs,
+                [self, id](const boost::system::error_code& e, const asio::ip::tcp::endpoint&) {
+                    self->on_connect(id, e);
+                });
         });
 }
 
@@ -150,8 +160,8 @@ void redis_connection::on_connect(std::uint64_t id, const boost::system::error_c
     connect_timer_.cancel();
     if (ec) {
         const bool timed_out = ec == asio::error::operation_aborted;
-        return fail_all("cannot connect to redis at " + o_.host + ":" + std::to_string(o_.port) + ": " +
-                        (timed_out ? "timed out" : ec.message()));
+        return fail_all("cannot connect to redis at " + o_.host + ":" + std::to_string(o_.port) +
+                        ": " + (timed_out ? "timed out" : ec.message()));
     }
     boost::system::error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -166,10 +176,11 @@ void redis_connection::do_write() {
     write_busy_ = true;
     writing_.swap(out_);
     out_.clear();
-    asio::async_write(socket_, asio::buffer(writing_),
-                      [self = shared_from_this(), id = id_](const boost::system::error_code& ec, std::size_t) {
-                          self->on_write(id, ec);
-                      });
+    asio::async_write(
+        socket_, asio::buffer(writing_),
+        [self = shared_from_this(), id = id_](const boost::system::error_code& ec, std::size_t) {
+            self->on_write(id, ec);
+        });
 }
 
 void redis_connection::on_write(std::uint64_t id, const boost::system::error_code& ec) {
@@ -181,19 +192,21 @@ void redis_connection::on_write(std::uint64_t id, const boost::system::error_cod
 }
 
 void redis_connection::do_read() {
-    socket_.async_read_some(asio::buffer(in_), [self = shared_from_this(), id = id_](const boost::system::error_code& ec,
-                                                                                      std::size_t n) {
-        self->on_read(id, ec, n);
-    });
+    socket_.async_read_some(asio::buffer(in_), [self = shared_from_this(), id = id_](
+                                                   const boost::system::error_code& ec,
+                                                   std::size_t n) { self->on_read(id, ec, n); });
 }
 
-void redis_connection::on_read(std::uint64_t id, const boost::system::error_code& ec, std::size_t n) {
+void redis_connection::on_read(std::uint64_t id, const boost::system::error_code& ec,
+                               std::size_t n) {
     if (id != id_ || state_ != state::connected) return;
     if (ec) return fail_all("redis connection lost: " + ec.message());
-    if (redisReaderFeed(reader_, in_.data(), n) != REDIS_OK) return fail_all("redis reply unreadable");
+    if (redisReaderFeed(reader_, in_.data(), n) != REDIS_OK)
+        return fail_all("redis reply unreadable");
     for (;;) {
         void* raw = nullptr;
-        if (redisReaderGetReply(reader_, &raw) != REDIS_OK) return fail_all("redis reply unreadable");
+        if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
+            return fail_all("redis reply unreadable");
         if (raw == nullptr) break;
         auto* r = static_cast<redisReply*>(raw);
         auto reply = convert(*r);

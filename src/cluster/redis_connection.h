@@ -15,6 +15,10 @@
 // strand); callbacks run on the strand and must not block.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -22,11 +26,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "cluster/redis_reply.h"
 #include "common/result.h"
@@ -46,7 +45,7 @@ struct redis_connection_options {
 };
 
 class redis_connection : public std::enable_shared_from_this<redis_connection> {
-public:
+  public:
     using strand = boost::asio::strand<boost::asio::io_context::executor_type>;
     using callback = std::function<void(result<redis_reply>)>;
 
@@ -61,7 +60,7 @@ public:
     // Strand only (for the owner's reconnect decisions and metrics).
     bool connected() const { return state_ == state::connected; }
 
-private:
+  private:
     enum class state : std::uint8_t { idle, connecting, connected, closed };
 
     redis_connection(strand s, redis_connection_options o);
@@ -84,8 +83,8 @@ private:
     std::uint64_t id_ = 0;  // the connection attempt handlers belong to: stale ones do nothing
     std::chrono::steady_clock::time_point retry_at_{};
     std::chrono::milliseconds backoff_{0};
-    std::string out_;        // formatted commands not yet written
-    std::string writing_;    // the buffer of the write in progress
+    std::string out_;      // formatted commands not yet written
+    std::string writing_;  // the buffer of the write in progress
     bool write_busy_ = false;
     std::vector<char> in_;
     redisReader* reader_ = nullptr;

@@ -19,7 +19,7 @@ error sys_error(std::string_view op, const std::string& path, int err) {
 }
 
 class posix_writable_file final : public writable_file {
-public:
+  public:
     posix_writable_file(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
     ~posix_writable_file() override {
         if (fd_ >= 0) ::close(fd_);
@@ -43,8 +43,10 @@ public:
     status truncate(std::uint64_t size) override {
         // ftruncate leaves the file offset where it was: without the seek the next write would
         // leave a hole of zeros where the cut bytes were.
-        if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return sys_error("truncate", path_, errno);
-        if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) return sys_error("seek", path_, errno);
+        if (::ftruncate(fd_, static_cast<off_t>(size)) != 0)
+            return sys_error("truncate", path_, errno);
+        if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0)
+            return sys_error("seek", path_, errno);
         return {};
     }
     status close() override {
@@ -55,24 +57,26 @@ public:
         return {};
     }
 
-private:
+  private:
     int fd_;
     std::string path_;
 };
 
 class posix_file_lock final : public file_lock {
-public:
+  public:
     explicit posix_file_lock(int fd) : fd_(fd) {}
     ~posix_file_lock() override { ::close(fd_); }  // releases the flock
 
-private:
+  private:
     int fd_;
 };
 
 class posix_fs final : public file_system {
-public:
-    result<std::unique_ptr<writable_file>> create_file(const std::string& path, unsigned mode) override {
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
+  public:
+    result<std::unique_ptr<writable_file>> create_file(const std::string& path,
+                                                       unsigned mode) override {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                              static_cast<mode_t>(mode));
         if (fd < 0) return sys_error("create", path, errno);
         if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
             const int err = errno;
@@ -105,8 +109,8 @@ public:
         }
         if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
             ::close(fd);
-            return make_error("read " + path + ": " + std::to_string(st.st_size) + " bytes, over the limit of " +
-                              std::to_string(max_bytes));
+            return make_error("read " + path + ": " + std::to_string(st.st_size) +
+                              " bytes, over the limit of " + std::to_string(max_bytes));
         }
         std::string out(static_cast<std::size_t>(st.st_size), '\0');
         std::size_t got = 0;
@@ -127,7 +131,8 @@ public:
     }
 
     status rename(const std::string& from, const std::string& to) override {
-        if (::rename(from.c_str(), to.c_str()) != 0) return sys_error("rename", from + " to " + to, errno);
+        if (::rename(from.c_str(), to.c_str()) != 0)
+            return sys_error("rename", from + " to " + to, errno);
         return {};
     }
 
@@ -139,7 +144,8 @@ public:
     status create_dirs(const std::string& path, unsigned mode) override {
         if (path.empty()) return make_error("create directory: empty path");
         // Parents first, each created with the same mode (umask applies).
-        for (std::size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
+        for (std::size_t pos = path.find('/', 1); pos != std::string::npos;
+             pos = path.find('/', pos + 1)) {
             const std::string part = path.substr(0, pos);
             if (::mkdir(part.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
                 return sys_error("create directory", part, errno);
@@ -148,7 +154,8 @@ public:
             return sys_error("create directory", path, errno);
         struct stat st {};
         if (::stat(path.c_str(), &st) != 0) return sys_error("stat", path, errno);
-        if (!S_ISDIR(st.st_mode)) return make_error("create directory " + path + ": exists and is not a directory");
+        if (!S_ISDIR(st.st_mode))
+            return make_error("create directory " + path + ": exists and is not a directory");
         if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0)
             return sys_error("chmod", path, errno);
         return {};
@@ -223,7 +230,8 @@ std::string parent_dir(const std::string& path) {
     return path.substr(0, slash);
 }
 
-status write_file_atomic(file_system& fs, const std::string& path, std::string_view data, unsigned mode) {
+status write_file_atomic(file_system& fs, const std::string& path, std::string_view data,
+                         unsigned mode) {
     const std::string tmp = path + ".tmp";
     auto file = fs.create_file(tmp, mode);
     if (!file) return make_error(file.error_message());

@@ -26,7 +26,7 @@ namespace mg {
 // bytes durable. After a failed append part of the data may be in the file: truncate() cuts it
 // off again.
 class writable_file {
-public:
+  public:
     virtual ~writable_file() = default;
     virtual status append(std::string_view data) = 0;
     virtual status sync() = 0;  // fdatasync
@@ -37,7 +37,7 @@ public:
 
 // An exclusive lock on a file, held until the object is destroyed (see file_system::lock_file).
 class file_lock {
-public:
+  public:
     virtual ~file_lock() = default;
 };
 
@@ -48,12 +48,13 @@ struct dir_entry {
 };
 
 class file_system {
-public:
+  public:
     virtual ~file_system() = default;
 
     // Creates or truncates `path` for writing with permission bits `mode` (subject to umask, then
     // set exactly with fchmod so an existing file gets them too).
-    virtual result<std::unique_ptr<writable_file>> create_file(const std::string& path, unsigned mode) = 0;
+    virtual result<std::unique_ptr<writable_file>> create_file(const std::string& path,
+                                                               unsigned mode) = 0;
     // Opens an existing file for writing at its end (LevelDB's NewAppendableFile, minus the
     // creation): an error when it does not exist.
     virtual result<std::unique_ptr<writable_file>> open_appendable(const std::string& path) = 0;
@@ -86,7 +87,8 @@ file_system& posix_file_system();
 // the new content survives a crash once this returns success: write to `path.tmp` in the same
 // directory, fsync, close, rename over `path`, fsync the directory. On failure the temporary
 // file is removed (best effort) and the old file is untouched.
-status write_file_atomic(file_system& fs, const std::string& path, std::string_view data, unsigned mode);
+status write_file_atomic(file_system& fs, const std::string& path, std::string_view data,
+                         unsigned mode);
 
 // The directory part of a path ("." when there is none).
 std::string parent_dir(const std::string& path);

@@ -20,7 +20,7 @@ template <unsigned P>
 class hyperloglog {
     static_assert(P >= 4 && P <= 16);
 
-public:
+  public:
     static constexpr std::size_t k_registers = std::size_t{1} << P;
 
     void add(std::uint64_t hash) noexcept {
@@ -38,7 +38,8 @@ public:
     void merge(const hyperloglog& other) noexcept {
         for (std::size_t i = 0; i < k_registers; ++i) {
             const auto v = other.registers_[i].load(std::memory_order_relaxed);
-            if (v > registers_[i].load(std::memory_order_relaxed)) registers_[i].store(v, std::memory_order_relaxed);
+            if (v > registers_[i].load(std::memory_order_relaxed))
+                registers_[i].store(v, std::memory_order_relaxed);
         }
     }
 
@@ -61,7 +62,7 @@ public:
         return raw;
     }
 
-private:
+  private:
     std::array<std::atomic<std::uint8_t>, k_registers> registers_{};
 };
 

@@ -14,11 +14,13 @@ struct error {
     std::string message;
 };
 
-inline error make_error(std::string message) { return error{std::move(message)}; }
+inline error make_error(std::string message) {
+    return error{std::move(message)};
+}
 
 template <typename T>
 class result {
-public:
+  public:
     result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected
     result(error e) : v_(std::move(e)) {}      // NOLINT
 
@@ -35,13 +37,13 @@ public:
 
     const std::string& error_message() const { return std::get<1>(v_).message; }
 
-private:
+  private:
     std::variant<T, error> v_;
 };
 
 // status: success or an error message.
 class status {
-public:
+  public:
     status() = default;
     status(error e) : message_(std::move(e.message)), ok_(false) {}  // NOLINT
     static status success() { return {}; }
@@ -50,7 +52,7 @@ public:
     explicit operator bool() const { return ok_; }
     const std::string& error_message() const { return message_; }
 
-private:
+  private:
     std::string message_;
     bool ok_ = true;
 };

@@ -26,7 +26,7 @@ std::size_t string_key_hash(std::string_view s) noexcept;
 
 template <typename V>
 class sharded_map {
-public:
+  public:
     static constexpr std::size_t k_shards = 64;
     using value_ptr = std::shared_ptr<V>;
 
@@ -86,7 +86,7 @@ public:
 
     std::size_t size() const { return size_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     struct key_hash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept { return string_key_hash(s); }

@@ -43,8 +43,8 @@ bool take_decimal(std::string_view& s, long double& out) {
 result<std::uint64_t> parse_byte_size(std::string_view text) {
     auto s = trim(text);
     auto bad = [&](std::string_view why) {
-        return make_error("invalid size \"" + std::string(text) + "\": " + std::string(why) + "; want " +
-                          std::string(k_byte_size_forms));
+        return make_error("invalid size \"" + std::string(text) + "\": " + std::string(why) +
+                          "; want " + std::string(k_byte_size_forms));
     };
     if (s.empty()) return bad("empty");
     if (s.front() == '-') return bad("negative");
@@ -63,9 +63,23 @@ result<std::uint64_t> parse_byte_size(std::string_view text) {
         int power;
     };
     static constexpr std::array<unit_def, 17> k_units{{
-        {"b", 0},   {"k", 1},    {"kb", 1},  {"ki", 1},  {"kib", 1}, {"m", 2},
-        {"mb", 2},  {"mi", 2},   {"mib", 2}, {"g", 3},   {"gb", 3},  {"gi", 3},
-        {"gib", 3}, {"t", 4},    {"tb", 4},  {"ti", 4},  {"tib", 4},
+        {"b", 0},
+        {"k", 1},
+        {"kb", 1},
+        {"ki", 1},
+        {"kib", 1},
+        {"m", 2},
+        {"mb", 2},
+        {"mi", 2},
+        {"mib", 2},
+        {"g", 3},
+        {"gb", 3},
+        {"gi", 3},
+        {"gib", 3},
+        {"t", 4},
+        {"tb", 4},
+        {"ti", 4},
+        {"tib", 4},
     }};
     for (const auto& u : k_units) {
         if (unit != u.name) continue;
@@ -96,14 +110,22 @@ result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
         const std::string_view unit = s.substr(0, n);
         s.remove_prefix(n);
         long double scale = 0;
-        if (unit == "ns") scale = 1;
-        else if (unit == "us" || unit == "\xC2\xB5s") scale = 1e3L;
-        else if (unit == "ms") scale = 1e6L;
-        else if (unit == "s") scale = 1e9L;
-        else if (unit == "m") scale = 60e9L;
-        else if (unit == "h") scale = 3600e9L;
-        else if (unit.empty()) return bad("missing unit");
-        else return bad("unknown unit \"" + std::string(unit) + "\"");
+        if (unit == "ns")
+            scale = 1;
+        else if (unit == "us" || unit == "\xC2\xB5s")
+            scale = 1e3L;
+        else if (unit == "ms")
+            scale = 1e6L;
+        else if (unit == "s")
+            scale = 1e9L;
+        else if (unit == "m")
+            scale = 60e9L;
+        else if (unit == "h")
+            scale = 3600e9L;
+        else if (unit.empty())
+            return bad("missing unit");
+        else
+            return bad("unknown unit \"" + std::string(unit) + "\"");
         total_ns += number * scale;
     }
     if (total_ns > static_cast<long double>(std::numeric_limits<std::int64_t>::max()))

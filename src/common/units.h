@@ -23,8 +23,9 @@ namespace mg {
 result<std::uint64_t> parse_byte_size(std::string_view text);
 result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
-// Largest unit that divides exactly, printed with the spec's KB/MB/GB/TB names for binary multiples:
-// 524288000 -> "500MB", 1048576 -> "1MB", 1536 -> "1536B" (so the text parses back to the same number).
+// Largest unit that divides exactly, printed with the spec's KB/MB/GB/TB names for binary
+// multiples: 524288000 -> "500MB", 1048576 -> "1MB", 1536 -> "1536B" (so the text parses back to
+// the same number).
 std::string format_byte_size(std::uint64_t bytes);
 // Go's Duration.String() form without trailing zero units: 30s, 5m, 1h, 2h30m, 1h5m, 1.5s, 250ms.
 std::string format_duration(std::chrono::nanoseconds d);

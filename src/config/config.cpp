@@ -216,7 +216,8 @@ void read_secret_file(const std::string& key, const std::string& path, std::stri
                       std::vector<std::string>& errors) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        errors.push_back(key_and_flag(key) + ": cannot read \"" + path + "\": " + std::strerror(errno));
+        errors.push_back(key_and_flag(key) + ": cannot read \"" + path +
+                         "\": " + std::strerror(errno));
         return;
     }
     std::stringstream buffer;
@@ -224,32 +225,40 @@ void read_secret_file(const std::string& key, const std::string& path, std::stri
     std::string text = buffer.str();
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     if (text.empty()) {
-        errors.push_back(key_and_flag(key) + ": \"" + path + "\" is empty; want a file holding the secret");
+        errors.push_back(key_and_flag(key) + ": \"" + path +
+                         "\" is empty; want a file holding the secret");
         return;
     }
     into = std::move(text);
 }
 
-void check_readable(const std::string& key, const std::string& path, std::vector<std::string>& errors) {
+void check_readable(const std::string& key, const std::string& path,
+                    std::vector<std::string>& errors) {
     if (path.empty()) return;
     std::ifstream in(path, std::ios::binary);
-    if (!in) errors.push_back(key_and_flag(key) + ": cannot read \"" + path + "\": " + std::strerror(errno));
+    if (!in)
+        errors.push_back(key_and_flag(key) + ": cannot read \"" + path +
+                         "\": " + std::strerror(errno));
 }
 
 // Access control of one listener (prefix "receiver" or "stats"): one kind of credentials, both
 // halves of basic auth and of the certificate, readable files. Secret files are read here so the
 // rest of the daemon sees only the secret fields.
-void check_access(listener_access_config& a, const std::string& prefix, std::vector<std::string>& errors) {
+void check_access(listener_access_config& a, const std::string& prefix,
+                  std::vector<std::string>& errors) {
     const auto before = errors.size();
     if (!a.bearer_token.empty() && !a.bearer_token_file.empty()) {
         errors.push_back(key_and_flag(prefix + ".bearer_token") + " / " +
-                         key_and_flag(prefix + ".bearer_token_file") + ": set one of them, not both");
+                         key_and_flag(prefix + ".bearer_token_file") +
+                         ": set one of them, not both");
     } else if (!a.bearer_token_file.empty()) {
-        read_secret_file(prefix + ".bearer_token_file", a.bearer_token_file, a.loaded_bearer_token, errors);
+        read_secret_file(prefix + ".bearer_token_file", a.bearer_token_file, a.loaded_bearer_token,
+                         errors);
     }
     if (!a.basic_auth_password.empty() && !a.basic_auth_password_file.empty()) {
         errors.push_back(key_and_flag(prefix + ".basic_auth.password") + " / " +
-                         key_and_flag(prefix + ".basic_auth.password_file") + ": set one of them, not both");
+                         key_and_flag(prefix + ".basic_auth.password_file") +
+                         ": set one of them, not both");
     } else if (!a.basic_auth_password_file.empty()) {
         read_secret_file(prefix + ".basic_auth.password_file", a.basic_auth_password_file,
                          a.loaded_basic_auth_password, errors);
@@ -276,12 +285,14 @@ void check_access(listener_access_config& a, const std::string& prefix, std::vec
         }
     }
     if (a.tls_cert_file.empty() != a.tls_key_file.empty()) {
-        errors.push_back(key_and_flag(prefix + ".tls.cert_file") + " / " + key_and_flag(prefix + ".tls.key_file") +
+        errors.push_back(key_and_flag(prefix + ".tls.cert_file") + " / " +
+                         key_and_flag(prefix + ".tls.key_file") +
                          ": TLS needs both the certificate and the key file, or neither");
     }
     if (!a.tls_client_ca_file.empty() && a.tls_cert_file.empty()) {
-        errors.push_back(key_and_flag(prefix + ".tls.client_ca_file") + ": client certificates need TLS; set " +
-                         prefix + ".tls.cert_file and " + prefix + ".tls.key_file too");
+        errors.push_back(key_and_flag(prefix + ".tls.client_ca_file") +
+                         ": client certificates need TLS; set " + prefix + ".tls.cert_file and " +
+                         prefix + ".tls.key_file too");
     }
     check_readable(prefix + ".tls.cert_file", a.tls_cert_file, errors);
     check_readable(prefix + ".tls.key_file", a.tls_key_file, errors);
@@ -336,7 +347,8 @@ void check_relations(app_config& config, std::vector<std::string>& errors) {
             const auto eq = item.find('=');
             if (eq == std::string_view::npos || item.find_first_not_of(' ') == eq) {
                 // By position only: header values are often credentials.
-                errors.push_back("exporter.headers (-exporter-headers): header " + std::to_string(index) +
+                errors.push_back("exporter.headers (-exporter-headers): header " +
+                                 std::to_string(index) +
                                  " (values not shown) is not Name=value; want "
                                  "\"Name1=value1,Name2=value2\"");
                 break;
@@ -388,7 +400,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
     // For container HEALTHCHECKs and probes without curl in the image: the same flags and file
     // as the daemon, so it asks the stats address the daemon listens on.
     auto* health_cmd = app.add_subcommand(
-        "healthcheck", "Ask the daemon on the stats address for /live, then exit: 0 if it answers 200, 1 if not.");
+        "healthcheck",
+        "Ask the daemon on the stats address for /live, then exit: 0 if it answers 200, 1 if not.");
     health_cmd->fallthrough();
     health_cmd->allow_extras();
 
@@ -426,8 +439,9 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
                                  ": unknown flag; run with -help for the list");
             after_unknown_flag = extra.find('=') == std::string::npos;
         } else if (!after_unknown_flag) {
-            out.errors.push_back("\"" + extra +
-                                 "\": unexpected argument; the only commands are validate and healthcheck");
+            out.errors.push_back(
+                "\"" + extra +
+                "\": unexpected argument; the only commands are validate and healthcheck");
         } else {
             after_unknown_flag = false;  // most likely the unknown flag's value
         }

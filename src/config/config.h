@@ -41,7 +41,9 @@ struct http_config {
 // holding the secret (so it need not be in argv); parse_command_line reads it into the
 // loaded_* field (not a setting, so never printed), and the listener asks token() and password().
 struct listener_access_config {
-    const std::string& token() const { return bearer_token.empty() ? loaded_bearer_token : bearer_token; }
+    const std::string& token() const {
+        return bearer_token.empty() ? loaded_bearer_token : bearer_token;
+    }
     const std::string& password() const {
         return basic_auth_password.empty() ? loaded_basic_auth_password : basic_auth_password;
     }
@@ -53,7 +55,7 @@ struct listener_access_config {
     std::string basic_auth_password_file;
     std::string tls_cert_file;
     std::string tls_key_file;
-    std::string tls_client_ca_file;  // set: clients must present a certificate it verifies
+    std::string tls_client_ca_file;          // set: clients must present a certificate it verifies
     std::string loaded_bearer_token;         // the content of bearer_token_file
     std::string loaded_basic_auth_password;  // the content of basic_auth_password_file
 };
@@ -137,8 +139,8 @@ struct exporter_config {
     std::string bearer_token;
     std::string basic_auth_username;
     std::string basic_auth_password;
-    std::string headers;  // "K1=V1,K2=V2"
-    std::uint64_t batch_size = 10000;        // series (OTLP: data points) per upstream request
+    std::string headers;               // "K1=V1,K2=V2"
+    std::uint64_t batch_size = 10000;  // series (OTLP: data points) per upstream request
     std::chrono::nanoseconds flush_interval = 1s;  // longest wait for a batch to fill
     // OTLP exponential histograms become remote-write native histograms (prw only). Off by
     // default: a backend without native-histogram support refuses (Prometheus: 500, retried

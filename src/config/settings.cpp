@@ -21,8 +21,9 @@ void add_access_rows(std::vector<setting>& rows, const std::string& prefix, grou
     using la = listener_access_config;
     rows.push_back(make_setting<Outer, Access, &la::bearer_token>(
                        prefix + ".bearer_token", grp,
-                       "Requests to " + what + " must carry Authorization: Bearer <token>; empty "
-                       "means no bearer token.")
+                       "Requests to " + what +
+                           " must carry Authorization: Bearer <token>; empty "
+                           "means no bearer token.")
                        .allow_empty()
                        .secret());
     rows.push_back(make_setting<Outer, Access, &la::bearer_token_file>(
@@ -32,8 +33,9 @@ void add_access_rows(std::vector<setting>& rows, const std::string& prefix, grou
                        .allow_empty());
     rows.push_back(make_setting<Outer, Access, &la::basic_auth_username>(
                        prefix + ".basic_auth.username", grp,
-                       "Requests to " + what + " must carry HTTP basic auth with this user name "
-                       "and the password; empty means no basic auth.")
+                       "Requests to " + what +
+                           " must carry HTTP basic auth with this user name "
+                           "and the password; empty means no basic auth.")
                        .allow_empty());
     rows.push_back(make_setting<Outer, Access, &la::basic_auth_password>(
                        prefix + ".basic_auth.password", grp, "The basic auth password.")
@@ -42,7 +44,8 @@ void add_access_rows(std::vector<setting>& rows, const std::string& prefix, grou
     rows.push_back(make_setting<Outer, Access, &la::basic_auth_password_file>(
                        prefix + ".basic_auth.password_file", grp,
                        "File holding the basic auth password (trailing newline ignored), instead "
-                       "of " + prefix + ".basic_auth.password.")
+                       "of " +
+                           prefix + ".basic_auth.password.")
                        .allow_empty());
     rows.push_back(make_setting<Outer, Access, &la::tls_cert_file>(
                        prefix + ".tls.cert_file", grp,
@@ -113,36 +116,40 @@ std::vector<setting> build_rows() {
                        "Listen address of the ingest listener: POST /v1/metrics (OTLP/HTTP), "
                        "/api/v1/write and /write (Prometheus remote write).")
                        .listen_address());
-    rows.push_back(make_setting<&app_config::receiver, &rc::prw_listen>(
-                       "prw.listen", group::receiver,
-                       "An extra listener for remote write only (/api/v1/write, /write); empty = none.")
-                       .listen_address()
-                       .allow_empty());
+    rows.push_back(
+        make_setting<&app_config::receiver, &rc::prw_listen>(
+            "prw.listen", group::receiver,
+            "An extra listener for remote write only (/api/v1/write, /write); empty = none.")
+            .listen_address()
+            .allow_empty());
     rows.push_back(make_setting<&app_config::receiver, &rc::max_request_body_size>(
                        "receiver.max_request_body_size", group::receiver,
                        "Largest request body, compressed and again after decompression; larger "
                        "requests get 413.")
                        .size_range(1024, 4ULL * 1024 * 1024 * 1024));
-    rows.push_back(make_setting<&app_config::receiver, &rc::max_connections>(
-                       "receiver.max_connections", group::receiver,
-                       "Open connections per ingest listener; at the limit the connection idle or "
-                       "reading the longest makes room (reason evicted), else the new one is closed "
-                       "as soon as it is accepted (reason max_connections). Bounded by default so a flood "
-                       "of idle connections cannot use up file descriptors and memory; a warning "
-                       "at startup says when it does not fit in the descriptor limit. 0 means "
-                       "unbounded.")
-                       .int_range(0, 10000000));
-    rows.push_back(make_setting<&app_config::receiver, &rc::max_inflight_bytes>(
-                       "receiver.max_inflight_bytes", group::receiver,
-                       "Bytes of request bodies being read and handled at once, over every ingest "
-                       "connection; past it a new request gets 429 with Retry-After before its body "
-                       "is read (counted, reason inflight_bytes). 0 means auto: a quarter of the memory "
-                       "the process may use (cgroup limit, else physical memory), within 128MB..1GB.")
-                       .size_range(0, std::uint64_t{1} << 40));
-    rows.push_back(make_setting<&app_config::receiver, &rc::max_labels_per_series>(
-                       "max_labels_per_series", group::receiver,
-                       "Series with more labels (besides __name__) are dropped, reason too_many_labels.")
-                       .int_range(1, 1000));
+    rows.push_back(
+        make_setting<&app_config::receiver, &rc::max_connections>(
+            "receiver.max_connections", group::receiver,
+            "Open connections per ingest listener; at the limit the connection idle or "
+            "reading the longest makes room (reason evicted), else the new one is closed "
+            "as soon as it is accepted (reason max_connections). Bounded by default so a flood "
+            "of idle connections cannot use up file descriptors and memory; a warning "
+            "at startup says when it does not fit in the descriptor limit. 0 means "
+            "unbounded.")
+            .int_range(0, 10000000));
+    rows.push_back(
+        make_setting<&app_config::receiver, &rc::max_inflight_bytes>(
+            "receiver.max_inflight_bytes", group::receiver,
+            "Bytes of request bodies being read and handled at once, over every ingest "
+            "connection; past it a new request gets 429 with Retry-After before its body "
+            "is read (counted, reason inflight_bytes). 0 means auto: a quarter of the memory "
+            "the process may use (cgroup limit, else physical memory), within 128MB..1GB.")
+            .size_range(0, std::uint64_t{1} << 40));
+    rows.push_back(
+        make_setting<&app_config::receiver, &rc::max_labels_per_series>(
+            "max_labels_per_series", group::receiver,
+            "Series with more labels (besides __name__) are dropped, reason too_many_labels.")
+            .int_range(1, 1000));
     rows.push_back(make_setting<&app_config::receiver, &rc::max_label_name_len>(
                        "max_label_name_len", group::receiver,
                        "Series with a longer label name are dropped, reason label_name_too_long.")
@@ -260,12 +267,13 @@ std::vector<setting> build_rows() {
                        "Keep-alive connections kept open to the backend between requests (at least "
                        "the number of shards). Requests in flight are one per shard.")
                        .int_range(1, 256));
-    rows.push_back(make_setting<&app_config::exporter, &ec::min_shards>(
-                       "exporter.min_shards", ex,
-                       "Fewest ordered lanes to the backend. Each has one request in flight and "
-                       "carries the series hash(series) % shards, so retries never reorder a series. "
-                       "One shard forwards a request's own bytes when nothing was dropped.")
-                       .int_range(1, 256));
+    rows.push_back(
+        make_setting<&app_config::exporter, &ec::min_shards>(
+            "exporter.min_shards", ex,
+            "Fewest ordered lanes to the backend. Each has one request in flight and "
+            "carries the series hash(series) % shards, so retries never reorder a series. "
+            "One shard forwards a request's own bytes when nothing was dropped.")
+            .int_range(1, 256));
     rows.push_back(make_setting<&app_config::exporter, &ec::max_shards>(
                        "exporter.max_shards", ex,
                        "Most ordered lanes; between min and max the count doubles when the lanes "
@@ -301,11 +309,11 @@ std::vector<setting> build_rows() {
     rows.push_back(make_setting<&app_config::exporter, &ec::tls_insecure_skip_verify>(
         "exporter.tls.insecure_skip_verify", ex,
         "Do not verify the backend's certificate or name (testing only)."));
-    rows.push_back(make_setting<&app_config::exporter, &ec::bearer_token>(
-                       "exporter.bearer_token", ex,
-                       "Sent as Authorization: Bearer <token>; empty means none.")
-                       .allow_empty()
-                       .secret());
+    rows.push_back(
+        make_setting<&app_config::exporter, &ec::bearer_token>(
+            "exporter.bearer_token", ex, "Sent as Authorization: Bearer <token>; empty means none.")
+            .allow_empty()
+            .secret());
     rows.push_back(make_setting<&app_config::exporter, &ec::basic_auth_username>(
                        "exporter.basic_auth.username", ex,
                        "HTTP basic auth user name; empty means no basic auth.")
@@ -325,10 +333,10 @@ std::vector<setting> build_rows() {
         "Export OTLP exponential histograms as native histograms (prw only). Only for a backend "
         "that stores them (Prometheus with --enable-feature=native-histograms); others answer 500 "
         "(retried forever) or drop them. Off: they are dropped and counted."));
-    rows.push_back(make_setting<&app_config::exporter, &ec::batch_size>(
-                       "batch_size", ex,
-                       "Series (OTLP: data points) per upstream request, at most.")
-                       .int_range(1, 10000000));
+    rows.push_back(
+        make_setting<&app_config::exporter, &ec::batch_size>(
+            "batch_size", ex, "Series (OTLP: data points) per upstream request, at most.")
+            .int_range(1, 10000000));
     rows.push_back(make_setting<&app_config::exporter, &ec::flush_interval>(
                        "flush_interval", ex,
                        "Longest time a series waits for its batch to fill before it is sent.")
@@ -666,9 +674,9 @@ const std::vector<std::string>& group_names() {
     using detail::group;
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
-        for (auto g : {group::general, group::logging, group::http, group::receiver, group::stats,
-                       group::cardinality, group::limits, group::bloom_persistence,
-                       group::exporter}) {
+        for (auto g :
+             {group::general, group::logging, group::http, group::receiver, group::stats,
+              group::cardinality, group::limits, group::bloom_persistence, group::exporter}) {
             out.emplace_back(detail::group_name(g));
         }
         return out;

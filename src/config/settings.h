@@ -28,7 +28,17 @@
 
 namespace mg::config::detail {
 
-enum class group { general, logging, http, receiver, stats, cardinality, limits, bloom_persistence, exporter };
+enum class group {
+    general,
+    logging,
+    http,
+    receiver,
+    stats,
+    cardinality,
+    limits,
+    bloom_persistence,
+    exporter
+};
 
 enum class value_kind { boolean, integer, real, size, duration, string, choice, listen_address };
 

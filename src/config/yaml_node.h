@@ -2,8 +2,9 @@
 // describe a value of the wrong shape the same way in their errors. Pure; thread-safe.
 #pragma once
 
-#include <string_view>
 #include <yaml-cpp/yaml.h>
+
+#include <string_view>
 
 namespace mg::config {
 

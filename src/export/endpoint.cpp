@@ -22,7 +22,8 @@ bool has_control(std::string_view s) {
 result<endpoint> parse_endpoint(std::string_view url, std::string_view default_path) {
     endpoint ep;
     // Never the user info in a message: it may hold a password.
-    // Appended piecewise: `"\"" + std::string(...)` trips GCC 12's -Wrestrict false positive at -O3.
+    // Appended piecewise: `"\"" + std::string(...)` trips GCC 12's -Wrestrict false positive at
+    // -O3.
     std::string quoted(1, '"');
     quoted.append(redact_url_userinfo(url)).push_back('"');
     std::string_view rest;

@@ -223,7 +223,8 @@ class exporter {
     // accounting. Never blocks.
     // not_raw when the shard count grew since can_forward_raw() (use submit()).
     submit_status submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
-                             std::uint32_t series, std::uint64_t points, reservation* room = nullptr);
+                             std::uint32_t series, std::uint64_t points,
+                             reservation* room = nullptr);
     // The number of shards now.
     std::uint32_t shards() const;
 

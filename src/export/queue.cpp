@@ -14,16 +14,20 @@ using steady = std::chrono::steady_clock;
 // the round trip is the bottleneck.
 constexpr std::size_t k_merge_raw_backlog = 8;
 
-constexpr std::uint64_t pack(std::uint64_t epoch, std::uint32_t shards) { return epoch << 16 | shards; }
+constexpr std::uint64_t pack(std::uint64_t epoch, std::uint32_t shards) {
+    return epoch << 16 | shards;
+}
 
 }  // namespace
 
 // Epoch 1 at start: epoch 0 is for what the disk queue replays, which goes before anything new.
-export_queue::export_queue(mg::clock& clock, std::uint64_t max_bytes, std::uint32_t max_lanes, std::uint32_t shards)
+export_queue::export_queue(mg::clock& clock, std::uint64_t max_bytes, std::uint32_t max_lanes,
+                           std::uint32_t shards)
     : clock_(clock),
       max_bytes_(max_bytes),
       lanes_(std::max<std::uint32_t>(1, max_lanes)),
-      shard_word_(pack(1, std::clamp<std::uint32_t>(shards, 1, std::max<std::uint32_t>(1, max_lanes)))) {}
+      shard_word_(
+          pack(1, std::clamp<std::uint32_t>(shards, 1, std::max<std::uint32_t>(1, max_lanes)))) {}
 
 bool export_queue::try_push(payload& p, lane_ref where, bool ignore_budget) {
     std::vector<std::pair<payload, lane_ref>> one;
@@ -43,7 +47,8 @@ bool export_queue::try_push(payload& p, lane_ref where, bool ignore_budget) {
     return false;
 }
 
-bool export_queue::try_push_group(std::vector<std::pair<payload, lane_ref>>& items, std::uint64_t& reserved) {
+bool export_queue::try_push_group(std::vector<std::pair<payload, lane_ref>>& items,
+                                  std::uint64_t& reserved) {
     std::uint64_t cost = 0;
     for (const auto& [p, where] : items) cost += p.cost();
     {
@@ -107,15 +112,17 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
             std::size_t take = 1;
             // A backlog makes forwarded (compressed) bodies worth merging: one request per round
             // trip would cap the lane. Without one, each goes as it came, at once.
-            const bool backlog =
-                merge_forwarded_.load(std::memory_order_relaxed) && ln.items.size() >= k_merge_raw_backlog;
-            const auto joins = [&](const payload& p) { return backlog ? p.concatenable() : p.mergeable(); };
+            const bool backlog = merge_forwarded_.load(std::memory_order_relaxed) &&
+                                 ln.items.size() >= k_merge_raw_backlog;
+            const auto joins = [&](const payload& p) {
+                return backlog ? p.concatenable() : p.mergeable();
+            };
             if (joins(front.p)) {
                 std::uint64_t series = front.p.series;
                 while (take < ln.items.size() && series < batch_size) {
                     const entry& next = ln.items[take];
-                    if (next.epoch != front.epoch || !joins(next.p) || next.p.format != front.p.format ||
-                        series + next.p.series > batch_size) {
+                    if (next.epoch != front.epoch || !joins(next.p) ||
+                        next.p.format != front.p.format || series + next.p.series > batch_size) {
                         break;
                     }
                     series += next.p.series;
@@ -123,8 +130,8 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
                 }
                 // A run that stops before the end stops because the next payload does not fit: the
                 // batch is as full as it gets. Otherwise wait for more until the oldest is due.
-                const bool full =
-                    series >= batch_size || take < ln.items.size() || front.p.compressed || front.p.prompt;
+                const bool full = series >= batch_size || take < ln.items.size() ||
+                                  front.p.compressed || front.p.prompt;
                 const auto due = front.enqueued + flush_interval;
                 if (!full && !flush_now_ && !closed_ && now < due) {
                     next_due = std::min(next_due, due);
@@ -161,7 +168,8 @@ void export_queue::enqueue_locked(std::uint32_t lane_index, entry e) {
     // Epoch order; within an epoch, what a reshard moved goes before what the senders queued.
     auto at = items.end();
     while (at != items.begin() &&
-           (std::prev(at)->epoch > e.epoch || (std::prev(at)->epoch == e.epoch && e.resplit && !std::prev(at)->resplit)))
+           (std::prev(at)->epoch > e.epoch ||
+            (std::prev(at)->epoch == e.epoch && e.resplit && !std::prev(at)->resplit)))
         --at;
     waiting_bytes_ += e.p.cost();
     ++waiting_payloads_;
@@ -179,7 +187,8 @@ void export_queue::release(lane_ref where, std::size_t payloads, std::uint64_t b
     bool empty = false;
     {
         std::lock_guard lock(mu_);
-        lane& ln = lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)];  // as enqueue_locked
+        lane& ln =
+            lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)];  // as enqueue_locked
         if (ln.busy) {
             ln.busy = false;
             busy_total_ += clock_.monotonic_now() - ln.busy_since;
@@ -227,13 +236,15 @@ std::vector<export_queue::taken_payload> export_queue::take_waiting() {
     return out;  // their bytes stay in bytes_, their count in pending_: the barrier holds
 }
 
-void export_queue::put_resplit(std::vector<std::pair<payload, lane_ref>> split, std::vector<taken_payload> unchanged,
+void export_queue::put_resplit(std::vector<std::pair<payload, lane_ref>> split,
+                               std::vector<taken_payload> unchanged,
                                const std::vector<std::pair<lane_ref, std::uint64_t>>& sources) {
     {
         std::lock_guard lock(mu_);
         const auto now = clock_.monotonic_now();
         // Back into its old lane and epoch (still counted in pending_: never un-counted).
-        for (auto& t : unchanged) enqueue_locked(t.where.lane, entry{std::move(t.p), t.where.epoch, now});
+        for (auto& t : unchanged)
+            enqueue_locked(t.where.lane, entry{std::move(t.p), t.where.epoch, now});
         for (auto& [p, where] : split) {
             bytes_ += p.cost();
             ++pending_[where.epoch];

@@ -77,7 +77,8 @@ struct lane_usage {
 class export_queue {
   public:
     // max_lanes bounds the shard count (lanes are never more than that).
-    export_queue(mg::clock& clock, std::uint64_t max_bytes, std::uint32_t max_lanes = 1, std::uint32_t shards = 1);
+    export_queue(mg::clock& clock, std::uint64_t max_bytes, std::uint32_t max_lanes = 1,
+                 std::uint32_t shards = 1);
 
     // Appends p to its lane when its cost fits in the budget; false (p untouched) when the queue
     // is full or closed. A payload larger than the whole budget is accepted into an empty queue,
@@ -85,7 +86,9 @@ class export_queue {
     // ignore_budget: accept whatever the budget says (replay of the disk queue at startup).
     bool try_push(payload& p, lane_ref where, bool ignore_budget = false);
     // Lane 0 of the current epoch (one shard, or a payload every series of which is in lane 0).
-    bool try_push(payload& p, bool ignore_budget = false) { return try_push(p, {0, shards().epoch}, ignore_budget); }
+    bool try_push(payload& p, bool ignore_budget = false) {
+        return try_push(p, {0, shards().epoch}, ignore_budget);
+    }
 
     // Several payloads at once, all or none (one request split over lanes). `reserved`: bytes
     // held by try_reserve() for this request; the push draws on them first and is then accepted
@@ -107,8 +110,10 @@ class export_queue {
     // waited flush_interval, or at once after flush_now(). Of the ready lanes, the one whose
     // oldest payload waited longest goes first. Returns timeout at `wake_by` (the scaler's
     // tick) and closed when the queue is closed (and, unless aborted, empty).
-    wait_result next_batch(taken_batch& out, std::uint64_t batch_size, std::chrono::nanoseconds flush_interval,
-                           std::chrono::steady_clock::time_point wake_by = std::chrono::steady_clock::time_point::max());
+    wait_result next_batch(taken_batch& out, std::uint64_t batch_size,
+                           std::chrono::nanoseconds flush_interval,
+                           std::chrono::steady_clock::time_point wake_by =
+                               std::chrono::steady_clock::time_point::max());
 
     // The batch's lane is free again and its bytes return to the budget.
     void release(const taken_batch& b) { release(b.where, b.items.size(), b.bytes); }
@@ -133,7 +138,8 @@ class export_queue {
     std::vector<taken_payload> take_waiting();
     // split: the new payloads; sources: the lane_ref (old epoch) and cost of each taken payload
     // that was split (the others come back in `unchanged`).
-    void put_resplit(std::vector<std::pair<payload, lane_ref>> split, std::vector<taken_payload> unchanged,
+    void put_resplit(std::vector<std::pair<payload, lane_ref>> split,
+                     std::vector<taken_payload> unchanged,
                      const std::vector<std::pair<lane_ref, std::uint64_t>>& sources);
     std::uint32_t max_lanes() const { return static_cast<std::uint32_t>(lanes_.size()); }
     lane_usage usage() const;

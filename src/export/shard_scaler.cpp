@@ -9,7 +9,9 @@ namespace mg::exporter {
 
 std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
                                     std::chrono::steady_clock::time_point now) {
-    const auto clamp = [&](std::uint32_t n) { return std::clamp(n, o_.min_shards, std::max(o_.min_shards, o_.max_shards)); };
+    const auto clamp = [&](std::uint32_t n) {
+        return std::clamp(n, o_.min_shards, std::max(o_.min_shards, o_.max_shards));
+    };
     if (!started_) {
         started_ = true;
         last_tick_ = now;
@@ -30,10 +32,13 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
     last_bytes_ = u.bytes_done;
     // A batch still in flight at the tick counts as busy time but not as a finished batch: with
     // long round trips that overstates the average a little, never understates it.
-    if (batches > 0) round_trip_ = busy / static_cast<std::int64_t>(batches);
-    else if (busy >= elapsed) round_trip_ = std::max(round_trip_, busy);  // one batch the whole tick
+    if (batches > 0)
+        round_trip_ = busy / static_cast<std::int64_t>(batches);
+    else if (busy >= elapsed)
+        round_trip_ = std::max(round_trip_, busy);  // one batch the whole tick
     if (elapsed.count() <= 0 || current == 0) return clamp(current);
-    last_utilization_ = static_cast<double>(busy.count()) / (static_cast<double>(elapsed.count()) * current);
+    last_utilization_ =
+        static_cast<double>(busy.count()) / (static_cast<double>(elapsed.count()) * current);
     const bool waiting = u.waiting_payloads > 0;
     const bool waited_twice = waiting && waited_before_;
     waited_before_ = waiting;
@@ -48,11 +53,13 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
         eval_.elapsed += elapsed;
         if (++eval_.ticks < o_.eval_ticks) return clamp(current);
         eval_.active = false;
-        const double rate = static_cast<double>(eval_.bytes) / std::chrono::duration<double>(eval_.elapsed).count();
+        const double rate =
+            static_cast<double>(eval_.bytes) / std::chrono::duration<double>(eval_.elapsed).count();
         if (!waiting || rate >= eval_.baseline * o_.min_gain) {
             holdoff_len_ = 0;  // it helped (or caught up): the next increase may be tried at once
         } else {
-            holdoff_len_ = holdoff_len_ == 0 ? o_.holdoff_ticks : std::min(holdoff_len_ * 2, o_.max_holdoff_ticks);
+            holdoff_len_ = holdoff_len_ == 0 ? o_.holdoff_ticks
+                                             : std::min(holdoff_len_ * 2, o_.max_holdoff_ticks);
             holdoff_ = holdoff_len_;
             settle_ = o_.settle_ticks;
             calm_ = 0;
@@ -64,8 +71,8 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
         --settle_;
         return clamp(current);
     }
-    if (waited_twice && last_utilization_ >= o_.up_utilization && latency_bound() && holdoff_ == 0 &&
-        current < o_.max_shards) {
+    if (waited_twice && last_utilization_ >= o_.up_utilization && latency_bound() &&
+        holdoff_ == 0 && current < o_.max_shards) {
         std::uint64_t before = 0;
         std::chrono::nanoseconds span{0};
         for (const auto& t : history_) {
@@ -76,7 +83,9 @@ std::uint32_t shard_scaler::on_tick(std::uint32_t current, const lane_usage& u,
         eval_ = {};
         eval_.active = true;
         eval_.from = current;
-        eval_.baseline = span.count() > 0 ? static_cast<double>(before) / std::chrono::duration<double>(span).count() : 0;
+        eval_.baseline = span.count() > 0 ? static_cast<double>(before) /
+                                                std::chrono::duration<double>(span).count()
+                                          : 0;
         calm_ = 0;
         settle_ = o_.settle_ticks;
         reason_ = scale_reason::up;
@@ -105,9 +114,11 @@ std::uint32_t shard_scaler::wanted(std::uint64_t waiting_bytes) const {
     }
     if (sum.bytes_done == 0 || sum.elapsed.count() <= 0) return 0;
     using seconds = std::chrono::duration<double>;
-    const double lane_seconds_per_byte = seconds(sum.busy).count() / static_cast<double>(sum.bytes_done);
+    const double lane_seconds_per_byte =
+        seconds(sum.busy).count() / static_cast<double>(sum.bytes_done);
     const double in_per_second = static_cast<double>(sum.bytes_in) / seconds(sum.elapsed).count();
-    const double catch_up = static_cast<double>(waiting_bytes) / std::max(seconds(o_.backlog_drain).count(), 1e-3);
+    const double catch_up =
+        static_cast<double>(waiting_bytes) / std::max(seconds(o_.backlog_drain).count(), 1e-3);
     const double want = std::ceil(lane_seconds_per_byte * (in_per_second + catch_up));
     // Bounded before the cast: a tick with a few bytes done can ask for absurd counts.
     return static_cast<std::uint32_t>(std::min(want, 65536.0));

@@ -7,18 +7,18 @@
 // to what the figures ask for, as Prometheus computes its desired shards: lane time per byte
 // delivered x (bytes coming in per second + the backlog spread over `backlog_drain`), at least
 // double. A flood fills the queue within a second: stepping up one doubling per evaluation would
-// still be climbing when it is over. A near backend answers in well under that, so however busy the lane is (a flood the CPU
-// cannot forward faster) the count stays at min: more shards would only add the CPU of splitting
-// requests, and one shard keeps the raw fast path (a request forwarded as it came).
-// Down: the lanes were busy under 30% for `calm_ticks` ticks in a row (10 s) with nothing
+// still be climbing when it is over. A near backend answers in well under that, so however busy the
+// lane is (a flood the CPU cannot forward faster) the count stays at min: more shards would only
+// add the CPU of splitting requests, and one shard keeps the raw fast path (a request forwarded as
+// it came). Down: the lanes were busy under 30% for `calm_ticks` ticks in a row (10 s) with nothing
 // waiting: halve (down to min).
 // Checked: more shards cost CPU (a request is split and re-encoded instead of forwarded as it
 // came), and round trips also look long when the machine is short of CPU rather than the backend
 // far away. So after each increase, once the reshard's barrier is passed, the bytes delivered over
 // `eval_ticks` are compared with those before: unless they grew by `min_gain` (or the backlog is
 // gone), the count goes back and no increase is tried for `holdoff_ticks` (doubled after each
-// failed try, up to `max_holdoff_ticks`). After a change, `settle_ticks` ticks pass before the next one (the resharding
-// barrier delays the new lanes until the old epoch is delivered).
+// failed try, up to `max_holdoff_ticks`). After a change, `settle_ticks` ticks pass before the next
+// one (the resharding barrier delays the new lanes until the old epoch is delivered).
 //
 // Pure logic over the figures it is given; not synchronized (the batcher thread owns it).
 #pragma once
@@ -50,12 +50,13 @@ struct shard_scaler_options {
 enum class scale_reason : std::uint8_t { none, up, down, no_gain };
 
 class shard_scaler {
-public:
+  public:
     explicit shard_scaler(shard_scaler_options o) : o_(o) {}
 
     // The shard count for the next tick, given the current one and the usage now. The first
     // call only takes its reference figures.
-    std::uint32_t on_tick(std::uint32_t current, const lane_usage& u, std::chrono::steady_clock::time_point now);
+    std::uint32_t on_tick(std::uint32_t current, const lane_usage& u,
+                          std::chrono::steady_clock::time_point now);
     // The last tick's busy share of shards x elapsed (0..1), for logs.
     double last_utilization() const { return last_utilization_; }
     // The average time a batch was in flight over the last tick (kept from before when no batch
@@ -65,7 +66,7 @@ public:
     // Why the last on_tick changed the count (none: it did not).
     scale_reason last_reason() const { return reason_; }
 
-private:
+  private:
     shard_scaler_options o_;
     bool started_ = false;
     std::chrono::steady_clock::time_point last_tick_{};

@@ -29,9 +29,11 @@ void lane_split::split(const protocol::series_batch& batch, std::span<const std:
     std::sort(used_.begin(), used_.end());
 }
 
-std::span<const std::uint8_t> lane_split::keep_for(std::uint32_t lane, std::span<const std::uint8_t> keep) {
+std::span<const std::uint8_t> lane_split::keep_for(std::uint32_t lane,
+                                                   std::span<const std::uint8_t> keep) {
     mask_.assign(keep.size(), 0);
-    for (std::size_t i = 0; i < keep.size(); ++i) mask_[i] = keep[i] != 0 && lane_of_[i] == lane ? 1 : 0;
+    for (std::size_t i = 0; i < keep.size(); ++i)
+        mask_[i] = keep[i] != 0 && lane_of_[i] == lane ? 1 : 0;
     return mask_;
 }
 

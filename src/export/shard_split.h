@@ -19,16 +19,17 @@ namespace mg::exporter {
 std::uint64_t series_identity(const protocol::series_view& v);
 
 class lane_split {
-public:
+  public:
     // Fills lane_of() for the kept series and the list of lanes used; shards >= 1.
-    void split(const protocol::series_batch& batch, std::span<const std::uint8_t> keep, std::uint32_t shards);
+    void split(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
+               std::uint32_t shards);
     std::uint32_t lane_of(std::size_t i) const { return lane_of_[i]; }
     // Lanes with at least one kept series, ascending.
     const std::vector<std::uint32_t>& used() const { return used_; }
     // keep restricted to one lane (keep.size() entries), rebuilt per call.
     std::span<const std::uint8_t> keep_for(std::uint32_t lane, std::span<const std::uint8_t> keep);
 
-private:
+  private:
     std::vector<std::uint32_t> lane_of_;
     std::vector<std::uint32_t> used_;
     std::vector<std::uint8_t> mask_;

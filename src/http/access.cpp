@@ -41,7 +41,8 @@ bool authenticator::check(std::string_view authorization) const {
     if (space == std::string_view::npos) return false;
     const auto name = authorization.substr(0, space);
     const auto value = trim(authorization.substr(space + 1), " ");
-    const bool scheme_ok = scheme_ == scheme::bearer ? iequals(name, "Bearer") : iequals(name, "Basic");
+    const bool scheme_ok =
+        scheme_ == scheme::bearer ? iequals(name, "Bearer") : iequals(name, "Basic");
     const auto got = sha256(value);
     const bool value_ok = CRYPTO_memcmp(got.data(), expected_.data(), expected_.size()) == 0;
     return scheme_ok && value_ok;
@@ -52,9 +53,11 @@ response authenticator::challenge(unsigned version) const {
     res.set(bhttp::field::server, "metrics-governor");
     res.set(bhttp::field::content_type, k_text);
     res.set(bhttp::field::www_authenticate,
-            std::string(scheme_ == scheme::bearer ? "Bearer" : "Basic") + " realm=\"" + std::string(k_realm) + "\"");
-    res.body() = scheme_ == scheme::bearer ? "401 unauthorized: this listener needs Authorization: Bearer <token>\n"
-                                           : "401 unauthorized: this listener needs HTTP basic auth\n";
+            std::string(scheme_ == scheme::bearer ? "Bearer" : "Basic") + " realm=\"" +
+                std::string(k_realm) + "\"");
+    res.body() = scheme_ == scheme::bearer
+                     ? "401 unauthorized: this listener needs Authorization: Bearer <token>\n"
+                     : "401 unauthorized: this listener needs HTTP basic auth\n";
     res.prepare_payload();
     return res;
 }

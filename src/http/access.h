@@ -21,7 +21,7 @@
 namespace mg::http {
 
 struct credentials {
-    std::string bearer_token{};  // non-empty: "Authorization: Bearer <token>"
+    std::string bearer_token{};    // non-empty: "Authorization: Bearer <token>"
     std::string basic_username{};  // non-empty: "Authorization: Basic base64(user:password)"
     std::string basic_password{};
 };
@@ -32,19 +32,23 @@ inline constexpr std::string_view k_realm = "metrics-governor";
 // them at scrape time). Lock-free; written from any I/O thread. May be shared by several
 // listeners of one kind.
 class access_counters {
-public:
+  public:
     void unauthorized() { unauthorized_.fetch_add(1, std::memory_order_relaxed); }
     void tls_handshake_failed() { tls_failed_.fetch_add(1, std::memory_order_relaxed); }
-    std::uint64_t unauthorized_total() const { return unauthorized_.load(std::memory_order_relaxed); }
-    std::uint64_t tls_handshake_failures_total() const { return tls_failed_.load(std::memory_order_relaxed); }
+    std::uint64_t unauthorized_total() const {
+        return unauthorized_.load(std::memory_order_relaxed);
+    }
+    std::uint64_t tls_handshake_failures_total() const {
+        return tls_failed_.load(std::memory_order_relaxed);
+    }
 
-private:
+  private:
     std::atomic<std::uint64_t> unauthorized_{0};
     std::atomic<std::uint64_t> tls_failed_{0};
 };
 
 class authenticator {
-public:
+  public:
     // With no credentials (both kinds empty) every request is allowed. A bearer token wins over
     // basic auth; the configuration refuses both at once before this is built.
     explicit authenticator(const credentials& creds, std::vector<std::string> open_paths = {});
@@ -58,10 +62,11 @@ public:
         const auto it = req.find(bhttp::field::authorization);
         return it != req.end() && check(it->value());
     }
-    // The 401 for a refused request, with WWW-Authenticate: Bearer or Basic realm="metrics-governor".
+    // The 401 for a refused request, with WWW-Authenticate: Bearer or Basic
+    // realm="metrics-governor".
     response challenge(unsigned version) const;
 
-private:
+  private:
     enum class scheme { none, bearer, basic };
     bool is_open(std::string_view path) const;
     bool check(std::string_view authorization) const;

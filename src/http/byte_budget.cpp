@@ -23,7 +23,9 @@ bool byte_budget::try_acquire(std::uint64_t bytes) {
     return true;
 }
 
-void byte_budget::release(std::uint64_t bytes) { held_.fetch_sub(bytes, std::memory_order_acq_rel); }
+void byte_budget::release(std::uint64_t bytes) {
+    held_.fetch_sub(bytes, std::memory_order_acq_rel);
+}
 
 std::uint64_t byte_budget::take_high_water() {
     return high_water_.exchange(held_.load(std::memory_order_relaxed), std::memory_order_relaxed);

@@ -15,7 +15,7 @@
 namespace mg::http {
 
 class byte_budget {
-public:
+  public:
     explicit byte_budget(std::uint64_t limit) : limit_(limit) {}
     bool try_acquire(std::uint64_t bytes);
     void release(std::uint64_t bytes);
@@ -24,7 +24,7 @@ public:
     // The most held at once since the previous call (to decide when to give memory back).
     std::uint64_t take_high_water();
 
-private:
+  private:
     const std::uint64_t limit_;
     std::atomic<std::uint64_t> held_{0};
     std::atomic<std::uint64_t> high_water_{0};

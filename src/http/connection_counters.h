@@ -23,8 +23,8 @@ enum class close_reason : std::size_t {
     body_too_large,     // answered 413 before routing (Content-Length or streamed body)
     malformed_request,  // answered 400 before routing: not parseable as HTTP/1.1
     max_connections,    // closed at accept: the listener held max_connections and none could go
-    inflight_bytes,     // answered 429 before its body was read: the in-flight byte budget was used up
-    evicted,            // idle or slowest reader, closed at max_connections to make room for a new one
+    inflight_bytes,  // answered 429 before its body was read: the in-flight byte budget was used up
+    evicted,         // idle or slowest reader, closed at max_connections to make room for a new one
 };
 inline constexpr std::size_t k_close_reasons = 9;
 
@@ -32,8 +32,10 @@ inline constexpr std::size_t k_close_reasons = 9;
 std::string_view close_reason_name(close_reason r);
 
 class connection_counters {
-public:
-    void add(close_reason r) { closed_[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
+  public:
+    void add(close_reason r) {
+        closed_[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+    }
     std::uint64_t closed(close_reason r) const {
         return closed_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
     }
@@ -42,7 +44,7 @@ public:
     void gone() { open_.fetch_sub(1, std::memory_order_relaxed); }
     std::uint64_t open() const { return open_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::array<std::atomic<std::uint64_t>, k_close_reasons> closed_{};
     std::atomic<std::uint64_t> open_{0};
 };

@@ -9,7 +9,8 @@
 namespace mg::http {
 
 void router::add(bhttp::verb method, std::string path, handler h) {
-    add_async(method, std::move(path), [h = std::move(h)](request&& req, responder done) { done(h(req)); });
+    add_async(method, std::move(path),
+              [h = std::move(h)](request&& req, responder done) { done(h(req)); });
 }
 
 void router::add_async(bhttp::verb method, std::string path, async_handler h) {
@@ -24,7 +25,8 @@ void router::dispatch(request&& req, responder done) const {
     const auto path = std::string(target_path(req.target()));
     const auto it = paths_.find(path);
     if (it == paths_.end()) {
-        return done(make_response(req, bhttp::status::not_found, "404 page not found: no such path\n"));
+        return done(
+            make_response(req, bhttp::status::not_found, "404 page not found: no such path\n"));
     }
     // HEAD is answered by the GET handler; the server sends the headers only.
     const auto wanted = req.method() == bhttp::verb::head ? bhttp::verb::get : req.method();
@@ -51,7 +53,8 @@ void router::dispatch(request&& req, responder done) const {
         if (!allow.empty()) allow += ", ";
         allow += std::string(bhttp::to_string(method));
     }
-    auto res = make_response(req, bhttp::status::method_not_allowed, "405 method not allowed; allowed: " + allow + "\n");
+    auto res = make_response(req, bhttp::status::method_not_allowed,
+                             "405 method not allowed; allowed: " + allow + "\n");
     res.set(bhttp::field::allow, allow);
     done(std::move(res));
 }

@@ -17,7 +17,7 @@
 namespace mg::http {
 
 class router {
-public:
+  public:
     void add(bhttp::verb method, std::string path, handler h);
     void add_async(bhttp::verb method, std::string path, async_handler h);
     // Answers through `done`, exactly once: at once for 404, 405, a handler that answers at once
@@ -27,7 +27,7 @@ public:
     // when its handler returns is a logic_error.
     response route(const request& req) const;
 
-private:
+  private:
     struct path_entry {
         std::vector<std::pair<bhttp::verb, async_handler>> methods;
     };

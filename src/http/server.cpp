@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
@@ -12,7 +13,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <array>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -29,7 +29,7 @@ using tcp = asio::ip::tcp;
 // One connection. All its handlers run on the connection's strand, so its members need no lock.
 // The base is what the server keeps track of; stream_session below does the I/O.
 class session : public std::enable_shared_from_this<session> {
-public:
+  public:
     explicit session(server& owner) : owner_(owner) { owner_.register_session(this); }
     virtual ~session() { owner_.unregister_session(this); }
     session(const session&) = delete;
@@ -52,12 +52,13 @@ public:
     }
     bool mark_evicting() { return !evicting_.exchange(true, std::memory_order_relaxed); }
 
-protected:
+  protected:
     // 0: handling or answering a request (never evicted); else steady-clock ns of the start of
     // the current wait.
     void set_waiting(bool waiting) {
-        waiting_since_ns_.store(waiting ? std::chrono::steady_clock::now().time_since_epoch().count() : 0,
-                                std::memory_order_relaxed);
+        waiting_since_ns_.store(
+            waiting ? std::chrono::steady_clock::now().time_since_epoch().count() : 0,
+            std::memory_order_relaxed);
     }
     server& owner_;
     std::atomic<std::int64_t> waiting_since_ns_{0};
@@ -72,11 +73,12 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 // stream, so plain HTTP reads and writes exactly as before, without an indirection per call.
 template <typename Stream>
 class stream_session final : public session {
-public:
+  public:
     static constexpr bool k_tls = std::is_same_v<Stream, tls_stream>;
 
     template <typename... Args>
-    explicit stream_session(server& owner, Args&&... args) : session(owner), stream_(std::forward<Args>(args)...) {}
+    explicit stream_session(server& owner, Args&&... args)
+        : session(owner), stream_(std::forward<Args>(args)...) {}
 
     void run() override {
         asio::dispatch(stream_.get_executor(), [self = self()] { self->do_handshake(); });
@@ -84,7 +86,8 @@ public:
 
     void request_shutdown() override {
         asio::post(stream_.get_executor(), [self = self()] {
-            if (self->state_ == state::idle || self->state_ == state::handshake || self->state_ == state::lingering) {
+            if (self->state_ == state::idle || self->state_ == state::handshake ||
+                self->state_ == state::lingering) {
                 beast::error_code ignored;
                 self->lowest().socket().close(ignored);
             }
@@ -94,7 +97,8 @@ public:
     void request_eviction() override {
         asio::post(stream_.get_executor(), [self = self()] {
             const auto s = self->state_;
-            if (s == state::idle || s == state::handshake || s == state::reading || s == state::lingering) {
+            if (s == state::idle || s == state::handshake || s == state::reading ||
+                s == state::lingering) {
                 self->count(close_reason::evicted);
                 beast::error_code ignored;
                 self->lowest().socket().close(ignored);
@@ -106,7 +110,7 @@ public:
 
     ~stream_session() override { release_budget(); }
 
-private:
+  private:
     enum class state { handshake, idle, reading, handling, writing, lingering, closed };
 
     // The only place state_ changes: it also tells the server whether this connection waits.
@@ -115,7 +119,9 @@ private:
         set_waiting(s == state::handshake || s == state::idle || s == state::reading);
     }
 
-    std::shared_ptr<stream_session> self() { return std::static_pointer_cast<stream_session>(shared_from_this()); }
+    std::shared_ptr<stream_session> self() {
+        return std::static_pointer_cast<stream_session>(shared_from_this());
+    }
     beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
     // TLS only: the handshake must finish within read_timeout, so a client that connects and
@@ -124,8 +130,9 @@ private:
         if constexpr (k_tls) {
             enter(state::handshake);
             lowest().expires_after(owner_.options().read_timeout);
-            stream_.async_handshake(asio::ssl::stream_base::server,
-                                    [self = self()](beast::error_code ec) { self->on_handshake(ec); });
+            stream_.async_handshake(
+                asio::ssl::stream_base::server,
+                [self = self()](beast::error_code ec) { self->on_handshake(ec); });
         } else {
             do_wait_request();
         }
@@ -135,7 +142,8 @@ private:
         if (ec) {
             if (!owner_.stopping()) {
                 owner_.options().access_stats->tls_handshake_failed();
-                logging::debug("tls handshake failed", {{"listener", owner_.options().name}, {"error", ec.message()}});
+                logging::debug("tls handshake failed",
+                               {{"listener", owner_.options().name}, {"error", ec.message()}});
             }
             return do_close();
         }
@@ -149,10 +157,11 @@ private:
         if (buffer_.size() > 0) return do_read();
         enter(state::idle);
         lowest().expires_after(owner_.options().idle_timeout);
-        stream_.async_read_some(buffer_.prepare(4096), [self = self()](beast::error_code ec, std::size_t n) {
-            self->buffer_.commit(n);
-            self->on_first_bytes(ec);
-        });
+        stream_.async_read_some(buffer_.prepare(4096),
+                                [self = self()](beast::error_code ec, std::size_t n) {
+                                    self->buffer_.commit(n);
+                                    self->on_first_bytes(ec);
+                                });
     }
 
     void on_first_bytes(beast::error_code ec) {
@@ -171,12 +180,14 @@ private:
         parser_->body_limit(owner_.options().max_body_size);
         lowest().expires_after(owner_.options().read_timeout);
         if (!owner_.options().auth && !owner_.options().inflight) {  // one read, as fast as it gets
-            bhttp::async_read(stream_, buffer_, *parser_,
-                              [self = self()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+            bhttp::async_read(
+                stream_, buffer_, *parser_,
+                [self = self()](beast::error_code ec, std::size_t) { self->on_read(ec); });
             return;
         }
-        bhttp::async_read_header(stream_, buffer_, *parser_,
-                                 [self = self()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+        bhttp::async_read_header(
+            stream_, buffer_, *parser_,
+            [self = self()](beast::error_code ec, std::size_t) { self->on_header(ec); });
     }
 
     void on_header(beast::error_code ec) {
@@ -196,11 +207,14 @@ private:
             if (want > owner_.options().max_body_size) return on_read(bhttp::error::body_limit);
             if (!budget->try_acquire(want)) {
                 count(close_reason::inflight_bytes);
-                auto res = std::make_shared<response>(bhttp::status::too_many_requests, parser_->get().version());
+                auto res = std::make_shared<response>(bhttp::status::too_many_requests,
+                                                      parser_->get().version());
                 res->set(bhttp::field::server, "metrics-governor");
                 res->set(bhttp::field::content_type, k_text);
                 res->set(bhttp::field::retry_after, "1");
-                res->body() = "too many request bytes in flight (-receiver-max-inflight-bytes); retry later\n";
+                res->body() =
+                    "too many request bytes in flight (-receiver-max-inflight-bytes); retry "
+                    "later\n";
                 res->keep_alive(false);
                 res->prepare_payload();
                 return do_write(std::move(res), true);  // the body is not read: linger, then close
@@ -208,8 +222,9 @@ private:
             budget_held_ = want;
         }
         if (parser_->is_done()) return on_read({});
-        bhttp::async_read(stream_, buffer_, *parser_,
-                          [self = self()](beast::error_code read_ec, std::size_t) { self->on_read(read_ec); });
+        bhttp::async_read(
+            stream_, buffer_, *parser_,
+            [self = self()](beast::error_code read_ec, std::size_t) { self->on_read(read_ec); });
     }
 
     void on_read(beast::error_code ec) {
@@ -237,7 +252,8 @@ private:
         }
         if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
             count(close_reason::malformed_request);
-            return send_error(bhttp::status::bad_request, "malformed HTTP request: " + ec.message() + "\n");
+            return send_error(bhttp::status::bad_request,
+                              "malformed HTTP request: " + ec.message() + "\n");
         }
         if (ec) return do_close();
 
@@ -248,11 +264,13 @@ private:
         enter(state::handling);
         // The answer may come later, from another thread (an async handler): it is written on
         // this connection's strand, and nothing more is read until then.
-        owner_.routes().dispatch(std::move(req), [self = self(), head, keep_alive](response answer) {
-            asio::post(self->stream_.get_executor(), [self, head, keep_alive, answer = std::move(answer)]() mutable {
-                self->on_answer(std::move(answer), head, keep_alive);
+        owner_.routes().dispatch(
+            std::move(req), [self = self(), head, keep_alive](response answer) {
+                asio::post(self->stream_.get_executor(),
+                           [self, head, keep_alive, answer = std::move(answer)]() mutable {
+                               self->on_answer(std::move(answer), head, keep_alive);
+                           });
             });
-        });
     }
 
     void on_answer(response answer, bool head, bool keep_alive) {
@@ -280,9 +298,10 @@ private:
         enter(state::writing);
         lowest().expires_after(owner_.options().read_timeout);
         const bool keep = res->keep_alive();
-        bhttp::async_write(stream_, *res, [self = self(), res, keep, linger](beast::error_code ec, std::size_t) {
-            self->on_write(ec, keep, linger);
-        });
+        bhttp::async_write(stream_, *res,
+                           [self = self(), res, keep, linger](beast::error_code ec, std::size_t) {
+                               self->on_write(ec, keep, linger);
+                           });
     }
 
     void on_write(beast::error_code ec, bool keep_alive, bool linger = false) {
@@ -305,10 +324,12 @@ private:
     }
 
     void drain_some(std::uint64_t drained) {
-        lowest().async_read_some(asio::buffer(*drain_), [self = self(), drained](beast::error_code ec, std::size_t n) {
-            if (ec || drained + n > self->owner_.options().max_body_size) return self->do_close();
-            self->drain_some(drained + n);
-        });
+        lowest().async_read_some(asio::buffer(*drain_),
+                                 [self = self(), drained](beast::error_code ec, std::size_t n) {
+                                     if (ec || drained + n > self->owner_.options().max_body_size)
+                                         return self->do_close();
+                                     self->drain_some(drained + n);
+                                 });
     }
 
     // TLS closes without close_notify: every response is delimited by Content-Length, so the
@@ -367,7 +388,8 @@ result<tcp::endpoint> server::listen(const std::string& host, std::uint16_t port
     for (const auto& ep : candidates) {
         auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(ioc_));
         acceptor->open(ep.protocol(), ec);
-        if (!ec && ep.address().is_v6() && host.empty()) acceptor->set_option(asio::ip::v6_only(false), ec);
+        if (!ec && ep.address().is_v6() && host.empty())
+            acceptor->set_option(asio::ip::v6_only(false), ec);
         if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
         if (!ec) acceptor->bind(ep, ec);
         if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
@@ -386,9 +408,10 @@ result<tcp::endpoint> server::listen(const std::string& host, std::uint16_t port
 }
 
 void server::do_accept() {
-    acceptor_->async_accept(asio::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
-        on_accept(ec, std::move(socket));
-    });
+    acceptor_->async_accept(asio::make_strand(ioc_),
+                            [this](boost::system::error_code ec, tcp::socket socket) {
+                                on_accept(ec, std::move(socket));
+                            });
 }
 
 void server::on_accept(boost::system::error_code ec, tcp::socket socket) {
@@ -402,7 +425,8 @@ void server::on_accept(boost::system::error_code ec, tcp::socket socket) {
         });
         return;
     }
-    if (options_.max_connections != 0 && open_connections() >= options_.max_connections && !evict_one()) {
+    if (options_.max_connections != 0 && open_connections() >= options_.max_connections &&
+        !evict_one()) {
         // Refused at once, without a response: reading a request first would let the excess
         // connections hold resources, which is what the limit is for.
         options_.counters->add(close_reason::max_connections);
@@ -410,7 +434,8 @@ void server::on_accept(boost::system::error_code ec, tcp::socket socket) {
         socket.close(ignored);
     } else {
         if (options_.tls) {
-            std::make_shared<stream_session<tls_stream>>(*this, std::move(socket), *options_.tls)->run();
+            std::make_shared<stream_session<tls_stream>>(*this, std::move(socket), *options_.tls)
+                ->run();
         } else {
             std::make_shared<stream_session<beast::tcp_stream>>(*this, std::move(socket))->run();
         }
@@ -464,7 +489,8 @@ bool server::evict_one() {
     // The longest wait goes: an idle keep-alive connection or a request trickling in. A sender
     // that completes its requests is rarely the one, and an idle one just reconnects.
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    const auto min_age = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.evict_after).count();
+    const auto min_age =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.evict_after).count();
     std::shared_ptr<session> victim;
     {
         std::lock_guard lock(sessions_mu_);

@@ -75,8 +75,9 @@ class session;
 std::string format_endpoint(const boost::asio::ip::tcp::endpoint& ep);
 
 class server {
-public:
-    server(boost::asio::io_context& ioc, server_options options, std::shared_ptr<const router> routes);
+  public:
+    server(boost::asio::io_context& ioc, server_options options,
+           std::shared_ptr<const router> routes);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
@@ -94,7 +95,7 @@ public:
     const server_options& options() const { return options_; }
     const router& routes() const { return *routes_; }
 
-private:
+  private:
     friend class session;
 
     void do_accept();

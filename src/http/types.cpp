@@ -65,7 +65,8 @@ std::map<std::string, std::string> query_params(std::string_view target) {
         if (pair.empty()) continue;
         const auto eq = pair.find('=');
         auto key = percent_decode(pair.substr(0, eq));
-        auto value = eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1));
+        auto value =
+            eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1));
         out.emplace(std::move(key), std::move(value));
     }
     return out;

@@ -1,11 +1,12 @@
 #include "ingest/receiver.h"
 
-#include <chrono>
-#include <mutex>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <chrono>
+#include <mutex>
 #include <unordered_map>
 
 #include "cardinality/series_hash.h"
@@ -25,11 +26,16 @@ namespace {
 
 std::string_view protocol_label(source_protocol p) {
     switch (p) {
-        case source_protocol::remote_write_v1: return "remote_write_v1";
-        case source_protocol::remote_write_v2: return "remote_write_v2";
-        case source_protocol::otlp_protobuf: return "otlp_protobuf";
-        case source_protocol::otlp_json: return "otlp_json";
-        case source_protocol::none: break;
+        case source_protocol::remote_write_v1:
+            return "remote_write_v1";
+        case source_protocol::remote_write_v2:
+            return "remote_write_v2";
+        case source_protocol::otlp_protobuf:
+            return "otlp_protobuf";
+        case source_protocol::otlp_json:
+            return "otlp_json";
+        case source_protocol::none:
+            break;
     }
     return "unknown";
 }
@@ -45,7 +51,8 @@ content_type parse_content_type(std::string_view header) {
     const auto semi = header.find(';');
     const auto trim = [](std::string_view s) { return mg::trim(s, k_http_whitespace); };
     ct.media = lower(trim(header.substr(0, semi)));
-    std::string_view params = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    std::string_view params =
+        semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
     while (!params.empty()) {
         const auto next = params.find(';');
         auto p = trim(params.substr(0, next));
@@ -82,7 +89,7 @@ scratch& thread_scratch() {
 }  // namespace
 
 class receiver_metrics {
-public:
+  public:
     explicit receiver_metrics(prometheus::Registry& registry)
         : requests_(prometheus::BuildCounter()
                         .Name("metrics_governor_requests_total")
@@ -112,14 +119,16 @@ public:
         const auto key = std::to_string(static_cast<int>(p)) + ":" + std::to_string(code);
         auto [it, inserted] = requests_by_key_.try_emplace(key, nullptr);
         if (inserted) {
-            it->second = &requests_.Add({{"protocol", std::string(protocol_label(p))}, {"code", std::to_string(code)}});
+            it->second = &requests_.Add(
+                {{"protocol", std::string(protocol_label(p))}, {"code", std::to_string(code)}});
         }
         it->second->Increment();
         auto& h = histograms_[static_cast<std::size_t>(p)];
         if (h == nullptr) {
-            h = &duration_.Add({{"protocol", std::string(protocol_label(p))}},
-                               prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                                       0.05, 0.1, 0.25, 0.5, 1, 2.5});
+            h = &duration_.Add(
+                {{"protocol", std::string(protocol_label(p))}},
+                prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                        0.05, 0.1, 0.25, 0.5, 1, 2.5});
         }
         h->Observe(seconds);
     }
@@ -136,11 +145,12 @@ public:
 
     void refused(source_protocol p, std::string_view reason, std::uint64_t points) {
         std::lock_guard lock(mu_);
-        refused_.Add({{"protocol", std::string(protocol_label(p))}, {"reason", std::string(reason)}})
+        refused_
+            .Add({{"protocol", std::string(protocol_label(p))}, {"reason", std::string(reason)}})
             .Increment(static_cast<double>(points));
     }
 
-private:
+  private:
     std::mutex mu_;
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Counter>& received_;
@@ -157,15 +167,17 @@ namespace {
 
 // Counts and times one request's answer, under the protocol known by the time it answers.
 class answering {
-public:
-    answering(receiver_metrics& metrics, const source_protocol& proto) : metrics_(metrics), proto_(proto) {}
+  public:
+    answering(receiver_metrics& metrics, const source_protocol& proto)
+        : metrics_(metrics), proto_(proto) {}
     http::response operator()(http::response res) const {
-        metrics_.request(proto_, static_cast<int>(res.result_int()),
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
+        metrics_.request(
+            proto_, static_cast<int>(res.result_int()),
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
         return res;
     }
 
-private:
+  private:
     receiver_metrics& metrics_;
     const source_protocol& proto_;
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
@@ -186,7 +198,9 @@ void receiver::add_routes(http::router& routes, bool otlp) {
     auto rw = [this](const http::request& req) { return handle_remote_write(req); };
     routes.add(bhttp::verb::post, "/api/v1/write", rw);
     routes.add(bhttp::verb::post, "/write", rw);
-    if (otlp) routes.add(bhttp::verb::post, "/v1/metrics", [this](const http::request& req) { return handle_otlp(req); });
+    if (otlp)
+        routes.add(bhttp::verb::post, "/v1/metrics",
+                   [this](const http::request& req) { return handle_otlp(req); });
 }
 
 namespace {
@@ -201,7 +215,7 @@ struct outcome {
     std::uint64_t kept_histograms = 0;
     std::uint64_t kept_exemplars = 0;
     std::chrono::seconds retry_after{0};
-    std::string_view refused_reason;  // why the exporter did not take the kept points
+    std::string_view refused_reason;   // why the exporter did not take the kept points
     std::uint64_t refused_points = 0;  // the points of a refused request that were not taken
     // Kept OTLP points the exporter cannot convert for a remote-write backend (reported to the
     // sender in partial_success along with the governor's drops).
@@ -212,12 +226,14 @@ struct outcome {
 // The answer to a request the exporter could not take (429 with Retry-After, 415, 503).
 http::response refusal(const http::request& req, const outcome& out) {
     auto res = text_response(req, out.status, out.message);
-    if (out.retry_after.count() > 0) res.set(bhttp::field::retry_after, std::to_string(out.retry_after.count()));
+    if (out.retry_after.count() > 0)
+        res.set(bhttp::field::retry_after, std::to_string(out.retry_after.count()));
     return res;
 }
 
 bhttp::status status_for(protocol::errc e) {
-    return e == protocol::errc::too_large ? bhttp::status::payload_too_large : bhttp::status::bad_request;
+    return e == protocol::errc::too_large ? bhttp::status::payload_too_large
+                                          : bhttp::status::bad_request;
 }
 
 }  // namespace
@@ -225,8 +241,8 @@ bhttp::status status_for(protocol::errc e) {
 namespace {
 
 // Fills `out` for an exporter answer other than accepted (429, 415, 503).
-void refused_by_exporter(exporter::submit_status st, const exporter_port& exp, protocol::source_protocol proto,
-                         outcome& out) {
+void refused_by_exporter(exporter::submit_status st, const exporter_port& exp,
+                         protocol::source_protocol proto, outcome& out) {
     switch (st) {
         case exporter::submit_status::accepted:
         case exporter::submit_status::not_raw:
@@ -241,8 +257,9 @@ void refused_by_exporter(exporter::submit_status st, const exporter_port& exp, p
             out.status = bhttp::status::unsupported_media_type;
             out.refused_reason = "unsupported";
             const auto why = exp.check_source(proto);
-            out.message = why.ok() ? "this input cannot be exported with the configured -exporter-protocol"
-                                   : why.error_message();
+            out.message =
+                why.ok() ? "this input cannot be exported with the configured -exporter-protocol"
+                         : why.error_message();
             break;
         }
         case exporter::submit_status::closed:
@@ -262,7 +279,8 @@ constexpr std::uint64_t k_reservation_overhead = 64 * 1024;
 // the size of the decoded body: the export room reserved before any series is admitted.
 static outcome govern_and_export(const receiver_options& options, governor_port& governor,
                                  exporter_port& exp, scratch& s, const http::request& req,
-                                 exporter::body_encoding raw_encoding, std::uint64_t decoded_bytes) {
+                                 exporter::body_encoding raw_encoding,
+                                 std::uint64_t decoded_bytes) {
     outcome out;
     const auto& batch = s.batch;
     // Refusals come before the governor, so a refused request admits no series: what the sender
@@ -312,11 +330,13 @@ static outcome govern_and_export(const receiver_options& options, governor_port&
             out.dropped_points += v.points();
             continue;
         }
-        s.refs.push_back({v.metric_name, v.labels, v.points(), v.has_identity, v.identity});  // views, not copies
+        s.refs.push_back({v.metric_name, v.labels, v.points(), v.has_identity,
+                          v.identity});  // views, not copies
         s.ref_index.push_back(i);
     }
     for (std::size_t r = 0; r < rejected_series.size(); ++r) {
-        governor.note_rejected(static_cast<limits::drop_reason>(r), rejected_series[r], rejected_points[r]);
+        governor.note_rejected(static_cast<limits::drop_reason>(r), rejected_series[r],
+                               rejected_points[r]);
     }
 
     s.decisions.resize(s.refs.size());
@@ -346,11 +366,14 @@ static outcome govern_and_export(const receiver_options& options, governor_port&
         // Fast path: nothing changed, forward the sender's own bytes (not_raw: the shard count
         // grew meanwhile, so the series go to their lanes below).
         st = exp.submit_raw(std::string(req.body()), batch.protocol(), raw_encoding,
-                            static_cast<std::uint32_t>(out.kept_series), out.kept_samples + out.kept_histograms, &room);
+                            static_cast<std::uint32_t>(out.kept_series),
+                            out.kept_samples + out.kept_histograms, &room);
     }
     if (st == exporter::submit_status::not_raw) {
-        st = exp.submit(batch, s.keep, any_strip ? std::span<const std::uint64_t>(s.strip) : std::span<const std::uint64_t>(),
-                        details, &room);
+        st = exp.submit(
+            batch, s.keep,
+            any_strip ? std::span<const std::uint64_t>(s.strip) : std::span<const std::uint64_t>(),
+            details, &room);
     }
     if (st == exporter::submit_status::accepted) {
         out.unconverted_points = details.unconverted_points;
@@ -370,7 +393,8 @@ http::response receiver::handle_remote_write(const http::request& req) {
     const auto ct = parse_content_type(req[bhttp::field::content_type]);
     if (!ct.media.empty() && ct.media != "application/x-protobuf") {
         return answer(text_response(req, bhttp::status::unsupported_media_type,
-                                    "unsupported Content-Type \"" + std::string(req[bhttp::field::content_type]) +
+                                    "unsupported Content-Type \"" +
+                                        std::string(req[bhttp::field::content_type]) +
                                         "\"; remote write wants application/x-protobuf"));
     }
     if (ct.proto.empty() || ct.proto == "prometheus.WriteRequest") {
@@ -378,20 +402,25 @@ http::response receiver::handle_remote_write(const http::request& req) {
     } else if (ct.proto == "io.prometheus.write.v2.Request") {
         proto = source_protocol::remote_write_v2;
     } else {
-        return answer(text_response(req, bhttp::status::unsupported_media_type,
-                                    "unsupported remote write message \"" + ct.proto +
-                                        "\"; want prometheus.WriteRequest or io.prometheus.write.v2.Request"));
+        return answer(text_response(
+            req, bhttp::status::unsupported_media_type,
+            "unsupported remote write message \"" + ct.proto +
+                "\"; want prometheus.WriteRequest or io.prometheus.write.v2.Request"));
     }
     const auto encoding = lower(req[bhttp::field::content_encoding]);
     if (!encoding.empty() && encoding != "snappy") {
-        return answer(text_response(req, bhttp::status::unsupported_media_type,
-                                    "unsupported Content-Encoding \"" + encoding + "\"; remote write wants snappy"));
+        return answer(text_response(
+            req, bhttp::status::unsupported_media_type,
+            "unsupported Content-Encoding \"" + encoding + "\"; remote write wants snappy"));
     }
-    if (auto st = protocol::snappy_decode(req.body(), options_.max_body_size, s.decompressed); !st) {
-        return answer(text_response(req, status_for(st.code()), st.error_message()));  // "snappy: ..."
+    if (auto st = protocol::snappy_decode(req.body(), options_.max_body_size, s.decompressed);
+        !st) {
+        return answer(
+            text_response(req, status_for(st.code()), st.error_message()));  // "snappy: ..."
     }
-    const auto st = proto == source_protocol::remote_write_v1 ? protocol::decode_remote_write_v1(s.decompressed, s.batch)
-                                                              : protocol::decode_remote_write_v2(s.decompressed, s.batch);
+    const auto st = proto == source_protocol::remote_write_v1
+                        ? protocol::decode_remote_write_v1(s.decompressed, s.batch)
+                        : protocol::decode_remote_write_v2(s.decompressed, s.batch);
     if (!st) return answer(text_response(req, status_for(st.code()), st.error_message()));
     metrics_->received(proto, s.batch.size(), s.batch.total_points());
 
@@ -404,7 +433,8 @@ http::response receiver::handle_remote_write(const http::request& req) {
     auto res = http::make_response(req, bhttp::status::no_content, "");
     if (proto == source_protocol::remote_write_v2) {
         res.set("X-Prometheus-Remote-Write-Samples-Written", std::to_string(out.kept_samples));
-        res.set("X-Prometheus-Remote-Write-Histograms-Written", std::to_string(out.kept_histograms));
+        res.set("X-Prometheus-Remote-Write-Histograms-Written",
+                std::to_string(out.kept_histograms));
         res.set("X-Prometheus-Remote-Write-Exemplars-Written", std::to_string(out.kept_exemplars));
     }
     return answer(std::move(res));
@@ -421,50 +451,58 @@ http::response receiver::handle_otlp(const http::request& req) {
     } else if (ct.media == "application/json") {
         proto = source_protocol::otlp_json;
     } else {
-        return answer(text_response(req, bhttp::status::unsupported_media_type,
-                                    "unsupported Content-Type \"" + std::string(req[bhttp::field::content_type]) +
-                                        "\"; OTLP/HTTP wants application/x-protobuf or application/json"));
+        return answer(text_response(
+            req, bhttp::status::unsupported_media_type,
+            "unsupported Content-Type \"" + std::string(req[bhttp::field::content_type]) +
+                "\"; OTLP/HTTP wants application/x-protobuf or application/json"));
     }
     const auto encoding = lower(req[bhttp::field::content_encoding]);
     std::string_view body = req.body();
     if (encoding == "gzip") {
         if (auto st = protocol::gzip_decode(body, options_.max_body_size, s.decompressed); !st) {
-            return answer(text_response(req, status_for(st.code()), st.error_message()));  // "gzip: ..."
+            return answer(
+                text_response(req, status_for(st.code()), st.error_message()));  // "gzip: ..."
         }
         body = s.decompressed;
     } else if (!encoding.empty() && encoding != "identity") {
-        return answer(text_response(req, bhttp::status::unsupported_media_type,
-                                    "unsupported Content-Encoding \"" + encoding + "\"; want gzip or none"));
+        return answer(
+            text_response(req, bhttp::status::unsupported_media_type,
+                          "unsupported Content-Encoding \"" + encoding + "\"; want gzip or none"));
     }
-    const auto st = proto == source_protocol::otlp_protobuf
-                        ? protocol::decode_otlp_protobuf(body, s.batch)
-                        : protocol::decode_otlp_json(body, s.json, s.batch,
-                                                     protocol::otlp_json_limits{64, options_.max_body_size});
+    const auto st =
+        proto == source_protocol::otlp_protobuf
+            ? protocol::decode_otlp_protobuf(body, s.batch)
+            : protocol::decode_otlp_json(body, s.json, s.batch,
+                                         protocol::otlp_json_limits{64, options_.max_body_size});
     if (!st) return answer(text_response(req, status_for(st.code()), st.error_message()));
     metrics_->received(proto, s.batch.size(), s.batch.total_points());
 
-    const auto raw_encoding = encoding == "gzip" ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
-    auto out = govern_and_export(options_, governor_, exporter_, s, req,
-                                 raw_encoding, body.size());
+    const auto raw_encoding =
+        encoding == "gzip" ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
+    auto out = govern_and_export(options_, governor_, exporter_, s, req, raw_encoding, body.size());
     if (out.status != bhttp::status::ok) {
         metrics_->refused(proto, out.refused_reason, out.refused_points);
         return answer(refusal(req, out));
     }
-    std::string message =
-        out.dropped_points == 0 ? std::string()
-                                : std::to_string(out.dropped_points) + " data points dropped by metrics-governor limits";
+    std::string message = out.dropped_points == 0
+                              ? std::string()
+                              : std::to_string(out.dropped_points) +
+                                    " data points dropped by metrics-governor limits";
     if (out.unconverted_points != 0) {
         message += (message.empty() ? "" : "; ") + std::to_string(out.unconverted_points) +
-                   " data points cannot be converted to Prometheus remote write (first: " + out.unconverted_message + ")";
+                   " data points cannot be converted to Prometheus remote write (first: " +
+                   out.unconverted_message + ")";
     }
     const auto rejected = static_cast<std::int64_t>(out.dropped_points + out.unconverted_points);
     if (proto == source_protocol::otlp_json) {
-        return answer(http::make_response(req, bhttp::status::ok, protocol::encode_otlp_response_json(rejected, message),
+        return answer(http::make_response(req, bhttp::status::ok,
+                                          protocol::encode_otlp_response_json(rejected, message),
                                           http::k_json));
     }
     std::string pb;
     protocol::encode_otlp_response_protobuf(rejected, message, pb);
-    return answer(http::make_response(req, bhttp::status::ok, std::move(pb), "application/x-protobuf"));
+    return answer(
+        http::make_response(req, bhttp::status::ok, std::move(pb), "application/x-protobuf"));
 }
 
 }  // namespace mg::ingest

@@ -36,7 +36,8 @@ class Registry;
 namespace mg::ingest {
 
 struct receiver_options {
-    std::uint64_t max_body_size = 64ULL * 1024 * 1024;  // decompressed; the listener bounds the raw body
+    std::uint64_t max_body_size =
+        64ULL * 1024 * 1024;  // decompressed; the listener bounds the raw body
     std::size_t max_labels_per_series = 40;
     std::size_t max_label_name_len = 256;
     std::size_t max_label_value_len = 4096;
@@ -45,7 +46,7 @@ struct receiver_options {
 class receiver_metrics;
 
 class receiver {
-public:
+  public:
     // The governor and exporter (ports) must outlive the receiver.
     receiver(receiver_options options, governor_port& governor, exporter_port& exporter,
              prometheus::Registry& registry);
@@ -59,7 +60,7 @@ public:
     http::response handle_remote_write(const http::request& req);
     http::response handle_otlp(const http::request& req);
 
-private:
+  private:
     receiver_options options_;
     governor_port& governor_;
     exporter_port& exporter_;

@@ -30,20 +30,24 @@ std::vector<prometheus::MetricFamily> cardinality_collector::Collect() const {
     governor_->refresh();
     std::vector<prometheus::MetricFamily> out;
 
-    auto card = family("metrics_governor_metric_cardinality",
-                       "Distinct active series of a metric name in the window (top -stats-top-n metrics).");
+    auto card =
+        family("metrics_governor_metric_cardinality",
+               "Distinct active series of a metric name in the window (top -stats-top-n metrics).");
     // One walk over every metric, largest first: the top N make the gauge, all feed utilization.
     const auto all = governor_->top_metrics(SIZE_MAX);
     for (std::size_t i = 0; i < std::min(top_n_, all.size()); ++i) {
-        card.metric.push_back(gauge(static_cast<double>(all[i].active_series), {{"metric_name", all[i].name}}));
+        card.metric.push_back(
+            gauge(static_cast<double>(all[i].active_series), {{"metric_name", all[i].name}}));
     }
     out.push_back(std::move(card));
 
-    auto active = family("metrics_governor_active_series", "Distinct active series over all metric names.");
+    auto active =
+        family("metrics_governor_active_series", "Distinct active series over all metric names.");
     active.metric.push_back(gauge(static_cast<double>(governor_->active_series())));
     out.push_back(std::move(active));
 
-    auto trackers = family("metrics_governor_trackers_total", "Metric names with a cardinality tracker.");
+    auto trackers =
+        family("metrics_governor_trackers_total", "Metric names with a cardinality tracker.");
     trackers.metric.push_back(gauge(static_cast<double>(governor_->trackers())));
     out.push_back(std::move(trackers));
 
@@ -63,63 +67,72 @@ std::vector<prometheus::MetricFamily> cardinality_collector::Collect() const {
     if (file->has_defaults && file->defaults.max_cardinality != 0) ratio["default"] = 0;
     for (const auto& m : all) {
         if (m.limit == 0 || !ratio.contains(m.rule)) continue;
-        ratio[m.rule] = std::max(ratio[m.rule], static_cast<double>(m.active_series) / static_cast<double>(m.limit));
+        ratio[m.rule] = std::max(
+            ratio[m.rule], static_cast<double>(m.active_series) / static_cast<double>(m.limit));
     }
     for (const auto& [rule, v] : ratio) util.metric.push_back(gauge(v, {{"rule", rule}}));
     out.push_back(std::move(util));
     return out;
 }
 
-void add_cardinality_routes(http::router& routes, std::shared_ptr<governor> g, std::size_t default_limit) {
-    routes.add(http::bhttp::verb::get, "/api/v1/cardinality", [g, default_limit](const http::request& req) {
-        const auto q = http::query_params(req.target());
-        std::size_t limit = default_limit;
-        if (auto it = q.find("limit"); it != q.end()) {
-            const auto& v = it->second;
-            std::size_t parsed = 0;
-            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
-            if (ec != std::errc() || p != v.data() + v.size() || parsed == 0) {
-                nlohmann::json err{{"status", "error"},
-                                   {"errorType", "bad_data"},
-                                   {"error", "limit must be a positive integer, got \"" + v + "\""}};
-                return http::make_response(req, http::bhttp::status::bad_request, err.dump() + "\n", http::k_json);
-            }
-            limit = std::min<std::size_t>(parsed, 100000);
-        }
-        g->refresh();
-        nlohmann::json data;
-        data["totalSeries"] = g->active_series();
-        data["trackers"] = g->trackers();
-        data["dryRun"] = g->options().dry_run;
-        auto& top = data["seriesCountByMetricName"] = nlohmann::json::array();
-        for (const auto& m : g->top_metrics(limit)) {
-            top.push_back({{"name", m.name},
-                           {"value", m.active_series},
-                           {"limit", m.limit},
-                           {"rule", m.rule},
-                           {"droppedSeries", m.dropped_series},
-                           {"droppedDatapoints", m.dropped_datapoints}});
-        }
-        if (auto it = q.find("metric"); it != q.end()) {
-            const auto m = g->metric(it->second);
-            if (!m) {
-                nlohmann::json err{{"status", "error"},
-                                   {"errorType", "not_found"},
-                                   {"error", "no active series for metric \"" + it->second + "\""}};
-                return http::make_response(req, http::bhttp::status::not_found, err.dump() + "\n", http::k_json);
-            }
-            data["metric"] = {{"name", m->name},
-                              {"value", m->active_series},
-                              {"limit", m->limit},
-                              {"rule", m->rule},
-                              {"droppedSeries", m->dropped_series},
-                              {"droppedDatapoints", m->dropped_datapoints}};
-            auto& labels = data["labelValueCountByLabelName"] = nlohmann::json::array();
-            for (const auto& l : g->label_values(it->second)) labels.push_back({{"name", l.name}, {"value", l.distinct_values}});
-        }
-        nlohmann::json body{{"status", "success"}, {"data", std::move(data)}};
-        return http::make_response(req, http::bhttp::status::ok, body.dump() + "\n", http::k_json);
-    });
+void add_cardinality_routes(http::router& routes, std::shared_ptr<governor> g,
+                            std::size_t default_limit) {
+    routes.add(http::bhttp::verb::get, "/api/v1/cardinality",
+               [g, default_limit](const http::request& req) {
+                   const auto q = http::query_params(req.target());
+                   std::size_t limit = default_limit;
+                   if (auto it = q.find("limit"); it != q.end()) {
+                       const auto& v = it->second;
+                       std::size_t parsed = 0;
+                       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
+                       if (ec != std::errc() || p != v.data() + v.size() || parsed == 0) {
+                           nlohmann::json err{
+                               {"status", "error"},
+                               {"errorType", "bad_data"},
+                               {"error", "limit must be a positive integer, got \"" + v + "\""}};
+                           return http::make_response(req, http::bhttp::status::bad_request,
+                                                      err.dump() + "\n", http::k_json);
+                       }
+                       limit = std::min<std::size_t>(parsed, 100000);
+                   }
+                   g->refresh();
+                   nlohmann::json data;
+                   data["totalSeries"] = g->active_series();
+                   data["trackers"] = g->trackers();
+                   data["dryRun"] = g->options().dry_run;
+                   auto& top = data["seriesCountByMetricName"] = nlohmann::json::array();
+                   for (const auto& m : g->top_metrics(limit)) {
+                       top.push_back({{"name", m.name},
+                                      {"value", m.active_series},
+                                      {"limit", m.limit},
+                                      {"rule", m.rule},
+                                      {"droppedSeries", m.dropped_series},
+                                      {"droppedDatapoints", m.dropped_datapoints}});
+                   }
+                   if (auto it = q.find("metric"); it != q.end()) {
+                       const auto m = g->metric(it->second);
+                       if (!m) {
+                           nlohmann::json err{
+                               {"status", "error"},
+                               {"errorType", "not_found"},
+                               {"error", "no active series for metric \"" + it->second + "\""}};
+                           return http::make_response(req, http::bhttp::status::not_found,
+                                                      err.dump() + "\n", http::k_json);
+                       }
+                       data["metric"] = {{"name", m->name},
+                                         {"value", m->active_series},
+                                         {"limit", m->limit},
+                                         {"rule", m->rule},
+                                         {"droppedSeries", m->dropped_series},
+                                         {"droppedDatapoints", m->dropped_datapoints}};
+                       auto& labels = data["labelValueCountByLabelName"] = nlohmann::json::array();
+                       for (const auto& l : g->label_values(it->second))
+                           labels.push_back({{"name", l.name}, {"value", l.distinct_values}});
+                   }
+                   nlohmann::json body{{"status", "success"}, {"data", std::move(data)}};
+                   return http::make_response(req, http::bhttp::status::ok, body.dump() + "\n",
+                                              http::k_json);
+               });
 }
 
 }  // namespace mg::limits

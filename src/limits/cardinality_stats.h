@@ -5,9 +5,10 @@
 // Both only read the governor; they are safe from any thread.
 #pragma once
 
-#include <memory>
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
+
+#include <memory>
 
 #include "http/router.h"
 #include "limits/governor.h"
@@ -15,16 +16,18 @@
 namespace mg::limits {
 
 class cardinality_collector final : public prometheus::Collectable {
-public:
-    cardinality_collector(std::shared_ptr<governor> g, std::size_t top_n) : governor_(std::move(g)), top_n_(top_n) {}
+  public:
+    cardinality_collector(std::shared_ptr<governor> g, std::size_t top_n)
+        : governor_(std::move(g)), top_n_(top_n) {}
     std::vector<prometheus::MetricFamily> Collect() const override;
 
-private:
+  private:
     std::shared_ptr<governor> governor_;
     std::size_t top_n_;
 };
 
 // GET /api/v1/cardinality?limit=N[&metric=NAME]
-void add_cardinality_routes(http::router& routes, std::shared_ptr<governor> g, std::size_t default_limit);
+void add_cardinality_routes(http::router& routes, std::shared_ptr<governor> g,
+                            std::size_t default_limit);
 
 }  // namespace mg::limits

@@ -1,11 +1,12 @@
 #include "limits/governor.h"
 
-#include <algorithm>
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
+
+#include <algorithm>
 #include <stdexcept>
 
 #define XXH_INLINE_ALL
@@ -24,7 +25,9 @@ constexpr std::uint32_t k_defaults_rule = UINT32_MAX;
 constexpr auto k_drop_log_interval = std::chrono::seconds(10);
 constexpr std::size_t k_reasons = 7;  // indexed by drop_reason
 
-std::uint64_t value_hash(std::string_view v) { return XXH3_64bits(v.data(), v.size()); }
+std::uint64_t value_hash(std::string_view v) {
+    return XXH3_64bits(v.data(), v.size());
+}
 
 std::string render_series(const series_ref& s) {
     std::string out(s.metric_name);
@@ -46,13 +49,20 @@ std::string render_series(const series_ref& s) {
 
 std::string_view reason_name(drop_reason r) {
     switch (r) {
-        case drop_reason::none: return "none";
-        case drop_reason::cardinality_limit: return "cardinality_limit";
-        case drop_reason::label_limit: return "label_limit";
-        case drop_reason::max_series: return "max_series";
-        case drop_reason::too_many_labels: return "too_many_labels";
-        case drop_reason::label_name_too_long: return "label_name_too_long";
-        case drop_reason::label_value_too_long: return "label_value_too_long";
+        case drop_reason::none:
+            return "none";
+        case drop_reason::cardinality_limit:
+            return "cardinality_limit";
+        case drop_reason::label_limit:
+            return "label_limit";
+        case drop_reason::max_series:
+            return "max_series";
+        case drop_reason::too_many_labels:
+            return "too_many_labels";
+        case drop_reason::label_name_too_long:
+            return "label_name_too_long";
+        case drop_reason::label_value_too_long:
+            return "label_value_too_long";
     }
     return "unknown";
 }
@@ -69,7 +79,7 @@ struct rule_counters {
 // The metric families the governor exports through the registry (counters) and its own
 // collectable (gauges computed at scrape time, so their label sets stay bounded by top-N).
 class governor_metrics {
-public:
+  public:
     explicit governor_metrics(prometheus::Registry& registry)
         : dropped_(prometheus::BuildCounter()
                        .Name("metrics_governor_series_dropped_total")
@@ -86,11 +96,14 @@ public:
                                   .Register(registry)) {}
 
     void resolve(rule_counters& c, std::string_view action_label) {
-        for (auto r : {drop_reason::cardinality_limit, drop_reason::label_limit, drop_reason::max_series}) {
+        for (auto r :
+             {drop_reason::cardinality_limit, drop_reason::label_limit, drop_reason::max_series}) {
             const auto i = static_cast<std::size_t>(r);
-            c.dropped[i] = &dropped_.Add({{"rule", c.name}, {"reason", std::string(reason_name(r))}});
-            c.over_limit[i] = &over_limit_.Add(
-                {{"rule", c.name}, {"reason", std::string(reason_name(r))}, {"action", std::string(action_label)}});
+            c.dropped[i] =
+                &dropped_.Add({{"rule", c.name}, {"reason", std::string(reason_name(r))}});
+            c.over_limit[i] = &over_limit_.Add({{"rule", c.name},
+                                                {"reason", std::string(reason_name(r))},
+                                                {"action", std::string(action_label)}});
         }
         c.datapoints_dropped = &datapoints_dropped_.Add({{"rule", c.name}});
     }
@@ -99,13 +112,15 @@ public:
     void count_rejected(drop_reason reason, std::uint64_t series, std::uint64_t datapoints) {
         std::lock_guard lock(mu_);
         auto& c = rejected_[static_cast<std::size_t>(reason)];
-        if (c == nullptr) c = &dropped_.Add({{"rule", "none"}, {"reason", std::string(reason_name(reason))}});
+        if (c == nullptr)
+            c = &dropped_.Add({{"rule", "none"}, {"reason", std::string(reason_name(reason))}});
         c->Increment(static_cast<double>(series));
-        if (none_datapoints_ == nullptr) none_datapoints_ = &datapoints_dropped_.Add({{"rule", "none"}});
+        if (none_datapoints_ == nullptr)
+            none_datapoints_ = &datapoints_dropped_.Add({{"rule", "none"}});
         none_datapoints_->Increment(static_cast<double>(datapoints));
     }
 
-private:
+  private:
     std::mutex mu_;
     std::array<prometheus::Counter*, k_reasons> rejected_{};
     prometheus::Counter* none_datapoints_ = nullptr;
@@ -149,7 +164,8 @@ governor::metric_entry::label_state& governor::metric_entry::label(std::string_v
     return *labels.back();
 }
 
-governor::governor(governor_options options, mg::clock& clock, std::shared_ptr<prometheus::Registry> registry)
+governor::governor(governor_options options, mg::clock& clock,
+                   std::shared_ptr<prometheus::Registry> registry)
     : options_(std::move(options)), clock_(clock) {
     if (auto st = options_.tracker.validate(); !st) throw std::invalid_argument(st.error_message());
     if (registry) export_ = std::make_unique<governor_metrics>(*registry);
@@ -167,7 +183,8 @@ void governor::set_limits(std::shared_ptr<const limits_file> file) {
         auto c = std::make_unique<rule_counters>();
         c->name = std::move(name);
         if (export_) {
-            export_->resolve(*c, options_.dry_run ? "dry_run" : (a == action::log ? "log" : "drop"));
+            export_->resolve(*c,
+                             options_.dry_run ? "dry_run" : (a == action::log ? "log" : "drop"));
         }
         state->counters.push_back(std::move(c));
     };
@@ -178,7 +195,9 @@ void governor::set_limits(std::shared_ptr<const limits_file> file) {
     rules_ = std::move(state);
 }
 
-std::shared_ptr<const limits_file> governor::limits() const { return rules_snapshot()->file; }
+std::shared_ptr<const limits_file> governor::limits() const {
+    return rules_snapshot()->file;
+}
 
 std::shared_ptr<const governor::rules_state> governor::rules_snapshot() const {
     std::lock_guard lock(rules_mu_);
@@ -187,7 +206,8 @@ std::shared_ptr<const governor::rules_state> governor::rules_snapshot() const {
 
 std::shared_ptr<governor::metric_entry> governor::entry_for(std::string_view metric_name) {
     return metrics_.get_or_create(metric_name, [this] {
-        return std::make_shared<metric_entry>(std::make_shared<cardinality::bloom_tracker>(options_.tracker, clock_));
+        return std::make_shared<metric_entry>(
+            std::make_shared<cardinality::bloom_tracker>(options_.tracker, clock_));
     });
 }
 
@@ -219,7 +239,8 @@ batch_summary governor::decide(std::span<const series_ref> series, std::span<dec
         const auto name = series[begin].metric_name;
         const auto entry = entry_for(name);
         const auto candidates = rules->candidates.get_or_create(name, [&] {
-            return std::make_shared<const std::vector<std::size_t>>(rules->matcher->candidates(name));
+            return std::make_shared<const std::vector<std::size_t>>(
+                rules->matcher->candidates(name));
         });
 
         const std::size_t n = end - begin;
@@ -229,7 +250,8 @@ batch_summary governor::decide(std::span<const series_ref> series, std::span<dec
         index.clear();
         for (std::size_t i = 0; i < n; ++i) {
             out[begin + i] = decision{};
-            if (prepare(series[begin + i], *entry, *rules, *candidates, now, out[begin + i], work[i])) {
+            if (prepare(series[begin + i], *entry, *rules, *candidates, now, out[begin + i],
+                        work[i])) {
                 hashes.push_back(work[i].hash);
                 limits.push_back(work[i].limit);
                 index.push_back(i);
@@ -273,8 +295,8 @@ batch_summary governor::decide(std::span<const series_ref> series, std::span<dec
 }
 
 bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_state& rules,
-                       std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now,
-                       decision& d, pending& p) {
+                       std::span<const std::size_t> candidates,
+                       std::chrono::steady_clock::time_point now, decision& d, pending& p) {
     const rule* r = rules.matcher->select(candidates, s.labels);
     p.r = r;
     const bool enforce = r == nullptr || r->on_limit == action::drop;
@@ -291,10 +313,9 @@ bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_sta
     if (r != nullptr && !r->label_limits.empty()) {
         std::lock_guard lock(entry.labels_mu);
         for (const auto& [label_name, limit] : r->label_limits) {
-            const auto it = std::lower_bound(s.labels.begin(), s.labels.end(), label_name,
-                                             [](const cardinality::label_view& l, const std::string& n) {
-                                                 return l.name < n;
-                                             });
+            const auto it = std::lower_bound(
+                s.labels.begin(), s.labels.end(), label_name,
+                [](const cardinality::label_view& l, const std::string& n) { return l.name < n; });
             if (it == s.labels.end() || it->name != label_name) continue;
             auto& ls = entry.label(label_name);
             if (!ls.limit_tracker) {
@@ -303,12 +324,15 @@ bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_sta
                 ls.limit_tracker = std::make_shared<cardinality::bloom_tracker>(cfg, clock_);
             }
             const auto h = value_hash(it->value);
-            if (ls.limit_tracker->observe(h, limit, now) != cardinality::observe_result::over_limit) continue;
+            if (ls.limit_tracker->observe(h, limit, now) != cardinality::observe_result::over_limit)
+                continue;
             d.reason = drop_reason::label_limit;
-            const bool strip = r->label_action == label_limit_action::strip && s.labels.size() <= 64;
+            const bool strip =
+                r->label_action == label_limit_action::strip && s.labels.size() <= 64;
             if (enforce && may_drop) {
                 if (strip) {
-                    d.strip_mask |= std::uint64_t{1} << static_cast<std::size_t>(it - s.labels.begin());
+                    d.strip_mask |= std::uint64_t{1}
+                                    << static_cast<std::size_t>(it - s.labels.begin());
                 } else {
                     d.keep = false;
                 }
@@ -323,12 +347,14 @@ bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_sta
         entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
         return false;
     }
-    if (d.reason == drop_reason::label_limit) note_over_limit(rules, r, drop_reason::label_limit, s, false, now);
+    if (d.reason == drop_reason::label_limit)
+        note_over_limit(rules, r, drop_reason::label_limit, s, false, now);
 
     // 2. What the metric's tracker is asked. A stripped series is a different series: hash what
     // is forwarded.
     if (d.strip_mask == 0) {
-        p.hash = s.has_identity ? s.identity : cardinality::series_hash_sorted(s.metric_name, s.labels);
+        p.hash =
+            s.has_identity ? s.identity : cardinality::series_hash_sorted(s.metric_name, s.labels);
     } else {
         thread_local std::vector<cardinality::label_view> kept;
         kept.clear();
@@ -338,21 +364,24 @@ bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_sta
         p.hash = cardinality::series_hash_sorted(s.metric_name, kept);
     }
     p.rule_limit = r != nullptr && r->max_cardinality != 0 ? r->max_cardinality : UINT64_MAX;
-    p.global_full = options_.max_series != 0 && total_active_.load(std::memory_order_relaxed) +
-                                                        admitted_since_refresh_.load(std::memory_order_relaxed) >=
-                                                    options_.max_series;
+    p.global_full = options_.max_series != 0 &&
+                    total_active_.load(std::memory_order_relaxed) +
+                            admitted_since_refresh_.load(std::memory_order_relaxed) >=
+                        options_.max_series;
     p.limit = p.global_full ? 0 : p.rule_limit;
     return true;
 }
 
 void governor::settle(const series_ref& s, metric_entry& entry, const rules_state& rules,
-                      std::chrono::steady_clock::time_point now, cardinality::observe_result res, const pending& p,
-                      decision& d) {
+                      std::chrono::steady_clock::time_point now, cardinality::observe_result res,
+                      const pending& p, decision& d) {
     auto& tracker = *entry.tracker;
-    bool sketch = res == cardinality::observe_result::admitted || res == cardinality::observe_result::refreshed;
+    bool sketch = res == cardinality::observe_result::admitted ||
+                  res == cardinality::observe_result::refreshed;
     if (res == cardinality::observe_result::over_limit) {
-        const auto reason = p.global_full && tracker.count() < p.rule_limit ? drop_reason::max_series
-                                                                            : drop_reason::cardinality_limit;
+        const auto reason = p.global_full && tracker.count() < p.rule_limit
+                                ? drop_reason::max_series
+                                : drop_reason::cardinality_limit;
         // The global cap always drops; a rule's limit drops unless its action is log.
         const bool enforce = p.r == nullptr || p.r->on_limit == action::drop;
         const bool drop = !options_.dry_run && (reason == drop_reason::max_series || enforce);
@@ -395,14 +424,16 @@ void governor::note_rejected(drop_reason reason, std::uint64_t series, std::uint
     export_->count_rejected(reason, series, datapoints);
 }
 
-void governor::note_over_limit(const rules_state& rules, const rule* r, drop_reason reason, const series_ref& s,
-                               bool dropped, std::chrono::steady_clock::time_point now) {
+void governor::note_over_limit(const rules_state& rules, const rule* r, drop_reason reason,
+                               const series_ref& s, bool dropped,
+                               std::chrono::steady_clock::time_point now) {
     auto& c = rules.counters_for(r);
     const auto i = static_cast<std::size_t>(reason);
     if (c.over_limit[i] != nullptr) c.over_limit[i]->Increment();
     if (dropped) {
         if (c.dropped[i] != nullptr) c.dropped[i]->Increment();
-        if (c.datapoints_dropped != nullptr) c.datapoints_dropped->Increment(static_cast<double>(s.datapoints));
+        if (c.datapoints_dropped != nullptr)
+            c.datapoints_dropped->Increment(static_cast<double>(s.datapoints));
     }
     // At most one log line per rule per 10 s, with the series that triggered it as a sample.
     if (!c.log.allow(now, k_drop_log_interval)) return;
@@ -417,10 +448,13 @@ void governor::note_over_limit(const rules_state& rules, const rule* r, drop_rea
 }
 
 std::uint64_t governor::active_series() const {
-    return total_active_.load(std::memory_order_relaxed) + admitted_since_refresh_.load(std::memory_order_relaxed);
+    return total_active_.load(std::memory_order_relaxed) +
+           admitted_since_refresh_.load(std::memory_order_relaxed);
 }
 
-std::size_t governor::trackers() const { return metrics_.size(); }
+std::size_t governor::trackers() const {
+    return metrics_.size();
+}
 
 std::size_t governor::memory_bytes() const {
     std::size_t total = 0;
@@ -506,13 +540,15 @@ void governor::refresh() {
         const auto n = e->tracker->count();
         total += n;
         // A metric unseen for a whole window has no active series left: free its state.
-        if (n == 0 && now - e->tracker->last_seen() >= options_.tracker.window) idle.emplace_back(name);
+        if (n == 0 && now - e->tracker->last_seen() >= options_.tracker.window)
+            idle.emplace_back(name);
     });
     for (const auto& name : idle) metrics_.erase(name);
     total_active_.store(total, std::memory_order_relaxed);
 }
 
-metric_summary governor::summarize(std::string_view name, const metric_entry& e, const rules_state& rules) const {
+metric_summary governor::summarize(std::string_view name, const metric_entry& e,
+                                   const rules_state& rules) const {
     metric_summary m;
     m.name = std::string(name);
     m.active_series = e.tracker->count();
@@ -540,11 +576,13 @@ std::vector<metric_summary> governor::top_metrics(std::size_t n) const {
     const auto k = std::min(n, order.size());
     std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
                       [&](std::size_t a, std::size_t b) {
-                          return all[a].first != all[b].first ? all[a].first > all[b].first : names[a] < names[b];
+                          return all[a].first != all[b].first ? all[a].first > all[b].first
+                                                              : names[a] < names[b];
                       });
     std::vector<metric_summary> out;
     out.reserve(k);
-    for (std::size_t i = 0; i < k; ++i) out.push_back(summarize(names[order[i]], *all[order[i]].second, *rules));
+    for (std::size_t i = 0; i < k; ++i)
+        out.push_back(summarize(names[order[i]], *all[order[i]].second, *rules));
     return out;
 }
 
@@ -566,7 +604,8 @@ std::vector<label_summary> governor::label_values(std::string_view metric_name) 
         out.push_back({l->name, static_cast<std::uint64_t>(both.estimate() + 0.5)});
     }
     std::sort(out.begin(), out.end(), [](const label_summary& a, const label_summary& b) {
-        return a.distinct_values != b.distinct_values ? a.distinct_values > b.distinct_values : a.name < b.name;
+        return a.distinct_values != b.distinct_values ? a.distinct_values > b.distinct_values
+                                                      : a.name < b.name;
     });
     return out;
 }

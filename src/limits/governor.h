@@ -106,12 +106,13 @@ struct label_summary {
 class governor_metrics;
 
 class governor {
-public:
+  public:
     struct metric_entry;
 
     // `registry` may be null (no metrics exported: unit tests, benchmarks). The clock must
     // outlive the governor. Throws std::invalid_argument for an invalid tracker config.
-    governor(governor_options options, mg::clock& clock, std::shared_ptr<prometheus::Registry> registry);
+    governor(governor_options options, mg::clock& clock,
+             std::shared_ptr<prometheus::Registry> registry);
     ~governor();
     governor(const governor&) = delete;
     governor& operator=(const governor&) = delete;
@@ -129,7 +130,7 @@ public:
     // Statistics.
     std::uint64_t active_series() const;  // as of the last refresh()
     std::size_t trackers() const;
-    std::size_t memory_bytes() const;  // trackers and sketches
+    std::size_t memory_bytes() const;                              // trackers and sketches
     std::vector<metric_summary> top_metrics(std::size_t n) const;  // by active series, descending
     std::optional<metric_summary> metric(std::string_view name) const;
     std::vector<label_summary> label_values(std::string_view metric_name) const;
@@ -155,23 +156,25 @@ public:
     // when there was nothing. Concurrent decide() calls holding the old state finish on it.
     std::vector<std::string> evict_tracker(std::string_view metric, std::string_view label);
 
-private:
+  private:
     struct rules_state;
     struct pending;
     // Rule, label limits and the tracker query of one series; false when it is already decided
     // (dropped by a label limit) and needs no tracker query.
     bool prepare(const series_ref& s, metric_entry& entry, const rules_state& rules,
-                 std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now, decision& d,
-                 pending& p);
+                 std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now,
+                 decision& d, pending& p);
     // Acts on the tracker's answer: drop, or keep (inserting under log and dry run), and sketches.
     void settle(const series_ref& s, metric_entry& entry, const rules_state& rules,
-                std::chrono::steady_clock::time_point now, cardinality::observe_result res, const pending& p,
-                decision& d);
+                std::chrono::steady_clock::time_point now, cardinality::observe_result res,
+                const pending& p, decision& d);
     std::shared_ptr<metric_entry> entry_for(std::string_view metric_name);
     std::shared_ptr<const rules_state> rules_snapshot() const;
-    void note_over_limit(const rules_state& rules, const rule* r, drop_reason reason, const series_ref& s,
-                         bool dropped, std::chrono::steady_clock::time_point now);
-    metric_summary summarize(std::string_view name, const metric_entry& e, const rules_state& rules) const;
+    void note_over_limit(const rules_state& rules, const rule* r, drop_reason reason,
+                         const series_ref& s, bool dropped,
+                         std::chrono::steady_clock::time_point now);
+    metric_summary summarize(std::string_view name, const metric_entry& e,
+                             const rules_state& rules) const;
 
     governor_options options_;
     mg::clock& clock_;

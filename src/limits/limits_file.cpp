@@ -1,8 +1,5 @@
 #include "limits/limits_file.h"
 
-#include "config/yaml_node.h"
-#include "limits/bounded_regex.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -15,6 +12,9 @@
 #include <optional>
 #include <set>
 #include <sstream>
+
+#include "config/yaml_node.h"
+#include "limits/bounded_regex.h"
 
 namespace mg::limits {
 

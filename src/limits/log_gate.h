@@ -13,7 +13,8 @@ namespace mg::limits {
 class log_gate {
   public:
     bool allow(std::chrono::steady_clock::time_point now, std::chrono::nanoseconds interval) {
-        const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+        const auto now_ns =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
         auto last = last_ns_.load(std::memory_order_relaxed);
         if (last != k_never && now_ns - last < interval.count()) return false;
         return last_ns_.compare_exchange_strong(last, now_ns, std::memory_order_relaxed);

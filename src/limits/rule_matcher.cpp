@@ -25,7 +25,8 @@ rule_matcher::rule_matcher(std::shared_ptr<const limits_file> file, mg::clock& c
                 // Validate alone first: wrapping an unbalanced pattern ("a)|(b") would compile
                 // into an unanchored alternation.
                 boost::regex check(pattern, boost::regex::ECMAScript);
-                p.re.emplace("^(?:" + pattern + ")$", boost::regex::ECMAScript | boost::regex::optimize);
+                p.re.emplace("^(?:" + pattern + ")$",
+                             boost::regex::ECMAScript | boost::regex::optimize);
             } catch (const boost::regex_error& e) {
                 throw std::invalid_argument("rule " + rules[i].name + ": metric_name \"" + pattern +
                                             "\" is not a valid regex: " + e.what());
@@ -51,7 +52,8 @@ std::vector<std::size_t> rule_matcher::candidates(std::string_view metric_name) 
                 if (gave_up_log_.allow(clock_.monotonic_now(), std::chrono::seconds(10))) {
                     const auto& r = file_->rules[p.index];
                     logging::warn("rule regex too costly for a metric name, treated as no match",
-                                  {{"rule", r.name}, {"pattern", r.metric_pattern},
+                                  {{"rule", r.name},
+                                   {"pattern", r.metric_pattern},
                                    {"metric_name", std::string(metric_name.substr(0, 256))}});
                 }
             }

@@ -9,10 +9,11 @@
 // lists they got from it) keep using it until they let go of it.
 //
 // Regexes: Boost.Regex (Perl/ECMAScript syntax) rather than std::regex, because its matcher
-// gives up after a bounded number of states (limits/bounded_regex.h) where std::regex backtracks for ever: a pattern with nested repetition,
-// such as `(a+)+x`, against a sender's metric name must not hang an ingest thread. A match that
-// gives up counts as no match (the rule does not apply) and is counted (regex_gave_up()); it is
-// logged at most every 10 s of the injected clock's time (the clock must outlive the matcher).
+// gives up after a bounded number of states (limits/bounded_regex.h) where std::regex backtracks
+// for ever: a pattern with nested repetition, such as `(a+)+x`, against a sender's metric name must
+// not hang an ingest thread. A match that gives up counts as no match (the rule does not apply) and
+// is counted (regex_gave_up()); it is logged at most every 10 s of the injected clock's time (the
+// clock must outlive the matcher).
 //
 // Caching: candidates() runs the regexes of every regex rule, which is far too slow to do per
 // series. It does not cache (that would make it mutable); the caller keeps the result per metric

@@ -1,10 +1,11 @@
 #include "logging/log.h"
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <chrono>
 #include <ctime>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
 namespace mg::logging {
 namespace {
@@ -13,13 +14,20 @@ std::atomic<format> g_format{format::json};
 
 std::string_view level_name(spdlog::level::level_enum level) {
     switch (level) {
-        case spdlog::level::trace: return "trace";
-        case spdlog::level::debug: return "debug";
-        case spdlog::level::info: return "info";
-        case spdlog::level::warn: return "warn";
-        case spdlog::level::err: return "error";
-        case spdlog::level::critical: return "fatal";
-        default: return "off";
+        case spdlog::level::trace:
+            return "trace";
+        case spdlog::level::debug:
+            return "debug";
+        case spdlog::level::info:
+            return "info";
+        case spdlog::level::warn:
+            return "warn";
+        case spdlog::level::err:
+            return "error";
+        case spdlog::level::critical:
+            return "fatal";
+        default:
+            return "off";
     }
 }
 
@@ -27,7 +35,9 @@ std::string_view level_name(spdlog::level::level_enum level) {
 std::string timestamp_now() {
     const auto now = std::chrono::system_clock::now();
     const auto secs = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[40];
@@ -84,13 +94,16 @@ std::string render(format fmt, spdlog::level::level_enum level, std::string_view
         out += ' ';
         out += key;
         out += '=';
-        out += value.is_string() ? value.get<std::string>()
-                                 : value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+        out += value.is_string()
+                   ? value.get<std::string>()
+                   : value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     }
     return out;
 }
 
-bool enabled(spdlog::level::level_enum level) { return spdlog::default_logger_raw()->should_log(level); }
+bool enabled(spdlog::level::level_enum level) {
+    return spdlog::default_logger_raw()->should_log(level);
+}
 
 void write(spdlog::level::level_enum level, std::string_view msg, fields f) {
     auto* logger = spdlog::default_logger_raw();

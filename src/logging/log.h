@@ -7,6 +7,8 @@
 // is disabled: the fields are only rendered when the event is written.
 #pragma once
 
+#include <spdlog/common.h>
+
 #include <initializer_list>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,8 +16,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <spdlog/common.h>
 
 namespace spdlog {
 class logger;
@@ -46,10 +46,20 @@ std::string render(format fmt, spdlog::level::level_enum level, std::string_view
 bool enabled(spdlog::level::level_enum level);
 void write(spdlog::level::level_enum level, std::string_view msg, fields f);
 
-inline void trace(std::string_view msg, fields f = {}) { write(spdlog::level::trace, msg, f); }
-inline void debug(std::string_view msg, fields f = {}) { write(spdlog::level::debug, msg, f); }
-inline void info(std::string_view msg, fields f = {}) { write(spdlog::level::info, msg, f); }
-inline void warn(std::string_view msg, fields f = {}) { write(spdlog::level::warn, msg, f); }
-inline void error(std::string_view msg, fields f = {}) { write(spdlog::level::err, msg, f); }
+inline void trace(std::string_view msg, fields f = {}) {
+    write(spdlog::level::trace, msg, f);
+}
+inline void debug(std::string_view msg, fields f = {}) {
+    write(spdlog::level::debug, msg, f);
+}
+inline void info(std::string_view msg, fields f = {}) {
+    write(spdlog::level::info, msg, f);
+}
+inline void warn(std::string_view msg, fields f = {}) {
+    write(spdlog::level::warn, msg, f);
+}
+inline void error(std::string_view msg, fields f = {}) {
+    write(spdlog::level::err, msg, f);
+}
 
 }  // namespace mg::logging

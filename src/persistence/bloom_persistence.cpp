@@ -19,22 +19,21 @@ namespace mg::persistence {
 using namespace detail;
 
 class bloom_persistence::gauge_collector {
-public:
-    explicit gauge_collector(state_gauges::source s) : gauges(std::make_shared<state_gauges>(std::move(s))) {}
+  public:
+    explicit gauge_collector(state_gauges::source s)
+        : gauges(std::make_shared<state_gauges>(std::move(s))) {}
     std::shared_ptr<state_gauges> gauges;
 };
 
-bloom_persistence::bloom_persistence(persistence_options options, tracker_host& host, mg::clock& clock,
-                                     file_system& fs, std::shared_ptr<prometheus::Registry> registry)
+bloom_persistence::bloom_persistence(persistence_options options, tracker_host& host,
+                                     mg::clock& clock, file_system& fs,
+                                     std::shared_ptr<prometheus::Registry> registry)
     : options_(std::move(options)), host_(host), clock_(clock), fs_(fs), metrics_(registry) {
     collector_ = std::make_shared<gauge_collector>([this] {
         const auto g = current_gauges();
-        return state_gauges::values{g.trackers,
-                                    g.dirty,
-                                    g.disk,
-                                    static_cast<double>(options_.max_size),
-                                    g.memory,
-                                    static_cast<double>(options_.max_memory),
+        return state_gauges::values{g.trackers, g.dirty,
+                                    g.disk,     static_cast<double>(options_.max_size),
+                                    g.memory,   static_cast<double>(options_.max_memory),
                                     failing()};
     });
     store_options so;
@@ -44,15 +43,18 @@ bloom_persistence::bloom_persistence(persistence_options options, tracker_host& 
     auto store = tracker_store::open(fs_, clock_, so, open_report_);
     if (!store) {
         logging::error("bloom persistence unavailable, keeping state in memory only",
-                       {{"path", options_.path}, {"error", store.error_message()}, {"component", k_component}});
+                       {{"path", options_.path},
+                        {"error", store.error_message()},
+                        {"component", k_component}});
         return;
     }
     store_ = std::move(*store);
-    logging::info("bloom persistence initialized", {{"path", options_.path},
-                                                    {"save_interval", format_duration(options_.save_interval)},
-                                                    {"state_ttl", format_duration(options_.state_ttl)},
-                                                    {"max_size", format_byte_size(options_.max_size)},
-                                                    {"compression", options_.compression}});
+    logging::info("bloom persistence initialized",
+                  {{"path", options_.path},
+                   {"save_interval", format_duration(options_.save_interval)},
+                   {"state_ttl", format_duration(options_.state_ttl)},
+                   {"max_size", format_byte_size(options_.max_size)},
+                   {"compression", options_.compression}});
     if (!open_report_.meta_moved_to.empty())
         logging::error("bloom state index is corrupt, rebuilding it from the tracker files",
                        {{"error", open_report_.message},
@@ -65,7 +67,9 @@ bloom_persistence::bloom_persistence(persistence_options options, tracker_host& 
                       {{"recovered", open_report_.recovered.size()}, {"component", k_component}});
     for (const auto& [file, why] : open_report_.set_aside)
         logging::error("bloom state file does not decode, moved aside (not deleted)",
-                       {{"file", file}, {"moved_to", options_.path + "/unreadable/"}, {"error", why},
+                       {{"file", file},
+                        {"moved_to", options_.path + "/unreadable/"},
+                        {"error", why},
                         {"component", k_component}});
     metrics_.index_recovered(static_cast<double>(open_report_.recovered.size()));
     metrics_.files_set_aside(static_cast<double>(open_report_.set_aside.size()));
@@ -73,8 +77,9 @@ bloom_persistence::bloom_persistence(persistence_options options, tracker_host& 
         logging::info("removed orphan bloom state file", {{"file", name}});
     not_writable_ = open_report_.not_writable;
     if (!not_writable_.empty())
-        logging::error("bloom persistence directory is not writable: state is restored but cannot be saved",
-                       {{"path", options_.path}, {"error", not_writable_}, {"component", k_component}});
+        logging::error(
+            "bloom persistence directory is not writable: state is restored but cannot be saved",
+            {{"path", options_.path}, {"error", not_writable_}, {"component", k_component}});
 }
 
 bloom_persistence::~bloom_persistence() {
@@ -85,18 +90,22 @@ bloom_persistence::~bloom_persistence() {
     collector_->gauges->detach();
 }
 
-std::shared_ptr<prometheus::Collectable> bloom_persistence::collector() { return collector_->gauges; }
+std::shared_ptr<prometheus::Collectable> bloom_persistence::collector() {
+    return collector_->gauges;
+}
 
 std::vector<bloom_persistence::live_tracker> bloom_persistence::live() const {
     std::vector<live_tracker> out;
-    host_.for_each([&](const std::string& key, const std::shared_ptr<cardinality::bloom_tracker>& t) {
-        if (t) out.push_back({key, t});
-    });
+    host_.for_each(
+        [&](const std::string& key, const std::shared_ptr<cardinality::bloom_tracker>& t) {
+            if (t) out.push_back({key, t});
+        });
     return out;
 }
 
 wall::time_point bloom_persistence::wall_of(steady::time_point t) const {
-    return clock_.wall_now() - std::chrono::duration_cast<wall::duration>(clock_.monotonic_now() - t);
+    return clock_.wall_now() -
+           std::chrono::duration_cast<wall::duration>(clock_.monotonic_now() - t);
 }
 
 save_report bloom_persistence::save_now(steady::time_point deadline) {
@@ -112,14 +121,17 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
         metrics_.save(false);
         ++r.errors;
         r.first_error = layout.error_message();
-        logging::error("bloom state save failed", {{"failed", r.errors}, {"saved", 0}, {"error", r.first_error},
+        logging::error("bloom state save failed", {{"failed", r.errors},
+                                                   {"saved", 0},
+                                                   {"error", r.first_error},
                                                    {"component", k_component}});
         return r;
     }
     if (*layout) {
         metrics_.directory_recreated();
-        logging::error("bloom state directory was missing and has been recreated; saving every tracker again",
-                       {{"path", options_.path}, {"component", k_component}});
+        logging::error(
+            "bloom state directory was missing and has been recreated; saving every tracker again",
+            {{"path", options_.path}, {"component", k_component}});
     }
 
     const auto index = store_->index();
@@ -129,7 +141,8 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
         const auto it = index.trackers.find(lt.key);
         // A tracker the index does not hold is saved whole, changed or not (first save, or the
         // directory was recreated); a rejected key is never retried.
-        if (lt.tracker->take_dirty() || (it == index.trackers.end() && rejected_keys_.count(lt.key) == 0)) {
+        if (lt.tracker->take_dirty() ||
+            (it == index.trackers.end() && rejected_keys_.count(lt.key) == 0)) {
             dirty.push_back(std::move(lt));
         } else if (it != index.trackers.end()) {
             const auto used = wall_of(lt.tracker->last_seen());
@@ -148,14 +161,16 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
     }
 
     std::vector<pending_file> chunk;
-    std::map<std::string, std::shared_ptr<cardinality::bloom_tracker>> owners;  // of the chunk's files
+    std::map<std::string, std::shared_ptr<cardinality::bloom_tracker>>
+        owners;  // of the chunk's files
     std::uint64_t chunk_bytes = 0;
     auto flush = [&] {
         if (chunk.empty()) return;
         const auto outcomes = store_->save(std::move(chunk), clock_.wall_now(), deadline);
         for (const auto& o : outcomes) {
             // Saved next time: the failure left the previous file and entry in place.
-            if (const auto it = owners.find(o.key); !o.result.ok() && it != owners.end()) it->second->mark_dirty();
+            if (const auto it = owners.find(o.key); !o.result.ok() && it != owners.end())
+                it->second->mark_dirty();
             if (o.timed_out) {
                 ++r.unsaved;
                 continue;
@@ -187,8 +202,9 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
             // Counted and logged once: the key never changes, so neither would the outcome.
             if (rejected_keys_.insert(key).second) {
                 metrics_.save(false);
-                logging::error("tracker key rejected, not persisted",
-                               {{"key", key}, {"error", st.error_message()}, {"component", k_component}});
+                logging::error(
+                    "tracker key rejected, not persisted",
+                    {{"key", key}, {"error", st.error_message()}, {"component", k_component}});
             }
             continue;
         }
@@ -204,8 +220,9 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
         f.meta.compressed = options_.compression;
         f.meta.generations = snap.config.generations;
         f.meta.window = snap.config.window;
-        f.meta.window_start = snap.taken_at - (snap.generations.empty() ? std::chrono::nanoseconds{0}
-                                                                         : snap.generations.back().age);
+        f.meta.window_start =
+            snap.taken_at -
+            (snap.generations.empty() ? std::chrono::nanoseconds{0} : snap.generations.back().age);
         f.meta.memory_bytes = tracker->memory_bytes();
         if (options_.compression) {
             auto z = gzip_compress(payload, options_.compression_level);
@@ -217,7 +234,9 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
                 if (r.first_error.empty()) r.first_error = key + ": " + z.error_message();
                 continue;
             }
-            metrics_.observe_file(payload.empty() ? 1.0 : static_cast<double>(z->size()) / static_cast<double>(payload.size()),
+            metrics_.observe_file(payload.empty() ? 1.0
+                                                  : static_cast<double>(z->size()) /
+                                                        static_cast<double>(payload.size()),
                                   static_cast<double>(z->size()));
             f.bytes = std::move(*z);
         } else {
@@ -233,7 +252,8 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
 
     r.duration = std::chrono::milliseconds(ms_since(clock_, started));
     if (r.saved + r.errors > 0)
-        metrics_.observe_save_seconds(std::chrono::duration<double>(clock_.monotonic_now() - started).count());
+        metrics_.observe_save_seconds(
+            std::chrono::duration<double>(clock_.monotonic_now() - started).count());
     if (r.saved + r.errors + r.stamped > 0) last_pass_failed_ = r.errors > 0;
     const auto usage = store_->disk_usage();
     if (r.saved > 0)
@@ -256,8 +276,9 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
     return r;
 }
 
-
-std::uint64_t bloom_persistence::memory_usage() const { return host_.memory_bytes(); }
+std::uint64_t bloom_persistence::memory_usage() const {
+    return host_.memory_bytes();
+}
 
 bloom_persistence::gauge_values bloom_persistence::current_gauges() const {
     gauge_values g;
@@ -281,8 +302,9 @@ void bloom_persistence::guarded(std::string_view what, F&& f) {
                        {{"task", what}, {"error", e.what()}, {"component", k_component}});
     } catch (...) {
         metrics_.save(false);
-        logging::error("bloom persistence background task failed",
-                       {{"task", what}, {"error", "unknown exception"}, {"component", k_component}});
+        logging::error(
+            "bloom persistence background task failed",
+            {{"task", what}, {"error", "unknown exception"}, {"component", k_component}});
     }
 }
 
@@ -310,7 +332,8 @@ void bloom_persistence::cleanup_loop() {
     lower_thread_priority();
     std::unique_lock lock(wake_mu_);
     while (!stopping_) {
-        clock_.wait_for(lock, wake_, options_.cleanup_interval, [this] { return stopping_ || cleanup_requested_; });
+        clock_.wait_for(lock, wake_, options_.cleanup_interval,
+                        [this] { return stopping_ || cleanup_requested_; });
         if (stopping_) break;
         cleanup_requested_ = false;
         lock.unlock();
@@ -387,15 +410,22 @@ stop_report bloom_persistence::finish_stop(steady::time_point deadline) {
     const auto elapsed = ms_since(clock_, stop_started_);
     if (out.timed_out) {
         logging::error("final bloom state save ran out of time",
-                       {{"saved", out.saved}, {"failed", out.failed}, {"unsaved", out.unsaved}, {"total", total},
-                        {"timeout", format_duration(options_.shutdown_timeout)}, {"duration_ms", elapsed},
+                       {{"saved", out.saved},
+                        {"failed", out.failed},
+                        {"unsaved", out.unsaved},
+                        {"total", total},
+                        {"timeout", format_duration(options_.shutdown_timeout)},
+                        {"duration_ms", elapsed},
                         {"component", k_component}});
         return out;
     }
     if (out.unsaved > 0)
-        logging::error("final bloom state save ran out of time",
-                       {{"saved", out.saved}, {"failed", out.failed}, {"unsaved", out.unsaved}, {"total", total},
-                        {"duration_ms", elapsed}, {"component", k_component}});
+        logging::error("final bloom state save ran out of time", {{"saved", out.saved},
+                                                                  {"failed", out.failed},
+                                                                  {"unsaved", out.unsaved},
+                                                                  {"total", total},
+                                                                  {"duration_ms", elapsed},
+                                                                  {"component", k_component}});
     else if (out.failed > 0)
         logging::error("final bloom state save failed", {{"saved", out.saved},
                                                          {"failed", out.failed},
@@ -404,7 +434,8 @@ stop_report bloom_persistence::finish_stop(steady::time_point deadline) {
                                                          {"duration_ms", elapsed},
                                                          {"component", k_component}});
     else
-        logging::info("final bloom state saved", {{"saved", out.saved}, {"total", total}, {"duration_ms", elapsed}});
+        logging::info("final bloom state saved",
+                      {{"saved", out.saved}, {"total", total}, {"duration_ms", elapsed}});
     logging::info("bloom persistence stopped");
     return out;
 }

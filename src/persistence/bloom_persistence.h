@@ -52,7 +52,7 @@
 namespace prometheus {
 class Registry;
 class Collectable;
-}
+}  // namespace prometheus
 
 namespace mg::persistence {
 
@@ -61,8 +61,8 @@ struct persistence_options {
     std::chrono::nanoseconds save_interval = std::chrono::seconds(30);
     std::chrono::nanoseconds state_ttl = std::chrono::hours(1);
     std::chrono::nanoseconds cleanup_interval = std::chrono::minutes(5);
-    std::uint64_t max_size = 524288000;     // 0: no limit
-    std::uint64_t max_memory = 268435456;   // 0: no limit
+    std::uint64_t max_size = 524288000;    // 0: no limit
+    std::uint64_t max_memory = 268435456;  // 0: no limit
     bool compression = true;
     int compression_level = 1;
     // The final save's budget when stop() is called without a deadline (the destructor, tests).
@@ -87,7 +87,7 @@ struct save_report {
 };
 
 struct stop_report {
-    std::size_t dirty = 0;    // trackers with changes when the stop began
+    std::size_t dirty = 0;  // trackers with changes when the stop began
     std::size_t saved = 0;
     std::size_t failed = 0;
     std::size_t unsaved = 0;  // not attempted before the deadline
@@ -104,10 +104,10 @@ struct cleanup_report {
 };
 
 class bloom_persistence {
-public:
+  public:
     // Opens the state directory (logging "bloom persistence initialized") or enters degraded mode.
-    bloom_persistence(persistence_options options, tracker_host& host, mg::clock& clock, file_system& fs,
-                      std::shared_ptr<prometheus::Registry> registry);
+    bloom_persistence(persistence_options options, tracker_host& host, mg::clock& clock,
+                      file_system& fs, std::shared_ptr<prometheus::Registry> registry);
     ~bloom_persistence();
     bloom_persistence(const bloom_persistence&) = delete;
     bloom_persistence& operator=(const bloom_persistence&) = delete;
@@ -119,7 +119,8 @@ public:
     restore_report restore();
     void start();
     // One save pass over the dirty trackers; stops between chunks at `deadline`.
-    save_report save_now(std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
+    save_report save_now(std::chrono::steady_clock::time_point deadline =
+                             std::chrono::steady_clock::time_point::max());
     cleanup_report cleanup_now();
     // Stops the threads and starts the final save (on its own thread), bounded by `deadline`;
     // logs the spec's "bloom persistence shutting down".
@@ -138,7 +139,7 @@ public:
     // reports nothing).
     std::shared_ptr<prometheus::Collectable> collector();
 
-private:
+  private:
     struct live_tracker {
         std::string key;
         std::shared_ptr<cardinality::bloom_tracker> tracker;
@@ -146,15 +147,21 @@ private:
     std::vector<live_tracker> live() const;
     std::chrono::system_clock::time_point wall_of(std::chrono::steady_clock::time_point t) const;
     // Evicts from memory and disk; returns every key that went (a metric takes its label trackers).
-    std::vector<std::string> evict(const std::string& key, std::string_view reason, std::chrono::nanoseconds age,
-                                   cleanup_report& r);
+    std::vector<std::string> evict(const std::string& key, std::string_view reason,
+                                   std::chrono::nanoseconds age, cleanup_report& r);
     struct gauge_values {
         double trackers = 0, dirty = 0, disk = 0, memory = 0;
     };
     gauge_values current_gauges() const;
-    std::uint64_t memory_limit() const { return options_.max_memory == 0 ? UINT64_MAX : options_.max_memory; }
-    std::uint64_t disk_limit() const { return options_.max_size == 0 ? UINT64_MAX : options_.max_size; }
-    bool failing() const { return store_ == nullptr || !not_writable_.empty() || last_pass_failed_.load(); }
+    std::uint64_t memory_limit() const {
+        return options_.max_memory == 0 ? UINT64_MAX : options_.max_memory;
+    }
+    std::uint64_t disk_limit() const {
+        return options_.max_size == 0 ? UINT64_MAX : options_.max_size;
+    }
+    bool failing() const {
+        return store_ == nullptr || !not_writable_.empty() || last_pass_failed_.load();
+    }
     void final_save(std::chrono::steady_clock::time_point deadline);
     void saver_loop();
     void cleanup_loop();
@@ -169,12 +176,12 @@ private:
     std::unique_ptr<tracker_store> store_;
     open_report open_report_;
 
-    std::mutex save_mu_;     // one save pass at a time
-    std::mutex cleanup_mu_;  // one cleanup pass at a time
+    std::mutex save_mu_;                   // one save pass at a time
+    std::mutex cleanup_mu_;                // one cleanup pass at a time
     std::set<std::string> rejected_keys_;  // logged and counted once each (save_mu_)
     std::string not_writable_;             // set at open: why the directory refused a test write
     std::atomic<bool> last_pass_failed_{false};
-    bool memory_warned_ = false;           // over 80% already said (cleanup_mu_)
+    bool memory_warned_ = false;  // over 80% already said (cleanup_mu_)
 
     // The final save, on its own thread so the caller's deadline holds whatever the disk does.
     std::thread final_;

@@ -1,10 +1,9 @@
 // bloom_persistence::restore(): the state directory read back at startup (see bloom_persistence.h).
-#include "persistence/bloom_persistence.h"
-
 #include <algorithm>
 #include <map>
 
 #include "logging/log.h"
+#include "persistence/bloom_persistence.h"
 #include "persistence/meta_index.h"
 #include "persistence/persistence_internal.h"
 #include "persistence/tracker_codec.h"
@@ -21,7 +20,8 @@ restore_report bloom_persistence::restore() {
     for (const auto& [key, why] : open_report_.bad_entries) {
         ++r.errors;
         metrics_.load(false);
-        logging::error("skipped bloom state entry", {{"key", key}, {"error", why}, {"component", k_component}});
+        logging::error("skipped bloom state entry",
+                       {{"key", key}, {"error", why}, {"component", k_component}});
     }
     if (open_report_.meta_moved_to.size()) {
         ++r.errors;
@@ -41,8 +41,9 @@ restore_report bloom_persistence::restore() {
     auto entries = store_->index().trackers;
     std::vector<const tracker_meta*> order;
     for (const auto& [key, m] : entries) order.push_back(&m);
-    std::sort(order.begin(), order.end(),
-              [](const tracker_meta* a, const tracker_meta* b) { return a->last_updated > b->last_updated; });
+    std::sort(order.begin(), order.end(), [](const tracker_meta* a, const tracker_meta* b) {
+        return a->last_updated > b->last_updated;
+    });
     for (const tracker_meta* m : order) {
         const auto age = now - m->last_updated;
         if (age > options_.state_ttl) {
@@ -55,7 +56,8 @@ restore_report bloom_persistence::restore() {
             ++r.errors;
             metrics_.load(false);
             drop.push_back(m->key);
-            logging::error("failed to load tracker", {{"key", m->key}, {"error", why}, {"component", k_component}});
+            logging::error("failed to load tracker",
+                           {{"key", m->key}, {"error", why}, {"component", k_component}});
         };
         if (auto st = validate_key(m->key); !st) {
             fail(st.error_message());
@@ -66,7 +68,8 @@ restore_report bloom_persistence::restore() {
             fail(bytes.error_message());
             continue;
         }
-        auto snap = decode_tracker_file(*bytes, m->key, std::min(memory_limit(), options_.max_file_bytes * 64));
+        auto snap = decode_tracker_file(*bytes, m->key,
+                                        std::min(memory_limit(), options_.max_file_bytes * 64));
         if (!snap) {
             fail(snap.error_message());
             continue;
@@ -82,14 +85,16 @@ restore_report bloom_persistence::restore() {
             // TTL removes it if it is never used again).
             ++r.errors;
             metrics_.load(false);
-            logging::error("failed to load tracker",
-                           {{"key", m->key},
-                            {"error", "restoring it would exceed max_memory (" + format_byte_size(options_.max_memory) +
-                                          "); kept on disk"},
-                            {"component", k_component}});
+            logging::error(
+                "failed to load tracker",
+                {{"key", m->key},
+                 {"error", "restoring it would exceed max_memory (" +
+                               format_byte_size(options_.max_memory) + "); kept on disk"},
+                 {"component", k_component}});
             continue;
         }
-        (*tracker)->set_last_seen(clock_.monotonic_now() - std::chrono::duration_cast<steady::duration>(age));
+        (*tracker)->set_last_seen(clock_.monotonic_now() -
+                                  std::chrono::duration_cast<steady::duration>(age));
         const auto count = (*tracker)->count();
         std::shared_ptr<cardinality::bloom_tracker> shared(std::move(*tracker));
         if (auto st = host_.adopt(m->key, shared); !st) {
@@ -99,8 +104,10 @@ restore_report bloom_persistence::restore() {
         memory += bytes_in_memory;
         ++r.loaded;
         metrics_.load(true);
-        metrics_.observe_load_seconds(std::chrono::duration<double>(clock_.monotonic_now() - t0).count());
-        logging::info("loaded tracker", {{"key", m->key}, {"count", count}, {"age", age_text(age)}});
+        metrics_.observe_load_seconds(
+            std::chrono::duration<double>(clock_.monotonic_now() - t0).count());
+        logging::info("loaded tracker",
+                      {{"key", m->key}, {"count", count}, {"age", age_text(age)}});
     }
     if (!drop.empty()) {
         if (auto st = store_->remove(drop); !st)
@@ -114,6 +121,5 @@ restore_report bloom_persistence::restore() {
                                                    {"duration_ms", r.duration.count()}});
     return r;
 }
-
 
 }  // namespace mg::persistence

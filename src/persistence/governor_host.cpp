@@ -21,13 +21,15 @@ result<parsed_key> parse_key(std::string_view key) {
         if (colon != std::string_view::npos && colon > 0 && colon + 1 < rest.size())
             return parsed_key{rest.substr(colon + 1), rest.substr(0, colon)};
     }
-    return make_error("unknown tracker key \"" + std::string(key) + "\" (expected stats:metric:NAME or " +
-                      "limits:label:LABEL:NAME)");
+    return make_error("unknown tracker key \"" + std::string(key) +
+                      "\" (expected stats:metric:NAME or " + "limits:label:LABEL:NAME)");
 }
 
 }  // namespace
 
-std::string metric_key(std::string_view metric) { return std::string(k_metric_prefix) + std::string(metric); }
+std::string metric_key(std::string_view metric) {
+    return std::string(k_metric_prefix) + std::string(metric);
+}
 
 std::string label_key(std::string_view metric, std::string_view label) {
     return std::string(k_label_prefix) + std::string(label) + ":" + std::string(metric);
@@ -40,7 +42,8 @@ void governor_host::for_each(const visitor& fn) const {
     });
 }
 
-status governor_host::adopt(const std::string& key, std::shared_ptr<cardinality::bloom_tracker> tracker) {
+status governor_host::adopt(const std::string& key,
+                            std::shared_ptr<cardinality::bloom_tracker> tracker) {
     auto k = parse_key(key);
     if (!k) return make_error(k.error_message());
     governor_.adopt_tracker(k->metric, k->label, std::move(tracker));

@@ -15,14 +15,15 @@ std::string metric_key(std::string_view metric);
 std::string label_key(std::string_view metric, std::string_view label);
 
 class governor_host final : public tracker_host {
-public:
+  public:
     explicit governor_host(limits::governor& g) : governor_(g) {}
     void for_each(const visitor& fn) const override;
-    status adopt(const std::string& key, std::shared_ptr<cardinality::bloom_tracker> tracker) override;
+    status adopt(const std::string& key,
+                 std::shared_ptr<cardinality::bloom_tracker> tracker) override;
     std::vector<std::string> evict(const std::string& key) override;
     std::uint64_t memory_bytes() const override { return governor_.memory_bytes(); }
 
-private:
+  private:
     limits::governor& governor_;
 };
 

@@ -1,11 +1,10 @@
 // meta.json encoding and validation (see meta_index.h), with nlohmann/json.
 #include "persistence/meta_index.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <ctime>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "common/units.h"
 
@@ -42,16 +41,20 @@ result<tracker_meta> entry_from(const std::string& map_key, const json& j) {
     tracker_meta m;
     auto str = [&](const char* name, bool required, std::string& out) -> status {
         const auto it = j.find(name);
-        if (it == j.end()) return required ? status(make_error(std::string("missing ") + name)) : status{};
+        if (it == j.end())
+            return required ? status(make_error(std::string("missing ") + name)) : status{};
         if (!it->is_string()) return make_error(std::string(name) + " is not a string");
         out = it->get<std::string>();
         return {};
     };
-    auto num = [&](const char* name, bool required, std::uint64_t max, std::uint64_t& out) -> status {
+    auto num = [&](const char* name, bool required, std::uint64_t max,
+                   std::uint64_t& out) -> status {
         const auto it = j.find(name);
-        if (it == j.end()) return required ? status(make_error(std::string("missing ") + name)) : status{};
+        if (it == j.end())
+            return required ? status(make_error(std::string("missing ") + name)) : status{};
         if (!it->is_number_unsigned() || it->get<std::uint64_t>() > max)
-            return make_error(std::string(name) + " is not an unsigned integer up to " + std::to_string(max));
+            return make_error(std::string(name) + " is not an unsigned integer up to " +
+                              std::to_string(max));
         out = it->get<std::uint64_t>();
         return {};
     };
@@ -65,14 +68,17 @@ result<tracker_meta> entry_from(const std::string& map_key, const json& j) {
     };
     std::uint64_t checksum = 0, prev = 0, format = 0, generations = 0;
     std::string window;
-    for (status st : {str("key", true, m.key), str("hash", true, m.hash), num("count", true, UINT64_MAX, m.count),
-                      time("last_updated", true, m.last_updated), time("last_saved", false, m.last_saved),
-                      time("created_at", false, m.created_at), num("checksum", true, UINT32_MAX, checksum),
-                      num("size_bytes", true, UINT64_MAX, m.size_bytes),
-                      num("previous_checksum", false, UINT32_MAX, prev), num("format", false, UINT32_MAX, format),
-                      num("generations", false, UINT32_MAX, generations), str("window", false, window),
-                      time("window_start", false, m.window_start),
-                      num("memory_bytes", false, UINT64_MAX, m.memory_bytes)}) {
+    for (status st :
+         {str("key", true, m.key), str("hash", true, m.hash),
+          num("count", true, UINT64_MAX, m.count), time("last_updated", true, m.last_updated),
+          time("last_saved", false, m.last_saved), time("created_at", false, m.created_at),
+          num("checksum", true, UINT32_MAX, checksum),
+          num("size_bytes", true, UINT64_MAX, m.size_bytes),
+          num("previous_checksum", false, UINT32_MAX, prev),
+          num("format", false, UINT32_MAX, format),
+          num("generations", false, UINT32_MAX, generations), str("window", false, window),
+          time("window_start", false, m.window_start),
+          num("memory_bytes", false, UINT64_MAX, m.memory_bytes)}) {
         if (!st) return make_error(st.error_message());
     }
     if (m.key != map_key) return make_error("key \"" + m.key + "\" differs from its index entry");
@@ -122,8 +128,8 @@ meta_parse_result parse_meta(std::string_view text) {
     out.version = v->get<int>();
     if (out.version != k_meta_version) {
         out.problem = meta_problem::version_unsupported;
-        out.message = "meta.json version " + std::to_string(out.version) + " is not supported (this build reads " +
-                      std::to_string(k_meta_version) + ")";
+        out.message = "meta.json version " + std::to_string(out.version) +
+                      " is not supported (this build reads " + std::to_string(k_meta_version) + ")";
         return out;
     }
     const auto t = j.find("trackers");
@@ -154,13 +160,15 @@ status validate_key(std::string_view key) {
     for (const char c : key) {
         const auto u = static_cast<unsigned char>(c);
         if (c == '/' || c == '\\') return make_error("tracker key contains a path separator");
-        if (u < 0x20 || u == 0x7f) return make_error("tracker key contains a control character or NUL");
+        if (u < 0x20 || u == 0x7f)
+            return make_error("tracker key contains a control character or NUL");
     }
     return {};
 }
 
 std::string format_rfc3339(sys_tp t) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
     std::time_t secs = static_cast<std::time_t>(ms / 1000);
     long frac = static_cast<long>(ms % 1000);
     if (frac < 0) frac += 1000, --secs;
@@ -181,7 +189,8 @@ result<sys_tp> parse_rfc3339(std::string_view text) {
     std::tm tm{};
     const std::string s(text);
     const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (end == nullptr) return make_error("\"" + s + "\" is not an RFC 3339 time like 2024-01-15T10:30:00Z");
+    if (end == nullptr)
+        return make_error("\"" + s + "\" is not an RFC 3339 time like 2024-01-15T10:30:00Z");
     std::int64_t nanos = 0;
     if (*end == '.') {
         ++end;
@@ -215,7 +224,7 @@ result<sys_tp> parse_rfc3339(std::string_view text) {
     if (secs < 0 || secs > k_max_secs)
         return make_error("\"" + s + "\": outside the years 1970 to 2262");
     return sys_tp(std::chrono::duration_cast<sys_tp::duration>(std::chrono::seconds(secs) +
-                                                                std::chrono::nanoseconds(nanos)));
+                                                               std::chrono::nanoseconds(nanos)));
 }
 
 }  // namespace mg::persistence

@@ -17,7 +17,7 @@ class Histogram;
 namespace mg::persistence {
 
 class persistence_metrics {
-public:
+  public:
     explicit persistence_metrics(const std::shared_ptr<prometheus::Registry>& registry);
 
     void save(bool ok);
@@ -31,7 +31,7 @@ public:
     void files_set_aside(double n);
     void index_recovered(double n);
 
-private:
+  private:
     prometheus::Counter* saves_ok_ = nullptr;
     prometheus::Counter* saves_error_ = nullptr;
     prometheus::Counter* loads_ok_ = nullptr;

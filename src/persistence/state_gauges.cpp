@@ -26,16 +26,23 @@ std::vector<prometheus::MetricFamily> state_gauges::Collect() const {
         f.metric.push_back(std::move(m));
         out.push_back(std::move(f));
     };
-    gauge("bloom_persistence_trackers_total", "Current tracker count (trackers in memory).", v.trackers);
-    gauge("bloom_persistence_dirty_trackers", "Trackers pending save (changed since their last save).", v.dirty);
-    gauge("bloom_persistence_disk_usage_bytes", "Current disk usage: tracker files plus meta.json.", v.disk_usage);
-    gauge("bloom_persistence_disk_limit_bytes", "Configured max disk size (0: no limit).", v.disk_limit);
+    gauge("bloom_persistence_trackers_total", "Current tracker count (trackers in memory).",
+          v.trackers);
+    gauge("bloom_persistence_dirty_trackers",
+          "Trackers pending save (changed since their last save).", v.dirty);
+    gauge("bloom_persistence_disk_usage_bytes", "Current disk usage: tracker files plus meta.json.",
+          v.disk_usage);
+    gauge("bloom_persistence_disk_limit_bytes", "Configured max disk size (0: no limit).",
+          v.disk_limit);
     gauge("bloom_persistence_memory_usage_bytes",
-          "Current in-memory usage: trackers and label sketches (= metrics_governor_tracker_memory_bytes).",
+          "Current in-memory usage: trackers and label sketches (= "
+          "metrics_governor_tracker_memory_bytes).",
           v.memory_usage);
-    gauge("bloom_persistence_memory_limit_bytes", "Configured max memory (0: no limit).", v.memory_limit);
+    gauge("bloom_persistence_memory_limit_bytes", "Configured max memory (0: no limit).",
+          v.memory_limit);
     gauge("bloom_persistence_degraded",
-          "1 while persistence does not work: directory unusable or not writable, or the last save pass failed.",
+          "1 while persistence does not work: directory unusable or not writable, or the last save "
+          "pass failed.",
           v.degraded ? 1 : 0);
     return out;
 }

@@ -8,16 +8,16 @@
 // needs. Thread-safety: Collect() from any thread; detach() waits for a Collect() in progress.
 #pragma once
 
+#include <prometheus/collectable.h>
+
 #include <functional>
 #include <mutex>
 #include <vector>
 
-#include <prometheus/collectable.h>
-
 namespace mg::persistence {
 
 class state_gauges final : public prometheus::Collectable {
-public:
+  public:
     struct values {
         double trackers = 0;
         double dirty = 0;
@@ -33,7 +33,7 @@ public:
     void detach();
     std::vector<prometheus::MetricFamily> Collect() const override;
 
-private:
+  private:
     mutable std::mutex mu_;
     source source_;
 };

@@ -1,4 +1,5 @@
-// Tracker file encoding, gzip via zlib, CRC32 via zlib and SHA-256 via OpenSSL (see tracker_codec.h).
+// Tracker file encoding, gzip via zlib, CRC32 via zlib and SHA-256 via OpenSSL (see
+// tracker_codec.h).
 #include "persistence/tracker_codec.h"
 
 #include <openssl/evp.h>
@@ -17,7 +18,7 @@ static_assert(std::endian::native == std::endian::little, "the file format is li
 constexpr std::string_view k_magic = "MGBT";
 
 class writer {
-public:
+  public:
     explicit writer(std::string& out) : out_(out) {}
     template <typename T>
     void put(T v) {
@@ -27,12 +28,12 @@ public:
     }
     void bytes(std::string_view s) { out_.append(s); }
 
-private:
+  private:
     std::string& out_;
 };
 
 class reader {
-public:
+  public:
     explicit reader(std::string_view in) : in_(in) {}
     template <typename T>
     bool get(T& v) {
@@ -49,7 +50,7 @@ public:
     }
     std::size_t left() const { return in_.size(); }
 
-private:
+  private:
     std::string_view in_;
 };
 
@@ -71,7 +72,9 @@ std::string encode_tracker(std::string_view key, const cardinality::tracker_snap
     w.put<double>(snap.config.fp_rate);
     w.put<std::uint32_t>(snap.config.generations);
     w.put<std::int64_t>(snap.config.window.count());
-    w.put<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(snap.taken_at.time_since_epoch()).count());
+    w.put<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(snap.taken_at.time_since_epoch())
+            .count());
     w.put<std::uint32_t>(static_cast<std::uint32_t>(snap.generations.size()));
     for (const auto& g : snap.generations) {
         w.put<std::int64_t>(g.age.count());
@@ -82,7 +85,8 @@ std::string encode_tracker(std::string_view key, const cardinality::tracker_snap
             w.put<std::uint64_t>(s.geometry.n_blocks);
             w.put<double>(s.geometry.fp_rate);
             w.put<std::uint64_t>(s.items);
-            w.bytes(std::string_view(reinterpret_cast<const char*>(s.words.data()), s.words.size() * 8));
+            w.bytes(std::string_view(reinterpret_cast<const char*>(s.words.data()),
+                                     s.words.size() * 8));
         }
     }
     return out;
@@ -91,23 +95,28 @@ std::string encode_tracker(std::string_view key, const cardinality::tracker_snap
 namespace {
 
 // expected_key null: any key, returned through key_out (rebuilding a lost index).
-result<cardinality::tracker_snapshot> decode_payload(std::string_view payload, const std::string_view* expected_key,
+result<cardinality::tracker_snapshot> decode_payload(std::string_view payload,
+                                                     const std::string_view* expected_key,
                                                      std::string* key_out) {
     reader r(payload);
     std::string_view magic;
-    if (!r.bytes(k_magic.size(), magic) || magic != k_magic) return make_error("not a tracker file (bad magic)");
+    if (!r.bytes(k_magic.size(), magic) || magic != k_magic)
+        return make_error("not a tracker file (bad magic)");
     std::uint32_t file_format = 0, snap_format = 0, key_len = 0;
     if (!r.get(file_format)) return make_error("truncated header");
     if (file_format != k_file_format)
-        return make_error("unsupported tracker file format " + std::to_string(file_format) + " (this build reads " +
-                          std::to_string(k_file_format) + ")");
+        return make_error("unsupported tracker file format " + std::to_string(file_format) +
+                          " (this build reads " + std::to_string(k_file_format) + ")");
     if (!r.get(snap_format) || !r.get(key_len)) return make_error("truncated header");
     if (snap_format == 1)
-        return make_error("tracker snapshot format 1 holds series identities of an older version (this build reads " +
-                          std::to_string(cardinality::tracker_snapshot::k_format) +
-                          "); the tracker starts empty and relearns its series");
+        return make_error(
+            "tracker snapshot format 1 holds series identities of an older version (this build "
+            "reads " +
+            std::to_string(cardinality::tracker_snapshot::k_format) +
+            "); the tracker starts empty and relearns its series");
     if (snap_format != cardinality::tracker_snapshot::k_format)
-        return make_error("unsupported tracker snapshot format " + std::to_string(snap_format) + " (this build reads " +
+        return make_error("unsupported tracker snapshot format " + std::to_string(snap_format) +
+                          " (this build reads " +
                           std::to_string(cardinality::tracker_snapshot::k_format) + ")");
     std::string_view key;
     if (!r.bytes(key_len, key)) return make_error("truncated key");
@@ -119,12 +128,13 @@ result<cardinality::tracker_snapshot> decode_payload(std::string_view payload, c
     snap.format = snap_format;
     std::int64_t window_ns = 0, taken_ns = 0;
     std::uint32_t n_gen = 0;
-    if (!r.get(snap.config.expected_items) || !r.get(snap.config.fp_rate) || !r.get(snap.config.generations) ||
-        !r.get(window_ns) || !r.get(taken_ns) || !r.get(n_gen))
+    if (!r.get(snap.config.expected_items) || !r.get(snap.config.fp_rate) ||
+        !r.get(snap.config.generations) || !r.get(window_ns) || !r.get(taken_ns) || !r.get(n_gen))
         return make_error("truncated tracker config");
     snap.config.window = std::chrono::nanoseconds(window_ns);
     snap.taken_at = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(taken_ns)));
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::nanoseconds(taken_ns)));
     if (n_gen == 0 || n_gen > cardinality::tracker_config::k_max_generations)
         return make_error("bad generation count " + std::to_string(n_gen));
     snap.generations.resize(n_gen);
@@ -136,26 +146,30 @@ result<cardinality::tracker_snapshot> decode_payload(std::string_view payload, c
             return make_error("truncated generation " + std::to_string(gi));
         g.age = std::chrono::nanoseconds(age);
         if (n_slices > cardinality::scalable_bloom::k_max_slices)
-            return make_error("bad slice count " + std::to_string(n_slices) + " in generation " + std::to_string(gi));
+            return make_error("bad slice count " + std::to_string(n_slices) + " in generation " +
+                              std::to_string(gi));
         g.slices.resize(n_slices);
         for (std::uint32_t si = 0; si < n_slices; ++si) {
             auto& s = g.slices[si];
-            if (!r.get(s.geometry.capacity) || !r.get(s.geometry.n_blocks) || !r.get(s.geometry.fp_rate) ||
-                !r.get(s.items))
-                return make_error("truncated slice " + std::to_string(si) + " of generation " + std::to_string(gi));
+            if (!r.get(s.geometry.capacity) || !r.get(s.geometry.n_blocks) ||
+                !r.get(s.geometry.fp_rate) || !r.get(s.items))
+                return make_error("truncated slice " + std::to_string(si) + " of generation " +
+                                  std::to_string(gi));
             // Checked against what is left before allocating: a corrupt count cannot ask for more
             // memory than the file holds.
             if (s.geometry.n_blocks > r.left() / 64)
-                return make_error("slice " + std::to_string(si) + " of generation " + std::to_string(gi) +
-                                  " claims more blocks than the file holds");
+                return make_error("slice " + std::to_string(si) + " of generation " +
+                                  std::to_string(gi) + " claims more blocks than the file holds");
             s.words.resize(s.geometry.n_blocks * 8);
             std::string_view raw;
             r.bytes(s.words.size() * 8, raw);
-            // An empty slice has no buffer: memcpy with a null pointer is undefined even for 0 bytes.
+            // An empty slice has no buffer: memcpy with a null pointer is undefined even for 0
+            // bytes.
             if (!raw.empty()) std::memcpy(s.words.data(), raw.data(), raw.size());
         }
     }
-    if (r.left() != 0) return make_error(std::to_string(r.left()) + " unexpected bytes after the last generation");
+    if (r.left() != 0)
+        return make_error(std::to_string(r.left()) + " unexpected bytes after the last generation");
     return snap;
 }
 
@@ -179,11 +193,13 @@ result<std::string> gzip_compress(std::string_view data, int level) {
     return out;
 }
 
-result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload, std::string_view expected_key) {
+result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload,
+                                                     std::string_view expected_key) {
     return decode_payload(payload, &expected_key, nullptr);
 }
 
-result<keyed_snapshot> decode_tracker_file_any_key(std::string_view bytes, std::uint64_t max_inflated) {
+result<keyed_snapshot> decode_tracker_file_any_key(std::string_view bytes,
+                                                   std::uint64_t max_inflated) {
     const bool gzip = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
                       static_cast<unsigned char>(bytes[1]) == 0x8b;
     std::string inflated_bytes;
@@ -225,7 +241,8 @@ result<std::string> gzip_decompress(std::string_view data, std::uint64_t max_byt
         rc = inflate(&zs, Z_NO_FLUSH);
         if (rc != Z_OK && rc != Z_STREAM_END) {
             inflateEnd(&zs);
-            return make_error(rc == Z_BUF_ERROR ? "gzip: truncated stream" : "gzip: corrupt stream");
+            return make_error(rc == Z_BUF_ERROR ? "gzip: truncated stream"
+                                                : "gzip: corrupt stream");
         }
         const std::size_t n = buf.size() - zs.avail_out;
         if (out.size() + n > max_bytes) {
@@ -248,7 +265,8 @@ std::uint32_t crc32_of(std::string_view data) {
     uLong crc = crc32(0L, Z_NULL, 0);
     // zlib takes uInt lengths: feed large inputs in pieces.
     while (!data.empty()) {
-        const auto n = static_cast<uInt>(std::min<std::size_t>(data.size(), std::numeric_limits<uInt>::max()));
+        const auto n =
+            static_cast<uInt>(std::min<std::size_t>(data.size(), std::numeric_limits<uInt>::max()));
         crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), n);
         data.remove_prefix(n);
     }

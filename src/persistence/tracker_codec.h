@@ -24,7 +24,8 @@ inline constexpr std::uint32_t k_file_format = 1;
 std::string encode_tracker(std::string_view key, const cardinality::tracker_snapshot& snap);
 // Parses a payload; an error names the first problem (bad magic, unknown format, truncation, a
 // key other than `expected_key`, impossible sizes). Geometry is checked again by restore().
-result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload, std::string_view expected_key);
+result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload,
+                                                     std::string_view expected_key);
 
 // A tracker file as restore reads it: inflated within max_inflated bytes when it starts with the
 // gzip magic (a `.bloom.gz`), taken as is otherwise (a `.bloom`), then decode_tracker().
@@ -38,7 +39,8 @@ struct keyed_snapshot {
     std::string key;
     cardinality::tracker_snapshot snapshot;
 };
-result<keyed_snapshot> decode_tracker_file_any_key(std::string_view bytes, std::uint64_t max_inflated);
+result<keyed_snapshot> decode_tracker_file_any_key(std::string_view bytes,
+                                                   std::uint64_t max_inflated);
 
 // gzip (RFC 1952) at `level` 1..9.
 result<std::string> gzip_compress(std::string_view data, int level);

@@ -23,14 +23,16 @@
 namespace mg::persistence {
 
 class tracker_host {
-public:
-    using visitor = std::function<void(const std::string& key, const std::shared_ptr<cardinality::bloom_tracker>&)>;
+  public:
+    using visitor = std::function<void(const std::string& key,
+                                       const std::shared_ptr<cardinality::bloom_tracker>&)>;
 
     virtual ~tracker_host() = default;
     // Every live tracker with its key.
     virtual void for_each(const visitor& fn) const = 0;
     // Installs a restored tracker under its key; an error for a key this host does not use.
-    virtual status adopt(const std::string& key, std::shared_ptr<cardinality::bloom_tracker> tracker) = 0;
+    virtual status adopt(const std::string& key,
+                         std::shared_ptr<cardinality::bloom_tracker> tracker) = 0;
     // Forgets a tracker; returns the keys that went with it (itself, and for a metric its label
     // trackers), empty when it was not there.
     virtual std::vector<std::string> evict(const std::string& key) = 0;

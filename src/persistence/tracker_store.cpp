@@ -12,18 +12,23 @@ namespace {
 constexpr unsigned k_dir_mode = 0700;
 constexpr unsigned k_file_mode = 0600;
 
-std::string file_name(const tracker_meta& m) { return m.hash + (m.compressed ? ".bloom.gz" : ".bloom"); }
+std::string file_name(const tracker_meta& m) {
+    return m.hash + (m.compressed ? ".bloom.gz" : ".bloom");
+}
 
 }  // namespace
 
 tracker_store::tracker_store(file_system& fs, mg::clock& clock, store_options options)
     : fs_(fs), clock_(clock), options_(std::move(options)) {}
 
-result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::clock& clock, store_options options,
+result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::clock& clock,
+                                                           store_options options,
                                                            open_report& report) {
     std::unique_ptr<tracker_store> s(new tracker_store(fs, clock, std::move(options)));
-    if (auto st = fs.create_dirs(s->options_.path, k_dir_mode); !st) return make_error(st.error_message());
-    if (auto st = fs.create_dirs(s->trackers_dir(), k_dir_mode); !st) return make_error(st.error_message());
+    if (auto st = fs.create_dirs(s->options_.path, k_dir_mode); !st)
+        return make_error(st.error_message());
+    if (auto st = fs.create_dirs(s->trackers_dir(), k_dir_mode); !st)
+        return make_error(st.error_message());
 
     bool index_whole = true;  // read without losing an entry: unlisted files are real orphans
     auto text = fs.read_file(s->meta_path(), s->options_.max_meta_bytes);
@@ -37,7 +42,8 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::
         if (parsed.problem == meta_problem::malformed) {
             // Kept for a human to look at; the index is rebuilt from the files below.
             report.meta_moved_to = s->meta_path() + ".corrupt";
-            if (auto st = fs.rename(s->meta_path(), report.meta_moved_to); !st) return make_error(st.error_message());
+            if (auto st = fs.rename(s->meta_path(), report.meta_moved_to); !st)
+                return make_error(st.error_message());
             index_whole = false;
         } else {
             s->index_ = std::move(parsed.index);
@@ -60,14 +66,16 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::
     for (const auto& e : *listing) {
         if (e.is_dir || wanted.count(e.name) != 0) continue;
         if (e.name.ends_with(".tmp")) {  // a write cut short: never valid, whatever the index
-            if (fs.remove(s->trackers_dir() + "/" + e.name)) report.orphans_removed.push_back(e.name);
+            if (fs.remove(s->trackers_dir() + "/" + e.name))
+                report.orphans_removed.push_back(e.name);
             continue;
         }
         unlisted.push_back(e);
     }
     if (index_whole) {
         for (const auto& e : unlisted)
-            if (fs.remove(s->trackers_dir() + "/" + e.name)) report.orphans_removed.push_back(e.name);
+            if (fs.remove(s->trackers_dir() + "/" + e.name))
+                report.orphans_removed.push_back(e.name);
     } else {
         s->recover_from_files(unlisted, report);
     }
@@ -98,7 +106,8 @@ void tracker_store::recover_from_files(const std::vector<dir_entry>& listing, op
             why = "not a tracker file name";
         } else if (auto bytes = fs_.read_file(path, options_.max_file_bytes); !bytes) {
             why = bytes.error_message();
-        } else if (auto decoded = decode_tracker_file_any_key(*bytes, options_.max_inflated_bytes); !decoded) {
+        } else if (auto decoded = decode_tracker_file_any_key(*bytes, options_.max_inflated_bytes);
+                   !decoded) {
             why = decoded.error_message();
         } else if (const std::string stem = e.name.substr(0, e.name.size() - (gz ? 9 : 6));
                    sha256_hex(decoded->key) != stem) {
@@ -119,10 +128,12 @@ void tracker_store::recover_from_files(const std::vector<dir_entry>& listing, op
             m.window = snap->config.window;
             // The snapshot's time is the last save: the best "last used" the files still know.
             m.last_updated = m.last_saved = m.created_at = snap->taken_at;
-            m.window_start = snap->taken_at - (snap->generations.empty() ? std::chrono::nanoseconds{0}
-                                                                         : snap->generations.back().age);
+            m.window_start =
+                snap->taken_at - (snap->generations.empty() ? std::chrono::nanoseconds{0}
+                                                            : snap->generations.back().age);
             std::int64_t count = 0;
-            for (const auto& g : snap->generations) count += std::max<std::int64_t>(g.latest_count, 0);
+            for (const auto& g : snap->generations)
+                count += std::max<std::int64_t>(g.latest_count, 0);
             m.count = static_cast<std::uint64_t>(count);
             m.memory_bytes = 0;  // known again after the restore
         }
@@ -160,7 +171,9 @@ std::size_t tracker_store::size() const {
     return index_.trackers.size();
 }
 
-std::string tracker_store::file_path(const tracker_meta& meta) const { return trackers_dir() + "/" + file_name(meta); }
+std::string tracker_store::file_path(const tracker_meta& meta) const {
+    return trackers_dir() + "/" + file_name(meta);
+}
 
 result<std::string> tracker_store::read(const tracker_meta& meta) {
     // The file under the entry's extension, else under the other one: a save that switched
@@ -189,8 +202,8 @@ result<std::string> tracker_store::read(const tracker_meta& meta) {
             return bytes;
         }
         if (first_error.empty())
-            first_error = "checksum mismatch in " + p + ": file CRC32 " + std::to_string(crc) + ", index " +
-                          std::to_string(meta.checksum);
+            first_error = "checksum mismatch in " + p + ": file CRC32 " + std::to_string(crc) +
+                          ", index " + std::to_string(meta.checksum);
     }
     if (!first_error.empty()) return make_error(first_error);
     return make_error("tracker file " + file_path(meta) + " is missing");
@@ -215,9 +228,10 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
     std::uint64_t need = 0;
     for (auto& f : files) {
         if (f.bytes.size() > options_.max_file_bytes) {
-            out.push_back({f.meta.key, make_error("tracker file of " + std::to_string(f.bytes.size()) +
-                                                  " bytes is over the limit of " +
-                                                  std::to_string(options_.max_file_bytes) + " bytes")});
+            out.push_back(
+                {f.meta.key, make_error("tracker file of " + std::to_string(f.bytes.size()) +
+                                        " bytes is over the limit of " +
+                                        std::to_string(options_.max_file_bytes) + " bytes")});
             continue;
         }
         todo.push_back(&f);
@@ -225,11 +239,13 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
     }
     if (todo.empty()) return out;
     need += meta_bytes_ + todo.size() * 512;
-    need += std::max(need / 100 * options_.free_space_margin_percent, store_options::k_min_free_space_margin);
+    need += std::max(need / 100 * options_.free_space_margin_percent,
+                     store_options::k_min_free_space_margin);
     if (auto avail = fs_.available_bytes(options_.path); avail && *avail < need) {
         for (auto* f : todo)
-            out.push_back({f->meta.key, make_error("not enough disk space: " + std::to_string(*avail) +
-                                                   " bytes available, " + std::to_string(need) + " needed")});
+            out.push_back(
+                {f->meta.key, make_error("not enough disk space: " + std::to_string(*avail) +
+                                         " bytes available, " + std::to_string(need) + " needed")});
         return out;
     }
 
@@ -316,7 +332,8 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         // Best effort: the index on disk already accepts the old files through previous_checksum.
         if (any_failed) (void)write_index_locked();
     }
-    for (auto* f : todo) out.push_back({f->meta.key, results[f->meta.key], timed_out.count(f->meta.key) != 0});
+    for (auto* f : todo)
+        out.push_back({f->meta.key, results[f->meta.key], timed_out.count(f->meta.key) != 0});
     return out;
 }
 
@@ -343,7 +360,8 @@ status tracker_store::remove(const std::vector<std::string>& keys) {
     return result;
 }
 
-status tracker_store::touch(const std::vector<stamp>& stamps, std::chrono::system_clock::time_point now) {
+status tracker_store::touch(const std::vector<stamp>& stamps,
+                            std::chrono::system_clock::time_point now) {
     std::lock_guard lock(mu_);
     bool changed = false;
     for (const auto& st : stamps) {
@@ -360,8 +378,10 @@ status tracker_store::touch(const std::vector<stamp>& stamps, std::chrono::syste
 result<bool> tracker_store::ensure_layout() {
     std::lock_guard lock(mu_);
     if (fs_.file_size(trackers_dir())) return false;
-    if (auto st = fs_.create_dirs(options_.path, k_dir_mode); !st) return make_error(st.error_message());
-    if (auto st = fs_.create_dirs(trackers_dir(), k_dir_mode); !st) return make_error(st.error_message());
+    if (auto st = fs_.create_dirs(options_.path, k_dir_mode); !st)
+        return make_error(st.error_message());
+    if (auto st = fs_.create_dirs(trackers_dir(), k_dir_mode); !st)
+        return make_error(st.error_message());
     // Whatever the index listed went with the directory.
     index_.trackers.clear();
     tracker_bytes_ = 0;

@@ -90,14 +90,14 @@ struct open_report {
 };
 
 class tracker_store {
-public:
+  public:
     // Creates the directories (0700) and reads the index. An unusable directory is an error; an
     // index of an unknown version is an error too (the directory may belong to a newer build and
     // is left untouched). A malformed index is moved aside and rebuilt from the tracker files;
     // see the header for orphans. Temporary files are removed. When the index in memory differs
     // from meta.json (entries dropped or recovered), meta.json is rewritten at once.
-    static result<std::unique_ptr<tracker_store>> open(file_system& fs, mg::clock& clock, store_options options,
-                                                       open_report& report);
+    static result<std::unique_ptr<tracker_store>> open(file_system& fs, mg::clock& clock,
+                                                       store_options options, open_report& report);
 
     // A copy of the index.
     meta_index index() const;
@@ -115,7 +115,8 @@ public:
     // failed key keeps its previous entry and file.
     // Files not started when `deadline` (the clock's monotonic time) passes fail with timed_out
     // set (a shutdown's bound).
-    std::vector<save_outcome> save(std::vector<pending_file> files, std::chrono::system_clock::time_point now,
+    std::vector<save_outcome> save(std::vector<pending_file> files,
+                                   std::chrono::system_clock::time_point now,
                                    std::chrono::steady_clock::time_point deadline =
                                        std::chrono::steady_clock::time_point::max());
 
@@ -136,7 +137,7 @@ public:
     const std::string& path() const { return options_.path; }
     std::string file_path(const tracker_meta& meta) const;
 
-private:
+  private:
     tracker_store(file_system& fs, mg::clock& clock, store_options options);
     status write_index_locked();
     // Rebuilds index entries for the unlisted files of the trackers directory (see open()).

@@ -11,14 +11,14 @@
 namespace mg::telemetry {
 
 class health {
-public:
+  public:
     enum class phase { starting, ready, stopping };
 
     void set(phase p) { phase_.store(p, std::memory_order_release); }
     phase get() const { return phase_.load(std::memory_order_acquire); }
     static std::string_view name(phase p);
 
-private:
+  private:
     std::atomic<phase> phase_{phase::starting};
 };
 

@@ -14,7 +14,8 @@ prometheus::MetricFamily family(std::string name, std::string help, prometheus::
 }
 
 // One sample of `f` (a counter or a gauge, as the family says).
-void add(prometheus::MetricFamily& f, std::vector<prometheus::ClientMetric::Label> labels, std::uint64_t value) {
+void add(prometheus::MetricFamily& f, std::vector<prometheus::ClientMetric::Label> labels,
+         std::uint64_t value) {
     prometheus::ClientMetric m;
     m.label = std::move(labels);
     if (f.type == prometheus::MetricType::Counter) {
@@ -30,23 +31,27 @@ void add(prometheus::MetricFamily& f, std::vector<prometheus::ClientMetric::Labe
 std::vector<prometheus::MetricFamily> listener_collector::Collect() const {
     using prometheus::MetricType;
     auto closed = family("metrics_governor_http_connections_closed_total",
-                         "Connections an HTTP listener closed on its own, by reason (timeouts, limits, malformed requests).",
+                         "Connections an HTTP listener closed on its own, by reason (timeouts, "
+                         "limits, malformed requests).",
                          MetricType::Counter);
-    auto open = family("metrics_governor_http_open_connections", "Connections an HTTP listener holds open.",
-                       MetricType::Gauge);
-    auto unauthorized = family("metrics_governor_http_unauthorized_total",
-                               "Requests an HTTP listener refused with 401: missing or wrong credentials.",
-                               MetricType::Counter);
-    auto tls_failed = family(
-        "metrics_governor_tls_handshake_failures_total",
-        "TLS handshakes an HTTPS listener did not complete: timed out, not TLS, or no valid client certificate.",
-        MetricType::Counter);
-    auto inflight = family("metrics_governor_http_inflight_bytes",
-                           "Bytes of request bodies a listener holds now (-receiver-max-inflight-bytes bounds them).",
-                           MetricType::Gauge);
-    auto inflight_limit = family("metrics_governor_http_inflight_limit_bytes",
-                                 "The in-flight byte budget of a listener (-receiver-max-inflight-bytes, or its default).",
-                                 MetricType::Gauge);
+    auto open = family("metrics_governor_http_open_connections",
+                       "Connections an HTTP listener holds open.", MetricType::Gauge);
+    auto unauthorized =
+        family("metrics_governor_http_unauthorized_total",
+               "Requests an HTTP listener refused with 401: missing or wrong credentials.",
+               MetricType::Counter);
+    auto tls_failed = family("metrics_governor_tls_handshake_failures_total",
+                             "TLS handshakes an HTTPS listener did not complete: timed out, not "
+                             "TLS, or no valid client certificate.",
+                             MetricType::Counter);
+    auto inflight = family(
+        "metrics_governor_http_inflight_bytes",
+        "Bytes of request bodies a listener holds now (-receiver-max-inflight-bytes bounds them).",
+        MetricType::Gauge);
+    auto inflight_limit = family(
+        "metrics_governor_http_inflight_limit_bytes",
+        "The in-flight byte budget of a listener (-receiver-max-inflight-bytes, or its default).",
+        MetricType::Gauge);
     for (const auto& l : listeners_) {
         if (l.inflight) {
             add(inflight, {{"listener", l.listener}}, l.inflight->held());
@@ -54,7 +59,9 @@ std::vector<prometheus::MetricFamily> listener_collector::Collect() const {
         }
         for (std::size_t i = 0; i < http::k_close_reasons; ++i) {
             const auto reason = static_cast<http::close_reason>(i);
-            add(closed, {{"listener", l.listener}, {"reason", std::string(http::close_reason_name(reason))}},
+            add(closed,
+                {{"listener", l.listener},
+                 {"reason", std::string(http::close_reason_name(reason))}},
                 l.connections->closed(reason));
         }
         add(open, {{"listener", l.listener}}, l.connections->open());

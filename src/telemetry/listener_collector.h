@@ -4,15 +4,17 @@
 //   - access control (http/access.h): metrics_governor_http_unauthorized_total{listener}
 //     (requests answered 401) and metrics_governor_tls_handshake_failures_total{listener};
 //   - the in-flight byte budget (http/byte_budget.h), when the listener has one:
-//     metrics_governor_http_inflight_bytes{listener} and metrics_governor_http_inflight_limit_bytes.
+//     metrics_governor_http_inflight_bytes{listener} and
+//     metrics_governor_http_inflight_limit_bytes.
 // Every series is exported from the start, at 0 (each close reason too), so rate() and alerts
 // work before the first event.
 // Immutable after construction; Collect() is safe from any thread.
 #pragma once
 
-#include <memory>
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,7 +25,7 @@
 namespace mg::telemetry {
 
 class listener_collector final : public prometheus::Collectable {
-public:
+  public:
     // One listener: its label and its counters, shared with the servers that write them.
     struct source {
         std::string listener;
@@ -35,7 +37,7 @@ public:
     explicit listener_collector(std::vector<source> listeners) : listeners_(std::move(listeners)) {}
     std::vector<prometheus::MetricFamily> Collect() const override;
 
-private:
+  private:
     std::vector<source> listeners_;
 };
 

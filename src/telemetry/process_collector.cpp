@@ -1,12 +1,12 @@
 #include "telemetry/process_collector.h"
 
 #include <dirent.h>
+#include <prometheus/metric_family.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <limits>
-#include <prometheus/metric_family.h>
 #include <sstream>
 
 namespace mg::telemetry {
@@ -19,8 +19,10 @@ prometheus::MetricFamily gauge_family(std::string name, std::string help, double
     f.help = std::move(help);
     f.type = type;
     prometheus::ClientMetric m;
-    if (type == prometheus::MetricType::Counter) m.counter.value = value;
-    else m.gauge.value = value;
+    if (type == prometheus::MetricType::Counter)
+        m.counter.value = value;
+    else
+        m.gauge.value = value;
     f.metric.push_back(std::move(m));
     return f;
 }
@@ -88,10 +90,11 @@ std::vector<prometheus::MetricFamily> process_collector::Collect() const {
     std::vector<prometheus::MetricFamily> out;
     const auto st = read_proc_stat();
     if (st.ok) {
-        out.push_back(gauge_family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+        out.push_back(gauge_family("process_cpu_seconds_total",
+                                   "Total user and system CPU time spent in seconds.",
                                    st.cpu_seconds, prometheus::MetricType::Counter));
-        out.push_back(gauge_family("process_resident_memory_bytes", "Resident memory size in bytes.",
-                                   st.resident_bytes));
+        out.push_back(gauge_family("process_resident_memory_bytes",
+                                   "Resident memory size in bytes.", st.resident_bytes));
         out.push_back(gauge_family("process_virtual_memory_bytes", "Virtual memory size in bytes.",
                                    st.virtual_bytes));
         out.push_back(gauge_family("process_start_time_seconds",
@@ -104,11 +107,11 @@ std::vector<prometheus::MetricFamily> process_collector::Collect() const {
         out.push_back(gauge_family("process_max_fds", "Maximum number of open file descriptors.",
                                    static_cast<double>(lim.rlim_cur)));
     }
-    auto info = gauge_family("metrics_governor_build_info",
-                             "A metric with a constant 1 value labeled by the build of metrics-governor.", 1);
-    info.metric[0].label = {{"version", info_.version},
-                            {"compiler", info_.compiler},
-                            {"build_type", info_.build_type}};
+    auto info = gauge_family(
+        "metrics_governor_build_info",
+        "A metric with a constant 1 value labeled by the build of metrics-governor.", 1);
+    info.metric[0].label = {
+        {"version", info_.version}, {"compiler", info_.compiler}, {"build_type", info_.build_type}};
     out.push_back(std::move(info));
     return out;
 }

@@ -6,6 +6,7 @@
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
+
 #include <string>
 #include <vector>
 
@@ -18,11 +19,11 @@ struct build_info {
 };
 
 class process_collector final : public prometheus::Collectable {
-public:
+  public:
     explicit process_collector(build_info info) : info_(std::move(info)) {}
     std::vector<prometheus::MetricFamily> Collect() const override;
 
-private:
+  private:
     build_info info_;
 };
 

@@ -1,15 +1,19 @@
 #include "telemetry/stats_endpoints.h"
 
-#include <nlohmann/json.hpp>
 #include <prometheus/text_serializer.h>
+
+#include <nlohmann/json.hpp>
 
 namespace mg::telemetry {
 
 std::string_view health::name(phase p) {
     switch (p) {
-        case phase::starting: return "starting";
-        case phase::ready: return "up";
-        case phase::stopping: return "shutting_down";
+        case phase::starting:
+            return "starting";
+        case phase::ready:
+            return "up";
+        case phase::stopping:
+            return "shutting_down";
     }
     return "unknown";
 }
@@ -47,8 +51,9 @@ void add_stats_routes(http::router& routes, stats_sources sources) {
     });
     routes.add(http::bhttp::verb::get, "/ready", [status_body](const http::request& req) {
         auto [ok, body] = status_body(true);
-        return http::make_response(req, ok ? http::bhttp::status::ok : http::bhttp::status::service_unavailable,
-                                   body + "\n", http::k_json);
+        return http::make_response(
+            req, ok ? http::bhttp::status::ok : http::bhttp::status::service_unavailable,
+            body + "\n", http::k_json);
     });
 }
 

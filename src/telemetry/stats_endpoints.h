@@ -4,10 +4,11 @@
 // The registry and collectables are shared and must outlive the router; they are thread-safe.
 #pragma once
 
-#include <chrono>
-#include <memory>
 #include <prometheus/collectable.h>
 #include <prometheus/registry.h>
+
+#include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 

@@ -38,7 +38,9 @@ std::string read_text(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-bool is_yaml(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
+bool is_yaml(const fs::path& p) {
+    return p.extension() == ".yaml" || p.extension() == ".yml";
+}
 
 // Every YAML document of every file in deploy/kubernetes, with the file it came from.
 struct k8s_object {
@@ -100,7 +102,9 @@ std::string errors_of(const mg::config::parse_outcome& out) {
     return all;
 }
 
-double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+double seconds(std::chrono::nanoseconds d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 // docs/metrics.md: metric name -> type, from the first two columns of its tables.
 std::map<std::string, std::string> documented_metrics() {
@@ -116,11 +120,13 @@ std::map<std::string, std::string> documented_metrics() {
 
 // Our metric names in a PromQL expression (or any text): identifiers with our prefixes.
 std::set<std::string> our_metric_names(const std::string& text) {
-    static const std::regex name(R"((?:^|[^a-zA-Z0-9_])((?:metrics_governor_|bloom_persistence_|process_)[a-zA-Z0-9_]*))");
+    static const std::regex name(
+        R"((?:^|[^a-zA-Z0-9_])((?:metrics_governor_|bloom_persistence_|process_)[a-zA-Z0-9_]*))");
     std::set<std::string> out;
     for (std::sregex_iterator it(text.begin(), text.end(), name), end; it != end; ++it) {
         const std::string n = (*it)[1];
-        if (n.back() != '_') out.insert(n);  // "metrics_governor_*" in prose is a prefix, not a name
+        if (n.back() != '_')
+            out.insert(n);  // "metrics_governor_*" in prose is a prefix, not a name
     }
     return out;
 }
@@ -134,7 +140,8 @@ std::string undocumented(const std::string& name, const std::map<std::string, st
             const auto base = name.substr(0, name.size() - suffix.size());
             auto it = docs.find(base);
             if (it != docs.end() && it->second == "histogram") return "";
-            if (it != docs.end()) return name + ": " + base + " is a " + it->second + ", not a histogram";
+            if (it != docs.end())
+                return name + ": " + base + " is a " + it->second + ", not a histogram";
         }
     }
     return name + ": not in docs/metrics.md";
@@ -154,7 +161,8 @@ void collect_exprs(const nlohmann::json& panels, std::vector<std::string>& out) 
 std::pair<std::string, std::string> split_volume(const std::string& entry) {
     const auto first = entry.find(':');
     const auto second = entry.find(':', first + 1);
-    return {entry.substr(0, first), entry.substr(first + 1, second == std::string::npos ? second : second - first - 1)};
+    return {entry.substr(0, first),
+            entry.substr(first + 1, second == std::string::npos ? second : second - first - 1)};
 }
 
 }  // namespace
@@ -173,7 +181,8 @@ TEST_CASE("every YAML file under deploy/ parses", "[deploy]") {
     CHECK(files >= 10);
 }
 
-TEST_CASE("every Kubernetes object has apiVersion, kind and a name, and kustomization lists them", "[deploy]") {
+TEST_CASE("every Kubernetes object has apiVersion, kind and a name, and kustomization lists them",
+          "[deploy]") {
     const auto objects = kubernetes_objects();
     REQUIRE(objects.size() >= 5);  // ConfigMap, 2 Services, StatefulSet, ServiceMonitor
     std::set<std::string> files;
@@ -186,7 +195,8 @@ TEST_CASE("every Kubernetes object has apiVersion, kind and a name, and kustomiz
         CHECK(!o.node["metadata"]["namespace"]);  // namespace-agnostic: set at apply time
         files.insert(o.file);
     }
-    const auto kustomization = YAML::LoadFile((k_deploy / "kubernetes" / "kustomization.yaml").string());
+    const auto kustomization =
+        YAML::LoadFile((k_deploy / "kubernetes" / "kustomization.yaml").string());
     CHECK(kustomization["kind"].as<std::string>("") == "Kustomization");
     CHECK(!kustomization["namespace"]);
     std::set<std::string> listed;
@@ -194,7 +204,8 @@ TEST_CASE("every Kubernetes object has apiVersion, kind and a name, and kustomiz
     CHECK(listed == files);
 }
 
-TEST_CASE("the StatefulSet matches its ConfigMap: probes, security, state volume, memory, grace", "[deploy]") {
+TEST_CASE("the StatefulSet matches its ConfigMap: probes, security, state volume, memory, grace",
+          "[deploy]") {
     const auto objects = kubernetes_objects();
     const auto sts = the_one(objects, "StatefulSet");
     const auto cm = the_one(objects, "ConfigMap");
@@ -215,9 +226,11 @@ TEST_CASE("the StatefulSet matches its ConfigMap: probes, security, state volume
 
     // Ports by name, for the probes.
     std::map<std::string, int> ports;
-    for (const auto& p : c["ports"]) ports[p["name"].as<std::string>()] = p["containerPort"].as<int>();
+    for (const auto& p : c["ports"])
+        ports[p["name"].as<std::string>()] = p["containerPort"].as<int>();
     const auto stats_port = std::stoi(cfg.stats.addr.substr(cfg.stats.addr.rfind(':') + 1));
-    const auto ingest_port = std::stoi(cfg.receiver.http_listen.substr(cfg.receiver.http_listen.rfind(':') + 1));
+    const auto ingest_port =
+        std::stoi(cfg.receiver.http_listen.substr(cfg.receiver.http_listen.rfind(':') + 1));
     CHECK(ports["metrics"] == stats_port);
     CHECK(ports["ingest"] == ingest_port);
     auto probe_port = [&](const YAML::Node& probe) {
@@ -252,10 +265,12 @@ TEST_CASE("the StatefulSet matches its ConfigMap: probes, security, state volume
     REQUIRE(cfg_flag + 1 != args.end());
     const fs::path cfg_path = *(cfg_flag + 1);
     std::map<std::string, std::string> mounts;  // volume name -> mount path
-    for (const auto& m : c["volumeMounts"]) mounts[m["name"].as<std::string>()] = m["mountPath"].as<std::string>();
+    for (const auto& m : c["volumeMounts"])
+        mounts[m["name"].as<std::string>()] = m["mountPath"].as<std::string>();
     std::string config_volume;
     for (const auto& v : pod["volumes"])
-        if (v["configMap"] && v["configMap"]["name"].as<std::string>() == cm["metadata"]["name"].as<std::string>())
+        if (v["configMap"] &&
+            v["configMap"]["name"].as<std::string>() == cm["metadata"]["name"].as<std::string>())
             config_volume = v["name"].as<std::string>();
     REQUIRE(!config_volume.empty());
     CHECK(fs::path(mounts[config_volume]) / cfg_path.filename() == cfg_path);
@@ -273,15 +288,18 @@ TEST_CASE("the StatefulSet matches its ConfigMap: probes, security, state volume
     const auto claim = sts["spec"]["volumeClaimTemplates"][0];
     const auto claim_name = claim["metadata"]["name"].as<std::string>();
     REQUIRE(mounts.count(claim_name) == 1);
-    CHECK(fs::path(mounts[claim_name]).lexically_normal() == fs::path(cfg.bloom_persistence.path).lexically_normal());
-    const auto storage = quantity_bytes(claim["spec"]["resources"]["requests"]["storage"].as<std::string>(""));
+    CHECK(fs::path(mounts[claim_name]).lexically_normal() ==
+          fs::path(cfg.bloom_persistence.path).lexically_normal());
+    const auto storage =
+        quantity_bytes(claim["spec"]["resources"]["requests"]["storage"].as<std::string>(""));
     REQUIRE(storage.has_value());
     CHECK(*storage > static_cast<double>(cfg.bloom_persistence.max_size));
 
     // The memory limit holds the trackers' budget and the export queue's, with room to spare.
     const auto limit = quantity_bytes(c["resources"]["limits"]["memory"].as<std::string>(""));
     REQUIRE(limit.has_value());
-    const double budgets = static_cast<double>(cfg.bloom_persistence.max_memory + cfg.queue.max_bytes);
+    const double budgets =
+        static_cast<double>(cfg.bloom_persistence.max_memory + cfg.queue.max_bytes);
     INFO("memory limit " << *limit << ", max_memory + queue.max_bytes " << budgets);
     CHECK(*limit > static_cast<double>(cfg.bloom_persistence.max_memory));
     CHECK(*limit >= 1.5 * budgets);
@@ -291,7 +309,8 @@ TEST_CASE("the StatefulSet matches its ConfigMap: probes, security, state volume
     CHECK(pod["terminationGracePeriodSeconds"].as<double>(30) > seconds(cfg.shutdown_timeout));
 }
 
-TEST_CASE("the Services select the pods and the ServiceMonitor's port exists on its Service", "[deploy]") {
+TEST_CASE("the Services select the pods and the ServiceMonitor's port exists on its Service",
+          "[deploy]") {
     const auto objects = kubernetes_objects();
     const auto sts = the_one(objects, "StatefulSet");
     const auto monitor = the_one(objects, "ServiceMonitor");
@@ -314,16 +333,19 @@ TEST_CASE("the Services select the pods and the ServiceMonitor's port exists on 
         if (o.node["kind"].as<std::string>() != "Service") continue;
         INFO(o.node["metadata"]["name"].as<std::string>());
         CHECK(labels_match(o.node["spec"]["selector"], pod_labels));
-        for (const auto& p : o.node["spec"]["ports"]) CHECK(container_ports.count(p["targetPort"].as<std::string>()) == 1);
-        if (o.node["metadata"]["name"].as<std::string>() == sts["spec"]["serviceName"].as<std::string>())
+        for (const auto& p : o.node["spec"]["ports"])
+            CHECK(container_ports.count(p["targetPort"].as<std::string>()) == 1);
+        if (o.node["metadata"]["name"].as<std::string>() ==
+            sts["spec"]["serviceName"].as<std::string>())
             governing = o.node["spec"]["clusterIP"].as<std::string>("") == "None";
         if (labels_match(monitor["spec"]["selector"]["matchLabels"], o.node["metadata"]["labels"]))
             services.push_back(o.node);
     }
-    CHECK(governing);  // the StatefulSet's serviceName is a headless Service
+    CHECK(governing);               // the StatefulSet's serviceName is a headless Service
     REQUIRE(services.size() == 1);  // each pod scraped once
     std::set<std::string> service_ports;
-    for (const auto& p : services[0]["spec"]["ports"]) service_ports.insert(p["name"].as<std::string>());
+    for (const auto& p : services[0]["spec"]["ports"])
+        service_ports.insert(p["name"].as<std::string>());
     CHECK(service_ports.count("ingest") == 1);
     REQUIRE(monitor["spec"]["endpoints"].size() >= 1);
     for (const auto& e : monitor["spec"]["endpoints"]) {
@@ -344,7 +366,8 @@ TEST_CASE("the compose stack is wired to its configuration", "[deploy]") {
     CHECK(fs::exists(k_deploy / mg["build"]["context"].as<std::string>() / "Dockerfile"));
     for (const std::string name : {"prometheus", "victoria-metrics"}) {
         INFO(name);
-        const auto dockerfile = k_deploy / services[name]["build"]["context"].as<std::string>() / "Dockerfile";
+        const auto dockerfile =
+            k_deploy / services[name]["build"]["context"].as<std::string>() / "Dockerfile";
         REQUIRE(fs::exists(dockerfile));
         CHECK(read_text(dockerfile).find("FROM debian:bookworm") != std::string::npos);
     }
@@ -385,13 +408,15 @@ TEST_CASE("the compose stack is wired to its configuration", "[deploy]") {
     CHECK(cfg.exporter.endpoint.find("://victoria-metrics:") != std::string::npos);
     const auto prom = YAML::LoadFile((k_deploy / "prometheus" / "prometheus.yml").string());
     const auto port = cfg.receiver.http_listen.substr(cfg.receiver.http_listen.rfind(':') + 1);
-    CHECK(prom["remote_write"][0]["url"].as<std::string>() == "http://metrics-governor:" + port + "/api/v1/write");
+    CHECK(prom["remote_write"][0]["url"].as<std::string>() ==
+          "http://metrics-governor:" + port + "/api/v1/write");
     bool scrapes_governor = false;
     const auto stats_port = cfg.stats.addr.substr(cfg.stats.addr.rfind(':') + 1);
     for (const auto& job : prom["scrape_configs"])
         if (job["job_name"].as<std::string>() == "metrics-governor")
             for (const auto& t : job["static_configs"][0]["targets"])
-                scrapes_governor = scrapes_governor || t.as<std::string>() == "metrics-governor:" + stats_port;
+                scrapes_governor =
+                    scrapes_governor || t.as<std::string>() == "metrics-governor:" + stats_port;
     CHECK(scrapes_governor);
 
     // docker stops the container after stop_grace_period: longer than the daemon's deadline.
@@ -420,7 +445,8 @@ TEST_CASE("every metric the alerts and the dashboard query is documented", "[dep
     }
     CHECK(rules >= 8);
 
-    const auto dashboard = nlohmann::json::parse(read_text(k_deploy / "grafana" / "metrics-governor.json"));
+    const auto dashboard =
+        nlohmann::json::parse(read_text(k_deploy / "grafana" / "metrics-governor.json"));
     std::vector<std::string> panel_exprs;
     collect_exprs(dashboard.at("panels"), panel_exprs);
     CHECK(panel_exprs.size() >= 20);
@@ -452,12 +478,15 @@ TEST_CASE("the metric check rejects what is not documented", "[deploy]") {
     CHECK(!quantity_bytes("1Gb").has_value());
 }
 
-TEST_CASE("the Grafana dashboard parses and every panel queries the datasource variable", "[deploy]") {
-    const auto dashboard = nlohmann::json::parse(read_text(k_deploy / "grafana" / "metrics-governor.json"));
+TEST_CASE("the Grafana dashboard parses and every panel queries the datasource variable",
+          "[deploy]") {
+    const auto dashboard =
+        nlohmann::json::parse(read_text(k_deploy / "grafana" / "metrics-governor.json"));
     bool has_ds_variable = false;
     for (const auto& v : dashboard.at("templating").at("list")) {
         INFO("variable " << v.at("name"));
-        has_ds_variable = has_ds_variable || (v.at("name") == "datasource" && v.at("type") == "datasource");
+        has_ds_variable =
+            has_ds_variable || (v.at("name") == "datasource" && v.at("type") == "datasource");
         if (v.at("type") == "query") CHECK(v.at("datasource").at("uid") == "${datasource}");
     }
     CHECK(has_ds_variable);

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     constexpr std::uint64_t max_memory = 268435456;
     static mg::fake_clock clock;
 
-    auto snap = mg::persistence::decode_tracker_file(mg::fuzz::as_view(data, size), key, max_memory);
+    auto snap =
+        mg::persistence::decode_tracker_file(mg::fuzz::as_view(data, size), key, max_memory);
     if (!snap) return 0;
     auto tracker = mg::cardinality::bloom_tracker::restore(*snap, clock);
     if (!tracker) return 0;
@@ -31,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     const auto payload = mg::persistence::encode_tracker(key, t.snapshot());
     auto again = mg::persistence::decode_tracker(payload, key);
-    if (!again) mg::fuzz::fail(target, "re-encoded snapshot does not decode: " + again.error_message());
+    if (!again)
+        mg::fuzz::fail(target, "re-encoded snapshot does not decode: " + again.error_message());
     if (auto back = mg::cardinality::bloom_tracker::restore(*again, clock); !back) {
         mg::fuzz::fail(target, "re-encoded snapshot does not restore: " + back.error_message());
     }

@@ -34,11 +34,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // back where each placeholder stands, as an operator would, and it must print the same again.
     std::string reloaded = first.output;
     const std::string placeholder = "\"<redacted>\"";
-    for (auto at = reloaded.find(placeholder); at != std::string::npos; at = reloaded.find(placeholder, at))
+    for (auto at = reloaded.find(placeholder); at != std::string::npos;
+         at = reloaded.find(placeholder, at))
         reloaded.replace(at, placeholder.size(), "\"fuzz-secret\"");
     const auto second = load(file.write(reloaded), true);
     if (second.exit_code() != 0) {
-        mg::fuzz::fail(target, "-show-effective-config output does not load: " + second.errors.front());
+        mg::fuzz::fail(target,
+                       "-show-effective-config output does not load: " + second.errors.front());
     }
     if (second.output != first.output) {
         mg::fuzz::fail(target, "-show-effective-config output loads to another configuration");

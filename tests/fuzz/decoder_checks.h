@@ -90,7 +90,8 @@ inline void expect_labels(const char* target, const char* what, const protocol::
     for (std::size_t i = 0; i < src.size(); ++i) {
         if (g.keep[i] == 0) continue;
         if (j >= out.size()) fail(target, std::string(what) + ": series missing");
-        const auto want = src[i].labels.size() - static_cast<std::size_t>(std::popcount(g.strip[i]));
+        const auto want =
+            src[i].labels.size() - static_cast<std::size_t>(std::popcount(g.strip[i]));
         if (out[j].metric_name != src[i].metric_name || out[j].labels.size() != want) {
             fail(target, std::string(what) + ": series " + std::to_string(j) + " is " +
                              std::string(out[j].metric_name) + " with " +

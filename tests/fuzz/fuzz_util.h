@@ -7,6 +7,8 @@
 // Each process runs one target on one thread, so the per-process temp file needs no locking.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,8 +16,6 @@
 #include <fstream>
 #include <string>
 #include <string_view>
-
-#include <unistd.h>
 
 namespace mg::fuzz {
 
@@ -59,8 +59,8 @@ class temp_file {
 // returns a status; a decoded body never exceeds the bound and survives `encode(out, packed)`
 // (which returns whether it worked) and a second decode unchanged.
 template <typename Decode, typename Encode>
-void check_bounded_codec(const char* target, const char* encoder, std::string_view in, std::size_t bound,
-                         Decode&& decode, Encode&& encode) {
+void check_bounded_codec(const char* target, const char* encoder, std::string_view in,
+                         std::size_t bound, Decode&& decode, Encode&& encode) {
     static std::string out;  // reused across requests, as the receiver's is
     if (!decode(in, bound, out)) return;
     if (out.size() > bound) fail(target, "output larger than the bound");

@@ -13,7 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     constexpr std::size_t bound = 1U << 20;
     mg::fuzz::check_bounded_codec(
         "gzip_decode", "gzip_encode", mg::fuzz::as_view(data, size), bound,
-        [](std::string_view in, std::size_t b, std::string& out) { return mg::protocol::gzip_decode(in, b, out).ok(); },
-        [](const std::string& in, std::string& packed) { return mg::protocol::gzip_encode(in, 1, packed).ok(); });
+        [](std::string_view in, std::size_t b, std::string& out) {
+            return mg::protocol::gzip_decode(in, b, out).ok();
+        },
+        [](const std::string& in, std::string& packed) {
+            return mg::protocol::gzip_encode(in, 1, packed).ok();
+        });
     return 0;
 }

@@ -1,6 +1,8 @@
 // Fuzz target: the limits file as the daemon reads it (parse_limits_yaml: load_limits_file reads
 // the file whole, within k_max_limits_file_bytes, and hands it over), then the rule matcher the
 // governor compiles from it, asked about a few metric names and label sets.
+#include "limits/limits_file.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "fuzz_util.h"
-#include "limits/limits_file.h"
 #include "limits/rule_matcher.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -30,14 +31,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         names.push_back(r.metric_pattern);
         for (const auto& l : r.labels) labels.push_back({l.name, l.value});
     }
-    std::sort(labels.begin(), labels.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::sort(labels.begin(), labels.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
     labels.erase(std::unique(labels.begin(), labels.end(),
                              [](const auto& a, const auto& b) { return a.name == b.name; }),
                  labels.end());
     for (const auto& n : names) {
         const auto c = matcher.candidates(n);
         const auto* rule = matcher.select(c, labels);
-        if (rule == nullptr && shared->has_defaults) mg::fuzz::fail(target, "defaults not selected");
+        if (rule == nullptr && shared->has_defaults)
+            mg::fuzz::fail(target, "defaults not selected");
     }
     return 0;
 }

@@ -43,7 +43,8 @@ void put(const std::string& target, const std::string& name, const std::string& 
 
 std::vector<mp::owned_timeseries> rw_series() {
     std::vector<mp::owned_timeseries> s(3);
-    s[0].labels = {{"__name__", "http_requests_total"}, {"job", "api"}, {"code", "200"}};  // unsorted
+    s[0].labels = {
+        {"__name__", "http_requests_total"}, {"job", "api"}, {"code", "200"}};  // unsorted
     s[0].samples = {{1.5, 1700000000000}, {2.5, 1700000015000}};
     s[0].exemplars = {{{{"trace_id", "abc123"}}, 1.0, 1700000000001}};
     s[0].metadata_type = 1;
@@ -91,19 +92,29 @@ std::vector<mp::otlp_resource> owned_otlp() {
     kvl.k = av::kind::kvlist;
     kvl.kvlist = {{"z", av::str("last")}, {"a", av::bytes("\x01\x02")}};
     mp::otlp_resource r;
-    r.attributes = {{"service.name", av::str("checkout")}, {"service.instance.id", av::str("i-1")},
+    r.attributes = {{"service.name", av::str("checkout")},
+                    {"service.instance.id", av::str("i-1")},
                     {"host.cpus", av::integer(8)}};
     mp::otlp_scope s;
     s.name = "io.opentelemetry.runtime";
     s.version = "1.2.0";
     s.attributes = {{"lib", av::str("x")}};
     s.metrics = {
-        {"http.server.duration", "Duration", "ms", mp::metric_kind::histogram,
+        {"http.server.duration",
+         "Duration",
+         "ms",
+         mp::metric_kind::histogram,
          {{{{"http.method", av::str("GET")}, {"tags", arr}}, 12.5, 1700000000000000000ULL, 1}}},
-        {"queue.size", "", "1", mp::metric_kind::gauge,
+        {"queue.size",
+         "",
+         "1",
+         mp::metric_kind::gauge,
          {{{{"queue", av::str("q1")}}, 3, 1700000000000000000ULL, 0},
           {{{"queue", av::str("q2")}, {"meta", kvl}}, 4, 1700000000000000000ULL, 0}}},
-        {"requests", "", "", mp::metric_kind::sum,
+        {"requests",
+         "",
+         "",
+         mp::metric_kind::sum,
          {{{{"ok", av::boolean(true)}}, 10, 1700000000000000000ULL, 0}}},
     };
     r.scopes = {s};
@@ -143,12 +154,13 @@ std::vector<mg::test::otlp::resource> built_otlp() {
     r.attrs = {{"service.name", "api"}, {"service.namespace", "shop"}};
     ob::scope s;
     s.name = "meter";
-    s.metrics = {{"cpu.load", mg::protocol::metric_kind::gauge, 2, true, false, {g}},
-                 {"bytes.sent", mg::protocol::metric_kind::sum, 2, true, true, {i}},
-                 {"req.latency", mg::protocol::metric_kind::histogram, 2, true, false, {h}},
-                 {"req.size", mg::protocol::metric_kind::exponential_histogram, 2, true, false, {e}},
-                 {"gc.pause", mg::protocol::metric_kind::summary, 0, true, false, {q}},
-                 {"delta.count", mg::protocol::metric_kind::sum, 1, false, false, {i}}};
+    s.metrics = {
+        {"cpu.load", mg::protocol::metric_kind::gauge, 2, true, false, {g}},
+        {"bytes.sent", mg::protocol::metric_kind::sum, 2, true, true, {i}},
+        {"req.latency", mg::protocol::metric_kind::histogram, 2, true, false, {h}},
+        {"req.size", mg::protocol::metric_kind::exponential_histogram, 2, true, false, {e}},
+        {"gc.pause", mg::protocol::metric_kind::summary, 0, true, false, {q}},
+        {"delta.count", mg::protocol::metric_kind::sum, 1, false, false, {i}}};
     r.scopes = {s};
     return {r};
 }
@@ -194,7 +206,8 @@ void persistence() {
     put("bloom_file", "two_generations.bloom.gz", *mg::persistence::gzip_compress(payload, 1));
     mg::cardinality::bloom_tracker fresh(cfg, clock);
     put("bloom_file", "empty_tracker.bloom.gz",
-        *mg::persistence::gzip_compress(mg::persistence::encode_tracker("fuzz_metric", fresh.snapshot()), 9));
+        *mg::persistence::gzip_compress(
+            mg::persistence::encode_tracker("fuzz_metric", fresh.snapshot()), 9));
 
     mg::persistence::meta_index idx;
     const auto when = std::chrono::system_clock::time_point{std::chrono::seconds(1700000000)};

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (again.index.trackers.size() != parsed.index.trackers.size()) {
         mg::fuzz::fail(target, "to_json output has " + std::to_string(again.index.trackers.size()) +
-                                   " entries, want " + std::to_string(parsed.index.trackers.size()));
+                                   " entries, want " +
+                                   std::to_string(parsed.index.trackers.size()));
     }
     if (mg::persistence::to_json(again.index) != text) {
         mg::fuzz::fail(target, "to_json(parse_meta(to_json(index))) differs from to_json(index)");

@@ -18,8 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!mg::protocol::decode_remote_write_v1(body, batch)) return 0;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto v = batch[i];
-        if (v.has_identity && v.identity != mg::cardinality::series_hash_sorted(v.metric_name, v.labels))
-            mg::fuzz::fail(target, "series " + std::to_string(i) + ": wire identity differs from the hash of its views");
+        if (v.has_identity &&
+            v.identity != mg::cardinality::series_hash_sorted(v.metric_name, v.labels))
+            mg::fuzz::fail(target, "series " + std::to_string(i) +
+                                       ": wire identity differs from the hash of its views");
     }
 
     const auto g = mg::fuzz::choose(batch, mg::fuzz::input_seed(body));

@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (g.keep[i] == 0) continue;
         if (auto st = w2.add_series(batch, i, g.strip[i]); !st) {
-            mg::fuzz::fail(target, "remote_write_v2_writer refused a kept series: " + st.error_message());
+            mg::fuzz::fail(target,
+                           "remote_write_v2_writer refused a kept series: " + st.error_message());
         }
     }
     std::string written;

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
         if (fs::is_directory(p, ec)) {
             std::vector<fs::path> files;
             for (const auto& e : fs::directory_iterator(p)) {
-                if (e.is_regular_file() && e.path().filename() != "README.md") files.push_back(e.path());
+                if (e.is_regular_file() && e.path().filename() != "README.md")
+                    files.push_back(e.path());
             }
             std::sort(files.begin(), files.end());
             inputs.insert(inputs.end(), files.begin(), files.end());
@@ -45,7 +46,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "cannot read %s\n", p.c_str());
             return 1;
         }
-        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
         std::printf("%s (%zu bytes)\n", p.c_str(), bytes.size());
         std::fflush(stdout);  // the last name printed is the input that crashed
         // Copied to an exact-size buffer, as libFuzzer does, so an overread is caught by ASan.

@@ -12,7 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     constexpr std::size_t bound = 1U << 20;
     mg::fuzz::check_bounded_codec(
         "snappy_decode", "snappy_encode", mg::fuzz::as_view(data, size), bound,
-        [](std::string_view in, std::size_t b, std::string& out) { return mg::protocol::snappy_decode(in, b, out).ok(); },
+        [](std::string_view in, std::size_t b, std::string& out) {
+            return mg::protocol::snappy_decode(in, b, out).ok();
+        },
         [](const std::string& in, std::string& packed) {
             mg::protocol::snappy_encode(in, packed);
             return true;

@@ -50,19 +50,20 @@ const std::string k_otlp_json =
     R"({"asDouble":1,"timeUnixNano":"1700000000000000000"}]}}]}]}]})";
 const std::map<std::string, std::string> k_json_headers{{"Content-Type", "application/json"}};
 
-std::map<std::string, std::string> with(std::map<std::string, std::string> headers, const std::string& name,
-                                        const std::string& value) {
+std::map<std::string, std::string> with(std::map<std::string, std::string> headers,
+                                        const std::string& name, const std::string& value) {
     headers[name] = value;
     return headers;
 }
 
 // "Basic base64(user:password)", written out for the fixed test credentials below.
-const std::string k_basic_ok = "Basic b3BzOmNvcnJlY3QtaG9yc2U=";        // ops:correct-horse
-const std::string k_basic_wrong = "Basic b3BzOldST05HLXBhc3N3b3Jk";     // ops:WRONG-password
+const std::string k_basic_ok = "Basic b3BzOmNvcnJlY3QtaG9yc2U=";     // ops:correct-horse
+const std::string k_basic_wrong = "Basic b3BzOldST05HLXBhc3N3b3Jk";  // ops:WRONG-password
 
 // One request on a fresh plain connection.
 mg::test::http_reply send(unsigned short port, bhttp::verb method, const std::string& target,
-                          const std::string& body = {}, const std::map<std::string, std::string>& headers = {}) {
+                          const std::string& body = {},
+                          const std::map<std::string, std::string>& headers = {}) {
     mg::test::http_client c("127.0.0.1", port);
     return c.request(method, target, body, headers);
 }
@@ -95,7 +96,8 @@ double await_sample(unsigned short stats_port, const std::string& series, double
 // an unrelated CA.
 struct test_pki {
     temp_dir dir;
-    std::string ca, server_cert, server_key, client_ca, client_cert, client_key, rogue_cert, rogue_key;
+    std::string ca, server_cert, server_key, client_ca, client_cert, client_key, rogue_cert,
+        rogue_key;
 
     test_pki() {
         const auto d = dir.path();
@@ -105,17 +107,18 @@ struct test_pki {
         };
         const std::string key_opts = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
         auto make_ca = [&](const std::string& name) {
-            run("openssl req -x509 " + key_opts + " -days 2 -subj /CN=" + name + " -keyout " + d + "/" + name +
-                ".key -out " + d + "/" + name + ".pem");
+            run("openssl req -x509 " + key_opts + " -days 2 -subj /CN=" + name + " -keyout " + d +
+                "/" + name + ".key -out " + d + "/" + name + ".pem");
             return d + "/" + name + ".pem";
         };
-        auto make_leaf = [&](const std::string& name, const std::string& ca_name, const std::string& ext) {
+        auto make_leaf = [&](const std::string& name, const std::string& ca_name,
+                             const std::string& ext) {
             dir.write(name + ".ext", ext + "\n");
-            run("openssl req " + key_opts + " -subj /CN=" + name + " -keyout " + d + "/" + name + ".key -out " +
-                d + "/" + name + ".csr");
-            run("openssl x509 -req -days 2 -in " + d + "/" + name + ".csr -CA " + d + "/" + ca_name + ".pem -CAkey " +
-                d + "/" + ca_name + ".key -CAcreateserial -out " + d + "/" + name + ".pem -extfile " + d + "/" +
-                name + ".ext");
+            run("openssl req " + key_opts + " -subj /CN=" + name + " -keyout " + d + "/" + name +
+                ".key -out " + d + "/" + name + ".csr");
+            run("openssl x509 -req -days 2 -in " + d + "/" + name + ".csr -CA " + d + "/" +
+                ca_name + ".pem -CAkey " + d + "/" + ca_name + ".key -CAcreateserial -out " + d +
+                "/" + name + ".pem -extfile " + d + "/" + name + ".ext");
         };
         ca = make_ca("server-ca");
         make_leaf("server", "server-ca", "subjectAltName=IP:127.0.0.1");
@@ -141,8 +144,9 @@ struct tls_reply {
 
 // One HTTPS request: verifies the server against `ca` for 127.0.0.1, presents a client
 // certificate when cert/key are given. Every step is bounded by 10s.
-tls_reply tls_request(unsigned short port, const std::string& ca, bhttp::verb method, const std::string& target,
-                      const std::string& body, const std::map<std::string, std::string>& headers,
+tls_reply tls_request(unsigned short port, const std::string& ca, bhttp::verb method,
+                      const std::string& target, const std::string& body,
+                      const std::map<std::string, std::string>& headers,
                       const std::string& cert = {}, const std::string& key = {}) {
     tls_reply out;
     asio::io_context ioc;
@@ -165,7 +169,8 @@ tls_reply tls_request(unsigned short port, const std::string& ca, bhttp::verb me
     tcp_layer.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
                             [&ec](beast::error_code e) { ec = e; });
     run();
-    if (!ec) stream.async_handshake(ssl::stream_base::client, [&ec](beast::error_code e) { ec = e; });
+    if (!ec)
+        stream.async_handshake(ssl::stream_base::client, [&ec](beast::error_code e) { ec = e; });
     run();
     if (ec) {
         out.error = "handshake: " + ec.message();
@@ -180,7 +185,8 @@ tls_reply tls_request(unsigned short port, const std::string& ca, bhttp::verb me
     run();
     beast::flat_buffer buffer;
     bhttp::response<bhttp::string_body> res;
-    if (!ec) bhttp::async_read(stream, buffer, res, [&ec](beast::error_code e, std::size_t) { ec = e; });
+    if (!ec)
+        bhttp::async_read(stream, buffer, res, [&ec](beast::error_code e, std::size_t) { ec = e; });
     run();
     if (ec) {
         out.error = "request: " + ec.message();
@@ -206,22 +212,25 @@ TEST_CASE("ingest bearer token: 401 without or with a wrong token, accepted with
     CHECK(send(d.ingest_port(), bhttp::verb::post, "/api/v1/write", body,
                with(prw, "Authorization", "Bearer WRONG-token-9e1"))
               .status == 401);
-    CHECK(send(d.ingest_port(), bhttp::verb::post, "/api/v1/write", body,
-               with(prw, "Authorization", "Basic aW5nZXN0LVRPS0VOLTdmM2E="))  // the token, but basic
-              .status == 401);
+    CHECK(
+        send(d.ingest_port(), bhttp::verb::post, "/api/v1/write", body,
+             with(prw, "Authorization", "Basic aW5nZXN0LVRPS0VOLTdmM2E="))  // the token, but basic
+            .status == 401);
     CHECK(send(d.ingest_port(), bhttp::verb::post, "/api/v1/write", body,
                with(prw, "Authorization", "Bearer ingest-TOKEN-7f3a"))
               .status == 204);
     // The scheme is case-insensitive; keep-alive continues after an accepted request.
     mg::test::http_client c("127.0.0.1", d.ingest_port());
     for (int i = 0; i < 2; ++i) {
-        const auto ok = c.request(bhttp::verb::post, "/api/v1/write", body, with(prw, "Authorization", "bearer ingest-TOKEN-7f3a"));
+        const auto ok = c.request(bhttp::verb::post, "/api/v1/write", body,
+                                  with(prw, "Authorization", "bearer ingest-TOKEN-7f3a"));
         CHECK(ok.status == 204);
         CHECK(ok.keep_alive);
     }
 
     // OTLP on the same listener.
-    CHECK(send(d.ingest_port(), bhttp::verb::post, "/v1/metrics", k_otlp_json, k_json_headers).status == 401);
+    CHECK(send(d.ingest_port(), bhttp::verb::post, "/v1/metrics", k_otlp_json, k_json_headers)
+              .status == 401);
     CHECK(send(d.ingest_port(), bhttp::verb::post, "/v1/metrics", k_otlp_json,
                with(k_json_headers, "Authorization", "Bearer ingest-TOKEN-7f3a"))
               .status == 200);
@@ -234,20 +243,25 @@ TEST_CASE("ingest bearer token: 401 without or with a wrong token, accepted with
     // The stats listener has no credentials of its own: open. The refusals are counted.
     const auto metrics = send(d.stats_port(), bhttp::verb::get, "/metrics");
     REQUIRE(metrics.status == 200);
-    CHECK(sample(metrics.body, "metrics_governor_http_unauthorized_total{listener=\"ingest\"}") == 5);
-    CHECK(sample(metrics.body, "metrics_governor_http_unauthorized_total{listener=\"stats\"}") == 0);
+    CHECK(sample(metrics.body, "metrics_governor_http_unauthorized_total{listener=\"ingest\"}") ==
+          5);
+    CHECK(sample(metrics.body, "metrics_governor_http_unauthorized_total{listener=\"stats\"}") ==
+          0);
     CHECK(send(d.stats_port(), bhttp::verb::get, "/api/v1/cardinality").status == 200);
 }
 
-TEST_CASE("stats basic auth guards the cardinality API, /metrics, /live and /ready stay open", "[access]") {
+TEST_CASE("stats basic auth guards the cardinality API, /metrics, /live and /ready stay open",
+          "[access]") {
     temp_dir dir;
     const auto password_file = dir.write("stats-password", "correct-horse\n");
     SECTION("default: /metrics open") {
-        running_daemon d({"-stats-basic-auth-username=ops", "-stats-basic-auth-password-file=" + password_file});
+        running_daemon d(
+            {"-stats-basic-auth-username=ops", "-stats-basic-auth-password-file=" + password_file});
         const auto none = send(d.stats_port(), bhttp::verb::get, "/api/v1/cardinality");
         CHECK(none.status == 401);
         CHECK(none.headers.at("www-authenticate") == "Basic realm=\"metrics-governor\"");
-        CHECK(send(d.stats_port(), bhttp::verb::get, "/api/v1/cardinality", {}, {{"Authorization", k_basic_wrong}})
+        CHECK(send(d.stats_port(), bhttp::verb::get, "/api/v1/cardinality", {},
+                   {{"Authorization", k_basic_wrong}})
                   .status == 401);
         CHECK(send(d.stats_port(), bhttp::verb::get, "/api/v1/cardinality", {},
                    {{"Authorization", "Bearer correct-horse"}})
@@ -262,9 +276,11 @@ TEST_CASE("stats basic auth guards the cardinality API, /metrics, /live and /rea
         CHECK(send(d.stats_port(), bhttp::verb::get, "/ready").status == 200);
         const auto metrics = send(d.stats_port(), bhttp::verb::get, "/metrics");
         REQUIRE(metrics.status == 200);
-        CHECK(sample(metrics.body, "metrics_governor_http_unauthorized_total{listener=\"stats\"}") == 4);
+        CHECK(sample(metrics.body,
+                     "metrics_governor_http_unauthorized_total{listener=\"stats\"}") == 4);
         // The ingest listener has no credentials: open.
-        CHECK(send(d.ingest_port(), bhttp::verb::post, "/api/v1/write", prw_request_body(), mg::test::k_prw_headers)
+        CHECK(send(d.ingest_port(), bhttp::verb::post, "/api/v1/write", prw_request_body(),
+                   mg::test::k_prw_headers)
                   .status == 204);
         // The healthcheck command needs no secret.
         child_process health({mg::test::daemon_path(), "healthcheck",
@@ -272,43 +288,55 @@ TEST_CASE("stats basic auth guards the cardinality API, /metrics, /live and /rea
         CHECK(health.wait_exit(10s) == 0);
     }
     SECTION("-stats-protect-metrics") {
-        running_daemon d({"-stats-basic-auth-username=ops", "-stats-basic-auth-password-file=" + password_file,
+        running_daemon d({"-stats-basic-auth-username=ops",
+                          "-stats-basic-auth-password-file=" + password_file,
                           "-stats-protect-metrics"});
         CHECK(send(d.stats_port(), bhttp::verb::get, "/metrics").status == 401);
-        CHECK(send(d.stats_port(), bhttp::verb::get, "/metrics", {}, {{"Authorization", k_basic_ok}}).status == 200);
+        CHECK(
+            send(d.stats_port(), bhttp::verb::get, "/metrics", {}, {{"Authorization", k_basic_ok}})
+                .status == 200);
         CHECK(send(d.stats_port(), bhttp::verb::get, "/live").status == 200);
         CHECK(send(d.stats_port(), bhttp::verb::get, "/ready").status == 200);
     }
 }
 
-TEST_CASE("TLS ingest: HTTPS with the certificate, plain HTTP and silent clients refused", "[access][tls]") {
+TEST_CASE("TLS ingest: HTTPS with the certificate, plain HTTP and silent clients refused",
+          "[access][tls]") {
     test_pki pki;
-    running_daemon d({"-receiver-tls-cert-file=" + pki.server_cert, "-receiver-tls-key-file=" + pki.server_key,
+    running_daemon d({"-receiver-tls-cert-file=" + pki.server_cert,
+                      "-receiver-tls-key-file=" + pki.server_key,
                       "-receiver-bearer-token=tls-TOKEN-51c0", "-http-read-timeout=1s"});
     CHECK(d.process().output().find("\"tls\":true") != std::string::npos);
     const auto body = prw_request_body();
-    const auto ok = tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write", body,
-                                with(mg::test::k_prw_headers, "Authorization", "Bearer tls-TOKEN-51c0"));
+    const auto ok =
+        tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write", body,
+                    with(mg::test::k_prw_headers, "Authorization", "Bearer tls-TOKEN-51c0"));
     INFO(ok.error);
     CHECK(ok.status == 204);
-    const auto no_token =
-        tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write", body, mg::test::k_prw_headers);
+    const auto no_token = tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write",
+                                      body, mg::test::k_prw_headers);
     CHECK(no_token.status == 401);
-    const auto otlp = tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/v1/metrics", k_otlp_json,
-                                  with(k_json_headers, "Authorization", "Bearer tls-TOKEN-51c0"));
+    const auto otlp =
+        tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/v1/metrics", k_otlp_json,
+                    with(k_json_headers, "Authorization", "Bearer tls-TOKEN-51c0"));
     CHECK(otlp.status == 200);
 
     // Plain HTTP to the HTTPS port gets no HTTP answer; the failed handshake is counted.
-    CHECK_THROWS(send(d.ingest_port(), bhttp::verb::post, "/api/v1/write", body, mg::test::k_prw_headers));
-    CHECK(await_sample(d.stats_port(), "metrics_governor_tls_handshake_failures_total{listener=\"ingest\"}", 1) >= 1);
+    CHECK_THROWS(
+        send(d.ingest_port(), bhttp::verb::post, "/api/v1/write", body, mg::test::k_prw_headers));
+    CHECK(await_sample(d.stats_port(),
+                       "metrics_governor_tls_handshake_failures_total{listener=\"ingest\"}",
+                       1) >= 1);
 
     // A client that connects and says nothing is dropped after -http-read-timeout (1s), not held.
-    const auto before = await_sample(d.stats_port(), "metrics_governor_tls_handshake_failures_total{listener=\"ingest\"}", 1);
+    const auto before = await_sample(
+        d.stats_port(), "metrics_governor_tls_handshake_failures_total{listener=\"ingest\"}", 1);
     mg::test::http_client silent("127.0.0.1", d.ingest_port(), 5s);
     const auto start = std::chrono::steady_clock::now();
     CHECK(silent.closed_by_peer());
     CHECK(std::chrono::steady_clock::now() - start < 4s);
-    CHECK(await_sample(d.stats_port(), "metrics_governor_tls_handshake_failures_total{listener=\"ingest\"}",
+    CHECK(await_sample(d.stats_port(),
+                       "metrics_governor_tls_handshake_failures_total{listener=\"ingest\"}",
                        before + 1) == before + 1);
 
     // The stats listener stays plain HTTP.
@@ -317,20 +345,22 @@ TEST_CASE("TLS ingest: HTTPS with the certificate, plain HTTP and silent clients
 
 TEST_CASE("TLS with a client CA refuses clients without a valid certificate", "[access][tls]") {
     test_pki pki;
-    running_daemon d({"-receiver-tls-cert-file=" + pki.server_cert, "-receiver-tls-key-file=" + pki.server_key,
-                      "-receiver-tls-client-ca-file=" + pki.client_ca, "-stats-tls-cert-file=" + pki.server_cert,
-                      "-stats-tls-key-file=" + pki.server_key});
+    running_daemon d(
+        {"-receiver-tls-cert-file=" + pki.server_cert, "-receiver-tls-key-file=" + pki.server_key,
+         "-receiver-tls-client-ca-file=" + pki.client_ca, "-stats-tls-cert-file=" + pki.server_cert,
+         "-stats-tls-key-file=" + pki.server_key});
     const auto body = prw_request_body();
     const auto& prw = mg::test::k_prw_headers;
-    const auto good = tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write", body, prw,
-                                  pki.client_cert, pki.client_key);
+    const auto good = tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write", body,
+                                  prw, pki.client_cert, pki.client_key);
     INFO(good.error);
     CHECK(good.status == 204);
-    const auto no_cert = tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write", body, prw);
+    const auto no_cert =
+        tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write", body, prw);
     CHECK(no_cert.status == 0);
     CHECK_FALSE(no_cert.error.empty());
-    const auto rogue = tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write", body, prw,
-                                   pki.rogue_cert, pki.rogue_key);
+    const auto rogue = tls_request(d.ingest_port(), pki.ca, bhttp::verb::post, "/api/v1/write",
+                                   body, prw, pki.rogue_cert, pki.rogue_key);
     CHECK(rogue.status == 0);
     CHECK_FALSE(rogue.error.empty());
 
@@ -343,7 +373,9 @@ TEST_CASE("TLS with a client CA refuses clients without a valid certificate", "[
     double failures = -1;
     while (std::chrono::steady_clock::now() < deadline) {
         const auto r = tls_request(d.stats_port(), pki.ca, bhttp::verb::get, "/metrics", {}, {});
-        failures = sample(r.body, "metrics_governor_tls_handshake_failures_total{listener=\"ingest\"}").value_or(-1);
+        failures =
+            sample(r.body, "metrics_governor_tls_handshake_failures_total{listener=\"ingest\"}")
+                .value_or(-1);
         if (failures >= 2) break;
         std::this_thread::sleep_for(20ms);
     }
@@ -358,8 +390,8 @@ TEST_CASE("secrets never appear in the log, -show-effective-config or error mess
                                                "-stats-basic-auth-password=SECRET-stats-4c9e",
                                                "-exporter-bearer-token=SECRET-exporter-a1f0",
                                                "-exporter-headers=X-Api-Key=SECRET-header-77e3"};
-    const std::vector<std::string> secrets{"SECRET-ingest-b7d2", "SECRET-stats-4c9e", "SECRET-exporter-a1f0",
-                                           "SECRET-header-77e3", "WRONG-"};
+    const std::vector<std::string> secrets{"SECRET-ingest-b7d2", "SECRET-stats-4c9e",
+                                           "SECRET-exporter-a1f0", "SECRET-header-77e3", "WRONG-"};
     {
         running_daemon d(secret_args);
         // Wrong credentials must not be logged either.
@@ -369,7 +401,8 @@ TEST_CASE("secrets never appear in the log, -show-effective-config or error mess
         CHECK(send(d.ingest_port(), bhttp::verb::post, "/api/v1/write", prw_request_body(),
                    with(mg::test::k_prw_headers, "Authorization", "Bearer SECRET-ingest-b7d2"))
                   .status == 204);
-        CHECK(send(d.stats_port(), bhttp::verb::get, "/api/v1/cardinality", {}, {{"Authorization", k_basic_wrong}})
+        CHECK(send(d.stats_port(), bhttp::verb::get, "/api/v1/cardinality", {},
+                   {{"Authorization", k_basic_wrong}})
                   .status == 401);
         d.process().signal(SIGHUP);
         REQUIRE(d.process().wait_for_line("no limits file to reload"));
@@ -394,7 +427,8 @@ TEST_CASE("secrets never appear in the log, -show-effective-config or error mess
     }
     {
         // A configuration error next to the secrets prints none of them.
-        std::vector<std::string> argv{mg::test::daemon_path(), "validate", "-exporter-endpoint=https://u:SECRET-url-3b@h/",
+        std::vector<std::string> argv{mg::test::daemon_path(), "validate",
+                                      "-exporter-endpoint=https://u:SECRET-url-3b@h/",
                                       "-exporter-headers=Authorization: Bearer SECRET-header-77e3"};
         argv.insert(argv.end(), secret_args.begin(), secret_args.end() - 1);
         child_process bad(argv);
@@ -404,19 +438,23 @@ TEST_CASE("secrets never appear in the log, -show-effective-config or error mess
     }
 }
 
-TEST_CASE("unusable TLS files stop the daemon with exit 2 naming the key and path", "[access][tls]") {
+TEST_CASE("unusable TLS files stop the daemon with exit 2 naming the key and path",
+          "[access][tls]") {
     test_pki pki;
     const auto junk = pki.dir.write("junk.pem", "not a certificate\n");
     {
-        child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0", "-http-listen=127.0.0.1:0",
-                         "-receiver-tls-cert-file=" + junk, "-receiver-tls-key-file=" + pki.server_key});
+        child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0",
+                         "-http-listen=127.0.0.1:0", "-receiver-tls-cert-file=" + junk,
+                         "-receiver-tls-key-file=" + pki.server_key});
         CHECK(p.wait_exit(20s) == 2);
-        CHECK(p.output().find("receiver.tls.cert_file (-receiver-tls-cert-file)") != std::string::npos);
+        CHECK(p.output().find("receiver.tls.cert_file (-receiver-tls-cert-file)") !=
+              std::string::npos);
         CHECK(p.output().find(junk) != std::string::npos);
     }
     {
         // A key of another certificate; found by validate as well.
-        child_process p({mg::test::daemon_path(), "validate", "-stats-tls-cert-file=" + pki.server_cert,
+        child_process p({mg::test::daemon_path(), "validate",
+                         "-stats-tls-cert-file=" + pki.server_cert,
                          "-stats-tls-key-file=" + pki.client_key});
         CHECK(p.wait_exit(20s) == 2);
         CHECK(p.output().find("stats.tls.key_file (-stats-tls-key-file)") != std::string::npos);
@@ -426,7 +464,8 @@ TEST_CASE("unusable TLS files stop the daemon with exit 2 naming the key and pat
                p.output().find("key values mismatch") != std::string::npos));
     }
     {
-        child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0", "-http-listen=127.0.0.1:0",
+        child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0",
+                         "-http-listen=127.0.0.1:0",
                          "-receiver-tls-client-ca-file=" + pki.client_ca});
         CHECK(p.wait_exit(20s) == 2);
         CHECK(p.output().find("receiver.tls.client_ca_file") != std::string::npos);

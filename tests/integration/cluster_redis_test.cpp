@@ -31,8 +31,9 @@ class redis_peer {
     redis_peer() {
         const auto bin = mg::test::require_program("redis-server", "redis-server");
         port_ = reserved_.port();
-        proc_ = std::make_unique<mg::test::child_process>(mg::test::peer_command(
-            bin, {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}));
+        proc_ = std::make_unique<mg::test::child_process>(
+            mg::test::peer_command(bin, {"--port", std::to_string(port_), "--bind", "127.0.0.1",
+                                         "--save", "", "--appendonly", "no"}));
         if (!proc_->wait_for_line("Ready to accept connections", 20s))
             FAIL("redis-server did not start; output:\n" << proc_->output());
     }
@@ -81,11 +82,13 @@ struct replica {
     ~replica() { conn->close(); }
 
     // The callback runs on the I/O thread: it only fulfils the promise (no test macros there).
-    mg::result<cl::admit_reply> admit(const std::string& tracker, std::int64_t limit, const std::vector<std::uint64_t>& ids,
-                                      std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+    mg::result<cl::admit_reply> admit(
+        const std::string& tracker, std::int64_t limit, const std::vector<std::uint64_t>& ids,
+        std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
         auto done = std::make_shared<std::promise<mg::result<cl::admit_reply>>>();
         auto f = done->get_future();
-        store->admit(tracker, limit, ids, now, [done](mg::result<cl::admit_reply> r) { done->set_value(std::move(r)); });
+        store->admit(tracker, limit, ids, now,
+                     [done](mg::result<cl::admit_reply> r) { done->set_value(std::move(r)); });
         REQUIRE(f.wait_for(10s) == std::future_status::ready);
         return f.get();
     }
@@ -93,7 +96,8 @@ struct replica {
     mg::result<cl::redis_reply> raw(std::vector<std::string> args) {
         auto done = std::make_shared<std::promise<mg::result<cl::redis_reply>>>();
         auto f = done->get_future();
-        conn->command(std::move(args), [done](mg::result<cl::redis_reply> r) { done->set_value(std::move(r)); });
+        conn->command(std::move(args),
+                      [done](mg::result<cl::redis_reply> r) { done->set_value(std::move(r)); });
         REQUIRE(f.wait_for(10s) == std::future_status::ready);
         return f.get();
     }
@@ -115,7 +119,8 @@ std::size_t count(const cl::admit_reply& r, cl::admit_code c) {
 
 }  // namespace
 
-TEST_CASE("cluster redis: the limit is reached exactly with replicas admitting at once", "[cluster][redis]") {
+TEST_CASE("cluster redis: the limit is reached exactly with replicas admitting at once",
+          "[cluster][redis]") {
     redis_peer redis;
     io_thread io;
     constexpr int k_replicas = 6;
@@ -155,8 +160,10 @@ TEST_CASE("cluster redis: the limit is reached exactly with replicas admitting a
     }
 }
 
-TEST_CASE("cluster redis: periods are wall-clock aligned - a series is refreshed, then forgotten past the window",
-          "[cluster][redis]") {
+TEST_CASE(
+    "cluster redis: periods are wall-clock aligned - a series is refreshed, then forgotten past "
+    "the window",
+    "[cluster][redis]") {
     redis_peer redis;
     io_thread io;
     auto o = test_options();
@@ -193,11 +200,13 @@ TEST_CASE("cluster redis: periods are wall-clock aligned - a series is refreshed
     const auto ttl = r.raw({"PTTL", r.store->bitmap_key("m", r.store->period_of(t0 + 40s))});
     REQUIRE(ttl);
     CHECK(ttl->integer > 0);
-    CHECK(ttl->integer <= 71000);  // the period's end plus the two after it, plus a second; from t0 + 40 s
+    CHECK(ttl->integer <=
+          71000);  // the period's end plus the two after it, plus a second; from t0 + 40 s
 }
 
-TEST_CASE("cluster redis: trackers are independent (label limits), and no limit records without refusing",
-          "[cluster][redis]") {
+TEST_CASE(
+    "cluster redis: trackers are independent (label limits), and no limit records without refusing",
+    "[cluster][redis]") {
     redis_peer redis;
     io_thread io;
     replica r(io, redis.port());
@@ -214,7 +223,8 @@ TEST_CASE("cluster redis: trackers are independent (label limits), and no limit 
     CHECK(none->live_total == 5000);
 }
 
-TEST_CASE("cluster redis: a Redis that lost its scripts gets it again - errors are clear", "[cluster][redis]") {
+TEST_CASE("cluster redis: a Redis that lost its scripts gets it again - errors are clear",
+          "[cluster][redis]") {
     redis_peer redis;
     io_thread io;
     auto o = test_options();
@@ -233,15 +243,17 @@ TEST_CASE("cluster redis: a Redis that lost its scripts gets it again - errors a
     CHECK(slow.error_message().find("did not answer within the timeout") != std::string::npos);
 }
 
-TEST_CASE("cluster redis: nothing listening - the failure names the address, and retries wait for the backoff",
-          "[cluster][redis]") {
+TEST_CASE(
+    "cluster redis: nothing listening - the failure names the address, and retries wait for the "
+    "backoff",
+    "[cluster][redis]") {
     mg::test::reserved_port nobody;
     io_thread io;
     replica r(io, nobody.port());
     auto first = r.admit("m", 10, ids(0, 1));
     REQUIRE_FALSE(first);
-    CHECK(first.error_message().find("cannot connect to redis at 127.0.0.1:" + std::to_string(nobody.port())) !=
-          std::string::npos);
+    CHECK(first.error_message().find("cannot connect to redis at 127.0.0.1:" +
+                                     std::to_string(nobody.port())) != std::string::npos);
     auto second = r.admit("m", 10, ids(0, 1));
     REQUIRE_FALSE(second);
     CHECK(second.error_message().find("next connection attempt in") != std::string::npos);
@@ -253,7 +265,8 @@ TEST_CASE("cluster redis: bytes per series of the limit in Redis", "[cluster][re
     replica r(io, redis.port());
     constexpr std::int64_t k_limit = 100000;
     const auto t = std::chrono::system_clock::now();
-    for (std::uint64_t b = 0; b < 10; ++b) REQUIRE(r.admit("big", k_limit, ids(b * 10000, b * 10000 + 10000), t));
+    for (std::uint64_t b = 0; b < 10; ++b)
+        REQUIRE(r.admit("big", k_limit, ids(b * 10000, b * 10000 + 10000), t));
     const auto used = r.raw({"MEMORY", "USAGE", r.store->bitmap_key("big", r.store->period_of(t))});
     REQUIRE(used);
     INFO("bitmap bytes " << used->integer);

@@ -1,4 +1,6 @@
 // The daemon as a user runs it: start on free ports, scrape, probe, signal, misconfigure.
+#include "support/daemon.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -12,7 +14,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "support/daemon.h"
 #include "support/http_client.h"
 
 using namespace std::chrono_literals;
@@ -39,8 +40,9 @@ TEST_CASE("stats listener serves metrics, health, 404 and 405", "[daemon]") {
     const auto metrics = mg::test::http_get(port, "/metrics");
     CHECK(metrics.status == 200);
     CHECK(metrics.headers.at("content-type").find("text/plain; version=0.0.4") == 0);
-    for (const char* family : {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
-                               "process_max_fds", "process_start_time_seconds", "metrics_governor_build_info{"}) {
+    for (const char* family :
+         {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+          "process_max_fds", "process_start_time_seconds", "metrics_governor_build_info{"}) {
         INFO(family);
         CHECK(metrics.body.find(family) != std::string::npos);
     }
@@ -80,7 +82,8 @@ TEST_CASE("oversized and malformed requests get 431 and 400", "[daemon]") {
     running_daemon d({"-http-max-header-size=2KiB"});
     {
         mg::test::http_client c("127.0.0.1", d.stats_port());
-        const auto r = c.request(bhttp::verb::get, "/live", "", {{"X-Big", std::string(4096, 'a')}});
+        const auto r =
+            c.request(bhttp::verb::get, "/live", "", {{"X-Big", std::string(4096, 'a')}});
         CHECK(r.status == 431);
     }
     {
@@ -158,7 +161,8 @@ TEST_CASE("bad configuration exits with code 2 naming every problem", "[daemon]"
     temp_dir dir;
     dir.write("bad.yaml",
               "bloom_persistence:\n  compression_level: 12\n  max_size: lots\n  colour: blue\n");
-    child_process p({mg::test::daemon_path(), "-config", dir.file("bad.yaml"), "-shutdown-timeout=soon"});
+    child_process p(
+        {mg::test::daemon_path(), "-config", dir.file("bad.yaml"), "-shutdown-timeout=soon"});
     REQUIRE(p.wait_exit() == 2);
     const auto& out = p.output();
     CHECK(out.find("bloom_persistence.compression_level") != std::string::npos);
@@ -205,7 +209,8 @@ TEST_CASE("validate, version, help and show-effective-config exit 0 without star
         CHECK(p.output().find("-bloom-persistence-save-interval") != std::string::npos);
     }
     {
-        child_process p({mg::test::daemon_path(), "-config", dir.file("ok.yaml"), "-show-effective-config"});
+        child_process p(
+            {mg::test::daemon_path(), "-config", dir.file("ok.yaml"), "-show-effective-config"});
         CHECK(p.wait_exit() == 0);
         CHECK(p.output().find("max_size: 1073741824") != std::string::npos);
     }
@@ -321,7 +326,8 @@ TEST_CASE("healthcheck asks /live on the stats address and never hangs", "[daemo
         REQUIRE(d.process().wait_exit() == 0);
     }
     {
-        child_process down({mg::test::daemon_path(), "healthcheck", "-stats-addr=127.0.0.1:" + port});
+        child_process down(
+            {mg::test::daemon_path(), "healthcheck", "-stats-addr=127.0.0.1:" + port});
         CHECK(down.wait_exit() == 1);
         CHECK(down.output().find("healthcheck: 127.0.0.1:" + port + "/live") != std::string::npos);
     }
@@ -345,32 +351,38 @@ TEST_CASE("healthcheck asks /live on the stats address and never hangs", "[daemo
     {
         child_process extra({mg::test::daemon_path(), "healthcheck", "now"});
         CHECK(extra.wait_exit() == 2);
-        CHECK(extra.output().find("the only commands are validate and healthcheck") != std::string::npos);
+        CHECK(extra.output().find("the only commands are validate and healthcheck") !=
+              std::string::npos);
     }
 }
 
 TEST_CASE("a port already in use is reported and exits non-zero", "[daemon]") {
     running_daemon first;
-    child_process second({mg::test::daemon_path(),
-                          "-stats-addr=127.0.0.1:" + std::to_string(first.stats_port())});
+    child_process second(
+        {mg::test::daemon_path(), "-stats-addr=127.0.0.1:" + std::to_string(first.stats_port())});
     const auto code = second.wait_exit();
     REQUIRE(code.has_value());
     CHECK(*code == 1);
     CHECK(second.output().find("cannot start stats listener") != std::string::npos);
 }
 
-TEST_CASE("a limits file is loaded at startup and its rules show on /metrics and the API", "[daemon][limits]") {
+TEST_CASE("a limits file is loaded at startup and its rules show on /metrics and the API",
+          "[daemon][limits]") {
     temp_dir dir;
     dir.write("limits.yaml",
-              "defaults:\n  max_cardinality: 1000\nrules:\n  - name: http\n    match: {metric_name: \"http_.*\"}\n"
+              "defaults:\n  max_cardinality: 1000\nrules:\n  - name: http\n    match: "
+              "{metric_name: \"http_.*\"}\n"
               "    max_cardinality: 50\n");
     running_daemon d({"-limits-config", dir.file("limits.yaml")});
     CHECK(d.process().output().find("\"msg\":\"limits loaded\"") != std::string::npos);
     const auto metrics = mg::test::http_get(d.stats_port(), "/metrics");
     CHECK(metrics.body.find("metrics_governor_trackers_total 0") != std::string::npos);
-    CHECK(metrics.body.find(R"(metrics_governor_limit_utilization_ratio{rule="http"} 0)") != std::string::npos);
-    CHECK(metrics.body.find(R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="http"} 0)") !=
+    CHECK(metrics.body.find(R"(metrics_governor_limit_utilization_ratio{rule="http"} 0)") !=
           std::string::npos);
+    CHECK(
+        metrics.body.find(
+            R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="http"} 0)") !=
+        std::string::npos);
     const auto api = mg::test::http_get(d.stats_port(), "/api/v1/cardinality?limit=5");
     REQUIRE(api.status == 200);
     const auto j = nlohmann::json::parse(api.body);
@@ -383,7 +395,8 @@ TEST_CASE("a limits file is loaded at startup and its rules show on /metrics and
 TEST_CASE("an invalid limits file at startup exits 2 naming the problem", "[daemon][limits]") {
     temp_dir dir;
     dir.write("limits.yaml", "rules:\n  - name: x\n    action: adaptive\n");
-    child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0", "-limits-config", dir.file("limits.yaml")});
+    child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0", "-limits-config",
+                     dir.file("limits.yaml")});
     REQUIRE(p.wait_exit() == 2);
     CHECK(p.output().find("rules[0].action") != std::string::npos);
 }
@@ -397,12 +410,15 @@ TEST_CASE("SIGHUP reloads the limits file, a bad file keeps the old rules", "[da
     d.process().signal(SIGHUP);
     REQUIRE(d.process().wait_for_line("\"msg\":\"limits reloaded\"").has_value());
     auto body = mg::test::http_get(d.stats_port(), "/metrics").body;
-    CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="second"})") != std::string::npos);
-    CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="first"})") == std::string::npos);
+    CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="second"})") !=
+          std::string::npos);
+    CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="first"})") ==
+          std::string::npos);
 
     dir.write("limits.yaml", "rules: [this is not a rule\n");
     d.process().signal(SIGHUP);
     REQUIRE(d.process().wait_for_line("limits reload failed").has_value());
     body = mg::test::http_get(d.stats_port(), "/metrics").body;
-    CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="second"})") != std::string::npos);
+    CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="second"})") !=
+          std::string::npos);
 }

@@ -51,8 +51,8 @@
 #include "shared/otlp_builder.h"
 #include "support/daemon.h"
 #include "support/delay_proxy.h"
-#include "support/metrics_page.h"
 #include "support/http_client.h"
+#include "support/metrics_page.h"
 #include "support/peers.h"
 #include "support/process.h"
 
@@ -1003,23 +1003,25 @@ TEST_CASE("backend down then up, four shards: every sample arrives, none out of 
 TEST_CASE("a backend 50 ms away: the shards keep up, nothing lost, nothing out of order", "[e2e]") {
     prometheus_peer backend("backend", k_backend_config, {"--web.enable-remote-write-receiver"});
     mg::test::delay_proxy far(backend.port(), 25ms);  // 25 ms each way
-    running_daemon d({"-exporter-endpoint=http://127.0.0.1:" + std::to_string(far.port()) + "/api/v1/write",
-                      "-flush-interval=100ms"});
+    running_daemon d(
+        {"-exporter-endpoint=http://127.0.0.1:" + std::to_string(far.port()) + "/api/v1/write",
+         "-flush-interval=100ms"});
     std::vector<child_process*> logs{&backend.process(), &d.process()};
     constexpr int k_series = 2000;
     constexpr int k_cycles = 60;
     // 10 requests a cycle, 50 requests/s: 10000 samples/s for 12 s, against ~20 round trips/s.
-    child_process load(peer_command(MG_LOADGEN_PATH, {"-url=http://127.0.0.1:" + std::to_string(d.ingest_port()) +
-                                                          "/api/v1/write",
-                                                      "-series=" + std::to_string(k_series), "-metrics=10",
-                                                      "-labels=4", "-series-per-request=200",
-                                                      "-cycles=" + std::to_string(k_cycles), "-rate=50",
-                                                      "-timestamps=now", "-concurrency=2", "-report=json"}));
+    child_process load(
+        peer_command(MG_LOADGEN_PATH,
+                     {"-url=http://127.0.0.1:" + std::to_string(d.ingest_port()) + "/api/v1/write",
+                      "-series=" + std::to_string(k_series), "-metrics=10", "-labels=4",
+                      "-series-per-request=200", "-cycles=" + std::to_string(k_cycles), "-rate=50",
+                      "-timestamps=now", "-concurrency=2", "-report=json"}));
     double max_queue = 0;
     const auto rc = [&] {
         for (;;) {
             if (auto code = load.wait_exit(200ms)) return code;
-            max_queue = std::max(max_queue, metric_value(daemon_metrics(d), "metrics_governor_queue_bytes"));
+            max_queue = std::max(max_queue,
+                                 metric_value(daemon_metrics(d), "metrics_governor_queue_bytes"));
             for (auto* p : logs) drain(*p);
         }
     }();
@@ -1031,7 +1033,8 @@ TEST_CASE("a backend 50 ms away: the shards keep up, nothing lost, nothing out o
 
     // Everything accepted reaches Prometheus.
     const auto stored = [&] {
-        const auto v = query_one(backend.port(), "sum(count_over_time({__name__=~\"loadgen_.*\"}[1h]))");
+        const auto v =
+            query_one(backend.port(), "sum(count_over_time({__name__=~\"loadgen_.*\"}[1h]))");
         return v ? v->first : 0.0;
     };
     const bool all = eventually([&] { return stored() == sent; }, 120s, logs);
@@ -1043,9 +1046,9 @@ TEST_CASE("a backend 50 ms away: the shards keep up, nothing lost, nothing out o
     CHECK(page.find("metrics_governor_export_dropped_series_total{") == std::string::npos);
     const auto backend_page = try_get(backend.port(), "/metrics");
     REQUIRE(backend_page);
-    CHECK(mg::test::family_sum(backend_page->body, "prometheus_tsdb_out_of_order_samples_total") == 0);
+    CHECK(mg::test::family_sum(backend_page->body, "prometheus_tsdb_out_of_order_samples_total") ==
+          0);
     // It took more than one shard, and the backlog stayed far from the queue's budget.
     CHECK(metric_value(page, R"(metrics_governor_export_reshards_total{direction="up"})") >= 1);
     CHECK(max_queue < 0.25 * metric_value(page, "metrics_governor_queue_max_bytes"));
 }
-

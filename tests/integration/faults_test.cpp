@@ -35,8 +35,8 @@ namespace {
 
 // Series `name{id="<prefix><i>"}` for i in [first, first+n), one sample each. `pad` makes the
 // body larger (a label value of that many characters that snappy cannot shrink much).
-std::vector<proto::owned_timeseries> make_series(const std::string& name, const std::string& prefix, int first,
-                                                 int n, std::size_t pad = 0) {
+std::vector<proto::owned_timeseries> make_series(const std::string& name, const std::string& prefix,
+                                                 int first, int n, std::size_t pad = 0) {
     std::vector<proto::owned_timeseries> ts;
     for (int i = first; i < first + n; ++i) {
         proto::owned_timeseries s;
@@ -91,11 +91,13 @@ struct sender_books {
     int refusals = 0;
 };
 
-fake_response answer(int status, std::string retry_after = {}, std::chrono::milliseconds delay = 0ms) {
+fake_response answer(int status, std::string retry_after = {},
+                     std::chrono::milliseconds delay = 0ms) {
     return fake_response{status, std::move(retry_after), delay};
 }
 
-int post(mg::test::http_client& c, const std::vector<proto::owned_timeseries>& ts, sender_books& books) {
+int post(mg::test::http_client& c, const std::vector<proto::owned_timeseries>& ts,
+         sender_books& books) {
     const auto res = c.request(bhttp::verb::post, "/api/v1/write", prw_body(ts), k_prw_headers);
     books.points_sent += ts.size();
     if (res.status == 429) {
@@ -113,8 +115,10 @@ int post(mg::test::http_client& c, const std::vector<proto::owned_timeseries>& t
 
 }  // namespace
 
-TEST_CASE("faults: every data point is accounted for while the backend answers 500, 429, 400, 413 and slowly",
-          "[faults]") {
+TEST_CASE(
+    "faults: every data point is accounted for while the backend answers 500, 429, 400, 413 and "
+    "slowly",
+    "[faults]") {
     // The backend's behaviour, switched by the test between phases (under the fake's lock).
     enum class mode { ok, fail_500, throttle_429, reject_400, too_large_413, slow };
     struct script {
@@ -155,16 +159,20 @@ TEST_CASE("faults: every data point is accounted for while the backend answers 5
     };
 
     temp_dir dir;
-    dir.write("limits.yaml", "rules:\n  - name: capped\n    match: {metric_name: capped}\n    max_cardinality: 5\n");
-    running_daemon d({"-exporter-endpoint=" + backend.url(), "-limits-config", dir.file("limits.yaml"),
-                      "-flush-interval=20ms", "-batch-size=1000", "-exporter-max-conns=1",
-                      "-exporter-retry-backoff-base=20ms", "-exporter-retry-backoff-max=200ms",
-                      "-queue-max-bytes=1MB", "-max-labels-per-series=4", "-log-level=info"});
+    dir.write(
+        "limits.yaml",
+        "rules:\n  - name: capped\n    match: {metric_name: capped}\n    max_cardinality: 5\n");
+    running_daemon d({"-exporter-endpoint=" + backend.url(), "-limits-config",
+                      dir.file("limits.yaml"), "-flush-interval=20ms", "-batch-size=1000",
+                      "-exporter-max-conns=1", "-exporter-retry-backoff-base=20ms",
+                      "-exporter-retry-backoff-max=200ms", "-queue-max-bytes=1MB",
+                      "-max-labels-per-series=4", "-log-level=info"});
     mg::test::http_client c("127.0.0.1", d.ingest_port());
     sender_books books;
     auto drained = [&] {
         return await_metrics(d, [](const std::string& p) {
-            return value(p, "metrics_governor_queue_datapoints") == 0 && value(p, "metrics_governor_queue_bytes") == 0;
+            return value(p, "metrics_governor_queue_datapoints") == 0 &&
+                   value(p, "metrics_governor_queue_bytes") == 0;
         });
     };
 
@@ -177,7 +185,8 @@ TEST_CASE("faults: every data point is accounted for while the backend answers 5
 
     SECTION("500s are retried until they succeed") {
         set_mode(mode::fail_500, 3);
-        for (int i = 0; i < 5; ++i) REQUIRE(post(c, make_series("m500", "", i * 10, 10), books) == 204);
+        for (int i = 0; i < 5; ++i)
+            REQUIRE(post(c, make_series("m500", "", i * 10, 10), books) == 204);
         REQUIRE(drained());
         const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
         CHECK(value(page, "metrics_governor_export_retries_total") >= 3);
@@ -188,21 +197,27 @@ TEST_CASE("faults: every data point is accounted for while the backend answers 5
         REQUIRE(post(c, make_series("m429", "", 0, 10), books) == 204);
         REQUIRE(drained());
         const auto reqs = backend.requests();
-        auto throttled = std::find_if(reqs.begin(), reqs.end(), [](const auto& r) { return r.status == 429; });
+        auto throttled =
+            std::find_if(reqs.begin(), reqs.end(), [](const auto& r) { return r.status == 429; });
         REQUIRE(throttled != reqs.end());
         REQUIRE(throttled + 1 != reqs.end());
-        CHECK((throttled + 1)->at - throttled->at >= 900ms);  // Retry-After: 1, not the 20 ms backoff
+        CHECK((throttled + 1)->at - throttled->at >=
+              900ms);  // Retry-After: 1, not the 20 ms backoff
     }
     SECTION("a 400 is not retried and its points are counted as rejected") {
         set_mode(mode::reject_400, 1);
         REQUIRE(post(c, make_series("m400", "", 0, 10), books) == 204);
         REQUIRE(drained());
-        REQUIRE(post(c, make_series("m400", "", 10, 10), books) == 204);  // the next one goes through
+        REQUIRE(post(c, make_series("m400", "", 10, 10), books) ==
+                204);  // the next one goes through
         REQUIRE(drained());
         const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
-        CHECK(value(page, R"(metrics_governor_export_dropped_datapoints_total{reason="rejected"})") == 10);
+        CHECK(
+            value(page, R"(metrics_governor_export_dropped_datapoints_total{reason="rejected"})") ==
+            10);
         const auto reqs = backend.requests();
-        CHECK(std::count_if(reqs.begin(), reqs.end(), [](const auto& r) { return r.status == 400; }) == 1);
+        CHECK(std::count_if(reqs.begin(), reqs.end(),
+                            [](const auto& r) { return r.status == 400; }) == 1);
     }
     SECTION("a 413 splits the batch; a single series still too large is dropped as too_large") {
         set_mode(mode::too_large_413);
@@ -210,13 +225,16 @@ TEST_CASE("faults: every data point is accounted for while the backend answers 5
         REQUIRE(post(c, make_series("big", "", 0, 1), books) == 204);
         REQUIRE(drained());
         const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
-        CHECK(value(page, R"(metrics_governor_export_dropped_datapoints_total{reason="too_large"})") == 1);
+        CHECK(value(page,
+                    R"(metrics_governor_export_dropped_datapoints_total{reason="too_large"})") ==
+              1);
     }
     SECTION("a slow backend fills the queue: senders get 429, the queue stays within its bound") {
         set_mode(mode::slow);
         double peak_bytes = 0;
         const double max_bytes = 1 << 20;  // 1MB is binary here
-        // Each body is ~30 KB after snappy; at one upstream request per 150 ms the 1 MB queue fills.
+        // Each body is ~30 KB after snappy; at one upstream request per 150 ms the 1 MB queue
+        // fills.
         for (int i = 0; i < 80 && books.refusals < 3; ++i) {
             post(c, make_series("slow", "", i * 100, 100, 300), books);
             const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
@@ -230,7 +248,8 @@ TEST_CASE("faults: every data point is accounted for while the backend answers 5
         REQUIRE(drained());
         const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
         CHECK(value(page, "metrics_governor_export_queue_full_total") == books.refusals);
-        CHECK(value(page, R"(metrics_governor_requests_total{code="429",protocol="remote_write_v1"})") ==
+        CHECK(value(page,
+                    R"(metrics_governor_requests_total{code="429",protocol="remote_write_v1"})") ==
               books.refusals);
     }
 
@@ -240,7 +259,8 @@ TEST_CASE("faults: every data point is accounted for while the backend answers 5
     const double received = family_sum(page, "metrics_governor_datapoints_received_total");
     const double sent = value(page, "metrics_governor_datapoints_sent_total");
     const double governor_dropped = family_sum(page, "metrics_governor_datapoints_dropped_total");
-    const double export_dropped = family_sum(page, "metrics_governor_export_dropped_datapoints_total");
+    const double export_dropped =
+        family_sum(page, "metrics_governor_export_dropped_datapoints_total");
     const double refused = family_sum(page, "metrics_governor_datapoints_refused_total");
     const double queued = value(page, "metrics_governor_queue_datapoints");
     INFO(page);
@@ -249,8 +269,11 @@ TEST_CASE("faults: every data point is accounted for while the backend answers 5
     CHECK(governor_dropped == 6);  // 5 over the cap, 1 with too many labels
     CHECK(value(page, R"(metrics_governor_datapoints_dropped_total{rule="capped"})") == 5);
     CHECK(refused == static_cast<double>(books.points_refused));
-    CHECK(value(page, R"(metrics_governor_datapoints_refused_total{protocol="remote_write_v1",reason="queue_full"})") ==
-          static_cast<double>(books.points_refused));
+    CHECK(
+        value(
+            page,
+            R"(metrics_governor_datapoints_refused_total{protocol="remote_write_v1",reason="queue_full"})") ==
+        static_cast<double>(books.points_refused));
     // The backend's side: what it stored is what the daemon counts as sent, every series once
     // (no response was lost here, so at-least-once delivers exactly once), and every series the
     // daemon accepted arrived unless it was dropped on purpose.
@@ -266,15 +289,19 @@ TEST_CASE("faults: every data point is accounted for while the backend answers 5
     CHECK(static_cast<double>(missing) == governor_dropped + export_dropped);
 }
 
-TEST_CASE("faults: kill -9 during export with the disk queue: every accepted series arrives at least once",
-          "[faults][disk]") {
-    // A slow backend keeps most of what was accepted queued on disk when the daemon is killed (small
-    // batches: with long round trips the exporter merges what waits, up to -batch-size).
+TEST_CASE(
+    "faults: kill -9 during export with the disk queue: every accepted series arrives at least "
+    "once",
+    "[faults][disk]") {
+    // A slow backend keeps most of what was accepted queued on disk when the daemon is killed
+    // (small batches: with long round trips the exporter merges what waits, up to -batch-size).
     mg::test::fake_backend backend;
-    backend.set_responder([](const recorded_request&, std::size_t) { return answer(204, {}, 100ms); });
+    backend.set_responder(
+        [](const recorded_request&, std::size_t) { return answer(204, {}, 100ms); });
     temp_dir dir;
-    const std::vector<std::string> args{"-exporter-endpoint=" + backend.url(), "-queue-path=" + dir.file("queue"),
-                                        "-flush-interval=20ms", "-batch-size=10", "-log-level=info"};
+    const std::vector<std::string> args{"-exporter-endpoint=" + backend.url(),
+                                        "-queue-path=" + dir.file("queue"), "-flush-interval=20ms",
+                                        "-batch-size=10", "-log-level=info"};
     sender_books books;
     {
         running_daemon d(args);
@@ -298,7 +325,9 @@ TEST_CASE("faults: kill -9 during export with the disk queue: every accepted ser
                                [&](const std::string& s) { return got.count(s) > 0; });
         },
         30s));
-    REQUIRE(await_metrics(d, [](const std::string& p) { return value(p, "metrics_governor_queue_datapoints") == 0; }));
+    REQUIRE(await_metrics(d, [](const std::string& p) {
+        return value(p, "metrics_governor_queue_datapoints") == 0;
+    }));
     const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
     CHECK(value(page, "metrics_governor_queue_disk_replayed_payloads_total") >= 1);
     // At least once, not exactly once: acknowledgements live in memory until a whole segment is

@@ -8,18 +8,18 @@
 //
 // Raw POSIX sockets drive the cases no well-behaved client can produce (trickling bytes,
 // unfinished requests, connections that never send anything).
-#include <poll.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
-#include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -71,7 +71,8 @@ std::vector<std::string> daemon_args(std::vector<std::string> extra = {}) {
 
 // The value of one series on a /metrics page ("name{labels}" exactly as rendered), if present.
 std::optional<double> metric_value(const std::string& page, const std::string& series) {
-    for (std::size_t at = page.find(series); at != std::string::npos; at = page.find(series, at + 1)) {
+    for (std::size_t at = page.find(series); at != std::string::npos;
+         at = page.find(series, at + 1)) {
         const bool line_start = at == 0 || page[at - 1] == '\n';
         const auto after = at + series.size();
         if (!line_start || after >= page.size() || page[after] != ' ') continue;
@@ -97,12 +98,13 @@ std::optional<double> await_metric(running_daemon& d, const std::string& series,
 }
 
 std::string closed_total(const std::string& reason, const std::string& listener = "ingest") {
-    return R"(metrics_governor_http_connections_closed_total{listener=")" + listener + R"(",reason=")" + reason +
-           R"("})";
+    return R"(metrics_governor_http_connections_closed_total{listener=")" + listener +
+           R"(",reason=")" + reason + R"("})";
 }
 
 std::string requests_total(const std::string& protocol, int code) {
-    return R"(metrics_governor_requests_total{code=")" + std::to_string(code) + R"(",protocol=")" + protocol + R"("})";
+    return R"(metrics_governor_requests_total{code=")" + std::to_string(code) + R"(",protocol=")" +
+           protocol + R"("})";
 }
 
 const std::string k_open_ingest = R"(metrics_governor_http_open_connections{listener="ingest"})";
@@ -117,13 +119,16 @@ proto::owned_timeseries series(const std::string& name, const std::string& id) {
 // The daemon still answers: a good remote write on a fresh connection, and the stats listener.
 void check_still_serving(running_daemon& d) {
     mg::test::http_client c("127.0.0.1", d.ingest_port());
-    CHECK(c.request(bhttp::verb::post, "/api/v1/write", prw_body({series("alive", "1")}), k_prw_headers).status == 204);
+    CHECK(c.request(bhttp::verb::post, "/api/v1/write", prw_body({series("alive", "1")}),
+                    k_prw_headers)
+              .status == 204);
     CHECK(mg::test::http_get(d.stats_port(), "/ready").status == 200);
 }
 
 // Sends one byte every 100ms (a slowloris client) until the daemon closes the connection or
 // `give_up` passes; returns how long it took, or nullopt if it stayed open.
-std::optional<steady::duration> trickle_until_closed(raw_socket& s, std::chrono::milliseconds give_up,
+std::optional<steady::duration> trickle_until_closed(raw_socket& s,
+                                                     std::chrono::milliseconds give_up,
                                                      const std::function<void()>& meanwhile = {}) {
     const auto t0 = steady::now();
     bool ran = false;
@@ -146,13 +151,16 @@ std::uint64_t proc_status_kib(pid_t pid, const std::string& key) {
     throw std::runtime_error("no " + key + " in /proc/" + std::to_string(pid) + "/status");
 }
 
-std::string post_head(const std::string& target, const std::string& content_type, const std::string& extra = {}) {
-    return "POST " + target + " HTTP/1.1\r\nHost: mg\r\nContent-Type: " + content_type + "\r\n" + extra;
+std::string post_head(const std::string& target, const std::string& content_type,
+                      const std::string& extra = {}) {
+    return "POST " + target + " HTTP/1.1\r\nHost: mg\r\nContent-Type: " + content_type + "\r\n" +
+           extra;
 }
 
 }  // namespace
 
-TEST_CASE("slow headers are cut at the read timeout and counted while others are served", "[hostile]") {
+TEST_CASE("slow headers are cut at the read timeout and counted while others are served",
+          "[hostile]") {
     running_daemon d(daemon_args({"-http-read-timeout=500ms"}));
     REQUIRE(scrape(d, closed_total("read_timeout")) == 0);
 
@@ -172,7 +180,8 @@ TEST_CASE("a slow body is cut at the read timeout and counted", "[hostile]") {
     raw_socket slow(d.ingest_port());
     // The whole header block at once, then the body at one byte per 100ms: the timeout bounds
     // the whole request, not each read.
-    REQUIRE(slow.send(post_head("/api/v1/write", "application/x-protobuf", "Content-Length: 1000\r\n\r\n")));
+    REQUIRE(slow.send(
+        post_head("/api/v1/write", "application/x-protobuf", "Content-Length: 1000\r\n\r\n")));
     const auto took = trickle_until_closed(slow, 10s, [&] { check_still_serving(d); });
     REQUIRE(took.has_value());
     CHECK(*took >= 400ms);
@@ -186,8 +195,8 @@ TEST_CASE("oversized headers get 431, are counted, and close the connection", "[
     running_daemon d(daemon_args());
     {
         raw_socket s(d.ingest_port());  // one huge header
-        REQUIRE(s.send(post_head("/api/v1/write", "application/x-protobuf") + "X-Big: " + std::string(4096, 'a') +
-                       "\r\n\r\n"));
+        REQUIRE(s.send(post_head("/api/v1/write", "application/x-protobuf") +
+                       "X-Big: " + std::string(4096, 'a') + "\r\n\r\n"));
         CHECK(s.wait_closed(10s));
         CHECK(s.status() == 431);
     }
@@ -209,8 +218,9 @@ TEST_CASE("oversized bodies get 413 before they are read, and are counted", "[ho
     {
         // Refused on Content-Length alone: the daemon answers without waiting for the body.
         raw_socket s(d.ingest_port());
-        REQUIRE(s.send(post_head("/api/v1/write", "application/x-protobuf",
-                                 "Content-Length: " + std::to_string(2 * k_body_limit) + "\r\n\r\n")));
+        REQUIRE(
+            s.send(post_head("/api/v1/write", "application/x-protobuf",
+                             "Content-Length: " + std::to_string(2 * k_body_limit) + "\r\n\r\n")));
         CHECK(s.read_status() == 413);
         CHECK(s.wait_closed(10s));
     }
@@ -231,7 +241,8 @@ TEST_CASE("oversized bodies get 413 before they are read, and are counted", "[ho
         // closes with the client's bytes unread, so the 413 may be lost to a reset; either way
         // the connection is closed.
         raw_socket s(d.ingest_port());
-        REQUIRE(s.send(post_head("/api/v1/write", "application/x-protobuf", "Transfer-Encoding: chunked\r\n\r\n")));
+        REQUIRE(s.send(post_head("/api/v1/write", "application/x-protobuf",
+                                 "Transfer-Encoding: chunked\r\n\r\n")));
         const std::string chunk = "10000\r\n" + std::string(0x10000, 'x') + "\r\n";
         for (std::size_t sent = 0; sent < 3 * k_body_limit && s.send(chunk); sent += 0x10000) {
         }
@@ -242,7 +253,8 @@ TEST_CASE("oversized bodies get 413 before they are read, and are counted", "[ho
     check_still_serving(d);
 }
 
-TEST_CASE("decompression bombs get 413 without the daemon's memory growing past the bound", "[hostile]") {
+TEST_CASE("decompression bombs get 413 without the daemon's memory growing past the bound",
+          "[hostile]") {
     running_daemon d(daemon_args());
     const auto pid = d.process().pid();
     check_still_serving(d);  // warm up: thread-local buffers, first series
@@ -328,15 +340,17 @@ TEST_CASE("truncated and overlong protobuf fields get 400 and are counted", "[ho
         std::string body;
         proto::snappy_encode(raw, body);
         CHECK(c.request(bhttp::verb::post, "/api/v1/write", body, k_prw_headers).status == 400);
-        CHECK(c.request(bhttp::verb::post, "/v1/metrics", raw, {{"Content-Type", "application/x-protobuf"}}).status ==
-              400);
+        CHECK(c.request(bhttp::verb::post, "/v1/metrics", raw,
+                        {{"Content-Type", "application/x-protobuf"}})
+                  .status == 400);
     }
     CHECK(scrape(d, requests_total("remote_write_v1", 400)) == 4);
     CHECK(scrape(d, requests_total("otlp_protobuf", 400)) == 4);
     check_still_serving(d);
 }
 
-TEST_CASE("deeply nested JSON and protobuf attribute values get 400, not a stack overflow", "[hostile]") {
+TEST_CASE("deeply nested JSON and protobuf attribute values get 400, not a stack overflow",
+          "[hostile]") {
     running_daemon d(daemon_args());
     mg::test::http_client c("127.0.0.1", d.ingest_port());
     const std::vector<std::string> bodies{
@@ -350,7 +364,8 @@ TEST_CASE("deeply nested JSON and protobuf attribute values get 400, not a stack
     };
     for (const auto& body : bodies) {
         REQUIRE(body.size() < k_body_limit);
-        const auto r = c.request(bhttp::verb::post, "/v1/metrics", body, {{"Content-Type", "application/json"}});
+        const auto r = c.request(bhttp::verb::post, "/v1/metrics", body,
+                                 {{"Content-Type", "application/json"}});
         CHECK(r.status == 400);
         CHECK(r.body.find("nested") != std::string::npos);
     }
@@ -377,7 +392,8 @@ TEST_CASE("deeply nested JSON and protobuf attribute values get 400, not a stack
     res.scopes.push_back(std::move(scope));
     std::string pb;
     proto::encode_otlp_protobuf(std::vector{std::move(res)}, pb);
-    const auto r = c.request(bhttp::verb::post, "/v1/metrics", pb, {{"Content-Type", "application/x-protobuf"}});
+    const auto r = c.request(bhttp::verb::post, "/v1/metrics", pb,
+                             {{"Content-Type", "application/x-protobuf"}});
     CHECK(r.status == 400);
     CHECK(r.body.find("nested") != std::string::npos);
     CHECK(scrape(d, requests_total("otlp_protobuf", 400)) == 1);
@@ -394,7 +410,8 @@ TEST_CASE("invalid UTF-8 in labels, metric names and JSON gets 400 and is counte
     CHECK(r.status == 400);
     CHECK(r.body.find("UTF-8") != std::string::npos);
     // An overlong encoding of '/' (C0 AF) is invalid too.
-    r = c.request(bhttp::verb::post, "/api/v1/write", prw_body({series("m\xc0\xaf", "1")}), k_prw_headers);
+    r = c.request(bhttp::verb::post, "/api/v1/write", prw_body({series("m\xc0\xaf", "1")}),
+                  k_prw_headers);
     CHECK(r.status == 400);
 
     proto::otlp_resource res;
@@ -409,12 +426,14 @@ TEST_CASE("invalid UTF-8 in labels, metric names and JSON gets 400 and is counte
     res.scopes.push_back(scope);
     std::string pb;
     proto::encode_otlp_protobuf(std::vector{res}, pb);
-    r = c.request(bhttp::verb::post, "/v1/metrics", pb, {{"Content-Type", "application/x-protobuf"}});
+    r = c.request(bhttp::verb::post, "/v1/metrics", pb,
+                  {{"Content-Type", "application/x-protobuf"}});
     CHECK(r.status == 400);
     CHECK(r.body.find("UTF-8") != std::string::npos);
 
-    const std::string json = "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"bad\xff\",\"gauge\":"
-                             "{\"dataPoints\":[{\"asDouble\":1,\"timeUnixNano\":\"1700000000000000000\"}]}}]}]}]}";
+    const std::string json =
+        "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"bad\xff\",\"gauge\":"
+        "{\"dataPoints\":[{\"asDouble\":1,\"timeUnixNano\":\"1700000000000000000\"}]}}]}]}]}";
     r = c.request(bhttp::verb::post, "/v1/metrics", json, {{"Content-Type", "application/json"}});
     CHECK(r.status == 400);
 
@@ -424,7 +443,8 @@ TEST_CASE("invalid UTF-8 in labels, metric names and JSON gets 400 and is counte
     check_still_serving(d);
 }
 
-TEST_CASE("too many labels and huge label values drop the series, counted, and keep the rest", "[hostile]") {
+TEST_CASE("too many labels and huge label values drop the series, counted, and keep the rest",
+          "[hostile]") {
     running_daemon d(daemon_args({"-max-labels-per-series=10", "-max-label-value-len=1024"}));
     mg::test::http_client c("127.0.0.1", d.ingest_port());
 
@@ -442,17 +462,27 @@ TEST_CASE("too many labels and huge label values drop the series, counted, and k
     CHECK(c.request(bhttp::verb::post, "/api/v1/write", body, k_prw_headers).status == 204);
 
     const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
-    CHECK(metric_value(page, R"(metrics_governor_series_dropped_total{reason="too_many_labels",rule="none"})") == 1);
-    CHECK(metric_value(page, R"(metrics_governor_series_dropped_total{reason="label_value_too_long",rule="none"})") ==
+    CHECK(metric_value(
+              page,
+              R"(metrics_governor_series_dropped_total{reason="too_many_labels",rule="none"})") ==
           1);
+    CHECK(
+        metric_value(
+            page,
+            R"(metrics_governor_series_dropped_total{reason="label_value_too_long",rule="none"})") ==
+        1);
     CHECK(metric_value(page, R"(metrics_governor_metric_cardinality{metric_name="fine"})") == 1);
-    CHECK_FALSE(metric_value(page, R"(metrics_governor_metric_cardinality{metric_name="wide"})").has_value());
-    CHECK_FALSE(metric_value(page, R"(metrics_governor_metric_cardinality{metric_name="huge"})").has_value());
+    CHECK_FALSE(metric_value(page, R"(metrics_governor_metric_cardinality{metric_name="wide"})")
+                    .has_value());
+    CHECK_FALSE(metric_value(page, R"(metrics_governor_metric_cardinality{metric_name="huge"})")
+                    .has_value());
     check_still_serving(d);
 }
 
-TEST_CASE("thousands of idle connections: the daemon holds exactly its limit, counts the rest, keeps serving",
-          "[hostile]") {
+TEST_CASE(
+    "thousands of idle connections: the daemon holds exactly its limit, counts the rest, keeps "
+    "serving",
+    "[hostile]") {
     // The test holds 2 x limit sockets and the daemon (a child, inheriting the limit) limit more.
     rlimit fds{};
     REQUIRE(getrlimit(RLIMIT_NOFILE, &fds) == 0);
@@ -463,7 +493,8 @@ TEST_CASE("thousands of idle connections: the daemon holds exactly its limit, co
     const int limit = static_cast<int>(std::min<rlim_t>(1000, (fds.rlim_cur - 200) / 2));
     REQUIRE(limit >= 100);
     const int total = 2 * limit;
-    running_daemon d(daemon_args({"-receiver-max-connections=" + std::to_string(limit), "-http-idle-timeout=10m"}));
+    running_daemon d(daemon_args(
+        {"-receiver-max-connections=" + std::to_string(limit), "-http-idle-timeout=10m"}));
     const auto pid = d.process().pid();
     const auto rss_before = proc_status_kib(pid, "VmRSS");
 
@@ -474,9 +505,11 @@ TEST_CASE("thousands of idle connections: the daemon holds exactly its limit, co
     // Past the limit each new connection is either refused as it is accepted or takes the place
     // of one idle for over a second (evicted): either way the daemon holds exactly `limit`.
     auto over_limit = [&d] {
-        return scrape(d, closed_total("max_connections")).value_or(0) + scrape(d, closed_total("evicted")).value_or(0);
+        return scrape(d, closed_total("max_connections")).value_or(0) +
+               scrape(d, closed_total("evicted")).value_or(0);
     };
-    for (const auto deadline = steady::now() + 20s; over_limit() < total - limit && steady::now() < deadline;)
+    for (const auto deadline = steady::now() + 20s;
+         over_limit() < total - limit && steady::now() < deadline;)
         std::this_thread::sleep_for(20ms);  // polling interval of the awaited condition
     CHECK(over_limit() == total - limit);
     CHECK(await_metric(d, k_open_ingest, limit) == limit);
@@ -487,23 +520,27 @@ TEST_CASE("thousands of idle connections: the daemon holds exactly its limit, co
         return n;
     };
     int closed = count_closed();
-    for (const auto deadline = steady::now() + 10s; closed < total - limit && steady::now() < deadline;) {
+    for (const auto deadline = steady::now() + 10s;
+         closed < total - limit && steady::now() < deadline;) {
         std::this_thread::sleep_for(20ms);  // polling interval of the awaited condition
         closed = count_closed();
     }
     CHECK(closed == total - limit);
 
     const auto rss_held = proc_status_kib(pid, "VmRSS");
-    INFO("VmRSS " << rss_before << " KiB before, " << rss_held << " KiB with " << limit << " idle connections");
-    CHECK(rss_held - rss_before < static_cast<std::uint64_t>(limit) * 32 * k_memory_slack);  // 32KiB each
+    INFO("VmRSS " << rss_before << " KiB before, " << rss_held << " KiB with " << limit
+                  << " idle connections");
+    CHECK(rss_held - rss_before <
+          static_cast<std::uint64_t>(limit) * 32 * k_memory_slack);  // 32KiB each
 
     // A held connection is served: the daemon is not wedged by the flood.
-    auto open_one = std::find_if(held.begin(), held.end(), [](raw_socket& s) { return !s.wait_closed(0ms); });
+    auto open_one =
+        std::find_if(held.begin(), held.end(), [](raw_socket& s) { return !s.wait_closed(0ms); });
     REQUIRE(open_one != held.end());
     const auto good = prw_body({series("held", "1")});
     REQUIRE(open_one->send(post_head("/api/v1/write", "application/x-protobuf",
-                                     "Content-Encoding: snappy\r\nContent-Length: " + std::to_string(good.size()) +
-                                         "\r\n\r\n") +
+                                     "Content-Encoding: snappy\r\nContent-Length: " +
+                                         std::to_string(good.size()) + "\r\n\r\n") +
                            good));
     CHECK(open_one->read_status() == 204);
 
@@ -514,8 +551,8 @@ TEST_CASE("thousands of idle connections: the daemon holds exactly its limit, co
         const auto evicted_before = scrape(d, closed_total("evicted")).value_or(0);
         raw_socket extra(d.ingest_port());
         REQUIRE(extra.send(post_head("/api/v1/write", "application/x-protobuf",
-                                     "Content-Encoding: snappy\r\nContent-Length: " + std::to_string(good.size()) +
-                                         "\r\n\r\n") +
+                                     "Content-Encoding: snappy\r\nContent-Length: " +
+                                         std::to_string(good.size()) + "\r\n\r\n") +
                            good));
         CHECK(extra.read_status() == 204);
         CHECK(await_metric(d, closed_total("evicted"), evicted_before + 1) == evicted_before + 1);
@@ -541,7 +578,8 @@ TEST_CASE("a connection at the limit while all others are young is refused at on
     CHECK(scrape(d, closed_total("evicted")) == 0.0);
 }
 
-TEST_CASE("a connection limit that cannot fit in the descriptor limit is warned about at startup", "[hostile]") {
+TEST_CASE("a connection limit that cannot fit in the descriptor limit is warned about at startup",
+          "[hostile]") {
     const std::string warning = "-receiver-max-connections is unbounded or does not fit";
     {
         running_daemon d(daemon_args({"-receiver-max-connections=0"}));
@@ -564,7 +602,9 @@ TEST_CASE("a connection limit that cannot fit in the descriptor limit is warned 
         }
         REQUIRE(setrlimit(RLIMIT_NOFILE, &saved) == 0);
         CHECK(d->process().output().find(warning) == std::string::npos);
-        const auto hard = saved.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : std::min(saved.rlim_max, rlim_t{1} << 20);
+        const auto hard = saved.rlim_max == RLIM_INFINITY
+                              ? rlim_t{1} << 20
+                              : std::min(saved.rlim_max, rlim_t{1} << 20);
         const auto page = mg::test::http_get(d->stats_port(), "/metrics").body;
         CHECK(metric_value(page, "process_max_fds") == static_cast<double>(hard));
     }

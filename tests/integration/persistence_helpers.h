@@ -35,7 +35,8 @@ inline std::string body(const std::string& metric, int from, int to, int metrics
 
 inline int post(const mg::test::running_daemon& d, const std::string& b) {
     mg::test::http_client c("127.0.0.1", d.ingest_port());
-    return c.request(boost::beast::http::verb::post, "/api/v1/write", b, mg::test::k_prw_headers).status;
+    return c.request(boost::beast::http::verb::post, "/api/v1/write", b, mg::test::k_prw_headers)
+        .status;
 }
 
 inline std::optional<double> metric_value(const std::string& text, const std::string& series) {

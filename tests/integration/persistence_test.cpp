@@ -13,20 +13,20 @@
 #include <set>
 #include <sstream>
 
+#include "persistence_helpers.h"
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
 #include "support/daemon.h"
-#include "support/metrics_page.h"
 #include "support/fake_backend.h"
 #include "support/http_client.h"
+#include "support/metrics_page.h"
 #include "support/remote_write_client.h"
-#include "persistence_helpers.h"
 
 using namespace std::chrono_literals;
-using mg::test::running_daemon;
-using mg::test::temp_dir;
 using mg::test::k_prw_headers;
 using mg::test::received_ids;
+using mg::test::running_daemon;
+using mg::test::temp_dir;
 using namespace persistence_helpers;
 namespace bhttp = boost::beast::http;
 namespace proto = mg::protocol;
@@ -42,26 +42,36 @@ unsigned mode_of(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("Verify Restart Recovery: cardinality and limit decisions carry on after a restart", "[persistence]") {
+TEST_CASE("Verify Restart Recovery: cardinality and limit decisions carry on after a restart",
+          "[persistence]") {
     mg::test::fake_backend backend;
     temp_dir dir;
-    dir.write("limits.yaml", "rules:\n  - name: small\n    match: {metric_name: capped}\n    max_cardinality: 3\n");
+    dir.write(
+        "limits.yaml",
+        "rules:\n  - name: small\n    match: {metric_name: capped}\n    max_cardinality: 3\n");
     const std::string state = dir.file("bloom-state");
-    const std::vector<std::string> args{"-exporter-endpoint=" + backend.url(), "-limits-config", dir.file("limits.yaml"),
-                                        "-flush-interval=50ms", "-bloom-persistence-enabled=true",
-                                        "-bloom-persistence-path=" + state, "-bloom-persistence-save-interval=1h"};
+    const std::vector<std::string> args{"-exporter-endpoint=" + backend.url(),
+                                        "-limits-config",
+                                        dir.file("limits.yaml"),
+                                        "-flush-interval=50ms",
+                                        "-bloom-persistence-enabled=true",
+                                        "-bloom-persistence-path=" + state,
+                                        "-bloom-persistence-save-interval=1h"};
     {
         running_daemon d(args);
         CHECK(post(d, body("capped", 0, 5)) == 204);
         CHECK(post(d, body("free", 0, 4)) == 204);
-        REQUIRE(backend.wait_until([](const auto& reqs) { return received_ids(reqs, "free").size() == 4; }));
+        REQUIRE(backend.wait_until(
+            [](const auto& reqs) { return received_ids(reqs, "free").size() == 4; }));
         d.process().signal(SIGTERM);  // the final save writes what the 1h interval did not
         REQUIRE(d.process().wait_exit(20s) == 0);
-        CHECK(d.process().output().find("\"msg\":\"final bloom state saved\",\"saved\":2,\"total\":2") !=
+        CHECK(d.process().output().find(
+                  "\"msg\":\"final bloom state saved\",\"saved\":2,\"total\":2") !=
               std::string::npos);
     }
 
-    // The spec's "Verify State Saved": meta.json lists the trackers; files are 0600 in 0700 directories.
+    // The spec's "Verify State Saved": meta.json lists the trackers; files are 0600 in 0700
+    // directories.
     std::ifstream meta_file(state + "/meta.json");
     const auto meta = nlohmann::json::parse(meta_file);
     CHECK(meta["version"] == 1);
@@ -90,26 +100,32 @@ TEST_CASE("Verify Restart Recovery: cardinality and limit decisions carry on aft
 
     // The cardinality continues from the saved state, before any new data.
     const auto metrics = mg::test::http_get(d.stats_port(), "/metrics").body;
-    CHECK(metric_value(metrics, R"(metrics_governor_metric_cardinality{metric_name="capped"})") == 3.0);
-    CHECK(metric_value(metrics, R"(metrics_governor_metric_cardinality{metric_name="free"})") == 4.0);
+    CHECK(metric_value(metrics, R"(metrics_governor_metric_cardinality{metric_name="capped"})") ==
+          3.0);
+    CHECK(metric_value(metrics, R"(metrics_governor_metric_cardinality{metric_name="free"})") ==
+          4.0);
     CHECK(metric_value(metrics, "bloom_persistence_trackers_total") == 2.0);
     CHECK(metric_value(metrics, R"(bloom_persistence_loads_total{status="success"})") == 2.0);
 
     // And so do the decisions: the known series passes, a new one is still over the limit.
     const auto before = backend.requests().size();
-    CHECK(post(d, body("capped", 1, 2) ) == 204);
+    CHECK(post(d, body("capped", 1, 2)) == 204);
     CHECK(post(d, body("capped", 7, 8)) == 204);
     REQUIRE(backend.wait_until([&](const auto& reqs) { return reqs.size() > before; }));
     const auto after = received_ids(backend.requests(), "capped");
     CHECK(after == std::set<std::string>{"0", "1", "2"});
     const auto dropped = mg::test::http_get(d.stats_port(), "/metrics").body;
-    CHECK(metric_value(dropped, R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="small"})") ==
-          1.0);
+    CHECK(
+        metric_value(
+            dropped,
+            R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="small"})") ==
+        1.0);
 
     // Every family the daemon exports with persistence on is documented in docs/metrics.md.
     std::ifstream doc_file(std::string(MG_SOURCE_DIR) + "/docs/metrics.md");
     REQUIRE(doc_file.good());
-    const std::string doc((std::istreambuf_iterator<char>(doc_file)), std::istreambuf_iterator<char>());
+    const std::string doc((std::istreambuf_iterator<char>(doc_file)),
+                          std::istreambuf_iterator<char>());
     std::istringstream lines(dropped);
     for (std::string line; std::getline(lines, line);) {
         if (line.rfind("# TYPE ", 0) != 0) continue;
@@ -121,18 +137,21 @@ TEST_CASE("Verify Restart Recovery: cardinality and limit decisions carry on aft
     CHECK(d.process().wait_exit(20s) == 0);
 }
 
-TEST_CASE("kill -9 during saves, 50 rounds: startup never fails, nothing corrupt, at most one interval lost",
-          "[persistence][crash]") {
+TEST_CASE(
+    "kill -9 during saves, 50 rounds: startup never fails, nothing corrupt, at most one interval "
+    "lost",
+    "[persistence][crash]") {
     temp_dir dir;
     const std::string state = dir.file("bloom-state");
     // A tight false-positive rate, so a count below what was saved means lost state, not chance.
     const double fp_rate = 0.0001;
-    const std::vector<std::string> args{"-bloom-persistence-enabled=true", "-bloom-persistence-path=" + state,
-                                        "-bloom-persistence-save-interval=10ms", "-cardinality-fp-rate=0.0001"};
+    const std::vector<std::string> args{
+        "-bloom-persistence-enabled=true", "-bloom-persistence-path=" + state,
+        "-bloom-persistence-save-interval=10ms", "-cardinality-fp-rate=0.0001"};
     std::mt19937 rng(20261122);
     int next_id = 0;
-    int acked = 0;           // series the daemon answered 204 for, over all rounds
-    int guaranteed = 0;      // how many series a completed save must hold
+    int acked = 0;       // series the daemon answered 204 for, over all rounds
+    int guaranteed = 0;  // how many series a completed save must hold
     for (int round = 0; round < 50; ++round) {
         INFO("round " << round << ", acked " << acked << ", guaranteed " << guaranteed);
         running_daemon d(args);  // throws if startup fails
@@ -143,7 +162,8 @@ TEST_CASE("kill -9 during saves, 50 rounds: startup never fails, nothing corrupt
         CHECK((*restored)["errors"] == 0);  // never a corrupt tracker
 
         // The restored count: at least what was surely saved, at most what was ever accepted.
-        const auto api = nlohmann::json::parse(mg::test::http_get(d.stats_port(), "/api/v1/cardinality").body);
+        const auto api =
+            nlohmann::json::parse(mg::test::http_get(d.stats_port(), "/api/v1/cardinality").body);
         const auto total = api["data"]["totalSeries"].get<int>();
         const int tolerance = 1 + static_cast<int>(acked * fp_rate * 5);
         CHECK(total >= guaranteed - tolerance);
@@ -175,7 +195,8 @@ TEST_CASE("kill -9 during saves, 50 rounds: startup never fails, nothing corrupt
             send_one();
             if (d.process().wait_for_line("\"msg\":\"bloom state saved\"", 10s)) ++saves_seen;
         }
-        const auto kill_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(rng() % 80);
+        const auto kill_at =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(rng() % 80);
         do {
             send_one();
         } while (std::chrono::steady_clock::now() < kill_at);
@@ -187,4 +208,3 @@ TEST_CASE("kill -9 during saves, 50 rounds: startup never fails, nothing corrupt
     }
     CHECK(guaranteed > 0);  // the test did exercise restores with data
 }
-

@@ -4,8 +4,8 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -20,11 +20,11 @@
 #include "support/remote_write_client.h"
 
 using namespace std::chrono_literals;
-using mg::test::running_daemon;
-using mg::test::temp_dir;
 using mg::test::k_prw_headers;
 using mg::test::prw_body;
 using mg::test::received_ids;
+using mg::test::running_daemon;
+using mg::test::temp_dir;
 namespace bhttp = boost::beast::http;
 namespace proto = mg::protocol;
 
@@ -46,12 +46,15 @@ proto::owned_timeseries series(const std::string& name, const std::string& id, d
 
 }  // namespace
 
-TEST_CASE("remote write through the proxy: only the series within the limit reach the backend", "[proxy]") {
+TEST_CASE("remote write through the proxy: only the series within the limit reach the backend",
+          "[proxy]") {
     mg::test::fake_backend backend;
     temp_dir dir;
-    dir.write("limits.yaml", "rules:\n  - name: small\n    match: {metric_name: capped}\n    max_cardinality: 3\n");
-    running_daemon d({"-exporter-endpoint=" + backend.url(), "-limits-config", dir.file("limits.yaml"),
-                      "-flush-interval=50ms"});
+    dir.write(
+        "limits.yaml",
+        "rules:\n  - name: small\n    match: {metric_name: capped}\n    max_cardinality: 3\n");
+    running_daemon d({"-exporter-endpoint=" + backend.url(), "-limits-config",
+                      dir.file("limits.yaml"), "-flush-interval=50ms"});
     REQUIRE(d.ingest_port() != 0);
 
     std::vector<proto::owned_timeseries> ts;
@@ -61,34 +64,42 @@ TEST_CASE("remote write through the proxy: only the series within the limit reac
     auto res = c.request(bhttp::verb::post, "/api/v1/write", prw_body(ts), k_prw_headers);
     CHECK(res.status == 204);
 
-    REQUIRE(backend.wait_until([](const auto& reqs) { return received_ids(reqs, "free").size() == 4; }));
+    REQUIRE(backend.wait_until(
+        [](const auto& reqs) { return received_ids(reqs, "free").size() == 4; }));
     CHECK(received_ids(backend.requests(), "capped") == std::set<std::string>{"0", "1", "2"});
 
     // The known series keep passing, the new one is still dropped; nothing failed upstream.
-    res = c.request(bhttp::verb::post, "/write", prw_body({series("capped", "1", 2), series("capped", "9")}),
-                    k_prw_headers);
+    res = c.request(bhttp::verb::post, "/write",
+                    prw_body({series("capped", "1", 2), series("capped", "9")}), k_prw_headers);
     CHECK(res.status == 204);
     REQUIRE(backend.wait_until([](const auto& reqs) {
         std::size_t capped_requests = 0;
-        for (const auto& r : reqs) capped_requests += r.body.find("capped") != std::string::npos ? 1 : 0;
+        for (const auto& r : reqs)
+            capped_requests += r.body.find("capped") != std::string::npos ? 1 : 0;
         return capped_requests >= 2;
     }));
     CHECK(received_ids(backend.requests(), "capped") == std::set<std::string>{"0", "1", "2"});
 
-    const auto api = nlohmann::json::parse(mg::test::http_get(d.stats_port(), "/api/v1/cardinality?metric=capped").body);
+    const auto api = nlohmann::json::parse(
+        mg::test::http_get(d.stats_port(), "/api/v1/cardinality?metric=capped").body);
     CHECK(api["data"]["metric"]["value"] == 3);
     CHECK(api["data"]["metric"]["droppedSeries"] == 3);
     const auto metrics = mg::test::http_get(d.stats_port(), "/metrics").body;
-    CHECK(metrics.find(R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="small"} 3)") !=
+    CHECK(
+        metrics.find(
+            R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="small"} 3)") !=
+        std::string::npos);
+    CHECK(metrics.find(R"(metrics_governor_metric_cardinality{metric_name="free"} 4)") !=
           std::string::npos);
-    CHECK(metrics.find(R"(metrics_governor_metric_cardinality{metric_name="free"} 4)") != std::string::npos);
-    CHECK(metrics.find(R"(metrics_governor_datapoints_received_total{protocol="remote_write_v1"} 11)") !=
+    CHECK(metrics.find(
+              R"(metrics_governor_datapoints_received_total{protocol="remote_write_v1"} 11)") !=
           std::string::npos);
 
     // Every family the daemon exports after real traffic is documented in docs/metrics.md.
     std::ifstream doc_file(std::string(MG_SOURCE_DIR) + "/docs/metrics.md");
     REQUIRE(doc_file.good());
-    const std::string doc((std::istreambuf_iterator<char>(doc_file)), std::istreambuf_iterator<char>());
+    const std::string doc((std::istreambuf_iterator<char>(doc_file)),
+                          std::istreambuf_iterator<char>());
     std::istringstream lines(metrics);
     std::size_t families = 0;
     for (std::string line; std::getline(lines, line);) {
@@ -104,7 +115,8 @@ TEST_CASE("remote write through the proxy: only the series within the limit reac
     CHECK(d.process().wait_exit(20s) == 0);
 }
 
-TEST_CASE("malformed and unsupported requests get the right 4xx and the daemon keeps serving", "[proxy]") {
+TEST_CASE("malformed and unsupported requests get the right 4xx and the daemon keeps serving",
+          "[proxy]") {
     running_daemon d({"-receiver-max-request-body-size=64KiB"});
     mg::test::http_client c("127.0.0.1", d.ingest_port());
     const auto good = prw_body({series("m", "1")});
@@ -139,7 +151,9 @@ TEST_CASE("malformed and unsupported requests get the right 4xx and the daemon k
     CHECK(c2.request(bhttp::verb::post, "/api/v1/write", bomb, k_prw_headers).status == 413);
 
     mg::test::http_client c3("127.0.0.1", d.ingest_port());
-    CHECK(c3.request(bhttp::verb::post, "/api/v1/write", std::string(100 * 1024, 'x'), k_prw_headers).status == 413);
+    CHECK(
+        c3.request(bhttp::verb::post, "/api/v1/write", std::string(100 * 1024, 'x'), k_prw_headers)
+            .status == 413);
 
     // Still serving, and the good request is accepted (observe-only: no exporter endpoint).
     mg::test::http_client c4("127.0.0.1", d.ingest_port());
@@ -155,14 +169,19 @@ TEST_CASE("complexity limits drop series with a reason", "[proxy]") {
     wide.labels.push_back({"b", "2"});
     auto long_value = series("m", "123456789");
     auto fine = series("m", "2");
-    CHECK(c.request(bhttp::verb::post, "/api/v1/write", prw_body({wide, long_value, fine}), k_prw_headers).status ==
-          204);
+    CHECK(c.request(bhttp::verb::post, "/api/v1/write", prw_body({wide, long_value, fine}),
+                    k_prw_headers)
+              .status == 204);
     const auto metrics = mg::test::http_get(d.stats_port(), "/metrics").body;
-    CHECK(metrics.find(R"(metrics_governor_series_dropped_total{reason="too_many_labels",rule="none"} 1)") !=
+    CHECK(metrics.find(
+              R"(metrics_governor_series_dropped_total{reason="too_many_labels",rule="none"} 1)") !=
           std::string::npos);
-    CHECK(metrics.find(R"(metrics_governor_series_dropped_total{reason="label_value_too_long",rule="none"} 1)") !=
+    CHECK(
+        metrics.find(
+            R"(metrics_governor_series_dropped_total{reason="label_value_too_long",rule="none"} 1)") !=
+        std::string::npos);
+    CHECK(metrics.find(R"(metrics_governor_metric_cardinality{metric_name="m"} 1)") !=
           std::string::npos);
-    CHECK(metrics.find(R"(metrics_governor_metric_cardinality{metric_name="m"} 1)") != std::string::npos);
 }
 
 TEST_CASE("remote write 2.0 answers with the written counts", "[proxy]") {
@@ -170,13 +189,15 @@ TEST_CASE("remote write 2.0 answers with the written counts", "[proxy]") {
     dir.write("limits.yaml", "defaults:\n  max_cardinality: 2\n");
     running_daemon d({"-limits-config", dir.file("limits.yaml")});
     std::string raw, body;
-    proto::encode_remote_write_v2(std::vector{series("m", "1"), series("m", "2"), series("m", "3")}, raw);
+    proto::encode_remote_write_v2(std::vector{series("m", "1"), series("m", "2"), series("m", "3")},
+                                  raw);
     proto::snappy_encode(raw, body);
     mg::test::http_client c("127.0.0.1", d.ingest_port());
-    const auto r = c.request(bhttp::verb::post, "/api/v1/write", body,
-                             {{"Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request"},
-                              {"Content-Encoding", "snappy"},
-                              {"X-Prometheus-Remote-Write-Version", "2.0.0"}});
+    const auto r =
+        c.request(bhttp::verb::post, "/api/v1/write", body,
+                  {{"Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request"},
+                   {"Content-Encoding", "snappy"},
+                   {"X-Prometheus-Remote-Write-Version", "2.0.0"}});
     CHECK(r.status == 204);
     CHECK(r.headers.at("x-prometheus-remote-write-samples-written") == "2");
     CHECK(r.headers.at("x-prometheus-remote-write-histograms-written") == "0");
@@ -212,7 +233,8 @@ TEST_CASE("OTLP protobuf and JSON are governed, drops show in partial_success", 
     REQUIRE(proto::decode_otlp_response_protobuf(r.body, ps).ok());
     CHECK(ps.rejected_data_points == 2);
 
-    const std::string json = R"({"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+    const std::string json =
+        R"({"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
       "scopeMetrics":[{"metrics":[{"name":"requests","gauge":{"dataPoints":[
         {"attributes":[{"key":"path","value":{"stringValue":"/a"}}],"asDouble":2,"timeUnixNano":"1700000000000000000"},
         {"attributes":[{"key":"path","value":{"stringValue":"/z"}}],"asDouble":2,"timeUnixNano":"1700000000000000000"}]}}]}]}]})";
@@ -221,20 +243,25 @@ TEST_CASE("OTLP protobuf and JSON are governed, drops show in partial_success", 
     const auto j = nlohmann::json::parse(r.body);
     CHECK(j["partialSuccess"]["rejectedDataPoints"] == "1");
 
-    CHECK(c.request(bhttp::verb::post, "/v1/metrics", "{", {{"Content-Type", "application/json"}}).status == 400);
-    CHECK(c.request(bhttp::verb::post, "/v1/metrics", pb, {{"Content-Type", "text/csv"}}).status == 415);
+    CHECK(c.request(bhttp::verb::post, "/v1/metrics", "{", {{"Content-Type", "application/json"}})
+              .status == 400);
+    CHECK(c.request(bhttp::verb::post, "/v1/metrics", pb, {{"Content-Type", "text/csv"}}).status ==
+          415);
 }
 
 TEST_CASE("a backend that is down then up loses nothing that was accepted", "[proxy]") {
     mg::test::fake_backend backend;
     backend.set_status(503);
-    running_daemon d({"-exporter-endpoint=" + backend.url(), "-flush-interval=50ms", "-shutdown-timeout=20s"});
+    running_daemon d(
+        {"-exporter-endpoint=" + backend.url(), "-flush-interval=50ms", "-shutdown-timeout=20s"});
     mg::test::http_client c("127.0.0.1", d.ingest_port());
     for (int i = 0; i < 5; ++i) {
-        CHECK(c.request(bhttp::verb::post, "/api/v1/write", prw_body({series("m", std::to_string(i))}), k_prw_headers)
+        CHECK(c.request(bhttp::verb::post, "/api/v1/write",
+                        prw_body({series("m", std::to_string(i))}), k_prw_headers)
                   .status == 204);
     }
-    REQUIRE(backend.wait_until([](const auto& reqs) { return reqs.size() >= 2; }));  // retried while failing
+    REQUIRE(backend.wait_until(
+        [](const auto& reqs) { return reqs.size() >= 2; }));  // retried while failing
     backend.set_status(204);
     REQUIRE(backend.wait_until([](const auto& reqs) {
         std::vector<mg::test::recorded_request> ok;
@@ -251,15 +278,17 @@ TEST_CASE("label_limit_action strip forwards the series without the label", "[pr
     dir.write("limits.yaml",
               "rules:\n  - name: users\n    match: {metric_name: m}\n    label_limits: {user: 1}\n"
               "    label_limit_action: strip\n");
-    running_daemon d({"-exporter-endpoint=" + backend.url(), "-limits-config", dir.file("limits.yaml"),
-                      "-flush-interval=50ms"});
+    running_daemon d({"-exporter-endpoint=" + backend.url(), "-limits-config",
+                      dir.file("limits.yaml"), "-flush-interval=50ms"});
     auto a = series("m", "1");
     a.labels.push_back({"user", "alice"});
     auto b = series("m", "2");
     b.labels.push_back({"user", "bob"});  // the second distinct user: stripped
     mg::test::http_client c("127.0.0.1", d.ingest_port());
-    CHECK(c.request(bhttp::verb::post, "/api/v1/write", prw_body({a, b}), k_prw_headers).status == 204);
-    REQUIRE(backend.wait_until([](const auto& reqs) { return received_ids(reqs, "m").size() == 2; }));
+    CHECK(c.request(bhttp::verb::post, "/api/v1/write", prw_body({a, b}), k_prw_headers).status ==
+          204);
+    REQUIRE(
+        backend.wait_until([](const auto& reqs) { return received_ids(reqs, "m").size() == 2; }));
     std::map<std::string, std::string> user_of;
     for (const auto& r : backend.requests()) {
         std::string raw;
@@ -291,7 +320,8 @@ TEST_CASE("OTLP/JSON the governor leaves unchanged reaches an OTLP backend as it
         // Laid out as no encoder writes it: only a forwarded body keeps the spaces and newlines.
         std::string points;
         for (const auto& p : paths) {
-            points += std::string(points.empty() ? "" : ",\n") + R"(  { "attributes" : [ { "key" : "path", )" +
+            points += std::string(points.empty() ? "" : ",\n") +
+                      R"(  { "attributes" : [ { "key" : "path", )" +
                       R"("value" : { "stringValue" : ")" + p +
                       R"(" } } ], "asDouble" : 2, "timeUnixNano" : "1700000000000000000" })";
         }
@@ -309,16 +339,18 @@ TEST_CASE("OTLP/JSON the governor leaves unchanged reaches an OTLP backend as it
     };
 
     const auto unchanged = request({"/a", "/b"});
-    REQUIRE(c.request(bhttp::verb::post, "/v1/metrics", unchanged, {{"Content-Type", "application/json"}}).status ==
-            200);
+    REQUIRE(c.request(bhttp::verb::post, "/v1/metrics", unchanged,
+                      {{"Content-Type", "application/json"}})
+                .status == 200);
     REQUIRE(backend.wait_until([](const auto& reqs) { return reqs.size() == 1; }));
     CHECK(backend.requests()[0].target == "/v1/metrics");
     CHECK(as_received(backend.requests()[0]) == unchanged);
 
     // A series over the limit is dropped: the rest is encoded anew, not forwarded.
     const auto changed = request({"/a", "/c"});
-    REQUIRE(c.request(bhttp::verb::post, "/v1/metrics", changed, {{"Content-Type", "application/json"}}).status ==
-            200);
+    REQUIRE(
+        c.request(bhttp::verb::post, "/v1/metrics", changed, {{"Content-Type", "application/json"}})
+            .status == 200);
     REQUIRE(backend.wait_until([](const auto& reqs) { return reqs.size() == 2; }));
     const auto reencoded = as_received(backend.requests()[1]);
     CHECK(reencoded != changed);

@@ -25,7 +25,7 @@
 namespace mg::test {
 
 class fault_file_system final : public mg::file_system {
-public:
+  public:
     explicit fault_file_system(mg::file_system& real = mg::posix_file_system()) : real_(real) {}
 
     // Fails creations of matching paths after letting the first `skip` of them through.
@@ -58,7 +58,8 @@ public:
         return held_;
     }
     // Waits (for real, at most `timeout`) until n syncs have stalled; false at the timeout.
-    bool await_held_syncs(int n, std::chrono::milliseconds timeout = std::chrono::seconds(30)) const {
+    bool await_held_syncs(int n,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(30)) const {
         std::unique_lock lock(mu_);
         return held_cv_.wait_for(lock, timeout, [&] { return held_ >= n; });
     }
@@ -73,7 +74,8 @@ public:
         return appended_;
     }
 
-    mg::result<std::unique_ptr<mg::writable_file>> create_file(const std::string& path, unsigned mode) override {
+    mg::result<std::unique_ptr<mg::writable_file>> create_file(const std::string& path,
+                                                               unsigned mode) override {
         if (hit(create_, path)) {
             std::lock_guard lock(mu_);
             if (create_skip_ > 0) {
@@ -84,29 +86,41 @@ public:
         }
         auto f = real_.create_file(path, mode);
         if (!f) return f;
-        return std::unique_ptr<mg::writable_file>(std::make_unique<file>(*this, std::move(*f), path, 0));
+        return std::unique_ptr<mg::writable_file>(
+            std::make_unique<file>(*this, std::move(*f), path, 0));
     }
-    mg::result<std::unique_ptr<mg::writable_file>> open_appendable(const std::string& path) override {
-        if (hit(create_, path)) return mg::make_error("open " + path + ": Input/output error (injected)");
+    mg::result<std::unique_ptr<mg::writable_file>> open_appendable(
+        const std::string& path) override {
+        if (hit(create_, path))
+            return mg::make_error("open " + path + ": Input/output error (injected)");
         auto size = real_.file_size(path);
         auto f = real_.open_appendable(path);
         if (!f) return f;
         if (!size) return mg::make_error(size.error_message());
-        return std::unique_ptr<mg::writable_file>(std::make_unique<file>(*this, std::move(*f), path, *size));
+        return std::unique_ptr<mg::writable_file>(
+            std::make_unique<file>(*this, std::move(*f), path, *size));
     }
     mg::result<std::string> read_file(const std::string& path, std::uint64_t max_bytes) override {
-        if (hit(read_, path)) return mg::make_error("read " + path + ": Input/output error (injected)");
+        if (hit(read_, path))
+            return mg::make_error("read " + path + ": Input/output error (injected)");
         return real_.read_file(path, max_bytes);
     }
     mg::status rename(const std::string& from, const std::string& to) override {
-        if (hit(rename_, to)) return mg::make_error("rename " + from + ": Input/output error (injected)");
+        if (hit(rename_, to))
+            return mg::make_error("rename " + from + ": Input/output error (injected)");
         return real_.rename(from, to);
     }
     mg::status remove(const std::string& path) override { return real_.remove(path); }
-    mg::status create_dirs(const std::string& path, unsigned mode) override { return real_.create_dirs(path, mode); }
+    mg::status create_dirs(const std::string& path, unsigned mode) override {
+        return real_.create_dirs(path, mode);
+    }
     mg::status sync_dir(const std::string& path) override { return real_.sync_dir(path); }
-    mg::result<std::vector<mg::dir_entry>> list_dir(const std::string& path) override { return real_.list_dir(path); }
-    mg::result<std::uint64_t> file_size(const std::string& path) override { return real_.file_size(path); }
+    mg::result<std::vector<mg::dir_entry>> list_dir(const std::string& path) override {
+        return real_.list_dir(path);
+    }
+    mg::result<std::uint64_t> file_size(const std::string& path) override {
+        return real_.file_size(path);
+    }
     mg::result<std::uint64_t> available_bytes(const std::string& path) override {
         {
             std::lock_guard lock(mu_);
@@ -115,17 +129,20 @@ public:
         return real_.available_bytes(path);
     }
     mg::result<std::unique_ptr<mg::file_lock>> lock_file(const std::string& path) override {
-        if (hit(lock_, path)) return mg::make_error("lock " + path + ": Input/output error (injected)");
+        if (hit(lock_, path))
+            return mg::make_error("lock " + path + ": Input/output error (injected)");
         return real_.lock_file(path);
     }
 
-private:
+  private:
     class file final : public mg::writable_file {
-    public:
-        file(fault_file_system& fs, std::unique_ptr<mg::writable_file> real, std::string path, std::uint64_t size)
+      public:
+        file(fault_file_system& fs, std::unique_ptr<mg::writable_file> real, std::string path,
+             std::uint64_t size)
             : fs_(fs), real_(std::move(real)), path_(std::move(path)), size_(size) {}
         mg::status append(std::string_view data) override {
-            if (fs_.hit(fs_.append_, path_)) return mg::make_error("write " + path_ + ": Input/output error (injected)");
+            if (fs_.hit(fs_.append_, path_))
+                return mg::make_error("write " + path_ + ": Input/output error (injected)");
             bool full = false;
             {
                 std::lock_guard lock(fs_.mu_);
@@ -138,11 +155,13 @@ private:
             }
             if (auto st = real_->append(data); !st) return st;
             size_ += data.size();
-            if (full) return mg::make_error("write " + path_ + ": No space left on device (injected)");
+            if (full)
+                return mg::make_error("write " + path_ + ": No space left on device (injected)");
             return {};
         }
         mg::status sync() override {
-            if (fs_.hit(fs_.sync_, path_)) return mg::make_error("fdatasync " + path_ + ": Input/output error (injected)");
+            if (fs_.hit(fs_.sync_, path_))
+                return mg::make_error("fdatasync " + path_ + ": Input/output error (injected)");
             {
                 std::unique_lock lock(fs_.mu_);
                 if (!fs_.hold_.empty() && path_.find(fs_.hold_) != std::string::npos) {
@@ -154,7 +173,8 @@ private:
             return real_->sync();
         }
         mg::status truncate(std::uint64_t size) override {
-            if (fs_.hit(fs_.truncate_, path_)) return mg::make_error("truncate " + path_ + ": Input/output error (injected)");
+            if (fs_.hit(fs_.truncate_, path_))
+                return mg::make_error("truncate " + path_ + ": Input/output error (injected)");
             if (auto st = real_->truncate(size); !st) return st;
             if (size < size_) {
                 std::lock_guard lock(fs_.mu_);
@@ -165,7 +185,7 @@ private:
         }
         mg::status close() override { return real_->close(); }
 
-    private:
+      private:
         fault_file_system& fs_;
         std::unique_ptr<mg::writable_file> real_;
         std::string path_;

@@ -12,7 +12,7 @@
 namespace mg::test {
 
 class temp_dir {
-public:
+  public:
     temp_dir() {
         std::string pattern = (std::filesystem::temp_directory_path() / "mg-test-XXXXXX").string();
         if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -35,7 +35,7 @@ public:
         return p.string();
     }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 

@@ -15,7 +15,7 @@ namespace mg::test {
 std::string daemon_path();
 
 class running_daemon {
-public:
+  public:
     // Starts the daemon with `args` after "-stats-addr=127.0.0.1:0 -http-listen=127.0.0.1:0
     // -log-level=debug" and waits until it reports "metrics-governor started". Throws if it does
     // not.
@@ -24,7 +24,7 @@ public:
     unsigned short ingest_port() const { return ingest_port_; }
     child_process& process() { return *proc_; }
 
-private:
+  private:
     std::unique_ptr<child_process> proc_;
     unsigned short stats_port_ = 0;
     unsigned short ingest_port_ = 0;

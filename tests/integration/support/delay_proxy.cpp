@@ -39,8 +39,9 @@ int connect_to(unsigned short port) {
 
 // One direction: what `from` sends reaches `to` one_way later.
 class direction {
-public:
-    direction(int from, int to, std::chrono::milliseconds one_way) : from_(from), to_(to), one_way_(one_way) {
+  public:
+    direction(int from, int to, std::chrono::milliseconds one_way)
+        : from_(from), to_(to), one_way_(one_way) {
         reader_ = std::thread([this] { read_loop(); });
         writer_ = std::thread([this] { write_loop(); });
     }
@@ -60,7 +61,7 @@ public:
         ::shutdown(to_, SHUT_RDWR);
     }
 
-private:
+  private:
     void read_loop() {
         char buf[65536];
         for (;;) {
@@ -72,7 +73,8 @@ private:
                 cv_.notify_all();
                 return;
             }
-            chunks_.push_back({steady::now() + one_way_, std::string(buf, static_cast<std::size_t>(n))});
+            chunks_.push_back(
+                {steady::now() + one_way_, std::string(buf, static_cast<std::size_t>(n))});
             cv_.notify_all();
         }
     }
@@ -124,7 +126,10 @@ private:
 
 struct delay_proxy::pipe {
     pipe(int client, int server, std::chrono::milliseconds one_way)
-        : client_fd(client), server_fd(server), up(client, server, one_way), down(server, client, one_way) {}
+        : client_fd(client),
+          server_fd(server),
+          up(client, server, one_way),
+          down(server, client, one_way) {}
     ~pipe() {
         up.stop();
         down.stop();
@@ -139,7 +144,8 @@ struct delay_proxy::pipe {
 delay_proxy::delay_proxy(unsigned short target_port, std::chrono::milliseconds one_way)
     : target_port_(target_port), one_way_(one_way) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) throw std::runtime_error("delay_proxy: socket: " + std::string(strerror(errno)));
+    if (listen_fd_ < 0)
+        throw std::runtime_error("delay_proxy: socket: " + std::string(strerror(errno)));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = 0;

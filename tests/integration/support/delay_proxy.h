@@ -18,7 +18,7 @@
 namespace mg::test {
 
 class delay_proxy {
-public:
+  public:
     // Forwards to 127.0.0.1:target_port, adding `one_way` to each direction.
     delay_proxy(unsigned short target_port, std::chrono::milliseconds one_way);
     ~delay_proxy();
@@ -28,7 +28,7 @@ public:
     unsigned short port() const { return port_; }
     std::size_t connections() const { return connections_.load(); }
 
-private:
+  private:
     struct pipe;
     void accept_loop();
 

@@ -11,8 +11,9 @@ fake_backend::fake_backend() {
         fake_response answer;
         {
             std::lock_guard lock(mu_);
-            recorded_request r{std::string(req.target()), std::string(req[http::bhttp::field::content_type]),
-                               std::string(req[http::bhttp::field::content_encoding]), req.body(), status_};
+            recorded_request r{
+                std::string(req.target()), std::string(req[http::bhttp::field::content_type]),
+                std::string(req[http::bhttp::field::content_encoding]), req.body(), status_};
             if (responder_) {
                 answer = responder_(r, requests_.size());
             } else {
@@ -25,14 +26,15 @@ fake_backend::fake_backend() {
         // A slow backend: the delay is the behaviour under test, not a wait for a condition.
         if (answer.delay.count() > 0) std::this_thread::sleep_for(answer.delay);
         auto res = http::make_response(req, static_cast<http::bhttp::status>(answer.status), "");
-        if (!answer.retry_after.empty()) res.set(http::bhttp::field::retry_after, answer.retry_after);
+        if (!answer.retry_after.empty())
+            res.set(http::bhttp::field::retry_after, answer.retry_after);
         return res;
     };
     routes->add(http::bhttp::verb::post, "/api/v1/write", record);
     routes->add(http::bhttp::verb::post, "/v1/metrics", record);
-    server_ = std::make_unique<http::server>(ioc_, http::server_options{.name = "fake-backend",
-                                                                         .max_body_size = 256 * 1024 * 1024},
-                                             routes);
+    server_ = std::make_unique<http::server>(
+        ioc_, http::server_options{.name = "fake-backend", .max_body_size = 256 * 1024 * 1024},
+        routes);
     const auto bound = server_->listen("127.0.0.1", 0);
     if (!bound.ok()) throw std::runtime_error(bound.error_message());
     port_ = bound->port();

@@ -31,7 +31,7 @@ struct recorded_request {
 // How the fake answers one request.
 struct fake_response {
     int status = 204;
-    std::string retry_after;  // Retry-After header value; empty = none
+    std::string retry_after;             // Retry-After header value; empty = none
     std::chrono::milliseconds delay{0};  // held before answering (blocks the fake's one thread)
 };
 
@@ -39,7 +39,7 @@ struct fake_response {
 using fake_responder = std::function<fake_response(const recorded_request&, std::size_t index)>;
 
 class fake_backend {
-public:
+  public:
     fake_backend();
     ~fake_backend();
     unsigned short port() const { return port_; }
@@ -51,7 +51,7 @@ public:
                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
     std::vector<recorded_request> requests() const;
 
-private:
+  private:
     boost::asio::io_context ioc_;
     std::unique_ptr<http::server> server_;
     std::thread thread_;

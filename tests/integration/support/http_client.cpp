@@ -12,7 +12,8 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = boost::asio::ip::tcp;
 
-http_client::http_client(const std::string& host, unsigned short port, std::chrono::milliseconds timeout)
+http_client::http_client(const std::string& host, unsigned short port,
+                         std::chrono::milliseconds timeout)
     : stream_(ioc_), host_(host), timeout_(timeout) {
     tcp::resolver resolver(ioc_);
     stream_.expires_after(timeout_);
@@ -27,7 +28,8 @@ http_reply http_client::read_reply(bool head) {
     // A synchronous read on a tcp_stream honours expires_after only for async operations, so run
     // the async form to completion on our private io_context.
     beast::error_code ec;
-    bhttp::async_read(stream_, buffer_, parser, [&ec](beast::error_code e, std::size_t) { ec = e; });
+    bhttp::async_read(stream_, buffer_, parser,
+                      [&ec](beast::error_code e, std::size_t) { ec = e; });
     ioc_.restart();
     ioc_.run();
     if (ec) throw beast::system_error(ec);
@@ -42,7 +44,8 @@ http_reply http_client::read_reply(bool head) {
     return out;
 }
 
-http_reply http_client::request(bhttp::verb method, const std::string& target, const std::string& body,
+http_reply http_client::request(bhttp::verb method, const std::string& target,
+                                const std::string& body,
                                 const std::map<std::string, std::string>& headers) {
     bhttp::request<bhttp::string_body> req{method, target, 11};
     req.set(bhttp::field::host, host_);
@@ -62,7 +65,8 @@ http_reply http_client::request(bhttp::verb method, const std::string& target, c
 http_reply http_client::raw(const std::string& bytes) {
     beast::error_code ec;
     stream_.expires_after(timeout_);
-    boost::asio::async_write(stream_, boost::asio::buffer(bytes), [&ec](beast::error_code e, std::size_t) { ec = e; });
+    boost::asio::async_write(stream_, boost::asio::buffer(bytes),
+                             [&ec](beast::error_code e, std::size_t) { ec = e; });
     ioc_.restart();
     ioc_.run();
     if (ec) throw beast::system_error(ec);
@@ -74,10 +78,11 @@ bool http_client::closed_by_peer() {
     beast::error_code ec;
     std::size_t n = 0;
     stream_.expires_after(timeout_);
-    stream_.async_read_some(boost::asio::buffer(&byte, 1), [&](beast::error_code e, std::size_t got) {
-        ec = e;
-        n = got;
-    });
+    stream_.async_read_some(boost::asio::buffer(&byte, 1),
+                            [&](beast::error_code e, std::size_t got) {
+                                ec = e;
+                                n = got;
+                            });
     ioc_.restart();
     ioc_.run();
     return n == 0 && (ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset);

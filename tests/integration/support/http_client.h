@@ -20,18 +20,21 @@ struct http_reply {
 };
 
 class http_client {
-public:
+  public:
     http_client(const std::string& host, unsigned short port,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
-    http_reply request(boost::beast::http::verb method, const std::string& target, const std::string& body = {},
+    http_reply request(boost::beast::http::verb method, const std::string& target,
+                       const std::string& body = {},
                        const std::map<std::string, std::string>& headers = {});
-    http_reply get(const std::string& target) { return request(boost::beast::http::verb::get, target); }
+    http_reply get(const std::string& target) {
+        return request(boost::beast::http::verb::get, target);
+    }
     // Sends raw bytes and reads one response (for malformed-request tests).
     http_reply raw(const std::string& bytes);
     // True when the server closed the connection (a read returns EOF within the timeout).
     bool closed_by_peer();
 
-private:
+  private:
     http_reply read_reply(bool head = false);
     boost::asio::io_context ioc_;
     boost::beast::tcp_stream stream_;

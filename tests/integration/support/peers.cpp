@@ -29,9 +29,11 @@ std::string find_program(const std::string& name) {
     return {};
 }
 
-std::vector<std::string> peer_command(const std::string& bin, const std::vector<std::string>& args) {
+std::vector<std::string> peer_command(const std::string& bin,
+                                      const std::vector<std::string>& args) {
     std::vector<std::string> argv;
-    if (const auto setpriv = find_program("setpriv"); !setpriv.empty()) argv = {setpriv, "--pdeathsig", "KILL", "--"};
+    if (const auto setpriv = find_program("setpriv"); !setpriv.empty())
+        argv = {setpriv, "--pdeathsig", "KILL", "--"};
     argv.push_back(bin);
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
@@ -46,7 +48,8 @@ reserved_port::reserved_port() {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind failed");
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        throw std::runtime_error("bind failed");
     socklen_t len = sizeof addr;
     getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     port_ = ntohs(addr.sin_port);

@@ -1,6 +1,5 @@
 #include "support/process.h"
 
-#include <algorithm>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -8,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -53,8 +53,10 @@ child_process::~child_process() {
 bool child_process::read_some(std::chrono::steady_clock::time_point deadline) {
     if (eof_) return false;
     // A deadline already past still takes what is in the pipe now (a zero timeout drains).
-    const auto left = std::max<std::int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+    const auto left =
+        std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now())
+                                      .count());
     pollfd p{fd_, POLLIN, 0};
     const int r = poll(&p, 1, static_cast<int>(left));
     if (r < 0 && errno == EINTR) return true;
@@ -69,7 +71,8 @@ bool child_process::read_some(std::chrono::steady_clock::time_point deadline) {
     return true;
 }
 
-std::optional<std::string> child_process::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
+std::optional<std::string> child_process::wait_for_line(const std::string& needle,
+                                                        std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         // Only whole lines are searched, so a line is never matched half-written.
@@ -85,7 +88,9 @@ std::optional<std::string> child_process::wait_for_line(const std::string& needl
     }
 }
 
-void child_process::signal(int signo) { kill(pid_, signo); }
+void child_process::signal(int signo) {
+    kill(pid_, signo);
+}
 
 std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
     if (exit_code_) return exit_code_;

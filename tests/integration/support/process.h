@@ -16,7 +16,7 @@
 namespace mg::test {
 
 class child_process {
-public:
+  public:
     explicit child_process(std::vector<std::string> argv);
     ~child_process();
     child_process(const child_process&) = delete;
@@ -24,8 +24,8 @@ public:
 
     // Reads output until a line contains `needle`; returns that line, or nullopt at the timeout
     // or when the child closed its output first.
-    std::optional<std::string> wait_for_line(const std::string& needle,
-                                             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    std::optional<std::string> wait_for_line(
+        const std::string& needle, std::chrono::milliseconds timeout = std::chrono::seconds(20));
     void signal(int signo);
     // Reads until the child exits; returns its exit code (128+N for signal N), or nullopt at the
     // timeout (the child keeps running).
@@ -34,7 +34,7 @@ public:
     const std::string& output() const { return output_; }
     pid_t pid() const { return pid_; }
 
-private:
+  private:
     // Reads what is available within `timeout`; false on EOF or timeout.
     bool read_some(std::chrono::steady_clock::time_point deadline);
 
@@ -45,7 +45,6 @@ private:
     std::string output_;
     std::size_t scanned_ = 0;  // output_ before this offset was already searched line by line
 };
-
 
 // Extracts "host:port" -> port from a daemon log line with "addr":"127.0.0.1:43123".
 std::optional<unsigned short> port_from_log_line(const std::string& line);

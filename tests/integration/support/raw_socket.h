@@ -3,12 +3,12 @@
 // sockets to 127.0.0.1; header-only test code, one thread per socket.
 #pragma once
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 
 // A client socket that can misbehave: send any bytes at any pace, and tell when the daemon closed.
 class raw_socket {
-public:
+  public:
     explicit raw_socket(unsigned short port) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd_ < 0) throw std::runtime_error("socket: " + std::string(strerror(errno)));
@@ -41,7 +41,8 @@ public:
     ~raw_socket() {
         if (fd_ >= 0) ::close(fd_);
     }
-    raw_socket(raw_socket&& o) noexcept : fd_(std::exchange(o.fd_, -1)), received_(std::move(o.received_)) {}
+    raw_socket(raw_socket&& o) noexcept
+        : fd_(std::exchange(o.fd_, -1)), received_(std::move(o.received_)) {}
     raw_socket& operator=(raw_socket&& o) noexcept {
         if (this != &o) {
             if (fd_ >= 0) ::close(fd_);
@@ -67,9 +68,11 @@ public:
     bool wait_closed(std::chrono::milliseconds timeout) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
             pollfd p{fd_, POLLIN, 0};
-            const int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
+            const int ready =
+                ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
             if (ready < 0 && errno == EINTR) continue;
             if (ready <= 0) return false;
             char buf[65536];
@@ -87,7 +90,8 @@ public:
     // (or the timeout passed) first.
     int read_status(std::chrono::milliseconds timeout = 10s) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (received_.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+        while (received_.find("\r\n\r\n") == std::string::npos &&
+               std::chrono::steady_clock::now() < deadline) {
             pollfd p{fd_, POLLIN, 0};
             if (::poll(&p, 1, 100) <= 0) continue;
             char buf[4096];
@@ -105,7 +109,7 @@ public:
     }
     const std::string& received() const { return received_; }
 
-private:
+  private:
     int fd_ = -1;
     std::string received_;
 };

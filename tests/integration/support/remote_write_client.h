@@ -14,9 +14,10 @@
 
 namespace mg::test {
 
-inline const std::map<std::string, std::string> k_prw_headers{{"Content-Type", "application/x-protobuf"},
-                                                              {"Content-Encoding", "snappy"},
-                                                              {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
+inline const std::map<std::string, std::string> k_prw_headers{
+    {"Content-Type", "application/x-protobuf"},
+    {"Content-Encoding", "snappy"},
+    {"X-Prometheus-Remote-Write-Version", "0.1.0"}};
 
 // A snappy-compressed WriteRequest holding `ts`.
 inline std::string prw_body(const std::vector<protocol::owned_timeseries>& ts) {
@@ -37,13 +38,15 @@ inline std::vector<std::string> series_ids(const std::string& snappy_body) {
     for (std::size_t i = 0; i < b.size(); ++i) {
         const auto v = b[i];
         for (const auto& l : v.labels)
-            if (l.name == "id") out.push_back(std::string(v.metric_name) + "/" + std::string(l.value));
+            if (l.name == "id")
+                out.push_back(std::string(v.metric_name) + "/" + std::string(l.value));
     }
     return out;
 }
 
 // The values of label "id" of every series of `metric` the backend received, over all requests.
-inline std::set<std::string> received_ids(const std::vector<recorded_request>& reqs, const std::string& metric) {
+inline std::set<std::string> received_ids(const std::vector<recorded_request>& reqs,
+                                          const std::string& metric) {
     std::set<std::string> ids;
     const std::string prefix = metric + "/";
     for (const auto& r : reqs) {

@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
+using mg::bench::tracker_registry;
 using mg::cardinality::bloom_tracker;
 using mg::cardinality::tracker_config;
-using mg::bench::tracker_registry;
 
 TEST_CASE("registry creates once and finds by string_view", "[tracker_registry]") {
     mg::fake_clock clk;

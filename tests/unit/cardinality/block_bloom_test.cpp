@@ -56,14 +56,16 @@ TEST_CASE("block bloom sizing: bits per item at 1% and monotone rates", "[block_
     CHECK(block_bloom::blocks_for(1, 0.01) == 1);
 }
 
-TEST_CASE("block bloom sizing: remembered answers stay minimal for each items and rate pair", "[block_bloom]") {
+TEST_CASE("block bloom sizing: remembered answers stay minimal for each items and rate pair",
+          "[block_bloom]") {
     // blocks_for() remembers its answers; asking again, interleaved with other pairs, from two
     // threads and past the cache's size bound must keep giving the minimal block count of
     // exactly the pair asked for.
     const std::vector<std::uint64_t> items{16, 128, 1024, 8192, 65536, 524288};
     const std::vector<double> rates{0.01 / 3, 0.001, 0.01 / 3 * 0.6, 0.02};
     auto minimal = [](std::uint64_t n, double p, std::uint64_t b) {
-        return block_bloom::fp_rate_for(b, n) <= p && (b == 1 || block_bloom::fp_rate_for(b - 1, n) > p);
+        return block_bloom::fp_rate_for(b, n) <= p &&
+               (b == 1 || block_bloom::fp_rate_for(b - 1, n) > p);
     };
     std::vector<std::uint64_t> first;
     for (auto n : items)

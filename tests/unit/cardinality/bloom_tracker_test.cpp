@@ -118,7 +118,7 @@ TEST_CASE("series expire after the window and refresh keeps them", "[bloom_track
     CHECK(t.insert(id(1)) == observe_result::known);
     CHECK(t.count() == 2);
 
-    clk.advance(20min);                                     // generation 1
+    clk.advance(20min);                                         // generation 1
     CHECK(t.observe(id(1), 100) == observe_result::refreshed);  // into the current one
     CHECK(t.observe(id(1), 100) == observe_result::known);      // now in the current one
     CHECK(t.count() == 2);

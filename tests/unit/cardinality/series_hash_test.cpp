@@ -84,9 +84,12 @@ TEST_CASE("series hash handles duplicate names, many labels and long values", "[
     CHECK(series_hash("m", few) == streamed);
 }
 
-TEST_CASE("series_hash_sorted equals series_hash on sorted labels of every length", "[series_hash]") {
+TEST_CASE("series_hash_sorted equals series_hash on sorted labels of every length",
+          "[series_hash]") {
     std::vector<std::string> storage;
-    for (int i = 0; i < 40; ++i) storage.push_back(std::string(static_cast<std::size_t>(i), static_cast<char>('a' + i % 26)));
+    for (int i = 0; i < 40; ++i)
+        storage.push_back(
+            std::string(static_cast<std::size_t>(i), static_cast<char>('a' + i % 26)));
     for (std::size_t n = 0; n <= 20; ++n) {
         std::vector<mg::cardinality::label_view> labels;
         for (std::size_t i = 0; i < n; ++i) {
@@ -94,7 +97,8 @@ TEST_CASE("series_hash_sorted equals series_hash on sorted labels of every lengt
             labels.push_back({storage[i + 1], storage[(i * 7) % 40]});
         }
         INFO(n);
-        CHECK(mg::cardinality::series_hash_sorted("metric", labels) == mg::cardinality::series_hash("metric", labels));
+        CHECK(mg::cardinality::series_hash_sorted("metric", labels) ==
+              mg::cardinality::series_hash("metric", labels));
         // Changing one byte anywhere changes the hash (every length path copies every byte).
         for (std::size_t i = 0; i < n; ++i) {
             if (labels[i].value.empty()) continue;
@@ -102,7 +106,8 @@ TEST_CASE("series_hash_sorted equals series_hash on sorted labels of every lengt
             changed[changed.size() / 2] ^= 1;
             auto copy = labels;
             copy[i].value = changed;
-            CHECK(mg::cardinality::series_hash_sorted("metric", copy) != mg::cardinality::series_hash_sorted("metric", labels));
+            CHECK(mg::cardinality::series_hash_sorted("metric", copy) !=
+                  mg::cardinality::series_hash_sorted("metric", labels));
         }
     }
 }
@@ -111,8 +116,11 @@ TEST_CASE("series identity is the protobuf Label encoding, __name__ first", "[se
     using mg::cardinality::series_hash_canonical;
     using mg::cardinality::series_hash_sorted;
     // Label{__name__, up} then Label{job, a}: what a remote-write 1.0 TimeSeries carries.
-    const std::string wire = std::string("\x0a\x0e\x0a\x08__name__\x12\x02up", 16) +
-                             std::string("\x0a\x08\x0a\x03job\x12\x01" "a", 10);
+    const std::string wire =
+        std::string("\x0a\x0e\x0a\x08__name__\x12\x02up", 16) + std::string(
+                                                                    "\x0a\x08\x0a\x03job\x12\x01"
+                                                                    "a",
+                                                                    10);
     const std::vector<label_view> labels{{"job", "a"}};
     CHECK(series_hash_sorted("up", labels) == series_hash_canonical(wire.data(), wire.size()));
     CHECK(series_hash("up", labels) == series_hash_canonical(wire.data(), wire.size()));
@@ -121,7 +129,10 @@ TEST_CASE("series identity is the protobuf Label encoding, __name__ first", "[se
     const std::string v300(300, 'v');
     const std::vector<label_view> long_labels{{"e", ""}, {"k", v300}};
     std::string w2 = std::string("\x0a\x0e\x0a\x08__name__\x12\x02up", 16);
-    w2 += std::string("\x0a\x05\x0a\x01" "e\x12\x00", 7);
+    w2 += std::string(
+        "\x0a\x05\x0a\x01"
+        "e\x12\x00",
+        7);
     w2 += std::string("\x0a\xb2\x02\x0a\x01k\x12\xac\x02", 9) + v300;  // 306 = 0xb2 0x02
     CHECK(series_hash_sorted("up", long_labels) == series_hash_canonical(w2.data(), w2.size()));
     // The streaming path (over the inline buffer) hashes the same bytes.

@@ -9,8 +9,14 @@ TEST_CASE("sharded map finds, creates once, replaces and erases", "[sharded_map]
     mg::sharded_map<int> m;
     CHECK(m.find("a") == nullptr);
     int made = 0;
-    auto a = m.get_or_create("a", [&] { ++made; return std::make_shared<int>(1); });
-    auto again = m.get_or_create("a", [&] { ++made; return std::make_shared<int>(2); });
+    auto a = m.get_or_create("a", [&] {
+        ++made;
+        return std::make_shared<int>(1);
+    });
+    auto again = m.get_or_create("a", [&] {
+        ++made;
+        return std::make_shared<int>(2);
+    });
     CHECK(a == again);
     CHECK(made == 1);
     CHECK(m.size() == 1);
@@ -30,7 +36,8 @@ TEST_CASE("concurrent get_or_create of one key yields one value", "[sharded_map]
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < 1000; ++i) {
-                auto p = m.get_or_create("k" + std::to_string(i), [] { return std::make_shared<int>(0); });
+                auto p = m.get_or_create("k" + std::to_string(i),
+                                         [] { return std::make_shared<int>(0); });
                 if (i == 999) got[static_cast<std::size_t>(t)] = p;
             }
         });

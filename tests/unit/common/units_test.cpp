@@ -17,8 +17,8 @@ TEST_CASE("byte sizes in every accepted form", "[units]") {
 }
 
 TEST_CASE("byte sizes that are rejected say why and what is accepted", "[units]") {
-    for (const char* bad : {"", "-1", "MB", "12XB", "1.5", "0.3B", "99999999999999999999",
-                            "20000000TB"}) {
+    for (const char* bad :
+         {"", "-1", "MB", "12XB", "1.5", "0.3B", "99999999999999999999", "20000000TB"}) {
         auto r = mg::parse_byte_size(bad);
         INFO(bad);
         REQUIRE_FALSE(r.ok());
@@ -60,7 +60,10 @@ TEST_CASE("formatting round-trips through parsing", "[units]") {
     for (std::uint64_t v : {1ULL, 1024ULL, 524288000ULL, 3ULL << 40, 123456789ULL}) {
         CHECK(mg::parse_byte_size(mg::format_byte_size(v)).value() == v);
     }
-    for (std::chrono::nanoseconds d : {std::chrono::nanoseconds(1ns), std::chrono::nanoseconds(1500us), std::chrono::nanoseconds(61s), std::chrono::nanoseconds(3601s), std::chrono::nanoseconds(25h)}) {
+    for (std::chrono::nanoseconds d :
+         {std::chrono::nanoseconds(1ns), std::chrono::nanoseconds(1500us),
+          std::chrono::nanoseconds(61s), std::chrono::nanoseconds(3601s),
+          std::chrono::nanoseconds(25h)}) {
         CHECK(mg::parse_duration(mg::format_duration(d)).value() == d);
     }
 }

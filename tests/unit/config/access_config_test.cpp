@@ -40,10 +40,11 @@ TEST_CASE("access settings are off by default and parse from flags and YAML", "[
     const auto cert = dir.write("cert.pem", "c");
     const auto key = dir.write("key.pem", "k");
     const auto ca = dir.write("ca.pem", "a");
-    const auto file = dir.write("c.yaml", "receiver:\n  bearer_token: tok-yaml\n  tls:\n    cert_file: " + cert +
-                                              "\n    key_file: " + key + "\n    client_ca_file: " + ca +
-                                              "\nstats:\n  protect_metrics: true\n  basic_auth:\n"
-                                              "    username: admin\n    password: pw-yaml\n");
+    const auto file =
+        dir.write("c.yaml", "receiver:\n  bearer_token: tok-yaml\n  tls:\n    cert_file: " + cert +
+                                "\n    key_file: " + key + "\n    client_ca_file: " + ca +
+                                "\nstats:\n  protect_metrics: true\n  basic_auth:\n"
+                                "    username: admin\n    password: pw-yaml\n");
     const auto out = parse({"-config", file});
     INFO(all_errors(out));
     REQUIRE(out.errors.empty());
@@ -66,8 +67,9 @@ TEST_CASE("access settings are off by default and parse from flags and YAML", "[
 TEST_CASE("one kind of credentials per listener, exit 2 naming the keys", "[config][access]") {
     for (const std::string prefix : {"receiver", "stats"}) {
         INFO(prefix);
-        const auto out = parse({"-" + prefix + "-bearer-token=t", "-" + prefix + "-basic-auth-username=u",
-                                "-" + prefix + "-basic-auth-password=p"});
+        const auto out =
+            parse({"-" + prefix + "-bearer-token=t", "-" + prefix + "-basic-auth-username=u",
+                   "-" + prefix + "-basic-auth-password=p"});
         REQUIRE(out.errors.size() == 1);
         CHECK(out.exit_code() == 2);
         CHECK(out.errors[0].find(prefix + ".bearer_token") != std::string::npos);
@@ -88,12 +90,14 @@ TEST_CASE("basic auth needs both the user name and the password", "[config][acce
     CHECK(colon.errors[0].find("cannot contain ':'") != std::string::npos);
 }
 
-TEST_CASE("secret files are read, trailing newline dropped, problems name key and path", "[config][access]") {
+TEST_CASE("secret files are read, trailing newline dropped, problems name key and path",
+          "[config][access]") {
     temp_dir dir;
     const auto token = dir.write("token", "file-token-value\n");
     const auto password = dir.write("password", "file-password\r\n");
-    const auto ok = parse({"-receiver-bearer-token-file=" + token, "-stats-basic-auth-username=admin",
-                           "-stats-basic-auth-password-file=" + password});
+    const auto ok =
+        parse({"-receiver-bearer-token-file=" + token, "-stats-basic-auth-username=admin",
+               "-stats-basic-auth-password-file=" + password});
     INFO(all_errors(ok));
     REQUIRE(ok.errors.empty());
     CHECK(ok.config.receiver.access.token() == "file-token-value");
@@ -109,7 +113,8 @@ TEST_CASE("secret files are read, trailing newline dropped, problems name key an
     const auto unreadable = parse({"-stats-bearer-token-file=" + missing});
     REQUIRE(unreadable.errors.size() == 1);
     CHECK(unreadable.exit_code() == 2);
-    CHECK(unreadable.errors[0].find("stats.bearer_token_file (-stats-bearer-token-file)") != std::string::npos);
+    CHECK(unreadable.errors[0].find("stats.bearer_token_file (-stats-bearer-token-file)") !=
+          std::string::npos);
     CHECK(unreadable.errors[0].find(missing) != std::string::npos);
 
     const auto empty = parse({"-receiver-bearer-token-file=" + dir.write("empty", "\n")});
@@ -134,14 +139,15 @@ TEST_CASE("TLS needs the certificate and the key, and readable files", "[config]
         CHECK(ca_only.errors[0].find(prefix + ".tls.client_ca_file") != std::string::npos);
 
         const auto missing = dir.file("nope.pem");
-        const auto unreadable =
-            parse({"-" + prefix + "-tls-cert-file=" + missing, "-" + prefix + "-tls-key-file=" + key});
+        const auto unreadable = parse(
+            {"-" + prefix + "-tls-cert-file=" + missing, "-" + prefix + "-tls-key-file=" + key});
         REQUIRE(unreadable.errors.size() == 1);
-        CHECK(unreadable.errors[0].find(prefix + ".tls.cert_file (-" + prefix + "-tls-cert-file)") !=
-              std::string::npos);
+        CHECK(unreadable.errors[0].find(prefix + ".tls.cert_file (-" + prefix +
+                                        "-tls-cert-file)") != std::string::npos);
         CHECK(unreadable.errors[0].find(missing) != std::string::npos);
 
-        const auto good = parse({"-" + prefix + "-tls-cert-file=" + cert, "-" + prefix + "-tls-key-file=" + key});
+        const auto good =
+            parse({"-" + prefix + "-tls-cert-file=" + cert, "-" + prefix + "-tls-key-file=" + key});
         INFO(all_errors(good));
         CHECK(good.errors.empty());
     }
@@ -150,9 +156,10 @@ TEST_CASE("TLS needs the certificate and the key, and readable files", "[config]
 TEST_CASE("the effective configuration shows no secret", "[config][access]") {
     temp_dir dir;
     const auto token_file = dir.write("token", "S3CRET-from-file\n");
-    const auto out = parse({"-show-effective-config", "-receiver-bearer-token-file=" + token_file,
-                            "-stats-basic-auth-username=admin", "-stats-basic-auth-password=S3CRET-stats-pw",
-                            "-exporter-bearer-token=S3CRET-exporter", "-exporter-headers=X-Api-Key=S3CRET-header"});
+    const auto out = parse(
+        {"-show-effective-config", "-receiver-bearer-token-file=" + token_file,
+         "-stats-basic-auth-username=admin", "-stats-basic-auth-password=S3CRET-stats-pw",
+         "-exporter-bearer-token=S3CRET-exporter", "-exporter-headers=X-Api-Key=S3CRET-header"});
     INFO(all_errors(out));
     REQUIRE(out.errors.empty());
     CHECK(out.output.find("S3CRET") == std::string::npos);
@@ -164,7 +171,8 @@ TEST_CASE("the effective configuration shows no secret", "[config][access]") {
     // A secret from a file is not in the output at all, so the output loads back; a secret
     // given directly is a placeholder that does not.
     temp_dir again_dir;
-    const auto from_file = parse({"-show-effective-config", "-receiver-bearer-token-file=" + token_file});
+    const auto from_file =
+        parse({"-show-effective-config", "-receiver-bearer-token-file=" + token_file});
     REQUIRE(from_file.errors.empty());
     const auto again = parse({"-config", again_dir.write("e.yaml", from_file.output)});
     INFO(all_errors(again));
@@ -177,7 +185,8 @@ TEST_CASE("the effective configuration shows no secret", "[config][access]") {
 }
 
 TEST_CASE("exporter URL user info and header values stay out of messages", "[config][access]") {
-    const auto userinfo = parse({"-exporter-endpoint=https://user:S3CRET-pw@backend:9090/api/v1/write"});
+    const auto userinfo =
+        parse({"-exporter-endpoint=https://user:S3CRET-pw@backend:9090/api/v1/write"});
     REQUIRE(userinfo.errors.size() == 1);
     CHECK(userinfo.errors[0].find("user info") != std::string::npos);
     CHECK(userinfo.errors[0].find("backend:9090") != std::string::npos);

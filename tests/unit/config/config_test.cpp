@@ -4,13 +4,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <catch2/catch.hpp>
-
-#include "shared/temp_dir.h"
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <string>
 #include <vector>
+
+#include "shared/temp_dir.h"
 
 using namespace std::chrono_literals;
 using mg::config::command;

@@ -31,7 +31,6 @@ using ex::test::fake_backend;
 using ex::test::raw_backend;
 using namespace std::chrono_literals;
 
-
 // A decoded remote-write request: the batch's views point into body, so both live together.
 struct rw_request {
     std::string body;
@@ -69,7 +68,8 @@ struct upstream {
     explicit upstream(const mg::http::request& req) {
         const auto& body = req.body();
         REQUIRE(pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok());
-        const auto st = pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), batch);
+        const auto st =
+            pr::decode_remote_write_v1(pr::bytes_view(plain.data(), plain.size()), batch);
         INFO(st.error_message());
         REQUIRE(st.ok());
     }
@@ -130,9 +130,9 @@ inline ex::exporter_options with_queue(ex::exporter_options c, const ex::queue_o
 }
 
 inline std::unique_ptr<ex::exporter> make_exporter(const ex::exporter_options& c,
-                                            prometheus::Registry& reg,
-                                            const ex::queue_options& q = queue_of(),
-                                            ex::exporter_deps deps = {}) {
+                                                   prometheus::Registry& reg,
+                                                   const ex::queue_options& q = queue_of(),
+                                                   ex::exporter_deps deps = {}) {
     auto e = ex::exporter::create(with_queue(c, q), reg, std::move(deps));
     if (!e.ok()) FAIL(e.error_message());
     return std::move(*e);
@@ -150,7 +150,7 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
 }
 
 inline double metric(prometheus::Registry& reg, const std::string& name,
-              const std::map<std::string, std::string>& labels = {}) {
+                     const std::map<std::string, std::string>& labels = {}) {
     for (const auto& fam : reg.Collect()) {
         if (fam.name != name) continue;
         for (const auto& m : fam.metric) {
@@ -171,6 +171,5 @@ inline void check_accounting(const ex::export_stats& s) {
 inline ex::drain_report drain_for(ex::exporter& e, std::chrono::milliseconds d = 10s) {
     return e.drain(std::chrono::steady_clock::now() + d);
 }
-
 
 }  // namespace exporter_fixture

@@ -697,9 +697,10 @@ TEST_CASE("OTLP conversion: strip masks apply, nothing convertible queues nothin
     CHECK(e->stats().conversion_dropped_points == 1);
 }
 
-TEST_CASE("raw path: one rule decides it, and OTLP/JSON nothing changed goes to an OTLP backend "
-          "as it came",
-          "[export][exporter][raw]") {
+TEST_CASE(
+    "raw path: one rule decides it, and OTLP/JSON nothing changed goes to an OTLP backend "
+    "as it came",
+    "[export][exporter][raw]") {
     fake_backend backend;
     prometheus::Registry reg;
     auto c = config_for(backend.url("/v1/metrics"));
@@ -709,7 +710,8 @@ TEST_CASE("raw path: one rule decides it, and OTLP/JSON nothing changed goes to 
     // body arrives with this layout.
     otlp_request r;
     r.body = nlohmann::json::parse(ob::to_json(mixed_otlp())).dump(2);
-    REQUIRE(pr::decode_otlp_json(pr::bytes_view(r.body.data(), r.body.size()), r.doc, r.batch).ok());
+    REQUIRE(
+        pr::decode_otlp_json(pr::bytes_view(r.body.data(), r.body.size()), r.doc, r.batch).ok());
     const auto keep = r.keep_all();
     const std::vector<std::uint64_t> no_strip(r.batch.size(), 0);
 
@@ -725,8 +727,8 @@ TEST_CASE("raw path: one rule decides it, and OTLP/JSON nothing changed goes to 
     CHECK_FALSE(e->can_forward_raw(r.batch, keep, stripped));
     CHECK_FALSE(e->can_forward_raw(r.batch, std::vector<std::uint8_t>(2, 1), {}));  // a bug
 
-    REQUIRE(e->submit_raw(r.body, pr::source_protocol::otlp_json, ex::body_encoding::identity, 4, 4) ==
-            ex::submit_status::accepted);
+    REQUIRE(e->submit_raw(r.body, pr::source_protocol::otlp_json, ex::body_encoding::identity, 4,
+                          4) == ex::submit_status::accepted);
     REQUIRE(backend.log().wait(1));
     CHECK(otlp_body(backend.log().all()[0], "application/json") == r.body);
     REQUIRE(drain_for(*e).complete);
@@ -940,8 +942,7 @@ namespace fs = std::filesystem;
 
 using mg::test::temp_dir;
 
-ex::queue_options disk_queue_of(const std::string& dir,
-                                std::uint64_t max_disk = 64 * 1024 * 1024) {
+ex::queue_options disk_queue_of(const std::string& dir, std::uint64_t max_disk = 64 * 1024 * 1024) {
     auto q = queue_of();
     q.path = dir;
     q.max_disk_bytes = max_disk;
@@ -1174,7 +1175,8 @@ TEST_CASE("disk queue: an unusable -queue-path fails create with its name",
     std::ofstream(d.path() + "/file") << "x";
     prometheus::Registry reg;
     const std::string bad = d.path() + "/file/queue";
-    auto e = ex::exporter::create(with_queue(config_for("http://127.0.0.1:1/"), disk_queue_of(bad)), reg);
+    auto e = ex::exporter::create(with_queue(config_for("http://127.0.0.1:1/"), disk_queue_of(bad)),
+                                  reg);
     REQUIRE_FALSE(e.ok());
     CHECK(e.error_message().find(bad) != std::string::npos);
 }

@@ -213,7 +213,8 @@ TEST_CASE("close hands out the rest - abort returns it - wait_empty follows rele
     CHECK(r.next_batch(none, 1000, 1h) == wait::closed);
 }
 
-TEST_CASE("lanes: one batch in flight per lane, other lanes go meanwhile", "[export][queue][shards]") {
+TEST_CASE("lanes: one batch in flight per lane, other lanes go meanwhile",
+          "[export][queue][shards]") {
     mg::fake_clock clock;
     ex::export_queue q(clock, 1 << 20, 4, 4);
     const auto epoch = q.shards().epoch;
@@ -235,7 +236,8 @@ TEST_CASE("lanes: one batch in flight per lane, other lanes go meanwhile", "[exp
     CHECK(third.items[0].compressed);
 }
 
-TEST_CASE("resharding: nothing of a new epoch starts before the old epoch is delivered", "[export][queue][shards]") {
+TEST_CASE("resharding: nothing of a new epoch starts before the old epoch is delivered",
+          "[export][queue][shards]") {
     mg::fake_clock clock;
     ex::export_queue q(clock, 1 << 20, 8, 2);
     const auto old = q.shards();
@@ -266,7 +268,8 @@ TEST_CASE("resharding: nothing of a new epoch starts before the old epoch is del
     CHECK(q.bytes() == 0);
 }
 
-TEST_CASE("reservations: held room refuses others, a reserved push is never refused", "[export][queue]") {
+TEST_CASE("reservations: held room refuses others, a reserved push is never refused",
+          "[export][queue]") {
     mg::fake_clock clock;
     const auto cost = make(1, 100).cost();
     ex::export_queue q(clock, cost * 2);
@@ -320,11 +323,13 @@ TEST_CASE("forwarded bodies go alone, unless round trips are long and their lane
         auto raw = make(10, 100, true);
         q.try_push(raw);
     }
-    auto b = take(q, clock, 1000, 1h);  // a near backend (merging off): each goes as it came, at once
+    auto b =
+        take(q, clock, 1000, 1h);  // a near backend (merging off): each goes as it came, at once
     CHECK(b.items.size() == 1);
     q.release(b);
     q.set_merge_forwarded(true);  // round trips became long
-    b = take(q, clock, 1000, 1h);  // a backlog (12 waiting): merged up to batch_size, without waiting
+    b = take(q, clock, 1000,
+             1h);  // a backlog (12 waiting): merged up to batch_size, without waiting
     CHECK(b.items.size() == 12);
     for (const auto& p : b.items) CHECK(p.compressed);
     q.release(b);
@@ -339,8 +344,10 @@ TEST_CASE("forwarded bodies go alone, unless round trips are long and their lane
     q.release(b);
 }
 
-TEST_CASE("resplit: the old epoch's waiting payloads move to the new lanes, before the senders' newer data",
-          "[export][queue][shards]") {
+TEST_CASE(
+    "resplit: the old epoch's waiting payloads move to the new lanes, before the senders' newer "
+    "data",
+    "[export][queue][shards]") {
     mg::fake_clock clock;
     ex::export_queue q(clock, 1 << 20, 8, 1);
     const auto old = q.shards();
@@ -348,7 +355,8 @@ TEST_CASE("resplit: the old epoch's waiting payloads move to the new lanes, befo
     auto b = make(1, 10);
     q.try_push(a, old.lane(0));
     q.try_push(b, old.lane(0));
-    const auto first = take(q, clock, 1, 0ns);  // a, in flight (batch_size 1: one payload per batch)
+    const auto first =
+        take(q, clock, 1, 0ns);  // a, in flight (batch_size 1: one payload per batch)
     q.set_shards(2);
     const auto now = q.shards();
     auto c = make(1, 10);

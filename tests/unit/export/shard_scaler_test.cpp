@@ -17,7 +17,9 @@ struct feeder {
     ex::lane_usage u;
     steady::time_point now{};
     std::uint32_t shards = 1;
-    explicit feeder(ex::shard_scaler_options o) : scaler(o) { shards = scaler.on_tick(o.min_shards, u, now); }
+    explicit feeder(ex::shard_scaler_options o) : scaler(o) {
+        shards = scaler.on_tick(o.min_shards, u, now);
+    }
     std::uint32_t tick(std::chrono::nanoseconds busy, std::uint64_t batches, std::size_t waiting,
                        std::uint64_t bytes = 0, bool older_epochs = false) {
         now += 1s;
@@ -46,15 +48,16 @@ ex::shard_scaler_options quick() {
 
 }  // namespace
 
-TEST_CASE("scaler: busy lanes, waiting data and long round trips double the shards while it pays", "[export][scaler]") {
+TEST_CASE("scaler: busy lanes, waiting data and long round trips double the shards while it pays",
+          "[export][scaler]") {
     feeder f(quick());
     CHECK(f.far() == 1);  // waited once: not yet
     CHECK(f.far() == 2);  // twice, 50 ms per batch: up
     CHECK(f.scaler.last_reason() == ex::scale_reason::up);
     CHECK(f.scaler.latency_bound());
-    CHECK(f.far(1000, true) == 2);  // behind the barrier: not judged yet
+    CHECK(f.far(1000, true) == 2);         // behind the barrier: not judged yet
     for (int i = 0; i < 30; ++i) f.far();  // each doubling delivers twice as much: kept
-    CHECK(f.shards == 8);  // never past max
+    CHECK(f.shards == 8);                  // never past max
 }
 
 TEST_CASE("scaler: a doubling that delivers no more goes back and is not tried again for a while",
@@ -72,7 +75,8 @@ TEST_CASE("scaler: a doubling that delivers no more goes back and is not tried a
     CHECK(f.shards == 2);  // tried again after the hold-off
 }
 
-TEST_CASE("scaler: a backlog many round trips deep goes straight to the shards it asks for", "[export][scaler]") {
+TEST_CASE("scaler: a backlog many round trips deep goes straight to the shards it asks for",
+          "[export][scaler]") {
     feeder f(quick());
     // One lane delivers 20 KB per second (20 batches of 1 KB, 50 ms each) while 20 KB/s come in
     // and 100 KB wait: draining that within the second (backlog_drain) takes 5 more lanes' worth.
@@ -100,7 +104,8 @@ TEST_CASE("scaler: a busy lane with short round trips stays at one shard", "[exp
     CHECK_FALSE(f.scaler.latency_bound());
 }
 
-TEST_CASE("scaler: idle lanes with nothing waiting halve the shards after the calm ticks", "[export][scaler]") {
+TEST_CASE("scaler: idle lanes with nothing waiting halve the shards after the calm ticks",
+          "[export][scaler]") {
     auto o = quick();
     o.min_shards = 2;
     o.max_shards = 16;

@@ -29,7 +29,8 @@ std::unique_ptr<rw_request> round_of(std::size_t series, int round) {
     }
     auto r = std::make_unique<rw_request>();
     pr::encode_remote_write_v1(ts, {}, r->body);
-    REQUIRE(pr::decode_remote_write_v1(pr::bytes_view(r->body.data(), r->body.size()), r->batch).ok());
+    REQUIRE(
+        pr::decode_remote_write_v1(pr::bytes_view(r->body.data(), r->body.size()), r->batch).ok());
     return r;
 }
 
@@ -48,7 +49,8 @@ std::vector<std::pair<std::string, double>> samples_of(std::string_view plain) {
             pr::wire_reader inner(f.bytes);
             if (f.number == 1) {
                 std::string k, v;
-                for (pr::wire_field l; inner.next(l);) (l.number == 1 ? k : v) = std::string(l.bytes);
+                for (pr::wire_field l; inner.next(l);)
+                    (l.number == 1 ? k : v) = std::string(l.bytes);
                 if (k == "__name__") name = v;
             } else if (f.number == 2) {
                 for (pr::wire_field x; inner.next(x);)
@@ -82,7 +84,8 @@ ex::exporter_options sharded(const std::string& url, int min_shards, int max_sha
 
 }  // namespace
 
-TEST_CASE("shards: a series always travels its lane, and lanes are in flight at once", "[export][shards]") {
+TEST_CASE("shards: a series always travels its lane, and lanes are in flight at once",
+          "[export][shards]") {
     concurrency inflight;
     raw_backend backend(nullptr, [&](const mg::http::request& req, std::size_t) {
         inflight.enter();
@@ -91,7 +94,8 @@ TEST_CASE("shards: a series always travels its lane, and lanes are in flight at 
         return ex::test::reply(req, 204);
     });
     prometheus::Registry reg;
-    auto e = make_exporter(sharded("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write", 4, 4), reg);
+    auto e = make_exporter(
+        sharded("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write", 4, 4), reg);
     CHECK(e->shards() == 4);
     for (int round = 1; round <= 3; ++round) {
         auto r = round_of(400, round);
@@ -162,7 +166,8 @@ TEST_CASE("shards: a slow backend with data waiting doubles the shards", "[expor
     });
     prometheus::Registry reg;
     auto c = sharded("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write", 1, 8);
-    c.batch_size = 50;  // one lane carries 100-series requests, 2000 series/s at 50 ms; we send up to 10000/s
+    c.batch_size =
+        50;  // one lane carries 100-series requests, 2000 series/s at 50 ms; we send up to 10000/s
     auto e = make_exporter(c, reg);
     CHECK(e->shards() == 1);
     // Generous bounds: under a sanitizer building each request takes a good part of the pace.
@@ -194,8 +199,8 @@ TEST_CASE("shards: a fast backend keeps one shard and the raw path", "[export][s
         CHECK(e->can_forward_raw(r->batch, r->keep_all(), {}));
         std::string body;
         pr::snappy_encode(r->body, body);
-        CHECK(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1, ex::body_encoding::snappy, 10, 10) ==
-              ex::submit_status::accepted);
+        CHECK(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1,
+                            ex::body_encoding::snappy, 10, 10) == ex::submit_status::accepted);
         std::this_thread::sleep_for(10ms);
     }
     CHECK(e->shards() == 1);
@@ -203,7 +208,8 @@ TEST_CASE("shards: a fast backend keeps one shard and the raw path", "[export][s
     REQUIRE(drain_for(*e).complete);
 }
 
-TEST_CASE("shards: with more than one, requests are never forwarded as they came", "[export][shards]") {
+TEST_CASE("shards: with more than one, requests are never forwarded as they came",
+          "[export][shards]") {
     fake_backend backend;
     prometheus::Registry reg;
     auto e = make_exporter(sharded(backend.url(), 2, 2), reg);
@@ -211,13 +217,14 @@ TEST_CASE("shards: with more than one, requests are never forwarded as they came
     CHECK_FALSE(e->can_forward_raw(r->batch, r->keep_all(), {}));
     std::string body;
     pr::snappy_encode(r->body, body);
-    CHECK(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1, ex::body_encoding::snappy, 10, 10) ==
-          ex::submit_status::not_raw);
+    CHECK(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1,
+                        ex::body_encoding::snappy, 10, 10) == ex::submit_status::not_raw);
     CHECK(e->stats().submitted_series == 0);
     REQUIRE(drain_for(*e).complete);
 }
 
-TEST_CASE("shards: a whole request split over lanes goes at once, not after the flush interval", "[export][shards]") {
+TEST_CASE("shards: a whole request split over lanes goes at once, not after the flush interval",
+          "[export][shards]") {
     fake_backend backend;
     prometheus::Registry reg;
     auto c = sharded(backend.url(), 2, 2);
@@ -242,13 +249,15 @@ TEST_CASE("shards: min above max is a configuration error naming both flags", "[
     CHECK_THAT(e.error_message(), Catch::Contains("-exporter-max-shards"));
 }
 
-TEST_CASE("reservations: room held before admission, a reserved submit is never refused", "[export][shards]") {
+TEST_CASE("reservations: room held before admission, a reserved submit is never refused",
+          "[export][shards]") {
     raw_backend backend(nullptr, [&](const mg::http::request& req, std::size_t) {
         return ex::test::reply(req, 503);  // never delivers: the queue only fills
     });
     prometheus::Registry reg;
-    auto e = make_exporter(config_for("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write"), reg,
-                           queue_of(1024 * 1024));
+    auto e = make_exporter(
+        config_for("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write"), reg,
+        queue_of(1024 * 1024));
     auto big = round_of(2000, 1);
     ex::reservation room;
     REQUIRE(e->reserve(big->body.size() + 4096, room) == ex::submit_status::accepted);
@@ -258,7 +267,8 @@ TEST_CASE("reservations: room held before admission, a reserved submit is never 
     auto filler = round_of(3000, 1);
     CHECK(e->reserve(1024 * 1024, other) == ex::submit_status::queue_full);
     ex::submit_details details;
-    CHECK(e->submit(big->batch, big->keep_all(), {}, details, &room) == ex::submit_status::accepted);
+    CHECK(e->submit(big->batch, big->keep_all(), {}, details, &room) ==
+          ex::submit_status::accepted);
     // The queue is now (nearly) full: without a reservation the next is refused, before any
     // series of it could be admitted by a caller that reserves first.
     CHECK(e->reserve(1024 * 1024, other) == ex::submit_status::queue_full);
@@ -275,20 +285,23 @@ TEST_CASE("reservations: room held before admission, a reserved submit is never 
     CHECK(e->reserve(16, after) == ex::submit_status::closed);
 }
 
-TEST_CASE("with long round trips a backlog of forwarded bodies is merged, every series once", "[export][shards]") {
+TEST_CASE("with long round trips a backlog of forwarded bodies is merged, every series once",
+          "[export][shards]") {
     raw_backend backend(nullptr, [&](const mg::http::request& req, std::size_t) {
-        std::this_thread::sleep_for(50ms);  // 50 ms away: a backlog forms, the scaler sees the round trips
+        std::this_thread::sleep_for(
+            50ms);  // 50 ms away: a backlog forms, the scaler sees the round trips
         return ex::test::reply(req, 204);
     });
     prometheus::Registry reg;
-    auto e = make_exporter(sharded("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write", 1, 1), reg);
+    auto e = make_exporter(
+        sharded("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write", 1, 1), reg);
     constexpr int k_requests = 80;  // alone, 4 s of round trips; merged after the first tick (1 s)
     for (int i = 0; i < k_requests; ++i) {
         auto r = round_of(20, i + 1);
         std::string body;
         pr::snappy_encode(r->body, body);
-        REQUIRE(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1, ex::body_encoding::snappy, 20, 20) ==
-                ex::submit_status::accepted);
+        REQUIRE(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1,
+                              ex::body_encoding::snappy, 20, 20) == ex::submit_status::accepted);
     }
     REQUIRE(drain_for(*e).complete);
     const auto reqs = backend.log().all();

@@ -47,11 +47,14 @@ TEST_CASE("bearer token: exact token, case-insensitive scheme, nothing else", "[
 }
 
 TEST_CASE("basic auth: user and password, base64", "[http][access]") {
-    const authenticator auth(credentials{.basic_username = "ops", .basic_password = "correct-horse"});
-    CHECK(auth.allows(get("/api/v1/cardinality", "Basic b3BzOmNvcnJlY3QtaG9yc2U=")));  // ops:correct-horse
+    const authenticator auth(
+        credentials{.basic_username = "ops", .basic_password = "correct-horse"});
+    CHECK(auth.allows(
+        get("/api/v1/cardinality", "Basic b3BzOmNvcnJlY3QtaG9yc2U=")));  // ops:correct-horse
     CHECK(auth.allows(get("/api/v1/cardinality", "BASIC b3BzOmNvcnJlY3QtaG9yc2U=")));
-    CHECK_FALSE(auth.allows(get("/api/v1/cardinality", "Basic b3BzOmNvcnJlY3QtaG9yc2U")));  // no padding
-    CHECK_FALSE(auth.allows(get("/api/v1/cardinality", "Basic b3BzOndyb25n")));            // ops:wrong
+    CHECK_FALSE(
+        auth.allows(get("/api/v1/cardinality", "Basic b3BzOmNvcnJlY3QtaG9yc2U")));  // no padding
+    CHECK_FALSE(auth.allows(get("/api/v1/cardinality", "Basic b3BzOndyb25n")));     // ops:wrong
     CHECK_FALSE(auth.allows(get("/api/v1/cardinality", "Bearer b3BzOmNvcnJlY3QtaG9yc2U=")));
     CHECK(auth.challenge(11)[bhttp::field::www_authenticate] == "Basic realm=\"metrics-governor\"");
 }
@@ -68,8 +71,9 @@ TEST_CASE("open paths pass without credentials, by path without the query", "[ht
 TEST_CASE("the TLS context names the file it cannot use", "[http][tls]") {
     mg::test::temp_dir dir;
     const auto junk = dir.write("junk.pem", "not PEM\n");
-    auto missing = mg::http::make_server_tls_context(
-        {.cert_file = dir.file("none.pem"), .key_file = junk, .cert_name = "receiver.tls.cert_file"});
+    auto missing = mg::http::make_server_tls_context({.cert_file = dir.file("none.pem"),
+                                                      .key_file = junk,
+                                                      .cert_name = "receiver.tls.cert_file"});
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error_message().find("receiver.tls.cert_file") != std::string::npos);
     CHECK(missing.error_message().find(dir.file("none.pem")) != std::string::npos);

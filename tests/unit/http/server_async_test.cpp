@@ -92,24 +92,30 @@ h::response exchange(asio::ip::tcp::socket& s, verb method, const std::string& t
 
 }  // namespace
 
-TEST_CASE("server: an answer given later from another thread reaches the client, keep-alive goes on", "[http][async]") {
+TEST_CASE(
+    "server: an answer given later from another thread reaches the client, keep-alive goes on",
+    "[http][async]") {
     pending later;
     auto routes = std::make_shared<h::router>();
     routes->add_async(verb::get, "/later", [&later](h::request&& req, h::responder done) {
         later.add(std::move(req), std::move(done));
     });
-    routes->add(verb::get, "/now", [](const h::request& req) { return h::make_response(req, status::ok, "now"); });
+    routes->add(verb::get, "/now",
+                [](const h::request& req) { return h::make_response(req, status::ok, "now"); });
     running_server server(routes);
 
     asio::io_context client_ioc;
     asio::ip::tcp::socket s(client_ioc);
     s.connect({asio::ip::make_address("127.0.0.1"), server.port});
-    auto answered = std::async(std::launch::async, [&] { return exchange(s, verb::get, "/later"); });
+    auto answered =
+        std::async(std::launch::async, [&] { return exchange(s, verb::get, "/later"); });
     auto [req, done] = later.take();
     CHECK(req.target() == "/later");
-    CHECK(answered.wait_for(50ms) == std::future_status::timeout);  // nothing until the handler answers
-    std::thread([&req = req, done = done] { done(h::make_response(req, status::accepted, "decided elsewhere")); })
-        .join();
+    CHECK(answered.wait_for(50ms) ==
+          std::future_status::timeout);  // nothing until the handler answers
+    std::thread([&req = req, done = done] {
+        done(h::make_response(req, status::accepted, "decided elsewhere"));
+    }).join();
     const auto res = answered.get();
     CHECK(res.result() == status::accepted);
     CHECK(res.body() == "decided elsewhere");

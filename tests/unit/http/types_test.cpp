@@ -5,7 +5,8 @@
 namespace h = mg::http;
 
 TEST_CASE("query parameters are split and percent-decoded", "[http]") {
-    const auto q = h::query_params("/api/v1/cardinality?limit=10&metric=http%5Frequests+total&flag&limit=99");
+    const auto q =
+        h::query_params("/api/v1/cardinality?limit=10&metric=http%5Frequests+total&flag&limit=99");
     CHECK(q.at("limit") == "10");  // first value wins
     CHECK(q.at("metric") == "http_requests total");
     CHECK(q.at("flag").empty());

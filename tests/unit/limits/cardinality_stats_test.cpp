@@ -1,8 +1,9 @@
 #include "limits/cardinality_stats.h"
 
+#include <prometheus/text_serializer.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <prometheus/text_serializer.h>
 
 #include "limits/limits_file.h"
 
@@ -42,19 +43,23 @@ TEST_CASE("the collector exports only the top-N metrics and the totals", "[cardi
     feed(*g, "small", 10);
     lim::cardinality_collector c(g, 2);
     const auto text = prometheus::TextSerializer().Serialize(c.Collect());
-    CHECK(text.find(R"(metrics_governor_metric_cardinality{metric_name="big"} 30)") != std::string::npos);
-    CHECK(text.find(R"(metrics_governor_metric_cardinality{metric_name="mid"} 20)") != std::string::npos);
+    CHECK(text.find(R"(metrics_governor_metric_cardinality{metric_name="big"} 30)") !=
+          std::string::npos);
+    CHECK(text.find(R"(metrics_governor_metric_cardinality{metric_name="mid"} 20)") !=
+          std::string::npos);
     CHECK(text.find(R"(metric_name="small")") == std::string::npos);
     CHECK(text.find("metrics_governor_active_series 60") != std::string::npos);
     CHECK(text.find("metrics_governor_trackers_total 3") != std::string::npos);
-    CHECK(text.find(R"(metrics_governor_limit_utilization_ratio{rule="default"} 0.75)") != std::string::npos);
+    CHECK(text.find(R"(metrics_governor_limit_utilization_ratio{rule="default"} 0.75)") !=
+          std::string::npos);
     CHECK(text.find("metrics_governor_tracker_memory_bytes ") != std::string::npos);
 }
 
 TEST_CASE("/api/v1/cardinality answers in the tsdb-status shape", "[cardinality_stats]") {
     mg::fake_clock clock;
     auto g = std::make_shared<lim::governor>(lim::governor_options{}, clock, nullptr);
-    auto f = lim::parse_limits_yaml("rules:\n  - name: cap\n    match: {metric_name: big}\n    max_cardinality: 25\n", "t");
+    auto f = lim::parse_limits_yaml(
+        "rules:\n  - name: cap\n    match: {metric_name: big}\n    max_cardinality: 25\n", "t");
     REQUIRE(f.ok());
     g->set_limits(std::make_shared<lim::limits_file>(std::move(*f)));
     feed(*g, "big", 30);

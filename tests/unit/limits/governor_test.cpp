@@ -1,8 +1,9 @@
 #include "limits/governor.h"
 
-#include <catch2/catch.hpp>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include <catch2/catch.hpp>
 #include <thread>
 
 #include "limits/limits_file.h"
@@ -19,7 +20,8 @@ struct request {
     std::vector<std::vector<card::label_view>> labels;
     std::vector<lim::series_ref> refs;
 
-    request& add(std::string name, std::vector<std::pair<std::string, std::string>> l, std::uint64_t points = 1) {
+    request& add(std::string name, std::vector<std::pair<std::string, std::string>> l,
+                 std::uint64_t points = 1) {
         std::sort(l.begin(), l.end());
         owned.emplace_back(std::move(name), std::move(l));
         refs.clear();
@@ -41,13 +43,16 @@ std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
 }
 
 struct fixture {
-    explicit fixture(lim::governor_options o = {}) : registry(std::make_shared<prometheus::Registry>()), g(std::move(o), clock, registry) {}
+    explicit fixture(lim::governor_options o = {})
+        : registry(std::make_shared<prometheus::Registry>()), g(std::move(o), clock, registry) {}
     std::vector<lim::decision> decide(const request& r) {
         std::vector<lim::decision> out(r.refs.size());
         last = g.decide(r.refs, out);
         return out;
     }
-    std::string scrape() const { return prometheus::TextSerializer().Serialize(registry->Collect()); }
+    std::string scrape() const {
+        return prometheus::TextSerializer().Serialize(registry->Collect());
+    }
     mg::fake_clock clock;
     std::shared_ptr<prometheus::Registry> registry;
     lim::governor g;
@@ -82,7 +87,8 @@ TEST_CASE("without limits every series passes and is counted per metric", "[gove
 
 TEST_CASE("new series over max_cardinality are dropped, known ones always pass", "[governor]") {
     fixture f;
-    f.g.set_limits(limits("rules:\n  - name: small\n    match: {metric_name: m}\n    max_cardinality: 3\n"));
+    f.g.set_limits(
+        limits("rules:\n  - name: small\n    match: {metric_name: m}\n    max_cardinality: 3\n"));
     auto first = series_of("m", 0, 5);
     auto d = f.decide(first);
     CHECK(d[0].keep);
@@ -96,7 +102,9 @@ TEST_CASE("new series over max_cardinality are dropped, known ones always pass",
 
     // Mixed request: known series pass, new ones are dropped, other metrics are untouched.
     request mixed;
-    mixed.add("m", {{"id", "1"}, {"job", "j"}}).add("m", {{"id", "99"}, {"job", "j"}}).add("other", {{"id", "99"}});
+    mixed.add("m", {{"id", "1"}, {"job", "j"}})
+        .add("m", {{"id", "99"}, {"job", "j"}})
+        .add("other", {{"id", "99"}});
     d = f.decide(mixed);
     CHECK(d[0].keep);
     CHECK_FALSE(d[1].keep);
@@ -107,9 +115,12 @@ TEST_CASE("new series over max_cardinality are dropped, known ones always pass",
     CHECK(f.g.metric("m")->limit == 3);
 
     const auto text = f.scrape();
-    CHECK(text.find(R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="small"} 3)") !=
+    CHECK(
+        text.find(
+            R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="small"} 3)") !=
+        std::string::npos);
+    CHECK(text.find(R"(metrics_governor_datapoints_dropped_total{rule="small"} 3)") !=
           std::string::npos);
-    CHECK(text.find(R"(metrics_governor_datapoints_dropped_total{rule="small"} 3)") != std::string::npos);
 }
 
 TEST_CASE("label order in a request never changes identity", "[governor]") {
@@ -133,8 +144,10 @@ TEST_CASE("action log keeps over-limit series but counts and tracks them", "[gov
     CHECK(f.g.metric("m")->active_series == 4);
     CHECK(f.g.metric("m")->dropped_series == 0);
     const auto text = f.scrape();
-    CHECK(text.find(R"(metrics_governor_series_over_limit_total{action="log",reason="cardinality_limit",rule="default"} 2)") !=
-          std::string::npos);
+    CHECK(
+        text.find(
+            R"(metrics_governor_series_over_limit_total{action="log",reason="cardinality_limit",rule="default"} 2)") !=
+        std::string::npos);
 }
 
 TEST_CASE("dry run never drops or strips, only counts", "[governor]") {
@@ -142,9 +155,9 @@ TEST_CASE("dry run never drops or strips, only counts", "[governor]") {
     o.dry_run = true;
     o.max_series = 2;
     fixture f(o);
-    f.g.set_limits(limits(
-        "rules:\n  - name: r\n    match: {metric_name: m}\n    max_cardinality: 1\n"
-        "    label_limits: {id: 1}\n    label_limit_action: strip\n"));
+    f.g.set_limits(
+        limits("rules:\n  - name: r\n    match: {metric_name: m}\n    max_cardinality: 1\n"
+               "    label_limits: {id: 1}\n    label_limit_action: strip\n"));
     const auto d = f.decide(series_of("m", 0, 5));
     for (const auto& x : d) {
         CHECK(x.keep);
@@ -158,13 +171,14 @@ TEST_CASE("dry run never drops or strips, only counts", "[governor]") {
 
 TEST_CASE("label_limits drop series bringing a value past the limit", "[governor]") {
     fixture f;
-    f.g.set_limits(limits("rules:\n  - name: users\n    match: {metric_name: m}\n    label_limits: {user_id: 2}\n"));
+    f.g.set_limits(limits(
+        "rules:\n  - name: users\n    match: {metric_name: m}\n    label_limits: {user_id: 2}\n"));
     request r;
     r.add("m", {{"user_id", "a"}, {"path", "/x"}})
         .add("m", {{"user_id", "b"}, {"path", "/x"}})
-        .add("m", {{"user_id", "c"}, {"path", "/x"}})   // third distinct value: dropped
-        .add("m", {{"user_id", "a"}, {"path", "/y"}})   // known value, new series: passes
-        .add("m", {{"path", "/z"}});                    // no user_id: not limited
+        .add("m", {{"user_id", "c"}, {"path", "/x"}})  // third distinct value: dropped
+        .add("m", {{"user_id", "a"}, {"path", "/y"}})  // known value, new series: passes
+        .add("m", {{"path", "/z"}});                   // no user_id: not limited
     const auto d = f.decide(r);
     CHECK(d[0].keep);
     CHECK(d[1].keep);
@@ -172,11 +186,13 @@ TEST_CASE("label_limits drop series bringing a value past the limit", "[governor
     CHECK(d[2].reason == lim::drop_reason::label_limit);
     CHECK(d[3].keep);
     CHECK(d[4].keep);
-    CHECK(f.scrape().find(R"(metrics_governor_series_dropped_total{reason="label_limit",rule="users"} 1)") !=
+    CHECK(f.scrape().find(
+              R"(metrics_governor_series_dropped_total{reason="label_limit",rule="users"} 1)") !=
           std::string::npos);
 }
 
-TEST_CASE("label_limit_action strip removes the label and tracks the stripped series", "[governor]") {
+TEST_CASE("label_limit_action strip removes the label and tracks the stripped series",
+          "[governor]") {
     fixture f;
     f.g.set_limits(limits(
         "rules:\n  - name: users\n    match: {metric_name: m}\n    label_limits: {user_id: 1}\n"
@@ -210,24 +226,27 @@ TEST_CASE("the global -limits-max-series cap drops new series across metrics", "
     CHECK(f.decide(a)[0].keep);  // known series still pass at the cap
     f.g.refresh();
     CHECK(f.g.active_series() == 5);
-    CHECK(f.scrape().find(R"(metrics_governor_series_dropped_total{reason="max_series",rule="none"} 2)") !=
+    CHECK(f.scrape().find(
+              R"(metrics_governor_series_dropped_total{reason="max_series",rule="none"} 2)") !=
           std::string::npos);
 }
 
-TEST_CASE("first matching rule wins, label matchers choose the series a rule governs", "[governor]") {
+TEST_CASE("first matching rule wins, label matchers choose the series a rule governs",
+          "[governor]") {
     fixture f;
-    f.g.set_limits(limits(
-        "defaults:\n  max_cardinality: 100\n"
-        "rules:\n"
-        "  - name: dev\n    match:\n      metric_name: \"http_.*\"\n      labels: {env: dev}\n    max_cardinality: 1\n"
-        "  - name: http\n    match: {metric_name: \"http_.*\"}\n    max_cardinality: 3\n"));
+    f.g.set_limits(
+        limits("defaults:\n  max_cardinality: 100\n"
+               "rules:\n"
+               "  - name: dev\n    match:\n      metric_name: \"http_.*\"\n      labels: {env: "
+               "dev}\n    max_cardinality: 1\n"
+               "  - name: http\n    match: {metric_name: \"http_.*\"}\n    max_cardinality: 3\n"));
     request r;
     r.add("http_requests", {{"env", "dev"}, {"i", "1"}})
-        .add("http_requests", {{"env", "dev"}, {"i", "2"}})    // dev: metric at 1 >= 1, dropped
-        .add("http_requests", {{"env", "prod"}, {"i", "3"}})   // http rule: 1 < 3
-        .add("http_requests", {{"env", "prod"}, {"i", "4"}})   // 2 < 3
-        .add("http_requests", {{"env", "prod"}, {"i", "5"}})   // 3 >= 3: dropped
-        .add("grpc_calls", {{"i", "1"}});                      // defaults
+        .add("http_requests", {{"env", "dev"}, {"i", "2"}})   // dev: metric at 1 >= 1, dropped
+        .add("http_requests", {{"env", "prod"}, {"i", "3"}})  // http rule: 1 < 3
+        .add("http_requests", {{"env", "prod"}, {"i", "4"}})  // 2 < 3
+        .add("http_requests", {{"env", "prod"}, {"i", "5"}})  // 3 >= 3: dropped
+        .add("grpc_calls", {{"i", "1"}});                     // defaults
     const auto d = f.decide(r);
     CHECK(d[0].keep);
     CHECK_FALSE(d[1].keep);
@@ -271,7 +290,8 @@ TEST_CASE("series expire after the window, idle metrics are forgotten", "[govern
 TEST_CASE("per-label distinct values are estimated for the cardinality API", "[governor]") {
     fixture f;
     request r;
-    for (int i = 0; i < 200; ++i) r.add("m", {{"user", std::to_string(i)}, {"dc", i % 2 ? "a" : "b"}, {"job", "x"}});
+    for (int i = 0; i < 200; ++i)
+        r.add("m", {{"user", std::to_string(i)}, {"dc", i % 2 ? "a" : "b"}, {"job", "x"}});
     f.decide(r);
     const auto labels = f.g.label_values("m");
     REQUIRE(labels.size() == 3);

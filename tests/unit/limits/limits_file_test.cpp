@@ -3,13 +3,13 @@
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
-
-#include "shared/temp_dir.h"
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "shared/temp_dir.h"
 
 using mg::limits::action;
 using mg::limits::label_limit_action;

@@ -257,7 +257,8 @@ defaults: {max_cardinality: 10, action: drop}
     CHECK(selected(m, hostile + "!", {}) == "default");
 }
 
-TEST_CASE("a regex that gives up is logged at most once per 10 s of the matcher's clock", "[limits][matcher]") {
+TEST_CASE("a regex that gives up is logged at most once per 10 s of the matcher's clock",
+          "[limits][matcher]") {
     std::ostringstream out;
     mg::logging::init(spdlog::level::info, mg::logging::format::json,
                       std::make_shared<spdlog::sinks::ostream_sink_mt>(out));

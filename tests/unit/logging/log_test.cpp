@@ -1,15 +1,17 @@
 #include "logging/log.h"
 
-#include <catch2/catch.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <catch2/catch.hpp>
 #include <sstream>
 
 namespace lg = mg::logging;
 
 TEST_CASE("json lines carry level, timestamp, message and fields in order", "[log]") {
-    const auto line = lg::render(lg::format::json, spdlog::level::info, "bloom persistence initialized",
-                                 {{"path", "./bloom-state"}, {"compression", true}, {"saved", 5}});
+    const auto line =
+        lg::render(lg::format::json, spdlog::level::info, "bloom persistence initialized",
+                   {{"path", "./bloom-state"}, {"compression", true}, {"saved", 5}});
     const auto j = nlohmann::json::parse(line);
     CHECK(j["level"] == "info");
     CHECK(j["msg"] == "bloom persistence initialized");
@@ -18,11 +20,14 @@ TEST_CASE("json lines carry level, timestamp, message and fields in order", "[lo
     CHECK(j["saved"] == 5);
     CHECK(j["ts"].get<std::string>().size() == 24);  // 2026-11-22T01:02:03.456Z
     CHECK(line.rfind(R"({"level":"info","ts":)", 0) == 0);
-    CHECK(line.find(R"("msg":"bloom persistence initialized","path":"./bloom-state")") != std::string::npos);
+    CHECK(line.find(R"("msg":"bloom persistence initialized","path":"./bloom-state")") !=
+          std::string::npos);
 }
 
 TEST_CASE("invalid UTF-8 in a field is replaced, not thrown", "[log]") {
-    std::string bad = "a\xff" "b";
+    std::string bad =
+        "a\xff"
+        "b";
     std::string line;
     REQUIRE_NOTHROW(line = lg::render(lg::format::json, spdlog::level::warn, "x", {{"v", bad}}));
     CHECK_NOTHROW(nlohmann::json::parse(line));

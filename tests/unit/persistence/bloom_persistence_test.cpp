@@ -1,14 +1,16 @@
-// Save, restore, cleanup and the threads, against the real governor (src/persistence/bloom_persistence.h).
+// Save, restore, cleanup and the threads, against the real governor
+// (src/persistence/bloom_persistence.h).
 #include "persistence/bloom_persistence.h"
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <sstream>
 #include <thread>
 
@@ -46,7 +48,8 @@ TEST_CASE("a restart keeps enforcing limits from the saved state", "[persistence
     CHECK(second.send(request("m", 10, 20)).empty());
     CHECK(second.send(request("u", 0, 3, "user")).size() == 3);
     CHECK(second.send(request("u", 3, 6, "user")).empty());
-    CHECK_THAT(second.scrape(), Catch::Contains("bloom_persistence_loads_total{status=\"success\"} 3"));
+    CHECK_THAT(second.scrape(),
+               Catch::Contains("bloom_persistence_loads_total{status=\"success\"} 3"));
     CHECK_THAT(second.scrape(), Catch::Contains("bloom_persistence_trackers_total 3"));
 }
 
@@ -79,7 +82,8 @@ TEST_CASE("stale entries are skipped at restore and their files deleted", "[pers
     CHECK_FALSE(fs::exists(tracker_file(dir.path(), "stats:metric:m")));
 }
 
-TEST_CASE("a corrupt tracker file is skipped, counted and logged, the rest loads", "[persistence]") {
+TEST_CASE("a corrupt tracker file is skipped, counted and logged, the rest loads",
+          "[persistence]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     {
@@ -96,10 +100,14 @@ TEST_CASE("a corrupt tracker file is skipped, counted and logged, the rest loads
     CHECK(r.errors == 1);
     CHECK(second.active("other") == 5);
     CHECK(second.active("m") == 0);
-    CHECK_THAT(second.scrape(), Catch::Contains("bloom_persistence_loads_total{status=\"error\"} 1"));
+    CHECK_THAT(second.scrape(),
+               Catch::Contains("bloom_persistence_loads_total{status=\"error\"} 1"));
     CHECK_THAT(logs.text(), Catch::Contains("\"msg\":\"failed to load tracker\""));
     CHECK_THAT(logs.text(), Catch::Contains("checksum mismatch"));
-    CHECK_THAT(logs.text(), Catch::Contains(R"("msg":"bloom state restore complete","loaded":1,"skipped_stale":0,"errors":1)"));
+    CHECK_THAT(
+        logs.text(),
+        Catch::Contains(
+            R"("msg":"bloom state restore complete","loaded":1,"skipped_stale":0,"errors":1)"));
 }
 
 TEST_CASE("the spec's log lines, with their fields", "[persistence]") {
@@ -116,17 +124,26 @@ TEST_CASE("the spec's log lines, with their fields", "[persistence]") {
     life second(clock, dir.path());
     second.persistence->restore();
     const auto t = logs.text();
-    CHECK_THAT(t, Catch::Contains(R"("msg":"bloom persistence initialized","path":")" + dir.path() +
-                                  R"(","save_interval":"30s","state_ttl":"1h","max_size":"500MB","compression":true)"));
+    CHECK_THAT(
+        t,
+        Catch::Contains(
+            R"("msg":"bloom persistence initialized","path":")" + dir.path() +
+            R"(","save_interval":"30s","state_ttl":"1h","max_size":"500MB","compression":true)"));
     CHECK_THAT(t, Catch::Contains(R"("msg":"bloom persistence shutting down","dirty_trackers":1)"));
     CHECK_THAT(t, Catch::Contains(R"("msg":"bloom state saved","saved":1,"duration_ms":)"));
-    CHECK_THAT(t, Catch::Contains(R"("msg":"final bloom state saved","saved":1,"total":1,"duration_ms":)"));
+    CHECK_THAT(t, Catch::Contains(
+                      R"("msg":"final bloom state saved","saved":1,"total":1,"duration_ms":)"));
     CHECK_THAT(t, Catch::Contains(R"("msg":"bloom persistence stopped")"));
-    CHECK_THAT(t, Catch::Contains(R"("msg":"loading bloom state from disk","path":")" + dir.path() + "\""));
-    CHECK_THAT(t, Catch::Contains(R"("msg":"loaded tracker","key":"stats:metric:http_requests","count":7,"age":"5m")"));
+    CHECK_THAT(t, Catch::Contains(R"("msg":"loading bloom state from disk","path":")" + dir.path() +
+                                  "\""));
+    CHECK_THAT(
+        t,
+        Catch::Contains(
+            R"("msg":"loaded tracker","key":"stats:metric:http_requests","count":7,"age":"5m")"));
 }
 
-TEST_CASE("cleanup evicts by TTL from memory and disk, keeping what is in use", "[persistence][cleanup]") {
+TEST_CASE("cleanup evicts by TTL from memory and disk, keeping what is in use",
+          "[persistence][cleanup]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     life l(clock, dir.path());
@@ -146,11 +163,17 @@ TEST_CASE("cleanup evicts by TTL from memory and disk, keeping what is in use", 
     CHECK(fs::exists(tracker_file(dir.path(), "stats:metric:busy")));
     CHECK_THAT(l.scrape(), Catch::Contains("bloom_persistence_evictions_total{reason=\"ttl\"} 1"));
     CHECK_THAT(l.scrape(), Catch::Contains("bloom_persistence_cleanups_total 1"));
-    CHECK_THAT(logs.text(), Catch::Contains(R"("msg":"evicted tracker","key":"stats:metric:old","reason":"ttl","age":"1h10m")"));
-    CHECK_THAT(logs.text(), Catch::Contains(R"("msg":"bloom state cleanup complete","evicted_ttl":1,"evicted_size":0)"));
+    CHECK_THAT(
+        logs.text(),
+        Catch::Contains(
+            R"("msg":"evicted tracker","key":"stats:metric:old","reason":"ttl","age":"1h10m")"));
+    CHECK_THAT(logs.text(),
+               Catch::Contains(
+                   R"("msg":"bloom state cleanup complete","evicted_ttl":1,"evicted_size":0)"));
 }
 
-TEST_CASE("cleanup evicts the oldest by last_updated when the disk is over max_size", "[persistence][cleanup]") {
+TEST_CASE("cleanup evicts the oldest by last_updated when the disk is over max_size",
+          "[persistence][cleanup]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mp::persistence_options o;
@@ -167,7 +190,8 @@ TEST_CASE("cleanup evicts the oldest by last_updated when the disk is over max_s
     small.path = dir.path();
     small.max_size = usage - usage / 5;
     l.persistence.reset();
-    l.persistence = std::make_unique<mp::bloom_persistence>(small, l.host, clock, mg::posix_file_system(), nullptr);
+    l.persistence = std::make_unique<mp::bloom_persistence>(small, l.host, clock,
+                                                            mg::posix_file_system(), nullptr);
     const auto r = l.persistence->cleanup_now();
     CHECK(r.evicted_size == 1);
     CHECK_FALSE(l.governor.metric("a"));
@@ -176,7 +200,8 @@ TEST_CASE("cleanup evicts the oldest by last_updated when the disk is over max_s
     CHECK(l.persistence->disk_usage() <= small.max_size);
 }
 
-TEST_CASE("memory at 95% of max_memory evicts least recently used trackers to under 80%", "[persistence][cleanup]") {
+TEST_CASE("memory at 95% of max_memory evicts least recently used trackers to under 80%",
+          "[persistence][cleanup]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     std::uint64_t total = 0;
@@ -214,13 +239,15 @@ TEST_CASE("memory at 80% warns and evicts nothing", "[persistence][cleanup]") {
     mp::persistence_options tight = o;
     tight.path = dir.path();
     tight.max_memory = used * 100 / 85;
-    l.persistence = std::make_unique<mp::bloom_persistence>(tight, l.host, clock, mg::posix_file_system(), nullptr);
+    l.persistence = std::make_unique<mp::bloom_persistence>(tight, l.host, clock,
+                                                            mg::posix_file_system(), nullptr);
     log_capture logs;
     CHECK(l.persistence->cleanup_now().evicted_memory == 0);
     CHECK_THAT(logs.text(), Catch::Contains("memory over 80% of max_memory"));
 }
 
-TEST_CASE("write errors and a full disk are counted and logged, saves resume", "[persistence][faults]") {
+TEST_CASE("write errors and a full disk are counted and logged, saves resume",
+          "[persistence][faults]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mg::test::fault_file_system faults;
@@ -231,8 +258,12 @@ TEST_CASE("write errors and a full disk are counted and logged, saves resume", "
     const auto old_bytes = fs::file_size(file);
 
     l.send(request("m", 5, 10));
-    SECTION("write error") { faults.fail_append(mp::sha256_hex("stats:metric:m")); }
-    SECTION("full disk") { faults.disk_budget(10); }
+    SECTION("write error") {
+        faults.fail_append(mp::sha256_hex("stats:metric:m"));
+    }
+    SECTION("full disk") {
+        faults.disk_budget(10);
+    }
     log_capture logs;
     const auto bad = l.persistence->save_now();
     CHECK(bad.errors == 1);
@@ -253,12 +284,14 @@ TEST_CASE("keys that could escape the directory are never written", "[persistenc
     mg::fake_clock clock;
     map_host host;
     card::tracker_config cfg;
-    for (const std::string& key : std::vector<std::string>{"stats:metric:../../escape", std::string("stats:metric:a\0b", 16), "ok"}) {
+    for (const std::string& key : std::vector<std::string>{
+             "stats:metric:../../escape", std::string("stats:metric:a\0b", 16), "ok"}) {
         host.trackers[key] = std::make_shared<card::bloom_tracker>(cfg, clock);
         host.trackers[key]->insert(1);
     }
     auto registry = std::make_shared<prometheus::Registry>();
-    mp::bloom_persistence p({.path = dir.file("state")}, host, clock, mg::posix_file_system(), registry);
+    mp::bloom_persistence p({.path = dir.file("state")}, host, clock, mg::posix_file_system(),
+                            registry);
     const auto r = p.save_now();
     CHECK(r.saved == 1);
     CHECK(r.errors == 0);  // refused once and counted once, below; not a failing save
@@ -268,7 +301,8 @@ TEST_CASE("keys that could escape the directory are never written", "[persistenc
     CHECK_THAT(prometheus::TextSerializer().Serialize(registry->Collect()),
                Catch::Contains("bloom_persistence_saves_total{status=\"error\"} 2"));
     std::size_t files = 0;
-    for (const auto& e : fs::recursive_directory_iterator(dir.path())) files += e.is_regular_file() ? 1 : 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir.path()))
+        files += e.is_regular_file() ? 1 : 0;
     CHECK(files == 2);  // meta.json and one tracker
 }
 
@@ -283,7 +317,8 @@ TEST_CASE("an unusable directory means in-memory only, said once", "[persistence
     l.send(request("m", 0, 5));
     CHECK(l.persistence->save_now().saved == 0);
     CHECK_THAT(l.scrape(), Catch::Contains("bloom_persistence_degraded 1"));
-    CHECK_THAT(logs.text(), Catch::Contains("bloom persistence unavailable, keeping state in memory only"));
+    CHECK_THAT(logs.text(),
+               Catch::Contains("bloom persistence unavailable, keeping state in memory only"));
 }
 
 TEST_CASE("the saver thread saves on its own and stop() is prompt", "[persistence][threads]") {
@@ -329,7 +364,8 @@ TEST_CASE("a restored tracker keeps saving what it learns after the restart", "[
     }
 }
 
-TEST_CASE("a truncated .bloom.gz whose checksum matches is still refused by the gzip check", "[persistence][faults]") {
+TEST_CASE("a truncated .bloom.gz whose checksum matches is still refused by the gzip check",
+          "[persistence][faults]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     {

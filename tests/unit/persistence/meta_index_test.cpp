@@ -7,7 +7,8 @@
 namespace mp = mg::persistence;
 using namespace std::chrono_literals;
 
-TEST_CASE("meta.json round-trips with the spec's fields and our extensions", "[persistence][meta]") {
+TEST_CASE("meta.json round-trips with the spec's fields and our extensions",
+          "[persistence][meta]") {
     mp::meta_index idx;
     mp::tracker_meta m;
     m.key = "stats:metric:http_requests";

@@ -3,13 +3,14 @@
 // persistence unit tests. Header-only; test code.
 #pragma once
 
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/sinks/ostream_sink.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <sstream>
 
 #include "limits/governor.h"

@@ -25,7 +25,9 @@ std::string read_file(const std::string& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-nlohmann::json meta_of(const std::string& dir) { return nlohmann::json::parse(read_file(dir + "/meta.json")); }
+nlohmann::json meta_of(const std::string& dir) {
+    return nlohmann::json::parse(read_file(dir + "/meta.json"));
+}
 
 std::optional<double> value(const std::string& page, const std::string& series) {
     std::istringstream in(page);
@@ -39,7 +41,8 @@ std::vector<std::string> problems(const std::string& log) {
     std::vector<std::string> out;
     std::istringstream in(log);
     for (std::string line; std::getline(in, line);)
-        if (line.find("\"level\":\"warn") != std::string::npos || line.find("\"level\":\"error") != std::string::npos)
+        if (line.find("\"level\":\"warn") != std::string::npos ||
+            line.find("\"level\":\"error") != std::string::npos)
             out.push_back(line);
     return out;
 }
@@ -52,7 +55,8 @@ std::size_t count_of(const std::string& text, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("a tracker in use keeps its last_updated current without rewriting its file", "[persistence][issue14]") {
+TEST_CASE("a tracker in use keeps its last_updated current without rewriting its file",
+          "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mp::persistence_options o;
@@ -101,17 +105,19 @@ TEST_CASE("a first save never has created_at after last_updated", "[persistence]
     CHECK(*created <= *updated);
 }
 
-TEST_CASE("a garbage meta.json: the index is rebuilt from the files, none is deleted", "[persistence][issue14]") {
+TEST_CASE("a garbage meta.json: the index is rebuilt from the files, none is deleted",
+          "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     {
         life first(clock, dir.path());
-        first.send(request("m", 0, 15));            // 10 admitted (limit)
-        first.send(request("u", 0, 5, "user"));     // and a label tracker
+        first.send(request("m", 0, 15));         // 10 admitted (limit)
+        first.send(request("u", 0, 5, "user"));  // and a label tracker
         first.send(request("other", 0, 7));
         REQUIRE(first.persistence->save_now().saved == 4);
     }
-    std::ofstream(dir.path() + "/meta.json", std::ios::trunc) << "{\"version\": 1, \"trackers\": [garbage";
+    std::ofstream(dir.path() + "/meta.json", std::ios::trunc)
+        << "{\"version\": 1, \"trackers\": [garbage";
     dir.write("trackers/" + std::string(64, 'a') + ".bloom.gz", "not a tracker file");
     log_capture logs;
     life second(clock, dir.path());
@@ -130,8 +136,9 @@ TEST_CASE("a garbage meta.json: the index is rebuilt from the files, none is del
     CHECK_THAT(second.scrape(), Catch::Contains("bloom_persistence_files_set_aside_total 1"));
 }
 
-TEST_CASE("a bad entry in meta.json: its tracker is recovered from its file and the entry rewritten",
-          "[persistence][issue14]") {
+TEST_CASE(
+    "a bad entry in meta.json: its tracker is recovered from its file and the entry rewritten",
+    "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     {
@@ -157,7 +164,8 @@ TEST_CASE("a bad entry in meta.json: its tracker is recovered from its file and 
     CHECK_FALSE(rewritten["trackers"].contains("stats:metric:../x"));
 }
 
-TEST_CASE("the state directory removed while running is recreated by the next save", "[persistence][issue14]") {
+TEST_CASE("the state directory removed while running is recreated by the next save",
+          "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     const std::string state = dir.path() + "/state";
@@ -182,7 +190,8 @@ TEST_CASE("the state directory removed while running is recreated by the next sa
     CHECK(second.persistence->restore().loaded == 2);
 }
 
-TEST_CASE("degraded while saves fail, and when the directory refuses writes at startup", "[persistence][issue14]") {
+TEST_CASE("degraded while saves fail, and when the directory refuses writes at startup",
+          "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mg::test::fault_file_system faults;
@@ -233,7 +242,8 @@ TEST_CASE("the final save keeps its deadline however slow the disk is", "[persis
     CHECK_FALSE(report.complete());
     CHECK(report.dirty == 5);
     CHECK(report.unsaved == 5);
-    CHECK(returned_at == deadline);  // the deadline, not the disk (the stalled sync never returns on its own)
+    CHECK(returned_at ==
+          deadline);  // the deadline, not the disk (the stalled sync never returns on its own)
     CHECK(faults.held_syncs() >= 1);
     CHECK_THAT(logs.text(), Catch::Contains("\"level\":\"error\""));
     CHECK_THAT(logs.text(), Catch::Contains("\"msg\":\"final bloom state save ran out of time\""));
@@ -241,7 +251,8 @@ TEST_CASE("the final save keeps its deadline however slow the disk is", "[persis
     l.reset();  // joins the final save, now unblocked
 }
 
-TEST_CASE("a final save that writes nothing is an error with its failures, not 'saved'", "[persistence][issue14]") {
+TEST_CASE("a final save that writes nothing is an error with its failures, not 'saved'",
+          "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mg::test::fault_file_system faults;
@@ -253,7 +264,8 @@ TEST_CASE("a final save that writes nothing is an error with its failures, not '
     CHECK(report.failed == 3);
     CHECK_FALSE(report.complete());
     const auto t = logs.text();
-    CHECK_THAT(t, Catch::Contains(R"("msg":"final bloom state save failed","saved":0,"failed":3,"total":3)"));
+    CHECK_THAT(t, Catch::Contains(
+                      R"("msg":"final bloom state save failed","saved":0,"failed":3,"total":3)"));
     for (const auto& line : problems(t))
         if (line.find("final bloom state save failed") != std::string::npos)
             CHECK(line.find("\"level\":\"error\"") != std::string::npos);
@@ -280,27 +292,31 @@ TEST_CASE("max_size and max_memory of 0 mean no limit, never a wipe", "[persiste
     CHECK(second.persistence->restore().loaded == 5);
 }
 
-TEST_CASE("gauges are current at scrape time and the memory figure is the governor's", "[persistence][issue14]") {
+TEST_CASE("gauges are current at scrape time and the memory figure is the governor's",
+          "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     life l(clock, dir.path());
     l.send(request("m", 0, 5));
     l.send(request("u", 0, 3, "user"));  // a label tracker and label sketches too
-    auto page = l.scrape();  // no save yet
+    auto page = l.scrape();              // no save yet
     CHECK(value(page, "bloom_persistence_trackers_total") == 3.0);
     CHECK(value(page, "bloom_persistence_dirty_trackers") == 3.0);
-    CHECK(value(page, "bloom_persistence_memory_usage_bytes") == static_cast<double>(l.governor.memory_bytes()));
+    CHECK(value(page, "bloom_persistence_memory_usage_bytes") ==
+          static_cast<double>(l.governor.memory_bytes()));
     CHECK(l.persistence->memory_usage() == l.governor.memory_bytes());
     l.persistence->save_now();
     page = l.scrape();
     CHECK(value(page, "bloom_persistence_dirty_trackers") == 0.0);
-    CHECK(value(page, "bloom_persistence_disk_usage_bytes") == static_cast<double>(l.persistence->disk_usage()));
+    CHECK(value(page, "bloom_persistence_disk_usage_bytes") ==
+          static_cast<double>(l.persistence->disk_usage()));
     l.send(request("m", 5, 7));
     CHECK(value(l.scrape(), "bloom_persistence_dirty_trackers") == 1.0);
 }
 
-TEST_CASE("the 80% memory warning is said on crossing and not on every pass, idle cleanups log at debug",
-          "[persistence][issue14]") {
+TEST_CASE(
+    "the 80% memory warning is said on crossing and not on every pass, idle cleanups log at debug",
+    "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     life probe(clock, dir.path() + "/probe");
@@ -312,10 +328,12 @@ TEST_CASE("the 80% memory warning is said on crossing and not on every pass, idl
     log_capture logs;
     for (int i = 0; i < 3; ++i) CHECK(l.persistence->cleanup_now().evicted_memory == 0);
     CHECK(count_of(logs.text(), "memory over 80% of max_memory") == 1);
-    CHECK(logs.text().find("bloom state cleanup complete") == std::string::npos);  // debug: nothing happened
+    CHECK(logs.text().find("bloom state cleanup complete") ==
+          std::string::npos);  // debug: nothing happened
 }
 
-TEST_CASE("every failure is an error or warning that grep \"bloom persistence\" finds", "[persistence][issue14]") {
+TEST_CASE("every failure is an error or warning that grep \"bloom persistence\" finds",
+          "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mg::test::fault_file_system faults;
@@ -341,7 +359,8 @@ TEST_CASE("every failure is an error or warning that grep \"bloom persistence\" 
     }
 }
 
-TEST_CASE("the free-space margin is proportional: a small volume still takes small saves", "[persistence][issue14]") {
+TEST_CASE("the free-space margin is proportional: a small volume still takes small saves",
+          "[persistence][issue14]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mg::test::fault_file_system faults;

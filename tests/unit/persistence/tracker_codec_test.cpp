@@ -2,7 +2,6 @@
 #include "persistence/tracker_codec.h"
 
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "common/clock.h"
@@ -59,7 +58,8 @@ TEST_CASE("decode refuses damaged or foreign payloads with a reason", "[persiste
 
     std::string bad_magic = payload;
     bad_magic[0] = 'X';
-    CHECK_THAT(mp::decode_tracker(bad_magic, "stats:metric:m").error_message(), Catch::Contains("bad magic"));
+    CHECK_THAT(mp::decode_tracker(bad_magic, "stats:metric:m").error_message(),
+               Catch::Contains("bad magic"));
 
     std::string future = payload;
     future[4] = 9;  // file format
@@ -75,7 +75,8 @@ TEST_CASE("decode refuses damaged or foreign payloads with a reason", "[persiste
 
     // Every truncation is an error, never a crash or a partial tracker.
     for (std::size_t n = 0; n < payload.size(); n += 1 + n / 7)
-        CHECK_FALSE(mp::decode_tracker(std::string_view(payload).substr(0, n), "stats:metric:m").ok());
+        CHECK_FALSE(
+            mp::decode_tracker(std::string_view(payload).substr(0, n), "stats:metric:m").ok());
     CHECK_FALSE(mp::decode_tracker(payload + "x", "stats:metric:m").ok());
 
     // Random byte flips: decode or restore may fail, but never crash.
@@ -92,19 +93,22 @@ TEST_CASE("gzip errors: truncated, corrupt, and bombs past the bound", "[persist
     const std::string data(1 << 20, 'a');
     auto z = mp::gzip_compress(data, 6);
     REQUIRE(z.ok());
-    CHECK_THAT(mp::gzip_decompress(std::string_view(*z).substr(0, z->size() / 2), 2 << 20).error_message(),
-               Catch::Contains("truncated"));
+    CHECK_THAT(
+        mp::gzip_decompress(std::string_view(*z).substr(0, z->size() / 2), 2 << 20).error_message(),
+        Catch::Contains("truncated"));
     std::string corrupt = *z;
     corrupt[corrupt.size() / 2] ^= 0x55;
     CHECK_FALSE(mp::gzip_decompress(corrupt, 2 << 20).ok());
-    CHECK_THAT(mp::gzip_decompress(*z, 1000).error_message(), Catch::Contains("inflates past 1000"));
+    CHECK_THAT(mp::gzip_decompress(*z, 1000).error_message(),
+               Catch::Contains("inflates past 1000"));
     CHECK_FALSE(mp::gzip_decompress("not gzip", 100).ok());
     CHECK_FALSE(mp::gzip_decompress(*z + "trailing", 2 << 20).ok());
 }
 
 TEST_CASE("crc32 and sha256 match published test vectors", "[persistence][codec]") {
     CHECK(mp::crc32_of("123456789") == 0xCBF43926u);
-    CHECK(mp::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(mp::sha256_hex("abc") ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(mp::sha256_hex("stats:metric:a").size() == 64);
 }
 
@@ -127,6 +131,7 @@ TEST_CASE("decode_tracker_file reads .bloom.gz and .bloom alike, within its infl
     auto too_big = mp::decode_tracker_file(gz, "stats:metric:m", payload.size() - 1);
     REQUIRE_FALSE(too_big.ok());
     CHECK_THAT(too_big.error_message(), Catch::Contains("inflates past"));
-    CHECK_FALSE(mp::decode_tracker_file(gz.substr(0, gz.size() / 2), "stats:metric:m", 1 << 20).ok());
+    CHECK_FALSE(
+        mp::decode_tracker_file(gz.substr(0, gz.size() / 2), "stats:metric:m", 1 << 20).ok());
     CHECK_FALSE(mp::decode_tracker_file(gz, "stats:metric:other", 1 << 20).ok());
 }

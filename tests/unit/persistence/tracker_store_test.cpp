@@ -36,7 +36,8 @@ std::unique_ptr<mp::tracker_store> open_store(mg::file_system& fsys, const std::
     mp::open_report local;
     mp::store_options o;
     o.path = path;
-    auto s = mp::tracker_store::open(fsys, mg::system_clock_instance(), o, report ? *report : local);
+    auto s =
+        mp::tracker_store::open(fsys, mg::system_clock_instance(), o, report ? *report : local);
     REQUIRE(s.ok());
     return std::move(*s);
 }
@@ -54,11 +55,13 @@ std::string slurp(const std::string& p) {
 
 }  // namespace
 
-TEST_CASE("save writes the spec's layout with 0600 files in 0700 directories", "[persistence][store]") {
+TEST_CASE("save writes the spec's layout with 0600 files in 0700 directories",
+          "[persistence][store]") {
     mg::test::temp_dir dir;
     const std::string path = dir.file("state/bloom");  // parents are created too
     auto store = open_store(mg::posix_file_system(), path);
-    auto out = store->save({file("stats:metric:a", "AAAA"), file("stats:metric:b", "BBBBBB")}, k_now);
+    auto out =
+        store->save({file("stats:metric:a", "AAAA"), file("stats:metric:b", "BBBBBB")}, k_now);
     REQUIRE(out.size() == 2);
     CHECK(out[0].result.ok());
     CHECK(out[1].result.ok());
@@ -113,10 +116,12 @@ TEST_CASE("files over the size limit are refused on load and on save", "[persist
     mp::store_options o;
     o.path = dir.path();
     o.max_file_bytes = 100;
-    auto opened = mp::tracker_store::open(mg::posix_file_system(), mg::system_clock_instance(), o, rep);
+    auto opened =
+        mp::tracker_store::open(mg::posix_file_system(), mg::system_clock_instance(), o, rep);
     REQUIRE(opened.ok());
     auto store = std::move(*opened);
-    auto out = store->save({file("big", std::string(101, 'x')), file("ok", std::string(100, 'x'))}, k_now);
+    auto out =
+        store->save({file("big", std::string(101, 'x')), file("ok", std::string(100, 'x'))}, k_now);
     REQUIRE(out.size() == 2);
     CHECK_THAT(out[0].result.error_message(), Catch::Contains("over the limit"));
     CHECK(out[1].result.ok());
@@ -195,7 +200,8 @@ TEST_CASE("a failed file write leaves the old file and entry in place", "[persis
     }
 }
 
-TEST_CASE("a crash between the index and the file still loads the previous save", "[persistence][store]") {
+TEST_CASE("a crash between the index and the file still loads the previous save",
+          "[persistence][store]") {
     mg::test::temp_dir dir;
     mg::test::fault_file_system faults;
     auto store = open_store(faults, dir.path());
@@ -225,7 +231,8 @@ TEST_CASE("a full disk refuses the whole save before writing anything", "[persis
     const auto written_before = faults.appended_bytes();
     auto out = store->save({file("k", "version-2"), file("j", "new")}, k_now);
     REQUIRE(out.size() == 2);
-    for (const auto& o : out) CHECK_THAT(o.result.error_message(), Catch::Contains("not enough disk space"));
+    for (const auto& o : out)
+        CHECK_THAT(o.result.error_message(), Catch::Contains("not enough disk space"));
     CHECK(faults.appended_bytes() == written_before);
     CHECK(slurp(dir.file("meta.json")) == meta_before);
     CHECK_FALSE(store->entry("j"));
@@ -238,7 +245,8 @@ TEST_CASE("a full disk refuses the whole save before writing anything", "[persis
     CHECK(*store->read(*store->entry("k")) == "version-1");
 }
 
-TEST_CASE("switching compression off replaces the .bloom.gz with a .bloom", "[persistence][store]") {
+TEST_CASE("switching compression off replaces the .bloom.gz with a .bloom",
+          "[persistence][store]") {
     mg::test::temp_dir dir;
     auto store = open_store(mg::posix_file_system(), dir.path());
     store->save({file("k", "gz")}, k_now);
@@ -251,7 +259,8 @@ TEST_CASE("switching compression off replaces the .bloom.gz with a .bloom", "[pe
     CHECK(*store->read(*store->entry("k")) == "plain");
 }
 
-TEST_CASE("a save stops starting files once the deadline on the store's clock passed", "[persistence][store]") {
+TEST_CASE("a save stops starting files once the deadline on the store's clock passed",
+          "[persistence][store]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mp::open_report rep;

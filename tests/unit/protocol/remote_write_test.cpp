@@ -297,13 +297,15 @@ TEST_CASE("valid_utf8 accepts and rejects the right sequences", "[remote_write]"
     CHECK_FALSE(valid_utf8("abcdefgh\xe2\x82"));  // truncated after the fast path
 }
 
-TEST_CASE("remote write 1.0: the decoder's series identity is the hash of its views", "[remote_write]") {
+TEST_CASE("remote write 1.0: the decoder's series identity is the hash of its views",
+          "[remote_write]") {
     // Random series in every shape the fast path meets: sorted with __name__ first (identity from
     // the wire), names sorting before __name__, unsorted labels, long and empty values, non-ASCII
     // text, no metric name. Whenever the decoder hands out an identity it must equal the hash of
     // the views it hands out with it, or a series would count twice across protocols.
     std::mt19937_64 rng(7);
-    const std::vector<std::string> pool{"A", "Zone", "a", "code", "instance", "job", "le", "pod", "z", "_x"};
+    const std::vector<std::string> pool{"A",   "Zone", "a",   "code", "instance",
+                                        "job", "le",   "pod", "z",    "_x"};
     std::size_t with_identity = 0, without = 0;
     for (int round = 0; round < 200; ++round) {
         std::vector<owned_timeseries> in;
@@ -314,10 +316,17 @@ TEST_CASE("remote write 1.0: the decoder's series identity is the hash of its vi
                 if (rng() % 3 != 0) continue;
                 std::string v;
                 switch (rng() % 6) {
-                    case 0: v = ""; break;
-                    case 1: v = std::string(100 + rng() % 100, 'x'); break;
-                    case 2: v = "caf\xc3\xa9"; break;
-                    default: v = std::to_string(rng() % 1000);
+                    case 0:
+                        v = "";
+                        break;
+                    case 1:
+                        v = std::string(100 + rng() % 100, 'x');
+                        break;
+                    case 2:
+                        v = "caf\xc3\xa9";
+                        break;
+                    default:
+                        v = std::to_string(rng() % 1000);
                 }
                 ls.emplace_back(n, v);
             }
@@ -370,13 +379,18 @@ TEST_CASE("remote write 1.0: the decoder's series identity is the hash of its vi
     // other bytes than the canonical encoding: no identity from the wire, and the same series as
     // its canonical form once hashed.
     const std::string name_label = std::string("\x0a\x08__name__\x12\x02up", 14);
-    const std::string job_label = std::string("\x0a\x03job\x12\x01" "a", 8);
-    const std::string padded_ts = "\x0a\x0e" + name_label + std::string("\x0a\x88\x80\x00", 4) + job_label +
-                                  std::string("\x12\x09\x09\0\0\0\0\0\0\xf0\x3f", 11);
+    const std::string job_label = std::string(
+        "\x0a\x03job\x12\x01"
+        "a",
+        8);
+    const std::string padded_ts = "\x0a\x0e" + name_label + std::string("\x0a\x88\x80\x00", 4) +
+                                  job_label + std::string("\x12\x09\x09\0\0\0\0\0\0\xf0\x3f", 11);
     const std::string plain_ts = "\x0a\x0e" + name_label + "\x0a\x08" + job_label +
                                  std::string("\x12\x09\x09\0\0\0\0\0\0\xf0\x3f", 11);
-    const std::string padded = "\x0a" + std::string(1, static_cast<char>(padded_ts.size())) + padded_ts;
-    const std::string plain = "\x0a" + std::string(1, static_cast<char>(plain_ts.size())) + plain_ts;
+    const std::string padded =
+        "\x0a" + std::string(1, static_cast<char>(padded_ts.size())) + padded_ts;
+    const std::string plain =
+        "\x0a" + std::string(1, static_cast<char>(plain_ts.size())) + plain_ts;
     REQUIRE(decode(plain, b).ok());
     REQUIRE(b.size() == 1);
     REQUIRE(b[0].has_identity);

@@ -8,21 +8,24 @@ using mg::http::close_reason;
 
 namespace {
 
-double value_of(const prometheus::MetricFamily& f, const std::string& listener, const std::string& reason = {}) {
+double value_of(const prometheus::MetricFamily& f, const std::string& listener,
+                const std::string& reason = {}) {
     for (const auto& m : f.metric) {
         bool match = true;
         for (const auto& l : m.label) {
             if (l.name == "listener" && l.value != listener) match = false;
             if (l.name == "reason" && l.value != reason) match = false;
         }
-        if (match) return f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+        if (match)
+            return f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
     }
     return -1;
 }
 
 }  // namespace
 
-TEST_CASE("listener counters become one series per listener (and close reason), zeros included", "[telemetry]") {
+TEST_CASE("listener counters become one series per listener (and close reason), zeros included",
+          "[telemetry]") {
     auto ingest = std::make_shared<mg::http::connection_counters>();
     auto stats = std::make_shared<mg::http::connection_counters>();
     auto ingest_access = std::make_shared<mg::http::access_counters>();

@@ -9,7 +9,8 @@
 namespace t = mg::telemetry;
 
 namespace {
-const prometheus::MetricFamily* find(const std::vector<prometheus::MetricFamily>& fs, const std::string& name) {
+const prometheus::MetricFamily* find(const std::vector<prometheus::MetricFamily>& fs,
+                                     const std::string& name) {
     for (const auto& f : fs) {
         if (f.name == name) return &f;
     }

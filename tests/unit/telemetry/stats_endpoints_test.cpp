@@ -1,8 +1,9 @@
 #include "telemetry/stats_endpoints.h"
 
+#include <prometheus/counter.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <prometheus/counter.h>
 
 #include "telemetry/process_collector.h"
 
@@ -18,12 +19,15 @@ h::response get(const h::router& r, const std::string& path) {
 
 TEST_CASE("/metrics renders the registry and the collectables", "[telemetry]") {
     auto registry = std::make_shared<prometheus::Registry>();
-    auto& family = prometheus::BuildCounter().Name("mg_test_total").Help("test").Register(*registry);
+    auto& family =
+        prometheus::BuildCounter().Name("mg_test_total").Help("test").Register(*registry);
     family.Add({{"k", "v"}}).Increment(3);
     auto state = std::make_shared<t::health>();
     h::router r;
-    t::add_stats_routes(r, {registry, {std::make_shared<t::process_collector>(t::build_info{"v", "c", "b"})},
-                            state, "v"});
+    t::add_stats_routes(r, {registry,
+                            {std::make_shared<t::process_collector>(t::build_info{"v", "c", "b"})},
+                            state,
+                            "v"});
     const auto res = get(r, "/metrics");
     CHECK(res.result() == h::bhttp::status::ok);
     CHECK(res.body().find("mg_test_total{k=\"v\"} 3") != std::string::npos);
