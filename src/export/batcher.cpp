@@ -170,12 +170,15 @@ void batcher::resplit() {
     }
     const shard_state sh = queue_.shards();
     lane_payloads split;
-    std::vector<export_queue::taken_payload> unchanged;
+    std::vector<bool> was_split(taken.size(), false);
     std::vector<std::pair<lane_ref, std::uint64_t>> sources;
+    std::uint64_t old_cost = 0;
+    std::uint64_t new_cost = 0;
     protocol::series_batch batch;
     std::string plain;
     std::vector<std::uint8_t> keep;
-    for (auto& t : taken) {
+    for (std::size_t i = 0; i < taken.size(); ++i) {
+        const auto& t = taken[i];
         bool ok = t.p.format == payload_format::prw_v1 && t.p.disk_id == 0;
         protocol::bytes_view body(t.p.body.data(), t.p.body.size());
         if (ok && t.p.compressed) {
@@ -188,16 +191,30 @@ void batcher::resplit() {
             keep.assign(batch.size(), 1);
             ok = encode_prw(batch, keep, {}, sh, parts).ok();
         }
-        if (!ok) {
-            unchanged.push_back(std::move(t));
-            continue;
-        }
+        if (!ok) continue;
+        was_split[i] = true;
         sources.emplace_back(t.where, t.p.cost());
+        old_cost += t.p.cost();
         const bool prompt = t.p.prompt || t.p.compressed;  // a forwarded body was prompt
         for (auto& part : parts) {
             part.first.prompt = prompt;
+            new_cost += part.first.cost();
             split.push_back(std::move(part));
         }
+    }
+    // The estimate above leaves out each piece's own overhead: the pieces as they are decide.
+    if (new_cost > old_cost && queue_.bytes() + (new_cost - old_cost) > queue_.max_bytes()) {
+        logging::debug(
+            "export backlog left in the old lanes: its pieces would pass the queue budget",
+            {{"payloads", taken.size()},
+             {"growth_bytes", new_cost - old_cost},
+             {"queue_bytes", queue_.bytes()}});
+        queue_.put_resplit({}, std::move(taken), {});
+        return;
+    }
+    std::vector<export_queue::taken_payload> unchanged;
+    for (std::size_t i = 0; i < taken.size(); ++i) {
+        if (!was_split[i]) unchanged.push_back(std::move(taken[i]));
     }
     logging::debug("export backlog split over the new shards",
                    {{"payloads", sources.size()},
