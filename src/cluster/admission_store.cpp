@@ -70,12 +70,15 @@ admission_store::admission_store(std::shared_ptr<redis_connection> conn, redis_c
       o_(std::move(o)),
       sha_(std::make_shared<std::string>()) {}
 
+std::int64_t admission_store::period_ms() const {
+    return std::max<std::int64_t>(1,
+                                  o_.window.count() / std::max<std::uint32_t>(1, o_.generations));
+}
+
 std::int64_t admission_store::period_of(std::chrono::system_clock::time_point t) const {
-    const auto period_ms =
-        std::max<std::int64_t>(1, o_.window.count() / std::max<std::uint32_t>(1, o_.generations));
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-    return ms / period_ms;
+    return ms / period_ms();
 }
 
 std::string admission_store::bitmap_key(const std::string& tracker_key, std::int64_t period) const {
@@ -90,17 +93,15 @@ void admission_store::admit(const std::string& tracker_key, std::int64_t limit,
     c->series = series_ids.size();
     const std::uint32_t gens = std::max<std::uint32_t>(1, o_.generations);
     const auto p = period_of(now);
-    const auto period_ms = std::max<std::int64_t>(1, o_.window.count() / gens);
     auto& a = c->keys_and_args;
     a.push_back(std::to_string(2 * gens));
     for (std::uint32_t g = 0; g < gens; ++g) a.push_back(bitmap_key(tracker_key, p - g));
     for (std::uint32_t g = 0; g < gens; ++g) a.push_back(bitmap_key(tracker_key, p - g) + ":n");
     // A period's keys are needed until it leaves the window; a second more for replicas whose
     // clocks are a little behind.
-    const std::int64_t expire_at = (p + gens) * period_ms + 1000;
-    const auto geo = geometry_for(limit < 0 ? 0 : static_cast<std::uint64_t>(limit), o_.fp_rate);
+    const std::int64_t expire_at = (p + gens) * period_ms() + 1000;
     // No limit: the series are still recorded (for counts), in a bitmap sized as for 100k.
-    const auto g = limit < 0 ? geometry_for(100000, o_.fp_rate) : geo;
+    const auto g = geometry_for(limit < 0 ? 100000 : static_cast<std::uint64_t>(limit), o_.fp_rate);
     a.push_back(std::to_string(gens));
     a.push_back(std::to_string(limit < 0 ? -1 : limit));
     a.push_back(std::to_string(g.k));

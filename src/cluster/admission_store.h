@@ -77,6 +77,7 @@ class admission_store {
 
   private:
     struct call;
+    std::int64_t period_ms() const;  // window / generations, at least 1
     void run(const std::shared_ptr<call>& c, bool reloaded);
 
     std::shared_ptr<redis_connection> conn_;
