@@ -12,7 +12,8 @@ namespace mg::cardinality {
 namespace {
 
 // Restore: a generation's count beyond this is a damaged file (no filter holds 2^50 series), and
-// 64 generations of it cannot overflow the total.
+// 64 generations of it cannot overflow the total. snapshot() clamps to the same bound: a tracker
+// restored from a file near it can step past it, and its own save must still load.
 constexpr std::int64_t k_max_restored_count = std::int64_t{1} << 50;
 
 }  // namespace
@@ -33,7 +34,8 @@ tracker_snapshot bloom_tracker::snapshot() const {
         generation_snapshot& gs = snap.generations[i];
         gs.age =
             std::chrono::nanoseconds{std::max<std::int64_t>(0, now_ns - start) + i * period_ns_};
-        gs.latest_count = g.latest.load(std::memory_order_relaxed);
+        gs.latest_count = std::clamp(g.latest.load(std::memory_order_relaxed),
+                                     -k_max_restored_count, k_max_restored_count);
         g.filter.for_each_slice([&](const scalable_bloom::slice_view& v) {
             slice_snapshot ss;
             ss.geometry = v.geometry;

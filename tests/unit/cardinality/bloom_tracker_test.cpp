@@ -350,6 +350,27 @@ TEST_CASE("a negative generation count from a false positive survives save and r
     CHECK((*again)->count() == t.count());
 }
 
+// A file may carry a count just under restore's bound; the tracker then steps past it with new
+// series, and its own save once failed to load ("impossible count"; found by the bloom_file target).
+TEST_CASE("a tracker restored near the count bound still restores from its own snapshot",
+          "[bloom_tracker]") {
+    mg::fake_clock clk;
+    bloom_tracker t(hour_config(1000), clk);
+    for (std::uint64_t i = 0; i < 10; ++i) t.insert(id(i));
+    auto snap = t.snapshot();
+    const std::int64_t bound = std::int64_t{1} << 50;
+    snap.generations[0].latest_count = bound - 5;
+    auto r = bloom_tracker::restore(snap, clk);
+    REQUIRE(r.ok());
+    for (std::uint64_t i = 0; i < 16; ++i) (*r)->insert(id(k_probe_base + i));
+    REQUIRE((*r)->generation_counts()[0] > bound);  // the live count is past the bound
+    const auto again = (*r)->snapshot();
+    CHECK(again.generations[0].latest_count == bound);
+    auto back = bloom_tracker::restore(again, clk);
+    REQUIRE(back.ok());
+    CHECK((*back)->generation_counts()[0] == bound);
+}
+
 // Any positive rate is valid, and per-slice rates shrink from it: they once underflowed to 0,
 // which restore refuses, so the tracker's own save did not load (found by the bloom_file target).
 TEST_CASE("a tracker with a tiny fp rate restores from its own snapshot", "[bloom_tracker]") {
