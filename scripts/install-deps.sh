@@ -21,7 +21,7 @@ build_pkgs=(
 # The real peers; jq and iproute2 (ss) for the benchmark scripts that run against them
 # (bench/compare.sh, bench/soak.sh). redis-server: cluster mode's shared state, started by the
 # tests on free ports.
-e2e_pkgs=(prometheus victoria-metrics jq iproute2 redis-server)
+e2e_pkgs=(prometheus victoria-metrics jq iproute2 redis-server haproxy)
 fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
 format_pkgs=(clang-format)  # scripts/check-format.sh
 

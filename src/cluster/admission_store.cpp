@@ -87,7 +87,7 @@ std::string admission_store::bitmap_key(const std::string& tracker_key, std::int
 
 void admission_store::admit(const std::string& tracker_key, std::int64_t limit,
                             std::span<const std::uint64_t> series_ids,
-                            std::chrono::system_clock::time_point now, callback cb) {
+                            std::chrono::system_clock::time_point now, callback cb, bool enforce) {
     auto c = std::make_shared<call>(strand_);
     c->cb = std::move(cb);
     c->series = series_ids.size();
@@ -103,7 +103,7 @@ void admission_store::admit(const std::string& tracker_key, std::int64_t limit,
     // No limit: the series are still recorded (for counts), in a bitmap sized as for 100k.
     const auto g = geometry_for(limit < 0 ? 100000 : static_cast<std::uint64_t>(limit), o_.fp_rate);
     a.push_back(std::to_string(gens));
-    a.push_back(std::to_string(limit < 0 ? -1 : limit));
+    a.push_back(std::to_string(limit < 0 || !enforce ? -1 : limit));
     a.push_back(std::to_string(g.k));
     a.push_back(std::to_string(expire_at));
     a.push_back(std::to_string(g.bits));
@@ -114,7 +114,7 @@ void admission_store::admit(const std::string& tracker_key, std::int64_t limit,
     asio::post(strand_, [this, c] {
         c->timer.expires_after(o_.timeout);
         c->timer.async_wait([c](const boost::system::error_code& ec) {
-            if (!ec) c->finish(make_error("redis did not answer within the timeout"));
+            if (!ec) c->finish(make_error(std::string(k_timeout_message)));
         });
         run(c, false);
     });

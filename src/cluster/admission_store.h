@@ -25,6 +25,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster/redis_connection.h"
@@ -66,10 +67,15 @@ class admission_store {
                     admission_options o);
 
     // limit < 0: no limit (the series are recorded, never refused). `now` is wall time: it picks
-    // the period.
+    // the period. enforce false: record every series without refusing any, in the filter sized for
+    // `limit` (write-back of series admitted while Redis did not answer).
     void admit(const std::string& tracker_key, std::int64_t limit,
                std::span<const std::uint64_t> series_ids, std::chrono::system_clock::time_point now,
-               callback cb);
+               callback cb, bool enforce = true);
+
+    // The failure messages of admit(), for callers that count failures by kind.
+    static constexpr std::string_view k_timeout_message = "redis did not answer within the timeout";
+    static constexpr std::string_view k_error_prefix = "redis: ";
 
     // The Redis key of one period's bitmap (for tests and docs).
     std::string bitmap_key(const std::string& tracker_key, std::int64_t period) const;

@@ -15,6 +15,16 @@ void governor_adaptor::decide(std::span<const limits::series_ref> series,
     governor_.decide(series, out);
 }
 
+bool governor_adaptor::asynchronous() const {
+    return governor_.clustered();
+}
+
+void governor_adaptor::decide_async(std::span<const limits::series_ref> series,
+                                    std::span<limits::decision> out, std::function<void()> done) {
+    governor_.decide_async(series, out,
+                           [done = std::move(done)](limits::batch_summary) { done(); });
+}
+
 status exporter_adaptor::check_source(protocol::source_protocol p) const {
     return exporter_.check_source(p);
 }

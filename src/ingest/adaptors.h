@@ -14,6 +14,9 @@ class governor_adaptor final : public governor_port {
                        std::uint64_t datapoints) override;
     void decide(std::span<const limits::series_ref> series,
                 std::span<limits::decision> out) override;
+    bool asynchronous() const override;
+    void decide_async(std::span<const limits::series_ref> series, std::span<limits::decision> out,
+                      std::function<void()> done) override;
 
   private:
     limits::governor& governor_;

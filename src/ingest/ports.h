@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 
@@ -33,6 +34,14 @@ class governor_port {
     // Decides for every series of a request, as governor::decide (out.size() >= series.size()).
     virtual void decide(std::span<const limits::series_ref> series,
                         std::span<limits::decision> out) = 0;
+    // Cluster mode: decide_async() may answer later, on another thread (governor::decide_async);
+    // `series` and `out` then stay valid until `done` runs.
+    virtual bool asynchronous() const { return false; }
+    virtual void decide_async(std::span<const limits::series_ref> series,
+                              std::span<limits::decision> out, std::function<void()> done) {
+        decide(series, out);
+        done();
+    }
 };
 
 // The exporter's side of a request: refuse it before anything is admitted, or take what was kept.

@@ -20,7 +20,9 @@
 //
 // Threading: handlers run on the I/O threads, concurrently; all state is the governor's, the
 // exporter's and prometheus counters, each thread-safe. Per-request buffers are thread-local and
-// reused, so a steady stream of requests allocates little.
+// reused, so a steady stream of requests allocates little. In cluster mode the governor may
+// answer later, on another thread (docs/cluster.md): the routes are then asynchronous and each
+// request in flight keeps its body and buffers (from a pool) until it is answered.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +46,7 @@ struct receiver_options {
 };
 
 class receiver_metrics;
+struct request_work;
 
 class receiver {
   public:
@@ -57,14 +60,26 @@ class receiver {
     // Remote write routes always; the OTLP route when `otlp` (the -prw-listen listener has none).
     void add_routes(http::router& routes, bool otlp);
 
+    // The answer at once; only when the governor decides at once (not cluster mode).
     http::response handle_remote_write(const http::request& req);
     http::response handle_otlp(const http::request& req);
 
   private:
+    class work_pool;
+    template <typename Done>
+    void remote_write(const http::request& req, request_work& w, Done&& done);
+    template <typename Done>
+    void otlp(const http::request& req, request_work& w, Done&& done);
+    // The governor's decisions for w.refs, then finish(): at once, or in cluster mode when the
+    // cluster answers.
+    template <typename Finish>
+    void decide_then(request_work& w, Finish&& finish);
+
     receiver_options options_;
     governor_port& governor_;
     exporter_port& exporter_;
     std::unique_ptr<receiver_metrics> metrics_;
+    std::unique_ptr<work_pool> pool_;
 };
 
 }  // namespace mg::ingest

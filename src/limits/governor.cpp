@@ -1,33 +1,16 @@
 #include "limits/governor.h"
 
-#include <prometheus/collectable.h>
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/metric_family.h>
-#include <prometheus/registry.h>
-
 #include <algorithm>
 #include <stdexcept>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
-#include "limits/log_gate.h"
-#include "limits/rule_matcher.h"
+#include "limits/governor_internal.h"
 #include "logging/log.h"
 
 namespace mg::limits {
 
 namespace {
 
-constexpr std::uint32_t k_no_rule = 0;
-constexpr std::uint32_t k_defaults_rule = UINT32_MAX;
 constexpr auto k_drop_log_interval = std::chrono::seconds(10);
-constexpr std::size_t k_reasons = 7;  // indexed by drop_reason
-
-std::uint64_t value_hash(std::string_view v) {
-    return XXH3_64bits(v.data(), v.size());
-}
 
 std::string render_series(const series_ref& s) {
     std::string out(s.metric_name);
@@ -66,94 +49,6 @@ std::string_view reason_name(drop_reason r) {
     }
     return "unknown";
 }
-
-// Counters of one rule, resolved once per rule set so the drop path does no label lookups.
-struct rule_counters {
-    std::string name;
-    std::array<prometheus::Counter*, k_reasons> dropped{};
-    std::array<prometheus::Counter*, k_reasons> over_limit{};  // labelled with the rule's action
-    prometheus::Counter* datapoints_dropped = nullptr;
-    log_gate log;
-};
-
-// The metric families the governor exports through the registry (counters) and its own
-// collectable (gauges computed at scrape time, so their label sets stay bounded by top-N).
-class governor_metrics {
-  public:
-    explicit governor_metrics(prometheus::Registry& registry)
-        : dropped_(prometheus::BuildCounter()
-                       .Name("metrics_governor_series_dropped_total")
-                       .Help("Series dropped by the governor, by rule and reason.")
-                       .Register(registry)),
-          over_limit_(prometheus::BuildCounter()
-                          .Name("metrics_governor_series_over_limit_total")
-                          .Help("Series over a limit, by rule, reason and what was done: drop, log "
-                                "(action log) or dry_run (-limits-dry-run).")
-                          .Register(registry)),
-          datapoints_dropped_(prometheus::BuildCounter()
-                                  .Name("metrics_governor_datapoints_dropped_total")
-                                  .Help("Data points in the series the governor dropped, by rule.")
-                                  .Register(registry)) {}
-
-    void resolve(rule_counters& c, std::string_view action_label) {
-        for (auto r :
-             {drop_reason::cardinality_limit, drop_reason::label_limit, drop_reason::max_series}) {
-            const auto i = static_cast<std::size_t>(r);
-            c.dropped[i] =
-                &dropped_.Add({{"rule", c.name}, {"reason", std::string(reason_name(r))}});
-            c.over_limit[i] = &over_limit_.Add({{"rule", c.name},
-                                                {"reason", std::string(reason_name(r))},
-                                                {"action", std::string(action_label)}});
-        }
-        c.datapoints_dropped = &datapoints_dropped_.Add({{"rule", c.name}});
-    }
-
-    // Complexity-limit drops: rule "none", counters resolved on first use (a handful of series).
-    void count_rejected(drop_reason reason, std::uint64_t series, std::uint64_t datapoints) {
-        std::lock_guard lock(mu_);
-        auto& c = rejected_[static_cast<std::size_t>(reason)];
-        if (c == nullptr)
-            c = &dropped_.Add({{"rule", "none"}, {"reason", std::string(reason_name(reason))}});
-        c->Increment(static_cast<double>(series));
-        if (none_datapoints_ == nullptr)
-            none_datapoints_ = &datapoints_dropped_.Add({{"rule", "none"}});
-        none_datapoints_->Increment(static_cast<double>(datapoints));
-    }
-
-  private:
-    std::mutex mu_;
-    std::array<prometheus::Counter*, k_reasons> rejected_{};
-    prometheus::Counter* none_datapoints_ = nullptr;
-    prometheus::Family<prometheus::Counter>& dropped_;
-    prometheus::Family<prometheus::Counter>& over_limit_;
-    prometheus::Family<prometheus::Counter>& datapoints_dropped_;
-};
-
-struct governor::rules_state {
-    std::shared_ptr<const limits_file> file;
-    std::unique_ptr<rule_matcher> matcher;
-    std::uint64_t generation = 0;
-    // Rule indexes whose metric_name matches, per metric name: regexes run once per name.
-    mutable sharded_map<const std::vector<std::size_t>> candidates;
-    // One per rule, then the defaults, then "none" (the global cap with no rule).
-    std::vector<std::unique_ptr<rule_counters>> counters;
-
-    rule_counters& counters_for(const rule* r) const {
-        if (r == nullptr) return *counters.back();
-        if (r == &file->defaults) return *counters[counters.size() - 2];
-        return *counters[static_cast<std::size_t>(r - file->rules.data())];
-    }
-    std::uint32_t rule_id(const rule* r) const {
-        if (r == nullptr) return k_no_rule;
-        if (r == &file->defaults) return k_defaults_rule;
-        return static_cast<std::uint32_t>(r - file->rules.data()) + 1;
-    }
-    const rule* rule_by_id(std::uint32_t id) const {
-        if (id == k_no_rule) return nullptr;
-        if (id == k_defaults_rule) return file->has_defaults ? &file->defaults : nullptr;
-        return id - 1 < file->rules.size() ? &file->rules[id - 1] : nullptr;
-    }
-};
 
 governor::metric_entry::label_state& governor::metric_entry::label(std::string_view name) {
     for (auto& l : labels) {
@@ -211,19 +106,8 @@ std::shared_ptr<governor::metric_entry> governor::entry_for(std::string_view met
     });
 }
 
-// Per-series working state between the phases of decide(), kept in thread-local vectors so a
-// request allocates nothing once a thread has seen a request of its size.
-struct governor::pending {
-    const rule* r = nullptr;
-    std::uint64_t hash = 0;
-    std::uint64_t limit = UINT64_MAX;  // passed to the tracker: 0 when the global cap is full
-    std::uint64_t rule_limit = UINT64_MAX;
-    bool global_full = false;
-};
-
 batch_summary governor::decide(std::span<const series_ref> series, std::span<decision> out) {
-    batch_summary sum;
-    if (series.empty()) return sum;
+    if (series.empty()) return {};
     const auto rules = rules_snapshot();
     const auto now = clock_.monotonic_now();
     thread_local std::vector<pending> work;
@@ -278,18 +162,23 @@ batch_summary governor::decide(std::span<const series_ref> series, std::span<dec
                 settle(series[begin + i], *entry, *rules, now, res, p, out[begin + i]);
             }
         }
-        for (std::size_t i = begin; i < end; ++i) {
-            if (out[i].keep) {
-                ++sum.kept_series;
-                sum.kept_datapoints += series[i].datapoints;
-                if (out[i].strip_mask != 0) ++sum.stripped_series;
-            } else {
-                ++sum.dropped_series;
-                sum.dropped_datapoints += series[i].datapoints;
-            }
-            if (out[i].reason != drop_reason::none) ++sum.over_limit_series;
-        }
         begin = end;
+    }
+    return tally(series, out);
+}
+
+batch_summary governor::tally(std::span<const series_ref> series, std::span<const decision> out) {
+    batch_summary sum;
+    for (std::size_t i = 0; i < series.size(); ++i) {
+        if (out[i].keep) {
+            ++sum.kept_series;
+            sum.kept_datapoints += series[i].datapoints;
+            if (out[i].strip_mask != 0) ++sum.stripped_series;
+        } else {
+            ++sum.dropped_series;
+            sum.dropped_datapoints += series[i].datapoints;
+        }
+        if (out[i].reason != drop_reason::none) ++sum.over_limit_series;
     }
     return sum;
 }
@@ -297,50 +186,80 @@ batch_summary governor::decide(std::span<const series_ref> series, std::span<dec
 bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_state& rules,
                        std::span<const std::size_t> candidates,
                        std::chrono::steady_clock::time_point now, decision& d, pending& p) {
-    const rule* r = rules.matcher->select(candidates, s.labels);
+    const rule* r = select_rule(s, entry, rules, candidates);
     p.r = r;
-    const bool enforce = r == nullptr || r->on_limit == action::drop;
-    const bool may_drop = !options_.dry_run;
 
+    // 1. Label limits: distinct values of a label per metric name.
+    if (r != nullptr && !r->label_limits.empty()) {
+        std::lock_guard lock(entry.labels_mu);
+        for (const auto& [label_name, limit] : r->label_limits) {
+            const auto at = label_position(s, label_name);
+            if (at == s.labels.size()) continue;
+            auto& tracker = label_tracker(entry, label_name, limit);
+            const auto h = value_hash(s.labels[at].value);
+            if (tracker.observe(h, limit, now) == cardinality::observe_result::over_limit)
+                label_over_limit(s, r, at, tracker, h, now, d);
+        }
+    }
+    if (!end_labels(s, entry, rules, r, now, d)) return false;
+    // 2. What the metric's tracker is asked.
+    metric_query(s, r, d, p);
+    return true;
+}
+
+const rule* governor::select_rule(const series_ref& s, metric_entry& entry,
+                                  const rules_state& rules,
+                                  std::span<const std::size_t> candidates) {
+    const rule* r = rules.matcher->select(candidates, s.labels);
     const auto id = rules.rule_id(r);
     if (entry.rules_generation.load(std::memory_order_relaxed) != rules.generation ||
         entry.last_rule.load(std::memory_order_relaxed) != id) {
         entry.last_rule.store(id, std::memory_order_relaxed);
         entry.rules_generation.store(rules.generation, std::memory_order_relaxed);
     }
+    return r;
+}
 
-    // 1. Label limits: distinct values of a label per metric name.
-    if (r != nullptr && !r->label_limits.empty()) {
-        std::lock_guard lock(entry.labels_mu);
-        for (const auto& [label_name, limit] : r->label_limits) {
-            const auto it = std::lower_bound(
-                s.labels.begin(), s.labels.end(), label_name,
-                [](const cardinality::label_view& l, const std::string& n) { return l.name < n; });
-            if (it == s.labels.end() || it->name != label_name) continue;
-            auto& ls = entry.label(label_name);
-            if (!ls.limit_tracker) {
-                auto cfg = options_.tracker;
-                cfg.expected_items = std::max<std::uint64_t>(limit, 16);
-                ls.limit_tracker = std::make_shared<cardinality::bloom_tracker>(cfg, clock_);
-            }
-            const auto h = value_hash(it->value);
-            if (ls.limit_tracker->observe(h, limit, now) != cardinality::observe_result::over_limit)
-                continue;
-            d.reason = drop_reason::label_limit;
-            const bool strip =
-                r->label_action == label_limit_action::strip && s.labels.size() <= 64;
-            if (enforce && may_drop) {
-                if (strip) {
-                    d.strip_mask |= std::uint64_t{1}
-                                    << static_cast<std::size_t>(it - s.labels.begin());
-                } else {
-                    d.keep = false;
-                }
-            } else {
-                ls.limit_tracker->insert(h, now);  // the value passes: count it
-            }
-        }
+std::size_t governor::label_position(const series_ref& s, std::string_view name) {
+    const auto it = std::lower_bound(
+        s.labels.begin(), s.labels.end(), name,
+        [](const cardinality::label_view& l, std::string_view n) { return l.name < n; });
+    if (it == s.labels.end() || it->name != name) return s.labels.size();
+    return static_cast<std::size_t>(it - s.labels.begin());
+}
+
+cardinality::bloom_tracker& governor::label_tracker(metric_entry& entry, std::string_view label,
+                                                    std::uint64_t limit) {
+    auto& ls = entry.label(label);
+    if (!ls.limit_tracker) {
+        auto cfg = options_.tracker;
+        cfg.expected_items = std::max<std::uint64_t>(limit, 16);
+        ls.limit_tracker = std::make_shared<cardinality::bloom_tracker>(cfg, clock_);
     }
+    return *ls.limit_tracker;
+}
+
+void governor::label_over_limit(const series_ref& s, const rule* r, std::size_t at,
+                                cardinality::bloom_tracker& tracker, std::uint64_t value,
+                                std::chrono::steady_clock::time_point now, decision& d) {
+    d.reason = drop_reason::label_limit;
+    const bool enforce = r == nullptr || r->on_limit == action::drop;
+    const bool strip =
+        r != nullptr && r->label_action == label_limit_action::strip && s.labels.size() <= 64;
+    if (enforce && !options_.dry_run) {
+        if (strip) {
+            d.strip_mask |= std::uint64_t{1} << at;
+        } else {
+            d.keep = false;
+        }
+    } else {
+        tracker.insert(value, now);  // the value passes: count it
+    }
+}
+
+bool governor::end_labels(const series_ref& s, metric_entry& entry, const rules_state& rules,
+                          const rule* r, std::chrono::steady_clock::time_point now,
+                          const decision& d) {
     if (!d.keep) {
         note_over_limit(rules, r, drop_reason::label_limit, s, true, now);
         entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
@@ -349,9 +268,12 @@ bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_sta
     }
     if (d.reason == drop_reason::label_limit)
         note_over_limit(rules, r, drop_reason::label_limit, s, false, now);
+    return true;
+}
 
-    // 2. What the metric's tracker is asked. A stripped series is a different series: hash what
-    // is forwarded.
+void governor::metric_query(const series_ref& s, const rule* r, const decision& d, pending& p) {
+    p.r = r;
+    // A stripped series is a different series: hash what is forwarded.
     if (d.strip_mask == 0) {
         p.hash =
             s.has_identity ? s.identity : cardinality::series_hash_sorted(s.metric_name, s.labels);
@@ -369,7 +291,6 @@ bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_sta
                             admitted_since_refresh_.load(std::memory_order_relaxed) >=
                         options_.max_series;
     p.limit = p.global_full ? 0 : p.rule_limit;
-    return true;
 }
 
 void governor::settle(const series_ref& s, metric_entry& entry, const rules_state& rules,
@@ -545,6 +466,9 @@ void governor::refresh() {
     });
     for (const auto& name : idle) metrics_.erase(name);
     total_active_.store(total, std::memory_order_relaxed);
+    // Cluster mode: series admitted while the cluster did not answer reach it even when no new
+    // series come to carry them.
+    if (cluster_ && writeback_->pending.load(std::memory_order_relaxed)) flush_writeback();
 }
 
 metric_summary governor::summarize(std::string_view name, const metric_entry& e,
@@ -554,6 +478,7 @@ metric_summary governor::summarize(std::string_view name, const metric_entry& e,
     m.active_series = e.tracker->count();
     m.dropped_series = e.dropped_series.load(std::memory_order_relaxed);
     m.dropped_datapoints = e.dropped_datapoints.load(std::memory_order_relaxed);
+    m.cluster_active_series = e.cluster_active.load(std::memory_order_relaxed);
     if (e.rules_generation.load(std::memory_order_relaxed) == rules.generation) {
         if (const rule* r = rules.rule_by_id(e.last_rule.load(std::memory_order_relaxed))) {
             m.rule = r->name;

@@ -13,6 +13,13 @@
 //   3. over the limit: action drop drops it (it is not inserted, so it stays new); action log and
 //      dry run keep it, count it and insert it, so counts follow the data that really passes.
 //
+// Cluster mode (set_cluster, docs/cluster.md): the limits with a max_cardinality (a metric's own
+// and label limits) are shared by every replica through the cluster port. The local trackers
+// then cache what the cluster admitted: a series they know passes at once; a locally-new one is
+// asked of the cluster (decide_async), all of a request's in one round trip, and the failure
+// policy decides when no answer comes in time. Series admitted without the cluster (policies
+// local and open, action log, dry run) are written back to it once it answers again.
+//
 // Thread-safety: decide() runs concurrently on every I/O thread. The rules are an immutable
 // snapshot swapped by set_limits() (SIGHUP); one call of decide() uses one snapshot throughout.
 // Trackers survive reloads. The statistics methods may run concurrently with decide().
@@ -35,6 +42,7 @@
 #include "common/clock.h"
 #include "common/hyperloglog.h"
 #include "common/sharded_map.h"
+#include "limits/cluster_port.h"
 #include "limits/limits_file.h"
 
 namespace prometheus {
@@ -96,6 +104,9 @@ struct metric_summary {
     std::string rule;         // the rule of the latest decision; "" when no rule applied
     std::uint64_t dropped_series = 0;
     std::uint64_t dropped_datapoints = 0;
+    // Cluster mode: the metric's active series over every replica, as Redis last answered
+    // (-1: not known, e.g. no shared limit or no new series since this replica started).
+    std::int64_t cluster_active_series = -1;
 };
 
 struct label_summary {
@@ -121,8 +132,19 @@ class governor {
     void set_limits(std::shared_ptr<const limits_file> file);
     std::shared_ptr<const limits_file> limits() const;
 
-    // Decides for every series of a request; out.size() must be >= series.size().
+    // Decides for every series of a request; out.size() must be >= series.size(). Never waits
+    // on the network: in cluster mode it decides as a single process would (tests, tools).
     batch_summary decide(std::span<const series_ref> series, std::span<decision> out);
+
+    // Cluster mode (docs/cluster.md): set once, before any decide_async().
+    void set_cluster(std::shared_ptr<cluster_port> port, cluster_failure_policy policy);
+    bool clustered() const { return cluster_ != nullptr; }
+    // As decide(), but in cluster mode the locally-new series of shared limits are decided by the
+    // cluster, and `done` runs when its answer comes (or its deadline passes), on another thread;
+    // `series` and `out` must stay valid until then. Without cluster mode `done` runs before this
+    // returns.
+    using decided = std::function<void(batch_summary)>;
+    void decide_async(std::span<const series_ref> series, std::span<decision> out, decided done);
     // Counts series the receivers dropped before asking (complexity limits), under rule "none",
     // so every drop shows in metrics_governor_series_dropped_total.
     void note_rejected(drop_reason reason, std::uint64_t series, std::uint64_t datapoints);
@@ -159,11 +181,37 @@ class governor {
   private:
     struct rules_state;
     struct pending;
+    struct cluster_job;
+    struct writeback;
     // Rule, label limits and the tracker query of one series; false when it is already decided
     // (dropped by a label limit) and needs no tracker query.
     bool prepare(const series_ref& s, metric_entry& entry, const rules_state& rules,
                  std::span<const std::size_t> candidates, std::chrono::steady_clock::time_point now,
                  decision& d, pending& p);
+    // The pieces of prepare(), shared with the cluster path (governor_cluster.cpp).
+    const rule* select_rule(const series_ref& s, metric_entry& entry, const rules_state& rules,
+                            std::span<const std::size_t> candidates);
+    static std::size_t label_position(const series_ref& s, std::string_view name);  // or size()
+    cardinality::bloom_tracker& label_tracker(metric_entry& entry, std::string_view label,
+                                              std::uint64_t limit);  // labels_mu held
+    // A label value over its limit: strip or drop, or let it pass (counted) under log/dry run.
+    void label_over_limit(const series_ref& s, const rule* r, std::size_t at,
+                          cardinality::bloom_tracker& tracker, std::uint64_t value,
+                          std::chrono::steady_clock::time_point now, decision& d);
+    // After the label limits: counts a series they dropped (false) or marked.
+    bool end_labels(const series_ref& s, metric_entry& entry, const rules_state& rules,
+                    const rule* r, std::chrono::steady_clock::time_point now, const decision& d);
+    // The metric tracker's query: identity of what is forwarded, rule and global limits.
+    void metric_query(const series_ref& s, const rule* r, const decision& d, pending& p);
+    static batch_summary tally(std::span<const series_ref> series, std::span<const decision> out);
+    // Cluster path (governor_cluster.cpp).
+    void cluster_start(const std::shared_ptr<cluster_job>& job);
+    void cluster_metric_step(cluster_job& job, std::size_t i);
+    void cluster_round(const std::shared_ptr<cluster_job>& job);
+    void on_cluster_answer(const std::shared_ptr<cluster_job>& job,
+                           std::vector<cluster_answer> answers);
+    void queue_writeback(const std::string& tracker, std::uint64_t limit, std::uint64_t id);
+    void flush_writeback();
     // Acts on the tracker's answer: drop, or keep (inserting under log and dry run), and sketches.
     void settle(const series_ref& s, metric_entry& entry, const rules_state& rules,
                 std::chrono::steady_clock::time_point now, cardinality::observe_result res,
@@ -185,6 +233,9 @@ class governor {
     std::atomic<std::uint64_t> total_active_{0};  // sum at the last refresh()
     std::atomic<std::uint64_t> admitted_since_refresh_{0};
     std::unique_ptr<governor_metrics> export_;
+    std::shared_ptr<cluster_port> cluster_;
+    cluster_failure_policy policy_ = cluster_failure_policy::local;
+    std::unique_ptr<writeback> writeback_;
 };
 
 struct governor::metric_entry {
@@ -197,6 +248,8 @@ struct governor::metric_entry {
     // UINT32_MAX: the defaults), valid for the rules generation stored beside it.
     std::atomic<std::uint64_t> rules_generation{0};
     std::atomic<std::uint32_t> last_rule{0};
+    // Cluster mode: the live total Redis last reported for the metric's own tracker (-1: none).
+    std::atomic<std::int64_t> cluster_active{-1};
 
     // Per-label state, created on first use. labels_mu is taken only for new or refreshed series
     // and for label-limited labels, never on the path of a known series.

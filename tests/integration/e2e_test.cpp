@@ -55,15 +55,20 @@
 #include "support/metrics_page.h"
 #include "support/peers.h"
 #include "support/process.h"
+#include "support/prometheus_peer.h"
 
 using namespace std::chrono_literals;
 using mg::test::child_process;
+using mg::test::drain;
+using mg::test::eventually;
 using mg::test::find_program;
 using mg::test::peer_command;
+using mg::test::prometheus_peer;
 using mg::test::require_program;
 using mg::test::reserved_port;
 using mg::test::running_daemon;
 using mg::test::temp_dir;
+using mg::test::try_get;
 using json = nlohmann::json;
 namespace proto = mg::protocol;
 namespace ob = mg::test::otlp;
@@ -72,12 +77,6 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-// Reads whatever a child printed so far (waiting at most 10 ms), so that a chatty peer never
-// blocks on a full pipe. (Less than 2 ms would read nothing: the wait is counted in whole ms.)
-void drain(child_process& p) {
-    p.wait_for_line("\x01never\x02", 10ms);
-}
 
 std::string url_encode(const std::string& s) {
     static const char* hex = "0123456789ABCDEF";
@@ -94,14 +93,6 @@ std::string url_encode(const std::string& s) {
     return out;
 }
 
-std::optional<mg::test::http_reply> try_get(unsigned short port, const std::string& target) {
-    try {
-        return mg::test::http_get(port, target);
-    } catch (const std::exception&) {
-        return std::nullopt;  // connection refused or reset: not up (yet)
-    }
-}
-
 double unix_now() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -111,19 +102,6 @@ std::string fixed3(double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.3f", v);
     return buf;
-}
-
-// Polls `pred` until it holds or `timeout` passed, draining the children's logs in between.
-// Used only for data that reaches a peer asynchronously.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
-                const std::vector<child_process*>& logs) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        for (auto* p : logs) drain(*p);
-        if (pred()) return true;
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(200ms);
-    }
 }
 
 // The value of one sample line of a Prometheus text page ("name{labels} value"), or 0.
@@ -187,51 +165,6 @@ const std::vector<std::string> k_scrape_series{
 
 // ---------------------------------------------------------------------------------------------
 // Peers
-
-// One Prometheus server: its own data dir and config file, 127.0.0.1, port 0 unless given.
-class prometheus_peer {
-  public:
-    prometheus_peer(const std::string& role, const std::string& config,
-                    std::vector<std::string> extra, unsigned short port = 0)
-        : role_(role) {
-        const auto bin = require_program("prometheus", "prometheus");
-        dir_.write("prometheus.yml", config);
-        std::vector<std::string> argv{"--config.file=" + dir_.file("prometheus.yml"),
-                                      "--storage.tsdb.path=" + dir_.file("data"),
-                                      "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                                      "--log.level=info"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        proc_ = std::make_unique<child_process>(peer_command(bin, argv));
-        // The web listener logs the address it bound, with the real port.
-        const auto listening = proc_->wait_for_line("msg=\"Listening on\"", 30s);
-        if (!listening)
-            FAIL("prometheus (" << role_ << ") did not start listening; output:\n"
-                                << proc_->output());
-        static const std::regex addr_re(R"(address=127\.0\.0\.1:(\d+))");
-        std::smatch m;
-        if (!std::regex_search(*listening, m, addr_re))
-            FAIL("no port in prometheus' line: " << *listening);
-        port_ = static_cast<unsigned short>(std::stoi(m[1].str()));
-        if (!proc_->wait_for_line("Server is ready to receive web requests.", 30s))
-            FAIL("prometheus (" << role_ << ") never became ready; output:\n" << proc_->output());
-        // The log line says it; the readiness endpoint confirms (bounded, normally the first try).
-        for (int tries = 0;; ++tries) {
-            const auto r = try_get(port_, "/-/ready");
-            if (r && r->status == 200) break;
-            if (tries == 50) FAIL("prometheus (" << role_ << ") /-/ready never answered 200");
-            drain(*proc_);
-            std::this_thread::sleep_for(20ms);
-        }
-    }
-    unsigned short port() const { return port_; }
-    child_process& process() { return *proc_; }
-
-  private:
-    std::string role_;
-    temp_dir dir_;  // declared before proc_: removed after the process was killed
-    std::unique_ptr<child_process> proc_;
-    unsigned short port_ = 0;
-};
 
 // One VictoriaMetrics single node on a reserved port, its own -storageDataPath.
 class victoria_peer {

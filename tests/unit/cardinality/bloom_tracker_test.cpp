@@ -351,7 +351,8 @@ TEST_CASE("a negative generation count from a false positive survives save and r
 }
 
 // A file may carry a count just under restore's bound; the tracker then steps past it with new
-// series, and its own save once failed to load ("impossible count"; found by the bloom_file target).
+// series, and its own save once failed to load ("impossible count"; found by the bloom_file
+// target).
 TEST_CASE("a tracker restored near the count bound still restores from its own snapshot",
           "[bloom_tracker]") {
     mg::fake_clock clk;

@@ -420,3 +420,70 @@ TEST_CASE("accepted OTLP: 200 with the governor's drops in partial_success", "[i
     CHECK(f.exporter.submitted == std::vector<std::string>{"a"});
     CHECK(f.governor.decided == std::vector<std::string>{"a", "b"});
 }
+
+namespace {
+
+// Cluster mode's governor: decides like fake_governor, but answers only when released.
+class deferred_governor final : public mg::ingest::governor_port {
+  public:
+    void note_rejected(lim::drop_reason r, std::uint64_t s, std::uint64_t p) override {
+        inner.note_rejected(r, s, p);
+    }
+    void decide(std::span<const lim::series_ref> s, std::span<lim::decision> out) override {
+        inner.decide(s, out);
+    }
+    bool asynchronous() const override { return true; }
+    void decide_async(std::span<const lim::series_ref> s, std::span<lim::decision> out,
+                      std::function<void()> done) override {
+        // Decided now, answered later: the receiver must keep `s`, `out` and the request alive.
+        pending.push_back([this, s, out, done = std::move(done)] {
+            inner.decide(s, out);
+            done();
+        });
+    }
+    void release_all() {
+        auto p = std::move(pending);
+        pending.clear();
+        for (auto& f : p) f();
+    }
+    fake_governor inner;
+    std::vector<std::function<void()>> pending;
+};
+
+}  // namespace
+
+TEST_CASE("cluster mode: requests are answered when the governor's decision comes, each whole",
+          "[ingest][receiver]") {
+    mg::ingest::receiver_options options{.max_body_size = 1 << 20, .max_labels_per_series = 4};
+    prometheus::Registry registry;
+    deferred_governor governor;
+    governor.inner.drop = {"dropped"};
+    fake_exporter exporter;
+    mg::ingest::receiver receiver(options, governor, exporter, registry);
+    mg::http::router routes;
+    receiver.add_routes(routes, true);
+
+    // Two requests in flight at once, on buffers of their own.
+    std::vector<mg::http::response> answers;
+    const auto respond = [&](mg::http::response r) { answers.push_back(std::move(r)); };
+    routes.dispatch(rw_post(snappy(remote_write({"a", "dropped", "b"}))), respond);
+    routes.dispatch(post("/v1/metrics", "application/json", "", otlp({"c", "dropped"}, true)),
+                    respond);
+    CHECK(answers.empty());
+    REQUIRE(governor.pending.size() == 2);
+    CHECK(exporter.submit_calls == 0);
+    governor.release_all();
+    REQUIRE(answers.size() == 2);
+    CHECK(answers[0].result() == bhttp::status::no_content);
+    CHECK(answers[1].result() == bhttp::status::ok);
+    CHECK(answers[1].body().find("1 data points dropped") != std::string::npos);
+    CHECK(exporter.submit_calls == 2);
+    CHECK(exporter.submitted == std::vector<std::string>{"c"});  // the last submit's series
+    CHECK(governor.inner.decided == std::vector<std::string>{"a", "dropped", "b", "c", "dropped"});
+
+    // A request refused before the governor is answered at once, as in one process.
+    routes.dispatch(rw_post("not snappy"), respond);
+    REQUIRE(answers.size() == 3);
+    CHECK(answers[2].result() == bhttp::status::bad_request);
+    CHECK(governor.pending.empty());
+}

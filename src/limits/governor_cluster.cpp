@@ -1,0 +1,309 @@
+// The governor's cluster path (governor.h, docs/cluster.md): decide_async() asks the cluster for
+// the locally-new series of shared limits and finishes the decision when the answer comes.
+//
+// One request is one job. Round 1 decides everything it can locally: series and label values the
+// local trackers know pass (a locally refreshed one is also sent to the cluster so its copy there
+// stays live, without waiting for the answer to it), limits without a max_cardinality stay local,
+// and the rest become queries. A series with a new value of a limited label waits for the label's
+// answer before its metric query (round 2), so a series a label limit drops never takes a place
+// under the metric's limit. The answer runs on the cluster's thread.
+#include <algorithm>
+#include <unordered_map>
+
+#include "limits/governor_internal.h"
+#include "logging/log.h"
+
+namespace mg::limits {
+
+namespace {
+
+// Ids waiting for write-back, over every tracker: about 16 MB at most. Past it the oldest
+// outage's admissions stay unknown to the cluster (counted); they are refreshed there anyway the
+// next time this replica sees them in a new period.
+constexpr std::size_t k_max_writeback_ids = 1 << 20;
+
+}  // namespace
+
+
+struct governor::cluster_job {
+    std::shared_ptr<const rules_state> rules;
+    std::span<const series_ref> series;
+    std::span<decision> out;
+    decided done;
+    std::chrono::steady_clock::time_point now;
+    std::vector<std::shared_ptr<metric_entry>> entries;  // per series
+    std::vector<pending> work;                           // per series
+    std::vector<std::uint8_t> waiting;                   // per series: label answers outstanding
+
+    // One identity asked of the cluster for one series.
+    struct ask {
+        std::size_t series = 0;
+        std::size_t query = 0;
+        std::size_t slot = 0;
+        std::shared_ptr<cardinality::bloom_tracker> tracker;  // the local cache to fill
+        std::uint64_t id = 0;
+        std::uint64_t limit = 0;
+        std::size_t label_at = SIZE_MAX;  // the label's position; SIZE_MAX: the metric's tracker
+        std::string tracker_name;
+    };
+    std::vector<ask> asks;
+    std::vector<cluster_query> queries;
+    std::vector<std::unordered_map<std::uint64_t, std::size_t>> slots;  // per query: id -> slot
+    std::unordered_map<std::string, std::size_t> query_index;           // tracker -> query
+
+    // The query slot of `id` in this round's query for `tracker`.
+    std::pair<std::size_t, std::size_t> add(const std::string& tracker, std::uint64_t limit,
+                                            std::uint64_t id) {
+        const auto [qi, fresh] = query_index.try_emplace(tracker, queries.size());
+        if (fresh) {
+            queries.push_back({tracker, limit, true, {}});
+            slots.emplace_back();
+        }
+        auto& q = queries[qi->second];
+        const auto [si, new_id] = slots[qi->second].try_emplace(id, q.ids.size());
+        if (new_id) q.ids.push_back(id);
+        return {qi->second, si->second};
+    }
+    void clear_round() {
+        asks.clear();
+        queries.clear();
+        slots.clear();
+        query_index.clear();
+    }
+};
+
+void governor::set_cluster(std::shared_ptr<cluster_port> port, cluster_failure_policy policy) {
+    cluster_ = std::move(port);
+    policy_ = policy;
+    writeback_ = std::make_unique<writeback>();
+}
+
+void governor::decide_async(std::span<const series_ref> series, std::span<decision> out,
+                            decided done) {
+    if (!cluster_ || series.empty()) {
+        done(decide(series, out));
+        return;
+    }
+    auto job = std::make_shared<cluster_job>();
+    job->rules = rules_snapshot();
+    job->series = series;
+    job->out = out;
+    job->done = std::move(done);
+    job->now = clock_.monotonic_now();
+    cluster_start(job);
+}
+
+void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
+    const auto n = job->series.size();
+    job->entries.resize(n);
+    job->work.assign(n, pending{});
+    job->waiting.assign(n, 0);
+    const auto& rules = *job->rules;
+    for (std::size_t begin = 0; begin < n;) {
+        std::size_t end = begin + 1;
+        const auto name = job->series[begin].metric_name;
+        while (end < n && job->series[end].metric_name == name) ++end;
+        const auto entry = entry_for(name);
+        const auto candidates = rules.candidates.get_or_create(name, [&] {
+            return std::make_shared<const std::vector<std::size_t>>(rules.matcher->candidates(name));
+        });
+        for (std::size_t i = begin; i < end; ++i) {
+            const auto& s = job->series[i];
+            job->entries[i] = entry;
+            job->out[i] = decision{};
+            const rule* r = select_rule(s, *entry, rules, *candidates);
+            job->work[i].r = r;
+            if (r != nullptr && !r->label_limits.empty()) {
+                std::lock_guard lock(entry->labels_mu);
+                for (const auto& [label_name, limit] : r->label_limits) {
+                    const auto at = label_position(s, label_name);
+                    if (at == s.labels.size()) continue;
+                    auto& tracker = label_tracker(*entry, label_name, limit);
+                    const auto h = value_hash(s.labels[at].value);
+                    const auto res = tracker.observe(h, 0, job->now);  // a test: inserts nothing new
+                    const auto tname = label_tracker_name(name, label_name);
+                    if (res == cardinality::observe_result::refreshed) {
+                        job->add(tname, limit, h);  // keeps the cluster's copy live; not awaited
+                    } else if (res == cardinality::observe_result::over_limit) {
+                        const auto [q, slot] = job->add(tname, limit, h);
+                        job->asks.push_back({i, q, slot, entry->label(label_name).limit_tracker, h,
+                                             limit, at, tname});
+                        job->waiting[i] = 1;
+                    }
+                }
+            }
+            if (job->waiting[i] == 0) cluster_metric_step(*job, i);
+        }
+        begin = end;
+    }
+    cluster_round(job);
+}
+
+void governor::cluster_metric_step(cluster_job& job, std::size_t i) {
+    const auto& s = job.series[i];
+    auto& entry = *job.entries[i];
+    auto& d = job.out[i];
+    auto& p = job.work[i];
+    if (!end_labels(s, entry, *job.rules, p.r, job.now, d)) return;
+    metric_query(s, p.r, d, p);
+    auto& tracker = *entry.tracker;
+    if (p.rule_limit == UINT64_MAX || p.global_full) {
+        // No shared limit to ask about (or the global cap, which this replica applies itself).
+        settle(s, entry, *job.rules, job.now, tracker.observe(p.hash, p.limit, job.now), p, d);
+        return;
+    }
+    const auto res = tracker.observe(p.hash, 0, job.now);  // a test: inserts nothing new
+    if (res != cardinality::observe_result::over_limit) {
+        settle(s, entry, *job.rules, job.now, res, p, d);
+        if (res == cardinality::observe_result::refreshed)
+            job.add(std::string(s.metric_name), p.rule_limit, p.hash);  // not awaited
+        return;
+    }
+    const auto name = std::string(s.metric_name);
+    const auto [q, slot] = job.add(name, p.rule_limit, p.hash);
+    job.asks.push_back({i, q, slot, job.entries[i]->tracker, p.hash, p.rule_limit, SIZE_MAX, name});
+}
+
+void governor::cluster_round(const std::shared_ptr<cluster_job>& job) {
+    if (job->queries.empty()) {
+        job->done(tally(job->series, job->out));
+        return;
+    }
+    auto queries = std::move(job->queries);
+    job->queries.clear();
+    if (job->asks.empty()) {
+        // Only refreshes of known series: nothing waits for them.
+        cluster_->admit(std::move(queries), [](std::vector<cluster_answer>) {});
+        job->clear_round();
+        job->done(tally(job->series, job->out));
+        return;
+    }
+    cluster_->admit(std::move(queries), [this, job](std::vector<cluster_answer> answers) {
+        on_cluster_answer(job, std::move(answers));
+    });
+}
+
+void governor::on_cluster_answer(const std::shared_ptr<cluster_job>& job,
+                                 std::vector<cluster_answer> answers) {
+    using cardinality::observe_result;
+    std::uint64_t fallback = 0;
+    bool any_ok = false;
+    for (const auto& a : job->asks) {
+        const cluster_answer* ans = a.query < answers.size() ? &answers[a.query] : nullptr;
+        const bool ok = ans != nullptr && ans->ok && a.slot < ans->verdicts.size();
+        any_ok = any_ok || ok;
+        auto& tracker = *a.tracker;
+        observe_result res;
+        bool record = false;  // admitted without the cluster: write it back
+        if (ok) {
+            const auto v = ans->verdicts[a.slot];
+            if (v == cluster_verdict::over_limit) {
+                res = observe_result::over_limit;
+            } else {
+                tracker.insert(a.id, job->now);
+                res = v == cluster_verdict::admitted ? observe_result::admitted
+                                                     : observe_result::refreshed;
+            }
+            if (a.label_at == SIZE_MAX) {
+                job->entries[a.series]->cluster_active.store(ans->live_total,
+                                                             std::memory_order_relaxed);
+            }
+        } else {
+            ++fallback;
+            switch (policy_) {
+                case cluster_failure_policy::local:
+                    res = tracker.observe(a.id, a.limit, job->now);
+                    record = res == observe_result::admitted;
+                    break;
+                case cluster_failure_policy::open:
+                    res = tracker.insert(a.id, job->now);
+                    record = true;
+                    break;
+                case cluster_failure_policy::closed:
+                    res = observe_result::over_limit;
+                    break;
+            }
+        }
+        const auto& s = job->series[a.series];
+        auto& d = job->out[a.series];
+        if (a.label_at != SIZE_MAX) {
+            if (res == observe_result::over_limit) {
+                const bool was_kept = d.keep && (d.strip_mask >> a.label_at & 1) == 0;
+                label_over_limit(s, job->work[a.series].r, a.label_at, tracker, a.id, job->now, d);
+                // Passed anyway (action log, dry run): the cluster should count it.
+                record = record || (was_kept && d.keep && (d.strip_mask >> a.label_at & 1) == 0);
+            }
+        } else {
+            settle(s, *job->entries[a.series], *job->rules, job->now, res,
+                   job->work[a.series], d);
+            record = record || (res == observe_result::over_limit && d.keep);
+        }
+        if (record) queue_writeback(a.tracker_name, a.limit, a.id);
+    }
+    if (export_) export_->count_fallback(policy_, fallback);
+    if (any_ok && writeback_->pending.load(std::memory_order_relaxed)) flush_writeback();
+
+    // Round 2: the series that waited for their label answers.
+    job->clear_round();
+    for (std::size_t i = 0; i < job->waiting.size(); ++i) {
+        if (job->waiting[i] == 0) continue;
+        job->waiting[i] = 0;
+        cluster_metric_step(*job, i);
+    }
+    cluster_round(job);
+}
+
+void governor::queue_writeback(const std::string& tracker, std::uint64_t limit, std::uint64_t id) {
+    auto& w = *writeback_;
+    std::lock_guard lock(w.mu);
+    if (w.ids >= k_max_writeback_ids) {
+        if (export_) export_->count_writeback_lost(1);
+        return;
+    }
+    auto& q = w.queries[tracker];
+    if (q.tracker.empty()) {
+        q.tracker = tracker;
+        q.enforce = false;
+    }
+    q.limit = limit;
+    q.ids.push_back(id);
+    ++w.ids;
+    w.pending.store(true, std::memory_order_relaxed);
+}
+
+void governor::flush_writeback() {
+    auto& w = *writeback_;
+    if (w.flushing.exchange(true, std::memory_order_acq_rel)) return;
+    std::vector<cluster_query> queries;
+    {
+        std::lock_guard lock(w.mu);
+        for (auto& [name, q] : w.queries) queries.push_back(std::move(q));
+        w.queries.clear();
+        w.ids = 0;
+        w.pending.store(false, std::memory_order_relaxed);
+    }
+    if (queries.empty()) {
+        w.flushing.store(false, std::memory_order_release);
+        return;
+    }
+    auto sent = std::make_shared<std::vector<cluster_query>>(queries);
+    cluster_->admit(std::move(queries), [this, sent](std::vector<cluster_answer> answers) {
+        // What failed goes back in the buffer for the next attempt.
+        std::uint64_t written = 0;
+        for (std::size_t i = 0; i < sent->size(); ++i) {
+            const auto& q = (*sent)[i];
+            if (i < answers.size() && answers[i].ok) {
+                written += q.ids.size();
+                continue;
+            }
+            for (const auto id : q.ids) queue_writeback(q.tracker, q.limit, id);
+        }
+        if (written > 0) {
+            logging::info("cluster write-back: series admitted without the cluster are now in it",
+                          {{"series", written}});
+        }
+        writeback_->flushing.store(false, std::memory_order_release);
+    });
+}
+
+}  // namespace mg::limits
