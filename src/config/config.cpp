@@ -103,6 +103,18 @@ void overlay_map(const YAML::Node& node, const std::string& prefix, app_config& 
                     errors.push_back(path + ": " + st.error_message());
                 continue;
             }
+            if (value.IsSequence() && s->kind == value_kind::address_list) {
+                std::vector<std::string> items;
+                for (const auto& item : value) {
+                    if (item.IsScalar()) items.push_back(item.Scalar());
+                }
+                auto st = items.size() == value.size()
+                              ? s->assign_list(config, items)
+                              : status(make_error("a list item is not a value; want " +
+                                                  s->info.accepted));
+                if (!st) errors.push_back(path + ": " + st.error_message());
+                continue;
+            }
             if (!value.IsScalar()) {
                 errors.push_back(path + ": got " + std::string(node_kind(value)) + "; want " +
                                  s->info.accepted);
@@ -194,52 +206,10 @@ std::string describe_cli_error(const CLI::ParseError& e) {
     return "command line: " + what;
 }
 
-// Whether a problem was already reported for the setting at yaml_path (by key or by flag).
-bool reported(const std::vector<std::string>& errors, std::string_view yaml_path) {
-    const setting* s = detail::find_by_yaml_path(yaml_path);
-    for (const auto& e : errors) {
-        if (e.rfind(std::string(yaml_path) + ":", 0) == 0) return true;
-        if (s != nullptr && e.rfind(s->info.flag + ":", 0) == 0) return true;
-    }
-    return false;
-}
-
-// "receiver.tls.cert_file (-receiver-tls-cert-file)", for messages about relations.
-std::string key_and_flag(const std::string& yaml_path) {
-    const setting* s = detail::find_by_yaml_path(yaml_path);
-    return s == nullptr ? yaml_path : yaml_path + " (" + s->info.flag + ")";
-}
-
-// Reads a secret file into `into`: the whole content, a trailing line break dropped. The content
-// never appears in a message.
-void read_secret_file(const std::string& key, const std::string& path, std::string& into,
-                      std::vector<std::string>& errors) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        errors.push_back(key_and_flag(key) + ": cannot read \"" + path +
-                         "\": " + std::strerror(errno));
-        return;
-    }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    std::string text = buffer.str();
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    if (text.empty()) {
-        errors.push_back(key_and_flag(key) + ": \"" + path +
-                         "\" is empty; want a file holding the secret");
-        return;
-    }
-    into = std::move(text);
-}
-
-void check_readable(const std::string& key, const std::string& path,
-                    std::vector<std::string>& errors) {
-    if (path.empty()) return;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        errors.push_back(key_and_flag(key) + ": cannot read \"" + path +
-                         "\": " + std::strerror(errno));
-}
+using detail::check_readable;
+using detail::key_and_flag;
+using detail::read_secret_file;
+using detail::reported;
 
 // Access control of one listener (prefix "receiver" or "stats"): one kind of credentials, both
 // halves of basic auth and of the certificate, readable files. Secret files are read here so the
@@ -370,6 +340,7 @@ void check_relations(app_config& config, std::vector<std::string>& errors) {
             "exporter.retry_backoff_base / exporter.retry_backoff_max: the base delay is longer "
             "than the largest delay");
     }
+    detail::check_cluster(config.cluster, errors);
 }
 
 }  // namespace
@@ -529,6 +500,14 @@ void emit_section(YAML::Emitter& yaml, const app_config& config, const std::stri
             case value_kind::real:
             case value_kind::duration:
                 yaml << s.render(config);
+                break;
+            case value_kind::address_list:
+                yaml << YAML::Flow << YAML::BeginSeq;
+                for (const auto& item :
+                     *std::get<const std::vector<std::string>*>(s.const_field(config))) {
+                    yaml << YAML::DoubleQuoted << item;
+                }
+                yaml << YAML::EndSeq;
                 break;
         }
     }

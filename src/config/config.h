@@ -2,7 +2,8 @@
 // (-config), then command-line flags, in that order of increasing precedence.
 //
 // Every setting is a row of the table in config/settings.cpp: the row gives its YAML path (the
-// flag name is derived from it), help text, group and constraints, and points at its field here.
+// flag name is derived from it unless the row names its own), help text, group and constraints,
+// and points at its field here.
 // Flag registration, the YAML overlay, unknown-key detection, -help, -show-effective-config and
 // the docs test are all driven by that table. To add a setting: add the field (with its default)
 // below, add one row to the table, and document it in docs/configuration.md (a test enforces it).
@@ -157,6 +158,39 @@ struct queue_config {
     std::uint64_t max_disk_bytes = 1073741824;  // 1GiB of segment files; full => 429
 };
 
+// Cluster mode (docs/cluster.md): replicas share the admitted series of every enforcing tracker
+// through Redis, so a limit is one limit over all of them. No address means cluster mode is off,
+// and the other settings here are then only checked for their form (the password file is not
+// read, relations and TLS files are not checked; a bad address is not "no address"). The password
+// settings work like the listeners': password_file is read by parse_command_line into
+// loaded_password (not a setting, so never printed), and the connection asks auth_password().
+struct cluster_config {
+    bool enabled() const { return !addresses.empty(); }
+    const std::string& auth_password() const {
+        return password.empty() ? loaded_password : password;
+    }
+
+    // host:port of the Redis server; for Redis Cluster, any of its nodes. Each checked with
+    // parse_server_address (listen_address.h), no duplicates. Empty = cluster mode off.
+    std::vector<std::string> addresses;
+    std::string username;  // Redis 6 ACL user (AUTH user password); empty = AUTH password
+    std::string password;  // empty with no password_file = no AUTH
+    std::string password_file;
+    int db = 0;                      // SELECT; Redis Cluster has only 0
+    std::string key_prefix = "mg:";  // of every key; never empty, no '{' or '}' (the hash tag's)
+    // Deadline of one admission round trip; at least 1ms (the cluster client counts in ms).
+    std::chrono::nanoseconds timeout = 50ms;
+    // What decides when Redis does not answer in time: local (this replica's own trackers and
+    // limits, as in one process), open (admit) or closed (refuse new series; known ones pass).
+    std::string failure_policy = "local";
+    bool tls_enabled = false;   // TLS to Redis; the files below need it on
+    std::string tls_ca_file;    // empty: the system's CAs
+    std::string tls_cert_file;  // client certificate (chain); with the key file, or neither
+    std::string tls_key_file;
+    bool tls_insecure_skip_verify = false;
+    std::string loaded_password;  // the content of password_file
+};
+
 struct app_config {
     std::string config_file;  // -config; flag only
     int parallelism = 0;      // I/O threads; 0 = number of hardware threads
@@ -173,6 +207,7 @@ struct app_config {
     bloom_persistence_config bloom_persistence;
     exporter_config exporter;
     queue_config queue;
+    cluster_config cluster;
 
     // parallelism, or the number of hardware threads when it is 0; always >= 1.
     unsigned effective_parallelism() const;
@@ -218,10 +253,10 @@ std::string version_text();
 struct setting_info {
     std::string flag;          // "-bloom-persistence-enabled"
     std::string yaml_path;     // "bloom_persistence.enabled"
-    std::string type_name;     // bool, int, number, size, duration, string, address
+    std::string type_name;     // bool, int, number, size, duration, string, address, addresses
     std::string default_text;  // "false", "30s", "500MB", ":9090"
     std::string help;
-    std::string group;     // General, Logging, HTTP, Stats, Cardinality, Limits, Bloom persistence
+    std::string group;     // one of group_names(): General, Logging, ..., Export, Cluster
     std::string accepted;  // "an integer from 1 to 9"
     bool secret = false;
 };

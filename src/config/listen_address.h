@@ -1,4 +1,5 @@
-// Listen addresses as operators write them in -stats-addr and friends. Pure; thread-safe.
+// Addresses as operators write them: the daemon's listen addresses (-stats-addr and friends) and
+// the addresses of servers it connects to (-cluster-redis-addr). Pure; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -22,5 +23,12 @@ result<host_port> parse_listen_address(std::string_view text);
 
 inline constexpr std::string_view k_listen_address_forms =
     "host:port, e.g. :9090 or 127.0.0.1:9090";
+
+// A server to connect to: the listen address form, but the host is required (no "all
+// interfaces") and the port is 1 to 65535 (no "any free port"). "redis:6379", "[::1]:6379".
+result<host_port> parse_server_address(std::string_view text);
+
+inline constexpr std::string_view k_server_address_forms =
+    "host:port with a port from 1 to 65535, e.g. redis:6379, 10.0.0.5:6379 or [::1]:6379";
 
 }  // namespace mg::config

@@ -4,10 +4,13 @@
 //
 // A row is built with make_setting<&app_config::section, &section_config::field>(yaml_path, group,
 // help) and refined with .int_range(), .size_range(), .real_range(), .positive(), .one_of(),
-// .listen_address(), .allow_empty(), .secret() or .flag_only(). The value kind comes from the
-// field's type (a std::uint64_t is a size unless .int_range() makes it a plain count). The flag
-// name, default text and accepted form are derived when the table is built, so a row never repeats
-// the struct's default.
+// .listen_address(), .allow_empty(), .secret(), .flag_only() or .flag(). The value kind comes from
+// the field's type (a std::uint64_t is a size unless .int_range() makes it a plain count; a
+// std::vector<std::string> is a list of server addresses). The flag name, default text and
+// accepted form are derived when the table is built, so a row never repeats the struct's default.
+//
+// The rows of the cluster section are in cluster_settings.cpp (add_cluster_rows), with the
+// checks between them; the helpers of such checks (setting_checks.cpp) are declared here too.
 //
 // The table is built once, on first use, and is immutable afterwards: safe to read from any thread.
 #pragma once
@@ -37,15 +40,29 @@ enum class group {
     cardinality,
     limits,
     bloom_persistence,
-    exporter
+    exporter,
+    cluster
 };
 
-enum class value_kind { boolean, integer, real, size, duration, string, choice, listen_address };
+enum class value_kind {
+    boolean,
+    integer,
+    real,
+    size,
+    duration,
+    string,
+    choice,
+    listen_address,
+    // host:port items, each parse_server_address's form: comma-separated in a flag or a YAML
+    // string, or a YAML list. An empty text is the empty list.
+    address_list
+};
 
-using field_ref =
-    std::variant<bool*, int*, std::uint64_t*, double*, std::chrono::nanoseconds*, std::string*>;
+using field_ref = std::variant<bool*, int*, std::uint64_t*, double*, std::chrono::nanoseconds*,
+                               std::string*, std::vector<std::string>*>;
 using const_field_ref = std::variant<const bool*, const int*, const std::uint64_t*, const double*,
-                                     const std::chrono::nanoseconds*, const std::string*>;
+                                     const std::chrono::nanoseconds*, const std::string*,
+                                     const std::vector<std::string>*>;
 
 enum class lower_bound { inclusive, exclusive };
 
@@ -67,6 +84,7 @@ struct setting {
     bool must_be_positive = false;
     bool empty_allowed = false;
     bool is_flag_only = false;
+    std::string own_flag;  // set by .flag(); else the flag is derived from the YAML path
     std::vector<std::string> choices;
 
     // On a std::uint64_t field this also makes the value a plain count ("100000"), not a size.
@@ -113,10 +131,19 @@ struct setting {
         is_flag_only = true;
         return std::move(*this);
     }
+    // A flag name other than the derived one ("-cluster-redis-addr" for cluster.addresses), for a
+    // flag whose name was settled before its YAML key. Rare on purpose: settings_test lists them.
+    setting&& flag(std::string name) && {
+        own_flag = std::move(name);
+        return std::move(*this);
+    }
 
     // Parses text (a flag value or a YAML scalar) into the field of config. On failure config is
     // unchanged and the message says what was wrong and what is accepted, without the name.
     status assign(app_config& config, std::string_view text) const;
+    // A YAML list's items, for an address_list (each item as assign() takes text). Other kinds
+    // take no list.
+    status assign_list(app_config& config, const std::vector<std::string>& items) const;
     // The value as text that assign() accepts back: "30s", "500MB", "true", ":9090".
     std::string render(const app_config& config) const;
 };
@@ -139,6 +166,8 @@ constexpr value_kind kind_of() {
         return value_kind::duration;
     } else if constexpr (std::is_same_v<T, std::string>) {
         return value_kind::string;
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+        return value_kind::address_list;
     } else {
         static_assert(k_unsupported_field_type<T>, "no value_kind for this field type");
     }
@@ -167,5 +196,29 @@ const std::vector<setting>& settings_table();
 // The row for a YAML path, or nullptr. Flag-only rows are not found.
 const setting* find_by_yaml_path(std::string_view path);
 std::string_view group_name(group g);
+
+// "int", "duration", "address"...: the type shown in -help and the docs (setting_values.cpp).
+std::string_view type_name_of(const setting& s);
+// What the setting accepts, as every message about a bad value ends (setting_values.cpp).
+std::string accepted_form(const setting& s);
+
+// The cluster section's rows, in help order (cluster_settings.cpp).
+void add_cluster_rows(std::vector<setting>& rows);
+// The checks of the cluster section that one row cannot make (cluster_settings.cpp); reads
+// password_file into loaded_password when cluster mode is on.
+void check_cluster(cluster_config& cluster, std::vector<std::string>& errors);
+
+// Helpers of the checks between settings (setting_checks.cpp).
+// "cluster.db (-cluster-db)": how a message about a relation names a setting.
+std::string key_and_flag(const std::string& yaml_path);
+// Whether a problem was already reported for the setting at yaml_path (by key or by flag).
+bool reported(const std::vector<std::string>& errors, std::string_view yaml_path);
+// Reads a secret file into `into`: the whole content, a trailing line break dropped; an
+// unreadable or empty file is an error naming the key and the path, never the content.
+void read_secret_file(const std::string& key, const std::string& path, std::string& into,
+                      std::vector<std::string>& errors);
+// An error naming the key and the path when the file (if any) cannot be opened for reading.
+void check_readable(const std::string& key, const std::string& path,
+                    std::vector<std::string>& errors);
 
 }  // namespace mg::config::detail

@@ -197,6 +197,24 @@ std::set<std::string> read_by_main() {
     return flags;
 }
 
+// Settings parsed and checked (config/cluster_settings.cpp) that no module uses yet: cluster mode
+// (issue 17) is being wired into the governor. Move each to rows() as it is wired.
+std::set<std::string> not_wired_yet() {
+    return {"-cluster-redis-addr",
+            "-cluster-username",
+            "-cluster-password",
+            "-cluster-password-file",
+            "-cluster-db",
+            "-cluster-key-prefix",
+            "-cluster-timeout",
+            "-cluster-failure-policy",
+            "-cluster-tls-enabled",
+            "-cluster-tls-ca-file",
+            "-cluster-tls-cert-file",
+            "-cluster-tls-key-file",
+            "-cluster-tls-insecure-skip-verify"};
+}
+
 // The module options of one command line made of `table`'s rows, checked row by row.
 void check_rows(const std::vector<row>& table) {
     std::vector<std::string> args = {"metrics-governor"};
@@ -224,6 +242,7 @@ TEST_CASE("wiring: every setting reaches its module's options", "[cmd][wiring]")
 
 TEST_CASE("wiring: every setting of the configuration is wired or read by main", "[cmd][wiring]") {
     std::set<std::string> known = read_by_main();
+    for (const auto& flag : not_wired_yet()) CHECK(known.insert(flag).second);
     for (const auto* table : {&rows(), &alternative_rows()}) {
         for (const auto& r : *table) {
             INFO(r.flag);

@@ -41,3 +41,27 @@ TEST_CASE("bad listen addresses say what is accepted", "[config][listen_address]
                                      "127.0.0.1:9090"));
     }
 }
+
+TEST_CASE("server addresses need a host and a port from 1", "[config][listen_address]") {
+    using mg::config::parse_server_address;
+    auto name = parse_server_address("redis:6379");
+    REQUIRE(name.ok());
+    CHECK(name->host == "redis");
+    CHECK(name->port == 6379);
+    auto v6 = parse_server_address("[::1]:6380");
+    REQUIRE(v6.ok());
+    CHECK(v6->host == "::1");
+    CHECK(parse_server_address("10.0.0.5:65535").ok());
+    CHECK(parse_server_address("a:1").ok());
+
+    for (const char* bad : {"", "redis", ":6379", "redis:0", "redis:65536", "[::1]:0", "::1:6379",
+                            "redis:", "bad host:1"}) {
+        INFO(bad);
+        auto r = parse_server_address(bad);
+        REQUIRE_FALSE(r.ok());
+        CHECK_THAT(r.error_message(),
+                   Catch::StartsWith("\"" + std::string(bad) +
+                                     "\" is not a server address; want host:port with a port "
+                                     "from 1 to 65535, e.g. redis:6379"));
+    }
+}
