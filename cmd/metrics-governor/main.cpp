@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/cluster_admission.h"
 #include "common/units.h"
 #include "config/config.h"
 #include "export/exporter.h"
@@ -171,6 +172,23 @@ int run_daemon(const mg::config::app_config& cfg) {
                                             {"defaults", file->has_defaults},
                                             {"dry_run", cfg.limits.dry_run}});
         governor->set_limits(std::make_shared<mg::limits::limits_file>(std::move(*file)));
+    }
+    // Cluster mode: the limits are shared through Redis (docs/cluster.md). The client connects on
+    // first use, so a Redis that is not up yet delays nothing: the failure policy decides then.
+    if (options.cluster) {
+        auto port = mg::cluster::make_cluster_admission(
+            ioc, *options.cluster, mg::system_clock_instance(), registry.get());
+        if (!port.ok()) {
+            std::cerr << "metrics-governor: invalid cluster configuration: " << port.error_message()
+                      << "\n";
+            return 2;
+        }
+        governor->set_cluster(*port, options.cluster->policy);
+        mg::logging::info(
+            "cluster mode",
+            {{"redis", options.cluster->addresses.front()},
+             {"failure_policy", std::string(mg::limits::policy_name(options.cluster->policy))},
+             {"timeout_ms", options.cluster->admission.timeout.count()}});
     }
     // Restore before any listener serves: the first request is decided on the saved state.
     mg::persistence::governor_host tracker_host(*governor);

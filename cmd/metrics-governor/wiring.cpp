@@ -1,5 +1,7 @@
 #include "wiring.h"
 
+#include <algorithm>
+
 namespace mg::cmd {
 
 namespace {
@@ -15,6 +17,28 @@ limits::governor_options governor_options_from(const config::app_config& cfg) {
     o.tracker.window = cfg.cardinality.window;
     o.dry_run = cfg.limits.dry_run;
     o.max_series = cfg.limits.max_series;
+    return o;
+}
+
+std::optional<cluster::cluster_options> cluster_options_from(const config::app_config& cfg) {
+    const auto& c = cfg.cluster;
+    if (!c.enabled()) return std::nullopt;
+    cluster::cluster_options o;
+    o.addresses = c.addresses;
+    o.connection.password = c.auth_password();
+    o.connection.db = c.db;
+    o.admission.key_prefix = c.key_prefix;
+    // The shared limits cover the trackers' window, in the periods of cluster_options.h.
+    o.admission.window =
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.cardinality.window);
+    o.admission.generations = cluster::k_redis_generations;
+    o.admission.fp_rate = cluster::k_redis_fp_rate;
+    o.admission.timeout =
+        std::max(std::chrono::milliseconds(1),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(c.timeout));
+    o.policy = c.failure_policy == "open"     ? limits::cluster_failure_policy::open
+               : c.failure_policy == "closed" ? limits::cluster_failure_policy::closed
+                                              : limits::cluster_failure_policy::local;
     return o;
 }
 
@@ -89,6 +113,7 @@ module_options module_options_from(const config::app_config& cfg) {
     o.governor = governor_options_from(cfg);
     o.cardinality_top_n = static_cast<std::size_t>(cfg.stats.top_n);
     if (cfg.bloom_persistence.enabled) o.persistence = persistence_options_from(cfg);
+    o.cluster = cluster_options_from(cfg);
     o.exporter = exporter_options_from(cfg);
     o.receiver = receiver_options_from(cfg);
     o.max_inflight_bytes = cfg.receiver.max_inflight_bytes;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "cluster/cluster_options.h"
 #include "config/config.h"
 #include "export/exporter_options.h"
 #include "http/server.h"
@@ -30,6 +31,8 @@ struct module_options {
     std::size_t cardinality_top_n = 0;
     // Empty when -bloom-persistence-enabled is off.
     std::optional<persistence::persistence_options> persistence;
+    // Empty when -cluster-redis-addr is (cluster mode off).
+    std::optional<cluster::cluster_options> cluster;
     exporter::exporter_options exporter;
     ingest::receiver_options receiver;
     // Bytes of request bodies held at once over the ingest listeners; 0: main derives it from

@@ -23,23 +23,26 @@ cluster_admission::cluster_admission(std::shared_ptr<admission_store> store, mg:
     if (registry == nullptr) return;
     auto& requests = prometheus::BuildCounter()
                          .Name("metrics_governor_cluster_requests_total")
-                         .Help("Cluster mode: admission calls to Redis (one per tracker and "
-                               "request), by result: ok, timeout, unreachable, error.")
+                         .Help(
+                             "Cluster mode: admission calls to Redis (one per tracker and "
+                             "request), by result: ok, timeout, unreachable, error.")
                          .Register(*registry);
     const char* names[] = {"ok", "timeout", "unreachable", "error"};
     for (int i = 0; i < 4; ++i) results_[i] = &requests.Add({{"result", names[i]}});
-    duration_ = &prometheus::BuildHistogram()
-                     .Name("metrics_governor_cluster_request_duration_seconds")
-                     .Help("Cluster mode: time from asking Redis about a request's new series to "
-                           "the last answer (or the deadline).")
-                     .Register(*registry)
-                     .Add({}, prometheus::Histogram::BucketBoundaries{0.0002, 0.0005, 0.001,
-                                                                      0.002, 0.005, 0.01, 0.025,
-                                                                      0.05, 0.1, 0.25});
+    duration_ =
+        &prometheus::BuildHistogram()
+             .Name("metrics_governor_cluster_request_duration_seconds")
+             .Help(
+                 "Cluster mode: time from asking Redis about a request's new series to "
+                 "the last answer (or the deadline).")
+             .Register(*registry)
+             .Add({}, prometheus::Histogram::BucketBoundaries{0.0002, 0.0005, 0.001, 0.002, 0.005,
+                                                              0.01, 0.025, 0.05, 0.1, 0.25});
     up_gauge_ = &prometheus::BuildGauge()
                      .Name("metrics_governor_cluster_up")
-                     .Help("Cluster mode: 1 while Redis answers admission calls, 0 after a "
-                           "failed one (the failure policy decides meanwhile).")
+                     .Help(
+                         "Cluster mode: 1 while Redis answers admission calls, 0 after a "
+                         "failed one (the failure policy decides meanwhile).")
                      .Register(*registry)
                      .Add({});
     up_gauge_->Set(1);
@@ -102,9 +105,9 @@ void cluster_admission::admit(std::vector<limits::cluster_query> queries, callba
                 }
                 if (--j->remaining != 0) return;
                 if (duration_ != nullptr) {
-                    duration_->Observe(std::chrono::duration<double>(
-                                           std::chrono::steady_clock::now() - j->t0)
-                                           .count());
+                    duration_->Observe(
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - j->t0)
+                            .count());
                 }
                 j->done(std::move(j->answers));
             },
@@ -112,9 +115,10 @@ void cluster_admission::admit(std::vector<limits::cluster_query> queries, callba
     }
 }
 
-result<std::shared_ptr<cluster_admission>> make_cluster_admission(
-    boost::asio::io_context& ioc, const cluster_options& o, mg::clock& clock,
-    prometheus::Registry* registry) {
+result<std::shared_ptr<cluster_admission>> make_cluster_admission(boost::asio::io_context& ioc,
+                                                                  const cluster_options& o,
+                                                                  mg::clock& clock,
+                                                                  prometheus::Registry* registry) {
     if (o.addresses.empty()) return make_error("cluster mode needs a Redis address");
     const auto& addr = o.addresses.front();
     const auto colon = addr.rfind(':');

@@ -55,8 +55,9 @@ class cluster_admission final : public limits::cluster_port {
 
 // The client of cluster mode on `ioc`: the connection to Redis (on its own strand), the admission
 // store and the port the governor is handed. Connects on first use. A bad address is an error.
-result<std::shared_ptr<cluster_admission>> make_cluster_admission(
-    boost::asio::io_context& ioc, const cluster_options& o, mg::clock& clock,
-    prometheus::Registry* registry);
+result<std::shared_ptr<cluster_admission>> make_cluster_admission(boost::asio::io_context& ioc,
+                                                                  const cluster_options& o,
+                                                                  mg::clock& clock,
+                                                                  prometheus::Registry* registry);
 
 }  // namespace mg::cluster

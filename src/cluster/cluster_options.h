@@ -12,8 +12,8 @@
 namespace mg::cluster {
 
 struct cluster_options {
-    std::vector<std::string> addresses;    // host:port; the first one is used (one Redis)
-    redis_connection_options connection;   // host and port are set from the address
+    std::vector<std::string> addresses;   // host:port; the first one is used (one Redis)
+    redis_connection_options connection;  // host and port are set from the address
     admission_options admission;
     limits::cluster_failure_policy policy = limits::cluster_failure_policy::local;
 };

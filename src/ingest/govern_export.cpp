@@ -49,9 +49,7 @@ void refused_by_exporter(exporter::submit_status st, const exporter_port& exp,
     }
 }
 
-
 constexpr std::uint64_t k_reservation_overhead = 64 * 1024;
-
 
 }  // namespace
 

@@ -53,7 +53,7 @@ struct request_work {
     std::vector<std::uint8_t> keep;
     std::vector<std::uint64_t> strip;
     outcome out;
-    exporter::reservation room;  // export room held from govern_begin() to govern_end()
+    exporter::reservation room;          // export room held from govern_begin() to govern_end()
     std::optional<http::request> owned;  // cluster mode: the request, kept until its answer
 };
 

@@ -24,28 +24,28 @@ std::string_view protocol_label(source_protocol p) {
 }  // namespace
 
 receiver_metrics::receiver_metrics(prometheus::Registry& registry)
-        : requests_(prometheus::BuildCounter()
-                        .Name("metrics_governor_requests_total")
-                        .Help("Ingest requests by protocol and HTTP status code.")
-                        .Register(registry)),
-          received_(prometheus::BuildCounter()
-                        .Name("metrics_governor_datapoints_received_total")
-                        .Help("Data points in requests that were decoded, by protocol.")
-                        .Register(registry)),
-          series_received_(prometheus::BuildCounter()
-                               .Name("metrics_governor_series_received_total")
-                               .Help("Series in requests that were decoded, by protocol.")
-                               .Register(registry)),
-          refused_(prometheus::BuildCounter()
-                       .Name("metrics_governor_datapoints_refused_total")
-                       .Help("Kept data points of decoded requests the exporter could not take "
-                             "(429 queue_full, 415 unsupported, 503 shutting_down); the sender "
-                             "still holds them.")
-                       .Register(registry)),
-          duration_(prometheus::BuildHistogram()
-                        .Name("metrics_governor_request_duration_seconds")
-                        .Help("Time to handle an ingest request, by protocol.")
-                        .Register(registry)) {}
+    : requests_(prometheus::BuildCounter()
+                    .Name("metrics_governor_requests_total")
+                    .Help("Ingest requests by protocol and HTTP status code.")
+                    .Register(registry)),
+      received_(prometheus::BuildCounter()
+                    .Name("metrics_governor_datapoints_received_total")
+                    .Help("Data points in requests that were decoded, by protocol.")
+                    .Register(registry)),
+      series_received_(prometheus::BuildCounter()
+                           .Name("metrics_governor_series_received_total")
+                           .Help("Series in requests that were decoded, by protocol.")
+                           .Register(registry)),
+      refused_(prometheus::BuildCounter()
+                   .Name("metrics_governor_datapoints_refused_total")
+                   .Help("Kept data points of decoded requests the exporter could not take "
+                         "(429 queue_full, 415 unsupported, 503 shutting_down); the sender "
+                         "still holds them.")
+                   .Register(registry)),
+      duration_(prometheus::BuildHistogram()
+                    .Name("metrics_governor_request_duration_seconds")
+                    .Help("Time to handle an ingest request, by protocol.")
+                    .Register(registry)) {}
 
 void receiver_metrics::request(source_protocol p, int code, double seconds) {
     std::lock_guard lock(mu_);
@@ -60,8 +60,8 @@ void receiver_metrics::request(source_protocol p, int code, double seconds) {
     if (h == nullptr) {
         h = &duration_.Add(
             {{"protocol", std::string(protocol_label(p))}},
-            prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                    0.05, 0.1, 0.25, 0.5, 1, 2.5});
+            prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                    0.1, 0.25, 0.5, 1, 2.5});
     }
     h->Observe(seconds);
 }
@@ -78,8 +78,7 @@ void receiver_metrics::received(source_protocol p, std::uint64_t series, std::ui
 
 void receiver_metrics::refused(source_protocol p, std::string_view reason, std::uint64_t points) {
     std::lock_guard lock(mu_);
-    refused_
-        .Add({{"protocol", std::string(protocol_label(p))}, {"reason", std::string(reason)}})
+    refused_.Add({{"protocol", std::string(protocol_label(p))}, {"reason", std::string(reason)}})
         .Increment(static_cast<double>(points));
 }
 

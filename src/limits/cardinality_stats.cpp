@@ -100,6 +100,7 @@ void add_cardinality_routes(http::router& routes, std::shared_ptr<governor> g,
                    data["totalSeries"] = g->active_series();
                    data["trackers"] = g->trackers();
                    data["dryRun"] = g->options().dry_run;
+                   data["cluster"] = g->clustered();
                    auto& top = data["seriesCountByMetricName"] = nlohmann::json::array();
                    for (const auto& m : g->top_metrics(limit)) {
                        top.push_back({{"name", m.name},
@@ -108,6 +109,9 @@ void add_cardinality_routes(http::router& routes, std::shared_ptr<governor> g,
                                       {"rule", m.rule},
                                       {"droppedSeries", m.dropped_series},
                                       {"droppedDatapoints", m.dropped_datapoints}});
+                       // Cluster mode: the count over every replica beside this replica's view.
+                       if (m.cluster_active_series >= 0)
+                           top.back()["clusterValue"] = m.cluster_active_series;
                    }
                    if (auto it = q.find("metric"); it != q.end()) {
                        const auto m = g->metric(it->second);
@@ -125,6 +129,8 @@ void add_cardinality_routes(http::router& routes, std::shared_ptr<governor> g,
                                          {"rule", m->rule},
                                          {"droppedSeries", m->dropped_series},
                                          {"droppedDatapoints", m->dropped_datapoints}};
+                       if (m->cluster_active_series >= 0)
+                           data["metric"]["clusterValue"] = m->cluster_active_series;
                        auto& labels = data["labelValueCountByLabelName"] = nlohmann::json::array();
                        for (const auto& l : g->label_values(it->second))
                            labels.push_back({{"name", l.name}, {"value", l.distinct_values}});

@@ -24,7 +24,6 @@ constexpr std::size_t k_max_writeback_ids = 1 << 20;
 
 }  // namespace
 
-
 struct governor::cluster_job {
     std::shared_ptr<const rules_state> rules;
     std::span<const series_ref> series;
@@ -105,7 +104,8 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
         while (end < n && job->series[end].metric_name == name) ++end;
         const auto entry = entry_for(name);
         const auto candidates = rules.candidates.get_or_create(name, [&] {
-            return std::make_shared<const std::vector<std::size_t>>(rules.matcher->candidates(name));
+            return std::make_shared<const std::vector<std::size_t>>(
+                rules.matcher->candidates(name));
         });
         for (std::size_t i = begin; i < end; ++i) {
             const auto& s = job->series[i];
@@ -120,7 +120,8 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
                     if (at == s.labels.size()) continue;
                     auto& tracker = label_tracker(*entry, label_name, limit);
                     const auto h = value_hash(s.labels[at].value);
-                    const auto res = tracker.observe(h, 0, job->now);  // a test: inserts nothing new
+                    const auto res =
+                        tracker.observe(h, 0, job->now);  // a test: inserts nothing new
                     const auto tname = label_tracker_name(name, label_name);
                     if (res == cardinality::observe_result::refreshed) {
                         job->add(tname, limit, h);  // keeps the cluster's copy live; not awaited
@@ -234,8 +235,7 @@ void governor::on_cluster_answer(const std::shared_ptr<cluster_job>& job,
                 record = record || (was_kept && d.keep && (d.strip_mask >> a.label_at & 1) == 0);
             }
         } else {
-            settle(s, *job->entries[a.series], *job->rules, job->now, res,
-                   job->work[a.series], d);
+            settle(s, *job->entries[a.series], *job->rules, job->now, res, job->work[a.series], d);
             record = record || (res == observe_result::over_limit && d.keep);
         }
         if (record) queue_writeback(a.tracker_name, a.limit, a.id);

@@ -9,12 +9,12 @@
 
 #include <array>
 #include <atomic>
-#include <unordered_map>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/sharded_map.h"

@@ -53,7 +53,8 @@ governor_metrics::governor_metrics(prometheus::Registry& registry)
                           .Register(registry)) {}
 
 void governor_metrics::resolve(rule_counters& c, std::string_view action_label) {
-    for (auto r : {drop_reason::cardinality_limit, drop_reason::label_limit, drop_reason::max_series}) {
+    for (auto r :
+         {drop_reason::cardinality_limit, drop_reason::label_limit, drop_reason::max_series}) {
         const auto i = static_cast<std::size_t>(r);
         c.dropped[i] = &dropped_.Add({{"rule", c.name}, {"reason", std::string(reason_name(r))}});
         c.over_limit[i] = &over_limit_.Add({{"rule", c.name},
@@ -70,7 +71,8 @@ void governor_metrics::count_rejected(drop_reason reason, std::uint64_t series,
     if (c == nullptr)
         c = &dropped_.Add({{"rule", "none"}, {"reason", std::string(reason_name(reason))}});
     c->Increment(static_cast<double>(series));
-    if (none_datapoints_ == nullptr) none_datapoints_ = &datapoints_dropped_.Add({{"rule", "none"}});
+    if (none_datapoints_ == nullptr)
+        none_datapoints_ = &datapoints_dropped_.Add({{"rule", "none"}});
     none_datapoints_->Increment(static_cast<double>(datapoints));
 }
 

@@ -40,17 +40,15 @@ prometheus_peer::prometheus_peer(const std::string& role, const std::string& con
     : role_(role) {
     const auto bin = require_program("prometheus", "prometheus");
     dir_.write("prometheus.yml", config);
-    std::vector<std::string> argv{"--config.file=" + dir_.file("prometheus.yml"),
-                                  "--storage.tsdb.path=" + dir_.file("data"),
-                                  "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                                  "--log.level=info"};
+    std::vector<std::string> argv{
+        "--config.file=" + dir_.file("prometheus.yml"), "--storage.tsdb.path=" + dir_.file("data"),
+        "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=info"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     proc_ = std::make_unique<child_process>(peer_command(bin, argv));
     // The web listener logs the address it bound, with the real port.
     const auto listening = proc_->wait_for_line("msg=\"Listening on\"", 30s);
     if (!listening)
-        FAIL("prometheus (" << role_ << ") did not start listening; output:\n"
-                            << proc_->output());
+        FAIL("prometheus (" << role_ << ") did not start listening; output:\n" << proc_->output());
     static const std::regex addr_re(R"(address=127\.0\.0\.1:(\d+))");
     std::smatch m;
     if (!std::regex_search(*listening, m, addr_re))

@@ -146,7 +146,7 @@ TEST_CASE("cluster settings from YAML: a list, or one string", "[config][cluster
     }
 }
 
-TEST_CASE("cluster flags override YAML; a list flag is comma-separated", "[config][cluster]") {
+TEST_CASE("cluster flags override YAML, and a list flag is comma-separated", "[config][cluster]") {
     temp_dir dir;
     const auto file = dir.write("c.yaml",
                                 "cluster:\n  addresses: [yaml-a:6379, yaml-b:6379]\n  db: 2\n"

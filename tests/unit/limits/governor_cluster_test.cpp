@@ -189,8 +189,9 @@ TEST_CASE("cluster: failure policies decide locally-new series while the cluster
         replica a(cluster, lim::cluster_failure_policy::local, k_limit_3);
         cluster->fail = true;
         CHECK(a.send({1, 2, 3, 4, 5}) == std::set<int>{1, 2, 3});
-        CHECK_THAT(a.scrape(), Catch::Contains(
-                                   "metrics_governor_cluster_fallback_series_total{policy=\"local\"} 5"));
+        CHECK_THAT(
+            a.scrape(),
+            Catch::Contains("metrics_governor_cluster_fallback_series_total{policy=\"local\"} 5"));
         // Back: what passed meanwhile is written back with the next answer, beyond the limit
         // if it must (bounded: at most one replica's limit per outage).
         cluster->fail = false;
@@ -226,8 +227,8 @@ TEST_CASE("cluster: label limits are shared, and a series they drop takes no met
     replica b(cluster, lim::cluster_failure_policy::local, rules);
     CHECK(a.send(request({1}, "a")).size() == 1);
     CHECK(a.send(request({2}, "b")).size() == 1);
-    CHECK(b.send(request({3}, "c")).empty());       // a third pod, over the shared label limit
-    CHECK(b.send(request({4}, "a")).size() == 1);   // a known pod passes on b too
+    CHECK(b.send(request({3}, "c")).empty());      // a third pod, over the shared label limit
+    CHECK(b.send(request({4}, "a")).size() == 1);  // a known pod passes on b too
     CHECK(cluster->admitted[lim::label_tracker_name("m", "pod")].size() == 2);
     CHECK(cluster->admitted["m"].size() == 3);  // series 3 never took a place
 }
@@ -235,8 +236,9 @@ TEST_CASE("cluster: label limits are shared, and a series they drop takes no met
 TEST_CASE("cluster: action log keeps over-limit series and the cluster counts them",
           "[governor][cluster]") {
     auto cluster = std::make_shared<fake_cluster>();
-    const std::string rules = "rules:\n  - name: small\n    match: {metric_name: m}\n"
-                              "    max_cardinality: 2\n    action: log\n";
+    const std::string rules =
+        "rules:\n  - name: small\n    match: {metric_name: m}\n"
+        "    max_cardinality: 2\n    action: log\n";
     replica a(cluster, lim::cluster_failure_policy::local, rules);
     CHECK(a.send({1, 2, 3}).size() == 3);
     CHECK(a.last.over_limit_series == 1);
