@@ -29,6 +29,10 @@ void add_cluster_rows(std::vector<setting>& rows) {
                        "every replica counts on its own.")
                        .allow_empty()
                        .flag("-cluster-redis-addr"));
+    rows.push_back(make_setting<&app_config::cluster, &cc::redis_cluster>(
+        "cluster.redis_cluster", cl,
+        "The addresses are nodes of a Redis Cluster (its slots are learned from them and each "
+        "limit's keys go to the node serving them); off means one Redis server."));
     rows.push_back(make_setting<&app_config::cluster, &cc::username>(
                        "cluster.username", cl,
                        "Redis ACL user (AUTH user password, Redis 6 and later); empty means AUTH "
@@ -98,6 +102,19 @@ void check_cluster(cluster_config& c, std::vector<std::string>& errors) {
     // A bad address leaves the list empty; the operator still meant cluster mode, so the rest is
     // checked too and every problem shows at once.
     if (!c.enabled() && !reported(errors, "cluster.addresses")) return;
+
+    // One server is one address; a Redis Cluster has one database.
+    if (!c.redis_cluster && c.addresses.size() > 1) {
+        errors.push_back(key_and_flag("cluster.addresses") + ": " +
+                         std::to_string(c.addresses.size()) +
+                         " addresses for one Redis server; want one host:port, or set "
+                         "cluster.redis_cluster (-cluster-redis-cluster) for the nodes of a "
+                         "Redis Cluster");
+    }
+    if (c.redis_cluster && c.db != 0) {
+        errors.push_back(key_and_flag("cluster.db") + ": " + std::to_string(c.db) +
+                         " with cluster.redis_cluster; Redis Cluster has only database 0");
+    }
 
     const auto before = errors.size();
     if (!c.password.empty() && !c.password_file.empty()) {

@@ -173,6 +173,8 @@ struct cluster_config {
     // host:port of the Redis server; for Redis Cluster, any of its nodes. Each checked with
     // parse_server_address (listen_address.h), no duplicates. Empty = cluster mode off.
     std::vector<std::string> addresses;
+    // The addresses are seeds of a Redis Cluster (slots learned from them); false: one server.
+    bool redis_cluster = false;
     std::string username;  // Redis 6 ACL user (AUTH user password); empty = AUTH password
     std::string password;  // empty with no password_file = no AUTH
     std::string password_file;

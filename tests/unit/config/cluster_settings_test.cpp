@@ -89,11 +89,11 @@ TEST_CASE("cluster settings from YAML: a list, or one string", "[config][cluster
                                 "  addresses:\n"
                                 "    - redis-a:6379\n"
                                 "    - \"[::1]:6380\"\n"
+                                "  redis_cluster: true\n"
                                 "  username: governor\n"
                                 "  password_file: " +
                                     password +
                                     "\n"
-                                    "  db: 3\n"
                                     "  key_prefix: \"prod:mg:\"\n"
                                     "  timeout: 120ms\n"
                                     "  failure_policy: closed\n"
@@ -108,11 +108,11 @@ TEST_CASE("cluster settings from YAML: a list, or one string", "[config][cluster
     const auto& c = out.config.cluster;
     CHECK(c.enabled());
     CHECK(c.addresses == std::vector<std::string>{"redis-a:6379", "[::1]:6380"});
+    CHECK(c.redis_cluster);
     CHECK(c.username == "governor");
     CHECK(c.password.empty());  // the setting itself stays unset
     CHECK(c.loaded_password == "S3CRET-file-pw");
     CHECK(c.auth_password() == "S3CRET-file-pw");
-    CHECK(c.db == 3);
     CHECK(c.key_prefix == "prod:mg:");
     CHECK(c.timeout == 120ms);
     CHECK(c.failure_policy == "closed");
@@ -124,15 +124,19 @@ TEST_CASE("cluster settings from YAML: a list, or one string", "[config][cluster
 
     for (const std::string one : {"redis:6379", "\"redis:6379\"", "[redis:6379]"}) {
         INFO(one);
-        const auto single = parse({"-config", dir.write("s.yaml", "cluster:\n  addresses: " + one +
-                                                                      "\n  password: pw\n")});
+        const auto single =
+            parse({"-config", dir.write("s.yaml", "cluster:\n  addresses: " + one +
+                                                      "\n  password: pw\n  db: 3\n")});
         INFO(all_errors(single));
         REQUIRE(single.errors.empty());
         CHECK(single.config.cluster.addresses == std::vector<std::string>{"redis:6379"});
+        CHECK_FALSE(single.config.cluster.redis_cluster);
+        CHECK(single.config.cluster.db == 3);
         CHECK(single.config.cluster.auth_password() == "pw");
     }
-    const auto commas =
-        parse({"-config", dir.write("m.yaml", "cluster:\n  addresses: \"a:1, b:2\"\n")});
+    const auto commas = parse({"-config", dir.write("m.yaml",
+                                                    "cluster:\n  addresses: \"a:1, b:2\"\n"
+                                                    "  redis_cluster: true\n")});
     INFO(all_errors(commas));
     REQUIRE(commas.errors.empty());
     CHECK(commas.config.cluster.addresses == std::vector<std::string>{"a:1", "b:2"});
@@ -149,20 +153,23 @@ TEST_CASE("cluster settings from YAML: a list, or one string", "[config][cluster
 TEST_CASE("cluster flags override YAML, and a list flag is comma-separated", "[config][cluster]") {
     temp_dir dir;
     const auto file = dir.write("c.yaml",
-                                "cluster:\n  addresses: [yaml-a:6379, yaml-b:6379]\n  db: 2\n"
+                                "cluster:\n  addresses: [yaml-a:6379, yaml-b:6379]\n"
+                                "  redis_cluster: true\n"
                                 "  timeout: 1s\n  failure_policy: open\n  key_prefix: \"y:\"\n");
-    const auto out =
-        parse({"-config", file, "-cluster-redis-addr=flag-a:7000, flag-b:7001", "-cluster-db", "5",
-               "-cluster-timeout=75ms", "--cluster-failure-policy=closed"});
+    const auto out = parse({"-config", file, "-cluster-redis-addr=flag-a:7000, flag-b:7001",
+                            "-cluster-timeout=75ms", "--cluster-failure-policy=closed"});
     INFO(all_errors(out));
     REQUIRE(out.errors.empty());
     const auto& c = out.config.cluster;
     // Replaced, not appended to: flag > file, as for every setting.
     CHECK(c.addresses == std::vector<std::string>{"flag-a:7000", "flag-b:7001"});
-    CHECK(c.db == 5);
+    CHECK(c.redis_cluster);  // not given as a flag: the file's
     CHECK(c.timeout == 75ms);
     CHECK(c.failure_policy == "closed");
-    CHECK(c.key_prefix == "y:");  // not given as a flag: the file's
+    CHECK(c.key_prefix == "y:");
+    const auto db = parse({"-cluster-redis-addr=a:1", "-cluster-db", "5"});
+    REQUIRE(db.errors.empty());
+    CHECK(db.config.cluster.db == 5);
 
     // A repeated flag keeps the last one, like every flag; an empty one turns cluster mode off.
     const auto repeated = parse({"-cluster-redis-addr=a:1", "-cluster-redis-addr=b:2"});
@@ -353,7 +360,8 @@ TEST_CASE("the cluster password stays out of the effective configuration and mes
     temp_dir dir;
     const auto password = dir.write("pw", "S3CRET-from-file\n");
     const auto direct = parse({"-show-effective-config", "-cluster-redis-addr=a:6379,[::1]:6380",
-                               "-cluster-username=governor", "-cluster-password=S3CRET-direct"});
+                               "-cluster-redis-cluster", "-cluster-username=governor",
+                               "-cluster-password=S3CRET-direct"});
     INFO(all_errors(direct));
     REQUIRE(direct.errors.empty());
     CHECK(direct.output.find("S3CRET") == std::string::npos);
@@ -370,9 +378,9 @@ TEST_CASE("the cluster password stays out of the effective configuration and mes
                                                         "placeholder"));
 
     // From a file: only the path is shown, and the output loads back to the same configuration.
-    const auto from_file =
-        parse({"-show-effective-config", "-cluster-redis-addr=a:6379,b:6380",
-               "-cluster-password-file=" + password, "-cluster-failure-policy=open"});
+    const auto from_file = parse({"-show-effective-config", "-cluster-redis-addr=a:6379,b:6380",
+                                  "-cluster-redis-cluster", "-cluster-password-file=" + password,
+                                  "-cluster-failure-policy=open"});
     INFO(all_errors(from_file));
     REQUIRE(from_file.errors.empty());
     CHECK(from_file.output.find("S3CRET") == std::string::npos);
@@ -393,4 +401,17 @@ TEST_CASE("the cluster password stays out of the effective configuration and mes
     REQUIRE_FALSE(bad.errors.empty());
     CHECK(all_errors(bad).find("S3CRET") == std::string::npos);
     CHECK(mg::config::help_text().find("S3CRET") == std::string::npos);
+}
+
+TEST_CASE("several addresses need Redis Cluster, and Redis Cluster has only database 0",
+          "[config][cluster]") {
+    CHECK_THAT(only_error(parse({"-cluster-redis-addr=a:1,b:2"})),
+               Catch::StartsWith("cluster.addresses (-cluster-redis-addr): 2 addresses for one "
+                                 "Redis server; want one host:port, or set "
+                                 "cluster.redis_cluster"));
+    CHECK(parse({"-cluster-redis-addr=a:1,b:2", "-cluster-redis-cluster"}).errors.empty());
+    CHECK_THAT(
+        only_error(parse({"-cluster-redis-addr=a:1", "-cluster-redis-cluster", "-cluster-db=2"})),
+        Catch::StartsWith("cluster.db (-cluster-db): 2 with cluster.redis_cluster; Redis "
+                          "Cluster has only database 0"));
 }
