@@ -90,6 +90,25 @@ loadgen() {
 
 calls() { metric_sum "http://127.0.0.1:$stats_port/metrics" metrics_governor_cluster_requests_total; }
 
+# Waits until no Redis call was made for 6 s in a row (at most 60 s): what the warm-up admitted
+# while Redis did not answer in time is written back within the 5 s refresh, and is not the
+# steady state's.
+settle_calls() {
+    local last now quiet=0
+    last=$(calls)
+    for _ in $(seq 60); do
+        sleep 1
+        now=$(calls)
+        if [[ $now == "$last" ]]; then
+            quiet=$((quiet + 1))
+            ((quiet < 6)) || return 0
+        else
+            quiet=0
+            last=$now
+        fi
+    done
+}
+
 # run_one MODE(standalone|cluster) ROUND: appends one line per phase to results.tsv.
 run_one() {
     local mode=$1 round=$2
@@ -119,6 +138,8 @@ run_one() {
 
     # steady: warm-up, then the measured cycles of the same series.
     loadgen "$dir" warmup 0 1 1 || return 1
+    [[ -z $redis_pid ]] || settle_calls
+    curl -sf --max-time 5 "http://127.0.0.1:$stats_port/metrics" >"$dir/warmup.metrics" || true
     local c0 cpu0 cpu1 c1
     c0=$(calls)
     cpu0=$(cpu_ticks "$gov_pid")
@@ -126,6 +147,7 @@ run_one() {
     cpu1=$(cpu_ticks "$gov_pid")
     c1=$(calls)
     record "$dir/steady.json" steady "$mode" "$round" "$cpu0" "$cpu1" "$((c1 - c0))" 0 0 0
+    curl -sf --max-time 5 "http://127.0.0.1:$stats_port/metrics" >"$dir/steady.metrics" || true
 
     # churn: a new limit set for the new seed's series (SIGHUP reloads the limits file).
     stop "$gov_pid"
@@ -143,6 +165,7 @@ run_one() {
     c1=$(calls)
     local fresh=$(((CYCLES - 1) * ((SERIES + 5) / 10) + SERIES))
     record "$dir/churn.json" churn "$mode" "$round" "$cpu0" "$cpu1" "$((c1 - c0))" "$r0" "$r1" "$fresh"
+    curl -sf --max-time 5 "http://127.0.0.1:$stats_port/metrics" >"$dir/churn.metrics" || true
     stop "$gov_pid"
     stop "$sink_pid"
     [[ -z $redis_pid ]] || stop "$redis_pid"

@@ -207,6 +207,9 @@ class governor {
     // Cluster path (governor_cluster.cpp).
     void cluster_start(const std::shared_ptr<cluster_job>& job);
     void cluster_metric_step(cluster_job& job, std::size_t i);
+    // A metric tracker's answer in cluster mode: settled, or asked of the cluster.
+    void cluster_settle(cluster_job& job, std::size_t i, cardinality::observe_result res);
+    static bool shared(const pending& p);  // the series' limit is the cluster's
     void cluster_round(const std::shared_ptr<cluster_job>& job);
     void on_cluster_answer(const std::shared_ptr<cluster_job>& job,
                            std::vector<cluster_answer> answers);

@@ -30,9 +30,10 @@ struct governor::cluster_job {
     std::span<decision> out;
     decided done;
     std::chrono::steady_clock::time_point now;
-    std::vector<std::shared_ptr<metric_entry>> entries;  // per series
-    std::vector<pending> work;                           // per series
-    std::vector<std::uint8_t> waiting;                   // per series: label answers outstanding
+    std::vector<std::shared_ptr<metric_entry>> runs;  // per run of one metric name
+    std::vector<std::uint32_t> run_of;                // per series: its run
+    std::vector<pending> work;                        // per series
+    std::vector<std::uint8_t> waiting;                // per series: label answers outstanding
 
     // One identity asked of the cluster for one series.
     struct ask {
@@ -63,6 +64,7 @@ struct governor::cluster_job {
         if (new_id) q.ids.push_back(id);
         return {qi->second, si->second};
     }
+    metric_entry& entry(std::size_t i) const { return *runs[run_of[i]]; }
     void clear_round() {
         asks.clear();
         queries.clear();
@@ -93,39 +95,50 @@ void governor::decide_async(std::span<const series_ref> series, std::span<decisi
 }
 
 void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
+    using cardinality::observe_result;
     const auto n = job->series.size();
-    job->entries.resize(n);
+    job->run_of.resize(n);
     job->work.assign(n, pending{});
     job->waiting.assign(n, 0);
     const auto& rules = *job->rules;
+    // The metric trackers' questions of one run, asked together (prefetching, as decide() does).
+    thread_local std::vector<std::uint64_t> hashes, limits;
+    thread_local std::vector<std::size_t> index;
+    thread_local std::vector<observe_result> results;
     for (std::size_t begin = 0; begin < n;) {
         std::size_t end = begin + 1;
         const auto name = job->series[begin].metric_name;
         while (end < n && job->series[end].metric_name == name) ++end;
         const auto entry = entry_for(name);
+        job->runs.push_back(entry);
         const auto candidates = rules.candidates.get_or_create(name, [&] {
             return std::make_shared<const std::vector<std::size_t>>(
                 rules.matcher->candidates(name));
         });
+        hashes.clear();
+        limits.clear();
+        index.clear();
         for (std::size_t i = begin; i < end; ++i) {
             const auto& s = job->series[i];
-            job->entries[i] = entry;
-            job->out[i] = decision{};
-            const rule* r = select_rule(s, *entry, rules, *candidates);
-            job->work[i].r = r;
-            if (r != nullptr && !r->label_limits.empty()) {
+            job->run_of[i] = static_cast<std::uint32_t>(job->runs.size() - 1);
+            auto& d = job->out[i];
+            d = decision{};
+            auto& p = job->work[i];
+            p.r = select_rule(s, *entry, rules, *candidates);
+            if (p.r != nullptr && !p.r->label_limits.empty()) {
                 std::lock_guard lock(entry->labels_mu);
-                for (const auto& [label_name, limit] : r->label_limits) {
+                for (const auto& [label_name, limit] : p.r->label_limits) {
                     const auto at = label_position(s, label_name);
                     if (at == s.labels.size()) continue;
                     auto& tracker = label_tracker(*entry, label_name, limit);
                     const auto h = value_hash(s.labels[at].value);
                     const auto res =
                         tracker.observe(h, 0, job->now);  // a test: inserts nothing new
+                    if (res == observe_result::known) continue;
                     const auto tname = label_tracker_name(name, label_name);
-                    if (res == cardinality::observe_result::refreshed) {
+                    if (res == observe_result::refreshed) {
                         job->add(tname, limit, h);  // keeps the cluster's copy live; not awaited
-                    } else if (res == cardinality::observe_result::over_limit) {
+                    } else {
                         const auto [q, slot] = job->add(tname, limit, h);
                         job->asks.push_back({i, q, slot, entry->label(label_name).limit_tracker, h,
                                              limit, at, tname});
@@ -133,36 +146,51 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
                     }
                 }
             }
-            if (job->waiting[i] == 0) cluster_metric_step(*job, i);
+            if (job->waiting[i] != 0 || !end_labels(s, *entry, rules, p.r, job->now, d)) continue;
+            metric_query(s, p.r, d, p);
+            hashes.push_back(p.hash);
+            // A shared limit is only tested here (limit 0 inserts nothing new); the rest is
+            // decided here as in one process.
+            limits.push_back(shared(p) ? 0 : p.limit);
+            index.push_back(i);
         }
+        results.resize(hashes.size());
+        entry->tracker->observe_batch(hashes, limits, results, job->now);
+        for (std::size_t k = 0; k < index.size(); ++k) cluster_settle(*job, index[k], results[k]);
         begin = end;
     }
     cluster_round(job);
 }
 
+bool governor::shared(const pending& p) {
+    // The global cap is this replica's own (docs/cluster.md): a full cap is decided here.
+    return p.rule_limit != UINT64_MAX && !p.global_full;
+}
+
 void governor::cluster_metric_step(cluster_job& job, std::size_t i) {
     const auto& s = job.series[i];
-    auto& entry = *job.entries[i];
+    auto& entry = job.entry(i);
     auto& d = job.out[i];
     auto& p = job.work[i];
     if (!end_labels(s, entry, *job.rules, p.r, job.now, d)) return;
     metric_query(s, p.r, d, p);
-    auto& tracker = *entry.tracker;
-    if (p.rule_limit == UINT64_MAX || p.global_full) {
-        // No shared limit to ask about (or the global cap, which this replica applies itself).
-        settle(s, entry, *job.rules, job.now, tracker.observe(p.hash, p.limit, job.now), p, d);
-        return;
-    }
-    const auto res = tracker.observe(p.hash, 0, job.now);  // a test: inserts nothing new
-    if (res != cardinality::observe_result::over_limit) {
-        settle(s, entry, *job.rules, job.now, res, p, d);
-        if (res == cardinality::observe_result::refreshed)
+    cluster_settle(job, i, entry.tracker->observe(p.hash, shared(p) ? 0 : p.limit, job.now));
+}
+
+void governor::cluster_settle(cluster_job& job, std::size_t i, cardinality::observe_result res) {
+    const auto& s = job.series[i];
+    auto& entry = job.entry(i);
+    auto& p = job.work[i];
+    if (!shared(p) || res != cardinality::observe_result::over_limit) {
+        settle(s, entry, *job.rules, job.now, res, p, job.out[i]);
+        if (shared(p) && res == cardinality::observe_result::refreshed)
             job.add(std::string(s.metric_name), p.rule_limit, p.hash);  // not awaited
         return;
     }
-    const auto name = std::string(s.metric_name);
+    auto name = std::string(s.metric_name);
     const auto [q, slot] = job.add(name, p.rule_limit, p.hash);
-    job.asks.push_back({i, q, slot, job.entries[i]->tracker, p.hash, p.rule_limit, SIZE_MAX, name});
+    job.asks.push_back(
+        {i, q, slot, entry.tracker, p.hash, p.rule_limit, SIZE_MAX, std::move(name)});
 }
 
 void governor::cluster_round(const std::shared_ptr<cluster_job>& job) {
@@ -206,8 +234,8 @@ void governor::on_cluster_answer(const std::shared_ptr<cluster_job>& job,
                                                      : observe_result::refreshed;
             }
             if (a.label_at == SIZE_MAX) {
-                job->entries[a.series]->cluster_active.store(ans->live_total,
-                                                             std::memory_order_relaxed);
+                job->entry(a.series).cluster_active.store(ans->live_total,
+                                                          std::memory_order_relaxed);
             }
         } else {
             ++fallback;
@@ -235,7 +263,7 @@ void governor::on_cluster_answer(const std::shared_ptr<cluster_job>& job,
                 record = record || (was_kept && d.keep && (d.strip_mask >> a.label_at & 1) == 0);
             }
         } else {
-            settle(s, *job->entries[a.series], *job->rules, job->now, res, job->work[a.series], d);
+            settle(s, job->entry(a.series), *job->rules, job->now, res, job->work[a.series], d);
             record = record || (res == observe_result::over_limit && d.keep);
         }
         if (record) queue_writeback(a.tracker_name, a.limit, a.id);
