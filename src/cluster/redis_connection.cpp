@@ -2,11 +2,14 @@
 #include "cluster/redis_connection.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <stdexcept>
 
 namespace mg::cluster {
 
@@ -46,15 +49,30 @@ redis_reply convert(const redisReply& r) {
     return out;
 }
 
+// Why a handshake failed, in OpenSSL's words: the certificate check's own reason when it was
+// that ("unable to get local issuer certificate", "hostname mismatch"), the alert otherwise.
+std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
+    const long verify = SSL_get_verify_result(ssl);
+    std::string why = ec.message();
+    if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+    return why;
+}
+
 }  // namespace
 
 std::shared_ptr<redis_connection> redis_connection::create(strand s, redis_connection_options o) {
+    if (o.tls.enabled && !o.tls_context) {
+        auto ctx = make_redis_tls_context(o.tls);
+        if (!ctx) throw std::runtime_error(ctx.error_message());
+        o.tls_context = std::move(*ctx);
+    }
     return std::shared_ptr<redis_connection>(new redis_connection(std::move(s), std::move(o)));
 }
 
 redis_connection::redis_connection(strand s, redis_connection_options o)
     : strand_(std::move(s)),
       o_(std::move(o)),
+      address_(o_.host + ":" + std::to_string(o_.port)),
       socket_(strand_),
       connect_timer_(strand_),
       resolver_(strand_),
@@ -137,34 +155,67 @@ void redis_connection::do_connect() {
     connect_timer_.expires_after(o_.connect_timeout);
     connect_timer_.async_wait([self = shared_from_this(), id](const boost::system::error_code& ec) {
         if (ec || id != self->id_ || self->state_ != state::connecting) return;
-        boost::system::error_code ignored;
-        self->resolver_.cancel();
-        self->socket_.close(ignored);  // the connect completes with operation_aborted
+        // Covers resolving, connecting and the TLS handshake; their handlers are stale from here.
+        self->fail_all("cannot connect to redis at " + self->address_ + ": timed out");
     });
+    if (o_.tls_context) tls_ = std::make_shared<tls_stream>(strand_, *o_.tls_context);
     resolver_.async_resolve(
         o_.host, std::to_string(o_.port),
-        [self = shared_from_this(), id](const boost::system::error_code& ec,
-                                        asio::ip::tcp::resolver::results_type rs) {
+        [self = shared_from_this(), id, stream = tls_](const boost::system::error_code& ec,
+                                                       asio::ip::tcp::resolver::results_type rs) {
             if (id != self->id_) return;
             if (ec) return self->on_connect(id, ec);
             asio::async_connect(
-                self->socket_, rs,
-                [self, id](const boost::system::error_code& e, const asio::ip::tcp::endpoint&) {
-                    self->on_connect(id, e);
-                });
+                self->lowest(), rs,
+                [self, id, stream](const boost::system::error_code& e,
+                                   const asio::ip::tcp::endpoint&) { self->on_connect(id, e); });
         });
 }
 
 void redis_connection::on_connect(std::uint64_t id, const boost::system::error_code& ec) {
     if (id != id_ || state_ != state::connecting) return;
-    connect_timer_.cancel();
-    if (ec) {
-        const bool timed_out = ec == asio::error::operation_aborted;
-        return fail_all("cannot connect to redis at " + o_.host + ":" + std::to_string(o_.port) +
-                        ": " + (timed_out ? "timed out" : ec.message()));
-    }
+    if (ec) return fail_all("cannot connect to redis at " + address_ + ": " + ec.message());
     boost::system::error_code ignored;
-    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    lowest().set_option(asio::ip::tcp::no_delay(true), ignored);
+    if (tls_) return do_handshake(id);
+    on_ready();
+}
+
+void redis_connection::do_handshake(std::uint64_t id) {
+    SSL* ssl = tls_->native_handle();
+    const auto& t = o_.tls;
+    const std::string& name = t.server_name.empty() ? o_.host : t.server_name;
+    boost::system::error_code not_ip;
+    asio::ip::make_address(name, not_ip);
+    if (not_ip) {  // SNI is for names only, never for IP literals (RFC 6066)
+        // SSL_set_tlsext_host_name() is a macro with a C cast; this is what it expands to.
+        SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(name.c_str()));
+    }
+    if (!t.insecure_skip_verify) {
+        // OpenSSL's own check (not a verify callback), so a mismatch fails the handshake with
+        // its reason ("hostname mismatch", "IP address mismatch") kept for the message.
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+        const int set = not_ip ? X509_VERIFY_PARAM_set1_host(param, name.data(), name.size())
+                               : X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+        if (set != 1) return fail_all("redis TLS: cannot check the server's name \"" + name + "\"");
+    }
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [self = shared_from_this(), id, stream = tls_](
+                              const boost::system::error_code& ec) { self->on_handshake(id, ec); });
+}
+
+void redis_connection::on_handshake(std::uint64_t id, const boost::system::error_code& ec) {
+    if (id != id_ || state_ != state::connecting) return;
+    if (ec) {
+        return fail_all("cannot connect to redis at " + address_ +
+                        ": TLS handshake failed: " + handshake_failure(tls_->native_handle(), ec));
+    }
+    on_ready();
+}
+
+void redis_connection::on_ready() {
+    connect_timer_.cancel();
     state_ = state::connected;
     backoff_ = std::chrono::milliseconds(0);
     do_write();
@@ -176,31 +227,35 @@ void redis_connection::do_write() {
     write_busy_ = true;
     writing_.swap(out_);
     out_.clear();
-    asio::async_write(
-        socket_, asio::buffer(writing_),
-        [self = shared_from_this(), id = id_](const boost::system::error_code& ec, std::size_t) {
-            self->on_write(id, ec);
-        });
+    auto done = [self = shared_from_this(), id = id_, stream = tls_](
+                    const boost::system::error_code& ec, std::size_t) { self->on_write(id, ec); };
+    if (tls_) return asio::async_write(*tls_, asio::buffer(writing_), std::move(done));
+    asio::async_write(socket_, asio::buffer(writing_), std::move(done));
 }
 
 void redis_connection::on_write(std::uint64_t id, const boost::system::error_code& ec) {
     if (id != id_) return;
     write_busy_ = false;
     writing_.clear();
-    if (ec) return fail_all("redis connection lost while writing: " + ec.message());
+    if (ec) {
+        return fail_all("redis connection to " + address_ + " lost while writing: " + ec.message());
+    }
     do_write();
 }
 
 void redis_connection::do_read() {
-    socket_.async_read_some(asio::buffer(in_), [self = shared_from_this(), id = id_](
-                                                   const boost::system::error_code& ec,
-                                                   std::size_t n) { self->on_read(id, ec, n); });
+    auto done = [self = shared_from_this(), id = id_, stream = tls_](
+                    const boost::system::error_code& ec, std::size_t n) {
+        self->on_read(id, ec, n);
+    };
+    if (tls_) return tls_->async_read_some(asio::buffer(in_), std::move(done));
+    socket_.async_read_some(asio::buffer(in_), std::move(done));
 }
 
 void redis_connection::on_read(std::uint64_t id, const boost::system::error_code& ec,
                                std::size_t n) {
     if (id != id_ || state_ != state::connected) return;
-    if (ec) return fail_all("redis connection lost: " + ec.message());
+    if (ec) return fail_all("redis connection to " + address_ + " lost: " + ec.message());
     if (redisReaderFeed(reader_, in_.data(), n) != REDIS_OK)
         return fail_all("redis reply unreadable");
     for (;;) {
@@ -226,7 +281,7 @@ void redis_connection::fail_all(const std::string& why) {
     boost::system::error_code ignored;
     connect_timer_.cancel();
     resolver_.cancel();
-    socket_.close(ignored);
+    lowest().close(ignored);  // a TLS stream's pending operations complete with an error
     out_.clear();
     writing_.clear();
     write_busy_ = false;

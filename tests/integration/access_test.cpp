@@ -26,11 +26,13 @@
 #include "support/daemon.h"
 #include "support/http_client.h"
 #include "support/remote_write_client.h"
+#include "support/test_pki.h"
 
 using namespace std::chrono_literals;
 using mg::test::child_process;
 using mg::test::running_daemon;
 using mg::test::temp_dir;
+using mg::test::test_pki;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
@@ -90,50 +92,6 @@ double await_sample(unsigned short stats_port, const std::string& series, double
     }
     return last;
 }
-
-// Certificates made for one test with the openssl command line: a server CA and the server's
-// certificate for 127.0.0.1, a client CA with a client certificate, and a client certificate of
-// an unrelated CA.
-struct test_pki {
-    temp_dir dir;
-    std::string ca, server_cert, server_key, client_ca, client_cert, client_key, rogue_cert,
-        rogue_key;
-
-    test_pki() {
-        const auto d = dir.path();
-        auto run = [](const std::string& cmd) {
-            const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
-            if (rc != 0) throw std::runtime_error("openssl failed: " + cmd);
-        };
-        const std::string key_opts = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-        auto make_ca = [&](const std::string& name) {
-            run("openssl req -x509 " + key_opts + " -days 2 -subj /CN=" + name + " -keyout " + d +
-                "/" + name + ".key -out " + d + "/" + name + ".pem");
-            return d + "/" + name + ".pem";
-        };
-        auto make_leaf = [&](const std::string& name, const std::string& ca_name,
-                             const std::string& ext) {
-            dir.write(name + ".ext", ext + "\n");
-            run("openssl req " + key_opts + " -subj /CN=" + name + " -keyout " + d + "/" + name +
-                ".key -out " + d + "/" + name + ".csr");
-            run("openssl x509 -req -days 2 -in " + d + "/" + name + ".csr -CA " + d + "/" +
-                ca_name + ".pem -CAkey " + d + "/" + ca_name + ".key -CAcreateserial -out " + d +
-                "/" + name + ".pem -extfile " + d + "/" + name + ".ext");
-        };
-        ca = make_ca("server-ca");
-        make_leaf("server", "server-ca", "subjectAltName=IP:127.0.0.1");
-        server_cert = d + "/server.pem";
-        server_key = d + "/server.key";
-        client_ca = make_ca("client-ca");
-        make_leaf("client", "client-ca", "extendedKeyUsage=clientAuth");
-        client_cert = d + "/client.pem";
-        client_key = d + "/client.key";
-        make_ca("rogue-ca");
-        make_leaf("rogue", "rogue-ca", "extendedKeyUsage=clientAuth");
-        rogue_cert = d + "/rogue.pem";
-        rogue_key = d + "/rogue.key";
-    }
-};
 
 struct tls_reply {
     std::string error;  // empty when a response arrived

@@ -2,126 +2,28 @@
 // reserved loopback port): the admission script's semantics (src/cluster/admission_script.h)
 // through the Asio/hiredis connection (src/cluster/redis_connection.h), several stores standing
 // for several replicas.
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
 #include <memory>
-#include <numeric>
-#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cluster/admission_store.h"
-#include "cluster/redis_connection.h"
-#include "support/peers.h"
-#include "support/process.h"
+#include "cluster_redis_support.h"
 
 namespace cl = mg::cluster;
-namespace asio = boost::asio;
+using mg::test::count;
+using mg::test::ids;
+using mg::test::io_thread;
+using mg::test::redis_server;
+using mg::test::replica;
+using mg::test::test_options;
 using namespace std::chrono_literals;
-
-namespace {
-
-// One redis-server without persistence on a reserved port; killed with the test.
-class redis_peer {
-  public:
-    redis_peer() {
-        const auto bin = mg::test::require_program("redis-server", "redis-server");
-        port_ = reserved_.port();
-        proc_ = std::make_unique<mg::test::child_process>(
-            mg::test::peer_command(bin, {"--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                         "--save", "", "--appendonly", "no"}));
-        if (!proc_->wait_for_line("Ready to accept connections", 20s))
-            FAIL("redis-server did not start; output:\n" << proc_->output());
-    }
-    unsigned short port() const { return port_; }
-
-  private:
-    mg::test::reserved_port reserved_;
-    unsigned short port_ = 0;
-    std::unique_ptr<mg::test::child_process> proc_;
-};
-
-// An io_context on its own thread, as the daemon's cluster client runs it.
-class io_thread {
-  public:
-    io_thread() : work_(asio::make_work_guard(ioc_)), thread_([this] { ioc_.run(); }) {}
-    ~io_thread() {
-        work_.reset();
-        ioc_.stop();
-        thread_.join();
-    }
-    cl::redis_connection::strand strand() { return asio::make_strand(ioc_); }
-
-  private:
-    asio::io_context ioc_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_;
-    std::thread thread_;
-};
-
-// Generous: these calls carry up to 10000 series, on a machine the other tests share (the
-// timeout itself is tested with a paused Redis and its own setting).
-cl::admission_options test_options() {
-    cl::admission_options o;
-    o.timeout = 5s;
-    return o;
-}
-
-// A replica's view: its own connection and store.
-struct replica {
-    replica(io_thread& io, unsigned short port, cl::admission_options o = test_options()) {
-        auto s = io.strand();
-        cl::redis_connection_options co;
-        co.port = port;
-        conn = cl::redis_connection::create(s, co);
-        store.emplace(conn, s, o);
-    }
-    ~replica() { conn->close(); }
-
-    // The callback runs on the I/O thread: it only fulfils the promise (no test macros there).
-    mg::result<cl::admit_reply> admit(
-        const std::string& tracker, std::int64_t limit, const std::vector<std::uint64_t>& ids,
-        std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
-        auto done = std::make_shared<std::promise<mg::result<cl::admit_reply>>>();
-        auto f = done->get_future();
-        store->admit(tracker, limit, ids, now,
-                     [done](mg::result<cl::admit_reply> r) { done->set_value(std::move(r)); });
-        REQUIRE(f.wait_for(10s) == std::future_status::ready);
-        return f.get();
-    }
-
-    mg::result<cl::redis_reply> raw(std::vector<std::string> args) {
-        auto done = std::make_shared<std::promise<mg::result<cl::redis_reply>>>();
-        auto f = done->get_future();
-        conn->command(std::move(args),
-                      [done](mg::result<cl::redis_reply> r) { done->set_value(std::move(r)); });
-        REQUIRE(f.wait_for(10s) == std::future_status::ready);
-        return f.get();
-    }
-
-    std::shared_ptr<cl::redis_connection> conn;
-    std::optional<cl::admission_store> store;
-};
-
-std::vector<std::uint64_t> ids(std::uint64_t from, std::uint64_t to) {
-    std::vector<std::uint64_t> v(to - from);
-    // Spread like real identities (xxh3 output), not consecutive integers.
-    for (std::uint64_t i = from; i < to; ++i) v[i - from] = (i + 1) * 0x9e3779b97f4a7c15ULL;
-    return v;
-}
-
-std::size_t count(const cl::admit_reply& r, cl::admit_code c) {
-    return static_cast<std::size_t>(std::count(r.codes.begin(), r.codes.end(), c));
-}
-
-}  // namespace
 
 TEST_CASE("cluster redis: the limit is reached exactly with replicas admitting at once",
           "[cluster][redis]") {
-    redis_peer redis;
+    redis_server redis;
     io_thread io;
     constexpr int k_replicas = 6;
     std::vector<std::unique_ptr<replica>> rs;
@@ -164,7 +66,7 @@ TEST_CASE(
     "cluster redis: periods are wall-clock aligned - a series is refreshed, then forgotten past "
     "the window",
     "[cluster][redis]") {
-    redis_peer redis;
+    redis_server redis;
     io_thread io;
     auto o = test_options();
     o.window = 30s;
@@ -207,7 +109,7 @@ TEST_CASE(
 TEST_CASE(
     "cluster redis: trackers are independent (label limits), and no limit records without refusing",
     "[cluster][redis]") {
-    redis_peer redis;
+    redis_server redis;
     io_thread io;
     replica r(io, redis.port());
     auto a = r.admit("m|status=a", 2, ids(0, 5));
@@ -225,7 +127,7 @@ TEST_CASE(
 
 TEST_CASE("cluster redis: a Redis that lost its scripts gets it again - errors are clear",
           "[cluster][redis]") {
-    redis_peer redis;
+    redis_server redis;
     io_thread io;
     auto o = test_options();
     o.timeout = 200ms;
@@ -260,7 +162,7 @@ TEST_CASE(
 }
 
 TEST_CASE("cluster redis: bytes per series of the limit in Redis", "[cluster][redis]") {
-    redis_peer redis;
+    redis_server redis;
     io_thread io;
     replica r(io, redis.port());
     constexpr std::int64_t k_limit = 100000;

@@ -1,0 +1,95 @@
+// What the Redis tests of cluster mode share (cluster_redis_test.cpp, cluster_redis_tls_test.cpp):
+// a redis-server started for one test on reserved loopback ports
+// and killed with it, an io_context on its own thread as the daemon runs its Redis client, and a
+// replica's view (a connection and an admission store) with blocking helpers.
+// Not thread-safe but where said; each object belongs to one test.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/admission_store.h"
+#include "cluster/redis_connection.h"
+#include "support/peers.h"
+#include "support/process.h"
+
+namespace mg::test {
+
+// One redis-server without persistence, on 127.0.0.1 and a reserved port, plus `extra`
+// arguments. tls: the port is the TLS port (--tls-port; --port 0), and `extra` must carry the
+// certificate settings.
+class redis_server {
+  public:
+    explicit redis_server(std::vector<std::string> extra = {}, bool tls = false);
+    unsigned short port() const { return port_; }
+    const std::string& output() const { return proc_->output(); }
+
+  private:
+    reserved_port reserved_;
+    unsigned short port_ = 0;
+    std::unique_ptr<child_process> proc_;
+};
+
+// An io_context on its own thread, as the daemon's cluster client runs it.
+class io_thread {
+  public:
+    io_thread();
+    ~io_thread();
+    io_thread(const io_thread&) = delete;
+    io_thread& operator=(const io_thread&) = delete;
+    cluster::redis_connection::strand strand() { return boost::asio::make_strand(ioc_); }
+
+  private:
+    boost::asio::io_context ioc_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    std::thread thread_;
+};
+
+// Sends one command and waits for its answer (at most 10 s, else a failure saying so). The
+// callback runs on the I/O thread: it only fulfils a promise (no test macros there). Thread-safe.
+result<cluster::redis_reply> call(cluster::redis_connection& c, std::vector<std::string> args);
+
+// Generous: these calls carry up to 10000 series, on a machine the other tests share (the
+// timeout itself is tested with a paused Redis and its own setting).
+cluster::admission_options test_options();
+
+// A replica's view: its own connection and store.
+struct replica {
+    replica(io_thread& io, unsigned short port, cluster::admission_options o = test_options());
+    replica(io_thread& io, cluster::redis_connection_options co,
+            cluster::admission_options o = test_options());
+    ~replica() { client->close(); }
+    replica(const replica&) = delete;
+    replica& operator=(const replica&) = delete;
+
+    // Thread-safe (the store and the client are).
+    result<cluster::admit_reply> admit(
+        const std::string& tracker, std::int64_t limit, const std::vector<std::uint64_t>& ids,
+        std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+    result<cluster::redis_reply> raw(std::vector<std::string> args) {
+        return call(*client, std::move(args));
+    }
+
+    std::shared_ptr<cluster::redis_connection> client;
+    std::optional<cluster::admission_store> store;
+};
+
+// Identities spread like real ones (xxh3 output), not consecutive integers.
+std::vector<std::uint64_t> ids(std::uint64_t from, std::uint64_t to);
+std::size_t count(const cluster::admit_reply& r, cluster::admit_code c);
+
+// A failed result's message (for INFO), or empty.
+template <typename T>
+std::string why(const result<T>& r) {
+    return r ? std::string() : r.error_message();
+}
+
+}  // namespace mg::test
