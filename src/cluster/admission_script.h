@@ -1,7 +1,7 @@
 // admission_script: the Redis server-side script that decides, atomically for one tracker, which
-// of a request's series pass (cluster mode, docs/cluster.md). Loaded once per connection with
-// SCRIPT LOAD and called by its SHA1 (EVALSHA); NOSCRIPT (a restarted or failed-over Redis) loads
-// it again.
+// of a request's series pass (cluster mode, docs/cluster.md). Its SHA1 is learned once with
+// SCRIPT LOAD and it is called by it (EVALSHA); a server without it (restarted, failed over, a
+// Redis Cluster node not asked before) answers NOSCRIPT and gets the script itself once (EVAL).
 //
 // The model is the local tracker's (cardinality/bloom_tracker.h), with time cut into wall-clock
 // periods so every replica agrees on them: period p = floor(unix_ms / period_ms). Each of the

@@ -48,8 +48,10 @@ void bit_positions(std::uint64_t series_id, const bloom_geometry& g,
 }
 
 struct admission_store::call {
-    explicit call(redis_connection::strand& s) : timer(s) {}
+    explicit call(redis_client::strand& s) : timer(s) {}
     std::vector<std::string> keys_and_args;  // everything after EVALSHA <sha>
+    // The key that routes the call (to the node serving the tracker's slot in a Redis Cluster).
+    std::string_view route() const { return keys_and_args[1]; }
     std::size_t series = 0;
     callback cb;
     asio::steady_timer timer;
@@ -63,7 +65,7 @@ struct admission_store::call {
     }
 };
 
-admission_store::admission_store(std::shared_ptr<redis_connection> conn, redis_connection::strand s,
+admission_store::admission_store(std::shared_ptr<redis_client> conn, redis_client::strand s,
                                  admission_options o)
     : conn_(std::move(conn)),
       strand_(std::move(s)),
@@ -124,7 +126,7 @@ void admission_store::run(const std::shared_ptr<call>& c, bool reloaded) {
     if (c->done) return;
     if (sha_->empty()) {
         conn_->command(
-            {"SCRIPT", "LOAD", std::string(k_admission_script)},
+            c->route(), {"SCRIPT", "LOAD", std::string(k_admission_script)},
             [this, c, reloaded](result<redis_reply> r) {
                 if (!r) return c->finish(make_error(r.error_message()));
                 if (r->type != redis_reply::kind::string) {
@@ -135,16 +137,19 @@ void admission_store::run(const std::shared_ptr<call>& c, bool reloaded) {
             });
         return;
     }
-    std::vector<std::string> args{"EVALSHA", *sha_};
+    // After NOSCRIPT the script itself goes (EVAL), which Redis caches under the same SHA1: the
+    // call is routed and redirected by its keys like EVALSHA, so in a Redis Cluster it reaches
+    // the node that lacked the script even while the client's slot map is behind (a SCRIPT LOAD
+    // has no key and would go by the map).
+    std::vector<std::string> args{reloaded ? "EVAL" : "EVALSHA",
+                                  reloaded ? std::string(k_admission_script) : *sha_};
     args.insert(args.end(), c->keys_and_args.begin(), c->keys_and_args.end());
-    conn_->command(std::move(args), [this, c, reloaded](result<redis_reply> r) {
+    conn_->command(c->route(), std::move(args), [this, c, reloaded](result<redis_reply> r) {
         if (!r) return c->finish(make_error(r.error_message()));
         if (r->is_error()) {
-            // A restarted or failed-over Redis has lost its scripts: load it again, once.
-            if (!reloaded && r->str.rfind("NOSCRIPT", 0) == 0) {
-                sha_->clear();
-                return run(c, true);
-            }
+            // A restarted or failed-over Redis, or a cluster node never asked before, lacks the
+            // script: send it, once.
+            if (!reloaded && r->str.rfind("NOSCRIPT", 0) == 0) return run(c, true);
             return c->finish(make_error("redis: " + r->str));
         }
         if (r->type != redis_reply::kind::array || r->elements.size() != c->series + 1) {

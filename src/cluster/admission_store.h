@@ -14,9 +14,14 @@
 // unreachable, an error reply, or no answer by the deadline (the answer, if it comes later, is
 // ignored). The caller's failure policy decides then.
 //
-// Thread-safety: admit() may be called from any thread; callbacks run on the connection's strand.
-// Ownership: holds the connection (shared); the script's SHA1 is learned once and re-learned on
-// NOSCRIPT.
+// Redis is a redis_client (redis_client.h): one server (a redis_connection) or a Redis Cluster
+// (redis_cluster.h), which sends each call to the node serving the tracker's hash tag. The SHA1
+// is the same everywhere; a node without the script answers NOSCRIPT and that call sends the
+// script itself (EVAL, routed by the same keys), which loads it there.
+//
+// Thread-safety: admit() may be called from any thread; callbacks run on the client's strand,
+// which must be the strand given here (the SHA1 and the deadlines live on it).
+// Ownership: holds the client (shared); the script's SHA1 is learned once (SCRIPT LOAD).
 #pragma once
 
 #include <chrono>
@@ -28,7 +33,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cluster/redis_connection.h"
+#include "cluster/redis_client.h"
 #include "common/result.h"
 
 namespace mg::cluster {
@@ -63,7 +68,8 @@ class admission_store {
   public:
     using callback = std::function<void(result<admit_reply>)>;
 
-    admission_store(std::shared_ptr<redis_connection> conn, redis_connection::strand s,
+    // `s`: the strand `client` calls back on (the one it was created with).
+    admission_store(std::shared_ptr<redis_client> client, redis_client::strand s,
                     admission_options o);
 
     // limit < 0: no limit (the series are recorded, never refused). `now` is wall time: it picks
@@ -86,8 +92,8 @@ class admission_store {
     std::int64_t period_ms() const;  // window / generations, at least 1
     void run(const std::shared_ptr<call>& c, bool reloaded);
 
-    std::shared_ptr<redis_connection> conn_;
-    redis_connection::strand strand_;
+    std::shared_ptr<redis_client> conn_;
+    redis_client::strand strand_;
     admission_options o_;
     std::shared_ptr<std::string> sha_;  // strand only; empty until SCRIPT LOAD answered
 };

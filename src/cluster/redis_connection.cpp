@@ -85,8 +85,19 @@ redis_connection::~redis_connection() {
 void redis_connection::command(std::vector<std::string> args, callback cb) {
     asio::post(strand_,
                [self = shared_from_this(), args = std::move(args), cb = std::move(cb)]() mutable {
-                   self->do_command(std::move(args), std::move(cb));
+                   self->do_command(std::move(args), std::move(cb), false);
                });
+}
+
+void redis_connection::asking_command(std::vector<std::string> args, callback cb) {
+    asio::post(strand_,
+               [self = shared_from_this(), args = std::move(args), cb = std::move(cb)]() mutable {
+                   self->do_command(std::move(args), std::move(cb), true);
+               });
+}
+
+void redis_connection::command(std::string_view, std::vector<std::string> args, callback cb) {
+    command(std::move(args), std::move(cb));
 }
 
 void redis_connection::close() {
@@ -113,7 +124,7 @@ void redis_connection::append(const std::vector<std::string>& args) {
     redisFreeCommand(cmd);
 }
 
-void redis_connection::do_command(std::vector<std::string> args, callback cb) {
+void redis_connection::do_command(std::vector<std::string> args, callback cb, bool asking) {
     if (state_ == state::closed) return cb(make_error("redis connection closed"));
     if (state_ == state::idle) {
         const auto now = std::chrono::steady_clock::now();
@@ -124,6 +135,11 @@ void redis_connection::do_command(std::vector<std::string> args, callback cb) {
                                  std::to_string(wait.count()) + " ms"));
         }
         do_connect();
+    }
+    if (asking) {
+        // Its reply says nothing the command's own reply will not (a refusal shows as MOVED).
+        append({"ASKING"});
+        waiting_.push_back([](const result<redis_reply>&) {});
     }
     append(args);
     waiting_.push_back(std::move(cb));

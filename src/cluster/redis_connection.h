@@ -12,6 +12,9 @@
 // (when configured; connect_timeout covers it), then AUTH and SELECT go first when configured.
 // Failures name the address, and for TLS OpenSSL's reason for refusing the certificate.
 //
+// As a redis_client it is the one-server mode: the key of command(key, ...) is ignored, so that
+// mode costs nothing for Redis Cluster's sake. redis_cluster.h holds one per node.
+//
 // Ownership: create() returns a shared_ptr; pending operations keep it alive. close() fails what
 // is pending. Thread-safety: every public method may be called from any thread (they post to the
 // strand); callbacks run on the strand and must not block.
@@ -31,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/redis_client.h"
 #include "cluster/redis_reply.h"
 #include "cluster/redis_tls.h"
 #include "common/result.h"
@@ -55,19 +59,24 @@ struct redis_connection_options {
     std::shared_ptr<boost::asio::ssl::context> tls_context;
 };
 
-class redis_connection : public std::enable_shared_from_this<redis_connection> {
+class redis_connection : public redis_client,
+                         public std::enable_shared_from_this<redis_connection> {
   public:
-    using strand = boost::asio::strand<boost::asio::io_context::executor_type>;
-    using callback = std::function<void(result<redis_reply>)>;
-
     static std::shared_ptr<redis_connection> create(strand s, redis_connection_options o);
-    ~redis_connection();
+    ~redis_connection() override;
     redis_connection(const redis_connection&) = delete;
     redis_connection& operator=(const redis_connection&) = delete;
 
     void command(std::vector<std::string> args, callback cb);
-    void close();
+    // Redis Cluster's ASK redirection: ASKING and then the command, back to back on this
+    // connection (ASKING admits only the next command to a slot being imported). cb gets the
+    // command's reply.
+    void asking_command(std::vector<std::string> args, callback cb);
+    void command(std::string_view key, std::vector<std::string> args, callback cb) override;
+    void close() override;
 
+    // "host:port", as failures name it.
+    const std::string& address() const { return address_; }
     // Strand only (for the owner's reconnect decisions and metrics).
     bool connected() const { return state_ == state::connected; }
 
@@ -76,7 +85,7 @@ class redis_connection : public std::enable_shared_from_this<redis_connection> {
     using tls_stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
     redis_connection(strand s, redis_connection_options o);
-    void do_command(std::vector<std::string> args, callback cb);
+    void do_command(std::vector<std::string> args, callback cb, bool asking);
     void do_connect();
     void on_connect(std::uint64_t id, const boost::system::error_code& ec);
     void do_handshake(std::uint64_t id);

@@ -33,10 +33,11 @@ io_thread::~io_thread() {
     thread_.join();
 }
 
-result<cl::redis_reply> call(cl::redis_connection& c, std::vector<std::string> args) {
+result<cl::redis_reply> call(cl::redis_client& c, std::string_view key,
+                             std::vector<std::string> args) {
     auto done = std::make_shared<std::promise<result<cl::redis_reply>>>();
     auto f = done->get_future();
-    c.command(std::move(args),
+    c.command(key, std::move(args),
               [done](result<cl::redis_reply> r) { done->set_value(std::move(r)); });
     // Not REQUIRE: callers on other threads than the test's (Catch's macros are not
     // thread-safe); the callback itself must have been lost for this to happen.
@@ -63,6 +64,13 @@ replica::replica(io_thread& io, unsigned short port, cl::admission_options o)
 replica::replica(io_thread& io, cl::redis_connection_options co, cl::admission_options o) {
     auto s = io.strand();
     client = cl::redis_connection::create(s, std::move(co));
+    store.emplace(client, s, std::move(o));
+}
+
+replica::replica(io_thread& io, cl::redis_cluster_options co, cl::admission_options o) {
+    auto s = io.strand();
+    cluster = cl::redis_cluster::create(s, std::move(co));
+    client = cluster;
     store.emplace(client, s, std::move(o));
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cluster/admission_store.h"
+#include "cluster/redis_client_factory.h"
 #include "cluster_redis_support.h"
 
 namespace cl = mg::cluster;
@@ -176,4 +177,54 @@ TEST_CASE("cluster redis: bytes per series of the limit in Redis", "[cluster][re
     // rounding); the issue's goal is at most 4 bytes per series for the three live periods.
     CHECK(used->integer > 100000);
     CHECK(3 * static_cast<double>(used->integer) / k_limit <= 4.0);
+}
+
+TEST_CASE("cluster redis: client settings - addresses, and every mistake reported at once",
+          "[cluster][redis]") {
+    auto named = cl::parse_redis_address("redis.example:6380");
+    REQUIRE(named);
+    CHECK(named->host == "redis.example");
+    CHECK(named->port == 6380);
+    auto v6 = cl::parse_redis_address("[::1]:7000");
+    REQUIRE(v6);
+    CHECK(v6->host == "::1");
+    CHECK(v6->port == 7000);
+    auto bare = cl::parse_redis_address("redis");
+    REQUIRE(bare);
+    CHECK(bare->port == 6379);
+    for (const char* bad : {"::1:7000", "redis:0", "redis:70000", "redis:x", ":6379", "[::1"}) {
+        INFO(bad);
+        CHECK_FALSE(cl::parse_redis_address(bad));
+    }
+
+    io_thread io;
+    cl::redis_client_options o;
+    o.addresses = {"a:1", "b:2", "c:x"};
+    o.connection.tls.enabled = true;
+    o.connection.tls.ca_file = "/nonexistent/ca.pem";
+    auto wrong = cl::make_redis_client(io.strand(), o);
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error_message().find("\"c:x\"") != std::string::npos);
+    CHECK(wrong.error_message().find("more than one redis address") != std::string::npos);
+    CHECK(wrong.error_message().find("/nonexistent/ca.pem") != std::string::npos);
+    o.cluster = true;
+    o.connection.db = 2;
+    wrong = cl::make_redis_client(io.strand(), o);
+    REQUIRE_FALSE(wrong);
+    CHECK(wrong.error_message().find("db must be 0") != std::string::npos);
+    CHECK(wrong.error_message().find("more than one") == std::string::npos);
+
+    // Nothing is sent before the first command, so these need no server.
+    cl::redis_client_options one;
+    one.addresses = {"127.0.0.1:6379"};
+    auto single = cl::make_redis_client(io.strand(), one);
+    REQUIRE(single);
+    CHECK(dynamic_cast<cl::redis_connection*>(single->get()) != nullptr);
+    one.cluster = true;
+    one.addresses.push_back("127.0.0.1:6380");
+    auto cluster = cl::make_redis_client(io.strand(), one);
+    REQUIRE(cluster);
+    CHECK(dynamic_cast<cl::redis_cluster*>(cluster->get()) != nullptr);
+    (*single)->close();
+    (*cluster)->close();
 }
