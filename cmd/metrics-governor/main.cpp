@@ -186,7 +186,9 @@ int run_daemon(const mg::config::app_config& cfg) {
         governor->set_cluster(*port, options.cluster->policy);
         mg::logging::info(
             "cluster mode",
-            {{"redis", options.cluster->addresses.front()},
+            {{"redis", options.cluster->client.addresses.front()},
+             {"redis_cluster", options.cluster->client.cluster},
+             {"tls", options.cluster->client.connection.tls.enabled},
              {"failure_policy", std::string(mg::limits::policy_name(options.cluster->policy))},
              {"timeout_ms", options.cluster->admission.timeout.count()}});
     }

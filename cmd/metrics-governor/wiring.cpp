@@ -24,9 +24,15 @@ std::optional<cluster::cluster_options> cluster_options_from(const config::app_c
     const auto& c = cfg.cluster;
     if (!c.enabled()) return std::nullopt;
     cluster::cluster_options o;
-    o.addresses = c.addresses;
-    o.connection.password = c.auth_password();
-    o.connection.db = c.db;
+    o.client.addresses = c.addresses;
+    o.client.cluster = c.redis_cluster;
+    o.client.connection.password = c.auth_password();
+    o.client.connection.db = c.db;
+    o.client.connection.tls.enabled = c.tls_enabled;
+    o.client.connection.tls.ca_file = c.tls_ca_file;
+    o.client.connection.tls.cert_file = c.tls_cert_file;
+    o.client.connection.tls.key_file = c.tls_key_file;
+    o.client.connection.tls.insecure_skip_verify = c.tls_insecure_skip_verify;
     o.admission.key_prefix = c.key_prefix;
     // The shared limits cover the trackers' window, in the periods of cluster_options.h.
     o.admission.window =

@@ -119,26 +119,10 @@ result<std::shared_ptr<cluster_admission>> make_cluster_admission(boost::asio::i
                                                                   const cluster_options& o,
                                                                   mg::clock& clock,
                                                                   prometheus::Registry* registry) {
-    if (o.addresses.empty()) return make_error("cluster mode needs a Redis address");
-    const auto& addr = o.addresses.front();
-    const auto colon = addr.rfind(':');
-    int port = 0;
-    try {
-        port = colon == std::string::npos ? 0 : std::stoi(addr.substr(colon + 1));
-    } catch (const std::exception&) {
-        port = 0;
-    }
-    if (port <= 0 || port > 65535)
-        return make_error("cluster Redis address \"" + addr + "\" is not host:port");
-    auto conn_opts = o.connection;
-    conn_opts.host = addr.substr(0, colon);
-    if (conn_opts.host.size() > 2 && conn_opts.host.front() == '[') {
-        conn_opts.host = conn_opts.host.substr(1, conn_opts.host.size() - 2);  // [v6]:port
-    }
-    conn_opts.port = static_cast<std::uint16_t>(port);
     auto strand = boost::asio::make_strand(ioc);
-    auto conn = redis_connection::create(strand, conn_opts);
-    auto store = std::make_shared<admission_store>(conn, strand, o.admission);
+    auto client = make_redis_client(strand, o.client);
+    if (!client) return make_error(client.error_message());
+    auto store = std::make_shared<admission_store>(*client, strand, o.admission);
     return std::make_shared<cluster_admission>(std::move(store), clock, registry,
                                                std::string(limits::policy_name(o.policy)));
 }

@@ -6,14 +6,15 @@
 #include <vector>
 
 #include "cluster/admission_store.h"
-#include "cluster/redis_connection.h"
+#include "cluster/redis_client_factory.h"
 #include "limits/cluster_port.h"
 
 namespace mg::cluster {
 
 struct cluster_options {
-    std::vector<std::string> addresses;   // host:port; the first one is used (one Redis)
-    redis_connection_options connection;  // host and port are set from the address
+    // Addresses (one server, or seeds of a Redis Cluster), password, db and TLS
+    // (redis_client_factory.h).
+    redis_client_options client;
     admission_options admission;
     limits::cluster_failure_policy policy = limits::cluster_failure_policy::local;
 };

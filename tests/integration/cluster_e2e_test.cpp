@@ -159,9 +159,65 @@ std::map<int, int> send_pass(unsigned short port, std::int64_t ts) {
     return codes;
 }
 
+// Three redis-server nodes joined into one Redis Cluster (three primaries, every slot assigned by
+// redis-cli), waited for until every node reports cluster_state:ok.
+class redis_cluster_peer {
+  public:
+    redis_cluster_peer() {
+        const auto bin = test::require_program("redis-server", "redis-server");
+        const auto cli = test::require_program("redis-cli", "redis-tools");
+        std::vector<std::string> create{"--cluster", "create"};
+        for (int i = 0; i < 3; ++i) {
+            ports_.push_back(std::make_unique<test::reserved_port>());
+            bus_.push_back(std::make_unique<test::reserved_port>());
+            const auto n = std::to_string(i);
+            nodes_.push_back(std::make_unique<test::child_process>(test::peer_command(
+                bin,
+                {"--port", std::to_string(ports_.back()->port()), "--bind", "127.0.0.1", "--save",
+                 "", "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-port",
+                 std::to_string(bus_.back()->port()), "--cluster-config-file",
+                 dir_.file("nodes-" + n + ".conf"), "--dir", dir_.path()})));
+            if (!nodes_.back()->wait_for_line("Ready to accept connections", 20s))
+                FAIL("redis-server (cluster node " << n << ") did not start:\n"
+                                                   << nodes_.back()->output());
+            create.push_back("127.0.0.1:" + std::to_string(ports_.back()->port()));
+        }
+        create.push_back("--cluster-yes");
+        test::child_process joining(test::peer_command(cli, create));
+        if (joining.wait_exit(60s) != 0)
+            FAIL("redis-cli --cluster create failed:\n" << joining.output());
+        // redis-cli returns when the slots are assigned; every node must also know the others.
+        for (const auto& port : ports_) {
+            const bool ok = test::eventually(
+                [&] {
+                    test::child_process info(test::peer_command(
+                        cli, {"-p", std::to_string(port->port()), "CLUSTER", "INFO"}));
+                    return info.wait_exit(10s) == 0 &&
+                           info.output().find("cluster_state:ok") != std::string::npos;
+                },
+                30s, {});
+            if (!ok) FAIL("Redis Cluster never reached cluster_state:ok");
+        }
+    }
+    // Every node's address, as the -cluster-redis-addr list.
+    std::string addresses() const {
+        std::string out;
+        for (const auto& p : ports_)
+            out += (out.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(p->port()));
+        return out;
+    }
+
+  private:
+    test::temp_dir dir_;
+    std::vector<std::unique_ptr<test::reserved_port>> ports_, bus_;
+    std::vector<std::unique_ptr<test::child_process>> nodes_;
+};
+
 struct cluster_setup {
-    explicit cluster_setup(const std::string& policy, int replicas = 3)
-        : backend("backend", k_backend_config, {"--web.enable-remote-write-receiver"}) {
+    explicit cluster_setup(const std::string& policy, int replicas = 3,
+                           std::vector<std::string> redis_args = {})
+        : backend("backend", k_backend_config, {"--web.enable-remote-write-receiver"}),
+          redis_args_(std::move(redis_args)) {
         dir.write("limits.yaml",
                   "rules:\n  - name: limited\n    match: {metric_name: limited}\n"
                   "    max_cardinality: " +
@@ -174,12 +230,16 @@ struct cluster_setup {
         balancer = std::make_unique<haproxy_peer>(ports);
     }
     std::vector<std::string> args(const std::string& policy) {
+        auto out = redis_args_.empty() ? std::vector<std::string>{"-cluster-redis-addr=127.0.0.1:" +
+                                                                  std::to_string(redis.port())}
+                                       : redis_args_;
+        for (auto& a : base_args(policy)) out.push_back(std::move(a));
+        return out;
+    }
+    std::vector<std::string> base_args(const std::string& policy) {
         return {"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend.port()) +
                     "/api/v1/write",
-                "-limits-config",
-                dir.file("limits.yaml"),
-                "-flush-interval=100ms",
-                "-cluster-redis-addr=127.0.0.1:" + std::to_string(redis.port()),
+                "-limits-config", dir.file("limits.yaml"), "-flush-interval=100ms",
                 "-cluster-failure-policy=" + policy};
     }
     std::vector<test::child_process*> logs() {
@@ -198,17 +258,20 @@ struct cluster_setup {
     }
 
     test::temp_dir dir;
-    redis_peer redis;
+    redis_peer redis;  // the one Redis, unused when redis_args name others
     test::prometheus_peer backend;
+    std::vector<std::string> redis_args_;
     std::vector<std::unique_ptr<test::running_daemon>> daemons;
     std::unique_ptr<haproxy_peer> balancer;
 };
 
 }  // namespace
 
-TEST_CASE("cluster e2e: three replicas behind haproxy enforce one limit, with no gaps",
-          "[e2e][cluster]") {
-    cluster_setup c("local");
+namespace {
+
+// One limit over the replicas of `c`: 2000 series of a metric limited to 500 sent four times
+// through the balancer, plus an unlimited metric.
+void check_one_limit(cluster_setup& c) {
     constexpr int k_passes = 4;
     const auto t0 = now_ms() - 60'000;
     for (int p = 0; p < k_passes; ++p) {
@@ -251,6 +314,21 @@ TEST_CASE("cluster e2e: three replicas behind haproxy enforce one limit, with no
         CHECK(test::sample_value(page, "metrics_governor_cluster_up").value_or(-1) == 1);
         CHECK(page.find("metrics_governor_cluster_fallback_series_total{") == std::string::npos);
     }
+}
+
+}  // namespace
+
+TEST_CASE("cluster e2e: three replicas behind haproxy enforce one limit, with no gaps",
+          "[e2e][cluster]") {
+    cluster_setup c("local");
+    check_one_limit(c);
+}
+
+TEST_CASE("cluster e2e: the same limit with a three-primary Redis Cluster", "[e2e][cluster]") {
+    redis_cluster_peer redis_cluster;
+    cluster_setup c("local", 3,
+                    {"-cluster-redis-addr=" + redis_cluster.addresses(), "-cluster-redis-cluster"});
+    check_one_limit(c);
 }
 
 TEST_CASE("cluster e2e: Redis unresponsive for 10 s - the local policy decides, then write-back",

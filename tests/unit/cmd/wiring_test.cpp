@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "shared/temp_dir.h"
 
 using namespace std::chrono_literals;
 using mg::cmd::module_options;
@@ -61,13 +62,14 @@ const std::vector<row>& rows() {
         {"-cluster-redis-addr", "redis.example:6390",
          [](const module_options& o) {
              REQUIRE(o.cluster);
-             CHECK(o.cluster->addresses == std::vector<std::string>{"redis.example:6390"});
+             CHECK(o.cluster->client.addresses == std::vector<std::string>{"redis.example:6390"});
          }},
         {"-cluster-password", "wiring-redis-password",
          [](const module_options& o) {
-             CHECK(o.cluster->connection.password == "wiring-redis-password");
+             CHECK(o.cluster->client.connection.password == "wiring-redis-password");
          }},
-        {"-cluster-db", "7", [](const module_options& o) { CHECK(o.cluster->connection.db == 7); }},
+        {"-cluster-db", "7",
+         [](const module_options& o) { CHECK(o.cluster->client.connection.db == 7); }},
         {"-cluster-key-prefix", "wiring:",
          [](const module_options& o) { CHECK(o.cluster->admission.key_prefix == "wiring:"); }},
         {"-cluster-timeout", "77ms",
@@ -222,13 +224,18 @@ std::set<std::string> read_by_main() {
 // Settings parsed and checked (config/cluster_settings.cpp) that no module uses yet: cluster mode
 // (issue 17) is being wired into the governor. Move each to rows() as it is wired.
 std::set<std::string> not_wired_yet() {
-    // The Redis client has no ACL user name and no TLS yet (docs/cluster.md, "Not done yet").
-    return {"-cluster-username", "-cluster-redis-cluster", "-cluster-tls-enabled",
-            "-cluster-tls-ca-file", "-cluster-tls-cert-file", "-cluster-tls-key-file",
-            "-cluster-tls-insecure-skip-verify",
+    // The Redis client has no ACL user name yet (docs/cluster.md, "Not done yet").
+    return {"-cluster-username",
             // Read at parse time into the password the client gets (auth_password(); the
             // config tests cover the file), so wired as -cluster-password is.
             "-cluster-password-file"};
+}
+
+// Cluster settings that need files or exclude rows() settings (-cluster-db with Redis Cluster):
+// checked by their own test case below.
+std::set<std::string> wired_cluster_client() {
+    return {"-cluster-redis-cluster", "-cluster-tls-enabled",  "-cluster-tls-ca-file",
+            "-cluster-tls-cert-file", "-cluster-tls-key-file", "-cluster-tls-insecure-skip-verify"};
 }
 
 // The module options of one command line made of `table`'s rows, checked row by row.
@@ -259,6 +266,7 @@ TEST_CASE("wiring: every setting reaches its module's options", "[cmd][wiring]")
 TEST_CASE("wiring: every setting of the configuration is wired or read by main", "[cmd][wiring]") {
     std::set<std::string> known = read_by_main();
     for (const auto& flag : not_wired_yet()) CHECK(known.insert(flag).second);
+    for (const auto& flag : wired_cluster_client()) CHECK(known.insert(flag).second);
     for (const auto* table : {&rows(), &alternative_rows()}) {
         for (const auto& r : *table) {
             INFO(r.flag);
@@ -285,4 +293,42 @@ TEST_CASE("wiring: the defaults", "[cmd][wiring]") {
     CHECK_FALSE(options.persistence.has_value());  // -bloom-persistence-enabled is off
     CHECK(options.ingest_server.name == "ingest");
     CHECK(options.stats_server.name == "stats");
+}
+
+TEST_CASE("wiring: the Redis client's mode and TLS reach cluster mode's client", "[cmd][wiring]") {
+    mg::test::temp_dir dir;
+    const auto ca = dir.write("ca.pem", "ca");
+    const auto cert = dir.write("cert.pem", "cert");
+    const auto key = dir.write("key.pem", "key");
+    const std::vector<std::string> args = {"metrics-governor",
+                                           "-cluster-redis-addr=a:7000,b:7001",
+                                           "-cluster-redis-cluster",
+                                           "-cluster-tls-enabled",
+                                           "-cluster-tls-ca-file=" + ca,
+                                           "-cluster-tls-cert-file=" + cert,
+                                           "-cluster-tls-key-file=" + key,
+                                           "-cluster-tls-insecure-skip-verify"};
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    const auto parsed = mg::config::parse_command_line(static_cast<int>(argv.size()), argv.data());
+    REQUIRE(parsed.errors.empty());
+    const auto o = mg::cmd::module_options_from(parsed.config);
+    REQUIRE(o.cluster);
+    CHECK(o.cluster->client.cluster);
+    CHECK(o.cluster->client.addresses == std::vector<std::string>{"a:7000", "b:7001"});
+    const auto& tls = o.cluster->client.connection.tls;
+    CHECK(tls.enabled);
+    CHECK(tls.ca_file == ca);
+    CHECK(tls.cert_file == cert);
+    CHECK(tls.key_file == key);
+    CHECK(tls.insecure_skip_verify);
+    // Without the flags: one server, no TLS.
+    const auto plain = mg::cmd::module_options_from([] {
+        mg::config::app_config c;
+        c.cluster.addresses = {"a:7000"};
+        return c;
+    }());
+    REQUIRE(plain.cluster);
+    CHECK_FALSE(plain.cluster->client.cluster);
+    CHECK_FALSE(plain.cluster->client.connection.tls.enabled);
 }
