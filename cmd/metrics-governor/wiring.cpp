@@ -26,6 +26,7 @@ std::optional<cluster::cluster_options> cluster_options_from(const config::app_c
     cluster::cluster_options o;
     o.client.addresses = c.addresses;
     o.client.cluster = c.redis_cluster;
+    o.client.connection.username = c.username;
     o.client.connection.password = c.auth_password();
     o.client.connection.db = c.db;
     o.client.connection.tls.enabled = c.tls_enabled;

@@ -160,7 +160,12 @@ void redis_connection::do_connect() {
         };
     };
     if (!o_.password.empty()) {
-        append({"AUTH", o_.password});
+        // Redis 6 ACL: AUTH user password; without a user, the default user's password.
+        if (o_.username.empty()) {
+            append({"AUTH", o_.password});
+        } else {
+            append({"AUTH", o_.username, o_.password});
+        }
         waiting_.push_front(must_succeed("AUTH"));
     }
     if (o_.db != 0) {

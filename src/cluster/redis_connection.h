@@ -46,8 +46,9 @@ namespace mg::cluster {
 struct redis_connection_options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
-    std::string password;                             // AUTH when set
-    int db = 0;                                       // SELECT when not 0
+    std::string username;  // Redis 6 ACL user (AUTH user password); empty: AUTH password
+    std::string password;  // AUTH when set
+    int db = 0;            // SELECT when not 0
     std::chrono::milliseconds connect_timeout{1000};  // connect and TLS handshake
     std::chrono::milliseconds min_backoff{100};
     std::chrono::milliseconds max_backoff{5000};

@@ -162,6 +162,42 @@ TEST_CASE(
     CHECK(second.error_message().find("next connection attempt in") != std::string::npos);
 }
 
+TEST_CASE("cluster redis: AUTH with a password, and with an ACL user - a refusal is clear",
+          "[cluster][redis]") {
+    // The default user needs a password; "governor" is an ACL user of its own (Redis 6+).
+    redis_server redis({"--requirepass", "default-pw", "--user", "governor", "on", ">governor-pw",
+                        "~*", "&*", "+@all"});
+    io_thread io;
+    cl::redis_connection_options co;
+    co.port = redis.port();
+    co.password = "default-pw";
+    {
+        replica r(io, co);
+        const auto a = r.admit("m", 10, ids(0, 3));
+        INFO(mg::test::why(a));
+        CHECK(a);
+    }
+    co.username = "governor";
+    co.password = "governor-pw";
+    {
+        replica r(io, co);
+        const auto a = r.admit("m", 10, ids(0, 3));
+        INFO(mg::test::why(a));
+        REQUIRE(a);
+        CHECK(count(*a, cl::admit_code::known) == 3);  // the same Redis, the same admitted set
+        const auto who = r.raw({"ACL", "WHOAMI"});
+        REQUIRE(who);
+        CHECK(who->str == "governor");
+    }
+    co.password = "wrong";
+    {
+        replica r(io, co);
+        const auto a = r.admit("m", 10, ids(0, 3));
+        REQUIRE_FALSE(a);
+        CHECK_THAT(a.error_message(), Catch::Contains("AUTH"));
+    }
+}
+
 TEST_CASE("cluster redis: bytes per series of the limit in Redis", "[cluster][redis]") {
     redis_server redis;
     io_thread io;

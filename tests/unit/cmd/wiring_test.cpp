@@ -64,6 +64,10 @@ const std::vector<row>& rows() {
              REQUIRE(o.cluster);
              CHECK(o.cluster->client.addresses == std::vector<std::string>{"redis.example:6390"});
          }},
+        {"-cluster-username", "wiring-redis-user",
+         [](const module_options& o) {
+             CHECK(o.cluster->client.connection.username == "wiring-redis-user");
+         }},
         {"-cluster-password", "wiring-redis-password",
          [](const module_options& o) {
              CHECK(o.cluster->client.connection.password == "wiring-redis-password");
@@ -224,11 +228,9 @@ std::set<std::string> read_by_main() {
 // Settings parsed and checked (config/cluster_settings.cpp) that no module uses yet: cluster mode
 // (issue 17) is being wired into the governor. Move each to rows() as it is wired.
 std::set<std::string> not_wired_yet() {
-    // The Redis client has no ACL user name yet (docs/cluster.md, "Not done yet").
-    return {"-cluster-username",
-            // Read at parse time into the password the client gets (auth_password(); the
-            // config tests cover the file), so wired as -cluster-password is.
-            "-cluster-password-file"};
+    // Read at parse time into the password the client gets (auth_password(); the config tests
+    // cover the file), so wired as -cluster-password is.
+    return {"-cluster-password-file"};
 }
 
 // Cluster settings that need files or exclude rows() settings (-cluster-db with Redis Cluster):
