@@ -20,7 +20,7 @@ struct cluster_options {
 };
 
 // The admission periods in Redis for a tracker window: two halves of it. Redis then holds each
-// series' bits twice at most (the current and the previous period), about 3.6 bytes per series at
+// series' bits twice at most (the current and the previous period), about 3.9 bytes per series at
 // the default 0.1% false positives per period (docs/cluster.md), and a series is forgotten
 // between half a window and a window after it was last seen anywhere.
 inline constexpr std::uint32_t k_redis_generations = 2;

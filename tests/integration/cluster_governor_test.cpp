@@ -35,10 +35,11 @@ constexpr std::uint64_t k_limit = 300;
 struct governed_replica {
     governed_replica(io_thread& io, unsigned short port)
         : g(lim::governor_options{}, mg::system_clock_instance(), nullptr) {
-        auto f = lim::parse_limits_yaml("rules:\n  - name: m\n    match: {metric_name: m}\n"
-                                        "    max_cardinality: " +
-                                            std::to_string(k_limit) + "\n",
-                                        "test");
+        auto f = lim::parse_limits_yaml(
+            "rules:\n  - name: m\n    match: {metric_name: m}\n"
+            "    max_cardinality: " +
+                std::to_string(k_limit) + "\n",
+            "test");
         REQUIRE(f.ok());
         g.set_limits(std::make_shared<lim::limits_file>(std::move(*f)));
         cl::redis_connection_options co;

@@ -46,7 +46,7 @@ bool contains(const std::string& s, const std::string& part) {
 
 }  // namespace
 
-TEST_CASE("cluster redis TLS: admission works over TLS; plain TCP to the TLS port does not",
+TEST_CASE("cluster redis TLS: admission works over TLS, and plain TCP to the TLS port does not",
           "[cluster][redis][tls]") {
     test_pki pki;
     redis_server redis(tls_server_args(pki, false), true);
