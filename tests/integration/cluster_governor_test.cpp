@@ -2,6 +2,9 @@
 // governors (replicas) deciding requests from several threads at once through cluster_admission,
 // answers arriving on the Redis client's thread as in the daemon. Run under ThreadSanitizer by
 // `make sanitize-test`, it checks the hand-over between ingest threads and the Redis strand.
+#include <prometheus/registry.h>
+
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -34,7 +37,8 @@ constexpr std::uint64_t k_limit = 300;
 // own connection to Redis.
 struct governed_replica {
     governed_replica(io_thread& io, unsigned short port)
-        : g(lim::governor_options{}, mg::system_clock_instance(), nullptr) {
+        : registry(std::make_shared<prometheus::Registry>()),
+          g(lim::governor_options{}, mg::system_clock_instance(), registry) {
         auto f = lim::parse_limits_yaml(
             "rules:\n  - name: m\n    match: {metric_name: m}\n"
             "    max_cardinality: " +
@@ -44,6 +48,9 @@ struct governed_replica {
         g.set_limits(std::make_shared<lim::limits_file>(std::move(*f)));
         cl::redis_connection_options co;
         co.port = port;
+        // Slow builds (ThreadSanitizer) connect slowly; a failed call would let the failure
+        // policy decide, which is not what this test is about (failed_calls() says so).
+        co.connect_timeout = 10s;
         auto strand = io.strand();
         conn = cl::redis_connection::create(strand, co);
         auto o = mg::test::test_options();
@@ -51,7 +58,7 @@ struct governed_replica {
         o.fp_rate = 0.001;
         auto store = std::make_shared<cl::admission_store>(conn, strand, o);
         g.set_cluster(std::make_shared<cl::cluster_admission>(store, mg::system_clock_instance(),
-                                                              nullptr, "local"),
+                                                              registry.get(), "local"),
                       lim::cluster_failure_policy::local);
     }
     ~governed_replica() { conn->close(); }
@@ -82,6 +89,18 @@ struct governed_replica {
         return kept;
     }
 
+    // Calls to Redis that failed (timeout, unreachable, error).
+    double failed_calls() const {
+        double n = 0;
+        for (const auto& fam : registry->Collect()) {
+            if (fam.name != "metrics_governor_cluster_requests_total") continue;
+            for (const auto& m : fam.metric)
+                if (m.label.at(0).value != "ok") n += m.counter.value;
+        }
+        return n;
+    }
+
+    std::shared_ptr<prometheus::Registry> registry;
     lim::governor g;
     std::shared_ptr<cl::redis_connection> conn;
 };
@@ -113,14 +132,18 @@ TEST_CASE("cluster governor: replicas deciding from many threads at once share o
     }
     for (auto& th : threads) th.join();
     INFO("distinct series kept: " << kept.size());
+    REQUIRE(a.failed_calls() + b.failed_calls() == 0);
     // Exact up to the shared filter's false positives (0.1%: at most a few of 700 refused).
     CHECK(kept.size() >= k_limit);
     CHECK(kept.size() <= k_limit + 3);
-    // Every series kept once passes again on both replicas (the cluster knows them all).
+    // Every series kept once passes again on both replicas (the cluster knows them all). A
+    // series refused while the filter was filling can read as known now that it is full (a
+    // false positive), so "again" may hold a few more, within the same bound.
     for (auto* r : {&a, &b}) {
         std::set<int> again;
         for (int from = 0; from < 1000; from += 100)
             for (const int id : r->decide(from, from + 100)) again.insert(id);
-        CHECK(again == kept);
+        CHECK(std::includes(again.begin(), again.end(), kept.begin(), kept.end()));
+        CHECK(again.size() <= k_limit + 3);
     }
 }
