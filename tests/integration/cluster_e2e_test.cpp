@@ -446,3 +446,49 @@ TEST_CASE("cluster e2e: a replica killed with kill -9 and started again re-admit
     CHECK(test::sample_value(page, R"(metrics_governor_cluster_requests_total{result="ok"})")
               .value_or(0) > 0);
 }
+
+TEST_CASE("cluster e2e: Redis unresponsive under the open and closed policies", "[e2e][cluster]") {
+    const std::string policy = GENERATE(std::string("open"), std::string("closed"));
+    INFO("failure policy " << policy);
+    cluster_setup c(policy, 3, {}, "100ms");
+    const auto t0 = (now_ms() / 1000 - 60) * 1000;
+    int pass = 0;
+    send_pass(c.balancer->port(), t0 + 1000 * pass++);
+    c.redis.process().signal(SIGSTOP);
+    for (int i = 0; i < 2; ++i) {
+        // Answered at once whatever the policy: a policy decides, the request never fails.
+        CHECK(send_pass(c.balancer->port(), t0 + 1000 * pass++) ==
+              std::map<int, int>{{204, (k_limited + k_free) / k_per_request}});
+    }
+    CHECK(c.sum_metric("metrics_governor_cluster_up") == 0);
+    CHECK(c.sum_metric(R"(metrics_governor_cluster_fallback_series_total{policy=")" + policy +
+                       "\"}") > 0);
+    c.redis.process().signal(SIGCONT);
+    std::map<std::string, double> limited;
+    if (policy == "open") {
+        // Every new series passed during the outage.
+        const bool all = test::eventually(
+            [&] {
+                limited = query_by_id(c.backend.port(), "count_over_time(limited[10m])");
+                return limited.size() == static_cast<std::size_t>(k_limited);
+            },
+            30s, c.logs());
+        INFO("limited series in the backend: " << limited.size());
+        CHECK(all);
+    } else {
+        // No new series passed: only what Redis had admitted before. The backend's count is
+        // read until it has held still for a second (everything sent has been forwarded).
+        std::size_t still = 0;
+        const bool settled = test::eventually(
+            [&] {
+                const auto before = limited.size();
+                limited = query_by_id(c.backend.port(), "count_over_time(limited[10m])");
+                still = limited.size() == before ? still + 1 : 0;
+                return limited.size() >= static_cast<std::size_t>(k_limit) && still >= 5;
+            },
+            30s, c.logs());
+        INFO("limited series in the backend: " << limited.size());
+        CHECK(settled);
+        CHECK(limited.size() <= static_cast<std::size_t>(k_limit + 5));
+    }
+}
