@@ -34,6 +34,7 @@ std::optional<cluster::cluster_options> cluster_options_from(const config::app_c
     o.client.connection.tls.cert_file = c.tls_cert_file;
     o.client.connection.tls.key_file = c.tls_key_file;
     o.client.connection.tls.insecure_skip_verify = c.tls_insecure_skip_verify;
+    o.client.connection.tls.server_name = c.tls_server_name;
     o.admission.key_prefix = c.key_prefix;
     // The shared limits cover the trackers' window, in the periods of cluster_options.h.
     o.admission.window =

@@ -84,6 +84,12 @@ void add_cluster_rows(std::vector<setting>& rows) {
     rows.push_back(make_setting<&app_config::cluster, &cc::tls_insecure_skip_verify>(
         "cluster.tls.insecure_skip_verify", cl,
         "Do not verify Redis's certificate or name (testing only)."));
+    rows.push_back(make_setting<&app_config::cluster, &cc::tls_server_name>(
+                       "cluster.tls.server_name", cl,
+                       "The name (or IP address) Redis's certificate must carry, also sent as SNI; "
+                       "empty means the address connected to (each node's own in a Redis "
+                       "Cluster).")
+                       .allow_empty());
 }
 
 void check_cluster(cluster_config& c, std::vector<std::string>& errors) {
@@ -138,6 +144,7 @@ void check_cluster(cluster_config& c, std::vector<std::string>& errors) {
             {"cluster.tls.cert_file", !c.tls_cert_file.empty()},
             {"cluster.tls.key_file", !c.tls_key_file.empty()},
             {"cluster.tls.insecure_skip_verify", c.tls_insecure_skip_verify},
+            {"cluster.tls.server_name", !c.tls_server_name.empty()},
         };
         for (const auto& [key, set] : tls_settings) {
             if (set) {

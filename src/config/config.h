@@ -190,6 +190,9 @@ struct cluster_config {
     std::string tls_cert_file;  // client certificate (chain); with the key file, or neither
     std::string tls_key_file;
     bool tls_insecure_skip_verify = false;
+    // The name (or IP) Redis's certificate must carry, also sent as SNI; empty: the address
+    // connected to (for Redis Cluster, each node's announced address).
+    std::string tls_server_name;
     std::string loaded_password;  // the content of password_file
 };
 

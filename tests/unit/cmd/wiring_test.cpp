@@ -236,8 +236,9 @@ std::set<std::string> not_wired_yet() {
 // Cluster settings that need files or exclude rows() settings (-cluster-db with Redis Cluster):
 // checked by their own test case below.
 std::set<std::string> wired_cluster_client() {
-    return {"-cluster-redis-cluster", "-cluster-tls-enabled",  "-cluster-tls-ca-file",
-            "-cluster-tls-cert-file", "-cluster-tls-key-file", "-cluster-tls-insecure-skip-verify"};
+    return {"-cluster-redis-cluster",  "-cluster-tls-enabled",  "-cluster-tls-ca-file",
+            "-cluster-tls-cert-file",  "-cluster-tls-key-file", "-cluster-tls-insecure-skip-verify",
+            "-cluster-tls-server-name"};
 }
 
 // The module options of one command line made of `table`'s rows, checked row by row.
@@ -309,7 +310,8 @@ TEST_CASE("wiring: the Redis client's mode and TLS reach cluster mode's client",
                                            "-cluster-tls-ca-file=" + ca,
                                            "-cluster-tls-cert-file=" + cert,
                                            "-cluster-tls-key-file=" + key,
-                                           "-cluster-tls-insecure-skip-verify"};
+                                           "-cluster-tls-insecure-skip-verify",
+                                           "-cluster-tls-server-name=redis.internal"};
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());
     const auto parsed = mg::config::parse_command_line(static_cast<int>(argv.size()), argv.data());
@@ -324,6 +326,7 @@ TEST_CASE("wiring: the Redis client's mode and TLS reach cluster mode's client",
     CHECK(tls.cert_file == cert);
     CHECK(tls.key_file == key);
     CHECK(tls.insecure_skip_verify);
+    CHECK(tls.server_name == "redis.internal");
     // Without the flags: one server, no TLS.
     const auto plain = mg::cmd::module_options_from([] {
         mg::config::app_config c;

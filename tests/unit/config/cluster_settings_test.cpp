@@ -101,7 +101,8 @@ TEST_CASE("cluster settings from YAML: a list, or one string", "[config][cluster
                                     "    enabled: true\n"
                                     "    ca_file: " +
                                     ca + "\n    cert_file: " + cert + "\n    key_file: " + key +
-                                    "\n    insecure_skip_verify: true\n");
+                                    "\n    insecure_skip_verify: true\n"
+                                    "    server_name: redis.internal\n");
     const auto out = parse({"-config", file});
     INFO(all_errors(out));
     REQUIRE(out.errors.empty());
@@ -121,6 +122,7 @@ TEST_CASE("cluster settings from YAML: a list, or one string", "[config][cluster
     CHECK(c.tls_cert_file == cert);
     CHECK(c.tls_key_file == key);
     CHECK(c.tls_insecure_skip_verify);
+    CHECK(c.tls_server_name == "redis.internal");
 
     for (const std::string one : {"redis:6379", "\"redis:6379\"", "[redis:6379]"}) {
         INFO(one);
@@ -303,16 +305,19 @@ TEST_CASE("cluster password, user name and TLS relations, checked with an addres
     CHECK(acl.config.cluster.auth_password() == "S3CRET-pw");
 
     // TLS settings without TLS: each named.
-    const auto plain =
-        parse({on, "-cluster-tls-ca-file=" + ca, "-cluster-tls-insecure-skip-verify"});
+    const auto plain = parse({on, "-cluster-tls-ca-file=" + ca, "-cluster-tls-insecure-skip-verify",
+                              "-cluster-tls-server-name=redis.internal"});
     INFO(all_errors(plain));
-    REQUIRE(plain.errors.size() == 2);
+    REQUIRE(plain.errors.size() == 3);
     CHECK(plain.errors[0] ==
           "cluster.tls.ca_file (-cluster-tls-ca-file): set while TLS to Redis is off; set "
           "cluster.tls.enabled (-cluster-tls-enabled) to true, or leave it out");
     CHECK_THAT(plain.errors[1],
                Catch::StartsWith("cluster.tls.insecure_skip_verify "
                                  "(-cluster-tls-insecure-skip-verify): set while TLS"));
+    CHECK_THAT(plain.errors[2],
+               Catch::StartsWith("cluster.tls.server_name (-cluster-tls-server-name): set while "
+                                 "TLS"));
 
     const std::string tls = "-cluster-tls-enabled";
     CHECK(only_error(parse({on, tls, "-cluster-tls-cert-file=" + cert})) ==
