@@ -209,7 +209,12 @@ class governor {
     void cluster_metric_step(cluster_job& job, std::size_t i);
     // A metric tracker's answer in cluster mode: settled, or asked of the cluster.
     void cluster_settle(cluster_job& job, std::size_t i, cardinality::observe_result res);
-    static bool shared(const pending& p);  // the series' limit is the cluster's
+    static bool shared(const pending& p);       // the series' limit is the cluster's
+    bool asks_cluster(const pending& p) const;  // a locally-new series asks the cluster
+    bool local_cap_full() const;                // -limits-max-series by this replica's own totals
+    // metric_query, with the cap left to the cluster.
+    void cluster_query_for(const series_ref& s, const decision& d, pending& p);
+    void ask_global(cluster_job& job, std::size_t i);  // the cap's tracker, next round
     void cluster_round(const std::shared_ptr<cluster_job>& job);
     void on_cluster_answer(const std::shared_ptr<cluster_job>& job,
                            std::vector<cluster_answer> answers);

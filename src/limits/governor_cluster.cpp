@@ -22,6 +22,10 @@ namespace {
 // next time this replica sees them in a new period.
 constexpr std::size_t k_max_writeback_ids = 1 << 20;
 
+// The cluster's tracker of -limits-max-series: every admitted series of every metric. No metric
+// name is empty, so no metric or label tracker has this name.
+const std::string k_global_tracker = "\x1f*";
+
 }  // namespace
 
 struct governor::cluster_job {
@@ -45,6 +49,7 @@ struct governor::cluster_job {
         std::uint64_t limit = 0;
         std::size_t label_at = SIZE_MAX;  // the label's position; SIZE_MAX: the metric's tracker
         std::string tracker_name;
+        bool global = false;  // the -limits-max-series tracker (label_at is SIZE_MAX then too)
     };
     std::vector<ask> asks;
     std::vector<cluster_query> queries;
@@ -147,11 +152,11 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
                 }
             }
             if (job->waiting[i] != 0 || !end_labels(s, *entry, rules, p.r, job->now, d)) continue;
-            metric_query(s, p.r, d, p);
+            cluster_query_for(s, d, p);
             hashes.push_back(p.hash);
             // A shared limit is only tested here (limit 0 inserts nothing new); the rest is
             // decided here as in one process.
-            limits.push_back(shared(p) ? 0 : p.limit);
+            limits.push_back(asks_cluster(p) ? 0 : p.limit);
             index.push_back(i);
         }
         results.resize(hashes.size());
@@ -163,8 +168,36 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
 }
 
 bool governor::shared(const pending& p) {
-    // The global cap is this replica's own (docs/cluster.md): a full cap is decided here.
-    return p.rule_limit != UINT64_MAX && !p.global_full;
+    return p.rule_limit != UINT64_MAX;
+}
+
+bool governor::asks_cluster(const pending& p) const {
+    // With -limits-max-series the cap is the cluster's too: every locally-new series asks.
+    return shared(p) || options_.max_series != 0;
+}
+
+bool governor::local_cap_full() const {
+    return options_.max_series != 0 &&
+           total_active_.load(std::memory_order_relaxed) +
+                   admitted_since_refresh_.load(std::memory_order_relaxed) >=
+               options_.max_series;
+}
+
+void governor::cluster_query_for(const series_ref& s, const decision& d, pending& p) {
+    metric_query(s, p.r, d, p);
+    if (options_.max_series != 0) {
+        // The cluster decides the cap (the global tracker); this replica's totals only when it
+        // does not answer.
+        p.global_full = false;
+        p.limit = p.rule_limit;
+    }
+}
+
+void governor::ask_global(cluster_job& job, std::size_t i) {
+    auto& p = job.work[i];
+    const auto [q, slot] = job.add(k_global_tracker, options_.max_series, p.hash);
+    job.asks.push_back({i, q, slot, job.entry(i).tracker, p.hash, options_.max_series, SIZE_MAX,
+                        k_global_tracker, true});
 }
 
 void governor::cluster_metric_step(cluster_job& job, std::size_t i) {
@@ -173,20 +206,24 @@ void governor::cluster_metric_step(cluster_job& job, std::size_t i) {
     auto& d = job.out[i];
     auto& p = job.work[i];
     if (!end_labels(s, entry, *job.rules, p.r, job.now, d)) return;
-    metric_query(s, p.r, d, p);
-    cluster_settle(job, i, entry.tracker->observe(p.hash, shared(p) ? 0 : p.limit, job.now));
+    cluster_query_for(s, d, p);
+    cluster_settle(job, i, entry.tracker->observe(p.hash, asks_cluster(p) ? 0 : p.limit, job.now));
 }
 
 void governor::cluster_settle(cluster_job& job, std::size_t i, cardinality::observe_result res) {
     const auto& s = job.series[i];
     auto& entry = job.entry(i);
     auto& p = job.work[i];
-    if (!shared(p) || res != cardinality::observe_result::over_limit) {
+    if (!asks_cluster(p) || res != cardinality::observe_result::over_limit) {
         settle(s, entry, *job.rules, job.now, res, p, job.out[i]);
-        if (shared(p) && res == cardinality::observe_result::refreshed)
-            job.add(std::string(s.metric_name), p.rule_limit, p.hash);  // not awaited
+        if (res == cardinality::observe_result::refreshed) {
+            // Keeps the cluster's copies live; not awaited.
+            if (shared(p)) job.add(std::string(s.metric_name), p.rule_limit, p.hash);
+            if (options_.max_series != 0) job.add(k_global_tracker, options_.max_series, p.hash);
+        }
         return;
     }
+    if (!shared(p)) return ask_global(job, i);  // no limit of its own: only the cap
     auto name = std::string(s.metric_name);
     const auto [q, slot] = job.add(name, p.rule_limit, p.hash);
     job.asks.push_back(
@@ -217,6 +254,7 @@ void governor::on_cluster_answer(const std::shared_ptr<cluster_job>& job,
     using cardinality::observe_result;
     std::uint64_t fallback = 0;
     bool any_ok = false;
+    std::vector<std::size_t> next_global;  // admitted under their metric's limit: the cap next
     for (const auto& a : job->asks) {
         const cluster_answer* ans = a.query < answers.size() ? &answers[a.query] : nullptr;
         const bool ok = ans != nullptr && ans->ok && a.slot < ans->verdicts.size();
@@ -224,32 +262,51 @@ void governor::on_cluster_answer(const std::shared_ptr<cluster_job>& job,
         auto& tracker = *a.tracker;
         observe_result res;
         bool record = false;  // admitted without the cluster: write it back
+        auto& p = job->work[a.series];
         if (ok) {
             const auto v = ans->verdicts[a.slot];
+            if (v == cluster_verdict::admitted && a.label_at == SIZE_MAX && !a.global &&
+                options_.max_series != 0) {
+                // New in the metric's limit: the cluster's cap decides next (a refusal there
+                // leaves it counted under the metric's limit until its period ends).
+                job->entry(a.series).cluster_active.store(ans->live_total,
+                                                          std::memory_order_relaxed);
+                next_global.push_back(a.series);
+                continue;
+            }
             if (v == cluster_verdict::over_limit) {
                 res = observe_result::over_limit;
+                if (a.global) p.global_full = true;  // reason max_series
             } else {
                 tracker.insert(a.id, job->now);
                 res = v == cluster_verdict::admitted ? observe_result::admitted
                                                      : observe_result::refreshed;
             }
-            if (a.label_at == SIZE_MAX) {
+            if (a.label_at == SIZE_MAX && !a.global) {
                 job->entry(a.series).cluster_active.store(ans->live_total,
                                                           std::memory_order_relaxed);
             }
         } else {
             ++fallback;
+            const bool metric = a.label_at == SIZE_MAX;
             switch (policy_) {
-                case cluster_failure_policy::local:
-                    res = tracker.observe(a.id, a.limit, job->now);
+                case cluster_failure_policy::local: {
+                    // This replica's own limits: the metric's (none for a cap-only ask) and
+                    // its own view of the cap.
+                    const bool cap_full = metric && local_cap_full();
+                    if (metric) p.global_full = cap_full;
+                    const auto limit = cap_full ? 0 : (a.global ? p.rule_limit : a.limit);
+                    res = tracker.observe(a.id, limit, job->now);
                     record = res == observe_result::admitted;
                     break;
+                }
                 case cluster_failure_policy::open:
                     res = tracker.insert(a.id, job->now);
                     record = true;
                     break;
                 case cluster_failure_policy::closed:
                     res = observe_result::over_limit;
+                    if (a.global) p.global_full = true;
                     break;
             }
         }
@@ -263,16 +320,23 @@ void governor::on_cluster_answer(const std::shared_ptr<cluster_job>& job,
                 record = record || (was_kept && d.keep && (d.strip_mask >> a.label_at & 1) == 0);
             }
         } else {
-            settle(s, job->entry(a.series), *job->rules, job->now, res, job->work[a.series], d);
+            settle(s, job->entry(a.series), *job->rules, job->now, res, p, d);
             record = record || (res == observe_result::over_limit && d.keep);
         }
-        if (record) queue_writeback(a.tracker_name, a.limit, a.id);
+        if (record) {
+            queue_writeback(a.tracker_name, a.limit, a.id);
+            // Passed without the cluster's cap: the cap's tracker should count it too.
+            if (!a.global && a.label_at == SIZE_MAX && options_.max_series != 0)
+                queue_writeback(k_global_tracker, options_.max_series, a.id);
+        }
     }
     if (export_) export_->count_fallback(policy_, fallback);
     if (any_ok && writeback_->pending.load(std::memory_order_relaxed)) flush_writeback();
 
-    // Round 2: the series that waited for their label answers.
+    // The next round: the cap for what its metric's limit admitted, and the series that waited
+    // for their label answers.
     job->clear_round();
+    for (const auto i : next_global) ask_global(*job, i);
     for (std::size_t i = 0; i < job->waiting.size(); ++i) {
         if (job->waiting[i] == 0) continue;
         job->waiting[i] = 0;

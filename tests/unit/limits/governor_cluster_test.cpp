@@ -245,3 +245,30 @@ TEST_CASE("cluster: action log keeps over-limit series and the cluster counts th
     a.g.refresh();  // the write-back of series 3
     CHECK(cluster->admitted["m"].size() == 3);
 }
+
+TEST_CASE("cluster: -limits-max-series is one cap over every replica and metric",
+          "[governor][cluster]") {
+    auto cluster = std::make_shared<fake_cluster>();
+    // Metric "m" has a limit of its own (100); "free" has none, only the cap.
+    const std::string rules =
+        "rules:\n  - name: m\n    match: {metric_name: m}\n    max_cardinality: 100\n";
+    lim::governor_options o;
+    o.max_series = 5;
+    replica a(cluster, lim::cluster_failure_policy::local, rules, o);
+    replica b(cluster, lim::cluster_failure_policy::local, rules, o);
+
+    CHECK(a.send({1, 2, 3}).size() == 3);  // metric "m", then the cap: 3 of 5
+    request free({1, 2, 3, 4});
+    free.name = "free";
+    for (auto& r : free.refs) r.metric_name = free.name;
+    CHECK(b.send(free).size() == 2);  // the cap's last two places, though b has seen 0 before
+    CHECK(b.last.dropped_series == 2);
+    CHECK_THAT(b.scrape(), Catch::Contains("metrics_governor_series_dropped_total{reason=\""
+                                           "max_series\",rule=\"none\"} 2"));
+    // Full: a new series of "m" has room under its own limit, not under the cap.
+    CHECK(a.send({4}).empty());
+    CHECK(cluster->admitted["\x1f*"].size() == 5);
+    // Known series still pass, on either replica.
+    CHECK(b.send({1, 2, 3}).size() == 3);
+    CHECK(a.send(free).size() == 2);
+}
