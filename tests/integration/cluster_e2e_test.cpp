@@ -357,8 +357,12 @@ TEST_CASE("cluster e2e: Redis unresponsive for 10 s - the local policy decides, 
         CHECK(codes == std::map<int, int>{{204, (k_limited + k_free) / k_per_request}});
     }
     CHECK(c.sum_metric("metrics_governor_cluster_up") == 0);
-    CHECK(c.sum_metric(R"(metrics_governor_cluster_fallback_series_total{policy="local"})") > 0);
+    const double fallback =
+        c.sum_metric(R"(metrics_governor_cluster_fallback_series_total{policy="local"})");
+    CHECK(fallback > 0);
     CHECK(c.sum_metric(R"(metrics_governor_cluster_requests_total{result="timeout"})") > 0);
+    // Still ready: a replica whose Redis does not answer serves under its policy.
+    for (auto& d : c.daemons) CHECK(test::http_get(d->stats_port(), "/ready").status == 200);
     c.redis.process().signal(SIGCONT);
 
     // Back: the next pass is decided by Redis again, and what the replicas admitted on their own
@@ -370,6 +374,25 @@ TEST_CASE("cluster e2e: Redis unresponsive for 10 s - the local policy decides, 
         },
         30s, c.logs());
     CHECK(back);
+    // One log line per change of state, not one per request: thousands of series fell back.
+    for (auto& d : c.daemons) {
+        test::drain(d->process());
+        const auto& log = d->process().output();
+        std::size_t down = 0, up = 0;
+        for (auto at = log.find("redis did not answer; the failure policy");
+             at != std::string::npos;
+             at = log.find("redis did not answer; the failure policy", at + 1))
+            ++down;
+        for (auto at = log.find("redis answers again"); at != std::string::npos;
+             at = log.find("redis answers again", at + 1))
+            ++up;
+        INFO("state lines: " << down << " down, " << up << " up; " << fallback
+                             << " series fell back");
+        CHECK(down >= 1);
+        CHECK(down <= 3);  // a busy machine may time out a call before or after the pause
+        CHECK(up >= 1);
+        CHECK(up <= 3);
+    }
     // Over-admission of the outage is bounded: each replica admits at most its own limit.
     std::map<std::string, double> limited;
     test::eventually(
@@ -463,6 +486,7 @@ TEST_CASE("cluster e2e: Redis unresponsive under the open and closed policies", 
     CHECK(c.sum_metric("metrics_governor_cluster_up") == 0);
     CHECK(c.sum_metric(R"(metrics_governor_cluster_fallback_series_total{policy=")" + policy +
                        "\"}") > 0);
+    for (auto& d : c.daemons) CHECK(test::http_get(d->stats_port(), "/ready").status == 200);
     c.redis.process().signal(SIGCONT);
     std::map<std::string, double> limited;
     if (policy == "open") {

@@ -272,3 +272,19 @@ TEST_CASE("cluster: -limits-max-series is one cap over every replica and metric"
     CHECK(b.send({1, 2, 3}).size() == 3);
     CHECK(a.send(free).size() == 2);
 }
+
+TEST_CASE("cluster: dry run keeps over-limit series, counts them, and the cluster counts them too",
+          "[governor][cluster]") {
+    auto cluster = std::make_shared<fake_cluster>();
+    lim::governor_options o;
+    o.dry_run = true;
+    replica a(cluster, lim::cluster_failure_policy::local, k_limit_3, o);
+    replica b(cluster, lim::cluster_failure_policy::local, k_limit_3, o);
+    CHECK(a.send({1, 2}).size() == 2);
+    CHECK(b.send({3, 4, 5}).size() == 3);  // 4 and 5 over the shared limit: kept, counted
+    CHECK(b.last.over_limit_series == 2);
+    CHECK(b.last.dropped_series == 0);
+    CHECK_THAT(b.scrape(), Catch::Contains("action=\"dry_run\""));
+    b.g.refresh();  // the write-back of what passed over the limit
+    CHECK(cluster->admitted["m"].size() == 5);
+}
