@@ -3,6 +3,7 @@
 #include <iostream>
 #include <utility>
 
+#include "cluster/redis_tls.h"
 #include "export/exporter.h"
 #include "limits/limits_file.h"
 #include "listener_access.h"
@@ -61,6 +62,17 @@ startup_check check_startup_files(const mg::config::app_config& cfg) {
     } else if (cfg.exporter.endpoint.rfind("https://", 0) == 0 &&
                (!cfg.exporter.tls_ca_file.empty() || !cfg.exporter.tls_cert_file.empty())) {
         out.checked.emplace_back("exporter TLS files");
+    }
+    // Cluster mode's TLS files, loaded as the Redis client loads them (make_cluster_admission
+    // fails with the same message, under the same prefix).
+    if (const auto cluster = module_options_from(cfg).cluster;
+        cluster && cluster->client.connection.tls.enabled) {
+        if (auto ctx = mg::cluster::make_redis_tls_context(cluster->client.connection.tls); !ctx) {
+            out.errors.push_back("metrics-governor: invalid cluster configuration: " +
+                                 ctx.error_message());
+        } else {
+            out.checked.emplace_back("cluster TLS files");
+        }
     }
     return out;
 }

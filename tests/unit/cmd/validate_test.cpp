@@ -85,6 +85,23 @@ TEST_CASE("validate loads the TLS files of the listeners and of an https exporte
     CHECK(mg::cmd::check_startup_files(plain).errors.empty());
 }
 
+TEST_CASE("validate loads cluster mode's TLS files as the Redis client does", "[cmd][validate]") {
+    temp_dir dir;
+    const auto junk = dir.write("junk.pem", "not a certificate\n");
+    app_config cfg;
+    cfg.cluster.addresses = {"redis.example:6379"};
+    cfg.cluster.tls_enabled = true;
+    cfg.cluster.tls_ca_file = junk;
+    const auto check = mg::cmd::check_startup_files(cfg);
+    REQUIRE(check.errors.size() == 1);
+    CHECK_THAT(check.errors[0],
+               Catch::StartsWith("metrics-governor: invalid cluster configuration: "));
+    CHECK_THAT(check.errors[0], Catch::Contains(junk));
+    // Without cluster mode the files are not loaded, in the daemon or here.
+    cfg.cluster.addresses.clear();
+    CHECK(mg::cmd::check_startup_files(cfg).errors.empty());
+}
+
 TEST_CASE("the OK line names the credentials files that were read", "[cmd][validate]") {
     app_config cfg;
     cfg.receiver.access.bearer_token_file = "/run/secrets/token";
