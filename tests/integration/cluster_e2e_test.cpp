@@ -26,6 +26,7 @@
 #include "support/peers.h"
 #include "support/process.h"
 #include "support/prometheus_peer.h"
+#include "support/redis_server.h"
 #include "support/remote_write_client.h"
 
 using namespace std::chrono_literals;
@@ -35,26 +36,6 @@ namespace test = mg::test;
 namespace {
 
 const std::string k_backend_config = "global:\n  scrape_interval: 1h\n";
-
-// One redis-server without persistence on a reserved port.
-class redis_peer {
-  public:
-    redis_peer() { start(); }
-    void start() {
-        const auto bin = test::require_program("redis-server", "redis-server");
-        proc_ = std::make_unique<test::child_process>(
-            test::peer_command(bin, {"--port", std::to_string(reserved_.port()), "--bind",
-                                     "127.0.0.1", "--save", "", "--appendonly", "no"}));
-        if (!proc_->wait_for_line("Ready to accept connections", 20s))
-            FAIL("redis-server did not start; output:\n" << proc_->output());
-    }
-    unsigned short port() const { return reserved_.port(); }
-    test::child_process& process() { return *proc_; }
-
-  private:
-    test::reserved_port reserved_;
-    std::unique_ptr<test::child_process> proc_;
-};
 
 // haproxy in HTTP mode on a reserved port, round-robin over `backends`. A request to a replica
 // that is gone is sent to the next one (retries and redispatch), as a production balancer does.
@@ -94,25 +75,10 @@ class haproxy_peer {
     std::unique_ptr<test::child_process> proc_;
 };
 
-std::string url_encode(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
 // id -> value of an instant query whose results carry label "id".
 std::map<std::string, double> query_by_id(unsigned short port, const std::string& q) {
     std::map<std::string, double> out;
-    const auto r = test::try_get(port, "/api/v1/query?query=" + url_encode(q));
+    const auto r = test::try_get(port, "/api/v1/query?query=" + test::url_encode(q));
     if (!r || r->status != 200) return out;
     const auto j = json::parse(r->body, nullptr, false);
     if (j.is_discarded()) return out;
@@ -164,34 +130,26 @@ std::map<int, int> send_pass(unsigned short port, std::int64_t ts) {
 class redis_cluster_peer {
   public:
     redis_cluster_peer() {
-        const auto bin = test::require_program("redis-server", "redis-server");
         const auto cli = test::require_program("redis-cli", "redis-tools");
         std::vector<std::string> create{"--cluster", "create"};
         for (int i = 0; i < 3; ++i) {
-            ports_.push_back(std::make_unique<test::reserved_port>());
             bus_.push_back(std::make_unique<test::reserved_port>());
-            const auto n = std::to_string(i);
-            nodes_.push_back(std::make_unique<test::child_process>(test::peer_command(
-                bin,
-                {"--port", std::to_string(ports_.back()->port()), "--bind", "127.0.0.1", "--save",
-                 "", "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-port",
-                 std::to_string(bus_.back()->port()), "--cluster-config-file",
-                 dir_.file("nodes-" + n + ".conf"), "--dir", dir_.path()})));
-            if (!nodes_.back()->wait_for_line("Ready to accept connections", 20s))
-                FAIL("redis-server (cluster node " << n << ") did not start:\n"
-                                                   << nodes_.back()->output());
-            create.push_back("127.0.0.1:" + std::to_string(ports_.back()->port()));
+            nodes_.push_back(std::make_unique<test::redis_server>(std::vector<std::string>{
+                "--cluster-enabled", "yes", "--cluster-port", std::to_string(bus_.back()->port()),
+                "--cluster-config-file", dir_.file("nodes-" + std::to_string(i) + ".conf"), "--dir",
+                dir_.path()}));
+            create.push_back("127.0.0.1:" + std::to_string(nodes_.back()->port()));
         }
         create.push_back("--cluster-yes");
         test::child_process joining(test::peer_command(cli, create));
         if (joining.wait_exit(60s) != 0)
             FAIL("redis-cli --cluster create failed:\n" << joining.output());
         // redis-cli returns when the slots are assigned; every node must also know the others.
-        for (const auto& port : ports_) {
+        for (const auto& node : nodes_) {
             const bool ok = test::eventually(
                 [&] {
                     test::child_process info(test::peer_command(
-                        cli, {"-p", std::to_string(port->port()), "CLUSTER", "INFO"}));
+                        cli, {"-p", std::to_string(node->port()), "CLUSTER", "INFO"}));
                     return info.wait_exit(10s) == 0 &&
                            info.output().find("cluster_state:ok") != std::string::npos;
                 },
@@ -202,15 +160,15 @@ class redis_cluster_peer {
     // Every node's address, as the -cluster-redis-addr list.
     std::string addresses() const {
         std::string out;
-        for (const auto& p : ports_)
-            out += (out.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(p->port()));
+        for (const auto& n : nodes_)
+            out += (out.empty() ? "" : ",") + ("127.0.0.1:" + std::to_string(n->port()));
         return out;
     }
 
   private:
     test::temp_dir dir_;
-    std::vector<std::unique_ptr<test::reserved_port>> ports_, bus_;
-    std::vector<std::unique_ptr<test::child_process>> nodes_;
+    std::vector<std::unique_ptr<test::reserved_port>> bus_;  // the nodes' cluster bus ports
+    std::vector<std::unique_ptr<test::redis_server>> nodes_;
 };
 
 struct cluster_setup {
@@ -265,7 +223,7 @@ struct cluster_setup {
     }
 
     test::temp_dir dir;
-    redis_peer redis;  // the one Redis, unused when redis_args name others
+    test::redis_server redis;  // the one Redis, unused when redis_args name others
     test::prometheus_peer backend;
     std::vector<std::string> redis_args_;
     std::string timeout_;

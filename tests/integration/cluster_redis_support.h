@@ -1,8 +1,8 @@
 // What the Redis tests of cluster mode share (cluster_redis_test.cpp, cluster_redis_tls_test.cpp,
-// cluster_redis_cluster_test.cpp): a redis-server started for one test on reserved loopback ports
-// and killed with it, an io_context on its own thread as the daemon runs its Redis client, and a
-// replica's view (a client and an admission store) with blocking helpers.
-// Not thread-safe but where said; each object belongs to one test.
+// cluster_redis_cluster_test.cpp; the redis-server itself is support/redis_server.h): an io_context
+// on its own thread as the daemon runs its Redis client, and a replica's view (a client and an
+// admission store) with blocking helpers. Not thread-safe but where said; each object belongs to
+// one test.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -21,23 +21,9 @@
 #include "cluster/redis_connection.h"
 #include "support/peers.h"
 #include "support/process.h"
+#include "support/redis_server.h"
 
 namespace mg::test {
-
-// One redis-server without persistence, on 127.0.0.1 and a reserved port, plus `extra`
-// arguments. tls: the port is the TLS port (--tls-port; --port 0), and `extra` must carry the
-// certificate settings.
-class redis_server {
-  public:
-    explicit redis_server(std::vector<std::string> extra = {}, bool tls = false);
-    unsigned short port() const { return port_; }
-    const std::string& output() const { return proc_->output(); }
-
-  private:
-    reserved_port reserved_;
-    unsigned short port_ = 0;
-    std::unique_ptr<child_process> proc_;
-};
 
 // An io_context on its own thread, as the daemon's cluster client runs it.
 class io_thread {

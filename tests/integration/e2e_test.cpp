@@ -69,6 +69,7 @@ using mg::test::reserved_port;
 using mg::test::running_daemon;
 using mg::test::temp_dir;
 using mg::test::try_get;
+using mg::test::url_encode;
 using json = nlohmann::json;
 namespace proto = mg::protocol;
 namespace ob = mg::test::otlp;
@@ -77,21 +78,6 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-std::string url_encode(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
 
 double unix_now() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())

@@ -2,6 +2,7 @@
 #include "support/prometheus_peer.h"
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <regex>
 #include <thread>
 
@@ -14,6 +15,21 @@ using namespace std::chrono_literals;
 void drain(child_process& p) {
     // Less than 2 ms would read nothing: the wait is counted in whole ms.
     p.wait_for_line("\x01never\x02", 10ms);
+}
+
+std::string url_encode(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
 }
 
 std::optional<http_reply> try_get(unsigned short port, const std::string& target) {

@@ -21,6 +21,9 @@ namespace mg::test {
 // blocks on a full pipe.
 void drain(child_process& p);
 
+// `s` percent-encoded for a URL's query (unreserved characters kept), e.g. a PromQL query.
+std::string url_encode(const std::string& s);
+
 // GET on a fresh connection; nothing when the connection is refused or reset (not up yet).
 std::optional<http_reply> try_get(unsigned short port, const std::string& target);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "shared/command_line.h"
 #include "shared/temp_dir.h"
 
 using namespace std::chrono_literals;
@@ -243,14 +244,10 @@ std::set<std::string> wired_cluster_client() {
 
 // The module options of one command line made of `table`'s rows, checked row by row.
 void check_rows(const std::vector<row>& table) {
-    std::vector<std::string> args = {"metrics-governor"};
+    std::vector<std::string> args;
     for (const auto& r : table) args.push_back(r.flag + "=" + r.value);
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    const auto parsed = mg::config::parse_command_line(static_cast<int>(argv.size()), argv.data());
-    std::string errors;
-    for (const auto& e : parsed.errors) errors += e + "\n";
-    INFO(errors);
+    const auto parsed = mg::test::parse_args(std::move(args));
+    INFO(mg::test::all_errors(parsed));
     REQUIRE(parsed.errors.empty());
     const auto options = mg::cmd::module_options_from(parsed.config);
     for (const auto& r : table) {
@@ -303,18 +300,12 @@ TEST_CASE("wiring: the Redis client's mode and TLS reach cluster mode's client",
     const auto ca = dir.write("ca.pem", "ca");
     const auto cert = dir.write("cert.pem", "cert");
     const auto key = dir.write("key.pem", "key");
-    const std::vector<std::string> args = {"metrics-governor",
-                                           "-cluster-redis-addr=a:7000,b:7001",
-                                           "-cluster-redis-cluster",
-                                           "-cluster-tls-enabled",
-                                           "-cluster-tls-ca-file=" + ca,
-                                           "-cluster-tls-cert-file=" + cert,
-                                           "-cluster-tls-key-file=" + key,
-                                           "-cluster-tls-insecure-skip-verify",
-                                           "-cluster-tls-server-name=redis.internal"};
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    const auto parsed = mg::config::parse_command_line(static_cast<int>(argv.size()), argv.data());
+    const auto parsed = mg::test::parse_args(
+        {"-cluster-redis-addr=a:7000,b:7001", "-cluster-redis-cluster", "-cluster-tls-enabled",
+         "-cluster-tls-ca-file=" + ca, "-cluster-tls-cert-file=" + cert,
+         "-cluster-tls-key-file=" + key, "-cluster-tls-insecure-skip-verify",
+         "-cluster-tls-server-name=redis.internal"});
+    INFO(mg::test::all_errors(parsed));
     REQUIRE(parsed.errors.empty());
     const auto o = mg::cmd::module_options_from(parsed.config);
     REQUIRE(o.cluster);

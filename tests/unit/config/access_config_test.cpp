@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "shared/command_line.h"
 #include "shared/temp_dir.h"
 
 using mg::config::parse_outcome;
@@ -14,17 +15,10 @@ using mg::test::temp_dir;
 
 namespace {
 
-parse_outcome parse(std::vector<std::string> args) {
-    args.insert(args.begin(), "metrics-governor");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    return mg::config::parse_command_line(static_cast<int>(argv.size()), argv.data());
-}
+using mg::test::all_errors;
 
-std::string all_errors(const parse_outcome& out) {
-    std::string text;
-    for (const auto& e : out.errors) text += e + "\n";
-    return text;
+parse_outcome parse(std::vector<std::string> args) {
+    return mg::test::parse_args(std::move(args));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/command_line.h"
 #include "shared/temp_dir.h"
 
 using namespace std::chrono_literals;
@@ -18,18 +19,10 @@ using mg::config::parse_outcome;
 
 namespace {
 
-parse_outcome parse(std::initializer_list<std::string> args) {
-    std::vector<std::string> storage{"metrics-governor"};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& a : storage) argv.push_back(a.c_str());
-    return mg::config::parse_command_line(static_cast<int>(argv.size()), argv.data());
-}
+using mg::test::all_errors;
 
-std::string all_errors(const parse_outcome& out) {
-    std::string text;
-    for (const auto& e : out.errors) text += e + "\n";
-    return text;
+parse_outcome parse(std::initializer_list<std::string> args) {
+    return mg::test::parse_args(args);
 }
 
 bool has_error(const parse_outcome& out, std::string_view needle) {

@@ -12,6 +12,7 @@
 
 #include "limits/governor.h"
 #include "limits/limits_file.h"
+#include "limits_helpers.h"
 
 namespace lim = mg::limits;
 namespace card = mg::cardinality;
@@ -84,9 +85,7 @@ struct request {
 };
 
 std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
-    auto f = lim::parse_limits_yaml(yaml, "test");
-    REQUIRE(f.ok());
-    return std::make_shared<lim::limits_file>(std::move(*f));
+    return mg::test::limits_from_yaml(yaml);
 }
 
 struct replica {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "limits/limits_file.h"
+#include "limits_helpers.h"
 
 using namespace std::chrono_literals;
 namespace lim = mg::limits;
@@ -37,9 +38,7 @@ struct request {
 };
 
 std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
-    auto f = lim::parse_limits_yaml(yaml, "test");
-    REQUIRE(f.ok());
-    return std::make_shared<lim::limits_file>(std::move(*f));
+    return mg::test::limits_from_yaml(yaml);
 }
 
 struct fixture {
