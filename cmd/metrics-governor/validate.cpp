@@ -65,7 +65,7 @@ startup_check check_startup_files(const mg::config::app_config& cfg) {
     }
     // Cluster mode's TLS files, loaded as the Redis client loads them (make_cluster_admission
     // fails with the same message, under the same prefix).
-    if (const auto cluster = module_options_from(cfg).cluster;
+    if (const auto cluster = cluster_options_from(cfg);
         cluster && cluster->client.connection.tls.enabled) {
         if (auto ctx = mg::cluster::make_redis_tls_context(cluster->client.connection.tls); !ctx) {
             out.errors.push_back("metrics-governor: invalid cluster configuration: " +

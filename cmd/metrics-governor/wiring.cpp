@@ -20,36 +20,6 @@ limits::governor_options governor_options_from(const config::app_config& cfg) {
     return o;
 }
 
-std::optional<cluster::cluster_options> cluster_options_from(const config::app_config& cfg) {
-    const auto& c = cfg.cluster;
-    if (!c.enabled()) return std::nullopt;
-    cluster::cluster_options o;
-    o.client.addresses = c.addresses;
-    o.client.cluster = c.redis_cluster;
-    o.client.connection.username = c.username;
-    o.client.connection.password = c.auth_password();
-    o.client.connection.db = c.db;
-    o.client.connection.tls.enabled = c.tls_enabled;
-    o.client.connection.tls.ca_file = c.tls_ca_file;
-    o.client.connection.tls.cert_file = c.tls_cert_file;
-    o.client.connection.tls.key_file = c.tls_key_file;
-    o.client.connection.tls.insecure_skip_verify = c.tls_insecure_skip_verify;
-    o.client.connection.tls.server_name = c.tls_server_name;
-    o.admission.key_prefix = c.key_prefix;
-    // The shared limits cover the trackers' window, in the periods of cluster_options.h.
-    o.admission.window =
-        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.cardinality.window);
-    o.admission.generations = cluster::k_redis_generations;
-    o.admission.fp_rate = cluster::k_redis_fp_rate;
-    o.admission.timeout =
-        std::max(std::chrono::milliseconds(1),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(c.timeout));
-    o.policy = c.failure_policy == "open"     ? limits::cluster_failure_policy::open
-               : c.failure_policy == "closed" ? limits::cluster_failure_policy::closed
-                                              : limits::cluster_failure_policy::local;
-    return o;
-}
-
 persistence::persistence_options persistence_options_from(const config::app_config& cfg) {
     const auto& bp = cfg.bloom_persistence;
     return {.path = bp.path,
@@ -113,6 +83,36 @@ exporter::exporter_options exporter_options_from(const config::app_config& cfg) 
     o.queue.max_bytes = cfg.queue.max_bytes;
     o.queue.path = cfg.queue.path;
     o.queue.max_disk_bytes = cfg.queue.max_disk_bytes;
+    return o;
+}
+
+std::optional<cluster::cluster_options> cluster_options_from(const config::app_config& cfg) {
+    const auto& c = cfg.cluster;
+    if (!c.enabled()) return std::nullopt;
+    cluster::cluster_options o;
+    o.client.addresses = c.addresses;
+    o.client.cluster = c.redis_cluster;
+    o.client.connection.username = c.username;
+    o.client.connection.password = c.auth_password();
+    o.client.connection.db = c.db;
+    o.client.connection.tls.enabled = c.tls_enabled;
+    o.client.connection.tls.ca_file = c.tls_ca_file;
+    o.client.connection.tls.cert_file = c.tls_cert_file;
+    o.client.connection.tls.key_file = c.tls_key_file;
+    o.client.connection.tls.insecure_skip_verify = c.tls_insecure_skip_verify;
+    o.client.connection.tls.server_name = c.tls_server_name;
+    o.admission.key_prefix = c.key_prefix;
+    // The shared limits cover the trackers' window, in the periods of cluster_options.h.
+    o.admission.window =
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.cardinality.window);
+    o.admission.generations = cluster::k_redis_generations;
+    o.admission.fp_rate = cluster::k_redis_fp_rate;
+    o.admission.timeout =
+        std::max(std::chrono::milliseconds(1),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(c.timeout));
+    o.policy = c.failure_policy == "open"     ? limits::cluster_failure_policy::open
+               : c.failure_policy == "closed" ? limits::cluster_failure_policy::closed
+                                              : limits::cluster_failure_policy::local;
     return o;
 }
 

@@ -48,5 +48,7 @@ module_options module_options_from(const config::app_config& cfg);
 
 // The exporter's part alone (validate checks it without building the rest).
 exporter::exporter_options exporter_options_from(const config::app_config& cfg);
+// Cluster mode's part alone (validate loads its TLS files); empty when cluster mode is off.
+std::optional<cluster::cluster_options> cluster_options_from(const config::app_config& cfg);
 
 }  // namespace mg::cmd

@@ -130,7 +130,8 @@ void admission_store::run(const std::shared_ptr<call>& c, bool reloaded) {
             [this, c, reloaded](result<redis_reply> r) {
                 if (!r) return c->finish(make_error(r.error_message()));
                 if (r->type != redis_reply::kind::string) {
-                    return c->finish(make_error("redis refused the admission script: " + r->str));
+                    return c->finish(make_error(std::string(k_error_prefix) +
+                                                "refused the admission script: " + r->str));
                 }
                 *sha_ = r->str;
                 run(c, reloaded);

@@ -79,7 +79,9 @@ class admission_store {
                std::span<const std::uint64_t> series_ids, std::chrono::system_clock::time_point now,
                callback cb, bool enforce = true);
 
-    // The failure messages of admit(), for callers that count failures by kind.
+    // The failure messages of admit(), for callers that count failures by kind: the timeout,
+    // Redis's own refusals (error replies, unexpected answers) under the prefix, and the
+    // connection's failures (unreachable) as they come.
     static constexpr std::string_view k_timeout_message = "redis did not answer within the timeout";
     static constexpr std::string_view k_error_prefix = "redis: ";
 

@@ -50,9 +50,7 @@ cluster_admission::cluster_admission(std::shared_ptr<admission_store> store, mg:
 
 cluster_admission::outcome cluster_admission::classify(const std::string& message) {
     if (message == admission_store::k_timeout_message) return outcome::timeout;
-    if (message.rfind(admission_store::k_error_prefix, 0) == 0 ||
-        message.rfind("redis refused", 0) == 0)
-        return outcome::error;
+    if (message.rfind(admission_store::k_error_prefix, 0) == 0) return outcome::error;
     return outcome::unreachable;
 }
 

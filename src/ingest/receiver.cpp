@@ -106,24 +106,25 @@ void receiver::add_routes(http::router& routes, bool otlp) {
                        [this](const http::request& req) { return handle_otlp(req); });
         return;
     }
-    // Cluster mode: the request and its buffers live until the governor's answer comes.
-    auto rw = [this](http::request&& req, http::responder done) {
-        auto w = pool_->acquire();
-        const auto& r = w->owned.emplace(std::move(req));
-        remote_write(r, *w,
-                     [w, done = std::move(done)](http::response res) { done(std::move(res)); });
+    // Cluster mode: each request and its buffers live until the governor's answer comes.
+    const auto owning = [this](auto handle) {
+        return [this, handle](http::request&& req, http::responder done) {
+            auto w = pool_->acquire();
+            const auto& r = w->owned.emplace(std::move(req));
+            handle(r, *w,
+                   [w, done = std::move(done)](http::response res) { done(std::move(res)); });
+        };
     };
+    const auto rw = owning([this](const http::request& r, request_work& w, auto done) {
+        remote_write(r, w, std::move(done));
+    });
     routes.add_async(bhttp::verb::post, "/api/v1/write", rw);
     routes.add_async(bhttp::verb::post, "/write", rw);
     if (otlp) {
         routes.add_async(bhttp::verb::post, "/v1/metrics",
-                         [this](http::request&& req, http::responder done) {
-                             auto w = pool_->acquire();
-                             const auto& r = w->owned.emplace(std::move(req));
-                             this->otlp(r, *w, [w, done = std::move(done)](http::response res) {
-                                 done(std::move(res));
-                             });
-                         });
+                         owning([this](const http::request& r, request_work& w, auto done) {
+                             this->otlp(r, w, std::move(done));
+                         }));
     }
 }
 

@@ -122,10 +122,7 @@ batch_summary governor::decide(std::span<const series_ref> series, std::span<dec
         while (end < series.size() && series[end].metric_name == series[begin].metric_name) ++end;
         const auto name = series[begin].metric_name;
         const auto entry = entry_for(name);
-        const auto candidates = rules->candidates.get_or_create(name, [&] {
-            return std::make_shared<const std::vector<std::size_t>>(
-                rules->matcher->candidates(name));
-        });
+        const auto candidates = rules->candidates_for(name);
 
         const std::size_t n = end - begin;
         work.assign(n, pending{});

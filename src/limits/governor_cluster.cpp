@@ -116,10 +116,7 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
         while (end < n && job->series[end].metric_name == name) ++end;
         const auto entry = entry_for(name);
         job->runs.push_back(entry);
-        const auto candidates = rules.candidates.get_or_create(name, [&] {
-            return std::make_shared<const std::vector<std::size_t>>(
-                rules.matcher->candidates(name));
-        });
+        const auto candidates = rules.candidates_for(name);
         hashes.clear();
         limits.clear();
         index.clear();

@@ -69,6 +69,13 @@ struct governor::rules_state {
     std::uint64_t generation = 0;
     // Rule indexes whose metric_name matches, per metric name: regexes run once per name.
     mutable sharded_map<const std::vector<std::size_t>> candidates;
+
+    // The candidate rules of a metric name, computed on its first use.
+    std::shared_ptr<const std::vector<std::size_t>> candidates_for(std::string_view name) const {
+        return candidates.get_or_create(name, [&] {
+            return std::make_shared<const std::vector<std::size_t>>(matcher->candidates(name));
+        });
+    }
     // One per rule, then the defaults, then "none" (the global cap with no rule).
     std::vector<std::unique_ptr<rule_counters>> counters;
 
