@@ -278,6 +278,8 @@ void check_one_limit(cluster_setup& c) {
         CHECK(test::sample_value(page, R"(metrics_governor_cluster_requests_total{result="ok"})")
                   .value_or(0) > 0);
         CHECK(test::sample_value(page, "metrics_governor_cluster_up").value_or(-1) == 1);
+        CHECK(test::sample_value(page, "metrics_governor_cluster_request_duration_seconds_count")
+                  .value_or(0) > 0);
         CHECK(page.find("metrics_governor_cluster_fallback_series_total{") == std::string::npos);
     }
 }
