@@ -1,7 +1,7 @@
-// metrics-governor-loadgen: sends synthetic Prometheus remote-write or OTLP/HTTP traffic to a
-// receiver (the daemon, vmagent, a backend) and prints what it measured. Wiring only: the flags,
-// series, bodies, sending and the report live in the mg_loadgen library (loadgen/), which the
-// unit tests cover; tests/integration/loadgen_test.cpp runs this binary.
+// metrics-governor-loadgen: sends synthetic Prometheus remote-write, OTLP/HTTP or OTLP/gRPC traffic
+// to a receiver (the daemon, vmagent, a backend) and prints what it measured. Wiring only: the
+// flags, series, bodies, sending and the report live in the mg_loadgen library (loadgen/), which
+// the unit tests cover; tests/integration/loadgen_test.cpp runs this binary.
 //
 // Exit codes: 0 every request got a 2xx answer; 1 some did not (the report is still printed) or
 // the run could not start; 2 bad flags (each problem on stderr, naming the flag and its form).

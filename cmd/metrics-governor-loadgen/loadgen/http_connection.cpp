@@ -3,7 +3,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <stdexcept>
 
 namespace mg::loadgen {
 
@@ -27,20 +26,6 @@ bool stale_connection(const beast::error_code& ec) {
 }
 
 }  // namespace
-
-std::vector<tcp::endpoint> resolve(const http_target& target) {
-    asio::io_context ioc;
-    tcp::resolver resolver(ioc);
-    beast::error_code ec;
-    const auto results = resolver.resolve(target.host, target.port, ec);
-    if (ec)
-        throw std::runtime_error("cannot resolve " + target.host + ":" + target.port + ": " +
-                                 ec.message());
-    std::vector<tcp::endpoint> out;
-    for (const auto& r : results) out.push_back(r.endpoint());
-    if (out.empty()) throw std::runtime_error("no address for " + target.host);
-    return out;
-}
 
 http_connection::http_connection(const http_target& target, std::vector<tcp::endpoint> endpoints,
                                  std::chrono::nanoseconds timeout, wire_protocol protocol)

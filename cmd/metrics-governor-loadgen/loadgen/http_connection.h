@@ -26,28 +26,22 @@
 #include <string_view>
 #include <vector>
 
+#include "loadgen/connection.h"
 #include "loadgen/options.h"
 
 namespace mg::loadgen {
 
-struct post_outcome {
-    int status = 0;                // 0: no answer (network error, see error)
-    std::string error;             // what failed, for network errors
-    std::uint64_t latency_ns = 0;  // write start to answer read, on the connection used
-};
-
-class http_connection {
+class http_connection final : public connection {
   public:
     http_connection(const http_target& target,
                     std::vector<boost::asio::ip::tcp::endpoint> endpoints,
                     std::chrono::nanoseconds timeout, wire_protocol protocol);
-    ~http_connection();
+    ~http_connection() override;
     http_connection(const http_connection&) = delete;
     http_connection& operator=(const http_connection&) = delete;
 
-    // Posts `body` (which must stay alive during the call) and waits for the answer.
-    post_outcome post(std::string_view body);
-    std::uint64_t connections_opened() const { return opened_; }
+    post_outcome post(std::string_view body) override;
+    std::uint64_t connections_opened() const override { return opened_; }
 
   private:
     boost::beast::error_code connect();
@@ -66,8 +60,5 @@ class http_connection {
     std::uint64_t served_ = 0;  // answers on the current connection
     std::uint64_t opened_ = 0;
 };
-
-// Resolves the target's host and port once, before the run. Throws std::runtime_error.
-std::vector<boost::asio::ip::tcp::endpoint> resolve(const http_target& target);
 
 }  // namespace mg::loadgen

@@ -54,19 +54,29 @@ auto integer(T options::*field, std::uint64_t lo, std::uint64_t hi) {
 
 const std::vector<flag_spec>& flag_table() {
     static const std::vector<flag_spec> table{
-        {"url", "an http:// URL, e.g. http://127.0.0.1:4318/api/v1/write (https is not supported)",
-         "", "Where to send. Required. Without a path: /api/v1/write (prw) or /v1/metrics (otlp).",
+        {"url",
+         "an http:// URL, e.g. http://127.0.0.1:4318/api/v1/write, or http://host:port for "
+         "otlp-grpc (https is not supported)",
+         "",
+         "Where to send. Required. Without a path: /api/v1/write (prw) or /v1/metrics (otlp). "
+         "otlp-grpc takes no path (the method is fixed); without a port: 80.",
          [](const std::string& text, options& o) -> std::optional<std::string> {
              o.url = text;  // parsed once -protocol is known, in parse_args
              return std::nullopt;
          }},
-        {"protocol", "prw or otlp", "prw",
-         "prw: Prometheus remote write 1.0 (snappy protobuf). otlp: OTLP/HTTP protobuf, gauges.",
+        {"protocol", "prw, otlp or otlp-grpc", "prw",
+         "prw: Prometheus remote write 1.0 (snappy protobuf). otlp: OTLP/HTTP protobuf, gauges. "
+         "otlp-grpc: the same OTLP bodies as unary OTLP/gRPC Export calls (uncompressed), one "
+         "HTTP/2 connection per -concurrency.",
          [](const std::string& text, options& o) -> std::optional<std::string> {
+             o.transport = transport_kind::http;
              if (text == "prw") {
                  o.protocol = wire_protocol::prw;
              } else if (text == "otlp") {
                  o.protocol = wire_protocol::otlp;
+             } else if (text == "otlp-grpc") {
+                 o.protocol = wire_protocol::otlp;
+                 o.transport = transport_kind::grpc;
              } else {
                  return "unknown protocol \"" + text + "\"";
              }
@@ -140,7 +150,8 @@ const std::vector<flag_spec>& flag_table() {
              return std::nullopt;
          }},
         {"timeout", std::string(k_duration_forms), "10s",
-         "Per request (connect, write, read); a timeout counts as a network error.",
+         "Per request (connect, write, read; otlp-grpc: connect, then the call's deadline); a "
+         "timeout counts as a network error.",
          [](const std::string& text, options& o) -> std::optional<std::string> {
              const auto d = parse_duration(text);
              if (!d.ok()) return d.error_message();
@@ -258,6 +269,25 @@ result<http_target> parse_http_url(const std::string& url, wire_protocol protoco
     return t;
 }
 
+result<http_target> parse_grpc_url(const std::string& url) {
+    auto t = parse_http_url(url, wire_protocol::otlp);
+    if (!t.ok()) return t;
+    // parse_http_url gives the default path exactly when the URL has none.
+    const std::string_view rest = std::string_view(url).substr(std::string_view("http://").size());
+    const auto slash = rest.find('/');
+    if (slash != std::string_view::npos && rest.substr(slash) != "/") {
+        return make_error("otlp-grpc takes no path (it calls " + std::string(k_otlp_grpc_method) +
+                          "), got \"" + std::string(rest.substr(slash)) + "\"");
+    }
+    t->path = std::string(k_otlp_grpc_method);
+    return t;
+}
+
+std::string_view protocol_name(const options& o) {
+    if (o.transport == transport_kind::grpc) return "otlp-grpc";
+    return o.protocol == wire_protocol::prw ? "prw" : "otlp";
+}
+
 parsed_args parse_args(int argc, const char* const argv[]) {
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
@@ -330,7 +360,10 @@ parsed_args parse_args(const std::vector<std::string>& in) {
     const flag_spec& url = *find_flag("url");
     if (out.opts.url.empty()) {
         out.errors.push_back(problem(url, "required"));
-    } else if (auto t = parse_http_url(out.opts.url, out.opts.protocol); !t.ok()) {
+    } else if (auto t = out.opts.transport == transport_kind::grpc
+                            ? parse_grpc_url(out.opts.url)
+                            : parse_http_url(out.opts.url, out.opts.protocol);
+               !t.ok()) {
         out.errors.push_back(problem(url, t.error_message()));
     } else {
         out.opts.target = std::move(*t);
@@ -352,8 +385,8 @@ parsed_args parse_args(const std::vector<std::string>& in) {
 
 std::string help_text() {
     std::ostringstream s;
-    s << "metrics-governor-loadgen: sends synthetic series to a remote-write or OTLP/HTTP "
-         "receiver\n"
+    s << "metrics-governor-loadgen: sends synthetic series to a remote-write, OTLP/HTTP or "
+         "OTLP/gRPC\nreceiver "
          "and reports throughput, latency percentiles and errors by status class.\n\n"
          "Usage: metrics-governor-loadgen -url=http://127.0.0.1:4318/api/v1/write [flags]\n\n"
          "Flags take one dash or two and their value after '=' or a space.\n\n";
@@ -369,7 +402,8 @@ std::string help_text() {
          "later ones while earlier ones are sent; the report says how long senders waited for\n"
          "bodies (non-zero: the generator, not the receiver, set the pace).\n\n"
          "Nothing is retried: a 429 (its Retry-After is ignored), any other non-2xx answer and a\n"
-         "network error each count once in their class, and the generator goes on.\n\n"
+         "network error each count once in their class, and the generator goes on. otlp-grpc\n"
+         "statuses are counted as their HTTP equivalents (OK 200, RESOURCE_EXHAUSTED 429, ...).\n\n"
          "Exit code: 0 when every request got a 2xx answer, 1 when some did not (the report is\n"
          "printed anyway), 2 for bad flags.\n";
     return s.str();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -19,17 +20,26 @@ namespace mg::loadgen {
 
 enum class report_format { text, json };
 enum class timestamp_mode { fixed, now };
+// How the bodies travel: HTTP/1.1 POSTs (prw, otlp) or unary gRPC calls (otlp-grpc, whose bodies
+// are the otlp ones byte for byte).
+enum class transport_kind { http, grpc };
+
+// The one method -protocol otlp-grpc calls (OTLP/gRPC metrics export).
+inline constexpr std::string_view k_otlp_grpc_method =
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
 struct http_target {
     std::string host;
     std::string port = "80";
-    std::string path;  // never empty: the protocol's default path when the URL has none
+    // Never empty: the protocol's default path when the URL has none; for otlp-grpc the method.
+    std::string path;
 };
 
 struct options {
     std::string url;
     http_target target;
-    wire_protocol protocol = wire_protocol::prw;
+    wire_protocol protocol = wire_protocol::prw;  // what the bodies are
+    transport_kind transport = transport_kind::http;
     std::uint64_t series = 10'000;
     std::uint32_t metrics = 10;
     std::uint32_t labels = 8;
@@ -61,8 +71,14 @@ parsed_args parse_args(int argc, const char* const argv[]);
 
 std::string help_text();
 
+// The -protocol value the options stand for: "prw", "otlp" or "otlp-grpc" (for the report).
+std::string_view protocol_name(const options& o);
+
 // "http://host[:port][/path]" -> host, port, path (empty path: default_path(protocol)).
 // IPv6 literals in brackets are accepted. Fails for other schemes (https is not supported).
 result<http_target> parse_http_url(const std::string& url, wire_protocol protocol);
+// "http://host[:port]" for otlp-grpc: a path (other than "/") is refused, since the method is
+// fixed; the returned path is k_otlp_grpc_method.
+result<http_target> parse_grpc_url(const std::string& url);
 
 }  // namespace mg::loadgen

@@ -95,7 +95,7 @@ int exit_code(const run_report& r) {
 std::string render_json(const run_report& r) {
     const run_stats& s = r.stats;
     nlohmann::ordered_json j;
-    j["protocol"] = r.opts.protocol == wire_protocol::prw ? "prw" : "otlp";
+    j["protocol"] = protocol_name(r.opts);
     j["url"] = r.opts.url;
     j["seed"] = r.opts.seed;
     j["series"] = r.opts.series;
@@ -147,8 +147,7 @@ std::string render_text(const run_report& r) {
         for (std::size_t n = std::char_traits<char>::length(what); n < 14; ++n) o << ' ';
         return o;
     };
-    o << "metrics-governor-loadgen: " << (r.opts.protocol == wire_protocol::prw ? "prw" : "otlp")
-      << " -> " << r.opts.url << "\n";
+    o << "metrics-governor-loadgen: " << protocol_name(r.opts) << " -> " << r.opts.url << "\n";
     line("series") << r.opts.series << " active in " << r.opts.metrics << " metrics, "
                    << r.opts.labels << " labels each, " << r.series_created << " created (churn "
                    << r.opts.churn << ")\n";

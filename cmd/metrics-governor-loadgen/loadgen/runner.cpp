@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "loadgen/http_connection.h"
+#include "loadgen/connection.h"
 #include "loadgen/pacer.h"
 #include "loadgen/request_builder.h"
 
@@ -142,7 +142,7 @@ run_report run_load(const options& opts) {
 
     auto send = [&](std::uint32_t k) {
         run_stats& mine = stats[k];
-        http_connection conn(opts.target, endpoints, opts.timeout, opts.protocol);
+        const auto conn = make_connection(opts, endpoints);
         const bool has_work = k < per_cycle;
         for (std::uint64_t c = 0; c < max_cycles && !st.stop.load(); ++c) {
             {
@@ -170,7 +170,7 @@ run_report run_load(const options& opts) {
                 std::uint64_t seen = st.cycles_started.load();
                 while (seen < c + 1 && !st.cycles_started.compare_exchange_weak(seen, c + 1)) {
                 }
-                const post_outcome res = conn.post(set[r]);
+                const post_outcome res = conn->post(set[r]);
                 if (res.status != 0) {
                     mine.record_answer(res.status, series_in[r], samples_in[r], set[r].size(),
                                        res.latency_ns);
@@ -188,7 +188,7 @@ run_report run_load(const options& opts) {
             }
             st.cv.notify_all();
         }
-        mine.connections_opened = conn.connections_opened();
+        mine.connections_opened = conn->connections_opened();
     };
 
     std::vector<std::thread> threads;

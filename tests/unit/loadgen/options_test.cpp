@@ -5,8 +5,10 @@
 #include <vector>
 
 using mg::loadgen::parse_args;
+using mg::loadgen::parse_grpc_url;
 using mg::loadgen::parse_http_url;
 using mg::loadgen::parsed_args;
+using mg::loadgen::transport_kind;
 using mg::loadgen::wire_protocol;
 using namespace std::chrono_literals;
 
@@ -31,6 +33,8 @@ TEST_CASE("defaults with only -url", "[options]") {
     CHECK(o.target.port == "4318");
     CHECK(o.target.path == "/api/v1/write");
     CHECK(o.protocol == wire_protocol::prw);
+    CHECK(o.transport == transport_kind::http);
+    CHECK(mg::loadgen::protocol_name(o) == "prw");
     CHECK(o.series == 10'000);
     CHECK(o.metrics == 10);
     CHECK(o.labels == 8);
@@ -77,6 +81,8 @@ TEST_CASE("every flag, Go style and GNU style", "[options]") {
     CHECK(o.target.port == "8429");
     CHECK(o.target.path == "/v1/metrics");  // no path in the URL: the protocol's default
     CHECK(o.protocol == wire_protocol::otlp);
+    CHECK(o.transport == transport_kind::http);
+    CHECK(mg::loadgen::protocol_name(o) == "otlp");
     CHECK(o.series == 2000);
     CHECK(o.metrics == 5);
     CHECK(o.labels == 12);
@@ -109,7 +115,14 @@ TEST_CASE("a bad flag is named with the form it accepts", "[options]") {
         bad{{"-url=ftp://x"}, "-url: \"ftp://x\" does not start with http://"},
         bad{{"-url=http://:80/"}, "-url: no host"}, bad{{"-url=http://h:99999/"}, "-url: bad port"},
         bad{{k_url, "-protocol=zipkin"},
-            "-protocol: unknown protocol \"zipkin\"; want prw or otlp"},
+            "-protocol: unknown protocol \"zipkin\"; want prw, otlp or otlp-grpc"},
+        bad{{"-url=http://127.0.0.1:4317/v1/metrics", "-protocol=otlp-grpc"},
+            "-url: otlp-grpc takes no path (it calls "
+            "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export), got "
+            "\"/v1/metrics\""},
+        bad{{"-url=https://127.0.0.1:4317", "-protocol=otlp-grpc"}, "-url: https is not supported"},
+        bad{{"-url=127.0.0.1:4317", "-protocol=otlp-grpc"},
+            "-url: \"127.0.0.1:4317\" does not start with http://"},
         bad{{k_url, "-series=abc"},
             "-series: \"abc\" is out of range or not an integer; want an integer 1..10000000"},
         bad{{k_url, "-series=0"}, "-series: \"0\" is out of range"},
@@ -193,4 +206,57 @@ TEST_CASE("http URLs", "[options]") {
     CHECK_FALSE(parse_http_url("http://[::1/", wire_protocol::prw).ok());
     CHECK_FALSE(parse_http_url("http://user@host/", wire_protocol::prw).ok());
     CHECK_FALSE(parse_http_url("http://host:0/", wire_protocol::prw).ok());
+}
+
+TEST_CASE("otlp-grpc: otlp bodies over gRPC, a URL without a path", "[options]") {
+    const auto p = parse_args(
+        {"-url=http://127.0.0.1:4317", "-protocol", "otlp-grpc", "-concurrency=3", "-timeout=2s"});
+    INFO(all_errors(p));
+    REQUIRE(p.what == parsed_args::action::run);
+    const auto& o = p.opts;
+    CHECK(o.protocol == wire_protocol::otlp);  // the bodies are the otlp ones
+    CHECK(o.transport == transport_kind::grpc);
+    CHECK(mg::loadgen::protocol_name(o) == "otlp-grpc");
+    CHECK(o.target.host == "127.0.0.1");
+    CHECK(o.target.port == "4317");
+    CHECK(o.target.path == mg::loadgen::k_otlp_grpc_method);
+    CHECK(o.concurrency == 3);
+    CHECK(o.timeout == 2s);
+
+    // The last -protocol wins, transport included.
+    const auto back =
+        parse_args({"-url=http://127.0.0.1:4318", "-protocol=otlp-grpc", "-protocol=otlp"});
+    REQUIRE(back.what == parsed_args::action::run);
+    CHECK(back.opts.transport == transport_kind::http);
+    CHECK(back.opts.target.path == "/v1/metrics");
+
+    // An http URL with a path is refused for otlp-grpc only.
+    const auto with_path = parse_args({"-url=http://127.0.0.1:4318/v1/metrics", "-protocol=otlp"});
+    CHECK(with_path.what == parsed_args::action::run);
+}
+
+TEST_CASE("gRPC URLs", "[options]") {
+    auto t = parse_grpc_url("http://collector:4317");
+    REQUIRE(t.ok());
+    CHECK(t->host == "collector");
+    CHECK(t->port == "4317");
+    CHECK(t->path == mg::loadgen::k_otlp_grpc_method);
+
+    t = parse_grpc_url("http://[::1]:4317/");  // a bare "/" is no path
+    REQUIRE(t.ok());
+    CHECK(t->host == "::1");
+    CHECK(t->port == "4317");
+
+    t = parse_grpc_url("http://collector");
+    REQUIRE(t.ok());
+    CHECK(t->port == "80");
+
+    t = parse_grpc_url(
+        "http://collector:4317/opentelemetry.proto.collector.metrics.v1."
+        "MetricsService/Export");
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error_message().find("otlp-grpc takes no path") != std::string::npos);
+    CHECK_FALSE(parse_grpc_url("http://collector:4317?x=1").ok());
+    CHECK_FALSE(parse_grpc_url("http://collector:0").ok());
+    CHECK_FALSE(parse_grpc_url("https://collector:4317").ok());
 }
