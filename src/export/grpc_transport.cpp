@@ -13,10 +13,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <limits>
 #include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <sstream>
 #include <unordered_set>
@@ -111,8 +111,9 @@ class grpc_transport final : public transport {
             send_outcome out;
             out.what = send_outcome::verdict::rejected;
             out.error_reason = "encode";
-            out.message = "OTLP/gRPC carries OTLP protobuf only (a payload queued for another "
-                          "protocol, e.g. on disk before a change of -exporter-protocol)";
+            out.message =
+                "OTLP/gRPC carries OTLP protobuf only (a payload queued for another "
+                "protocol, e.g. on disk before a change of -exporter-protocol)";
             return done(std::move(out));
         }
         std::string plain;
@@ -138,8 +139,8 @@ class grpc_transport final : public transport {
         in_flight_.insert(c.get());
         call* raw = c.get();
         // gRPC holds the only reference until the completion hands it to the strand.
-        stub_.UnaryCall(&raw->context, k_method, grpc::StubOptions(), &raw->request,
-                        &raw->response, [this, c](grpc::Status st) mutable {
+        stub_.UnaryCall(&raw->context, k_method, grpc::StubOptions(), &raw->request, &raw->response,
+                        [this, c](grpc::Status st) mutable {
                             asio::post(strand_, [this, c = std::move(c), st = std::move(st)] {
                                 complete(*c, st);
                             });
@@ -221,8 +222,8 @@ result<std::unique_ptr<transport>> make_grpc_transport(http_client::strand stran
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, millis(options.reconnect_base));
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, millis(options.reconnect_max));
     const auto& host = client.target.host;
-    const std::string target = (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
-                               ":" + client.target.port;
+    const std::string target =
+        (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + client.target.port;
     auto channel = grpc::CreateCustomChannel(target, creds, args);
     return std::unique_ptr<transport>(new grpc_transport(
         std::move(strand), std::move(channel), client.timeout, std::move(options.metadata)));

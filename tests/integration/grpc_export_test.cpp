@@ -8,8 +8,8 @@
 #include "protocol/otlp.h"
 #include "protocol/otlp_builder.h"
 #include "support/daemon.h"
-#include "support/process.h"
 #include "support/http_client.h"
+#include "support/process.h"
 #include "support/remote_write_client.h"
 #include "unit/export/fake_grpc_backend.h"
 

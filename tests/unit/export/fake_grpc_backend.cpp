@@ -88,7 +88,8 @@ class reactor final : public grpc::ServerGenericBidiReactor {
 class fake_grpc_backend::service final : public grpc::CallbackGenericService {
   public:
     explicit service(fake_grpc_backend& b) : backend_(b) {}
-    grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    grpc::ServerGenericBidiReactor* CreateReactor(
+        grpc::GenericCallbackServerContext* ctx) override {
         return new reactor(ctx, backend_);
     }
     fake_grpc_backend& backend_;
@@ -129,7 +130,9 @@ std::string retry_info_details(int code, std::chrono::milliseconds delay) {
 }
 
 fake_grpc_backend::fake_grpc_backend(grpc_responder r, grpc_backend_options o)
-    : responder_(std::move(r)), tls_(!o.cert_file.empty()), service_(std::make_unique<service>(*this)) {
+    : responder_(std::move(r)),
+      tls_(!o.cert_file.empty()),
+      service_(std::make_unique<service>(*this)) {
     std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
     if (tls_) {
         grpc::SslServerCredentialsOptions so(

@@ -80,7 +80,6 @@ class fake_grpc_backend {
     class service;
 
   private:
-
     grpc_responder responder_;
     bool tls_ = false;
     mutable std::mutex mu_;

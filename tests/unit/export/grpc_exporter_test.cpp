@@ -59,8 +59,8 @@ std::unique_ptr<otlp_request> make_otlp(const std::vector<std::string>& metric_n
     res.scopes.push_back(scope);
     auto r = std::make_unique<otlp_request>();
     pr::encode_otlp_protobuf(std::span<const pr::otlp_resource>(&res, 1), r->body);
-    REQUIRE(pr::decode_otlp_protobuf(pr::bytes_view(r->body.data(), r->body.size()), r->batch)
-                .ok());
+    REQUIRE(
+        pr::decode_otlp_protobuf(pr::bytes_view(r->body.data(), r->body.size()), r->batch).ok());
     return r;
 }
 
@@ -280,8 +280,7 @@ TEST_CASE("OTLP/gRPC: a call past -exporter-timeout ends at its deadline and is 
     CHECK(errors(reg, "grpc_deadline_exceeded") == 1);
 }
 
-TEST_CASE("OTLP/gRPC: a message over the server's limit is split in halves",
-          "[export][grpc]") {
+TEST_CASE("OTLP/gRPC: a message over the server's limit is split in halves", "[export][grpc]") {
     std::vector<std::string> many;
     for (int i = 0; i < 16; ++i) many.push_back("metric_with_a_long_name_" + std::to_string(i));
     auto r = make_otlp(many);
@@ -369,8 +368,7 @@ TEST_CASE("OTLP/gRPC: TLS with the CA file, mutual TLS, skip-verify, and unknown
           "[export][grpc][tls]") {
     mg::test::test_pki pki;
     SECTION("verified with the CA file") {
-        fake_grpc_backend backend(ex::test::grpc_always(k_ok),
-                                  server_tls(pki));
+        fake_grpc_backend backend(ex::test::grpc_always(k_ok), server_tls(pki));
         prometheus::Registry reg;
         auto c = grpc_config(backend.url());
         c.tls_ca_file = pki.ca;
@@ -383,8 +381,7 @@ TEST_CASE("OTLP/gRPC: TLS with the CA file, mutual TLS, skip-verify, and unknown
         CHECK(e->stats().sent_series == 2);
     }
     SECTION("mutual TLS: the client certificate is presented") {
-        fake_grpc_backend backend(ex::test::grpc_always(k_ok),
-                                  mutual_tls(pki));
+        fake_grpc_backend backend(ex::test::grpc_always(k_ok), mutual_tls(pki));
         prometheus::Registry reg;
         auto c = grpc_config(backend.url());
         c.tls_ca_file = pki.ca;
@@ -398,8 +395,7 @@ TEST_CASE("OTLP/gRPC: TLS with the CA file, mutual TLS, skip-verify, and unknown
         CHECK(e->stats().sent_series == 1);
     }
     SECTION("mutual TLS without a client certificate fails the handshake") {
-        fake_grpc_backend backend(ex::test::grpc_always(k_ok),
-                                  mutual_tls(pki));
+        fake_grpc_backend backend(ex::test::grpc_always(k_ok), mutual_tls(pki));
         prometheus::Registry reg;
         auto c = grpc_config(backend.url());
         c.tls_ca_file = pki.ca;
@@ -412,8 +408,7 @@ TEST_CASE("OTLP/gRPC: TLS with the CA file, mutual TLS, skip-verify, and unknown
         check_accounting(e->stats());
     }
     SECTION("insecure skip verify: a server no CA we have vouches for") {
-        fake_grpc_backend backend(ex::test::grpc_always(k_ok),
-                                  server_tls(pki));
+        fake_grpc_backend backend(ex::test::grpc_always(k_ok), server_tls(pki));
         prometheus::Registry reg;
         auto c = grpc_config(backend.url());
         c.tls_insecure_skip_verify = true;
@@ -424,8 +419,7 @@ TEST_CASE("OTLP/gRPC: TLS with the CA file, mutual TLS, skip-verify, and unknown
         CHECK(backend.count() == 1);
     }
     SECTION("the default roots do not know the test CA: nothing is sent") {
-        fake_grpc_backend backend(ex::test::grpc_always(k_ok),
-                                  server_tls(pki));
+        fake_grpc_backend backend(ex::test::grpc_always(k_ok), server_tls(pki));
         prometheus::Registry reg;
         auto e = make_exporter(grpc_config(backend.url()), reg);
         auto r = make_otlp({"a"});
