@@ -120,7 +120,7 @@ struct bloom_persistence_config {
 // An empty endpoint is observe-only mode: kept series are counted and discarded.
 struct exporter_config {
     std::string endpoint;          // http:// or https:// URL; empty = observe-only
-    std::string protocol = "prw";  // prw (remote write 1.0) | otlp (OTLP/HTTP protobuf)
+    std::string protocol = "prw";  // prw (remote write 1.0) | otlp (OTLP/HTTP protobuf) | otlp-grpc
     int max_conns = 1;             // keep-alive connections kept open (at least max_shards)
     // Ordered lanes to the backend, one request in flight each: a series always travels the lane
     // hash(series) % shards, so retries never reorder it. Between min and max the count follows

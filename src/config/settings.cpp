@@ -250,14 +250,16 @@ std::vector<setting> build_rows() {
     rows.push_back(make_setting<&app_config::exporter, &ec::endpoint>(
                        "exporter.endpoint", ex,
                        "Backend URL (http:// or https://); a URL without a path gets "
-                       "/api/v1/write (prw) or /v1/metrics (otlp). Empty means observe-only: "
-                       "kept series are counted and discarded.")
+                       "/api/v1/write (prw) or /v1/metrics (otlp); otlp-grpc takes none "
+                       "(https:// means TLS). Empty means observe-only: kept series are counted "
+                       "and discarded.")
                        .allow_empty());
     rows.push_back(make_setting<&app_config::exporter, &ec::protocol>(
                        "exporter.protocol", ex,
-                       "What the backend speaks: prw (remote write 1.0, snappy) or otlp "
-                       "(OTLP/HTTP protobuf, gzip).")
-                       .one_of({"prw", "otlp"}));
+                       "What the backend speaks: prw (remote write 1.0, snappy), otlp "
+                       "(OTLP/HTTP protobuf, gzip) or otlp-grpc (OTLP/gRPC, gzip; the endpoint "
+                       "is http://host:port or https://host:port, without a path).")
+                       .one_of({"prw", "otlp", "otlp-grpc"}));
     rows.push_back(make_setting<&app_config::exporter, &ec::max_conns>(
                        "exporter.max_conns", ex,
                        "Keep-alive connections kept open to the backend between requests (at least "
@@ -278,7 +280,8 @@ std::vector<setting> build_rows() {
                        .int_range(1, 256));
     rows.push_back(make_setting<&app_config::exporter, &ec::timeout>(
                        "exporter.timeout", ex,
-                       "Longest connect, TLS handshake, request write or response read.")
+                       "Longest connect, TLS handshake, request write or response read; with "
+                       "otlp-grpc the deadline of each call.")
                        .positive());
     rows.push_back(make_setting<&app_config::exporter, &ec::max_retry_time>(
         "exporter.max_retry_time", ex,

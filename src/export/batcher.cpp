@@ -103,7 +103,7 @@ void batcher::run() {
                 metrics_.error("encode");
                 logging::error("exporter: cannot merge a batch", {{"error", st.error_message()}});
                 for (const auto& p : b.items) metrics_.dropped(p.series, p.points, "encode");
-            } else if (st = to_wire(body); !st) {
+            } else if (st = settings_.compress ? to_wire(body) : protocol::decode_status{}; !st) {
                 metrics_.error("encode");
                 logging::error("exporter: cannot compress a batch",
                                {{"error", st.error_message()}});

@@ -28,6 +28,9 @@ class batcher {
     struct settings {
         std::uint64_t batch_size = 10000;  // series per upstream request
         std::chrono::nanoseconds flush_interval = std::chrono::seconds(1);
+        // Bodies go out in wire encoding (to_wire); off for a transport that compresses itself
+        // (gRPC): merged batches stay plain, a forwarded or split body may still be compressed.
+        bool compress = true;
         shard_scaler_options scaler;
     };
 

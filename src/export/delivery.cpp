@@ -11,12 +11,12 @@
 namespace mg::exporter {
 
 namespace asio = boost::asio;
-namespace bhttp = boost::beast::http;
 
 namespace {
 
 constexpr std::size_t k_logged_body = 512;  // of a backend's error response
 constexpr auto k_max_retry_after = std::chrono::minutes(10);
+constexpr auto k_partial_log_interval = std::chrono::minutes(1);
 
 std::string truncate(std::string_view s, std::size_t n) {
     if (s.size() <= n) return std::string(s);
@@ -25,7 +25,7 @@ std::string truncate(std::string_view s, std::size_t n) {
 
 }  // namespace
 
-// An upstream request and what is left of it after 413 splits. Strand only.
+// An upstream request and what is left of it after splits. Strand only.
 struct delivery::job {
     explicit job(const http_client::strand& s) : timer(s) {}
     std::deque<payload> parts;  // in wire encoding; front() is being sent
@@ -37,16 +37,14 @@ struct delivery::job {
     unsigned attempt = 0;       // retries of the front part so far
     std::optional<std::chrono::steady_clock::time_point> failing_since;
     bool warned = false;
-    http_client::request req;
     asio::steady_timer timer;
 };
 
-delivery::delivery(http_client::strand strand, std::unique_ptr<http_client> client,
-                   http_client::request request_template, backoff_policy backoff,
-                   std::chrono::nanoseconds max_retry_time, collaborators with)
+delivery::delivery(http_client::strand strand, std::unique_ptr<transport> wire,
+                   backoff_policy backoff, std::chrono::nanoseconds max_retry_time,
+                   collaborators with)
     : strand_(std::move(strand)),
-      client_(std::move(client)),
-      request_template_(std::move(request_template)),
+      wire_(std::move(wire)),
       backoff_(std::move(backoff)),
       max_retry_time_(max_retry_time),
       queue_(with.queue),
@@ -74,12 +72,12 @@ void delivery::abort() {
     aborting_.store(true, std::memory_order_release);
     asio::post(strand_, [this] {
         for (const auto& j : jobs_) j->timer.cancel();
-        client_->close_all();
+        wire_->close_all();
     });
 }
 
 void delivery::wait_idle() {
-    // Aborted jobs finish promptly: their sockets and timers are closed.
+    // Aborted jobs finish promptly: their sends and timers are cancelled.
     std::unique_lock lock(in_flight_mu_);
     in_flight_cv_.wait(lock, [&] { return in_flight_ == 0; });
 }
@@ -108,7 +106,7 @@ void delivery::next_attempt(const job_ptr& j) {
     if (j->parts.empty()) return finish_job(j);
     if (aborting_.load(std::memory_order_acquire)) {
         // With a disk queue the job's records stay on disk (even parts of it that were sent
-        // after a 413 split: at-least-once) and its data stays outstanding.
+        // after a split: at-least-once) and its data stays outstanding.
         if (disk_ != nullptr) {
             j->keep_on_disk = true;
         } else {
@@ -117,69 +115,77 @@ void delivery::next_attempt(const job_ptr& j) {
         j->parts.clear();
         return finish_job(j);
     }
-    payload& p = j->parts.front();
-    j->req = request_template_;
-    j->req.set(bhttp::field::content_type, content_type(p.format));
-    j->req.set(bhttp::field::content_encoding, content_encoding(p.format));
-    j->req.body() = std::move(p.body);
-    j->req.prepare_payload();
-    client_->async_send(j->req, [this, j](http_outcome out) { on_outcome(j, std::move(out)); });
+    // The front part stays where it is while it is sent (a deque keeps its address).
+    wire_->async_send(j->parts.front(),
+                      [this, j](send_outcome out) { on_outcome(j, std::move(out)); });
 }
 
-void delivery::on_outcome(const job_ptr& j, http_outcome out) {
-    payload& p = j->parts.front();
-    p.body = std::move(j->req.body());
-    if (out.transport_failed()) {
-        metrics_.error(out.error_reason);
-        return retry_later(j, out, std::nullopt);
-    }
-    metrics_.responded(out.status);
-    if (out.status >= 200 && out.status < 300) {
-        metrics_.sent(p.series, p.points);
-        if (j->warned) {
-            logging::info("export request delivered after retries", {{"retries", j->attempt}});
+void delivery::on_outcome(const job_ptr& j, send_outcome out) {
+    if (!out.code.empty()) metrics_.responded(out.code);
+    if (!out.error_reason.empty()) metrics_.error(out.error_reason);
+    switch (out.what) {
+        case send_outcome::verdict::delivered: {
+            const payload& p = j->parts.front();
+            metrics_.sent(p.series, p.points);
+            if (out.rejected_points > 0 || !out.rejected_message.empty()) note_partial_success(out);
+            if (j->warned) {
+                logging::info("export request delivered after retries", {{"retries", j->attempt}});
+            }
+            return next_part(j);
         }
-        return next_part(j);
+        case send_outcome::verdict::too_large:
+            return split(j, out);
+        case send_outcome::verdict::retry:
+            return retry_later(j, out);
+        case send_outcome::verdict::rejected:
+            reject(j, out, "rejected");
+            return next_part(j);
     }
-    if (out.status == 413) {
-        metrics_.error("http_413");
-        payload first;
-        payload second;
-        if (auto st = split_in_half(p, first, second); st.ok()) {
-            logging::warn("backend refused a batch as too large; splitting it",
-                          {{"series", p.series}, {"halves", {first.series, second.series}}});
-            j->parts.pop_front();
-            j->parts.push_front(std::move(second));
-            j->parts.push_front(std::move(first));
-            j->attempt = 0;
-            j->failing_since.reset();
-            return next_attempt(j);
-        }
-        reject(j, out, "too_large");
-        return next_part(j);
+}
+
+void delivery::split(const job_ptr& j, const send_outcome& out) {
+    const payload& p = j->parts.front();
+    payload first;
+    payload second;
+    if (auto st = split_in_half(p, first, second); st.ok()) {
+        logging::warn("backend refused a batch as too large; splitting it",
+                      {{"series", p.series}, {"halves", {first.series, second.series}}});
+        j->parts.pop_front();
+        j->parts.push_front(std::move(second));
+        j->parts.push_front(std::move(first));
+        j->attempt = 0;
+        j->failing_since.reset();
+        return next_attempt(j);
     }
-    if (out.status == 429 || out.status >= 500) {
-        metrics_.error(out.status == 429 ? "http_429" : "http_5xx");
-        std::optional<std::chrono::nanoseconds> hint;
-        if (!out.retry_after.empty()) {
-            hint = parse_retry_after(out.retry_after, clock_.wall_now());
-        }
-        return retry_later(j, out, hint);
-    }
-    metrics_.error("http_4xx");
-    reject(j, out, "rejected");
+    reject(j, out, "too_large");
     next_part(j);
 }
 
-void delivery::reject(const job_ptr& j, const http_outcome& out, const std::string& reason) {
+void delivery::reject(const job_ptr& j, const send_outcome& out, const std::string& reason) {
     const payload& p = j->parts.front();
     logging::warn("backend rejected an export request; its data is dropped",
-                  {{"status", out.status},
+                  {{"code", out.code},
                    {"reason", reason},
                    {"series", p.series},
                    {"datapoints", p.points},
+                   {"message", truncate(out.message, k_logged_body)},
                    {"response", truncate(out.body, k_logged_body)}});
     metrics_.dropped(p.series, p.points, reason);
+}
+
+// The points were delivered as far as the exporter's accounting goes (the backend answered
+// success); what it refused inside the request is its decision, reported to the operator.
+void delivery::note_partial_success(const send_outcome& out) {
+    partial_rejected_ += out.rejected_points;
+    const auto now = clock_.monotonic_now();
+    if (partial_logged_at_ && now - *partial_logged_at_ < k_partial_log_interval) return;
+    logging::warn(
+        "backend accepted export requests but refused some data points "
+        "(partial_success; logged at most once a minute)",
+        {{"rejected_datapoints", partial_rejected_},
+         {"message", truncate(out.rejected_message, k_logged_body)}});
+    partial_logged_at_ = now;
+    partial_rejected_ = 0;
 }
 
 void delivery::next_part(const job_ptr& j) {
@@ -190,8 +196,7 @@ void delivery::next_part(const job_ptr& j) {
     next_attempt(j);
 }
 
-void delivery::retry_later(const job_ptr& j, const http_outcome& out,
-                           std::optional<std::chrono::nanoseconds> hint) {
+void delivery::retry_later(const job_ptr& j, const send_outcome& out) {
     if (aborting_.load(std::memory_order_acquire)) return next_attempt(j);  // drops
     const auto now = clock_.monotonic_now();
     if (!j->failing_since) j->failing_since = now;
@@ -199,14 +204,15 @@ void delivery::retry_later(const job_ptr& j, const http_outcome& out,
         reject(j, out, "retries_exhausted");
         return next_part(j);
     }
-    const auto delay = hint ? std::min<std::chrono::nanoseconds>(*hint, k_max_retry_after)
-                            : backoff_.next_delay(j->attempt);
+    const auto delay = out.retry_after
+                           ? std::min<std::chrono::nanoseconds>(*out.retry_after, k_max_retry_after)
+                           : backoff_.next_delay(j->attempt);
     ++j->attempt;
     metrics_.retried();
     const logging::fields f = {
-        {"reason", out.transport_failed() ? out.error_reason : "status"},
-        {"status", out.status},
-        {"error", out.error_message},
+        {"reason", out.error_reason},
+        {"code", out.code},
+        {"error", out.message},
         {"attempt", j->attempt},
         {"delay_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()}};
     if (!j->warned) {

@@ -1,11 +1,12 @@
 // delivery: the exporter's upstream requests. Each batch the batcher takes from a lane becomes a
-// job that runs on the exporter's strand: sent with the HTTP client; on a transport failure, 429
-// or 5xx retried after Retry-After (capped at 10 minutes) or backoff with jitter, until
-// -exporter-max-retry-time (then dropped, retries_exhausted); on 413 split in half and the halves
-// sent in turn (a single series still too large is dropped, too_large); on another 4xx dropped
-// (rejected). A job sends its parts one at a time, so its lane has one request in flight,
-// retries included. When the job ends its lane and its bytes go back to the queue and its disk
-// queue records are acknowledged.
+// job that runs on the exporter's strand: sent with the transport (transport.h: HTTP or gRPC),
+// whose verdict decides the rest: retry after the server's delay (Retry-After, gRPC RetryInfo;
+// capped at 10 minutes) or backoff with jitter, until -exporter-max-retry-time (then dropped,
+// retries_exhausted); too large: split in half and the halves sent in turn (a single series still
+// too large is dropped, too_large); rejected: dropped (rejected). Points a delivered OTLP request
+// reports as refused (partial_success) are logged, at most once a minute. A job sends its parts one
+// at a time, so its lane has one request in flight, retries included. When the job ends its lane
+// and its bytes go back to the queue and its disk queue records are acknowledged.
 //
 // Shutdown: abort() makes every job end at its next step: timers and connections are closed, and
 // what is left is dropped (reason shutdown) or, with a disk queue, stays on disk (outstanding,
@@ -15,7 +16,7 @@
 // thread; every step of a job runs on the strand, so the jobs need no lock.
 // connections_opened() is safe from any thread.
 //
-// Ownership: owns the HTTP client. The strand's io_context must have stopped running (its
+// Ownership: owns the transport. The strand's io_context must have stopped running (its
 // threads joined) before the delivery is destroyed; the queue, the disk queue and the metrics
 // must outlive it.
 #pragma once
@@ -37,6 +38,7 @@
 #include "export/payload.h"
 #include "export/queue.h"
 #include "export/retry.h"
+#include "export/transport.h"
 
 namespace mg::exporter {
 
@@ -60,9 +62,7 @@ class delivery {
         mg::clock& clock;  // Retry-After dates and the retry budget
     };
 
-    // request_template: what every upstream request starts from (upstream.h).
-    delivery(http_client::strand strand, std::unique_ptr<http_client> client,
-             http_client::request request_template, backoff_policy backoff,
+    delivery(http_client::strand strand, std::unique_ptr<transport> wire, backoff_policy backoff,
              std::chrono::nanoseconds max_retry_time, collaborators with);
     ~delivery();
     delivery(const delivery&) = delete;
@@ -75,7 +75,7 @@ class delivery {
     // Waits until every started job has ended.
     void wait_idle();
 
-    std::uint64_t connections_opened() const { return client_->connections_opened(); }
+    std::uint64_t connections_opened() const { return wire_->connections_opened(); }
 
   private:
     struct job;
@@ -85,15 +85,15 @@ class delivery {
     void start_job(const job_ptr& j);
     void finish_job(const job_ptr& j);
     void next_attempt(const job_ptr& j);
-    void on_outcome(const job_ptr& j, http_outcome out);
-    void reject(const job_ptr& j, const http_outcome& out, const std::string& reason);
+    void on_outcome(const job_ptr& j, send_outcome out);
+    void split(const job_ptr& j, const send_outcome& out);
+    void reject(const job_ptr& j, const send_outcome& out, const std::string& reason);
+    void note_partial_success(const send_outcome& out);
     void next_part(const job_ptr& j);
-    void retry_later(const job_ptr& j, const http_outcome& out,
-                     std::optional<std::chrono::nanoseconds> hint);
+    void retry_later(const job_ptr& j, const send_outcome& out);
 
     http_client::strand strand_;
-    std::unique_ptr<http_client> client_;
-    const http_client::request request_template_;
+    std::unique_ptr<transport> wire_;
     const backoff_policy backoff_;
     const std::chrono::nanoseconds max_retry_time_;
     export_queue& queue_;
@@ -106,6 +106,9 @@ class delivery {
     unsigned in_flight_ = 0;  // jobs handed to the strand and not finished
     std::atomic<bool> aborting_{false};
     std::unordered_set<job_ptr> jobs_;  // strand only
+    // Partial successes not logged yet, and when the last was (strand only).
+    std::int64_t partial_rejected_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> partial_logged_at_;
 };
 
 }  // namespace mg::exporter

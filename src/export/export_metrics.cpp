@@ -38,8 +38,10 @@ export_metrics::export_metrics(prometheus::Registry& registry)
                            "Data points delivered to the backend (2xx).")),
       sent_series_(counter(registry, "metrics_governor_export_series_sent_total",
                            "Series (OTLP: data points) delivered to the backend (2xx).")),
-      requests_(counter_family(registry, "metrics_governor_export_requests_total",
-                               "Upstream requests by HTTP status code of the response.")),
+      requests_(counter_family(
+          registry, "metrics_governor_export_requests_total",
+          "Upstream requests by the status of the answer: the HTTP status code, or the gRPC status "
+          "name (OK, UNAVAILABLE, ...) with -exporter-protocol=otlp-grpc.")),
       errors_(counter_family(registry, "metrics_governor_export_errors_total",
                              "Failed upstream requests by reason (connect, timeout, tls, "
                              "network, resolve, http_429, http_5xx, http_4xx, http_413, encode, "
@@ -152,12 +154,12 @@ void export_metrics::discarded(std::uint64_t points) {
     s_.discarded_points += points;
 }
 
-void export_metrics::responded(unsigned status) {
+void export_metrics::responded(std::string_view code) {
     {
         std::lock_guard lock(mu_);
         ++s_.requests;
     }
-    requests_.Add({{"code", std::to_string(status)}}).Increment();
+    requests_.Add({{"code", std::string(code)}}).Increment();
 }
 
 void export_metrics::error(const std::string& reason) {

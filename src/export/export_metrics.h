@@ -50,9 +50,10 @@ class export_metrics {
     void dropped(std::uint32_t series, std::uint64_t points, const std::string& reason);
 
     // ---- events ----
-    void queue_full();                      // a submission refused for room (429)
-    void discarded(std::uint64_t points);   // observe-only mode
-    void responded(unsigned status);        // an upstream response of any status
+    void queue_full();                     // a submission refused for room (429)
+    void discarded(std::uint64_t points);  // observe-only mode
+    // An upstream answer of any status: the HTTP status code or the gRPC status name.
+    void responded(std::string_view code);
     void error(const std::string& reason);  // a failed upstream request or an internal failure
     void retried();
     void replayed(std::uint64_t payloads);  // read back from the disk queue at startup

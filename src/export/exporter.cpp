@@ -18,7 +18,9 @@
 #include "export/batcher.h"
 #include "export/delivery.h"
 #include "export/export_metrics.h"
+#include "export/grpc_transport.h"
 #include "export/http_client.h"
+#include "export/http_transport.h"
 #include "export/intake.h"
 #include "export/lane_payloads.h"
 #include "export/payload.h"
@@ -67,7 +69,8 @@ class exporter::impl {
     impl(const exporter_options& o, prometheus::Registry& registry, exporter_deps deps)
         : o_(o),
           observe_only_(o.endpoint.empty()),
-          otlp_(o.protocol == "otlp"),
+          otlp_(o.protocol == "otlp" || o.protocol == "otlp-grpc"),
+          grpc_(o.protocol == "otlp-grpc"),
           clock_(deps.clock != nullptr ? *deps.clock : system_clock_instance()),
           file_system_(deps.file_system != nullptr ? *deps.file_system : posix_file_system()),
           random_(std::move(deps.random)),
@@ -105,15 +108,29 @@ class exporter::impl {
                 !st)
                 return st;
         }
-        auto client = http_client::create(strand_, std::move(up->client));
-        if (!client) return make_error(client.error_message());
+        std::unique_ptr<transport> wire;
+        if (grpc_) {
+            auto t = make_grpc_transport(strand_, {.client = std::move(up->client),
+                                                   .metadata = std::move(up->metadata),
+                                                   .reconnect_base = o_.retry_backoff_base,
+                                                   .reconnect_max = o_.retry_backoff_max});
+            if (!t) return make_error(t.error_message());
+            wire = std::move(*t);
+        } else {
+            auto client = http_client::create(strand_, std::move(up->client));
+            if (!client) return make_error(client.error_message());
+            wire = std::make_unique<http_transport>(std::move(*client),
+                                                    std::move(up->request_template), clock_);
+        }
         delivery_ = std::make_unique<delivery>(
-            strand_, std::move(*client), std::move(up->request_template),
+            strand_, std::move(wire),
             backoff_policy(o_.retry_backoff_base, o_.retry_backoff_max, std::move(random_)),
             o_.max_retry_time, delivery::collaborators{queue_, intake_.disk(), metrics_, clock_});
         batcher_ = std::make_unique<batcher>(
             batcher::settings{.batch_size = o_.batch_size,
                               .flush_interval = o_.flush_interval,
+                              // gRPC compresses each message itself.
+                              .compress = !grpc_,
                               .scaler = {.min_shards = shard_bound(o_.min_shards),
                                          .max_shards = shard_bound(o_.max_shards)}},
             queue_, *delivery_, metrics_, closed_);
@@ -125,8 +142,8 @@ class exporter::impl {
         batcher_->start();
         logging::info(
             "exporter started",
-            {{"endpoint",
-              (target.tls ? "https://" : "http://") + target.host_header + target.target},
+            {{"endpoint", (target.tls ? "https://" : "http://") + target.host_header +
+                              (grpc_ ? std::string() : target.target)},
              {"protocol", o_.protocol},
              {"native_histograms", o_.native_histograms},
              {"batch_size", o_.batch_size},
@@ -152,11 +169,18 @@ class exporter::impl {
             p == source_protocol::remote_write_v1 || p == source_protocol::remote_write_v2;
         const bool otlp = is_otlp(p);
         if (!otlp_ && (rw || otlp)) return {};  // OTLP is converted to remote write
+        if (grpc_ && p == source_protocol::otlp_json) {
+            return make_error(
+                "OTLP/JSON input cannot be exported: the exporter speaks OTLP/gRPC "
+                "(-exporter-protocol=otlp-grpc), which carries protobuf, and converting JSON to "
+                "protobuf is not implemented; send OTLP protobuf");
+        }
         if (otlp_ && otlp) return {};
         if (otlp_ && rw) {
             return make_error(
                 "remote write input cannot be forwarded: the exporter speaks OTLP "
-                "(-exporter-protocol=otlp) and converting remote write to OTLP is not implemented");
+                "(-exporter-protocol=" +
+                o_.protocol + ") and converting remote write to OTLP is not implemented");
         }
         return make_error("input protocol unknown to the exporter");
     }
@@ -432,7 +456,8 @@ class exporter::impl {
     // Settings and collaborators (immutable after init()).
     const exporter_options o_;
     const bool observe_only_;
-    const bool otlp_;
+    const bool otlp_;  // otlp or otlp-grpc
+    const bool grpc_;  // otlp-grpc
     mg::clock& clock_;
     mg::file_system& file_system_;     // the disk queue's
     random_source random_;             // backoff jitter; moved into the delivery by init()

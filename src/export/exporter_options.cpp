@@ -8,8 +8,9 @@
 namespace mg::exporter {
 
 status check_options(const exporter_options& o) {
-    if (o.protocol != "prw" && o.protocol != "otlp") {
-        return make_error("-exporter-protocol: \"" + o.protocol + "\" is not prw or otlp");
+    if (o.protocol != "prw" && o.protocol != "otlp" && o.protocol != "otlp-grpc") {
+        return make_error("-exporter-protocol: \"" + o.protocol +
+                          "\" is not prw, otlp or otlp-grpc");
     }
     if (o.max_conns < 1) return make_error("-exporter-max-conns: must be at least 1");
     if (o.min_shards < 1 || o.max_shards < o.min_shards)
@@ -20,7 +21,9 @@ status check_options(const exporter_options& o) {
     if (o.batch_size < 1) return make_error("-batch-size: must be at least 1");
     if (o.endpoint.empty()) return {};  // observe-only: nothing else is used
     // What create() builds first, with its messages; the TLS files are loaded once more there
-    // (by the client), which costs a few milliseconds at startup.
+    // (by the client), which costs a few milliseconds at startup. gRPC reads the same PEM files
+    // only at its first handshake: OpenSSL loading them here gives OTLP/gRPC the same checks and
+    // messages at startup.
     auto up = make_upstream(o);
     if (!up) return make_error(up.error_message());
     if (up->client.target.tls) {

@@ -30,15 +30,16 @@ struct queue_options {
 };
 
 struct exporter_options {
-    std::string endpoint;          // http:// or https:// URL; empty = observe-only
-    std::string protocol = "prw";  // prw (remote write 1.0) | otlp (OTLP/HTTP)
+    // http:// or https:// URL (otlp-grpc: no path; https means TLS); empty = observe-only
+    std::string endpoint;
+    std::string protocol = "prw";  // prw (remote write 1.0) | otlp (OTLP/HTTP) | otlp-grpc
     int max_conns = 1;             // keep-alive connections kept open (at least max_shards)
     // Ordered lanes to the backend, one request in flight each (shard_scaler.h); min == max
     // fixes the count.
     int min_shards = 1;
     int max_shards = 16;
-    std::chrono::nanoseconds timeout =
-        std::chrono::seconds(30);  // per connect/handshake/write/read
+    // HTTP: per connect/handshake/write/read; otlp-grpc: the deadline of each call.
+    std::chrono::nanoseconds timeout = std::chrono::seconds(30);
     // 0 = retry until delivered; else give up with reason retries_exhausted.
     std::chrono::nanoseconds max_retry_time = std::chrono::seconds(0);
     std::chrono::nanoseconds retry_backoff_base = std::chrono::milliseconds(100);

@@ -124,3 +124,18 @@ TEST_CASE("run_validate exits 2 on a problem and 0 when every file loads", "[cmd
     cfg.limits.config = dir.write("bad.yaml", "rules:\n  - name: x\n    max_cardinality: -1\n");
     CHECK(mg::cmd::run_validate(cfg) == 2);
 }
+
+TEST_CASE("validate refuses an OTLP/gRPC endpoint with a path, naming the flag",
+          "[cmd][validate]") {
+    app_config cfg;
+    cfg.exporter.protocol = "otlp-grpc";
+    cfg.exporter.endpoint = "http://collector.example:4317";
+    CHECK(mg::cmd::check_startup_files(cfg).errors.empty());
+    cfg.exporter.endpoint = "http://collector.example:4317/v1/metrics";
+    const auto check = mg::cmd::check_startup_files(cfg);
+    REQUIRE(check.errors.size() == 1);
+    CHECK_THAT(check.errors[0], Catch::StartsWith("metrics-governor: invalid exporter "
+                                                  "configuration: -exporter-endpoint:"));
+    CHECK_THAT(check.errors[0], Catch::Contains("http://host:port"));
+    CHECK(mg::cmd::run_validate(cfg) == 2);
+}

@@ -378,6 +378,8 @@ TEST_CASE("bad flag values name the flag and the accepted form", "[config][error
              {"-log-level=loud",
               "-log-level: \"loud\" is not accepted; want one of trace, debug, info, warn, error"},
              {"-log-format=xml", "want one of json, text"},
+             {"-exporter-protocol=grpc",
+              "-exporter-protocol: \"grpc\" is not accepted; want one of prw, otlp, otlp-grpc"},
              {"-cardinality-fp-rate=0",
               "-cardinality-fp-rate: 0 is out of range; want a number greater than 0 and at most "
               "0.5"},

@@ -1,0 +1,232 @@
+#include "export/grpc_transport.h"
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <condition_variable>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <sstream>
+#include <unordered_set>
+
+#include "export/grpc_status.h"
+#include "protocol/compression.h"
+
+namespace mg::exporter {
+
+namespace {
+
+namespace asio = boost::asio;
+
+const std::string k_method = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+constexpr std::string_view k_user_agent = "metrics-governor/0.1";
+// A payload we built or accepted ourselves; the bound only protects against a corrupt body.
+constexpr std::size_t k_max_decompressed = std::size_t{1} << 31;
+
+int millis(std::chrono::nanoseconds d) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    return static_cast<int>(std::clamp<std::int64_t>(ms, 1, std::numeric_limits<int>::max()));
+}
+
+result<std::string> read_file(const std::string& path, const std::string& flag) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    if (in) text << in.rdbuf();
+    if (!in || in.bad()) return make_error(flag + ": cannot read \"" + path + "\"");
+    return text.str();
+}
+
+result<std::shared_ptr<grpc::ChannelCredentials>> credentials(const tls_options& t) {
+    std::string ca;
+    std::string cert;
+    std::string key;
+    if (!t.ca_file.empty()) {
+        auto r = read_file(t.ca_file, "-exporter-tls-ca-file");
+        if (!r) return make_error(r.error_message());
+        ca = std::move(*r);
+    }
+    if (!t.cert_file.empty()) {
+        auto c = read_file(t.cert_file, "-exporter-tls-cert-file");
+        if (!c) return make_error(c.error_message());
+        auto k = read_file(t.key_file, "-exporter-tls-key-file");
+        if (!k) return make_error(k.error_message());
+        cert = std::move(*c);
+        key = std::move(*k);
+    }
+    if (!t.insecure_skip_verify) {
+        grpc::SslCredentialsOptions o;
+        o.pem_root_certs = std::move(ca);
+        o.pem_cert_chain = std::move(cert);
+        o.pem_private_key = std::move(key);
+        return grpc::SslCredentials(o);
+    }
+    // No verification of the server's certificate or name: the experimental TLS credentials are
+    // gRPC's only way to say so.
+    namespace gx = grpc::experimental;
+    gx::TlsChannelCredentialsOptions o;
+    if (!cert.empty()) {
+        o.set_certificate_provider(std::make_shared<gx::StaticDataCertificateProvider>(
+            std::vector<gx::IdentityKeyCertPair>{{std::move(key), std::move(cert)}}));
+        o.watch_identity_key_cert_pairs();
+    }
+    o.set_verify_server_certs(false);
+    o.set_check_call_host(false);
+    o.set_certificate_verifier(std::make_shared<gx::NoOpCertificateVerifier>());
+    auto c = gx::TlsCredentials(o);
+    if (!c) return make_error("-exporter-tls-insecure-skip-verify: gRPC refused the TLS options");
+    return c;
+}
+
+class grpc_transport final : public transport {
+  public:
+    grpc_transport(http_client::strand strand, std::shared_ptr<grpc::Channel> channel,
+                   std::chrono::nanoseconds timeout, header_list metadata)
+        : strand_(std::move(strand)),
+          channel_(std::move(channel)),
+          stub_(channel_),
+          timeout_(timeout),
+          metadata_(std::move(metadata)) {}
+
+    // Every call ended (delivery waited for its callbacks); what is left are the last
+    // references gRPC's threads drop after a completion. The channel goes after them.
+    ~grpc_transport() override {
+        std::unique_lock lock(live_mu_);
+        live_cv_.wait(lock, [&] { return live_ == 0; });
+    }
+
+    void async_send(payload& p, callback done) override {
+        if (p.format != payload_format::otlp_protobuf) {
+            send_outcome out;
+            out.what = send_outcome::verdict::rejected;
+            out.error_reason = "encode";
+            out.message =
+                "OTLP/gRPC carries OTLP protobuf only (a payload queued for another "
+                "protocol, e.g. on disk before a change of -exporter-protocol)";
+            return done(std::move(out));
+        }
+        std::string plain;
+        if (p.compressed) {
+            // A forwarded gzip body or a split half: gRPC compresses the message itself.
+            if (auto st = protocol::gzip_decode(p.body, k_max_decompressed, plain); !st) {
+                send_outcome out;
+                out.what = send_outcome::verdict::rejected;
+                out.error_reason = "encode";
+                out.message = "cannot decompress the batch: " + st.error_message();
+                return done(std::move(out));
+            }
+        }
+        auto c = std::make_shared<call>(*this);
+        const std::string& bytes = p.compressed ? plain : p.body;
+        grpc::Slice slice(bytes.data(), bytes.size());  // a copy: p.body stays delivery's
+        c->request = grpc::ByteBuffer(&slice, 1);
+        c->context.set_deadline(std::chrono::system_clock::now() +
+                                std::chrono::duration_cast<std::chrono::microseconds>(timeout_));
+        c->context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+        for (const auto& [key, value] : metadata_) c->context.AddMetadata(key, value);
+        c->done = std::move(done);
+        in_flight_.insert(c.get());
+        call* raw = c.get();
+        // gRPC holds the only reference until the completion hands it to the strand.
+        stub_.UnaryCall(&raw->context, k_method, grpc::StubOptions(), &raw->request, &raw->response,
+                        [this, c](grpc::Status st) mutable {
+                            asio::post(strand_, [this, c = std::move(c), st = std::move(st)] {
+                                complete(*c, st);
+                            });
+                        });
+    }
+
+    void close_all() override {
+        for (call* c : in_flight_) c->context.TryCancel();
+    }
+
+    std::uint64_t connections_opened() const override { return 1; }
+
+  private:
+    // One call; gRPC needs the context and both buffers until it completes.
+    struct call {
+        explicit call(grpc_transport& t) : owner(t) {
+            std::lock_guard lock(owner.live_mu_);
+            ++owner.live_;
+        }
+        ~call() {
+            std::lock_guard lock(owner.live_mu_);
+            --owner.live_;
+            owner.live_cv_.notify_all();
+        }
+        call(const call&) = delete;
+        call& operator=(const call&) = delete;
+
+        grpc_transport& owner;
+        grpc::ClientContext context;
+        grpc::ByteBuffer request;
+        grpc::ByteBuffer response;
+        callback done;
+    };
+
+    // Strand only.
+    void complete(call& c, const grpc::Status& st) {
+        in_flight_.erase(&c);
+        std::string response;
+        if (st.ok()) {
+            std::vector<grpc::Slice> slices;
+            if (c.response.Dump(&slices).ok()) {
+                for (const auto& s : slices) {
+                    response.append(reinterpret_cast<const char*>(s.begin()), s.size());
+                }
+            }
+        }
+        auto done = std::move(c.done);
+        done(classify_grpc(static_cast<int>(st.error_code()), st.error_message(),
+                           st.error_details(), response));
+    }
+
+    http_client::strand strand_;
+    std::shared_ptr<grpc::Channel> channel_;
+    grpc::GenericStub stub_;
+    const std::chrono::nanoseconds timeout_;
+    const header_list metadata_;
+    std::unordered_set<call*> in_flight_;  // strand only
+
+    std::mutex live_mu_;
+    std::condition_variable live_cv_;
+    unsigned live_ = 0;  // call objects not destroyed yet
+};
+
+}  // namespace
+
+result<std::unique_ptr<transport>> make_grpc_transport(http_client::strand strand,
+                                                       grpc_transport_options options) {
+    const auto& client = options.client;
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    if (client.target.tls) {
+        auto c = credentials(client.tls);
+        if (!c) return make_error(c.error_message());
+        creds = std::move(*c);
+    }
+    grpc::ChannelArguments args;
+    args.SetString(GRPC_ARG_PRIMARY_USER_AGENT_STRING, std::string(k_user_agent));
+    // Retries are delivery's (backoff, the retry budget, the queue): none inside gRPC.
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, millis(options.reconnect_base));
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, millis(options.reconnect_max));
+    const auto& host = client.target.host;
+    const std::string target =
+        (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + client.target.port;
+    auto channel = grpc::CreateCustomChannel(target, creds, args);
+    return std::unique_ptr<transport>(new grpc_transport(
+        std::move(strand), std::move(channel), client.timeout, std::move(options.metadata)));
+}
+
+}  // namespace mg::exporter

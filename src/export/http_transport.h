@@ -1,0 +1,37 @@
+// http_transport: the transport (transport.h) of remote write and OTLP/HTTP: each payload becomes
+// a POST built from the upstream's request template (upstream.h) and goes out on the keep-alive
+// HTTP client (http_client.h); the status code decides the verdict: 2xx delivered, 413
+// too_large, 429 and 5xx retry (with Retry-After), another 4xx rejected, a transport failure
+// retry.
+//
+// Threading and ownership: as transport.h; owns the HTTP client. The clock reads Retry-After
+// dates and must outlive the transport.
+#pragma once
+
+#include <memory>
+
+#include "common/clock.h"
+#include "export/http_client.h"
+#include "export/transport.h"
+
+namespace mg::exporter {
+
+class http_transport final : public transport {
+  public:
+    http_transport(std::unique_ptr<http_client> client, http_client::request request_template,
+                   mg::clock& clock);
+
+    void async_send(payload& p, callback done) override;
+    void close_all() override { client_->close_all(); }
+    std::uint64_t connections_opened() const override { return client_->connections_opened(); }
+
+  private:
+    std::unique_ptr<http_client> client_;
+    const http_client::request request_template_;
+    mg::clock& clock_;
+};
+
+// What delivery does with one HTTP answer (now: the wall time, for a Retry-After date).
+send_outcome classify_http(http_outcome out, std::chrono::system_clock::time_point now);
+
+}  // namespace mg::exporter
