@@ -52,13 +52,18 @@ bench: deps
 # start is built with the same sanitizer), not the end-to-end ones with real peers (label e2e); the
 # Redis client tests do run (they start redis-server, hence deps-e2e).
 # A report stops the process (UBSan: -fno-sanitize-recover; TSan: halt_on_error), failing the test.
+# Under TSan the tests of the gRPC paths (every test with "grpc" in its name, any case) are left out: Debian's
+# gRPC and Abseil are not built with TSan, and gRPC's inline headers racing its uninstrumented
+# libraries report races TSan cannot see through; ASan+UBSan runs them. tests/sanitizers/tsan.supp
+# quiets the same libraries where another test merely has a gRPC server or channel idle.
 SANITIZE ?= address,undefined
 SAN_DIR = build/san-$(subst $(comma),-,$(SANITIZE))
+SAN_EXCLUDE = $(if $(findstring thread,$(SANITIZE)),-E '[gG][rR][pP][cC]',)
 sanitize-test: deps-e2e
 	cmake -S . -B $(SAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DMG_WERROR=ON \
 	  -DMG_SANITIZE=$(SANITIZE) -DMG_BUILD_BENCH=OFF -DMG_BUILD_INTEGRATION_TESTS=ON
 	cmake --build $(SAN_DIR) -j$(JOBS)
-	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) -LE e2e
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/sanitizers/tsan.supp" ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) -LE e2e $(SAN_EXCLUDE)
 
 comma := ,
 
