@@ -15,6 +15,7 @@ build_pkgs=(
   libboost1.81-dev prometheus-cpp-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libcli11-dev catch2 libsnappy-dev libxxhash-dev libbenchmark-dev libssl-dev
   libhiredis-dev  # cluster mode: the Redis client (src/cluster)
+  libgrpc++-dev  # the OTLP/gRPC receiver (src/grpc_ingest)
   curl
   openssl  # the command line: tests/integration/access_test.cpp makes its certificates with it
 )
