@@ -117,7 +117,7 @@ start_sink() {
 start_governor() {
     local dir=$1 cpus=$2
     shift 2
-    taskset -c "$cpus" "$GOVERNOR" -http-listen=127.0.0.1:0 -stats-addr=127.0.0.1:0 "$@" >"$dir/proxy.log" 2>&1 &
+    taskset -c "$cpus" "$GOVERNOR" -http-listen=127.0.0.1:0 -grpc-listen= -stats-addr=127.0.0.1:0 "$@" >"$dir/proxy.log" 2>&1 &
     gov_pid=$!
     pids+=("$gov_pid")
     wait_for "$START_TIMEOUT" file_has "$dir/proxy.log" '"metrics-governor started"' || {

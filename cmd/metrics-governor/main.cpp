@@ -25,6 +25,7 @@
 #include "common/units.h"
 #include "config/config.h"
 #include "export/exporter.h"
+#include "grpc_ingest/grpc_receiver.h"
 #include "healthcheck.h"
 #include "http/access.h"
 #include "http/byte_budget.h"
@@ -306,6 +307,32 @@ int run_daemon(const mg::config::app_config& cfg) {
         ingest_servers.push_back(std::move(server));
     }
 
+    // OTLP/gRPC: the same receiver, credentials, TLS files and in-flight budget.
+    std::unique_ptr<mg::grpc_ingest::grpc_receiver> grpc_server;
+    if (!options.grpc.listen.empty()) {
+        const auto& access = cfg.receiver.access;
+        grpc_server = std::make_unique<mg::grpc_ingest::grpc_receiver>(
+            options.grpc,
+            mg::grpc_ingest::grpc_deps{.auth = ingest_access->auth,
+                                       .access_stats = ingest_refusals,
+                                       .inflight = inflight,
+                                       .tls_cert_file = access.tls_cert_file,
+                                       .tls_key_file = access.tls_key_file,
+                                       .tls_client_ca_file = access.tls_client_ca_file},
+            receiver);
+        const auto grpc_bound = grpc_server->start();
+        if (!grpc_bound.ok()) {
+            mg::logging::error(
+                "cannot start grpc listener",
+                {{"addr", options.grpc.listen}, {"error", grpc_bound.error_message()}});
+            return 1;
+        }
+        mg::logging::info("grpc listener started", {{"addr", *grpc_bound},
+                                                    {"otlp", true},
+                                                    {"tls", !access.tls_cert_file.empty()},
+                                                    {"auth", ingest_access->auth != nullptr}});
+    }
+
     const auto stats_address = mg::config::parse_listen_address(cfg.stats.addr);
     if (!stats_address.ok()) {  // validated already; kept as a guard against drift
         mg::logging::error("invalid stats address",
@@ -364,12 +391,14 @@ int run_daemon(const mg::config::app_config& cfg) {
                        {"parallelism", threads},
                        {"stats_addr", cfg.stats.addr},
                        {"http_listen", cfg.receiver.http_listen},
+                       {"grpc_listen", cfg.grpc.listen},
                        {"exporter", (*exporter)->observe_only() ? std::string("observe-only")
                                                                 : options.exporter.endpoint}});
 
     const auto reason = stop.wait();
     const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_timeout;
     health->set(mg::telemetry::health::phase::stopping);
+    if (grpc_server) grpc_server->begin_drain();  // new calls: UNAVAILABLE, from before the log
     mg::logging::info("shutting down",
                       {{"signal", reason}, {"timeout", mg::format_duration(cfg.shutdown_timeout)}});
 
@@ -384,6 +413,12 @@ int run_daemon(const mg::config::app_config& cfg) {
                 "ingest requests still in flight at the shutdown deadline; their senders get no "
                 "answer and send them again");
         }
+    }
+    if (grpc_server && !grpc_server->finish_drain(deadline)) {
+        clean = false;
+        mg::logging::error(
+            "gRPC calls still in flight at the shutdown deadline; cancelled, their senders send "
+            "them again");
     }
     // Every admitted series is in the trackers now.
     if (persistence) persistence->begin_stop(deadline);

@@ -55,6 +55,17 @@ http::server_options server_options_from(const config::app_config& cfg, std::str
     return o;
 }
 
+grpc_ingest::grpc_options grpc_options_from(const config::app_config& cfg) {
+    const auto& g = cfg.grpc;
+    return {.listen = g.listen,
+            .max_message_size = cfg.receiver.max_request_body_size,
+            .max_concurrent_streams = g.max_concurrent_streams,
+            .keepalive_time = g.keepalive_time,
+            .keepalive_timeout = g.keepalive_timeout,
+            .max_connection_idle = g.max_connection_idle,
+            .read_timeout = cfg.http.read_timeout};
+}
+
 }  // namespace
 
 exporter::exporter_options exporter_options_from(const config::app_config& cfg) {
@@ -128,6 +139,7 @@ module_options module_options_from(const config::app_config& cfg) {
     o.ingest_server = server_options_from(cfg, "ingest", cfg.receiver.max_request_body_size,
                                           cfg.receiver.max_connections);
     o.stats_server = server_options_from(cfg, "stats", k_stats_max_body, 0);
+    o.grpc = grpc_options_from(cfg);
     return o;
 }
 

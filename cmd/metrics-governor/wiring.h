@@ -18,6 +18,7 @@
 #include "cluster/cluster_options.h"
 #include "config/config.h"
 #include "export/exporter_options.h"
+#include "grpc_ingest/grpc_receiver.h"
 #include "http/server.h"
 #include "ingest/receiver.h"
 #include "limits/governor.h"
@@ -42,6 +43,9 @@ struct module_options {
     // the in-flight byte budget, the counters and the access control.
     http::server_options ingest_server;
     http::server_options stats_server;
+    // The OTLP/gRPC listener (its listen address included; empty: none). main adds what it
+    // shares with the HTTP ingest listeners (grpc_deps: credentials, TLS files, the budget).
+    grpc_ingest::grpc_options grpc;
 };
 
 module_options module_options_from(const config::app_config& cfg);

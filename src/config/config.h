@@ -79,6 +79,16 @@ struct receiver_config {
     listener_access_config access;  // every ingest listener
 };
 
+// The OTLP/gRPC listener (src/grpc_ingest). Its message limit, credentials and TLS files are the
+// receiver's (every ingest listener's); its handshake and message read time http.read_timeout.
+struct grpc_config {
+    std::string listen = ":4317";      // empty = no gRPC listener
+    int max_concurrent_streams = 100;  // per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS)
+    std::chrono::nanoseconds keepalive_time = 2h;         // ping a connection quiet this long
+    std::chrono::nanoseconds keepalive_timeout = 20s;     // close it when the ping is not answered
+    std::chrono::nanoseconds max_connection_idle = 5min;  // close a connection with no call
+};
+
 struct stats_config {
     std::string addr = ":9090";
     int top_n = 100;  // metrics with a metrics_governor_metric_cardinality series
@@ -207,6 +217,7 @@ struct app_config {
     http_config http;
     stats_config stats;
     receiver_config receiver;
+    grpc_config grpc;
     cardinality_config cardinality;
     limits_config limits;
     bloom_persistence_config bloom_persistence;

@@ -156,6 +156,30 @@ std::vector<setting> build_rows() {
                        .int_range(1, 1024 * 1024));
     add_access_rows<&app_config::receiver, &rc::access>(rows, "receiver", group::receiver,
                                                         "the ingest listeners");
+    using gc = grpc_config;
+    rows.push_back(make_setting<&app_config::grpc, &gc::listen>(
+                       "grpc.listen", group::receiver,
+                       "Listen address of the OTLP/gRPC listener (MetricsService/Export); empty "
+                       "= none. It takes the receiver's body limit, credentials and TLS files.")
+                       .listen_address()
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::grpc, &gc::max_concurrent_streams>(
+                       "grpc.max_concurrent_streams", group::receiver,
+                       "Calls one gRPC connection may have open at once (HTTP/2 "
+                       "SETTINGS_MAX_CONCURRENT_STREAMS).")
+                       .int_range(1, 100000));
+    rows.push_back(make_setting<&app_config::grpc, &gc::keepalive_time>(
+                       "grpc.keepalive_time", group::receiver,
+                       "The gRPC listener pings a connection that was quiet this long.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::grpc, &gc::keepalive_timeout>(
+                       "grpc.keepalive_timeout", group::receiver,
+                       "A gRPC connection whose ping is not answered within this is closed.")
+                       .positive());
+    rows.push_back(make_setting<&app_config::grpc, &gc::max_connection_idle>(
+                       "grpc.max_connection_idle", group::receiver,
+                       "A gRPC connection with no call for this long is closed (GOAWAY).")
+                       .positive());
 
     // Stats
     rows.push_back(make_setting<&app_config::stats, &stats_config::addr>(

@@ -62,6 +62,11 @@ class authenticator {
         const auto it = req.find(bhttp::field::authorization);
         return it != req.end() && check(it->value());
     }
+    // Whether an Authorization value (header or gRPC `authorization` metadata) carries the
+    // credentials; always true when auth is off.
+    bool accepts(std::string_view authorization) const {
+        return scheme_ == scheme::none || check(authorization);
+    }
     // The 401 for a refused request, with WWW-Authenticate: Bearer or Basic
     // realm="metrics-governor".
     response challenge(unsigned version) const;

@@ -45,6 +45,7 @@ struct outcome {
 
 struct request_work {
     std::string decompressed;
+    std::string joined;  // a body handed over in several pieces (gRPC slices), made contiguous
     protocol::series_batch batch;
     protocol::otlp_json_document json;
     std::vector<limits::series_ref> refs;

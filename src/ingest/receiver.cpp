@@ -48,6 +48,38 @@ bhttp::status status_for(protocol::errc e) {
                                           : bhttp::status::bad_request;
 }
 
+// OTLP/HTTP's answer to an OTLP export's result.
+http::response otlp_http_response(const http::request& req, source_protocol proto,
+                                  const otlp_result& r) {
+    using kind = otlp_result::kind;
+    switch (r.k) {
+        case kind::accepted:
+            break;
+        case kind::malformed:
+            return text_response(req, bhttp::status::bad_request, r.message);
+        case kind::too_large:
+            return text_response(req, bhttp::status::payload_too_large, r.message);
+        case kind::queue_full: {
+            auto res = text_response(req, bhttp::status::too_many_requests, r.message);
+            if (r.retry_after.count() > 0)
+                res.set(bhttp::field::retry_after, std::to_string(r.retry_after.count()));
+            return res;
+        }
+        case kind::unsupported:
+            return text_response(req, bhttp::status::unsupported_media_type, r.message);
+        case kind::shutting_down:
+            return text_response(req, bhttp::status::service_unavailable, r.message);
+    }
+    if (proto == source_protocol::otlp_json) {
+        return http::make_response(req, bhttp::status::ok,
+                                   protocol::encode_otlp_response_json(r.rejected, r.message),
+                                   http::k_json);
+    }
+    std::string pb;
+    protocol::encode_otlp_response_protobuf(r.rejected, r.message, pb);
+    return http::make_response(req, bhttp::status::ok, std::move(pb), "application/x-protobuf");
+}
+
 // One process: the I/O thread's buffers, reused request after request.
 request_work& thread_work() {
     thread_local request_work w;
@@ -194,17 +226,17 @@ void receiver::remote_write(const http::request& req, request_work& w, Done&& do
                         ? protocol::decode_remote_write_v1(w.decompressed, w.batch)
                         : protocol::decode_remote_write_v2(w.decompressed, w.batch);
     if (!st) return reply(proto, text_response(req, status_for(st.code()), st.error_message()));
-    metrics_->received(proto, w.batch.size(), w.batch.total_points());
+    metrics_->received(http_label(proto), w.batch.size(), w.batch.total_points());
 
     if (!govern_begin(options_, governor_, exporter_, w, w.decompressed.size())) {
-        metrics_->refused(proto, w.out.refused_reason, w.out.refused_points);
+        metrics_->refused(http_label(proto), w.out.refused_reason, w.out.refused_points);
         return reply(proto, refusal(req, w.out));
     }
     decide_then(w, [this, &req, &w, answer, proto, done = std::forward<Done>(done)]() mutable {
         govern_end(exporter_, w, req.body(), exporter::body_encoding::snappy);
         const auto& out = w.out;
         if (out.status != bhttp::status::ok) {
-            metrics_->refused(proto, out.refused_reason, out.refused_points);
+            metrics_->refused(http_label(proto), out.refused_reason, out.refused_points);
             return done(answer(proto, refusal(req, out)));
         }
         auto res = http::make_response(req, bhttp::status::no_content, "");
@@ -222,9 +254,6 @@ void receiver::remote_write(const http::request& req, request_work& w, Done&& do
 template <typename Done>
 void receiver::otlp(const http::request& req, request_work& w, Done&& done) {
     const answering answer(*metrics_);
-    const auto reply = [&](source_protocol p, http::response res) {
-        done(answer(p, std::move(res)));
-    };
     auto proto = source_protocol::none;
 
     const auto ct = parse_content_type(req[bhttp::field::content_type]);
@@ -233,69 +262,97 @@ void receiver::otlp(const http::request& req, request_work& w, Done&& done) {
     } else if (ct.media == "application/json") {
         proto = source_protocol::otlp_json;
     } else {
-        return reply(proto, text_response(req, bhttp::status::unsupported_media_type,
-                                          "unsupported Content-Type \"" +
-                                              std::string(req[bhttp::field::content_type]) +
-                                              "\"; OTLP/HTTP wants application/x-protobuf or "
-                                              "application/json"));
+        return done(answer(proto, text_response(req, bhttp::status::unsupported_media_type,
+                                                "unsupported Content-Type \"" +
+                                                    std::string(req[bhttp::field::content_type]) +
+                                                    "\"; OTLP/HTTP wants application/x-protobuf "
+                                                    "or application/json")));
     }
     const auto encoding = lower(req[bhttp::field::content_encoding]);
-    std::string_view body = req.body();
-    if (encoding == "gzip") {
-        if (auto st = protocol::gzip_decode(body, options_.max_body_size, w.decompressed); !st) {
-            return reply(proto, text_response(req, status_for(st.code()),
-                                              st.error_message()));  // "gzip: ..."
-        }
+    if (!encoding.empty() && encoding != "gzip" && encoding != "identity") {
+        return done(answer(proto, text_response(req, bhttp::status::unsupported_media_type,
+                                                "unsupported Content-Encoding \"" + encoding +
+                                                    "\"; want gzip or none")));
+    }
+    otlp_core(proto, http_label(proto), req.body(), encoding == "gzip", w,
+              [&req, answer, proto, done = std::forward<Done>(done)](const otlp_result& r) mutable {
+                  done(answer(proto, otlp_http_response(req, proto, r)));
+              });
+}
+
+template <typename Done>
+void receiver::otlp_core(source_protocol proto, protocol_label label, std::string_view raw,
+                         bool gzip, request_work& w, Done&& done) {
+    using kind = otlp_result::kind;
+    const auto fail = [&](const protocol::decode_status& st) {
+        done(otlp_result{
+            .k = st.code() == protocol::errc::too_large ? kind::too_large : kind::malformed,
+            .message = std::string(st.error_message())});
+    };
+    std::string_view body = raw;
+    if (gzip) {
+        if (auto st = protocol::gzip_decode(raw, options_.max_body_size, w.decompressed); !st)
+            return fail(st);  // "gzip: ..."
         body = w.decompressed;
-    } else if (!encoding.empty() && encoding != "identity") {
-        return reply(proto, text_response(req, bhttp::status::unsupported_media_type,
-                                          "unsupported Content-Encoding \"" + encoding +
-                                              "\"; want gzip or none"));
     }
     const auto st =
         proto == source_protocol::otlp_protobuf
             ? protocol::decode_otlp_protobuf(body, w.batch)
             : protocol::decode_otlp_json(body, w.json, w.batch,
                                          protocol::otlp_json_limits{64, options_.max_body_size});
-    if (!st) return reply(proto, text_response(req, status_for(st.code()), st.error_message()));
-    metrics_->received(proto, w.batch.size(), w.batch.total_points());
+    if (!st) return fail(st);
+    metrics_->received(label, w.batch.size(), w.batch.total_points());
 
-    if (!govern_begin(options_, governor_, exporter_, w, body.size())) {
-        metrics_->refused(proto, w.out.refused_reason, w.out.refused_points);
-        return reply(proto, refusal(req, w.out));
-    }
+    const auto refused = [this, label](const outcome& out) {
+        metrics_->refused(label, out.refused_reason, out.refused_points);
+        const auto k = out.refused_reason == "queue_full"    ? kind::queue_full
+                       : out.refused_reason == "unsupported" ? kind::unsupported
+                                                             : kind::shutting_down;
+        return otlp_result{.k = k, .message = out.message, .retry_after = out.retry_after};
+    };
+    if (!govern_begin(options_, governor_, exporter_, w, body.size())) return done(refused(w.out));
     const auto raw_encoding =
-        encoding == "gzip" ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
-    decide_then(w, [this, &req, &w, answer, proto, raw_encoding,
-                    done = std::forward<Done>(done)]() mutable {
-        govern_end(exporter_, w, req.body(), raw_encoding);
-        const auto& out = w.out;
-        if (out.status != bhttp::status::ok) {
-            metrics_->refused(proto, out.refused_reason, out.refused_points);
-            return done(answer(proto, refusal(req, out)));
+        gzip ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
+    decide_then(
+        w, [this, raw, &w, refused, raw_encoding, done = std::forward<Done>(done)]() mutable {
+            govern_end(exporter_, w, raw, raw_encoding);
+            const auto& out = w.out;
+            if (out.status != bhttp::status::ok) return done(refused(out));
+            std::string message = out.dropped_points == 0
+                                      ? std::string()
+                                      : std::to_string(out.dropped_points) +
+                                            " data points dropped by metrics-governor limits";
+            if (out.unconverted_points != 0) {
+                message += (message.empty() ? "" : "; ") + std::to_string(out.unconverted_points) +
+                           " data points cannot be converted to Prometheus remote write (first: " +
+                           out.unconverted_message + ")";
+            }
+            done(otlp_result{
+                .k = kind::accepted,
+                .rejected = static_cast<std::int64_t>(out.dropped_points + out.unconverted_points),
+                .message = std::move(message)});
+        });
+}
+
+void receiver::export_otlp(std::span<const std::string_view> pieces, bool gzip,
+                           std::function<void(otlp_result)> done) {
+    const auto run = [&](request_work& w, auto&& finish) {
+        std::string_view raw;
+        if (pieces.size() == 1) {
+            raw = pieces.front();
+        } else {
+            // Several slices: one contiguous copy, in the request's reused buffer.
+            w.joined.clear();
+            for (const auto p : pieces) w.joined.append(p);
+            raw = w.joined;
         }
-        std::string message = out.dropped_points == 0
-                                  ? std::string()
-                                  : std::to_string(out.dropped_points) +
-                                        " data points dropped by metrics-governor limits";
-        if (out.unconverted_points != 0) {
-            message += (message.empty() ? "" : "; ") + std::to_string(out.unconverted_points) +
-                       " data points cannot be converted to Prometheus remote write (first: " +
-                       out.unconverted_message + ")";
-        }
-        const auto rejected =
-            static_cast<std::int64_t>(out.dropped_points + out.unconverted_points);
-        if (proto == source_protocol::otlp_json) {
-            return done(answer(
-                proto, http::make_response(req, bhttp::status::ok,
-                                           protocol::encode_otlp_response_json(rejected, message),
-                                           http::k_json)));
-        }
-        std::string pb;
-        protocol::encode_otlp_response_protobuf(rejected, message, pb);
-        done(answer(proto, http::make_response(req, bhttp::status::ok, std::move(pb),
-                                               "application/x-protobuf")));
-    });
+        otlp_core(source_protocol::otlp_protobuf, protocol_label::otlp_grpc, raw, gzip, w,
+                  std::forward<decltype(finish)>(finish));
+    };
+    if (!governor_.asynchronous()) return run(thread_work(), std::move(done));
+    // Cluster mode: the request's buffers live until the governor's answer comes.
+    auto w = pool_->acquire();
+    run(*w, [w, done = std::move(done)](otlp_result r) { done(std::move(r)); });
 }
 
 }  // namespace mg::ingest

@@ -14,6 +14,10 @@
 //   429  export queue full, with Retry-After
 //   503  shutting down
 //
+// OTLP has one transport-neutral core (otlp_export): the message bytes in, an otlp_result out,
+// which OTLP/HTTP maps to its status and body here and OTLP/gRPC (src/grpc_ingest) to a gRPC
+// status, so both decide and count alike.
+//
 // Collaborators: the receiver reaches the governor and the exporter through two narrow ports
 // (ports.h; the real ones in adaptors.h), called once per request, so its unit tests run it
 // against fakes.
@@ -25,11 +29,17 @@
 // request in flight keeps its body and buffers (from a pool) until it is answered.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
+#include <string>
+#include <string_view>
 
 #include "http/router.h"
 #include "ingest/ports.h"
+#include "ingest/receiver_metrics.h"
 
 namespace prometheus {
 class Registry;
@@ -48,6 +58,23 @@ struct receiver_options {
 class receiver_metrics;
 struct request_work;
 
+// How one OTLP export ended, whatever the transport.
+struct otlp_result {
+    enum class kind {
+        accepted,       // partial success: `rejected` points dropped (limits, unconvertible)
+        malformed,      // the body does not decode (bad gzip, protobuf, UTF-8...)
+        too_large,      // over the body limit once decompressed
+        queue_full,     // the export queue is full: retry after `retry_after`
+        unsupported,    // the configured exporter cannot take this input
+        shutting_down,  // draining: another replica or a later retry
+    };
+    kind k = kind::accepted;
+    std::int64_t rejected = 0;  // accepted: partial_success.rejected_data_points
+    // accepted: partial_success.error_message (empty when nothing was rejected); else the error.
+    std::string message;
+    std::chrono::seconds retry_after{0};  // queue_full
+};
+
 class receiver {
   public:
     // The governor and exporter (ports) must outlive the receiver.
@@ -64,12 +91,28 @@ class receiver {
     http::response handle_remote_write(const http::request& req);
     http::response handle_otlp(const http::request& req);
 
+    // One OTLP protobuf ExportMetricsServiceRequest from a transport that frames messages itself
+    // (OTLP/gRPC): `pieces` are its bytes in order, gzip-compressed when `gzip` (decompressed
+    // here within max_body_size). The pieces are read during the call only when there are
+    // several (joined into a pooled buffer); a single piece is used in place, so its bytes must
+    // stay valid until `done` runs: at once on this thread, or in cluster mode later on another.
+    // Counts what it received and refused under protocol_label::otlp_grpc; the transport counts
+    // the request itself (metrics()).
+    void export_otlp(std::span<const std::string_view> pieces, bool gzip,
+                     std::function<void(otlp_result)> done);
+
+    receiver_metrics& metrics() { return *metrics_; }
+
   private:
     class work_pool;
     template <typename Done>
     void remote_write(const http::request& req, request_work& w, Done&& done);
     template <typename Done>
     void otlp(const http::request& req, request_work& w, Done&& done);
+    // The transport-neutral part of an OTLP request: decompress, decode, govern, export.
+    template <typename Done>
+    void otlp_core(source_protocol proto, protocol_label label, std::string_view raw, bool gzip,
+                   request_work& w, Done&& done);
     // The governor's decisions for w.refs, then finish(): at once, or in cluster mode when the
     // cluster answers.
     template <typename Finish>

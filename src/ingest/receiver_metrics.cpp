@@ -5,23 +5,41 @@ namespace mg::ingest {
 
 namespace {
 
-std::string_view protocol_label(source_protocol p) {
+std::string label_text(protocol_label p) {
     switch (p) {
-        case source_protocol::remote_write_v1:
+        case protocol_label::remote_write_v1:
             return "remote_write_v1";
-        case source_protocol::remote_write_v2:
+        case protocol_label::remote_write_v2:
             return "remote_write_v2";
-        case source_protocol::otlp_protobuf:
+        case protocol_label::otlp_protobuf:
             return "otlp_protobuf";
-        case source_protocol::otlp_json:
+        case protocol_label::otlp_json:
             return "otlp_json";
-        case source_protocol::none:
+        case protocol_label::otlp_grpc:
+            return "otlp_grpc";
+        case protocol_label::unknown:
             break;
     }
     return "unknown";
 }
 
 }  // namespace
+
+protocol_label http_label(source_protocol p) {
+    switch (p) {
+        case source_protocol::remote_write_v1:
+            return protocol_label::remote_write_v1;
+        case source_protocol::remote_write_v2:
+            return protocol_label::remote_write_v2;
+        case source_protocol::otlp_protobuf:
+            return protocol_label::otlp_protobuf;
+        case source_protocol::otlp_json:
+            return protocol_label::otlp_json;
+        case source_protocol::none:
+            break;
+    }
+    return protocol_label::unknown;
+}
 
 receiver_metrics::receiver_metrics(prometheus::Registry& registry)
     : requests_(prometheus::BuildCounter()
@@ -47,38 +65,37 @@ receiver_metrics::receiver_metrics(prometheus::Registry& registry)
                     .Help("Time to handle an ingest request, by protocol.")
                     .Register(registry)) {}
 
-void receiver_metrics::request(source_protocol p, int code, double seconds) {
+void receiver_metrics::request(protocol_label p, std::string_view code, double seconds) {
     std::lock_guard lock(mu_);
-    const auto key = std::to_string(static_cast<int>(p)) + ":" + std::to_string(code);
+    auto key = std::to_string(static_cast<int>(p)) + ":";
+    key += code;
     auto [it, inserted] = requests_by_key_.try_emplace(key, nullptr);
     if (inserted) {
-        it->second = &requests_.Add(
-            {{"protocol", std::string(protocol_label(p))}, {"code", std::to_string(code)}});
+        it->second = &requests_.Add({{"protocol", label_text(p)}, {"code", std::string(code)}});
     }
     it->second->Increment();
     auto& h = histograms_[static_cast<std::size_t>(p)];
     if (h == nullptr) {
-        h = &duration_.Add(
-            {{"protocol", std::string(protocol_label(p))}},
-            prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                    0.1, 0.25, 0.5, 1, 2.5});
+        h = &duration_.Add({{"protocol", label_text(p)}}, prometheus::Histogram::BucketBoundaries{
+                                                              0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                              0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
     }
     h->Observe(seconds);
 }
 
-void receiver_metrics::received(source_protocol p, std::uint64_t series, std::uint64_t points) {
+void receiver_metrics::received(protocol_label p, std::uint64_t series, std::uint64_t points) {
     std::lock_guard lock(mu_);
     auto& r = received_by_protocol_[static_cast<std::size_t>(p)];
-    if (r == nullptr) r = &received_.Add({{"protocol", std::string(protocol_label(p))}});
+    if (r == nullptr) r = &received_.Add({{"protocol", label_text(p)}});
     auto& s = series_by_protocol_[static_cast<std::size_t>(p)];
-    if (s == nullptr) s = &series_received_.Add({{"protocol", std::string(protocol_label(p))}});
+    if (s == nullptr) s = &series_received_.Add({{"protocol", label_text(p)}});
     r->Increment(static_cast<double>(points));
     s->Increment(static_cast<double>(series));
 }
 
-void receiver_metrics::refused(source_protocol p, std::string_view reason, std::uint64_t points) {
+void receiver_metrics::refused(protocol_label p, std::string_view reason, std::uint64_t points) {
     std::lock_guard lock(mu_);
-    refused_.Add({{"protocol", std::string(protocol_label(p))}, {"reason", std::string(reason)}})
+    refused_.Add({{"protocol", label_text(p)}, {"reason", std::string(reason)}})
         .Increment(static_cast<double>(points));
 }
 

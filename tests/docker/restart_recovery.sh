@@ -37,7 +37,7 @@ docker volume create "$volume" >/dev/null
 start() {
   local name=$1
   docker run -d --name "$name" --network host -v "$volume:/data/bloom-state" "$image" \
-    -stats-addr=127.0.0.1:0 -http-listen=127.0.0.1:0 -log-format=json \
+    -stats-addr=127.0.0.1:0 -http-listen=127.0.0.1:0 -grpc-listen= -log-format=json \
     -bloom-persistence-enabled=true -bloom-persistence-path=/data/bloom-state \
     -bloom-persistence-save-interval=1s >/dev/null
   stats="" ingest=""

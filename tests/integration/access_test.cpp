@@ -402,7 +402,8 @@ TEST_CASE("unusable TLS files stop the daemon with exit 2 naming the key and pat
     const auto junk = pki.dir.write("junk.pem", "not a certificate\n");
     {
         child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0",
-                         "-http-listen=127.0.0.1:0", "-receiver-tls-cert-file=" + junk,
+                         "-http-listen=127.0.0.1:0",
+                         "-grpc-listen=", "-receiver-tls-cert-file=" + junk,
                          "-receiver-tls-key-file=" + pki.server_key});
         CHECK(p.wait_exit(20s) == 2);
         CHECK(p.output().find("receiver.tls.cert_file (-receiver-tls-cert-file)") !=
@@ -424,7 +425,7 @@ TEST_CASE("unusable TLS files stop the daemon with exit 2 naming the key and pat
     {
         child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0",
                          "-http-listen=127.0.0.1:0",
-                         "-receiver-tls-client-ca-file=" + pki.client_ca});
+                         "-grpc-listen=", "-receiver-tls-client-ca-file=" + pki.client_ca});
         CHECK(p.wait_exit(20s) == 2);
         CHECK(p.output().find("receiver.tls.client_ca_file") != std::string::npos);
     }

@@ -246,7 +246,7 @@ TEST_CASE("a pid file that cannot be written stops startup with exit 1 naming th
     // A directory that does not exist: unwritable for every user, root included.
     const auto path = dir.file("no-such-dir/metrics-governor.pid");
     child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0", "-http-listen=127.0.0.1:0",
-                     "-pid-file=" + path});
+                     "-grpc-listen=", "-pid-file=" + path});
     REQUIRE(p.wait_exit() == 1);
     INFO(p.output());
     const auto line = p.output().find("\"msg\":\"cannot write the pid file\"");
@@ -265,7 +265,7 @@ TEST_CASE("validate loads the limits file and refuses what the daemon refuses, w
     };
     auto start = [](std::vector<std::string> args) {
         args.insert(args.begin(), {mg::test::daemon_path(), "-stats-addr=127.0.0.1:0",
-                                   "-http-listen=127.0.0.1:0"});
+                                   "-http-listen=127.0.0.1:0", "-grpc-listen="});
         return std::make_unique<child_process>(std::move(args));
     };
     // Each configuration is refused by the daemon at startup (exit 2); validate must refuse it

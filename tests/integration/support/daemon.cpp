@@ -10,7 +10,8 @@ std::string daemon_path() {
 
 running_daemon::running_daemon(std::vector<std::string> args) {
     std::vector<std::string> argv{daemon_path(), "-stats-addr=127.0.0.1:0",
-                                  "-http-listen=127.0.0.1:0", "-log-level=debug"};
+                                  "-http-listen=127.0.0.1:0", "-grpc-listen=127.0.0.1:0",
+                                  "-log-level=debug"};
     argv.insert(argv.end(), args.begin(), args.end());
     proc_ = std::make_unique<child_process>(argv);
     if (!proc_->wait_for_line("metrics-governor started"))
@@ -28,6 +29,7 @@ running_daemon::running_daemon(std::vector<std::string> args) {
     };
     stats_port_ = port_of("stats listener started");
     ingest_port_ = port_of("ingest listener started");
+    grpc_port_ = port_of("grpc listener started");
     if (stats_port_ == 0)
         throw std::runtime_error("no stats port in the output:\n" + proc_->output());
 }

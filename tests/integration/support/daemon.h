@@ -17,17 +17,20 @@ std::string daemon_path();
 class running_daemon {
   public:
     // Starts the daemon with `args` after "-stats-addr=127.0.0.1:0 -http-listen=127.0.0.1:0
-    // -log-level=debug" and waits until it reports "metrics-governor started". Throws if it does
-    // not.
+    // -grpc-listen=127.0.0.1:0 -log-level=debug" and waits until it reports "metrics-governor
+    // started". Throws if it does not.
     explicit running_daemon(std::vector<std::string> args = {});
     unsigned short stats_port() const { return stats_port_; }
     unsigned short ingest_port() const { return ingest_port_; }
+    // 0 when the gRPC listener is off (-grpc-listen=).
+    unsigned short grpc_port() const { return grpc_port_; }
     child_process& process() { return *proc_; }
 
   private:
     std::unique_ptr<child_process> proc_;
     unsigned short stats_port_ = 0;
     unsigned short ingest_port_ = 0;
+    unsigned short grpc_port_ = 0;
 };
 
 }  // namespace mg::test

@@ -50,6 +50,7 @@ const std::vector<row>& rows() {
         {"-http-read-timeout", "41s",
          [](const module_options& o) {
              both_servers(o, [](const auto& s) { CHECK(s.read_timeout == 41s); });
+             CHECK(o.grpc.read_timeout == 41s);  // the gRPC handshake and message
          }},
         {"-http-idle-timeout", "43s",
          [](const module_options& o) {
@@ -88,8 +89,20 @@ const std::vector<row>& rows() {
          [](const module_options& o) {
              CHECK(o.receiver.max_body_size == 3145728);
              CHECK(o.ingest_server.max_body_size == 3145728);
+             CHECK(o.grpc.max_message_size == 3145728);         // gRPC's max message size
              CHECK(o.stats_server.max_body_size == 64 * 1024);  // the stats API takes no bodies
          }},
+        // OTLP/gRPC
+        {"-grpc-listen", "127.0.0.9:4999",
+         [](const module_options& o) { CHECK(o.grpc.listen == "127.0.0.9:4999"); }},
+        {"-grpc-max-concurrent-streams", "77",
+         [](const module_options& o) { CHECK(o.grpc.max_concurrent_streams == 77); }},
+        {"-grpc-keepalive-time", "47m",
+         [](const module_options& o) { CHECK(o.grpc.keepalive_time == 47min); }},
+        {"-grpc-keepalive-timeout", "19s",
+         [](const module_options& o) { CHECK(o.grpc.keepalive_timeout == 19s); }},
+        {"-grpc-max-connection-idle", "53s",
+         [](const module_options& o) { CHECK(o.grpc.max_connection_idle == 53s); }},
         {"-receiver-max-connections", "777",
          [](const module_options& o) {
              CHECK(o.ingest_server.max_connections == 777);
