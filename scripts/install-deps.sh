@@ -4,7 +4,9 @@
 #
 # Usage: scripts/install-deps.sh [--e2e] [--fuzz] [--format]
 #   --e2e   also install the real peers the end-to-end tests and benchmarks run against
-#           (Debian's prometheus, victoria-metrics, redis-server, redis-tools and haproxy).
+#           (Debian's prometheus, victoria-metrics, redis-server, redis-tools and haproxy), and
+#           Debian's nodejs and npm for the OpenTelemetry JS SDK sender (tests/otel) unless a
+#           `node` is already on PATH.
 #   --fuzz  also install clang with libFuzzer and the sanitizer runtimes, and llvm-symbolizer
 #           (scripts/run-fuzz.sh).
 #   --format  also install clang-format (scripts/check-format.sh).
@@ -29,7 +31,19 @@ format_pkgs=(clang-format)  # scripts/check-format.sh
 want=("${build_pkgs[@]}")
 for arg in "$@"; do
   case "$arg" in
-    --e2e) want+=("${e2e_pkgs[@]}") ;;
+    --e2e)
+      want+=("${e2e_pkgs[@]}")
+      # nodejs and npm (tests/otel: the OpenTelemetry JS SDK; Debian 12's node 18.19 is new
+      # enough) only when no node is on PATH: a node from elsewhere (NodeSource's nodejs
+      # package, nvm, a tarball) brings its own npm, and Debian's nodejs/npm would conflict
+      # with it or shadow it.
+      if ! command -v node >/dev/null 2>&1; then
+        want+=(nodejs npm)
+      elif ! command -v npm >/dev/null 2>&1; then
+        echo "install-deps: node is on PATH ($(command -v node)) but npm is not; install the" \
+          "npm that belongs to that node (the tests/otel end-to-end test needs it)" >&2
+      fi
+      ;;
     --fuzz) want+=("${fuzz_pkgs[@]}") ;;
     --format) want+=("${format_pkgs[@]}") ;;
     *) echo "install-deps: unknown argument '$arg'; accepted: --e2e, --fuzz, --format" >&2; exit 2 ;;

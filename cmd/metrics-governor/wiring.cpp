@@ -91,6 +91,7 @@ exporter::exporter_options exporter_options_from(const config::app_config& cfg) 
     o.batch_size = e.batch_size;
     o.flush_interval = e.flush_interval;
     o.native_histograms = e.native_histograms;
+    o.otlp_name_suffixes = e.otlp_name_suffixes;
     o.queue.max_bytes = cfg.queue.max_bytes;
     o.queue.path = cfg.queue.path;
     o.queue.max_disk_bytes = cfg.queue.max_disk_bytes;

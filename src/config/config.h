@@ -157,6 +157,9 @@ struct exporter_config {
     // default: a backend without native-histogram support refuses (Prometheus: 500, retried
     // forever) or drops them silently (VictoriaMetrics 1.79). docs/export.md.
     bool native_histograms = false;
+    // OTLP names get unit and type suffixes (`_seconds`, `_total`, ...) as Prometheus' OTLP
+    // translator gives them by default (prw only). Off: the names as sent, sanitized.
+    bool otlp_name_suffixes = true;
 };
 
 // The export queue: accepted data waiting for (or in) an upstream request.

@@ -356,6 +356,11 @@ std::vector<setting> build_rows() {
         "Export OTLP exponential histograms as native histograms (prw only). Only for a backend "
         "that stores them (Prometheus with --enable-feature=native-histograms); others answer 500 "
         "(retried forever) or drop them. Off: they are dropped and counted."));
+    rows.push_back(make_setting<&app_config::exporter, &ec::otlp_name_suffixes>(
+        "exporter.otlp_name_suffixes", ex,
+        "OTLP metric names get unit and type suffixes (prw only), as Prometheus' OTLP translator "
+        "names them by default: a counter \"requests\" of unit \"s\" becomes "
+        "requests_seconds_total. Off: the names as sent, invalid characters replaced."));
     rows.push_back(
         make_setting<&app_config::exporter, &ec::batch_size>(
             "batch_size", ex, "Series (OTLP: data points) per upstream request, at most.")

@@ -146,6 +146,7 @@ class exporter::impl {
                               (grpc_ ? std::string() : target.target)},
              {"protocol", o_.protocol},
              {"native_histograms", o_.native_histograms},
+             {"otlp_name_suffixes", o_.otlp_name_suffixes},
              {"batch_size", o_.batch_size},
              {"flush_interval_ms",
               std::chrono::duration_cast<std::chrono::milliseconds>(o_.flush_interval).count()},
@@ -249,6 +250,7 @@ class exporter::impl {
         // Points not converted are counted below.
         protocol::prw_conversion_options options;
         options.native_histograms = o_.native_histograms;
+        options.name_suffixes = o_.otlp_name_suffixes;
         protocol::prw_conversion_result r;
         lane_payloads out;
         if (auto st = convert_to_prw(batch, keep, strip, options, sh, out, r); !st) {

@@ -56,6 +56,8 @@ struct exporter_options {
     std::chrono::nanoseconds flush_interval = std::chrono::seconds(1);  // longest wait to fill one
     // OTLP exponential histograms become native histograms (prw only); docs/export.md.
     bool native_histograms = false;
+    // OTLP names with unit and type suffixes (prw only); protocol::prw_conversion_options.
+    bool otlp_name_suffixes = true;
     queue_options queue;
 
     bool operator==(const exporter_options&) const = default;

@@ -332,6 +332,10 @@ struct decoder {
 
 }  // namespace
 
+decode_status otlp_detail::render_attribute_value(bytes_view any_value, std::string& out) {
+    return render_any(any_value, false, 0, out);
+}
+
 decode_status decode_otlp_protobuf(bytes_view body, series_batch& out) {
     out.reset(source_protocol::otlp_protobuf, body);
     decoder d{out, {}, {}, {}, {}, {}, {}, {}, {}};

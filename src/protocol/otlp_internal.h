@@ -29,6 +29,10 @@ void json_quote(std::string_view s, std::string& out);
 // Appends {"k":v,...} with entries sorted by key (stable for equal keys).
 void render_kvlist(std::vector<std::pair<std::string_view, std::string>>& items, std::string& out);
 
+// Renders an AnyValue payload (protobuf) the way the decoder renders an attribute value into a
+// label (appended to `out`); for the converter's target_info, which reads resource attributes.
+decode_status render_attribute_value(bytes_view any_value, std::string& out);
+
 // out = base overridden by top (both sorted by name and unique); result sorted and unique.
 void merge_labels(std::span<const label_view> base, std::span<const label_view> top,
                   std::vector<label_view>& out);

@@ -293,6 +293,10 @@ struct decoder {
 
 }  // namespace
 
+decode_status otlp_json_detail::render_attribute_value(const json& any_value, std::string& out) {
+    return render_any(any_value, false, 0, out);
+}
+
 decode_status decode_otlp_json(bytes_view body, otlp_json_document& doc, series_batch& out,
                                const otlp_json_limits& limits) {
     out.reset(source_protocol::otlp_json, body);

@@ -50,6 +50,10 @@ inline const nlohmann::json* array_member(const nlohmann::json& obj, const char*
     return a;
 }
 
+// Renders an AnyValue object the way the decoder renders an attribute value into a label
+// (appended to `out`); for the converter's target_info, which reads resource attributes.
+decode_status render_attribute_value(const nlohmann::json& any_value, std::string& out);
+
 }  // namespace otlp_json_detail
 
 }  // namespace mg::protocol

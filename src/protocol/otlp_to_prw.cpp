@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "protocol/otlp_internal.h"
 #include "protocol/otlp_json_internal.h"
 #include "protocol/otlp_point_values.h"
 #include "protocol/otlp_schema.h"
@@ -69,6 +70,12 @@ struct otlp_to_prw_converter::walker {
     prw_conversion_options options;
     std::size_t next = 0;  // index of the next point in decode order
     bool mismatch = false;
+    // The current metric: its unit and name type, and whether c.metric_name_ is computed (once
+    // per metric, at its first kept point).
+    std::string_view unit{};
+    bool name_ready = false;
+    std::string_view series_name{};      // the name begin_series() writes (plus a suffix)
+    std::uint64_t resource_time_ns = 0;  // latest time of the current resource's kept points
 
     otlp_point_values& v() { return *c.point_; }
 
@@ -79,6 +86,7 @@ struct otlp_to_prw_converter::walker {
         wire_field f;
         while (r.next(f)) {
             if (f.number != req_resource_metrics || f.type != wire_type::len) continue;
+            resource_time_ns = 0;
             wire_reader rr(f.bytes);
             wire_field g;
             while (rr.next(g)) {
@@ -89,13 +97,52 @@ struct otlp_to_prw_converter::walker {
                     if (m.number == sm_metrics && m.type == wire_type::len) pb_metric(m.bytes);
                 }
             }
+            if (options.target_info && resource_time_ns != 0) pb_target_info(f.bytes);
         }
+    }
+
+    // The resource's attributes (a repeated Resource merges: they accumulate), rendered as the
+    // decoder renders them, sorted by key (unique: the decoder refused duplicates).
+    void pb_target_info(bytes_view resource_metrics) {
+        c.resource_arena_.clear();
+        c.resource_labels_.clear();
+        wire_reader r(resource_metrics);
+        wire_field f;
+        while (r.next(f)) {
+            if (f.number != rm_resource || f.type != wire_type::len) continue;
+            wire_reader rr(f.bytes);
+            wire_field g;
+            while (rr.next(g)) {
+                if (g.number != resource_attributes || g.type != wire_type::len) continue;
+                label_view l;
+                bytes_view value;
+                wire_reader kr(g.bytes);
+                wire_field kv;
+                while (kr.next(kv)) {
+                    if (kv.type != wire_type::len) continue;
+                    if (kv.number == kv_key) l.name = kv.bytes;
+                    if (kv.number == kv_value) value = kv.bytes;
+                }
+                c.number_.clear();
+                if (!value.empty() && !otlp_detail::render_attribute_value(value, c.number_)) {
+                    continue;  // the decoder accepted it: not reached
+                }
+                l.value = c.resource_arena_.store(c.number_);
+                c.resource_labels_.push_back(l);
+            }
+        }
+        target_info();
     }
 
     void pb_metric(bytes_view payload) {
         wire_reader r(payload);
         wire_field f;
+        unit = {};
         while (r.next(f)) {
+            if (f.number == metric_unit && f.type == wire_type::len) unit = f.bytes;
+        }
+        wire_reader r2(payload);
+        while (r2.next(f)) {
             const metric_kind k = kind_of(f.number);
             if (k == metric_kind::unknown || f.type != wire_type::len) continue;
             // Metric-level fields may follow the points on the wire: read them first.
@@ -108,6 +155,7 @@ struct otlp_to_prw_converter::walker {
                 if (g.number == data_temporality) temporality = g.value;
                 if (g.number == data_is_monotonic) monotonic = g.value != 0;
             }
+            name_ready = false;  // the name depends on the kind and monotonicity
             wire_reader pr(f.bytes);
             while (pr.next(g)) {
                 if (g.number != data_points || g.type != wire_type::len) continue;
@@ -130,16 +178,68 @@ struct otlp_to_prw_converter::walker {
         for (const json& rm : *rms) {
             const json* sms = array_of(rm, "scopeMetrics", "scope_metrics");
             if (sms == nullptr) continue;
+            resource_time_ns = 0;
             for (const json& sm : *sms) {
                 const json* metrics = array_of(sm, "metrics", nullptr);
                 if (metrics == nullptr) continue;
                 for (const json& m : *metrics) json_metric(m);
             }
+            if (options.target_info && resource_time_ns != 0) json_target_info(rm);
         }
     }
 
+    void json_target_info(const json& rm) {
+        c.resource_arena_.clear();
+        c.resource_labels_.clear();
+        const json* res = member(rm, "resource", nullptr);
+        const json* attrs = res != nullptr ? array_of(*res, "attributes", nullptr) : nullptr;
+        if (attrs != nullptr) {
+            for (const json& kv : *attrs) {
+                const json* key = member(kv, "key", nullptr);
+                if (key == nullptr || !key->is_string()) continue;
+                const json* value = member(kv, "value", nullptr);
+                c.number_.clear();
+                if (value != nullptr &&
+                    !otlp_json_detail::render_attribute_value(*value, c.number_)) {
+                    continue;  // the decoder accepted it: not reached
+                }
+                c.resource_labels_.push_back(
+                    {key->get_ref<const std::string&>(), c.resource_arena_.store(c.number_)});
+            }
+        }
+        target_info();
+    }
+
+    static bool identifying(std::string_view key) {
+        return key == "service.name" || key == "service.namespace" || key == "service.instance.id";
+    }
+
+    // One target_info sample for the resource in c.resource_labels_, as Prometheus makes it:
+    // only when the resource has attributes besides the identifying ones, and job or instance.
+    void target_info() {
+        std::stable_sort(c.resource_labels_.begin(), c.resource_labels_.end(),
+                         [](const label_view& a, const label_view& b) { return a.name < b.name; });
+        if (std::all_of(c.resource_labels_.begin(), c.resource_labels_.end(),
+                        [](const label_view& l) { return identifying(l.name); })) {
+            return;
+        }
+        std::string_view bad_key;
+        if (!labels(c.resource_labels_, 0, bad_key, /*drop_identifying=*/true)) return;
+        const bool has_identifier =
+            std::any_of(c.labels_.begin(), c.labels_.end(),
+                        [](const out_label& l) { return l.name == "job" || l.name == "instance"; });
+        if (!has_identifier) return;
+        series_name = "target_info";
+        sample_series("", "", "", 1.0, to_ms(resource_time_ns));
+        ++result.target_info;
+    }
+
     void json_metric(const json& m) {
+        const json* u = member(m, "unit", nullptr);
+        unit = u != nullptr && u->is_string() ? std::string_view(u->get_ref<const std::string&>())
+                                              : std::string_view();
         for (const kind_key& k : k_kinds) {
+            name_ready = false;
             const json* data = member(m, k.camel, k.snake);
             if (data == nullptr || !data->is_object()) continue;
             const json* points = array_of(*data, "dataPoints", "data_points");
@@ -172,6 +272,7 @@ struct otlp_to_prw_converter::walker {
     void point(std::size_t n) {
         const series_view s = batch[n];
         otlp_point_values& p = v();
+        resource_time_ns = std::max(resource_time_ns, p.time_ns);
         if (p.kind == metric_kind::exponential_histogram && !options.native_histograms) {
             return drop(prw_conversion_drop::exponential_histogram, s.metric_name,
                         "exponential histograms are not exported: native histograms are off");
@@ -198,13 +299,11 @@ struct otlp_to_prw_converter::walker {
                             : prw_conversion_drop::invalid_point,
                         s.metric_name, why);
         }
-        if (s.metric_name != c.last_name_in_ || c.last_name_out_.empty()) {
-            sanitize_metric_name(s.metric_name, c.last_name_storage_);
-            c.last_name_in_ = s.metric_name;
-            c.last_name_out_ = c.last_name_storage_;
+        if (!name_ready) {
+            metric_name(s.metric_name, p);
+            name_ready = true;
         }
-        if (c.last_name_out_.empty()) {
-            c.last_name_in_ = {};
+        if (c.metric_name_.empty()) {
             return drop(prw_conversion_drop::invalid_metric_name, s.metric_name,
                         "the name has no character valid in a Prometheus metric name");
         }
@@ -215,8 +314,18 @@ struct otlp_to_prw_converter::walker {
                         "attribute \"" + std::string(bad_key) +
                             "\" has no character valid in a Prometheus label name");
         }
+        series_name = c.metric_name_;
         write_point(p);
         ++result.points_converted;
+    }
+
+    void metric_name(std::string_view otlp_name, const otlp_point_values& p) {
+        if (!options.name_suffixes) return sanitize_metric_name(otlp_name, c.metric_name_);
+        const otlp_name_type type = p.kind == metric_kind::gauge ? otlp_name_type::gauge
+                                    : p.kind == metric_kind::sum && p.monotonic
+                                        ? otlp_name_type::monotonic_sum
+                                        : otlp_name_type::other;
+        suffixed_metric_name(otlp_name, unit, type, c.metric_name_);
     }
 
     // Checks the values against what the point type promises; nullptr when they are usable.
@@ -283,7 +392,9 @@ struct otlp_to_prw_converter::walker {
     // The point's labels into c.labels_: sanitized, collisions joined with ';' in the order of
     // the original keys, job/instance derived, sorted, empty values left out (an empty value is
     // no label in Prometheus). False with `bad_key` set when a key cannot be made valid.
-    bool labels(std::span<const label_view> in, std::uint64_t mask, std::string_view& bad_key) {
+    // drop_identifying (target_info): service.name/namespace/instance.id only make job/instance.
+    bool labels(std::span<const label_view> in, std::uint64_t mask, std::string_view& bad_key,
+                bool drop_identifying = false) {
         c.arena_.clear();
         c.labels_.clear();
         std::string_view svc_name, svc_ns, svc_instance;
@@ -300,6 +411,7 @@ struct otlp_to_prw_converter::walker {
                 svc_instance = l.value;
                 has_instance = true;
             }
+            if (drop_identifying && identifying(l.name)) continue;
             sanitize_label_name(l.name, c.name_);
             if (c.name_.empty()) {
                 bad_key = l.name;
@@ -365,11 +477,11 @@ struct otlp_to_prw_converter::walker {
 
     static std::int64_t to_ms(std::uint64_t ns) { return static_cast<std::int64_t>(ns / 1000000U); }
 
-    // Begins one TimeSeries named c.last_name_out_ + suffix, with c.labels_ and at most one
+    // Begins one TimeSeries named series_name + suffix, with c.labels_ and at most one
     // extra label (le / quantile; empty name: none). Returns the token for end_message().
     std::size_t begin_series(std::string_view suffix, std::string_view extra_name,
                              std::string_view extra_value) {
-        c.name_.assign(c.last_name_out_);
+        c.name_.assign(series_name);
         c.name_ += suffix;
         const out_label extras[2] = {{"__name__", c.name_}, {extra_name, extra_value}};
         const std::size_t n_extra = extra_name.empty() ? 1 : 2;  // "__name__" < "le", "quantile"
@@ -539,8 +651,6 @@ decode_status otlp_to_prw_converter::convert(const series_batch& batch,
     }
     bool any = false;
     if (auto s = check_strip_masks(batch, keep, strip_masks, any); !s) return s;
-    last_name_in_ = {};
-    last_name_out_ = {};
     walker wk{*this,
               batch,
               keep,

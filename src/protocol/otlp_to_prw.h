@@ -1,19 +1,28 @@
 // otlp_to_prw: converts the kept data points of a decoded OTLP batch (protobuf or JSON) into
 // Prometheus remote write 1.0 TimeSeries, for a remote-write backend (the exporter with
 // -exporter-protocol=prw). It follows the OpenTelemetry "Prometheus and OpenMetrics
-// compatibility" specification, as Prometheus' own OTLP translator does, without unit or type
-// suffixes (docs/protocols.md has the full mapping):
-//   - names: characters outside [a-zA-Z0-9_:] become `_` (a run of them one `_`, dropped at the
-//     ends), a leading digit gets a `_` prefix; nothing is appended (no `_total`, no units);
+// compatibility" specification with the defaults of Prometheus' own OTLP translator (2.47-2.55:
+// unit and type suffixes, target_info); docs/protocols.md has the full mapping:
+//   - names (prometheus_names.h): by default the name's letters and digits in `_`-joined tokens,
+//     the unit as a suffix (`s` -> `_seconds`, `By` -> `_bytes`, `1/s` -> `_per_second`),
+//     `_total` for a monotonic sum, `_ratio` for a gauge of unit `1`; with
+//     options.name_suffixes off only invalid characters are replaced (the older spelling);
 //   - labels: the series' flattened labels (resource, scope, point attributes; see otlp.h) minus
 //     the stripped ones; characters outside [a-zA-Z0-9] become `_` with runs collapsed (`__x__`
 //     keeps its wrapping underscores), a leading digit gets `key_`; keys that collide after that
 //     are joined with `;` in the order of the original keys; `job` and `instance` are derived
-//     from service.namespace/service.name and service.instance.id; sorted, with `__name__`;
+//     from service.namespace/service.name and service.instance.id; sorted, with `__name__`.
+//     Unlike Prometheus the resource attributes stay on every series: they are part of the
+//     governor's series identity;
 //   - gauge and cumulative sum: one sample; histogram: `_bucket{le}` (cumulative, with `+Inf`),
 //     `_sum`, `_count`; summary: `{quantile}`, `_sum`, `_count`; cumulative exponential
 //     histogram: one native histogram (scale above 8 is downscaled to 8), unless the options
 //     turn native histograms off (then such points are dropped and counted);
+//   - target_info (options.target_info): one sample of value 1 per resource that has a kept
+//     point, `job` or `instance`, and attributes besides service.name / service.namespace /
+//     service.instance.id: those attributes as labels plus job/instance, at the latest time of
+//     the resource's kept points, as Prometheus makes it. The governor never sees this series
+//     (it is not in the batch), so no limit applies to it;
 //   - timestamps ns -> ms; the no-recorded-value flag -> Prometheus' stale NaN.
 // A point that cannot be converted is not written and is counted under one reason
 // (prw_conversion_drop): delta or unspecified temporality (Prometheus stores cumulative data
@@ -61,16 +70,22 @@ struct prw_conversion_options {
     // whole request fails, and a retrying sender is stuck), VictoriaMetrics 1.79 drops them
     // silently.
     bool native_histograms = true;
+    // Unit and type suffixes on metric names (Prometheus' default; -exporter-otlp-name-suffixes).
+    // Off: the names without suffixes, as Prometheus with addMetricSuffixes=false.
+    bool name_suffixes = true;
+    // One target_info series per resource (Prometheus' default). Off: none (tests).
+    bool target_info = true;
 };
 
 // The value of the `reason` label: "delta_temporality", ...
 std::string_view to_string(prw_conversion_drop r);
 
 struct prw_conversion_result {
-    std::uint32_t series = 0;            // TimeSeries written
-    std::uint64_t samples = 0;           // float samples written
+    std::uint32_t series = 0;            // TimeSeries written (target_info included)
+    std::uint64_t samples = 0;           // float samples written (target_info included)
     std::uint64_t histograms = 0;        // native histograms written
     std::uint64_t points_converted = 0;  // kept OTLP points that were written
+    std::uint32_t target_info = 0;       // target_info series written
     std::array<std::uint64_t, k_prw_conversion_drop_reasons> dropped{};  // OTLP points, by reason
     std::string first_drop;  // what happened to the first dropped point, for logs and answers
 
@@ -119,8 +134,9 @@ class otlp_to_prw_converter {
     std::vector<out_label> merged_;             // labels_ + __name__ + le/quantile, for one series
     std::string name_;                          // full metric name of one series
     std::string number_;                        // a formatted le / quantile value
-    std::string_view last_name_in_, last_name_out_;
-    std::string last_name_storage_;
+    std::string metric_name_;                   // the current metric's Prometheus name
+    string_arena resource_arena_;               // a resource's rendered attributes (target_info)
+    std::vector<label_view> resource_labels_;   // a resource's attributes, sorted by key
 };
 
 }  // namespace mg::protocol

@@ -434,9 +434,10 @@ std::string show_lines(const std::set<std::string>& s) {
 }
 
 // OTLP (JSON, then gzip protobuf) sent with curl -> daemon exporting remote write -> a real
-// backend: the points are converted (names and labels sanitized, histograms and summaries
-// expanded into their series), the governor's limit and the points that cannot be converted
-// are reported in partial_success, and exactly the expected series arrive.
+// backend: the points are converted (names given Prometheus' unit and `_total` suffixes, names
+// and labels sanitized, histograms and summaries expanded into their series), the governor's
+// limit (keyed on the OTLP name) and the points that cannot be converted are reported in
+// partial_success, and exactly the expected series arrive.
 void otlp_path(unsigned short backend_port, bool victoria, child_process& backend_log) {
     temp_dir dir;
     dir.write("limits.yaml",
@@ -484,7 +485,8 @@ void otlp_path(unsigned short backend_port, bool victoria, child_process& backen
          2,
          false,
          false,
-         {number(t0, {{"room.name", "kitchen"}}, 21.5)}},
+         {number(t0, {{"room.name", "kitchen"}}, 21.5)},
+         "Cel"},
         {"e2e_otlp_delta", ob::metric_kind::sum, 1, true, false, {number(t0, {}, 4)}},
     };
     dir.write("one.json", ob::to_json({ob::resource{resource, {js}}}));
@@ -520,7 +522,7 @@ void otlp_path(unsigned short backend_port, bool victoria, child_process& backen
          true,
          false,
          {number(t1, {{"path", "/a"}}, 5), number(t1, {{"path", "/d"}}, 6)}},
-        {"e2e_otlp_latency", ob::metric_kind::histogram, 2, false, false, {hist}},
+        {"e2e_otlp_latency", ob::metric_kind::histogram, 2, false, false, {hist}, "s"},
         {"e2e_otlp_summary", ob::metric_kind::summary, 0, false, false, {summary}},
         {"e2e_otlp_size", ob::metric_kind::exponential_histogram, 2, false, false, {exph}},
     };
@@ -536,7 +538,9 @@ void otlp_path(unsigned short backend_port, bool victoria, child_process& backen
     CHECK(partial.error_message.find("exponential") != std::string::npos);
 
     // Exactly these series, with exactly these labels (the resource's attributes are labels,
-    // sanitized, plus job and instance derived from service.name and service.instance.id).
+    // sanitized, plus job and instance derived from service.name and service.instance.id; the
+    // resource has no other attribute, so there is no target_info). The monotonic sum gets
+    // `_total`, the units `Cel` and `s` their words.
     const auto labels = [](const std::string& name, std::map<std::string, std::string> extra) {
         json j = {{"__name__", name},
                   {"instance", "i-1"},
@@ -548,14 +552,14 @@ void otlp_path(unsigned short backend_port, bool victoria, child_process& backen
         return j.dump();
     };
     const std::set<std::string> want{
-        labels("e2e_otlp_requests", {{"path", "/a"}}),
-        labels("e2e_otlp_requests", {{"path", "/b"}}),
-        labels("e2e_otlp_temp", {{"room_name", "kitchen"}}),
-        labels("e2e_otlp_latency_bucket", {{"route", "/x"}, {"le", "0.1"}}),
-        labels("e2e_otlp_latency_bucket", {{"route", "/x"}, {"le", "1"}}),
-        labels("e2e_otlp_latency_bucket", {{"route", "/x"}, {"le", "+Inf"}}),
-        labels("e2e_otlp_latency_sum", {{"route", "/x"}}),
-        labels("e2e_otlp_latency_count", {{"route", "/x"}}),
+        labels("e2e_otlp_requests_total", {{"path", "/a"}}),
+        labels("e2e_otlp_requests_total", {{"path", "/b"}}),
+        labels("e2e_otlp_temp_celsius", {{"room_name", "kitchen"}}),
+        labels("e2e_otlp_latency_seconds_bucket", {{"route", "/x"}, {"le", "0.1"}}),
+        labels("e2e_otlp_latency_seconds_bucket", {{"route", "/x"}, {"le", "1"}}),
+        labels("e2e_otlp_latency_seconds_bucket", {{"route", "/x"}, {"le", "+Inf"}}),
+        labels("e2e_otlp_latency_seconds_sum", {{"route", "/x"}}),
+        labels("e2e_otlp_latency_seconds_count", {{"route", "/x"}}),
         labels("e2e_otlp_summary", {{"quantile", "0.5"}}),
         labels("e2e_otlp_summary", {{"quantile", "0.9"}}),
         labels("e2e_otlp_summary_sum", {}),
@@ -579,18 +583,18 @@ void otlp_path(unsigned short backend_port, bool victoria, child_process& backen
         REQUIRE(v.has_value());
         return *v;
     };
-    CHECK(value(R"(e2e_otlp_latency_bucket{le="1"})").first == 3);
-    CHECK(value(R"(e2e_otlp_latency_bucket{le="+Inf"})").first == 6);
-    CHECK(value(R"(e2e_otlp_latency_sum)").first == 4.5);
+    CHECK(value(R"(e2e_otlp_latency_seconds_bucket{le="1"})").first == 3);
+    CHECK(value(R"(e2e_otlp_latency_seconds_bucket{le="+Inf"})").first == 6);
+    CHECK(value(R"(e2e_otlp_latency_seconds_sum)").first == 4.5);
     CHECK(value(R"(e2e_otlp_summary{quantile="0.9"})").first == 0.7);
-    CHECK(value(R"(e2e_otlp_requests{path="/a"})").first == 5);
-    CHECK(value(R"(e2e_otlp_temp)").first == 21.5);
+    CHECK(value(R"(e2e_otlp_requests_total{path="/a"})").first == 5);
+    CHECK(value(R"(e2e_otlp_temp_celsius)").first == 21.5);
     // The sample's own timestamp (VictoriaMetrics' timestamp() gives the evaluation time).
     const double sent_at = static_cast<double>(t0 / 1000000) / 1e3;
-    CHECK(std::abs(
-              value(victoria ? "tlast_over_time(e2e_otlp_temp[10m])" : "timestamp(e2e_otlp_temp)")
-                  .first -
-              sent_at) < 0.0005);
+    CHECK(std::abs(value(victoria ? "tlast_over_time(e2e_otlp_temp_celsius[10m])"
+                                  : "timestamp(e2e_otlp_temp_celsius)")
+                       .first -
+                   sent_at) < 0.0005);
 
     // The daemon's accounting, in OTLP data points: received = dropped by the limit +
     // converted + not convertible; and what was sent is what the backend got (13 samples).
@@ -627,6 +631,7 @@ void otlp_path(unsigned short backend_port, bool victoria, child_process& backen
         1);
     CHECK(metric_value(page, "metrics_governor_export_series_sent_total") == 13);
     CHECK(page.find("metrics_governor_export_dropped_series_total{") == std::string::npos);
+    // The governor counts under the name the sender used, not the exported one.
     const auto api = json::parse(
         mg::test::http_get(d.stats_port(), "/api/v1/cardinality?metric=e2e_otlp_requests").body);
     CHECK(api["data"]["metric"]["value"] == 2);

@@ -55,6 +55,7 @@ struct metric {
     bool monotonic = true;         // sum
     bool json_enum_names = false;  // JSON: temporality as "AGGREGATION_TEMPORALITY_..."
     std::vector<point> points;
+    std::string unit{};  // protobuf: written after the data, as a sender may order it
 };
 
 struct scope {
@@ -288,6 +289,7 @@ inline std::string to_protobuf(const std::vector<resource>& resources) {
                 }
                 if (m.kind == metric_kind::sum && m.monotonic) w.varint_field(3, 1);
                 w.end_message(dt);
+                if (!m.unit.empty()) w.bytes_field(3, m.unit);
                 w.end_message(mt);
             }
             w.end_message(st);
@@ -318,6 +320,7 @@ inline std::string to_json(const std::vector<resource>& resources) {
                 }
                 if (m.kind == metric_kind::sum) data["isMonotonic"] = m.monotonic;
                 metrics.push_back({{"name", m.name}, {detail::json_kind(m.kind), data}});
+                if (!m.unit.empty()) metrics.back()["unit"] = m.unit;
             }
             nlohmann::json sc = nlohmann::json::object();
             if (!s.name.empty()) sc["name"] = s.name;

@@ -52,12 +52,14 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 }
 
 prometheus_peer::prometheus_peer(const std::string& role, const std::string& config,
-                                 std::vector<std::string> extra, unsigned short port)
+                                 std::vector<std::string> extra, unsigned short port,
+                                 const std::string& data_dir)
     : role_(role) {
     const auto bin = require_program("prometheus", "prometheus");
     dir_.write("prometheus.yml", config);
     std::vector<std::string> argv{
-        "--config.file=" + dir_.file("prometheus.yml"), "--storage.tsdb.path=" + dir_.file("data"),
+        "--config.file=" + dir_.file("prometheus.yml"),
+        "--storage.tsdb.path=" + (data_dir.empty() ? dir_.file("data") : data_dir),
         "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=info"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     proc_ = std::make_unique<child_process>(peer_command(bin, argv));

@@ -33,11 +33,14 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
                 const std::vector<child_process*>& logs);
 
 // One Prometheus server: its own data dir and config file, 127.0.0.1, port 0 unless given.
-// Waits for its readiness; a failure to start fails the test with its output.
+// Waits for its readiness; a failure to start fails the test with its output. `data_dir`, when
+// given, is the TSDB directory instead of one of its own (owned by the caller), so that a second
+// server can start on the first one's data (a backend restarted after an outage).
 class prometheus_peer {
   public:
     prometheus_peer(const std::string& role, const std::string& config,
-                    std::vector<std::string> extra, unsigned short port = 0);
+                    std::vector<std::string> extra, unsigned short port = 0,
+                    const std::string& data_dir = {});
     unsigned short port() const { return port_; }
     child_process& process() { return *proc_; }
 

@@ -192,6 +192,8 @@ const std::vector<row>& rows() {
          [](const module_options& o) { CHECK(o.exporter.headers == "X-Wiring=1"); }},
         {"-exporter-native-histograms", "true",
          [](const module_options& o) { CHECK(o.exporter.native_histograms); }},
+        {"-exporter-otlp-name-suffixes", "false",
+         [](const module_options& o) { CHECK_FALSE(o.exporter.otlp_name_suffixes); }},
         {"-batch-size", "2345",
          [](const module_options& o) { CHECK(o.exporter.batch_size == 2345); }},
         {"-flush-interval", "3s",

@@ -576,12 +576,13 @@ ob::point gauge_point(std::vector<ob::attr> attrs, double v) {
     return p;
 }
 
-// gauge `temp` (2 points), histogram `lat` (1 point, one bound: 5 series), delta sum `hits`.
+// gauge `temp` (2 points), histogram `lat` of unit `s` (1 point, one bound: 5 series), delta
+// sum `hits`.
 std::vector<ob::resource> mixed_otlp() {
     ob::metric g{"temp", ob::metric_kind::gauge,
                  2,      false,
                  false,  {gauge_point({{"room", "a"}}, 20), gauge_point({{"room", "b"}}, 21)}};
-    ob::metric h{"lat", ob::metric_kind::histogram, 2, false, false, {}};
+    ob::metric h{"lat", ob::metric_kind::histogram, 2, false, false, {}, "s"};
     ob::point hp = gauge_point({}, 0);
     hp.as_double.reset();
     hp.count = 3;
@@ -639,10 +640,10 @@ TEST_CASE("OTLP input for a remote-write backend is converted and sent as remote
     CHECK(req["X-Prometheus-Remote-Write-Version"] == "0.1.0");
     CHECK(decode_series(req) == std::vector<std::string>{
                                     "temp{job=svc,room=a,service_name=svc,}",
-                                    "lat_bucket{job=svc,le=1,service_name=svc,}",
-                                    "lat_bucket{job=svc,le=+Inf,service_name=svc,}",
-                                    "lat_sum{job=svc,service_name=svc,}",
-                                    "lat_count{job=svc,service_name=svc,}",
+                                    "lat_seconds_bucket{job=svc,le=1,service_name=svc,}",
+                                    "lat_seconds_bucket{job=svc,le=+Inf,service_name=svc,}",
+                                    "lat_seconds_sum{job=svc,service_name=svc,}",
+                                    "lat_seconds_count{job=svc,service_name=svc,}",
                                 });
     REQUIRE(drain_for(*e).complete);
     const auto s = e->stats();
@@ -661,6 +662,26 @@ TEST_CASE("OTLP input for a remote-write backend is converted and sent as remote
     CHECK(metric(reg, "metrics_governor_export_conversion_dropped_datapoints_total",
                  {{"reason", "delta_temporality"}}) == 1);
     CHECK(metric(reg, "metrics_governor_datapoints_sent_total") == 5);
+}
+
+TEST_CASE("OTLP conversion: otlp_name_suffixes off sends the names without unit suffixes",
+          "[export][exporter][otlp_to_prw]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.otlp_name_suffixes = false;
+    auto e = make_exporter(c, reg);
+    auto r = make_otlp(mixed_otlp(), false);
+    ex::submit_details details;
+    REQUIRE(e->submit(r->batch, std::vector<std::uint8_t>{0, 0, 1, 0}, {}, details) ==
+            ex::submit_status::accepted);
+    REQUIRE(backend.log().wait(1));
+    CHECK(decode_series(backend.log().all()[0]) ==
+          std::vector<std::string>{"lat_bucket{job=svc,le=1,service_name=svc,}",
+                                   "lat_bucket{job=svc,le=+Inf,service_name=svc,}",
+                                   "lat_sum{job=svc,service_name=svc,}",
+                                   "lat_count{job=svc,service_name=svc,}"});
+    REQUIRE(drain_for(*e).complete);
 }
 
 TEST_CASE("OTLP conversion: strip masks apply, nothing convertible queues nothing, no raw path",

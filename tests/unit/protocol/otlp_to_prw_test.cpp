@@ -188,7 +188,8 @@ struct converted {
 enum class input { protobuf, json };
 
 converted convert_as(input in, const std::vector<ob::resource>& req,
-                     std::vector<std::uint8_t> keep = {}, std::vector<std::uint64_t> masks = {}) {
+                     std::vector<std::uint8_t> keep = {}, std::vector<std::uint64_t> masks = {},
+                     prw_conversion_options options = {}) {
     const std::string body = in == input::protobuf ? ob::to_protobuf(req) : ob::to_json(req);
     series_batch batch;
     otlp_json_document doc;
@@ -198,7 +199,7 @@ converted convert_as(input in, const std::vector<ob::resource>& req,
     if (keep.empty()) keep.assign(batch.size(), 1);
     converted c;
     otlp_to_prw_converter conv;
-    const auto cs = conv.convert(batch, keep, masks, c.body, c.result);
+    const auto cs = conv.convert(batch, keep, masks, c.body, c.result, options);
     INFO(cs.error_message());
     REQUIRE(cs.ok());
     c.series = parse(c.body);
@@ -213,15 +214,16 @@ converted convert_as(input in, const std::vector<ob::resource>& req,
 
 // Protobuf and JSON input give the same bytes and counts; returns the protobuf conversion.
 converted convert(const std::vector<ob::resource>& req, std::vector<std::uint8_t> keep = {},
-                  std::vector<std::uint64_t> masks = {}) {
-    auto pb = convert_as(input::protobuf, req, keep, masks);
-    auto js = convert_as(input::json, req, keep, masks);
+                  std::vector<std::uint64_t> masks = {}, prw_conversion_options options = {}) {
+    auto pb = convert_as(input::protobuf, req, keep, masks, options);
+    auto js = convert_as(input::json, req, keep, masks, options);
     CHECK(pb.body == js.body);
     CHECK(pb.result.dropped == js.result.dropped);
     CHECK(pb.result.points_converted == js.result.points_converted);
     CHECK(pb.result.samples == js.result.samples);
     CHECK(pb.result.histograms == js.result.histograms);
     CHECK(pb.result.first_drop == js.result.first_drop);
+    CHECK(pb.result.target_info == js.result.target_info);
     return pb;
 }
 
@@ -249,7 +251,8 @@ bool is_stale(double v) {
 
 }  // namespace
 
-TEST_CASE("names are sanitized the way Prometheus' OTLP translator does", "[otlp_to_prw]") {
+TEST_CASE("names without suffixes are sanitized the way Prometheus' OTLP translator does",
+          "[otlp_to_prw]") {
     CHECK(prometheus_metric_name("http.server.duration") == "http_server_duration");
     CHECK(prometheus_metric_name("requests_total") == "requests_total");
     CHECK(prometheus_metric_name("a..b") == "a_b");   // a run of invalid characters: one `_`
@@ -273,20 +276,64 @@ TEST_CASE("names are sanitized the way Prometheus' OTLP translator does", "[otlp
     CHECK(prometheus_label_name("___").empty());
 }
 
-TEST_CASE("gauges and cumulative sums: one sample each, names kept (no _total)", "[otlp_to_prw]") {
+TEST_CASE("suffixed names (the default): units, _total and _ratio as Prometheus' translator",
+          "[otlp_to_prw]") {
+    using t = otlp_name_type;
+    const auto name = [](std::string_view n, std::string_view unit, otlp_name_type type) {
+        return prometheus_metric_name(n, unit, type);
+    };
+    CHECK(name("http.server.duration", "s", t::other) == "http_server_duration_seconds");
+    CHECK(name("http.server.duration", "ms", t::other) == "http_server_duration_milliseconds");
+    CHECK(name("duration_seconds", "s", t::other) == "duration_seconds");  // no repeated suffix
+    CHECK(name("x", "  s ", t::other) == "x_seconds");                     // trimmed
+    CHECK(name("requests", "1", t::monotonic_sum) == "requests_total");    // "1": no unit word
+    CHECK(name("requests", "", t::monotonic_sum) == "requests_total");
+    CHECK(name("requests_total", "", t::monotonic_sum) == "requests_total");
+    CHECK(name("total.requests", "", t::monotonic_sum) == "requests_total");  // always last
+    CHECK(name("net.io", "By", t::monotonic_sum) == "net_io_bytes_total");    // after the unit
+    CHECK(name("x", "total", t::monotonic_sum) == "x_total");
+    CHECK(name("requests", "", t::other) == "requests");  // an up-down counter: no _total
+    CHECK(name("cpu.utilization", "1", t::gauge) == "cpu_utilization_ratio");
+    CHECK(name("cpu.ratio.x", "1", t::gauge) == "cpu_x_ratio");
+    CHECK(name("cpu.utilization", "1", t::other) == "cpu_utilization");  // gauges only
+    CHECK(name("cpu.utilization", "1", t::monotonic_sum) == "cpu_utilization_total");
+    CHECK(name("queue", "{items}", t::gauge) == "queue");  // annotations are no unit
+    CHECK(name("x", "By/{batch}", t::gauge) == "x_bytes");
+    CHECK(name("x", "{packets}/s", t::gauge) == "x_per_second");
+    CHECK(name("mem", "KiBy", t::gauge) == "mem_kibibytes");
+    CHECK(name("x", "%", t::gauge) == "x_percent");
+    CHECK(name("t", "Cel", t::gauge) == "t_celsius");
+    CHECK(name("speed", "m/s", t::gauge) == "speed_meters_per_second");
+    CHECK(name("rate", "1/s", t::other) == "rate_per_second");
+    CHECK(name("x", "s/s", t::other) == "x_seconds_per_second");
+    CHECK(name("seconds", "s/s", t::other) == "seconds_per_second");
+    CHECK(name("x", "/s", t::gauge) == "x_per_second");
+    CHECK(name("x", "s/", t::gauge) == "x_seconds");
+    CHECK(name("x", "1/mo", t::gauge) == "x_per_month");
+    CHECK(name("x", "mo", t::gauge) == "x_mo");            // not in the unit table: as it is
+    CHECK(name("x", "foo.bar", t::gauge) == "x_foo_bar");  // cleaned up
+    CHECK(name("a:b__c", "", t::gauge) == "a_b_c");        // `:` and `_` separate tokens too
+    CHECK(name("1xx", "", t::gauge) == "_1xx");
+    CHECK(name("...", "s", t::monotonic_sum).empty());  // no letter or digit: invalid
+    CHECK(name("", "", t::gauge).empty());
+}
+
+TEST_CASE("gauges and cumulative sums: one sample each, _total and units, target_info",
+          "[otlp_to_prw]") {
     ob::scope s;
     s.name = "io.test";
     s.version = "1.0";
     s.attrs = {{"lib.flag", "on"}};
-    ob::metric g{"queue.depth", ob::metric_kind::gauge, 2, false, false, {}};
+    ob::metric g{"queue.depth", ob::metric_kind::gauge, 2, false, false, {}, "{items}"};
     g.points.push_back(number({{"queue", "a"}}, 3.5));
     ob::point as_int = number({{"queue", "b"}}, 0);
     as_int.as_double.reset();
     as_int.as_int = -42;
     g.points.push_back(as_int);
-    ob::metric counter{"http.requests", ob::metric_kind::sum, 2, true, false, {}};
+    ob::metric counter{"http.requests", ob::metric_kind::sum, 2, true, false, {}, "1"};
     counter.points.push_back(number({{"code", "200"}}, 10));
-    ob::metric updown{"active_items", ob::metric_kind::sum, 2, false, true, {}};  // enum names
+    ob::metric updown{
+        "active_items", ob::metric_kind::sum, 2, false, true, {}, "By"};  // enum names
     updown.points.push_back(number({}, -2));
     s.metrics = {g, counter, updown};
     const std::vector<ob::resource> req{{{{"service.name", "checkout"},
@@ -309,19 +356,109 @@ TEST_CASE("gauges and cumulative sums: one sample each, names kept (no _total)",
         m[k] = v;
         return m;
     };
+    // target_info: the resource attributes other than service.*, with job and instance.
+    const std::map<std::string, std::string> target{
+        {"host_name", "h1"}, {"instance", "pod-1"}, {"job", "shop/checkout"}};
     CHECK(values(c.series) == std::map<std::string, double>{
                                   {id("queue_depth", with("queue", "a")), 3.5},
                                   {id("queue_depth", with("queue", "b")), -42},
-                                  {id("http_requests", with("code", "200")), 10},
-                                  {id("active_items", common), -2},
+                                  {id("http_requests_total", with("code", "200")), 10},
+                                  {id("active_items_bytes", common), -2},
+                                  {id("target_info", target), 1},
                               });
     CHECK(c.result.points_converted == 4);
-    CHECK(c.result.samples == 4);
+    CHECK(c.result.target_info == 1);
+    CHECK(c.result.samples == 5);
     CHECK(c.result.histograms == 0);
     CHECK(c.result.points_dropped() == 0);
     // Wire order is sorted, __name__ at its place.
     CHECK(c.series[2].label_names.front() == "__name__");
     CHECK(c.series[2].label_names[1] == "code");
+
+    // Without suffixes and target_info: the names as sent, sanitized.
+    const auto old = convert(req, {}, {}, {.name_suffixes = false, .target_info = false});
+    CHECK(values(old.series) == std::map<std::string, double>{
+                                    {id("queue_depth", with("queue", "a")), 3.5},
+                                    {id("queue_depth", with("queue", "b")), -42},
+                                    {id("http_requests", with("code", "200")), 10},
+                                    {id("active_items", common), -2},
+                                });
+    CHECK(old.result.target_info == 0);
+}
+
+TEST_CASE("target_info: one per resource with other attributes, at its latest kept point",
+          "[otlp_to_prw]") {
+    const auto gauge = [](std::string name, std::vector<std::uint64_t> times) {
+        ob::metric m{std::move(name), ob::metric_kind::gauge, 2, false, false, {}};
+        for (std::size_t i = 0; i < times.size(); ++i) {
+            ob::point p = number({{"i", std::to_string(i)}}, 1);
+            p.time_ns = times[i];
+            m.points.push_back(p);
+        }
+        return m;
+    };
+    const auto resource = [](std::vector<ob::attr> attrs, std::vector<ob::metric> ms) {
+        ob::scope s;
+        s.name = "scope";  // scope labels are not resource attributes
+        s.metrics = std::move(ms);
+        return ob::resource{std::move(attrs), {s}};
+    };
+    ob::metric delta{"d", ob::metric_kind::sum, 1, true, false, {number({}, 1)}};
+    const std::vector<ob::resource> req{
+        // 0: points at k_t + 5ms and k_t + 9ms; the latest one is not kept below.
+        resource({{"service.name", "a"}, {"a.b", "1"}, {"a_b", "2"}, {"zone", "z"}},
+                 {gauge("g", {k_t + 5000000, k_t + 9000000})}),
+        // 1: only identifying attributes: no target_info.
+        resource({{"service.name", "b"}, {"service.instance.id", "i"}}, {gauge("g", {k_t})}),
+        // 2: no service.name, no service.instance.id: no job, no instance, no target_info.
+        resource({{"zone", "z"}}, {gauge("g", {k_t})}),
+        // 3: its only point is dropped by conversion (delta): Prometheus still makes one.
+        resource({{"service.instance.id", "x"}, {"env", "prod"}}, {delta}),
+        // 4: no point kept: none.
+        resource({{"service.name", "e"}, {"env", "prod"}}, {gauge("g", {k_t})}),
+    };
+    // Points in order: r0 (2), r1 (1), r2 (1), r3 (1), r4 (1).
+    const auto c = convert(req, {1, 0, 1, 1, 1, 0});
+    std::map<std::string, std::pair<double, std::int64_t>> targets;
+    for (const auto& s : c.series) {
+        if (s.id.starts_with("target_info{")) targets[s.id] = s.samples.at(0);
+    }
+    CHECK(targets == std::map<std::string, std::pair<double, std::int64_t>>{
+                         {R"(target_info{a_b="1;2",job="a",zone="z"})", {1, k_ms + 5}},
+                         {R"(target_info{env="prod",instance="x"})", {1, k_ms}},
+                     });
+    CHECK(c.result.target_info == 2);
+    CHECK(c.result.points_converted == 3);
+    CHECK(c.result.series == 3 + 2);
+
+    const auto off = convert(req, {1, 0, 1, 1, 1, 0}, {}, {.target_info = false});
+    CHECK(off.result.target_info == 0);
+    CHECK(off.result.series == 3);
+}
+
+TEST_CASE("target_info renders resource attribute values of any kind as the decoder does",
+          "[otlp_to_prw]") {
+    const std::string body = R"({"resourceMetrics":[{"resource":{"attributes":[
+        {"key":"service.name","value":{"stringValue":"svc"}},
+        {"key":"process.pid","value":{"intValue":"42"}},
+        {"key":"debug","value":{"boolValue":true}},
+        {"key":"tags","value":{"arrayValue":{"values":[{"stringValue":"x"}]}}}]},
+      "scopeMetrics":[{"metrics":[{"name":"up","unit":"1","gauge":{"dataPoints":[
+        {"timeUnixNano":"1700000000123456789","asInt":"1"}]}}]}]}]})";
+    otlp_json_document doc;
+    series_batch batch;
+    REQUIRE(decode_otlp_json(body, doc, batch).ok());
+    std::vector<std::uint8_t> keep(batch.size(), 1);
+    std::string out;
+    prw_conversion_result r;
+    otlp_to_prw_converter conv;
+    REQUIRE(conv.convert(batch, keep, {}, out, r).ok());
+    const auto series = parse(out);
+    REQUIRE(series.size() == 2);
+    // The point's labels carry the same renderings (they are the decoder's).
+    CHECK(series[0].id ==
+          R"(up_ratio{debug="true",job="svc",process_pid="42",service_name="svc",tags="["x"]"})");
+    CHECK(series[1].id == R"(target_info{debug="true",job="svc",process_pid="42",tags="["x"]"})");
 }
 
 TEST_CASE("histograms: cumulative _bucket series with le up to +Inf, _sum and _count",
@@ -568,7 +705,7 @@ TEST_CASE("points that cannot be converted are dropped and counted by reason", "
     s.metrics = {delta, delta_h, unspecified, no_time,   bad_h,
                  bad_s, bad_e,   bad_name,    bad_label, good};
     const auto c = convert({ob::resource{{}, {s}}});
-    CHECK(ids(c.series) == std::vector<std::string>{"good{}"});
+    CHECK(ids(c.series) == std::vector<std::string>{"good_total{}"});
     CHECK(c.result.points_converted == 1);
     CHECK(dropped(c.result, prw_conversion_drop::delta_temporality) == 3);
     CHECK(dropped(c.result, prw_conversion_drop::unspecified_temporality) == 1);
@@ -600,7 +737,7 @@ TEST_CASE("JSON: enum names, numbers for 64-bit integers, snake_case fields", "[
     otlp_to_prw_converter conv;
     REQUIRE(conv.convert(batch, keep, {}, out, r).ok());
     const auto series = parse(out);
-    CHECK(ids(series) == std::vector<std::string>{"c{}", R"(h_bucket{le="0.5"})",
+    CHECK(ids(series) == std::vector<std::string>{"c_total{}", R"(h_bucket{le="0.5"})",
                                                   R"(h_bucket{le="+Inf"})", "h_sum{}",
                                                   "h_count{}"});
     CHECK(series[0].samples.at(0) == std::pair<double, std::int64_t>{5, k_ms});
