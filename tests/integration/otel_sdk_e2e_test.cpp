@@ -18,8 +18,7 @@
 //   - backend down for a while: the governor accepts (the SDK gets 200, no retry is needed),
 //   queues,
 //     and delivers every series once Prometheus is back on its port with its data.
-// The gRPC exporter needs the daemon's gRPC receiver (-grpc-listen); when the daemon does not
-// offer that flag the gRPC cases say SKIP and pass.
+// The gRPC exporter sends to the daemon's OTLP/gRPC receiver (-grpc-listen on a port from the OS).
 //
 // Peers and the node process run on 127.0.0.1 with temporary directories and die with the test
 // (peer_command); a missing `node`, `prometheus` or SDK install fails the test with what to do.
@@ -307,21 +306,14 @@ double metric(const std::string& page, const std::string& series) {
     return mg::test::sample_value(page, series).value_or(0);
 }
 
-// The daemon offers the gRPC receiver (another branch adds it): its -help lists -grpc-listen.
-bool daemon_has_grpc() {
-    child_process help({mg::test::daemon_path(), "-help"});
-    help.wait_exit(20s);
-    return help.output().find("-grpc-listen") != std::string::npos;
-}
-
 // The ingest address for the exporter: the HTTP port's /v1/metrics, or the gRPC port, which
-// the daemon logs on a line mentioning grpc with its "addr".
+// the daemon logs as "grpc listener started" with its "addr".
 std::string sender_url(const std::string& exporter, running_daemon& d) {
     if (exporter != "grpc")
         return "http://127.0.0.1:" + std::to_string(d.ingest_port()) + "/v1/metrics";
     std::istringstream lines(d.process().output());
     for (std::string line; std::getline(lines, line);) {
-        if (line.find("grpc") == std::string::npos) continue;
+        if (line.find("grpc listener started") == std::string::npos) continue;
         if (auto port = mg::test::port_from_log_line(line)) {
             return "http://127.0.0.1:" + std::to_string(*port);
         }
@@ -336,12 +328,6 @@ const std::vector<std::string> k_backend_flags{"--web.enable-remote-write-receiv
                                                "--enable-feature=native-histograms"};
 
 void run_scenario(const std::string& exporter, scenario s) {
-    if (exporter == "grpc" && !daemon_has_grpc()) {
-        WARN(
-            "SKIP: the daemon has no -grpc-listen (gRPC OTLP receiver) yet; the grpc exporter "
-            "case runs once it does");
-        return;
-    }
     temp_dir dir;
     // Held for the whole test: Prometheus binds it (SO_REUSEADDR), and after the outage it comes
     // back on it with no other process able to take it meanwhile.
