@@ -2,7 +2,7 @@
 # CMake. Runtime stage: from scratch, only the binary, the shared libraries it links, the CA
 # certificates, a non-root user (uid 65532) and a volume for the Bloom state. About 25 MB.
 #   docker build -t metrics-governor .            (here: docker build --network host -t ...)
-#   docker run -v mg-state:/data/bloom-state -p 4318:4318 -p 9090:9090 metrics-governor \
+#   docker run -v mg-state:/data/bloom-state -p 4317:4317 -p 4318:4318 -p 9090:9090 metrics-governor \
 #       -bloom-persistence-enabled=true -bloom-persistence-path=/data/bloom-state
 FROM debian:bookworm AS build
 RUN apt-get update \
@@ -10,6 +10,7 @@ RUN apt-get update \
       build-essential cmake make pkg-config ca-certificates \
       libboost1.81-dev prometheus-cpp-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev \
       libspdlog-dev libcli11-dev libsnappy-dev libxxhash-dev libssl-dev libhiredis-dev \
+      libgrpc++-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -46,8 +47,9 @@ USER 65532:65532
 # The default -bloom-persistence-path is ./bloom-state: from /data that is the volume.
 WORKDIR /data
 VOLUME /data/bloom-state
-# 4318: ingest (OTLP/HTTP and remote write); 9090: /metrics, /live, /ready, /api/v1/cardinality.
-EXPOSE 4318 9090
+# 4318: ingest (OTLP/HTTP and remote write); 4317: OTLP/gRPC; 9090: /metrics, /live, /ready,
+# /api/v1/cardinality.
+EXPOSE 4317 4318 9090
 # The binary asks its own /live on -stats-addr's default port (the image has no curl, no shell);
 # a container started with another -stats-addr needs its own check:
 #   docker run --health-cmd 'metrics-governor healthcheck -stats-addr=:PORT' ...
