@@ -35,9 +35,7 @@ source "$repo/bench/lib.sh"
 
 for tool in curl jq taskset awk; do command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --e2e)"; done
 if [[ $BUILD == 1 && (! -x $GOVERNOR || ! -x $BURST) ]]; then
-    log "building Release binaries in $BUILD_DIR"
-    cmake -S "$repo" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=ON >&2
-    cmake --build "$BUILD_DIR" -j2 --target metrics-governor burst >&2
+    build_release 2 metrics-governor burst
 fi
 mkdir -p "$OUT_DIR"
 trap cleanup EXIT

@@ -56,8 +56,7 @@ done
 proxy_ncpus=$(taskset -c "$PROXY_CPUS" nproc) || die "PROXY_CPUS=$PROXY_CPUS is not a usable CPU list"
 if [[ ! -x $GOVERNOR || ! -x $LOADGEN || ! -x $NULL_SINK ]]; then
     [[ $BUILD == 1 ]] || die "binaries missing ($GOVERNOR, $LOADGEN, $NULL_SINK) and BUILD=$BUILD"
-    cmake -S "$repo" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=ON >&2
-    cmake --build "$BUILD_DIR" -j"$JOBS" --target metrics-governor metrics-governor-loadgen null_sink >&2
+    build_release "$JOBS" metrics-governor metrics-governor-loadgen null_sink
 fi
 mkdir -p "$OUT_DIR"
 results=$OUT_DIR/results.tsv

@@ -90,9 +90,7 @@ taskset -c "$LOAD_CPUS" true || die "LOAD_CPUS=$LOAD_CPUS is not a usable CPU li
 
 if [[ ! -x $GOVERNOR || ! -x $LOADGEN || ! -x $NULL_SINK ]]; then
     [[ $BUILD == 1 ]] || die "binaries missing ($GOVERNOR, $LOADGEN, $NULL_SINK) and BUILD=$BUILD"
-    log "building Release binaries in $BUILD_DIR"
-    cmake -S "$repo" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=ON >&2
-    cmake --build "$BUILD_DIR" -j"$JOBS" --target metrics-governor metrics-governor-loadgen null_sink >&2
+    build_release "$JOBS" metrics-governor metrics-governor-loadgen null_sink
 fi
 for bin in "$GOVERNOR" "$LOADGEN" "$NULL_SINK"; do
     [[ -x $bin ]] || die "$bin is missing or not executable"

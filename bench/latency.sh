@@ -48,9 +48,7 @@ source "$repo/bench/lib.sh"
 
 for tool in curl jq taskset awk; do command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --e2e)"; done
 if [[ $BUILD == 1 && (! -x $GOVERNOR || ! -x $LOADGEN || ! -x $NULL_SINK) ]]; then
-    log "building Release binaries in $BUILD_DIR"
-    cmake -S "$repo" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=ON >&2
-    cmake --build "$BUILD_DIR" -j2 --target metrics-governor metrics-governor-loadgen null_sink >&2
+    build_release 2 metrics-governor metrics-governor-loadgen null_sink
 fi
 mkdir -p "$OUT_DIR"
 results=$OUT_DIR/results.tsv

@@ -34,9 +34,7 @@ source "$repo/bench/lib.sh"
 
 for tool in curl jq prometheus; do command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh --e2e)"; done
 if [[ ! -x $GOVERNOR || ! -x $LOADGEN || ! -x $FORWARDER ]]; then
-    log "building Release binaries in $BUILD_DIR"
-    cmake -S "$repo" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=ON >&2
-    cmake --build "$BUILD_DIR" -j2 --target metrics-governor metrics-governor-loadgen delay_forwarder >&2
+    build_release 2 metrics-governor metrics-governor-loadgen delay_forwarder
 fi
 mkdir -p "$OUT_DIR"
 trap cleanup EXIT

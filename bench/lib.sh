@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2034  # sourced: the variables it sets are for the caller
-# bench/lib.sh: process handling and /proc measurements shared by bench/compare.sh and
-# bench/soak.sh. Sourced, not run. The caller sets LIB_NAME (its name in messages) and may set
+# bench/lib.sh: building, process handling and /proc measurements shared by the bench scripts
+# Sourced, not run. The caller sets LIB_NAME (its name in messages) and may set
 # START_TIMEOUT and QUIET_SECONDS before calling the functions that read them.
 # Every process a function starts is appended to `pids`; `cleanup` (the callers' EXIT trap)
 # kills what is left.
@@ -44,6 +44,17 @@ wait_for() {
         ((SECONDS < deadline)) || return 1
         sleep 0.1
     done
+}
+
+# build_release JOBS TARGET...: configures BUILD_DIR (the caller's) as a Release build of the
+# governor and the bench tools, without the tests, from this checkout, and builds TARGETs.
+build_release() {
+    local jobs=$1 src
+    shift
+    src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    log "building Release binaries in $BUILD_DIR"
+    cmake -S "$src" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=ON >&2
+    cmake --build "$BUILD_DIR" -j"$jobs" --target "$@" >&2
 }
 
 alive() { kill -0 "$1" 2>/dev/null; }

@@ -6,16 +6,17 @@
 #include <sys/resource.h>
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <stdexcept>
 
 #include "grpc_support.h"
 #include "protocol/compression.h"
 #include "support/grpc_client.h"
+#include "support/proc_status.h"
 #include "support/raw_socket.h"
 
 using namespace std::chrono_literals;
+using mg::test::k_memory_slack;
 using mg::test::otlp_grpc_client;
+using mg::test::proc_status_kib;
 using mg::test::raw_socket;
 using mg::test::running_daemon;
 using mg::test::grpc_test::await_metric;
@@ -28,26 +29,10 @@ namespace {
 
 constexpr std::size_t k_body_limit = 1 << 20;  // -receiver-max-request-body-size below
 
-// Sanitizer builds add shadow memory and quarantine to every allocation (see
-// hostile_http_test.cpp): the memory bounds get a wider allowance there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr std::uint64_t k_memory_slack = 4;
-#else
-constexpr std::uint64_t k_memory_slack = 1;
-#endif
-
 std::vector<std::string> daemon_args(std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"-log-level=info", "-receiver-max-request-body-size=1MiB"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
-}
-
-std::uint64_t proc_status_kib(pid_t pid, const std::string& key) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1));
-    }
-    throw std::runtime_error("no " + key + " in /proc/" + std::to_string(pid) + "/status");
 }
 
 // The daemon still answers: an Export on a fresh connection, and /ready.

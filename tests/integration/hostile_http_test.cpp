@@ -20,10 +20,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -34,11 +32,14 @@
 #include "protocol/remote_write_builder.h"
 #include "support/daemon.h"
 #include "support/http_client.h"
+#include "support/proc_status.h"
 #include "support/raw_socket.h"
 #include "support/remote_write_client.h"
 
 using namespace std::chrono_literals;
+using mg::test::k_memory_slack;
 using mg::test::k_prw_headers;
+using mg::test::proc_status_kib;
 using mg::test::prw_body;
 using mg::test::running_daemon;
 namespace bhttp = boost::beast::http;
@@ -49,16 +50,6 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t k_body_limit = 1 << 20;  // -receiver-max-request-body-size below
-
-// Sanitizer builds (make sanitize-test) add shadow memory, redzones and ASan's quarantine of
-// freed blocks to every allocation (TSan measured ~38KiB per idle connection against ~7KiB):
-// the memory bounds below get a wider allowance there, still far under what an unbounded
-// decoder (512MiB) or per-connection buffer would cost.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr std::uint64_t k_memory_slack = 4;
-#else
-constexpr std::uint64_t k_memory_slack = 1;
-#endif
 
 // Small limits so each case is quick. Info level: the tests read the daemon's output only up to
 // "started", and a quiet daemon cannot fill the pipe however many connections come and go.
@@ -141,14 +132,6 @@ std::optional<steady::duration> trickle_until_closed(raw_socket& s,
         }
     }
     return std::nullopt;
-}
-
-std::uint64_t proc_status_kib(pid_t pid, const std::string& key) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1));
-    }
-    throw std::runtime_error("no " + key + " in /proc/" + std::to_string(pid) + "/status");
 }
 
 std::string post_head(const std::string& target, const std::string& content_type,

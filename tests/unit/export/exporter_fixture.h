@@ -168,6 +168,13 @@ inline void check_accounting(const ex::export_stats& s) {
     CHECK(s.submitted_points == s.sent_points + s.dropped_points + s.outstanding_points);
 }
 
+// A loopback port nothing listens on: a Backend's port, closed again (a backend that is down).
+template <class Backend = fake_backend>
+std::uint16_t free_port() {
+    Backend probe;
+    return probe.port();
+}
+
 inline ex::drain_report drain_for(ex::exporter& e, std::chrono::milliseconds d = 10s) {
     return e.drain(std::chrono::steady_clock::now() + d);
 }

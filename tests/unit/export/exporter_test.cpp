@@ -240,11 +240,7 @@ TEST_CASE("a 413 splits the batch in halves - a single series still too large is
 }
 
 TEST_CASE("connection refused then the backend comes up: nothing is lost", "[export][exporter]") {
-    std::uint16_t port = 0;
-    {
-        fake_backend probe;
-        port = probe.port();
-    }
+    const std::uint16_t port = free_port();
     prometheus::Registry reg;
     auto c = config_for("http://127.0.0.1:" + std::to_string(port) + "/api/v1/write");
     c.max_conns = 2;
@@ -277,11 +273,7 @@ TEST_CASE("connection refused then the backend comes up: nothing is lost", "[exp
 
 TEST_CASE("a full queue refuses without blocking and counts it - drain reports what is left",
           "[export][exporter]") {
-    std::uint16_t port = 0;
-    {
-        fake_backend probe;
-        port = probe.port();
-    }
+    const std::uint16_t port = free_port();
     prometheus::Registry reg;
     auto c = config_for("http://127.0.0.1:" + std::to_string(port));
     c.max_conns = 1;
@@ -968,11 +960,6 @@ ex::queue_options disk_queue_of(const std::string& dir, std::uint64_t max_disk =
     q.path = dir;
     q.max_disk_bytes = max_disk;
     return q;
-}
-
-std::uint16_t free_port() {
-    fake_backend probe;
-    return probe.port();
 }
 
 std::string url_of(std::uint16_t port) {

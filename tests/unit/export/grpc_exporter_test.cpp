@@ -75,6 +75,35 @@ std::vector<std::string> names_in(const grpc_call& c) {
     return out;
 }
 
+// Requests submitted together: the batches point into the requests' bodies, so they live here.
+struct submitted {
+    std::vector<std::unique_ptr<otlp_request>> reqs;
+    std::vector<std::string> all_names;
+};
+
+// Submits `count` requests of `per_request` gauges each, named <prefix><i>_<j>; each accepted.
+submitted submit_requests(ex::exporter& e, int count, std::size_t per_request,
+                          const std::string& prefix) {
+    submitted out;
+    for (int i = 0; i < count; ++i) {
+        const auto n = names(per_request, prefix + std::to_string(i) + "_");
+        out.all_names.insert(out.all_names.end(), n.begin(), n.end());
+        out.reqs.push_back(make_otlp(n));
+        REQUIRE(e.submit(out.reqs.back()->batch, out.reqs.back()->keep_all()) ==
+                ex::submit_status::accepted);
+    }
+    return out;
+}
+
+// The metric names of every Export call the backend received, duplicates kept.
+std::multiset<std::string> delivered_names(const fake_grpc_backend& backend) {
+    std::multiset<std::string> out;
+    for (const auto& call : backend.all()) {
+        for (auto& n : names_in(call)) out.insert(n);
+    }
+    return out;
+}
+
 ex::test::grpc_backend_options server_tls(const mg::test::test_pki& pki) {
     ex::test::grpc_backend_options o;
     o.cert_file = pki.server_cert;
@@ -100,6 +129,35 @@ double requests(prometheus::Registry& reg, const std::string& code) {
 
 double errors(prometheus::Registry& reg, const std::string& reason) {
     return metric(reg, "metrics_governor_export_errors_total", {{"reason", reason}});
+}
+
+// An exporter with options `c` sends one request of `n` series: it arrives as one call with the
+// request's bytes and the exporter drains.
+void check_delivered(const fake_grpc_backend& backend, const ex::exporter_options& c,
+                     std::size_t n) {
+    prometheus::Registry reg;
+    auto e = make_exporter(c, reg);
+    auto r = make_otlp(names(n));
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(drain_for(*e).complete);
+    REQUIRE(backend.count() == 1);
+    CHECK(backend.all()[0].body == r->body);
+    CHECK(e->stats().sent_series == n);
+}
+
+// An exporter with options `c` whose TLS handshake fails: the call ends UNAVAILABLE (retried),
+// nothing arrives, and the series stays queued.
+void check_refused(const fake_grpc_backend& backend, const ex::exporter_options& c) {
+    prometheus::Registry reg;
+    auto e = make_exporter(c, reg);
+    auto r = make_otlp({"a"});
+    REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    REQUIRE(eventually([&] { return errors(reg, "grpc_unavailable") >= 1; }));
+    CHECK(backend.count() == 0);
+    const auto report = drain_for(*e, 50ms);
+    CHECK_FALSE(report.complete);
+    CHECK(report.series_left == 1);
+    check_accounting(e->stats());
 }
 
 // Answers call n with `first` for n < times, then OK.
@@ -294,11 +352,7 @@ TEST_CASE("OTLP/gRPC: a message over the server's limit is split in halves", "[e
     auto e = make_exporter(c, reg);
     REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
     REQUIRE(drain_for(*e).complete);
-    std::multiset<std::string> delivered;
-    for (const auto& call : backend.all()) {
-        for (auto& n : names_in(call)) delivered.insert(n);
-    }
-    CHECK(delivered == as_set(many));
+    CHECK(delivered_names(backend) == as_set(many));
     const auto s = e->stats();
     CHECK(s.sent_series == 16);
     CHECK(s.dropped_series == 0);
@@ -328,36 +382,20 @@ TEST_CASE("OTLP/gRPC: partial_success is logged, the points count as sent", "[ex
 }
 
 TEST_CASE("OTLP/gRPC: the backend down for a while then up: nothing is lost", "[export][grpc]") {
-    std::uint16_t port = 0;
-    {
-        fake_grpc_backend probe;
-        port = probe.port();
-    }
+    const std::uint16_t port = free_port<fake_grpc_backend>();
     prometheus::Registry reg;
     auto c = grpc_config("http://127.0.0.1:" + std::to_string(port));
     c.min_shards = 2;
     c.max_shards = 2;
     auto e = make_exporter(c, reg);
-    std::vector<std::unique_ptr<otlp_request>> reqs;
-    std::vector<std::string> all_names;
-    for (int i = 0; i < 5; ++i) {
-        const auto n = names(4, "r" + std::to_string(i) + "_");
-        all_names.insert(all_names.end(), n.begin(), n.end());
-        reqs.push_back(make_otlp(n));
-        REQUIRE(e->submit(reqs.back()->batch, reqs.back()->keep_all()) ==
-                ex::submit_status::accepted);
-    }
+    const auto sent = submit_requests(*e, 5, 4, "r");
     REQUIRE(eventually([&] { return errors(reg, "grpc_unavailable") >= 3; }));
     CHECK(e->stats().sent_series == 0);
     ex::test::grpc_backend_options o;
     o.port = port;
     fake_grpc_backend backend(ex::test::grpc_always(k_ok), o);
     REQUIRE(drain_for(*e).complete);
-    std::multiset<std::string> delivered;
-    for (const auto& call : backend.all()) {
-        for (auto& n : names_in(call)) delivered.insert(n);
-    }
-    CHECK(delivered == as_set(all_names));
+    CHECK(delivered_names(backend) == as_set(sent.all_names));
     const auto s = e->stats();
     CHECK(s.sent_series == 20);
     CHECK(s.dropped_series == 0);
@@ -369,67 +407,33 @@ TEST_CASE("OTLP/gRPC: TLS with the CA file, mutual TLS, skip-verify, and unknown
     mg::test::test_pki pki;
     SECTION("verified with the CA file") {
         fake_grpc_backend backend(ex::test::grpc_always(k_ok), server_tls(pki));
-        prometheus::Registry reg;
         auto c = grpc_config(backend.url());
         c.tls_ca_file = pki.ca;
-        auto e = make_exporter(c, reg);
-        auto r = make_otlp({"a", "b"});
-        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
-        REQUIRE(drain_for(*e).complete);
-        REQUIRE(backend.count() == 1);
-        CHECK(backend.all()[0].body == r->body);
-        CHECK(e->stats().sent_series == 2);
+        check_delivered(backend, c, 2);
     }
     SECTION("mutual TLS: the client certificate is presented") {
         fake_grpc_backend backend(ex::test::grpc_always(k_ok), mutual_tls(pki));
-        prometheus::Registry reg;
         auto c = grpc_config(backend.url());
         c.tls_ca_file = pki.ca;
         c.tls_cert_file = pki.client_cert;
         c.tls_key_file = pki.client_key;
-        auto e = make_exporter(c, reg);
-        auto r = make_otlp({"a"});
-        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
-        REQUIRE(drain_for(*e).complete);
-        CHECK(backend.count() == 1);
-        CHECK(e->stats().sent_series == 1);
+        check_delivered(backend, c, 1);
     }
     SECTION("mutual TLS without a client certificate fails the handshake") {
         fake_grpc_backend backend(ex::test::grpc_always(k_ok), mutual_tls(pki));
-        prometheus::Registry reg;
         auto c = grpc_config(backend.url());
         c.tls_ca_file = pki.ca;
-        auto e = make_exporter(c, reg);
-        auto r = make_otlp({"a"});
-        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
-        REQUIRE(eventually([&] { return errors(reg, "grpc_unavailable") >= 1; }));
-        CHECK(backend.count() == 0);
-        CHECK_FALSE(drain_for(*e, 50ms).complete);
-        check_accounting(e->stats());
+        check_refused(backend, c);
     }
     SECTION("insecure skip verify: a server no CA we have vouches for") {
         fake_grpc_backend backend(ex::test::grpc_always(k_ok), server_tls(pki));
-        prometheus::Registry reg;
         auto c = grpc_config(backend.url());
         c.tls_insecure_skip_verify = true;
-        auto e = make_exporter(c, reg);
-        auto r = make_otlp({"a"});
-        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
-        REQUIRE(drain_for(*e).complete);
-        CHECK(backend.count() == 1);
+        check_delivered(backend, c, 1);
     }
     SECTION("the default roots do not know the test CA: nothing is sent") {
         fake_grpc_backend backend(ex::test::grpc_always(k_ok), server_tls(pki));
-        prometheus::Registry reg;
-        auto e = make_exporter(grpc_config(backend.url()), reg);
-        auto r = make_otlp({"a"});
-        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
-        REQUIRE(eventually([&] { return errors(reg, "grpc_unavailable") >= 1; }));
-        CHECK(backend.count() == 0);
-        const auto report = drain_for(*e, 50ms);
-        CHECK_FALSE(report.complete);
-        CHECK(report.series_left == 1);
-        check_accounting(e->stats());
+        check_refused(backend, grpc_config(backend.url()));
     }
 }
 
@@ -506,21 +510,9 @@ TEST_CASE("OTLP/gRPC: several lanes in flight on one channel deliver every point
     c.max_shards = 4;
     c.batch_size = 8;
     auto e = make_exporter(c, reg);
-    std::vector<std::unique_ptr<otlp_request>> reqs;
-    std::vector<std::string> all_names;
-    for (int i = 0; i < 20; ++i) {
-        const auto n = names(10, "q" + std::to_string(i) + "_");
-        all_names.insert(all_names.end(), n.begin(), n.end());
-        reqs.push_back(make_otlp(n));
-        REQUIRE(e->submit(reqs.back()->batch, reqs.back()->keep_all()) ==
-                ex::submit_status::accepted);
-    }
+    const auto sent = submit_requests(*e, 20, 10, "q");
     REQUIRE(drain_for(*e).complete);
-    std::multiset<std::string> delivered;
-    for (const auto& call : backend.all()) {
-        for (auto& n : names_in(call)) delivered.insert(n);
-    }
-    CHECK(delivered == as_set(all_names));
+    CHECK(delivered_names(backend) == as_set(sent.all_names));
     const auto s = e->stats();
     CHECK(s.sent_series == 200);
     check_accounting(s);

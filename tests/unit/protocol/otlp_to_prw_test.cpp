@@ -187,15 +187,11 @@ struct converted {
 
 enum class input { protobuf, json };
 
-converted convert_as(input in, const std::vector<ob::resource>& req,
-                     std::vector<std::uint8_t> keep = {}, std::vector<std::uint64_t> masks = {},
-                     prw_conversion_options options = {}) {
-    const std::string body = in == input::protobuf ? ob::to_protobuf(req) : ob::to_json(req);
-    series_batch batch;
-    otlp_json_document doc;
-    const auto st = in == input::protobuf ? decode_otlp_protobuf(body, batch)
-                                          : decode_otlp_json(body, doc, batch);
-    REQUIRE(st.ok());
+// Converts a decoded request (keep empty: every series kept) and checks the output is a valid
+// WriteRequest of as many series as the result counts.
+converted convert_batch(const series_batch& batch, std::vector<std::uint8_t> keep = {},
+                        std::vector<std::uint64_t> masks = {},
+                        prw_conversion_options options = {}) {
     if (keep.empty()) keep.assign(batch.size(), 1);
     converted c;
     otlp_to_prw_converter conv;
@@ -210,6 +206,26 @@ converted convert_as(input in, const std::vector<ob::resource>& req,
     CHECK_FALSE(back.any_labels_unsorted());
     CHECK(back.size() == c.series.size());
     return c;
+}
+
+converted convert_as(input in, const std::vector<ob::resource>& req,
+                     std::vector<std::uint8_t> keep = {}, std::vector<std::uint64_t> masks = {},
+                     prw_conversion_options options = {}) {
+    const std::string body = in == input::protobuf ? ob::to_protobuf(req) : ob::to_json(req);
+    series_batch batch;
+    otlp_json_document doc;
+    const auto st = in == input::protobuf ? decode_otlp_protobuf(body, batch)
+                                          : decode_otlp_json(body, doc, batch);
+    REQUIRE(st.ok());
+    return convert_batch(batch, std::move(keep), std::move(masks), options);
+}
+
+// A JSON body as written (for what the builder cannot express), every point kept.
+converted convert_json(const std::string& body) {
+    otlp_json_document doc;
+    series_batch batch;
+    REQUIRE(decode_otlp_json(body, doc, batch).ok());
+    return convert_batch(batch);
 }
 
 // Protobuf and JSON input give the same bytes and counts; returns the protobuf conversion.
@@ -445,15 +461,8 @@ TEST_CASE("target_info renders resource attribute values of any kind as the deco
         {"key":"tags","value":{"arrayValue":{"values":[{"stringValue":"x"}]}}}]},
       "scopeMetrics":[{"metrics":[{"name":"up","unit":"1","gauge":{"dataPoints":[
         {"timeUnixNano":"1700000000123456789","asInt":"1"}]}}]}]}]})";
-    otlp_json_document doc;
-    series_batch batch;
-    REQUIRE(decode_otlp_json(body, doc, batch).ok());
-    std::vector<std::uint8_t> keep(batch.size(), 1);
-    std::string out;
-    prw_conversion_result r;
-    otlp_to_prw_converter conv;
-    REQUIRE(conv.convert(batch, keep, {}, out, r).ok());
-    const auto series = parse(out);
+    const auto c = convert_json(body);
+    const auto& series = c.series;
     REQUIRE(series.size() == 2);
     // The point's labels carry the same renderings (they are the decoder's).
     CHECK(series[0].id ==
@@ -728,23 +737,16 @@ TEST_CASE("JSON: enum names, numbers for 64-bit integers, snake_case fields", "[
       {"name":"h","histogram":{"aggregationTemporality":2,"dataPoints":[{"timeUnixNano":"1700000000123456789",
         "count":3,"sum":"Infinity","bucket_counts":[1,"2"],"explicit_bounds":[0.5]}]}},
       {"name":"bad","gauge":{"dataPoints":[{"timeUnixNano":"soon","asDouble":1}]}}]}]}]})";
-    otlp_json_document doc;
-    series_batch batch;
-    REQUIRE(decode_otlp_json(body, doc, batch).ok());
-    std::vector<std::uint8_t> keep(batch.size(), 1);
-    std::string out;
-    prw_conversion_result r;
-    otlp_to_prw_converter conv;
-    REQUIRE(conv.convert(batch, keep, {}, out, r).ok());
-    const auto series = parse(out);
+    const auto c = convert_json(body);
+    const auto& series = c.series;
     CHECK(ids(series) == std::vector<std::string>{"c_total{}", R"(h_bucket{le="0.5"})",
                                                   R"(h_bucket{le="+Inf"})", "h_sum{}",
                                                   "h_count{}"});
     CHECK(series[0].samples.at(0) == std::pair<double, std::int64_t>{5, k_ms});
     CHECK(std::isinf(series[3].samples.at(0).first));
-    CHECK(dropped(r, prw_conversion_drop::delta_temporality) == 1);
-    CHECK(dropped(r, prw_conversion_drop::invalid_point) == 1);
-    CHECK(r.first_drop.find("\"d\"") != std::string::npos);
+    CHECK(dropped(c.result, prw_conversion_drop::delta_temporality) == 1);
+    CHECK(dropped(c.result, prw_conversion_drop::invalid_point) == 1);
+    CHECK(c.result.first_drop.find("\"d\"") != std::string::npos);
 }
 
 TEST_CASE("the output appends to what is there and a converter is reusable", "[otlp_to_prw]") {
