@@ -100,10 +100,12 @@ class grpc_transport final : public transport {
           metadata_(std::move(metadata)) {}
 
     // Every call ended (delivery waited for its callbacks); what is left are the last
-    // references gRPC's threads drop after a completion. The channel goes after them.
+    // references gRPC's threads drop after a completion, and completions still returning from
+    // their post to the strand: the strand's copy in post() dies only when post() returns, and
+    // it must die before the io_context (destroyed after us) does. The channel goes after them.
     ~grpc_transport() override {
         std::unique_lock lock(live_mu_);
-        live_cv_.wait(lock, [&] { return live_ == 0; });
+        live_cv_.wait(lock, [&] { return live_ == 0 && completing_ == 0; });
     }
 
     void async_send(payload& p, callback done) override {
@@ -138,12 +140,21 @@ class grpc_transport final : public transport {
         c->done = std::move(done);
         in_flight_.insert(c.get());
         call* raw = c.get();
-        // gRPC holds the only reference until the completion hands it to the strand.
+        {
+            std::lock_guard lock(live_mu_);
+            ++completing_;
+        }
+        // gRPC holds the only reference until the completion hands it to the strand. The
+        // strand may run complete() (and the transport be destroyed) before post() returns on
+        // gRPC's thread: completing_ keeps the transport, and so the io_context, until then.
         stub_.UnaryCall(&raw->context, k_method, grpc::StubOptions(), &raw->request, &raw->response,
                         [this, c](grpc::Status st) mutable {
                             asio::post(strand_, [this, c = std::move(c), st = std::move(st)] {
                                 complete(*c, st);
                             });
+                            std::lock_guard lock(live_mu_);
+                            --completing_;
+                            live_cv_.notify_all();
                         });
     }
 
@@ -201,7 +212,8 @@ class grpc_transport final : public transport {
 
     std::mutex live_mu_;
     std::condition_variable live_cv_;
-    unsigned live_ = 0;  // call objects not destroyed yet
+    unsigned live_ = 0;        // call objects not destroyed yet
+    unsigned completing_ = 0;  // gRPC completions that have not returned yet
 };
 
 }  // namespace
