@@ -55,7 +55,9 @@ if [[ $BUILD == 1 && (! -x $GOVERNOR || ! -x $LOADGEN || ! -x $NULL_SINK) ]]; th
     build_release 2 metrics-governor metrics-governor-loadgen null_sink
 fi
 for bin in "$GOVERNOR" "$LOADGEN" "$NULL_SINK"; do [[ -x $bin ]] || die "$bin is missing (BUILD=1 builds it)"; done
-"$GOVERNOR" -help 2>&1 | grep -q -- '-grpc-listen' ||
+# Read whole, then searched: grep -q quitting early would fail the pipe under pipefail.
+help_text=$("$GOVERNOR" -help 2>&1 || true)
+[[ $help_text == *-grpc-listen* ]] ||
     die "the governor does not accept -grpc-listen ($GOVERNOR): it has no OTLP/gRPC receiver yet"
 "$LOADGEN" -help 2>&1 | grep -q -- 'otlp-grpc' || die "the load generator has no -protocol otlp-grpc ($LOADGEN)"
 
