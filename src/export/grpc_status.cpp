@@ -132,7 +132,8 @@ send_outcome classify_grpc(int code, std::string_view message, std::string_view 
         r.what = send_outcome::verdict::delivered;
         pr::otlp_partial_success partial;
         if (!response.empty() && pr::decode_otlp_response_protobuf(response, partial).ok()) {
-            r.rejected_points = partial.rejected_data_points;
+            // A negative count (a broken backend) would run the logged total backwards.
+            r.rejected_points = std::max<std::int64_t>(0, partial.rejected_data_points);
             r.rejected_message = std::move(partial.error_message);
         }
         return r;
