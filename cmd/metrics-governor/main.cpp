@@ -25,6 +25,7 @@
 #include "common/units.h"
 #include "config/config.h"
 #include "export/exporter.h"
+#include "grpc_ingest/grpc_logs.h"
 #include "grpc_ingest/grpc_receiver.h"
 #include "healthcheck.h"
 #include "http/access.h"
@@ -494,6 +495,7 @@ int main(int argc, char** argv) {
     mg::logging::init(
         mg::logging::parse_level(cfg.log.level).value_or(spdlog::level::info),
         mg::logging::parse_format(cfg.log.format).value_or(mg::logging::format::json));
+    mg::grpc_ingest::route_grpc_logs();  // before the receiver or the exporter's channel exist
     try {
         return run_daemon(cfg);
     } catch (const std::exception& e) {

@@ -5,11 +5,12 @@
 // Properties: every code gets a verdict that matches the OTLP table (OK delivered; a retry delay
 // only from a retryable or throttled answer, never negative); no rejected count from an answer
 // that is not OK.
+#include "export/grpc_status.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "export/grpc_status.h"
 #include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "grpc_ingest/status_details.h"
 #include "grpc_support.h"
@@ -160,6 +162,17 @@ TEST_CASE("TLS: the receiver's certificate, and client certificates when a clien
         const auto a = plain.call(body, {.deadline = 5s});
         CHECK_FALSE(a.ok());
         CHECK(a.code == grpc::StatusCode::UNAVAILABLE);
+        // gRPC's own report of the failed handshake is one of our JSON log lines, not its plain
+        // text: every line the daemon wrote is a JSON object.
+        const auto line = d.process().wait_for_line("\"msg\":\"grpc\"", 10s);
+        REQUIRE(line.has_value());
+        CHECK(line->find("\"level\":\"warn\"") != std::string::npos);
+        std::istringstream lines(d.process().output());
+        for (std::string l; std::getline(lines, l);) {
+            if (l.empty()) continue;
+            INFO(l);
+            CHECK(nlohmann::json::accept(l));
+        }
         // A client that trusts another CA does not get through either.
         otlp_grpc_client rogue(d.grpc_port(), {.ca_file = pki.client_ca});
         CHECK(rogue.call(body, {.deadline = 5s}).code == grpc::StatusCode::UNAVAILABLE);
