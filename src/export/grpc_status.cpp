@@ -1,9 +1,9 @@
 #include "export/grpc_status.h"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 
+#include "protocol/grpc_codes.h"
 #include "protocol/otlp.h"
 #include "protocol/wire.h"
 
@@ -23,26 +23,6 @@ enum : int {
     k_out_of_range = 11,
     k_unavailable = 14,
     k_data_loss = 15,
-};
-
-constexpr std::array<std::string_view, 17> k_names = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
 };
 
 bool retryable(int code) {
@@ -83,13 +63,6 @@ std::optional<std::chrono::nanoseconds> read_duration(pr::bytes_view bytes) {
 
 }  // namespace
 
-std::string grpc_code_name(int code) {
-    if (code >= 0 && code < static_cast<int>(k_names.size())) {
-        return std::string(k_names[static_cast<std::size_t>(code)]);
-    }
-    return "CODE_" + std::to_string(code);
-}
-
 std::optional<std::chrono::nanoseconds> grpc_retry_delay(std::string_view status_details) {
     // google.rpc.Status {int32 code = 1; string message = 2; repeated google.protobuf.Any
     // details = 3;} and Any {string type_url = 1; bytes value = 2;}
@@ -126,7 +99,7 @@ std::optional<std::chrono::nanoseconds> grpc_retry_delay(std::string_view status
 send_outcome classify_grpc(int code, std::string_view message, std::string_view status_details,
                            std::string_view response) {
     send_outcome r;
-    r.code = grpc_code_name(code);
+    r.code = pr::grpc_code_name(code);
     r.message = std::string(message);
     if (code == k_ok) {
         r.what = send_outcome::verdict::delivered;

@@ -25,9 +25,6 @@
 
 namespace mg::exporter {
 
-// The status name as gRPC spells it ("UNAVAILABLE"); "CODE_<n>" for a number outside 0..16.
-std::string grpc_code_name(int code);
-
 // The retry_delay of a google.rpc.RetryInfo among the details of a serialized google.rpc.Status
 // (the grpc-status-details-bin trailer); nullopt when there is none or the bytes do not parse.
 // A negative delay counts as zero.

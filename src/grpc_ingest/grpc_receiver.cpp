@@ -24,6 +24,7 @@
 #include "grpc_ingest/grpc_status.h"
 #include "ingest/receiver_metrics.h"
 #include "logging/log.h"
+#include "protocol/grpc_codes.h"
 #include "protocol/otlp.h"
 
 namespace mg::grpc_ingest {
@@ -185,14 +186,14 @@ class grpc_receiver::service::export_call final : public grpc::ServerGenericBidi
         protocol::encode_otlp_response_protobuf(r.rejected, r.message, body);
         grpc::Slice slice(std::move(body));
         response_ = grpc::ByteBuffer(&slice, 1);
-        answer_(protocol_label::otlp_grpc, code_name(grpc::StatusCode::OK));
+        answer_(protocol_label::otlp_grpc, protocol::grpc_code_name(grpc::StatusCode::OK));
         StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
     }
 
     // Every answer but a success; nothing of this object is touched after Finish().
     void finish(const grpc::Status& st) {
         release_budget();
-        answer_(protocol_label::otlp_grpc, code_name(st.error_code()));
+        answer_(protocol_label::otlp_grpc, protocol::grpc_code_name(st.error_code()));
         Finish(st);
     }
 
@@ -227,7 +228,7 @@ grpc::ServerGenericBidiReactor* grpc_receiver::service::CreateReactor(
     if (draining_.load()) {
         call_ended();
         receiver_.metrics().request(protocol_label::otlp_grpc,
-                                    code_name(grpc::StatusCode::UNAVAILABLE), 0);
+                                    protocol::grpc_code_name(grpc::StatusCode::UNAVAILABLE), 0);
         return new refused_call({grpc::StatusCode::UNAVAILABLE, "shutting down"});
     }
     return new export_call(*this, ctx);

@@ -25,7 +25,5 @@ namespace mg::grpc_ingest {
 grpc::Status status_of(const ingest::otlp_result& r);
 // RESOURCE_EXHAUSTED with RetryInfo: come back after `delay`.
 grpc::Status retry_later(std::string message, std::chrono::nanoseconds delay);
-// "OK", "INVALID_ARGUMENT", ...
-std::string_view code_name(grpc::StatusCode code);
 
 }  // namespace mg::grpc_ingest

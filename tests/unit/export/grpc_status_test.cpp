@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "fake_grpc_backend.h"
+#include "protocol/grpc_codes.h"
 #include "protocol/otlp.h"
 
 namespace ex = mg::exporter;
@@ -17,11 +18,11 @@ TEST_CASE("gRPC codes: retryable, rejected, throttled and too large", "[export][
     };
     CHECK(v(0) == verdict::delivered);
     for (int code : {1, 4, 10, 11, 14, 15}) {
-        INFO(ex::grpc_code_name(code));
+        INFO(mg::protocol::grpc_code_name(code));
         CHECK(v(code) == verdict::retry);
     }
     for (int code : {2, 3, 5, 6, 7, 9, 12, 13, 16, 99}) {
-        INFO(ex::grpc_code_name(code));
+        INFO(mg::protocol::grpc_code_name(code));
         CHECK(v(code) == verdict::rejected);
     }
     CHECK(v(8) == verdict::rejected);
@@ -37,7 +38,7 @@ TEST_CASE("gRPC codes: retryable, rejected, throttled and too large", "[export][
     CHECK(o.error_reason == "grpc_unavailable");
     CHECK(o.message == "connection refused");
     CHECK_FALSE(o.retry_after.has_value());
-    CHECK(ex::grpc_code_name(99) == "CODE_99");
+    CHECK(mg::protocol::grpc_code_name(99) == "CODE_99");
 }
 
 TEST_CASE("gRPC RetryInfo: its delay, on retryable codes too", "[export][grpc]") {

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "grpc_ingest/status_details.h"
+#include "protocol/grpc_codes.h"
 
 using namespace std::chrono_literals;
 using mg::grpc_ingest::decode_retry_status;
@@ -69,6 +70,7 @@ TEST_CASE("each export result maps to the OTLP spec's gRPC status", "[grpc_inges
     r = {.k = kind::shutting_down, .message = "shutting down"};
     CHECK(status_of(r).error_code() == grpc::StatusCode::UNAVAILABLE);
 
-    CHECK(mg::grpc_ingest::code_name(grpc::StatusCode::RESOURCE_EXHAUSTED) == "RESOURCE_EXHAUSTED");
-    CHECK(mg::grpc_ingest::code_name(grpc::StatusCode::OK) == "OK");
+    CHECK(mg::protocol::grpc_code_name(grpc::StatusCode::RESOURCE_EXHAUSTED) ==
+          "RESOURCE_EXHAUSTED");
+    CHECK(mg::protocol::grpc_code_name(grpc::StatusCode::OK) == "OK");
 }
