@@ -42,6 +42,7 @@
 #include "persistence/bloom_persistence.h"
 #include "persistence/governor_host.h"
 #include "pid_file.h"
+#include "stop_signals.h"
 #include "telemetry/health.h"
 #include "telemetry/listener_collector.h"
 #include "telemetry/process_collector.h"
@@ -384,6 +385,9 @@ int run_daemon(const mg::config::app_config& cfg) {
     std::vector<std::thread> pool;
     pool.reserve(threads);
     for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+    // Every thread is started with the signals blocked: from here the main thread alone takes them
+    // (stop_signals.h says why), and one sent during startup is handled now.
+    mg::cmd::unblock_daemon_signals();
 
     health->set(mg::telemetry::health::phase::ready);
     mg::logging::info("metrics-governor started",
@@ -492,6 +496,7 @@ int main(int argc, char** argv) {
         return outcome.exit_code();
     }
     const auto& cfg = outcome.config;
+    mg::cmd::block_daemon_signals();  // before any thread exists, so that every thread inherits it
     mg::logging::init(
         mg::logging::parse_level(cfg.log.level).value_or(spdlog::level::info),
         mg::logging::parse_format(cfg.log.format).value_or(mg::logging::format::json));

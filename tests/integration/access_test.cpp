@@ -365,7 +365,9 @@ TEST_CASE("secrets never appear in the log, -show-effective-config or error mess
         d.process().signal(SIGHUP);
         REQUIRE(d.process().wait_for_line("no limits file to reload"));
         d.process().signal(SIGTERM);
-        CHECK(d.process().wait_exit(20s) == 0);
+        const auto code = d.process().wait_exit(20s);
+        INFO(d.process().output());
+        CHECK(code == 0);
         for (const auto& s : secrets) {
             INFO(s);
             CHECK(d.process().output().find(s) == std::string::npos);
