@@ -8,7 +8,7 @@
 # Environment:
 #   FUZZ_SECONDS  time per target (default 30)
 #   FUZZ_TARGETS  space-separated subset of targets (default: all of tests/fuzz/CMakeLists.txt)
-#   JOBS          build parallelism (default: nproc)
+#   JOBS          build parallelism, and targets run at once (default: nproc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -48,24 +48,45 @@ trap 'rm -rf "$work"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-failed=()
-for t in $targets; do
-  corpus="$work/$t/corpus"
-  artifacts="$root/$build/artifacts/$t"
-  log="$root/$build/logs/$t.log"
+# One target: its corpus copy, its run, its verdict in $work/$t/verdict (0 or libFuzzer's exit).
+run_target() {
+  local t=$1
+  local corpus="$work/$t/corpus"
+  local artifacts="$root/$build/artifacts/$t"
+  local log="$root/$build/logs/$t.log"
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
   for d in tests/fuzz/corpus/$t tests/fuzz/regressions/$t; do
     [ -d "$d" ] && find "$d" -maxdepth 1 -type f ! -name README.md -exec cp {} "$corpus/" \;
   done
-  args=("$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048
-        -artifact_prefix="$artifacts/" -print_final_stats=1)
+  local args=("$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048
+              -artifact_prefix="$artifacts/" -print_final_stats=1)
   [ -f "tests/fuzz/dict/$t.dict" ] && args+=(-dict="tests/fuzz/dict/$t.dict")
-  rc=0
+  local rc=0
   # The outer bound catches a target that never returns to libFuzzer's own clock.
   timeout --kill-after=10 $(( seconds + 60 )) "$build/tests/fuzz/fuzz_$t" "${args[@]}" >"$log" 2>&1 || rc=$?
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  if [ "$rc" -ne 0 ]; then
-    repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
+  echo "$rc" >"$work/$t/verdict"
+}
+
+# The targets run $jobs at a time (each is one single-threaded process): the same seconds per
+# target, in a fraction of the wall time. Verdicts are reported in target order afterwards.
+running=0
+for t in $targets; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_target "$t" &
+  running=$((running + 1))
+done
+wait || true
+
+failed=()
+for t in $targets; do
+  log="$root/$build/logs/$t.log"
+  rc=$(cat "$work/$t/verdict" 2>/dev/null || echo "no verdict")
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" 2>/dev/null | tail -1)
+  if [ "$rc" != 0 ]; then
+    repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" 2>/dev/null | tail -1)
     echo "run-fuzz: $t FAILED (exit $rc); reproducer: ${repro:-none written}; log: $log"
     grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|property broken' "$log" || tail -20 "$log"
     failed+=("$t")
