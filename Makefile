@@ -56,12 +56,14 @@ bench: deps
 # gRPC and Abseil are not built with TSan, and gRPC's inline headers racing its uninstrumented
 # libraries report races TSan cannot see through; ASan+UBSan runs them. tests/sanitizers/tsan.supp
 # quiets the same libraries where another test merely has a gRPC server or channel idle.
+# -g1 (line tables and function names, no variables): enough for the sanitizers' stack traces, and
+# about a quarter less compile time than -g, twice over in CI.
 SANITIZE ?= address,undefined
 SAN_DIR = build/san-$(subst $(comma),-,$(SANITIZE))
 SAN_EXCLUDE = $(if $(findstring thread,$(SANITIZE)),-E '[gG][rR][pP][cC]',)
 sanitize-test: deps-e2e
-	cmake -S . -B $(SAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DMG_WERROR=ON \
-	  -DMG_SANITIZE=$(SANITIZE) -DMG_BUILD_BENCH=OFF -DMG_BUILD_INTEGRATION_TESTS=ON
+	cmake -S . -B $(SAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+	  -DMG_WERROR=ON -DMG_SANITIZE=$(SANITIZE) -DMG_BUILD_BENCH=OFF -DMG_BUILD_INTEGRATION_TESTS=ON
 	cmake --build $(SAN_DIR) -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/sanitizers/tsan.supp" ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) -LE e2e $(SAN_EXCLUDE)
 
