@@ -6,6 +6,7 @@
 // what the backend stored.
 #include <signal.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 #include <mutex>
@@ -121,14 +122,17 @@ TEST_CASE(
     "[faults]") {
     // The backend's behaviour, switched by the test between phases (under the fake's lock).
     enum class mode { ok, fail_500, throttle_429, reject_400, too_large_413, slow };
+    // Atomics: the test thread switches the mode while the fake's I/O thread answers.
     struct script {
-        mode m = mode::ok;
-        int remaining = 0;  // answers left in this mode before ok again (fail/throttle/reject)
+        std::atomic<mode> m{mode::ok};
+        std::atomic<int> remaining{
+            0};  // answers left in this mode before ok (fail/throttle/reject)
     };
     auto sc = std::make_shared<script>();
     mg::test::fake_backend backend;
     backend.set_responder([sc](const recorded_request& r, std::size_t) -> fake_response {
-        switch (sc->m) {
+        const mode m = sc->m.load();
+        switch (m) {
             case mode::ok:
                 return {};
             case mode::fail_500:
@@ -136,8 +140,8 @@ TEST_CASE(
             case mode::reject_400: {
                 if (sc->remaining == 0) return {};
                 --sc->remaining;
-                if (sc->m == mode::fail_500) return answer(500);
-                if (sc->m == mode::throttle_429) return answer(429, "1");
+                if (m == mode::fail_500) return answer(500);
+                if (m == mode::throttle_429) return answer(429, "1");
                 return answer(400);
             }
             case mode::too_large_413: {
@@ -152,10 +156,9 @@ TEST_CASE(
         return {};
     });
     auto set_mode = [&](mode m, int remaining = 0) {
-        // The responder runs under the backend's lock; so does set_status: reuse it as a barrier.
-        backend.set_status(204);
-        sc->m = m;
+        // remaining first: a responder that sees the new mode sees its count.
         sc->remaining = remaining;
+        sc->m = m;
     };
 
     temp_dir dir;
