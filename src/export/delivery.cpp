@@ -176,6 +176,7 @@ void delivery::reject(const job_ptr& j, const send_outcome& out, const std::stri
 // The points were delivered as far as the exporter's accounting goes (the backend answered
 // success); what it refused inside the request is its decision, reported to the operator.
 void delivery::note_partial_success(const send_outcome& out) {
+    metrics_.backend_rejected(out.rejected_points);
     partial_rejected_ += out.rejected_points;
     const auto now = clock_.monotonic_now();
     if (partial_logged_at_ && now - *partial_logged_at_ < k_partial_log_interval) return;

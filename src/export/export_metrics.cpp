@@ -94,7 +94,12 @@ export_metrics::export_metrics(prometheus::Registry& registry)
                           "Ordered lanes the exporter sends on now (one request in flight "
                           "each), between -exporter-min-shards and -exporter-max-shards.")),
       reshards_(counter_family(registry, "metrics_governor_export_reshards_total",
-                               "Changes of the shard count, by direction (up, down).")) {}
+                               "Changes of the shard count, by direction (up, down).")),
+      backend_rejected_points_(
+          counter(registry, "metrics_governor_export_backend_rejected_datapoints_total",
+                  "Data points the backend refused inside requests it answered with success "
+                  "(OTLP partial_success.rejected_data_points); the accounting counts them as "
+                  "sent.")) {}
 
 void export_metrics::accepted(std::uint32_t series, std::uint64_t points) {
     std::lock_guard lock(mu_);
@@ -170,6 +175,10 @@ void export_metrics::retried() {
     retries_.Increment();
     std::lock_guard lock(mu_);
     ++s_.retries;
+}
+
+void export_metrics::backend_rejected(std::uint64_t points) {
+    backend_rejected_points_.Increment(static_cast<double>(points));
 }
 
 void export_metrics::replayed(std::uint64_t payloads) {

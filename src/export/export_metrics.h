@@ -56,6 +56,8 @@ class export_metrics {
     void responded(std::string_view code);
     void error(const std::string& reason);  // a failed upstream request or an internal failure
     void retried();
+    // Points a backend refused inside a successful answer (OTLP partial_success).
+    void backend_rejected(std::uint64_t points);
     void replayed(std::uint64_t payloads);  // read back from the disk queue at startup
     void disk_corrupt(std::uint64_t n);
     // A shard count change, counted before the new count is visible to anyone.
@@ -106,6 +108,7 @@ class export_metrics {
     prometheus::Gauge& observe_only_gauge_;
     prometheus::Gauge& shards_gauge_;
     prometheus::Family<prometheus::Counter>& reshards_;
+    prometheus::Counter& backend_rejected_points_;
 };
 
 }  // namespace mg::exporter

@@ -1,8 +1,11 @@
 #include "export/http_transport.h"
 
+#include <algorithm>
 #include <string>
 
 #include "export/retry.h"
+#include "protocol/otlp.h"
+#include "protocol/otlp_json.h"
 
 namespace mg::exporter {
 
@@ -21,7 +24,9 @@ void http_transport::async_send(payload& p, callback done) {
     req->prepare_payload();
     client_->async_send(*req, [this, &p, req, done = std::move(done)](http_outcome out) {
         p.body = std::move(req->body());
-        done(classify_http(std::move(out), clock_.wall_now()));
+        auto r = classify_http(std::move(out), clock_.wall_now());
+        if (r.what == send_outcome::verdict::delivered) read_partial_success(p.format, r);
+        done(std::move(r));
     });
 }
 
@@ -49,6 +54,18 @@ send_outcome classify_http(http_outcome out, std::chrono::system_clock::time_poi
         r.error_reason = "http_4xx";
     }
     return r;
+}
+
+void read_partial_success(payload_format f, send_outcome& r) {
+    if (r.body.empty() || f == payload_format::prw_v1) return;
+    protocol::otlp_partial_success partial;
+    const auto ok = f == payload_format::otlp_json
+                        ? protocol::decode_otlp_response_json(r.body, partial).ok()
+                        : protocol::decode_otlp_response_protobuf(r.body, partial).ok();
+    if (!ok) return;
+    // A negative count (a broken backend) would run the logged total backwards.
+    r.rejected_points = std::max<std::int64_t>(0, partial.rejected_data_points);
+    r.rejected_message = std::move(partial.error_message);
 }
 
 }  // namespace mg::exporter

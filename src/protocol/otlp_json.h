@@ -64,5 +64,8 @@ decode_status encode_otlp_json_subset(const series_batch& batch, std::span<const
 
 // {"partialSuccess":{"rejectedDataPoints":"N","errorMessage":"..."}} or {} on full success.
 std::string encode_otlp_response_json(std::int64_t rejected, std::string_view error_message);
+// The same read back (the exporter, from an OTLP/HTTP JSON backend); {} and no body part mean no
+// rejection.
+decode_status decode_otlp_response_json(std::string_view body, otlp_partial_success& out);
 
 }  // namespace mg::protocol

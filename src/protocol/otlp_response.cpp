@@ -1,5 +1,6 @@
 // otlp.h and otlp_json.h: the ExportMetricsServiceResponse, with partial_success when points were
-// rejected, in both encodings; and its protobuf decoder, for the exporter.
+// rejected, in both encodings; and its decoders, for the exporter.
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "protocol/otlp.h"
@@ -56,6 +57,35 @@ std::string encode_otlp_response_json(std::int64_t rejected, std::string_view er
     json r = json::object();
     r["partialSuccess"] = std::move(ps);
     return r.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+decode_status decode_otlp_response_json(std::string_view body, otlp_partial_success& out) {
+    out = {};
+    // A body that is not JSON is refused, not an exception: it comes from the network.
+    const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return decode_status::malformed("response is not JSON");
+    if (!doc.is_object()) return decode_status::malformed("response is not a JSON object");
+    const auto ps = doc.find("partialSuccess");
+    if (ps == doc.end() || ps->is_null()) return decode_status::success();
+    if (!ps->is_object()) return decode_status::malformed("partialSuccess is not an object");
+    // proto3 JSON writes int64 as a string; a number is accepted too.
+    if (const auto n = ps->find("rejectedDataPoints"); n != ps->end()) {
+        if (n->is_number_integer()) {
+            out.rejected_data_points = n->get<std::int64_t>();
+        } else if (n->is_string()) {
+            const auto& text = n->get_ref<const std::string&>();
+            std::int64_t v = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec != std::errc{} || end != text.data() + text.size())
+                return decode_status::malformed("rejectedDataPoints is not an integer");
+            out.rejected_data_points = v;
+        } else {
+            return decode_status::malformed("rejectedDataPoints is not an integer");
+        }
+    }
+    if (const auto m = ps->find("errorMessage"); m != ps->end() && m->is_string())
+        out.error_message = m->get<std::string>();
+    return decode_status::success();
 }
 
 }  // namespace mg::protocol

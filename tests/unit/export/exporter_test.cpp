@@ -517,6 +517,46 @@ TEST_CASE("OTLP: kept points are sent as gzip protobuf to /v1/metrics", "[export
     REQUIRE(drain_for(*e).complete);
 }
 
+TEST_CASE("OTLP/HTTP: partial_success in a 2xx answer is counted - protobuf and JSON",
+          "[export][exporter]") {
+    const bool json = GENERATE(false, true);
+    INFO((json ? "JSON" : "protobuf"));
+    fake_backend backend([json](const mg::http::request& req, std::size_t) {
+        std::string body;
+        if (json) {
+            body = pr::encode_otlp_response_json(2, "points too old");
+        } else {
+            pr::encode_otlp_response_protobuf(2, "points too old", body);
+        }
+        return ex::test::reply(req, 200, body);
+    });
+    prometheus::Registry reg;
+    auto c = config_for("http://127.0.0.1:" + std::to_string(backend.port()));
+    c.protocol = "otlp";
+    auto e = make_exporter(c, reg);
+    ob::scope sc{"s", "", {}, {}};
+    for (const char* name : {"a", "b", "c"}) {
+        ob::point p;
+        p.time_ns = 1000;
+        p.as_double = 1.0;
+        sc.metrics.push_back(ob::metric{name, ob::metric_kind::gauge, 2, true, false, {p}});
+    }
+    const std::vector<ob::resource> res{{{}, {sc}}};
+    if (json) {
+        REQUIRE(e->submit_raw(ob::to_json(res), pr::source_protocol::otlp_json,
+                              ex::body_encoding::identity, 3, 3) == ex::submit_status::accepted);
+    } else {
+        const auto body = ob::to_protobuf(res);
+        pr::series_batch b;
+        REQUIRE(pr::decode_otlp_protobuf(pr::bytes_view(body.data(), body.size()), b).ok());
+        REQUIRE(e->submit(b, std::vector<std::uint8_t>(3, 1)) == ex::submit_status::accepted);
+    }
+    REQUIRE(drain_for(*e).complete);
+    // Delivered as far as the accounting goes (the backend took the request), and counted.
+    CHECK(e->stats().sent_points == 3);
+    CHECK(metric(reg, "metrics_governor_export_backend_rejected_datapoints_total") == 2);
+}
+
 TEST_CASE("remote write input for an OTLP backend is refused with a message",
           "[export][exporter]") {
     fake_backend backend;

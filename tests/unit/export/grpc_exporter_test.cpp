@@ -360,7 +360,8 @@ TEST_CASE("OTLP/gRPC: a message over the server's limit is split in halves", "[e
     CHECK(errors(reg, "grpc_resource_exhausted") == 1);
 }
 
-TEST_CASE("OTLP/gRPC: partial_success is logged, the points count as sent", "[export][grpc]") {
+TEST_CASE("OTLP/gRPC: partial_success is logged and counted, the points count as sent",
+          "[export][grpc]") {
     std::ostringstream out;
     mg::logging::init(spdlog::level::info, mg::logging::format::json,
                       std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
@@ -375,6 +376,8 @@ TEST_CASE("OTLP/gRPC: partial_success is logged, the points count as sent", "[ex
     REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
     REQUIRE(drain_for(*e).complete);
     CHECK(e->stats().sent_points == 2);
+    // Counted too: the operator sees the backend's refusals on /metrics, not only in the log.
+    CHECK(metric(reg, "metrics_governor_export_backend_rejected_datapoints_total") == 1);
     const std::string text = out.str();
     mg::logging::init(spdlog::level::info, mg::logging::format::json);
     CHECK(text.find("partial_success") != std::string::npos);

@@ -152,3 +152,27 @@ TEST_CASE("OTLP/JSON: ExportMetricsServiceResponse", "[otlp_json]") {
     CHECK(j["partialSuccess"]["rejectedDataPoints"] == "5");
     CHECK(j["partialSuccess"]["errorMessage"] == "dropped");
 }
+
+TEST_CASE("OTLP/JSON: ExportMetricsServiceResponse read back, as a backend writes it",
+          "[otlp_json]") {
+    otlp_partial_success ps;
+    REQUIRE(decode_otlp_response_json(encode_otlp_response_json(5, "dropped"), ps).ok());
+    CHECK(ps.rejected_data_points == 5);
+    CHECK(ps.error_message == "dropped");
+    // An int64 as a JSON number is accepted too; no partialSuccess means none rejected.
+    REQUIRE(decode_otlp_response_json(R"({"partialSuccess":{"rejectedDataPoints":7}})", ps).ok());
+    CHECK(ps.rejected_data_points == 7);
+    CHECK(ps.error_message.empty());
+    for (const char* none : {"{}", R"({"partialSuccess":null})", R"({"partialSuccess":{}})"}) {
+        INFO(none);
+        REQUIRE(decode_otlp_response_json(none, ps).ok());
+        CHECK(ps.rejected_data_points == 0);
+    }
+    // What no backend should send is refused, not thrown.
+    for (const char* bad : {"", "not json", "[1]", R"({"partialSuccess":3})",
+                            R"({"partialSuccess":{"rejectedDataPoints":"7x"}})",
+                            R"({"partialSuccess":{"rejectedDataPoints":true}})"}) {
+        INFO(bad);
+        CHECK_FALSE(decode_otlp_response_json(bad, ps).ok());
+    }
+}
