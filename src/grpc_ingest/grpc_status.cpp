@@ -1,12 +1,13 @@
 // The gRPC answers of OTLP export results (grpc_status.h).
 #include "grpc_ingest/grpc_status.h"
 
-#include "grpc_ingest/status_details.h"
+#include "protocol/rpc_status.h"
 
 namespace mg::grpc_ingest {
 
 grpc::Status retry_later(std::string message, std::chrono::nanoseconds delay) {
-    auto details = encode_retry_status(grpc::StatusCode::RESOURCE_EXHAUSTED, message, delay);
+    auto details =
+        protocol::encode_retry_status(grpc::StatusCode::RESOURCE_EXHAUSTED, message, delay);
     return {grpc::StatusCode::RESOURCE_EXHAUSTED, std::move(message), std::move(details)};
 }
 

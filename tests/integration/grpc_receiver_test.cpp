@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "grpc_ingest/status_details.h"
 #include "grpc_support.h"
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
+#include "protocol/rpc_status.h"
 #include "shared/temp_dir.h"
 #include "support/fake_backend.h"
 #include "support/grpc_client.h"
@@ -216,8 +216,8 @@ TEST_CASE("a full export queue is RESOURCE_EXHAUSTED with RetryInfo, and nothing
     REQUIRE(refused.code == grpc::StatusCode::RESOURCE_EXHAUSTED);
     CHECK(accepted > 0);
     CHECK(refused.message.find("queue is full") != std::string::npos);
-    mg::grpc_ingest::retry_status details;
-    REQUIRE(mg::grpc_ingest::decode_retry_status(refused.details, details));
+    mg::protocol::retry_status details;
+    REQUIRE(mg::protocol::decode_retry_status(refused.details, details));
     CHECK(details.code == static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
     CHECK(details.has_retry_info);
     CHECK(details.retry_delay >= 1s);

@@ -1,17 +1,17 @@
 // The gRPC answers of OTLP export results (grpc_status.h) and the RetryInfo status details
-// (status_details.h), decoded back field by field.
+// (protocol/rpc_status.h), decoded back field by field.
 #include "grpc_ingest/grpc_status.h"
 
 #include <catch2/catch.hpp>
 
-#include "grpc_ingest/status_details.h"
 #include "protocol/grpc_codes.h"
+#include "protocol/rpc_status.h"
 
 using namespace std::chrono_literals;
-using mg::grpc_ingest::decode_retry_status;
-using mg::grpc_ingest::encode_retry_status;
-using mg::grpc_ingest::retry_status;
 using mg::grpc_ingest::status_of;
+using mg::protocol::decode_retry_status;
+using mg::protocol::encode_retry_status;
+using mg::protocol::retry_status;
 using kind = mg::ingest::otlp_result::kind;
 
 TEST_CASE("RetryInfo status details decode back to their code, message and delay",

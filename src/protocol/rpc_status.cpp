@@ -1,17 +1,12 @@
-// The google.rpc.Status / RetryInfo encoding (status_details.h). Field numbers from
-// googleapis google/rpc/status.proto, error_details.proto, protobuf any.proto and duration.proto.
-#include "grpc_ingest/status_details.h"
+#include "protocol/rpc_status.h"
+
+#include <algorithm>
 
 #include "protocol/wire.h"
 
-namespace mg::grpc_ingest {
+namespace mg::protocol {
 
 namespace {
-
-using protocol::wire_field;
-using protocol::wire_reader;
-using protocol::wire_type;
-using protocol::wire_writer;
 
 // google.rpc.Status
 constexpr std::uint32_t k_status_code = 1, k_status_message = 2, k_status_details = 3;
@@ -31,8 +26,20 @@ bool decode_duration(std::string_view bytes, std::chrono::nanoseconds& out) {
         if (f.number == k_duration_seconds) seconds = f.as_int64();
         if (f.number == k_duration_nanos) nanos = static_cast<std::int32_t>(f.value);
     }
-    out = std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos);
-    return r.error() == nullptr;
+    if (r.error() != nullptr) return false;
+    // Bounded before converting (no overflow from a hostile value); no negative wait.
+    constexpr std::int64_t k_max_seconds = 365LL * 24 * 3600;
+    seconds = std::clamp<std::int64_t>(seconds, 0, k_max_seconds);
+    out = std::max<std::chrono::nanoseconds>(
+        std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos),
+        std::chrono::nanoseconds(0));
+    return true;
+}
+
+bool is_retry_info(std::string_view type_url) {
+    const auto slash = type_url.rfind('/');
+    return type_url.substr(slash == std::string_view::npos ? 0 : slash + 1) ==
+           "google.rpc.RetryInfo";
 }
 
 }  // namespace
@@ -79,12 +86,12 @@ bool decode_retry_status(std::string_view bytes, retry_status& out) {
                 if (g.number == k_any_value) value = g.bytes;
             }
             if (any.error() != nullptr) return false;
-            if (type_url != k_retry_info_type) continue;
+            if (out.has_retry_info || !is_retry_info(type_url)) continue;
             wire_reader info(value);
+            out.has_retry_info = true;  // a RetryInfo without a delay: retry at once
             while (info.next(g)) {
                 if (g.number != k_retry_delay || g.type != wire_type::len) continue;
                 if (!decode_duration(g.bytes, out.retry_delay)) return false;
-                out.has_retry_info = true;
             }
             if (info.error() != nullptr) return false;
         }
@@ -92,4 +99,4 @@ bool decode_retry_status(std::string_view bytes, retry_status& out) {
     return r.error() == nullptr;
 }
 
-}  // namespace mg::grpc_ingest
+}  // namespace mg::protocol
