@@ -1036,6 +1036,38 @@ TEST_CASE("the cluster compose stack is wired to its configuration", "[deploy][c
     for (const auto& r : replicas)
         expected_servers.insert(r + ":" + std::to_string(port_of(cfg.receiver.http_listen)));
     CHECK(servers == expected_servers);
+
+    // OTLP/gRPC: a frontend on the replicas' gRPC port speaking HTTP/2 (proto h2) to a backend
+    // that speaks HTTP/2 to exactly the replicas' gRPC ports, so each call is balanced, health
+    // checked on /ready like the HTTP one. The compose file publishes that port.
+    const int grpc_port = port_of(cfg.grpc.listen);
+    std::string grpc_backend;
+    for (const auto& s : haproxy) {
+        if (s.kind != "frontend") continue;
+        for (const auto& bind : s.with({"bind"})) {
+            if (port_of(bind.at(1)) != grpc_port) continue;
+            CHECK(word_after(bind, "proto") == "h2");
+            grpc_backend = word_after(s.with({"default_backend"}).at(0), "default_backend");
+        }
+    }
+    REQUIRE(!grpc_backend.empty());
+    const auto gb = haproxy_find(haproxy, "backend", grpc_backend);
+    CHECK(gb.with({"option", "httpchk"}) ==
+          std::vector<std::vector<std::string>>{{"option", "httpchk", "GET", "/ready"}});
+    std::set<std::string> grpc_servers, expected_grpc;
+    for (const auto& line : gb.with({"server"})) {
+        REQUIRE(line.size() >= 3);
+        grpc_servers.insert(line[2]);
+        INFO("server " << line[1]);
+        CHECK(word_after(line, "proto") == "h2");
+    }
+    for (const auto& r : replicas) expected_grpc.insert(r + ":" + std::to_string(grpc_port));
+    CHECK(grpc_servers == expected_grpc);
+    bool published = false;
+    for (const auto& p : balancer["ports"])
+        published = published || p.as<std::string>() == std::to_string(grpc_port) + ":" +
+                                                             std::to_string(grpc_port);
+    CHECK(published);
 }
 
 TEST_CASE("the redis.conf and haproxy.cfg readers", "[deploy]") {

@@ -19,8 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "protocol/otlp.h"
+#include "protocol/otlp_builder.h"
 #include "shared/temp_dir.h"
 #include "support/daemon.h"
+#include "support/grpc_client.h"
 #include "support/http_client.h"
 #include "support/metrics_page.h"
 #include "support/peers.h"
@@ -39,9 +42,12 @@ const std::string k_backend_config = "global:\n  scrape_interval: 1h\n";
 
 // haproxy in HTTP mode on a reserved port, round-robin over `backends`. A request to a replica
 // that is gone is sent to the next one (retries and redispatch), as a production balancer does.
+// A second frontend speaks HTTP/2 to the replicas' OTLP/gRPC ports (`grpc_backends`), as the
+// compose stack's does: haproxy balances each gRPC call, not each connection.
 class haproxy_peer {
   public:
-    explicit haproxy_peer(const std::vector<unsigned short>& backends) {
+    explicit haproxy_peer(const std::vector<unsigned short>& backends,
+                          const std::vector<unsigned short>& grpc_backends) {
         const auto bin = test::require_program("haproxy", "haproxy");
         std::string cfg =
             "global\n  maxconn 1000\n"
@@ -54,6 +60,12 @@ class haproxy_peer {
         for (std::size_t i = 0; i < backends.size(); ++i)
             cfg += "  server g" + std::to_string(i) + " 127.0.0.1:" + std::to_string(backends[i]) +
                    "\n";
+        cfg += "frontend grpc_in\n  bind 127.0.0.1:" + std::to_string(grpc_reserved_.port()) +
+               " proto h2\n  default_backend governors_grpc\n"
+               "backend governors_grpc\n  balance roundrobin\n";
+        for (std::size_t i = 0; i < grpc_backends.size(); ++i)
+            cfg += "  server g" + std::to_string(i) +
+                   " 127.0.0.1:" + std::to_string(grpc_backends[i]) + " proto h2\n";
         dir_.write("haproxy.cfg", cfg);
         proc_ = std::make_unique<test::child_process>(
             test::peer_command(bin, {"-f", dir_.file("haproxy.cfg"), "-db"}));
@@ -68,9 +80,11 @@ class haproxy_peer {
         }
     }
     unsigned short port() const { return reserved_.port(); }
+    unsigned short grpc_port() const { return grpc_reserved_.port(); }
 
   private:
     test::reserved_port reserved_;
+    test::reserved_port grpc_reserved_;
     test::temp_dir dir_;
     std::unique_ptr<test::child_process> proc_;
 };
@@ -184,12 +198,13 @@ struct cluster_setup {
                   "rules:\n  - name: limited\n    match: {metric_name: limited}\n"
                   "    max_cardinality: " +
                       std::to_string(k_limit) + "\n");
-        std::vector<unsigned short> ports;
+        std::vector<unsigned short> ports, grpc_ports;
         for (int i = 0; i < replicas; ++i) {
             daemons.push_back(std::make_unique<test::running_daemon>(args(policy)));
             ports.push_back(daemons.back()->ingest_port());
+            grpc_ports.push_back(daemons.back()->grpc_port());
         }
-        balancer = std::make_unique<haproxy_peer>(ports);
+        balancer = std::make_unique<haproxy_peer>(ports, grpc_ports);
     }
     std::vector<std::string> args(const std::string& policy) {
         auto out = redis_args_.empty() ? std::vector<std::string>{"-cluster-redis-addr=127.0.0.1:" +
@@ -290,6 +305,71 @@ TEST_CASE("cluster e2e: three replicas behind haproxy enforce one limit, with no
           "[e2e][cluster]") {
     cluster_setup c("local");
     check_one_limit(c);
+}
+
+namespace {
+
+// An ExportMetricsServiceRequest: gauge `limited` with points id = first..first+count-1 at `ts_ms`.
+std::string otlp_limited(int first, int count, std::int64_t ts_ms) {
+    mg::protocol::otlp_resource res;
+    res.attributes = {{"service.name", mg::protocol::otlp_any_value::str("cluster-grpc")}};
+    mg::protocol::otlp_scope scope;
+    mg::protocol::otlp_metric m;
+    m.name = "limited";
+    for (int i = first; i < first + count; ++i) {
+        mg::protocol::otlp_point p;
+        p.attributes = {{"id", mg::protocol::otlp_any_value::str(std::to_string(i))}};
+        p.value = 1.0;
+        p.time_unix_nano = static_cast<std::uint64_t>(ts_ms) * 1'000'000;
+        m.points.push_back(std::move(p));
+    }
+    scope.metrics.push_back(std::move(m));
+    res.scopes.push_back(std::move(scope));
+    std::string pb;
+    mg::protocol::encode_otlp_protobuf(std::vector{std::move(res)}, pb);
+    return pb;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "cluster e2e: OTLP/gRPC through haproxy - each call balanced, one limit over the replicas",
+    "[e2e][cluster][grpc]") {
+    cluster_setup c("local");
+    // One client, one HTTP/2 connection to haproxy: the calls still spread over the replicas.
+    test::otlp_grpc_client client(c.balancer->grpc_port());
+    const auto ts = now_ms() - 60'000;
+    std::int64_t rejected = 0;
+    int calls = 0;
+    for (int first = 0; first < k_limited; first += k_per_request, ++calls) {
+        const auto a = client.call(otlp_limited(first, k_per_request, ts));
+        INFO("call " << calls << ": " << a.message);
+        REQUIRE(a.ok());
+        mg::protocol::otlp_partial_success ps;
+        REQUIRE(mg::protocol::decode_otlp_response_protobuf(a.body, ps).ok());
+        rejected += ps.rejected_data_points;
+    }
+    // The senders were told exactly what the cluster refused (up to false positives).
+    CHECK(rejected <= k_limited - k_limit);
+    CHECK(rejected >= k_limited - k_limit - 5);
+    for (std::size_t i = 0; i < c.daemons.size(); ++i) {
+        INFO("replica " << i);
+        CHECK(
+            test::sample_value(c.metrics(i),
+                               R"(metrics_governor_requests_total{code="OK",protocol="otlp_grpc"})")
+                .value_or(0) > 0);
+    }
+    std::map<std::string, double> limited;
+    const bool arrived = test::eventually(
+        [&] {
+            limited = query_by_id(c.backend.port(), "count_over_time(limited[10m])");
+            return limited.size() == static_cast<std::size_t>(k_limited - rejected);
+        },
+        60s, c.logs());
+    INFO("limited series in the backend: " << limited.size());
+    CHECK(arrived);
+    CHECK(limited.size() >= static_cast<std::size_t>(k_limit));
+    CHECK(limited.size() <= static_cast<std::size_t>(k_limit + 5));
 }
 
 TEST_CASE("cluster e2e: the same limit with a three-primary Redis Cluster", "[e2e][cluster]") {
