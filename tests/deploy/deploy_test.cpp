@@ -1065,8 +1065,8 @@ TEST_CASE("the cluster compose stack is wired to its configuration", "[deploy][c
     CHECK(grpc_servers == expected_grpc);
     bool published = false;
     for (const auto& p : balancer["ports"])
-        published = published || p.as<std::string>() == std::to_string(grpc_port) + ":" +
-                                                             std::to_string(grpc_port);
+        published = published || p.as<std::string>() ==
+                                     std::to_string(grpc_port) + ":" + std::to_string(grpc_port);
     CHECK(published);
 }
 
