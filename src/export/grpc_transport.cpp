@@ -31,7 +31,6 @@ namespace {
 namespace asio = boost::asio;
 
 const std::string k_method = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-constexpr std::string_view k_user_agent = "metrics-governor/0.1";
 // A payload we built or accepted ourselves; the bound only protects against a corrupt body.
 constexpr std::size_t k_max_decompressed = std::size_t{1} << 31;
 

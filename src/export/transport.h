@@ -16,10 +16,14 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "export/payload.h"
 
 namespace mg::exporter {
+
+// What both transports tell the backend they are (HTTP User-Agent, gRPC's primary user agent).
+inline constexpr std::string_view k_user_agent = "metrics-governor/0.1";
 
 struct send_outcome {
     enum class verdict : std::uint8_t {

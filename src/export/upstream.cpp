@@ -5,12 +5,11 @@
 
 #include "common/strings.h"
 #include "export/endpoint.h"
+#include "export/transport.h"
 
 namespace mg::exporter {
 
 namespace {
-
-constexpr std::string_view k_user_agent = "metrics-governor/0.1";
 
 std::string authorization(const exporter_options& o) {
     if (!o.bearer_token.empty()) return "Bearer " + o.bearer_token;
