@@ -160,7 +160,7 @@ TEST_CASE("tenants from a label: a request of two tenants is split, the series k
     }
 }
 
-TEST_CASE("tenants over OTLP/gRPC: the metadata key, lower case; require_tenant refuses",
+TEST_CASE("tenants over OTLP/gRPC: the metadata key in lower case, and require_tenant refuses",
           "[tenant]") {
     mg::test::fake_backend backend;
     running_daemon d({"-exporter-endpoint=" + backend.url(), "-tenancy-source=header",
