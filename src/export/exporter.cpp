@@ -240,40 +240,6 @@ class exporter::impl {
         return intake_.push(out, room);
     }
 
-    // Runs encode(part) once per tenant of the request with `part` the kept series of that
-    // tenant (keep itself with one tenant or none), and gives the payloads each call appended to
-    // `out` their tenant. A request of several tenants becomes separate payloads: the queue never
-    // merges payloads of different tenants, so no upstream request mixes them.
-    template <typename Status, typename Encode>
-    static Status for_each_tenant(std::span<const std::uint8_t> keep, const tenant_split& tenants,
-                                  lane_payloads& out, Encode&& encode) {
-        const auto label = [&](std::size_t from, std::string_view tenant) {
-            for (auto k = from; k < out.size(); ++k) out[k].first.tenant = tenant;
-        };
-        if (tenants.of.empty()) {
-            Status st = encode(keep);
-            if (!tenants.names.empty()) label(0, tenants.names.front());
-            return st;
-        }
-        thread_local std::vector<std::uint8_t> part;
-        Status st;
-        for (std::uint32_t t = 0; t < tenants.names.size() && st.ok(); ++t) {
-            part.assign(keep.size(), 0);
-            bool any = false;
-            for (std::size_t i = 0; i < keep.size(); ++i) {
-                if (keep[i] != 0 && tenants.of[i] == t) {
-                    part[i] = 1;
-                    any = true;
-                }
-            }
-            if (!any) continue;
-            const auto from = out.size();
-            st = encode(std::span<const std::uint8_t>(part));
-            label(from, tenants.names[t]);
-        }
-        return st;
-    }
-
     // OTLP for a remote-write backend: the kept points become TimeSeries. The payload counts
     // what is sent (TimeSeries and samples), like any remote-write payload, so the exporter's
     // accounting and 413 splitting stay in one unit; the conversion itself is counted in OTLP
