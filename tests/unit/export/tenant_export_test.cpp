@@ -70,6 +70,32 @@ TEST_CASE("the queue never batches payloads of different tenants", "[export][ten
     CHECK(q.queued_payloads() == 0);
 }
 
+TEST_CASE("forwarded bodies merged behind a backlog stay with their tenant", "[export][tenant]") {
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
+    q.set_merge_forwarded(true);  // a long round trip: a backlog merges compressed bodies
+    // A backlog of forwarded (compressed) bodies, alternating in runs: a, a, a, b, b, a, ...
+    std::vector<std::string> pushed;
+    for (int i = 0; i < 12; ++i) {
+        const std::string t = (i / 3) % 2 == 0 ? "a" : "b";
+        auto p = tenant_payload(t);
+        p.compressed = true;
+        REQUIRE(q.try_push(p));
+        pushed.push_back(t);
+    }
+    std::vector<std::string> seen;
+    while (q.queued_payloads() != 0) {
+        ex::taken_batch b;
+        REQUIRE(q.next_batch(b, 100, std::chrono::nanoseconds(0), clock.monotonic_now()) ==
+                ex::export_queue::wait_result::batch);
+        const auto ts = tenants_of(b);
+        CHECK(std::set<std::string>(ts.begin(), ts.end()).size() == 1);
+        seen.insert(seen.end(), ts.begin(), ts.end());
+        q.release(b);
+    }
+    CHECK(seen == pushed);  // in order, nothing lost
+}
+
 TEST_CASE("a 413 split keeps the payload's tenant", "[export][tenant]") {
     const auto r = make_rw({"a", "b", "c"});
     ex::payload p;
