@@ -232,6 +232,41 @@ TEST_CASE("each upstream request carries one tenant, in the tenant header", "[ex
     check_accounting(e->stats());
 }
 
+TEST_CASE("a restart with the backend down replays each payload to its tenant",
+          "[export][tenant][disk]") {
+    mg::test::temp_dir d;
+    const auto port = free_port();
+    auto c = config_for("http://127.0.0.1:" + std::to_string(port) + "/api/v1/write");
+    c.tenant_header = "X-Scope-OrgID";
+    auto q = queue_of();
+    q.path = d.path();
+    {
+        prometheus::Registry reg;
+        auto e = make_exporter(c, reg, q);
+        const auto r = make_rw({"a1", "b1", "a2"});
+        const std::vector<std::string_view> tenants = {"team-a", "team-b"};
+        const std::vector<std::uint32_t> of = {0, 1, 0};
+        ex::submit_details details;
+        REQUIRE(e->submit(r->batch, r->keep_all(), {}, details, nullptr, {tenants, of}) ==
+                ex::submit_status::accepted);
+        REQUIRE(eventually([&] {
+            return metric(reg, "metrics_governor_export_errors_total", {{"reason", "connect"}}) >=
+                   1;
+        }));
+        REQUIRE(drain_for(*e, 50ms).complete);  // on disk
+    }
+    fake_backend backend(ex::test::always(204), port);
+    prometheus::Registry reg;
+    auto e = make_exporter(c, reg, q);
+    REQUIRE(eventually([&] { return e->stats().sent_series == 3; }));
+    REQUIRE(drain_for(*e).complete);
+    std::map<std::string, std::multiset<std::string>> got;
+    for (const auto& [tenant, names] : by_request(backend.log(), "X-Scope-OrgID"))
+        got[tenant].insert(names.begin(), names.end());
+    CHECK(got == std::map<std::string, std::multiset<std::string>>{{"team-a", {"a1", "a2"}},
+                                                                   {"team-b", {"b1"}}});
+}
+
 TEST_CASE("without a tenant header no header is added, whatever the payload says",
           "[export][tenant]") {
     fake_backend backend;
