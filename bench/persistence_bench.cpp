@@ -125,7 +125,7 @@ void BM_ingest_latency_during_save(benchmark::State& state) {
                      : (rng() % 100 == 0 ? k_per_metric + static_cast<int>(rng() % k_per_metric)
                                          : static_cast<int>(rng() % k_per_metric));
             labels[i] = {mc::label_view{"id", ids[id]}, mc::label_view{"job", "bench"}};
-            refs[i] = {names[m], labels[i], 1};
+            refs[i] = {names[m], {}, labels[i], 1};
         }
         // The governor wants runs of one metric: sort by name as the receivers' batches come.
         std::sort(refs.begin(), refs.end(),

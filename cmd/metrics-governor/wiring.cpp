@@ -34,12 +34,26 @@ persistence::persistence_options persistence_options_from(const config::app_conf
             .shutdown_timeout = cfg.shutdown_timeout};
 }
 
+ingest::tenant_source tenant_source_from(const std::string& s) {
+    return s == "header"  ? ingest::tenant_source::header
+           : s == "label" ? ingest::tenant_source::label
+           : s == "fixed" ? ingest::tenant_source::fixed
+                          : ingest::tenant_source::none;
+}
+
 ingest::receiver_options receiver_options_from(const config::app_config& cfg) {
     const auto& r = cfg.receiver;
+    const auto& t = cfg.tenancy;
     return {.max_body_size = r.max_request_body_size,
             .max_labels_per_series = static_cast<std::size_t>(r.max_labels_per_series),
             .max_label_name_len = static_cast<std::size_t>(r.max_label_name_len),
-            .max_label_value_len = static_cast<std::size_t>(r.max_label_value_len)};
+            .max_label_value_len = static_cast<std::size_t>(r.max_label_value_len),
+            .tenancy = {.source = tenant_source_from(t.source),
+                        .header = t.header,
+                        .label = t.label,
+                        .default_tenant = t.default_tenant,
+                        .require_tenant = t.require_tenant,
+                        .max_tenant_length = static_cast<std::size_t>(t.max_tenant_length)}};
 }
 
 http::server_options server_options_from(const config::app_config& cfg, std::string name,
@@ -92,6 +106,10 @@ exporter::exporter_options exporter_options_from(const config::app_config& cfg) 
     o.flush_interval = e.flush_interval;
     o.native_histograms = e.native_histograms;
     o.otlp_name_suffixes = e.otlp_name_suffixes;
+    // The tenant goes to the backend only with tenancy on, under the exporter's own name or
+    // the one it came in.
+    if (cfg.tenancy.source != "none")
+        o.tenant_header = e.tenant_header.empty() ? cfg.tenancy.header : e.tenant_header;
     o.queue.max_bytes = cfg.queue.max_bytes;
     o.queue.path = cfg.queue.path;
     o.queue.max_disk_bytes = cfg.queue.max_disk_bytes;

@@ -340,6 +340,7 @@ void check_relations(app_config& config, std::vector<std::string>& errors) {
             "exporter.retry_backoff_base / exporter.retry_backoff_max: the base delay is longer "
             "than the largest delay");
     }
+    detail::check_tenancy(config, errors);
     detail::check_cluster(config.cluster, errors);
 }
 

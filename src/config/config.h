@@ -89,6 +89,19 @@ struct grpc_config {
     std::chrono::nanoseconds max_connection_idle = 5min;  // close a connection with no call
 };
 
+// Tenants (docs/configuration.md, "Tenancy"): where a request's tenant comes from, the tenant of
+// requests that carry none, and the bounds a tenant string must keep. source none is tenancy off:
+// every series is the default tenant's and nothing about export changes.
+struct tenancy_config {
+    std::string source = "none";           // none | header | label | fixed
+    std::string header = "X-Scope-OrgID";  // source header (gRPC: its metadata key, lower-case)
+    std::string label;                     // source label: the label naming each series' tenant
+    // source fixed: THE tenant; header and label: the tenant of what carries none.
+    std::string default_tenant = "default";
+    bool require_tenant = false;  // refuse what carries no tenant (401 / 400) instead
+    int max_tenant_length = 128;  // bytes; longer tenants get 400
+};
+
 struct stats_config {
     std::string addr = ":9090";
     int top_n = 100;  // metrics with a metrics_governor_metric_cardinality series
@@ -160,6 +173,9 @@ struct exporter_config {
     // OTLP names get unit and type suffixes (`_seconds`, `_total`, ...) as Prometheus' OTLP
     // translator gives them by default (prw only). Off: the names as sent, sanitized.
     bool otlp_name_suffixes = true;
+    // The header (gRPC: metadata key) carrying each request's tenant to the backend; empty = the
+    // same name as tenancy.header. Unused with tenancy.source none.
+    std::string tenant_header;
 };
 
 // The export queue: accepted data waiting for (or in) an upstream request.
@@ -221,6 +237,7 @@ struct app_config {
     stats_config stats;
     receiver_config receiver;
     grpc_config grpc;
+    tenancy_config tenancy;
     cardinality_config cardinality;
     limits_config limits;
     bloom_persistence_config bloom_persistence;

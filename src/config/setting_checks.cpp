@@ -8,6 +8,7 @@
 #include <sstream>
 #include <utility>
 
+#include "common/tenant_name.h"
 #include "config/settings.h"
 
 namespace mg::config::detail {
@@ -53,6 +54,51 @@ void check_readable(const std::string& key, const std::string& path,
     if (!in)
         errors.push_back(key_and_flag(key) + ": cannot read \"" + path +
                          "\": " + std::strerror(errno));
+}
+
+}  // namespace mg::config::detail
+
+namespace mg::config::detail {
+
+// The tenancy section as a whole, and exporter.tenant_header: what single rows cannot check.
+// The default tenant follows the receivers' own rule (common/tenant_name.h), so the tenant a
+// request gets by default is one the receivers would have accepted from it.
+void check_tenancy(const app_config& config, std::vector<std::string>& errors) {
+    const auto& t = config.tenancy;
+    if (!reported(errors, "tenancy.header")) {
+        if (auto why = tenant_header_problem(t.header); !why.empty()) {
+            errors.push_back(key_and_flag("tenancy.header") + ": " + why +
+                             "; want a header name such as X-Scope-OrgID");
+        }
+    }
+    if (t.source == "label" && t.label.empty() && !reported(errors, "tenancy.label")) {
+        errors.push_back(key_and_flag("tenancy.label") +
+                         ": tenancy.source label needs the name of the label that carries the "
+                         "tenant; want a label name such as tenant");
+    }
+    if (!reported(errors, "tenancy.default_tenant") &&
+        !reported(errors, "tenancy.max_tenant_length")) {
+        const auto max = static_cast<std::size_t>(t.max_tenant_length);
+        if (auto why = tenant_problem(t.default_tenant, max); !why.empty()) {
+            errors.push_back(key_and_flag("tenancy.default_tenant") + ": " + why + "; want 1 to " +
+                             std::to_string(max) +
+                             " bytes of UTF-8 without control characters or '/', not \".\" or "
+                             "\"..\"");
+        }
+    }
+    const auto& h = config.exporter.tenant_header;
+    if (!h.empty() && !reported(errors, "exporter.tenant_header")) {
+        if (auto why = tenant_header_problem(h); !why.empty()) {
+            errors.push_back(key_and_flag("exporter.tenant_header") + ": " + why +
+                             "; want a header name such as X-Scope-OrgID, or empty for "
+                             "tenancy.header's");
+        } else if (t.source == "none" && !reported(errors, "tenancy.source")) {
+            errors.push_back(key_and_flag("exporter.tenant_header") +
+                             ": set, but tenancy.source is none (no tenant to forward); want "
+                             "tenancy.source header, label or fixed, or an empty "
+                             "exporter.tenant_header");
+        }
+    }
 }
 
 }  // namespace mg::config::detail

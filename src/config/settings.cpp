@@ -181,6 +181,41 @@ std::vector<setting> build_rows() {
                        "A gRPC connection with no call for this long is closed (GOAWAY).")
                        .positive());
 
+    // Tenancy: where a request's tenant comes from (docs/configuration.md, "Tenancy").
+    using tc = tenancy_config;
+    const auto te = group::tenancy;
+    rows.push_back(make_setting<&app_config::tenancy, &tc::source>(
+                       "tenancy.source", te,
+                       "Where each series' tenant comes from: none (tenancy off: one default "
+                       "tenant, nothing forwarded), header (a request header; gRPC: its metadata), "
+                       "label (a label of each series; one request may carry several tenants) or "
+                       "fixed (tenancy.default_tenant for everything).")
+                       .one_of({"none", "header", "label", "fixed"}));
+    rows.push_back(make_setting<&app_config::tenancy, &tc::header>(
+        "tenancy.header", te,
+        "Request header naming the tenant (source header); over gRPC the metadata key of the "
+        "same name in lower case. Also the header the backend gets, unless "
+        "exporter.tenant_header."));
+    rows.push_back(make_setting<&app_config::tenancy, &tc::label>(
+                       "tenancy.label", te,
+                       "Label naming each series' tenant (source label), e.g. tenant or "
+                       "namespace; the series keep it.")
+                       .allow_empty());
+    rows.push_back(make_setting<&app_config::tenancy, &tc::default_tenant>(
+        "tenancy.default_tenant", te,
+        "The tenant of everything with source fixed; with header or label the tenant of a "
+        "request (series) that carries none."));
+    rows.push_back(make_setting<&app_config::tenancy, &tc::require_tenant>(
+        "tenancy.require_tenant", te,
+        "Refuse what carries no tenant instead of giving it the default tenant: 401 for a "
+        "request without the header (gRPC UNAUTHENTICATED), 400 for a series without the label "
+        "(gRPC INVALID_ARGUMENT)."));
+    rows.push_back(make_setting<&app_config::tenancy, &tc::max_tenant_length>(
+                       "tenancy.max_tenant_length", te,
+                       "Longest tenant in bytes; a longer one gets 400 (counted, reason "
+                       "bad_tenant).")
+                       .int_range(1, 65535));
+
     // Stats
     rows.push_back(make_setting<&app_config::stats, &stats_config::addr>(
                        "stats.addr", group::stats,
@@ -361,6 +396,12 @@ std::vector<setting> build_rows() {
         "OTLP metric names get unit and type suffixes (prw only), as Prometheus' OTLP translator "
         "names them by default: a counter \"requests\" of unit \"s\" becomes "
         "requests_seconds_total. Off: the names as sent, invalid characters replaced."));
+    rows.push_back(make_setting<&app_config::exporter, &ec::tenant_header>(
+                       "exporter.tenant_header", ex,
+                       "Header (otlp-grpc: metadata key, lower case) carrying each request's "
+                       "tenant to the backend; empty means the same name as tenancy.header. "
+                       "Batches never mix tenants. Needs tenancy.source other than none.")
+                       .allow_empty());
     rows.push_back(
         make_setting<&app_config::exporter, &ec::batch_size>(
             "batch_size", ex, "Series (OTLP: data points) per upstream request, at most.")
@@ -437,6 +478,8 @@ std::string_view group_name(group g) {
             return "HTTP";
         case group::receiver:
             return "Receivers";
+        case group::tenancy:
+            return "Tenancy";
         case group::stats:
             return "Stats";
         case group::cardinality:
@@ -470,9 +513,9 @@ const std::vector<std::string>& group_names() {
     using detail::group;
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
-        for (auto g : {group::general, group::logging, group::http, group::receiver, group::stats,
-                       group::cardinality, group::limits, group::bloom_persistence, group::exporter,
-                       group::cluster}) {
+        for (auto g : {group::general, group::logging, group::http, group::receiver, group::tenancy,
+                       group::stats, group::cardinality, group::limits, group::bloom_persistence,
+                       group::exporter, group::cluster}) {
             out.emplace_back(detail::group_name(g));
         }
         return out;

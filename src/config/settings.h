@@ -36,6 +36,7 @@ enum class group {
     logging,
     http,
     receiver,
+    tenancy,
     stats,
     cardinality,
     limits,
@@ -207,6 +208,10 @@ void add_cluster_rows(std::vector<setting>& rows);
 // The checks of the cluster section that one row cannot make (cluster_settings.cpp); reads
 // password_file into loaded_password when cluster mode is on.
 void check_cluster(cluster_config& cluster, std::vector<std::string>& errors);
+
+// The checks of the tenancy section and exporter.tenant_header that one row cannot make
+// (setting_checks.cpp).
+void check_tenancy(const app_config& config, std::vector<std::string>& errors);
 
 // Helpers of the checks between settings (setting_checks.cpp).
 // "cluster.db (-cluster-db)": how a message about a relation names a setting.

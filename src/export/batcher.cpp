@@ -31,6 +31,7 @@ protocol::decode_status merge(std::vector<payload>& items, payload& out) {
     }
     out = payload{};
     out.format = items.front().format;
+    out.tenant = items.front().tenant;  // the queue batches one tenant's payloads only
     std::size_t size = 0;
     for (const auto& p : items)
         size += p.compressed ? protocol::uncompressed_size_hint(p.body) : p.body.size();
@@ -198,6 +199,7 @@ void batcher::resplit() {
         const bool prompt = t.p.prompt || t.p.compressed;  // a forwarded body was prompt
         for (auto& part : parts) {
             part.first.prompt = prompt;
+            part.first.tenant = t.p.tenant;
             new_cost += part.first.cost();
             split.push_back(std::move(part));
         }

@@ -16,7 +16,11 @@ namespace mg::exporter {
 namespace {
 
 constexpr char k_magic[4] = {'M', 'G', 'D', 'Q'};
-constexpr std::uint32_t k_version = 1;
+// Version 2 added the tenant (meta bytes 10..11, formerly zero, give its length; its bytes come
+// before the body). Version 1 segments, written before, are read as records without a tenant.
+constexpr std::uint32_t k_version = 2;
+constexpr std::uint32_t k_version_no_tenant = 1;
+constexpr std::size_t k_max_tenant = 0xFFFF;
 constexpr std::uint32_t k_meta_size = 24;
 constexpr std::uint32_t k_max_record = std::uint32_t{1} << 31;
 
@@ -109,8 +113,9 @@ status disk_queue::recover() {
         auto read = fs_.read_file(path, std::numeric_limits<std::uint64_t>::max());
         if (!read) return make_error("cannot read: " + read.error_message());
         std::string& data = *read;
+        const auto version = data.size() < k_header_size ? 0 : get(data.data() + 4, 4);
         if (data.size() < k_header_size || std::memcmp(data.data(), k_magic, 4) != 0 ||
-            get(data.data() + 4, 4) != k_version) {
+            (version != k_version && version != k_version_no_tenant)) {
             ++corrupt_;
             const std::string bad = path + ".corrupt";
             logging::error("disk queue: segment without a valid header set aside",
@@ -138,6 +143,9 @@ status disk_queue::recover() {
             const char* m = p + 8;
             const auto format = ok ? static_cast<std::uint8_t>(m[8]) : 0;
             if (ok && format > static_cast<std::uint8_t>(payload_format::otlp_json)) ok = false;
+            const std::size_t tenant_len =
+                ok && version == k_version ? static_cast<std::size_t>(get(m + 10, 2)) : 0;
+            if (ok && tenant_len > len - k_meta_size) ok = false;
             if (!ok) {
                 ++corrupt_;
                 logging::error("disk queue: torn or corrupt record; the segment is cut off there",
@@ -152,7 +160,8 @@ status disk_queue::recover() {
             r.compressed = m[9] != 0;
             r.series = static_cast<std::uint32_t>(get(m + 12, 4));
             r.points = get(m + 16, 8);
-            r.body.assign(m + k_meta_size, len - k_meta_size);
+            r.tenant.assign(m + k_meta_size, tenant_len);
+            r.body.assign(m + k_meta_size + tenant_len, len - k_meta_size - tenant_len);
             last_id = std::max(last_id, r.disk_id);
             recovered_.push_back(std::move(r));
             ++records;
@@ -249,10 +258,15 @@ status disk_queue::start_segment(std::uint64_t first_id) {
 }
 
 disk_queue::append_status disk_queue::append(payload& p) {
-    if (p.body.size() + k_meta_size >= k_max_record) return append_status::full;
+    if (p.tenant.size() > k_max_tenant) {
+        logging::error("disk queue: a tenant longer than the record format allows; refused",
+                       {{"bytes", p.tenant.size()}, {"max", k_max_tenant}});
+        return append_status::error;
+    }
+    if (p.body.size() + p.tenant.size() + k_meta_size >= k_max_record) return append_status::full;
     std::string rec;
-    rec.reserve(8 + k_meta_size);
-    put32(rec, static_cast<std::uint32_t>(k_meta_size + p.body.size()));
+    rec.reserve(8 + k_meta_size + p.tenant.size());
+    put32(rec, static_cast<std::uint32_t>(k_meta_size + p.tenant.size() + p.body.size()));
     put32(rec, 0);  // crc, below
     std::uint64_t seq = 0;
     std::uint64_t id = 0;
@@ -262,10 +276,13 @@ disk_queue::append_status disk_queue::append(payload& p) {
         put64(rec, id);
         rec.push_back(static_cast<char>(p.format));
         rec.push_back(static_cast<char>(p.compressed ? 1 : 0));
-        rec.append(2, '\0');
+        rec.push_back(static_cast<char>(p.tenant.size() & 0xff));
+        rec.push_back(static_cast<char>((p.tenant.size() >> 8) & 0xff));
         put32(rec, p.series);
         put64(rec, p.points);
-        const std::uint32_t c = crc(rec.data() + 8, k_meta_size, p.body.data(), p.body.size());
+        rec += p.tenant;  // after the meta, before the body
+        const std::uint32_t c =
+            crc(rec.data() + 8, k_meta_size + p.tenant.size(), p.body.data(), p.body.size());
         for (int i = 0; i < 4; ++i) rec[4 + i] = static_cast<char>((c >> (8 * i)) & 0xff);
 
         const std::uint64_t need = rec.size() + p.body.size();

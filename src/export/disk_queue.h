@@ -10,10 +10,15 @@
 // records to the exporter, which sends them before anything new.
 //
 // Format (little-endian), segment files "seg-<20-digit first id>.mgq", 0600, in a 0700 directory:
-//   file header: "MGDQ" u32 version(1)
-//   record:      u32 len (of meta + body), u32 crc32 (zlib, of meta + body),
-//                meta: u64 id, u8 format, u8 compressed, u16 0, u32 series, u64 points,
-//                body: len - 24 bytes.
+//   file header: "MGDQ" u32 version(2)
+//   record:      u32 len (of meta + tenant + body), u32 crc32 (zlib, of meta + tenant + body),
+//                meta: u64 id, u8 format, u8 compressed, u16 tenant length, u32 series,
+//                u64 points,
+//                tenant: that many bytes (the payload's tenant; 0 = none),
+//                body: the rest.
+// Version 1 (before tenants) had u16 0 where the tenant length is and no tenant bytes: its
+// segments are still read (records without a tenant); new segments are always version 2. A
+// version 1 binary sets version 2 segments aside as corrupt (a downgrade loses their records).
 // A segment is created under a temporary name, its header synced, then renamed (atomic) and the
 // directory synced. A LOCK file (flock) keeps a second process off the directory.
 //

@@ -112,6 +112,7 @@ class exporter::impl {
         if (grpc_) {
             auto t = make_grpc_transport(strand_, {.client = std::move(up->client),
                                                    .metadata = std::move(up->metadata),
+                                                   .tenant_key = o_.tenant_header,
                                                    .reconnect_base = o_.retry_backoff_base,
                                                    .reconnect_max = o_.retry_backoff_max});
             if (!t) return make_error(t.error_message());
@@ -119,8 +120,8 @@ class exporter::impl {
         } else {
             auto client = http_client::create(strand_, std::move(up->client));
             if (!client) return make_error(client.error_message());
-            wire = std::make_unique<http_transport>(std::move(*client),
-                                                    std::move(up->request_template), clock_);
+            wire = std::make_unique<http_transport>(
+                std::move(*client), std::move(up->request_template), clock_, o_.tenant_header);
         }
         delivery_ = std::make_unique<delivery>(
             strand_, std::move(wire),
@@ -190,12 +191,15 @@ class exporter::impl {
 
     submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                          std::span<const std::uint64_t> strip = {},
-                         submit_details* details = nullptr, room_held* room = nullptr) {
+                         submit_details* details = nullptr, room_held* room = nullptr,
+                         const tenant_split& tenants = {}) {
         if (closed_.load(std::memory_order_acquire) && (room == nullptr || room->bytes == 0))
             return submit_status::closed;
-        if (keep.size() != batch.size()) {
-            logging::error("exporter: keep mask does not match the batch (a bug)",
-                           {{"keep", keep.size()}, {"series", batch.size()}});
+        if (keep.size() != batch.size() ||
+            (!tenants.of.empty() && tenants.of.size() != keep.size())) {
+            logging::error(
+                "exporter: keep mask or tenants do not match the batch (a bug)",
+                {{"keep", keep.size()}, {"tenants", tenants.of.size()}, {"series", batch.size()}});
             return submit_status::unsupported;
         }
         std::uint32_t series = 0;
@@ -213,19 +217,20 @@ class exporter::impl {
             return intake_.refuse();
         const shard_state sh = queue_.shards();
         if (converts(batch.protocol()))
-            return submit_converted(batch, keep, strip, details, sh, room);
+            return submit_converted(batch, keep, strip, details, sh, room, tenants);
 
         lane_payloads out;
-        protocol::decode_status st;
-        if (!otlp_) {
-            st = encode_prw(batch, keep, strip, sh, out);
-            // All of a request that would go as it came on one shard (submit_raw): its parts go
-            // promptly too, so more shards add no wait for a batch to fill.
-            if (sh.shards > 1 && forwards_unchanged(batch, keep, strip))
-                for (auto& part : out) part.first.prompt = true;
-        } else {
-            st = encode_otlp(batch, keep, strip, sh, out);
-        }
+        const auto st = for_each_tenant<protocol::decode_status>(
+            keep, tenants, out, [&](std::span<const std::uint8_t> part) {
+                if (otlp_) return encode_otlp(batch, part, strip, sh, out);
+                const auto first = out.size();
+                auto r = encode_prw(batch, part, strip, sh, out);
+                // All of a request that would go as it came on one shard (submit_raw): its parts
+                // go promptly too, so more shards add no wait for a batch to fill.
+                if (sh.shards > 1 && forwards_unchanged(batch, keep, strip))
+                    for (auto k = first; k < out.size(); ++k) out[k].first.prompt = true;
+                return r;
+            });
         if (!st) {
             metrics_.error("encode");
             logging::error("exporter: cannot encode kept series (a bug)",
@@ -242,7 +247,8 @@ class exporter::impl {
     submit_status submit_converted(const protocol::series_batch& batch,
                                    std::span<const std::uint8_t> keep,
                                    std::span<const std::uint64_t> strip, submit_details* details,
-                                   const shard_state& sh, room_held* room) {
+                                   const shard_state& sh, room_held* room,
+                                   const tenant_split& tenants) {
         // Native histograms only when the operator says the backend stores them
         // (-exporter-native-histograms, docs/export.md): otherwise a backend refuses a request
         // carrying one with a 500 (Prometheus without --enable-feature=native-histograms:
@@ -253,7 +259,11 @@ class exporter::impl {
         options.name_suffixes = o_.otlp_name_suffixes;
         protocol::prw_conversion_result r;
         lane_payloads out;
-        if (auto st = convert_to_prw(batch, keep, strip, options, sh, out, r); !st) {
+        const auto st =
+            for_each_tenant<status>(keep, tenants, out, [&](std::span<const std::uint8_t> part) {
+                return convert_to_prw(batch, part, strip, options, sh, out, r);
+            });
+        if (!st) {
             metrics_.error("encode");
             logging::error("exporter: cannot convert kept OTLP points (a bug)",
                            {{"error", st.error_message()}});
@@ -292,8 +302,8 @@ class exporter::impl {
     }
 
     submit_status submit_raw(std::string body, source_protocol proto, body_encoding enc,
-                             std::uint32_t series, std::uint64_t points,
-                             room_held* room = nullptr) {
+                             std::uint32_t series, std::uint64_t points, room_held* room = nullptr,
+                             std::string_view tenant = {}) {
         if (closed_.load(std::memory_order_acquire) && (room == nullptr || room->bytes == 0))
             return submit_status::closed;
         if (observe_only_) return discard(points);
@@ -302,6 +312,7 @@ class exporter::impl {
         p.series = series;
         p.points = points;
         p.body = std::move(body);
+        p.tenant = tenant;
         switch (proto) {
             case source_protocol::remote_write_v1:
                 if (enc == body_encoding::gzip) return submit_status::unsupported;
@@ -515,11 +526,12 @@ submit_status exporter::submit(const protocol::series_batch& batch,
 submit_status exporter::submit(const protocol::series_batch& batch,
                                std::span<const std::uint8_t> keep,
                                std::span<const std::uint64_t> strip_masks, submit_details& details,
-                               reservation* room) {
+                               reservation* room, const tenant_split& tenants) {
     details = submit_details{};
-    if (room == nullptr || !room->held()) return impl_->submit(batch, keep, strip_masks, &details);
+    if (room == nullptr || !room->held())
+        return impl_->submit(batch, keep, strip_masks, &details, nullptr, tenants);
     room_held st{room->bytes_};
-    const auto r = impl_->submit(batch, keep, strip_masks, &details, &st);
+    const auto r = impl_->submit(batch, keep, strip_masks, &details, &st, tenants);
     room->bytes_ = st.bytes;
     return r;
 }
@@ -566,11 +578,12 @@ bool exporter::converts(protocol::source_protocol p) const {
     return impl_->converts(p);
 }
 submit_status exporter::submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
-                                   std::uint32_t series, std::uint64_t points, reservation* room) {
+                                   std::uint32_t series, std::uint64_t points, reservation* room,
+                                   std::string_view tenant) {
     if (room == nullptr || !room->held())
-        return impl_->submit_raw(std::move(body), p, enc, series, points);
+        return impl_->submit_raw(std::move(body), p, enc, series, points, nullptr, tenant);
     room_held st{room->bytes_};
-    const auto r = impl_->submit_raw(std::move(body), p, enc, series, points, &st);
+    const auto r = impl_->submit_raw(std::move(body), p, enc, series, points, &st, tenant);
     room->bytes_ = st.bytes;
     return r;
 }

@@ -46,6 +46,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "common/file_system.h"
@@ -72,6 +73,15 @@ std::string_view to_string(submit_status s);
 
 // How a raw body is encoded on the wire (its Content-Encoding).
 enum class body_encoding : std::uint8_t { identity, snappy, gzip };
+
+// The tenants of a request's series, for submit() (docs/export.md, "Tenants"): names[t] is tenant
+// t; of[i] is the index into names of series i's tenant (batch.size() entries), or empty when
+// every series is names[0]'s. No names: no tenant (tenancy off). Each payload carries one tenant,
+// sent to the backend in exporter_options::tenant_header; batches never mix tenants.
+struct tenant_split {
+    std::span<const std::string_view> names;
+    std::span<const std::uint32_t> of;
+};
 
 // Counters behind the metrics, for tests and the accounting invariant. A snapshot.
 struct export_stats {
@@ -196,10 +206,11 @@ class exporter {
     // The same (strip_masks may be empty), reporting the points that could not be converted.
     // OTLP input for a remote-write backend is converted; its payload counts the TimeSeries and
     // samples it became. When no kept point converts, nothing is queued and accepted is
-    // returned, with every point in `details`.
+    // returned, with every point in `details`. With several tenants the kept series become one
+    // payload (per lane) per tenant, all queued or none.
     submit_status submit(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                          std::span<const std::uint64_t> strip_masks, submit_details& details,
-                         reservation* room = nullptr);
+                         reservation* room = nullptr, const tenant_split& tenants = {});
 
     // Holds `bytes` of queue room for a request about to be governed: accepted (out holds it),
     // queue_full (answer 429 before admitting anything), closed (503). Observe-only: accepted,
@@ -221,10 +232,11 @@ class exporter {
     // unsorted (series_batch::any_labels_unsorted(): forward would keep them unsorted), nor for
     // input that converts() (unsupported). series and points are the request's counts, for the
     // accounting. Never blocks.
-    // not_raw when the shard count grew since can_forward_raw() (use submit()).
+    // not_raw when the shard count grew since can_forward_raw() (use submit()). `tenant`: the
+    // tenant of every series of the body ("" = none).
     submit_status submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
                              std::uint32_t series, std::uint64_t points,
-                             reservation* room = nullptr);
+                             reservation* room = nullptr, std::string_view tenant = {});
     // The number of shards now.
     std::uint32_t shards() const;
 

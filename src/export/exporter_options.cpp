@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/tenant_name.h"
 #include "export/http_client.h"
 #include "export/upstream.h"
 
@@ -19,6 +20,10 @@ status check_options(const exporter_options& o) {
             "(got " +
             std::to_string(o.min_shards) + " and " + std::to_string(o.max_shards) + ")");
     if (o.batch_size < 1) return make_error("-batch-size: must be at least 1");
+    if (!o.tenant_header.empty()) {
+        if (auto why = tenant_header_problem(o.tenant_header); !why.empty())
+            return make_error("-exporter-tenant-header: " + why);
+    }
     if (o.endpoint.empty()) return {};  // observe-only: nothing else is used
     // What create() builds first, with its messages; the TLS files are loaded once more there
     // (by the client), which costs a few milliseconds at startup. gRPC reads the same PEM files

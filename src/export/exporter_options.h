@@ -58,6 +58,10 @@ struct exporter_options {
     bool native_histograms = false;
     // OTLP names with unit and type suffixes (prw only); protocol::prw_conversion_options.
     bool otlp_name_suffixes = true;
+    // The header (otlp-grpc: metadata key, lower-cased) carrying each payload's tenant to the
+    // backend; empty: no tenant is sent (tenancy off). -exporter-tenant-header, or
+    // -tenancy-header when that is empty.
+    std::string tenant_header;
     queue_options queue;
 
     bool operator==(const exporter_options&) const = default;

@@ -21,12 +21,18 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "common/strings.h"
 #include "export/grpc_status.h"
 #include "protocol/compression.h"
 
 namespace mg::exporter {
 
 namespace {
+
+// What a (non-binary) gRPC metadata value may hold.
+bool printable_ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7E; });
+}
 
 namespace asio = boost::asio;
 
@@ -91,12 +97,13 @@ result<std::shared_ptr<grpc::ChannelCredentials>> credentials(const tls_options&
 class grpc_transport final : public transport {
   public:
     grpc_transport(http_client::strand strand, std::shared_ptr<grpc::Channel> channel,
-                   std::chrono::nanoseconds timeout, header_list metadata)
+                   std::chrono::nanoseconds timeout, header_list metadata, std::string tenant_key)
         : strand_(std::move(strand)),
           channel_(std::move(channel)),
           stub_(channel_),
           timeout_(timeout),
-          metadata_(std::move(metadata)) {}
+          metadata_(std::move(metadata)),
+          tenant_key_(lower(tenant_key)) {}
 
     // Every call ended (delivery waited for its callbacks); what is left are the last
     // references gRPC's threads drop after a completion, and completions still returning from
@@ -117,6 +124,17 @@ class grpc_transport final : public transport {
                 "protocol, e.g. on disk before a change of -exporter-protocol)";
             return done(std::move(out));
         }
+        const bool with_tenant = !tenant_key_.empty() && !p.tenant.empty();
+        if (with_tenant && !printable_ascii(p.tenant)) {
+            // gRPC metadata values are printable ASCII; a UTF-8 tenant cannot be carried.
+            send_outcome out;
+            out.what = send_outcome::verdict::rejected;
+            out.error_reason = "tenant";
+            out.message =
+                "the payload's tenant is not printable ASCII, which gRPC metadata "
+                "cannot carry (use -exporter-protocol otlp for such tenants)";
+            return done(std::move(out));
+        }
         std::string plain;
         if (p.compressed) {
             // A forwarded gzip body or a split half: gRPC compresses the message itself.
@@ -135,7 +153,11 @@ class grpc_transport final : public transport {
         c->context.set_deadline(std::chrono::system_clock::now() +
                                 std::chrono::duration_cast<std::chrono::microseconds>(timeout_));
         c->context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
-        for (const auto& [key, value] : metadata_) c->context.AddMetadata(key, value);
+        for (const auto& [key, value] : metadata_) {
+            if (with_tenant && key == tenant_key_) continue;  // the payload's tenant instead
+            c->context.AddMetadata(key, value);
+        }
+        if (with_tenant) c->context.AddMetadata(tenant_key_, p.tenant);
         c->done = std::move(done);
         in_flight_.insert(c.get());
         call* raw = c.get();
@@ -207,6 +229,7 @@ class grpc_transport final : public transport {
     grpc::GenericStub stub_;
     const std::chrono::nanoseconds timeout_;
     const header_list metadata_;
+    const std::string tenant_key_;         // lower case; empty: no tenant metadata
     std::unordered_set<call*> in_flight_;  // strand only
 
     std::mutex live_mu_;
@@ -236,8 +259,9 @@ result<std::unique_ptr<transport>> make_grpc_transport(http_client::strand stran
     const std::string target =
         (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + client.target.port;
     auto channel = grpc::CreateCustomChannel(target, creds, args);
-    return std::unique_ptr<transport>(new grpc_transport(
-        std::move(strand), std::move(channel), client.timeout, std::move(options.metadata)));
+    return std::unique_ptr<transport>(
+        new grpc_transport(std::move(strand), std::move(channel), client.timeout,
+                           std::move(options.metadata), std::move(options.tenant_key)));
 }
 
 }  // namespace mg::exporter

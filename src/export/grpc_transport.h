@@ -3,8 +3,9 @@
 // one unary call of /opentelemetry.proto.collector.metrics.v1.MetricsService/Export through
 // grpc::GenericStub, on one gRPC channel (HTTP/2: every lane's call in flight shares it, and gRPC
 // reconnects within it). Each call has a deadline of -exporter-timeout, gzip message compression
-// (as OTLP/HTTP always gzips), and the upstream's metadata (auth, -exporter-headers). The
-// answer is classified by grpc_status.h.
+// (as OTLP/HTTP always gzips), the upstream's metadata (auth, -exporter-headers) and the
+// payload's tenant under tenant_key (a tenant that is not printable ASCII cannot be metadata: such
+// a payload is rejected, reason tenant). The answer is classified by grpc_status.h.
 //
 // Endpoint and TLS: http://host:port is plaintext, https://host:port TLS with
 // grpc::SslCredentials (the CA file, else gRPC's default roots; the client certificate and key
@@ -18,6 +19,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include "common/result.h"
 #include "export/endpoint.h"
@@ -29,6 +31,8 @@ namespace mg::exporter {
 struct grpc_transport_options {
     client_options client;  // the target (its path unused), the call deadline, the TLS files
     header_list metadata;   // every call's (upstream.h)
+    // The metadata key carrying each payload's tenant (lower-cased here); empty: none.
+    std::string tenant_key;
     // The channel's own reconnect backoff after a failed connect (gRPC's defaults reach two
     // minutes; the exporter's retry backoff bounds it instead, so a backend back up is seen
     // within -exporter-retry-backoff-max).

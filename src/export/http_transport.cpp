@@ -12,14 +12,19 @@ namespace mg::exporter {
 namespace bhttp = boost::beast::http;
 
 http_transport::http_transport(std::unique_ptr<http_client> client,
-                               http_client::request request_template, mg::clock& clock)
-    : client_(std::move(client)), request_template_(std::move(request_template)), clock_(clock) {}
+                               http_client::request request_template, mg::clock& clock,
+                               std::string tenant_header)
+    : client_(std::move(client)),
+      request_template_(std::move(request_template)),
+      clock_(clock),
+      tenant_header_(std::move(tenant_header)) {}
 
 void http_transport::async_send(payload& p, callback done) {
     // The client needs the request until its callback; the body is lent to it and given back.
     auto req = std::make_shared<http_client::request>(request_template_);
     req->set(bhttp::field::content_type, content_type(p.format));
     req->set(bhttp::field::content_encoding, content_encoding(p.format));
+    if (!tenant_header_.empty() && !p.tenant.empty()) req->set(tenant_header_, p.tenant);
     req->body() = std::move(p.body);
     req->prepare_payload();
     client_->async_send(*req, [this, &p, req, done = std::move(done)](http_outcome out) {

@@ -3,13 +3,16 @@
 // HTTP client (http_client.h); the status code decides the verdict: 2xx delivered, 413
 // too_large, 429 and 5xx retry (with Retry-After), another 4xx rejected, a transport failure
 // retry. An OTLP backend's 2xx body may carry partial_success (points it refused): read from the
-// response in the request's encoding, so delivery counts and logs it as for gRPC.
+// response in the request's encoding, so delivery counts and logs it as for gRPC. A payload's
+// tenant goes in the tenant header (replacing one of the same name the template has from
+// -exporter-headers).
 //
 // Threading and ownership: as transport.h; owns the HTTP client. The clock reads Retry-After
 // dates and must outlive the transport.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "common/clock.h"
 #include "export/http_client.h"
@@ -20,8 +23,9 @@ namespace mg::exporter {
 
 class http_transport final : public transport {
   public:
+    // tenant_header: the header each payload's tenant is sent in (empty: none).
     http_transport(std::unique_ptr<http_client> client, http_client::request request_template,
-                   mg::clock& clock);
+                   mg::clock& clock, std::string tenant_header = {});
 
     void async_send(payload& p, callback done) override;
     void close_all() override { client_->close_all(); }
@@ -31,6 +35,7 @@ class http_transport final : public transport {
     std::unique_ptr<http_client> client_;
     const http_client::request request_template_;
     mg::clock& clock_;
+    const std::string tenant_header_;
 };
 
 // What delivery does with one HTTP answer (now: the wall time, for a Retry-After date).

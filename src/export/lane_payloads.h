@@ -11,15 +11,20 @@
 // With one shard everything goes to lane 0 in one payload. Each function appends to `out`; on
 // failure `out` may hold some of the lanes' payloads (the caller drops them all).
 //
+// Tenants: for_each_tenant() runs one of them per tenant of a request (exporter::tenant_split)
+// and gives each payload its tenant, so a payload never holds two tenants' series.
+//
 // Thread-safety: the functions use per-thread scratch buffers; call them from any thread.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/result.h"
+#include "export/exporter.h"
 #include "export/payload.h"
 #include "export/queue.h"
 #include "protocol/otlp_to_prw.h"
@@ -47,5 +52,41 @@ status convert_to_prw(const protocol::series_batch& batch, std::span<const std::
                       std::span<const std::uint64_t> strip,
                       const protocol::prw_conversion_options& options, const shard_state& sh,
                       lane_payloads& out, protocol::prw_conversion_result& result);
+
+// Runs encode(part) once per tenant of the request with `part` the kept series of that
+// tenant (keep itself with one tenant or none), and gives the payloads each call appended to
+// `out` their tenant. A request of several tenants becomes separate payloads: the queue never
+// merges payloads of different tenants, so no upstream request mixes them. Each tenant's pass
+// scans the whole request (series x tenants): requests carry few tenants.
+template <typename Status, typename Encode>
+Status for_each_tenant(std::span<const std::uint8_t> keep, const tenant_split& tenants,
+                       lane_payloads& out, Encode&& encode) {
+    const auto label = [&](std::size_t from, std::string_view tenant) {
+        for (auto k = from; k < out.size(); ++k) out[k].first.tenant = tenant;
+    };
+    if (tenants.of.empty()) {
+        const auto from = out.size();
+        Status st = encode(keep);
+        if (!tenants.names.empty()) label(from, tenants.names.front());
+        return st;
+    }
+    thread_local std::vector<std::uint8_t> part;
+    Status st;
+    for (std::uint32_t t = 0; t < tenants.names.size() && st.ok(); ++t) {
+        part.assign(keep.size(), 0);
+        bool any = false;
+        for (std::size_t i = 0; i < keep.size(); ++i) {
+            if (keep[i] != 0 && tenants.of[i] == t) {
+                part[i] = 1;
+                any = true;
+            }
+        }
+        if (!any) continue;
+        const auto from = out.size();
+        st = encode(std::span<const std::uint8_t>(part));
+        label(from, tenants.names[t]);
+    }
+    return st;
+}
 
 }  // namespace mg::exporter

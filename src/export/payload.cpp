@@ -78,6 +78,7 @@ protocol::decode_status split_in_half(const payload& p, payload& first, payload&
         payload& out = *parts[k];
         out = payload{};
         out.format = p.format;
+        out.tenant = p.tenant;
         const std::size_t lo = k == 0 ? 0 : half;
         const std::size_t hi = k == 0 ? half : batch.size();
         for (std::size_t i = lo; i < hi; ++i) out.points += batch[i].points();

@@ -11,7 +11,9 @@
 //     (a distant backend): then the batcher decompresses such bodies and merges them like the
 //     others (concatenable()), since one request per round trip would cap the throughput.
 // series and points count what the payload carries (for OTLP a series is one data point), for
-// the accounting and the batch-size bound.
+// the accounting and the batch-size bound. A payload belongs to one tenant (empty: none, tenancy
+// off): payloads of different tenants are never merged, and the tenant goes to the backend in the
+// tenant header of the upstream request.
 //
 // Value type; not synchronized.
 #pragma once
@@ -37,6 +39,7 @@ struct payload {
     std::uint32_t series = 0;
     std::uint64_t points = 0;
     std::uint64_t disk_id = 0;  // its record in the disk queue; 0 = none (memory only)
+    std::string tenant;         // whose series these are; "" = no tenant (no header sent)
     // A sender's whole request, or its part for one lane, that one shard would have forwarded as
     // it came: sent as soon as its lane is free, like a forwarded body, instead of waiting up to
     // the flush interval for a fuller batch (more shards must not add latency to such requests).
@@ -46,7 +49,7 @@ struct payload {
     // Can be merged after decompression (a compressed remote-write or OTLP protobuf body).
     bool concatenable() const { return format != payload_format::otlp_json; }
     // What the payload costs in the queue's byte budget.
-    std::uint64_t cost() const { return body.size() + sizeof(payload); }
+    std::uint64_t cost() const { return body.size() + tenant.size() + sizeof(payload); }
 };
 
 std::string_view content_type(payload_format f);
@@ -56,8 +59,8 @@ std::string_view content_encoding(payload_format f);  // "snappy" or "gzip"
 protocol::decode_status to_wire(payload& p);
 
 // Splits a payload that the backend refused as too large (413) into two halves by series, each
-// in wire encoding. Fails when it has fewer than two series or cannot be decoded again.
-// Remote write 1.0 metadata entries go with the first half.
+// in wire encoding and of p's tenant. Fails when it has fewer than two series or cannot be
+// decoded again. Remote write 1.0 metadata entries go with the first half.
 protocol::decode_status split_in_half(const payload& p, payload& first, payload& second);
 
 }  // namespace mg::exporter

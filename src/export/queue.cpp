@@ -122,7 +122,8 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
                 while (take < ln.items.size() && series < batch_size) {
                     const entry& next = ln.items[take];
                     if (next.epoch != front.epoch || !joins(next.p) ||
-                        next.p.format != front.p.format || series + next.p.series > batch_size) {
+                        next.p.format != front.p.format || next.p.tenant != front.p.tenant ||
+                        series + next.p.series > batch_size) {
                         break;
                     }
                     series += next.p.series;

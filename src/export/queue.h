@@ -105,7 +105,8 @@ class export_queue {
     enum class wait_result { batch, timeout, closed };
     // Waits until a batch is ready in a lane that has none in flight, and moves it to `out`,
     // marking the lane busy until release(). A batch is either one standalone payload, or
-    // consecutive mergeable payloads of the same format totalling at most batch_size series (at
+    // consecutive mergeable payloads of the same format and tenant (one upstream request carries
+    // one tenant) totalling at most batch_size series (at
     // least one payload, even if larger), taken when batch_size is reached, when the oldest one
     // waited flush_interval, or at once after flush_now(). Of the ready lanes, the one whose
     // oldest payload waited longest goes first. Returns timeout at `wake_by` (the scaler's

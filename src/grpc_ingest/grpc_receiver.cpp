@@ -164,10 +164,19 @@ class grpc_receiver::service::export_call final : public grpc::ServerGenericBidi
             pieces.emplace_back(reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(s)),
                                 GRPC_SLICE_LENGTH(s));
         }
+        // The tenant metadata (source header): every value of its key, which gRPC gives in
+        // lower case; read by export_otlp before it returns.
+        std::vector<std::string_view> tenant_values;
+        if (const auto& key = svc_.receiver_.tenants().metadata_key(); !key.empty()) {
+            const auto [first, last] = ctx_->client_metadata().equal_range(key);
+            for (auto it = first; it != last; ++it)
+                tenant_values.emplace_back(it->second.data(), it->second.size());
+        }
         // Answered at once, or in cluster mode from the governor's thread; either way gRPC calls
         // OnDone only after this reaction returned.
-        svc_.receiver_.export_otlp(pieces, raw->data.raw.compression == GRPC_COMPRESS_GZIP,
-                                   [this](ingest::otlp_result r) { on_result(r); });
+        svc_.receiver_.export_otlp(
+            pieces, raw->data.raw.compression == GRPC_COMPRESS_GZIP,
+            [this](ingest::otlp_result r) { on_result(r); }, tenant_values);
     }
 
     void OnDone() override {

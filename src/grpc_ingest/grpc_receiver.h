@@ -19,6 +19,9 @@
 //     RESOURCE_EXHAUSTED with RetryInfo, like HTTP's 429.
 //   - access: the ingest listeners' credentials from the `authorization` metadata
 //     (UNAUTHENTICATED without them, counted with the HTTP refusals) and their TLS files.
+//   - the tenant (tenancy.source header): every value of the metadata key
+//     receiver.tenants().metadata_key() goes to the receiver, which refuses a missing one
+//     (UNAUTHENTICATED, with require_tenant) or a bad one (INVALID_ARGUMENT) (ingest/tenant.h).
 //   - draining: from begin_drain() on, new calls get UNAVAILABLE while those in flight finish.
 //
 // Threading: calls run on gRPC's own threads (its callback executor), concurrently; the receiver

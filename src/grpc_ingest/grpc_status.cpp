@@ -28,6 +28,8 @@ grpc::Status status_of(const ingest::otlp_result& r) {
             return {grpc::StatusCode::UNIMPLEMENTED, r.message};
         case kind::shutting_down:
             return {grpc::StatusCode::UNAVAILABLE, r.message};
+        case kind::no_tenant:
+            return {grpc::StatusCode::UNAUTHENTICATED, r.message};
     }
     return {grpc::StatusCode::INTERNAL, "unknown export result"};
 }

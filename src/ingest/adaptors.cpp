@@ -46,16 +46,18 @@ bool exporter_adaptor::can_forward_raw(const protocol::series_batch& batch,
 exporter::submit_status exporter_adaptor::submit_raw(std::string body, protocol::source_protocol p,
                                                      exporter::body_encoding enc,
                                                      std::uint32_t series, std::uint64_t points,
-                                                     exporter::reservation* room) {
-    return exporter_.submit_raw(std::move(body), p, enc, series, points, room);
+                                                     exporter::reservation* room,
+                                                     std::string_view tenant) {
+    return exporter_.submit_raw(std::move(body), p, enc, series, points, room, tenant);
 }
 
 exporter::submit_status exporter_adaptor::submit(const protocol::series_batch& batch,
                                                  std::span<const std::uint8_t> keep,
                                                  std::span<const std::uint64_t> strip_masks,
                                                  exporter::submit_details& details,
-                                                 exporter::reservation* room) {
-    return exporter_.submit(batch, keep, strip_masks, details, room);
+                                                 exporter::reservation* room,
+                                                 const exporter::tenant_split& tenants) {
+    return exporter_.submit(batch, keep, strip_masks, details, room, tenants);
 }
 
 }  // namespace mg::ingest

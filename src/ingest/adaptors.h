@@ -32,12 +32,13 @@ class exporter_adaptor final : public exporter_port {
                          std::span<const std::uint64_t> strip_masks) const override;
     exporter::submit_status submit_raw(std::string body, protocol::source_protocol p,
                                        exporter::body_encoding enc, std::uint32_t series,
-                                       std::uint64_t points, exporter::reservation* room) override;
+                                       std::uint64_t points, exporter::reservation* room,
+                                       std::string_view tenant) override;
     exporter::submit_status submit(const protocol::series_batch& batch,
                                    std::span<const std::uint8_t> keep,
                                    std::span<const std::uint64_t> strip_masks,
-                                   exporter::submit_details& details,
-                                   exporter::reservation* room) override;
+                                   exporter::submit_details& details, exporter::reservation* room,
+                                   const exporter::tenant_split& tenants) override;
 
   private:
     exporter::exporter& exporter_;

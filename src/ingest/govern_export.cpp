@@ -51,10 +51,35 @@ void refused_by_exporter(exporter::submit_status st, const exporter_port& exp,
 
 constexpr std::uint64_t k_reservation_overhead = 64 * 1024;
 
+// The kept series' tenants for the exporter: none with tenancy off, one for a request of one
+// tenant (header, fixed, or labels that all name the same tenant), else the distinct tenants and
+// each series' index into them.
+exporter::tenant_split kept_tenants(request_work& w) {
+    w.tenant_names.clear();
+    w.tenant_index.clear();
+    const auto& t = w.tenants;
+    if (t.of.empty()) {
+        if (!t.single.empty()) w.tenant_names.push_back(t.single);
+        return {w.tenant_names, {}};
+    }
+    w.tenant_ids.clear();
+    w.tenant_index.assign(w.keep.size(), 0);
+    for (std::size_t i = 0; i < w.keep.size(); ++i) {
+        if (w.keep[i] == 0) continue;
+        const auto [it, added] =
+            w.tenant_ids.try_emplace(t.of[i], static_cast<std::uint32_t>(w.tenant_names.size()));
+        if (added) w.tenant_names.push_back(t.of[i]);
+        w.tenant_index[i] = it->second;
+    }
+    if (w.tenant_names.size() <= 1) return {w.tenant_names, {}};
+    return {w.tenant_names, w.tenant_index};
+}
+
 }  // namespace
 
-bool govern_begin(const receiver_options& options, governor_port& governor, exporter_port& exp,
-                  request_work& w, std::uint64_t decoded_bytes) {
+bool govern_begin(const receiver_options& options, const tenant_resolver& tenants,
+                  governor_port& governor, exporter_port& exp, request_work& w,
+                  std::uint64_t decoded_bytes) {
     auto& out = w.out;
     auto& room = w.room;
     out = outcome{};
@@ -105,8 +130,8 @@ bool govern_begin(const receiver_options& options, governor_port& governor, expo
             out.dropped_points += v.points();
             continue;
         }
-        w.refs.push_back({v.metric_name, v.labels, v.points(), v.has_identity,
-                          v.identity});  // views, not copies
+        w.refs.push_back({v.metric_name, tenants.governor_name(w.tenants.of_series(i)), v.labels,
+                          v.points(), v.has_identity, v.identity});  // views, not copies
         w.ref_index.push_back(i);
     }
     for (std::size_t r = 0; r < rejected_series.size(); ++r) {
@@ -144,20 +169,23 @@ void govern_end(exporter_port& exp, request_work& w, std::string_view raw_body,
         room = exporter::reservation{};  // nothing to forward; the drops are counted
         return;
     }
+    const auto split = kept_tenants(w);
     exporter::submit_details details;
     auto st = exporter::submit_status::not_raw;
-    if (exp.can_forward_raw(batch, w.keep, w.strip)) {
+    // One tenant (or none): the request may go as it came. Several: it is split per tenant.
+    if (split.names.size() <= 1 && exp.can_forward_raw(batch, w.keep, w.strip)) {
         // Fast path: nothing changed, forward the sender's own bytes (not_raw: the shard count
         // grew meanwhile, so the series go to their lanes below).
         st = exp.submit_raw(std::string(raw_body), batch.protocol(), raw_encoding,
                             static_cast<std::uint32_t>(out.kept_series),
-                            out.kept_samples + out.kept_histograms, &room);
+                            out.kept_samples + out.kept_histograms, &room,
+                            split.names.empty() ? std::string_view{} : split.names.front());
     }
     if (st == exporter::submit_status::not_raw) {
         st = exp.submit(
             batch, w.keep,
             any_strip ? std::span<const std::uint64_t>(w.strip) : std::span<const std::uint64_t>(),
-            details, &room);
+            details, &room, split);
     }
     if (st == exporter::submit_status::accepted) {
         out.unconverted_points = details.unconverted_points;

@@ -13,11 +13,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "http/types.h"
 #include "ingest/ports.h"
 #include "ingest/receiver.h"
+#include "ingest/tenant.h"
 #include "protocol/otlp_json.h"
 #include "protocol/series_batch.h"
 
@@ -53,6 +55,12 @@ struct request_work {
     std::vector<limits::decision> decisions;
     std::vector<std::uint8_t> keep;
     std::vector<std::uint64_t> strip;
+    request_tenants tenants;  // resolved before govern_begin (tenant.h)
+    // The kept series' tenants as the exporter takes them (exporter::tenant_split), by
+    // govern_end: the distinct names, and each series' index into them when there are several.
+    std::vector<std::string_view> tenant_names;
+    std::vector<std::uint32_t> tenant_index;
+    std::unordered_map<std::string_view, std::uint32_t> tenant_ids;
     outcome out;
     exporter::reservation room;          // export room held from govern_begin() to govern_end()
     std::optional<http::request> owned;  // cluster mode: the request, kept until its answer
@@ -64,12 +72,15 @@ http::response text_response(const http::request& req, bhttp::status status, std
 http::response refusal(const http::request& req, const outcome& out);
 
 // Complexity limits and the exporter's refusals, then the governor's questions in w.refs (its
-// answers go to w.decisions). False: refused before the governor (w.out says why). `decoded_bytes`
-// is the size of the decoded body: the export room reserved before any series is admitted.
-bool govern_begin(const receiver_options& options, governor_port& governor, exporter_port& exp,
-                  request_work& w, std::uint64_t decoded_bytes);
-// Applies the decisions and hands what is kept to the exporter; `raw_body` is forwarded as is
-// when nothing changed.
+// answers go to w.decisions), each with its tenant (w.tenants, as tenants.governor_name()).
+// False: refused before the governor (w.out says why). `decoded_bytes` is the size of the decoded
+// body: the export room reserved before any series is admitted.
+bool govern_begin(const receiver_options& options, const tenant_resolver& tenants,
+                  governor_port& governor, exporter_port& exp, request_work& w,
+                  std::uint64_t decoded_bytes);
+// Applies the decisions and hands what is kept to the exporter, one payload per tenant (a
+// request's series of several tenants are split); `raw_body` is forwarded as is when nothing
+// changed and the kept series have one tenant.
 void govern_end(exporter_port& exp, request_work& w, std::string_view raw_body,
                 exporter::body_encoding raw_encoding);
 

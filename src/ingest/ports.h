@@ -57,13 +57,14 @@ class exporter_port {
                                  std::span<const std::uint64_t> strip_masks) const = 0;
     virtual exporter::submit_status submit_raw(std::string body, protocol::source_protocol p,
                                                exporter::body_encoding enc, std::uint32_t series,
-                                               std::uint64_t points,
-                                               exporter::reservation* room) = 0;
+                                               std::uint64_t points, exporter::reservation* room,
+                                               std::string_view tenant) = 0;
     virtual exporter::submit_status submit(const protocol::series_batch& batch,
                                            std::span<const std::uint8_t> keep,
                                            std::span<const std::uint64_t> strip_masks,
                                            exporter::submit_details& details,
-                                           exporter::reservation* room) = 0;
+                                           exporter::reservation* room,
+                                           const exporter::tenant_split& tenants) = 0;
 };
 
 }  // namespace mg::ingest

@@ -69,6 +69,8 @@ http::response otlp_http_response(const http::request& req, source_protocol prot
             return text_response(req, bhttp::status::unsupported_media_type, r.message);
         case kind::shutting_down:
             return text_response(req, bhttp::status::service_unavailable, r.message);
+        case kind::no_tenant:
+            return text_response(req, bhttp::status::unauthorized, r.message);
     }
     if (proto == source_protocol::otlp_json) {
         return http::make_response(req, bhttp::status::ok,
@@ -78,6 +80,24 @@ http::response otlp_http_response(const http::request& req, source_protocol prot
     std::string pb;
     protocol::encode_otlp_response_protobuf(r.rejected, r.message, pb);
     return http::make_response(req, bhttp::status::ok, std::move(pb), "application/x-protobuf");
+}
+
+// Every value of the tenant header, one per occurrence of the field (Beast keeps repeated fields).
+std::vector<std::string_view>& header_values(const http::request& req, std::string_view name,
+                                             std::vector<std::string_view>& out) {
+    out.clear();
+    if (name.empty()) return out;
+    const auto [first, last] = req.base().equal_range(name);
+    for (auto it = first; it != last; ++it) out.push_back(it->value());
+    return out;
+}
+
+// The HTTP answer to a request whose tenant was refused: 401 for a missing tenant header, else
+// 400.
+http::response tenant_refusal(const http::request& req, const tenant_outcome& t) {
+    const bool unauthorized = t.k == tenant_outcome::kind::missing && t.header;
+    return text_response(
+        req, unauthorized ? bhttp::status::unauthorized : bhttp::status::bad_request, t.message);
 }
 
 // One process: the I/O thread's buffers, reused request after request.
@@ -121,6 +141,7 @@ class receiver::work_pool {
 receiver::receiver(receiver_options options, governor_port& governor, exporter_port& exporter,
                    prometheus::Registry& registry)
     : options_(options),
+      tenants_(options.tenancy),
       governor_(governor),
       exporter_(exporter),
       metrics_(std::make_unique<receiver_metrics>(registry)),
@@ -226,9 +247,18 @@ void receiver::remote_write(const http::request& req, request_work& w, Done&& do
                         ? protocol::decode_remote_write_v1(w.decompressed, w.batch)
                         : protocol::decode_remote_write_v2(w.decompressed, w.batch);
     if (!st) return reply(proto, text_response(req, status_for(st.code()), st.error_message()));
+    {
+        thread_local std::vector<std::string_view> values;
+        const auto t = tenants_.resolve(header_values(req, tenants_.metadata_key(), values),
+                                        w.batch, w.tenants);
+        if (!t.ok()) {
+            metrics_->rejected(http_label(proto), t.reason());
+            return reply(proto, tenant_refusal(req, t));
+        }
+    }
     metrics_->received(http_label(proto), w.batch.size(), w.batch.total_points());
 
-    if (!govern_begin(options_, governor_, exporter_, w, w.decompressed.size())) {
+    if (!govern_begin(options_, tenants_, governor_, exporter_, w, w.decompressed.size())) {
         metrics_->refused(http_label(proto), w.out.refused_reason, w.out.refused_points);
         return reply(proto, refusal(req, w.out));
     }
@@ -274,7 +304,9 @@ void receiver::otlp(const http::request& req, request_work& w, Done&& done) {
                                                 "unsupported Content-Encoding \"" + encoding +
                                                     "\"; want gzip or none")));
     }
-    otlp_core(proto, http_label(proto), req.body(), encoding == "gzip", w,
+    thread_local std::vector<std::string_view> values;
+    otlp_core(proto, http_label(proto), req.body(), encoding == "gzip",
+              header_values(req, tenants_.metadata_key(), values), w,
               [&req, answer, proto, done = std::forward<Done>(done)](const otlp_result& r) mutable {
                   done(answer(proto, otlp_http_response(req, proto, r)));
               });
@@ -282,7 +314,8 @@ void receiver::otlp(const http::request& req, request_work& w, Done&& done) {
 
 template <typename Done>
 void receiver::otlp_core(source_protocol proto, protocol_label label, std::string_view raw,
-                         bool gzip, request_work& w, Done&& done) {
+                         bool gzip, std::span<const std::string_view> tenant_values,
+                         request_work& w, Done&& done) {
     using kind = otlp_result::kind;
     const auto fail = [&](const protocol::decode_status& st) {
         done(otlp_result{
@@ -301,6 +334,12 @@ void receiver::otlp_core(source_protocol proto, protocol_label label, std::strin
             : protocol::decode_otlp_json(body, w.json, w.batch,
                                          protocol::otlp_json_limits{64, options_.max_body_size});
     if (!st) return fail(st);
+    if (const auto t = tenants_.resolve(tenant_values, w.batch, w.tenants); !t.ok()) {
+        metrics_->rejected(label, t.reason());
+        const bool unauthenticated = t.k == tenant_outcome::kind::missing && t.header;
+        return done(otlp_result{.k = unauthenticated ? kind::no_tenant : kind::malformed,
+                                .message = t.message});
+    }
     metrics_->received(label, w.batch.size(), w.batch.total_points());
 
     const auto refused = [this, label](const outcome& out) {
@@ -310,7 +349,8 @@ void receiver::otlp_core(source_protocol proto, protocol_label label, std::strin
                                                              : kind::shutting_down;
         return otlp_result{.k = k, .message = out.message, .retry_after = out.retry_after};
     };
-    if (!govern_begin(options_, governor_, exporter_, w, body.size())) return done(refused(w.out));
+    if (!govern_begin(options_, tenants_, governor_, exporter_, w, body.size()))
+        return done(refused(w.out));
     const auto raw_encoding =
         gzip ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
     decide_then(
@@ -335,7 +375,8 @@ void receiver::otlp_core(source_protocol proto, protocol_label label, std::strin
 }
 
 void receiver::export_otlp(std::span<const std::string_view> pieces, bool gzip,
-                           std::function<void(otlp_result)> done) {
+                           std::function<void(otlp_result)> done,
+                           std::span<const std::string_view> tenant_values) {
     const auto run = [&](request_work& w, auto&& finish) {
         std::string_view raw;
         if (pieces.size() == 1) {
@@ -346,8 +387,8 @@ void receiver::export_otlp(std::span<const std::string_view> pieces, bool gzip,
             for (const auto p : pieces) w.joined.append(p);
             raw = w.joined;
         }
-        otlp_core(source_protocol::otlp_protobuf, protocol_label::otlp_grpc, raw, gzip, w,
-                  std::forward<decltype(finish)>(finish));
+        otlp_core(source_protocol::otlp_protobuf, protocol_label::otlp_grpc, raw, gzip,
+                  tenant_values, w, std::forward<decltype(finish)>(finish));
     };
     if (!governor_.asynchronous()) return run(thread_work(), std::move(done));
     // Cluster mode: the request's buffers live until the governor's answer comes.

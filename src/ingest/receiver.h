@@ -8,7 +8,9 @@
 //   204 remote write / 200 OTLP  accepted, also when the governor dropped series on purpose (the
 //                                sender must not retry a deliberate drop); OTLP reports them in
 //                                partial_success.rejected_data_points
-//   400  malformed body (bad snappy or gzip, truncated protobuf, invalid UTF-8, bad labels)
+//   400  malformed body (bad snappy or gzip, truncated protobuf, invalid UTF-8, bad labels), a
+//        bad tenant (tenant.h), or with tenancy.require_tenant a series without the tenant label
+//   401  with tenancy.require_tenant, a request without the tenant header
 //   413  body over the limit, before or after decompression
 //   415  unsupported Content-Type or Content-Encoding, or an input the exporter cannot convert
 //   429  export queue full, with Retry-After
@@ -40,6 +42,7 @@
 #include "http/router.h"
 #include "ingest/ports.h"
 #include "ingest/receiver_metrics.h"
+#include "ingest/tenant.h"
 
 namespace prometheus {
 class Registry;
@@ -53,6 +56,7 @@ struct receiver_options {
     std::size_t max_labels_per_series = 40;
     std::size_t max_label_name_len = 256;
     std::size_t max_label_value_len = 4096;
+    tenancy_options tenancy{};  // whose series a request carries (tenant.h)
 };
 
 class receiver_metrics;
@@ -67,6 +71,7 @@ struct otlp_result {
         queue_full,     // the export queue is full: retry after `retry_after`
         unsupported,    // the configured exporter cannot take this input
         shutting_down,  // draining: another replica or a later retry
+        no_tenant,      // tenancy.require_tenant and the request names no tenant (HTTP 401)
     };
     kind k = kind::accepted;
     std::int64_t rejected = 0;  // accepted: partial_success.rejected_data_points
@@ -97,11 +102,14 @@ class receiver {
     // several (joined into a pooled buffer); a single piece is used in place, so its bytes must
     // stay valid until `done` runs: at once on this thread, or in cluster mode later on another.
     // Counts what it received and refused under protocol_label::otlp_grpc; the transport counts
-    // the request itself (metrics()).
+    // the request itself (metrics()). `tenant_values`: the values of the tenant metadata key
+    // (tenants().metadata_key()), read during the call only.
     void export_otlp(std::span<const std::string_view> pieces, bool gzip,
-                     std::function<void(otlp_result)> done);
+                     std::function<void(otlp_result)> done,
+                     std::span<const std::string_view> tenant_values = {});
 
     receiver_metrics& metrics() { return *metrics_; }
+    const tenant_resolver& tenants() const { return tenants_; }
 
   private:
     class work_pool;
@@ -112,13 +120,14 @@ class receiver {
     // The transport-neutral part of an OTLP request: decompress, decode, govern, export.
     template <typename Done>
     void otlp_core(source_protocol proto, protocol_label label, std::string_view raw, bool gzip,
-                   request_work& w, Done&& done);
+                   std::span<const std::string_view> tenant_values, request_work& w, Done&& done);
     // The governor's decisions for w.refs, then finish(): at once, or in cluster mode when the
     // cluster answers.
     template <typename Finish>
     void decide_then(request_work& w, Finish&& finish);
 
     receiver_options options_;
+    tenant_resolver tenants_;
     governor_port& governor_;
     exporter_port& exporter_;
     std::unique_ptr<receiver_metrics> metrics_;

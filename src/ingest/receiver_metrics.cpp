@@ -60,6 +60,12 @@ receiver_metrics::receiver_metrics(prometheus::Registry& registry)
                          "(429 queue_full, 415 unsupported, 503 shutting_down); the sender "
                          "still holds them.")
                    .Register(registry)),
+      rejected_(prometheus::BuildCounter()
+                    .Name("metrics_governor_requests_rejected_total")
+                    .Help("Decoded ingest requests refused whole for what they carry, by protocol "
+                          "and reason (bad_tenant: 400; missing_tenant: 401 without the tenant "
+                          "header, 400 for a series without the tenant label).")
+                    .Register(registry)),
       duration_(prometheus::BuildHistogram()
                     .Name("metrics_governor_request_duration_seconds")
                     .Help("Time to handle an ingest request, by protocol.")
@@ -97,6 +103,11 @@ void receiver_metrics::refused(protocol_label p, std::string_view reason, std::u
     std::lock_guard lock(mu_);
     refused_.Add({{"protocol", label_text(p)}, {"reason", std::string(reason)}})
         .Increment(static_cast<double>(points));
+}
+
+void receiver_metrics::rejected(protocol_label p, std::string_view reason) {
+    std::lock_guard lock(mu_);
+    rejected_.Add({{"protocol", label_text(p)}, {"reason", std::string(reason)}}).Increment();
 }
 
 }  // namespace mg::ingest

@@ -48,6 +48,8 @@ class receiver_metrics {
     }
     void received(protocol_label p, std::uint64_t series, std::uint64_t points);
     void refused(protocol_label p, std::string_view reason, std::uint64_t points);
+    // A request refused whole for its content (bad_tenant, missing_tenant).
+    void rejected(protocol_label p, std::string_view reason);
 
   private:
     std::mutex mu_;
@@ -55,6 +57,7 @@ class receiver_metrics {
     prometheus::Family<prometheus::Counter>& received_;
     prometheus::Family<prometheus::Counter>& series_received_;
     prometheus::Family<prometheus::Counter>& refused_;
+    prometheus::Family<prometheus::Counter>& rejected_;
     prometheus::Family<prometheus::Histogram>& duration_;
     std::unordered_map<std::string, prometheus::Counter*> requests_by_key_;
     std::array<prometheus::Counter*, k_protocol_labels> received_by_protocol_{};

@@ -60,6 +60,7 @@ struct governor_options {
 // One series of a request as the ingest layer sees it.
 struct series_ref {
     std::string_view metric_name;
+    std::string_view tenant;  // "" = the default tenant (tenancy off, or none given)
     std::span<const cardinality::label_view> labels;  // sorted by name, unique, without __name__
     std::uint64_t datapoints = 1;
     // series_hash_sorted(metric_name, labels) when the caller has it already (the remote-write

@@ -3,7 +3,18 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <stdexcept>
 
+#include "common/strings.h"
+
 namespace mg::test {
+
+std::vector<std::string> recorded_request::header(const std::string& name) const {
+    std::vector<std::string> out;
+    const auto want = lower(name);
+    for (const auto& [n, v] : headers) {
+        if (n == want) out.push_back(v);
+    }
+    return out;
+}
 
 fake_backend::fake_backend() {
     auto routes = std::make_shared<http::router>();
@@ -14,6 +25,8 @@ fake_backend::fake_backend() {
             recorded_request r{
                 std::string(req.target()), std::string(req[http::bhttp::field::content_type]),
                 std::string(req[http::bhttp::field::content_encoding]), req.body(), status_};
+            for (const auto& f : req.base())
+                r.headers.emplace_back(lower(f.name_string()), std::string(f.value()));
             if (responder_) {
                 answer = responder_(r, requests_.size());
             } else {

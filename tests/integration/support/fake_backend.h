@@ -26,6 +26,10 @@ struct recorded_request {
     std::string body;
     int status = 0;  // what the backend answered
     std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();  // when it arrived
+    // Every header field as received (name lower-cased), repeats included, in order.
+    std::vector<std::pair<std::string, std::string>> headers{};
+    // The values of header `name` (any case), one per occurrence.
+    std::vector<std::string> header(const std::string& name) const;
 };
 
 // How the fake answers one request.

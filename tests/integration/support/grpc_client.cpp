@@ -37,6 +37,7 @@ grpc::ChannelArguments channel_args() {
 void prepare(grpc::ClientContext& ctx, const grpc_call_options& options) {
     ctx.set_deadline(std::chrono::system_clock::now() + options.deadline);
     if (!options.authorization.empty()) ctx.AddMetadata("authorization", options.authorization);
+    for (const auto& [key, value] : options.metadata) ctx.AddMetadata(key, value);
     if (options.gzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
 }
 

@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace mg::test {
 
@@ -30,7 +32,9 @@ struct grpc_answer {
 
 struct grpc_call_options {
     std::string authorization{};  // the `authorization` metadata; empty: none
-    bool gzip = false;            // gRPC compresses the message (grpc-encoding: gzip)
+    // More metadata, each pair one entry (a key may repeat); keys lower case.
+    std::vector<std::pair<std::string, std::string>> metadata{};
+    bool gzip = false;  // gRPC compresses the message (grpc-encoding: gzip)
     std::string method = std::string(k_otlp_export_method);
     std::chrono::milliseconds deadline{std::chrono::seconds(30)};
 };

@@ -116,6 +116,23 @@ const std::vector<row>& rows() {
          [](const module_options& o) { CHECK(o.receiver.max_label_name_len == 257); }},
         {"-max-label-value-len", "4097",
          [](const module_options& o) { CHECK(o.receiver.max_label_value_len == 4097); }},
+        // Tenancy
+        {"-tenancy-source", "label",
+         [](const module_options& o) {
+             CHECK(o.receiver.tenancy.source == mg::ingest::tenant_source::label);
+         }},
+        {"-tenancy-header", "X-Wiring-Tenant",
+         [](const module_options& o) { CHECK(o.receiver.tenancy.header == "X-Wiring-Tenant"); }},
+        {"-tenancy-label", "wiring_tenant",
+         [](const module_options& o) { CHECK(o.receiver.tenancy.label == "wiring_tenant"); }},
+        {"-tenancy-default-tenant", "wiring-default",
+         [](const module_options& o) {
+             CHECK(o.receiver.tenancy.default_tenant == "wiring-default");
+         }},
+        {"-tenancy-require-tenant", "true",
+         [](const module_options& o) { CHECK(o.receiver.tenancy.require_tenant); }},
+        {"-tenancy-max-tenant-length", "129",
+         [](const module_options& o) { CHECK(o.receiver.tenancy.max_tenant_length == 129); }},
         // Stats
         {"-stats-top-n", "7", [](const module_options& o) { CHECK(o.cardinality_top_n == 7); }},
         // Cardinality
@@ -194,6 +211,8 @@ const std::vector<row>& rows() {
          [](const module_options& o) { CHECK(o.exporter.native_histograms); }},
         {"-exporter-otlp-name-suffixes", "false",
          [](const module_options& o) { CHECK_FALSE(o.exporter.otlp_name_suffixes); }},
+        {"-exporter-tenant-header", "X-Wiring-Upstream",
+         [](const module_options& o) { CHECK(o.exporter.tenant_header == "X-Wiring-Upstream"); }},
         {"-batch-size", "2345",
          [](const module_options& o) { CHECK(o.exporter.batch_size == 2345); }},
         {"-flush-interval", "3s",
@@ -308,6 +327,22 @@ TEST_CASE("wiring: the defaults", "[cmd][wiring]") {
     CHECK_FALSE(options.persistence.has_value());  // -bloom-persistence-enabled is off
     CHECK(options.ingest_server.name == "ingest");
     CHECK(options.stats_server.name == "stats");
+}
+
+TEST_CASE("wiring: the exporter's tenant header is tenancy.header's unless set, none when off",
+          "[cmd][wiring]") {
+    const auto with = [](std::vector<std::string> args) {
+        const auto parsed = mg::test::parse_args(std::move(args));
+        INFO(mg::test::all_errors(parsed));
+        REQUIRE(parsed.errors.empty());
+        return mg::cmd::module_options_from(parsed.config).exporter.tenant_header;
+    };
+    CHECK(with({"-tenancy-source=header", "-tenancy-header=X-Team"}) == "X-Team");
+    CHECK(with({"-tenancy-source=fixed"}) == "X-Scope-OrgID");
+    CHECK(with({"-tenancy-source=fixed", "-exporter-tenant-header=X-Up"}) == "X-Up");
+    // Tenancy off: no tenant header, whatever tenancy.header says.
+    CHECK(with({"-tenancy-header=X-Team"}).empty());
+    CHECK(with({}).empty());
 }
 
 TEST_CASE("wiring: the Redis client's mode and TLS reach cluster mode's client", "[cmd][wiring]") {

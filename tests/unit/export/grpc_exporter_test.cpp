@@ -225,6 +225,43 @@ TEST_CASE("OTLP/gRPC: the Export call carries the OTLP request bytes and the met
     CHECK(requests(reg, "OK") == 1);
 }
 
+TEST_CASE("OTLP/gRPC: each call carries its payload's one tenant as metadata", "[export][grpc]") {
+    fake_grpc_backend backend;
+    prometheus::Registry reg;
+    auto c = grpc_config(backend.url());
+    c.tenant_header = "X-Scope-OrgID";   // lower-cased for gRPC
+    c.headers = "X-Scope-OrgID=static";  // the payload's tenant wins
+    c.flush_interval = 1h;               // merged where they may be, at the drain
+    auto e = make_exporter(c, reg);
+    auto r = make_otlp({"a1", "b1", "a2"});
+    const std::vector<std::string_view> tenants = {"a", "b"};
+    const std::vector<std::uint32_t> of = {0, 1, 0};
+    ex::submit_details details;
+    REQUIRE(e->submit(r->batch, r->keep_all(), {}, details, nullptr, {tenants, of}) ==
+            ex::submit_status::accepted);
+    auto raw = make_otlp({"c1"});
+    REQUIRE(e->submit_raw(raw->body, pr::source_protocol::otlp_protobuf,
+                          ex::body_encoding::identity, 1, 1, nullptr,
+                          "c") == ex::submit_status::accepted);
+    // Not printable ASCII: gRPC metadata cannot carry it; dropped and counted, never sent.
+    auto utf8 = make_otlp({"u1"});
+    REQUIRE(e->submit_raw(utf8->body, pr::source_protocol::otlp_protobuf,
+                          ex::body_encoding::identity, 1, 1, nullptr,
+                          "\xc3\xbc") == ex::submit_status::accepted);
+    REQUIRE(drain_for(*e).complete);
+    std::map<std::string, std::multiset<std::string>> got;
+    for (const auto& call : backend.all()) {
+        CHECK(call.metadata.count("x-scope-orgid") == 1);
+        const auto names = names_in(call);
+        got[call.meta("x-scope-orgid")].insert(names.begin(), names.end());
+    }
+    CHECK(got == std::map<std::string, std::multiset<std::string>>{
+                     {"a", {"a1", "a2"}}, {"b", {"b1"}}, {"c", {"c1"}}});
+    const auto s = e->stats();
+    CHECK(s.dropped_series == 1);
+    check_accounting(s);
+}
+
 TEST_CASE("OTLP/gRPC: basic auth becomes authorization metadata", "[export][grpc]") {
     fake_grpc_backend backend;
     prometheus::Registry reg;

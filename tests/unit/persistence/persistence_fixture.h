@@ -44,7 +44,7 @@ struct request {
         for (const auto& [n, ls] : owned) {
             auto& views = labels.emplace_back();
             for (const auto& [k, v] : ls) views.push_back({k, v});
-            refs.push_back({n, views, 1});
+            refs.push_back({n, {}, views, 1});
         }
     }
 };
