@@ -51,7 +51,7 @@ workload make_workload(std::size_t metrics, std::size_t per_metric) {
                            {"method", "GET"},
                            {"namespace", "monitoring"},
                            {"pod", "prometheus-0"}};
-            w.refs.push_back({w.strings[m], w.labels[i], 1});
+            w.refs.push_back({w.strings[m], {}, w.labels[i], 1});
         }
     }
     return w;
@@ -162,7 +162,7 @@ void BM_remote_write_proxy_path(benchmark::State& state) {
         refs.clear();
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const auto v = batch[i];
-            refs.push_back({v.metric_name, v.labels, v.points(), v.has_identity, v.identity});
+            refs.push_back({v.metric_name, {}, v.labels, v.points(), v.has_identity, v.identity});
         }
         decisions.resize(refs.size());
         g.decide(refs, decisions);

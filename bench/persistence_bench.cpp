@@ -125,7 +125,7 @@ void BM_ingest_latency_during_save(benchmark::State& state) {
                      : (rng() % 100 == 0 ? k_per_metric + static_cast<int>(rng() % k_per_metric)
                                          : static_cast<int>(rng() % k_per_metric));
             labels[i] = {mc::label_view{"id", ids[id]}, mc::label_view{"job", "bench"}};
-            refs[i] = {names[m], labels[i], 1};
+            refs[i] = {names[m], {}, labels[i], 1};
         }
         // The governor wants runs of one metric: sort by name as the receivers' batches come.
         std::sort(refs.begin(), refs.end(),
@@ -145,8 +145,8 @@ void BM_ingest_latency_during_save(benchmark::State& state) {
             (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
             while (!stop) {
                 // Every tracker dirty, every pass: the worst case for the ingest path.
-                g.for_each_tracker(
-                    [](std::string_view, std::string_view, const auto& t) { t->mark_dirty(); });
+                g.for_each_tracker([](std::string_view, std::string_view, std::string_view,
+                                      const auto& t) { t->mark_dirty(); });
                 p.save_now();
                 ++passes;
             }

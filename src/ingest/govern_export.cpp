@@ -105,7 +105,11 @@ bool govern_begin(const receiver_options& options, governor_port& governor, expo
             out.dropped_points += v.points();
             continue;
         }
-        w.refs.push_back({v.metric_name, v.labels, v.points(), v.has_identity,
+        w.refs.push_back({v.metric_name,
+                          {},
+                          v.labels,
+                          v.points(),
+                          v.has_identity,
                           v.identity});  // views, not copies
         w.ref_index.push_back(i);
     }

@@ -73,7 +73,7 @@ struct governed_replica {
         std::vector<lim::series_ref> refs;
         for (std::size_t k = 0; k < values.size(); ++k) {
             labels[k][0] = {"id", values[k]};
-            refs.push_back({"m", labels[k], 1});
+            refs.push_back({"m", {}, labels[k], 1});
         }
         std::vector<lim::decision> out(refs.size());
         std::promise<void> done;

@@ -134,6 +134,8 @@ const std::vector<row>& rows() {
         {"-limits-dry-run", "true", [](const module_options& o) { CHECK(o.governor.dry_run); }},
         {"-limits-max-series", "999",
          [](const module_options& o) { CHECK(o.governor.max_series == 999); }},
+        {"-limits-max-tenants-in-metrics", "7",
+         [](const module_options& o) { CHECK(o.governor.max_tenants_in_metrics == 7); }},
         // Bloom persistence
         {"-bloom-persistence-enabled", "true",
          [](const module_options& o) { CHECK(o.persistence.has_value()); }},

@@ -19,7 +19,7 @@ void feed(lim::governor& g, const std::string& metric, int n) {
     std::vector<lim::series_ref> refs;
     for (std::size_t i = 0; i < values.size(); ++i) {
         labels[i][0] = {"id", values[i]};
-        refs.push_back({metric, labels[i], 2});
+        refs.push_back({metric, {}, labels[i], 2});
     }
     std::vector<lim::decision> out(refs.size());
     g.decide(refs, out);

@@ -80,7 +80,7 @@ struct request {
             auto& v = labels.emplace_back();
             for (const auto& [k, val] : l) v.push_back({k, val});
         }
-        for (const auto& v : labels) refs.push_back({name, v, 1});
+        for (const auto& v : labels) refs.push_back({name, {}, v, 1});
     }
 };
 

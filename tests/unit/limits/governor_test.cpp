@@ -31,7 +31,7 @@ struct request {
         for (const auto& [n, ls] : owned) {
             auto& views = labels.emplace_back();
             for (const auto& [k, v] : ls) views.push_back({k, v});
-            refs.push_back({n, views, points});
+            refs.push_back({n, {}, views, points});
         }
         return *this;
     }
