@@ -403,6 +403,26 @@ void governor::metric_query(const series_ref& s, const rule* r, const decision& 
     check_caps(p);
 }
 
+bool governor::reserve_tenant(pending& p) {
+    if (p.tenant_cap == 0) return true;
+    auto& t = *p.tenant;
+    if (t.active.load(std::memory_order_relaxed) + t.admitted.load(std::memory_order_relaxed) >=
+        p.tenant_cap) {
+        p.tenant_full = true;
+        return false;
+    }
+    t.admitted.fetch_add(1, std::memory_order_relaxed);
+    p.reserved = true;
+    return true;
+}
+
+void governor::release_tenant(tenant_state& t) {
+    // Never below 0: a refresh() meanwhile reset the count (and the place with it).
+    auto v = t.admitted.load(std::memory_order_relaxed);
+    while (v != 0 && !t.admitted.compare_exchange_weak(v, v - 1, std::memory_order_relaxed)) {
+    }
+}
+
 void governor::count_drop(const series_ref& s, metric_entry& entry, const pending& p,
                           drop_reason reason) {
     entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
@@ -445,18 +465,21 @@ void governor::settle(const series_ref& s, metric_entry& entry, const rules_stat
         if (drop) {
             d.keep = false;
             d.strip_mask = 0;
+            if (p.reserved) release_tenant(*p.tenant);
             count_drop(s, entry, p, reason);
             return;
         }
         res = tracker.insert(p.hash, now);  // passes under log or dry run: count it
         sketch = true;
     }
-    if (res == cardinality::observe_result::admitted) {
-        if (options_.max_series != 0)
-            admitted_since_refresh_.fetch_add(1, std::memory_order_relaxed);
-        // The default tenant's total is only the sum at refresh(): its hot path stays as it was.
-        if (p.tenant != default_tenant_.get())
-            p.tenant->admitted.fetch_add(1, std::memory_order_relaxed);
+    const bool admitted = res == cardinality::observe_result::admitted;
+    if (admitted && options_.max_series != 0)
+        admitted_since_refresh_.fetch_add(1, std::memory_order_relaxed);
+    // The default tenant's total is only the sum at refresh(): its hot path stays as it was.
+    if (p.reserved) {
+        if (!admitted) release_tenant(*p.tenant);
+    } else if (admitted && p.tenant != default_tenant_.get()) {
+        p.tenant->admitted.fetch_add(1, std::memory_order_relaxed);
     }
 
     // 3. Per-label distinct values, for the cardinality API: fed by series that are new or seen

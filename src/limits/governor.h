@@ -246,6 +246,10 @@ class governor {
     // After the label limits: counts a series they dropped (false) or marked.
     bool end_labels(const series_ref& s, metric_entry& entry, const rules_state& rules,
                     const pending& p, std::chrono::steady_clock::time_point now, const decision& d);
+    // Cluster mode: a place under the tenant's max_series taken before the cluster is asked
+    // (false: the tenant is full), and given back when the series is not admitted after all.
+    bool reserve_tenant(pending& p);
+    static void release_tenant(tenant_state& t);
     // A dropped series in its metric's and its tenant's counts.
     void count_drop(const series_ref& s, metric_entry& entry, const pending& p, drop_reason reason);
     // The metric tracker's query: identity of what is forwarded, rule and global limits.

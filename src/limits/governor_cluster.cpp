@@ -173,9 +173,21 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
             limits.push_back(asks_cluster(p) ? 0 : p.limit);
             index.push_back(i);
         }
-        results.resize(hashes.size());
-        entry->tracker->observe_batch(hashes, limits, results, job->now);
-        for (std::size_t k = 0; k < index.size(); ++k) cluster_settle(*job, index[k], results[k]);
+        if (tenant.cap == 0) {
+            results.resize(hashes.size());
+            entry->tracker->observe_batch(hashes, limits, results, job->now);
+            for (std::size_t k = 0; k < index.size(); ++k)
+                cluster_settle(*job, index[k], results[k]);
+        } else {
+            // The tenant's cap must see each admission (or reservation) before the next series.
+            for (const auto i : index) {
+                auto& p = job->work[i];
+                if (!asks_cluster(p)) check_caps(p);
+                cluster_settle(
+                    *job, i,
+                    entry->tracker->observe(p.hash, asks_cluster(p) ? 0 : p.limit, job->now));
+            }
+        }
         begin = end;
     }
     cluster_round(job);
@@ -228,8 +240,12 @@ void governor::cluster_settle(cluster_job& job, std::size_t i, cardinality::obse
     const auto& s = job.series[i];
     auto& entry = job.entry(i);
     auto& p = job.work[i];
-    // A tenant at its cap (this replica's count) drops its new series without asking.
-    if (!asks_cluster(p) || res != cardinality::observe_result::over_limit || p.tenant_full) {
+    // A tenant at its cap (this replica's count) drops its new series without asking; one under
+    // it holds a place while the cluster decides.
+    bool local =
+        !asks_cluster(p) || res != cardinality::observe_result::over_limit || p.tenant_full;
+    if (!local && !reserve_tenant(p)) local = true;
+    if (local) {
         settle(s, entry, job.rules_of(i), job.now, res, p, job.out[i]);
         if (res == cardinality::observe_result::refreshed) {
             // Keeps the cluster's copies live; not awaited.

@@ -179,6 +179,7 @@ struct governor::pending {
     tenant_state* tenant = nullptr;  // never null in a decision (the default tenant's state)
     std::uint64_t tenant_cap = 0;    // the tenant's max_series; 0: none
     bool tenant_full = false;
+    bool reserved = false;  // cluster mode: holds a place under the tenant's cap (reserve_tenant)
 };
 
 struct governor::run_tenant {
