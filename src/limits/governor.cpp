@@ -13,6 +13,8 @@ namespace mg::limits {
 namespace {
 
 constexpr auto k_drop_log_interval = std::chrono::seconds(10);
+// A tenant with room for this many runs of the current one is decided in batches (far_from_cap).
+constexpr std::uint64_t k_cap_batch_margin = 16;
 
 std::string render_series(const series_ref& s) {
     std::string out(s.metric_name);
@@ -259,7 +261,7 @@ batch_summary governor::decide(std::span<const series_ref> series, std::span<dec
             }
         }
         results.resize(hashes.size());
-        if (options_.max_series == 0 && tenant.cap == 0) {
+        if (options_.max_series == 0 && (tenant.cap == 0 || far_from_cap(tenant, index.size()))) {
             entry->tracker->observe_batch(hashes, limits, results, now);
             for (std::size_t q = 0; q < index.size(); ++q) {
                 const auto i = index[q];
@@ -401,6 +403,14 @@ void governor::metric_query(const series_ref& s, const rule* r, const decision& 
     }
     p.rule_limit = r != nullptr && r->max_cardinality != 0 ? r->max_cardinality : UINT64_MAX;
     check_caps(p);
+}
+
+bool governor::far_from_cap(const run_tenant& t, std::size_t n) {
+    // Room for this run many times over: even if every series of it is new, and other threads
+    // admit runs of their own meanwhile, the cap holds; the run is decided in one batch then.
+    const auto used = t.state->active.load(std::memory_order_relaxed) +
+                      t.state->admitted.load(std::memory_order_relaxed);
+    return used < t.cap && t.cap - used > k_cap_batch_margin * (n + 1);
 }
 
 bool governor::reserve_tenant(pending& p) {

@@ -285,6 +285,8 @@ class governor {
     // The state and rules of a run of series of one tenant, for pending::tenant and the rules.
     struct run_tenant;
     run_tenant tenant_of(std::string_view tenant, const rules_state& rules);
+    // A run of n series of a capped tenant that cannot reach its cap, whatever it admits.
+    static bool far_from_cap(const run_tenant& t, std::size_t n);
     std::shared_ptr<const rules_state> rules_snapshot() const;
     std::unique_ptr<rules_state> compile_rules(std::shared_ptr<const limits_file> file,
                                                std::uint64_t generation, bool tenant_caps);

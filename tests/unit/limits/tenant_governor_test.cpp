@@ -254,3 +254,16 @@ TEST_CASE("persistence hooks carry the tenant", "[governor][tenant]") {
     CHECK_FALSE(f.g.metric("m", "a").has_value());
     CHECK(f.g.metric("m").has_value());
 }
+
+TEST_CASE("a capped tenant far from its cap is decided in batches, exactly at the cap",
+          "[governor][tenant]") {
+    fixture f;
+    f.g.set_limits(mg::test::limits_from_yaml("tenants:\n  a: {max_series: 1000}\n"));
+    int kept = 0;
+    for (int from = 0; from < 1500; from += 10) kept += f.kept(range("a", "m", from, from + 10));
+    CHECK(kept == 1000);
+    CHECK(f.g.metric("m", "a")->active_series == 1000);
+    f.g.refresh();
+    CHECK(f.kept(range("a", "m", 2000, 2010)) == 0);
+    CHECK(f.kept(range("a", "m", 0, 10)) == 10);
+}
