@@ -16,6 +16,11 @@ constexpr auto k_drop_log_interval = std::chrono::seconds(10);
 // A tenant with room for this many runs of the current one is decided in batches (far_from_cap).
 constexpr std::uint64_t k_cap_batch_margin = 16;
 
+// The series of one request usually view one tenant string: equal views need no memcmp.
+bool same_tenant(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && (a.data() == b.data() || a == b);
+}
+
 std::string render_series(const series_ref& s) {
     std::string out(s.metric_name);
     out += '{';
@@ -185,6 +190,18 @@ std::shared_ptr<governor::metric_entry> governor::tenant_entry_for(std::string_v
     });
 }
 
+std::shared_ptr<governor::metric_entry> governor::tenant_entry_for(const run_tenant& tenant,
+                                                                   std::string_view metric_name) {
+    // The key's tenant part was made once per tenant lookup; only the name is appended here.
+    thread_local std::string key;
+    key.assign(tenant.key_prefix);
+    key.append(metric_name);
+    return tenant_metrics_.get_or_create(key, [this] {
+        return std::make_shared<metric_entry>(
+            std::make_shared<cardinality::bloom_tracker>(options_.tracker, clock_));
+    });
+}
+
 std::shared_ptr<governor::metric_entry> governor::find_entry(std::string_view tenant,
                                                              std::string_view metric_name) const {
     if (tenant.empty()) return metrics_.find(metric_name);
@@ -202,6 +219,7 @@ governor::run_tenant governor::tenant_of(std::string_view tenant, const rules_st
     }
     t.holder = tenant_for(tenant);
     t.state = t.holder.get();
+    tenant_metric_key(tenant, {}, t.key_prefix);
     const auto& tr = rules.for_tenant(tenant);
     t.rules = tr.rules;
     t.cap = tr.max_series;
@@ -230,18 +248,22 @@ batch_summary governor::decide(std::span<const series_ref> series, std::span<dec
     thread_local std::vector<cardinality::observe_result> results;
 
     // Series of one metric usually come together: one entry lookup, one candidates lookup and one
-    // batched tracker query (with prefetching) per run of the same tenant and metric name.
+    // batched tracker query (with prefetching) per run of the same tenant and metric name. A
+    // request's series usually share one tenant: it is looked up when it changes, not per run.
+    run_tenant tenant;
+    std::string_view tenant_name;
     for (std::size_t begin = 0; begin < series.size();) {
         std::size_t end = begin + 1;
         const auto name = series[begin].metric_name;
-        const auto tenant_name = series[begin].tenant;
+        if (tenant.state == nullptr || !same_tenant(series[begin].tenant, tenant_name)) {
+            tenant_name = series[begin].tenant;
+            tenant = tenant_of(tenant_name, *rules);
+        }
         while (end < series.size() && series[end].metric_name == name &&
-               series[end].tenant == tenant_name)
+               same_tenant(series[end].tenant, tenant_name))
             ++end;
-        const auto tenant = tenant_of(tenant_name, *rules);
         const auto& rs = *tenant.rules;
-        const auto entry =
-            tenant_name.empty() ? entry_for(name) : tenant_entry_for(tenant_name, name);
+        const auto entry = tenant_name.empty() ? entry_for(name) : tenant_entry_for(tenant, name);
         const auto candidates = rs.candidates_for(name);
 
         const std::size_t n = end - begin;

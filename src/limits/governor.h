@@ -280,10 +280,12 @@ class governor {
     std::shared_ptr<tenant_state> tenant_for(std::string_view tenant);
     std::shared_ptr<metric_entry> tenant_entry_for(std::string_view tenant,
                                                    std::string_view metric_name);
+    struct run_tenant;
+    std::shared_ptr<metric_entry> tenant_entry_for(const run_tenant& tenant,
+                                                   std::string_view metric_name);
     std::shared_ptr<metric_entry> find_entry(std::string_view tenant,
                                              std::string_view metric_name) const;
     // The state and rules of a run of series of one tenant, for pending::tenant and the rules.
-    struct run_tenant;
     run_tenant tenant_of(std::string_view tenant, const rules_state& rules);
     // A run of n series of a capped tenant that cannot reach its cap, whatever it admits.
     static bool far_from_cap(const run_tenant& t, std::size_t n);

@@ -187,6 +187,7 @@ struct governor::run_tenant {
     tenant_state* state = nullptr;
     const rules_state* rules = nullptr;
     std::uint64_t cap = 0;
+    std::string key_prefix;  // tenant_metric_key(tenant, ""): its entries' keys start with it
 };
 
 // The key of a non-default tenant's metric in tenant_metrics_: the tenant's length, ':', the
