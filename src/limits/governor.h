@@ -201,7 +201,7 @@ class governor {
     void refresh();
 
     const governor_options& options() const { return options_; }
-    // Per-metric state, for the persistence module (save and restore of trackers).
+    // The default tenant's per-metric state (other tenants: for_each_tracker).
     const sharded_map<metric_entry>& entries() const { return metrics_; }
 
     // Persistence (src/persistence/governor_host.h). Every tracker that enforces a limit: the
