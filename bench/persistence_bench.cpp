@@ -145,8 +145,8 @@ void BM_ingest_latency_during_save(benchmark::State& state) {
             (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
             while (!stop) {
                 // Every tracker dirty, every pass: the worst case for the ingest path.
-                g.for_each_tracker(
-                    [](std::string_view, std::string_view, const auto& t) { t->mark_dirty(); });
+                g.for_each_tracker([](std::string_view, std::string_view, std::string_view,
+                                      const auto& t) { t->mark_dirty(); });
                 p.save_now();
                 ++passes;
             }

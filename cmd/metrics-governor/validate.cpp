@@ -43,9 +43,12 @@ startup_check check_startup_files(const mg::config::app_config& cfg) {
         out.errors.push_back("metrics-governor: invalid limits file (-limits-config):\n" +
                              file.error_message());
     } else {
-        out.checked.push_back("limits file " + cfg.limits.config + " (" +
-                              plural(file->rules.size(), "rule") +
-                              (file->has_defaults ? " and defaults" : "") + ")");
+        out.checked.push_back(
+            "limits file " + cfg.limits.config + " (" + plural(file->rules.size(), "rule") +
+            (file->has_defaults ? " and defaults" : "") +
+            (file->tenants.empty() ? std::string()
+                                   : ", " + plural(file->tenants.size(), "tenant")) +
+            (file->has_tenant_defaults ? ", tenant_defaults" : "") + ")");
     }
     for (const auto& [access, prefix] :
          {std::pair{&cfg.receiver.access, "receiver"}, std::pair{&cfg.stats.access, "stats"}}) {

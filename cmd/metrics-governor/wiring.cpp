@@ -17,6 +17,9 @@ limits::governor_options governor_options_from(const config::app_config& cfg) {
     o.tracker.window = cfg.cardinality.window;
     o.dry_run = cfg.limits.dry_run;
     o.max_series = cfg.limits.max_series;
+    o.max_tenants_in_metrics = static_cast<std::size_t>(cfg.limits.max_tenants_in_metrics);
+    // The name the stats API and metrics show for the default tenant ("" inside the governor).
+    o.default_tenant_name = cfg.tenancy.default_tenant;
     return o;
 }
 

@@ -124,6 +124,8 @@ struct limits_config {
     std::string config;  // path of the limits YAML file; empty = no limits file
     bool dry_run = false;
     std::uint64_t max_series = 0;  // global cap on active series; 0 = none
+    // Tenants with their own `tenant` label value in the tenant metric families.
+    std::uint64_t max_tenants_in_metrics = 100;
 };
 
 // The bloom_persistence section of the operator spec, with its keys and defaults.

@@ -267,6 +267,11 @@ std::vector<setting> build_rows() {
                        "limits.max_series", group::limits,
                        "Global cap on active series over all metrics; 0 means no cap.")
                        .int_range(0, std::numeric_limits<std::int64_t>::max()));
+    rows.push_back(make_setting<&app_config::limits, &limits_config::max_tenants_in_metrics>(
+                       "limits.max_tenants_in_metrics", group::limits,
+                       "Tenants with their own tenant label value in the per-tenant metrics (the "
+                       "first ones seen); the rest are summed as __other__.")
+                       .int_range(0, 100000));
 
     // Bloom persistence: the operator spec's bloom_persistence section, key for key.
     using bp = bloom_persistence_config;

@@ -72,73 +72,145 @@ std::vector<prometheus::MetricFamily> cardinality_collector::Collect() const {
     }
     for (const auto& [rule, v] : ratio) util.metric.push_back(gauge(v, {{"rule", rule}}));
     out.push_back(std::move(util));
+
+    // Per tenant, under the label bound: the tenants past it add up in "__other__".
+    auto tenant_active = family("metrics_governor_tenant_active_series",
+                                "Distinct active series of a tenant over all its metric names "
+                                "(tenants past -limits-max-tenants-in-metrics as __other__).");
+    std::map<std::string, double> by_label;
+    for (const auto& t : governor_->tenants()) {
+        if (!t.is_default && t.metrics == 0 && t.active_series == 0) continue;
+        by_label[governor_->tenant_label(t.is_default ? std::string_view() : t.name)] +=
+            static_cast<double>(t.active_series);
+    }
+    for (const auto& [label, v] : by_label)
+        tenant_active.metric.push_back(gauge(v, {{"tenant", label}}));
+    out.push_back(std::move(tenant_active));
     return out;
 }
 
+namespace {
+
+// Tenant and metric names are the senders' bytes: invalid UTF-8 is replaced, never thrown over.
+std::string dump_json(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+http::response error_response(const http::request& req, http::bhttp::status status,
+                              std::string_view type, std::string message) {
+    nlohmann::json err{{"status", "error"}, {"errorType", type}, {"error", std::move(message)}};
+    return http::make_response(req, status, dump_json(err), http::k_json);
+}
+
+// GET /api/v1/tenants: every tenant with its series, cap and drops.
+http::response tenants_response(const http::request& req, governor& g) {
+    g.refresh();
+    auto list = nlohmann::json::array();
+    for (const auto& t : g.tenants()) {
+        list.push_back({{"name", t.name},
+                        {"default", t.is_default},
+                        {"activeSeries", t.active_series},
+                        {"maxSeries", t.max_series},
+                        {"metrics", t.metrics},
+                        {"droppedSeries", t.dropped_series},
+                        {"droppedDatapoints", t.dropped_datapoints}});
+    }
+    nlohmann::json body{{"status", "success"}, {"data", {{"tenants", std::move(list)}}}};
+    return http::make_response(req, http::bhttp::status::ok, dump_json(body), http::k_json);
+}
+
+}  // namespace
+
 void add_cardinality_routes(http::router& routes, std::shared_ptr<governor> g,
                             std::size_t default_limit) {
-    routes.add(http::bhttp::verb::get, "/api/v1/cardinality",
-               [g, default_limit](const http::request& req) {
-                   const auto q = http::query_params(req.target());
-                   std::size_t limit = default_limit;
-                   if (auto it = q.find("limit"); it != q.end()) {
-                       const auto& v = it->second;
-                       std::size_t parsed = 0;
-                       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
-                       if (ec != std::errc() || p != v.data() + v.size() || parsed == 0) {
-                           nlohmann::json err{
-                               {"status", "error"},
-                               {"errorType", "bad_data"},
-                               {"error", "limit must be a positive integer, got \"" + v + "\""}};
-                           return http::make_response(req, http::bhttp::status::bad_request,
-                                                      err.dump() + "\n", http::k_json);
-                       }
-                       limit = std::min<std::size_t>(parsed, 100000);
-                   }
-                   g->refresh();
-                   nlohmann::json data;
-                   data["totalSeries"] = g->active_series();
-                   data["trackers"] = g->trackers();
-                   data["dryRun"] = g->options().dry_run;
-                   data["cluster"] = g->clustered();
-                   auto& top = data["seriesCountByMetricName"] = nlohmann::json::array();
-                   for (const auto& m : g->top_metrics(limit)) {
-                       top.push_back({{"name", m.name},
-                                      {"value", m.active_series},
-                                      {"limit", m.limit},
-                                      {"rule", m.rule},
-                                      {"droppedSeries", m.dropped_series},
-                                      {"droppedDatapoints", m.dropped_datapoints}});
-                       // Cluster mode: the count over every replica beside this replica's view.
-                       if (m.cluster_active_series >= 0)
-                           top.back()["clusterValue"] = m.cluster_active_series;
-                   }
-                   if (auto it = q.find("metric"); it != q.end()) {
-                       const auto m = g->metric(it->second);
-                       if (!m) {
-                           nlohmann::json err{
-                               {"status", "error"},
-                               {"errorType", "not_found"},
-                               {"error", "no active series for metric \"" + it->second + "\""}};
-                           return http::make_response(req, http::bhttp::status::not_found,
-                                                      err.dump() + "\n", http::k_json);
-                       }
-                       data["metric"] = {{"name", m->name},
-                                         {"value", m->active_series},
-                                         {"limit", m->limit},
-                                         {"rule", m->rule},
-                                         {"droppedSeries", m->dropped_series},
-                                         {"droppedDatapoints", m->dropped_datapoints}};
-                       if (m->cluster_active_series >= 0)
-                           data["metric"]["clusterValue"] = m->cluster_active_series;
-                       auto& labels = data["labelValueCountByLabelName"] = nlohmann::json::array();
-                       for (const auto& l : g->label_values(it->second))
-                           labels.push_back({{"name", l.name}, {"value", l.distinct_values}});
-                   }
-                   nlohmann::json body{{"status", "success"}, {"data", std::move(data)}};
-                   return http::make_response(req, http::bhttp::status::ok, body.dump() + "\n",
-                                              http::k_json);
-               });
+    routes.add(http::bhttp::verb::get, "/api/v1/tenants",
+               [g](const http::request& req) { return tenants_response(req, *g); });
+    routes.add(
+        http::bhttp::verb::get, "/api/v1/cardinality",
+        [g, default_limit](const http::request& req) {
+            const auto q = http::query_params(req.target());
+            // ?tenant=NAME scopes the answer; none (or the default tenant's name) is the
+            // default tenant.
+            std::string tenant;
+            if (auto it = q.find("tenant"); it != q.end()) {
+                auto t = g->resolve_tenant(it->second);
+                if (!t) {
+                    return error_response(req, http::bhttp::status::not_found, "not_found",
+                                          "no tenant \"" + it->second.substr(0, 256) +
+                                              "\" (GET /api/v1/tenants lists them)");
+                }
+                tenant = std::move(*t);
+            }
+            std::size_t limit = default_limit;
+            if (auto it = q.find("limit"); it != q.end()) {
+                const auto& v = it->second;
+                std::size_t parsed = 0;
+                auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
+                if (ec != std::errc() || p != v.data() + v.size() || parsed == 0) {
+                    nlohmann::json err{
+                        {"status", "error"},
+                        {"errorType", "bad_data"},
+                        {"error", "limit must be a positive integer, got \"" + v + "\""}};
+                    return http::make_response(req, http::bhttp::status::bad_request,
+                                               dump_json(err), http::k_json);
+                }
+                limit = std::min<std::size_t>(parsed, 100000);
+            }
+            g->refresh();
+            nlohmann::json data;
+            data["totalSeries"] = g->active_series();
+            if (q.contains("tenant")) {
+                for (const auto& t : g->tenants()) {
+                    if (t.is_default != tenant.empty() || (!tenant.empty() && t.name != tenant))
+                        continue;
+                    data["tenant"] = {{"name", t.name},
+                                      {"default", t.is_default},
+                                      {"activeSeries", t.active_series},
+                                      {"maxSeries", t.max_series},
+                                      {"droppedSeries", t.dropped_series}};
+                    data["totalSeries"] = t.active_series;
+                }
+            }
+            data["trackers"] = g->trackers();
+            data["dryRun"] = g->options().dry_run;
+            data["cluster"] = g->clustered();
+            auto& top = data["seriesCountByMetricName"] = nlohmann::json::array();
+            for (const auto& m : g->top_metrics(limit, tenant)) {
+                top.push_back({{"name", m.name},
+                               {"value", m.active_series},
+                               {"limit", m.limit},
+                               {"rule", m.rule},
+                               {"droppedSeries", m.dropped_series},
+                               {"droppedDatapoints", m.dropped_datapoints}});
+                // Cluster mode: the count over every replica beside this replica's view.
+                if (m.cluster_active_series >= 0)
+                    top.back()["clusterValue"] = m.cluster_active_series;
+            }
+            if (auto it = q.find("metric"); it != q.end()) {
+                const auto m = g->metric(it->second, tenant);
+                if (!m) {
+                    nlohmann::json err{
+                        {"status", "error"},
+                        {"errorType", "not_found"},
+                        {"error", "no active series for metric \"" + it->second + "\""}};
+                    return http::make_response(req, http::bhttp::status::not_found, dump_json(err),
+                                               http::k_json);
+                }
+                data["metric"] = {{"name", m->name},
+                                  {"value", m->active_series},
+                                  {"limit", m->limit},
+                                  {"rule", m->rule},
+                                  {"droppedSeries", m->dropped_series},
+                                  {"droppedDatapoints", m->dropped_datapoints}};
+                if (m->cluster_active_series >= 0)
+                    data["metric"]["clusterValue"] = m->cluster_active_series;
+                auto& labels = data["labelValueCountByLabelName"] = nlohmann::json::array();
+                for (const auto& l : g->label_values(it->second, tenant))
+                    labels.push_back({{"name", l.name}, {"value", l.distinct_values}});
+            }
+            nlohmann::json body{{"status", "success"}, {"data", std::move(data)}};
+            return http::make_response(req, http::bhttp::status::ok, dump_json(body), http::k_json);
+        });
 }
 
 }  // namespace mg::limits

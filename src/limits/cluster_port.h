@@ -51,6 +51,11 @@ class cluster_port {
     virtual void admit(std::vector<cluster_query> queries, callback done) = 0;
 };
 
+// The tracker name of a non-default tenant's tracker: "\x1e", the escaped tenant
+// (limits/tenant_escape.h), "\x1e", then the name the default tenant's tracker would have.
+// The default tenant ("") keeps that name unchanged.
+std::string tenant_tracker_name(std::string_view tenant, std::string name);
+
 // The tracker name of a label limit.
 inline std::string label_tracker_name(std::string_view metric, std::string_view label) {
     std::string s(metric);

@@ -1,7 +1,9 @@
 #include "limits/governor.h"
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "limits/governor_internal.h"
 #include "logging/log.h"
@@ -11,6 +13,13 @@ namespace mg::limits {
 namespace {
 
 constexpr auto k_drop_log_interval = std::chrono::seconds(10);
+// A tenant with room for this many runs of the current one is decided in batches (far_from_cap).
+constexpr std::uint64_t k_cap_batch_margin = 16;
+
+// The series of one request usually view one tenant string: equal views need no memcmp.
+bool same_tenant(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && (a.data() == b.data() || a == b);
+}
 
 std::string render_series(const series_ref& s) {
     std::string out(s.metric_name);
@@ -46,8 +55,31 @@ std::string_view reason_name(drop_reason r) {
             return "label_name_too_long";
         case drop_reason::label_value_too_long:
             return "label_value_too_long";
+        case drop_reason::tenant_max_series:
+            return "tenant_max_series";
     }
     return "unknown";
+}
+
+void tenant_metric_key(std::string_view tenant, std::string_view metric, std::string& out) {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, tenant.size());
+    out.assign(digits, end);
+    out += ':';
+    out += tenant;
+    out += metric;
+}
+
+bool split_tenant_metric_key(std::string_view key, std::string_view& tenant,
+                             std::string_view& metric) {
+    const auto colon = key.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    std::size_t n = 0;
+    const auto [p, ec] = std::from_chars(key.data(), key.data() + colon, n);
+    if (ec != std::errc() || p != key.data() + colon || n > key.size() - colon - 1) return false;
+    tenant = key.substr(colon + 1, n);
+    metric = key.substr(colon + 1 + n);
+    return true;
 }
 
 governor::metric_entry::label_state& governor::metric_entry::label(std::string_view name) {
@@ -63,29 +95,66 @@ governor::governor(governor_options options, mg::clock& clock,
                    std::shared_ptr<prometheus::Registry> registry)
     : options_(std::move(options)), clock_(clock) {
     if (auto st = options_.tracker.validate(); !st) throw std::invalid_argument(st.error_message());
+    default_tenant_ = std::make_unique<tenant_state>(std::string());
+    labels_ = std::make_unique<tenant_labels>();
+    labels_->max = options_.max_tenants_in_metrics;
     if (registry) export_ = std::make_unique<governor_metrics>(*registry);
     set_limits(std::make_shared<limits_file>());
 }
 
 governor::~governor() = default;
 
-void governor::set_limits(std::shared_ptr<const limits_file> file) {
-    auto state = std::make_shared<rules_state>();
+std::unique_ptr<governor::rules_state> governor::compile_rules(
+    std::shared_ptr<const limits_file> file, std::uint64_t generation, bool tenant_caps) {
+    auto state = std::make_unique<rules_state>();
     state->file = std::move(file);
     state->matcher = std::make_unique<rule_matcher>(state->file, clock_);
-    state->generation = rules_generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    state->generation = generation;
     const auto add_counters = [&](std::string name, action a) {
         auto c = std::make_unique<rule_counters>();
         c->name = std::move(name);
         if (export_) {
-            export_->resolve(*c,
-                             options_.dry_run ? "dry_run" : (a == action::log ? "log" : "drop"));
+            export_->resolve(*c, options_.dry_run ? "dry_run" : (a == action::log ? "log" : "drop"),
+                             tenant_caps);
         }
         state->counters.push_back(std::move(c));
     };
     for (const auto& r : state->file->rules) add_counters(r.name, r.on_limit);
     add_counters("default", state->file->defaults.on_limit);
     add_counters("none", action::drop);
+    return state;
+}
+
+void governor::set_limits(std::shared_ptr<const limits_file> file) {
+    const auto generation = rules_generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    bool tenant_caps = file->has_tenant_defaults && file->tenant_defaults.max_series != 0;
+    for (const auto& [name, t] : file->tenants) tenant_caps = tenant_caps || t.max_series != 0;
+    std::shared_ptr<rules_state> state = compile_rules(file, generation, tenant_caps);
+    state->tenant_caps = tenant_caps;
+    // A tenant's own defaults and rules replace the top level's; what it leaves out falls back.
+    const auto rules_for = [&](const tenant_limits& t) -> const rules_state* {
+        if (!t.has_defaults && !t.has_rules) return state.get();
+        auto own = std::make_shared<limits_file>();
+        own->source = file->source;
+        own->has_defaults = t.has_defaults || file->has_defaults;
+        own->defaults = t.has_defaults ? t.defaults : file->defaults;
+        own->rules = t.has_rules ? t.rules : file->rules;
+        state->children.push_back(compile_rules(std::move(own), generation, tenant_caps));
+        return state->children.back().get();
+    };
+    for (const auto& [name, t] : file->tenants) {
+        state->tenants.emplace(name, rules_state::tenant_rules{rules_for(t), t.max_series});
+        if (name == options_.default_tenant_name) {
+            logging::warn(
+                "limits file: tenants entry for the default tenant does not apply; the top level "
+                "and -limits-max-series govern the default tenant",
+                {{"tenant", name}, {"file", file->source}});
+        }
+    }
+    state->unlisted = {state.get(), 0};
+    if (file->has_tenant_defaults) {
+        state->unlisted = {rules_for(file->tenant_defaults), file->tenant_defaults.max_series};
+    }
     std::lock_guard lock(rules_mu_);
     rules_ = std::move(state);
 }
@@ -106,6 +175,69 @@ std::shared_ptr<governor::metric_entry> governor::entry_for(std::string_view met
     });
 }
 
+std::shared_ptr<governor::tenant_state> governor::tenant_for(std::string_view tenant) {
+    return tenants_.get_or_create(
+        tenant, [&] { return std::make_shared<tenant_state>(std::string(tenant)); });
+}
+
+std::shared_ptr<governor::metric_entry> governor::tenant_entry_for(std::string_view tenant,
+                                                                   std::string_view metric_name) {
+    thread_local std::string key;
+    tenant_metric_key(tenant, metric_name, key);
+    return tenant_metrics_.get_or_create(key, [this] {
+        return std::make_shared<metric_entry>(
+            std::make_shared<cardinality::bloom_tracker>(options_.tracker, clock_));
+    });
+}
+
+std::shared_ptr<governor::metric_entry> governor::tenant_entry_for(const run_tenant& tenant,
+                                                                   std::string_view metric_name) {
+    // The key's tenant part was made once per tenant lookup; only the name is appended here.
+    thread_local std::string key;
+    key.assign(tenant.key_prefix);
+    key.append(metric_name);
+    return tenant_metrics_.get_or_create(key, [this] {
+        return std::make_shared<metric_entry>(
+            std::make_shared<cardinality::bloom_tracker>(options_.tracker, clock_));
+    });
+}
+
+std::shared_ptr<governor::metric_entry> governor::find_entry(std::string_view tenant,
+                                                             std::string_view metric_name) const {
+    if (tenant.empty()) return metrics_.find(metric_name);
+    std::string key;
+    tenant_metric_key(tenant, metric_name, key);
+    return tenant_metrics_.find(key);
+}
+
+governor::run_tenant governor::tenant_of(std::string_view tenant, const rules_state& rules) {
+    run_tenant t;
+    if (tenant.empty()) {
+        t.state = default_tenant_.get();
+        t.rules = &rules;
+        return t;
+    }
+    t.holder = tenant_for(tenant);
+    t.state = t.holder.get();
+    tenant_metric_key(tenant, {}, t.key_prefix);
+    const auto& tr = rules.for_tenant(tenant);
+    t.rules = tr.rules;
+    t.cap = tr.max_series;
+    return t;
+}
+
+void governor::check_caps(pending& p) const {
+    p.global_full = options_.max_series != 0 &&
+                    total_active_.load(std::memory_order_relaxed) +
+                            admitted_since_refresh_.load(std::memory_order_relaxed) >=
+                        options_.max_series;
+    p.tenant_full =
+        p.tenant_cap != 0 && p.tenant->active.load(std::memory_order_relaxed) +
+                                     p.tenant->admitted.load(std::memory_order_relaxed) >=
+                                 p.tenant_cap;
+    p.limit = p.global_full || p.tenant_full ? 0 : p.rule_limit;
+}
+
 batch_summary governor::decide(std::span<const series_ref> series, std::span<decision> out) {
     if (series.empty()) return {};
     const auto rules = rules_snapshot();
@@ -116,47 +248,56 @@ batch_summary governor::decide(std::span<const series_ref> series, std::span<dec
     thread_local std::vector<cardinality::observe_result> results;
 
     // Series of one metric usually come together: one entry lookup, one candidates lookup and one
-    // batched tracker query (with prefetching) per run of the same metric name.
+    // batched tracker query (with prefetching) per run of the same tenant and metric name. A
+    // request's series usually share one tenant: it is looked up when it changes, not per run.
+    run_tenant tenant;
+    std::string_view tenant_name;
     for (std::size_t begin = 0; begin < series.size();) {
         std::size_t end = begin + 1;
-        while (end < series.size() && series[end].metric_name == series[begin].metric_name) ++end;
         const auto name = series[begin].metric_name;
-        const auto entry = entry_for(name);
-        const auto candidates = rules->candidates_for(name);
+        if (tenant.state == nullptr || !same_tenant(series[begin].tenant, tenant_name)) {
+            tenant_name = series[begin].tenant;
+            tenant = tenant_of(tenant_name, *rules);
+        }
+        while (end < series.size() && series[end].metric_name == name &&
+               same_tenant(series[end].tenant, tenant_name))
+            ++end;
+        const auto& rs = *tenant.rules;
+        const auto entry = tenant_name.empty() ? entry_for(name) : tenant_entry_for(tenant, name);
+        const auto candidates = rs.candidates_for(name);
 
         const std::size_t n = end - begin;
-        work.assign(n, pending{});
+        pending start;
+        start.tenant = tenant.state;
+        start.tenant_cap = tenant.cap;
+        work.assign(n, start);
         hashes.clear();
         limits.clear();
         index.clear();
         for (std::size_t i = 0; i < n; ++i) {
             out[begin + i] = decision{};
-            if (prepare(series[begin + i], *entry, *rules, *candidates, now, out[begin + i],
-                        work[i])) {
+            if (prepare(series[begin + i], *entry, rs, *candidates, now, out[begin + i], work[i])) {
                 hashes.push_back(work[i].hash);
                 limits.push_back(work[i].limit);
                 index.push_back(i);
             }
         }
         results.resize(hashes.size());
-        if (options_.max_series == 0) {
+        if (options_.max_series == 0 && (tenant.cap == 0 || far_from_cap(tenant, index.size()))) {
             entry->tracker->observe_batch(hashes, limits, results, now);
             for (std::size_t q = 0; q < index.size(); ++q) {
                 const auto i = index[q];
-                settle(series[begin + i], *entry, *rules, now, results[q], work[i], out[begin + i]);
+                settle(series[begin + i], *entry, rs, now, results[q], work[i], out[begin + i]);
             }
         } else {
-            // The global cap must see each admission before the next series is decided: one at a
-            // time, re-reading the total for each.
+            // A cap (global or the tenant's) must see each admission before the next series is
+            // decided: one at a time, re-reading the totals for each.
             for (std::size_t q = 0; q < index.size(); ++q) {
                 const auto i = index[q];
                 auto& p = work[i];
-                p.global_full = total_active_.load(std::memory_order_relaxed) +
-                                    admitted_since_refresh_.load(std::memory_order_relaxed) >=
-                                options_.max_series;
-                p.limit = p.global_full ? 0 : p.rule_limit;
+                check_caps(p);
                 const auto res = entry->tracker->observe(p.hash, p.limit, now);
-                settle(series[begin + i], *entry, *rules, now, res, p, out[begin + i]);
+                settle(series[begin + i], *entry, rs, now, res, p, out[begin + i]);
             }
         }
         begin = end;
@@ -198,7 +339,7 @@ bool governor::prepare(const series_ref& s, metric_entry& entry, const rules_sta
                 label_over_limit(s, r, at, tracker, h, now, d);
         }
     }
-    if (!end_labels(s, entry, rules, r, now, d)) return false;
+    if (!end_labels(s, entry, rules, p, now, d)) return false;
     // 2. What the metric's tracker is asked.
     metric_query(s, r, d, p);
     return true;
@@ -255,12 +396,12 @@ void governor::label_over_limit(const series_ref& s, const rule* r, std::size_t 
 }
 
 bool governor::end_labels(const series_ref& s, metric_entry& entry, const rules_state& rules,
-                          const rule* r, std::chrono::steady_clock::time_point now,
+                          const pending& p, std::chrono::steady_clock::time_point now,
                           const decision& d) {
+    const rule* r = p.r;
     if (!d.keep) {
         note_over_limit(rules, r, drop_reason::label_limit, s, true, now);
-        entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
-        entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
+        count_drop(s, entry, p, drop_reason::label_limit);
         return false;
     }
     if (d.reason == drop_reason::label_limit)
@@ -283,11 +424,52 @@ void governor::metric_query(const series_ref& s, const rule* r, const decision& 
         p.hash = cardinality::series_hash_sorted(s.metric_name, kept);
     }
     p.rule_limit = r != nullptr && r->max_cardinality != 0 ? r->max_cardinality : UINT64_MAX;
-    p.global_full = options_.max_series != 0 &&
-                    total_active_.load(std::memory_order_relaxed) +
-                            admitted_since_refresh_.load(std::memory_order_relaxed) >=
-                        options_.max_series;
-    p.limit = p.global_full ? 0 : p.rule_limit;
+    check_caps(p);
+}
+
+bool governor::far_from_cap(const run_tenant& t, std::size_t n) {
+    // Room for this run many times over: even if every series of it is new, and other threads
+    // admit runs of their own meanwhile, the cap holds; the run is decided in one batch then.
+    const auto used = t.state->active.load(std::memory_order_relaxed) +
+                      t.state->admitted.load(std::memory_order_relaxed);
+    return used < t.cap && t.cap - used > k_cap_batch_margin * (n + 1);
+}
+
+bool governor::reserve_tenant(pending& p) {
+    if (p.tenant_cap == 0) return true;
+    auto& t = *p.tenant;
+    if (t.active.load(std::memory_order_relaxed) + t.admitted.load(std::memory_order_relaxed) >=
+        p.tenant_cap) {
+        p.tenant_full = true;
+        return false;
+    }
+    t.admitted.fetch_add(1, std::memory_order_relaxed);
+    p.reserved = true;
+    return true;
+}
+
+void governor::release_tenant(tenant_state& t) {
+    // Never below 0: a refresh() meanwhile reset the count (and the place with it).
+    auto v = t.admitted.load(std::memory_order_relaxed);
+    while (v != 0 && !t.admitted.compare_exchange_weak(v, v - 1, std::memory_order_relaxed)) {
+    }
+}
+
+void governor::count_drop(const series_ref& s, metric_entry& entry, const pending& p,
+                          drop_reason reason) {
+    entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
+    entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
+    auto& t = *p.tenant;
+    t.dropped_series.fetch_add(1, std::memory_order_relaxed);
+    t.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
+    if (!export_) return;
+    auto* c = t.counters.load(std::memory_order_acquire);
+    if (c == nullptr) {
+        // Racing threads resolve the same counters (the label bound is sticky): either store wins.
+        c = export_->tenant(labels_->label(t.name.empty() ? options_.default_tenant_name : t.name));
+        t.counters.store(c, std::memory_order_release);
+    }
+    export_->count_tenant_drop(*c, reason, s.datapoints);
 }
 
 void governor::settle(const series_ref& s, metric_entry& entry, const rules_state& rules,
@@ -297,26 +479,39 @@ void governor::settle(const series_ref& s, metric_entry& entry, const rules_stat
     bool sketch = res == cardinality::observe_result::admitted ||
                   res == cardinality::observe_result::refreshed;
     if (res == cardinality::observe_result::over_limit) {
-        const auto reason = p.global_full && tracker.count() < p.rule_limit
-                                ? drop_reason::max_series
-                                : drop_reason::cardinality_limit;
-        // The global cap always drops; a rule's limit drops unless its action is log.
+        auto reason = drop_reason::cardinality_limit;
+        if (tracker.count() < p.rule_limit) {
+            if (p.global_full) {
+                reason = drop_reason::max_series;
+            } else if (p.tenant_full) {
+                reason = drop_reason::tenant_max_series;
+            }
+        }
+        // The caps always drop; a rule's limit drops unless its action is log.
         const bool enforce = p.r == nullptr || p.r->on_limit == action::drop;
-        const bool drop = !options_.dry_run && (reason == drop_reason::max_series || enforce);
+        const bool drop =
+            !options_.dry_run && (reason == drop_reason::max_series ||
+                                  reason == drop_reason::tenant_max_series || enforce);
         if (d.reason == drop_reason::none || drop) d.reason = reason;
-        note_over_limit(rules, p.r, reason, s, drop, now);
+        note_over_limit(rules, p.r, reason, s, drop, now, p.tenant_cap);
         if (drop) {
             d.keep = false;
             d.strip_mask = 0;
-            entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
-            entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
+            if (p.reserved) release_tenant(*p.tenant);
+            count_drop(s, entry, p, reason);
             return;
         }
         res = tracker.insert(p.hash, now);  // passes under log or dry run: count it
         sketch = true;
     }
-    if (res == cardinality::observe_result::admitted && options_.max_series != 0) {
+    const bool admitted = res == cardinality::observe_result::admitted;
+    if (admitted && options_.max_series != 0)
         admitted_since_refresh_.fetch_add(1, std::memory_order_relaxed);
+    // The default tenant's total is only the sum at refresh(): its hot path stays as it was.
+    if (p.reserved) {
+        if (!admitted) release_tenant(*p.tenant);
+    } else if (admitted && p.tenant != default_tenant_.get()) {
+        p.tenant->admitted.fetch_add(1, std::memory_order_relaxed);
     }
 
     // 3. Per-label distinct values, for the cardinality API: fed by series that are new or seen
@@ -344,7 +539,7 @@ void governor::note_rejected(drop_reason reason, std::uint64_t series, std::uint
 
 void governor::note_over_limit(const rules_state& rules, const rule* r, drop_reason reason,
                                const series_ref& s, bool dropped,
-                               std::chrono::steady_clock::time_point now) {
+                               std::chrono::steady_clock::time_point now, std::uint64_t cap) {
     auto& c = rules.counters_for(r);
     const auto i = static_cast<std::size_t>(reason);
     if (c.over_limit[i] != nullptr) c.over_limit[i]->Increment();
@@ -358,178 +553,23 @@ void governor::note_over_limit(const rules_state& rules, const rule* r, drop_rea
     const char* what = dropped ? "series dropped over limit"
                                : (options_.dry_run ? "series over limit (dry run, not dropped)"
                                                    : "series over limit (action log, not dropped)");
-    logging::warn(what, {{"rule", c.name},
-                         {"reason", std::string(reason_name(reason))},
-                         {"metric_name", std::string(s.metric_name)},
-                         {"limit", r != nullptr ? r->max_cardinality : options_.max_series},
-                         {"sample_series", render_series(s)}});
-}
-
-std::uint64_t governor::active_series() const {
-    return total_active_.load(std::memory_order_relaxed) +
-           admitted_since_refresh_.load(std::memory_order_relaxed);
-}
-
-std::size_t governor::trackers() const {
-    return metrics_.size();
-}
-
-std::size_t governor::memory_bytes() const {
-    std::size_t total = 0;
-    metrics_.for_each([&](std::string_view, const std::shared_ptr<metric_entry>& e) {
-        total += e->tracker->memory_bytes() + sizeof(metric_entry);
-        std::lock_guard lock(e->labels_mu);
-        for (const auto& l : e->labels) {
-            total += sizeof(*l) + l->name.size();
-            if (l->limit_tracker) total += l->limit_tracker->memory_bytes();
-        }
-    });
-    return total;
-}
-
-void governor::for_each_tracker(const tracker_visitor& fn) const {
-    // Collected first and visited with no lock held: the visitor may call back into the governor
-    // (evict_tracker), and lock order stays shard -> labels_mu everywhere.
-    struct item {
-        std::string metric, label;
-        std::shared_ptr<cardinality::bloom_tracker> tracker;
-    };
-    std::vector<item> items;
-    metrics_.for_each([&](std::string_view name, const std::shared_ptr<metric_entry>& e) {
-        items.push_back({std::string(name), {}, e->tracker});
-        std::lock_guard lock(e->labels_mu);
-        for (const auto& l : e->labels)
-            if (l->limit_tracker) items.push_back({std::string(name), l->name, l->limit_tracker});
-    });
-    for (const auto& i : items) fn(i.metric, i.label, i.tracker);
-}
-
-void governor::adopt_tracker(std::string_view metric, std::string_view label,
-                             std::shared_ptr<cardinality::bloom_tracker> tracker) {
-    if (!tracker) return;
-    if (label.empty()) {
-        // The label trackers already adopted for this metric move into the new entry.
-        auto fresh = std::make_shared<metric_entry>(std::move(tracker));
-        if (const auto old = metrics_.find(metric)) {
-            std::scoped_lock lock(old->labels_mu, fresh->labels_mu);
-            fresh->labels = std::move(old->labels);
-            fresh->labels_window_start = old->labels_window_start;
-        }
-        metrics_.put(metric, std::move(fresh));
-        return;
+    const auto limit = reason == drop_reason::tenant_max_series ? cap
+                       : r != nullptr                           ? r->max_cardinality
+                                                                : options_.max_series;
+    if (s.tenant.empty()) {
+        logging::warn(what, {{"rule", c.name},
+                             {"reason", std::string(reason_name(reason))},
+                             {"metric_name", std::string(s.metric_name)},
+                             {"limit", limit},
+                             {"sample_series", render_series(s)}});
+    } else {
+        logging::warn(what, {{"rule", c.name},
+                             {"reason", std::string(reason_name(reason))},
+                             {"tenant", std::string(s.tenant.substr(0, 256))},
+                             {"metric_name", std::string(s.metric_name)},
+                             {"limit", limit},
+                             {"sample_series", render_series(s)}});
     }
-    const auto e = entry_for(metric);
-    std::lock_guard lock(e->labels_mu);
-    e->label(label).limit_tracker = std::move(tracker);
-}
-
-std::vector<std::string> governor::evict_tracker(std::string_view metric, std::string_view label) {
-    std::vector<std::string> gone;
-    const auto e = metrics_.find(metric);
-    if (!e) return gone;
-    if (label.empty()) {
-        gone.emplace_back();
-        {
-            std::lock_guard lock(e->labels_mu);
-            for (const auto& l : e->labels)
-                if (l->limit_tracker) gone.push_back(l->name);
-        }
-        metrics_.erase(metric);  // not under labels_mu: the shard lock comes first elsewhere
-        return gone;
-    }
-    std::lock_guard lock(e->labels_mu);
-    for (auto& l : e->labels) {
-        if (l->name == label && l->limit_tracker) {
-            l->limit_tracker.reset();
-            gone.emplace_back(label);
-        }
-    }
-    return gone;
-}
-
-void governor::refresh() {
-    const auto now = clock_.monotonic_now();
-    std::uint64_t total = 0;
-    std::vector<std::string> idle;
-    // Reset first: what is admitted while we sum is counted again next time, never lost.
-    admitted_since_refresh_.store(0, std::memory_order_relaxed);
-    metrics_.for_each([&](std::string_view name, const std::shared_ptr<metric_entry>& e) {
-        e->tracker->advance(now);
-        const auto n = e->tracker->count();
-        total += n;
-        // A metric unseen for a whole window has no active series left: free its state.
-        if (n == 0 && now - e->tracker->last_seen() >= options_.tracker.window)
-            idle.emplace_back(name);
-    });
-    for (const auto& name : idle) metrics_.erase(name);
-    total_active_.store(total, std::memory_order_relaxed);
-    // Cluster mode: series admitted while the cluster did not answer reach it even when no new
-    // series come to carry them.
-    if (cluster_ && writeback_->pending.load(std::memory_order_relaxed)) flush_writeback();
-}
-
-metric_summary governor::summarize(std::string_view name, const metric_entry& e,
-                                   const rules_state& rules) const {
-    metric_summary m;
-    m.name = std::string(name);
-    m.active_series = e.tracker->count();
-    m.dropped_series = e.dropped_series.load(std::memory_order_relaxed);
-    m.dropped_datapoints = e.dropped_datapoints.load(std::memory_order_relaxed);
-    m.cluster_active_series = e.cluster_active.load(std::memory_order_relaxed);
-    if (e.rules_generation.load(std::memory_order_relaxed) == rules.generation) {
-        if (const rule* r = rules.rule_by_id(e.last_rule.load(std::memory_order_relaxed))) {
-            m.rule = r->name;
-            m.limit = r->max_cardinality;
-        }
-    }
-    return m;
-}
-
-std::vector<metric_summary> governor::top_metrics(std::size_t n) const {
-    const auto rules = rules_snapshot();
-    std::vector<std::pair<std::uint64_t, std::shared_ptr<metric_entry>>> all;
-    std::vector<std::string> names;
-    metrics_.for_each([&](std::string_view name, const std::shared_ptr<metric_entry>& e) {
-        all.emplace_back(e->tracker->count(), e);
-        names.emplace_back(name);
-    });
-    std::vector<std::size_t> order(all.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    const auto k = std::min(n, order.size());
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
-                      [&](std::size_t a, std::size_t b) {
-                          return all[a].first != all[b].first ? all[a].first > all[b].first
-                                                              : names[a] < names[b];
-                      });
-    std::vector<metric_summary> out;
-    out.reserve(k);
-    for (std::size_t i = 0; i < k; ++i)
-        out.push_back(summarize(names[order[i]], *all[order[i]].second, *rules));
-    return out;
-}
-
-std::optional<metric_summary> governor::metric(std::string_view name) const {
-    const auto e = metrics_.find(name);
-    if (!e) return std::nullopt;
-    return summarize(name, *e, *rules_snapshot());
-}
-
-std::vector<label_summary> governor::label_values(std::string_view metric_name) const {
-    std::vector<label_summary> out;
-    const auto e = metrics_.find(metric_name);
-    if (!e) return out;
-    std::lock_guard lock(e->labels_mu);
-    for (const auto& l : e->labels) {
-        hyperloglog<8> both;
-        both.merge(l->current);
-        both.merge(l->previous);
-        out.push_back({l->name, static_cast<std::uint64_t>(both.estimate() + 0.5)});
-    }
-    std::sort(out.begin(), out.end(), [](const label_summary& a, const label_summary& b) {
-        return a.distinct_values != b.distinct_values ? a.distinct_values > b.distinct_values
-                                                      : a.name < b.name;
-    });
-    return out;
 }
 
 }  // namespace mg::limits

@@ -20,6 +20,14 @@
 // policy decides when no answer comes in time. Series admitted without the cluster (policies
 // local and open, action log, dry run) are written back to it once it answers again.
 //
+// Tenants (docs/limits.md "Tenants"): every series belongs to a tenant, "" being the default
+// tenant (tenancy off, or the tenant named by tenancy.default_tenant). The default tenant keeps
+// the state layout of a governor without tenants (trackers keyed by metric name, the top-level
+// rules); every other tenant has its own trackers per metric name, its rules (the limits file's
+// tenants.<name> or tenant_defaults, falling back to the top level) and its cap max_series on
+// all its metrics together (reason tenant_max_series), checked like -limits-max-series, which
+// still caps every tenant together. In cluster mode a tenant's cap is this replica's own count.
+//
 // Thread-safety: decide() runs concurrently on every I/O thread. The rules are an immutable
 // snapshot swapped by set_limits() (SIGHUP); one call of decide() uses one snapshot throughout.
 // Trackers survive reloads. The statistics methods may run concurrently with decide().
@@ -55,7 +63,15 @@ struct governor_options {
     cardinality::tracker_config tracker;
     bool dry_run = false;          // -limits-dry-run
     std::uint64_t max_series = 0;  // -limits-max-series; 0 = no global cap
+    // -limits-max-tenants-in-metrics: tenants with their own `tenant` label value in the tenant
+    // metric families, the first ones seen; the rest share "__other__".
+    std::size_t max_tenants_in_metrics = 100;
+    // The default tenant's name in metrics and the stats API (tenancy.default_tenant).
+    std::string default_tenant_name = "default";
 };
+
+// The tenant label value for tenants past max_tenants_in_metrics.
+inline constexpr std::string_view k_other_tenants = "__other__";
 
 // One series of a request as the ingest layer sees it.
 struct series_ref {
@@ -78,6 +94,7 @@ enum class drop_reason : std::uint8_t {
     too_many_labels,
     label_name_too_long,
     label_value_too_long,
+    tenant_max_series,  // a tenant at its max_series (limits file tenants / tenant_defaults)
 };
 std::string_view reason_name(drop_reason r);
 
@@ -108,6 +125,16 @@ struct metric_summary {
     // Cluster mode: the metric's active series over every replica, as Redis last answered
     // (-1: not known, e.g. no shared limit or no new series since this replica started).
     std::int64_t cluster_active_series = -1;
+};
+
+struct tenant_summary {
+    std::string name;  // the default tenant as governor_options::default_tenant_name
+    bool is_default = false;
+    std::uint64_t active_series = 0;
+    std::uint64_t max_series = 0;  // the tenant's cap; 0: none
+    std::uint64_t metrics = 0;     // metric names with a tracker
+    std::uint64_t dropped_series = 0;
+    std::uint64_t dropped_datapoints = 0;
 };
 
 struct label_summary {
@@ -153,34 +180,51 @@ class governor {
     // Statistics.
     std::uint64_t active_series() const;  // as of the last refresh()
     std::size_t trackers() const;
-    std::size_t memory_bytes() const;                              // trackers and sketches
-    std::vector<metric_summary> top_metrics(std::size_t n) const;  // by active series, descending
-    std::optional<metric_summary> metric(std::string_view name) const;
-    std::vector<label_summary> label_values(std::string_view metric_name) const;
+    std::size_t memory_bytes() const;  // trackers and sketches
+    // A tenant's metrics ("": the default tenant), by active series, descending.
+    std::vector<metric_summary> top_metrics(std::size_t n, std::string_view tenant = {}) const;
+    std::optional<metric_summary> metric(std::string_view name, std::string_view tenant = {}) const;
+    std::vector<label_summary> label_values(std::string_view metric_name,
+                                            std::string_view tenant = {}) const;
+    // Every tenant with state or listed in the limits file, the default tenant first, then by
+    // active series, descending. Counts of a tenant whose state went idle start again at 0.
+    std::vector<tenant_summary> tenants() const;
+    // The tenant a stats API caller names: "" or default_tenant_name is the default tenant ("");
+    // nullopt when the governor knows no such tenant.
+    std::optional<std::string> resolve_tenant(std::string_view name) const;
+    // The `tenant` label value of a tenant ("" = the default tenant) in the tenant metric
+    // families: its name for the first max_tenants_in_metrics tenants seen, else "__other__".
+    std::string tenant_label(std::string_view tenant) const;
     // Recomputes the total of active series (the -limits-max-series cap uses it, plus what was
     // admitted since) and rotates idle trackers so expired generations release their memory.
     // Called periodically and by the stats endpoints.
     void refresh();
 
     const governor_options& options() const { return options_; }
-    // Per-metric state, for the persistence module (save and restore of trackers).
+    // The default tenant's per-metric state (other tenants: for_each_tracker).
     const sharded_map<metric_entry>& entries() const { return metrics_; }
 
     // Persistence (src/persistence/governor_host.h). Every tracker that enforces a limit: the
     // metric's own (label empty) and one per label_limits label that has seen a value.
-    using tracker_visitor = std::function<void(std::string_view metric, std::string_view label,
-                                               const std::shared_ptr<cardinality::bloom_tracker>&)>;
+    // `tenant` is "" for the default tenant.
+    using tracker_visitor =
+        std::function<void(std::string_view tenant, std::string_view metric, std::string_view label,
+                           const std::shared_ptr<cardinality::bloom_tracker>&)>;
     void for_each_tracker(const tracker_visitor& fn) const;
     // Installs a restored tracker, replacing what is there (startup, before decide() runs).
-    void adopt_tracker(std::string_view metric, std::string_view label,
+    void adopt_tracker(std::string_view tenant, std::string_view metric, std::string_view label,
                        std::shared_ptr<cardinality::bloom_tracker> tracker);
     // Forgets a metric (label empty: its whole state, label trackers included) or one label
     // tracker. Returns the labels whose trackers went with it ("" for the metric's own); empty
     // when there was nothing. Concurrent decide() calls holding the old state finish on it.
-    std::vector<std::string> evict_tracker(std::string_view metric, std::string_view label);
+    std::vector<std::string> evict_tracker(std::string_view tenant, std::string_view metric,
+                                           std::string_view label);
+
+    struct tenant_state;
 
   private:
     struct rules_state;
+    struct tenant_labels;
     struct pending;
     struct cluster_job;
     struct writeback;
@@ -201,7 +245,13 @@ class governor {
                           std::chrono::steady_clock::time_point now, decision& d);
     // After the label limits: counts a series they dropped (false) or marked.
     bool end_labels(const series_ref& s, metric_entry& entry, const rules_state& rules,
-                    const rule* r, std::chrono::steady_clock::time_point now, const decision& d);
+                    const pending& p, std::chrono::steady_clock::time_point now, const decision& d);
+    // Cluster mode: a place under the tenant's max_series taken before the cluster is asked
+    // (false: the tenant is full), and given back when the series is not admitted after all.
+    bool reserve_tenant(pending& p);
+    static void release_tenant(tenant_state& t);
+    // A dropped series in its metric's and its tenant's counts.
+    void count_drop(const series_ref& s, metric_entry& entry, const pending& p, drop_reason reason);
     // The metric tracker's query: identity of what is forwarded, rule and global limits.
     void metric_query(const series_ref& s, const rule* r, const decision& d, pending& p);
     static batch_summary tally(std::span<const series_ref> series, std::span<const decision> out);
@@ -226,16 +276,39 @@ class governor {
                 std::chrono::steady_clock::time_point now, cardinality::observe_result res,
                 const pending& p, decision& d);
     std::shared_ptr<metric_entry> entry_for(std::string_view metric_name);
+    // Non-default tenants: the tenant's state and its entry of a metric.
+    std::shared_ptr<tenant_state> tenant_for(std::string_view tenant);
+    std::shared_ptr<metric_entry> tenant_entry_for(std::string_view tenant,
+                                                   std::string_view metric_name);
+    struct run_tenant;
+    std::shared_ptr<metric_entry> tenant_entry_for(const run_tenant& tenant,
+                                                   std::string_view metric_name);
+    std::shared_ptr<metric_entry> find_entry(std::string_view tenant,
+                                             std::string_view metric_name) const;
+    // The state and rules of a run of series of one tenant, for pending::tenant and the rules.
+    run_tenant tenant_of(std::string_view tenant, const rules_state& rules);
+    // A run of n series of a capped tenant that cannot reach its cap, whatever it admits.
+    static bool far_from_cap(const run_tenant& t, std::size_t n);
     std::shared_ptr<const rules_state> rules_snapshot() const;
+    std::unique_ptr<rules_state> compile_rules(std::shared_ptr<const limits_file> file,
+                                               std::uint64_t generation, bool tenant_caps);
+    // The caps of one series (-limits-max-series, the tenant's) and so the tracker's limit.
+    void check_caps(pending& p) const;
+    // `cap`: the tenant's max_series, logged as the limit of reason tenant_max_series.
     void note_over_limit(const rules_state& rules, const rule* r, drop_reason reason,
                          const series_ref& s, bool dropped,
-                         std::chrono::steady_clock::time_point now);
+                         std::chrono::steady_clock::time_point now, std::uint64_t cap = 0);
     metric_summary summarize(std::string_view name, const metric_entry& e,
                              const rules_state& rules) const;
 
     governor_options options_;
     mg::clock& clock_;
-    sharded_map<metric_entry> metrics_;
+    sharded_map<metric_entry> metrics_;  // the default tenant's, by metric name
+    // Other tenants' entries by tenant_metric_key(tenant, metric), and their tenant states.
+    sharded_map<metric_entry> tenant_metrics_;
+    sharded_map<tenant_state> tenants_;
+    std::unique_ptr<tenant_state> default_tenant_;
+    std::unique_ptr<tenant_labels> labels_;
     mutable std::mutex rules_mu_;  // guards the rules_ pointer; the state itself is immutable
     std::shared_ptr<const rules_state> rules_;
     std::atomic<std::uint64_t> rules_generation_{0};

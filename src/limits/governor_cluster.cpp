@@ -7,6 +7,12 @@
 // and the rest become queries. A series with a new value of a limited label waits for the label's
 // answer before its metric query (round 2), so a series a label limit drops never takes a place
 // under the metric's limit. The answer runs on the cluster's thread.
+//
+// Tenants: a non-default tenant's trackers are named "\x1e" + escape_tenant(tenant) + "\x1e" +
+// the default tenant's name for them (tenant_tracker_name), so its Redis keys carry the tenant and
+// never meet another tenant's; the default tenant's names (and keys) are those without tenancy.
+// A tenant's max_series is this replica's own count: a locally-new series of a tenant at its cap
+// is dropped here without asking the cluster.
 #include <algorithm>
 #include <unordered_map>
 
@@ -34,7 +40,8 @@ struct governor::cluster_job {
     std::span<decision> out;
     decided done;
     std::chrono::steady_clock::time_point now;
-    std::vector<std::shared_ptr<metric_entry>> runs;  // per run of one metric name
+    std::vector<std::shared_ptr<metric_entry>> runs;  // per run of one tenant and metric name
+    std::vector<run_tenant> run_tenants;              // per run
     std::vector<std::uint32_t> run_of;                // per series: its run
     std::vector<pending> work;                        // per series
     std::vector<std::uint8_t> waiting;                // per series: label answers outstanding
@@ -70,6 +77,7 @@ struct governor::cluster_job {
         return {qi->second, si->second};
     }
     metric_entry& entry(std::size_t i) const { return *runs[run_of[i]]; }
+    const rules_state& rules_of(std::size_t i) const { return *run_tenants[run_of[i]].rules; }
     void clear_round() {
         asks.clear();
         queries.clear();
@@ -105,7 +113,6 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
     job->run_of.resize(n);
     job->work.assign(n, pending{});
     job->waiting.assign(n, 0);
-    const auto& rules = *job->rules;
     // The metric trackers' questions of one run, asked together (prefetching, as decide() does).
     thread_local std::vector<std::uint64_t> hashes, limits;
     thread_local std::vector<std::size_t> index;
@@ -113,9 +120,16 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
     for (std::size_t begin = 0; begin < n;) {
         std::size_t end = begin + 1;
         const auto name = job->series[begin].metric_name;
-        while (end < n && job->series[end].metric_name == name) ++end;
-        const auto entry = entry_for(name);
+        const auto tenant_name = job->series[begin].tenant;
+        while (end < n && job->series[end].metric_name == name &&
+               job->series[end].tenant == tenant_name)
+            ++end;
+        const auto entry =
+            tenant_name.empty() ? entry_for(name) : tenant_entry_for(tenant_name, name);
         job->runs.push_back(entry);
+        job->run_tenants.push_back(tenant_of(tenant_name, *job->rules));
+        const auto& tenant = job->run_tenants.back();
+        const auto& rules = *tenant.rules;
         const auto candidates = rules.candidates_for(name);
         hashes.clear();
         limits.clear();
@@ -126,6 +140,8 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
             auto& d = job->out[i];
             d = decision{};
             auto& p = job->work[i];
+            p.tenant = tenant.state;
+            p.tenant_cap = tenant.cap;
             p.r = select_rule(s, *entry, rules, *candidates);
             if (p.r != nullptr && !p.r->label_limits.empty()) {
                 std::lock_guard lock(entry->labels_mu);
@@ -137,7 +153,8 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
                     const auto res =
                         tracker.observe(h, 0, job->now);  // a test: inserts nothing new
                     if (res == observe_result::known) continue;
-                    const auto tname = label_tracker_name(name, label_name);
+                    const auto tname =
+                        tenant_tracker_name(tenant_name, label_tracker_name(name, label_name));
                     if (res == observe_result::refreshed) {
                         job->add(tname, limit, h);  // keeps the cluster's copy live; not awaited
                     } else {
@@ -148,7 +165,7 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
                     }
                 }
             }
-            if (job->waiting[i] != 0 || !end_labels(s, *entry, rules, p.r, job->now, d)) continue;
+            if (job->waiting[i] != 0 || !end_labels(s, *entry, rules, p, job->now, d)) continue;
             cluster_query_for(s, d, p);
             hashes.push_back(p.hash);
             // A shared limit is only tested here (limit 0 inserts nothing new); the rest is
@@ -156,9 +173,21 @@ void governor::cluster_start(const std::shared_ptr<cluster_job>& job) {
             limits.push_back(asks_cluster(p) ? 0 : p.limit);
             index.push_back(i);
         }
-        results.resize(hashes.size());
-        entry->tracker->observe_batch(hashes, limits, results, job->now);
-        for (std::size_t k = 0; k < index.size(); ++k) cluster_settle(*job, index[k], results[k]);
+        if (tenant.cap == 0) {
+            results.resize(hashes.size());
+            entry->tracker->observe_batch(hashes, limits, results, job->now);
+            for (std::size_t k = 0; k < index.size(); ++k)
+                cluster_settle(*job, index[k], results[k]);
+        } else {
+            // The tenant's cap must see each admission (or reservation) before the next series.
+            for (const auto i : index) {
+                auto& p = job->work[i];
+                if (!asks_cluster(p)) check_caps(p);
+                cluster_settle(
+                    *job, i,
+                    entry->tracker->observe(p.hash, asks_cluster(p) ? 0 : p.limit, job->now));
+            }
+        }
         begin = end;
     }
     cluster_round(job);
@@ -202,7 +231,7 @@ void governor::cluster_metric_step(cluster_job& job, std::size_t i) {
     auto& entry = job.entry(i);
     auto& d = job.out[i];
     auto& p = job.work[i];
-    if (!end_labels(s, entry, *job.rules, p.r, job.now, d)) return;
+    if (!end_labels(s, entry, job.rules_of(i), p, job.now, d)) return;
     cluster_query_for(s, d, p);
     cluster_settle(job, i, entry.tracker->observe(p.hash, asks_cluster(p) ? 0 : p.limit, job.now));
 }
@@ -211,17 +240,24 @@ void governor::cluster_settle(cluster_job& job, std::size_t i, cardinality::obse
     const auto& s = job.series[i];
     auto& entry = job.entry(i);
     auto& p = job.work[i];
-    if (!asks_cluster(p) || res != cardinality::observe_result::over_limit) {
-        settle(s, entry, *job.rules, job.now, res, p, job.out[i]);
+    // A tenant at its cap (this replica's count) drops its new series without asking; one under
+    // it holds a place while the cluster decides.
+    bool local =
+        !asks_cluster(p) || res != cardinality::observe_result::over_limit || p.tenant_full;
+    if (!local && !reserve_tenant(p)) local = true;
+    if (local) {
+        settle(s, entry, job.rules_of(i), job.now, res, p, job.out[i]);
         if (res == cardinality::observe_result::refreshed) {
             // Keeps the cluster's copies live; not awaited.
-            if (shared(p)) job.add(std::string(s.metric_name), p.rule_limit, p.hash);
+            if (shared(p))
+                job.add(tenant_tracker_name(s.tenant, std::string(s.metric_name)), p.rule_limit,
+                        p.hash);
             if (options_.max_series != 0) job.add(k_global_tracker, options_.max_series, p.hash);
         }
         return;
     }
     if (!shared(p)) return ask_global(job, i);  // no limit of its own: only the cap
-    auto name = std::string(s.metric_name);
+    auto name = tenant_tracker_name(s.tenant, std::string(s.metric_name));
     const auto [q, slot] = job.add(name, p.rule_limit, p.hash);
     job.asks.push_back(
         {i, q, slot, entry.tracker, p.hash, p.rule_limit, SIZE_MAX, std::move(name)});
@@ -317,7 +353,7 @@ void governor::on_cluster_answer(const std::shared_ptr<cluster_job>& job,
                 record = record || (was_kept && d.keep && (d.strip_mask >> a.label_at & 1) == 0);
             }
         } else {
-            settle(s, job->entry(a.series), *job->rules, job->now, res, p, d);
+            settle(s, job->entry(a.series), job->rules_of(a.series), job->now, res, p, d);
             record = record || (res == observe_result::over_limit && d.keep);
         }
         if (record) {

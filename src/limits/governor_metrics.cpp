@@ -1,5 +1,6 @@
 // The governor's counters (governor_internal.h): drops and over-limit series by rule and reason,
-// and in cluster mode the series its failure policy decided.
+// drops by tenant (label values bounded by the caller), and in cluster mode the series its failure
+// policy decided.
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
@@ -50,11 +51,49 @@ governor_metrics::governor_metrics(prometheus::Registry& registry)
                           .Name("metrics_governor_cluster_writeback_dropped_total")
                           .Help("Cluster mode: series admitted during a Redis outage that did "
                                 "not fit the write-back buffer, so Redis never learns them.")
-                          .Register(registry)) {}
+                          .Register(registry)),
+      tenant_dropped_(prometheus::BuildCounter()
+                          .Name("metrics_governor_tenant_series_dropped_total")
+                          .Help("Series dropped by the governor, by tenant and reason (tenants "
+                                "past -limits-max-tenants-in-metrics as __other__).")
+                          .Register(registry)),
+      tenant_datapoints_dropped_(
+          prometheus::BuildCounter()
+              .Name("metrics_governor_tenant_datapoints_dropped_total")
+              .Help("Data points in the series the governor dropped, by tenant (tenants past "
+                    "-limits-max-tenants-in-metrics as __other__).")
+              .Register(registry)) {}
 
-void governor_metrics::resolve(rule_counters& c, std::string_view action_label) {
-    for (auto r :
-         {drop_reason::cardinality_limit, drop_reason::label_limit, drop_reason::max_series}) {
+tenant_counters* governor_metrics::tenant(const std::string& label) {
+    std::lock_guard lock(mu_);
+    auto& c = tenants_[label];
+    if (!c) {
+        c = std::make_unique<tenant_counters>();
+        c->label = label;
+        c->datapoints_dropped = &tenant_datapoints_dropped_.Add({{"tenant", label}});
+    }
+    return c.get();
+}
+
+void governor_metrics::count_tenant_drop(tenant_counters& c, drop_reason reason,
+                                         std::uint64_t datapoints) {
+    auto& slot = c.dropped[static_cast<std::size_t>(reason)];
+    auto* counter = slot.load(std::memory_order_acquire);
+    if (counter == nullptr) {
+        std::lock_guard lock(mu_);
+        counter = &tenant_dropped_.Add(
+            {{"tenant", c.label}, {"reason", std::string(reason_name(reason))}});
+        slot.store(counter, std::memory_order_release);
+    }
+    counter->Increment();
+    c.datapoints_dropped->Increment(static_cast<double>(datapoints));
+}
+
+void governor_metrics::resolve(rule_counters& c, std::string_view action_label, bool tenant_caps) {
+    for (auto r : {drop_reason::cardinality_limit, drop_reason::label_limit,
+                   drop_reason::max_series, drop_reason::tenant_max_series}) {
+        // Without tenant caps the reason never happens: no rows, so /metrics stays as it was.
+        if (r == drop_reason::tenant_max_series && !tenant_caps) continue;
         const auto i = static_cast<std::size_t>(r);
         c.dropped[i] = &dropped_.Add({{"rule", c.name}, {"reason", std::string(reason_name(r))}});
         c.over_limit[i] = &over_limit_.Add({{"rule", c.name},

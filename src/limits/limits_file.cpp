@@ -28,6 +28,8 @@ constexpr std::string_view k_rule_name_form =
     "a unique name of letters, digits and _ . : - (e.g. http-requests-dev)";
 constexpr std::string_view k_label_name_form =
     "a Prometheus label name: a letter or _, then letters, digits or _ (e.g. user_id)";
+constexpr std::string_view k_tenant_name_form =
+    "a tenant name as senders give it: 1 to 1024 bytes of UTF-8 without control characters";
 constexpr std::string_view k_pattern_form =
     "an exact metric name or an ECMAScript regex matched against the whole name";
 
@@ -40,6 +42,42 @@ bool is_rule_name(std::string_view name) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' ||
                c == ':' || c == '-';
     });
+}
+
+bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = 0;
+        std::uint32_t cp = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + n >= s.size()) return false;
+        for (std::size_t k = 1; k <= n; ++k) {
+            const auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (cc & 0x3F);
+        }
+        // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += n + 1;
+    }
+    return true;
 }
 
 bool is_label_name(std::string_view name) {
@@ -71,8 +109,13 @@ class parser {
                     parse_defaults(value, path, out.defaults);
                 } else if (key == "rules") {
                     parse_rules(value, path, out.rules);
+                } else if (key == "tenants") {
+                    parse_tenants(value, path, out.tenants);
+                } else if (key == "tenant_defaults") {
+                    out.has_tenant_defaults = true;
+                    parse_tenant(value, path, out.tenant_defaults);
                 } else {
-                    unknown_key(path, "defaults, rules");
+                    unknown_key(path, "defaults, rules, tenants, tenant_defaults");
                 }
             });
     }
@@ -186,6 +229,62 @@ class parser {
         if (*text == "strip") return label_limit_action::strip;
         fail(path, in_quotes(*text) + " is not a label limit action; want drop or strip");
         return std::nullopt;
+    }
+
+    void parse_tenants(const YAML::Node& node, const std::string& path,
+                       std::map<std::string, tenant_limits, std::less<>>& out) {
+        for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+                if (!check_tenant_name(key, key_path)) return;
+                parse_tenant(value, key_path, out[key]);
+            },
+            "a map of tenant name to {max_series, defaults, rules}");
+    }
+
+    bool check_tenant_name(const std::string& name, const std::string& path) {
+        if (name.empty()) {
+            fail(path, "empty tenant name; want " + std::string(k_tenant_name_form));
+            return false;
+        }
+        if (name.size() > k_max_tenant_name_bytes) {
+            fail(path, "tenant name longer than " + std::to_string(k_max_tenant_name_bytes) +
+                           " bytes; want " + std::string(k_tenant_name_form));
+            return false;
+        }
+        if (!valid_utf8(name)) {
+            fail(path, "tenant name is not valid UTF-8; want " + std::string(k_tenant_name_form));
+            return false;
+        }
+        for (const char c : name) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u < 0x20 || u == 0x7f) {
+                fail(path, "tenant name holds a control character; want " +
+                               std::string(k_tenant_name_form));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void parse_tenant(const YAML::Node& node, const std::string& path, tenant_limits& out) {
+        for_each_entry(
+            node, path,
+            [&](const std::string& key, const YAML::Node& value, const std::string& key_path) {
+                if (key == "max_series") {
+                    if (auto v = read_count(value, key_path, k_count_form)) out.max_series = *v;
+                } else if (key == "defaults") {
+                    out.has_defaults = true;
+                    parse_defaults(value, key_path, out.defaults);
+                } else if (key == "rules") {
+                    out.has_rules = true;
+                    parse_rules(value, key_path, out.rules);
+                } else {
+                    unknown_key(key_path, "max_series, defaults, rules");
+                }
+            },
+            "a map with max_series, defaults and rules");
+        out.defaults.name = "default";
     }
 
     void parse_defaults(const YAML::Node& node, const std::string& path, rule& out) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,12 +55,31 @@ struct rule {
     bool operator==(const rule&) const = default;
 };
 
+// The limits of one tenant (issue 19, docs/limits.md "Tenants"): a cap on all its metrics
+// together, and optionally its own defaults and rules, each replacing the top level's when given.
+struct tenant_limits {
+    std::uint64_t max_series = 0;  // active series of all the tenant's metrics; 0 = no cap
+    rule defaults;                 // meaningful only when has_defaults
+    bool has_defaults = false;
+    std::vector<rule> rules;  // meaningful only when has_rules (an empty list is a choice too)
+    bool has_rules = false;
+
+    bool operator==(const tenant_limits&) const = default;
+};
+
 struct limits_file {
     rule defaults;  // name "default", empty pattern; meaningful only when has_defaults
     bool has_defaults = false;
     std::vector<rule> rules;  // in file order: the first rule that matches a series wins
     std::string source;       // the file path (or the name given to parse_limits_yaml)
+    // Per tenant, by tenant name (never the default tenant, which the top level governs).
+    std::map<std::string, tenant_limits, std::less<>> tenants;
+    tenant_limits tenant_defaults;  // tenants not listed; meaningful only when has_tenant_defaults
+    bool has_tenant_defaults = false;
 };
+
+// Longest tenant name the limits file accepts (the ingest side's bound is smaller by default).
+inline constexpr std::size_t k_max_tenant_name_bytes = 1024;
 
 // Largest limits file load_limits_file reads; a bigger one is an error, not a slow startup.
 inline constexpr std::uintmax_t k_max_limits_file_bytes = 16U * 1024U * 1024U;

@@ -11,8 +11,10 @@
 
 namespace mg::persistence {
 
-std::string metric_key(std::string_view metric);
-std::string label_key(std::string_view metric, std::string_view label);
+// `tenant` "" is the default tenant, whose keys are those of a governor without tenants.
+std::string metric_key(std::string_view metric, std::string_view tenant = {});
+std::string label_key(std::string_view metric, std::string_view label,
+                      std::string_view tenant = {});
 
 class governor_host final : public tracker_host {
   public:

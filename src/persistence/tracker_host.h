@@ -5,7 +5,11 @@
 // Keys name trackers on disk and in logs. The governor's are:
 //   stats:metric:<metric name>                the tracker a metric's max_cardinality is checked on
 //   limits:label:<label name>:<metric name>   the distinct values of one label_limits label
-// (label names cannot contain ':', so the split is unambiguous).
+// (label names cannot contain ':', so the split is unambiguous). A non-default tenant's are
+//   stats:tenant:<escaped tenant>:metric:<metric name>
+//   limits:tenant:<escaped tenant>:label:<label name>:<metric name>
+// with the tenant escaped by limits/tenant_escape.h (no ':', '/', '.', control byte or NUL, one
+// spelling per tenant), so no tenant string makes two keys (or two file names) meet.
 //
 // Thread-safety: implementations must allow for_each/evict from the persistence threads while
 // the ingest path runs; adopt is called at startup, before ingest starts.

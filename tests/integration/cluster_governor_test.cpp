@@ -77,14 +77,15 @@ struct governed_replica {
     // Decides series m{id=<i>} for i in [from, to) and waits for the answer; the kept ids.
     // Called from several threads, so no test macros: no answer within 10 s aborts the test
     // (the decision still holds `out`, which must not go away under it).
-    std::vector<int> decide(int from, int to) {
+    // `tenant`: "" is the default tenant.
+    std::vector<int> decide(int from, int to, std::string_view tenant = {}) {
         std::vector<std::string> values;
         for (int i = from; i < to; ++i) values.push_back(std::to_string(i));
         std::vector<std::array<card::label_view, 1>> labels(values.size());
         std::vector<lim::series_ref> refs;
         for (std::size_t k = 0; k < values.size(); ++k) {
             labels[k][0] = {"id", values[k]};
-            refs.push_back({"m", {}, labels[k], 1});
+            refs.push_back({"m", tenant, labels[k], 1});
         }
         std::vector<lim::decision> out(refs.size());
         std::promise<void> done;
@@ -157,4 +158,36 @@ TEST_CASE("cluster governor: replicas deciding from many threads at once share o
         CHECK(std::includes(again.begin(), again.end(), kept.begin(), kept.end()));
         CHECK(again.size() <= k_limit + 3);
     }
+}
+
+TEST_CASE("cluster governor: each tenant has its own shared limit under its own Redis keys",
+          "[cluster][redis][governor][tenant]") {
+    redis_server redis;
+    io_thread io;
+    governed_replica a(io, redis.port()), b(io, redis.port());
+    const std::vector<std::string> tenants{"", "team/a", "b:{x}"};
+    for (const auto& t : tenants) {
+        INFO("tenant \"" << t << "\"");
+        std::set<int> kept;
+        // Half the series through each replica: one limit per tenant over both.
+        for (int from = 0; from < 400; from += 50) {
+            auto& r = from % 100 == 0 ? a : b;
+            for (const int id : r.decide(from, from + 50, t)) kept.insert(id);
+        }
+        CHECK(kept.size() >= k_limit);
+        CHECK(kept.size() <= k_limit + 3);
+    }
+    REQUIRE(a.failed_calls() + b.failed_calls() == 0);
+    // The default tenant's keys are those without tenants; the others carry the escaped tenant.
+    const auto keys = mg::test::call(*a.conn, {"KEYS", "*"});
+    REQUIRE(keys.ok());
+    std::set<std::string> tags;
+    for (const auto& k : keys->elements) {
+        const auto open = k.str.find('{'), close = k.str.find('}');
+        if (open != std::string::npos && close != std::string::npos)
+            tags.insert(k.str.substr(open + 1, close - open - 1));
+    }
+    CHECK(tags == std::set<std::string>{"m", "\x1eteam%2Fa\x1em",
+                                        "\x1e"
+                                        "b%3A%7Bx%7D\x1em"});
 }

@@ -422,3 +422,35 @@ TEST_CASE("SIGHUP reloads the limits file, a bad file keeps the old rules", "[da
     CHECK(body.find(R"(metrics_governor_limit_utilization_ratio{rule="second"})") !=
           std::string::npos);
 }
+
+TEST_CASE(
+    "tenants in the limits file: listed by the API, a bad one exits 2 or is refused on reload",
+    "[daemon][limits][tenant]") {
+    temp_dir dir;
+    dir.write("bad.yaml", "tenants:\n  team-a: {max_series: -3}\n");
+    child_process p({mg::test::daemon_path(), "-stats-addr=127.0.0.1:0", "-limits-config",
+                     dir.file("bad.yaml")});
+    REQUIRE(p.wait_exit() == 2);
+    CHECK(p.output().find("tenants.team-a.max_series: -3 is negative") != std::string::npos);
+
+    dir.write("limits.yaml", "tenants:\n  team-a: {max_series: 100}\n");
+    running_daemon d({"-limits-config", dir.file("limits.yaml")});
+    auto api = mg::test::http_get(d.stats_port(), "/api/v1/tenants");
+    REQUIRE(api.status == 200);
+    auto j = nlohmann::json::parse(api.body);
+    REQUIRE(j["data"]["tenants"].size() == 2);
+    CHECK(j["data"]["tenants"][0]["default"] == true);
+    CHECK(j["data"]["tenants"][1]["name"] == "team-a");
+    CHECK(j["data"]["tenants"][1]["maxSeries"] == 100);
+    CHECK(mg::test::http_get(d.stats_port(), "/api/v1/cardinality?tenant=team-a").status == 200);
+    CHECK(mg::test::http_get(d.stats_port(), "/api/v1/cardinality?tenant=nobody").status == 404);
+
+    dir.write("limits.yaml", "tenants:\n  team-a: {max_series: many}\n");
+    d.process().signal(SIGHUP);
+    REQUIRE(d.process().wait_for_line("limits reload failed").has_value());
+    CHECK(d.process().output().find("tenants.team-a.max_series") != std::string::npos);
+    api = mg::test::http_get(d.stats_port(), "/api/v1/tenants");
+    j = nlohmann::json::parse(api.body);
+    REQUIRE(j["data"]["tenants"].size() == 2);
+    CHECK(j["data"]["tenants"][1]["maxSeries"] == 100);  // the old rules stay
+}

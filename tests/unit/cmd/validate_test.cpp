@@ -45,6 +45,20 @@ TEST_CASE("validate loads the limits file as the daemon does", "[cmd][validate]"
               "configuration OK (defaults and flags; limits file " + cfg.limits.config +
                   " (2 rules and defaults))\n");
     }
+    SECTION("tenants are counted too, and a bad tenant names its key") {
+        cfg.limits.config = dir.write("limits.yaml", std::string(k_good_limits) +
+                                                         "tenants:\n  a: {max_series: 5}\n"
+                                                         "  b: {}\ntenant_defaults: {}\n");
+        auto check = mg::cmd::check_startup_files(cfg);
+        CHECK(check.errors.empty());
+        CHECK(mg::cmd::validate_ok_text(cfg, check) ==
+              "configuration OK (defaults and flags; limits file " + cfg.limits.config +
+                  " (2 rules and defaults, 2 tenants, tenant_defaults))\n");
+        cfg.limits.config = dir.write("bad.yaml", "tenants:\n  a: {max_series: -5}\n");
+        check = mg::cmd::check_startup_files(cfg);
+        REQUIRE(check.errors.size() == 1);
+        CHECK_THAT(check.errors[0], Catch::Contains("tenants.a.max_series: -5 is negative"));
+    }
     SECTION("no limits file says so") {
         const auto check = mg::cmd::check_startup_files(cfg);
         CHECK(check.errors.empty());

@@ -128,6 +128,7 @@ const std::vector<row>& rows() {
         {"-tenancy-default-tenant", "wiring-default",
          [](const module_options& o) {
              CHECK(o.receiver.tenancy.default_tenant == "wiring-default");
+             CHECK(o.governor.default_tenant_name == "wiring-default");
          }},
         {"-tenancy-require-tenant", "true",
          [](const module_options& o) { CHECK(o.receiver.tenancy.require_tenant); }},
@@ -151,6 +152,8 @@ const std::vector<row>& rows() {
         {"-limits-dry-run", "true", [](const module_options& o) { CHECK(o.governor.dry_run); }},
         {"-limits-max-series", "999",
          [](const module_options& o) { CHECK(o.governor.max_series == 999); }},
+        {"-limits-max-tenants-in-metrics", "7",
+         [](const module_options& o) { CHECK(o.governor.max_tenants_in_metrics == 7); }},
         // Bloom persistence
         {"-bloom-persistence-enabled", "true",
          [](const module_options& o) { CHECK(o.persistence.has_value()); }},

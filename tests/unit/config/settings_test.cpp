@@ -98,6 +98,7 @@ TEST_CASE("the cardinality, limits and stats rows and their defaults", "[config]
         {"limits.config", {"", "string", "Limits", "a string; empty means none"}},
         {"limits.dry_run", {"false", "bool", "Limits", "true or false"}},
         {"limits.max_series", {"0", "int", "Limits", "an integer of 0 or more"}},
+        {"limits.max_tenants_in_metrics", {"100", "int", "Limits", "an integer from 0 to 100000"}},
         {"stats.top_n", {"100", "int", "Stats", "an integer from 1 to 100000"}},
     };
     std::size_t found = 0;

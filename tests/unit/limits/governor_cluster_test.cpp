@@ -82,6 +82,13 @@ struct request {
         }
         for (const auto& v : labels) refs.push_back({name, {}, v, 1});
     }
+    // Every series of the request for tenant t ("" = the default tenant).
+    request& of_tenant(std::string t) {
+        tenant = std::move(t);
+        for (auto& r : refs) r.tenant = tenant;
+        return *this;
+    }
+    std::string tenant;
 };
 
 std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
@@ -286,4 +293,42 @@ TEST_CASE("cluster: dry run keeps over-limit series, counts them, and the cluste
     CHECK_THAT(b.scrape(), Catch::Contains("action=\"dry_run\""));
     b.g.refresh();  // the write-back of what passed over the limit
     CHECK(cluster->admitted["m"].size() == 5);
+}
+
+TEST_CASE("cluster: tenants' trackers carry the escaped tenant, the default tenant's do not",
+          "[governor][cluster][tenant]") {
+    auto cluster = std::make_shared<fake_cluster>();
+    const std::string rules = k_limit_3 + "    label_limits: {pod: 5}\n";
+    replica a(cluster, lim::cluster_failure_policy::local, rules);
+    replica b(cluster, lim::cluster_failure_policy::local, rules);
+    CHECK(a.send(request({1, 2}).of_tenant("team/a")) == std::set<int>{1, 2});
+    // The same metric and limit for another tenant and the default tenant: separate places.
+    CHECK(b.send(request({1, 2, 3, 4}).of_tenant("team:b")) == std::set<int>{1, 2, 3});
+    CHECK(b.send(request({1, 2, 3, 4})) == std::set<int>{1, 2, 3});
+    // The shared limit of team/a holds over both replicas.
+    CHECK(b.send(request({3, 4, 5}).of_tenant("team/a")) == std::set<int>{3});
+    CHECK(cluster->admitted["\x1eteam%2Fa\x1em"].size() == 3);
+    CHECK(cluster->admitted["\x1eteam%3Ab\x1em"].size() == 3);
+    CHECK(cluster->admitted["m"].size() == 3);
+    CHECK(cluster->admitted[lim::tenant_tracker_name("team/a", lim::label_tracker_name("m", "pod"))]
+              .size() == 1);
+    CHECK(cluster->admitted[lim::label_tracker_name("m", "pod")].size() == 1);
+}
+
+TEST_CASE("cluster: a tenant's max_series is this replica's count, asked of no one",
+          "[governor][cluster][tenant]") {
+    auto cluster = std::make_shared<fake_cluster>();
+    const std::string rules = k_limit_3 + "tenants:\n  t: {max_series: 2}\n";
+    replica a(cluster, lim::cluster_failure_policy::local, rules);
+    CHECK(a.send(request({1, 2, 3}).of_tenant("t")) == std::set<int>{1, 2});
+    CHECK(a.last.dropped_series == 1);
+    const auto asked = cluster->ids_asked;
+    CHECK(a.send(request({4, 5}).of_tenant("t")).empty());
+    CHECK(cluster->ids_asked == asked);  // dropped here, without a round trip
+    CHECK(cluster->admitted[lim::tenant_tracker_name("t", "m")].size() == 2);
+    CHECK(a.send(request({1, 2}).of_tenant("t")) == std::set<int>{1, 2});  // known series pass
+    CHECK_THAT(
+        a.scrape(),
+        Catch::Contains(
+            R"(metrics_governor_tenant_series_dropped_total{reason="tenant_max_series",tenant="t"} 3)"));
 }

@@ -185,7 +185,9 @@ TEST_CASE("each error names its path and the accepted form", "[limits][file][err
     for (const auto& [yaml, expected] : std::vector<example>{
              // document shape
              {"- a\n- b\n", "limits.yaml: file: got a list; want a map with defaults and rules"},
-             {"bogus: 1\n", "limits.yaml: bogus: unknown key; want one of defaults, rules"},
+             {"bogus: 1\n",
+              "limits.yaml: bogus: unknown key; want one of defaults, rules, tenants, "
+              "tenant_defaults"},
              {"rules: {a: 1}\n", "rules: got a map; want a list of rules"},
              {"defaults: 5\n",
               "defaults: got a scalar; want a map with max_cardinality and action"},

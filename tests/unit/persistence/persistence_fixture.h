@@ -34,7 +34,10 @@ struct request {
     std::vector<std::vector<card::label_view>> labels;
     std::vector<lim::series_ref> refs;
 
-    request(const std::string& metric, int from, int to, const std::string& user = "") {
+    // `tenant`: "" is the default tenant.
+    request(const std::string& metric, int from, int to, const std::string& user = "",
+            const std::string& tenant = "")
+        : tenant_(tenant) {
         for (int i = from; i < to; ++i) {
             std::vector<std::pair<std::string, std::string>> l{{"id", std::to_string(i)}};
             if (!user.empty()) l.emplace_back("user", user + std::to_string(i));
@@ -44,9 +47,10 @@ struct request {
         for (const auto& [n, ls] : owned) {
             auto& views = labels.emplace_back();
             for (const auto& [k, v] : ls) views.push_back({k, v});
-            refs.push_back({n, {}, views, 1});
+            refs.push_back({n, tenant_, views, 1});
         }
     }
+    std::string tenant_;
 };
 
 inline std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
@@ -88,8 +92,8 @@ struct life {
             if (out[i].keep) kept.push_back(static_cast<int>(i));
         return kept;
     }
-    std::uint64_t active(const std::string& metric) const {
-        auto m = governor.metric(metric);
+    std::uint64_t active(const std::string& metric, const std::string& tenant = "") const {
+        auto m = governor.metric(metric, tenant);
         return m ? m->active_series : 0;
     }
     // The registry's families and the scrape-time gauges, as the stats endpoint serves them.
