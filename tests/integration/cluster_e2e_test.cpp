@@ -91,21 +91,11 @@ class haproxy_peer {
 
 // id -> value of an instant query whose results carry label "id".
 std::map<std::string, double> query_by_id(unsigned short port, const std::string& q) {
-    std::map<std::string, double> out;
-    const auto r = test::try_get(port, "/api/v1/query?query=" + test::url_encode(q));
-    if (!r || r->status != 200) return out;
-    const auto j = json::parse(r->body, nullptr, false);
-    if (j.is_discarded()) return out;
-    for (const auto& s : j["data"]["result"]) {
-        out[s["metric"].value("id", "")] = std::stod(s["value"][1].get<std::string>());
-    }
-    return out;
+    return test::query_by_label(port, q, "id");
 }
 
 std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return test::unix_now_ms();
 }
 
 constexpr int k_limit = 500;

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <cctype>
+#include <chrono>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
 
@@ -82,6 +84,24 @@ prometheus_peer::prometheus_peer(const std::string& role, const std::string& con
         drain(*proc_);
         std::this_thread::sleep_for(20ms);
     }
+}
+
+std::map<std::string, double> query_by_label(unsigned short port, const std::string& query,
+                                             const std::string& label) {
+    std::map<std::string, double> out;
+    const auto r = try_get(port, "/api/v1/query?query=" + url_encode(query));
+    if (!r || r->status != 200) return out;
+    const auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_discarded()) return out;
+    for (const auto& s : j["data"]["result"])
+        out[s["metric"].value(label, "")] = std::stod(s["value"][1].get<std::string>());
+    return out;
+}
+
+std::int64_t unix_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace mg::test

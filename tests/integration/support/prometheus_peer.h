@@ -5,7 +5,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +33,14 @@ std::optional<http_reply> try_get(unsigned short port, const std::string& target
 // logs in between. Used only for data that reaches a peer asynchronously.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
                 const std::vector<child_process*>& logs);
+
+// label value -> value of an instant PromQL query's results (those without `label` under ""); empty
+// when the query fails or Prometheus is not up. For polling with eventually().
+std::map<std::string, double> query_by_label(unsigned short port, const std::string& query,
+                                             const std::string& label);
+
+// The wall clock in Unix milliseconds: sample timestamps a backend accepts as recent.
+std::int64_t unix_now_ms();
 
 // One Prometheus server: its own data dir and config file, 127.0.0.1, port 0 unless given.
 // Waits for its readiness; a failure to start fails the test with its output. `data_dir`, when
