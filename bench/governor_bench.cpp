@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "governor_workload.h"
 #include "limits/governor.h"
 #include "limits/limits_file.h"
 #include "logging/log.h"
@@ -22,45 +23,13 @@ namespace {
 namespace lim = mg::limits;
 namespace card = mg::cardinality;
 
-struct workload {
-    std::vector<std::string> strings;
-    std::vector<std::vector<card::label_view>> labels;
-    std::vector<lim::series_ref> refs;
-};
-
-// `metrics` metric names with `per_metric` series each, in requests of 1000 series.
-workload make_workload(std::size_t metrics, std::size_t per_metric) {
-    workload w;
-    const std::size_t total = metrics * per_metric;
-    w.strings.reserve(total * 2 + metrics);
-    for (std::size_t m = 0; m < metrics; ++m)
-        w.strings.push_back("metric_" + std::to_string(m) + "_total");
-    for (std::size_t i = 0; i < total; ++i)
-        w.strings.push_back("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
-                            ":9100");
-    w.labels.resize(total);
-    w.refs.reserve(total);
-    for (std::size_t m = 0; m < metrics; ++m) {
-        for (std::size_t s = 0; s < per_metric; ++s) {
-            const std::size_t i = m * per_metric + s;
-            w.labels[i] = {{"cluster", "eu-west-1"},
-                           {"code", "200"},
-                           {"handler", "/api/v1/query"},
-                           {"instance", w.strings[metrics + i]},
-                           {"job", "node"},
-                           {"method", "GET"},
-                           {"namespace", "monitoring"},
-                           {"pod", "prometheus-0"}};
-            w.refs.push_back({w.strings[m], {}, w.labels[i], 1});
-        }
-    }
-    return w;
-}
+using workload = mg::bench::governor_workload;
+using mg::bench::make_governor_workload;
 
 void BM_governor_decide_known(benchmark::State& state) {
     const auto metrics = static_cast<std::size_t>(state.range(0));
     const auto per_metric = static_cast<std::size_t>(state.range(1));
-    auto w = make_workload(metrics, per_metric);
+    auto w = make_governor_workload(metrics, per_metric);
     mg::fake_clock clock;
     lim::governor g({}, clock, nullptr);
     auto file = lim::parse_limits_yaml(

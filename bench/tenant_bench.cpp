@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "governor_workload.h"
 #include "limits/governor.h"
 #include "limits/limits_file.h"
 
@@ -18,40 +19,8 @@ namespace {
 namespace lim = mg::limits;
 namespace card = mg::cardinality;
 
-struct workload {
-    std::vector<std::string> strings;
-    std::vector<std::vector<card::label_view>> labels;
-    std::vector<lim::series_ref> refs;
-};
-
-// `metrics` names with `per_metric` series each (8 labels, as governor_bench), all of `tenant`.
-workload make_workload(std::size_t metrics, std::size_t per_metric, std::string_view tenant) {
-    workload w;
-    const std::size_t total = metrics * per_metric;
-    w.strings.reserve(total + metrics);
-    for (std::size_t m = 0; m < metrics; ++m)
-        w.strings.push_back("metric_" + std::to_string(m) + "_total");
-    for (std::size_t i = 0; i < total; ++i)
-        w.strings.push_back("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
-                            ":9100");
-    w.labels.resize(total);
-    w.refs.reserve(total);
-    for (std::size_t m = 0; m < metrics; ++m) {
-        for (std::size_t s = 0; s < per_metric; ++s) {
-            const std::size_t i = m * per_metric + s;
-            w.labels[i] = {{"cluster", "eu-west-1"},
-                           {"code", "200"},
-                           {"handler", "/api/v1/query"},
-                           {"instance", w.strings[metrics + i]},
-                           {"job", "node"},
-                           {"method", "GET"},
-                           {"namespace", "monitoring"},
-                           {"pod", "prometheus-0"}};
-            w.refs.push_back({w.strings[m], tenant, w.labels[i], 1});
-        }
-    }
-    return w;
-}
+using workload = mg::bench::governor_workload;
+using mg::bench::make_governor_workload;
 
 std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
     auto f = lim::parse_limits_yaml(yaml, "bench");
@@ -71,7 +40,7 @@ void BM_governor_decide_tenancy(benchmark::State& state) {
     const auto metrics = static_cast<std::size_t>(state.range(0));
     const auto per_metric = static_cast<std::size_t>(state.range(1));
     const auto mode = state.range(2);
-    auto w = make_workload(metrics, per_metric, mode == 0 ? "" : "team-a");
+    auto w = make_governor_workload(metrics, per_metric, mode == 0 ? "" : "team-a");
     mg::fake_clock clock;
     lim::governor g({}, clock, nullptr);
     g.set_limits(
@@ -111,7 +80,7 @@ void BM_governor_tenant_memory(benchmark::State& state) {
     for (std::size_t t = 0; t < tenants; ++t) names.push_back("tenant-" + std::to_string(t));
     std::vector<workload> loads;
     loads.reserve(tenants);
-    for (const auto& n : names) loads.push_back(make_workload(1, 10, n));
+    for (const auto& n : names) loads.push_back(make_governor_workload(1, 10, n));
     std::vector<lim::decision> out(10);
     double per_tenant = 0, rss_per_tenant = 0, after_idle = 0, trackers = 0;
     for (auto _ : state) {

@@ -293,7 +293,8 @@ void governor::on_cluster_answer(const std::shared_ptr<cluster_job>& job,
         const bool ok = ans != nullptr && ans->ok && a.slot < ans->verdicts.size();
         any_ok = any_ok || ok;
         auto& tracker = *a.tracker;
-        observe_result res;
+        // Every branch below sets it; the initial value only quiets GCC's -O3 flow analysis.
+        observe_result res = observe_result::over_limit;
         bool record = false;  // admitted without the cluster: write it back
         auto& p = job->work[a.series];
         if (ok) {

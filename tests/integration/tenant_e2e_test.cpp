@@ -56,8 +56,8 @@ double scrape(test::running_daemon& d, const std::string& series) {
 // The tenants /api/v1/tenants lists, by name.
 std::map<std::string, json> tenants(test::running_daemon& d) {
     std::map<std::string, json> out;
-    const auto j = json::parse(test::http_get(d.stats_port(), "/api/v1/tenants").body, nullptr,
-                               false);
+    const auto j =
+        json::parse(test::http_get(d.stats_port(), "/api/v1/tenants").body, nullptr, false);
     if (j.is_discarded()) return out;
     for (const auto& t : j["data"]["tenants"]) out[t.value("name", "")] = t;
     return out;
@@ -65,9 +65,10 @@ std::map<std::string, json> tenants(test::running_daemon& d) {
 
 }  // namespace
 
-TEST_CASE("tenants to a real Prometheus: one tenant at its cap loses only its own new series, "
-          "and a restart keeps both tenants' states",
-          "[e2e][tenant]") {
+TEST_CASE(
+    "tenants to a real Prometheus: one tenant at its cap loses only its own new series, "
+    "and a restart keeps both tenants' states",
+    "[e2e][tenant]") {
     test::prometheus_peer backend("backend", "global:\n  scrape_interval: 1h\n",
                                   {"--web.enable-remote-write-receiver"});
     test::temp_dir dir;
@@ -106,10 +107,16 @@ TEST_CASE("tenants to a real Prometheus: one tenant at its cap loses only its ow
         INFO("team-a series in the backend: " << a_ids.size());
         REQUIRE(arrived(k_cap_a, 2 * k_cap_a, 1));
 
-        CHECK(scrape(d, R"(metrics_governor_tenant_series_dropped_total{reason="tenant_max_series",tenant="team-a"})") ==
-              k_cap_a);
-        CHECK(scrape(d, R"(metrics_governor_tenant_series_dropped_total{reason="tenant_max_series",tenant="team-b"})") ==
-              0);
+        CHECK(
+            scrape(
+                d,
+                R"(metrics_governor_tenant_series_dropped_total{reason="tenant_max_series",tenant="team-a"})") ==
+            k_cap_a);
+        CHECK(
+            scrape(
+                d,
+                R"(metrics_governor_tenant_series_dropped_total{reason="tenant_max_series",tenant="team-b"})") ==
+            0);
         const auto listed = tenants(d);
         REQUIRE(listed.count("team-a") == 1);
         REQUIRE(listed.count("team-b") == 1);
@@ -147,10 +154,16 @@ TEST_CASE("tenants to a real Prometheus: one tenant at its cap loses only its ow
     // team-a: the same series as before restart, each now twice; none of the 10 new ones.
     CHECK(a_ids.size() == before.size());
     for (const auto& [id, n] : before) CHECK(a_ids.count(id) == 1);
-    CHECK(scrape(d, R"(metrics_governor_tenant_series_dropped_total{reason="tenant_max_series",tenant="team-a"})") ==
-          10);
+    CHECK(
+        scrape(
+            d,
+            R"(metrics_governor_tenant_series_dropped_total{reason="tenant_max_series",tenant="team-a"})") ==
+        10);
     // team-b: every series arrived, the old ones twice.
     for (int i = 0; i < 2 * k_cap_a; ++i) CHECK(b_ids[std::to_string(i)] == 2);
-    CHECK(scrape(d, R"(metrics_governor_tenant_series_dropped_total{reason="tenant_max_series",tenant="team-b"})") ==
-          0);
+    CHECK(
+        scrape(
+            d,
+            R"(metrics_governor_tenant_series_dropped_total{reason="tenant_max_series",tenant="team-b"})") ==
+        0);
 }
