@@ -8,9 +8,9 @@
 // a full queue, try_push() failures and 429s for senders, never into unbounded memory.
 //
 // Lanes keep each series in order while many requests are in flight: the exporter puts a series
-// in lane hash(series) % shards, and a lane has at most one batch in flight (taken by
-// next_batch(), given back by release()), retries included. So one series' samples reach the
-// backend in the order they were accepted, whatever the other lanes do.
+// in the lane its epoch's lane map gives it (lane_affinity.h), and a lane has at most one batch in
+// flight (taken by next_batch(), given back by release()), retries included. So one series' samples
+// reach the backend in the order they were accepted, whatever the other lanes do.
 //
 // Resharding without reordering: the number of shards can change (set_shards()); each change
 // starts a new epoch. A payload carries the epoch its lane was computed in, and no batch of an
@@ -40,7 +40,7 @@
 
 namespace mg::exporter {
 
-// Where a payload goes: its lane, and the epoch in which lane = hash % shards was computed.
+// Where a payload goes: its lane, and the epoch whose lane map chose it.
 struct lane_ref {
     std::uint32_t lane = 0;
     std::uint64_t epoch = 0;
@@ -107,9 +107,11 @@ class export_queue {
     // marking the lane busy until release(). A batch is either one standalone payload, or
     // consecutive mergeable payloads of the same format totalling at most batch_size series (at
     // least one payload, even if larger), taken when batch_size is reached, when the oldest one
-    // waited flush_interval, or at once after flush_now(). Of the ready lanes, the one whose
-    // oldest payload waited longest goes first. Returns timeout at `wake_by` (the scaler's
-    // tick) and closed when the queue is closed (and, unless aborted, empty).
+    // waited flush_interval, or at once after flush_now(). Remote-write payloads always merge,
+    // forwarded (snappy) ones too: the batcher joins snappy blocks without recompressing
+    // (snappy_concat.h); a forwarded body goes at once with whatever waits behind it. Of the ready
+    // lanes, the one whose oldest payload waited longest goes first. Returns timeout at `wake_by`
+    // (the scaler's tick) and closed when the queue is closed (and, unless aborted, empty).
     wait_result next_batch(taken_batch& out, std::uint64_t batch_size,
                            std::chrono::nanoseconds flush_interval,
                            std::chrono::steady_clock::time_point wake_by =
@@ -123,6 +125,9 @@ class export_queue {
     shard_state shards() const;
     // A new shard count (1..max_lanes): a new epoch. No-op when unchanged.
     void set_shards(std::uint32_t shards);
+    // A new epoch with `shards` lanes, also when the count is unchanged (a fresh lane map:
+    // lane_epochs.h, which calls this).
+    void next_epoch(std::uint32_t shards);
 
     // Resharding without waiting for the old lanes: take_waiting() moves every payload of an
     // older epoch that waits (not in flight) out of the queue, lane by lane in order, still
