@@ -160,6 +160,7 @@ void batcher::rescale() {
     const auto now_shards = queue_.shards().shards;
     const auto want = scaler_.on_tick(now_shards, queue_.usage(), std::chrono::steady_clock::now());
     queue_.set_merge_forwarded(scaler_.latency_bound());
+    metrics_.set_lane_map_series(epochs_.mapped_series());
     if (closed_.load(std::memory_order_acquire)) return;
     if (want == now_shards) {
         // A full lane map sends new series by hash (requests split again): a fresh one, once
@@ -168,6 +169,7 @@ void batcher::rescale() {
         if (now_shards > 1 && epochs_.map_full()) {
             logging::info("export lane map full: new epoch with the same shards",
                           {{"series", epochs_.mapped_series()}, {"shards", now_shards}});
+            metrics_.lane_map_renewed();
             epochs_.renew();
         }
         return;

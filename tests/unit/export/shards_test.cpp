@@ -129,6 +129,9 @@ TEST_CASE("shards: a series always travels its lane, and lanes are in flight at 
             REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
         }
     }
+    // The batcher publishes the map's size on its tick.
+    CHECK(
+        eventually([&] { return metric(reg, "metrics_governor_export_lane_map_series") == 400; }));
     REQUIRE(drain_for(*e).complete);
     std::map<std::string, std::vector<double>> got;
     for (const auto& req : backend.log().all()) {
@@ -235,6 +238,8 @@ TEST_CASE("shards: a full lane map starts a new epoch, and every series stays in
     }
     REQUIRE(drain_for(*e, 20s).complete);
     CHECK(e->stats().lane_map_renewals >= 3);
+    CHECK(metric(reg, "metrics_governor_export_lane_map_renewals_total") ==
+          static_cast<double>(e->stats().lane_map_renewals));
     CHECK(e->stats().reshards == 0);
     REQUIRE(delivered.size() == 80);
     std::vector<double> want;
