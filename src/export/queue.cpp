@@ -114,10 +114,13 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
             // trip would cap the lane. Without one, each goes as it came, at once.
             const bool backlog = merge_forwarded_.load(std::memory_order_relaxed) &&
                                  ln.items.size() >= k_merge_raw_backlog;
-            // Remote write always joins: the batcher concatenates forwarded snappy bodies as they
-            // are (snappy_concat.h), so merging them costs a copy, not a recompression.
+            // Forwarded remote-write bodies join whatever waits once round trips are long: the
+            // batcher concatenates snappy blocks as they are (snappy_concat.h), a copy, not a
+            // recompression. With a near backend each goes as it came (bigger batches would only
+            // make its round trips look long to the shard scaler).
+            const bool far = merge_forwarded_.load(std::memory_order_relaxed);
             const auto joins = [&](const payload& p) {
-                if (p.format == payload_format::prw_v1) return true;
+                if (p.format == payload_format::prw_v1) return far || p.mergeable();
                 return backlog ? p.concatenable() : p.mergeable();
             };
             if (joins(front.p)) {

@@ -107,9 +107,10 @@ class export_queue {
     // marking the lane busy until release(). A batch is either one standalone payload, or
     // consecutive mergeable payloads of the same format totalling at most batch_size series (at
     // least one payload, even if larger), taken when batch_size is reached, when the oldest one
-    // waited flush_interval, or at once after flush_now(). Remote-write payloads always merge,
-    // forwarded (snappy) ones too: the batcher joins snappy blocks without recompressing
-    // (snappy_concat.h); a forwarded body goes at once with whatever waits behind it. Of the ready
+    // waited flush_interval, or at once after flush_now(). Once round trips are long
+    // (set_merge_forwarded) forwarded remote-write (snappy) bodies merge too: the batcher joins
+    // snappy blocks without recompressing (snappy_concat.h); a forwarded body goes at once with
+    // whatever waits behind it. Of the ready
     // lanes, the one whose oldest payload waited longest goes first. Returns timeout at `wake_by`
     // (the scaler's tick) and closed when the queue is closed (and, unless aborted, empty).
     wait_result next_batch(taken_batch& out, std::uint64_t batch_size,
@@ -148,9 +149,10 @@ class export_queue {
                      const std::vector<std::pair<lane_ref, std::uint64_t>>& sources);
     std::uint32_t max_lanes() const { return static_cast<std::uint32_t>(lanes_.size()); }
     lane_usage usage() const;
-    // Whether forwarded (compressed) bodies merge when their lane has a backlog: worth it when
-    // round trips are long (decompressing and compressing again costs CPU), so the exporter turns
-    // it on from the measured round trip (shard_scaler::latency_bound()). Off at first.
+    // Whether forwarded (compressed) bodies merge: remote-write (snappy) ones with whatever waits
+    // in their lane, OTLP (gzip) ones when 8 or more wait (decompressing and compressing again
+    // costs CPU). Worth it when round trips are long, so the exporter turns it on from the
+    // measured round trip (shard_scaler::latency_bound()). Off at first.
     void set_merge_forwarded(bool on) { merge_forwarded_.store(on, std::memory_order_relaxed); }
 
     // From now on batches are taken as soon as anything is queued (drain at shutdown).

@@ -318,7 +318,7 @@ TEST_CASE("usage: busy time follows the lanes' batches in flight", "[export][que
     CHECK(u.busy == 20ms);
 }
 
-TEST_CASE("forwarded remote-write bodies join what waits in their lane, at once",
+TEST_CASE("with long round trips forwarded remote-write bodies join what waits in their lane",
           "[export][queue]") {
     mg::fake_clock clock;
     ex::export_queue q(clock, 1 << 20);
@@ -331,12 +331,17 @@ TEST_CASE("forwarded remote-write bodies join what waits in their lane, at once"
             q.try_push(plain);
         }
     }
-    // Without a backlog flag or a wait: joining snappy blocks costs a copy (snappy_concat.h).
+    // A near backend (merging off): each goes as it came, at once.
     auto b = take(q, clock, 100, 1h);
+    CHECK(b.items.size() == 1);
+    q.release(b);
+    q.set_merge_forwarded(true);  // round trips became long
+    // Without waiting for a backlog: joining snappy blocks costs a copy (snappy_concat.h).
+    b = take(q, clock, 100, 1h);
     CHECK(b.items.size() == 10);  // up to batch_size series
     q.release(b);
     b = take(q, clock, 100, 1h);
-    CHECK(b.items.size() == 4);  // the rest, at once
+    CHECK(b.items.size() == 3);  // the rest, at once
     q.release(b);
     CHECK(q.queued_payloads() == 0);
 }
