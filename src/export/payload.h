@@ -10,8 +10,8 @@
 //     not concatenate). A gzip OTLP body is sent as its own upstream request, unless its lane
 //     has a backlog (a distant backend): then the batcher decompresses such bodies and merges
 //     them like the others (concatenable()), since one request per round trip would cap the
-//     throughput. A snappy remote-write body joins whatever waits in its lane: snappy blocks
-//     concatenate without decompression (protocol/snappy_concat.h).
+//     throughput. With long round trips a snappy remote-write body joins whatever waits in its
+//     lane: snappy blocks concatenate without decompression (protocol/snappy_concat.h).
 // series and points count what the payload carries (for OTLP a series is one data point), for
 // the accounting and the batch-size bound.
 //
