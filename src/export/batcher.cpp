@@ -7,6 +7,7 @@
 #include "logging/log.h"
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
+#include "protocol/snappy_concat.h"
 
 namespace mg::exporter {
 
@@ -21,14 +22,49 @@ std::int64_t ms(std::chrono::nanoseconds d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
+// Remote write in wire encoding: each run of plain payloads compressed once, forwarded snappy
+// bodies joined as they are (snappy_concat.h): no body is decompressed or compressed twice.
+protocol::decode_status merge_snappy(std::vector<payload>& items, payload& out) {
+    out = payload{};
+    out.format = payload_format::prw_v1;
+    out.compressed = true;
+    std::vector<std::string> compressed;              // the plain runs, compressed
+    std::vector<std::pair<bool, std::size_t>> order;  // (one of `compressed`, index)
+    std::string run;
+    const auto end_run = [&] {
+        if (run.empty()) return;
+        order.emplace_back(true, compressed.size());
+        protocol::snappy_encode(run, compressed.emplace_back());
+        run.clear();
+    };
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto& p = items[i];
+        out.series += p.series;
+        out.points += p.points;
+        if (p.compressed) {
+            end_run();
+            order.emplace_back(false, i);
+        } else {
+            run += p.body;
+        }
+    }
+    end_run();
+    std::vector<protocol::bytes_view> blocks;
+    blocks.reserve(order.size());
+    for (const auto& [own, i] : order) blocks.emplace_back(own ? compressed[i] : items[i].body);
+    return protocol::snappy_concat(blocks, out.body);
+}
+
 // One payload of a batch: bodies concatenated (both messages are only repeated fields);
-// forwarded bodies merged because of a backlog are decompressed first (the result is compressed
-// once, by to_wire).
-protocol::decode_status merge(std::vector<payload>& items, payload& out) {
+// with `compress` remote write is joined in wire encoding (merge_snappy); otherwise forwarded
+// bodies merged because of a backlog are decompressed first (the result is compressed once, by
+// to_wire).
+protocol::decode_status merge(std::vector<payload>& items, payload& out, bool compress) {
     if (items.size() == 1) {
         out = std::move(items.front());
         return {};
     }
+    if (compress && items.front().format == payload_format::prw_v1) return merge_snappy(items, out);
     out = payload{};
     out.format = items.front().format;
     out.tenant = items.front().tenant;  // the queue batches one tenant's payloads only
@@ -57,10 +93,11 @@ protocol::decode_status merge(std::vector<payload>& items, payload& out) {
 
 }  // namespace
 
-batcher::batcher(settings s, export_queue& queue, delivery& out, export_metrics& metrics,
-                 const std::atomic<bool>& closed)
+batcher::batcher(settings s, export_queue& queue, lane_epochs& epochs, delivery& out,
+                 export_metrics& metrics, const std::atomic<bool>& closed)
     : settings_(s),
       queue_(queue),
+      epochs_(epochs),
       delivery_(out),
       metrics_(metrics),
       closed_(closed),
@@ -99,7 +136,7 @@ void batcher::run() {
                 if (p.disk_id != 0) out.disk_ids.push_back(p.disk_id);
             }
             payload body;
-            if (auto st = merge(b.items, body); !st) {
+            if (auto st = merge(b.items, body, settings_.compress); !st) {
                 // A forwarded body that no longer decompresses (it did on ingest): a bug.
                 metrics_.error("encode");
                 logging::error("exporter: cannot merge a batch", {{"error", st.error_message()}});
@@ -124,10 +161,23 @@ void batcher::rescale() {
     const auto now_shards = queue_.shards().shards;
     const auto want = scaler_.on_tick(now_shards, queue_.usage(), std::chrono::steady_clock::now());
     queue_.set_merge_forwarded(scaler_.latency_bound());
-    if (want == now_shards || closed_.load(std::memory_order_acquire)) return;
+    metrics_.set_lane_map_series(epochs_.mapped_series());
+    if (closed_.load(std::memory_order_acquire)) return;
+    if (want == now_shards) {
+        // A full lane map sends new series by hash (requests split again): a fresh one, once
+        // the old epoch is delivered. The backlog is not split again (that is the CPU affinity
+        // saves); it drains through its old lanes before the new epoch's first batch.
+        if (now_shards > 1 && epochs_.map_full()) {
+            logging::info("export lane map full: new epoch with the same shards",
+                          {{"series", epochs_.mapped_series()}, {"shards", now_shards}});
+            metrics_.lane_map_renewed();
+            epochs_.renew();
+        }
+        return;
+    }
     // Counted first: whoever sees the new count sees the change counted too.
     metrics_.resharded(now_shards, want);
-    queue_.set_shards(want);
+    epochs_.advance(want);
     resplit();
     const auto why = scaler_.last_reason();
     logging::info(
@@ -142,36 +192,27 @@ void batcher::rescale() {
          {"queue_bytes", queue_.bytes()}});
 }
 
-// After a reshard: what waits in the old lanes is split over the new ones (remote write 1.0 is
-// decoded and re-encoded per lane), so the backlog is sent with the new concurrency and only the
-// batches in flight hold the barrier. A payload of the disk queue (its record is acknowledged
-// whole) or of another format goes back to its old lane unchanged.
+// After a reshard: what waits in the old lanes is split over the new ones by the new epoch's lane
+// map, so the backlog is sent with the new concurrency and only the batches in flight hold the
+// barrier. Remote write 1.0 is decoded for its series' lanes; a payload whose series all take
+// one lane (a sender's request) moves there whole, as it is, others are re-encoded per lane. A
+// payload of the disk queue that would be cut (its record is acknowledged whole) or of another
+// format goes back to its old lane unchanged.
 // Without it the new lanes would wait behind the barrier until the old ones had drained the
 // backlog alone: a flood that filled the queue before the scaler reacted would see no gain.
 void batcher::resplit() {
     const auto started = std::chrono::steady_clock::now();
     auto taken = queue_.take_waiting();
     if (taken.empty()) return;
-    // The pieces are plain protobuf: a forwarded (snappy) body grows by its compression ratio,
-    // which is large for remote write. When that would take the queue past its byte budget,
-    // everything goes back as it was (the budget bounds memory, not only admissions).
-    std::uint64_t growth = 0;
-    for (const auto& t : taken) {
-        if (!t.p.compressed || t.p.format != payload_format::prw_v1 || t.p.disk_id != 0) continue;
-        const auto plain_size = protocol::uncompressed_size_hint(t.p.body);
-        growth += plain_size > t.p.body.size() ? plain_size - t.p.body.size() : 0;
-    }
-    if (queue_.bytes() + growth > queue_.max_bytes()) {
-        logging::debug("export backlog left in the old lanes: split it would pass the queue budget",
-                       {{"payloads", taken.size()},
-                        {"growth_bytes", growth},
-                        {"queue_bytes", queue_.bytes()}});
-        queue_.put_resplit({}, std::move(taken), {});
-        return;
-    }
-    const shard_state sh = queue_.shards();
+    // The new epoch's map: the backlog's series get their lanes before anything the senders
+    // queue in this epoch (put_resplit places the pieces first), and keep them.
+    const auto ticket = epochs_.enter();
+    auto& lanes = thread_lane_split();
     lane_payloads split;
     std::vector<bool> was_split(taken.size(), false);
+    // Whole payloads: (taken, its place in `split`), filled in once the budget allows: `split`
+    // keeps the backlog's order, which put_resplit keeps within each lane.
+    std::vector<std::pair<std::size_t, std::size_t>> moves;
     std::vector<std::pair<lane_ref, std::uint64_t>> sources;
     std::uint64_t old_cost = 0;
     std::uint64_t new_cost = 0;
@@ -180,19 +221,30 @@ void batcher::resplit() {
     std::vector<std::uint8_t> keep;
     for (std::size_t i = 0; i < taken.size(); ++i) {
         const auto& t = taken[i];
-        bool ok = t.p.format == payload_format::prw_v1 && t.p.disk_id == 0;
+        bool ok = t.p.format == payload_format::prw_v1;
         protocol::bytes_view body(t.p.body.data(), t.p.body.size());
         if (ok && t.p.compressed) {
             ok = protocol::snappy_decode(body, std::size_t{1} << 30, plain).ok();
             body = protocol::bytes_view(plain.data(), plain.size());
         }
         ok = ok && protocol::decode_remote_write_v1(body, batch).ok();
-        lane_payloads parts;
-        if (ok) {
-            keep.assign(batch.size(), 1);
-            ok = encode_prw(batch, keep, {}, sh, parts).ok();
-        }
         if (!ok) continue;
+        keep.assign(batch.size(), 1);
+        lanes.split(batch, keep, ticket.lanes());
+        if (lanes.used().size() == 1) {
+            // Every series on one lane (a sender's stable request): the payload moves whole, as
+            // it is (compressed or not, its disk record acknowledged whole as before).
+            moves.emplace_back(i, split.size());
+            split.emplace_back(payload{}, lane_ref{lanes.used().front(), lanes.epoch()});
+            was_split[i] = true;
+            sources.emplace_back(t.where, t.p.cost());
+            old_cost += t.p.cost();
+            new_cost += t.p.cost();
+            continue;
+        }
+        // A payload of the disk queue is acknowledged whole: it is not cut into pieces.
+        lane_payloads parts;
+        if (t.p.disk_id != 0 || !encode_prw(batch, keep, {}, lanes, parts).ok()) continue;
         was_split[i] = true;
         sources.emplace_back(t.where, t.p.cost());
         old_cost += t.p.cost();
@@ -204,7 +256,9 @@ void batcher::resplit() {
             split.push_back(std::move(part));
         }
     }
-    // The estimate above leaves out each piece's own overhead: the pieces as they are decide.
+    // Pieces are plain protobuf: a forwarded (snappy) body grows by its compression ratio. When
+    // that would take the queue past its byte budget, everything goes back as it was (the budget
+    // bounds memory, not only admissions).
     if (new_cost > old_cost && queue_.bytes() + (new_cost - old_cost) > queue_.max_bytes()) {
         logging::debug(
             "export backlog left in the old lanes: its pieces would pass the queue budget",
@@ -214,6 +268,7 @@ void batcher::resplit() {
         queue_.put_resplit({}, std::move(taken), {});
         return;
     }
+    for (const auto& [i, at] : moves) split[at].first = std::move(taken[i].p);
     std::vector<export_queue::taken_payload> unchanged;
     for (std::size_t i = 0; i < taken.size(); ++i) {
         if (!was_split[i]) unchanged.push_back(std::move(taken[i]));
@@ -221,6 +276,7 @@ void batcher::resplit() {
     logging::debug("export backlog split over the new shards",
                    {{"payloads", sources.size()},
                     {"into", split.size()},
+                    {"whole", moves.size()},
                     {"unchanged", unchanged.size()},
                     {"ms", ms(std::chrono::steady_clock::now() - started)}});
     queue_.put_resplit(std::move(split), std::move(unchanged), sources);

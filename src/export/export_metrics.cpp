@@ -95,6 +95,12 @@ export_metrics::export_metrics(prometheus::Registry& registry)
                           "each), between -exporter-min-shards and -exporter-max-shards.")),
       reshards_(counter_family(registry, "metrics_governor_export_reshards_total",
                                "Changes of the shard count, by direction (up, down).")),
+      lane_map_series_(gauge(registry, "metrics_governor_export_lane_map_series",
+                             "Series in the current epoch's lane map (each keeps the lane of "
+                             "the request that first brought it); 0 on one shard.")),
+      lane_map_renewals_(counter(registry, "metrics_governor_export_lane_map_renewals_total",
+                                 "New epochs started because the lane map reached its bound "
+                                 "(series not in a full map travel hash % shards).")),
       backend_rejected_points_(
           counter(registry, "metrics_governor_export_backend_rejected_datapoints_total",
                   "Data points the backend refused inside requests it answered with success "
@@ -196,6 +202,14 @@ void export_metrics::resharded(std::uint32_t from, std::uint32_t to) {
     reshards_.Add({{"direction", to > from ? "up" : "down"}}).Increment();
     std::lock_guard lock(mu_);
     ++s_.reshards;
+}
+
+void export_metrics::set_lane_map_series(std::size_t series) {
+    lane_map_series_.Set(static_cast<double>(series));
+}
+
+void export_metrics::lane_map_renewed() {
+    lane_map_renewals_.Increment();
 }
 
 void export_metrics::converted(const protocol::prw_conversion_result& r) {

@@ -72,6 +72,10 @@ class export_metrics {
     void set_disk_max_bytes(std::uint64_t bytes);
     void set_observe_only(bool on);
     void set_shards(std::uint32_t shards);
+    // The lane map (lane_affinity.h): series mapped in the current epoch; a new epoch because
+    // the map reached its bound.
+    void set_lane_map_series(std::size_t series);
+    void lane_map_renewed();
 
     // The counters behind stats(); the fields the exporter fills from elsewhere (connections,
     // disk bytes and corruption) are left at 0.
@@ -108,6 +112,8 @@ class export_metrics {
     prometheus::Gauge& observe_only_gauge_;
     prometheus::Gauge& shards_gauge_;
     prometheus::Family<prometheus::Counter>& reshards_;
+    prometheus::Gauge& lane_map_series_;
+    prometheus::Counter& lane_map_renewals_;
     prometheus::Counter& backend_rejected_points_;
 };
 

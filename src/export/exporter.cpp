@@ -22,6 +22,7 @@
 #include "export/http_client.h"
 #include "export/http_transport.h"
 #include "export/intake.h"
+#include "export/lane_epochs.h"
 #include "export/lane_payloads.h"
 #include "export/payload.h"
 #include "export/queue.h"
@@ -79,6 +80,8 @@ class exporter::impl {
           // steady_clock times, and the retry timers are Asio's.
           queue_(system_clock_instance(), o.queue.max_bytes, shard_bound(o.max_shards),
                  shard_bound(o.min_shards)),
+          epochs_(queue_, deps.lane_map_max_series != 0 ? deps.lane_map_max_series
+                                                        : lane_affinity::k_default_max_series),
           intake_(queue_, metrics_, closed_),
           io_threads_count_(std::max(1U, deps.io_threads)),
           strand_(asio::make_strand(ioc_)) {
@@ -134,7 +137,7 @@ class exporter::impl {
                               .compress = !grpc_,
                               .scaler = {.min_shards = shard_bound(o_.min_shards),
                                          .max_shards = shard_bound(o_.max_shards)}},
-            queue_, *delivery_, metrics_, closed_);
+            queue_, epochs_, *delivery_, metrics_, closed_);
 
         work_.emplace(ioc_.get_executor());
         for (unsigned i = 0; i < io_threads_count_; ++i) {
@@ -215,19 +218,22 @@ class exporter::impl {
         // Spare the encoding when it could not be queued anyway.
         if ((room == nullptr || room->bytes == 0) && queue_.bytes() >= queue_.max_bytes())
             return intake_.refuse();
-        const shard_state sh = queue_.shards();
+        // Held until the push: the lanes chosen and the epoch pushed with agree (lane_epochs.h).
+        const auto ticket = epochs_.enter();
+        auto& lanes = thread_lane_split();
+        lanes.split(batch, keep, ticket.lanes());
         if (converts(batch.protocol()))
-            return submit_converted(batch, keep, strip, details, sh, room, tenants);
+            return submit_converted(batch, keep, strip, details, lanes, room, tenants);
 
         lane_payloads out;
         const auto st = for_each_tenant<protocol::decode_status>(
             keep, tenants, out, [&](std::span<const std::uint8_t> part) {
-                if (otlp_) return encode_otlp(batch, part, strip, sh, out);
+                if (otlp_) return encode_otlp(batch, part, strip, lanes, out);
                 const auto first = out.size();
-                auto r = encode_prw(batch, part, strip, sh, out);
+                auto r = encode_prw(batch, part, strip, lanes, out);
                 // All of a request that would go as it came on one shard (submit_raw): its parts
                 // go promptly too, so more shards add no wait for a batch to fill.
-                if (sh.shards > 1 && forwards_unchanged(batch, keep, strip))
+                if (ticket.shards() > 1 && forwards_unchanged(batch, keep, strip))
                     for (auto k = first; k < out.size(); ++k) out[k].first.prompt = true;
                 return r;
             });
@@ -247,7 +253,7 @@ class exporter::impl {
     submit_status submit_converted(const protocol::series_batch& batch,
                                    std::span<const std::uint8_t> keep,
                                    std::span<const std::uint64_t> strip, submit_details* details,
-                                   const shard_state& sh, room_held* room,
+                                   lane_split& lanes, room_held* room,
                                    const tenant_split& tenants) {
         // Native histograms only when the operator says the backend stores them
         // (-exporter-native-histograms, docs/export.md): otherwise a backend refuses a request
@@ -261,7 +267,7 @@ class exporter::impl {
         lane_payloads out;
         const auto st =
             for_each_tenant<status>(keep, tenants, out, [&](std::span<const std::uint8_t> part) {
-                return convert_to_prw(batch, part, strip, options, sh, out, r);
+                return convert_to_prw(batch, part, strip, options, lanes, out, r);
             });
         if (!st) {
             metrics_.error("encode");
@@ -301,8 +307,11 @@ class exporter::impl {
         return submit_status::accepted;
     }
 
+    // batch: the request's series (its body decoded), for their lanes; without it the body goes
+    // raw only on one shard.
     submit_status submit_raw(std::string body, source_protocol proto, body_encoding enc,
                              std::uint32_t series, std::uint64_t points, room_held* room = nullptr,
+                             const protocol::series_batch* batch = nullptr,
                              std::string_view tenant = {}) {
         if (closed_.load(std::memory_order_acquire) && (room == nullptr || room->bytes == 0))
             return submit_status::closed;
@@ -331,17 +340,27 @@ class exporter::impl {
                 return submit_status::unsupported;
         }
         if (series == 0) return submit_status::accepted;
-        // A request goes as it came only on one shard: with more, its series belong to lanes.
-        const shard_state sh = queue_.shards();
-        if (sh.shards != 1) return submit_status::not_raw;
+        // A request goes as it came when its series travel one lane: always on one shard; with
+        // more, when the lane map puts them all on one (new series take their request's lane).
+        const auto ticket = epochs_.enter();
+        std::uint32_t lane = 0;
+        if (ticket.shards() != 1) {
+            if (batch == nullptr || batch->size() != series) return submit_status::not_raw;
+            thread_local std::vector<std::uint8_t> all;
+            all.assign(batch->size(), 1);
+            auto& lanes = thread_lane_split();
+            lanes.split(*batch, all, ticket.lanes());
+            if (lanes.used().size() != 1) return submit_status::not_raw;
+            lane = lanes.used().front();
+        }
         lane_payloads out;
-        out.emplace_back(std::move(p), lane_ref{0, sh.epoch});
+        out.emplace_back(std::move(p), lane_ref{lane, ticket.epoch()});
         return intake_.push(out, room);
     }
 
     bool can_forward_raw(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                          std::span<const std::uint64_t> strip) const {
-        return forwards_unchanged(batch, keep, strip) && queue_.shards().shards == 1;
+        return forwards_unchanged(batch, keep, strip);
     }
 
     // The one rule of the raw path: the request's own bytes are what the backend would get from
@@ -441,6 +460,8 @@ class exporter::impl {
     export_stats stats() const {
         export_stats s = metrics_.snapshot();
         s.connections_opened = delivery_ ? delivery_->connections_opened() : 0;
+        s.lane_map_series = epochs_.mapped_series();
+        s.lane_map_renewals = epochs_.renewals();
         if (const auto* disk = intake_.disk()) {
             s.disk_bytes = disk->bytes();
             s.disk_corrupt = disk->corrupt();
@@ -478,6 +499,7 @@ class exporter::impl {
 
     export_metrics metrics_;
     export_queue queue_;
+    lane_epochs epochs_;  // the lane map of each epoch; every push holds a ticket
     intake intake_;  // owns the disk queue: before the delivery, which acknowledges its records
     const unsigned io_threads_count_;
 
@@ -581,9 +603,22 @@ submit_status exporter::submit_raw(std::string body, protocol::source_protocol p
                                    std::uint32_t series, std::uint64_t points, reservation* room,
                                    std::string_view tenant) {
     if (room == nullptr || !room->held())
-        return impl_->submit_raw(std::move(body), p, enc, series, points, nullptr, tenant);
+        return impl_->submit_raw(std::move(body), p, enc, series, points, nullptr, nullptr, tenant);
     room_held st{room->bytes_};
-    const auto r = impl_->submit_raw(std::move(body), p, enc, series, points, &st, tenant);
+    const auto r =
+        impl_->submit_raw(std::move(body), p, enc, series, points, &st, nullptr, tenant);
+    room->bytes_ = st.bytes;
+    return r;
+}
+submit_status exporter::submit_raw(std::string body, const protocol::series_batch& batch,
+                                   body_encoding enc, std::uint32_t series, std::uint64_t points,
+                                   reservation* room, std::string_view tenant) {
+    if (room == nullptr || !room->held())
+        return impl_->submit_raw(std::move(body), batch.protocol(), enc, series, points, nullptr,
+                                 &batch, tenant);
+    room_held st{room->bytes_};
+    const auto r = impl_->submit_raw(std::move(body), batch.protocol(), enc, series, points, &st,
+                                     &batch, tenant);
     room->bytes_ = st.bytes;
     return r;
 }

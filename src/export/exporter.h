@@ -7,9 +7,11 @@
 //   submit() encodes the kept subset right away (the batch's views die with the request; OTLP
 //   input for a remote-write backend is converted to remote write here) and
 //   pushes it, never blocking: a full queue is reported, and the receiver answers 429 with
-//   Retry-After. The queue is split into ordered lanes (shards): a series goes to lane
-//   hash(series) % shards, and each lane has one upstream request in flight at a time, retries
-//   included, so a series reaches the backend in order however many requests are in flight. The
+//   Retry-After. The queue is split into ordered lanes (shards): a series travels the lane its
+//   epoch's lane map gives it (lane_affinity.h: a new series takes the lane of the request that
+//   brings it, so a sender's stable requests stay whole on one lane and go as they came), and
+//   each lane has one upstream request in flight at a time, retries included, so a series
+//   reaches the backend in order however many requests are in flight. The
 //   batcher thread merges a lane's payloads into upstream requests of at most -batch-size series
 //   (or what waited -flush-interval), compresses them and hands them to the exporter's own
 //   io_context (one thread, one strand), which owns the HTTP client, the connection pool and
@@ -66,7 +68,7 @@ enum class submit_status : std::uint8_t {
     queue_full,   // nothing queued: answer 429 with Retry-After: retry_after_hint()
     unsupported,  // this input cannot be exported with this -exporter-protocol: see check_source
     closed,       // drain() began: nothing queued (answer 503)
-    not_raw,      // submit_raw() only: the request cannot go as it came (shards > 1); use submit()
+    not_raw,      // submit_raw() only: the request's series travel several lanes; use submit()
 };
 
 std::string_view to_string(submit_status s);
@@ -103,6 +105,10 @@ struct export_stats {
     std::uint64_t replayed_payloads = 0;  // read back from the disk queue at startup
     std::uint64_t disk_bytes = 0;         // size of the disk queue's segment files
     std::uint64_t disk_corrupt = 0;       // torn/corrupt records or files cut off at startup
+    // The lane map (lane_affinity.h): series mapped in the current epoch, and the new epochs
+    // started because a map reached its bound.
+    std::uint64_t lane_map_series = 0;
+    std::uint64_t lane_map_renewals = 0;
     // OTLP input exported as remote write (-exporter-protocol=prw), in OTLP data points. A
     // converted point is submitted as the TimeSeries and samples it became (the counters above
     // count those); a point that cannot be converted is never submitted. Both only for accepted
@@ -141,6 +147,8 @@ struct exporter_deps {
     // default: posix_file_system(); every file access of the disk queue (-queue-path). Must
     // outlive the exporter.
     mg::file_system* file_system = nullptr;
+    // Series a lane map holds at most (lane_affinity.h); 0: the default.
+    std::size_t lane_map_max_series = 0;
 };
 
 class exporter;
@@ -220,8 +228,9 @@ class exporter {
     // Whether the request can be forwarded as its own bytes (submit_raw), given what the
     // governor decided (keep and strip_masks as for submit(); strip_masks may be empty): every
     // series kept, no label stripped, its protocol forwarded as is (remote write 1.0, OTLP
-    // protobuf and OTLP/JSON, unless converted), its labels sorted on the wire, and the exporter
-    // sends on one shard. The one place that decides the raw path: the receiver asks only this.
+    // protobuf and OTLP/JSON, unless converted) and its labels sorted on the wire. The one place
+    // that decides the raw path: the receiver asks only this. With several shards submit_raw()
+    // may still answer not_raw (the request's series travel several lanes).
     bool can_forward_raw(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                          std::span<const std::uint64_t> strip_masks) const;
 
@@ -232,10 +241,17 @@ class exporter {
     // unsorted (series_batch::any_labels_unsorted(): forward would keep them unsorted), nor for
     // input that converts() (unsupported). series and points are the request's counts, for the
     // accounting. Never blocks.
-    // not_raw when the shard count grew since can_forward_raw() (use submit()). `tenant`: the
-    // tenant of every series of the body ("" = none).
+    // Without the batch, not_raw on more than one shard (use submit()). `tenant`: the tenant of
+    // every series of the body ("" = none).
     submit_status submit_raw(std::string body, protocol::source_protocol p, body_encoding enc,
                              std::uint32_t series, std::uint64_t points,
+                             reservation* room = nullptr, std::string_view tenant = {});
+    // The same with the request's decoded series (`batch`, every one kept; the protocol is its
+    // own): on several shards the body goes as it came on the lane all its series travel (new
+    // series take that lane); not_raw when they travel several (use submit(), which splits the
+    // request, each series to its lane).
+    submit_status submit_raw(std::string body, const protocol::series_batch& batch,
+                             body_encoding enc, std::uint32_t series, std::uint64_t points,
                              reservation* room = nullptr, std::string_view tenant = {});
     // The number of shards now.
     std::uint32_t shards() const;

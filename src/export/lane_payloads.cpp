@@ -11,12 +11,6 @@ namespace mg::exporter {
 
 namespace {
 
-// The lanes of a request's kept series, one per thread (ingest threads and the batcher).
-lane_split& thread_split() {
-    thread_local lane_split s;
-    return s;
-}
-
 // Scratch buffers of the OTLP -> remote write conversion, one set per ingest thread.
 protocol::otlp_to_prw_converter& thread_converter() {
     thread_local protocol::otlp_to_prw_converter c;
@@ -35,17 +29,16 @@ void add_conversion(protocol::prw_conversion_result& total,
     if (total.first_drop.empty()) total.first_drop = std::move(part.first_drop);
 }
 
-// Runs encode_lane(lane_keep, where) once per lane used (once with `keep` on one shard), until
-// one fails.
+// Runs encode_lane(lane_keep, where) once per lane used (once with `keep` when all the series
+// travel one lane), until one fails.
 template <typename Status, typename EncodeLane>
-Status for_each_lane(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
-                     const shard_state& sh, EncodeLane&& encode_lane) {
-    if (sh.shards == 1) return encode_lane(keep, lane_ref{0, sh.epoch});
-    auto& split = thread_split();
-    split.split(batch, keep, sh.shards);
+Status for_each_lane(std::span<const std::uint8_t> keep, lane_split& lanes,
+                     EncodeLane&& encode_lane) {
+    const auto& used = lanes.used();
+    if (used.size() == 1) return encode_lane(keep, lane_ref{used.front(), lanes.epoch()});
     Status st;
-    for (const auto lane : split.used()) {
-        if (st = encode_lane(split.keep_for(lane, keep), lane_ref{lane, sh.epoch}); !st) break;
+    for (const auto lane : used) {
+        if (st = encode_lane(lanes.keep_for(lane, keep), lane_ref{lane, lanes.epoch()}); !st) break;
     }
     return st;
 }
@@ -54,10 +47,11 @@ Status for_each_lane(const protocol::series_batch& batch, std::span<const std::u
 
 protocol::decode_status encode_prw(const protocol::series_batch& batch,
                                    std::span<const std::uint8_t> keep,
-                                   std::span<const std::uint64_t> strip, const shard_state& sh,
+                                   std::span<const std::uint64_t> strip, lane_split& lanes,
                                    lane_payloads& out) {
     protocol::decode_status st;
-    if (sh.shards == 1) {
+    const auto& used = lanes.used();
+    if (used.size() <= 1) {
         payload p;
         p.format = payload_format::prw_v1;
         protocol::remote_write_v1_writer w(p.body);
@@ -68,25 +62,23 @@ protocol::decode_status encode_prw(const protocol::series_batch& batch,
             p.points += batch[i].points();
         }
         if (st.ok()) w.add_metadata(batch);
-        out.emplace_back(std::move(p), lane_ref{0, sh.epoch});
+        out.emplace_back(std::move(p), lane_ref{used.empty() ? 0 : used.front(), lanes.epoch()});
         return st;
     }
-    auto& split = thread_split();
-    split.split(batch, keep, sh.shards);
     // Index of each used lane's payload in `out`; writers append to those bodies.
     const std::size_t first = out.size();
-    std::vector<std::size_t> slot(sh.shards, SIZE_MAX);
-    for (const auto lane : split.used()) {
+    std::vector<std::size_t> slot(used.back() + 1, SIZE_MAX);
+    for (const auto lane : used) {
         slot[lane] = out.size();
         payload p;
         p.format = payload_format::prw_v1;
-        out.emplace_back(std::move(p), lane_ref{lane, sh.epoch});
+        out.emplace_back(std::move(p), lane_ref{lane, lanes.epoch()});
     }
     std::vector<std::optional<protocol::remote_write_v1_writer>> writers(out.size() - first);
     for (std::size_t k = 0; k < writers.size(); ++k) writers[k].emplace(out[first + k].first.body);
     for (std::size_t i = 0; i < keep.size() && st.ok(); ++i) {
         if (keep[i] == 0) continue;
-        const std::size_t k = slot[split.lane_of(i)];
+        const std::size_t k = slot[lanes.lane_of(i)];
         auto& w = *writers[k - first];
         st = strip.empty() ? w.add_series(batch, i) : w.add_series(batch, i, strip[i]);
         ++out[k].first.series;
@@ -99,7 +91,7 @@ protocol::decode_status encode_prw(const protocol::series_batch& batch,
 
 protocol::decode_status encode_otlp(const protocol::series_batch& batch,
                                     std::span<const std::uint8_t> keep,
-                                    std::span<const std::uint64_t> strip, const shard_state& sh,
+                                    std::span<const std::uint64_t> strip, lane_split& lanes,
                                     lane_payloads& out) {
     const auto format = batch.protocol() == protocol::source_protocol::otlp_json
                             ? payload_format::otlp_json
@@ -116,12 +108,12 @@ protocol::decode_status encode_otlp(const protocol::series_batch& batch,
         out.emplace_back(std::move(p), where);
         return r;
     };
-    return for_each_lane<protocol::decode_status>(batch, keep, sh, encode_lane);
+    return for_each_lane<protocol::decode_status>(keep, lanes, encode_lane);
 }
 
 status convert_to_prw(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                       std::span<const std::uint64_t> strip,
-                      const protocol::prw_conversion_options& options, const shard_state& sh,
+                      const protocol::prw_conversion_options& options, lane_split& lanes,
                       lane_payloads& out, protocol::prw_conversion_result& result) {
     auto convert_lane = [&](std::span<const std::uint8_t> lane_keep, lane_ref where) -> status {
         payload p;
@@ -136,7 +128,7 @@ status convert_to_prw(const protocol::series_batch& batch, std::span<const std::
         add_conversion(result, std::move(part));
         return {};
     };
-    return for_each_lane<status>(batch, keep, sh, convert_lane);
+    return for_each_lane<status>(keep, lanes, convert_lane);
 }
 
 }  // namespace mg::exporter

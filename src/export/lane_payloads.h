@@ -1,5 +1,6 @@
 // lane_payloads: the kept series of one request encoded for the backend, one payload per lane
-// the series travel (shard_split.h), in one pass over the batch. Used by submit() for what a
+// the series travel (`lanes`: lane_split::split() ran on the same batch and keep mask), in one
+// pass over the batch. Used by submit() for what a
 // sender posted and by the batcher when a reshard splits the waiting backlog over new lanes.
 //
 //   - encode_prw: remote write 1.0 (from remote write 1.0 or 2.0 input; TimeSeries bytes copied
@@ -8,7 +9,8 @@
 //   - convert_to_prw: OTLP points become TimeSeries for a remote-write backend; every TimeSeries
 //     of one point travels its point's lane.
 //
-// With one shard everything goes to lane 0 in one payload. Each function appends to `out`; on
+// When every kept series travels one lane (one shard, or a request whose series share their
+// lane) it is one payload, encoded with the keep mask as it is. Each function appends to `out`; on
 // failure `out` may hold some of the lanes' payloads (the caller drops them all).
 //
 // Tenants: for_each_tenant() runs one of them per tenant of a request (exporter::tenant_split)
@@ -17,6 +19,8 @@
 // Thread-safety: the functions use per-thread scratch buffers; call them from any thread.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -27,6 +31,7 @@
 #include "export/exporter.h"
 #include "export/payload.h"
 #include "export/queue.h"
+#include "export/shard_split.h"
 #include "protocol/otlp_to_prw.h"
 #include "protocol/series_batch.h"
 
@@ -38,19 +43,19 @@ using lane_payloads = std::vector<std::pair<payload, lane_ref>>;
 // keep[i] != 0 selects series i; strip is empty or holds one label mask per series.
 protocol::decode_status encode_prw(const protocol::series_batch& batch,
                                    std::span<const std::uint8_t> keep,
-                                   std::span<const std::uint64_t> strip, const shard_state& sh,
+                                   std::span<const std::uint64_t> strip, lane_split& lanes,
                                    lane_payloads& out);
 
 protocol::decode_status encode_otlp(const protocol::series_batch& batch,
                                     std::span<const std::uint8_t> keep,
-                                    std::span<const std::uint64_t> strip, const shard_state& sh,
+                                    std::span<const std::uint64_t> strip, lane_split& lanes,
                                     lane_payloads& out);
 
 // A payload counts what is sent (TimeSeries and samples); `result` sums the conversion over the
 // lanes, in OTLP points. Lanes whose points all failed to convert get no payload.
 status convert_to_prw(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                       std::span<const std::uint64_t> strip,
-                      const protocol::prw_conversion_options& options, const shard_state& sh,
+                      const protocol::prw_conversion_options& options, lane_split& lanes,
                       lane_payloads& out, protocol::prw_conversion_result& result);
 
 // Runs encode(part) once per tenant of the request with `part` the kept series of that
@@ -84,6 +89,11 @@ Status for_each_tenant(std::span<const std::uint8_t> keep, const tenant_split& t
         if (!any) continue;
         const auto from = out.size();
         st = encode(std::span<const std::uint8_t>(part));
+        // The lanes were split for the whole request: a lane none of this tenant's series
+        // travel gets an empty payload from the encoder, which must not be queued.
+        out.erase(std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(from), out.end(),
+                                 [](const auto& e) { return e.first.series == 0; }),
+                  out.end());
         label(from, tenants.names[t]);
     }
     return st;

@@ -7,9 +7,11 @@
 //     compresses once per upstream request;
 //   - standalone: a body already in its wire encoding (the remote-write fast path forwards the
 //     sender's snappy body untouched; a gzip OTLP body likewise), or OTLP/JSON (JSON objects do
-//     not concatenate). It is sent as its own upstream request, unless its lane has a backlog
-//     (a distant backend): then the batcher decompresses such bodies and merges them like the
-//     others (concatenable()), since one request per round trip would cap the throughput.
+//     not concatenate). A gzip OTLP body is sent as its own upstream request, unless its lane
+//     has a backlog (a distant backend): then the batcher decompresses such bodies and merges
+//     them like the others (concatenable()), since one request per round trip would cap the
+//     throughput. With long round trips a snappy remote-write body joins whatever waits in its
+//     lane: snappy blocks concatenate without decompression (protocol/snappy_concat.h).
 // series and points count what the payload carries (for OTLP a series is one data point), for
 // the accounting and the batch-size bound. A payload belongs to one tenant (empty: none, tenancy
 // off): payloads of different tenants are never merged, and the tenant goes to the backend in the

@@ -114,11 +114,20 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
             // trip would cap the lane. Without one, each goes as it came, at once.
             const bool backlog = merge_forwarded_.load(std::memory_order_relaxed) &&
                                  ln.items.size() >= k_merge_raw_backlog;
+            // Forwarded remote-write bodies join whatever waits once round trips are long: the
+            // batcher concatenates snappy blocks as they are (snappy_concat.h), a copy, not a
+            // recompression. With a near backend each goes as it came (bigger batches would only
+            // make its round trips look long to the shard scaler).
+            const bool far = merge_forwarded_.load(std::memory_order_relaxed);
             const auto joins = [&](const payload& p) {
+                if (p.format == payload_format::prw_v1) return far || p.mergeable();
                 return backlog ? p.concatenable() : p.mergeable();
             };
             if (joins(front.p)) {
                 std::uint64_t series = front.p.series;
+                // A forwarded body (or a prompt part of a request) in the run: it goes at once,
+                // as it would have alone.
+                bool urgent = front.p.compressed || front.p.prompt;
                 while (take < ln.items.size() && series < batch_size) {
                     const entry& next = ln.items[take];
                     if (next.epoch != front.epoch || !joins(next.p) ||
@@ -127,12 +136,12 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
                         break;
                     }
                     series += next.p.series;
+                    urgent = urgent || next.p.compressed || next.p.prompt;
                     ++take;
                 }
                 // A run that stops before the end stops because the next payload does not fit: the
                 // batch is as full as it gets. Otherwise wait for more until the oldest is due.
-                const bool full = series >= batch_size || take < ln.items.size() ||
-                                  front.p.compressed || front.p.prompt;
+                const bool full = series >= batch_size || take < ln.items.size() || urgent;
                 const auto due = front.enqueued + flush_interval;
                 if (!full && !flush_now_ && !closed_ && now < due) {
                     next_due = std::min(next_due, due);
@@ -215,6 +224,12 @@ void export_queue::set_shards(std::uint32_t shards) {
     const auto now = this->shards();
     if (now.shards == shards) return;
     shard_word_.store(pack(now.epoch + 1, shards), std::memory_order_release);
+}
+
+void export_queue::next_epoch(std::uint32_t shards) {
+    shards = std::clamp<std::uint32_t>(shards, 1, static_cast<std::uint32_t>(lanes_.size()));
+    std::lock_guard lock(mu_);
+    shard_word_.store(pack(this->shards().epoch + 1, shards), std::memory_order_release);
 }
 
 std::vector<export_queue::taken_payload> export_queue::take_waiting() {

@@ -8,9 +8,9 @@
 // a full queue, try_push() failures and 429s for senders, never into unbounded memory.
 //
 // Lanes keep each series in order while many requests are in flight: the exporter puts a series
-// in lane hash(series) % shards, and a lane has at most one batch in flight (taken by
-// next_batch(), given back by release()), retries included. So one series' samples reach the
-// backend in the order they were accepted, whatever the other lanes do.
+// in the lane its epoch's lane map gives it (lane_affinity.h), and a lane has at most one batch in
+// flight (taken by next_batch(), given back by release()), retries included. So one series' samples
+// reach the backend in the order they were accepted, whatever the other lanes do.
 //
 // Resharding without reordering: the number of shards can change (set_shards()); each change
 // starts a new epoch. A payload carries the epoch its lane was computed in, and no batch of an
@@ -40,7 +40,7 @@
 
 namespace mg::exporter {
 
-// Where a payload goes: its lane, and the epoch in which lane = hash % shards was computed.
+// Where a payload goes: its lane, and the epoch whose lane map chose it.
 struct lane_ref {
     std::uint32_t lane = 0;
     std::uint64_t epoch = 0;
@@ -108,9 +108,12 @@ class export_queue {
     // consecutive mergeable payloads of the same format and tenant (one upstream request carries
     // one tenant) totalling at most batch_size series (at
     // least one payload, even if larger), taken when batch_size is reached, when the oldest one
-    // waited flush_interval, or at once after flush_now(). Of the ready lanes, the one whose
-    // oldest payload waited longest goes first. Returns timeout at `wake_by` (the scaler's
-    // tick) and closed when the queue is closed (and, unless aborted, empty).
+    // waited flush_interval, or at once after flush_now(). Once round trips are long
+    // (set_merge_forwarded) forwarded remote-write (snappy) bodies merge too: the batcher joins
+    // snappy blocks without recompressing (snappy_concat.h); a forwarded body goes at once with
+    // whatever waits behind it. Of the ready
+    // lanes, the one whose oldest payload waited longest goes first. Returns timeout at `wake_by`
+    // (the scaler's tick) and closed when the queue is closed (and, unless aborted, empty).
     wait_result next_batch(taken_batch& out, std::uint64_t batch_size,
                            std::chrono::nanoseconds flush_interval,
                            std::chrono::steady_clock::time_point wake_by =
@@ -124,6 +127,9 @@ class export_queue {
     shard_state shards() const;
     // A new shard count (1..max_lanes): a new epoch. No-op when unchanged.
     void set_shards(std::uint32_t shards);
+    // A new epoch with `shards` lanes, also when the count is unchanged (a fresh lane map:
+    // lane_epochs.h, which calls this).
+    void next_epoch(std::uint32_t shards);
 
     // Resharding without waiting for the old lanes: take_waiting() moves every payload of an
     // older epoch that waits (not in flight) out of the queue, lane by lane in order, still
@@ -144,9 +150,10 @@ class export_queue {
                      const std::vector<std::pair<lane_ref, std::uint64_t>>& sources);
     std::uint32_t max_lanes() const { return static_cast<std::uint32_t>(lanes_.size()); }
     lane_usage usage() const;
-    // Whether forwarded (compressed) bodies merge when their lane has a backlog: worth it when
-    // round trips are long (decompressing and compressing again costs CPU), so the exporter turns
-    // it on from the measured round trip (shard_scaler::latency_bound()). Off at first.
+    // Whether forwarded (compressed) bodies merge: remote-write (snappy) ones with whatever waits
+    // in their lane, OTLP (gzip) ones when 8 or more wait (decompressing and compressing again
+    // costs CPU). Worth it when round trips are long, so the exporter turns it on from the
+    // measured round trip (shard_scaler::latency_bound()). Off at first.
     void set_merge_forwarded(bool on) { merge_forwarded_.store(on, std::memory_order_relaxed); }
 
     // From now on batches are taken as soon as anything is queued (drain at shutdown).

@@ -43,12 +43,13 @@ bool exporter_adaptor::can_forward_raw(const protocol::series_batch& batch,
     return exporter_.can_forward_raw(batch, keep, strip_masks);
 }
 
-exporter::submit_status exporter_adaptor::submit_raw(std::string body, protocol::source_protocol p,
+exporter::submit_status exporter_adaptor::submit_raw(std::string body,
+                                                     const protocol::series_batch& batch,
                                                      exporter::body_encoding enc,
                                                      std::uint32_t series, std::uint64_t points,
                                                      exporter::reservation* room,
                                                      std::string_view tenant) {
-    return exporter_.submit_raw(std::move(body), p, enc, series, points, room, tenant);
+    return exporter_.submit_raw(std::move(body), batch, enc, series, points, room, tenant);
 }
 
 exporter::submit_status exporter_adaptor::submit(const protocol::series_batch& batch,

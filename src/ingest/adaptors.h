@@ -30,7 +30,7 @@ class exporter_adaptor final : public exporter_port {
     std::chrono::seconds retry_after_hint() const override;
     bool can_forward_raw(const protocol::series_batch& batch, std::span<const std::uint8_t> keep,
                          std::span<const std::uint64_t> strip_masks) const override;
-    exporter::submit_status submit_raw(std::string body, protocol::source_protocol p,
+    exporter::submit_status submit_raw(std::string body, const protocol::series_batch& batch,
                                        exporter::body_encoding enc, std::uint32_t series,
                                        std::uint64_t points, exporter::reservation* room,
                                        std::string_view tenant) override;

@@ -174,9 +174,9 @@ void govern_end(exporter_port& exp, request_work& w, std::string_view raw_body,
     auto st = exporter::submit_status::not_raw;
     // One tenant (or none): the request may go as it came. Several: it is split per tenant.
     if (split.names.size() <= 1 && exp.can_forward_raw(batch, w.keep, w.strip)) {
-        // Fast path: nothing changed, forward the sender's own bytes (not_raw: the shard count
-        // grew meanwhile, so the series go to their lanes below).
-        st = exp.submit_raw(std::string(raw_body), batch.protocol(), raw_encoding,
+        // Fast path: nothing changed, forward the sender's own bytes (not_raw: its series travel
+        // several lanes, so they go to their lanes below).
+        st = exp.submit_raw(std::string(raw_body), batch, raw_encoding,
                             static_cast<std::uint32_t>(out.kept_series),
                             out.kept_samples + out.kept_histograms, &room,
                             split.names.empty() ? std::string_view{} : split.names.front());

@@ -55,7 +55,9 @@ class exporter_port {
     virtual bool can_forward_raw(const protocol::series_batch& batch,
                                  std::span<const std::uint8_t> keep,
                                  std::span<const std::uint64_t> strip_masks) const = 0;
-    virtual exporter::submit_status submit_raw(std::string body, protocol::source_protocol p,
+    // batch: the request decoded (its series choose the lane the body travels).
+    virtual exporter::submit_status submit_raw(std::string body,
+                                               const protocol::series_batch& batch,
                                                exporter::body_encoding enc, std::uint32_t series,
                                                std::uint64_t points, exporter::reservation* room,
                                                std::string_view tenant) = 0;

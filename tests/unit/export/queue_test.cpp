@@ -16,6 +16,9 @@ namespace {
 
 ex::payload make(std::uint32_t series, std::size_t bytes, bool compressed = false) {
     ex::payload p;
+    // Compressed: a forwarded gzip OTLP body (a forwarded snappy remote-write body joins any
+    // batch: see the test of its own below).
+    if (compressed) p.format = ex::payload_format::otlp_protobuf;
     p.series = series;
     p.points = series;
     p.body.assign(bytes, 'x');
@@ -90,7 +93,7 @@ TEST_CASE("batches merge up to batch_size series - standalone payloads go alone"
     auto b = take(q, clock, 7, 1h);  // 3+3 fit, a third would be 9 > 7
     CHECK(b.items.size() == 2);
     q.release(b);
-    b = take(q, clock, 7, 1h);  // 3+3 again; the raw payload stops the run
+    b = take(q, clock, 7, 1h);  // 3+3 again; the raw payload (another format) stops the run
     CHECK(b.items.size() == 2);
     q.release(b);
     b = take(q, clock, 7, 1h);
@@ -315,8 +318,38 @@ TEST_CASE("usage: busy time follows the lanes' batches in flight", "[export][que
     CHECK(u.busy == 20ms);
 }
 
-TEST_CASE("forwarded bodies go alone, unless round trips are long and their lane has a backlog",
+TEST_CASE("with long round trips forwarded remote-write bodies join what waits in their lane",
           "[export][queue]") {
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
+    for (int i = 0; i < 13; ++i) {
+        auto raw = make(10, 100);
+        raw.compressed = true;  // snappy, as a sender posted it
+        q.try_push(raw);
+        if (i == 5) {
+            auto plain = make(10, 100);  // a request split over lanes (not forwarded)
+            q.try_push(plain);
+        }
+    }
+    // A near backend (merging off): each goes as it came, at once.
+    auto b = take(q, clock, 100, 1h);
+    CHECK(b.items.size() == 1);
+    q.release(b);
+    q.set_merge_forwarded(true);  // round trips became long
+    // Without waiting for a backlog: joining snappy blocks costs a copy (snappy_concat.h).
+    b = take(q, clock, 100, 1h);
+    CHECK(b.items.size() == 10);  // up to batch_size series
+    q.release(b);
+    b = take(q, clock, 100, 1h);
+    CHECK(b.items.size() == 3);  // the rest, at once
+    q.release(b);
+    CHECK(q.queued_payloads() == 0);
+}
+
+TEST_CASE(
+    "forwarded OTLP bodies go alone, unless round trips are long and their lane has a "
+    "backlog",
+    "[export][queue]") {
     mg::fake_clock clock;
     ex::export_queue q(clock, 1 << 20);
     for (int i = 0; i < 13; ++i) {

@@ -18,10 +18,10 @@ using namespace exporter_fixture;
 
 namespace {
 
-// Series "s<i>" with one sample of value `round` at time round seconds.
-std::unique_ptr<rw_request> round_of(std::size_t series, int round) {
+// Series "s<i>" (i from `first`) with one sample of value `round` at time round seconds.
+std::unique_ptr<rw_request> round_of(std::size_t series, int round, std::size_t first = 0) {
     std::vector<pr::owned_timeseries> ts;
-    for (std::size_t i = 0; i < series; ++i) {
+    for (std::size_t i = first; i < first + series; ++i) {
         pr::owned_timeseries t;
         t.labels = {{"__name__", "s" + std::to_string(i)}, {"job", "test"}};
         t.samples = {{static_cast<double>(round), 1000LL * round}};
@@ -87,10 +87,29 @@ ex::exporter_options sharded(const std::string& url, int min_shards, int max_sha
 TEST_CASE("shards: a series always travels its lane, and lanes are in flight at once",
           "[export][shards]") {
     concurrency inflight;
+    // A series in two requests answered at the same time would be on two lanes (a lane has one
+    // request in flight): counted here, checked on the test thread.
+    std::mutex mu;
+    std::multiset<std::string> in_flight;
+    std::atomic<int> overlaps{0};
     raw_backend backend(nullptr, [&](const mg::http::request& req, std::size_t) {
+        std::string plain;
+        const auto& body = req.body();
+        if (!pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok())
+            return ex::test::reply(req, 400);
+        const auto got = samples_of(plain);
+        {
+            std::lock_guard lock(mu);
+            for (const auto& [name, value] : got) {
+                if (in_flight.count(name) != 0) ++overlaps;
+            }
+            for (const auto& [name, value] : got) in_flight.insert(name);
+        }
         inflight.enter();
         std::this_thread::sleep_for(100ms);  // a distant backend: lanes overlap in this time
         inflight.leave();
+        std::lock_guard lock(mu);
+        for (const auto& [name, value] : got) in_flight.erase(in_flight.find(name));
         return ex::test::reply(req, 204);
     });
     prometheus::Registry reg;
@@ -98,27 +117,32 @@ TEST_CASE("shards: a series always travels its lane, and lanes are in flight at 
         sharded("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write", 4, 4), reg);
     CHECK(e->shards() == 4);
     for (int round = 1; round <= 3; ++round) {
-        auto r = round_of(400, round);
-        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+        // Four senders' requests of 100 series each, and in the last round one request that
+        // carries series of all four (split over their lanes).
+        if (round == 3) {
+            auto r = round_of(400, round);
+            REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+            continue;
+        }
+        for (std::size_t k = 0; k < 4; ++k) {
+            auto r = round_of(100, round, k * 100);
+            REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+        }
     }
+    // The batcher publishes the map's size on its tick.
+    CHECK(
+        eventually([&] { return metric(reg, "metrics_governor_export_lane_map_series") == 400; }));
     REQUIRE(drain_for(*e).complete);
-    std::map<std::string, std::set<std::uint32_t>> lanes_of;
-    std::size_t received = 0;
+    std::map<std::string, std::vector<double>> got;
     for (const auto& req : backend.log().all()) {
         upstream u(req);
-        std::set<std::uint64_t> lanes;
-        for (std::size_t i = 0; i < u.batch.size(); ++i) {
-            const auto lane = static_cast<std::uint32_t>(ex::series_identity(u.batch[i]) % 4);
-            lanes.insert(lane);
-            lanes_of[std::string(u.batch[i].metric_name)].insert(lane);
-            ++received;
-        }
-        CHECK(lanes.size() == 1);  // one request, one lane
+        for (const auto& [name, value] : samples_of(u.plain)) got[name].push_back(value);
     }
-    CHECK(received == 1200);
-    CHECK(lanes_of.size() == 400);
-    for (const auto& [name, lanes] : lanes_of) CHECK(lanes.size() == 1);
+    CHECK(got.size() == 400);
+    for (const auto& [name, values] : got) CHECK(values == std::vector<double>{1, 2, 3});
+    CHECK(overlaps == 0);
     CHECK(inflight.peak >= 2);
+    CHECK(e->stats().lane_map_series == 400);
     check_accounting(e->stats());
 }
 
@@ -144,8 +168,24 @@ TEST_CASE("shards: retries never reorder a series", "[export][shards]") {
     auto e = make_exporter(c, reg);
     constexpr int k_rounds = 15;
     for (int round = 1; round <= k_rounds; ++round) {
-        auto r = round_of(60, round);
-        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+        // Three senders of 20 series (three lanes, some requests forwarded as they came), and
+        // every fourth round one request with all 60 (split over the three lanes).
+        if (round % 4 == 0) {
+            auto r = round_of(60, round);
+            REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+            continue;
+        }
+        for (std::size_t k = 0; k < 3; ++k) {
+            auto r = round_of(20, round, k * 20);
+            if (round % 2 == 0) {
+                REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+                continue;
+            }
+            std::string body;
+            pr::snappy_encode(r->body, body);
+            REQUIRE(e->submit_raw(std::move(body), r->batch, ex::body_encoding::snappy, 20, 20) ==
+                    ex::submit_status::accepted);
+        }
     }
     REQUIRE(drain_for(*e, 20s).complete);
     REQUIRE(delivered.size() == 60);
@@ -156,6 +196,58 @@ TEST_CASE("shards: retries never reorder a series", "[export][shards]") {
         CHECK(values == want);  // every round once, in order, despite the 503s
     }
     CHECK(e->stats().retries > 0);
+    check_accounting(e->stats());
+}
+
+TEST_CASE("shards: a full lane map starts a new epoch, and every series stays in order",
+          "[export][shards]") {
+    std::mutex mu;
+    std::map<std::string, std::vector<double>> delivered;
+    std::atomic<std::size_t> n{0};
+    raw_backend backend(nullptr, [&](const mg::http::request& req, std::size_t) {
+        if (n++ % 4 == 0) return ex::test::reply(req, 503);  // retries across the epochs
+        std::string plain;
+        const auto& body = req.body();
+        if (!pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok())
+            return ex::test::reply(req, 400);
+        std::lock_guard lock(mu);
+        for (const auto& [name, value] : samples_of(plain)) delivered[name].push_back(value);
+        return ex::test::reply(req, 204);
+    });
+    prometheus::Registry reg;
+    auto c = sharded("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write", 4, 4);
+    c.batch_size = 20;
+    ex::exporter_deps deps;
+    deps.lane_map_max_series = 50;  // 80 series: full within every epoch's first round
+    auto e = make_exporter(c, reg, queue_of(), std::move(deps));
+    constexpr int k_rounds = 30;
+    for (int round = 1; round <= k_rounds; ++round) {
+        for (std::size_t k = 0; k < 4; ++k) {
+            auto r = round_of(20, round, k * 20);
+            std::string body;
+            pr::snappy_encode(r->body, body);
+            auto st = e->submit_raw(std::move(body), r->batch, ex::body_encoding::snappy, 20, 20);
+            if (st == ex::submit_status::not_raw) st = e->submit(r->batch, r->keep_all());
+            REQUIRE(st == ex::submit_status::accepted);
+        }
+        // The batcher renews the map on its tick (100 ms): let a few pass over the rounds.
+        if (round % 10 == 0) {
+            const auto renewed = e->stats().lane_map_renewals;
+            REQUIRE(eventually([&] { return e->stats().lane_map_renewals > renewed; }));
+        }
+    }
+    REQUIRE(drain_for(*e, 20s).complete);
+    CHECK(e->stats().lane_map_renewals >= 3);
+    CHECK(metric(reg, "metrics_governor_export_lane_map_renewals_total") ==
+          static_cast<double>(e->stats().lane_map_renewals));
+    CHECK(e->stats().reshards == 0);
+    REQUIRE(delivered.size() == 80);
+    std::vector<double> want;
+    for (int round = 1; round <= k_rounds; ++round) want.push_back(round);
+    for (const auto& [name, values] : delivered) {
+        INFO(name);
+        CHECK(values == want);
+    }
     check_accounting(e->stats());
 }
 
@@ -188,6 +280,54 @@ TEST_CASE("shards: a slow backend with data waiting doubles the shards", "[expor
     check_accounting(s);
 }
 
+TEST_CASE("shards: growing under a slow backend, forwarded requests keep every series in order",
+          "[export][shards]") {
+    std::mutex mu;
+    std::map<std::string, std::vector<double>> delivered;
+    std::atomic<std::size_t> n{0};
+    raw_backend backend(nullptr, [&](const mg::http::request& req, std::size_t) {
+        std::this_thread::sleep_for(50ms);  // 50 ms away
+        if (n++ % 5 == 0) return ex::test::reply(req, 503);
+        std::string plain;
+        const auto& body = req.body();
+        if (!pr::snappy_decode(pr::bytes_view(body.data(), body.size()), 1 << 30, plain).ok())
+            return ex::test::reply(req, 400);
+        std::lock_guard lock(mu);
+        for (const auto& [name, value] : samples_of(plain)) delivered[name].push_back(value);
+        return ex::test::reply(req, 204);
+    });
+    prometheus::Registry reg;
+    auto c = sharded("http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write", 1, 8);
+    c.batch_size = 50;
+    auto e = make_exporter(c, reg);
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    int round = 0;
+    int after = 0;  // rounds sent once the shards grew: they arrive raw on the new lanes
+    while (after < 20 && std::chrono::steady_clock::now() < until) {
+        ++round;
+        for (std::size_t k = 0; k < 4; ++k) {
+            auto r = round_of(25, round, k * 25);
+            std::string body;
+            pr::snappy_encode(r->body, body);
+            auto st = e->submit_raw(std::move(body), r->batch, ex::body_encoding::snappy, 25, 25);
+            if (st == ex::submit_status::not_raw) st = e->submit(r->batch, r->keep_all());
+            REQUIRE(st == ex::submit_status::accepted);
+        }
+        if (e->shards() > 1) ++after;
+        std::this_thread::sleep_for(10ms);  // the load's pace
+    }
+    CHECK(e->stats().reshards >= 1);
+    REQUIRE(drain_for(*e, 30s).complete);
+    REQUIRE(delivered.size() == 100);
+    std::vector<double> want;
+    for (int i = 1; i <= round; ++i) want.push_back(i);
+    for (const auto& [name, values] : delivered) {
+        INFO(name);
+        CHECK(values == want);  // once each, in order, across the reshards and the 503s
+    }
+    check_accounting(e->stats());
+}
+
 TEST_CASE("shards: a fast backend keeps one shard and the raw path", "[export][shards]") {
     fake_backend backend;
     prometheus::Registry reg;
@@ -199,8 +339,10 @@ TEST_CASE("shards: a fast backend keeps one shard and the raw path", "[export][s
         CHECK(e->can_forward_raw(r->batch, r->keep_all(), {}));
         std::string body;
         pr::snappy_encode(r->body, body);
-        CHECK(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1,
-                            ex::body_encoding::snappy, 10, 10) == ex::submit_status::accepted);
+        // With its series the request goes raw on any shard count (sticky lanes); the shard
+        // count is checked below.
+        CHECK(e->submit_raw(std::move(body), r->batch, ex::body_encoding::snappy, 10, 10) ==
+              ex::submit_status::accepted);
         std::this_thread::sleep_for(10ms);
     }
     CHECK(e->shards() == 1);
@@ -208,19 +350,62 @@ TEST_CASE("shards: a fast backend keeps one shard and the raw path", "[export][s
     REQUIRE(drain_for(*e).complete);
 }
 
-TEST_CASE("shards: with more than one, requests are never forwarded as they came",
-          "[export][shards]") {
+TEST_CASE(
+    "shards: with several, a stable request goes as it came on its lane, a mixed one is "
+    "split",
+    "[export][shards]") {
     fake_backend backend;
     prometheus::Registry reg;
-    auto e = make_exporter(sharded(backend.url(), 2, 2), reg);
-    auto r = round_of(10, 1);
-    CHECK_FALSE(e->can_forward_raw(r->batch, r->keep_all(), {}));
-    std::string body;
-    pr::snappy_encode(r->body, body);
-    CHECK(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1,
-                        ex::body_encoding::snappy, 10, 10) == ex::submit_status::not_raw);
+    auto c = sharded(backend.url(), 2, 2);
+    c.flush_interval = std::chrono::hours(1);
+    auto e = make_exporter(c, reg);
+    auto a = round_of(10, 1);
+    auto b = round_of(10, 1, 10);
+    std::string body_a, body_b;
+    pr::snappy_encode(a->body, body_a);
+    pr::snappy_encode(b->body, body_b);
+    CHECK(e->can_forward_raw(a->batch, a->keep_all(), {}));
+    // Without its series the exporter cannot tell the lane: not raw.
+    CHECK(e->submit_raw(body_a, pr::source_protocol::remote_write_v1, ex::body_encoding::snappy, 10,
+                        10) == ex::submit_status::not_raw);
     CHECK(e->stats().submitted_series == 0);
+    // Two senders' requests: each whole on a lane of its own, byte for byte.
+    REQUIRE(e->submit_raw(body_a, a->batch, ex::body_encoding::snappy, 10, 10) ==
+            ex::submit_status::accepted);
+    REQUIRE(e->submit_raw(body_b, b->batch, ex::body_encoding::snappy, 10, 10) ==
+            ex::submit_status::accepted);
+    REQUIRE(backend.log().wait(2, 5s));
+    std::set<std::string> bodies;
+    for (const auto& req : backend.log().all()) bodies.insert(req.body());
+    CHECK(bodies == std::set<std::string>{body_a, body_b});
+    // Then one request with series of both: not raw; submit() splits it, each series to its lane.
+    auto mixed = round_of(20, 2);
+    std::string body_mixed;
+    pr::snappy_encode(mixed->body, body_mixed);
+    CHECK(e->submit_raw(body_mixed, mixed->batch, ex::body_encoding::snappy, 20, 20) ==
+          ex::submit_status::not_raw);
+    CHECK(e->stats().submitted_series == 20);
+    ex::submit_details details;
+    REQUIRE(e->submit(mixed->batch, mixed->keep_all(), {}, details) == ex::submit_status::accepted);
+    // Its parts go at once (flush interval 1 h), as a forwarded body would.
+    REQUIRE(backend.log().wait(4, 5s));
+    const auto reqs = backend.log().all();
+    std::set<std::string> names_a, names_b;
+    for (std::size_t i = 2; i < reqs.size(); ++i) {
+        upstream u(reqs[i]);
+        std::set<std::string> names;
+        for (std::size_t k = 0; k < u.batch.size(); ++k)
+            names.insert(std::string(u.batch[k].metric_name));
+        // Each part is the series of one of the two first requests.
+        CHECK(names.size() == 10);
+        (*names.begin() == "s0" ? names_a : names_b) = names;
+    }
+    CHECK(names_a ==
+          std::set<std::string>{"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"});
+    CHECK(names_b.count("s10") == 1);
+    CHECK(names_b.size() == 10);
     REQUIRE(drain_for(*e).complete);
+    check_accounting(e->stats());
 }
 
 TEST_CASE("shards: a whole request split over lanes goes at once, not after the flush interval",
@@ -230,13 +415,19 @@ TEST_CASE("shards: a whole request split over lanes goes at once, not after the 
     auto c = sharded(backend.url(), 2, 2);
     c.flush_interval = std::chrono::hours(1);
     auto e = make_exporter(c, reg);
-    auto r = round_of(40, 1);  // 40 series: both lanes get some
+    // Two senders' series on the two lanes first, then a request with both: split in two.
+    for (std::size_t k = 0; k < 2; ++k) {
+        auto r = round_of(20, 1, k * 20);
+        REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
+    }
+    REQUIRE(backend.log().wait(2, 5s));
+    auto r = round_of(40, 2);
     REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
     // One shard would have forwarded it as it came: its parts do not wait for a fuller batch.
-    REQUIRE(backend.log().wait(2, 5s));
+    REQUIRE(backend.log().wait(4, 5s));
     std::size_t received = 0;
     for (const auto& req : backend.log().all()) received += upstream(req).batch.size();
-    CHECK(received == 40);
+    CHECK(received == 80);
     REQUIRE(drain_for(*e).complete);
 }
 

@@ -78,7 +78,7 @@ class fake_exporter final : public mg::ingest::exporter_port {
         return forward_raw && std::none_of(keep.begin(), keep.end(), zero) &&
                std::all_of(strip.begin(), strip.end(), zero);
     }
-    ex::submit_status submit_raw(std::string body, pr::source_protocol, ex::body_encoding enc,
+    ex::submit_status submit_raw(std::string body, const pr::series_batch&, ex::body_encoding enc,
                                  std::uint32_t series, std::uint64_t points, ex::reservation*,
                                  std::string_view tenant) override {
         raw_bodies.push_back(std::move(body));
