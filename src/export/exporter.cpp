@@ -605,8 +605,7 @@ submit_status exporter::submit_raw(std::string body, protocol::source_protocol p
     if (room == nullptr || !room->held())
         return impl_->submit_raw(std::move(body), p, enc, series, points, nullptr, nullptr, tenant);
     room_held st{room->bytes_};
-    const auto r =
-        impl_->submit_raw(std::move(body), p, enc, series, points, &st, nullptr, tenant);
+    const auto r = impl_->submit_raw(std::move(body), p, enc, series, points, &st, nullptr, tenant);
     room->bytes_ = st.bytes;
     return r;
 }

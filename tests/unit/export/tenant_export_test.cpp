@@ -232,6 +232,50 @@ TEST_CASE("each upstream request carries one tenant, in the tenant header", "[ex
     check_accounting(e->stats());
 }
 
+TEST_CASE(
+    "a request of two tenants over several shards: one tenant per upstream request, none "
+    "empty",
+    "[export][tenant][shards]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.tenant_header = "X-Scope-OrgID";
+    c.min_shards = 4;
+    c.max_shards = 4;
+    // A lane map of one series: the others travel hash % shards, so the request's series spread
+    // over the lanes (a new request's series would otherwise all take one lane, lane_affinity.h).
+    ex::exporter_deps deps;
+    deps.lane_map_max_series = 1;
+    auto e = make_exporter(c, reg, queue_of(), std::move(deps));
+    // 39 series of team-a over every lane, 1 of team-b: team-b's part of the request has
+    // nothing for most of the lanes the request uses.
+    std::vector<std::string> names;
+    std::vector<std::uint32_t> of;
+    for (int i = 0; i < 40; ++i) {
+        names.push_back((i != 20 ? "a" : "b") + std::to_string(i));
+        of.push_back(i != 20 ? 0 : 1);
+    }
+    const auto r = make_rw(names);
+    const std::vector<std::string_view> tenants = {"team-a", "team-b"};
+    ex::submit_details details;
+    REQUIRE(e->submit(r->batch, r->keep_all(), {}, details, nullptr, {tenants, of}) ==
+            ex::submit_status::accepted);
+    REQUIRE(drain_for(*e).complete);
+
+    std::map<std::string, std::multiset<std::string>> got;
+    const auto requests = by_request(backend.log(), "X-Scope-OrgID");
+    CHECK(requests.size() > 2);  // team-a split over lanes
+    for (const auto& [tenant, got_names] : requests) {
+        INFO(tenant);
+        CHECK_FALSE(got_names.empty());
+        for (const auto& n : got_names) CHECK(n[0] == tenant.back());
+        got[tenant].insert(got_names.begin(), got_names.end());
+    }
+    CHECK(got["team-a"].size() == 39);
+    CHECK(got["team-b"].size() == 1);
+    check_accounting(e->stats());
+}
+
 TEST_CASE("a restart with the backend down replays each payload to its tenant",
           "[export][tenant][disk]") {
     mg::test::temp_dir d;
