@@ -38,17 +38,8 @@ void BM_governor_decide_known(benchmark::State& state) {
         "    max_cardinality: 1000\n",
         "bench");
     g.set_limits(std::make_shared<lim::limits_file>(std::move(*file)));
-    std::vector<lim::decision> out(1000);
     const std::span<const lim::series_ref> all(w.refs);
-    for (std::size_t off = 0; off < all.size(); off += 1000)
-        g.decide(all.subspan(off, std::min<std::size_t>(1000, all.size() - off)), out);
-    std::size_t off = 0;
-    for (auto _ : state) {
-        const auto n = std::min<std::size_t>(1000, all.size() - off);
-        benchmark::DoNotOptimize(g.decide(all.subspan(off, n), out));
-        off = off + n >= all.size() ? 0 : off + n;
-    }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 1000);
+    mg::bench::run_decide_known(state, g, all);
     state.counters["series"] = static_cast<double>(all.size());
 }
 // 200k series over 100 metric names (the side-by-side scenario 1), 1M over 1000 names (scenario 2).

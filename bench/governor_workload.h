@@ -4,7 +4,12 @@
 // owns, so it must outlive them. Header-only bench code.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +52,22 @@ inline governor_workload make_governor_workload(std::size_t metrics, std::size_t
         }
     }
     return w;
+}
+
+// Decides every series once (the steady state: all known afterwards), then times decide() over
+// the workload in requests of 1000, round and round.
+inline void run_decide_known(::benchmark::State& state, limits::governor& g,
+                             std::span<const limits::series_ref> all) {
+    std::vector<limits::decision> out(1000);
+    for (std::size_t off = 0; off < all.size(); off += 1000)
+        g.decide(all.subspan(off, std::min<std::size_t>(1000, all.size() - off)), out);
+    std::size_t off = 0;
+    for (auto _ : state) {
+        const auto n = std::min<std::size_t>(1000, all.size() - off);
+        ::benchmark::DoNotOptimize(g.decide(all.subspan(off, n), out));
+        off = off + n >= all.size() ? 0 : off + n;
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 1000);
 }
 
 }  // namespace mg::bench

@@ -45,17 +45,8 @@ void BM_governor_decide_tenancy(benchmark::State& state) {
     lim::governor g({}, clock, nullptr);
     g.set_limits(
         limits(mode == 2 ? k_rules + "tenants:\n  team-a: {max_series: 100000000}\n" : k_rules));
-    std::vector<lim::decision> out(1000);
     const std::span<const lim::series_ref> all(w.refs);
-    for (std::size_t off = 0; off < all.size(); off += 1000)
-        g.decide(all.subspan(off, std::min<std::size_t>(1000, all.size() - off)), out);
-    std::size_t off = 0;
-    for (auto _ : state) {
-        const auto n = std::min<std::size_t>(1000, all.size() - off);
-        benchmark::DoNotOptimize(g.decide(all.subspan(off, n), out));
-        off = off + n >= all.size() ? 0 : off + n;
-    }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 1000);
+    mg::bench::run_decide_known(state, g, all);
     state.SetLabel(mode == 0 ? "default tenant" : mode == 1 ? "one tenant" : "one tenant, capped");
 }
 // Long runs of one name (100 x 2000), and short ones (10000 names x 10: more per-run lookups).

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "limits_parse.h"
 #include "shared/temp_dir.h"
 
 using mg::limits::action;
@@ -18,19 +19,8 @@ using mg::limits::parse_limits_yaml;
 
 namespace {
 
-limits_file parse_ok(const std::string& text) {
-    auto r = parse_limits_yaml(text, "limits.yaml");
-    INFO(text);
-    if (!r.ok()) FAIL(r.error_message());
-    return std::move(r).value();
-}
-
-std::string parse_error(const std::string& text) {
-    auto r = parse_limits_yaml(text, "limits.yaml");
-    INFO(text);
-    REQUIRE_FALSE(r.ok());
-    return r.error_message();
-}
+using mg::test::limits_parse::parse_error;
+using mg::test::limits_parse::parse_ok;
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> out;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "limits/limits_file.h"
+#include "limits_parse.h"
 
 using mg::limits::action;
 using mg::limits::limits_file;
@@ -11,19 +12,8 @@ using mg::limits::parse_limits_yaml;
 
 namespace {
 
-limits_file parse_ok(const std::string& text) {
-    auto r = parse_limits_yaml(text, "limits.yaml");
-    INFO(text);
-    if (!r.ok()) FAIL(r.error_message());
-    return std::move(r).value();
-}
-
-std::string parse_error(const std::string& text) {
-    auto r = parse_limits_yaml(text, "limits.yaml");
-    INFO(text);
-    REQUIRE_FALSE(r.ok());
-    return r.error_message();
-}
+using mg::test::limits_parse::parse_error;
+using mg::test::limits_parse::parse_ok;
 
 }  // namespace
 
