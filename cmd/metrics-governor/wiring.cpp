@@ -34,7 +34,10 @@ persistence::persistence_options persistence_options_from(const config::app_conf
             .compression = bp.compression,
             .compression_level = bp.compression_level,
             // The final save's budget is the daemon's one shutdown budget.
-            .shutdown_timeout = cfg.shutdown_timeout};
+            .shutdown_timeout = cfg.shutdown_timeout,
+            .incremental = bp.incremental,
+            .chunk_size = bp.chunk_size,
+            .snapshot_ratio = bp.snapshot_ratio};
 }
 
 ingest::tenant_source tenant_source_from(const std::string& s) {

@@ -268,8 +268,14 @@ status tracker_config::validate() const {
     return make_error(std::move(problems));
 }
 
+namespace {
+std::atomic<std::uint64_t> g_next_instance{1};
+}  // namespace
+
 bloom_tracker::bloom_tracker(const tracker_config& config, mg::clock& clock)
-    : config_(config), clock_(clock) {
+    : config_(config),
+      clock_(clock),
+      instance_id_(g_next_instance.fetch_add(1, std::memory_order_relaxed)) {
     if (auto st = config.validate(); !st) throw std::invalid_argument(st.error_message());
     period_ns_ = config_.period().count();
     gens_ = std::make_unique<generation[]>(config_.generations);
@@ -312,6 +318,7 @@ void bloom_tracker::rotate_to(time_point now) {
         total_.fetch_sub(expired, std::memory_order_relaxed);
         g.filter.clear();
     }
+    epoch_.fetch_add(steps, std::memory_order_release);
     // A negative count can only come from a false positive on an older generation; clamp.
     if (total_.load(std::memory_order_relaxed) < 0 || steps == n)
         total_.store(0, std::memory_order_relaxed);

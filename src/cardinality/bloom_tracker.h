@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -86,7 +87,42 @@ struct tracker_snapshot {
     tracker_config config;
     std::chrono::system_clock::time_point taken_at;  // wall clock, for downtime on restore
     std::vector<generation_snapshot> generations;
+    // Rotations the tracker had made when the copy was taken (in memory only, not persisted): a
+    // delta applies to this snapshot only while the tracker is still at this epoch.
+    std::uint64_t epoch = 0;
 };
+
+// The changes of a tracker's current generation since the previous take_snapshot()/take_delta()
+// (incremental persistence, docs/persistence.md). Only the current generation is ever written
+// to, so the older ones need no delta; their counts do change (refreshes move series to the
+// current generation), so every generation's count travels.
+struct slice_delta {
+    slice_geometry geometry;
+    std::uint64_t items = 0;
+    std::vector<std::uint64_t> chunks;  // indexes of the changed chunks, ascending
+    // Their words, chunk after chunk; the last chunk of a slice may be shorter than chunk_blocks.
+    std::vector<std::uint64_t> words;
+};
+
+struct tracker_delta {
+    std::uint64_t epoch = 0;
+    std::uint32_t chunk_blocks = 1;  // blocks (64 bytes each) per chunk
+    std::chrono::system_clock::time_point taken_at;
+    std::chrono::nanoseconds current_age{0};  // how long the current generation had been current
+    std::vector<std::int64_t> latest_counts;  // every generation, current first
+    std::vector<slice_delta> slices;          // every slice of the current generation, oldest first
+
+    std::size_t changed_chunks() const {
+        std::size_t n = 0;
+        for (const auto& s : slices) n += s.chunks.size();
+        return n;
+    }
+};
+
+// Applies a delta to the snapshot it follows (same tracker, same epoch): the current generation's
+// changed chunks, new slices, counts and times. An error names the first inconsistency (a slice
+// whose geometry differs, a chunk out of range, a count out of bounds); `snap` is then unchanged.
+status apply_delta(tracker_snapshot& snap, const tracker_delta& delta);
 
 class bloom_tracker {
   public:
@@ -151,6 +187,19 @@ class bloom_tracker {
     // A copy of the whole state. Inserts continue meanwhile (the copy may include some of them);
     // rotation waits until the copy is done.
     tracker_snapshot snapshot() const;
+    // The same, for a base that deltas will follow: the current generation's change marks are
+    // swapped out before its words are read, so the next take_delta() holds exactly what changed
+    // after (or during) this copy.
+    tracker_snapshot take_snapshot();
+    // The changes since the previous take_snapshot()/take_delta(), marks swapped out first; none
+    // when the tracker has rotated past `epoch` (a rotation froze the generation the base was
+    // taken of: the caller takes a new base). `chunk_blocks` >= 1.
+    std::optional<tracker_delta> take_delta(std::uint64_t epoch, std::uint32_t chunk_blocks);
+    // Rotations made so far (a new tracker, or one just restored, starts at 0).
+    std::uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
+    // Unique per tracker object in this process: tells a replaced tracker from the one a base was
+    // taken of.
+    std::uint64_t instance_id() const { return instance_id_; }
     // Rebuilds a tracker from a snapshot, validating config and geometry; an error names the
     // first problem. Time spent between snapshot and restore (wall clock) counts as elapsed.
     static result<std::unique_ptr<bloom_tracker>> restore(const tracker_snapshot& snap,
@@ -180,6 +229,7 @@ class bloom_tracker {
     void prefetch_locked(const bloom_key& k, std::uint32_t cur) const;
     std::uint32_t prev(std::uint32_t g) const { return g == 0 ? config_.generations - 1 : g - 1; }
     void wait_for_readers() const;
+    tracker_snapshot copy_state(bool take_marks) const;
 
     tracker_config config_;
     mg::clock& clock_;
@@ -193,6 +243,8 @@ class bloom_tracker {
     std::atomic<std::int64_t> last_updated_ns_;
     std::atomic<bool> dirty_{false};
     std::atomic<bool> rotating_{false};
+    std::atomic<std::uint64_t> epoch_{0};  // written under rotate_mu_
+    std::uint64_t instance_id_;
     mutable std::atomic<std::uint32_t> overflow_readers_{0};
     mutable std::mutex rotate_mu_;
 };

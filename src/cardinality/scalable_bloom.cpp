@@ -79,6 +79,7 @@ bool scalable_bloom::insert_absent(const bloom_key& k) {
            s->index + 1 < k_max_slices)
         s = grow(s);
     if (s->filter.test_and_insert(k)) return true;
+    s->mark(s->filter.block_of(k));
     s->items.fetch_add(1, std::memory_order_relaxed);
     return false;
 }
@@ -120,6 +121,23 @@ void scalable_bloom::for_each_slice(const std::function<void(const slice_view&)>
         order.push_back(s);
     for (auto it = order.rbegin(); it != order.rend(); ++it)
         fn(slice_view{(*it)->geo, (*it)->items.load(std::memory_order_relaxed), (*it)->filter});
+}
+
+void scalable_bloom::take_changes(
+    const std::function<void(const slice_view&, std::span<const std::uint64_t>)>& fn) {
+    std::vector<slice*> order;
+    for (slice* s = head_.load(std::memory_order_acquire); s != nullptr; s = s->older)
+        order.push_back(s);
+    std::vector<std::uint64_t> taken;
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        slice* s = *it;
+        taken.resize(s->mark_words);
+        for (std::uint64_t i = 0; i < s->mark_words; ++i)
+            taken[i] = s->marks[i].load(std::memory_order_relaxed) == 0
+                           ? 0
+                           : s->marks[i].exchange(0, std::memory_order_acquire);
+        fn(slice_view{s->geo, s->items.load(std::memory_order_relaxed), s->filter}, taken);
+    }
 }
 
 void scalable_bloom::clear() noexcept {

@@ -14,16 +14,23 @@
 //    so 10x E takes 3 more slices and memory overshoots what is used by at most ~2x.
 // A filter with 10 items is one 64-byte block; one that reached E=100000 has 5 slices.
 //
-// Thread-safety: test, test_and_insert, prefetch, newest_slices, memory_bytes, items and
-// for_each_slice may run concurrently. Slices are appended with a release store and never removed
-// while the filter is shared; clear() and restore_slice() need exclusive access (the owner
-// provides it).
+// Change marks (incremental persistence): every slice keeps one bit per block, set by the insert
+// that changed the block (fetch_or, release) and swapped to zero by take_changes() (exchange,
+// acquire) before the block is read, so a change is either in what take_changes() reads or still
+// marked for the next call; marks are never cleared after a read (docs/persistence.md). They
+// cost 1/512 of the filter and one fetch_or per insert that changed bits; lookups never touch them.
+//
+// Thread-safety: test, test_and_insert, prefetch, newest_slices, memory_bytes, items,
+// for_each_slice and take_changes may run concurrently. Slices are appended with a release store
+// and never removed while the filter is shared; clear() and restore_slice() need exclusive access
+// (the owner provides it).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 
 #include "cardinality/block_bloom.h"
@@ -105,6 +112,13 @@ class scalable_bloom {
     // Visits slices oldest first.
     void for_each_slice(const std::function<void(const slice_view&)>& fn) const;
 
+    // Visits slices oldest first, each with its blocks changed since the previous call (bit b of
+    // word b/64 for block b), swapped to zero before the visitor reads the slice. Slices appended
+    // meanwhile are not visited and keep their marks. One caller at a time (the tracker's
+    // snapshot lock).
+    void take_changes(
+        const std::function<void(const slice_view&, std::span<const std::uint64_t>)>& fn);
+
     // Exclusive access required: frees every slice.
     void clear() noexcept;
     // Exclusive access required: frees every slice and changes the shape of future slices.
@@ -116,15 +130,28 @@ class scalable_bloom {
   private:
     struct slice {
         slice(const slice_geometry& g, std::uint32_t i, slice* o)
-            : filter(g.n_blocks), geo(g), older(o), index(i) {}
+            : filter(g.n_blocks),
+              geo(g),
+              mark_words((filter.n_blocks() + 63) / 64),
+              marks(new std::atomic<std::uint64_t>[mark_words]()),
+              older(o),
+              index(i) {}
+
+        void mark(std::uint64_t block) noexcept {
+            marks[block / 64].fetch_or(std::uint64_t{1} << (block % 64), std::memory_order_release);
+        }
 
         block_bloom filter;
         slice_geometry geo;
         std::atomic<std::uint64_t> items{0};
+        std::uint64_t mark_words;
+        std::unique_ptr<std::atomic<std::uint64_t>[]> marks;  // one bit per changed block
         slice* older;
         std::uint32_t index;
 
-        std::size_t bytes() const { return sizeof(slice) + filter.memory_bytes(); }
+        std::size_t bytes() const {
+            return sizeof(slice) + filter.memory_bytes() + mark_words * sizeof(std::uint64_t);
+        }
     };
     slice* grow(slice* full);
 

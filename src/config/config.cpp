@@ -284,6 +284,11 @@ void check_relations(app_config& config, std::vector<std::string>& errors) {
             format_duration(card.window) + " / " + std::to_string(card.generations) +
             " is a generation shorter than 1s; want a window of at least 1s per generation");
     }
+    const auto& bp = config.bloom_persistence;
+    if (!reported(errors, "bloom_persistence.chunk_size") && bp.chunk_size % 64 != 0)
+        errors.push_back(key_and_flag("bloom_persistence.chunk_size") + ": " +
+                         std::to_string(bp.chunk_size) +
+                         " is not a multiple of 64; want 64, 128, 256, ... up to 1MiB");
     // The exporter module parses these again (exporter::create); checking here makes a bad value
     // a startup error with exit code 2 rather than a failure after the listeners are up.
     const auto& ex = config.exporter;

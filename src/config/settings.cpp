@@ -305,6 +305,20 @@ std::vector<setting> build_rows() {
                        "bloom_persistence.compression_level", group::bloom_persistence,
                        "Gzip compression level (1=fast, 9=best).")
                        .int_range(1, 9));
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::incremental>(
+        "bloom_persistence.incremental", group::bloom_persistence,
+        "Incremental saves: between whole-tracker files, write only the changed chunks of each "
+        "tracker's current generation."));
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::chunk_size>(
+                       "bloom_persistence.chunk_size", group::bloom_persistence,
+                       "Bytes of filter per increment chunk, a multiple of 64 (one filter "
+                       "block): a new series changes one block, so 64 writes least.")
+                       .size_range(64, 1024 * 1024));
+    rows.push_back(make_setting<&app_config::bloom_persistence, &bp::snapshot_ratio>(
+                       "bloom_persistence.snapshot_ratio", group::bloom_persistence,
+                       "A tracker's file is written whole again once its increments reach this "
+                       "share of its size.")
+                       .real_range(0, 100, lower_bound::exclusive));
 
     // Export: the upstream backend, batching, retries, TLS, auth, and the queue in front of it.
     // batch_size and flush_interval sit at the top level so their flags are -batch-size and

@@ -9,6 +9,7 @@
 
 #include "common/units.h"
 #include "logging/log.h"
+#include "persistence/increment_codec.h"
 #include "persistence/meta_index.h"
 #include "persistence/persistence_internal.h"
 #include "persistence/state_gauges.h"
@@ -108,6 +109,79 @@ wall::time_point bloom_persistence::wall_of(steady::time_point t) const {
            std::chrono::duration_cast<wall::duration>(clock_.monotonic_now() - t);
 }
 
+result<bloom_persistence::prepared> bloom_persistence::prepare(
+    const std::string& key, cardinality::bloom_tracker& tracker,
+    const std::optional<tracker_meta>& entry) {
+    prepared p;
+    pending_file& f = p.file;
+    f.meta.key = key;
+    f.meta.count = tracker.count();
+    f.meta.last_updated = wall_of(tracker.last_seen());
+    f.meta.memory_bytes = tracker.memory_bytes();
+    std::string payload;
+    const auto ch = options_.incremental ? chains_.find(key) : chains_.end();
+    if (ch != chains_.end() && entry && ch->second.instance == tracker.instance_id() &&
+        entry->checksum == ch->second.base_checksum) {
+        std::uint64_t bytes = 0;
+        std::size_t count = 0;
+        for (const auto& i : entry->increments) {
+            if (i.base_checksum != ch->second.base_checksum) continue;
+            bytes += i.size_bytes;
+            ++count;
+        }
+        const auto limit = static_cast<std::uint64_t>(options_.snapshot_ratio *
+                                                      static_cast<double>(entry->size_bytes));
+        const auto chunk_blocks = static_cast<std::uint32_t>(std::max<std::uint64_t>(
+            1, options_.chunk_size / cardinality::block_bloom::k_bytes_per_block));
+        // The first increment is always allowed: none have reached any share yet.
+        if (count < options_.max_increments && (count == 0 || bytes < limit)) {
+            // None when the tracker rotated since its base: the base is taken below instead.
+            if (auto d = tracker.take_delta(ch->second.epoch, chunk_blocks)) {
+                const increment_header h{key, ch->second.base_checksum, ch->second.next_seq};
+                payload = encode_increment(h, *d);
+                increment_meta inc;
+                inc.seq = h.seq;
+                inc.base_checksum = h.base_checksum;
+                inc.compressed = options_.compression;
+                f.increment = inc;
+                p.next = ch->second;
+                ++p.next.next_seq;
+            }
+        }
+    }
+    if (!f.increment) {
+        // The marks are taken with the copy: the next increment holds what changed after it.
+        const auto snap = options_.incremental ? tracker.take_snapshot() : tracker.snapshot();
+        payload = encode_tracker(key, snap);
+        // Kept from the existing entry by the store; for a first save, never after last_updated.
+        f.meta.created_at = std::min(clock_.wall_now(), f.meta.last_updated);
+        f.meta.format = k_file_format;
+        f.meta.compressed = options_.compression;
+        f.meta.generations = snap.config.generations;
+        f.meta.window = snap.config.window;
+        f.meta.window_start =
+            snap.taken_at -
+            (snap.generations.empty() ? std::chrono::nanoseconds{0} : snap.generations.back().age);
+        p.next = chain{tracker.instance_id(), snap.epoch, 0, 1};
+    }
+    p.payload_bytes = payload.size();
+    if (!options_.compression) {
+        if (!f.increment) metrics_.observe_file(1.0, static_cast<double>(payload.size()));
+        f.bytes = std::move(payload);
+        return p;
+    }
+    auto z = gzip_compress(payload, options_.compression_level);
+    if (!z) return make_error(z.error_message());
+    // The spec's file histograms describe tracker files: increments are counted by bytes only.
+    if (!f.increment)
+        metrics_.observe_file(
+            payload.empty() ? 1.0
+                            : static_cast<double>(z->size()) / static_cast<double>(payload.size()),
+            static_cast<double>(z->size()));
+    f.bytes = std::move(*z);
+    return p;
+}
+
 save_report bloom_persistence::save_now(steady::time_point deadline) {
     save_report r;
     if (!store_) return r;
@@ -137,7 +211,14 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
     const auto index = store_->index();
     std::vector<live_tracker> dirty;
     std::vector<stamp> stamps;
-    for (auto& lt : live()) {
+    auto trackers = live();
+    {
+        // Chains of trackers that are gone (evicted, removed) are forgotten.
+        std::set<std::string> keys;
+        for (const auto& lt : trackers) keys.insert(lt.key);
+        std::erase_if(chains_, [&](const auto& c) { return keys.count(c.first) == 0; });
+    }
+    for (auto& lt : trackers) {
         const auto it = index.trackers.find(lt.key);
         // A tracker the index does not hold is saved whole, changed or not (first save, or the
         // directory was recreated); a rejected key is never retried.
@@ -162,15 +243,30 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
 
     std::vector<pending_file> chunk;
     std::map<std::string, std::shared_ptr<cardinality::bloom_tracker>>
-        owners;  // of the chunk's files
+        owners;                                                   // of the chunk's files
+    std::map<std::string, chain> next_chains;                     // of the chunk's files
+    std::map<std::string, std::pair<bool, std::uint64_t>> kinds;  // increment?, bytes
     std::uint64_t chunk_bytes = 0;
     auto flush = [&] {
         if (chunk.empty()) return;
+        for (const auto& f : chunk) kinds[f.meta.key] = {f.increment.has_value(), f.bytes.size()};
         const auto outcomes = store_->save(std::move(chunk), clock_.wall_now(), deadline);
         for (const auto& o : outcomes) {
-            // Saved next time: the failure left the previous file and entry in place.
-            if (const auto it = owners.find(o.key); !o.result.ok() && it != owners.end())
-                it->second->mark_dirty();
+            if (o.result.ok()) {
+                chain c = next_chains[o.key];
+                const auto [increment, bytes] = kinds[o.key];
+                if (!increment) c.base_checksum = o.checksum;
+                chains_[o.key] = c;
+                metrics_.written(increment, static_cast<double>(bytes));
+                (increment ? r.increment_bytes : r.snapshot_bytes) += bytes;
+                r.increments += increment ? 1 : 0;
+            } else {
+                // The changes were taken from the tracker: only a new base holds them now.
+                chains_.erase(o.key);
+                // Saved next time: the failure left the previous file and entry in place.
+                if (const auto it = owners.find(o.key); it != owners.end())
+                    it->second->mark_dirty();
+            }
             if (o.timed_out) {
                 ++r.unsaved;
                 continue;
@@ -187,6 +283,8 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
         }
         chunk.clear();
         owners.clear();
+        next_chains.clear();
+        kinds.clear();
         chunk_bytes = 0;
     };
 
@@ -208,41 +306,22 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
             }
             continue;
         }
-        const auto snap = tracker->snapshot();
-        std::string payload = encode_tracker(key, snap);
-        pending_file f;
-        f.meta.key = key;
-        f.meta.count = tracker->count();
-        f.meta.last_updated = wall_of(tracker->last_seen());
-        // Kept from the existing entry by the store; for a first save, never after last_updated.
-        f.meta.created_at = std::min(clock_.wall_now(), f.meta.last_updated);
-        f.meta.format = k_file_format;
-        f.meta.compressed = options_.compression;
-        f.meta.generations = snap.config.generations;
-        f.meta.window = snap.config.window;
-        f.meta.window_start =
-            snap.taken_at -
-            (snap.generations.empty() ? std::chrono::nanoseconds{0} : snap.generations.back().age);
-        f.meta.memory_bytes = tracker->memory_bytes();
-        if (options_.compression) {
-            auto z = gzip_compress(payload, options_.compression_level);
-            if (!z) {
-                ++r.errors;
-                ++final_failed_;
-                metrics_.save(false);
-                tracker->mark_dirty();
-                if (r.first_error.empty()) r.first_error = key + ": " + z.error_message();
-                continue;
-            }
-            metrics_.observe_file(payload.empty() ? 1.0
-                                                  : static_cast<double>(z->size()) /
-                                                        static_cast<double>(payload.size()),
-                                  static_cast<double>(z->size()));
-            f.bytes = std::move(*z);
-        } else {
-            metrics_.observe_file(1.0, static_cast<double>(payload.size()));
-            f.bytes = std::move(payload);
+        const auto entry_it = index.trackers.find(key);
+        auto p = prepare(key, *tracker,
+                         entry_it == index.trackers.end()
+                             ? std::nullopt
+                             : std::optional<tracker_meta>(entry_it->second));
+        if (!p) {
+            ++r.errors;
+            ++final_failed_;
+            metrics_.save(false);
+            chains_.erase(key);
+            tracker->mark_dirty();
+            if (r.first_error.empty()) r.first_error = key + ": " + p.error_message();
+            continue;
         }
+        pending_file& f = p->file;
+        next_chains[key] = p->next;
         chunk_bytes += f.bytes.size();
         owners[key] = tracker;
         chunk.push_back(std::move(f));
@@ -256,12 +335,18 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
             std::chrono::duration<double>(clock_.monotonic_now() - started).count());
     if (r.saved + r.errors + r.stamped > 0) last_pass_failed_ = r.errors > 0;
     const auto usage = store_->disk_usage();
-    if (r.saved > 0)
-        logging::info("bloom state saved", {{"saved", r.saved},
-                                            {"duration_ms", r.duration.count()},
-                                            {"disk_usage_bytes", usage},
-                                            {"disk_limit_bytes", options_.max_size}});
-    else if (r.stamped > 0)
+    if (r.saved > 0) {
+        // At a save every few seconds, passes of increments only are debug: the info line marks
+        // the passes that wrote whole trackers (first saves, rotations, compactions).
+        const logging::fields f{
+            {"saved", r.saved},           {"duration_ms", r.duration.count()},
+            {"disk_usage_bytes", usage},  {"disk_limit_bytes", options_.max_size},
+            {"increments", r.increments}, {"bytes_written", r.snapshot_bytes + r.increment_bytes}};
+        if (r.increments < r.saved)
+            logging::info("bloom state saved", f);
+        else
+            logging::debug("bloom state saved", f);
+    } else if (r.stamped > 0)
         logging::debug("bloom state index updated for trackers in use", {{"trackers", r.stamped}});
     if (r.errors > 0)
         logging::error("bloom state save failed", {{"failed", r.errors},

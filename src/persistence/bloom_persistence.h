@@ -11,9 +11,15 @@
 // a short lock that only excludes rotation) and compresses and writes with no lock the ingest
 // path takes.
 //
-// What a save writes: a tracker whose filter changed is written whole; a tracker that was only
-// used (known series) has its index entry's last_updated and count moved (one meta.json write
-// for all of them), so a tracker in use never looks stale at restore.
+// What a save writes (docs/persistence.md, "incremental saves"): a tracker whose filter changed
+// is written whole (its base, `{hash}.bloom.gz`) when it has none yet from this process, when it
+// rotated since (the generation the base was taken of froze), or when its increments have grown
+// past snapshot_ratio of the base; otherwise only the chunks of its current generation that
+// changed since the previous save are written, as an increment file the index lists. A failed
+// or skipped increment makes the next save of that tracker a base. A tracker that was only used
+// (known series) has its index entry's last_updated and count moved (one meta.json write for all
+// of them), so a tracker in use never looks stale at restore. Restore loads each base and then
+// the longest run of its increments that verify (CRC) and apply; the rest are counted and logged.
 //
 // Stopping: begin_stop() tells the threads to stop and starts the final save on a thread of its
 // own; finish_stop() waits for it until the caller's deadline (the daemon's -shutdown-timeout,
@@ -36,8 +42,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -68,10 +76,19 @@ struct persistence_options {
     // The final save's budget when stop() is called without a deadline (the destructor, tests).
     std::chrono::nanoseconds shutdown_timeout = std::chrono::seconds(30);
     std::uint64_t max_file_bytes = 50ull << 20;
+    // Incremental saves: between bases, write the changed chunks of the current generation.
+    bool incremental = true;
+    std::uint64_t chunk_size = 64;  // bytes of filter per chunk: a multiple of 64 (one block)
+    // A new base once the increments reach this share of the base's size.
+    double snapshot_ratio = 0.5;
+    // ... or this many increments, whatever their size (restore reads each one).
+    std::size_t max_increments = 64;
 };
 
 struct restore_report {
     std::size_t loaded = 0;
+    std::size_t increments_applied = 0;
+    std::size_t increments_skipped = 0;
     std::size_t skipped_stale = 0;
     std::size_t errors = 0;
     std::chrono::milliseconds duration{0};
@@ -79,6 +96,9 @@ struct restore_report {
 
 struct save_report {
     std::size_t saved = 0;
+    std::size_t increments = 0;  // of `saved`, written as increments
+    std::uint64_t snapshot_bytes = 0;
+    std::uint64_t increment_bytes = 0;
     std::size_t errors = 0;
     std::size_t unsaved = 0;  // dirty trackers left for the next pass (deadline reached)
     std::size_t stamped = 0;  // used but unchanged: only last_updated and count moved
@@ -163,6 +183,28 @@ class bloom_persistence {
         return store_ == nullptr || !not_writable_.empty() || last_pass_failed_.load();
     }
     void final_save(std::chrono::steady_clock::time_point deadline);
+    // The base a tracker's increments follow, as this process wrote it (save_mu_). A tracker
+    // with none, a replaced tracker (another instance) or one that rotated gets a new base.
+    struct chain {
+        std::uint64_t instance = 0;
+        std::uint64_t epoch = 0;
+        std::uint32_t base_checksum = 0;
+        std::uint64_t next_seq = 1;
+    };
+    std::map<std::string, chain> chains_;
+    // The pending file of one dirty tracker: an increment when its chain allows, else a base.
+    struct prepared {
+        pending_file file;
+        chain next;  // the chain after this file is written
+        std::uint64_t payload_bytes = 0;
+    };
+    // Applies the increments of `m` that follow the base with this checksum to `snap`, in seq
+    // order, stopping at the first that is missing, torn or inconsistent (counted and logged with
+    // every one after it). Returns how many were applied.
+    std::size_t apply_increments(const tracker_meta& m, std::uint32_t base_checksum,
+                                 cardinality::tracker_snapshot& snap, restore_report& r);
+    result<prepared> prepare(const std::string& key, cardinality::bloom_tracker& tracker,
+                             const std::optional<tracker_meta>& entry);
     void saver_loop();
     void cleanup_loop();
     template <typename F>

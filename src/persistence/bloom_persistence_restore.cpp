@@ -4,6 +4,7 @@
 
 #include "logging/log.h"
 #include "persistence/bloom_persistence.h"
+#include "persistence/increment_codec.h"
 #include "persistence/meta_index.h"
 #include "persistence/persistence_internal.h"
 #include "persistence/tracker_codec.h"
@@ -11,6 +12,54 @@
 namespace mg::persistence {
 
 using namespace detail;
+
+std::size_t bloom_persistence::apply_increments(const tracker_meta& m, std::uint32_t base_checksum,
+                                                cardinality::tracker_snapshot& snap,
+                                                restore_report& r) {
+    // Only the increments of the base that is on disk: after a crash between the index and the
+    // base's replacement that is the previous base, and its increments are the ones listed with
+    // its checksum; increments of an older base are superseded and never applied.
+    std::vector<increment_meta> incs;
+    for (const auto& i : m.increments)
+        if (i.base_checksum == base_checksum) incs.push_back(i);
+    std::sort(incs.begin(), incs.end(),
+              [](const increment_meta& a, const increment_meta& b) { return a.seq < b.seq; });
+    std::size_t applied = 0;
+    std::string broken;  // why the run of increments ended
+    for (const auto& inc : incs) {
+        std::string why;
+        if (!broken.empty()) {
+            why = "follows an increment that was skipped (" + broken + ")";
+        } else if (inc.seq != applied + 1) {
+            why = "sequence gap: increment " + std::to_string(inc.seq) + " after " +
+                  std::to_string(applied);
+        } else if (auto bytes = store_->read_increment(m, inc); !bytes) {
+            why = bytes.error_message();
+        } else if (auto d = decode_increment_file(
+                       *bytes, m.key, std::min(memory_limit(), options_.max_file_bytes * 64));
+                   !d) {
+            why = d.error_message();
+        } else if (d->header.base_checksum != base_checksum || d->header.seq != inc.seq) {
+            why = "its header names another base or sequence number than the index";
+        } else if (auto st = cardinality::apply_delta(snap, d->delta); !st) {
+            why = st.error_message();
+        }
+        if (why.empty()) {
+            ++applied;
+            continue;
+        }
+        if (broken.empty()) broken = "seq " + std::to_string(inc.seq);
+        ++r.increments_skipped;
+        metrics_.increment_skipped();
+        logging::error("bloom state increment skipped",
+                       {{"key", m.key},
+                        {"file", tracker_store::increment_file_name(m.hash, inc)},
+                        {"error", why},
+                        {"component", k_component}});
+    }
+    r.increments_applied += applied;
+    return applied;
+}
 
 restore_report bloom_persistence::restore() {
     restore_report r;
@@ -74,6 +123,7 @@ restore_report bloom_persistence::restore() {
             fail(snap.error_message());
             continue;
         }
+        const std::size_t applied = apply_increments(*m, crc32_of(*bytes), *snap, r);
         auto tracker = cardinality::bloom_tracker::restore(*snap, clock_);
         if (!tracker) {
             fail(tracker.error_message());
@@ -106,8 +156,9 @@ restore_report bloom_persistence::restore() {
         metrics_.load(true);
         metrics_.observe_load_seconds(
             std::chrono::duration<double>(clock_.monotonic_now() - t0).count());
-        logging::info("loaded tracker",
-                      {{"key", m->key}, {"count", count}, {"age", age_text(age)}});
+        logging::info(
+            "loaded tracker",
+            {{"key", m->key}, {"count", count}, {"age", age_text(age)}, {"increments", applied}});
     }
     if (!drop.empty()) {
         if (auto st = store_->remove(drop); !st)
@@ -118,7 +169,9 @@ restore_report bloom_persistence::restore() {
     logging::info("bloom state restore complete", {{"loaded", r.loaded},
                                                    {"skipped_stale", r.skipped_stale},
                                                    {"errors", r.errors},
-                                                   {"duration_ms", r.duration.count()}});
+                                                   {"duration_ms", r.duration.count()},
+                                                   {"increments_applied", r.increments_applied},
+                                                   {"increments_skipped", r.increments_skipped}});
     return r;
 }
 

@@ -32,6 +32,16 @@ json entry_json(const tracker_meta& m) {
         {"memory_bytes", m.memory_bytes},
     };
     if (m.previous_checksum) j["previous_checksum"] = *m.previous_checksum;
+    if (!m.increments.empty()) {
+        json incs = json::array();
+        for (const auto& i : m.increments)
+            incs.push_back({{"seq", i.seq},
+                            {"base_checksum", i.base_checksum},
+                            {"checksum", i.checksum},
+                            {"size_bytes", i.size_bytes},
+                            {"compressed", i.compressed}});
+        j["increments"] = std::move(incs);
+    }
     return j;
 }
 
@@ -94,6 +104,38 @@ result<tracker_meta> entry_from(const std::string& map_key, const json& j) {
         auto w = parse_duration(window);
         if (!w) return make_error("window: " + w.error_message());
         m.window = *w;
+    }
+    if (const auto it = j.find("increments"); it != j.end()) {
+        if (!it->is_array()) return make_error("increments is not an array");
+        for (const auto& e : *it) {
+            auto field = [&](const char* name, std::uint64_t max, std::uint64_t& out) -> status {
+                const auto f = e.is_object() ? e.find(name) : e.end();
+                if (f == e.end() || !f->is_number_unsigned() || f->get<std::uint64_t>() > max)
+                    return make_error(std::string("increments: ") + name +
+                                      " is not an unsigned integer up to " + std::to_string(max));
+                out = f->get<std::uint64_t>();
+                return {};
+            };
+            increment_meta inc;
+            std::uint64_t base = 0, crc = 0;
+            for (status st :
+                 {field("seq", UINT64_MAX, inc.seq), field("base_checksum", UINT32_MAX, base),
+                  field("checksum", UINT32_MAX, crc),
+                  field("size_bytes", UINT64_MAX, inc.size_bytes)})
+                if (!st) return make_error(st.error_message());
+            inc.base_checksum = static_cast<std::uint32_t>(base);
+            inc.checksum = static_cast<std::uint32_t>(crc);
+            if (const auto c = e.find("compressed"); c != e.end()) {
+                if (!c->is_boolean()) return make_error("increments: compressed is not a boolean");
+                inc.compressed = c->get<bool>();
+            }
+            for (const auto& earlier : m.increments)
+                if (earlier.base_checksum == inc.base_checksum && earlier.seq >= inc.seq)
+                    return make_error("increments: seq " + std::to_string(inc.seq) +
+                                      " is not after " + std::to_string(earlier.seq) +
+                                      " of the same base");
+            m.increments.push_back(inc);
+        }
     }
     return m;
 }

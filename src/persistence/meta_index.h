@@ -6,6 +6,10 @@
 // compressed, generations, window (Go duration), window_start (when the oldest live generation
 // began), memory_bytes, and previous_checksum (the checksum of the file this save replaces: the
 // index is written before the files, so after a crash in between the older file is still valid).
+// Incremental saves add `increments`: the increment files that follow the base file, each
+// {seq, base_checksum, checksum, size_bytes, compressed}. An increment applies only to the base
+// whose CRC32 is its base_checksum, so after a new base is written the older increments, until
+// they are deleted, are never applied to it.
 // A reader refuses a version it does not know (parse_meta returns version_unsupported).
 //
 // Value types; not synchronized.
@@ -17,12 +21,23 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
 namespace mg::persistence {
 
 inline constexpr int k_meta_version = 1;
+
+// One increment file of a tracker: `trackers/{hash}.{base_checksum as 8 hex}.{seq}.inc[.gz]`.
+struct increment_meta {
+    std::uint64_t seq = 0;
+    std::uint32_t base_checksum = 0;
+    std::uint32_t checksum = 0;  // CRC32 of the file
+    std::uint64_t size_bytes = 0;
+    bool compressed = true;
+    bool operator==(const increment_meta&) const = default;
+};
 
 struct tracker_meta {
     std::string key;
@@ -41,6 +56,14 @@ struct tracker_meta {
     std::chrono::nanoseconds window{0};
     std::chrono::system_clock::time_point window_start{};
     std::uint64_t memory_bytes = 0;
+    std::vector<increment_meta> increments;  // per base_checksum, by seq ascending
+
+    // The base file and every increment.
+    std::uint64_t disk_bytes() const {
+        std::uint64_t n = size_bytes;
+        for (const auto& i : increments) n += i.size_bytes;
+        return n;
+    }
 };
 
 struct meta_index {

@@ -56,6 +56,22 @@ persistence_metrics::persistence_metrics(const std::shared_ptr<prometheus::Regis
              .Help("Index entries rebuilt from tracker files (meta.json malformed or entries bad).")
              .Register(r)
              .Add({});
+    auto& written = prometheus::BuildCounter()
+                        .Name("bloom_persistence_written_bytes_total")
+                        .Help(
+                            "Bytes of tracker files written by saves, by kind: snapshot (a whole "
+                            "tracker) or increment (the changed chunks of its current generation).")
+                        .Register(r);
+    written_snapshot_ = &written.Add({{"kind", "snapshot"}});
+    written_increment_ = &written.Add({{"kind", "increment"}});
+    increments_skipped_ =
+        &prometheus::BuildCounter()
+             .Name("bloom_persistence_increments_skipped_total")
+             .Help(
+                 "Increment files left out at restore: torn or unreadable (CRC, decode), or after "
+                 "one that was. The tracker loads from its base and the increments before.")
+             .Register(r)
+             .Add({});
     auto histogram = [&](const char* name, const char* help,
                          prometheus::Histogram::BucketBoundaries b) {
         return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({},
@@ -77,6 +93,12 @@ persistence_metrics::persistence_metrics(const std::shared_ptr<prometheus::Regis
                   {256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 52428800});
 }
 
+void persistence_metrics::written(bool increment, double bytes) {
+    if (auto* c = increment ? written_increment_ : written_snapshot_) c->Increment(bytes);
+}
+void persistence_metrics::increment_skipped() {
+    if (increments_skipped_) increments_skipped_->Increment();
+}
 void persistence_metrics::save(bool ok) {
     if (auto* c = ok ? saves_ok_ : saves_error_) c->Increment();
 }

@@ -30,6 +30,12 @@ class persistence_metrics {
     void directory_recreated();
     void files_set_aside(double n);
     void index_recovered(double n);
+    // Bytes written to tracker files by a save, by kind: a whole tracker (snapshot) or the
+    // changes of its current generation (increment).
+    void written(bool increment, double bytes);
+    // An increment left out at restore (torn, unreadable, or after one that was): the tracker is
+    // restored from its base and the increments before it.
+    void increment_skipped();
 
   private:
     prometheus::Counter* saves_ok_ = nullptr;
@@ -43,6 +49,9 @@ class persistence_metrics {
     prometheus::Counter* recreated_ = nullptr;
     prometheus::Counter* set_aside_ = nullptr;
     prometheus::Counter* recovered_ = nullptr;
+    prometheus::Counter* written_snapshot_ = nullptr;
+    prometheus::Counter* written_increment_ = nullptr;
+    prometheus::Counter* increments_skipped_ = nullptr;
     prometheus::Histogram* save_seconds_ = nullptr;
     prometheus::Histogram* load_seconds_ = nullptr;
     prometheus::Histogram* ratio_ = nullptr;

@@ -10,49 +10,15 @@
 #include <cstring>
 #include <limits>
 
+#include "persistence/byte_io.h"
+
 namespace mg::persistence {
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "the file format is little-endian");
+using detail::reader;
+using detail::writer;
 
 constexpr std::string_view k_magic = "MGBT";
-
-class writer {
-  public:
-    explicit writer(std::string& out) : out_(out) {}
-    template <typename T>
-    void put(T v) {
-        char b[sizeof(T)];
-        std::memcpy(b, &v, sizeof(T));
-        out_.append(b, sizeof(T));
-    }
-    void bytes(std::string_view s) { out_.append(s); }
-
-  private:
-    std::string& out_;
-};
-
-class reader {
-  public:
-    explicit reader(std::string_view in) : in_(in) {}
-    template <typename T>
-    bool get(T& v) {
-        if (in_.size() < sizeof(T)) return false;
-        std::memcpy(&v, in_.data(), sizeof(T));
-        in_.remove_prefix(sizeof(T));
-        return true;
-    }
-    bool bytes(std::size_t n, std::string_view& out) {
-        if (in_.size() < n) return false;
-        out = in_.substr(0, n);
-        in_.remove_prefix(n);
-        return true;
-    }
-    std::size_t left() const { return in_.size(); }
-
-  private:
-    std::string_view in_;
-};
 
 }  // namespace
 

@@ -2,8 +2,11 @@
 #include "persistence/tracker_store.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
 #include <set>
 
+#include "persistence/increment_codec.h"
 #include "persistence/tracker_codec.h"
 
 namespace mg::persistence {
@@ -58,7 +61,8 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::
     for (const auto& [key, m] : s->index_.trackers) {
         wanted.insert(m.hash + ".bloom.gz");
         wanted.insert(m.hash + ".bloom");
-        s->tracker_bytes_ += m.size_bytes;
+        for (const auto& inc : m.increments) wanted.insert(increment_file_name(m.hash, inc));
+        s->tracker_bytes_ += m.disk_bytes();
     }
     auto listing = fs.list_dir(s->trackers_dir());
     if (!listing) return make_error(listing.error_message());
@@ -95,7 +99,83 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::
     return s;
 }
 
-void tracker_store::recover_from_files(const std::vector<dir_entry>& listing, open_report& report) {
+void tracker_store::set_aside(const std::string& name, std::string why, open_report& report) {
+    // Aside, not deleted: it may be readable by another build, or by a human.
+    const std::string path = trackers_dir() + "/" + name;
+    std::string moved = unreadable_dir() + "/" + name;
+    if (auto st = fs_.create_dirs(unreadable_dir(), k_dir_mode); !st) {
+        why += "; left in place: " + st.error_message();
+    } else if (auto mv = fs_.rename(path, moved); !mv) {
+        why += "; left in place: " + mv.error_message();
+    }
+    report.set_aside[name] = why;
+}
+
+std::vector<dir_entry> tracker_store::recover_increments(const std::vector<dir_entry>& listing,
+                                                         open_report& report) {
+    std::vector<dir_entry> rest;
+    std::map<std::string, std::vector<increment_meta>> found;  // key -> increments
+    for (const auto& e : listing) {
+        const bool gz = e.name.ends_with(".inc.gz");
+        if (!gz && !e.name.ends_with(".inc")) {
+            rest.push_back(e);
+            continue;
+        }
+        std::string why;
+        auto bytes = fs_.read_file(trackers_dir() + "/" + e.name, options_.max_file_bytes);
+        if (!bytes) {
+            set_aside(e.name, bytes.error_message(), report);
+            continue;
+        }
+        auto decoded = decode_increment_file(*bytes, {}, options_.max_inflated_bytes);
+        if (!decoded) {
+            set_aside(e.name, decoded.error_message(), report);
+            continue;
+        }
+        increment_meta inc;
+        inc.seq = decoded->header.seq;
+        inc.base_checksum = decoded->header.base_checksum;
+        inc.checksum = crc32_of(*bytes);
+        inc.size_bytes = bytes->size();
+        inc.compressed = gz;
+        const auto it = index_.trackers.find(decoded->header.key);
+        if (it == index_.trackers.end()) {
+            set_aside(e.name, "no base file of its tracker \"" + decoded->header.key + "\"",
+                      report);
+            continue;
+        }
+        if (increment_file_name(it->second.hash, inc) != e.name) {
+            set_aside(e.name, "its contents do not match its file name", report);
+            continue;
+        }
+        found[decoded->header.key].push_back(inc);
+    }
+    for (auto& [key, incs] : found) {
+        auto& m = index_.trackers[key];
+        for (const auto& inc : incs) {
+            const bool listed = std::any_of(
+                m.increments.begin(), m.increments.end(), [&](const increment_meta& have) {
+                    return have.base_checksum == inc.base_checksum && have.seq == inc.seq;
+                });
+            if (listed) continue;
+            m.increments.push_back(inc);
+            tracker_bytes_ += inc.size_bytes;
+        }
+        std::sort(m.increments.begin(), m.increments.end(),
+                  [](const increment_meta& a, const increment_meta& b) {
+                      return a.base_checksum != b.base_checksum ? a.base_checksum < b.base_checksum
+                                                                : a.seq < b.seq;
+                  });
+        report.recovered.push_back(key + " (" + std::to_string(incs.size()) + " increments)");
+    }
+    return rest;
+}
+
+void tracker_store::recover_from_files(const std::vector<dir_entry>& all, open_report& report) {
+    std::vector<dir_entry> listing, increments;
+    for (const auto& e : all)
+        (e.name.ends_with(".inc") || e.name.ends_with(".inc.gz") ? increments : listing)
+            .push_back(e);
     for (const auto& e : listing) {
         const std::string path = trackers_dir() + "/" + e.name;
         const bool gz = e.name.ends_with(".bloom.gz");
@@ -143,15 +223,9 @@ void tracker_store::recover_from_files(const std::vector<dir_entry>& listing, op
             index_.trackers[m.key] = std::move(m);
             continue;
         }
-        // Aside, not deleted: it may be readable by another build, or by a human.
-        std::string moved = unreadable_dir() + "/" + e.name;
-        if (auto st = fs_.create_dirs(unreadable_dir(), k_dir_mode); !st) {
-            why += "; left in place: " + st.error_message();
-        } else if (auto mv = fs_.rename(path, moved); !mv) {
-            why += "; left in place: " + mv.error_message();
-        }
-        report.set_aside[e.name] = why;
+        set_aside(e.name, std::move(why), report);
     }
+    (void)recover_increments(increments, report);
 }
 
 meta_index tracker_store::index() const {
@@ -173,6 +247,36 @@ std::size_t tracker_store::size() const {
 
 std::string tracker_store::file_path(const tracker_meta& meta) const {
     return trackers_dir() + "/" + file_name(meta);
+}
+
+std::string tracker_store::increment_file_name(const std::string& hash, const increment_meta& inc) {
+    char base[9];
+    std::snprintf(base, sizeof base, "%08x", static_cast<unsigned>(inc.base_checksum));
+    return hash + "." + base + "." + std::to_string(inc.seq) +
+           (inc.compressed ? ".inc.gz" : ".inc");
+}
+
+std::string tracker_store::increment_path(const tracker_meta& meta,
+                                          const increment_meta& inc) const {
+    return trackers_dir() + "/" + increment_file_name(meta.hash, inc);
+}
+
+result<std::string> tracker_store::read_increment(const tracker_meta& meta,
+                                                  const increment_meta& inc) const {
+    const std::string p = increment_path(meta, inc);
+    auto bytes = fs_.read_file(p, options_.max_file_bytes);
+    if (!bytes) return make_error(bytes.error_message());
+    if (const auto crc = crc32_of(*bytes); crc != inc.checksum)
+        return make_error("checksum mismatch in " + p + ": file CRC32 " + std::to_string(crc) +
+                          ", index " + std::to_string(inc.checksum));
+    return bytes;
+}
+
+void tracker_store::set_entry_locked(const tracker_meta& m) {
+    if (const auto it = index_.trackers.find(m.key); it != index_.trackers.end())
+        tracker_bytes_ -= it->second.disk_bytes();
+    tracker_bytes_ += m.disk_bytes();
+    index_.trackers[m.key] = m;
 }
 
 result<std::string> tracker_store::read(const tracker_meta& meta) {
@@ -249,29 +353,51 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         return out;
     }
 
-    // Fill in what the store owns; split new keys from re-saved ones.
-    std::vector<pending_file*> fresh, existing;
+    const meta_index before = index_;
+    const std::uint64_t tracker_bytes_before = tracker_bytes_;
+    // Fill in what the store owns; split new keys, re-saved keys and increments.
+    std::vector<pending_file*> fresh, existing, increments;
+    std::map<std::string, status> results;
     for (auto* f : todo) {
         tracker_meta& m = f->meta;
         m.hash = sha256_hex(m.key);
+        const auto it = index_.trackers.find(m.key);
+        if (f->increment) {
+            f->increment->checksum = crc32_of(f->bytes);
+            f->increment->size_bytes = f->bytes.size();
+            if (it == index_.trackers.end())
+                results[m.key] = make_error("increment of a tracker no longer indexed");
+            else if (it->second.checksum != f->increment->base_checksum)
+                results[m.key] = make_error("increment of a base that was replaced");
+            else
+                increments.push_back(f);
+            continue;
+        }
         m.checksum = crc32_of(f->bytes);
         m.size_bytes = f->bytes.size();
         m.last_saved = now;
         m.previous_checksum.reset();
-        if (const auto it = index_.trackers.find(m.key); it != index_.trackers.end()) {
+        m.increments.clear();
+        if (it != index_.trackers.end()) {
             m.created_at = it->second.created_at;
             if (it->second.checksum != m.checksum) m.previous_checksum = it->second.checksum;
+            // Listed until the new base is in place: a crash before that loads the old base and
+            // its increments (they name the old base's checksum, so never the new one's).
+            m.increments = it->second.increments;
             existing.push_back(f);
         } else {
             fresh.push_back(f);
         }
     }
     std::set<std::string> timed_out;
+    auto past_deadline = [&](const std::string& key) {
+        if (clock_.monotonic_now() < deadline) return false;
+        timed_out.insert(key);
+        return true;
+    };
+    const status k_late = make_error("not written: the shutdown deadline passed first");
     auto write_file = [&](const pending_file& f) {
-        if (clock_.monotonic_now() >= deadline) {
-            timed_out.insert(f.meta.key);
-            return status(make_error("not written: the shutdown deadline passed first"));
-        }
+        if (past_deadline(f.meta.key)) return k_late;
         status st = write_file_atomic(fs_, file_path(f.meta), f.bytes, k_file_mode);
         if (st) {
             // Compression switched: the file under the other extension is now an orphan.
@@ -281,59 +407,89 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         }
         return st;
     };
-    auto set_entry = [&](const tracker_meta& m) {
-        if (const auto it = index_.trackers.find(m.key); it != index_.trackers.end())
-            tracker_bytes_ -= it->second.size_bytes;
-        tracker_bytes_ += m.size_bytes;
-        index_.trackers[m.key] = m;
-    };
 
-    // 1. New keys: file first. A crash before the index lists it leaves an orphan, removed at
-    //    the next open; an index entry never names a file that was not written.
-    std::map<std::string, status> results;
+    // 1. New keys and increments: new names, file first. A crash before the index lists them
+    //    leaves orphans, removed at the next open; an index entry never names a missing file.
     for (auto* f : fresh) {
         status st = write_file(*f);
-        if (st) set_entry(f->meta);
+        if (st) set_entry_locked(f->meta);
         results[f->meta.key] = std::move(st);
     }
-    // 2. The index: new keys, and re-saved keys with the old checksum as previous_checksum.
-    const meta_index before = index_;
-    const std::uint64_t tracker_bytes_before = tracker_bytes_;
-    for (auto* f : existing) set_entry(f->meta);
+    std::vector<pending_file*> written_increments;
+    for (auto* f : increments) {
+        const auto& inc = *f->increment;
+        status st =
+            past_deadline(f->meta.key)
+                ? k_late
+                : write_file_atomic(fs_, increment_path(f->meta, inc), f->bytes, k_file_mode);
+        if (st) {
+            tracker_meta m = index_.trackers.at(f->meta.key);
+            m.increments.push_back(inc);
+            m.count = f->meta.count;
+            m.last_updated = std::max(m.last_updated, f->meta.last_updated);
+            m.memory_bytes = f->meta.memory_bytes;
+            m.last_saved = now;
+            set_entry_locked(m);
+            written_increments.push_back(f);
+        }
+        results[f->meta.key] = std::move(st);
+    }
+    // 2. The index: new keys and increments, and re-saved keys with the old checksum as
+    //    previous_checksum.
+    for (auto* f : existing) set_entry_locked(f->meta);
     if (auto index_st = write_index_locked(); !index_st) {
-        // New files stay unlisted (orphans at the next open); nothing else changed on disk.
+        // New files stay unlisted (removed here, or as orphans at the next open); nothing else
+        // changed on disk.
         for (auto* f : fresh) {
             if (results[f->meta.key]) {
                 (void)fs_.remove(file_path(f->meta));
                 results[f->meta.key] = index_st;
             }
         }
+        for (auto* f : written_increments) {
+            (void)fs_.remove(increment_path(f->meta, *f->increment));
+            results[f->meta.key] = index_st;
+        }
         index_ = before;
         tracker_bytes_ = tracker_bytes_before;
-        for (auto* f : fresh) {
-            if (const auto it = index_.trackers.find(f->meta.key); it != index_.trackers.end()) {
-                tracker_bytes_ -= it->second.size_bytes;
-                index_.trackers.erase(it);
-            }
-        }
         for (auto* f : existing) results[f->meta.key] = index_st;
     } else {
         // 3. Re-saved keys: replace each file; the index accepts the old one or the new one.
         bool any_failed = false;
+        std::vector<std::pair<tracker_meta, std::vector<increment_meta>>> superseded;
         for (auto* f : existing) {
             status st = write_file(*f);
             if (!st) {
                 any_failed = true;
                 // Back to the previous entry: its file is untouched.
-                set_entry(before.trackers.at(f->meta.key));
+                set_entry_locked(before.trackers.at(f->meta.key));
+            } else if (!f->meta.increments.empty()) {
+                tracker_meta m = f->meta;
+                superseded.emplace_back(m, std::move(m.increments));
+                m.increments.clear();
+                set_entry_locked(m);
             }
             results[f->meta.key] = std::move(st);
         }
-        // Best effort: the index on disk already accepts the old files through previous_checksum.
-        if (any_failed) (void)write_index_locked();
+        // 4. Increments of replaced bases: out of the index, then deleted. If this index write
+        //    fails they stay listed (and on disk) but are never applied: their base is gone.
+        // Best effort either way: the index on disk already accepts the old files through
+        // previous_checksum.
+        if (any_failed || !superseded.empty()) {
+            if (write_index_locked()) {
+                for (const auto& [m, incs] : superseded)
+                    for (const auto& inc : incs) (void)fs_.remove(increment_path(m, inc));
+            } else {
+                for (auto& [m, incs] : superseded) {
+                    m.increments = incs;
+                    set_entry_locked(m);
+                }
+            }
+        }
     }
     for (auto* f : todo)
-        out.push_back({f->meta.key, results[f->meta.key], timed_out.count(f->meta.key) != 0});
+        out.push_back({f->meta.key, results[f->meta.key], timed_out.count(f->meta.key) != 0,
+                       f->increment ? f->increment->checksum : f->meta.checksum});
     return out;
 }
 
@@ -344,7 +500,7 @@ status tracker_store::remove(const std::vector<std::string>& keys) {
         const auto it = index_.trackers.find(k);
         if (it == index_.trackers.end()) continue;
         gone.push_back(it->second);
-        tracker_bytes_ -= it->second.size_bytes;
+        tracker_bytes_ -= it->second.disk_bytes();
         index_.trackers.erase(it);
     }
     if (gone.empty()) return {};
@@ -356,6 +512,8 @@ status tracker_store::remove(const std::vector<std::string>& keys) {
             v.compressed = compressed;
             if (auto st = fs_.remove(file_path(v)); !st && result) result = st;
         }
+        for (const auto& inc : m.increments)
+            if (auto st = fs_.remove(increment_path(m, inc)); !st && result) result = st;
     }
     return result;
 }

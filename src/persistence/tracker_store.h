@@ -2,9 +2,12 @@
 // `PATH/trackers/{sha256(key)}.bloom.gz` (`.bloom` without compression), every write atomic,
 // files 0600 and directories 0700, disk usage accounted exactly from the index.
 //
-// Write order of a save (docs/persistence.md, "crash safety"): files of new keys first; then the
-// index, recording for each re-saved key the new file's checksum and the old one as
-// previous_checksum; then the re-saved files, each by atomic replace. A crash at any point leaves,
+// Write order of a save (docs/persistence.md, "crash safety"): files of new keys and increment
+// files first (new names); then the index, recording for each re-saved key the new file's
+// checksum and the old one as previous_checksum, and listing the new increments; then the
+// re-saved files, each by atomic replace; then, when a re-saved key had increments, the index
+// again without them, and their files are deleted (an increment names the checksum of the base
+// it follows, so until then it is never applied to the new base). A crash at any point leaves,
 // for every indexed key, a file whose CRC matches the index's checksum or previous_checksum, so a
 // restart loads the new or the previous save of each tracker, never a torn one, and never an
 // entry without its file. Removal is the reverse: index first, then the file. An unlisted file
@@ -54,15 +57,21 @@ struct store_options {
 
 // One tracker ready to be written: the file bytes (compressed or not) and its index entry (hash,
 // checksum, size_bytes and the extension flags are filled in by the store).
+// With `increment` set, the bytes are an increment of meta.key's current base instead (its seq,
+// base_checksum and compressed given; checksum and size filled in): the entry's count,
+// last_updated and memory_bytes move, and the increment joins its list. It fails when the entry
+// is gone or its base is no longer the one the increment follows.
 struct pending_file {
     tracker_meta meta;
     std::string bytes;
+    std::optional<increment_meta> increment;
 };
 
 struct save_outcome {
     std::string key;
     status result;
     bool timed_out = false;  // not attempted: the deadline passed first (result is an error too)
+    std::uint32_t checksum = 0;  // of the file written, when result is ok
 };
 
 // A tracker whose filter did not change but which was used: only its index entry moves.
@@ -128,6 +137,9 @@ class tracker_store {
     // files went with the directory, the caller must save every tracker again).
     result<bool> ensure_layout();
 
+    // Reads and verifies one increment file of an entry (size limit, CRC32 against its checksum).
+    result<std::string> read_increment(const tracker_meta& meta, const increment_meta& inc) const;
+
     // Drops the keys from the index and deletes their files.
     status remove(const std::vector<std::string>& keys);
 
@@ -136,12 +148,20 @@ class tracker_store {
 
     const std::string& path() const { return options_.path; }
     std::string file_path(const tracker_meta& meta) const;
+    std::string increment_path(const tracker_meta& meta, const increment_meta& inc) const;
+    // `{hash}.{base_checksum:08x}.{seq}.inc` (+ ".gz" when compressed).
+    static std::string increment_file_name(const std::string& hash, const increment_meta& inc);
 
   private:
     tracker_store(file_system& fs, mg::clock& clock, store_options options);
     status write_index_locked();
     // Rebuilds index entries for the unlisted files of the trackers directory (see open()).
     void recover_from_files(const std::vector<dir_entry>& listing, open_report& report);
+    // The increment files among them, once their bases are indexed; what is left is returned.
+    std::vector<dir_entry> recover_increments(const std::vector<dir_entry>& listing,
+                                              open_report& report);
+    void set_aside(const std::string& name, std::string why, open_report& report);
+    void set_entry_locked(const tracker_meta& m);
     std::string meta_path() const { return options_.path + "/meta.json"; }
     std::string trackers_dir() const { return options_.path + "/trackers"; }
     std::string unreadable_dir() const { return options_.path + "/unreadable"; }
@@ -152,7 +172,7 @@ class tracker_store {
     mutable std::mutex mu_;
     meta_index index_;
     std::uint64_t meta_bytes_ = 0;
-    std::uint64_t tracker_bytes_ = 0;  // sum of size_bytes over index_
+    std::uint64_t tracker_bytes_ = 0;  // sum of disk_bytes() over index_
 };
 
 }  // namespace mg::persistence
