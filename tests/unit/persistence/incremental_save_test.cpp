@@ -89,13 +89,15 @@ TEST_CASE("saves after the first write increments, and a restart rebuilds every 
         REQUIRE(meta["trackers"][k_key]["increments"].size() == 3);
         CHECK(meta["trackers"][k_key]["increments"][2]["seq"] == 3);
         // The spec's reader still finds a valid tracker file: the base, older than the state.
-        auto base = mp::decode_tracker_file(read_all(tracker_file(dir.path(), k_key)), k_key,
-                                            1ull << 30);
+        auto base =
+            mp::decode_tracker_file(read_all(tracker_file(dir.path(), k_key)), k_key, 1ull << 30);
         REQUIRE(base.ok());
         CHECK(base->generations[0].latest_count == 2000);
         const auto scrape = first.scrape();
-        CHECK_THAT(scrape, Catch::Contains("bloom_persistence_written_bytes_total{kind=\"increment\"}"));
-        CHECK_THAT(scrape, Catch::Contains("bloom_persistence_written_bytes_total{kind=\"snapshot\"}"));
+        CHECK_THAT(scrape,
+                   Catch::Contains("bloom_persistence_written_bytes_total{kind=\"increment\"}"));
+        CHECK_THAT(scrape,
+                   Catch::Contains("bloom_persistence_written_bytes_total{kind=\"snapshot\"}"));
         CHECK_THAT(scrape, Catch::Contains("bloom_persistence_saves_total{status=\"success\"} 4"));
     }
     clock.advance(1min);
@@ -160,8 +162,9 @@ TEST_CASE("seed defect: increments of an older base are never applied to a newer
         first.send(request("x", 300, 400));
         REQUIRE(first.persistence->save_now().increments == 1);
         stale = meta_of(dir.path())["trackers"][k_key]["increments"];
-        for (const auto& inc : stale) stale_files[increment_path(dir.path(), inc)] =
-            read_all(increment_path(dir.path(), inc));
+        for (const auto& inc : stale)
+            stale_files[increment_path(dir.path(), inc)] =
+                read_all(increment_path(dir.path(), inc));
         clock.advance(21min);  // the generation the base was taken of freezes
         first.send(request("x", 400, 450));
         const auto r = first.persistence->save_now();
