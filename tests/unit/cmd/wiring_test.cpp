@@ -173,6 +173,12 @@ const std::vector<row>& rows() {
          [](const module_options& o) { CHECK_FALSE(persistence(o).compression); }},
         {"-bloom-persistence-compression-level", "6",
          [](const module_options& o) { CHECK(persistence(o).compression_level == 6); }},
+        {"-bloom-persistence-incremental", "false",
+         [](const module_options& o) { CHECK_FALSE(persistence(o).incremental); }},
+        {"-bloom-persistence-chunk-size", "4096",
+         [](const module_options& o) { CHECK(persistence(o).chunk_size == 4096); }},
+        {"-bloom-persistence-snapshot-ratio", "0.25",
+         [](const module_options& o) { CHECK(persistence(o).snapshot_ratio == 0.25); }},
         // Exporter and queue
         {"-exporter-endpoint", "http://backend.example:9999/write",
          [](const module_options& o) {
