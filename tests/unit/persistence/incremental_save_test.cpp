@@ -330,3 +330,43 @@ TEST_CASE("increments in meta.json round-trip, and a malformed list drops the en
     REQUIRE(bad.bad_entries.count("k") == 1);
     CHECK_THAT(bad.bad_entries.at("k"), Catch::Contains("not after"));
 }
+
+// Seed defect: "rotation is several separate writes, not one atomic step". Here the rotation's
+// snapshot is one file replaced atomically after the index names both it and the base it
+// replaces: when that write fails (as when the process dies before the rename), the old base
+// and its increments are still whole and load.
+TEST_CASE("seed defect: a rotation snapshot is one atomic replacement",
+          "[persistence][incremental][seed_defect][faults]") {
+    mg::test::temp_dir dir;
+    mg::test::temp_dir crashed;
+    mg::fake_clock clock;
+    mg::test::fault_file_system faults;
+    mp::persistence_options o;
+    o.snapshot_ratio = 100;
+    {
+        life l(clock, dir.path(), o, faults);
+        l.send(request("x", 0, 300));
+        l.persistence->save_now();
+        l.send(request("x", 300, 400));
+        REQUIRE(l.persistence->save_now().increments == 1);
+        const auto old_base = read_all(tracker_file(dir.path(), k_key));
+        clock.advance(21min);  // rotation: the next save of x is a new base
+        l.send(request("x", 400, 410));
+        faults.fail_rename(mp::sha256_hex(k_key) + ".bloom.gz");
+        const auto bad = l.persistence->save_now();
+        CHECK(bad.errors == 1);
+        CHECK(read_all(tracker_file(dir.path(), k_key)) == old_base);
+        CHECK(increment_files(dir.path()).size() == 1);  // the old base's, still listed
+        // The directory as a process killed now would leave it.
+        fs::copy(dir.path(), crashed.path(),
+                 fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+        faults.clear();
+    }
+    life second(clock, crashed.path(), o);
+    const auto r = second.persistence->restore();
+    CHECK(r.loaded == 1);
+    CHECK(r.errors == 0);
+    CHECK(r.increments_applied == 1);
+    CHECK(r.increments_skipped == 0);
+    require_known(second, 400);
+}
