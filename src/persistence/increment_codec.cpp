@@ -44,7 +44,19 @@ std::string encode_increment(const increment_header& h, const cardinality::track
         w.put<double>(s.geometry.fp_rate);
         w.put<std::uint64_t>(s.items);
         w.put<std::uint64_t>(s.chunks.size());
-        for (const auto c : s.chunks) w.put<std::uint64_t>(c);
+        // Ascending indexes as LEB128 deltas: 1-3 bytes each instead of 8, next to 64-byte chunks.
+        std::uint64_t prev = 0;
+        for (const auto c : s.chunks) {
+            for (std::uint64_t v = c - prev;; v >>= 7) {
+                const auto byte = static_cast<std::uint8_t>(v & 0x7f);
+                if (v < 0x80) {
+                    w.put<std::uint8_t>(byte);
+                    break;
+                }
+                w.put<std::uint8_t>(byte | 0x80);
+            }
+            prev = c;
+        }
         w.put<std::uint64_t>(s.words.size());
         w.bytes(std::string_view(reinterpret_cast<const char*>(s.words.data()),
                                  s.words.size() * sizeof(std::uint64_t)));
@@ -95,12 +107,26 @@ result<decoded_increment> decode_increment(std::string_view payload,
         if (!r.get(s.geometry.capacity) || !r.get(s.geometry.n_blocks) ||
             !r.get(s.geometry.fp_rate) || !r.get(s.items) || !r.get(n_chunks))
             return make_error("truncated slice header");
-        // Sizes are checked against what is left before anything is allocated.
-        if (n_chunks > r.left() / sizeof(std::uint64_t))
+        // Sizes are checked against what is left before anything is allocated (a chunk index
+        // takes at least one byte).
+        if (n_chunks > r.left())
             return make_error("slice claims " + std::to_string(n_chunks) + " chunks, " +
                               std::to_string(r.left()) + " bytes left");
         s.chunks.resize(n_chunks);
-        for (auto& c : s.chunks) (void)r.get(c);
+        std::uint64_t prev = 0;
+        for (std::size_t i = 0; i < s.chunks.size(); ++i) {
+            std::uint64_t delta = 0;
+            for (unsigned shift = 0;; shift += 7) {
+                std::uint8_t byte = 0;
+                if (shift > 63 || !r.get(byte)) return make_error("truncated or bad chunk index");
+                delta |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+                if ((byte & 0x80) == 0) break;
+            }
+            if (i > 0 && delta == 0) return make_error("chunk indexes not ascending");
+            if (delta > UINT64_MAX - prev) return make_error("chunk index overflows");
+            prev += delta;
+            s.chunks[i] = prev;
+        }
         if (!r.get(n_words) || n_words > r.left() / sizeof(std::uint64_t))
             return make_error("truncated slice words");
         s.words.resize(n_words);

@@ -7,7 +7,8 @@
 //   i64 taken_at (wall ns) | i64 current generation age ns | u32 chunk blocks |
 //   u32 generation count | per generation: i64 latest_count (current first) |
 //   u32 slice count | per slice: u64 capacity | u64 n_blocks | f64 fp_rate | u64 items |
-//     u64 chunk count | chunk count * u64 chunk index | u64 word count | words
+//     u64 chunk count | chunk indexes (ascending, LEB128 varint deltas; the first from 0) |
+//     u64 word count | words
 // The key, base checksum and sequence number are inside the file as well as in meta.json, so an
 // increment can never be applied to another tracker or to a base it does not follow.
 #pragma once

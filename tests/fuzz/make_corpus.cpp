@@ -15,7 +15,9 @@
 #include "cardinality/bloom_tracker.h"
 #include "common/clock.h"
 #include "config/config.h"
+#include "increment_base.h"
 #include "otlp_builder.h"
+#include "persistence/increment_codec.h"
 #include "persistence/meta_index.h"
 #include "persistence/tracker_codec.h"
 #include "protocol/compression.h"
@@ -208,6 +210,23 @@ void persistence() {
     put("bloom_file", "empty_tracker.bloom.gz",
         *mg::persistence::gzip_compress(
             mg::persistence::encode_tracker("fuzz_metric", fresh.snapshot()), 9));
+
+    {
+        // Increments of the increment_file target's base: a few new series, new slices, none.
+        mg::fake_clock c;
+        mg::cardinality::tracker_snapshot base;
+        auto bt = mg::fuzz::increment_base_tracker(c, base);
+        mg::persistence::increment_header h{"fuzz_metric", 1, 1};
+        put("increment_file", "empty.inc",
+            mg::persistence::encode_increment(h, *bt->take_delta(base.epoch, 1)));
+        for (std::uint64_t s = 41; s <= 50; ++s) (void)bt->insert(s * 0x9e3779b97f4a7c15ULL);
+        put("increment_file", "ten_series.inc.gz",
+            *mg::persistence::gzip_compress(
+                mg::persistence::encode_increment(h, *bt->take_delta(base.epoch, 1)), 1));
+        for (std::uint64_t s = 51; s <= 400; ++s) (void)bt->insert(s * 0x9e3779b97f4a7c15ULL);
+        put("increment_file", "new_slices_chunks_of_4.inc",
+            mg::persistence::encode_increment(h, *bt->take_delta(base.epoch, 4)));
+    }
 
     mg::persistence::meta_index idx;
     const auto when = std::chrono::system_clock::time_point{std::chrono::seconds(1700000000)};
