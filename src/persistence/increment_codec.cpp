@@ -132,7 +132,7 @@ result<decoded_increment> decode_increment(std::string_view payload,
         s.words.resize(n_words);
         std::string_view raw;
         (void)r.bytes(n_words * sizeof(std::uint64_t), raw);
-        std::memcpy(s.words.data(), raw.data(), raw.size());
+        if (!raw.empty()) std::memcpy(s.words.data(), raw.data(), raw.size());
     }
     if (r.left() != 0)
         return make_error(std::to_string(r.left()) + " unexpected bytes after the increment");
