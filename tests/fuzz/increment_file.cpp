@@ -23,8 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const auto tracker = mg::fuzz::increment_base_tracker(clock, base);
     static const std::string base_payload = mg::persistence::encode_tracker(key, base);
 
-    auto inc = mg::persistence::decode_increment_file(mg::fuzz::as_view(data, size), key,
-                                                      max_memory);
+    auto inc =
+        mg::persistence::decode_increment_file(mg::fuzz::as_view(data, size), key, max_memory);
     if (!inc) return 0;
     auto snap = base;
     if (auto st = mg::cardinality::apply_delta(snap, inc->delta); !st) {
@@ -40,8 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (t.count() < before) mg::fuzz::fail(target, "count went down after inserts");
     // Re-encoding the delta gives bytes that decode to the same delta.
     mg::persistence::increment_header h{std::string(key), 1, 1};
-    auto again = mg::persistence::decode_increment(mg::persistence::encode_increment(h, inc->delta),
-                                                   key);
-    if (!again) mg::fuzz::fail(target, "re-encoded increment does not decode: " + again.error_message());
+    auto again =
+        mg::persistence::decode_increment(mg::persistence::encode_increment(h, inc->delta), key);
+    if (!again)
+        mg::fuzz::fail(target, "re-encoded increment does not decode: " + again.error_message());
     return 0;
 }

@@ -1,0 +1,25 @@
+// The overflow counter (see counter_fold.h).
+#include "overflow/counter_fold.h"
+
+#include <cmath>
+
+namespace mg::overflow {
+
+double counter_fold::add(std::uint64_t series, double value) {
+    if (!std::isfinite(value) || value < 0) {
+        ++ignored_;
+        return 0;
+    }
+    double increase = 0;
+    if (double* last = last_.find(series)) {
+        // Below the last value: a reset, and the counter counted `value` since it.
+        increase = value >= *last ? value - *last : value;
+        *last = value;
+    } else if (last_.insert(series, value)) {
+        ++evictions_;
+    }
+    total_ += increase;
+    return increase;
+}
+
+}  // namespace mg::overflow
