@@ -12,7 +12,8 @@ result<gauge_aggregation> parse_gauge_aggregation(std::string_view text) {
     if (text == "max") return gauge_aggregation::max;
     if (text == "min") return gauge_aggregation::min;
     if (text == "last") return gauge_aggregation::last;
-    return make_error("\"" + std::string(text) + "\" is not an aggregation; want sum, max, min or last");
+    return make_error("\"" + std::string(text) +
+                      "\" is not an aggregation; want sum, max, min or last");
 }
 
 std::string_view to_string(gauge_aggregation a) {
@@ -59,7 +60,8 @@ std::optional<double> gauge_fold::value(std::int64_t now_ms) const {
                 break;
             case gauge_aggregation::last:
                 // The newest sample; ties go to the series that reported last.
-                if (s.timestamp_ms > newest || (s.timestamp_ms == newest && series == last_series_)) {
+                if (s.timestamp_ms > newest ||
+                    (s.timestamp_ms == newest && series == last_series_)) {
                     newest = s.timestamp_ms;
                     out = s.value;
                 }

@@ -183,8 +183,9 @@ class bloom_persistence {
         return store_ == nullptr || !not_writable_.empty() || last_pass_failed_.load();
     }
     void final_save(std::chrono::steady_clock::time_point deadline);
-    // The base a tracker's increments follow, as this process wrote it (save_mu_). A tracker
-    // with none, a replaced tracker (another instance) or one that rotated gets a new base.
+    // The base a tracker's increments follow, as this process wrote or restored it (save_mu_). A
+    // tracker with none, a replaced tracker (another instance) or one that rotated gets a new
+    // base.
     struct chain {
         std::uint64_t instance = 0;
         std::uint64_t epoch = 0;
@@ -200,9 +201,13 @@ class bloom_persistence {
     };
     // Applies the increments of `m` that follow the base with this checksum to `snap`, in seq
     // order, stopping at the first that is missing, torn or inconsistent (counted and logged with
-    // every one after it). Returns how many were applied.
-    std::size_t apply_increments(const tracker_meta& m, std::uint32_t base_checksum,
-                                 cardinality::tracker_snapshot& snap, restore_report& r);
+    // every one after it). Returns how many were applied, of how many listed for that base.
+    struct applied_increments {
+        std::size_t applied = 0;
+        std::size_t listed = 0;  // of this base
+    };
+    applied_increments apply_increments(const tracker_meta& m, std::uint32_t base_checksum,
+                                        cardinality::tracker_snapshot& snap, restore_report& r);
     result<prepared> prepare(const std::string& key, cardinality::bloom_tracker& tracker,
                              const std::optional<tracker_meta>& entry);
     void saver_loop();

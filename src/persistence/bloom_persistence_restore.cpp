@@ -13,9 +13,9 @@ namespace mg::persistence {
 
 using namespace detail;
 
-std::size_t bloom_persistence::apply_increments(const tracker_meta& m, std::uint32_t base_checksum,
-                                                cardinality::tracker_snapshot& snap,
-                                                restore_report& r) {
+bloom_persistence::applied_increments bloom_persistence::apply_increments(
+    const tracker_meta& m, std::uint32_t base_checksum, cardinality::tracker_snapshot& snap,
+    restore_report& r) {
     // Only the increments of the base that is on disk: after a crash between the index and the
     // base's replacement that is the previous base, and its increments are the ones listed with
     // its checksum; increments of an older base are superseded and never applied.
@@ -58,7 +58,7 @@ std::size_t bloom_persistence::apply_increments(const tracker_meta& m, std::uint
                         {"component", k_component}});
     }
     r.increments_applied += applied;
-    return applied;
+    return {applied, incs.size()};
 }
 
 restore_report bloom_persistence::restore() {
@@ -123,7 +123,8 @@ restore_report bloom_persistence::restore() {
             fail(snap.error_message());
             continue;
         }
-        const std::size_t applied = apply_increments(*m, crc32_of(*bytes), *snap, r);
+        const std::uint32_t base_checksum = crc32_of(*bytes);
+        const auto incs = apply_increments(*m, base_checksum, *snap, r);
         auto tracker = cardinality::bloom_tracker::restore(*snap, clock_);
         if (!tracker) {
             fail(tracker.error_message());
@@ -153,12 +154,20 @@ restore_report bloom_persistence::restore() {
         }
         memory += bytes_in_memory;
         ++r.loaded;
+        // The tracker in memory is its base plus every increment listed for it: the next save
+        // can go on with increments of that base. Not when one was skipped (the run on disk has
+        // a gap) or the restore rotated it (the epoch moved: the next save writes a base).
+        if (options_.incremental && incs.applied == incs.listed) {
+            std::lock_guard lock(save_mu_);
+            chains_[m->key] =
+                chain{shared->instance_id(), shared->epoch(), base_checksum, incs.applied + 1};
+        }
         metrics_.load(true);
         metrics_.observe_load_seconds(
             std::chrono::duration<double>(clock_.monotonic_now() - t0).count());
         logging::info(
             "loaded tracker",
-            {{"key", m->key}, {"count", count}, {"age", age_text(age)}, {"increments", applied}});
+            {{"key", m->key}, {"count", count}, {"age", age_text(age)}, {"increments", incs.applied}});
     }
     if (!drop.empty()) {
         if (auto st = store_->remove(drop); !st)

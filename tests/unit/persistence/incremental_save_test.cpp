@@ -285,12 +285,13 @@ TEST_CASE("a lost meta.json is rebuilt with the increments its files hold",
     require_known(second, 300);
 }
 
-TEST_CASE("larger chunks round-trip too, and a restored tracker saves a base first",
+TEST_CASE("larger chunks round-trip too, and a restored tracker goes on with increments",
           "[persistence][incremental]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mp::persistence_options o;
     o.chunk_size = 4096;
+    o.snapshot_ratio = 100;  // 4 KiB chunks make big increments: keep them increments here
     {
         life l(clock, dir.path(), o);
         l.send(request("x", 0, 3000));
@@ -302,10 +303,50 @@ TEST_CASE("larger chunks round-trip too, and a restored tracker saves a base fir
     CHECK(second.persistence->restore().increments_applied == 1);
     require_known(second, 3100);
     second.send(request("x", 3100, 3110));
-    // This process holds no base of its own yet: whole file, then increments again.
-    CHECK(second.persistence->save_now().increments == 0);
-    second.send(request("x", 3110, 3120));
+    // The tracker is its base plus its one increment: the next is increment 2 of that base.
     CHECK(second.persistence->save_now().increments == 1);
+    const auto incs = meta_of(dir.path())["trackers"][k_key]["increments"];
+    REQUIRE(incs.size() == 2);
+    CHECK(incs[1]["seq"] == 2);
+    CHECK(incs[1]["base_checksum"] == incs[0]["base_checksum"]);
+    {
+        life third(clock, dir.path(), o);
+        CHECK(third.persistence->restore().increments_applied == 2);
+        require_known(third, 3110);
+        // Restored across a rotation (downtime past a generation): a base comes first.
+        clock.advance(25min);
+        third.send(request("x", 3110, 3120));
+        CHECK(third.persistence->save_now().increments == 0);
+    }
+}
+
+TEST_CASE("after a restart that skipped a torn increment, the next save is a base",
+          "[persistence][incremental]") {
+    mg::test::temp_dir dir;
+    mg::fake_clock clock;
+    mp::persistence_options o;
+    o.snapshot_ratio = 100;
+    {
+        life l(clock, dir.path(), o);
+        l.send(request("x", 0, 100));
+        l.persistence->save_now();
+        for (int i = 1; i <= 2; ++i) {
+            l.send(request("x", 100 * i, 100 * (i + 1)));
+            REQUIRE(l.persistence->save_now().increments == 1);
+        }
+    }
+    const auto incs = meta_of(dir.path())["trackers"][k_key]["increments"];
+    write_all(increment_path(dir.path(), incs[1]), "torn");
+    life second(clock, dir.path(), o);
+    CHECK(second.persistence->restore().increments_skipped == 1);
+    require_known(second, 200);
+    second.send(request("x", 300, 310));
+    // Going on with seq 3 would leave the run on disk with a gap at 2: a base instead.
+    CHECK(second.persistence->save_now().increments == 0);
+    life third(clock, dir.path(), o);
+    CHECK(third.persistence->restore().increments_skipped == 0);
+    third.governor.refresh();
+    CHECK(third.active("x") == 210);
 }
 
 TEST_CASE("increments in meta.json round-trip, and a malformed list drops the entry alone",
