@@ -14,12 +14,13 @@
 // What a save writes (docs/persistence.md, "incremental saves"): a tracker whose filter changed
 // is written whole (its base, `{hash}.bloom.gz`) when this process has not written or restored
 // one, when it rotated since (the generation the base was taken of froze), or when its
-// increments have grown past snapshot_ratio of the base; otherwise only the chunks of its current generation that
-// changed since the previous save are written, as an increment file the index lists. A failed
-// or skipped increment makes the next save of that tracker a base. A tracker that was only used
-// (known series) has its index entry's last_updated and count moved (one meta.json write for all
-// of them), so a tracker in use never looks stale at restore. Restore loads each base and then
-// the longest run of its increments that verify (CRC) and apply; the rest are counted and logged.
+// increments have grown past snapshot_ratio of the base; otherwise only the chunks of its current
+// generation that changed since the previous save are written, as an increment file the index
+// lists. A failed or skipped increment makes the next save of that tracker a base. A tracker that
+// was only used (known series) has its index entry's last_updated and count moved (one meta.json
+// write for all of them), so a tracker in use never looks stale at restore. Restore loads each base
+// and then the longest run of its increments that verify (CRC) and apply; the rest are counted and
+// logged.
 //
 // Stopping: begin_stop() tells the threads to stop and starts the final save on a thread of its
 // own; finish_stop() waits for it until the caller's deadline (the daemon's -shutdown-timeout,

@@ -165,9 +165,10 @@ restore_report bloom_persistence::restore() {
         metrics_.load(true);
         metrics_.observe_load_seconds(
             std::chrono::duration<double>(clock_.monotonic_now() - t0).count());
-        logging::info(
-            "loaded tracker",
-            {{"key", m->key}, {"count", count}, {"age", age_text(age)}, {"increments", incs.applied}});
+        logging::info("loaded tracker", {{"key", m->key},
+                                         {"count", count},
+                                         {"age", age_text(age)},
+                                         {"increments", incs.applied}});
     }
     if (!drop.empty()) {
         if (auto st = store_->remove(drop); !st)
