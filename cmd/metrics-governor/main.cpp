@@ -18,6 +18,7 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -42,6 +43,7 @@
 #include "persistence/bloom_persistence.h"
 #include "persistence/governor_host.h"
 #include "pid_file.h"
+#include "state_command.h"
 #include "stop_signals.h"
 #include "telemetry/health.h"
 #include "telemetry/listener_collector.h"
@@ -478,6 +480,10 @@ int run_daemon(const mg::config::app_config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // `state inspect|verify` reads a state directory and takes none of the daemon's settings.
+    if (argc >= 2 && std::string_view(argv[1]) == "state")
+        return mg::cmd::run_state_command({argv + 2, argv + argc}, mg::posix_file_system(),
+                                          mg::system_clock_instance(), std::cout, std::cerr);
     auto outcome = mg::config::parse_command_line(argc, argv);
     if (!outcome.errors.empty()) {
         std::cerr << "metrics-governor: invalid configuration (" << outcome.errors.size()

@@ -418,7 +418,8 @@ parse_outcome parse_command_line(int argc, const char* const argv[]) {
         } else if (!after_unknown_flag) {
             out.errors.push_back(
                 "\"" + extra +
-                "\": unexpected argument; the only commands are validate and healthcheck");
+                "\": unexpected argument; the only commands are validate, healthcheck and "
+                "state (first: metrics-governor state inspect|verify)");
         } else {
             after_unknown_flag = false;  // most likely the unknown flag's value
         }
@@ -537,11 +538,14 @@ std::string to_yaml(const app_config& config) {
 std::string help_text() {
     std::ostringstream out;
     out << "Usage: metrics-governor [validate|healthcheck] [flags]\n"
+           "       metrics-governor state inspect|verify -bloom-persistence-path DIR "
+           "[-format text|json]\n"
            "\n"
            "Runs the proxy. With the command word `validate`, checks the configuration (file and\n"
            "flags) and exits: 0 if it is valid, 2 with every problem listed if not. With\n"
            "`healthcheck`, asks the daemon on -stats-addr for /live (127.0.0.1 when the host is\n"
-           "empty or 0.0.0.0) and exits 0 if it answers 200 within 5s, 1 if not.\n"
+           "empty or 0.0.0.0) and exits 0 if it answers 200 within 5s, 1 if not. `state inspect`\n"
+           "and `state verify` read a bloom state directory without changing it (state -help).\n"
            "\n"
            "Flags take one dash or two and their value after '=' or a space (-stats-addr=:9090,\n"
            "--stats-addr :9090); boolean flags alone mean true (-bloom-persistence-enabled) or "

@@ -4,7 +4,7 @@
 
 #include "logging/log.h"
 #include "persistence/bloom_persistence.h"
-#include "persistence/increment_codec.h"
+#include "persistence/increment_chain.h"
 #include "persistence/meta_index.h"
 #include "persistence/persistence_internal.h"
 #include "persistence/tracker_codec.h"
@@ -16,49 +16,23 @@ using namespace detail;
 bloom_persistence::applied_increments bloom_persistence::apply_increments(
     const tracker_meta& m, std::uint32_t base_checksum, cardinality::tracker_snapshot& snap,
     restore_report& r) {
-    // Only the increments of the base that is on disk: after a crash between the index and the
-    // base's replacement that is the previous base, and its increments are the ones listed with
-    // its checksum; increments of an older base are superseded and never applied.
-    std::vector<increment_meta> incs;
-    for (const auto& i : m.increments)
-        if (i.base_checksum == base_checksum) incs.push_back(i);
-    std::sort(incs.begin(), incs.end(),
-              [](const increment_meta& a, const increment_meta& b) { return a.seq < b.seq; });
-    std::size_t applied = 0;
-    std::string broken;  // why the run of increments ended
-    for (const auto& inc : incs) {
-        std::string why;
-        if (!broken.empty()) {
-            why = "follows an increment that was skipped (" + broken + ")";
-        } else if (inc.seq != applied + 1) {
-            why = "sequence gap: increment " + std::to_string(inc.seq) + " after " +
-                  std::to_string(applied);
-        } else if (auto bytes = store_->read_increment(m, inc); !bytes) {
-            why = bytes.error_message();
-        } else if (auto d = decode_increment_file(
-                       *bytes, m.key, std::min(memory_limit(), options_.max_file_bytes * 64));
-                   !d) {
-            why = d.error_message();
-        } else if (d->header.base_checksum != base_checksum || d->header.seq != inc.seq) {
-            why = "its header names another base or sequence number than the index";
-        } else if (auto st = cardinality::apply_delta(snap, d->delta); !st) {
-            why = st.error_message();
-        }
-        if (why.empty()) {
-            ++applied;
-            continue;
-        }
-        if (broken.empty()) broken = "seq " + std::to_string(inc.seq);
+    // Which increments apply is increment_chain's rule, shared with `state verify`.
+    const auto run = apply_increment_chain(
+        m, base_checksum, snap,
+        [&](const increment_meta& inc) { return store_->read_increment(m, inc); },
+        std::min(memory_limit(), options_.max_file_bytes * 64));
+    for (const auto& step : run.steps) {
+        if (step.skipped.empty()) continue;
         ++r.increments_skipped;
         metrics_.increment_skipped();
         logging::error("bloom state increment skipped",
                        {{"key", m.key},
-                        {"file", tracker_store::increment_file_name(m.hash, inc)},
-                        {"error", why},
+                        {"file", tracker_store::increment_file_name(m.hash, step.inc)},
+                        {"error", step.skipped},
                         {"component", k_component}});
     }
-    r.increments_applied += applied;
-    return {applied, incs.size()};
+    r.increments_applied += run.applied;
+    return {run.applied, run.steps.size()};  // steps: every increment listed for this base
 }
 
 restore_report bloom_persistence::restore() {

@@ -351,7 +351,7 @@ TEST_CASE("healthcheck asks /live on the stats address and never hangs", "[daemo
     {
         child_process extra({mg::test::daemon_path(), "healthcheck", "now"});
         CHECK(extra.wait_exit() == 2);
-        CHECK(extra.output().find("the only commands are validate and healthcheck") !=
+        CHECK(extra.output().find("the only commands are validate, healthcheck and state") !=
               std::string::npos);
     }
 }
