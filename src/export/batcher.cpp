@@ -28,7 +28,8 @@ protocol::decode_status merge_snappy(std::vector<payload>& items, payload& out) 
     out = payload{};
     out.format = payload_format::prw_v1;
     out.compressed = true;
-    std::vector<std::string> compressed;              // the plain runs, compressed
+    out.tenant = items.front().tenant;    // the queue batches one tenant's payloads only
+    std::vector<std::string> compressed;  // the plain runs, compressed
     std::vector<std::pair<bool, std::size_t>> order;  // (one of `compressed`, index)
     std::string run;
     const auto end_run = [&] {

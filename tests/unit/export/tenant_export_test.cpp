@@ -2,9 +2,11 @@
 // 413 split keeps it, the disk queue persists it (and still reads records written before it had
 // tenants), and the exporter sends each upstream request with its one tenant in the tenant
 // header: a request of several tenants is split, and without a tenant header nothing is added.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <set>
 #include <string>
@@ -324,4 +326,52 @@ TEST_CASE("without a tenant header no header is added, whatever the payload says
     REQUIRE(backend.log().wait(1));
     CHECK(backend.log().all()[0].base().count("X-Scope-OrgID") == 0);
     drain_for(*e);
+}
+
+TEST_CASE("payloads merged behind a slow request keep their tenant header", "[export][tenant]") {
+    // The first request is held at the backend, so the payloads submitted meanwhile queue behind
+    // it on the one lane and go out merged, as remote write in wire encoding (merge_snappy).
+    std::promise<void> release;
+    std::shared_future<void> gate = release.get_future().share();
+    std::atomic<bool> first_in{false};
+    fake_backend backend([gate, &first_in](const mg::http::request& req, std::size_t n) {
+        if (n == 0) {
+            first_in = true;
+            gate.wait();
+        }
+        return ex::test::reply(req, 204);
+    });
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    c.tenant_header = "X-Scope-OrgID";
+    c.max_shards = 1;
+    c.min_shards = 1;
+    auto e = make_exporter(c, reg);
+    auto send_raw = [&](const std::string& name, std::string_view tenant) {
+        const auto r = make_rw({name});
+        const std::vector<std::string_view> t = {tenant};
+        ex::submit_details details;
+        REQUIRE(e->submit(r->batch, r->keep_all(), {}, details, nullptr, {t, {}}) ==
+                ex::submit_status::accepted);
+    };
+    send_raw("a1", "team-a");
+    REQUIRE(eventually([&] { return first_in.load(); }));
+    send_raw("b1", "team-b");
+    send_raw("b2", "team-b");
+    send_raw("b3", "team-b");
+    send_raw("a2", "team-a");
+    release.set_value();
+    REQUIRE(drain_for(*e).complete);
+    std::map<std::string, std::multiset<std::string>> got;
+    std::size_t requests = 0;
+    for (const auto& [tenant, names] : by_request(backend.log(), "X-Scope-OrgID")) {
+        INFO("tenant header \"" << tenant << "\"");
+        for (const auto& n : names) CHECK(n[0] == tenant.back());
+        got[tenant].insert(names.begin(), names.end());
+        ++requests;
+    }
+    CHECK(got == std::map<std::string, std::multiset<std::string>>{{"team-a", {"a1", "a2"}},
+                                                                   {"team-b", {"b1", "b2", "b3"}}});
+    CHECK(requests < 5);  // team-b's bodies were merged: the path this test is about
+    check_accounting(e->stats());
 }
