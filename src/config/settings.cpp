@@ -316,8 +316,8 @@ std::vector<setting> build_rows() {
                        .size_range(64, 1024 * 1024));
     rows.push_back(make_setting<&app_config::bloom_persistence, &bp::snapshot_ratio>(
                        "bloom_persistence.snapshot_ratio", group::bloom_persistence,
-                       "A tracker's file is written whole again once its increments reach this "
-                       "share of its size.")
+                       "A tracker's increments stay within this share of its file's size: one that "
+                       "would pass it is written as the whole file instead.")
                        .real_range(0, 100, lower_bound::exclusive));
 
     // Export: the upstream backend, batching, retries, TLS, auth, and the queue in front of it.

@@ -133,10 +133,18 @@ result<bloom_persistence::prepared> bloom_persistence::prepare(
                                                       static_cast<double>(entry->size_bytes));
         const auto chunk_blocks = static_cast<std::uint32_t>(std::max<std::uint64_t>(
             1, options_.chunk_size / cardinality::block_bloom::k_bytes_per_block));
-        // The first increment is always allowed: none have reached any share yet.
-        if (count < options_.max_increments && (count == 0 || bytes < limit)) {
+        if (count < options_.max_increments && bytes < limit) {
             // None when the tracker rotated since its base: the base is taken below instead.
-            if (auto d = tracker.take_delta(ch->second.epoch, chunk_blocks)) {
+            auto d = tracker.take_delta(ch->second.epoch, chunk_blocks);
+            // An increment that would by itself pass the ratio (after a rotation every refreshed
+            // series changes a block, and at high churn most chunks change) costs nearly a base
+            // and makes restore read both: the base is written instead. Its copy includes what
+            // the delta took. A chunk costs its words and about one byte of index; gzip takes
+            // little off filter words, so the raw size is the estimate.
+            const std::uint64_t estimate =
+                d ? static_cast<std::uint64_t>(d->changed_chunks()) * (options_.chunk_size + 1) : 0;
+            if (d && bytes + estimate > limit) d.reset();
+            if (d) {
                 const increment_header h{key, ch->second.base_checksum, ch->second.next_seq};
                 payload = encode_increment(h, *d);
                 increment_meta inc;

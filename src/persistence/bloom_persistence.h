@@ -13,14 +13,14 @@
 //
 // What a save writes (docs/persistence.md, "incremental saves"): a tracker whose filter changed
 // is written whole (its base, `{hash}.bloom.gz`) when this process has not written or restored
-// one, when it rotated since (the generation the base was taken of froze), or when its
-// increments have grown past snapshot_ratio of the base; otherwise only the chunks of its current
-// generation that changed since the previous save are written, as an increment file the index
-// lists. A failed or skipped increment makes the next save of that tracker a base. A tracker that
-// was only used (known series) has its index entry's last_updated and count moved (one meta.json
-// write for all of them), so a tracker in use never looks stale at restore. Restore loads each base
-// and then the longest run of its increments that verify (CRC) and apply; the rest are counted and
-// logged.
+// one, when it rotated since (the generation the base was taken of froze), or when the next
+// increment would take its increments past snapshot_ratio of the base; otherwise only the chunks of
+// its current generation that changed since the previous save are written, as an increment file the
+// index lists. A failed or skipped increment makes the next save of that tracker a base. A tracker
+// that was only used (known series) has its index entry's last_updated and count moved (one
+// meta.json write for all of them), so a tracker in use never looks stale at restore. Restore loads
+// each base and then the longest run of its increments that verify (CRC) and apply; the rest are
+// counted and logged.
 //
 // Stopping: begin_stop() tells the threads to stop and starts the final save on a thread of its
 // own; finish_stop() waits for it until the caller's deadline (the daemon's -shutdown-timeout,
@@ -80,7 +80,8 @@ struct persistence_options {
     // Incremental saves: between bases, write the changed chunks of the current generation.
     bool incremental = true;
     std::uint64_t chunk_size = 64;  // bytes of filter per chunk: a multiple of 64 (one block)
-    // A new base once the increments reach this share of the base's size.
+    // The increments of a base stay within this share of its size: an increment that would pass
+    // it is written as a new base instead.
     double snapshot_ratio = 0.5;
     // ... or this many increments, whatever their size (restore reads each one).
     std::size_t max_increments = 64;

@@ -155,8 +155,10 @@ TEST_CASE("seed defect: increments of an older base are never applied to a newer
     mg::fake_clock clock;
     nlohmann::json stale;
     std::map<std::string, std::string> stale_files;
+    mp::persistence_options o;
+    o.snapshot_ratio = 100;  // small trackers: keep every save an increment
     {
-        life first(clock, dir.path());
+        life first(clock, dir.path(), o);
         first.send(request("x", 0, 300));
         first.persistence->save_now();
         first.send(request("x", 300, 400));
@@ -179,7 +181,7 @@ TEST_CASE("seed defect: increments of an older base are never applied to a newer
     write_all(dir.path() + "/meta.json", meta.dump());
     for (const auto& [path, bytes] : stale_files) write_all(path, bytes);
 
-    life second(clock, dir.path());
+    life second(clock, dir.path(), o);
     const auto r = second.persistence->restore();
     CHECK(r.loaded == 1);
     CHECK(r.increments_applied == 0);
@@ -187,27 +189,51 @@ TEST_CASE("seed defect: increments of an older base are never applied to a newer
     require_known(second, 450);
 }
 
-TEST_CASE("increments past snapshot_ratio or max_increments make the next save a base",
+TEST_CASE("increments never pass snapshot_ratio of their base, nor max_increments",
           "[persistence][incremental]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mp::persistence_options o;
-    SECTION("ratio") {
-        o.snapshot_ratio = 0.0001;  // the first increment already passes it
+    SECTION("ratio: an increment that would pass it is written as a base") {
+        o.snapshot_ratio = 0.5;
+        life l(clock, dir.path(), o);
+        l.send(request("x", 0, 1000));
+        CHECK(l.persistence->save_now().increments == 0);
+        l.send(request("x", 1000, 1005));
+        CHECK(l.persistence->save_now().increments == 1);
+        // As many new series as the tracker holds: about 1000 changed blocks, far more than half
+        // of the base's bytes (a rotation's refreshes do the same to a tracker).
+        l.send(request("x", 1005, 2005));
+        const auto r = l.persistence->save_now();
+        CHECK(r.saved == 1);
+        CHECK(r.increments == 0);
+        CHECK(increment_files(dir.path()).empty());
+        const auto meta = meta_of(dir.path())["trackers"][k_key];
+        CHECK(meta["size_bytes"].get<std::uint64_t>() == r.snapshot_bytes);
     }
     SECTION("count") {
         o.max_increments = 1;
+        o.snapshot_ratio = 100;
+        life l(clock, dir.path(), o);
+        l.send(request("x", 0, 1000));
+        CHECK(l.persistence->save_now().increments == 0);
+        l.send(request("x", 1000, 1010));
+        CHECK(l.persistence->save_now().increments == 1);
+        l.send(request("x", 1010, 1020));
+        const auto r = l.persistence->save_now();
+        CHECK(r.saved == 1);
+        CHECK(r.increments == 0);
+        CHECK(increment_files(dir.path()).empty());
     }
-    life l(clock, dir.path(), o);
-    l.send(request("x", 0, 1000));
-    CHECK(l.persistence->save_now().increments == 0);
-    l.send(request("x", 1000, 1010));
-    CHECK(l.persistence->save_now().increments == 1);
-    l.send(request("x", 1010, 1020));
-    const auto r = l.persistence->save_now();
-    CHECK(r.saved == 1);
-    CHECK(r.increments == 0);
-    CHECK(increment_files(dir.path()).empty());
+    SECTION("a tiny ratio: every save is a base") {
+        o.snapshot_ratio = 0.000001;
+        life l(clock, dir.path(), o);
+        l.send(request("x", 0, 1000));
+        l.persistence->save_now();
+        l.send(request("x", 1000, 1001));
+        CHECK(l.persistence->save_now().increments == 0);
+        CHECK(increment_files(dir.path()).empty());
+    }
 }
 
 TEST_CASE("incremental off writes whole tracker files only", "[persistence][incremental]") {
@@ -230,8 +256,10 @@ TEST_CASE("a write error or a full disk in the middle of increments loses nothin
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mg::test::fault_file_system faults;
+    mp::persistence_options o;
+    o.snapshot_ratio = 100;
     {
-        life l(clock, dir.path(), {}, faults);
+        life l(clock, dir.path(), o, faults);
         l.send(request("x", 0, 500));
         l.send(request("y", 0, 500));
         REQUIRE(l.persistence->save_now().saved == 2);
