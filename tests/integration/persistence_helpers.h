@@ -1,12 +1,19 @@
 // persistence_helpers: what the persistence integration tests share: remote-write bodies of
-// numbered series, posting them to a daemon, reading a /metrics value and a JSON log line.
-// Header-only test code.
+// numbered series, posting them to a daemon, reading a /metrics value and a JSON log line, and
+// watching the state directory for files being written. Header-only test code; one test thread.
 #pragma once
 
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "protocol/remote_write_builder.h"
@@ -53,5 +60,45 @@ inline std::optional<nlohmann::json> log_line(const std::string& output, const s
     }
     return std::nullopt;
 }
+
+// Watches a directory (a state directory's trackers/) for files being created (the .tmp of an
+// atomic write appears when the write starts), so a test can kill the daemon in the middle of a
+// chosen kind of write. inotify, so waiting for a write blocks in poll() instead of spinning.
+class dir_watch {
+  public:
+    explicit dir_watch(const std::string& dir) {
+        fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
+        if (inotify_add_watch(fd_, dir.c_str(), IN_CREATE) < 0) {
+            const int e = errno;
+            ::close(fd_);
+            throw std::system_error(e, std::generic_category(), "inotify_add_watch " + dir);
+        }
+    }
+    ~dir_watch() { ::close(fd_); }
+    dir_watch(const dir_watch&) = delete;
+    dir_watch& operator=(const dir_watch&) = delete;
+
+    // The names created since the last call, waiting up to `timeout` for the first one.
+    std::vector<std::string> created(std::chrono::milliseconds timeout) {
+        std::vector<std::string> names;
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return names;
+        alignas(inotify_event) char buf[16384];
+        for (;;) {
+            const ssize_t n = ::read(fd_, buf, sizeof buf);
+            if (n <= 0) break;
+            for (ssize_t off = 0; off < n;) {
+                const auto* e = reinterpret_cast<const inotify_event*>(buf + off);
+                if (e->len > 0) names.emplace_back(e->name);
+                off += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+            }
+        }
+        return names;
+    }
+
+  private:
+    int fd_ = -1;
+};
 
 }  // namespace persistence_helpers
