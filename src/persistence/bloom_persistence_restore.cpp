@@ -131,7 +131,9 @@ restore_report bloom_persistence::restore() {
         // The tracker in memory is its base plus every increment listed for it: the next save
         // can go on with increments of that base. Not when one was skipped (the run on disk has
         // a gap) or the restore rotated it (the epoch moved: the next save writes a base).
-        if (options_.incremental && incs.applied == incs.listed) {
+        // A restored tracker starts at epoch 0 and is rotated by the downtime: epoch 0 means its
+        // current generation is still the base's.
+        if (options_.incremental && incs.applied == incs.listed && shared->epoch() == 0) {
             std::lock_guard lock(save_mu_);
             chains_[m->key] =
                 chain{shared->instance_id(), shared->epoch(), base_checksum, incs.applied + 1};

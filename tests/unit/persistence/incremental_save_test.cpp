@@ -341,11 +341,29 @@ TEST_CASE("larger chunks round-trip too, and a restored tracker goes on with inc
         life third(clock, dir.path(), o);
         CHECK(third.persistence->restore().increments_applied == 2);
         require_known(third, 3110);
-        // Restored across a rotation (downtime past a generation): a base comes first.
+        // Rotated while running: a base comes first.
         clock.advance(25min);
         third.send(request("x", 3110, 3120));
         CHECK(third.persistence->save_now().increments == 0);
+        third.send(request("x", 3120, 3130));
+        CHECK(third.persistence->save_now().increments == 1);
     }
+    // Rotated by the downtime, at restore: its current generation is not the base's any more,
+    // so the next save is a base too (an increment of it would not apply to the base).
+    clock.advance(25min);
+    {
+        life fourth(clock, dir.path(), o);
+        CHECK(fourth.persistence->restore().increments_applied == 1);
+        fourth.send(request("x", 3130, 3140));
+        CHECK(fourth.persistence->save_now().increments == 0);
+        fourth.send(request("x", 3140, 3150));
+        CHECK(fourth.persistence->save_now().increments == 1);
+    }
+    life fifth(clock, dir.path(), o);
+    const auto r = fifth.persistence->restore();
+    CHECK(r.increments_applied == 1);
+    CHECK(r.increments_skipped == 0);
+    CHECK(r.errors == 0);
 }
 
 TEST_CASE("after a restart that skipped a torn increment, the next save is a base",
