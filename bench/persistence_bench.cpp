@@ -38,9 +38,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path bench_dir(const std::string& name) {
-    auto p = fs::temp_directory_path() /
-             ("mg-persistence-bench-" + name + "-" + std::to_string(::getpid()));
+fs::path bench_dir(const std::string& name, const fs::path& under = fs::temp_directory_path()) {
+    auto p = under / ("mg-persistence-bench-" + name + "-" + std::to_string(::getpid()));
     fs::create_directories(p);
     return p;
 }
@@ -225,7 +224,9 @@ void BM_save_full_vs_incremental(benchmark::State& state) {
 //      -bloom-persistence-save-interval=1s), incremental saves, after a first pass wrote the bases;
 //   3: the same with -bloom-persistence-incremental=false (whole files every second);
 //   4: mode 2 with the saver thread at SCHED_IDLE instead of nice 10 (an experiment: the daemon
-//      does not do this).
+//      does not do this);
+//   5: mode 2 with the state directory on /dev/shm (tmpfs: fsync costs nothing and no disk I/O
+//      is done; an experiment that separates the saver's CPU from its I/O).
 // The saver runs at nice 10 as the daemon's does. Counters: p50/p99/p99.9 of the requests, save
 // passes, the ingest thread's involuntary context switches, the same percentiles over the requests
 // that were not preempted (own_*), p99 of the requests that started during a save pass and of the
@@ -239,7 +240,7 @@ void BM_ingest_latency_during_save(benchmark::State& state) {
     mg::system_clock clock;
     mg::limits::governor g({}, clock, nullptr);
     mp::governor_host host(g);
-    const auto dir = bench_dir("latency");
+    const auto dir = mode == 5 ? bench_dir("latency", "/dev/shm") : bench_dir("latency");
     mp::persistence_options o;
     o.path = dir.string();
     o.incremental = mode != 3;
@@ -576,6 +577,7 @@ BENCHMARK(BM_ingest_latency_during_save)
     ->Arg(2)
     ->Arg(3)
     ->Arg(4)
+    ->Arg(5)
     ->Iterations(40000)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
