@@ -231,7 +231,7 @@ std::string parent_dir(const std::string& path) {
 }
 
 status write_file_atomic(file_system& fs, const std::string& path, std::string_view data,
-                         unsigned mode) {
+                         unsigned mode, bool sync_parent) {
     const std::string tmp = path + ".tmp";
     auto file = fs.create_file(tmp, mode);
     if (!file) return make_error(file.error_message());
@@ -243,7 +243,7 @@ status write_file_atomic(file_system& fs, const std::string& path, std::string_v
         (void)fs.remove(tmp);
         return st;
     }
-    return fs.sync_dir(parent_dir(path));
+    return sync_parent ? fs.sync_dir(parent_dir(path)) : status{};
 }
 
 }  // namespace mg

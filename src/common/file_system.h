@@ -86,9 +86,11 @@ file_system& posix_file_system();
 // Replaces `path` with `data` so that a reader sees the old or the new content, never a mix, and
 // the new content survives a crash once this returns success: write to `path.tmp` in the same
 // directory, fsync, close, rename over `path`, fsync the directory. On failure the temporary
-// file is removed (best effort) and the old file is untouched.
+// file is removed (best effort) and the old file is untouched. With sync_parent false the
+// directory is not fsynced: a caller writing several files of one directory syncs it once
+// (sync_dir) before it relies on any of the renames surviving a crash.
 status write_file_atomic(file_system& fs, const std::string& path, std::string_view data,
-                         unsigned mode);
+                         unsigned mode, bool sync_parent = true);
 
 // The directory part of a path ("." when there is none).
 std::string parent_dir(const std::string& path);

@@ -396,9 +396,12 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         return true;
     };
     const status k_late = make_error("not written: the shutdown deadline passed first");
+    // The trackers directory is fsynced once per step rather than once per file (a pass of
+    // increments writes one file per changed tracker): before the index names a new file, and
+    // before the increments of replaced bases are dropped.
     auto write_file = [&](const pending_file& f) {
         if (past_deadline(f.meta.key)) return k_late;
-        status st = write_file_atomic(fs_, file_path(f.meta), f.bytes, k_file_mode);
+        status st = write_file_atomic(fs_, file_path(f.meta), f.bytes, k_file_mode, false);
         if (st) {
             // Compression switched: the file under the other extension is now an orphan.
             tracker_meta other = f.meta;
@@ -418,10 +421,10 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
     std::vector<pending_file*> written_increments;
     for (auto* f : increments) {
         const auto& inc = *f->increment;
-        status st =
-            past_deadline(f->meta.key)
-                ? k_late
-                : write_file_atomic(fs_, increment_path(f->meta, inc), f->bytes, k_file_mode);
+        status st = past_deadline(f->meta.key)
+                        ? k_late
+                        : write_file_atomic(fs_, increment_path(f->meta, inc), f->bytes,
+                                            k_file_mode, false);
         if (st) {
             tracker_meta m = index_.trackers.at(f->meta.key);
             m.increments.push_back(inc);
@@ -434,10 +437,13 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         }
         results[f->meta.key] = std::move(st);
     }
+    // The new names are durable before the index names them.
+    status dir_st;
+    if (!fresh.empty() || !written_increments.empty()) dir_st = fs_.sync_dir(trackers_dir());
     // 2. The index: new keys and increments, and re-saved keys with the old checksum as
     //    previous_checksum.
     for (auto* f : existing) set_entry_locked(f->meta);
-    if (auto index_st = write_index_locked(); !index_st) {
+    if (auto index_st = dir_st ? write_index_locked() : dir_st; !index_st) {
         // New files stay unlisted (removed here, or as orphans at the next open); nothing else
         // changed on disk.
         for (auto* f : fresh) {
@@ -456,6 +462,7 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
     } else {
         // 3. Re-saved keys: replace each file; the index accepts the old one or the new one.
         bool any_failed = false;
+        bool any_replaced = false;
         std::vector<std::pair<tracker_meta, std::vector<increment_meta>>> superseded;
         for (auto* f : existing) {
             status st = write_file(*f);
@@ -463,19 +470,34 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
                 any_failed = true;
                 // Back to the previous entry: its file is untouched.
                 set_entry_locked(before.trackers.at(f->meta.key));
-            } else if (!f->meta.increments.empty()) {
-                tracker_meta m = f->meta;
-                superseded.emplace_back(m, std::move(m.increments));
-                m.increments.clear();
-                set_entry_locked(m);
+            } else {
+                any_replaced = true;
+                if (!f->meta.increments.empty()) {
+                    tracker_meta m = f->meta;
+                    superseded.emplace_back(m, std::move(m.increments));
+                    m.increments.clear();
+                    set_entry_locked(m);
+                }
             }
             results[f->meta.key] = std::move(st);
         }
-        // 4. Increments of replaced bases: out of the index, then deleted. If this index write
-        //    fails they stay listed (and on disk) but are never applied: their base is gone.
-        // Best effort either way: the index on disk already accepts the old files through
-        // previous_checksum.
-        if (any_failed || !superseded.empty()) {
+        // The replaced bases are durable before their old increments go.
+        const status replaced_st = any_replaced ? fs_.sync_dir(trackers_dir()) : status{};
+        if (!replaced_st) {
+            // Renamed but perhaps not durable: the index on disk accepts the old files too, the
+            // old increments stay listed, and the save counts as failed (the tracker is saved
+            // whole again).
+            for (auto* f : existing)
+                if (results[f->meta.key]) results[f->meta.key] = replaced_st;
+            for (auto& [m, incs] : superseded) {
+                m.increments = incs;
+                set_entry_locked(m);
+            }
+        } else if (any_failed || !superseded.empty()) {
+            // 4. Increments of replaced bases: out of the index, then deleted. If this index
+            //    write fails they stay listed (and on disk) but are never applied: their base is
+            //    gone. Best effort either way: the index on disk already accepts the old files
+            //    through previous_checksum.
             if (write_index_locked()) {
                 for (const auto& [m, incs] : superseded)
                     for (const auto& inc : incs) (void)fs_.remove(increment_path(m, inc));
