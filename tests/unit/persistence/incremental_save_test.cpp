@@ -18,20 +18,6 @@ namespace {
 
 const std::string k_key = "stats:metric:x";
 
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_all(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << bytes;
-}
-
-nlohmann::json meta_of(const std::string& dir) {
-    return nlohmann::json::parse(read_all(dir + "/meta.json"));
-}
-
 // The increment files of the trackers directory, by name.
 std::vector<std::string> increment_files(const std::string& dir) {
     std::vector<std::string> out;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "limits/governor.h"
@@ -118,6 +119,22 @@ inline void corrupt_one_byte(const std::string& path) {
 
 inline std::string tracker_file(const std::string& dir, const std::string& key) {
     return dir + "/trackers/" + mp::sha256_hex(key) + ".bloom.gz";
+}
+
+// A whole file's bytes (empty when it cannot be read), and a file replaced by `bytes`.
+inline std::string read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_all(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << bytes;
+}
+
+// The state directory's meta.json, parsed.
+inline nlohmann::json meta_of(const std::string& dir) {
+    return nlohmann::json::parse(read_all(dir + "/meta.json"));
 }
 
 // Captures log lines for the test's lifetime.

@@ -25,20 +25,6 @@ namespace {
 const std::string k_x = "stats:metric:x";
 const std::string k_y = "stats:metric:y";
 
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_all(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << bytes;
-}
-
-nlohmann::json meta_of(const std::string& dir) {
-    return nlohmann::json::parse(read_all(dir + "/meta.json"));
-}
-
 void set_meta(const std::string& dir, const nlohmann::json& j) {
     write_all(dir + "/meta.json", j.dump());
 }

@@ -20,15 +20,6 @@ using namespace persistence_fixture;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-nlohmann::json meta_of(const std::string& dir) {
-    return nlohmann::json::parse(read_file(dir + "/meta.json"));
-}
-
 std::optional<double> value(const std::string& page, const std::string& series) {
     std::istringstream in(page);
     for (std::string line; std::getline(in, line);)
@@ -66,7 +57,7 @@ TEST_CASE("a tracker in use keeps its last_updated current without rewriting its
         first.send(request("busy", 0, 20));
         REQUIRE(first.persistence->save_now().saved == 1);
         const auto file = tracker_file(dir.path(), "stats:metric:busy");
-        const auto bytes = read_file(file);
+        const auto bytes = read_all(file);
         // Known series only, for 15 minutes: the filter never changes, the tracker is in use.
         for (int minute = 0; minute < 15; ++minute) {
             clock.advance(1min);
@@ -75,7 +66,7 @@ TEST_CASE("a tracker in use keeps its last_updated current without rewriting its
             CHECK(r.saved == 0);
             CHECK(r.stamped == 1);
         }
-        CHECK(read_file(file) == bytes);  // the stamp moved, not the filter
+        CHECK(read_all(file) == bytes);  // the stamp moved, not the filter
         const auto entry = meta_of(dir.path())["trackers"]["stats:metric:busy"];
         CHECK(entry["last_updated"] == mp::format_rfc3339(clock.wall_now()));
         CHECK(entry["count"] == 20);
