@@ -74,7 +74,10 @@ prometheus_peer::prometheus_peer(const std::string& role, const std::string& con
     if (!std::regex_search(*listening, m, addr_re))
         FAIL("no port in prometheus' line: " << *listening);
     port_ = static_cast<unsigned short>(std::stoi(m[1].str()));
-    if (!proc_->wait_for_line("Server is ready to receive web requests.", 30s))
+    // Prometheus logs "Listening on" from the web server's goroutine, so the ready line may come
+    // before it, already scanned past by the wait above: look in what was read first.
+    constexpr const char* k_ready = "Server is ready to receive web requests.";
+    if (proc_->output().find(k_ready) == std::string::npos && !proc_->wait_for_line(k_ready, 30s))
         FAIL("prometheus (" << role_ << ") never became ready; output:\n" << proc_->output());
     // The log line says it; the readiness endpoint confirms (bounded, normally the first try).
     for (int tries = 0;; ++tries) {
