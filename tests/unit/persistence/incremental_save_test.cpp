@@ -180,36 +180,32 @@ TEST_CASE("increments never pass snapshot_ratio of their base, nor max_increment
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mp::persistence_options o;
-    SECTION("ratio: an increment that would pass it is written as a base") {
-        o.snapshot_ratio = 0.5;
+    // A base of 1000 series, one increment of 5 new ones, then `more` new series: that save must
+    // be a base (and the increments gone).
+    auto expect_base_after = [&](int more) {
         life l(clock, dir.path(), o);
         l.send(request("x", 0, 1000));
         CHECK(l.persistence->save_now().increments == 0);
         l.send(request("x", 1000, 1005));
         CHECK(l.persistence->save_now().increments == 1);
-        // As many new series as the tracker holds: about 1000 changed blocks, far more than half
-        // of the base's bytes (a rotation's refreshes do the same to a tracker).
-        l.send(request("x", 1005, 2005));
+        l.send(request("x", 1005, 1005 + more));
         const auto r = l.persistence->save_now();
         CHECK(r.saved == 1);
         CHECK(r.increments == 0);
         CHECK(increment_files(dir.path()).empty());
-        const auto meta = meta_of(dir.path())["trackers"][k_key];
-        CHECK(meta["size_bytes"].get<std::uint64_t>() == r.snapshot_bytes);
+        CHECK(meta_of(dir.path())["trackers"][k_key]["size_bytes"].get<std::uint64_t>() ==
+              r.snapshot_bytes);
+    };
+    SECTION("ratio: an increment that would pass it is written as a base") {
+        o.snapshot_ratio = 0.5;
+        // As many new series as the tracker holds: about 1000 changed blocks, far more than half
+        // of the base's bytes (a rotation's refreshes do the same to a tracker).
+        expect_base_after(1000);
     }
     SECTION("count") {
         o.max_increments = 1;
         o.snapshot_ratio = 100;
-        life l(clock, dir.path(), o);
-        l.send(request("x", 0, 1000));
-        CHECK(l.persistence->save_now().increments == 0);
-        l.send(request("x", 1000, 1010));
-        CHECK(l.persistence->save_now().increments == 1);
-        l.send(request("x", 1010, 1020));
-        const auto r = l.persistence->save_now();
-        CHECK(r.saved == 1);
-        CHECK(r.increments == 0);
-        CHECK(increment_files(dir.path()).empty());
+        expect_base_after(10);
     }
     SECTION("a tiny ratio: every save is a base") {
         o.snapshot_ratio = 0.000001;
