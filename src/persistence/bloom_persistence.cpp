@@ -109,9 +109,9 @@ wall::time_point bloom_persistence::wall_of(steady::time_point t) const {
            std::chrono::duration_cast<wall::duration>(clock_.monotonic_now() - t);
 }
 
-result<bloom_persistence::prepared> bloom_persistence::prepare(
-    const std::string& key, cardinality::bloom_tracker& tracker,
-    const std::optional<tracker_meta>& entry) {
+result<bloom_persistence::prepared> bloom_persistence::prepare(const std::string& key,
+                                                               cardinality::bloom_tracker& tracker,
+                                                               const tracker_meta* entry) {
     prepared p;
     pending_file& f = p.file;
     f.meta.key = key;
@@ -172,7 +172,6 @@ result<bloom_persistence::prepared> bloom_persistence::prepare(
             (snap.generations.empty() ? std::chrono::nanoseconds{0} : snap.generations.back().age);
         p.next = chain{tracker.instance_id(), snap.epoch, 0, 1};
     }
-    p.payload_bytes = payload.size();
     if (!options_.compression) {
         if (!f.increment) metrics_.observe_file(1.0, static_cast<double>(payload.size()));
         f.bytes = std::move(payload);
@@ -250,30 +249,32 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
     }
 
     std::vector<pending_file> chunk;
-    std::map<std::string, std::shared_ptr<cardinality::bloom_tracker>>
-        owners;                                                   // of the chunk's files
-    std::map<std::string, chain> next_chains;                     // of the chunk's files
-    std::map<std::string, std::pair<bool, std::uint64_t>> kinds;  // increment?, bytes
+    // What each file of the chunk is for, by key: its tracker, the chain once it is written,
+    // and its kind and size for the counters.
+    struct in_chunk {
+        std::shared_ptr<cardinality::bloom_tracker> tracker;
+        chain next;
+        bool increment = false;
+        std::uint64_t bytes = 0;
+    };
+    std::map<std::string, in_chunk> owners;
     std::uint64_t chunk_bytes = 0;
     auto flush = [&] {
         if (chunk.empty()) return;
-        for (const auto& f : chunk) kinds[f.meta.key] = {f.increment.has_value(), f.bytes.size()};
         const auto outcomes = store_->save(std::move(chunk), clock_.wall_now(), deadline);
         for (const auto& o : outcomes) {
+            in_chunk& w = owners.at(o.key);
             if (o.result.ok()) {
-                chain c = next_chains[o.key];
-                const auto [increment, bytes] = kinds[o.key];
-                if (!increment) c.base_checksum = o.checksum;
-                chains_[o.key] = c;
-                metrics_.written(increment, static_cast<double>(bytes));
-                (increment ? r.increment_bytes : r.snapshot_bytes) += bytes;
-                r.increments += increment ? 1 : 0;
+                if (!w.increment) w.next.base_checksum = o.checksum;
+                chains_[o.key] = w.next;
+                metrics_.written(w.increment, static_cast<double>(w.bytes));
+                (w.increment ? r.increment_bytes : r.snapshot_bytes) += w.bytes;
+                r.increments += w.increment ? 1 : 0;
             } else {
                 // The changes were taken from the tracker: only a new base holds them now.
                 chains_.erase(o.key);
                 // Saved next time: the failure left the previous file and entry in place.
-                if (const auto it = owners.find(o.key); it != owners.end())
-                    it->second->mark_dirty();
+                w.tracker->mark_dirty();
             }
             if (o.timed_out) {
                 ++r.unsaved;
@@ -291,8 +292,6 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
         }
         chunk.clear();
         owners.clear();
-        next_chains.clear();
-        kinds.clear();
         chunk_bytes = 0;
     };
 
@@ -315,10 +314,8 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
             continue;
         }
         const auto entry_it = index.trackers.find(key);
-        auto p = prepare(key, *tracker,
-                         entry_it == index.trackers.end()
-                             ? std::nullopt
-                             : std::optional<tracker_meta>(entry_it->second));
+        auto p =
+            prepare(key, *tracker, entry_it == index.trackers.end() ? nullptr : &entry_it->second);
         if (!p) {
             ++r.errors;
             ++final_failed_;
@@ -329,9 +326,8 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
             continue;
         }
         pending_file& f = p->file;
-        next_chains[key] = p->next;
         chunk_bytes += f.bytes.size();
-        owners[key] = tracker;
+        owners[key] = {tracker, p->next, f.increment.has_value(), f.bytes.size()};
         chunk.push_back(std::move(f));
         if (chunk_bytes >= k_chunk_bytes) flush();
     }

@@ -199,7 +199,6 @@ class bloom_persistence {
     struct prepared {
         pending_file file;
         chain next;  // the chain after this file is written
-        std::uint64_t payload_bytes = 0;
     };
     // Applies the increments of `m` that follow the base with this checksum to `snap`, in seq
     // order, stopping at the first that is missing, torn or inconsistent (counted and logged with
@@ -211,7 +210,7 @@ class bloom_persistence {
     applied_increments apply_increments(const tracker_meta& m, std::uint32_t base_checksum,
                                         cardinality::tracker_snapshot& snap, restore_report& r);
     result<prepared> prepare(const std::string& key, cardinality::bloom_tracker& tracker,
-                             const std::optional<tracker_meta>& entry);
+                             const tracker_meta* entry);  // entry: null when not indexed
     void saver_loop();
     void cleanup_loop();
     template <typename F>

@@ -142,8 +142,7 @@ result<decoded_increment> decode_increment(std::string_view payload,
 result<decoded_increment> decode_increment_file(std::string_view bytes,
                                                 std::string_view expected_key,
                                                 std::uint64_t max_inflated) {
-    const bool gzip = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
-                      static_cast<unsigned char>(bytes[1]) == 0x8b;
+    const bool gzip = has_gzip_magic(bytes);
     if (!gzip) return decode_increment(bytes, expected_key);
     auto inflated = gzip_decompress(bytes, max_inflated);
     if (!inflated) return make_error(inflated.error_message());

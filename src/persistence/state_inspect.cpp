@@ -13,10 +13,6 @@
 namespace mg::persistence {
 namespace {
 
-std::string base_name(const tracker_meta& m, bool compressed) {
-    return m.hash + (compressed ? ".bloom.gz" : ".bloom");
-}
-
 std::string crc_text(std::uint32_t crc) {
     return std::to_string(crc);
 }
@@ -67,7 +63,7 @@ read_outcome read_base(file_system& fs, const std::string& dir, const tracker_me
     read_outcome first;
     bool have_first = false;
     for (const bool compressed : {m.compressed, !m.compressed}) {
-        const std::string n = base_name(m, compressed);
+        const std::string n = tracker_store::base_file_name(m.hash, compressed);
         auto r = read_checked(fs, dir + "/" + n, m.checksum, m.previous_checksum, max_bytes);
         if (r.status == file_status::missing) continue;
         if (r.status == file_status::ok || r.status == file_status::ok_previous ||
@@ -82,7 +78,7 @@ read_outcome read_base(file_system& fs, const std::string& dir, const tracker_me
         }
     }
     if (have_first) return first;
-    name = base_name(m, m.compressed);
+    name = tracker_store::base_file_name(m.hash, m.compressed);
     return {};
 }
 
@@ -324,8 +320,8 @@ state_report inspect_state(file_system& fs, mg::clock& clock, const inspect_opti
     // Files in trackers/ that no entry lists, as tracker_store::open sees them.
     std::set<std::string> wanted;
     for (const auto& t : r.trackers) {
-        wanted.insert(base_name(t.meta, true));
-        wanted.insert(base_name(t.meta, false));
+        wanted.insert(tracker_store::base_file_name(t.meta.hash, true));
+        wanted.insert(tracker_store::base_file_name(t.meta.hash, false));
         for (const auto& inc : t.meta.increments)
             wanted.insert(tracker_store::increment_file_name(t.meta.hash, inc));
     }

@@ -166,8 +166,7 @@ result<cardinality::tracker_snapshot> decode_tracker(std::string_view payload,
 
 result<keyed_snapshot> decode_tracker_file_any_key(std::string_view bytes,
                                                    std::uint64_t max_inflated) {
-    const bool gzip = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
-                      static_cast<unsigned char>(bytes[1]) == 0x8b;
+    const bool gzip = has_gzip_magic(bytes);
     std::string inflated_bytes;
     if (gzip) {
         auto inflated = gzip_decompress(bytes, max_inflated);
@@ -185,12 +184,16 @@ result<keyed_snapshot> decode_tracker_file_any_key(std::string_view bytes,
 result<cardinality::tracker_snapshot> decode_tracker_file(std::string_view bytes,
                                                           std::string_view expected_key,
                                                           std::uint64_t max_inflated) {
-    const bool gzip = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
-                      static_cast<unsigned char>(bytes[1]) == 0x8b;
+    const bool gzip = has_gzip_magic(bytes);
     if (!gzip) return decode_tracker(bytes, expected_key);
     auto inflated = gzip_decompress(bytes, max_inflated);
     if (!inflated) return make_error(inflated.error_message());
     return decode_tracker(*inflated, expected_key);
+}
+
+bool has_gzip_magic(std::string_view bytes) {
+    return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+           static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
 result<std::string> gzip_decompress(std::string_view data, std::uint64_t max_bytes) {

@@ -44,6 +44,8 @@ result<keyed_snapshot> decode_tracker_file_any_key(std::string_view bytes,
 
 // gzip (RFC 1952) at `level` 1..9.
 result<std::string> gzip_compress(std::string_view data, int level);
+// Whether `bytes` start with the gzip magic (1f 8b): a `.gz` file of the state directory.
+bool has_gzip_magic(std::string_view bytes);
 // Inflates a gzip stream; an error if it is malformed, truncated, or inflates past max_bytes.
 result<std::string> gzip_decompress(std::string_view data, std::uint64_t max_bytes);
 

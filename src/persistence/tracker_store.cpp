@@ -16,7 +16,7 @@ constexpr unsigned k_dir_mode = 0700;
 constexpr unsigned k_file_mode = 0600;
 
 std::string file_name(const tracker_meta& m) {
-    return m.hash + (m.compressed ? ".bloom.gz" : ".bloom");
+    return tracker_store::base_file_name(m.hash, m.compressed);
 }
 
 }  // namespace
@@ -59,8 +59,8 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::
 
     std::set<std::string> wanted;
     for (const auto& [key, m] : s->index_.trackers) {
-        wanted.insert(m.hash + ".bloom.gz");
-        wanted.insert(m.hash + ".bloom");
+        wanted.insert(base_file_name(m.hash, true));
+        wanted.insert(base_file_name(m.hash, false));
         for (const auto& inc : m.increments) wanted.insert(increment_file_name(m.hash, inc));
         s->tracker_bytes_ += m.disk_bytes();
     }
@@ -247,6 +247,10 @@ std::size_t tracker_store::size() const {
 
 std::string tracker_store::file_path(const tracker_meta& meta) const {
     return trackers_dir() + "/" + file_name(meta);
+}
+
+std::string tracker_store::base_file_name(const std::string& hash, bool compressed) {
+    return hash + (compressed ? ".bloom.gz" : ".bloom");
 }
 
 std::string tracker_store::increment_file_name(const std::string& hash, const increment_meta& inc) {

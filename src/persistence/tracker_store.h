@@ -149,6 +149,8 @@ class tracker_store {
     const std::string& path() const { return options_.path; }
     std::string file_path(const tracker_meta& meta) const;
     std::string increment_path(const tracker_meta& meta, const increment_meta& inc) const;
+    // `{hash}.bloom.gz`, or `{hash}.bloom` uncompressed: a tracker's base file.
+    static std::string base_file_name(const std::string& hash, bool compressed);
     // `{hash}.{base_checksum:08x}.{seq}.inc` (+ ".gz" when compressed).
     static std::string increment_file_name(const std::string& hash, const increment_meta& inc);
 
