@@ -31,6 +31,7 @@
 #include "persistence/governor_host.h"
 #include "persistence/increment_codec.h"
 #include "persistence/tracker_codec.h"
+#include "shared/map_tracker_host.h"
 
 namespace mc = mg::cardinality;
 namespace mp = mg::persistence;
@@ -390,24 +391,7 @@ void BM_ingest_latency_during_save(benchmark::State& state) {
 }
 
 // A host over a plain map (the restore benchmark's trackers have no governor).
-struct map_host final : mp::tracker_host {
-    void for_each(const visitor& fn) const override {
-        for (const auto& [k, t] : trackers) fn(k, t);
-    }
-    mg::status adopt(const std::string& key, std::shared_ptr<mc::bloom_tracker> t) override {
-        trackers[key] = std::move(t);
-        return {};
-    }
-    std::vector<std::string> evict(const std::string& key) override {
-        return trackers.erase(key) ? std::vector<std::string>{key} : std::vector<std::string>{};
-    }
-    std::uint64_t memory_bytes() const override {
-        std::uint64_t total = 0;
-        for (const auto& [k, t] : trackers) total += t->memory_bytes();
-        return total;
-    }
-    std::map<std::string, std::shared_ptr<mc::bloom_tracker>> trackers;
-};
+using map_host = mg::test::map_tracker_host;
 
 mp::persistence_options state_options(const fs::path& dir, bool incremental) {
     mp::persistence_options o;

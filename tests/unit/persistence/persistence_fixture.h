@@ -20,6 +20,7 @@
 #include "persistence/bloom_persistence.h"
 #include "persistence/governor_host.h"
 #include "persistence/tracker_codec.h"
+#include "shared/map_tracker_host.h"
 
 namespace persistence_fixture {
 
@@ -149,23 +150,6 @@ struct log_capture {
 };
 
 // A host over a plain map, for keys the governor never makes.
-struct map_host final : mp::tracker_host {
-    void for_each(const visitor& fn) const override {
-        for (const auto& [k, t] : trackers) fn(k, t);
-    }
-    mg::status adopt(const std::string& key, std::shared_ptr<card::bloom_tracker> t) override {
-        trackers[key] = std::move(t);
-        return {};
-    }
-    std::vector<std::string> evict(const std::string& key) override {
-        return trackers.erase(key) ? std::vector<std::string>{key} : std::vector<std::string>{};
-    }
-    std::uint64_t memory_bytes() const override {
-        std::uint64_t total = 0;
-        for (const auto& [k, t] : trackers) total += t->memory_bytes();
-        return total;
-    }
-    std::map<std::string, std::shared_ptr<card::bloom_tracker>> trackers;
-};
+using map_host = mg::test::map_tracker_host;
 
 }  // namespace persistence_fixture
