@@ -37,6 +37,19 @@ std::string increment_path(const std::string& dir, const nlohmann::json& inc) {
     return dir + "/trackers/" + mp::tracker_store::increment_file_name(mp::sha256_hex(k_key), m);
 }
 
+// One life that saves x{0..99} as a base, then n increments of 100 new series each (x{0..100n+99}
+// in all); every save after the first must be an increment.
+void save_base_and_increments(mg::fake_clock& clock, const std::string& dir,
+                              const mp::persistence_options& o, int n) {
+    life l(clock, dir, o);
+    l.send(request("x", 0, 100));
+    l.persistence->save_now();
+    for (int i = 1; i <= n; ++i) {
+        l.send(request("x", 100 * i, 100 * (i + 1)));
+        REQUIRE(l.persistence->save_now().increments == 1);
+    }
+}
+
 // Every series of x in [0, n) is known: sending them again adds none.
 void require_known(life& l, int n) {
     l.governor.refresh();
@@ -102,15 +115,7 @@ TEST_CASE("a torn increment is skipped with the ones after it, counted and logge
     mg::fake_clock clock;
     mp::persistence_options o;
     o.snapshot_ratio = 100;  // small trackers: keep every save an increment
-    {
-        life first(clock, dir.path(), o);
-        first.send(request("x", 0, 100));
-        first.persistence->save_now();
-        for (int round = 1; round <= 3; ++round) {
-            first.send(request("x", 100 * round, 100 * (round + 1)));
-            REQUIRE(first.persistence->save_now().increments == 1);
-        }
-    }
+    save_base_and_increments(clock, dir.path(), o, 3);
     const auto incs = meta_of(dir.path())["trackers"][k_key]["increments"];
     REQUIRE(incs.size() == 3);
     const std::string torn = increment_path(dir.path(), incs[1]);
@@ -278,15 +283,7 @@ TEST_CASE("a lost meta.json is rebuilt with the increments its files hold",
     mg::fake_clock clock;
     mp::persistence_options o;
     o.snapshot_ratio = 100;
-    {
-        life l(clock, dir.path(), o);
-        l.send(request("x", 0, 100));
-        l.persistence->save_now();
-        for (int i = 1; i <= 2; ++i) {
-            l.send(request("x", 100 * i, 100 * (i + 1)));
-            REQUIRE(l.persistence->save_now().increments == 1);
-        }
-    }
+    save_base_and_increments(clock, dir.path(), o, 2);
     write_all(dir.path() + "/meta.json", "{not json");
     life second(clock, dir.path());
     const auto r = second.persistence->restore();
@@ -354,15 +351,7 @@ TEST_CASE("after a restart that skipped a torn increment, the next save is a bas
     mg::fake_clock clock;
     mp::persistence_options o;
     o.snapshot_ratio = 100;
-    {
-        life l(clock, dir.path(), o);
-        l.send(request("x", 0, 100));
-        l.persistence->save_now();
-        for (int i = 1; i <= 2; ++i) {
-            l.send(request("x", 100 * i, 100 * (i + 1)));
-            REQUIRE(l.persistence->save_now().increments == 1);
-        }
-    }
+    save_base_and_increments(clock, dir.path(), o, 2);
     const auto incs = meta_of(dir.path())["trackers"][k_key]["increments"];
     write_all(increment_path(dir.path(), incs[1]), "torn");
     life second(clock, dir.path(), o);
