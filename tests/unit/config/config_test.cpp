@@ -240,6 +240,24 @@ TEST_CASE("pid_file from YAML and flag, empty by default", "[config]") {
     CHECK_THAT(shown.output, Catch::Contains("pid_file: \"mg.pid\""));
 }
 
+TEST_CASE("an increment chunk is a whole number of 64-byte blocks", "[config][errors]") {
+    auto odd = parse({"-bloom-persistence-chunk-size=100"});
+    CHECK(odd.exit_code() == 2);
+    CHECK(has_error(odd,
+                    "bloom_persistence.chunk_size (-bloom-persistence-chunk-size): 100 is not "
+                    "a multiple of 64; want 64, 128, 256, ... up to 1MiB"));
+    CHECK(odd.errors.size() == 1);
+    auto small = parse({"-bloom-persistence-chunk-size=32"});
+    CHECK(small.exit_code() == 2);
+    CHECK(small.errors.size() == 1);  // the range, not a second message about 64
+    CHECK(parse({"-bloom-persistence-chunk-size=4KiB"}).errors.empty());
+    auto ratio = parse({"-bloom-persistence-snapshot-ratio=0"});
+    CHECK(ratio.exit_code() == 2);
+    CHECK(has_error(ratio,
+                    "-bloom-persistence-snapshot-ratio: 0 is out of range; want a number "
+                    "greater than 0 and at most 100"));
+}
+
 TEST_CASE("a cardinality generation must span at least 1s", "[config][errors]") {
     const std::string both_keys =
         "cardinality.window / cardinality.generations (-cardinality-window / "
