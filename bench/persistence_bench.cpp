@@ -4,8 +4,8 @@
 // incremental or whole saves) against none, and for incremental saves (issue 20) the bytes and
 // CPU of a full save against an incremental one at several churns, and the restore of about 1 GB
 // of state from bases only against bases plus increments, and what a rotation or a compaction
-// writes with generation files against a whole tracker file. Single-threaded except the saver of the
-// latency benchmark. Run from a Release build:
+// writes with generation files against a whole tracker file. Single-threaded except the saver of
+// the latency benchmark. Run from a Release build:
 //   build/rel/bench/persistence_bench
 #include <benchmark/benchmark.h>
 #include <fcntl.h>

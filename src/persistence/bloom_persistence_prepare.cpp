@@ -150,19 +150,17 @@ result<bloom_persistence::prepared> bloom_persistence::prepare(const std::string
     f.meta.compressed = options_.compression;
     f.meta.generations = snap.config.generations;
     f.meta.window = snap.config.window;
-    f.meta.window_start =
-        snap.taken_at -
-        (snap.generations.empty() ? std::chrono::nanoseconds{0} : snap.generations.back().age);
+    f.meta.window_start = snap.taken_at - (snap.generations.empty() ? std::chrono::nanoseconds{0}
+                                                                    : snap.generations.back().age);
     p.next = chain{tracker.instance_id(), snap.epoch, 0, 1};
     const double raw = static_cast<double>(payload.size());
     auto z = file_bytes(std::move(payload), options_.compression, options_.compression_level);
     if (!z) return make_error(z.error_message());
     // The spec's file histograms describe tracker files: increments and generation files are
     // counted by bytes only.
-    metrics_.observe_file(options_.compression && raw > 0
-                              ? static_cast<double>(z->size()) / raw
-                              : 1.0,
-                          static_cast<double>(z->size()));
+    metrics_.observe_file(
+        options_.compression && raw > 0 ? static_cast<double>(z->size()) / raw : 1.0,
+        static_cast<double>(z->size()));
     f.bytes = std::move(*z);
     return p;
 }

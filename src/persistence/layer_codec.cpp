@@ -2,11 +2,11 @@
 // layer_codec.h).
 #include "persistence/layer_codec.h"
 
-#include "persistence/tracker_codec.h"
-#include "persistence/tracker_store.h"
-
 #include <string>
 #include <utility>
+
+#include "persistence/tracker_codec.h"
+#include "persistence/tracker_store.h"
 
 namespace mg::persistence {
 

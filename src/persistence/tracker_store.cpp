@@ -166,9 +166,12 @@ status tracker_store::write_layers_locked(pending_file& f) {
         for (const auto& p : written) (void)fs_.remove(p);
         return st;
     };
-    for (const auto& [id, bytes] : f.frozen_files) {
+    for (const auto& file : f.frozen_files) {
+        // Not a structured binding: a lambda cannot capture one before C++20's clang 16.
+        const std::uint64_t id = file.first;
+        const std::string& bytes = file.second;
         const auto it = std::find_if(layers.frozen.begin(), layers.frozen.end(),
-                                     [&](const layer_file& l) { return l.id == id; });
+                                     [id](const layer_file& l) { return l.id == id; });
         if (it == layers.frozen.end() || id == 0)
             return undo(make_error("frozen generation file " + std::to_string(id) +
                                    " is not in its layer set"));

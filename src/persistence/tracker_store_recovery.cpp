@@ -96,8 +96,9 @@ void tracker_store::recover_from_files(const std::vector<dir_entry>& all, open_r
         std::string why;
         tracker_meta m;
         if (is_layer_file_name(e.name)) {
-            why = "a generation file whose index entry was lost (its tracker restores from its "
-                  "base file)";
+            why =
+                "a generation file whose index entry was lost (its tracker restores from its "
+                "base file)";
         } else if (!gz && !plain) {
             why = "not a tracker file name";
         } else if (auto bytes = fs_.read_file(path, options_.max_file_bytes); !bytes) {

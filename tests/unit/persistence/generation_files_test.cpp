@@ -200,7 +200,8 @@ TEST_CASE("seed defect: generation files of an older base are never loaded over 
     auto meta = meta_of(dir.path());
     meta["trackers"][k_key]["layers"] = stale_layers;
     write_all(dir.path() + "/meta.json", meta.dump());
-    for (const auto& [name, bytes] : stale_files) write_all(dir.path() + "/trackers/" + name, bytes);
+    for (const auto& [name, bytes] : stale_files)
+        write_all(dir.path() + "/trackers/" + name, bytes);
 
     life second(clock, dir.path(), o);
     const auto r = second.persistence->restore();
@@ -350,9 +351,15 @@ TEST_CASE("layers in meta.json round-trip, and a malformed set drops the entry a
     auto j = nlohmann::json::parse(mp::to_json(idx));
     j["trackers"]["other"] = j["trackers"]["k"];
     j["trackers"]["other"]["key"] = "other";
-    SECTION("a file listed twice") { j["trackers"]["k"]["layers"]["frozen"][1]["id"] = 5; }
-    SECTION("a head without a file") { j["trackers"]["k"]["layers"]["head"]["id"] = 0; }
-    SECTION("no frozen list") { j["trackers"]["k"]["layers"].erase("frozen"); }
+    SECTION("a file listed twice") {
+        j["trackers"]["k"]["layers"]["frozen"][1]["id"] = 5;
+    }
+    SECTION("a head without a file") {
+        j["trackers"]["k"]["layers"]["head"]["id"] = 0;
+    }
+    SECTION("no frozen list") {
+        j["trackers"]["k"]["layers"].erase("frozen");
+    }
     SECTION("a checksum out of range") {
         j["trackers"]["k"]["layers"]["frozen"][0]["checksum"] = 1ull << 40;
     }
