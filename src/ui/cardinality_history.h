@@ -29,8 +29,8 @@ namespace mg::ui {
 
 struct history_options {
     std::chrono::seconds interval{15};
-    std::size_t slots = 240;    // 1 h at 15 s
-    std::size_t top_n = 1000;   // metrics kept per sample, largest first
+    std::size_t slots = 240;   // 1 h at 15 s
+    std::size_t top_n = 1000;  // metrics kept per sample, largest first
 };
 
 // The drop reasons kept per metric (the governor's own; complexity limits have no metric).
@@ -88,7 +88,7 @@ class cardinality_history {
   private:
     struct point {
         std::uint32_t id = 0;
-        std::uint32_t active = 0;  // saturated
+        std::uint32_t active = 0;                                      // saturated
         std::array<std::uint32_t, k_metric_reasons.size()> dropped{};  // saturated deltas
     };
     struct slot {
@@ -103,7 +103,7 @@ class cardinality_history {
     };
 
     std::uint32_t acquire(const std::string& name);  // mu_ held
-    void release(std::uint32_t id);                   // mu_ held
+    void release(std::uint32_t id);                  // mu_ held
     // Builds the rows of `ids` over the ring, oldest sample first; mu_ held.
     std::vector<metric_history> rows(const std::vector<std::uint32_t>& ids) const;
     const slot& at(std::size_t i) const;  // i-th oldest; mu_ held

@@ -47,10 +47,10 @@ http::response history_response(const http::request& req, const ui_sources& src)
         std::size_t parsed = 0;
         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
         if (ec != std::errc() || p != v.data() + v.size() || parsed == 0) {
-            nlohmann::json err{{"status", "error"},
-                               {"errorType", "bad_data"},
-                               {"error", "limit must be a positive integer, got \"" +
-                                             v.substr(0, 64) + "\""}};
+            nlohmann::json err{
+                {"status", "error"},
+                {"errorType", "bad_data"},
+                {"error", "limit must be a positive integer, got \"" + v.substr(0, 64) + "\""}};
             return http::make_response(req, http::bhttp::status::bad_request, dump_json(err),
                                        http::k_json);
         }

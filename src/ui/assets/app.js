@@ -133,6 +133,13 @@ function lineChart(container, times, lines, cap) {
   container.replaceChildren(root, legend);
 }
 
+// What the ring covers once full, e.g. "hour" for 240 samples at 15 s.
+function span(h) {
+  const seconds = h.intervalSeconds * h.capacity;
+  if (seconds === 3600) return 'hour';
+  return seconds >= 3600 ? (seconds / 3600).toFixed(1) + ' h' : Math.round(seconds / 60) + ' min';
+}
+
 function last(arr) {
   return arr && arr.length ? arr[arr.length - 1] : null;
 }
@@ -196,6 +203,7 @@ async function loadOverview() {
   }
   $('dropped-rate').textContent = samples > 1 ? fmt(dropped) : '–';
   $('dropped-reasons').textContent = reasons.join(', ') || (samples > 1 ? 'nothing dropped' : 'needs two samples');
+  $('total-chart-title').textContent = 'Active series, last ' + span(h);
   lineChart($('total-chart'), h.timestamps, [{ label: 'active series', values: h.totalSeries }], h.maxSeries);
   renderTopTable();
 }
@@ -227,7 +235,11 @@ async function loadMetric(name) {
   }
   const mh = h.metric;
   lineChart($('metric-chart'), h.timestamps, [{ label: 'active series', values: mh ? mh.activeSeries : [] }], m ? m.limit : 0);
-  const drops = mh ? Object.entries(mh.droppedSeries).map(([label, values]) => ({ label, values })) : [];
+  // Only the reasons this metric was dropped for; one flat line when there were none.
+  let drops = mh ? Object.entries(mh.droppedSeries).map(([label, values]) => ({ label, values })) : [];
+  const any = drops.filter((d) => d.values.some((v) => v > 0));
+  drops = any.length ? any : [{ label: 'no drops', values: drops.length ? drops[0].values : [] }];
+  $('drops-title').textContent = `Dropped series per ${h.intervalSeconds} s, by reason`;
   lineChart($('drops-chart'), h.timestamps, drops, 0);
 
   const labels = m ? now.body.data.labelValueCountByLabelName : [];
@@ -244,7 +256,7 @@ async function loadMetric(name) {
     tbody.replaceChildren();
     return;
   }
-  const list = h.droppedSamples || [];
+  const list = (h.droppedSamples || []).slice(0, 20);
   $('samples-note').textContent = list.length ? 'Newest first; label values cut to 32 bytes.' : 'No dropped series sampled for this metric.';
   tbody.replaceChildren(...list.map((d) => {
     const tr = el('tr');

@@ -12,8 +12,7 @@ lim::metric_summary metric(std::string name, std::uint64_t active, std::uint64_t
     lim::metric_summary m;
     m.name = std::move(name);
     m.active_series = active;
-    m.dropped_by_reason[static_cast<std::size_t>(lim::drop_reason::cardinality_limit)] =
-        card_drops;
+    m.dropped_by_reason[static_cast<std::size_t>(lim::drop_reason::cardinality_limit)] = card_drops;
     m.dropped_by_reason[static_cast<std::size_t>(lim::drop_reason::label_limit)] = label_drops;
     return m;
 }
@@ -60,8 +59,7 @@ TEST_CASE("history: the ring keeps the newest `slots` samples", "[ui][history]")
     CHECK(a->active_series == std::vector<std::int64_t>{12, 13, 14});
 }
 
-TEST_CASE("history: metrics aligned with the samples, drops as deltas by reason",
-          "[ui][history]") {
+TEST_CASE("history: metrics aligned with the samples, drops as deltas by reason", "[ui][history]") {
     ui::cardinality_history h({std::chrono::seconds(15), 4, 2});
     h.record(sample(0, {metric("a", 5, 0), metric("b", 3)}));
     h.record(sample(1, {metric("a", 8, 4, 1), metric("c", 6, 2)}));

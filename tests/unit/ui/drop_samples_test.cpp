@@ -62,7 +62,8 @@ TEST_CASE("the governor tells its drop observer about every series it drops, by 
     mg::fake_clock clock;
     lim::governor g(lim::governor_options{}, clock, nullptr);
     auto f = lim::parse_limits_yaml(
-        "rules:\n  - name: cap\n    match:\n      metric_name: boom\n    max_cardinality: 2\n", "t");
+        "rules:\n  - name: cap\n    match:\n      metric_name: boom\n    max_cardinality: 2\n",
+        "t");
     REQUIRE(f.ok());
     g.set_limits(std::make_shared<lim::limits_file>(std::move(*f)));
     auto samples = std::make_shared<ui::drop_samples>(10, clock);

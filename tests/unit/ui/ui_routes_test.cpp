@@ -66,7 +66,8 @@ TEST_CASE("/api/v1/cardinality/history answers the ring as JSON", "[ui][routes]"
     auto registry = std::make_shared<prometheus::Registry>();
     auto g = std::make_shared<lim::governor>(lim::governor_options{}, clock, registry);
     auto f = lim::parse_limits_yaml(
-        "rules:\n  - name: cap\n    match:\n      metric_name: boom\n    max_cardinality: 3\n", "t");
+        "rules:\n  - name: cap\n    match:\n      metric_name: boom\n    max_cardinality: 3\n",
+        "t");
     REQUIRE(f.ok());
     g->set_limits(std::make_shared<lim::limits_file>(std::move(*f)));
     auto history = std::make_shared<ui::cardinality_history>(ui::history_options{});
