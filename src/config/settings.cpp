@@ -230,8 +230,8 @@ std::vector<setting> build_rows() {
         rows, "stats", group::stats, "the cardinality API of the stats listener");
     rows.push_back(make_setting<&app_config::stats, &stats_config::protect_metrics>(
         "stats.protect_metrics", group::stats,
-        "With stats credentials set, /metrics needs them too; /live and /ready always stay open "
-        "for probes."));
+        "With stats credentials set, /metrics and the /ui page's files need them too; /live and "
+        "/ready always stay open for probes."));
     rows.push_back(make_setting<&app_config::ui, &ui_config::show_dropped_samples>(
         "ui.show_dropped_samples", group::stats,
         "Keep a bounded sample of recently dropped series (label values cut to 32 bytes) and show "

@@ -5,7 +5,8 @@
 //
 // on_drop() runs on the governor's deciding threads in the middle of an explosion, so it never
 // waits: when another thread holds the ring it skips the series (these are samples, not a log).
-// Memory: at most `capacity` samples of bounded size (about 1.5 KB each at worst).
+// Memory: at most `capacity` samples of bounded size (about 4 KB each at worst: 16 labels of
+// 128-byte names and 32-byte values; a few hundred bytes for a series of a few short labels).
 // Thread-safety: every method may run concurrently from any thread.
 #pragma once
 

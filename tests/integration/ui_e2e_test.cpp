@@ -10,7 +10,8 @@
 // (-ui-show-dropped-samples); the hostile name is shown as text on both views, with no element
 // injected, no dialog and no script run; nothing is fetched from outside the daemon; the
 // overview fits a phone's width. A second case puts the stats listener behind a bearer token and
-// TLS: the page asks for the token, is given it through its form, and shows the same.
+// TLS: the page asks for the token, is given it through its form, and shows the same; a third
+// puts it behind basic auth, whose credentials the browser gives when challenged.
 // Screenshots (overview, metric view, phone) land in <build>/ui-e2e/screenshots as artifacts.
 //
 // A missing chromium, node or puppeteer-core install fails the test with what to do.
@@ -40,23 +41,23 @@ const std::string k_hostile =
     "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2;alert(1)</script>";
 constexpr int k_limit = 100;
 
-const std::string k_limits = "rules:\n"
-                             "  - name: checkout-cap\n"
-                             "    match:\n"
-                             "      metric_name: " +
-                             k_exploding +
-                             "\n"
-                             "    max_cardinality: 100\n"
-                             "defaults:\n"
-                             "  max_cardinality: 10000\n";
+const std::string k_limits =
+    "rules:\n"
+    "  - name: checkout-cap\n"
+    "    match:\n"
+    "      metric_name: " +
+    k_exploding +
+    "\n"
+    "    max_cardinality: 100\n"
+    "defaults:\n"
+    "  max_cardinality: 10000\n";
 
 // Sends remote-write batches to the ingest port until stopped: each batch brings 20 new
 // `user_id` values of the exploding metric, and the steady metrics again. Runs on its own
 // thread: no Catch2 macros here; failures are counted for the test thread to check.
 class explosion_sender {
   public:
-    explicit explosion_sender(unsigned short port)
-        : thread_([this, port] { run(port); }) {}
+    explicit explosion_sender(unsigned short port) : thread_([this, port] { run(port); }) {}
     ~explosion_sender() { stop(); }
     void stop() {
         stop_ = true;
@@ -89,7 +90,8 @@ class explosion_sender {
                 add({{"__name__", "http_requests_total"}, {"path", "/p" + std::to_string(i)}}, 1);
             for (int i = 0; i < 8; ++i)
                 add({{"__name__", "queue_depth"}, {"queue", "q" + std::to_string(i)}}, 2);
-            for (int i = 0; i < 3; ++i) add({{"__name__", k_hostile}, {"id", std::to_string(i)}}, 3);
+            for (int i = 0; i < 3; ++i)
+                add({{"__name__", k_hostile}, {"id", std::to_string(i)}}, 3);
             try {
                 mg::test::http_client c("127.0.0.1", port);
                 const auto r = c.request(boost::beast::http::verb::post, "/api/v1/write",
@@ -111,7 +113,7 @@ class explosion_sender {
 };
 
 json run_browser(const std::string& base, const std::string& token, const std::string& name,
-                 const mg::test::temp_dir& dir) {
+                 const mg::test::temp_dir& dir, const json& basic = nullptr) {
     const std::string ui_dir = MG_UI_E2E_DIR;
     if (!std::filesystem::exists(ui_dir + "/node_modules/puppeteer-core")) {
         FAIL("puppeteer-core is not installed in "
@@ -122,15 +124,16 @@ json run_browser(const std::string& base, const std::string& token, const std::s
     const auto chromium = mg::test::require_program("chromium", "chromium");
     const auto shots = ui_dir + "/screenshots";
     std::filesystem::create_directories(shots);
-    const json spec = {{"base", base},
-                       {"token", token},
-                       {"metric", k_exploding},
-                       {"hostile", k_hostile},
-                       {"chromium", chromium},
-                       {"screenshots",
-                        {{"overview", shots + "/" + name + "-overview.png"},
-                         {"metric", shots + "/" + name + "-metric.png"},
-                         {"phone", shots + "/" + name + "-phone.png"}}}};
+    json spec = {{"base", base},
+                 {"token", token},
+                 {"metric", k_exploding},
+                 {"hostile", k_hostile},
+                 {"chromium", chromium},
+                 {"screenshots",
+                  {{"overview", shots + "/" + name + "-overview.png"},
+                   {"metric", shots + "/" + name + "-metric.png"},
+                   {"phone", shots + "/" + name + "-phone.png"}}}};
+    if (!basic.is_null()) spec["basic"] = basic;
     const auto spec_file = dir.write("spec.json", spec.dump());
     mg::test::child_process p(mg::test::peer_command(node, {ui_dir + "/ui_check.mjs", spec_file}));
     const auto code = p.wait_exit(180s);
@@ -213,11 +216,10 @@ TEST_CASE("ui: behind a bearer token and TLS the page asks for the token and sho
     mg::test::test_pki pki;
     mg::test::temp_dir dir;
     const auto limits = dir.write("limits.yaml", k_limits);
-    mg::test::running_daemon d({"-limits-config=" + limits, "-ui-history-interval=1s",
-                                "-ui-show-dropped-samples", "-log-level=info",
-                                "-stats-bearer-token=ui-TOKEN-7f3a",
-                                "-stats-tls-cert-file=" + pki.server_cert,
-                                "-stats-tls-key-file=" + pki.server_key});
+    mg::test::running_daemon d(
+        {"-limits-config=" + limits, "-ui-history-interval=1s", "-ui-show-dropped-samples",
+         "-log-level=info", "-stats-bearer-token=ui-TOKEN-7f3a",
+         "-stats-tls-cert-file=" + pki.server_cert, "-stats-tls-key-file=" + pki.server_key});
     explosion_sender sender(d.ingest_port());
     const auto result = run_browser("https://127.0.0.1:" + std::to_string(d.stats_port()),
                                     "ui-TOKEN-7f3a", "bearer-tls", dir);
@@ -225,4 +227,25 @@ TEST_CASE("ui: behind a bearer token and TLS the page asks for the token and sho
     CHECK(sender.failures() == 0);
     check_page(result);
     CHECK(result["askedForToken"] == true);
+}
+
+TEST_CASE("ui: behind basic auth the browser's credentials open the page", "[e2e][ui]") {
+    mg::test::temp_dir dir;
+    const auto limits = dir.write("limits.yaml", k_limits);
+    mg::test::running_daemon d({"-limits-config=" + limits, "-ui-history-interval=1s",
+                                "-ui-show-dropped-samples", "-log-level=info",
+                                "-stats-basic-auth-username=ops",
+                                "-stats-basic-auth-password=ui-basic-5e1d"});
+    // Without them the data APIs refuse, so the page alone shows nothing.
+    mg::test::http_client c("127.0.0.1", d.stats_port());
+    CHECK(c.get("/api/v1/cardinality/history").status == 401);
+    CHECK(mg::test::http_client("127.0.0.1", d.stats_port()).get("/ui").status == 200);
+    explosion_sender sender(d.ingest_port());
+    const auto result =
+        run_browser("http://127.0.0.1:" + std::to_string(d.stats_port()), "", "basic", dir,
+                    {{"username", "ops"}, {"password", "ui-basic-5e1d"}});
+    sender.stop();
+    CHECK(sender.failures() == 0);
+    check_page(result);
+    CHECK_FALSE(result.contains("askedForToken"));
 }

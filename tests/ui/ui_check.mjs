@@ -3,9 +3,10 @@
 // with what it saw: the test asserts on it. Usage: node ui_check.mjs SPEC.json, where SPEC is
 //   {"base": "http://127.0.0.1:PORT", "token": "" | "TOKEN", "metric": exploding metric,
 //    "hostile": a hostile metric name, "screenshots": {"overview": path, "metric": path,
-//    "phone": path}, "chromium": "/usr/bin/chromium"}
+//    "phone": path}, "chromium": "/usr/bin/chromium", "basic": {"username", "password"} | absent}
 // With a token the page must first ask for it (the data APIs answer 401) and is given it through
-// its form, as an operator would. Exits 0 after printing the result, 1 on an error (printed).
+// its form, as an operator would. With basic credentials the browser is given them when the
+// data APIs challenge it (what an operator types into the browser's prompt). Exits 0 after printing the result, 1 on an error (printed).
 import { readFileSync } from 'node:fs';
 import puppeteer from 'puppeteer-core';
 
@@ -26,6 +27,7 @@ try {
   page.on('dialog', async (d) => { result.dialogs.push(d.message()); await d.dismiss(); });
   page.on('pageerror', (e) => result.pageErrors.push(String(e)));
   page.on('request', (r) => result.requests.push(r.url()));
+  if (spec.basic) await page.authenticate(spec.basic);
 
   await page.goto(spec.base + '/ui', { waitUntil: 'domcontentloaded' });
   if (spec.token) {

@@ -133,10 +133,10 @@ function lineChart(container, times, lines, cap) {
   container.replaceChildren(root, legend);
 }
 
-// What the ring covers once full, e.g. "hour" for 240 samples at 15 s.
+// What the ring covers once full, e.g. "1 h" for 240 samples at 15 s.
 function span(h) {
   const seconds = h.intervalSeconds * h.capacity;
-  if (seconds === 3600) return 'hour';
+  if (seconds === 3600) return '1 h';
   return seconds >= 3600 ? (seconds / 3600).toFixed(1) + ' h' : Math.round(seconds / 60) + ' min';
 }
 
@@ -203,7 +203,7 @@ async function loadOverview() {
   }
   $('dropped-rate').textContent = samples > 1 ? fmt(dropped) : '–';
   $('dropped-reasons').textContent = reasons.join(', ') || (samples > 1 ? 'nothing dropped' : 'needs two samples');
-  $('total-chart-title').textContent = 'Active series, last ' + span(h);
+  $('total-chart-title').textContent = 'Active series (history: up to ' + span(h) + ')';
   lineChart($('total-chart'), h.timestamps, [{ label: 'active series', values: h.totalSeries }], h.maxSeries);
   renderTopTable();
 }
