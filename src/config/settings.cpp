@@ -236,12 +236,13 @@ std::vector<setting> build_rows() {
         "ui.show_dropped_samples", group::stats,
         "Keep a bounded sample of recently dropped series (label values cut to 32 bytes) and show "
         "it on the /ui page; off, nothing about dropped series is collected."));
-    rows.push_back(make_setting<&app_config::ui, &ui_config::history_interval>(
-                       "ui.history_interval", group::stats,
-                       "How often the cardinality history of /ui and "
-                       "/api/v1/cardinality/history is sampled (240 samples are kept; under 1s "
-                       "counts as 1s).")
-                       .positive());
+    rows.push_back(
+        make_setting<&app_config::ui, &ui_config::history_interval>(
+            "ui.history_interval", group::stats,
+            "How often the cardinality history of /ui and "
+            "/api/v1/cardinality/history is sampled (240 samples are kept; whole seconds, at "
+            "least 1s).")
+            .positive());
 
     // Cardinality: sizing and windowing of the per-metric trackers.
     using cc = cardinality_config;

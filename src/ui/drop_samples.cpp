@@ -13,21 +13,30 @@ std::string truncate_utf8(std::string_view s, std::size_t max) {
     return std::string(s.substr(0, end)) + "\u2026";
 }
 
-drop_samples::drop_samples(std::size_t capacity, const mg::clock& clock)
-    : capacity_(capacity), clock_(clock) {
+drop_samples::drop_samples(std::size_t capacity, const mg::clock& clock,
+                           std::chrono::nanoseconds min_gap)
+    : capacity_(capacity), clock_(clock), min_gap_(min_gap) {
     if (capacity_ == 0) throw std::invalid_argument("drop_samples: capacity must be > 0");
     ring_.reserve(capacity_);
 }
 
 void drop_samples::on_drop(const limits::series_ref& s, limits::drop_reason reason) noexcept {
+    // The gate: most drops of an explosion end here, after one clock read and one shared load.
+    const auto now = clock_.monotonic_now().time_since_epoch();
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+    auto next = next_ns_.load(std::memory_order_relaxed);
+    if (now_ns < next) return;
+    if (!next_ns_.compare_exchange_strong(next, now_ns + min_gap_.count(),
+                                          std::memory_order_relaxed))
+        return;  // another thread took this slot
     try {
+        std::unique_lock lock(mu_, std::try_to_lock);
+        if (!lock.owns_lock()) return;  // another thread is recording: skip, never wait
         dropped_series d;
         d.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         clock_.wall_now().time_since_epoch())
                         .count();
         d.reason = reason;
-        std::unique_lock lock(mu_, std::try_to_lock);
-        if (!lock.owns_lock()) return;  // another thread is recording: skip, never wait
         d.metric = truncate_utf8(s.metric_name, k_max_name_bytes);
         const auto n = std::min(s.labels.size(), k_max_labels);
         d.labels.reserve(n);

@@ -25,7 +25,7 @@ TEST_CASE("truncate_utf8 cuts between characters and marks the cut", "[ui][drop_
 
 TEST_CASE("drop_samples: a bounded ring, newest first, by metric", "[ui][drop_samples]") {
     mg::fake_clock clock;
-    ui::drop_samples d(3, clock);
+    ui::drop_samples d(3, clock, std::chrono::nanoseconds(0));
     drop(d, "a", "1");
     drop(d, "b", "2");
     drop(d, "a", "3");
@@ -45,7 +45,7 @@ TEST_CASE("drop_samples: a bounded ring, newest first, by metric", "[ui][drop_sa
 
 TEST_CASE("drop_samples: at most k_max_labels labels, the rest marked", "[ui][drop_samples]") {
     mg::fake_clock clock;
-    ui::drop_samples d(2, clock);
+    ui::drop_samples d(2, clock, std::chrono::nanoseconds(0));
     std::vector<std::string> names;
     for (int i = 0; i < 20; ++i) names.push_back("l" + std::to_string(100 + i));
     std::vector<mg::cardinality::label_view> labels;
@@ -66,7 +66,7 @@ TEST_CASE("the governor tells its drop observer about every series it drops, by 
         "t");
     REQUIRE(f.ok());
     g.set_limits(std::make_shared<lim::limits_file>(std::move(*f)));
-    auto samples = std::make_shared<ui::drop_samples>(10, clock);
+    auto samples = std::make_shared<ui::drop_samples>(10, clock, std::chrono::nanoseconds(0));
     g.set_drop_observer(samples);
     std::vector<std::string> values{"1", "2", "3", "4", "5"};
     std::vector<std::array<mg::cardinality::label_view, 1>> labels(values.size());
@@ -85,4 +85,20 @@ TEST_CASE("the governor tells its drop observer about every series it drops, by 
     const auto m = g.metric("boom");
     REQUIRE(m);
     CHECK(m->dropped_by_reason[static_cast<std::size_t>(lim::drop_reason::cardinality_limit)] == 3);
+}
+
+TEST_CASE("drop_samples keeps at most one series per min_gap", "[ui][drop_samples]") {
+    mg::fake_clock clock;
+    ui::drop_samples d(10, clock, std::chrono::milliseconds(5));
+    drop(d, "a", "1");
+    drop(d, "a", "2");  // within the gap: not kept
+    clock.advance(std::chrono::milliseconds(4));
+    drop(d, "a", "3");
+    CHECK(d.recent("a", 10).size() == 1);
+    clock.advance(std::chrono::milliseconds(1));
+    drop(d, "a", "4");
+    const auto got = d.recent("a", 10);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].labels[0].second == "4");
+    CHECK(got[1].labels[0].second == "1");
 }

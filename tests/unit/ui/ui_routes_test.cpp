@@ -71,7 +71,7 @@ TEST_CASE("/api/v1/cardinality/history answers the ring as JSON", "[ui][routes]"
     REQUIRE(f.ok());
     g->set_limits(std::make_shared<lim::limits_file>(std::move(*f)));
     auto history = std::make_shared<ui::cardinality_history>(ui::history_options{});
-    auto samples = std::make_shared<ui::drop_samples>(10, clock);
+    auto samples = std::make_shared<ui::drop_samples>(10, clock, std::chrono::nanoseconds(0));
     g->set_drop_observer(samples);
 
     auto feed = [&](int from, int to) {
