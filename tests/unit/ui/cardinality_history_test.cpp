@@ -1,6 +1,9 @@
 #include "ui/cardinality_history.h"
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 
 namespace ui = mg::ui;
 namespace lim = mg::limits;
@@ -112,4 +115,29 @@ TEST_CASE("history: memory of a full default ring (240 samples of the top 1000 m
     // Further samples replace the oldest: the memory stays where it is.
     for (int s = 0; s < 10; ++s) h.record(sample((240 + s) * 15000, metrics));
     CHECK(h.memory_bytes() == bytes);
+}
+
+TEST_CASE("history: samples recorded while queries read (run under TSan in CI)", "[ui][history]") {
+    ui::cardinality_history h({std::chrono::seconds(1), 8, 20});
+    std::atomic<bool> done{false};
+    std::thread writer([&h, &done] {
+        for (int s = 0; s < 400; ++s) {
+            std::vector<lim::metric_summary> metrics;
+            for (int i = 0; i < 20; ++i)
+                metrics.push_back(metric("m" + std::to_string((s + i) % 30),
+                                         static_cast<std::uint64_t>(100 - i)));
+            h.record(sample(s * 1000, metrics));
+        }
+        done = true;
+    });
+    std::size_t reads = 0;
+    do {  // at least once, however fast the writer is
+        for (const auto& m : h.top(5)) reads += m.active_series.size();
+        reads += h.totals().size() + 1;
+        if (auto m = h.metric("m3")) reads += m->active_series.size();
+    } while (!done.load());
+    writer.join();
+    CHECK(h.samples() == 8);
+    CHECK(h.top(100).size() == 20);
+    CHECK(reads > 0);
 }

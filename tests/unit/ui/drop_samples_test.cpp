@@ -1,6 +1,9 @@
 #include "ui/drop_samples.h"
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "limits/limits_file.h"
 
@@ -101,4 +104,27 @@ TEST_CASE("drop_samples keeps at most one series per min_gap", "[ui][drop_sample
     REQUIRE(got.size() == 2);
     CHECK(got[0].labels[0].second == "4");
     CHECK(got[1].labels[0].second == "1");
+}
+
+TEST_CASE("drop_samples: concurrent drops and reads (run under TSan in CI)", "[ui][drop_samples]") {
+    mg::fake_clock clock;
+    ui::drop_samples d(64, clock, std::chrono::nanoseconds(0));
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&d, &go, t] {
+            while (!go.load()) std::this_thread::yield();
+            const auto value = std::to_string(t);
+            for (int i = 0; i < 5000; ++i) drop(d, "m" + value, value);
+        });
+    }
+    go = true;
+    std::size_t most = 0;
+    for (int i = 0; i < 200; ++i) most = std::max(most, d.recent("", 1000).size());
+    for (auto& t : threads) t.join();
+    CHECK(most <= 64);
+    const auto all = d.recent("", 1000);
+    CHECK(all.size() <= 64);
+    CHECK_FALSE(all.empty());
+    for (const auto& s : all) CHECK(s.metric == "m" + s.labels[0].second);
 }
