@@ -122,13 +122,12 @@ int main(int argc, char** argv) {
         }
     }
     std::ostringstream stats;
-    stats << "# captured: " << files.size() << " bodies (" << metadata_only
-          << " metadata only, " << bad << " undecodable), " << samples << " samples, "
-          << seen.size() << " distinct series in " << families.size() << " families\n"
+    stats << "# captured: " << files.size() << " bodies (" << metadata_only << " metadata only, "
+          << bad << " undecodable), " << samples << " samples, " << seen.size()
+          << " distinct series in " << families.size() << " families\n"
           << "# series per request: p50 " << percentile(series_per_request, 0.5) << ", p90 "
-          << percentile(series_per_request, 0.9) << ", max "
-          << percentile(series_per_request, 1.0) << "; snappy bytes per request: p50 "
-          << percentile(bytes_per_request, 0.5) << "\n"
+          << percentile(series_per_request, 0.9) << ", max " << percentile(series_per_request, 1.0)
+          << "; snappy bytes per request: p50 " << percentile(bytes_per_request, 0.5) << "\n"
           << "# labels per series (with __name__): p50 " << percentile(labels_per_series, 0.5)
           << ", p90 " << percentile(labels_per_series, 0.9) << ", max "
           << percentile(labels_per_series, 1.0) << "; label bytes per series: p50 "

@@ -47,3 +47,43 @@ function(mg_add_unit_test name)
   # -w NoTests: a name ctest mangles (a ';' splits it) matches nothing and must fail, not pass.
   catch_discover_tests(${name} TEST_PREFIX "${name}:" EXTRA_ARGS -w NoTests PROPERTIES TIMEOUT 300)
 endfunction()
+
+# mg_npm_ci(TARGET name DIR dir FILES file... COMMENT text): the npm packages of an end-to-end
+# test client (tests/otel, tests/ui): `npm ci` of the package.json and package-lock.json beside
+# the calling CMakeLists.txt into DIR (the build tree, never the source tree), with npm's cache
+# in the build tree too, as part of the default build and again only when one of them changed
+# (a stamp file). No install scripts run (--ignore-scripts). FILES (the client's scripts) are
+# copied next to node_modules, where Node's ES module resolution finds the packages. Without npm
+# it says so and defines nothing: the test then fails and names what to install.
+function(mg_npm_ci)
+  cmake_parse_arguments(arg "" "TARGET;DIR;COMMENT" "FILES" ${ARGN})
+  find_program(MG_NPM npm)
+  if(NOT MG_NPM)
+    message(STATUS "npm not found: ${arg_COMMENT} is not installed; its end-to-end test will fail "
+                   "and say what to install (scripts/install-deps.sh --e2e)")
+    return()
+  endif()
+  set(src ${CMAKE_CURRENT_SOURCE_DIR})
+  set(stamp ${arg_DIR}/npm-ci.stamp)
+  add_custom_command(
+    OUTPUT ${stamp}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${arg_DIR}
+    COMMAND ${CMAKE_COMMAND} -E copy ${src}/package.json ${src}/package-lock.json ${arg_DIR}
+    COMMAND ${MG_NPM} ci --prefix ${arg_DIR} --cache ${CMAKE_BINARY_DIR}/npm-cache
+            --prefer-offline --ignore-scripts --no-audit --no-fund --loglevel=error
+    COMMAND ${CMAKE_COMMAND} -E touch ${stamp}
+    DEPENDS ${src}/package.json ${src}/package-lock.json
+    COMMENT "npm ci: ${arg_COMMENT}"
+    VERBATIM)
+  set(copied)
+  foreach(f ${arg_FILES})
+    add_custom_command(
+      OUTPUT ${arg_DIR}/${f}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${arg_DIR}
+      COMMAND ${CMAKE_COMMAND} -E copy ${src}/${f} ${arg_DIR}
+      DEPENDS ${src}/${f}
+      VERBATIM)
+    list(APPEND copied ${arg_DIR}/${f})
+  endforeach()
+  add_custom_target(${arg_TARGET} ALL DEPENDS ${stamp} ${copied})
+endfunction()

@@ -57,8 +57,7 @@ std::string parse_line(std::string_view line, std::string& name, std::vector<own
     if (i + 1 != line.size()) return "text after '}'";
     std::sort(labels.begin(), labels.end());
     for (std::size_t k = 1; k < labels.size(); ++k)
-        if (labels[k].first == labels[k - 1].first)
-            return "label " + labels[k].first + " twice";
+        if (labels[k].first == labels[k - 1].first) return "label " + labels[k].first + " twice";
     for (const auto& l : labels)
         if (l.first == "__name__") return "__name__ among the labels";
     return {};
@@ -106,6 +105,33 @@ std::string shape_template::metric_name(std::uint32_t m, std::uint32_t metrics) 
     return out;
 }
 
+namespace {
+
+// "10.a.b.c:port" from a series id: the low 24 bits in the address, the rest added to the port.
+void instance_of(std::uint64_t id, std::uint64_t port, std::string& v) {
+    v.clear();
+    v += "10.";
+    append_number(v, (id >> 16) & 0xff);
+    v += '.';
+    append_number(v, (id >> 8) & 0xff);
+    v += '.';
+    append_number(v, id & 0xff);
+    v += ':';
+    append_number(v, port + (id >> 24));
+}
+
+// The port of a template's "host:port" instance, 9100 when it has none.
+std::uint64_t port_of(const std::string& instance) {
+    const auto colon = instance.rfind(':');
+    if (colon == std::string::npos) return 9100;
+    std::uint64_t p = 0;
+    const auto r =
+        std::from_chars(instance.data() + colon + 1, instance.data() + instance.size(), p);
+    return r.ec == std::errc() && p < 65536 ? p : 9100;
+}
+
+}  // namespace
+
 void shape_template::labels(std::uint32_t m, std::uint32_t metrics, std::uint64_t j,
                             std::uint64_t id, std::vector<owned_label>& out) const {
     const family& fam = family_of(m, metrics);
@@ -118,36 +144,13 @@ void shape_template::labels(std::uint32_t m, std::uint32_t metrics, std::uint64_
             out[k].second = tmpl[k].second;
             continue;
         }
-        has_instance = true;
         // Keep the template's port; the host and (past 2^24 ids) the port carry the id.
-        std::uint64_t port = 9100;
-        const auto colon = tmpl[k].second.rfind(':');
-        if (colon != std::string::npos) {
-            std::uint64_t p = 0;
-            const auto& v = tmpl[k].second;
-            const auto r = std::from_chars(v.data() + colon + 1, v.data() + v.size(), p);
-            if (r.ec == std::errc() && p < 65536) port = p;
-        }
-        std::string& v = out[k].second;
-        v.clear();
-        v += "10.";
-        append_number(v, (id >> 16) & 0xff);
-        v += '.';
-        append_number(v, (id >> 8) & 0xff);
-        v += '.';
-        append_number(v, id & 0xff);
-        v += ':';
-        append_number(v, port + (id >> 24));
+        has_instance = true;
+        instance_of(id, port_of(tmpl[k].second), out[k].second);
     }
     if (!has_instance) {
-        std::string v = "10.";
-        append_number(v, (id >> 16) & 0xff);
-        v += '.';
-        append_number(v, (id >> 8) & 0xff);
-        v += '.';
-        append_number(v, id & 0xff);
-        v += ':';
-        append_number(v, 9100 + (id >> 24));
+        std::string v;
+        instance_of(id, 9100, v);
         out.emplace_back("instance", std::move(v));
         std::sort(out.begin(), out.end());
     }

@@ -70,8 +70,7 @@ TEST_CASE("a shape file parses into families, and a bad line is named", "[shape]
     }
 }
 
-TEST_CASE("series of a shape are distinct at any scale, and a new id is a new series",
-          "[shape]") {
+TEST_CASE("series of a shape are distinct at any scale, and a new id is a new series", "[shape]") {
     auto s = shape_template::parse(k_shape);
     REQUIRE(s.ok());
     std::set<std::string> seen;
@@ -116,7 +115,7 @@ TEST_CASE("bodies built from a shape decode to its label sets, sorted, one sampl
                 CHECK(d.labels.count("job") == 1);
                 REQUIRE(d.samples.size() == 1);
                 doubles += d.samples[0].first != static_cast<double>(
-                                                      static_cast<std::int64_t>(d.samples[0].first))
+                                                     static_cast<std::int64_t>(d.samples[0].first))
                                ? 1
                                : 0;
             }

@@ -44,6 +44,18 @@ std::vector<std::string> frozen_listed(const std::string& dir) {
     return out;
 }
 
+// x{0..199} saved as a base, then a rotation and x{200..299}: the save writes a head and the
+// frozen generation of x{0..199}.
+void base_then_rotation(life& l, mg::fake_clock& clock) {
+    l.send(request("x", 0, 200));
+    l.persistence->save_now();
+    clock.advance(21min);
+    l.send(request("x", 200, 300));
+    const auto r = l.persistence->save_now();
+    REQUIRE(r.layered == 1);
+    REQUIRE(r.frozen_files == 1);
+}
+
 void require_known(life& l, int from, int to) {
     l.governor.refresh();
     const auto before = l.active("x");
@@ -140,11 +152,7 @@ TEST_CASE("a restart that rotates a tracker goes on without writing its frozen g
     mp::persistence_options o;
     {
         life l(clock, dir.path(), o);
-        l.send(request("x", 0, 200));
-        l.persistence->save_now();
-        clock.advance(21min);
-        l.send(request("x", 200, 300));
-        REQUIRE(l.persistence->save_now().frozen_files == 1);
+        base_then_rotation(l, clock);
     }
     const auto before = frozen_listed(dir.path());
     REQUIRE(before.size() == 1);
@@ -175,11 +183,7 @@ TEST_CASE("seed defect: generation files of an older base are never loaded over 
     std::map<std::string, std::string> stale_files;
     {
         life l(clock, dir.path(), o, faults);
-        l.send(request("x", 0, 200));
-        l.persistence->save_now();
-        clock.advance(21min);
-        l.send(request("x", 200, 300));
-        REQUIRE(l.persistence->save_now().layered == 1);
+        base_then_rotation(l, clock);
         stale_layers = meta_of(dir.path())["trackers"][k_key]["layers"];
         stale_files = layer_files(dir.path());
         // A failed increment ends the chain: the next save is a new base, which supersedes the
@@ -221,11 +225,7 @@ TEST_CASE("while a new base replaces the one the layers follow, the base file fo
     o.snapshot_ratio = 100;  // the save after the head is an increment
     {
         life l(clock, dir.path(), o, faults);
-        l.send(request("x", 0, 200));
-        l.persistence->save_now();
-        clock.advance(21min);
-        l.send(request("x", 200, 300));
-        REQUIRE(l.persistence->save_now().layered == 1);
+        base_then_rotation(l, clock);
         l.send(request("x", 300, 310));
         faults.fail_create(".inc");
         REQUIRE(l.persistence->save_now().errors == 1);
@@ -237,8 +237,7 @@ TEST_CASE("while a new base replaces the one the layers follow, the base file fo
         REQUIRE(l.persistence->save_now().errors == 1);
         const auto entry = meta_of(dir.path())["trackers"][k_key];
         REQUIRE(entry.contains("layers"));
-        fs::copy(dir.path(), crashed.path(),
-                 fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+        copy_as_crashed(dir.path(), crashed.path());
         faults.clear();
     }
     life second(clock, crashed.path(), o);
@@ -256,11 +255,7 @@ TEST_CASE("a torn generation file: the tracker loads from its base, counted and 
     mp::persistence_options o;
     {
         life l(clock, dir.path(), o);
-        l.send(request("x", 0, 200));
-        l.persistence->save_now();
-        clock.advance(21min);
-        l.send(request("x", 200, 300));
-        REQUIRE(l.persistence->save_now().frozen_files == 1);
+        base_then_rotation(l, clock);
     }
     const auto frozen = frozen_listed(dir.path());
     REQUIRE(frozen.size() == 1);
@@ -292,11 +287,7 @@ TEST_CASE("state verify reads generation files as a start would", "[persistence]
     o.snapshot_ratio = 100;  // the save after the head is an increment
     {
         life l(clock, dir.path(), o);
-        l.send(request("x", 0, 200));
-        l.persistence->save_now();
-        clock.advance(21min);
-        l.send(request("x", 200, 300));
-        REQUIRE(l.persistence->save_now().frozen_files == 1);
+        base_then_rotation(l, clock);
         l.send(request("x", 300, 310));
         REQUIRE(l.persistence->save_now().increments == 1);
     }

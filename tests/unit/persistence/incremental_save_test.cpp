@@ -427,9 +427,7 @@ TEST_CASE("seed defect: a rotation is one atomic step",
         CHECK_FALSE(meta_of(dir.path())["trackers"][k_key].contains("layers"));
         for (const auto& e : fs::directory_iterator(dir.path() + "/trackers"))
             CHECK_FALSE(mp::tracker_store::is_layer_file_name(e.path().filename().string()));
-        // The directory as a process killed now would leave it.
-        fs::copy(dir.path(), crashed.path(),
-                 fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+        copy_as_crashed(dir.path(), crashed.path());
         faults.clear();
     }
     life second(clock, crashed.path(), o);

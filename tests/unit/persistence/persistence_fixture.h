@@ -133,6 +133,11 @@ inline void write_all(const std::string& path, const std::string& bytes) {
     out << bytes;
 }
 
+// The state directory as a process killed now would leave it, copied to `to` (the test then
+// restores from the copy while the original's process goes on or stops cleanly).
+inline void copy_as_crashed(const std::string& from, const std::string& to) {
+    fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
 // The state directory's meta.json, parsed.
 inline nlohmann::json meta_of(const std::string& dir) {
     return nlohmann::json::parse(read_all(dir + "/meta.json"));
