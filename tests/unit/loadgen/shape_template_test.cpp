@@ -134,7 +134,7 @@ TEST_CASE("bodies built from a shape decode to its label sets, sorted, one sampl
     }
 }
 
-TEST_CASE("-shape reads the file, and is refused with OTLP or when unreadable", "[shape]") {
+TEST_CASE("the shape flag reads the file, and is refused with OTLP or when unreadable", "[shape]") {
     mg::test::temp_dir dir;
     const auto path = dir.path() + "/shape.txt";
     std::ofstream(path) << k_shape;
