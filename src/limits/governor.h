@@ -104,6 +104,11 @@ struct decision {
     drop_reason reason = drop_reason::none;
     // Bit i set: remove labels[i] before forwarding (label_limit_action: strip).
     std::uint64_t strip_mask = 0;
+    // Not forwarded (keep is false) but folded into an overflow series (action overflow or
+    // label_limit_action overflow): `rule` is the rule whose overflow keys apply. Its samples are
+    // the ingest side's to fold (ingest/overflow_sink.h); the governor only decides.
+    bool overflow = false;
+    const rule* overflow_rule = nullptr;  // valid while the limits snapshot of the call lives
 };
 
 struct batch_summary {
@@ -111,6 +116,7 @@ struct batch_summary {
     std::uint64_t dropped_series = 0;
     std::uint64_t kept_datapoints = 0;
     std::uint64_t dropped_datapoints = 0;
+    std::uint64_t folded_series = 0;  // not forwarded, folded into an overflow series
     std::uint64_t stripped_series = 0;
     std::uint64_t over_limit_series = 0;  // includes those kept by action log or dry run
 };
