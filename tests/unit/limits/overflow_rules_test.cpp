@@ -173,9 +173,9 @@ rules:
     CHECK(again[0].keep);
     CHECK(again[4].overflow);
     const auto text = f.scrape();
-    CHECK_THAT(text, Catch::Contains(
-                         "metrics_governor_series_over_limit_total{action=\"overflow\",reason="
-                         "\"cardinality_limit\",rule=\"fold\"} 4"));
+    CHECK_THAT(
+        text, Catch::Contains("metrics_governor_series_over_limit_total{action=\"overflow\",reason="
+                              "\"cardinality_limit\",rule=\"fold\"} 4"));
     CHECK_THAT(text, !Catch::Contains("metrics_governor_series_dropped_total{reason="
                                       "\"cardinality_limit\",rule=\"fold\"} 1"));
     const auto m = f.g.metric("m_total");
