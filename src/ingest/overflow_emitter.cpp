@@ -65,9 +65,9 @@ void overflow_emitter::run() {
 }
 
 std::size_t overflow_emitter::emit_due() {
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            clock_.wall_now().time_since_epoch())
-                            .count();
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.wall_now().time_since_epoch())
+            .count();
     // By tenant: a payload carries one tenant.
     std::map<std::string, std::vector<overflow::emitted_series>> due;
     store_.collect(now_ms, [&](overflow::emitted_series&& s) {
@@ -93,8 +93,7 @@ std::size_t overflow_emitter::emit_due() {
         // The overflow module knows no protocol: its samples are copied into the encoder's type.
         std::vector<std::vector<protocol::float_sample>> samples(series.size());
         for (std::size_t i = 0; i < series.size(); ++i) {
-            for (const auto& p : series[i].samples)
-                samples[i].push_back({p.value, p.timestamp_ms});
+            for (const auto& p : series[i].samples) samples[i].push_back({p.value, p.timestamp_ms});
             owned[i].samples = samples[i];
         }
         body.clear();

@@ -34,9 +34,9 @@ void overflow_sink::fold(const protocol::series_batch& batch,
     thread_local protocol::series_samples read;
     thread_local std::vector<overflow::fold_sample> samples;
     thread_local std::vector<label_view> kept;
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            clock_.wall_now().time_since_epoch())
-                            .count();
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.wall_now().time_since_epoch())
+            .count();
     std::uint64_t lost = 0;
     for (std::size_t k = 0; k < refs.size(); ++k) {
         const auto& d = decisions[k];
@@ -53,8 +53,9 @@ void overflow_sink::fold(const protocol::series_batch& batch,
         kept.clear();
         auto l = s.labels.begin();
         for (const auto& name : r.keep_labels) {
-            l = std::lower_bound(l, s.labels.end(), name,
-                                 [](const label_view& a, const std::string& n) { return a.name < n; });
+            l = std::lower_bound(
+                l, s.labels.end(), name,
+                [](const label_view& a, const std::string& n) { return a.name < n; });
             if (l != s.labels.end() && l->name == name) kept.push_back(*l);
         }
         overflow::fold_target t;

@@ -33,9 +33,12 @@ bool cumulative_by_name(std::string_view name) {
 
 struct overflow_store::entry {
     entry(const fold_target& t, const store_options& o, std::int64_t now_ms)
-        : tenant(t.tenant), metric_name(t.metric_name), kind(t.kind),
+        : tenant(t.tenant),
+          metric_name(t.metric_name),
+          kind(t.kind),
           interval_ms((t.interval.count() > 0 ? t.interval : o.default_interval).count()),
-          created_ms(now_ms), last_fold_ms(now_ms), next_emit_ms(now_ms + interval_ms) {
+          last_fold_ms(now_ms),
+          next_emit_ms(now_ms + interval_ms) {
         for (const auto& l : t.kept_labels) labels.emplace_back(l.name, l.value);
         labels.emplace_back(t.overflow_label, "true");
         std::sort(labels.begin(), labels.end());
@@ -54,11 +57,14 @@ struct overflow_store::entry {
     std::vector<std::pair<std::string, std::string>> labels;
     fold_kind kind;
     std::int64_t interval_ms;
-    std::int64_t created_ms;
-    std::int64_t last_fold_ms;
+    std::int64_t last_fold_ms;  // wall time of the last fold, for `idle`
+    // Sample time: the earliest sample of the first fold (a counter's 0 is stamped with it: the
+    // first samples add nothing) and the newest sample folded (what an emission is stamped with).
+    std::int64_t first_ts = INT64_MIN;
+    std::int64_t newest_ts = INT64_MIN;
     std::int64_t next_emit_ms;
     std::int64_t last_emit_ms = INT64_MIN;
-    bool zero_emitted = false;  // a counter's first emission is its 0 at created_ms
+    bool zero_emitted = false;  // a counter's first emission is its 0 at first_ts
     std::optional<counter_fold> counter;
     std::optional<gauge_fold> gauge;
 };
@@ -96,7 +102,12 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
     auto& e = *it->second;
     const auto tracked_before = static_cast<std::int64_t>(e.tracked());
     const auto evictions_before = e.evictions();
+    if (e.first_ts == INT64_MIN && !samples.empty()) {
+        e.first_ts = INT64_MAX;
+        for (const auto& s : samples) e.first_ts = std::min(e.first_ts, s.timestamp_ms);
+    }
     for (const auto& s : samples) {
+        e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
         if (e.counter) {
             e.counter->add(series, s.value);
         } else {
@@ -122,24 +133,29 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
             std::lock_guard lock(sh.mu);
             for (auto it = sh.series.begin(); it != sh.series.end();) {
                 auto& e = *it->second;
-                if (now_ms < e.next_emit_ms || now_ms <= e.last_emit_ms) {
+                if (now_ms < e.next_emit_ms) {
                     ++it;
                     continue;
                 }
                 emitted_series em;
                 em.kind = e.kind;
+                // Stamped with the newest folded sample's time (never past now): the value is
+                // what the folded series said up to then. Nothing new folded: nothing emitted,
+                // as a series that stopped sends nothing.
+                const auto ts = std::min(e.newest_ts, now_ms);
                 if (e.counter) {
-                    if (!e.zero_emitted && e.created_ms < now_ms && e.created_ms > e.last_emit_ms) {
-                        em.samples.push_back({0, e.created_ms});
+                    if (!e.zero_emitted && e.first_ts <= now_ms) {
+                        em.samples.push_back({0, e.first_ts});
+                        e.zero_emitted = true;
+                        e.last_emit_ms = e.first_ts;
                     }
-                    e.zero_emitted = true;
-                    em.samples.push_back({e.counter->total(), now_ms});
-                } else if (auto v = e.gauge->value(now_ms)) {
-                    em.samples.push_back({*v, now_ms});
+                    if (ts > e.last_emit_ms) em.samples.push_back({e.counter->total(), ts});
+                } else if (ts > e.last_emit_ms) {
+                    if (auto v = e.gauge->value(now_ms)) em.samples.push_back({*v, ts});
                 }
                 e.next_emit_ms = now_ms + e.interval_ms;
                 if (!em.samples.empty()) {
-                    e.last_emit_ms = now_ms;
+                    e.last_emit_ms = em.samples.back().timestamp_ms;
                     em.tenant = e.tenant;
                     em.metric_name = e.metric_name;
                     em.labels = e.labels;

@@ -7,8 +7,14 @@
 // the same labels would be one series at the backend, written twice); the first rule to fold
 // into it sets its aggregation, bound and interval. A counter's overflow series is cumulative
 // (counter_fold) and starts at 0 when its first series is folded: its first emission is a 0 at
-// that instant, then its total. A gauge's is an aggregation over the folded series' latest
-// values within the staleness window (gauge_fold), emitted while any series is in it.
+// the time of the first folded sample (which adds nothing), then its total. A gauge's is an
+// aggregation over the folded series' latest values within the staleness window (gauge_fold).
+//
+// Timestamps: an emission is stamped with the newest folded sample's timestamp (at most the
+// wall time of the emission), not the wall time: the total is what the folded series said up to
+// then, so rate() over the overflow series does not see the senders' and the network's delays as
+// jitter. An emission's timestamp is always past the previous one's; when nothing newer was
+// folded since, nothing is emitted (as a series that stopped sends nothing).
 //
 // Bounds: each overflow series remembers at most its rule's overflow_max_tracked folded series
 // (LRU, evictions counted); the store holds at most max_series overflow series (a sample for a
@@ -67,7 +73,7 @@ struct fold_sample {
     std::int64_t timestamp_ms = 0;
 };
 
-// One emission of one overflow series: at most two samples (a new counter's 0, then its value),
+// One emission of one overflow series: one or two samples (a new counter's 0, then its value),
 // timestamps increasing.
 struct emitted_series {
     std::string tenant;
@@ -80,8 +86,8 @@ struct emitted_series {
 struct store_options {
     std::chrono::milliseconds default_interval{15000};  // -overflow-interval
     std::chrono::milliseconds staleness{300000};        // a gauge's lookback, as PromQL's 5m
-    std::chrono::milliseconds idle{600000};             // forget an overflow series unused this long
-    std::size_t max_series = 100000;                    // overflow series in the store
+    std::chrono::milliseconds idle{600000};  // forget an overflow series unused this long
+    std::size_t max_series = 100000;         // overflow series in the store
 };
 
 struct store_stats {
@@ -105,11 +111,11 @@ class overflow_store {
     // Folds the samples of one series (identity `series`) into its overflow series, made on the
     // first sample. `now_ms` is the wall time (the new counter's 0 is written at it). Returns
     // false when the overflow series would be new and the store is full (the samples are lost).
-    bool fold(const fold_target& target, std::uint64_t series,
-              std::span<const fold_sample> samples, std::int64_t now_ms);
+    bool fold(const fold_target& target, std::uint64_t series, std::span<const fold_sample> samples,
+              std::int64_t now_ms);
 
-    // Calls `out` for every overflow series due at `now_ms` (its interval since its last
-    // emission has passed), with its samples stamped now_ms; forgets idle ones. `out` runs with
+    // Calls `out` for every overflow series due at `now_ms` (wall time; its interval since its
+    // last emission has passed) with something new to say; forgets idle ones. `out` runs with
     // no lock of the store held. Returns the emissions made.
     std::size_t collect(std::int64_t now_ms, const std::function<void(emitted_series&&)>& out);
 

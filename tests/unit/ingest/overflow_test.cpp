@@ -41,8 +41,8 @@ struct got_series {
 class recording_exporter final : public mg::ingest::exporter_port {
   public:
     mg::status check_source(pr::source_protocol p) const override {
-        const bool rw = p == pr::source_protocol::remote_write_v1 ||
-                        p == pr::source_protocol::remote_write_v2;
+        const bool rw =
+            p == pr::source_protocol::remote_write_v1 || p == pr::source_protocol::remote_write_v2;
         if (rw == otlp_backend) return mg::make_error("not this protocol");
         return {};
     }
@@ -60,8 +60,8 @@ class recording_exporter final : public mg::ingest::exporter_port {
         return ex::submit_status::not_raw;
     }
     ex::submit_status submit(const pr::series_batch& batch, std::span<const std::uint8_t> keep,
-                             std::span<const std::uint64_t>, ex::submit_details&,
-                             ex::reservation*, const ex::tenant_split& tenants) override {
+                             std::span<const std::uint64_t>, ex::submit_details&, ex::reservation*,
+                             const ex::tenant_split& tenants) override {
         if (answer != ex::submit_status::accepted) return answer;
         pr::series_samples read;
         for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -109,10 +109,13 @@ mg::http::request rw_post(std::string body) {
 
 struct fixture {
     explicit fixture(const std::string& limits_yaml)
-        : governor({}, clock, nullptr), governor_port(governor),
-          receiver({.max_body_size = 1 << 22, .max_labels_per_series = 16}, governor_port,
-                   exporter, registry),
-          store(store_options()), sink(store, clock), emitter(store, exporter, clock) {
+        : governor({}, clock, nullptr),
+          governor_port(governor),
+          receiver({.max_body_size = 1 << 22, .max_labels_per_series = 16}, governor_port, exporter,
+                   registry),
+          store(store_options()),
+          sink(store, clock),
+          emitter(store, exporter, clock) {
         auto f = mg::limits::parse_limits_yaml(limits_yaml, "test");
         REQUIRE(f.ok());
         governor.set_limits(std::make_shared<mg::limits::limits_file>(std::move(*f)));
@@ -302,23 +305,28 @@ TEST_CASE("overflow: an OTLP backend gets the overflow series as OTLP", "[ingest
     fixture f(k_counter_rule);
     f.exporter.otlp_backend = true;
     // Remote write input is refused by an OTLP exporter (check_source): drive the sink directly.
-    pr::series_batch batch;
-    std::string body;
-    std::vector<pr::owned_timeseries> ts;
-    for (int i = 0; i < 3; ++i) ts.push_back(f.series("c_total", {{"id", std::to_string(i)}}, 5));
-    pr::encode_remote_write_v1(ts, {}, body);
-    REQUIRE(pr::decode_remote_write_v1(body, batch).ok());
-    std::vector<mg::limits::series_ref> refs;
-    std::vector<std::size_t> index;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
-        index.push_back(i);
-    }
-    std::vector<mg::limits::decision> d(refs.size());
-    f.governor.decide(refs, d);
-    CHECK(d[2].overflow);
-    f.sink.fold(batch, refs, index, d, [](std::size_t) { return std::string_view{}; });
+    const auto fold = [&](double value) {
+        pr::series_batch batch;
+        std::string body;
+        std::vector<pr::owned_timeseries> ts;
+        for (int i = 0; i < 3; ++i)
+            ts.push_back(f.series("c_total", {{"id", std::to_string(i)}}, value));
+        pr::encode_remote_write_v1(ts, {}, body);
+        REQUIRE(pr::decode_remote_write_v1(body, batch).ok());
+        std::vector<mg::limits::series_ref> refs;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
+            index.push_back(i);
+        }
+        std::vector<mg::limits::decision> d(refs.size());
+        f.governor.decide(refs, d);
+        CHECK(d[2].overflow);
+        f.sink.fold(batch, refs, index, d, [](std::size_t) { return std::string_view{}; });
+    };
+    fold(5);
     f.clock.advance(5s);
+    fold(6);
     CHECK(f.emitter.emit_due() == 1);
     // An OTLP batch has one series per data point: the 0, then the total.
     const auto o = f.exporter.overflow();
@@ -329,5 +337,6 @@ TEST_CASE("overflow: an OTLP backend gets the overflow series as OTLP", "[ingest
         CHECK(g.samples.size() == 1);
     }
     CHECK(o[0].samples.at(0).value == 0);
-    CHECK(o[1].samples.at(0).timestamp_ms > o[0].samples.at(0).timestamp_ms);
+    CHECK(o[1].samples.at(0).value == 1);
+    CHECK(o[1].samples.at(0).timestamp_ms == o[0].samples.at(0).timestamp_ms + 5000);
 }

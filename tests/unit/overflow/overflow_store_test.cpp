@@ -66,20 +66,30 @@ TEST_CASE("overflow store: names, intervals and timestamps in order", "[overflow
     CHECK(e[0].samples[0].value == 0);
     CHECK(e[0].samples[0].timestamp_ms == 1000);
     CHECK(e[0].samples[1].value == 15);
-    CHECK(e[0].samples[1].timestamp_ms == 11000);
-    CHECK(collect(s, 11000).empty());  // a timestamp never repeats
-    CHECK(collect(s, 20000).empty());  // next due at 21000
-    e = collect(s, 21000);
+    CHECK(e[0].samples[1].timestamp_ms == 6000);  // the newest folded sample's time
+    CHECK(collect(s, 11000).empty());             // not due again before 21000
+    CHECK(collect(s, 21000).empty());             // nothing newer folded: nothing to say
+    sample(s, t, 1, 111, 22000);
+    e = collect(s, 31000);
     REQUIRE(e.size() == 1);
     REQUIRE(e[0].samples.size() == 1);
-    CHECK(e[0].samples[0].value == 15);
+    CHECK(e[0].samples[0].value == 16);
+    CHECK(e[0].samples[0].timestamp_ms == 22000);
+    // A sample stamped in the future is emitted at the emission's time, never past it.
+    sample(s, t, 1, 112, 99000);
+    e = collect(s, 41000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].samples[0].timestamp_ms == 41000);
 
     // A rule's own interval wins over the default; other labels are another overflow series.
     auto fast = counter("a_total");
     fast.overflow_label = "folded";
     fast.interval = 2s;
-    sample(s, fast, 3, 1, 21000);
-    CHECK(collect(s, 23000).size() == 1);
+    sample(s, fast, 3, 1, 41000);
+    CHECK(collect(s, 42000).empty());
+    e = collect(s, 43000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].labels.back().first == "folded");
     CHECK(s.stats().overflow_series == 2);
 }
 
