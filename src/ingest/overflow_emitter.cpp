@@ -58,22 +58,25 @@ void overflow_emitter::run() {
         }
     }
     try {
-        emit_due();
+        emit_due(true);
     } catch (const std::exception& e) {
         logging::error("overflow emission failed", {{"error", e.what()}});
     }
 }
 
-std::size_t overflow_emitter::emit_due() {
+std::size_t overflow_emitter::emit_due(bool all) {
     const auto now_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(clock_.wall_now().time_since_epoch())
             .count();
     // By tenant: a payload carries one tenant.
     std::map<std::string, std::vector<overflow::emitted_series>> due;
-    store_.collect(now_ms, [&](overflow::emitted_series&& s) {
-        auto& v = due[s.tenant];
-        v.push_back(std::move(s));
-    });
+    store_.collect(
+        now_ms,
+        [&](overflow::emitted_series&& s) {
+            auto& v = due[s.tenant];
+            v.push_back(std::move(s));
+        },
+        all);
     if (due.empty()) return 0;
     const bool rw = exporter_.check_source(protocol::source_protocol::remote_write_v1).ok();
     const bool otlp = !rw && exporter_.check_source(protocol::source_protocol::otlp_protobuf).ok();

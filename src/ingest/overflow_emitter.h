@@ -34,9 +34,10 @@ class overflow_emitter {
     // Emits what is due one last time, then joins the thread. Idempotent.
     void stop();
 
-    // One pass: collects what is due at the clock's wall time and submits it. The thread calls
-    // it every second; tests call it directly. Returns the overflow series submitted.
-    std::size_t emit_due();
+    // One pass: collects what is due at the clock's wall time (`all`: everything with something
+    // new, the last pass at stop()) and submits it. The thread calls it every second; tests call
+    // it directly. Returns the overflow series submitted.
+    std::size_t emit_due(bool all = false);
 
   private:
     void run();

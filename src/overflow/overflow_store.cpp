@@ -124,7 +124,7 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
 }
 
 std::size_t overflow_store::collect(std::int64_t now_ms,
-                                    const std::function<void(emitted_series&&)>& out) {
+                                    const std::function<void(emitted_series&&)>& out, bool all) {
     std::vector<emitted_series> due;
     std::size_t made = 0;
     for (auto& sh : shards_) {
@@ -133,7 +133,7 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
             std::lock_guard lock(sh.mu);
             for (auto it = sh.series.begin(); it != sh.series.end();) {
                 auto& e = *it->second;
-                if (now_ms < e.next_emit_ms) {
+                if (now_ms < e.next_emit_ms && !all) {
                     ++it;
                     continue;
                 }

@@ -117,7 +117,9 @@ class overflow_store {
     // Calls `out` for every overflow series due at `now_ms` (wall time; its interval since its
     // last emission has passed) with something new to say; forgets idle ones. `out` runs with
     // no lock of the store held. Returns the emissions made.
-    std::size_t collect(std::int64_t now_ms, const std::function<void(emitted_series&&)>& out);
+    // `all`: every overflow series with something new, due or not (the last pass at shutdown).
+    std::size_t collect(std::int64_t now_ms, const std::function<void(emitted_series&&)>& out,
+                        bool all = false);
 
     const store_options& options() const { return options_; }
 

@@ -9,14 +9,17 @@
 //
 // The target computes its page at each scrape (values from the time since it started). The
 // peers are started and killed by the test (support/prometheus_peer.h); data reaches the backend
-// asynchronously, so its query API is polled with a bounded deadline. The run lasts a little over
-// a minute: rate()'s window must be full of overflow samples (-overflow-interval=2s).
+// asynchronously, so its query API is polled with a bounded deadline. The run lasts about 80 s:
+// rate()'s window must be full of overflow samples (-overflow-interval=2s), and the checks look
+// 10 s back, where every sample has arrived.
 #include <boost/asio/executor_work_guard.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -158,6 +161,29 @@ double scalar_query(unsigned short port, const std::string& query) {
     return r.size() == 1 ? r.begin()->second : std::nan("");
 }
 
+// The same, evaluated at `unix_seconds`: rate() at a time whose samples have all arrived, so
+// that the pipeline's delay (scrape, two remote-write queues, the overflow interval) does not
+// cut the extrapolation at the window's end short, for the forwarded and the overflow series
+// alike.
+double scalar_query_at(unsigned short port, const std::string& query, double unix_seconds) {
+    char at[32];
+    std::snprintf(at, sizeof at, "%.3f", unix_seconds);
+    const auto r = mg::test::try_get(
+        port, "/api/v1/query?query=" + mg::test::url_encode(query) + "&time=" + at);
+    if (!r || r->status != 200) return std::nan("");
+    const auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || j["data"]["result"].size() != 1) return std::nan("");
+    return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+}
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// How far behind now the PromQL checks look (longer than the pipeline's delay).
+constexpr double k_look_back_s = 10;
+
 bool within(double got, double want, double fraction) {
     return std::isfinite(got) && std::abs(got - want) <= fraction * want;
 }
@@ -172,35 +198,32 @@ TEST_CASE(
     growing_target target;
     temp_dir dir;
     dir.write("limits.yaml", k_limits_yaml);
-    running_daemon d({"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend.port()) +
-                          "/api/v1/write",
-                      "-limits-config", dir.file("limits.yaml"), "-flush-interval=100ms",
-                      "-overflow-interval=2s"});
+    running_daemon d(
+        {"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write",
+         "-limits-config", dir.file("limits.yaml"), "-flush-interval=100ms",
+         "-overflow-interval=2s"});
     prometheus_peer sender("sender", sender_config(target.port(), d.ingest_port()), {});
     std::vector<child_process*> logs{&sender.process(), &backend.process(), &d.process()};
 
-    // rate()'s whole window holds overflow samples: a minute of them, one every 2 s.
+    // rate()'s whole window, k_look_back_s ago, holds overflow samples: the overflow series began
+    // more than a minute before (33 samples 2 s apart span 64 s), so the window is full and
+    // rate() extrapolates it to both ends.
+    double at = 0;
     const bool full_window = eventually(
         [&] {
-            return scalar_query(backend.port(),
-                                "count_over_time(e2e_requests_total{overflow=\"true\"}[1m])") >=
-                   27;
+            at = unix_now() - k_look_back_s;
+            return scalar_query_at(backend.port(),
+                                   "count_over_time(e2e_requests_total{overflow=\"true\"}[70s])",
+                                   at) >= 33;
         },
         150s, logs);
     INFO("daemon metrics:\n" << mg::test::http_get(d.stats_port(), "/metrics").body);
     REQUIRE(full_window);
 
-    // Each check polls briefly: the backend's newest samples are a second or two behind.
     const auto settles = [&](const std::string& query, double want) {
-        double got = std::nan("");
-        const bool ok = eventually(
-            [&] {
-                got = scalar_query(backend.port(), query);
-                return within(got, want, 0.02);
-            },
-            15s, logs);
+        const double got = scalar_query_at(backend.port(), query, at);
         INFO(query << " = " << got << ", want " << want << " within 2%");
-        CHECK(ok);
+        CHECK(within(got, want, 0.02));
     };
     settles("sum(rate(e2e_requests_total[1m]))", k_counters);
     settles("sum(rate(e2e_latency_seconds_bucket{le=\"0.1\"}[1m]))", k_histograms);
@@ -224,11 +247,14 @@ TEST_CASE(
     CHECK(mg::test::sample_value(page, "metrics_governor_overflow_series").value_or(0) == 7);
     CHECK(mg::test::sample_value(page, "metrics_governor_overflow_tracked_series").value_or(0) ==
           (k_counters - k_limit) + (5 * k_histograms - 3 * k_limit) + (k_gauges - k_limit));
-    CHECK(mg::test::sample_value(page, "metrics_governor_overflow_series_emitted_total")
-              .value_or(0) > 0);
+    CHECK(
+        mg::test::sample_value(page, "metrics_governor_overflow_series_emitted_total").value_or(0) >
+        0);
     CHECK(mg::test::sample_value(page, "metrics_governor_overflow_evictions_total").value_or(-1) ==
           0);
-    CHECK(mg::test::sample_value(page,
-                                 R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="requests"})")
-              .value_or(0) == 0);
+    CHECK(
+        mg::test::sample_value(
+            page,
+            R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="requests"})")
+            .value_or(0) == 0);
 }

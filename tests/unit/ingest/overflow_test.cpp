@@ -340,3 +340,25 @@ TEST_CASE("overflow: an OTLP backend gets the overflow series as OTLP", "[ingest
     CHECK(o[1].samples.at(0).value == 1);
     CHECK(o[1].samples.at(0).timestamp_ms == o[0].samples.at(0).timestamp_ms + 5000);
 }
+
+TEST_CASE("overflow: stopping the emitter emits what was folded, due or not",
+          "[ingest][overflow]") {
+    fixture f(k_counter_rule);
+    const auto round = [&](int step) {
+        std::vector<pr::owned_timeseries> req;
+        for (int i = 0; i < 3; ++i)
+            req.push_back(f.series("c_total", {{"id", std::to_string(i)}}, 1.0 * step));
+        f.send(req);
+    };
+    round(0);
+    f.clock.advance(1s);
+    round(1);
+    f.emitter.start();
+    REQUIRE(f.clock.await_waiters(1));  // the thread waits for its next tick
+    f.emitter.stop();
+    const auto o = f.exporter.overflow();
+    REQUIRE(o.size() == 1);
+    REQUIRE(o[0].samples.size() == 2);
+    CHECK(o[0].samples[0].value == 0);
+    CHECK(o[0].samples[1].value == 1);
+}
