@@ -5,8 +5,10 @@
 // request path of kept series pays nothing.
 //
 // Counter or gauge: a counter (cumulative) when the request says so (remote write 2.0 metadata
-// type counter, an OTLP Sum) or its name says so (_total, _bucket, _count, _sum); a gauge
-// otherwise (remote write 2.0 metadata gauge wins over the name).
+// type counter, an OTLP monotonic Sum) or its name says so (_total, _bucket, _count, _sum); a
+// gauge otherwise (remote write 2.0 metadata gauge, an OTLP Gauge or non-monotonic cumulative
+// Sum, win over the name). An OTLP monotonic delta Sum's values are increases, summed into a
+// cumulative counter; a non-monotonic delta Sum is not folded (lost, counted).
 //
 // Thread-safety: fold() from every I/O thread at once (the store is sharded and locked); the
 // store and the clock must outlive the sink.

@@ -109,8 +109,12 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
     for (const auto& s : samples) {
         e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
         if (e.counter) {
-            e.counter->add(series, s.value);
-        } else {
+            if (target.delta) {
+                e.counter->add_delta(s.value);
+            } else {
+                e.counter->add(series, s.value);
+            }
+        } else if (!target.delta) {
             e.gauge->add(series, s.value, s.timestamp_ms);
         }
     }

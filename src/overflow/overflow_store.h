@@ -63,6 +63,9 @@ struct fold_target {
     std::span<const label_view> kept_labels;
     std::string_view overflow_label;
     fold_kind kind = fold_kind::counter;
+    // The samples are increases, not a counter's values (OTLP delta Sums): a counter adds them
+    // as they are (a gauge ignores them).
+    bool delta = false;
     gauge_aggregation aggregation = gauge_aggregation::sum;
     std::size_t max_tracked = 100000;
     std::chrono::milliseconds interval{0};  // 0: the store's default

@@ -1,6 +1,8 @@
 // The samples of one series read again from its bytes (see series_samples.h).
 #include "protocol/series_samples.h"
 
+#include <algorithm>
+
 #include "protocol/otlp_schema.h"
 #include "protocol/remote_write_schema.h"
 #include "protocol/wire.h"
@@ -90,7 +92,63 @@ void read_otlp_number(bytes_view payload, series_samples& out) {
 
 }  // namespace
 
-void read_series_samples(const series_batch& batch, std::size_t i, series_samples& out) {
+bool read_sum_shapes(const series_batch& batch, std::vector<sum_shape>& out) {
+    namespace os = otlp_schema;
+    out.assign(batch.size(), sum_shape{});
+    if (batch.protocol() != source_protocol::otlp_protobuf) return false;
+    // The decoder's order: resource metrics, scope metrics, metrics, data points (as
+    // otlp_to_prw's walk), each point checked against the batch's raw bytes.
+    std::size_t next = 0;
+    bool ok = true;
+    const auto metric = [&](bytes_view payload) {
+        wire_reader r(payload);
+        wire_field f;
+        while (ok && r.next(f)) {
+            const metric_kind k = os::kind_of(f.number);
+            if (k == metric_kind::unknown || f.type != wire_type::len) continue;
+            sum_shape shape;
+            wire_reader dr(f.bytes);
+            wire_field g;
+            while (dr.next(g)) {
+                if (g.type != wire_type::varint) continue;
+                if (g.number == os::data_temporality)
+                    shape.temporality =
+                        static_cast<std::uint8_t>(std::min<std::uint64_t>(g.value, 3));
+                if (g.number == os::data_is_monotonic) shape.monotonic = g.value != 0;
+            }
+            wire_reader pr(f.bytes);
+            while (pr.next(g)) {
+                if (g.number != os::data_points || g.type != wire_type::len) continue;
+                const std::size_t n = next++;
+                if (n >= batch.size() || batch.entry(n).raw.data() != g.raw.data()) {
+                    ok = false;
+                    return;
+                }
+                if (k == metric_kind::sum) out[n] = shape;
+            }
+        }
+    };
+    wire_reader r(batch.body());
+    wire_field f;
+    while (ok && r.next(f)) {
+        if (f.number != os::req_resource_metrics || f.type != wire_type::len) continue;
+        wire_reader rr(f.bytes);
+        wire_field g;
+        while (ok && rr.next(g)) {
+            if (g.number != os::rm_scope_metrics || g.type != wire_type::len) continue;
+            wire_reader sr(g.bytes);
+            wire_field m;
+            while (ok && sr.next(m)) {
+                if (m.number == os::sm_metrics && m.type == wire_type::len) metric(m.bytes);
+            }
+        }
+    }
+    if (!ok) out.assign(batch.size(), sum_shape{});
+    return ok;
+}
+
+void read_series_samples(const series_batch& batch, std::size_t i, series_samples& out,
+                         const sum_shape* shape) {
     out.samples.clear();
     out.type = series_type::unknown;
     out.unreadable = 0;
@@ -109,7 +167,12 @@ void read_series_samples(const series_batch& batch, std::size_t i, series_sample
             return;
         case source_protocol::otlp_protobuf:
             if (e.kind == metric_kind::sum) {
-                out.type = series_type::counter;
+                // Without a shape: a cumulative counter, as Prometheus' own OTLP senders send.
+                const bool delta = shape != nullptr && shape->temporality == 1;
+                const bool monotonic = shape == nullptr || shape->monotonic;
+                out.type = delta
+                               ? (monotonic ? series_type::delta_counter : series_type::delta_other)
+                               : (monotonic ? series_type::counter : series_type::gauge);
             } else if (e.kind == metric_kind::gauge) {
                 out.type = series_type::gauge;
             } else {

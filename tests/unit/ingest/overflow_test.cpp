@@ -19,13 +19,16 @@
 #include "limits/governor.h"
 #include "limits/limits_file.h"
 #include "protocol/compression.h"
+#include "protocol/otlp.h"
 #include "protocol/remote_write.h"
 #include "protocol/remote_write_builder.h"
 #include "protocol/series_samples.h"
+#include "shared/otlp_builder.h"
 
 using namespace std::chrono_literals;
 namespace ex = mg::exporter;
 namespace pr = mg::protocol;
+namespace ob = mg::test::otlp;
 
 namespace {
 
@@ -361,4 +364,63 @@ TEST_CASE("overflow: stopping the emitter emits what was folded, due or not",
     REQUIRE(o[0].samples.size() == 2);
     CHECK(o[0].samples[0].value == 0);
     CHECK(o[0].samples[1].value == 1);
+}
+
+TEST_CASE("overflow: OTLP sums by temporality and monotonicity", "[ingest][overflow]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: "deltas|updown|delta_updown"
+    max_cardinality: 1
+    action: overflow
+)");
+    const auto fold = [&](double delta, double updown) {
+        const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
+        std::vector<ob::point> d, u, du;
+        for (int i = 0; i < 3; ++i) {
+            ob::point p;
+            p.attrs = {{"id", std::to_string(i)}};
+            p.time_ns = ns;
+            p.as_double = delta;
+            d.push_back(p);
+            p.as_double = updown;
+            u.push_back(p);
+            du.push_back(p);
+        }
+        ob::scope sc;
+        sc.metrics = {{"deltas", ob::metric_kind::sum, 1, true, false, d},
+                      {"updown", ob::metric_kind::sum, 2, false, false, u},
+                      {"delta_updown", ob::metric_kind::sum, 1, false, false, du}};
+        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+        pr::series_batch batch;
+        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
+        std::vector<mg::limits::series_ref> refs;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
+            index.push_back(i);
+        }
+        std::vector<mg::limits::decision> dec(refs.size());
+        f.governor.decide(refs, dec);
+        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+    };
+    fold(5, 10);
+    f.clock.advance(5s);
+    fold(3, 7);
+    f.emitter.emit_due();
+    std::map<std::string, std::vector<pr::float_sample>> got;
+    for (const auto& g : f.exporter.overflow()) got[g.name] = g.samples;
+    // deltas: two folded series, every delta an increase: 0, then 2 x (5 + 3).
+    REQUIRE(got.count("deltas") == 1);
+    REQUIRE(got["deltas"].size() == 2);
+    CHECK(got["deltas"][0].value == 0);
+    CHECK(got["deltas"][1].value == 16);
+    // updown (cumulative, not monotonic): a gauge, summed over the two folded series.
+    REQUIRE(got.count("updown") == 1);
+    REQUIRE(got["updown"].size() == 1);
+    CHECK(got["updown"][0].value == 14);
+    // A non-monotonic delta has no overflow series: its points are lost, and counted.
+    CHECK(got.count("delta_updown") == 0);
+    CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 4);
 }

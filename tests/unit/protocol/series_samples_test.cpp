@@ -24,7 +24,8 @@ TEST_CASE("series samples: remote write 1.0 and 2.0, with 2.0's metadata type",
     counter.samples = {{1.5, 1000}, {2.5, 2000}};
     pr::owned_timeseries hist;
     hist.labels = {{"__name__", "native"}};
-    hist.histograms = {pr::owned_histogram{.count = 3, .sum = 0, .schema = 0, .timestamp_ms = 1000}};
+    hist.histograms = {
+        pr::owned_histogram{.count = 3, .sum = 0, .schema = 0, .timestamp_ms = 1000}};
     std::vector<pr::owned_timeseries> ts{counter, hist};
 
     std::string v1;
@@ -136,4 +137,38 @@ TEST_CASE("owned series encode: remote write 1.0 and OTLP read back", "[protocol
     CHECK(s.samples[0].value == 12);
     CHECK(s.samples[0].timestamp_ms == 3000);
     CHECK(s.type == pr::series_type::counter);
+}
+
+TEST_CASE("sum shapes: each OTLP Sum point's temporality and monotonicity",
+          "[protocol][overflow]") {
+    ob::point p;
+    p.time_ns = 1000000ULL;
+    p.as_double = 1;
+    ob::scope sc;
+    sc.metrics = {{"cumulative", ob::metric_kind::sum, 2, true, false, {p, p}},
+                  {"gauge", ob::metric_kind::gauge, 0, false, false, {p}},
+                  {"delta", ob::metric_kind::sum, 1, true, false, {p}},
+                  {"updown", ob::metric_kind::sum, 2, false, false, {p}},
+                  {"delta_updown", ob::metric_kind::sum, 1, false, false, {p}}};
+    const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+    pr::series_batch b;
+    REQUIRE(pr::decode_otlp_protobuf(body, b).ok());
+    std::vector<pr::sum_shape> shapes;
+    REQUIRE(pr::read_sum_shapes(b, shapes));
+    REQUIRE(shapes.size() == 6);
+    pr::series_samples s;
+    const std::vector<pr::series_type> want{
+        pr::series_type::counter,       pr::series_type::counter, pr::series_type::gauge,
+        pr::series_type::delta_counter, pr::series_type::gauge,   pr::series_type::delta_other};
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        INFO(i);
+        pr::read_series_samples(b, i, s, &shapes[i]);
+        CHECK(s.type == want[i]);
+        CHECK(s.samples.size() == 1);
+    }
+    // Not OTLP protobuf: no shapes.
+    std::string rw;
+    pr::encode_owned_remote_write_v1({}, rw);
+    REQUIRE(pr::decode_remote_write_v1(rw, b).ok());
+    CHECK_FALSE(pr::read_sum_shapes(b, shapes));
 }
