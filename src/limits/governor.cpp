@@ -154,7 +154,11 @@ void governor::set_limits(std::shared_ptr<const limits_file> file) {
     if (file->has_tenant_defaults) {
         state->unlisted = {rules_for(file->tenant_defaults), file->tenant_defaults.max_series};
     }
+    const auto now = clock_.monotonic_now();
     std::lock_guard lock(rules_mu_);
+    std::erase_if(retired_rules_,
+                  [&](const auto& r) { return now - r.first > k_retired_rules_life; });
+    if (rules_) retired_rules_.emplace_back(now, std::move(rules_));
     rules_ = std::move(state);
 }
 

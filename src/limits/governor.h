@@ -43,6 +43,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cardinality/bloom_tracker.h"
@@ -69,6 +70,9 @@ struct governor_options {
     // The default tenant's name in metrics and the stats API (tenancy.default_tenant).
     std::string default_tenant_name = "default";
 };
+
+// How long a rule set replaced by a reload stays alive (decision::overflow_rule points into it).
+inline constexpr std::chrono::seconds k_retired_rules_life{60};
 
 // The tenant label value for tenants past max_tenants_in_metrics.
 inline constexpr std::string_view k_other_tenants = "__other__";
@@ -108,7 +112,9 @@ struct decision {
     // label_limit_action overflow): `rule` is the rule whose overflow keys apply. Its samples are
     // the ingest side's to fold (ingest/overflow_sink.h); the governor only decides.
     bool overflow = false;
-    const rule* overflow_rule = nullptr;  // valid while the limits snapshot of the call lives
+    // Valid for at least k_retired_rules_life after a reload replaced the rules it is from (the
+    // governor keeps replaced rule sets that long): the ingest side folds within the request.
+    const rule* overflow_rule = nullptr;
 };
 
 struct batch_summary {
@@ -317,6 +323,12 @@ class governor {
     std::unique_ptr<tenant_labels> labels_;
     mutable std::mutex rules_mu_;  // guards the rules_ pointer; the state itself is immutable
     std::shared_ptr<const rules_state> rules_;
+    // Rule sets replaced by set_limits(), with when, kept k_retired_rules_life so that the rule
+    // a decision points to (decision::overflow_rule) outlives the request holding it. Guarded by
+    // rules_mu_.
+    std::vector<
+        std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<const rules_state>>>
+        retired_rules_;
     std::atomic<std::uint64_t> rules_generation_{0};
     std::atomic<std::uint64_t> total_active_{0};  // sum at the last refresh()
     std::atomic<std::uint64_t> admitted_since_refresh_{0};

@@ -238,3 +238,23 @@ TEST_CASE("overflow in dry run and the caps: nothing is folded", "[governor][ove
         CHECK(d[1].reason == lim::drop_reason::max_series);
     }
 }
+
+TEST_CASE("the rule a folded series points to outlives reloads for a while",
+          "[governor][overflow]") {
+    fixture f;
+    f.g.set_limits(mg::test::limits_from_yaml(
+        "rules:\n  - name: fold\n    max_cardinality: 1\n    action: overflow\n"
+        "    keep_labels: [env]\n"));
+    request r;
+    r.add("m", {{"id", "1"}}).add("m", {{"id", "2"}});
+    const auto d = f.decide(r);
+    REQUIRE(d[1].overflow);
+    // Two reloads while the request is still folding: the old rules stay alive (a sanitizer
+    // build would catch a read of freed memory here).
+    f.g.set_limits(mg::test::limits_from_yaml("rules: []\n"));
+    f.clock.advance(30s);
+    f.g.set_limits(mg::test::limits_from_yaml("rules: []\n"));
+    REQUIRE(d[1].overflow_rule != nullptr);
+    CHECK(d[1].overflow_rule->name == "fold");
+    CHECK(d[1].overflow_rule->keep_labels == std::vector<std::string>{"env"});
+}
