@@ -653,7 +653,8 @@ TEST_CASE("config/metrics-governor.yaml is valid: the defaults, with bloom persi
     CHECK(mg::config::to_yaml(out.config) == mg::config::to_yaml(expected));
 }
 
-TEST_CASE("-overflow-interval defaults to 15s and must be at least 1s", "[config][errors]") {
+TEST_CASE("the overflow interval (-overflow-interval) defaults to 15s and must be at least 1s",
+          "[config][errors]") {
     auto ok = parse({});
     CHECK(ok.config.overflow.interval == std::chrono::seconds(15));
     auto set = parse({"-overflow-interval=2s"});

@@ -424,3 +424,38 @@ rules:
     CHECK(got.count("delta_updown") == 0);
     CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 4);
 }
+
+TEST_CASE("overflow: each tenant has its own overflow series, sent with its tenant",
+          "[ingest][overflow]") {
+    fixture f(k_counter_rule);
+    const auto fold = [&](double value) {
+        pr::series_batch batch;
+        std::string body;
+        std::vector<pr::owned_timeseries> ts;
+        for (int i = 0; i < 6; ++i)
+            ts.push_back(f.series("c_total", {{"id", std::to_string(i)}}, value));
+        pr::encode_remote_write_v1(ts, {}, body);
+        REQUIRE(pr::decode_remote_write_v1(body, batch).ok());
+        // Series 0-2 of team-a, 3-5 of team-b, each tenant its own trackers and limit.
+        const auto tenant = [](std::size_t i) {
+            return std::string_view(i < 3 ? "team-a" : "team-b");
+        };
+        std::vector<mg::limits::series_ref> refs;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            refs.push_back({batch[i].metric_name, tenant(i), batch[i].labels, 1});
+            index.push_back(i);
+        }
+        std::vector<mg::limits::decision> d(refs.size());
+        f.governor.decide(refs, d);
+        f.sink.fold(batch, refs, index, d, tenant);
+    };
+    fold(1);
+    f.clock.advance(5s);
+    fold(4);
+    CHECK(f.emitter.emit_due() == 2);
+    std::map<std::string, double> by_tenant;
+    for (const auto& g : f.exporter.overflow()) by_tenant[g.tenant] = g.samples.back().value;
+    // Per tenant: the limit of 2 admits two series, the third is folded: +3.
+    CHECK(by_tenant == std::map<std::string, double>{{"team-a", 3}, {"team-b", 3}});
+}

@@ -61,7 +61,7 @@ TEST_CASE("series samples: remote write 1.0 and 2.0, with 2.0's metadata type",
     CHECK(s.type == pr::series_type::counter);
 }
 
-TEST_CASE("series samples: OTLP number points; histograms and JSON give none",
+TEST_CASE("series samples: OTLP number points, and none from histograms and JSON",
           "[protocol][overflow]") {
     ob::point p;
     p.time_ns = 5000000000ULL;
