@@ -58,6 +58,22 @@ build_release() {
 }
 
 alive() { kill -0 "$1" 2>/dev/null; }
+
+# pin CPUS COMMAND...: runs COMMAND under taskset -c CPUS, or as it is when CPUS is empty.
+pin() {
+    local cpus=$1
+    shift
+    if [[ -n $cpus ]]; then taskset -c "$cpus" "$@"; else "$@"; fi
+}
+
+# pin_bg CPUS COMMAND... &: the same for a background process. A function run with & is a
+# subshell of its own; exec makes $! the command itself (taskset execs it in turn), so its
+# /proc figures and listening ports are found under $!.
+pin_bg() {
+    local cpus=$1
+    shift
+    if [[ -n $cpus ]]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
+}
 file_has() { grep -q "$2" "$1" 2>/dev/null; }
 http_ok() { curl -sf -o /dev/null --max-time 2 "$1"; }
 
@@ -110,10 +126,11 @@ metric_sum() {
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 vm_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# start_sink DIR CPUS: the null sink on 127.0.0.1:0 under taskset; sets sink_pid, sink_port.
+# start_sink DIR CPUS: the null sink on 127.0.0.1:0 under taskset (none when CPUS is empty); sets
+# sink_pid, sink_port.
 start_sink() {
     local dir=$1 cpus=$2
-    taskset -c "$cpus" "$NULL_SINK" -listen=127.0.0.1:0 >"$dir/sink.out" 2>&1 &
+    pin_bg "$cpus" "$NULL_SINK" -listen=127.0.0.1:0 >"$dir/sink.out" 2>&1 &
     sink_pid=$!
     pids+=("$sink_pid")
     wait_for "$START_TIMEOUT" file_has "$dir/sink.out" '^listening' || {
@@ -128,7 +145,7 @@ start_sink() {
 start_governor() {
     local dir=$1 cpus=$2
     shift 2
-    taskset -c "$cpus" "$GOVERNOR" -http-listen=127.0.0.1:0 -grpc-listen= -stats-addr=127.0.0.1:0 "$@" >"$dir/proxy.log" 2>&1 &
+    pin_bg "$cpus" "$GOVERNOR" -http-listen=127.0.0.1:0 -grpc-listen= -stats-addr=127.0.0.1:0 "$@" >"$dir/proxy.log" 2>&1 &
     gov_pid=$!
     pids+=("$gov_pid")
     wait_for "$START_TIMEOUT" file_has "$dir/proxy.log" '"metrics-governor started"' || {

@@ -3,11 +3,14 @@
 // in front of it are measured, not a storage engine. GET /stats answers the counters as
 // "requests N\nbytes N\n"; they are also printed on exit (SIGINT/SIGTERM).
 //
-// Usage: null_sink [-listen=HOST:PORT] [-threads=N] [-delay=MS]. The default 127.0.0.1:0 lets
+// Usage: null_sink [-listen=HOST:PORT] [-threads=N] [-delay=MS] [-capture=DIR [-capture-max=N]].
+// The default 127.0.0.1:0 lets
 // the OS pick the port; the first line on stdout is "listening HOST:PORT" with the bound port, so
 // a script can read it without probing for a free port. -delay holds each answer that many
 // milliseconds: a backend that far away (bench/latency.sh); each held request occupies one of
-// the -threads, so give as many threads as requests may be in flight.
+// the -threads, so give as many threads as requests may be in flight. -capture writes the first
+// -capture-max (default 1000) remote write bodies, as received (snappy), to DIR/body-NNNNNN.bin:
+// bench/capture_prometheus.sh records a real Prometheus's remote write this way.
 //
 // Reuses the daemon's HTTP server (mg_http: keep-alive, body limits) with its own router.
 // Threading: N I/O threads (default 1) run one io_context; the counters are relaxed atomics.
@@ -19,6 +22,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,6 +45,8 @@ struct options {
     std::uint16_t port = 0;
     unsigned threads = 1;
     unsigned delay_ms = 0;
+    std::string capture_dir;
+    unsigned long capture_max = 1000;
 };
 
 bool parse_unsigned(std::string_view s, unsigned long max, unsigned long& out) {
@@ -83,8 +89,22 @@ bool parse_args(int argc, char** argv, options& opt) {
                 return false;
             }
             opt.delay_ms = static_cast<unsigned>(n);
+        } else if (key == "capture") {
+            if (value.empty()) {
+                std::fprintf(stderr, "null_sink: -capture: want a directory\n");
+                return false;
+            }
+            opt.capture_dir = std::string(value);
+        } else if (key == "capture-max") {
+            if (!parse_unsigned(value, 1000000, opt.capture_max)) {
+                std::fprintf(stderr, "null_sink: -capture-max: \"%.*s\"; want 0..1000000\n",
+                             static_cast<int>(value.size()), value.data());
+                return false;
+            }
         } else {
-            std::fprintf(stderr, "usage: null_sink [-listen=HOST:PORT] [-threads=N] [-delay=MS]\n");
+            std::fprintf(stderr,
+                         "usage: null_sink [-listen=HOST:PORT] [-threads=N] [-delay=MS] "
+                         "[-capture=DIR [-capture-max=N]]\n");
             return false;
         }
     }
@@ -101,6 +121,16 @@ int main(int argc, char** argv) {
     auto routes = std::make_shared<mg::http::router>();
     // The body has been read by the server before the handler runs; only its size is kept.
     const auto delay = std::chrono::milliseconds(opt.delay_ms);
+    auto captured = std::make_shared<std::atomic<unsigned long>>(0);
+    auto capture = [opt, captured](const mg::http::request& req) {
+        if (opt.capture_dir.empty()) return;
+        const auto n = captured->fetch_add(1, std::memory_order_relaxed);
+        if (n >= opt.capture_max) return;
+        char name[32];
+        std::snprintf(name, sizeof name, "/body-%06lu.bin", n);
+        std::ofstream out(opt.capture_dir + name, std::ios::binary);
+        out.write(req.body().data(), static_cast<std::streamsize>(req.body().size()));
+    };
     auto swallow = [count, delay](const mg::http::request& req) {
         if (delay.count() > 0)
             std::this_thread::sleep_for(delay);  // the round trip of a distant backend
@@ -108,7 +138,11 @@ int main(int argc, char** argv) {
         count->bytes.fetch_add(req.body().size(), std::memory_order_relaxed);
         return mg::http::make_response(req, mg::http::bhttp::status::no_content, "");
     };
-    routes->add(mg::http::bhttp::verb::post, "/api/v1/write", swallow);
+    routes->add(mg::http::bhttp::verb::post, "/api/v1/write",
+                [swallow, capture](const mg::http::request& req) {
+                    capture(req);
+                    return swallow(req);
+                });
     routes->add(mg::http::bhttp::verb::post, "/v1/metrics", swallow);
     routes->add(mg::http::bhttp::verb::get, "/stats", [count](const mg::http::request& req) {
         return mg::http::make_response(

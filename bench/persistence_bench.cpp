@@ -3,8 +3,9 @@
 // governor's request latency (p50/p99) while a saver runs (back to back, or every second with
 // incremental or whole saves) against none, and for incremental saves (issue 20) the bytes and
 // CPU of a full save against an incremental one at several churns, and the restore of about 1 GB
-// of state from bases only against bases plus increments. Single-threaded except the saver of the
-// latency benchmark. Run from a Release build:
+// of state from bases only against bases plus increments, and what a rotation or a compaction
+// writes with generation files against a whole tracker file. Single-threaded except the saver of
+// the latency benchmark. Run from a Release build:
 //   build/rel/bench/persistence_bench
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include "persistence/bloom_persistence.h"
 #include "persistence/governor_host.h"
 #include "persistence/increment_codec.h"
+#include "persistence/layer_codec.h"
 #include "persistence/tracker_codec.h"
 #include "shared/map_tracker_host.h"
 
@@ -214,6 +216,75 @@ void BM_save_full_vs_incremental(benchmark::State& state) {
     state.counters["incr_wall_ms"] = 1e3 * incr_wall / it;
     state.counters["bytes_ratio"] = incr_bytes / full_bytes;  // target at 10M, 0.1%: <= 0.05
     state.counters["cpu_ratio"] = incr_cpu / full_cpu;        // target at 10M, 0.1%: <= 0.1
+}
+
+// Generation files (issue 20): what a save writes when a tracker of three generations, each
+// holding n series, rotates (range(1) 0: the generation that froze is written once, with a head
+// of the new current one) or compacts (1: increments past snapshot_ratio; only the head), against
+// the whole tracker file that the same save wrote before generation files. Encode and gzip level
+// 1, no disk (the bytes and CPU of the files, not of fsync).
+void BM_save_layers_vs_whole(benchmark::State& state) {
+    const auto n = static_cast<std::uint64_t>(state.range(0));
+    const bool rotation = state.range(1) == 0;
+    mg::fake_clock clock;
+    mc::tracker_config cfg;
+    cfg.expected_items = n;
+    cfg.generations = 3;
+    cfg.window = std::chrono::minutes(60);
+    mc::bloom_tracker t(cfg, clock);
+    std::mt19937_64 rng(n);
+    for (int g = 0; g < 3; ++g) {
+        if (g > 0) clock.advance(cfg.period());
+        for (std::uint64_t i = 0; i < n; ++i) t.insert(rng());
+    }
+    if (rotation) {
+        clock.advance(cfg.period());
+        for (std::uint64_t i = 0; i < n / 1000; ++i) t.insert(rng());  // a few new series
+    }
+    const std::string key = "stats:metric:bench";
+    double whole_cpu = 0, layer_cpu = 0, whole_bytes = 0, layer_bytes = 0;
+    std::uint64_t round = 0;
+    for (auto _ : state) {
+        const auto snap = t.snapshot();
+        double wall = 0;
+        auto time_whole = [&] {
+            const double c0 = thread_cpu_seconds();
+            const auto z = mp::gzip_compress(mp::encode_tracker(key, snap), 1);
+            whole_cpu += thread_cpu_seconds() - c0;
+            whole_bytes += static_cast<double>(z->size());
+        };
+        auto time_layers = [&] {
+            const auto w0 = std::chrono::steady_clock::now();
+            const double c0 = thread_cpu_seconds();
+            auto split = mp::split_layers(snap);
+            auto z = mp::gzip_compress(mp::encode_tracker(key, split.head), 1);
+            double bytes = static_cast<double>(z->size());
+            if (rotation) {  // generation 1 froze at this rotation; generation 2 has its file
+                z = mp::gzip_compress(mp::encode_tracker(key, split.frozen[0]), 1);
+                bytes += static_cast<double>(z->size());
+            }
+            layer_cpu += thread_cpu_seconds() - c0;
+            wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+            layer_bytes += bytes;
+        };
+        if (round % 2 == 0) {
+            time_whole();
+            time_layers();
+        } else {
+            time_layers();
+            time_whole();
+        }
+        state.SetIterationTime(wall);
+        ++round;
+    }
+    const double it = static_cast<double>(std::max<std::uint64_t>(1, round));
+    state.counters["series_per_generation"] = static_cast<double>(n);
+    state.counters["whole_bytes"] = whole_bytes / it;
+    state.counters["layer_bytes"] = layer_bytes / it;
+    state.counters["whole_cpu_ms"] = 1e3 * whole_cpu / it;
+    state.counters["layer_cpu_ms"] = 1e3 * layer_cpu / it;
+    state.counters["bytes_ratio"] = layer_bytes / whole_bytes;
+    state.counters["cpu_ratio"] = layer_cpu / whole_cpu;
 }
 
 // governor::decide() latency per request of 1000 series (200 metrics x 5000 series known, 1% new
@@ -580,6 +651,11 @@ BENCHMARK(BM_save_full_vs_incremental)
 BENCHMARK(BM_save_full_vs_incremental)
     ->ArgsProduct({{10'000'000}, {10, 100, 1000}})
     ->Iterations(4)
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
+BENCHMARK(BM_save_layers_vs_whole)
+    ->ArgsProduct({{100'000, 1'000'000}, {0, 1}})
+    ->Iterations(6)
     ->Unit(benchmark::kMillisecond)
     ->UseManualTime();
 // 55 trackers (about 100 MB) for a quick look; 550 (about 1 GB) for the figures. The 1 GB

@@ -4,7 +4,8 @@
 #
 # Usage: scripts/install-deps.sh [--e2e] [--fuzz] [--format]
 #   --e2e   also install the real peers the end-to-end tests and benchmarks run against
-#           (Debian's prometheus, victoria-metrics, redis-server, redis-tools and haproxy), and
+#           (Debian's prometheus, victoria-metrics, redis-server, redis-tools and haproxy),
+#           Debian's chromium for the /ui browser test (tests/ui, driven by puppeteer-core), and
 #           Debian's nodejs and npm for the OpenTelemetry JS SDK sender (tests/otel) unless a
 #           `node` is already on PATH.
 #   --fuzz  also install clang with libFuzzer and the sanitizer runtimes, and llvm-symbolizer
@@ -24,7 +25,8 @@ build_pkgs=(
 # The real peers; jq and iproute2 (ss) for the benchmark scripts that run against them
 # (bench/compare.sh, bench/soak.sh). redis-server: cluster mode's shared state, started by the
 # tests on free ports; redis-tools: redis-cli, which joins the tests' Redis Cluster nodes.
-e2e_pkgs=(prometheus victoria-metrics jq iproute2 redis-server redis-tools haproxy)
+# chromium: the browser the /ui test drives headless (tests/ui; puppeteer-core downloads none).
+e2e_pkgs=(prometheus victoria-metrics jq iproute2 redis-server redis-tools haproxy chromium)
 fuzz_pkgs=(clang libclang-rt-14-dev llvm-14)
 format_pkgs=(clang-format)  # scripts/check-format.sh
 

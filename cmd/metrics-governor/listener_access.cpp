@@ -1,6 +1,7 @@
 #include "listener_access.h"
 
 #include "http/tls.h"
+#include "ui/ui_routes.h"
 
 namespace mg::cmd {
 
@@ -33,7 +34,12 @@ mg::result<listener_access> make_listener_access(const mg::config::listener_acce
 
 std::vector<std::string> stats_open_paths(const mg::config::stats_config& s) {
     std::vector<std::string> open{"/live", "/ready"};
-    if (!s.protect_metrics) open.emplace_back("/metrics");
+    if (!s.protect_metrics) {
+        open.emplace_back("/metrics");
+        // The /ui page itself holds no data (it draws the protected cardinality APIs and asks for
+        // the token when they answer 401), so it is as open as /metrics.
+        for (auto& p : mg::ui::ui_paths()) open.push_back(std::move(p));
+    }
     return open;
 }
 

@@ -52,6 +52,10 @@
 #include "telemetry/listener_collector.h"
 #include "telemetry/process_collector.h"
 #include "telemetry/stats_endpoints.h"
+#include "ui/cardinality_history.h"
+#include "ui/drop_samples.h"
+#include "ui/history_sampler.h"
+#include "ui/ui_routes.h"
 #include "validate.h"
 #include "wiring.h"
 
@@ -255,6 +259,15 @@ int run_daemon(const mg::config::app_config& cfg) {
     mg::telemetry::add_stats_routes(
         *stats_routes, {registry, std::move(collectables), health, MG_VERSION, started});
     mg::limits::add_cardinality_routes(*stats_routes, governor, options.cardinality_top_n);
+    // The /ui page and its history; dropped series are sampled only with -ui-show-dropped-samples
+    // (the observer is set before any request is decided).
+    auto history = std::make_shared<mg::ui::cardinality_history>(options.history);
+    std::shared_ptr<mg::ui::drop_samples> dropped_samples;
+    if (options.show_dropped_samples) {
+        dropped_samples = std::make_shared<mg::ui::drop_samples>(1000, mg::system_clock_instance());
+        governor->set_drop_observer(dropped_samples);
+    }
+    mg::ui::add_ui_routes(*stats_routes, {history, dropped_samples, options.governor.max_series});
 
     const auto ingest_access = make_listener_access(cfg.receiver.access, "receiver", {});
     const auto stats_access =
@@ -389,6 +402,22 @@ int run_daemon(const mg::config::app_config& cfg) {
     };
     schedule_refresh();
 
+    // The history of /ui: one sample now (the page has a first point at once), then one every
+    // ui.history_interval.
+    asio::steady_timer history_timer(ioc);
+    std::function<void()> schedule_history = [&] {
+        history_timer.expires_after(options.history.interval);
+        history_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            history->record(mg::ui::sample_governor(
+                *governor, registry.get(), options.history.top_n, mg::system_clock_instance()));
+            schedule_history();
+        });
+    };
+    history->record(mg::ui::sample_governor(*governor, registry.get(), options.history.top_n,
+                                            mg::system_clock_instance()));
+    schedule_history();
+
     // Listeners bound, no I/O thread yet: a failure here can still return without stopping any.
     const auto pid_file = mg::cmd::write_pid_file(cfg.pid_file);  // removed when this returns
     if (!pid_file.ok()) {
@@ -481,6 +510,7 @@ int run_daemon(const mg::config::app_config& cfg) {
     }
     signals.cancel();
     refresh_timer.cancel();
+    history_timer.cancel();
     ioc.stop();
     for (auto& t : pool) t.join();
     if (!clean) mg::logging::warn("shutdown was not clean; see the errors above");

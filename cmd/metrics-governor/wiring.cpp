@@ -156,6 +156,10 @@ module_options module_options_from(const config::app_config& cfg) {
     module_options o;
     o.governor = governor_options_from(cfg);
     o.cardinality_top_n = static_cast<std::size_t>(cfg.stats.top_n);
+    o.history.interval =
+        std::max(std::chrono::seconds(1),
+                 std::chrono::duration_cast<std::chrono::seconds>(cfg.ui.history_interval));
+    o.show_dropped_samples = cfg.ui.show_dropped_samples;
     if (cfg.bloom_persistence.enabled) o.persistence = persistence_options_from(cfg);
     o.cluster = cluster_options_from(cfg);
     o.exporter = exporter_options_from(cfg);

@@ -24,6 +24,7 @@
 #include "limits/governor.h"
 #include "overflow/overflow_store.h"
 #include "persistence/bloom_persistence.h"
+#include "ui/cardinality_history.h"
 
 namespace mg::cmd {
 
@@ -31,6 +32,10 @@ struct module_options {
     limits::governor_options governor;
     // Metrics with their own cardinality gauge and API entry (-stats-top-n).
     std::size_t cardinality_top_n = 0;
+    // The /ui page's history ring (ui.history_interval) and whether dropped series are sampled
+    // for it (-ui-show-dropped-samples).
+    ui::history_options history;
+    bool show_dropped_samples = false;
     // Empty when -bloom-persistence-enabled is off.
     std::optional<persistence::persistence_options> persistence;
     // Empty when -cluster-redis-addr is (cluster mode off).

@@ -111,6 +111,15 @@ struct stats_config {
     bool protect_metrics = false;
 };
 
+// The cardinality page (/ui) on the stats listener and its history (src/ui).
+struct ui_config {
+    // Keep a bounded sample of recently dropped series (label values cut short) for the page;
+    // off: nothing about dropped series is collected.
+    bool show_dropped_samples = false;
+    // How often the history is sampled; the ring holds 240 samples (1 h at 15 s).
+    std::chrono::nanoseconds history_interval = 15s;
+};
+
 // Sizing and windowing of the per-metric Bloom trackers (the cardinality module's tracker_config).
 struct cardinality_config {
     std::uint64_t expected_items = 100000;  // series a tracker is sized for before it grows
@@ -248,6 +257,7 @@ struct app_config {
     log_config log;
     http_config http;
     stats_config stats;
+    ui_config ui;
     receiver_config receiver;
     grpc_config grpc;
     tenancy_config tenancy;

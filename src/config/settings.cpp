@@ -230,8 +230,19 @@ std::vector<setting> build_rows() {
         rows, "stats", group::stats, "the cardinality API of the stats listener");
     rows.push_back(make_setting<&app_config::stats, &stats_config::protect_metrics>(
         "stats.protect_metrics", group::stats,
-        "With stats credentials set, /metrics needs them too; /live and /ready always stay open "
-        "for probes."));
+        "With stats credentials set, /metrics and the /ui page's files need them too; /live and "
+        "/ready always stay open for probes."));
+    rows.push_back(make_setting<&app_config::ui, &ui_config::show_dropped_samples>(
+        "ui.show_dropped_samples", group::stats,
+        "Keep a bounded sample of recently dropped series (label values cut to 32 bytes) and show "
+        "it on the /ui page; off, nothing about dropped series is collected."));
+    rows.push_back(
+        make_setting<&app_config::ui, &ui_config::history_interval>(
+            "ui.history_interval", group::stats,
+            "How often the cardinality history of /ui and "
+            "/api/v1/cardinality/history is sampled (240 samples are kept; whole seconds, at "
+            "least 1s).")
+            .positive());
 
     // Cardinality: sizing and windowing of the per-metric trackers.
     using cc = cardinality_config;

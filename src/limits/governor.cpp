@@ -468,6 +468,9 @@ void governor::count_drop(const series_ref& s, metric_entry& entry, const pendin
                           drop_reason reason) {
     entry.dropped_series.fetch_add(1, std::memory_order_relaxed);
     entry.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);
+    entry.dropped_by_reason[static_cast<std::size_t>(reason)].fetch_add(1,
+                                                                        std::memory_order_relaxed);
+    if (drop_observer_) drop_observer_->on_drop(s, reason);
     auto& t = *p.tenant;
     t.dropped_series.fetch_add(1, std::memory_order_relaxed);
     t.dropped_datapoints.fetch_add(s.datapoints, std::memory_order_relaxed);

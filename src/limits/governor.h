@@ -33,6 +33,7 @@
 // Trackers survive reloads. The statistics methods may run concurrently with decide().
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -101,6 +102,9 @@ enum class drop_reason : std::uint8_t {
     tenant_max_series,  // a tenant at its max_series (limits file tenants / tenant_defaults)
 };
 std::string_view reason_name(drop_reason r);
+// drop_reason values, for arrays indexed by reason.
+inline constexpr std::size_t k_drop_reasons = 8;
+static_assert(static_cast<std::size_t>(drop_reason::tenant_max_series) + 1 == k_drop_reasons);
 
 struct decision {
     bool keep = true;
@@ -137,6 +141,8 @@ struct metric_summary {
     // Cluster mode: the metric's active series over every replica, as Redis last answered
     // (-1: not known, e.g. no shared limit or no new series since this replica started).
     std::int64_t cluster_active_series = -1;
+    // dropped_series split by reason, indexed by drop_reason (governor drops only).
+    std::array<std::uint64_t, k_drop_reasons> dropped_by_reason{};
 };
 
 struct tenant_summary {
@@ -155,6 +161,14 @@ struct label_summary {
 };
 
 class governor_metrics;
+
+// Sees every series the governor drops (not those kept under action log or dry run), on the
+// deciding thread: it must be cheap and must not block (src/ui/drop_samples.h samples them).
+class drop_observer {
+  public:
+    virtual ~drop_observer() = default;
+    virtual void on_drop(const series_ref& s, drop_reason reason) noexcept = 0;
+};
 
 class governor {
   public:
@@ -188,6 +202,8 @@ class governor {
     // Counts series the receivers dropped before asking (complexity limits), under rule "none",
     // so every drop shows in metrics_governor_series_dropped_total.
     void note_rejected(drop_reason reason, std::uint64_t series, std::uint64_t datapoints);
+    // Set once, before any decide(); null (the default) observes nothing.
+    void set_drop_observer(std::shared_ptr<drop_observer> o) { drop_observer_ = std::move(o); }
 
     // Statistics.
     std::uint64_t active_series() const;  // as of the last refresh()
@@ -336,6 +352,7 @@ class governor {
     std::shared_ptr<cluster_port> cluster_;
     cluster_failure_policy policy_ = cluster_failure_policy::local;
     std::unique_ptr<writeback> writeback_;
+    std::shared_ptr<drop_observer> drop_observer_;
 };
 
 struct governor::metric_entry {
@@ -344,6 +361,7 @@ struct governor::metric_entry {
     std::shared_ptr<cardinality::bloom_tracker> tracker;
     std::atomic<std::uint64_t> dropped_series{0};
     std::atomic<std::uint64_t> dropped_datapoints{0};
+    std::array<std::atomic<std::uint64_t>, k_drop_reasons> dropped_by_reason{};
     // Rule of the latest decision, for statistics: index + 1 into the rules (0: none, and
     // UINT32_MAX: the defaults), valid for the rules generation stored beside it.
     std::atomic<std::uint64_t> rules_generation{0};

@@ -204,6 +204,8 @@ metric_summary governor::summarize(std::string_view name, const metric_entry& e,
     m.dropped_series = e.dropped_series.load(std::memory_order_relaxed);
     m.dropped_datapoints = e.dropped_datapoints.load(std::memory_order_relaxed);
     m.cluster_active_series = e.cluster_active.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < k_drop_reasons; ++i)
+        m.dropped_by_reason[i] = e.dropped_by_reason[i].load(std::memory_order_relaxed);
     if (e.rules_generation.load(std::memory_order_relaxed) == rules.generation) {
         if (const rule* r = rules.rule_by_id(e.last_rule.load(std::memory_order_relaxed))) {
             m.rule = r->name;

@@ -109,86 +109,6 @@ wall::time_point bloom_persistence::wall_of(steady::time_point t) const {
            std::chrono::duration_cast<wall::duration>(clock_.monotonic_now() - t);
 }
 
-result<bloom_persistence::prepared> bloom_persistence::prepare(const std::string& key,
-                                                               cardinality::bloom_tracker& tracker,
-                                                               const tracker_meta* entry) {
-    prepared p;
-    pending_file& f = p.file;
-    f.meta.key = key;
-    f.meta.count = tracker.count();
-    f.meta.last_updated = wall_of(tracker.last_seen());
-    f.meta.memory_bytes = tracker.memory_bytes();
-    std::string payload;
-    const auto ch = options_.incremental ? chains_.find(key) : chains_.end();
-    if (ch != chains_.end() && entry && ch->second.instance == tracker.instance_id() &&
-        entry->checksum == ch->second.base_checksum) {
-        std::uint64_t bytes = 0;
-        std::size_t count = 0;
-        for (const auto& i : entry->increments) {
-            if (i.base_checksum != ch->second.base_checksum) continue;
-            bytes += i.size_bytes;
-            ++count;
-        }
-        const auto limit = static_cast<std::uint64_t>(options_.snapshot_ratio *
-                                                      static_cast<double>(entry->size_bytes));
-        const auto chunk_blocks = static_cast<std::uint32_t>(std::max<std::uint64_t>(
-            1, options_.chunk_size / cardinality::block_bloom::k_bytes_per_block));
-        if (count < options_.max_increments && bytes < limit) {
-            // None when the tracker rotated since its base: the base is taken below instead.
-            auto d = tracker.take_delta(ch->second.epoch, chunk_blocks);
-            // An increment that would by itself pass the ratio (after a rotation every refreshed
-            // series changes a block, and at high churn most chunks change) costs nearly a base
-            // and makes restore read both: the base is written instead. Its copy includes what
-            // the delta took. A chunk costs its words and about one byte of index; gzip takes
-            // little off filter words, so the raw size is the estimate.
-            const std::uint64_t estimate =
-                d ? static_cast<std::uint64_t>(d->changed_chunks()) * (options_.chunk_size + 1) : 0;
-            if (d && bytes + estimate > limit) d.reset();
-            if (d) {
-                const increment_header h{key, ch->second.base_checksum, ch->second.next_seq};
-                payload = encode_increment(h, *d);
-                increment_meta inc;
-                inc.seq = h.seq;
-                inc.base_checksum = h.base_checksum;
-                inc.compressed = options_.compression;
-                f.increment = inc;
-                p.next = ch->second;
-                ++p.next.next_seq;
-            }
-        }
-    }
-    if (!f.increment) {
-        // The marks are taken with the copy: the next increment holds what changed after it.
-        const auto snap = options_.incremental ? tracker.take_snapshot() : tracker.snapshot();
-        payload = encode_tracker(key, snap);
-        // Kept from the existing entry by the store; for a first save, never after last_updated.
-        f.meta.created_at = std::min(clock_.wall_now(), f.meta.last_updated);
-        f.meta.format = k_file_format;
-        f.meta.compressed = options_.compression;
-        f.meta.generations = snap.config.generations;
-        f.meta.window = snap.config.window;
-        f.meta.window_start =
-            snap.taken_at -
-            (snap.generations.empty() ? std::chrono::nanoseconds{0} : snap.generations.back().age);
-        p.next = chain{tracker.instance_id(), snap.epoch, 0, 1};
-    }
-    if (!options_.compression) {
-        if (!f.increment) metrics_.observe_file(1.0, static_cast<double>(payload.size()));
-        f.bytes = std::move(payload);
-        return p;
-    }
-    auto z = gzip_compress(payload, options_.compression_level);
-    if (!z) return make_error(z.error_message());
-    // The spec's file histograms describe tracker files: increments are counted by bytes only.
-    if (!f.increment)
-        metrics_.observe_file(
-            payload.empty() ? 1.0
-                            : static_cast<double>(z->size()) / static_cast<double>(payload.size()),
-            static_cast<double>(z->size()));
-    f.bytes = std::move(*z);
-    return p;
-}
-
 save_report bloom_persistence::save_now(steady::time_point deadline) {
     save_report r;
     if (!store_) return r;
@@ -255,6 +175,8 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
         std::shared_ptr<cardinality::bloom_tracker> tracker;
         chain next;
         bool increment = false;
+        bool layered = false;
+        std::size_t frozen_files = 0;
         std::uint64_t bytes = 0;
     };
     std::map<std::string, in_chunk> owners;
@@ -270,6 +192,8 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
                 metrics_.written(w.increment, static_cast<double>(w.bytes));
                 (w.increment ? r.increment_bytes : r.snapshot_bytes) += w.bytes;
                 r.increments += w.increment ? 1 : 0;
+                r.layered += w.layered ? 1 : 0;
+                r.frozen_files += w.frozen_files;
             } else {
                 // The changes were taken from the tracker: only a new base holds them now.
                 chains_.erase(o.key);
@@ -326,8 +250,12 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
             continue;
         }
         pending_file& f = p->file;
-        chunk_bytes += f.bytes.size();
-        owners[key] = {tracker, p->next, f.increment.has_value(), f.bytes.size()};
+        std::uint64_t bytes = f.bytes.size();
+        for (const auto& ff : f.frozen_files) bytes += ff.second.size();
+        chunk_bytes += bytes;
+        owners[key] = {
+            tracker, p->next, f.increment.has_value(), f.layers.has_value(), f.frozen_files.size(),
+            bytes};
         chunk.push_back(std::move(f));
         if (chunk_bytes >= k_chunk_bytes) flush();
     }
@@ -348,6 +276,7 @@ save_report bloom_persistence::save_now(steady::time_point deadline) {
                        {"disk_usage_bytes", usage},
                        {"disk_limit_bytes", options_.max_size},
                        {"increments", r.increments},
+                       {"generation_files", r.layered + r.frozen_files},
                        {"bytes_written", r.snapshot_bytes + r.increment_bytes}});
     else if (r.stamped > 0)
         logging::debug("bloom state index updated for trackers in use", {{"trackers", r.stamped}});

@@ -11,15 +11,18 @@
 // a short lock that only excludes rotation) and compresses and writes with no lock the ingest
 // path takes.
 //
-// What a save writes (docs/persistence.md, "incremental saves"): a tracker whose filter changed
-// is written whole (its base, `{hash}.bloom.gz`) when this process has not written or restored
-// one, when it rotated since (the generation the base was taken of froze), or when the next
-// increment would take its increments past snapshot_ratio of the base; otherwise only the chunks of
-// its current generation that changed since the previous save are written, as an increment file the
-// index lists. A failed or skipped increment makes the next save of that tracker a base. A tracker
+// What a save writes (docs/persistence.md, "incremental saves" and "generation files"): a tracker
+// whose filter changed is written whole (its base, `{hash}.bloom.gz`) when this process has not
+// written or restored it, or a save of it failed. Otherwise only the chunks of its current
+// generation that changed since the previous save are written, as an increment file the index
+// lists; when it rotated since (the current generation froze), or the next increment would take
+// its increments past snapshot_ratio of what they follow, a new head is written instead (the
+// current generation's words, every generation's age and count) with a file for each generation
+// that froze since, once: frozen generations are never written again. A tracker
 // that was only used (known series) has its index entry's last_updated and count moved (one
 // meta.json write for all of them), so a tracker in use never looks stale at restore. Restore loads
-// each base and then the longest run of its increments that verify (CRC) and apply; the rest are
+// the head and frozen generations when they follow the base found (else, or when one does not
+// verify, the base), then the longest run of increments that verify (CRC) and apply; the rest are
 // counted and logged.
 //
 // Stopping: begin_stop() tells the threads to stop and starts the final save on a thread of its
@@ -98,7 +101,9 @@ struct restore_report {
 
 struct save_report {
     std::size_t saved = 0;
-    std::size_t increments = 0;  // of `saved`, written as increments
+    std::size_t increments = 0;    // of `saved`, written as increments
+    std::size_t layered = 0;       // of `saved`, written as a head (and new frozen generations)
+    std::size_t frozen_files = 0;  // frozen generation files written
     std::uint64_t snapshot_bytes = 0;
     std::uint64_t increment_bytes = 0;
     std::size_t errors = 0;
@@ -211,6 +216,10 @@ class bloom_persistence {
                                         cardinality::tracker_snapshot& snap, restore_report& r);
     result<prepared> prepare(const std::string& key, cardinality::bloom_tracker& tracker,
                              const tracker_meta* entry);  // entry: null when not indexed
+    // A new head of `snap` and the frozen generations that have no file yet.
+    result<pending_file> prepare_layers(const std::string& key, cardinality::tracker_snapshot snap,
+                                        const chain& ch, const tracker_meta& entry);
+
     void saver_loop();
     void cleanup_loop();
     template <typename F>

@@ -1,10 +1,12 @@
 // bloom_persistence::restore(): the state directory read back at startup (see bloom_persistence.h).
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "logging/log.h"
 #include "persistence/bloom_persistence.h"
 #include "persistence/increment_chain.h"
+#include "persistence/layer_codec.h"
 #include "persistence/meta_index.h"
 #include "persistence/persistence_internal.h"
 #include "persistence/tracker_codec.h"
@@ -86,20 +88,61 @@ restore_report bloom_persistence::restore() {
             fail(st.error_message());
             continue;
         }
-        auto bytes = store_->read(*m);
-        if (!bytes) {
-            fail(bytes.error_message());
-            continue;
+        // The layers are newer than the base they follow. While a new base replaces that one
+        // (a crash in between), the file found decides: the old base means the layers are the
+        // newest state, the new one means they are older than it.
+        std::optional<std::string> bytes;
+        std::optional<std::uint32_t> found_crc;
+        if (layers_need_base(*m)) {
+            auto b = store_->read(*m);
+            if (!b) {
+                fail(b.error_message());
+                continue;
+            }
+            found_crc = crc32_of(*b);
+            bytes = std::move(*b);
         }
-        auto snap = decode_tracker_file(*bytes, m->key,
-                                        std::min(memory_limit(), options_.max_file_bytes * 64));
-        if (!snap) {
-            fail(snap.error_message());
-            continue;
+        cardinality::tracker_snapshot snap;
+        std::uint32_t chain_checksum = 0;
+        std::size_t layer_files = 0;
+        bool from_layers = false;
+        if (use_layers(*m, found_crc)) {
+            auto loaded = load_layers(
+                *m, [&](const layer_file& f, bool head) { return store_->read_layer(*m, f, head); },
+                std::min(memory_limit(), options_.max_file_bytes * 64));
+            if (loaded) {
+                snap = std::move(loaded->snapshot);
+                layer_files = loaded->files;
+                chain_checksum = m->layers->head.checksum;
+                from_layers = true;
+            } else {
+                metrics_.layers_skipped();
+                logging::error("bloom state generation files skipped, loading the base file",
+                               {{"key", m->key},
+                                {"error", loaded.error_message()},
+                                {"component", k_component}});
+            }
         }
-        const std::uint32_t base_checksum = crc32_of(*bytes);
-        const auto incs = apply_increments(*m, base_checksum, *snap, r);
-        auto tracker = cardinality::bloom_tracker::restore(*snap, clock_);
+        if (!from_layers) {
+            if (!bytes) {
+                auto b = store_->read(*m);
+                if (!b) {
+                    fail(b.error_message());
+                    continue;
+                }
+                bytes = std::move(*b);
+            }
+            auto decoded = decode_tracker_file(
+                *bytes, m->key, std::min(memory_limit(), options_.max_file_bytes * 64));
+            if (!decoded) {
+                fail(decoded.error_message());
+                continue;
+            }
+            snap = std::move(*decoded);
+            chain_checksum = crc32_of(*bytes);
+        }
+        const auto incs = apply_increments(*m, chain_checksum, snap, r);
+        auto tracker = cardinality::bloom_tracker::restore(snap, clock_);
         if (!tracker) {
             fail(tracker.error_message());
             continue;
@@ -128,15 +171,14 @@ restore_report bloom_persistence::restore() {
         }
         memory += bytes_in_memory;
         ++r.loaded;
-        // The tracker in memory is its base plus every increment listed for it: the next save
-        // can go on with increments of that base. Not when one was skipped (the run on disk has
-        // a gap) or the restore rotated it (the epoch moved: the next save writes a base).
-        // A restored tracker starts at epoch 0 and is rotated by the downtime: epoch 0 means its
-        // current generation is still the base's.
-        if (options_.incremental && incs.applied == incs.listed && shared->epoch() == 0) {
+        // The tracker in memory is its base (or head) plus every increment listed for it: the
+        // next save can go on with increments of that file. Not when one was skipped (the run on
+        // disk has a gap: the next save writes a base). The snapshot is the tracker at epoch 0;
+        // the downtime may have rotated it since, which the next save sees as any rotation (a new
+        // head; the frozen generations already in files are not written again).
+        if (options_.incremental && incs.applied == incs.listed) {
             std::lock_guard lock(save_mu_);
-            chains_[m->key] =
-                chain{shared->instance_id(), shared->epoch(), base_checksum, incs.applied + 1};
+            chains_[m->key] = chain{shared->instance_id(), 0, chain_checksum, incs.applied + 1};
         }
         metrics_.load(true);
         metrics_.observe_load_seconds(
@@ -144,7 +186,8 @@ restore_report bloom_persistence::restore() {
         logging::info("loaded tracker", {{"key", m->key},
                                          {"count", count},
                                          {"age", age_text(age)},
-                                         {"increments", incs.applied}});
+                                         {"increments", incs.applied},
+                                         {"generation_files", layer_files}});
     }
     if (!drop.empty()) {
         if (auto st = store_->remove(drop); !st)

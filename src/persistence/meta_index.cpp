@@ -1,6 +1,7 @@
 // meta.json encoding and validation (see meta_index.h), with nlohmann/json.
 #include "persistence/meta_index.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <limits>
@@ -42,7 +43,76 @@ json entry_json(const tracker_meta& m) {
                             {"compressed", i.compressed}});
         j["increments"] = std::move(incs);
     }
+    if (m.layers) {
+        auto file = [](const layer_file& f) {
+            return json{{"id", f.id},
+                        {"checksum", f.checksum},
+                        {"size_bytes", f.size_bytes},
+                        {"compressed", f.compressed}};
+        };
+        json frozen = json::array();
+        for (const auto& f : m.layers->frozen) frozen.push_back(file(f));
+        j["layers"] = {{"base_checksum", m.layers->base_checksum},
+                       {"head", file(m.layers->head)},
+                       {"frozen", std::move(frozen)}};
+    }
     return j;
+}
+
+// One file of `layers`; an error names the bad field.
+result<layer_file> layer_file_from(const json& e, const char* where) {
+    layer_file f;
+    auto field = [&](const char* name, std::uint64_t max, std::uint64_t& out) -> status {
+        const auto it = e.is_object() ? e.find(name) : e.end();
+        if (it == e.end() || !it->is_number_unsigned() || it->get<std::uint64_t>() > max)
+            return make_error(std::string("layers: ") + where + ": " + name +
+                              " is not an unsigned integer up to " + std::to_string(max));
+        out = it->get<std::uint64_t>();
+        return {};
+    };
+    std::uint64_t crc = 0;
+    for (status st : {field("id", UINT64_MAX, f.id), field("checksum", UINT32_MAX, crc),
+                      field("size_bytes", UINT64_MAX, f.size_bytes)})
+        if (!st) return make_error(st.error_message());
+    f.checksum = static_cast<std::uint32_t>(crc);
+    if (const auto c = e.find("compressed"); c != e.end()) {
+        if (!c->is_boolean())
+            return make_error(std::string("layers: ") + where + ": compressed is not a boolean");
+        f.compressed = c->get<bool>();
+    }
+    return f;
+}
+
+result<layer_set> layers_from(const json& j) {
+    if (!j.is_object()) return make_error("layers is not an object");
+    layer_set out;
+    const auto base = j.find("base_checksum");
+    if (base == j.end() || !base->is_number_unsigned() || base->get<std::uint64_t>() > UINT32_MAX)
+        return make_error("layers: base_checksum is not an unsigned integer up to 4294967295");
+    out.base_checksum = static_cast<std::uint32_t>(base->get<std::uint64_t>());
+    const auto head = j.find("head");
+    if (head == j.end()) return make_error("layers: missing head");
+    auto h = layer_file_from(*head, "head");
+    if (!h) return make_error(h.error_message());
+    if (h->id == 0) return make_error("layers: head: id 0 names no file");
+    out.head = *h;
+    const auto frozen = j.find("frozen");
+    if (frozen == j.end() || !frozen->is_array())
+        return make_error("layers: frozen is not an array");
+    if (frozen->size() >= 64) return make_error("layers: more frozen generations than 63");
+    std::vector<std::uint64_t> ids{out.head.id};
+    for (const auto& e : *frozen) {
+        auto f = layer_file_from(e, "frozen");
+        if (!f) return make_error(f.error_message());
+        if (f->id != 0) {
+            // Two entries naming one file would let one file stand for two generations.
+            if (std::find(ids.begin(), ids.end(), f->id) != ids.end())
+                return make_error("layers: file id " + std::to_string(f->id) + " listed twice");
+            ids.push_back(f->id);
+        }
+        out.frozen.push_back(*f);
+    }
+    return out;
 }
 
 // Reads one entry; an error names the first bad field.
@@ -136,6 +206,11 @@ result<tracker_meta> entry_from(const std::string& map_key, const json& j) {
                                       " of the same base");
             m.increments.push_back(inc);
         }
+    }
+    if (const auto it = j.find("layers"); it != j.end()) {
+        auto layers = layers_from(*it);
+        if (!layers) return make_error(layers.error_message());
+        m.layers = std::move(*layers);
     }
     return m;
 }

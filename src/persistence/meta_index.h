@@ -10,11 +10,17 @@
 // {seq, base_checksum, checksum, size_bytes, compressed}. An increment applies only to the base
 // whose CRC32 is its base_checksum, so after a new base is written the older increments, until
 // they are deleted, are never applied to it.
+// Layered saves add `layers` (docs/persistence.md, "generation files"): {base_checksum, head,
+// frozen}, where head is the current generation's file (every generation's age and count, the
+// current one's words) and frozen lists one file per older generation (id 0: an empty generation,
+// no file). Each file is {id, checksum, size_bytes, compressed}. The layers follow the base whose
+// CRC32 is base_checksum and are newer than it; increments then follow the head.
 // A reader refuses a version it does not know (parse_meta returns version_unsupported).
 //
 // Value types; not synchronized.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -39,6 +45,33 @@ struct increment_meta {
     bool operator==(const increment_meta&) const = default;
 };
 
+// One generation file of a tracker: `trackers/{hash}.{id}.head[.gz]` (the head) or
+// `trackers/{hash}.{id}.gen[.gz]` (a frozen generation). Ids are never reused within a layer set.
+struct layer_file {
+    std::uint64_t id = 0;  // 0 in `frozen`: an empty generation, no file
+    std::uint32_t checksum = 0;
+    std::uint64_t size_bytes = 0;
+    bool compressed = true;
+    bool operator==(const layer_file&) const = default;
+};
+
+struct layer_set {
+    std::uint32_t base_checksum = 0;  // the base file these are newer than
+    layer_file head;
+    std::vector<layer_file> frozen;  // generation 1 (the newest frozen), 2, ...
+    std::uint64_t bytes() const {
+        std::uint64_t n = head.size_bytes;
+        for (const auto& f : frozen) n += f.size_bytes;
+        return n;
+    }
+    std::uint64_t max_id() const {
+        std::uint64_t n = head.id;
+        for (const auto& f : frozen) n = std::max(n, f.id);
+        return n;
+    }
+    bool operator==(const layer_set&) const = default;
+};
+
 struct tracker_meta {
     std::string key;
     std::string hash;  // sha256_hex(key): the file name
@@ -57,11 +90,19 @@ struct tracker_meta {
     std::chrono::system_clock::time_point window_start{};
     std::uint64_t memory_bytes = 0;
     std::vector<increment_meta> increments;  // per base_checksum, by seq ascending
+    std::optional<layer_set> layers;
 
-    // The base file and every increment.
+    // The layers follow the base this entry names: they are the newest state. (While a new base
+    // replaces the old one, layers that follow the old one may still be listed; see
+    // tracker_store.h.)
+    bool layered() const { return layers && layers->base_checksum == checksum; }
+    // The file increments follow: the head when layered, else the base.
+    std::uint32_t chain_checksum() const { return layered() ? layers->head.checksum : checksum; }
+    // The base file, every increment and every generation file.
     std::uint64_t disk_bytes() const {
         std::uint64_t n = size_bytes;
         for (const auto& i : increments) n += i.size_bytes;
+        if (layers) n += layers->bytes();
         return n;
     }
 };

@@ -72,6 +72,14 @@ persistence_metrics::persistence_metrics(const std::shared_ptr<prometheus::Regis
                  "one that was. The tracker loads from its base and the increments before.")
              .Register(r)
              .Add({});
+    layers_skipped_ =
+        &prometheus::BuildCounter()
+             .Name("bloom_persistence_generation_files_skipped_total")
+             .Help(
+                 "Trackers whose generation files (head, frozen generations) did not all verify "
+                 "at restore (missing, CRC, decode): the tracker loads from its base file.")
+             .Register(r)
+             .Add({});
     auto histogram = [&](const char* name, const char* help,
                          prometheus::Histogram::BucketBoundaries b) {
         return &prometheus::BuildHistogram().Name(name).Help(help).Register(r).Add({},
@@ -98,6 +106,9 @@ void persistence_metrics::written(bool increment, double bytes) {
 }
 void persistence_metrics::increment_skipped() {
     if (increments_skipped_) increments_skipped_->Increment();
+}
+void persistence_metrics::layers_skipped() {
+    if (layers_skipped_) layers_skipped_->Increment();
 }
 void persistence_metrics::save(bool ok) {
     if (auto* c = ok ? saves_ok_ : saves_error_) c->Increment();

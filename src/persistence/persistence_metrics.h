@@ -36,6 +36,9 @@ class persistence_metrics {
     // An increment left out at restore (torn, unreadable, or after one that was): the tracker is
     // restored from its base and the increments before it.
     void increment_skipped();
+    // A tracker whose generation files (head, frozen generations) did not all verify at restore:
+    // it is restored from its base file instead.
+    void layers_skipped();
 
   private:
     prometheus::Counter* saves_ok_ = nullptr;
@@ -51,6 +54,7 @@ class persistence_metrics {
     prometheus::Counter* recovered_ = nullptr;
     prometheus::Counter* written_snapshot_ = nullptr;
     prometheus::Counter* written_increment_ = nullptr;
+    prometheus::Counter* layers_skipped_ = nullptr;
     prometheus::Counter* increments_skipped_ = nullptr;
     prometheus::Histogram* save_seconds_ = nullptr;
     prometheus::Histogram* load_seconds_ = nullptr;

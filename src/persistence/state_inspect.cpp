@@ -7,6 +7,7 @@
 #include "cardinality/bloom_tracker.h"
 #include "persistence/increment_chain.h"
 #include "persistence/increment_codec.h"
+#include "persistence/layer_codec.h"
 #include "persistence/tracker_codec.h"
 #include "persistence/tracker_store.h"
 
@@ -145,7 +146,9 @@ void check_tracker(file_system& fs, mg::clock& clock, const inspect_options& o,
     t.base_detail = rd.detail;
     t.base_bytes = rd.size;
     std::optional<cardinality::tracker_snapshot> snap;
+    std::optional<std::uint32_t> found_crc;
     if (rd.status == file_status::ok || rd.status == file_status::ok_previous) {
+        found_crc = crc32_of(rd.bytes);
         auto decoded = decode_tracker_file(rd.bytes, key, o.max_inflated_bytes);
         if (decoded) {
             snap = std::move(*decoded);
@@ -154,6 +157,62 @@ void check_tracker(file_system& fs, mg::clock& clock, const inspect_options& o,
             t.base_detail = decoded.error_message();
         }
     }
+    const bool base_loads = snap.has_value();
+    std::uint32_t chain_crc = found_crc.value_or(0);
+    if (m.layers) {
+        // Every generation file on its own, then the layers as a start would load them.
+        std::map<std::string, std::string> layer_bytes;
+        auto check = [&](const layer_file& f, bool head, std::size_t g) {
+            layer_check c;
+            c.file = tracker_store::layer_file_name(m.hash, f, head);
+            c.generation = g;
+            auto lr = read_checked(fs, trackers_dir + "/" + c.file, f.checksum, std::nullopt,
+                                   o.max_file_bytes);
+            c.status = lr.status;
+            c.detail = lr.detail;
+            c.size = lr.size;
+            if (lr.status == file_status::ok) {
+                if (auto d = decode_tracker_file(lr.bytes, key, o.max_inflated_bytes); !d) {
+                    c.status = file_status::undecodable;
+                    c.detail = d.error_message();
+                }
+                layer_bytes[c.file] = std::move(lr.bytes);
+            }
+            t.layers.push_back(std::move(c));
+        };
+        check(m.layers->head, true, 0);
+        for (std::size_t g = 0; g < m.layers->frozen.size(); ++g)
+            if (m.layers->frozen[g].id != 0) check(m.layers->frozen[g], false, g + 1);
+        if (use_layers(m, found_crc)) {
+            auto loaded = load_layers(
+                m,
+                [&](const layer_file& f, bool head) -> result<std::string> {
+                    const auto name = tracker_store::layer_file_name(m.hash, f, head);
+                    const auto it = layer_bytes.find(name);
+                    if (it != layer_bytes.end()) return it->second;
+                    for (const auto& c : t.layers)
+                        if (c.file == name) return make_error(c.detail);
+                    return make_error("not read");
+                },
+                o.max_inflated_bytes);
+            if (loaded) {
+                snap = std::move(loaded->snapshot);
+                chain_crc = m.layers->head.checksum;
+                t.from_layers = true;
+            } else {
+                problem("generation files: " + loaded.error_message() +
+                        "; a start loads the base file instead");
+            }
+        } else {
+            r.warnings.push_back(key +
+                                 ": generation files of an older base (superseded: never "
+                                 "loaded, deleted at the tracker's next save)");
+        }
+    }
+    if (!base_loads && t.from_layers)
+        problem("base file " + t.base_file + ": " +
+                (t.base_status == file_status::missing ? std::string("missing") : t.base_detail) +
+                "; a start loads the generation files, a reader of the base file alone cannot");
     if (!snap) {
         problem("base file " + t.base_file + ": " +
                 (t.base_status == file_status::missing ? std::string("missing") : t.base_detail) +
@@ -171,9 +230,10 @@ void check_tracker(file_system& fs, mg::clock& clock, const inspect_options& o,
     }
     if (t.base_status == file_status::ok_previous)
         r.warnings.push_back(key + ": base file " + t.base_file +
-                             " is the previous save's (a save was cut short); a start loads it");
+                             " is the previous save's (a save was cut short)" +
+                             (t.from_layers ? "" : "; a start loads it"));
 
-    const std::uint32_t base_crc = crc32_of(rd.bytes);
+    const std::uint32_t base_crc = chain_crc;
     const auto chain = apply_increment_chain(
         m, base_crc, *snap,
         [&](const increment_meta& inc) -> result<std::string> {
@@ -319,12 +379,8 @@ state_report inspect_state(file_system& fs, mg::clock& clock, const inspect_opti
 
     // Files in trackers/ that no entry lists, as tracker_store::open sees them.
     std::set<std::string> wanted;
-    for (const auto& t : r.trackers) {
-        wanted.insert(tracker_store::base_file_name(t.meta.hash, true));
-        wanted.insert(tracker_store::base_file_name(t.meta.hash, false));
-        for (const auto& inc : t.meta.increments)
-            wanted.insert(tracker_store::increment_file_name(t.meta.hash, inc));
-    }
+    for (const auto& t : r.trackers)
+        for (auto& name : tracker_store::listed_file_names(t.meta)) wanted.insert(std::move(name));
     // Entries were lost (the index or some of its entries unreadable): a start rebuilds them
     // from the unlisted files rather than deleting them.
     const bool index_whole = r.meta == meta_problem::none && r.bad_entries.empty();

@@ -1,6 +1,7 @@
 // state_inspect: a read-only look at a bloom state directory, for `metrics-governor state
 // inspect` and `state verify` (docs/persistence.md, "Looking at a state directory"): what
-// meta.json lists, and for each tracker whether its base file and increments are there, verify
+// meta.json lists, and for each tracker whether its base file, generation files and increments are
+// there, verify
 // (CRC32 against the index) and decode, which increments a start would apply (increment_chain.h,
 // the restore's own rule), and the tracker as it would be rebuilt (count, generations). Files in
 // trackers/ that the index does not list and the contents of unreadable/ are listed too. Every
@@ -60,6 +61,15 @@ struct increment_check {
     std::string skipped;  // why, when fate is skipped
 };
 
+// One generation file of an entry's layers (head first, then the frozen generations in order).
+struct layer_check {
+    std::string file;            // name in trackers/
+    std::size_t generation = 0;  // 0: the head
+    std::uint64_t size = 0;
+    file_status status = file_status::missing;
+    std::string detail;
+};
+
 struct generation_check {
     std::chrono::nanoseconds age{0};  // at the time of inspection
     std::int64_t latest_count = 0;    // series whose latest sighting is in it
@@ -75,6 +85,9 @@ struct tracker_check {
     file_status base_status = file_status::missing;
     std::string base_detail;
     std::vector<increment_check> increments;  // index order
+    std::vector<layer_check> layers;          // the head, then frozen generations (with files)
+    // A start loads the layers (head and frozen generations) rather than the base file.
+    bool from_layers = false;
     // From the base plus the applied increments, when the base decodes:
     std::optional<std::uint64_t> count_rebuilt;  // at the last save (base or increment)
     std::optional<std::uint64_t> count_now;      // restored now: expired generations rotated out

@@ -54,7 +54,16 @@ void text_tracker(std::ostream& out, const state_report& r, const tracker_check&
     out << "  base          " << t.base_file << ", " << t.base_bytes << " bytes, CRC32 "
         << m.checksum << ": " << to_string(t.base_status);
     if (!t.base_detail.empty()) out << ": " << t.base_detail;
+    if (t.from_layers) out << " (a start loads the generation files below)";
     out << "\n";
+    for (const auto& c : t.layers) {
+        out << "  "
+            << (c.generation == 0 ? "head         "
+                                  : "frozen gen " + std::to_string(c.generation) + " ")
+            << " " << c.file << ", " << c.size << " bytes: " << to_string(c.status);
+        if (!c.detail.empty() && c.status != file_status::missing) out << " (" << c.detail << ")";
+        out << "\n";
+    }
     for (const auto& c : t.increments) {
         out << "  increment     seq " << c.meta.seq << ", " << c.file << ", " << c.meta.size_bytes
             << " bytes: " << to_string(c.status);
@@ -165,6 +174,17 @@ std::string render_json(const state_report& r) {
                  {"count", g.latest_count},
                  {"slices", g.slices},
                  {"filter_bytes", g.filter_bytes}});
+        jt["from_layers"] = t.from_layers;
+        auto& layers = jt["layers"] = json_t::array();
+        for (const auto& c : t.layers) {
+            json_t jl = {{"file", c.file},
+                         {"generation", c.generation},
+                         {"role", c.generation == 0 ? "head" : "frozen"},
+                         {"size_bytes", c.size},
+                         {"status", to_string(c.status)}};
+            if (!c.detail.empty()) jl["error"] = c.detail;
+            layers.push_back(std::move(jl));
+        }
         auto& incs = jt["increments"] = json_t::array();
         for (const auto& c : t.increments) {
             json_t ji = {{"seq", c.meta.seq},

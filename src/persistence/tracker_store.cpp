@@ -12,9 +12,6 @@
 namespace mg::persistence {
 namespace {
 
-constexpr unsigned k_dir_mode = 0700;
-constexpr unsigned k_file_mode = 0600;
-
 std::string file_name(const tracker_meta& m) {
     return tracker_store::base_file_name(m.hash, m.compressed);
 }
@@ -59,9 +56,7 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::
 
     std::set<std::string> wanted;
     for (const auto& [key, m] : s->index_.trackers) {
-        wanted.insert(base_file_name(m.hash, true));
-        wanted.insert(base_file_name(m.hash, false));
-        for (const auto& inc : m.increments) wanted.insert(increment_file_name(m.hash, inc));
+        for (auto& name : listed_file_names(m)) wanted.insert(std::move(name));
         s->tracker_bytes_ += m.disk_bytes();
     }
     auto listing = fs.list_dir(s->trackers_dir());
@@ -99,135 +94,6 @@ result<std::unique_ptr<tracker_store>> tracker_store::open(file_system& fs, mg::
     return s;
 }
 
-void tracker_store::set_aside(const std::string& name, std::string why, open_report& report) {
-    // Aside, not deleted: it may be readable by another build, or by a human.
-    const std::string path = trackers_dir() + "/" + name;
-    std::string moved = unreadable_dir() + "/" + name;
-    if (auto st = fs_.create_dirs(unreadable_dir(), k_dir_mode); !st) {
-        why += "; left in place: " + st.error_message();
-    } else if (auto mv = fs_.rename(path, moved); !mv) {
-        why += "; left in place: " + mv.error_message();
-    }
-    report.set_aside[name] = why;
-}
-
-std::vector<dir_entry> tracker_store::recover_increments(const std::vector<dir_entry>& listing,
-                                                         open_report& report) {
-    std::vector<dir_entry> rest;
-    std::map<std::string, std::vector<increment_meta>> found;  // key -> increments
-    for (const auto& e : listing) {
-        const bool gz = e.name.ends_with(".inc.gz");
-        if (!gz && !e.name.ends_with(".inc")) {
-            rest.push_back(e);
-            continue;
-        }
-        std::string why;
-        auto bytes = fs_.read_file(trackers_dir() + "/" + e.name, options_.max_file_bytes);
-        if (!bytes) {
-            set_aside(e.name, bytes.error_message(), report);
-            continue;
-        }
-        auto decoded = decode_increment_file(*bytes, {}, options_.max_inflated_bytes);
-        if (!decoded) {
-            set_aside(e.name, decoded.error_message(), report);
-            continue;
-        }
-        increment_meta inc;
-        inc.seq = decoded->header.seq;
-        inc.base_checksum = decoded->header.base_checksum;
-        inc.checksum = crc32_of(*bytes);
-        inc.size_bytes = bytes->size();
-        inc.compressed = gz;
-        const auto it = index_.trackers.find(decoded->header.key);
-        if (it == index_.trackers.end()) {
-            set_aside(e.name, "no base file of its tracker \"" + decoded->header.key + "\"",
-                      report);
-            continue;
-        }
-        if (increment_file_name(it->second.hash, inc) != e.name) {
-            set_aside(e.name, "its contents do not match its file name", report);
-            continue;
-        }
-        found[decoded->header.key].push_back(inc);
-    }
-    for (auto& [key, incs] : found) {
-        auto& m = index_.trackers[key];
-        for (const auto& inc : incs) {
-            const bool listed = std::any_of(
-                m.increments.begin(), m.increments.end(), [&](const increment_meta& have) {
-                    return have.base_checksum == inc.base_checksum && have.seq == inc.seq;
-                });
-            if (listed) continue;
-            m.increments.push_back(inc);
-            tracker_bytes_ += inc.size_bytes;
-        }
-        std::sort(m.increments.begin(), m.increments.end(),
-                  [](const increment_meta& a, const increment_meta& b) {
-                      return a.base_checksum != b.base_checksum ? a.base_checksum < b.base_checksum
-                                                                : a.seq < b.seq;
-                  });
-        report.recovered.push_back(key + " (" + std::to_string(incs.size()) + " increments)");
-    }
-    return rest;
-}
-
-void tracker_store::recover_from_files(const std::vector<dir_entry>& all, open_report& report) {
-    std::vector<dir_entry> listing, increments;
-    for (const auto& e : all)
-        (e.name.ends_with(".inc") || e.name.ends_with(".inc.gz") ? increments : listing)
-            .push_back(e);
-    for (const auto& e : listing) {
-        const std::string path = trackers_dir() + "/" + e.name;
-        const bool gz = e.name.ends_with(".bloom.gz");
-        const bool plain = !gz && e.name.ends_with(".bloom");
-        std::string why;
-        tracker_meta m;
-        if (!gz && !plain) {
-            why = "not a tracker file name";
-        } else if (auto bytes = fs_.read_file(path, options_.max_file_bytes); !bytes) {
-            why = bytes.error_message();
-        } else if (auto decoded = decode_tracker_file_any_key(*bytes, options_.max_inflated_bytes);
-                   !decoded) {
-            why = decoded.error_message();
-        } else if (const std::string stem = e.name.substr(0, e.name.size() - (gz ? 9 : 6));
-                   sha256_hex(decoded->key) != stem) {
-            why = "its key \"" + decoded->key + "\" does not hash to its file name";
-        } else if (index_.trackers.count(decoded->key) != 0) {
-            why = "its key \"" + decoded->key + "\" is indexed already";
-        } else if (auto valid = validate_key(decoded->key); !valid) {
-            why = valid.error_message();
-        } else {
-            const auto* snap = &decoded->snapshot;
-            m.key = decoded->key;
-            m.hash = stem;
-            m.checksum = crc32_of(*bytes);
-            m.size_bytes = bytes->size();
-            m.compressed = gz;
-            m.format = k_file_format;
-            m.generations = snap->config.generations;
-            m.window = snap->config.window;
-            // The snapshot's time is the last save: the best "last used" the files still know.
-            m.last_updated = m.last_saved = m.created_at = snap->taken_at;
-            m.window_start =
-                snap->taken_at - (snap->generations.empty() ? std::chrono::nanoseconds{0}
-                                                            : snap->generations.back().age);
-            std::int64_t count = 0;
-            for (const auto& g : snap->generations)
-                count += std::max<std::int64_t>(g.latest_count, 0);
-            m.count = static_cast<std::uint64_t>(count);
-            m.memory_bytes = 0;  // known again after the restore
-        }
-        if (why.empty()) {
-            tracker_bytes_ += m.size_bytes;
-            report.recovered.push_back(m.key);
-            index_.trackers[m.key] = std::move(m);
-            continue;
-        }
-        set_aside(e.name, std::move(why), report);
-    }
-    (void)recover_increments(increments, report);
-}
-
 meta_index tracker_store::index() const {
     std::lock_guard lock(mu_);
     return index_;
@@ -258,6 +124,80 @@ std::string tracker_store::increment_file_name(const std::string& hash, const in
     std::snprintf(base, sizeof base, "%08x", static_cast<unsigned>(inc.base_checksum));
     return hash + "." + base + "." + std::to_string(inc.seq) +
            (inc.compressed ? ".inc.gz" : ".inc");
+}
+
+std::string tracker_store::layer_file_name(const std::string& hash, const layer_file& f,
+                                           bool head) {
+    return hash + "." + std::to_string(f.id) + (head ? ".head" : ".gen") +
+           (f.compressed ? ".gz" : "");
+}
+
+bool tracker_store::is_layer_file_name(const std::string& name) {
+    return name.ends_with(".head") || name.ends_with(".head.gz") || name.ends_with(".gen") ||
+           name.ends_with(".gen.gz");
+}
+
+std::vector<std::string> tracker_store::listed_file_names(const tracker_meta& m) {
+    std::vector<std::string> out{base_file_name(m.hash, true), base_file_name(m.hash, false)};
+    for (const auto& inc : m.increments) out.push_back(increment_file_name(m.hash, inc));
+    if (m.layers) {
+        out.push_back(layer_file_name(m.hash, m.layers->head, true));
+        for (const auto& f : m.layers->frozen)
+            if (f.id != 0) out.push_back(layer_file_name(m.hash, f, false));
+    }
+    return out;
+}
+
+result<std::string> tracker_store::read_layer(const tracker_meta& meta, const layer_file& f,
+                                              bool head) const {
+    const std::string p = trackers_dir() + "/" + layer_file_name(meta.hash, f, head);
+    auto bytes = fs_.read_file(p, options_.max_file_bytes);
+    if (!bytes) return make_error(bytes.error_message());
+    if (const auto crc = crc32_of(*bytes); crc != f.checksum)
+        return make_error("checksum mismatch in " + p + ": file CRC32 " + std::to_string(crc) +
+                          ", index " + std::to_string(f.checksum));
+    return bytes;
+}
+
+status tracker_store::write_layers_locked(pending_file& f) {
+    auto& layers = *f.layers;
+    std::vector<std::string> written;
+    auto undo = [&](status st) {
+        for (const auto& p : written) (void)fs_.remove(p);
+        return st;
+    };
+    for (const auto& file : f.frozen_files) {
+        // Not a structured binding: a lambda cannot capture one before C++20's clang 16.
+        const std::uint64_t id = file.first;
+        const std::string& bytes = file.second;
+        const auto it = std::find_if(layers.frozen.begin(), layers.frozen.end(),
+                                     [id](const layer_file& l) { return l.id == id; });
+        if (it == layers.frozen.end() || id == 0)
+            return undo(make_error("frozen generation file " + std::to_string(id) +
+                                   " is not in its layer set"));
+        if (bytes.size() > options_.max_file_bytes)
+            return undo(make_error("generation file of " + std::to_string(bytes.size()) +
+                                   " bytes is over the limit of " +
+                                   std::to_string(options_.max_file_bytes) + " bytes"));
+        it->checksum = crc32_of(bytes);
+        it->size_bytes = bytes.size();
+        const std::string p = trackers_dir() + "/" + layer_file_name(f.meta.hash, *it, false);
+        if (auto st = write_file_atomic(fs_, p, bytes, k_file_mode, false); !st) return undo(st);
+        written.push_back(p);
+    }
+    layers.head.checksum = crc32_of(f.bytes);
+    layers.head.size_bytes = f.bytes.size();
+    const std::string p = trackers_dir() + "/" + layer_file_name(f.meta.hash, layers.head, true);
+    if (auto st = write_file_atomic(fs_, p, f.bytes, k_file_mode, false); !st) return undo(st);
+    return {};
+}
+
+void tracker_store::remove_superseded_locked(const tracker_meta& before,
+                                             const tracker_meta& after) {
+    const auto keep = listed_file_names(after);
+    for (const auto& name : listed_file_names(before))
+        if (std::find(keep.begin(), keep.end(), name) == keep.end())
+            (void)fs_.remove(trackers_dir() + "/" + name);
 }
 
 std::string tracker_store::increment_path(const tracker_meta& meta,
@@ -360,18 +300,27 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
     const meta_index before = index_;
     const std::uint64_t tracker_bytes_before = tracker_bytes_;
     // Fill in what the store owns; split new keys, re-saved keys and increments.
-    std::vector<pending_file*> fresh, existing, increments;
+    std::vector<pending_file*> fresh, existing, increments, layered;
     std::map<std::string, status> results;
     for (auto* f : todo) {
         tracker_meta& m = f->meta;
         m.hash = sha256_hex(m.key);
         const auto it = index_.trackers.find(m.key);
+        if (f->layers) {
+            if (it == index_.trackers.end())
+                results[m.key] = make_error("generation files of a tracker no longer indexed");
+            else if (it->second.checksum != f->layers->base_checksum)
+                results[m.key] = make_error("generation files of a base that was replaced");
+            else
+                layered.push_back(f);
+            continue;
+        }
         if (f->increment) {
             f->increment->checksum = crc32_of(f->bytes);
             f->increment->size_bytes = f->bytes.size();
             if (it == index_.trackers.end())
                 results[m.key] = make_error("increment of a tracker no longer indexed");
-            else if (it->second.checksum != f->increment->base_checksum)
+            else if (it->second.chain_checksum() != f->increment->base_checksum)
                 results[m.key] = make_error("increment of a base that was replaced");
             else
                 increments.push_back(f);
@@ -386,8 +335,10 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
             m.created_at = it->second.created_at;
             if (it->second.checksum != m.checksum) m.previous_checksum = it->second.checksum;
             // Listed until the new base is in place: a crash before that loads the old base and
-            // its increments (they name the old base's checksum, so never the new one's).
+            // its increments (they name the old base's checksum, so never the new one's), or the
+            // layers that followed the old base (they name it too).
             m.increments = it->second.increments;
+            m.layers = it->second.layers;
             existing.push_back(f);
         } else {
             fresh.push_back(f);
@@ -441,9 +392,29 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
         }
         results[f->meta.key] = std::move(st);
     }
+    // Layered saves: the new generation files, then an entry that lists them instead of the
+    // previous head, expired frozen generations and the increments the head now holds.
+    std::vector<std::pair<tracker_meta, tracker_meta>> relayered;  // before, after
+    for (auto* f : layered) {
+        status st = past_deadline(f->meta.key) ? k_late : write_layers_locked(*f);
+        if (st) {
+            const tracker_meta& was = index_.trackers.at(f->meta.key);
+            tracker_meta m = was;
+            m.layers = *f->layers;
+            m.increments.clear();
+            m.count = f->meta.count;
+            m.last_updated = std::max(m.last_updated, f->meta.last_updated);
+            m.memory_bytes = f->meta.memory_bytes;
+            m.last_saved = now;
+            relayered.emplace_back(was, m);
+            set_entry_locked(m);
+        }
+        results[f->meta.key] = std::move(st);
+    }
     // The new names are durable before the index names them.
     status dir_st;
-    if (!fresh.empty() || !written_increments.empty()) dir_st = fs_.sync_dir(trackers_dir());
+    if (!fresh.empty() || !written_increments.empty() || !relayered.empty())
+        dir_st = fs_.sync_dir(trackers_dir());
     // 2. The index: new keys and increments, and re-saved keys with the old checksum as
     //    previous_checksum.
     for (auto* f : existing) set_entry_locked(f->meta);
@@ -460,14 +431,19 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
             (void)fs_.remove(increment_path(f->meta, *f->increment));
             results[f->meta.key] = index_st;
         }
+        for (const auto& [was, now_m] : relayered) {
+            remove_superseded_locked(now_m, was);
+            results[now_m.key] = index_st;
+        }
         index_ = before;
         tracker_bytes_ = tracker_bytes_before;
         for (auto* f : existing) results[f->meta.key] = index_st;
     } else {
+        for (const auto& [was, now_m] : relayered) remove_superseded_locked(was, now_m);
         // 3. Re-saved keys: replace each file; the index accepts the old one or the new one.
         bool any_failed = false;
         bool any_replaced = false;
-        std::vector<std::pair<tracker_meta, std::vector<increment_meta>>> superseded;
+        std::vector<std::pair<tracker_meta, tracker_meta>> superseded;  // before, after
         for (auto* f : existing) {
             status st = write_file(*f);
             if (!st) {
@@ -476,10 +452,11 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
                 set_entry_locked(before.trackers.at(f->meta.key));
             } else {
                 any_replaced = true;
-                if (!f->meta.increments.empty()) {
+                if (!f->meta.increments.empty() || f->meta.layers) {
                     tracker_meta m = f->meta;
-                    superseded.emplace_back(m, std::move(m.increments));
                     m.increments.clear();
+                    m.layers.reset();
+                    superseded.emplace_back(f->meta, m);
                     set_entry_locked(m);
                 }
             }
@@ -493,29 +470,24 @@ std::vector<save_outcome> tracker_store::save(std::vector<pending_file> files,
             // whole again).
             for (auto* f : existing)
                 if (results[f->meta.key]) results[f->meta.key] = replaced_st;
-            for (auto& [m, incs] : superseded) {
-                m.increments = incs;
-                set_entry_locked(m);
-            }
+            for (const auto& [was, m] : superseded) set_entry_locked(was);
         } else if (any_failed || !superseded.empty()) {
             // 4. Increments of replaced bases: out of the index, then deleted. If this index
             //    write fails they stay listed (and on disk) but are never applied: their base is
             //    gone. Best effort either way: the index on disk already accepts the old files
             //    through previous_checksum.
             if (write_index_locked()) {
-                for (const auto& [m, incs] : superseded)
-                    for (const auto& inc : incs) (void)fs_.remove(increment_path(m, inc));
+                for (const auto& [was, m] : superseded) remove_superseded_locked(was, m);
             } else {
-                for (auto& [m, incs] : superseded) {
-                    m.increments = incs;
-                    set_entry_locked(m);
-                }
+                for (const auto& [was, m] : superseded) set_entry_locked(was);
             }
         }
     }
     for (auto* f : todo)
         out.push_back({f->meta.key, results[f->meta.key], timed_out.count(f->meta.key) != 0,
-                       f->increment ? f->increment->checksum : f->meta.checksum});
+                       f->increment ? f->increment->checksum
+                       : f->layers  ? f->layers->head.checksum
+                                    : f->meta.checksum});
     return out;
 }
 
@@ -532,15 +504,9 @@ status tracker_store::remove(const std::vector<std::string>& keys) {
     if (gone.empty()) return {};
     if (auto st = write_index_locked(); !st) return st;
     status result;
-    for (const auto& m : gone) {
-        for (bool compressed : {true, false}) {
-            tracker_meta v = m;
-            v.compressed = compressed;
-            if (auto st = fs_.remove(file_path(v)); !st && result) result = st;
-        }
-        for (const auto& inc : m.increments)
-            if (auto st = fs_.remove(increment_path(m, inc)); !st && result) result = st;
-    }
+    for (const auto& m : gone)
+        for (const auto& name : listed_file_names(m))
+            if (auto st = fs_.remove(trackers_dir() + "/" + name); !st && result) result = st;
     return result;
 }
 

@@ -10,7 +10,13 @@
 // it follows, so until then it is never applied to the new base). A crash at any point leaves,
 // for every indexed key, a file whose CRC matches the index's checksum or previous_checksum, so a
 // restart loads the new or the previous save of each tracker, never a torn one, and never an
-// entry without its file. Removal is the reverse: index first, then the file. An unlisted file
+// entry without its file. A new set of generation files (layered saves: a head and the frozen
+// generations not written before) is written like increments, under new names, before the index
+// that lists it; the files it supersedes (the previous head, frozen generations that expired,
+// increments of the previous head) are deleted after that index write. When a base is re-saved
+// under layers, the layers stay listed until the new base is in place (they name the old base's
+// checksum: restore prefers them only over that base), then go like superseded increments.
+// Removal is the reverse: index first, then the file. An unlisted file
 // is an orphan, deleted at open, but only when the index was read whole: when meta.json is
 // malformed (moved aside as meta.json.corrupt) or some of its entries are, every unlisted file
 // is a tracker whose index was lost, and the index is rebuilt from the files themselves (each
@@ -61,10 +67,17 @@ struct store_options {
 // base_checksum and compressed given; checksum and size filled in): the entry's count,
 // last_updated and memory_bytes move, and the increment joins its list. It fails when the entry
 // is gone or its base is no longer the one the increment follows.
+// With `layers` set, the bytes are a new head of meta.key's layers (layers->head's id and
+// compressed given; its checksum and size are filled in), `frozen_files` the frozen generation
+// files not on disk yet (by id; their checksums and sizes in layers->frozen are filled in), and
+// the set replaces the entry's layers and increments. It fails when the entry is gone or its base
+// is no longer layers->base_checksum.
 struct pending_file {
     tracker_meta meta;
     std::string bytes;
     std::optional<increment_meta> increment;
+    std::optional<layer_set> layers;
+    std::vector<std::pair<std::uint64_t, std::string>> frozen_files;
 };
 
 struct save_outcome {
@@ -100,6 +113,9 @@ struct open_report {
 
 class tracker_store {
   public:
+    static constexpr unsigned k_dir_mode = 0700;
+    static constexpr unsigned k_file_mode = 0600;
+
     // Creates the directories (0700) and reads the index. An unusable directory is an error; an
     // index of an unknown version is an error too (the directory may belong to a newer build and
     // is left untouched). A malformed index is moved aside and rebuilt from the tracker files;
@@ -140,6 +156,9 @@ class tracker_store {
     // Reads and verifies one increment file of an entry (size limit, CRC32 against its checksum).
     result<std::string> read_increment(const tracker_meta& meta, const increment_meta& inc) const;
 
+    // Reads and verifies one generation file of an entry's layers (size limit, CRC32).
+    result<std::string> read_layer(const tracker_meta& meta, const layer_file& f, bool head) const;
+
     // Drops the keys from the index and deletes their files.
     status remove(const std::vector<std::string>& keys);
 
@@ -153,6 +172,11 @@ class tracker_store {
     static std::string base_file_name(const std::string& hash, bool compressed);
     // `{hash}.{base_checksum:08x}.{seq}.inc` (+ ".gz" when compressed).
     static std::string increment_file_name(const std::string& hash, const increment_meta& inc);
+    // `{hash}.{id}.head` or `{hash}.{id}.gen` (+ ".gz" when compressed).
+    static std::string layer_file_name(const std::string& hash, const layer_file& f, bool head);
+    static bool is_layer_file_name(const std::string& name);
+    // Every file name an entry lists: base (both extensions), increments, generation files.
+    static std::vector<std::string> listed_file_names(const tracker_meta& m);
 
   private:
     tracker_store(file_system& fs, mg::clock& clock, store_options options);
@@ -164,6 +188,12 @@ class tracker_store {
                                               open_report& report);
     void set_aside(const std::string& name, std::string why, open_report& report);
     void set_entry_locked(const tracker_meta& m);
+    // Writes the new generation files of a layered save (the head last); fills in their checksums
+    // and sizes. On failure, what was written is removed again.
+    status write_layers_locked(pending_file& f);
+    // The files of `before` that `after` no longer lists, deleted (best effort: an unlisted file
+    // is an orphan the next open removes).
+    void remove_superseded_locked(const tracker_meta& before, const tracker_meta& after);
     std::string meta_path() const { return options_.path + "/meta.json"; }
     std::string trackers_dir() const { return options_.path + "/trackers"; }
     std::string unreadable_dir() const { return options_.path + "/unreadable"; }

@@ -250,6 +250,18 @@ void persistence() {
     m.memory_bytes = 65536;
     idx.trackers[m.key] = m;
     put("meta_json", "two_entries_extensions.json", mg::persistence::to_json(idx));
+    // Generation files and increments of the head.
+    m.key = "stats:metric:layered";
+    m.hash = mg::persistence::sha256_hex(m.key);
+    m.previous_checksum.reset();
+    mg::persistence::layer_set layers;
+    layers.base_checksum = m.checksum;
+    layers.head = {7, 0x1234, 900, true};
+    layers.frozen = {{5, 0x5678, 30000, true}, {}};
+    m.layers = layers;
+    m.increments = {{1, 0x1234, 0x9abc, 120, true}};
+    idx.trackers[m.key] = m;
+    put("meta_json", "three_entries_layers.json", mg::persistence::to_json(idx));
     put("meta_json", "empty_index.json", mg::persistence::to_json({}));
 }
 

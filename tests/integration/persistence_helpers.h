@@ -50,15 +50,23 @@ inline std::optional<double> metric_value(const std::string& text, const std::st
     return mg::test::sample_value(text, series);
 }
 
-// A JSON log line's object, from the daemon's output (the first line containing `msg`).
-inline std::optional<nlohmann::json> log_line(const std::string& output, const std::string& msg) {
+// The JSON log lines' objects whose msg is `msg`, from the daemon's output, in order.
+inline std::vector<nlohmann::json> log_lines(const std::string& output, const std::string& msg) {
+    std::vector<nlohmann::json> out;
     std::istringstream in(output);
     for (std::string line; std::getline(in, line);) {
         if (line.find("\"msg\":\"" + msg + "\"") == std::string::npos) continue;
-        const auto j = nlohmann::json::parse(line.substr(line.find('{')), nullptr, false);
-        if (!j.is_discarded()) return j;
+        auto j = nlohmann::json::parse(line.substr(line.find('{')), nullptr, false);
+        if (!j.is_discarded()) out.push_back(std::move(j));
     }
-    return std::nullopt;
+    return out;
+}
+
+// The first of them.
+inline std::optional<nlohmann::json> log_line(const std::string& output, const std::string& msg) {
+    auto all = log_lines(output, msg);
+    if (all.empty()) return std::nullopt;
+    return std::move(all.front());
 }
 
 // Watches a directory (a state directory's trackers/) for files being created (the .tmp of an

@@ -50,9 +50,9 @@ namespace {
 
 // When a life of the daemon is killed.
 enum class kill_mode {
-    random_moment,     // a random 0-80 ms into saves running back to back
-    increment_write,   // as soon as an increment file's write begins
-    snapshot_rewrite,  // as soon as a tracker that wrote increments in this life gets a new base
+    random_moment,    // a random 0-80 ms into saves running back to back
+    increment_write,  // as soon as an increment file's write begins
+    layer_write,      // as soon as a generation file's write begins (a head or a frozen one)
 };
 
 struct crash_plan {
@@ -71,11 +71,13 @@ struct crash_tally {
     int saves_with_increments = 0;     // "bloom state saved" lines with increments > 0
     int restores_with_increments = 0;  // restores that applied an increment
     int increments_applied = 0;
-    int targeted_kills = 0;       // lives killed on the write they waited for
-    int killed_in_increment = 0;  // an increment's .tmp, or an increment not yet indexed, left
-    int killed_in_rebase = 0;     // a base's replacement under way: old increments still listed
-    int restores_expired = 0;     // restored counts that expiry made smaller than all saved
-    int guaranteed_max = 0;       // the largest lower bound a restore was checked against
+    int targeted_kills = 0;        // lives killed on the write they waited for
+    int killed_in_increment = 0;   // an increment's .tmp, or an increment not yet indexed, left
+    int killed_in_layers = 0;      // a generation file's .tmp, or one not yet indexed, left
+    int saves_with_layers = 0;     // "bloom state saved" lines with generation_files > 0
+    int restores_with_layers = 0;  // restores that loaded a tracker from generation files
+    int restores_expired = 0;      // restored counts that expiry made smaller than all saved
+    int guaranteed_max = 0;        // the largest lower bound a restore was checked against
 };
 
 // A batch of series the daemon acknowledged.
@@ -89,20 +91,22 @@ std::ostream& operator<<(std::ostream& o, const crash_tally& t) {
     return o << "saves with increments " << t.saves_with_increments << ", restores with increments "
              << t.restores_with_increments << " (" << t.increments_applied
              << " applied), targeted kills " << t.targeted_kills << ", killed in an increment "
-             << t.killed_in_increment << ", killed in a new base " << t.killed_in_rebase
+             << t.killed_in_increment << ", killed in generation files " << t.killed_in_layers
+             << ", saves with generation files " << t.saves_with_layers
+             << ", restores from generation files " << t.restores_with_layers
              << ", restores after expiry " << t.restores_expired << ", largest guaranteed "
              << t.guaranteed_max;
 }
 
-std::string file_hash(const std::string& name) {
-    return name.substr(0, name.find('.'));
+bool is_layer_file(const std::string& name) {
+    return name.ends_with(".head.gz") || name.ends_with(".gen.gz");
 }
 
-// Looks at what a kill left in the state directory: a write of an increment or of a new base
-// cut short (or between its file and the index that lists it).
+// Looks at what a kill left in the state directory: a write of an increment or of generation
+// files cut short (or between its files and the index that lists them).
 void inspect_after_kill(const std::string& state, crash_tally& t) {
     std::set<std::string> listed_increments;
-    std::set<std::string> hashes_with_stale_increments;
+    std::set<std::string> listed_layers;
     std::ifstream meta_file(state + "/meta.json");
     if (meta_file) {
         const auto meta = nlohmann::json::parse(meta_file, nullptr, false);
@@ -116,21 +120,34 @@ void inspect_after_kill(const std::string& state, crash_tally& t) {
                                               << inc["base_checksum"].get<std::uint32_t>())
                             .str() +
                         "." + std::to_string(inc["seq"].get<std::uint64_t>()) + ".inc.gz");
-                    if (inc["base_checksum"] != e["checksum"])
-                        hashes_with_stale_increments.insert(e["hash"].get<std::string>());
                 }
+            }
+            for (const auto& [key, e] : meta["trackers"].items()) {
+                if (!e.contains("layers")) continue;
+                const auto hash = e["hash"].get<std::string>();
+                const auto& layers = e["layers"];
+                listed_layers.insert(hash + "." +
+                                     std::to_string(layers["head"]["id"].get<std::uint64_t>()) +
+                                     ".head.gz");
+                for (const auto& f : layers["frozen"])
+                    if (f["id"].get<std::uint64_t>() != 0)
+                        listed_layers.insert(
+                            hash + "." + std::to_string(f["id"].get<std::uint64_t>()) + ".gen.gz");
             }
         }
     }
-    bool in_increment = false;
+    bool in_increment = false, in_layers = false;
     for (const auto& f : fs::directory_iterator(state + "/trackers")) {
         const auto name = f.path().filename().string();
         if (name.ends_with(".inc.gz.tmp") ||
             (name.ends_with(".inc.gz") && listed_increments.count(name) == 0))
             in_increment = true;
+        if (name.ends_with(".head.gz.tmp") || name.ends_with(".gen.gz.tmp") ||
+            (is_layer_file(name) && listed_layers.count(name) == 0))
+            in_layers = true;
     }
     t.killed_in_increment += in_increment ? 1 : 0;
-    t.killed_in_rebase += hashes_with_stale_increments.empty() ? 0 : 1;
+    t.killed_in_layers += in_layers ? 1 : 0;
 }
 
 // kill -9 at chosen or random moments while saves run back to back, `plan.rounds` times. Checks
@@ -174,6 +191,14 @@ crash_tally crash_loop(const crash_plan& plan) {
         REQUIRE(restored);
         const auto failure = log_line(d.process().output(), "failed to load tracker");
         const auto skipped = log_line(d.process().output(), "bloom state increment skipped");
+        const auto layers_skipped = log_line(
+            d.process().output(), "bloom state generation files skipped, loading the base file");
+        CHECK_FALSE(layers_skipped);  // a kill never leaves a listed generation file torn
+        for (const auto& line : log_lines(d.process().output(), "loaded tracker"))
+            if (line.value("generation_files", 0) > 0) {
+                ++tally.restores_with_layers;
+                break;
+            }
         INFO("round " << round << ", first load failure: " << (failure ? failure->dump() : "none")
                       << ", first increment skipped: " << (skipped ? skipped->dump() : "none"));
         CHECK((*restored)["errors"] == 0);  // never a corrupt tracker
@@ -218,6 +243,7 @@ crash_tally crash_loop(const crash_plan& plan) {
             ++saves_seen;
             const auto j = nlohmann::json::parse(line.substr(line.find('{')), nullptr, false);
             if (!j.is_discarded() && j.value("increments", 0) > 0) ++tally.saves_with_increments;
+            if (!j.is_discarded() && j.value("generation_files", 0) > 0) ++tally.saves_with_layers;
         };
         auto count_saves = [&] {
             while (const auto l = d.process().wait_for_line("\"msg\":\"bloom state saved\"", 0ms))
@@ -252,19 +278,15 @@ crash_tally crash_loop(const crash_plan& plan) {
         } else {
             // Until the write waited for begins: then the kill lands during it (an fsync'd write
             // takes far longer than a signal). A life that never sees one is killed anyway.
-            std::set<std::string> with_increments;  // trackers (file hashes) of this life
             const auto give_up = std::chrono::steady_clock::now() + 5s;
             bool hit = false;
             while (!hit && std::chrono::steady_clock::now() < give_up) {
                 send_one();
                 for (const auto& name : watch.created(20ms)) {
-                    if (name.ends_with(".inc.gz.tmp")) {
-                        with_increments.insert(file_hash(name));
+                    if (name.ends_with(".inc.gz.tmp"))
                         hit = hit || mode == kill_mode::increment_write;
-                    } else if (name.ends_with(".bloom.gz.tmp") &&
-                               with_increments.count(file_hash(name)) != 0) {
-                        hit = hit || mode == kill_mode::snapshot_rewrite;
-                    }
+                    else if (name.ends_with(".head.gz.tmp") || name.ends_with(".gen.gz.tmp"))
+                        hit = hit || mode == kill_mode::layer_write;
                 }
             }
             tally.targeted_kills += hit ? 1 : 0;
@@ -383,13 +405,13 @@ TEST_CASE(
     "kill -9 during saves, 50 rounds: startup never fails, nothing corrupt, at most one interval "
     "lost",
     "[persistence][crash]") {
-    // Increments on (the default): a life's first save of a tracker is a base, the next ones
-    // increments, and a compaction (snapshot_ratio) a new base. Kills at random moments, in the
-    // middle of increment writes and of compactions.
+    // Increments on (the default): the first save of a tracker is a base, the next ones
+    // increments, and a compaction (snapshot_ratio) a new head. Kills at random moments, in the
+    // middle of increment writes and of heads.
     crash_plan plan;
     plan.rounds = 50;
     plan.modes = {kill_mode::random_moment, kill_mode::increment_write, kill_mode::random_moment,
-                  kill_mode::snapshot_rewrite};
+                  kill_mode::layer_write};
     const auto t = crash_loop(plan);
     INFO(t);
     CHECK(t.guaranteed_max > 0);  // the test did exercise restores with data
@@ -398,25 +420,26 @@ TEST_CASE(
     CHECK(t.restores_with_increments > 0);
     CHECK(t.targeted_kills > 0);
     CHECK(t.killed_in_increment > 0);
-    CHECK(t.killed_in_rebase > 0);
+    CHECK(t.saves_with_layers > 0);
+    CHECK(t.restores_with_layers > 0);
+    CHECK(t.killed_in_layers > 0);
 }
 
 TEST_CASE(
-    "kill -9 during saves with generations rotating every second: rotation snapshots cut short "
-    "lose nothing saved, expired series stay expired",
+    "kill -9 during saves with generations rotating every second: rotations cut short lose "
+    "nothing saved, expired series stay expired",
     "[persistence][crash]") {
     // A 3 s window of three 1 s generations: every life of about a second sees rotations, and a
-    // rotation makes the next save of each tracker a new base (the frozen generation's snapshot).
+    // rotation makes the next save of each tracker a new head with the frozen generation's file.
     // snapshot_ratio 100 and a 50 ms interval keep compactions and the 64-increment cap out of
-    // it, so a tracker's base after increments in the same life is a rotation snapshot.
+    // it, so generation files written in a life are a rotation's.
     crash_plan plan;
     plan.rounds = 16;
     plan.window = 3000ms;
     plan.generations = 3;
     plan.save_interval = 50ms;
     plan.extra_args = {"-bloom-persistence-snapshot-ratio=100"};
-    plan.modes = {kill_mode::snapshot_rewrite, kill_mode::random_moment,
-                  kill_mode::increment_write};
+    plan.modes = {kill_mode::layer_write, kill_mode::random_moment, kill_mode::increment_write};
     plan.max_burst = 1500ms;
     const auto t = crash_loop(plan);
     INFO(t);
@@ -425,6 +448,8 @@ TEST_CASE(
     CHECK(t.restores_with_increments > 0);
     CHECK(t.targeted_kills > 0);
     CHECK(t.killed_in_increment > 0);
-    CHECK(t.killed_in_rebase > 0);
+    CHECK(t.saves_with_layers > 0);
+    CHECK(t.restores_with_layers > 0);
+    CHECK(t.killed_in_layers > 0);
     CHECK(t.restores_expired > 0);  // series expired across restarts, and restores honoured it
 }

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <sstream>
 #include <string_view>
@@ -91,6 +92,22 @@ const std::vector<flag_spec>& flag_table() {
          "Labels per series besides __name__; series_id carries the series id, the others "
          "instance, job, pod, namespace, ... with realistic values.",
          integer(&options::labels, 1, k_max_labels)},
+        {"shape", "a shape file (name{label=\"value\",...} per line)", "",
+         "Series shaped like recorded traffic (bench/capture_prometheus.sh writes one from a real "
+         "Prometheus): the metric names and label sets of the file's series, scaled to -series "
+         "and -metrics, each series' instance label carrying its id; -labels is then ignored. "
+         "Remote write only.",
+         [](const std::string& text, options& o) -> std::optional<std::string> {
+             std::ifstream in(text, std::ios::binary);
+             if (!in) return "cannot read \"" + text + "\"";
+             const std::string body((std::istreambuf_iterator<char>(in)),
+                                    std::istreambuf_iterator<char>());
+             auto t = shape_template::parse(body);
+             if (!t.ok()) return text + ": " + t.error_message();
+             o.shape_file = text;
+             o.shape = std::make_shared<const shape_template>(std::move(*t));
+             return std::nullopt;
+         }},
         {"series-per-request", "an integer 1..10000000", "1000", "Series per request (S).",
          integer(&options::series_per_request, 1, k_max_series)},
         {"samples-per-series", "an integer 1..10000", "1",
@@ -373,6 +390,10 @@ parsed_args parse_args(const std::vector<std::string>& in) {
                                      std::to_string(out.opts.metrics) +
                                          " metrics need at least as many series, -series is " +
                                          std::to_string(out.opts.series)));
+    }
+    if (out.opts.shape && out.opts.protocol != wire_protocol::prw) {
+        out.errors.push_back(
+            problem(*find_flag("shape"), "remote write only (-protocol=prw, the default)"));
     }
     if (out.opts.duration && out.opts.cycles) {
         out.errors.push_back(

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 
 #include "common/result.h"
 #include "loadgen/request_builder.h"
+#include "loadgen/shape_template.h"
 
 namespace mg::loadgen {
 
@@ -43,6 +45,8 @@ struct options {
     std::uint64_t series = 10'000;
     std::uint32_t metrics = 10;
     std::uint32_t labels = 8;
+    std::string shape_file;                       // -shape; empty: synthetic series
+    std::shared_ptr<const shape_template> shape;  // read from shape_file
     std::uint64_t series_per_request = 1000;
     std::uint32_t samples_per_series = 1;
     double churn = 0;

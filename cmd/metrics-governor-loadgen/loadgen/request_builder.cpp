@@ -28,8 +28,9 @@ std::string_view default_path(wire_protocol p) {
     return p == wire_protocol::prw ? "/api/v1/write" : "/v1/metrics";
 }
 
-request_builder::request_builder(const series_shape& series, const request_shape& requests)
-    : set_(series), requests_(requests) {
+request_builder::request_builder(const series_shape& series, const request_shape& requests,
+                                 std::shared_ptr<const shape_template> templ)
+    : set_(series, std::move(templ)), requests_(requests) {
     const std::uint64_t n = set_.size();
     const std::uint64_t per = std::max<std::uint64_t>(1, requests_.series_per_request);
     requests_.series_per_request = per;
@@ -46,6 +47,11 @@ request_builder::request_builder(const series_shape& series, const request_shape
         prw_series_.resize(n);
         for (std::uint64_t slot = 0; slot < n; ++slot) {
             auto& ts = prw_series_[slot];
+            if (set_.templated()) {
+                ts.samples.resize(requests_.samples_per_series);
+                fill_labels(slot);
+                continue;
+            }
             ts.labels.resize(names.size() + 1);
             // "__name__" sorts before every lower-case label name, so the labels stay sorted.
             ts.labels[0] = {"__name__", set_.metric_name(set_.metric_of(slot))};
@@ -102,6 +108,19 @@ std::uint64_t request_builder::series_in(std::size_t request) const {
 void request_builder::fill_labels(std::uint64_t slot) {
     const std::uint64_t id = set_.id_of(slot);
     const auto label_count = static_cast<std::uint32_t>(set_.label_names().size());
+    if (requests_.protocol == wire_protocol::prw && set_.templated()) {
+        set_.template_labels(slot, template_scratch_);
+        // Sorted as a sender sorts them: __name__ among the others by byte order.
+        template_scratch_.emplace_back("__name__", set_.metric_name(set_.metric_of(slot)));
+        std::sort(template_scratch_.begin(), template_scratch_.end());
+        auto& labels = prw_series_[slot].labels;
+        labels.resize(template_scratch_.size());
+        for (std::size_t i = 0; i < template_scratch_.size(); ++i) {
+            labels[i].name = std::move(template_scratch_[i].first);
+            labels[i].value = std::move(template_scratch_[i].second);
+        }
+        return;
+    }
     if (requests_.protocol == wire_protocol::prw) {
         auto& labels = prw_series_[slot].labels;
         for (std::uint32_t i = 0; i < label_count; ++i)
@@ -124,6 +143,25 @@ double request_builder::sample_value(std::uint64_t seed, std::uint64_t id, std::
     return static_cast<double>(start + cycle * samples_per_series + j);
 }
 
+double request_builder::value_for(std::uint64_t seed, std::uint64_t id, std::uint64_t cycle,
+                                  std::uint32_t samples_per_series, std::uint32_t j) const {
+    const double v = sample_value(seed, id, cycle, samples_per_series, j);
+    if (!set_.templated()) return v;
+    // Recorded traffic: about half the series count (integers), the others measure (doubles
+    // with every mantissa bit used), which is what makes real bodies compress as they do.
+    const std::uint64_t h = mix64(mix64(seed) ^ mix64(id));
+    if ((h & 1) == 0) return v;
+    const std::uint64_t r = mix64(h ^ (cycle * samples_per_series + j));
+    return v + static_cast<double>(r >> 11) * 0x1.0p-53;
+}
+
+std::int64_t request_builder::timestamp_for(std::uint64_t id, std::uint64_t cycle,
+                                            std::uint32_t j) const {
+    const std::int64_t t = timestamp_ms(cycle, j);
+    // Recorded traffic: each target is scraped at its own offset within the interval.
+    return set_.templated() ? t + static_cast<std::int64_t>(mix64(id) % k_sample_step_ms) : t;
+}
+
 std::int64_t request_builder::timestamp_ms(std::uint64_t cycle, std::uint32_t j) const {
     return requests_.timestamp_base_ms +
            static_cast<std::int64_t>(cycle * requests_.samples_per_series + j) * k_sample_step_ms;
@@ -137,8 +175,8 @@ void request_builder::fill_samples(std::size_t request, std::uint64_t cycle) {
     for (std::uint64_t slot = lo; slot < hi; ++slot) {
         const std::uint64_t id = set_.id_of(slot);
         for (std::uint32_t j = 0; j < per; ++j) {
-            const double v = sample_value(seed, id, cycle, per, j);
-            const std::int64_t ts = timestamp_ms(cycle, j);
+            const double v = value_for(seed, id, cycle, per, j);
+            const std::int64_t ts = timestamp_for(id, cycle, j);
             if (requests_.protocol == wire_protocol::prw) {
                 prw_series_[slot].samples[j] = {v, ts};
             } else {
@@ -302,8 +340,8 @@ bool request_builder::patch(std::size_t request, std::uint64_t cycle) {
         const std::uint64_t id = set_.id_of(slot);
         for (std::uint32_t j = 0; j < per; ++j, ++site) {
             put_le64(base + site->value_at,
-                     std::bit_cast<std::uint64_t>(sample_value(seed, id, cycle, per, j)));
-            const auto ts = static_cast<std::uint64_t>(timestamp_ms(cycle, j));
+                     std::bit_cast<std::uint64_t>(value_for(seed, id, cycle, per, j)));
+            const auto ts = static_cast<std::uint64_t>(timestamp_for(id, cycle, j));
             if (requests_.protocol == wire_protocol::otlp) {
                 put_le64(base + site->timestamp_at, ts * 1'000'000ULL);
                 continue;

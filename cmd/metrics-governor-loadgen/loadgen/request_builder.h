@@ -60,7 +60,9 @@ std::string_view default_path(wire_protocol p);      // /api/v1/write, /v1/metri
 
 class request_builder {
   public:
-    request_builder(const series_shape& series, const request_shape& requests);
+    // `templ`: -shape (series_set.h); remote write only.
+    request_builder(const series_shape& series, const request_shape& requests,
+                    std::shared_ptr<const shape_template> templ = nullptr);
 
     const series_set& series() const { return set_; }
     std::size_t request_count() const { return request_count_; }
@@ -110,6 +112,11 @@ class request_builder {
     // fits its old size (then the request is encoded again).
     bool patch(std::size_t request, std::uint64_t cycle);
     std::int64_t timestamp_ms(std::uint64_t cycle, std::uint32_t j) const;
+    // What a series sends: sample_value() and timestamp_ms(), with a shape template (-shape)
+    // doubles for about half the series and a per-series scrape offset, as recorded traffic has.
+    double value_for(std::uint64_t seed, std::uint64_t id, std::uint64_t cycle,
+                     std::uint32_t samples_per_series, std::uint32_t j) const;
+    std::int64_t timestamp_for(std::uint64_t id, std::uint64_t cycle, std::uint32_t j) const;
 
     series_set set_;
     request_shape requests_;
@@ -117,6 +124,7 @@ class request_builder {
     bool built_any_ = false;
     // Remote write: one time series per slot, labels[0] = __name__, then the sorted labels.
     std::vector<protocol::owned_timeseries> prw_series_;
+    std::vector<owned_label> template_scratch_;  // -shape: one series' labels
     // OTLP: one request (resource -> scope -> metrics) per request; per slot its first point.
     std::vector<protocol::otlp_resource> otlp_requests_;
     std::vector<protocol::otlp_point*> otlp_first_point_;

@@ -79,7 +79,7 @@ run_report run_load(const options& opts) {
                                          .count() *
                                      1000;
     }
-    request_builder builder(shape, requests);
+    request_builder builder(shape, requests, opts.shape);
     const std::size_t per_cycle = builder.request_count();
     report.requests_per_cycle = per_cycle;
     const auto endpoints = resolve(opts.target);

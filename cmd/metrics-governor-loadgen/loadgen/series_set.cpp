@@ -88,13 +88,16 @@ std::uint64_t mix64(std::uint64_t x) {
     return x ^ (x >> 31);
 }
 
-series_set::series_set(const series_shape& shape) : shape_(shape) {
+series_set::series_set(const series_shape& shape, std::shared_ptr<const shape_template> templ)
+    : shape_(shape), template_(std::move(templ)) {
     if (shape.series == 0 || shape.series > k_max_series || shape.metrics == 0 ||
         shape.metrics > shape.series || shape.labels == 0 || shape.labels > k_max_labels ||
         !(shape.churn >= 0 && shape.churn <= 1)) {
         throw std::invalid_argument("series_set: shape out of range");
     }
-    for (std::uint32_t m = 0; m < shape.metrics; ++m) {
+    for (std::uint32_t m = 0; m < shape.metrics && template_; ++m)
+        metric_names_.push_back(template_->metric_name(m, shape.metrics));
+    for (std::uint32_t m = 0; m < shape.metrics && !template_; ++m) {
         std::string name = "loadgen_";
         name += k_metric_bases[m % k_metric_bases.size()];
         if (m >= k_metric_bases.size()) {
@@ -136,6 +139,14 @@ series_set::series_set(const series_shape& shape) : shape_(shape) {
 std::uint32_t series_set::metric_of(std::uint64_t slot) const {
     // slot * M < 10M * 10M fits in 64 bits.
     return static_cast<std::uint32_t>(slot * shape_.metrics / shape_.series);
+}
+
+void series_set::template_labels(std::uint64_t slot, std::vector<owned_label>& out) const {
+    const std::uint32_t m = metric_of(slot);
+    // The first slot of metric m: the smallest s with s * M / N >= m.
+    const std::uint64_t first =
+        (static_cast<std::uint64_t>(m) * shape_.series + shape_.metrics - 1) / shape_.metrics;
+    template_->labels(m, shape_.metrics, slot - first, ids_[slot], out);
 }
 
 std::uint64_t series_set::next_random() {

@@ -11,15 +11,19 @@
 //
 // Label names are realistic (instance, job, pod, namespace, ...) and so are their values (IPs
 // with ports, pod names with hash suffixes, small enums), so requests have the sizes and the
-// compressibility of real traffic rather than of "l0=v0".
+// compressibility of real traffic rather than of "l0=v0". With a shape template (-shape) the
+// names and label sets are a recorded sender's instead (shape_template.h).
 //
 // Thread-safety: none; owned by the request builder, which one thread uses at a time.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "loadgen/shape_template.h"
 
 namespace mg::loadgen {
 
@@ -44,7 +48,9 @@ std::uint64_t mix64(std::uint64_t x);
 
 class series_set {
   public:
-    explicit series_set(const series_shape& shape);
+    // `templ`: -shape, series shaped like recorded traffic (shape.labels is then ignored).
+    explicit series_set(const series_shape& shape,
+                        std::shared_ptr<const shape_template> templ = nullptr);
 
     const series_shape& shape() const { return shape_; }
     std::uint64_t size() const { return shape_.series; }
@@ -55,6 +61,10 @@ class series_set {
     const std::vector<std::string>& label_names() const { return label_names_; }
     // Writes the value of label `label` (an index into label_names()) of series `id`.
     void label_value(std::uint64_t id, std::uint32_t label, std::string& out) const;
+    // With a shape template (shape_template.h), the series' labels differ from series to series:
+    // the labels besides __name__ of the series in `slot` now, sorted by name.
+    bool templated() const { return template_ != nullptr; }
+    void template_labels(std::uint64_t slot, std::vector<owned_label>& out) const;
 
     // Slots replaced per cycle: round(churn * N).
     std::uint64_t replaced_per_cycle() const { return replaced_per_cycle_; }
@@ -71,6 +81,7 @@ class series_set {
     std::uint64_t bounded(std::uint64_t n);  // uniform enough in [0, n)
 
     series_shape shape_;
+    std::shared_ptr<const shape_template> template_;
     std::vector<std::string> metric_names_;
     std::vector<std::string> label_names_;
     std::vector<std::uint32_t> label_kinds_;  // per sorted label: index into the label catalogue

@@ -136,6 +136,10 @@ const std::vector<row>& rows() {
          [](const module_options& o) { CHECK(o.receiver.tenancy.max_tenant_length == 129); }},
         // Stats
         {"-stats-top-n", "7", [](const module_options& o) { CHECK(o.cardinality_top_n == 7); }},
+        {"-ui-show-dropped-samples", "true",
+         [](const module_options& o) { CHECK(o.show_dropped_samples); }},
+        {"-ui-history-interval", "1m30s",
+         [](const module_options& o) { CHECK(o.history.interval == std::chrono::seconds(90)); }},
         // Cardinality
         {"-cardinality-expected-items", "123456",
          [](const module_options& o) { CHECK(o.governor.tracker.expected_items == 123456); }},
@@ -338,6 +342,8 @@ TEST_CASE("wiring: the defaults", "[cmd][wiring]") {
     CHECK_FALSE(options.persistence.has_value());  // -bloom-persistence-enabled is off
     CHECK(options.ingest_server.name == "ingest");
     CHECK(options.stats_server.name == "stats");
+    CHECK_FALSE(options.show_dropped_samples);  // off by default: privacy
+    CHECK(options.history.interval == std::chrono::seconds(15));
 }
 
 TEST_CASE("wiring: the exporter's tenant header is tenancy.header's unless set, none when off",

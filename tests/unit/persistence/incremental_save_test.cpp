@@ -180,39 +180,43 @@ TEST_CASE("seed defect: increments of an older base are never applied to a newer
     require_known(second, 450);
 }
 
-TEST_CASE("increments never pass snapshot_ratio of their base, nor max_increments",
+TEST_CASE("increments never pass snapshot_ratio of what they follow, nor max_increments",
           "[persistence][incremental]") {
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mp::persistence_options o;
     // A base of 1000 series, one increment of 5 new ones, then `more` new series: that save must
-    // be a base (and the increments gone).
-    auto expect_base_after = [&](int more) {
+    // be a new head of the current generation (the increments gone, the base as it was).
+    auto expect_head_after = [&](int more) {
         life l(clock, dir.path(), o);
         l.send(request("x", 0, 1000));
         CHECK(l.persistence->save_now().increments == 0);
+        const auto base = read_all(tracker_file(dir.path(), k_key));
         l.send(request("x", 1000, 1005));
         CHECK(l.persistence->save_now().increments == 1);
         l.send(request("x", 1005, 1005 + more));
         const auto r = l.persistence->save_now();
         CHECK(r.saved == 1);
         CHECK(r.increments == 0);
+        CHECK(r.layered == 1);
+        CHECK(r.frozen_files == 0);  // no generation has frozen yet
         CHECK(increment_files(dir.path()).empty());
-        CHECK(meta_of(dir.path())["trackers"][k_key]["size_bytes"].get<std::uint64_t>() ==
-              r.snapshot_bytes);
+        const auto entry = meta_of(dir.path())["trackers"][k_key];
+        CHECK(entry["layers"]["head"]["size_bytes"].get<std::uint64_t>() == r.snapshot_bytes);
+        CHECK(read_all(tracker_file(dir.path(), k_key)) == base);
     };
-    SECTION("ratio: an increment that would pass it is written as a base") {
+    SECTION("ratio: an increment that would pass it is written as a head") {
         o.snapshot_ratio = 0.5;
         // As many new series as the tracker holds: about 1000 changed blocks, far more than half
         // of the base's bytes (a rotation's refreshes do the same to a tracker).
-        expect_base_after(1000);
+        expect_head_after(1000);
     }
     SECTION("count") {
         o.max_increments = 1;
         o.snapshot_ratio = 100;
-        expect_base_after(10);
+        expect_head_after(10);
     }
-    SECTION("a tiny ratio: every save is a base") {
+    SECTION("a tiny ratio: every save is a head") {
         o.snapshot_ratio = 0.000001;
         life l(clock, dir.path(), o);
         l.send(request("x", 0, 1000));
@@ -389,11 +393,11 @@ TEST_CASE("increments in meta.json round-trip, and a malformed list drops the en
     CHECK_THAT(bad.bad_entries.at("k"), Catch::Contains("not after"));
 }
 
-// Seed defect: "rotation is several separate writes, not one atomic step". Here the rotation's
-// snapshot is one file replaced atomically after the index names both it and the base it
-// replaces: when that write fails (as when the process dies before the rename), the old base
-// and its increments are still whole and load.
-TEST_CASE("seed defect: a rotation snapshot is one atomic replacement",
+// Seed defect: "rotation is several separate writes, not one atomic step". Here a rotation's
+// files (the frozen generation and the new head) are written under new names and take effect in
+// one index write: when a write fails (as when the process dies before its rename), the old base
+// and its increments are still whole and listed, and load.
+TEST_CASE("seed defect: a rotation is one atomic step",
           "[persistence][incremental][seed_defect][faults]") {
     mg::test::temp_dir dir;
     mg::test::temp_dir crashed;
@@ -408,13 +412,21 @@ TEST_CASE("seed defect: a rotation snapshot is one atomic replacement",
         l.send(request("x", 300, 400));
         REQUIRE(l.persistence->save_now().increments == 1);
         const auto old_base = read_all(tracker_file(dir.path(), k_key));
-        clock.advance(21min);  // rotation: the next save of x is a new base
+        clock.advance(21min);  // rotation: the next save of x writes generation files
         l.send(request("x", 400, 410));
-        faults.fail_rename(mp::sha256_hex(k_key) + ".bloom.gz");
+        SECTION("the frozen generation's write fails") {
+            faults.fail_rename(".gen.gz");
+        }
+        SECTION("the head's write fails") {
+            faults.fail_rename(".head.gz");
+        }
         const auto bad = l.persistence->save_now();
         CHECK(bad.errors == 1);
         CHECK(read_all(tracker_file(dir.path(), k_key)) == old_base);
         CHECK(increment_files(dir.path()).size() == 1);  // the old base's, still listed
+        CHECK_FALSE(meta_of(dir.path())["trackers"][k_key].contains("layers"));
+        for (const auto& e : fs::directory_iterator(dir.path() + "/trackers"))
+            CHECK_FALSE(mp::tracker_store::is_layer_file_name(e.path().filename().string()));
         // The directory as a process killed now would leave it.
         fs::copy(dir.path(), crashed.path(),
                  fs::copy_options::recursive | fs::copy_options::overwrite_existing);
