@@ -34,6 +34,9 @@
 #include "http/fd_limit.h"
 #include "http/server.h"
 #include "ingest/adaptors.h"
+#include "ingest/overflow_emitter.h"
+#include "ingest/overflow_metrics.h"
+#include "ingest/overflow_sink.h"
 #include "ingest/receiver.h"
 #include "limits/cardinality_stats.h"
 #include "limits/governor.h"
@@ -228,6 +231,11 @@ int run_daemon(const mg::config::app_config& cfg) {
         mg::logging::info("limits reloaded", {{"path", cfg.limits.config}, {"rules", rules}});
     });
 
+    // Overflow series (issue 21): the store the receivers fold into, emitted once the exporter
+    // exists.
+    mg::overflow::overflow_store overflow_store(options.overflow);
+    mg::ingest::overflow_sink overflow_sink(overflow_store, mg::system_clock_instance());
+
     auto stats_routes = std::make_shared<mg::http::router>();
     auto cardinality_gauges =
         std::make_shared<mg::limits::cardinality_collector>(governor, options.cardinality_top_n);
@@ -245,6 +253,8 @@ int run_daemon(const mg::config::app_config& cfg) {
             {"stats", stats_connections, stats_refusals}});
     std::vector<std::shared_ptr<prometheus::Collectable>> collectables{process, cardinality_gauges,
                                                                        listener_gauges};
+    collectables.push_back(
+        std::make_shared<mg::ingest::overflow_collector>(overflow_store, overflow_sink));
     if (persistence) collectables.push_back(persistence->collector());
     mg::telemetry::add_stats_routes(
         *stats_routes, {registry, std::move(collectables), health, MG_VERSION, started});
@@ -278,6 +288,10 @@ int run_daemon(const mg::config::app_config& cfg) {
     mg::ingest::governor_adaptor governor_port(*governor);
     mg::ingest::exporter_adaptor exporter_port(**exporter);
     mg::ingest::receiver receiver(options.receiver, governor_port, exporter_port, *registry);
+    receiver.set_overflow(&overflow_sink);
+    mg::ingest::overflow_emitter overflow_emitter(overflow_store, exporter_port,
+                                                  mg::system_clock_instance());
+    overflow_emitter.start();
     auto ingest_options = options.ingest_server;
     ingest_options.inflight = inflight;
     ingest_options.counters = ingest_connections;
@@ -456,7 +470,9 @@ int run_daemon(const mg::config::app_config& cfg) {
             "gRPC calls still in flight at the shutdown deadline; cancelled, their senders send "
             "them again");
     }
-    // Every admitted series is in the trackers now.
+    // Every admitted series is in the trackers now, every folded one in the overflow series:
+    // their last emission goes to the exporter before its drain.
+    overflow_emitter.stop();
     if (persistence) persistence->begin_stop(deadline);
     bool lost = false;
     const auto report = (*exporter)->drain(deadline);

@@ -164,6 +164,8 @@ module_options module_options_from(const config::app_config& cfg) {
     o.cluster = cluster_options_from(cfg);
     o.exporter = exporter_options_from(cfg);
     o.receiver = receiver_options_from(cfg);
+    o.overflow.default_interval =
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.overflow.interval);
     o.max_inflight_bytes = cfg.receiver.max_inflight_bytes;
     o.ingest_server = server_options_from(cfg, "ingest", cfg.receiver.max_request_body_size,
                                           cfg.receiver.max_connections);

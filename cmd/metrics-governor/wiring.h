@@ -22,6 +22,7 @@
 #include "http/server.h"
 #include "ingest/receiver.h"
 #include "limits/governor.h"
+#include "overflow/overflow_store.h"
 #include "persistence/bloom_persistence.h"
 #include "ui/cardinality_history.h"
 
@@ -41,6 +42,8 @@ struct module_options {
     std::optional<cluster::cluster_options> cluster;
     exporter::exporter_options exporter;
     ingest::receiver_options receiver;
+    // The overflow series (issue 21): -overflow-interval is the default emission interval.
+    overflow::store_options overflow;
     // Bytes of request bodies held at once over the ingest listeners; 0: main derives it from
     // the memory the process may use.
     std::uint64_t max_inflight_bytes = 0;

@@ -276,6 +276,12 @@ void check_relations(app_config& config, std::vector<std::string>& errors) {
     check_access(config.receiver.access, "receiver", errors);
     check_access(config.stats.access, "stats", errors);
     const auto& card = config.cardinality;
+    if (!reported(errors, "overflow.interval") &&
+        config.overflow.interval < std::chrono::seconds(1)) {
+        errors.push_back(key_and_flag("overflow.interval") + ": " +
+                         format_duration(config.overflow.interval) +
+                         " is shorter than 1s; want a duration of at least 1s, e.g. 15s");
+    }
     if (!reported(errors, "cardinality.window") && !reported(errors, "cardinality.generations") &&
         card.generations > 0 && card.window / card.generations < std::chrono::seconds(1)) {
         errors.push_back(

@@ -137,6 +137,12 @@ struct limits_config {
     std::uint64_t max_tenants_in_metrics = 100;
 };
 
+// Overflow series (issue 21, docs/overflow.md): the rules' own keys are in the limits file; this is
+// the daemon-wide default of how often an overflow series is emitted.
+struct overflow_config {
+    std::chrono::nanoseconds interval = 15s;  // a rule's overflow_interval overrides it
+};
+
 // The bloom_persistence section of the operator spec, with its keys and defaults.
 struct bloom_persistence_config {
     bool enabled = false;
@@ -257,6 +263,7 @@ struct app_config {
     tenancy_config tenancy;
     cardinality_config cardinality;
     limits_config limits;
+    overflow_config overflow;
     bloom_persistence_config bloom_persistence;
     exporter_config exporter;
     queue_config queue;

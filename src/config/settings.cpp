@@ -283,6 +283,11 @@ std::vector<setting> build_rows() {
                        "Tenants with their own tenant label value in the per-tenant metrics (the "
                        "first ones seen); the rest are summed as __other__.")
                        .int_range(0, 100000));
+    rows.push_back(make_setting<&app_config::overflow, &overflow_config::interval>(
+                       "overflow.interval", group::limits,
+                       "How often overflow series (rules with action overflow) are emitted; a "
+                       "rule's overflow_interval overrides it. At least 1s.")
+                       .positive());
 
     // Bloom persistence: the operator spec's bloom_persistence section, key for key.
     using bp = bloom_persistence_config;

@@ -143,17 +143,23 @@ bool govern_begin(const receiver_options& options, const tenant_resolver& tenant
 }
 
 void govern_end(exporter_port& exp, request_work& w, std::string_view raw_body,
-                exporter::body_encoding raw_encoding) {
+                exporter::body_encoding raw_encoding, overflow_port* overflow) {
     auto& out = w.out;
     auto& room = w.room;
     const auto& batch = w.batch;
     bool any_strip = false;
+    bool any_fold = false;
     for (std::size_t k = 0; k < w.refs.size(); ++k) {
         const auto i = w.ref_index[k];
         const auto& d = w.decisions[k];
         const auto v = batch[i];
         if (!d.keep) {
-            out.dropped_points += v.points();
+            // A folded series is not lost: its samples are in the overflow series.
+            if (d.overflow && overflow != nullptr) {
+                any_fold = true;
+            } else {
+                out.dropped_points += v.points();
+            }
             continue;
         }
         w.keep[i] = 1;
@@ -165,6 +171,10 @@ void govern_end(exporter_port& exp, request_work& w, std::string_view raw_body,
         out.kept_exemplars += v.exemplars;
     }
 
+    if (any_fold) {
+        overflow->fold(batch, w.refs, w.ref_index, w.decisions,
+                       [&w](std::size_t i) { return w.tenants.of_series(i); });
+    }
     if (out.kept_series == 0) {
         room = exporter::reservation{};  // nothing to forward; the drops are counted
         return;

@@ -80,8 +80,9 @@ bool govern_begin(const receiver_options& options, const tenant_resolver& tenant
                   std::uint64_t decoded_bytes);
 // Applies the decisions and hands what is kept to the exporter, one payload per tenant (a
 // request's series of several tenants are split); `raw_body` is forwarded as is when nothing
-// changed and the kept series have one tenant.
+// changed and the kept series have one tenant. The series the governor folded go to `overflow`
+// (without one they count as dropped).
 void govern_end(exporter_port& exp, request_work& w, std::string_view raw_body,
-                exporter::body_encoding raw_encoding);
+                exporter::body_encoding raw_encoding, overflow_port* overflow = nullptr);
 
 }  // namespace mg::ingest

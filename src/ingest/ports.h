@@ -69,4 +69,19 @@ class exporter_port {
                                            const exporter::tenant_split& tenants) = 0;
 };
 
+// The overflow side of a request (issue 21, docs/overflow.md): the series the governor folded
+// (decision::overflow) go here with their request instead of being dropped. Called once per
+// request that has a folded series, from any I/O thread; the batch and refs are valid during the
+// call only. The real one is overflow_sink.h.
+class overflow_port {
+  public:
+    virtual ~overflow_port() = default;
+    // refs[k] is batch[ref_index[k]], decided decisions[k]; tenant_of(i): the exporter's name of
+    // batch[i]'s tenant ("" with tenancy off).
+    virtual void fold(const protocol::series_batch& batch, std::span<const limits::series_ref> refs,
+                      std::span<const std::size_t> ref_index,
+                      std::span<const limits::decision> decisions,
+                      const std::function<std::string_view(std::size_t)>& tenant_of) = 0;
+};
+
 }  // namespace mg::ingest

@@ -263,7 +263,7 @@ void receiver::remote_write(const http::request& req, request_work& w, Done&& do
         return reply(proto, refusal(req, w.out));
     }
     decide_then(w, [this, &req, &w, answer, proto, done = std::forward<Done>(done)]() mutable {
-        govern_end(exporter_, w, req.body(), exporter::body_encoding::snappy);
+        govern_end(exporter_, w, req.body(), exporter::body_encoding::snappy, overflow_);
         const auto& out = w.out;
         if (out.status != bhttp::status::ok) {
             metrics_->refused(http_label(proto), out.refused_reason, out.refused_points);
@@ -355,7 +355,7 @@ void receiver::otlp_core(source_protocol proto, protocol_label label, std::strin
         gzip ? exporter::body_encoding::gzip : exporter::body_encoding::identity;
     decide_then(
         w, [this, raw, &w, refused, raw_encoding, done = std::forward<Done>(done)]() mutable {
-            govern_end(exporter_, w, raw, raw_encoding);
+            govern_end(exporter_, w, raw, raw_encoding, overflow_);
             const auto& out = w.out;
             if (out.status != bhttp::status::ok) return done(refused(out));
             std::string message = out.dropped_points == 0

@@ -108,6 +108,10 @@ class receiver {
                      std::function<void(otlp_result)> done,
                      std::span<const std::string_view> tenant_values = {});
 
+    // The series the governor folds (action overflow) go to `overflow` (ports.h); without one
+    // they are dropped. Set before the receiver serves; it must outlive the receiver.
+    void set_overflow(overflow_port* overflow) { overflow_ = overflow; }
+
     receiver_metrics& metrics() { return *metrics_; }
     const tenant_resolver& tenants() const { return tenants_; }
 
@@ -130,6 +134,7 @@ class receiver {
     tenant_resolver tenants_;
     governor_port& governor_;
     exporter_port& exporter_;
+    overflow_port* overflow_ = nullptr;
     std::unique_ptr<receiver_metrics> metrics_;
     std::unique_ptr<work_pool> pool_;
 };

@@ -114,8 +114,7 @@ std::unique_ptr<governor::rules_state> governor::compile_rules(
         auto c = std::make_unique<rule_counters>();
         c->name = std::move(name);
         if (export_) {
-            export_->resolve(*c, options_.dry_run ? "dry_run" : (a == action::log ? "log" : "drop"),
-                             tenant_caps);
+            export_->resolve(*c, options_.dry_run ? "dry_run" : to_string(a), tenant_caps);
         }
         state->counters.push_back(std::move(c));
     };
@@ -155,7 +154,11 @@ void governor::set_limits(std::shared_ptr<const limits_file> file) {
     if (file->has_tenant_defaults) {
         state->unlisted = {rules_for(file->tenant_defaults), file->tenant_defaults.max_series};
     }
+    const auto now = clock_.monotonic_now();
     std::lock_guard lock(rules_mu_);
+    std::erase_if(retired_rules_,
+                  [&](const auto& r) { return now - r.first > k_retired_rules_life; });
+    if (rules_) retired_rules_.emplace_back(now, std::move(rules_));
     rules_ = std::move(state);
 }
 
@@ -312,6 +315,8 @@ batch_summary governor::tally(std::span<const series_ref> series, std::span<cons
             ++sum.kept_series;
             sum.kept_datapoints += series[i].datapoints;
             if (out[i].strip_mask != 0) ++sum.stripped_series;
+        } else if (out[i].overflow) {
+            ++sum.folded_series;
         } else {
             ++sum.dropped_series;
             sum.dropped_datapoints += series[i].datapoints;
@@ -381,7 +386,7 @@ void governor::label_over_limit(const series_ref& s, const rule* r, std::size_t 
                                 cardinality::bloom_tracker& tracker, std::uint64_t value,
                                 std::chrono::steady_clock::time_point now, decision& d) {
     d.reason = drop_reason::label_limit;
-    const bool enforce = r == nullptr || r->on_limit == action::drop;
+    const bool enforce = r == nullptr || r->on_limit != action::log;
     const bool strip =
         r != nullptr && r->label_action == label_limit_action::strip && s.labels.size() <= 64;
     if (enforce && !options_.dry_run) {
@@ -389,6 +394,10 @@ void governor::label_over_limit(const series_ref& s, const rule* r, std::size_t 
             d.strip_mask |= std::uint64_t{1} << at;
         } else {
             d.keep = false;
+            if (r != nullptr && r->label_action == label_limit_action::overflow) {
+                d.overflow = true;
+                d.overflow_rule = r;
+            }
         }
     } else {
         tracker.insert(value, now);  // the value passes: count it
@@ -400,8 +409,8 @@ bool governor::end_labels(const series_ref& s, metric_entry& entry, const rules_
                           const decision& d) {
     const rule* r = p.r;
     if (!d.keep) {
-        note_over_limit(rules, r, drop_reason::label_limit, s, true, now);
-        count_drop(s, entry, p, drop_reason::label_limit);
+        note_over_limit(rules, r, drop_reason::label_limit, s, !d.overflow, now);
+        if (!d.overflow) count_drop(s, entry, p, drop_reason::label_limit);
         return false;
     }
     if (d.reason == drop_reason::label_limit)
@@ -490,17 +499,24 @@ void governor::settle(const series_ref& s, metric_entry& entry, const rules_stat
                 reason = drop_reason::tenant_max_series;
             }
         }
-        // The caps always drop; a rule's limit drops unless its action is log.
-        const bool enforce = p.r == nullptr || p.r->on_limit == action::drop;
-        const bool drop =
-            !options_.dry_run && (reason == drop_reason::max_series ||
-                                  reason == drop_reason::tenant_max_series || enforce);
+        // The caps always drop; a rule's limit drops unless its action is log, and folds the
+        // series into the overflow series under action overflow.
+        const bool cap =
+            reason == drop_reason::max_series || reason == drop_reason::tenant_max_series;
+        const bool enforce = p.r == nullptr || p.r->on_limit != action::log;
+        const bool drop = !options_.dry_run && (cap || enforce);
+        const bool fold = drop && !cap && p.r != nullptr && p.r->on_limit == action::overflow;
         if (d.reason == drop_reason::none || drop) d.reason = reason;
-        note_over_limit(rules, p.r, reason, s, drop, now, p.tenant_cap);
+        note_over_limit(rules, p.r, reason, s, drop && !fold, now, p.tenant_cap);
         if (drop) {
             d.keep = false;
             d.strip_mask = 0;
             if (p.reserved) release_tenant(*p.tenant);
+            if (fold) {
+                d.overflow = true;
+                d.overflow_rule = p.r;
+                return;
+            }
             count_drop(s, entry, p, reason);
             return;
         }
@@ -553,9 +569,16 @@ void governor::note_over_limit(const rules_state& rules, const rule* r, drop_rea
     }
     // At most one log line per rule per 10 s, with the series that triggered it as a sample.
     if (!c.log.allow(now, k_drop_log_interval)) return;
-    const char* what = dropped ? "series dropped over limit"
-                               : (options_.dry_run ? "series over limit (dry run, not dropped)"
-                                                   : "series over limit (action log, not dropped)");
+    // Not dropped outside dry run and action log: folded (action overflow, or a label limit's
+    // label_limit_action overflow).
+    const bool folded = !dropped && !options_.dry_run && r != nullptr &&
+                        (r->on_limit == action::overflow ||
+                         (reason == drop_reason::label_limit && r->on_limit != action::log &&
+                          r->label_action == label_limit_action::overflow));
+    const char* what = dropped            ? "series dropped over limit"
+                       : folded           ? "series over limit folded into the overflow series"
+                       : options_.dry_run ? "series over limit (dry run, not dropped)"
+                                          : "series over limit (action log, not dropped)";
     const auto limit = reason == drop_reason::tenant_max_series ? cap
                        : r != nullptr                           ? r->max_cardinality
                                                                 : options_.max_series;

@@ -44,6 +44,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cardinality/bloom_tracker.h"
@@ -70,6 +71,9 @@ struct governor_options {
     // The default tenant's name in metrics and the stats API (tenancy.default_tenant).
     std::string default_tenant_name = "default";
 };
+
+// How long a rule set replaced by a reload stays alive (decision::overflow_rule points into it).
+inline constexpr std::chrono::seconds k_retired_rules_life{60};
 
 // The tenant label value for tenants past max_tenants_in_metrics.
 inline constexpr std::string_view k_other_tenants = "__other__";
@@ -108,6 +112,13 @@ struct decision {
     drop_reason reason = drop_reason::none;
     // Bit i set: remove labels[i] before forwarding (label_limit_action: strip).
     std::uint64_t strip_mask = 0;
+    // Not forwarded (keep is false) but folded into an overflow series (action overflow or
+    // label_limit_action overflow): `rule` is the rule whose overflow keys apply. Its samples are
+    // the ingest side's to fold (ingest/overflow_sink.h); the governor only decides.
+    bool overflow = false;
+    // Valid for at least k_retired_rules_life after a reload replaced the rules it is from (the
+    // governor keeps replaced rule sets that long): the ingest side folds within the request.
+    const rule* overflow_rule = nullptr;
 };
 
 struct batch_summary {
@@ -115,6 +126,7 @@ struct batch_summary {
     std::uint64_t dropped_series = 0;
     std::uint64_t kept_datapoints = 0;
     std::uint64_t dropped_datapoints = 0;
+    std::uint64_t folded_series = 0;  // not forwarded, folded into an overflow series
     std::uint64_t stripped_series = 0;
     std::uint64_t over_limit_series = 0;  // includes those kept by action log or dry run
 };
@@ -327,6 +339,12 @@ class governor {
     std::unique_ptr<tenant_labels> labels_;
     mutable std::mutex rules_mu_;  // guards the rules_ pointer; the state itself is immutable
     std::shared_ptr<const rules_state> rules_;
+    // Rule sets replaced by set_limits(), with when, kept k_retired_rules_life so that the rule
+    // a decision points to (decision::overflow_rule) outlives the request holding it. Guarded by
+    // rules_mu_.
+    std::vector<
+        std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<const rules_state>>>
+        retired_rules_;
     std::atomic<std::uint64_t> rules_generation_{0};
     std::atomic<std::uint64_t> total_active_{0};  // sum at the last refresh()
     std::atomic<std::uint64_t> admitted_since_refresh_{0};

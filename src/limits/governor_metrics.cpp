@@ -33,11 +33,12 @@ governor_metrics::governor_metrics(prometheus::Registry& registry)
                    .Name("metrics_governor_series_dropped_total")
                    .Help("Series dropped by the governor, by rule and reason.")
                    .Register(registry)),
-      over_limit_(prometheus::BuildCounter()
-                      .Name("metrics_governor_series_over_limit_total")
-                      .Help("Series over a limit, by rule, reason and what was done: drop, log "
-                            "(action log) or dry_run (-limits-dry-run).")
-                      .Register(registry)),
+      over_limit_(
+          prometheus::BuildCounter()
+              .Name("metrics_governor_series_over_limit_total")
+              .Help("Series over a limit, by rule, reason and what was done: drop, overflow, log "
+                    "(action log) or dry_run (-limits-dry-run).")
+              .Register(registry)),
       datapoints_dropped_(prometheus::BuildCounter()
                               .Name("metrics_governor_datapoints_dropped_total")
                               .Help("Data points in the series the governor dropped, by rule.")

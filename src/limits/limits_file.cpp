@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/units.h"
 #include "config/yaml_node.h"
 #include "limits/bounded_regex.h"
 
@@ -30,6 +31,14 @@ constexpr std::string_view k_label_name_form =
     "a Prometheus label name: a letter or _, then letters, digits or _ (e.g. user_id)";
 constexpr std::string_view k_tenant_name_form =
     "a tenant name as senders give it: 1 to 1024 bytes of UTF-8 without control characters";
+constexpr std::string_view k_max_tracked_form = "an integer from 1 to 100000000";
+constexpr std::uint64_t k_max_overflow_tracked = 100000000;
+constexpr std::string_view k_interval_form =
+    "a duration from 1s to 1h, e.g. 15s (leave it out for -overflow-interval)";
+constexpr std::string_view k_keep_labels_form = "a list of label names, e.g. [service, env]";
+// The keys every rule (and the defaults) may carry for action overflow.
+constexpr std::string_view k_overflow_keys =
+    "keep_labels, overflow_label, overflow_aggregation, overflow_max_tracked, overflow_interval";
 constexpr std::string_view k_pattern_form =
     "an exact metric name or an ECMAScript regex matched against the whole name";
 
@@ -206,29 +215,105 @@ class parser {
     }
 
     std::optional<action> read_action(const YAML::Node& node, const std::string& path) {
-        constexpr std::string_view want = "drop or log";
+        constexpr std::string_view want = "drop, log or overflow";
         auto text = read_scalar(node, path, want);
         if (!text) return std::nullopt;
         if (*text == "drop") return action::drop;
         if (*text == "log") return action::log;
+        if (*text == "overflow") return action::overflow;
         if (*text == "adaptive") {
             fail(path,
-                 "\"adaptive\" (the Go governor's action) is not supported; want drop or log");
+                 "\"adaptive\" (the Go governor's action) is not supported; want drop, log or "
+                 "overflow");
         } else {
-            fail(path, in_quotes(*text) + " is not an action; want drop or log");
+            fail(path, in_quotes(*text) + " is not an action; want drop, log or overflow");
         }
         return std::nullopt;
     }
 
     std::optional<label_limit_action> read_label_action(const YAML::Node& node,
                                                         const std::string& path) {
-        constexpr std::string_view want = "drop or strip";
+        constexpr std::string_view want = "drop, strip or overflow";
         auto text = read_scalar(node, path, want);
         if (!text) return std::nullopt;
         if (*text == "drop") return label_limit_action::drop;
         if (*text == "strip") return label_limit_action::strip;
-        fail(path, in_quotes(*text) + " is not a label limit action; want drop or strip");
+        if (*text == "overflow") return label_limit_action::overflow;
+        fail(path, in_quotes(*text) + " is not a label limit action; want drop, strip or overflow");
         return std::nullopt;
+    }
+
+    // The overflow keys of a rule or the defaults; false when `key` is not one of them.
+    bool parse_overflow_key(const std::string& key, const YAML::Node& value,
+                            const std::string& path, rule& r) {
+        if (key == "keep_labels") {
+            parse_keep_labels(value, path, r);
+        } else if (key == "overflow_label") {
+            auto text = read_scalar(value, path, k_label_name_form);
+            if (text && check_label_name(*text, path)) r.overflow_label = *text;
+        } else if (key == "overflow_aggregation") {
+            auto text = read_scalar(value, path, "sum, max, min or last");
+            if (!text) return true;
+            auto a = overflow::parse_gauge_aggregation(*text);
+            if (a) {
+                r.overflow_aggregation = *a;
+            } else {
+                fail(path, a.error_message());
+            }
+        } else if (key == "overflow_max_tracked") {
+            auto v = read_count(value, path, k_max_tracked_form);
+            if (!v) return true;
+            if (*v == 0 || *v > k_max_overflow_tracked) {
+                fail(path, std::to_string(*v) + " is out of range; want " +
+                               std::string(k_max_tracked_form));
+                return true;
+            }
+            r.overflow_max_tracked = *v;
+        } else if (key == "overflow_interval") {
+            auto text = read_scalar(value, path, k_interval_form);
+            if (!text) return true;
+            auto d = parse_duration(*text);
+            if (!d || *d < std::chrono::seconds(1) || *d > std::chrono::hours(1)) {
+                fail(path, in_quotes(*text) + " is not a duration from 1s to 1h; want " +
+                               std::string(k_interval_form));
+                return true;
+            }
+            r.overflow_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    void parse_keep_labels(const YAML::Node& node, const std::string& path, rule& r) {
+        if (node.IsNull()) return;
+        if (!node.IsSequence()) {
+            fail(path, "got " + std::string(node_kind(node)) + "; want " +
+                           std::string(k_keep_labels_form));
+            return;
+        }
+        std::size_t index = 0;
+        for (const auto& item : node) {
+            const std::string item_path = path + "[" + std::to_string(index++) + "]";
+            auto text = read_scalar(item, item_path, k_label_name_form);
+            if (!text || !check_label_name(*text, item_path)) continue;
+            if (std::find(r.keep_labels.begin(), r.keep_labels.end(), *text) !=
+                r.keep_labels.end()) {
+                fail(item_path, in_quotes(*text) + " is listed twice; give each label once");
+                continue;
+            }
+            r.keep_labels.push_back(*text);
+        }
+        std::sort(r.keep_labels.begin(), r.keep_labels.end());
+    }
+
+    // The overflow series' marker label must not be one it keeps (it would be overwritten).
+    void check_overflow_rule(const std::string& path, const rule& r) {
+        if (std::binary_search(r.keep_labels.begin(), r.keep_labels.end(), r.overflow_label)) {
+            fail(path + ".keep_labels",
+                 in_quotes(r.overflow_label) +
+                     " is the overflow label; keep other labels, or name another overflow_label");
+        }
     }
 
     void parse_tenants(const YAML::Node& node, const std::string& path,
@@ -297,11 +382,14 @@ class parser {
                         out.max_cardinality = *v;
                 } else if (key == "action") {
                     if (auto a = read_action(value, key_path)) out.on_limit = *a;
+                } else if (parse_overflow_key(key, value, key_path, out)) {
                 } else if (!unsupported_key(key, key_path)) {
-                    unknown_key(key_path, "max_cardinality, action");
+                    unknown_key(key_path,
+                                "max_cardinality, action, " + std::string(k_overflow_keys));
                 }
             },
             "a map with max_cardinality and action");
+        check_overflow_rule(path, out);
     }
 
     void parse_rules(const YAML::Node& node, const std::string& path, std::vector<rule>& out) {
@@ -363,12 +451,15 @@ class parser {
                     parse_label_limits(value, key_path, r);
                 } else if (key == "label_limit_action") {
                     if (auto a = read_label_action(value, key_path)) r.label_action = *a;
+                } else if (parse_overflow_key(key, value, key_path, r)) {
                 } else if (!unsupported_key(key, key_path)) {
                     unknown_key(key_path,
                                 "name, match, max_cardinality, action, label_limits, "
-                                "label_limit_action");
+                                "label_limit_action, " +
+                                    std::string(k_overflow_keys));
                 }
             });
+        check_overflow_rule(path, r);
         if (!has_name) fail(path + ".name", "missing; want " + std::string(k_rule_name_form));
         return name_ok;
     }
@@ -484,6 +575,8 @@ std::string_view to_string(action a) {
             return "drop";
         case action::log:
             return "log";
+        case action::overflow:
+            return "overflow";
     }
     return "drop";
 }
@@ -494,6 +587,8 @@ std::string_view to_string(label_limit_action a) {
             return "drop";
         case label_limit_action::strip:
             return "strip";
+        case label_limit_action::overflow:
+            return "overflow";
     }
     return "drop";
 }

@@ -11,6 +11,7 @@
 // parsed file into the immutable matcher used on the ingest path.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "overflow/gauge_fold.h"
 
 namespace mg::limits {
 
@@ -26,13 +28,21 @@ namespace mg::limits {
 enum class action {
     drop,  // the series is dropped; series already known keep passing
     log,   // the series passes; the excess is counted and logged
+    // The series is not forwarded as itself; its samples are folded into the rule's overflow
+    // series for the metric (issue 21, docs/overflow.md).
+    overflow,
 };
 
 // What happens to a series that brings one distinct value too many for a label_limits entry.
 enum class label_limit_action {
     drop,   // the whole series is dropped
     strip,  // the label is removed from the series, which then passes (if its other limits allow)
+    overflow,  // the whole series is folded into the overflow series, as action overflow does
 };
+
+// Defaults of the overflow keys of a rule (docs/overflow.md).
+inline constexpr std::string_view k_default_overflow_label = "overflow";
+inline constexpr std::uint64_t k_default_overflow_max_tracked = 100000;
 
 struct label_matcher {
     std::string name;
@@ -51,6 +61,20 @@ struct rule {
     // Distinct values of a label per metric name, sorted by label name; every limit is >= 1.
     std::vector<std::pair<std::string, std::uint64_t>> label_limits;
     label_limit_action label_action = label_limit_action::drop;
+    // Overflow (action overflow or label_limit_action overflow): the labels the overflow series
+    // keeps from the folded series (sorted, unique), the label that marks it (value "true"), the
+    // aggregation of a gauge, the bound on the folded series it remembers, and how often it is
+    // emitted (0: the daemon's -overflow-interval).
+    std::vector<std::string> keep_labels;
+    std::string overflow_label = std::string(k_default_overflow_label);
+    overflow::gauge_aggregation overflow_aggregation = overflow::gauge_aggregation::sum;
+    std::uint64_t overflow_max_tracked = k_default_overflow_max_tracked;
+    std::chrono::milliseconds overflow_interval{0};
+
+    // Whether the rule folds what it would otherwise drop.
+    bool overflows() const {
+        return on_limit == action::overflow || label_action == label_limit_action::overflow;
+    }
 
     bool operator==(const rule&) const = default;
 };
@@ -97,7 +121,7 @@ result<limits_file> load_limits_file(const std::string& path);
 // without a regex (the fast path).
 bool is_literal_pattern(std::string_view pattern);
 
-// "drop" / "log", "drop" / "strip": as written in the file.
+// "drop" / "log" / "overflow", "drop" / "strip" / "overflow": as written in the file.
 std::string_view to_string(action a);
 std::string_view to_string(label_limit_action a);
 

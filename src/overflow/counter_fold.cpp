@@ -22,4 +22,13 @@ double counter_fold::add(std::uint64_t series, double value) {
     return increase;
 }
 
+double counter_fold::add_delta(double increase) {
+    if (!std::isfinite(increase) || increase < 0) {
+        ++ignored_;
+        return 0;
+    }
+    total_ += increase;
+    return increase;
+}
+
 }  // namespace mg::overflow

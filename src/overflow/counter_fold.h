@@ -27,6 +27,10 @@ class counter_fold {
     // NaN and negative values are ignored (a counter has neither); they return 0.
     double add(std::uint64_t series, double value);
 
+    // An increase reported as such (an OTLP delta Sum point): added as it is. NaN, infinite and
+    // negative values are ignored (a monotonic delta has none); returns what was added.
+    double add_delta(double increase);
+
     double total() const { return total_; }
     std::size_t tracked() const { return last_.size(); }
     // Folded series pushed out by the bound; their next sample starts a fresh increase.

@@ -158,6 +158,8 @@ const std::vector<row>& rows() {
          [](const module_options& o) { CHECK(o.governor.max_series == 999); }},
         {"-limits-max-tenants-in-metrics", "7",
          [](const module_options& o) { CHECK(o.governor.max_tenants_in_metrics == 7); }},
+        {"-overflow-interval", "23s",
+         [](const module_options& o) { CHECK(o.overflow.default_interval == 23s); }},
         // Bloom persistence
         {"-bloom-persistence-enabled", "true",
          [](const module_options& o) { CHECK(o.persistence.has_value()); }},

@@ -652,3 +652,29 @@ TEST_CASE("config/metrics-governor.yaml is valid: the defaults, with bloom persi
     CHECK(expected.bloom_persistence.path == "./bloom-state");
     CHECK(mg::config::to_yaml(out.config) == mg::config::to_yaml(expected));
 }
+
+TEST_CASE("the overflow interval (-overflow-interval) defaults to 15s and must be at least 1s",
+          "[config][errors]") {
+    auto ok = parse({});
+    CHECK(ok.config.overflow.interval == std::chrono::seconds(15));
+    auto set = parse({"-overflow-interval=2s"});
+    INFO(all_errors(set));
+    CHECK(set.errors.empty());
+    CHECK(set.config.overflow.interval == std::chrono::seconds(2));
+
+    auto short_one = parse({"-overflow-interval=500ms"});
+    CHECK(short_one.exit_code() == 2);
+    CHECK(has_error(short_one,
+                    "overflow.interval (-overflow-interval): 500ms is shorter than 1s; "
+                    "want a duration of at least 1s, e.g. 15s"));
+    auto bad = parse({"-overflow-interval=soon"});
+    CHECK(bad.exit_code() == 2);
+    CHECK(has_error(bad, "-overflow-interval"));
+
+    temp_dir dir;
+    const std::string path = dir.path() + "/mg.yaml";
+    std::ofstream(path) << "overflow:\n  interval: 0s\n";
+    auto yaml = parse({"-config", path});
+    CHECK(yaml.exit_code() == 2);
+    CHECK(has_error(yaml, "overflow.interval"));
+}

@@ -197,10 +197,10 @@ TEST_CASE("each error names its path and the accepted form", "[limits][file][err
              {"defaults:\n  max_cardinality:\n",
               "defaults.max_cardinality: got no value; want an integer"},
              {"defaults:\n  action: block\n",
-              "defaults.action: \"block\" is not an action; want drop or log"},
+              "defaults.action: \"block\" is not an action; want drop, log or overflow"},
              {"defaults:\n  action: adaptive\n",
               "defaults.action: \"adaptive\" (the Go governor's action) is not supported; want "
-              "drop or log"},
+              "drop, log or overflow"},
              {"defaults:\n  max_datapoints_rate: 1000\n",
               "defaults.max_datapoints_rate: not supported (the Go governor's datapoint rate "
               "limit; limits here are on cardinality only); remove it"},
@@ -226,7 +226,7 @@ TEST_CASE("each error names its path and the accepted form", "[limits][file][err
              {"rules:\n  - name: a\n    action: adaptive\n",
               "rules[0].action: \"adaptive\" (the Go governor's action) is not supported"},
              {"rules:\n  - name: a\n    action: [drop]\n",
-              "rules[0].action: got a list; want drop or log"},
+              "rules[0].action: got a list; want drop, log or overflow"},
              {"rules:\n  - name: a\n    group_by: [service]\n",
               "rules[0].group_by: not supported (it groups the Go governor's adaptive action"},
              {"rules:\n  - name: a\n    max_datapoints_rate: 5\n",
@@ -270,8 +270,8 @@ TEST_CASE("each error names its path and the accepted form", "[limits][file][err
               "rules[0].label_limits: got a list; want a map of label name to distinct value "
               "limit"},
              {"rules:\n  - name: a\n    label_limit_action: keep\n",
-              "rules[0].label_limit_action: \"keep\" is not a label limit action; want drop or "
-              "strip"},
+              "rules[0].label_limit_action: \"keep\" is not a label limit action; want drop, "
+              "strip or overflow"},
              // syntax
              {"rules:\n  - name: [a\n", "limits.yaml: not valid YAML: line "},
          }) {

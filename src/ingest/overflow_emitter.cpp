@@ -1,0 +1,130 @@
+// The overflow series to the exporter (see overflow_emitter.h).
+#include "ingest/overflow_emitter.h"
+
+#include <chrono>
+#include <exception>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "logging/log.h"
+#include "protocol/otlp.h"
+#include "protocol/owned_series_encode.h"
+#include "protocol/remote_write.h"
+
+namespace mg::ingest {
+
+namespace {
+
+constexpr auto k_tick = std::chrono::seconds(1);
+
+}  // namespace
+
+overflow_emitter::overflow_emitter(overflow::overflow_store& store, exporter_port& exporter,
+                                   mg::clock& clock)
+    : store_(store), exporter_(exporter), clock_(clock) {}
+
+overflow_emitter::~overflow_emitter() {
+    stop();
+}
+
+void overflow_emitter::start() {
+    if (thread_.joinable()) return;
+    thread_ = std::thread([this] { run(); });
+}
+
+void overflow_emitter::stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void overflow_emitter::run() {
+    auto next = clock_.deadline_after(k_tick);
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            if (clock_.wait_until(lock, cv_, next, [this] { return stopping_; })) break;
+        }
+        next = clock_.deadline_after(k_tick);
+        try {
+            emit_due();
+        } catch (const std::exception& e) {
+            // A background thread never dies silently: logged, and the next tick tries again.
+            logging::error("overflow emission failed", {{"error", e.what()}});
+        }
+    }
+    try {
+        emit_due(true);
+    } catch (const std::exception& e) {
+        logging::error("overflow emission failed", {{"error", e.what()}});
+    }
+}
+
+std::size_t overflow_emitter::emit_due(bool all) {
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.wall_now().time_since_epoch())
+            .count();
+    // By tenant: a payload carries one tenant.
+    std::map<std::string, std::vector<overflow::emitted_series>> due;
+    store_.collect(
+        now_ms,
+        [&](overflow::emitted_series&& s) {
+            auto& v = due[s.tenant];
+            v.push_back(std::move(s));
+        },
+        all);
+    if (due.empty()) return 0;
+    const bool rw = exporter_.check_source(protocol::source_protocol::remote_write_v1).ok();
+    const bool otlp = !rw && exporter_.check_source(protocol::source_protocol::otlp_protobuf).ok();
+    std::size_t sent = 0;
+    std::string body;
+    protocol::series_batch batch;
+    std::vector<protocol::owned_series> owned;
+    std::vector<std::uint8_t> keep;
+    for (auto& [tenant, series] : due) {
+        if (!rw && !otlp) {
+            store_.count_refused(series.size());
+            continue;
+        }
+        owned.clear();
+        for (const auto& s : series)
+            owned.push_back({s.metric_name, s.labels, s.kind == overflow::fold_kind::counter, {}});
+        // The overflow module knows no protocol: its samples are copied into the encoder's type.
+        std::vector<std::vector<protocol::float_sample>> samples(series.size());
+        for (std::size_t i = 0; i < series.size(); ++i) {
+            for (const auto& p : series[i].samples) samples[i].push_back({p.value, p.timestamp_ms});
+            owned[i].samples = samples[i];
+        }
+        body.clear();
+        if (rw) {
+            protocol::encode_owned_remote_write_v1(owned, body);
+        } else {
+            protocol::encode_owned_otlp(owned, body);
+        }
+        const auto st = rw ? protocol::decode_remote_write_v1(body, batch)
+                           : protocol::decode_otlp_protobuf(body, batch);
+        if (!st.ok()) {
+            logging::error("overflow series could not be encoded", {{"error", st.error_message()}});
+            store_.count_refused(series.size());
+            continue;
+        }
+        keep.assign(batch.size(), 1);
+        const std::string_view names[] = {tenant};
+        exporter::tenant_split split;
+        if (!tenant.empty()) split.names = names;
+        exporter::submit_details details;
+        const auto res = exporter_.submit(batch, keep, {}, details, nullptr, split);
+        if (res == exporter::submit_status::accepted) {
+            sent += series.size();
+        } else {
+            store_.count_refused(series.size());
+        }
+    }
+    return sent;
+}
+
+}  // namespace mg::ingest

@@ -1,0 +1,154 @@
+// overflow_store: every overflow series of the daemon (issue 21, docs/overflow.md): the folds the
+// samples of series past a limit go into, and what is emitted for them every interval.
+//
+// An overflow series is named by its tenant and the labels it is emitted with: the metric name,
+// the labels its rule keeps (keep_labels) and the overflow label ("true"). Series of several
+// rules that would be emitted with the same labels share one overflow series (two series with
+// the same labels would be one series at the backend, written twice); the first rule to fold
+// into it sets its aggregation, bound and interval. A counter's overflow series is cumulative
+// (counter_fold) and starts at 0 when its first series is folded: its first emission is a 0 at
+// the time of the first folded sample (which adds nothing), then its total. A gauge's is an
+// aggregation over the folded series' latest values within the staleness window (gauge_fold).
+//
+// Timestamps: an emission is stamped with the newest folded sample's timestamp (at most the
+// wall time of the emission), not the wall time: the total is what the folded series said up to
+// then, so rate() over the overflow series does not see the senders' and the network's delays as
+// jitter. An emission's timestamp is always past the previous one's; when nothing newer was
+// folded since, nothing is emitted (as a series that stopped sends nothing).
+//
+// Bounds: each overflow series remembers at most its rule's overflow_max_tracked folded series
+// (LRU, evictions counted); the store holds at most max_series overflow series (a sample for a
+// new one past that is refused and counted); an overflow series nothing was folded into for
+// `idle` is forgotten after its last emission (a counter coming back starts again at 0: one
+// counter reset, which rate() reads as such).
+//
+// The fold state lives in memory only: a restart starts every overflow series again at 0, one
+// counter reset.
+//
+// Thread-safety: fold() runs on any ingest thread, collect() on the emitter's thread, the
+// statistics anywhere. The store is sharded by series key, one mutex per shard, held for one
+// folded series' samples or one shard's collection; only series over a limit come here.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/label_view.h"
+#include "overflow/gauge_fold.h"
+
+namespace mg::overflow {
+
+enum class fold_kind : std::uint8_t { counter, gauge };
+
+// Cumulative by name: counters (_total) and a classic histogram's or summary's _bucket, _count
+// and _sum series. Everything else is a gauge unless the sender's metadata says counter.
+bool cumulative_by_name(std::string_view metric_name);
+
+// What one overflow series is, from the rule that folds into it.
+struct fold_target {
+    std::string_view tenant;  // "" = the default tenant
+    std::string_view metric_name;
+    // The kept labels, sorted by name, without the overflow label; plus the overflow label.
+    std::span<const label_view> kept_labels;
+    std::string_view overflow_label;
+    fold_kind kind = fold_kind::counter;
+    // The samples are increases, not a counter's values (OTLP delta Sums): a counter adds them
+    // as they are (a gauge ignores them).
+    bool delta = false;
+    gauge_aggregation aggregation = gauge_aggregation::sum;
+    std::size_t max_tracked = 100000;
+    std::chrono::milliseconds interval{0};  // 0: the store's default
+};
+
+struct fold_sample {
+    double value = 0;
+    std::int64_t timestamp_ms = 0;
+};
+
+// One emission of one overflow series: one or two samples (a new counter's 0, then its value),
+// timestamps increasing.
+struct emitted_series {
+    std::string tenant;
+    std::string metric_name;
+    std::vector<std::pair<std::string, std::string>> labels;  // sorted, overflow label included
+    fold_kind kind = fold_kind::counter;
+    std::vector<fold_sample> samples;
+};
+
+struct store_options {
+    std::chrono::milliseconds default_interval{15000};  // -overflow-interval
+    std::chrono::milliseconds staleness{300000};        // a gauge's lookback, as PromQL's 5m
+    std::chrono::milliseconds idle{600000};  // forget an overflow series unused this long
+    std::size_t max_series = 100000;         // overflow series in the store
+};
+
+struct store_stats {
+    std::uint64_t series_folded = 0;    // folded series seen (one per series per request)
+    std::uint64_t samples_folded = 0;   // their samples that went into a fold
+    std::uint64_t samples_refused = 0;  // samples for a new overflow series past max_series
+    std::uint64_t emitted = 0;          // emissions of an overflow series (one per interval)
+    std::uint64_t emit_refused = 0;     // of those, what the exporter did not take
+    std::uint64_t evictions = 0;        // folded series pushed out by overflow_max_tracked
+    std::uint64_t tracked = 0;          // folded series remembered now, over every fold
+    std::uint64_t overflow_series = 0;  // overflow series held now
+};
+
+class overflow_store {
+  public:
+    explicit overflow_store(store_options options);
+    ~overflow_store();
+    overflow_store(const overflow_store&) = delete;
+    overflow_store& operator=(const overflow_store&) = delete;
+
+    // Folds the samples of one series (identity `series`) into its overflow series, made on the
+    // first sample. `now_ms` is the wall time (the new counter's 0 is written at it). Returns
+    // false when the overflow series would be new and the store is full (the samples are lost).
+    bool fold(const fold_target& target, std::uint64_t series, std::span<const fold_sample> samples,
+              std::int64_t now_ms);
+
+    // Calls `out` for every overflow series due at `now_ms` (wall time; its interval since its
+    // last emission has passed) with something new to say; forgets idle ones. `out` runs with
+    // no lock of the store held. Returns the emissions made.
+    // `all`: every overflow series with something new, due or not (the last pass at shutdown).
+    std::size_t collect(std::int64_t now_ms, const std::function<void(emitted_series&&)>& out,
+                        bool all = false);
+
+    const store_options& options() const { return options_; }
+
+    store_stats stats() const;
+    // The emitter's count of emissions the exporter did not take (for the metrics).
+    void count_refused(std::uint64_t n) { emit_refused_.fetch_add(n, std::memory_order_relaxed); }
+
+  private:
+    struct entry;
+    struct shard {
+        std::mutex mu;
+        std::unordered_map<std::string, std::unique_ptr<entry>> series;
+    };
+    static constexpr std::size_t k_shards = 16;
+    static void key_of(const fold_target& t, std::string& out);
+
+    store_options options_;
+    std::array<shard, k_shards> shards_;
+    std::atomic<std::size_t> size_{0};
+    std::atomic<std::uint64_t> series_folded_{0};
+    std::atomic<std::uint64_t> samples_folded_{0};
+    std::atomic<std::uint64_t> samples_refused_{0};
+    std::atomic<std::uint64_t> emitted_{0};
+    std::atomic<std::uint64_t> emit_refused_{0};
+    std::atomic<std::uint64_t> evictions_{0};
+    std::atomic<std::int64_t> tracked_{0};
+};
+
+}  // namespace mg::overflow

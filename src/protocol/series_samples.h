@@ -1,0 +1,53 @@
+// series_samples: the float samples of one series of a decoded batch, read from its raw bytes
+// again (the decoders keep only views and counts), for the overflow folds (issue 21): the series
+// the governor folds are the only ones read twice. Also what the request says of the series'
+// kind: remote write 2.0 metadata, the OTLP metric kind.
+//
+// Remote write 1.0/2.0: every Sample of the TimeSeries (value, timestamp in ms); native
+// histograms are not read (counted in `histograms`). OTLP protobuf: a gauge or sum data point's
+// value (as_double or as_int) at its time, a Sum's kind from its temporality and monotonicity
+// (read_sum_shapes); other point kinds, and OTLP/JSON (no raw bytes), give no samples. Pure
+// functions over the batch's bytes; any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "protocol/series_batch.h"
+
+namespace mg::protocol {
+
+// What the request says the series is; unknown when it says nothing. delta_counter: an OTLP
+// monotonic Sum with delta temporality (each value an increase); delta_other: a non-monotonic
+// delta Sum (not foldable).
+enum class series_type : std::uint8_t { unknown, counter, gauge, delta_counter, delta_other };
+
+struct float_sample {
+    double value = 0;
+    std::int64_t timestamp_ms = 0;
+};
+
+struct series_samples {
+    std::vector<float_sample> samples;
+    series_type type = series_type::unknown;
+    std::uint32_t unreadable = 0;  // points that give no float sample (histograms, JSON, bad bytes)
+};
+
+// What an OTLP protobuf request says of the Sum points of a batch decoded from it: per point
+// (batch index), its metric's temporality and monotonicity. Read once per request that needs it
+// (the points' metric is not in the batch); points of other kinds get the zero shape.
+struct sum_shape {
+    std::uint8_t temporality = 0;  // 0 unspecified, 1 delta, 2 cumulative
+    bool monotonic = false;
+};
+// Fills `out` with batch.size() shapes; false when the batch is not OTLP protobuf or does not
+// match its body (then `out` is all zero shapes).
+bool read_sum_shapes(const series_batch& batch, std::vector<sum_shape>& out);
+
+// Fills `out` (cleared first) with the samples of batch[i]. `shape`: batch[i]'s from
+// read_sum_shapes (OTLP Sum points), else null (an OTLP Sum is then a cumulative counter).
+void read_series_samples(const series_batch& batch, std::size_t i, series_samples& out,
+                         const sum_shape* shape = nullptr);
+
+}  // namespace mg::protocol

@@ -1,0 +1,260 @@
+// Overflow instead of loss (issue 21), end to end with real Prometheus servers: a sender
+// `prometheus` scrapes a target whose counters grow 1/s per series and remote-writes to
+// metrics-governor, whose limits file folds every series past 100 per metric (action overflow)
+// into overflow series; a backend `prometheus` (--web.enable-remote-write-receiver) receives what
+// the daemon forwards. PromQL at the backend then shows the totals unchanged across the limit:
+// sum(rate(...[1m])) is what the target's series really do (within 2%), per histogram bucket too,
+// and a gauge's sum is the sum over every series, while each metric holds 100 series plus its
+// overflow series.
+//
+// The target computes its page at each scrape (values from the time since it started). The
+// peers are started and killed by the test (support/prometheus_peer.h); data reaches the backend
+// asynchronously, so its query API is polled with a bounded deadline. The run lasts about 80 s:
+// rate()'s window must be full of overflow samples (-overflow-interval=2s), and the checks look
+// 10 s back, where every sample has arrived.
+#include <boost/asio/executor_work_guard.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/server.h"
+#include "shared/temp_dir.h"
+#include "support/daemon.h"
+#include "support/http_client.h"
+#include "support/metrics_page.h"
+#include "support/process.h"
+#include "support/prometheus_peer.h"
+
+using namespace std::chrono_literals;
+using mg::test::child_process;
+using mg::test::eventually;
+using mg::test::prometheus_peer;
+using mg::test::query_by_label;
+using mg::test::running_daemon;
+using mg::test::temp_dir;
+
+namespace {
+
+constexpr int k_counters = 1000;   // e2e_requests_total{id}: each +1/s
+constexpr int k_histograms = 200;  // e2e_latency_seconds{id}: buckets +1, +2, +3 /s; sum +0.5/s
+constexpr int k_gauges = 300;      // e2e_inflight{id}: 1 each
+constexpr int k_limit = 100;
+
+const std::string k_limits_yaml = R"yaml(rules:
+  - name: requests
+    match:
+      metric_name: e2e_requests_total
+    max_cardinality: 100
+    action: overflow
+  - name: latency
+    match:
+      metric_name: "e2e_latency_seconds_(bucket|count|sum)"
+    max_cardinality: 100
+    action: overflow
+    keep_labels: [le]
+  - name: inflight
+    match:
+      metric_name: e2e_inflight
+    max_cardinality: 100
+    action: overflow
+    overflow_aggregation: sum
+)yaml";
+
+// The scrape target: every series' value follows the time since the target started, from a large
+// offset (a folded series' absolute value must not reach the overflow series).
+class growing_target {
+  public:
+    growing_target() : start_(std::chrono::steady_clock::now()) {
+        auto routes = std::make_shared<mg::http::router>();
+        routes->add(mg::http::bhttp::verb::get, "/metrics", [this](const mg::http::request& req) {
+            return mg::http::make_response(req, mg::http::bhttp::status::ok, page(),
+                                           "text/plain; version=0.0.4");
+        });
+        server_ = std::make_unique<mg::http::server>(
+            ioc_, mg::http::server_options{.name = "overflow-target"}, routes);
+        const auto bound = server_->listen("127.0.0.1", 0);
+        if (!bound.ok()) throw std::runtime_error(bound.error_message());
+        port_ = bound->port();
+        thread_ = std::thread([this] {
+            auto guard = boost::asio::make_work_guard(ioc_);
+            ioc_.run();
+        });
+    }
+    ~growing_target() {
+        server_->shutdown();
+        server_->wait_until_idle(std::chrono::steady_clock::now() + 5s);
+        ioc_.stop();
+        thread_.join();
+    }
+    unsigned short port() const { return port_; }
+
+  private:
+    std::string page() const {
+        const double t =
+            1000 + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        std::ostringstream out;
+        out.precision(15);
+        out << "# TYPE e2e_requests_total counter\n";
+        for (int i = 0; i < k_counters; ++i)
+            out << "e2e_requests_total{id=\"" << i << "\"} " << t << "\n";
+        out << "# TYPE e2e_latency_seconds histogram\n";
+        for (int i = 0; i < k_histograms; ++i) {
+            const std::string id = "id=\"" + std::to_string(i) + "\"";
+            out << "e2e_latency_seconds_bucket{" << id << ",le=\"0.1\"} " << t << "\n";
+            out << "e2e_latency_seconds_bucket{" << id << ",le=\"1\"} " << 2 * t << "\n";
+            out << "e2e_latency_seconds_bucket{" << id << ",le=\"+Inf\"} " << 3 * t << "\n";
+            out << "e2e_latency_seconds_sum{" << id << "} " << 0.5 * t << "\n";
+            out << "e2e_latency_seconds_count{" << id << "} " << 3 * t << "\n";
+        }
+        out << "# TYPE e2e_inflight gauge\n";
+        for (int i = 0; i < k_gauges; ++i) out << "e2e_inflight{id=\"" << i << "\"} 1\n";
+        return out.str();
+    }
+
+    std::chrono::steady_clock::time_point start_;
+    boost::asio::io_context ioc_;
+    std::unique_ptr<mg::http::server> server_;
+    std::thread thread_;
+    unsigned short port_ = 0;
+};
+
+std::string sender_config(unsigned short target_port, unsigned short daemon_port) {
+    // One shard, and batches sent by their deadline (never by size: a scrape is 2 300 samples),
+    // so a scrape reaches the daemon in one request and an overflow sample never holds part of
+    // one.
+    return "global:\n"
+           "  scrape_interval: 1s\n"
+           "  scrape_timeout: 1s\n"
+           "scrape_configs:\n"
+           "  - job_name: e2e\n"
+           "    static_configs:\n"
+           "      - targets: ['127.0.0.1:" +
+           std::to_string(target_port) +
+           "']\n"
+           "remote_write:\n"
+           "  - url: http://127.0.0.1:" +
+           std::to_string(daemon_port) +
+           "/api/v1/write\n"
+           "    queue_config:\n"
+           "      capacity: 100000\n"
+           "      max_samples_per_send: 50000\n"
+           "      batch_send_deadline: 1s\n"
+           "      min_shards: 1\n"
+           "      max_shards: 1\n"
+           "      min_backoff: 100ms\n"
+           "      max_backoff: 1s\n";
+}
+
+const std::string k_backend_config = "global:\n  scrape_interval: 1m\n";  // scrapes nothing
+
+// The value of a query without grouping (one result), or NaN.
+double scalar_query(unsigned short port, const std::string& query) {
+    const auto r = query_by_label(port, query, "");
+    return r.size() == 1 ? r.begin()->second : std::nan("");
+}
+
+// The same, evaluated at `unix_seconds`: rate() at a time whose samples have all arrived, so
+// that the pipeline's delay (scrape, two remote-write queues, the overflow interval) does not
+// cut the extrapolation at the window's end short, for the forwarded and the overflow series
+// alike.
+double scalar_query_at(unsigned short port, const std::string& query, double unix_seconds) {
+    char at[32];
+    std::snprintf(at, sizeof at, "%.3f", unix_seconds);
+    const auto r = mg::test::try_get(
+        port, "/api/v1/query?query=" + mg::test::url_encode(query) + "&time=" + at);
+    if (!r || r->status != 200) return std::nan("");
+    const auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || j["data"]["result"].size() != 1) return std::nan("");
+    return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+}
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// How far behind now the PromQL checks look (longer than the pipeline's delay).
+constexpr double k_look_back_s = 10;
+
+bool within(double got, double want, double fraction) {
+    return std::isfinite(got) && std::abs(got - want) <= fraction * want;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "overflow with a real prometheus backend: sum(rate()) unchanged across the limit for a "
+    "counter and a classic histogram, a gauge's sum kept, 100 series plus the overflow series",
+    "[e2e][overflow]") {
+    prometheus_peer backend("backend", k_backend_config, {"--web.enable-remote-write-receiver"});
+    growing_target target;
+    temp_dir dir;
+    dir.write("limits.yaml", k_limits_yaml);
+    running_daemon d(
+        {"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write",
+         "-limits-config", dir.file("limits.yaml"), "-flush-interval=100ms",
+         "-overflow-interval=2s"});
+    prometheus_peer sender("sender", sender_config(target.port(), d.ingest_port()), {});
+    std::vector<child_process*> logs{&sender.process(), &backend.process(), &d.process()};
+
+    // rate()'s whole window, k_look_back_s ago, holds overflow samples: the overflow series began
+    // more than a minute before (33 samples 2 s apart span 64 s), so the window is full and
+    // rate() extrapolates it to both ends.
+    double at = 0;
+    const bool full_window = eventually(
+        [&] {
+            at = unix_now() - k_look_back_s;
+            return scalar_query_at(backend.port(),
+                                   "count_over_time(e2e_requests_total{overflow=\"true\"}[70s])",
+                                   at) >= 33;
+        },
+        150s, logs);
+    INFO("daemon metrics:\n" << mg::test::http_get(d.stats_port(), "/metrics").body);
+    REQUIRE(full_window);
+
+    const auto settles = [&](const std::string& query, double want) {
+        const double got = scalar_query_at(backend.port(), query, at);
+        INFO(query << " = " << got << ", want " << want << " within 2%");
+        CHECK(within(got, want, 0.02));
+    };
+    settles("sum(rate(e2e_requests_total[1m]))", k_counters);
+    settles("sum(rate(e2e_latency_seconds_bucket{le=\"0.1\"}[1m]))", k_histograms);
+    settles("sum(rate(e2e_latency_seconds_bucket{le=\"1\"}[1m]))", 2 * k_histograms);
+    settles("sum(rate(e2e_latency_seconds_bucket{le=\"+Inf\"}[1m]))", 3 * k_histograms);
+    settles("sum(rate(e2e_latency_seconds_count[1m]))", 3 * k_histograms);
+    settles("sum(rate(e2e_latency_seconds_sum[1m]))", 0.5 * k_histograms);
+    settles("sum(e2e_inflight)", k_gauges);
+
+    // The backend holds the limit's series plus one overflow series per kept label set.
+    CHECK(scalar_query(backend.port(), "count(e2e_requests_total)") == k_limit + 1);
+    CHECK(scalar_query(backend.port(), "count(e2e_requests_total{overflow=\"true\"})") == 1);
+    CHECK(scalar_query(backend.port(), "count(e2e_latency_seconds_bucket)") == k_limit + 3);
+    CHECK(query_by_label(backend.port(), "e2e_latency_seconds_bucket{overflow=\"true\"}", "le")
+              .size() == 3);
+    CHECK(scalar_query(backend.port(), "count(e2e_inflight)") == k_limit + 1);
+    CHECK(scalar_query(backend.port(), "e2e_inflight{overflow=\"true\"}") == k_gauges - k_limit);
+
+    // And the daemon says what it did.
+    const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
+    CHECK(mg::test::sample_value(page, "metrics_governor_overflow_series").value_or(0) == 7);
+    CHECK(mg::test::sample_value(page, "metrics_governor_overflow_tracked_series").value_or(0) ==
+          (k_counters - k_limit) + (5 * k_histograms - 3 * k_limit) + (k_gauges - k_limit));
+    CHECK(
+        mg::test::sample_value(page, "metrics_governor_overflow_series_emitted_total").value_or(0) >
+        0);
+    CHECK(mg::test::sample_value(page, "metrics_governor_overflow_evictions_total").value_or(-1) ==
+          0);
+    CHECK(
+        mg::test::sample_value(
+            page,
+            R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="requests"})")
+            .value_or(0) == 0);
+}
