@@ -4,9 +4,15 @@
 // dropped per second by reason) and, for the top `top_n` metrics by active series, their active
 // series and the series dropped since the previous sample by reason. Nothing is kept on disk.
 //
-// Memory is bounded by slots * top_n points of 24 bytes plus one interned copy of each metric
-// name present in the ring; memory_bytes() measures it (about 6 MB for 240 slots of 1000
-// metrics, docs/api.md; tests/unit/ui/cardinality_history_test.cpp checks the bound).
+// With tenants a metric is keyed by (tenant, metric name): the top `top_n` of every tenant's
+// metrics together, largest first, so a sample holds at most top_n points whatever the number of
+// tenants (a small tenant's metrics are in the ring while they rank among the top_n). The
+// totals are the daemon's, over every tenant.
+//
+// Memory is bounded by slots * top_n points of 24 bytes plus one interned copy of each
+// (tenant, metric name) present in the ring; memory_bytes() measures it (about 6 MB for 240
+// slots of 1000 metrics, docs/api.md; tests/unit/ui/cardinality_history_test.cpp checks the
+// bound).
 //
 // Thread-safety: record() (the timer) and the queries (stats requests) may run concurrently on
 // any thread; one mutex guards the ring. Queries copy what they answer.
@@ -21,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "limits/governor.h"
@@ -45,7 +52,10 @@ struct history_input {
     std::uint64_t max_series = 0;  // -limits-max-series; 0: none
     std::uint64_t kept_total = 0;  // series received and not dropped
     std::array<std::uint64_t, limits::k_drop_reasons> dropped_total{};  // by drop_reason
-    std::vector<limits::metric_summary> metrics;  // largest first; only the first top_n are kept
+    std::vector<limits::metric_summary> metrics;                        // the default tenant's
+    // Other tenants' metrics, by tenant name (never ""). Ranked with `metrics` by active series;
+    // only the first top_n of them all are kept.
+    std::vector<std::pair<std::string, limits::metric_summary>> tenant_metrics;
 };
 
 struct history_totals {
@@ -60,6 +70,7 @@ struct history_totals {
 // One metric over the ring, aligned with the samples: -1 where the metric was not in that
 // sample's top_n.
 struct metric_history {
+    std::string tenant;  // "": the default tenant
     std::string name;
     std::vector<std::int64_t> active_series;
     // Series dropped in the interval ending at each sample, by k_metric_reasons.
@@ -76,10 +87,11 @@ class cardinality_history {
 
     // The samples' totals, oldest first.
     std::vector<history_totals> totals() const;
-    // The first `limit` metrics of the newest sample, each over every sample.
-    std::vector<metric_history> top(std::size_t limit) const;
-    // One metric over every sample; nullopt when no sample has it.
-    std::optional<metric_history> metric(std::string_view name) const;
+    // The first `limit` metrics of a tenant ("": the default tenant) in the newest sample, each
+    // over every sample.
+    std::vector<metric_history> top(std::size_t limit, std::string_view tenant = {}) const;
+    // One metric of a tenant over every sample; nullopt when no sample has it.
+    std::optional<metric_history> metric(std::string_view name, std::string_view tenant = {}) const;
 
     std::size_t samples() const;
     // Bytes held by the ring: the points, the totals and the interned names.
@@ -102,6 +114,8 @@ class cardinality_history {
         std::array<std::uint64_t, k_metric_reasons.size()> last_dropped{};
     };
 
+    // A name's key: the tenant escaped (limits/tenant_escape.h: no NUL), a NUL, the metric name.
+    static std::string key_of(std::string_view tenant, std::string_view metric);
     std::uint32_t acquire(const std::string& name);  // mu_ held
     void release(std::uint32_t id);                  // mu_ held
     // Builds the rows of `ids` over the ring, oldest sample first; mu_ held.
