@@ -11,7 +11,10 @@
 // injected, no dialog and no script run; nothing is fetched from outside the daemon; the
 // overview fits a phone's width. A second case puts the stats listener behind a bearer token and
 // TLS: the page asks for the token, is given it through its form, and shows the same; a third
-// puts it behind basic auth, whose credentials the browser gives when challenged.
+// puts it behind basic auth, whose credentials the browser gives when challenged. A fourth turns
+// tenancy on with two tenants (one named as hostile HTML): the selector lists them as text and
+// switches the table, its history and the metric view. A fifth runs two replicas sharing the
+// limit through a real redis-server: the page shows the cluster's count beside the replica's.
 // Screenshots (overview, metric view, phone) land in <build>/ui-e2e/screenshots as artifacts.
 //
 // A missing chromium, node or puppeteer-core install fails the test with what to do.
