@@ -23,7 +23,8 @@ double rate(std::uint64_t now, std::uint64_t before, double seconds) {
 }  // namespace
 
 cardinality_history::cardinality_history(history_options options) : options_(options) {
-    if (options_.slots == 0 || options_.top_n == 0 || options_.interval.count() <= 0)
+    if (options_.slots == 0 || options_.top_n == 0 || options_.top_tenants == 0 ||
+        options_.interval.count() <= 0)
         throw std::invalid_argument("cardinality_history: slots, top_n and interval must be > 0");
     ring_.resize(options_.slots);
 }
@@ -34,6 +35,10 @@ std::string cardinality_history::key_of(std::string_view tenant, std::string_vie
     key.push_back('\0');
     key.append(metric);
     return key;
+}
+
+std::string cardinality_history::tenant_key_of(std::string_view tenant) {
+    return '\x01' + limits::escape_tenant(tenant);
 }
 
 std::uint32_t cardinality_history::acquire(const std::string& name) {
@@ -111,10 +116,20 @@ void cardinality_history::record(const history_input& in) {
         p.active = saturate(m.active_series);
         fresh.points.push_back(p);
     }
+    std::vector<const std::pair<std::string, std::uint64_t>*> tenants;
+    tenants.reserve(in.tenant_series.size());
+    for (const auto& ts : in.tenant_series) tenants.push_back(&ts);
+    std::stable_sort(tenants.begin(), tenants.end(),
+                     [](const auto* a, const auto* b) { return a->second > b->second; });
+    tenants.resize(std::min(tenants.size(), options_.top_tenants));
+    fresh.tenants.reserve(tenants.size());
+    for (const auto* ts : tenants)
+        fresh.tenants.push_back({acquire(tenant_key_of(ts->first)), saturate(ts->second)});
     // The names of the new sample are held before the old one lets go of its own, so a metric
     // present in both keeps its entry (and its last drop counts).
     auto& old = ring_[next_];
     for (const auto& p : old.points) release(p.id);
+    for (const auto& p : old.tenants) release(p.id);
     old = std::move(fresh);
     next_ = (next_ + 1) % ring_.size();
     count_ = std::min(count_ + 1, ring_.size());
@@ -170,6 +185,19 @@ std::vector<metric_history> cardinality_history::top(std::size_t limit,
     return rows(ids);
 }
 
+std::vector<std::int64_t> cardinality_history::tenant_series(std::string_view tenant) const {
+    std::lock_guard lock(mu_);
+    auto it = names_.find(tenant_key_of(tenant));
+    if (it == names_.end()) return {};
+    std::vector<std::int64_t> out(count_, -1);
+    for (std::size_t i = 0; i < count_; ++i) {
+        for (const auto& p : at(i).tenants) {
+            if (p.id == it->second.id) out[i] = p.active;
+        }
+    }
+    return out;
+}
+
 std::optional<metric_history> cardinality_history::metric(std::string_view name,
                                                           std::string_view tenant) const {
     std::lock_guard lock(mu_);
@@ -186,7 +214,9 @@ std::size_t cardinality_history::samples() const {
 std::size_t cardinality_history::memory_bytes() const {
     std::lock_guard lock(mu_);
     std::size_t bytes = sizeof(*this) + ring_.capacity() * sizeof(slot);
-    for (const auto& s : ring_) bytes += s.points.capacity() * sizeof(point);
+    for (const auto& s : ring_) {
+        bytes += s.points.capacity() * sizeof(point) + s.tenants.capacity() * sizeof(tenant_point);
+    }
     // A node of the name map: the pair, the hash and next pointer, and the bucket pointer; the
     // name's own heap block when it is too long for the small-string buffer.
     for (const auto& [name, entry] : names_) {

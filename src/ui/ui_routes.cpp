@@ -95,7 +95,13 @@ http::response history_response(const http::request& req, const ui_sources& src)
                            {"droppedSeries", series_json(drops)}});
     }
     data["droppedSamplesEnabled"] = src.samples != nullptr;
-    if (has_tenant) data["tenant"] = tenant.empty() ? src.default_tenant_name : tenant;
+    if (has_tenant) {
+        data["tenant"] = tenant.empty() ? src.default_tenant_name : tenant;
+        // The tenant's own active series beside the daemon's totalSeries.
+        auto series = h.tenant_series(tenant);
+        series.resize(totals.size(), -1);  // a sample recorded since totals() was read
+        data["tenantSeries"] = series_json(series);
+    }
     if (auto it = q.find("metric"); it != q.end()) {
         const auto m = h.metric(it->second, tenant);
         if (m) {

@@ -324,6 +324,7 @@ TEST_CASE("ui: with tenants the selector lists them as text and switches the tab
     CHECK(a["selected"] == k_tenant_a);
     CHECK(a["scope"] == "tenant " + k_tenant_a);
     CHECK(a["totalSeries"] == "12");
+    CHECK(a["chartTitle"].get<std::string>().starts_with("Active series of the tenant"));
     const auto& h = r["tenantViews"][k_tenant_hostile];
     CHECK(h["metrics"] == json::array({k_tenant_hostile_metric}));
     CHECK(h["selected"] == k_tenant_hostile);

@@ -124,6 +124,7 @@ async function checkTenants(page) {
       hash: location.hash,
       selected: document.getElementById('tenant').value,
       scope: document.getElementById('scope').textContent,
+      chartTitle: document.getElementById('total-chart-title').textContent,
       metrics: [...document.querySelectorAll('#top-table tbody tr')].map((r) => r.dataset.metric),
       totalSeries: document.getElementById('total-series').textContent,
       injected: document.querySelectorAll('img, iframe, object, embed, svg[onload], main script').length,

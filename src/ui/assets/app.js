@@ -3,8 +3,8 @@
 // (metric names, label names and values, rules) goes into the page as text: textContent and
 // attribute values only, never HTML. Charts are plain SVG built with createElementNS.
 // With tenants (GET /api/v1/tenants lists more than the default one) a selector scopes the table,
-// the per-metric view and their history to one tenant (?tenant= on both APIs); the totals'
-// chart and rates are the daemon's, over every tenant. In cluster mode the cluster's count of a
+// the per-metric view and their history to one tenant (?tenant= on both APIs), and the chart of
+// active series to the tenant's (tenantSeries); the rates are the daemon's, over every tenant. In cluster mode the cluster's count of a
 // metric (clusterValue) is shown beside this replica's.
 'use strict';
 
@@ -92,6 +92,11 @@ function sparkline(values) {
   const coords = pts.map(([i, v]) => `${((100 * i) / n).toFixed(1)},${(22 - (20 * v) / max + 1).toFixed(1)}`);
   if (coords.length === 1) coords.push(coords[0].replace(/^[^,]*/, '100'));
   s.appendChild(svg('polyline', { points: coords.join(' ') }));
+  // A value in the newest sample only would be a line of no length: a dot shows it.
+  if (pts.length === 1) {
+    const [cx, cy] = coords[0].split(',');
+    s.appendChild(svg('circle', { cx, cy, r: 2 }));
+  }
   return s;
 }
 
@@ -123,7 +128,11 @@ function lineChart(container, times, lines, cap) {
   lines.forEach((l, k) => {
     const pts = [];
     l.values.forEach((v, i) => { if (v !== null) pts.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`); });
-    if (pts.length === 1) pts.push(pts[0]);
+    if (pts.length === 1) {
+      const [cx, cy] = pts[0].split(',');
+      root.appendChild(svg('circle', { class: 'dot c' + (k % 7), cx, cy, r: 3 }));
+      pts.push(pts[0]);
+    }
     if (pts.length) root.appendChild(svg('polyline', { class: 'line c' + (k % 7), points: pts.join(' ') }));
   });
   const legend = el('div', { class: 'legend' });
@@ -262,8 +271,13 @@ async function loadOverview() {
   }
   $('dropped-rate').textContent = samples > 1 ? fmt(dropped) : '–';
   $('dropped-reasons').textContent = reasons.join(', ') || (samples > 1 ? 'nothing dropped' : 'needs two samples');
-  $('total-chart-title').textContent = 'Active series' + everyTenant + ' (history: up to ' + span(h) + ')';
-  lineChart($('total-chart'), h.timestamps, [{ label: 'active series', values: h.totalSeries }], h.maxSeries);
+  if (scoped && h.tenantSeries) {
+    $('total-chart-title').textContent = 'Active series of the tenant (history: up to ' + span(h) + ')';
+    lineChart($('total-chart'), h.timestamps, [{ label: 'active series', values: h.tenantSeries }], d.tenant.maxSeries);
+  } else {
+    $('total-chart-title').textContent = 'Active series' + everyTenant + ' (history: up to ' + span(h) + ')';
+    lineChart($('total-chart'), h.timestamps, [{ label: 'active series', values: h.totalSeries }], h.maxSeries);
+  }
   renderTopTable();
 }
 

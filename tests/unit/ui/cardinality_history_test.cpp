@@ -192,3 +192,29 @@ TEST_CASE("history: metrics keyed by (tenant, metric), the top n over every tena
     CHECK(odd->tenant == std::string("n\0l", 3));
     CHECK(odd->active_series == std::vector<std::int64_t>{-1, 3});
 }
+
+TEST_CASE("history: the largest tenants' active series per sample", "[ui][history][tenants]") {
+    ui::history_options o{std::chrono::seconds(1), 2, 10};
+    o.top_tenants = 2;
+    ui::cardinality_history h(o);
+    auto in = sample(1000, {});
+    in.tenant_series = {{"", 7}, {"t1", 9}, {"t2", 1}};
+    h.record(in);
+    in = sample(2000, {});
+    in.tenant_series = {{"", 7}, {"t1", 0}, {"t2", 3}};
+    h.record(in);
+    CHECK(h.tenant_series("") == std::vector<std::int64_t>{7, 7});
+    CHECK(h.tenant_series("t1") == std::vector<std::int64_t>{9, -1});
+    CHECK(h.tenant_series("t2") == std::vector<std::int64_t>{-1, 3});
+    CHECK(h.tenant_series("nobody").empty());
+    // A tenant named like a metric key is still only a tenant.
+    CHECK(h.metric("t1").has_value() == false);
+    // Once its last sample leaves the ring, a tenant's name goes too.
+    in = sample(3000, {});
+    in.tenant_series = {{"", 7}};
+    h.record(in);
+    h.record(in);
+    CHECK(h.tenant_series("t1").empty());
+    CHECK(h.tenant_series("t2").empty());
+    CHECK(h.tenant_series("") == std::vector<std::int64_t>{7, 7});
+}

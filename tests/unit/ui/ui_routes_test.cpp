@@ -179,6 +179,8 @@ TEST_CASE("/api/v1/cardinality/history?tenant= answers one tenant's metrics",
 
     d = data_of(get(r, "/api/v1/cardinality/history?tenant=team-a&metric=boom"));
     CHECK(d["tenant"] == "team-a");
+    CHECK(d["tenantSeries"] == nlohmann::json::parse("[9]"));  // boom 2 + only_a 7
+    CHECK(d["totalSeries"] == nlohmann::json::parse("[11]"));  // every tenant
     CHECK(names(d) == std::vector<std::string>{"only_a", "boom"});
     CHECK(d["metrics"][1]["activeSeries"] == nlohmann::json::parse("[2]"));
     CHECK(d["metrics"][1]["droppedSeries"] == nlohmann::json::parse("[2]"));
@@ -188,12 +190,14 @@ TEST_CASE("/api/v1/cardinality/history?tenant= answers one tenant's metrics",
     for (const char* q : {"?tenant=main&metric=boom", "?tenant=&metric=boom"}) {
         d = data_of(get(r, std::string("/api/v1/cardinality/history") + q));
         CHECK(d["tenant"] == "main");
+        CHECK(d["tenantSeries"] == nlohmann::json::parse("[2]"));
         CHECK(names(d) == std::vector<std::string>{"boom"});
         CHECK(d["droppedSamples"].size() == 3);
     }
     // A tenant the ring has no sample of has no metrics; its name is data, escaped as JSON.
     d = data_of(get(r, "/api/v1/cardinality/history?tenant=%3Cscript%3E&metric=boom"));
     CHECK(d["tenant"] == "<script>");
+    CHECK(d["tenantSeries"] == nlohmann::json::parse("[null]"));
     CHECK(d["metrics"].empty());
     CHECK(d["metric"].is_null());
     CHECK(d["droppedSamples"].empty());
