@@ -210,6 +210,10 @@ function renderTenants() {
   const sel = $('tenant');
   const list = state.tenants;
   $('tenant-pick').hidden = list.length < 2;
+  // Rebuilt only when the list or the choice changed, so a refresh does not close it while open.
+  const key = JSON.stringify([state.tenant, list.map((t) => [t.default, t.name])]);
+  if (sel.dataset.key === key) return;
+  sel.dataset.key = key;
   const opts = list.map((t) => {
     const o = el('option', { value: t.default ? '' : t.name }, t.name + (t.default ? ' (default)' : ''));
     o.selected = (t.default ? '' : t.name) === state.tenant;
