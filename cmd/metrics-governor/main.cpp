@@ -267,7 +267,8 @@ int run_daemon(const mg::config::app_config& cfg) {
         dropped_samples = std::make_shared<mg::ui::drop_samples>(1000, mg::system_clock_instance());
         governor->set_drop_observer(dropped_samples);
     }
-    mg::ui::add_ui_routes(*stats_routes, {history, dropped_samples, options.governor.max_series});
+    mg::ui::add_ui_routes(*stats_routes, {history, dropped_samples, options.governor.max_series,
+                                          options.governor.default_tenant_name});
 
     const auto ingest_access = make_listener_access(cfg.receiver.access, "receiver", {});
     const auto stats_access =

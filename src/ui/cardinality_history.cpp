@@ -4,6 +4,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "limits/tenant_escape.h"
+
 namespace mg::ui {
 
 namespace {
@@ -21,9 +23,22 @@ double rate(std::uint64_t now, std::uint64_t before, double seconds) {
 }  // namespace
 
 cardinality_history::cardinality_history(history_options options) : options_(options) {
-    if (options_.slots == 0 || options_.top_n == 0 || options_.interval.count() <= 0)
+    if (options_.slots == 0 || options_.top_n == 0 || options_.top_tenants == 0 ||
+        options_.interval.count() <= 0)
         throw std::invalid_argument("cardinality_history: slots, top_n and interval must be > 0");
     ring_.resize(options_.slots);
+}
+
+std::string cardinality_history::key_of(std::string_view tenant, std::string_view metric) {
+    // Escaped, so a tenant is never spelled with a NUL whatever bytes the governor was handed.
+    std::string key = limits::escape_tenant(tenant);
+    key.push_back('\0');
+    key.append(metric);
+    return key;
+}
+
+std::string cardinality_history::tenant_key_of(std::string_view tenant) {
+    return '\x01' + limits::escape_tenant(tenant);
 }
 
 std::uint32_t cardinality_history::acquire(const std::string& name) {
@@ -68,14 +83,28 @@ void cardinality_history::record(const history_input& in) {
     previous_kept_ = in.kept_total;
     previous_dropped_ = in.dropped_total;
 
-    const auto n = std::min(options_.top_n, in.metrics.size());
+    // Every tenant's metrics ranked together, largest first; ties keep the default tenant's
+    // first, then the input's order.
+    struct ranked {
+        std::string_view tenant;
+        const limits::metric_summary* m;
+    };
+    std::vector<ranked> all;
+    all.reserve(in.metrics.size() + in.tenant_metrics.size());
+    for (const auto& m : in.metrics) all.push_back({{}, &m});
+    for (const auto& [tenant, m] : in.tenant_metrics) all.push_back({tenant, &m});
+    std::stable_sort(all.begin(), all.end(), [](const ranked& a, const ranked& b) {
+        return a.m->active_series > b.m->active_series;
+    });
+    const auto n = std::min(options_.top_n, all.size());
     fresh.points.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
-        const auto& m = in.metrics[i];
+        const auto& m = *all[i].m;
+        const auto key = key_of(all[i].tenant, m.name);
         point p;
-        const bool known = names_.contains(m.name);
-        p.id = acquire(m.name);
-        auto& entry = names_.find(m.name)->second;
+        const bool known = names_.contains(key);
+        p.id = acquire(key);
+        auto& entry = names_.find(key)->second;
         for (std::size_t r = 0; r < k_metric_reasons.size(); ++r) {
             const auto now = m.dropped_by_reason[static_cast<std::size_t>(k_metric_reasons[r])];
             // A metric new to the ring: its drops so far are attributed to this interval, the
@@ -87,10 +116,20 @@ void cardinality_history::record(const history_input& in) {
         p.active = saturate(m.active_series);
         fresh.points.push_back(p);
     }
+    std::vector<const std::pair<std::string, std::uint64_t>*> tenants;
+    tenants.reserve(in.tenant_series.size());
+    for (const auto& ts : in.tenant_series) tenants.push_back(&ts);
+    std::stable_sort(tenants.begin(), tenants.end(),
+                     [](const auto* a, const auto* b) { return a->second > b->second; });
+    tenants.resize(std::min(tenants.size(), options_.top_tenants));
+    fresh.tenants.reserve(tenants.size());
+    for (const auto* ts : tenants)
+        fresh.tenants.push_back({acquire(tenant_key_of(ts->first)), saturate(ts->second)});
     // The names of the new sample are held before the old one lets go of its own, so a metric
     // present in both keeps its entry (and its last drop counts).
     auto& old = ring_[next_];
     for (const auto& p : old.points) release(p.id);
+    for (const auto& p : old.tenants) release(p.id);
     old = std::move(fresh);
     next_ = (next_ + 1) % ring_.size();
     count_ = std::min(count_ + 1, ring_.size());
@@ -113,7 +152,10 @@ std::vector<metric_history> cardinality_history::rows(const std::vector<std::uin
     std::unordered_map<std::uint32_t, std::size_t> row_of;
     for (std::size_t r = 0; r < ids.size(); ++r) {
         row_of[ids[r]] = r;
-        out[r].name = *by_id_[ids[r]];
+        const auto& key = *by_id_[ids[r]];
+        const auto cut = key.find('\0');
+        out[r].tenant = limits::unescape_tenant(key.substr(0, cut)).value_or(std::string());
+        out[r].name = key.substr(cut + 1);
         out[r].active_series.assign(count_, -1);
         for (auto& d : out[r].dropped) d.assign(count_, 0);
     }
@@ -130,20 +172,36 @@ std::vector<metric_history> cardinality_history::rows(const std::vector<std::uin
     return out;
 }
 
-std::vector<metric_history> cardinality_history::top(std::size_t limit) const {
+std::vector<metric_history> cardinality_history::top(std::size_t limit,
+                                                     std::string_view tenant) const {
     std::lock_guard lock(mu_);
     if (count_ == 0) return {};
+    const auto prefix = key_of(tenant, {});
     std::vector<std::uint32_t> ids;
     for (const auto& p : at(count_ - 1).points) {
         if (ids.size() == limit) break;
-        ids.push_back(p.id);
+        if (by_id_[p.id]->starts_with(prefix)) ids.push_back(p.id);
     }
     return rows(ids);
 }
 
-std::optional<metric_history> cardinality_history::metric(std::string_view name) const {
+std::vector<std::int64_t> cardinality_history::tenant_series(std::string_view tenant) const {
     std::lock_guard lock(mu_);
-    auto it = names_.find(std::string(name));
+    auto it = names_.find(tenant_key_of(tenant));
+    if (it == names_.end()) return {};
+    std::vector<std::int64_t> out(count_, -1);
+    for (std::size_t i = 0; i < count_; ++i) {
+        for (const auto& p : at(i).tenants) {
+            if (p.id == it->second.id) out[i] = p.active;
+        }
+    }
+    return out;
+}
+
+std::optional<metric_history> cardinality_history::metric(std::string_view name,
+                                                          std::string_view tenant) const {
+    std::lock_guard lock(mu_);
+    auto it = names_.find(key_of(tenant, name));
     if (it == names_.end()) return std::nullopt;
     return rows({it->second.id}).front();
 }
@@ -156,7 +214,9 @@ std::size_t cardinality_history::samples() const {
 std::size_t cardinality_history::memory_bytes() const {
     std::lock_guard lock(mu_);
     std::size_t bytes = sizeof(*this) + ring_.capacity() * sizeof(slot);
-    for (const auto& s : ring_) bytes += s.points.capacity() * sizeof(point);
+    for (const auto& s : ring_) {
+        bytes += s.points.capacity() * sizeof(point) + s.tenants.capacity() * sizeof(tenant_point);
+    }
     // A node of the name map: the pair, the hash and next pointer, and the bucket pointer; the
     // name's own heap block when it is too long for the small-string buffer.
     for (const auto& [name, entry] : names_) {

@@ -4,9 +4,17 @@
 // dropped per second by reason) and, for the top `top_n` metrics by active series, their active
 // series and the series dropped since the previous sample by reason. Nothing is kept on disk.
 //
-// Memory is bounded by slots * top_n points of 24 bytes plus one interned copy of each metric
-// name present in the ring; memory_bytes() measures it (about 6 MB for 240 slots of 1000
-// metrics, docs/api.md; tests/unit/ui/cardinality_history_test.cpp checks the bound).
+// With tenants a metric is keyed by (tenant, metric name): the top `top_n` of every tenant's
+// metrics together, largest first, so a sample holds at most top_n points whatever the number of
+// tenants (a small tenant's metrics are in the ring while they rank among the top_n). The
+// totals are the daemon's, over every tenant; beside them each sample keeps the active series of
+// the `top_tenants` largest tenants (the default tenant among them), for a tenant's own chart.
+//
+// Memory is bounded by slots * top_n points of 24 bytes plus one interned copy of each
+// (tenant, metric name) present in the ring, plus slots * top_tenants tenant points of 8 bytes
+// and their names; memory_bytes() measures it (about 6 MB for 240
+// slots of 1000 metrics, docs/api.md; tests/unit/ui/cardinality_history_test.cpp checks the
+// bound).
 //
 // Thread-safety: record() (the timer) and the queries (stats requests) may run concurrently on
 // any thread; one mutex guards the ring. Queries copy what they answer.
@@ -21,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "limits/governor.h"
@@ -29,8 +38,9 @@ namespace mg::ui {
 
 struct history_options {
     std::chrono::seconds interval{15};
-    std::size_t slots = 240;   // 1 h at 15 s
-    std::size_t top_n = 1000;  // metrics kept per sample, largest first
+    std::size_t slots = 240;        // 1 h at 15 s
+    std::size_t top_n = 1000;       // metrics kept per sample, largest first
+    std::size_t top_tenants = 100;  // tenants whose active series are kept per sample
 };
 
 // The drop reasons kept per metric (the governor's own; complexity limits have no metric).
@@ -45,7 +55,13 @@ struct history_input {
     std::uint64_t max_series = 0;  // -limits-max-series; 0: none
     std::uint64_t kept_total = 0;  // series received and not dropped
     std::array<std::uint64_t, limits::k_drop_reasons> dropped_total{};  // by drop_reason
-    std::vector<limits::metric_summary> metrics;  // largest first; only the first top_n are kept
+    std::vector<limits::metric_summary> metrics;                        // the default tenant's
+    // Other tenants' metrics, by tenant name (never ""). Ranked with `metrics` by active series;
+    // only the first top_n of them all are kept.
+    std::vector<std::pair<std::string, limits::metric_summary>> tenant_metrics;
+    // Every tenant's active series ("": the default tenant); the first top_tenants by active
+    // series are kept.
+    std::vector<std::pair<std::string, std::uint64_t>> tenant_series;
 };
 
 struct history_totals {
@@ -60,6 +76,7 @@ struct history_totals {
 // One metric over the ring, aligned with the samples: -1 where the metric was not in that
 // sample's top_n.
 struct metric_history {
+    std::string tenant;  // "": the default tenant
     std::string name;
     std::vector<std::int64_t> active_series;
     // Series dropped in the interval ending at each sample, by k_metric_reasons.
@@ -76,10 +93,14 @@ class cardinality_history {
 
     // The samples' totals, oldest first.
     std::vector<history_totals> totals() const;
-    // The first `limit` metrics of the newest sample, each over every sample.
-    std::vector<metric_history> top(std::size_t limit) const;
-    // One metric over every sample; nullopt when no sample has it.
-    std::optional<metric_history> metric(std::string_view name) const;
+    // The first `limit` metrics of a tenant ("": the default tenant) in the newest sample, each
+    // over every sample.
+    std::vector<metric_history> top(std::size_t limit, std::string_view tenant = {}) const;
+    // A tenant's active series ("": the default tenant) over every sample, -1 where the sample
+    // did not keep it; empty when no sample has it.
+    std::vector<std::int64_t> tenant_series(std::string_view tenant) const;
+    // One metric of a tenant over every sample; nullopt when no sample has it.
+    std::optional<metric_history> metric(std::string_view name, std::string_view tenant = {}) const;
 
     std::size_t samples() const;
     // Bytes held by the ring: the points, the totals and the interned names.
@@ -91,9 +112,14 @@ class cardinality_history {
         std::uint32_t active = 0;                                      // saturated
         std::array<std::uint32_t, k_metric_reasons.size()> dropped{};  // saturated deltas
     };
+    struct tenant_point {
+        std::uint32_t id = 0;
+        std::uint32_t active = 0;  // saturated
+    };
     struct slot {
         history_totals totals;
         std::vector<point> points;
+        std::vector<tenant_point> tenants;
     };
     struct name_entry {
         std::uint32_t id = 0;
@@ -102,6 +128,10 @@ class cardinality_history {
         std::array<std::uint64_t, k_metric_reasons.size()> last_dropped{};
     };
 
+    // A name's key: the tenant escaped (limits/tenant_escape.h: no NUL), a NUL, the metric name.
+    static std::string key_of(std::string_view tenant, std::string_view metric);
+    // A tenant's own key: \x01 (which no metric key starts with), the tenant escaped.
+    static std::string tenant_key_of(std::string_view tenant);
     std::uint32_t acquire(const std::string& name);  // mu_ held
     void release(std::uint32_t id);                  // mu_ held
     // Builds the rows of `ids` over the ring, oldest sample first; mu_ held.

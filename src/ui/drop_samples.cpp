@@ -37,6 +37,7 @@ void drop_samples::on_drop(const limits::series_ref& s, limits::drop_reason reas
                         clock_.wall_now().time_since_epoch())
                         .count();
         d.reason = reason;
+        d.tenant = truncate_utf8(s.tenant, k_max_name_bytes);
         d.metric = truncate_utf8(s.metric_name, k_max_name_bytes);
         const auto n = std::min(s.labels.size(), k_max_labels);
         d.labels.reserve(n);
@@ -56,12 +57,16 @@ void drop_samples::on_drop(const limits::series_ref& s, limits::drop_reason reas
     }
 }
 
-std::vector<dropped_series> drop_samples::recent(std::string_view metric, std::size_t limit) const {
+std::vector<dropped_series> drop_samples::recent(std::string_view metric, std::size_t limit,
+                                                 std::optional<std::string_view> tenant) const {
+    // Compared as stored: a long tenant name was cut the same way.
+    const auto cut =
+        tenant ? std::optional(truncate_utf8(*tenant, k_max_name_bytes)) : std::nullopt;
     std::vector<dropped_series> out;
     std::lock_guard lock(mu_);
     for (std::size_t k = 0; k < ring_.size() && out.size() < limit; ++k) {
         const auto& d = ring_[(next_ + ring_.size() - 1 - k) % ring_.size()];
-        if (metric.empty() || d.metric == metric) out.push_back(d);
+        if ((metric.empty() || d.metric == metric) && (!cut || d.tenant == *cut)) out.push_back(d);
     }
     return out;
 }

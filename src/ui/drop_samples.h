@@ -1,7 +1,7 @@
 // drop_samples: a bounded ring of recently dropped series, for the per-metric view of /ui
 // (-ui-show-dropped-samples, off by default for privacy: off, the governor has no observer and
-// nothing is collected). Each sample keeps the metric name, the labels with their values cut to
-// k_max_value_bytes (at most k_max_labels of them), the reason and the wall time.
+// nothing is collected). Each sample keeps the tenant, the metric name, the labels with their
+// values cut to k_max_value_bytes (at most k_max_labels of them), the reason and the wall time.
 //
 // on_drop() runs on the governor's deciding threads in the middle of an explosion, so it never
 // waits and costs little: at most one series is kept per `min_gap` (a clock read and an atomic
@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,7 @@ namespace mg::ui {
 
 struct dropped_series {
     std::int64_t unix_ms = 0;
+    std::string tenant;  // "": the default tenant; cut to k_max_name_bytes
     std::string metric;  // cut to k_max_name_bytes
     std::vector<std::pair<std::string, std::string>> labels;
     bool labels_cut = false;  // more labels than k_max_labels
@@ -46,8 +48,10 @@ class drop_samples final : public limits::drop_observer {
                  std::chrono::nanoseconds min_gap = std::chrono::milliseconds(5));
 
     void on_drop(const limits::series_ref& s, limits::drop_reason reason) noexcept override;
-    // The newest first, at most `limit`, of one metric (empty: every metric).
-    std::vector<dropped_series> recent(std::string_view metric, std::size_t limit) const;
+    // The newest first, at most `limit`, of one metric (empty: every metric) of one tenant
+    // ("": the default tenant; nullopt: every tenant).
+    std::vector<dropped_series> recent(std::string_view metric, std::size_t limit,
+                                       std::optional<std::string_view> tenant = {}) const;
     std::size_t capacity() const { return capacity_; }
 
   private:

@@ -12,6 +12,13 @@ history_input sample_governor(limits::governor& g, const prometheus::Registry* r
     in.total_series = g.active_series();
     in.max_series = g.options().max_series;
     in.metrics = g.top_metrics(top_n);
+    // Every other tenant's own top_n: the history ranks them all together and keeps top_n.
+    for (const auto& t : g.tenants()) {
+        if (!t.is_default && t.metrics == 0 && t.active_series == 0) continue;
+        in.tenant_series.emplace_back(t.is_default ? std::string() : t.name, t.active_series);
+        if (t.is_default || t.metrics == 0) continue;
+        for (auto& m : g.top_metrics(top_n, t.name)) in.tenant_metrics.emplace_back(t.name, m);
+    }
     if (registry == nullptr) return in;
     std::uint64_t received = 0;
     std::uint64_t dropped = 0;

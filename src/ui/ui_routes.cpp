@@ -78,8 +78,14 @@ http::response history_response(const http::request& req, const ui_sources& src)
     }
     data["droppedPerSecond"] = std::move(dropped);
     data["maxSeries"] = src.max_series;
+    // ?tenant=NAME: that tenant's metrics (the totals stay the daemon's, over every tenant); a
+    // tenant the ring has no sample of has none.
+    std::string tenant;
+    const auto tenant_it = q.find("tenant");
+    const bool has_tenant = tenant_it != q.end();
+    if (has_tenant && tenant_it->second != src.default_tenant_name) tenant = tenant_it->second;
     auto& metrics = data["metrics"] = nlohmann::json::array();
-    for (const auto& m : h.top(limit)) {
+    for (const auto& m : h.top(limit, tenant)) {
         std::vector<std::int64_t> drops(m.active_series.size(), 0);
         for (const auto& by_reason : m.dropped) {
             for (std::size_t i = 0; i < drops.size(); ++i) drops[i] += by_reason[i];
@@ -89,8 +95,15 @@ http::response history_response(const http::request& req, const ui_sources& src)
                            {"droppedSeries", series_json(drops)}});
     }
     data["droppedSamplesEnabled"] = src.samples != nullptr;
+    if (has_tenant) {
+        data["tenant"] = tenant.empty() ? src.default_tenant_name : tenant;
+        // The tenant's own active series beside the daemon's totalSeries.
+        auto series = h.tenant_series(tenant);
+        series.resize(totals.size(), -1);  // a sample recorded since totals() was read
+        data["tenantSeries"] = series_json(series);
+    }
     if (auto it = q.find("metric"); it != q.end()) {
-        const auto m = h.metric(it->second);
+        const auto m = h.metric(it->second, tenant);
         if (m) {
             nlohmann::json by_reason = nlohmann::json::object();
             for (std::size_t r = 0; r < k_metric_reasons.size(); ++r)
@@ -104,7 +117,7 @@ http::response history_response(const http::request& req, const ui_sources& src)
         }
         if (src.samples) {
             auto& list = data["droppedSamples"] = nlohmann::json::array();
-            for (const auto& d : src.samples->recent(it->second, 50)) {
+            for (const auto& d : src.samples->recent(it->second, 50, tenant)) {
                 auto labels = nlohmann::json::array();
                 for (const auto& [name, value] : d.labels)
                     labels.push_back({{"name", name}, {"value", value}});

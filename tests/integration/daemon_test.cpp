@@ -357,13 +357,37 @@ TEST_CASE("healthcheck asks /live on the stats address and never hangs", "[daemo
 }
 
 TEST_CASE("a port already in use is reported and exits non-zero", "[daemon]") {
-    running_daemon first;
-    child_process second(
-        {mg::test::daemon_path(), "-stats-addr=127.0.0.1:" + std::to_string(first.stats_port())});
-    const auto code = second.wait_exit();
-    REQUIRE(code.has_value());
-    CHECK(*code == 1);
-    CHECK(second.output().find("cannot start stats listener") != std::string::npos);
+    // The port is the OS's choice, held by a listening socket of the test, so the case never
+    // depends on a fixed port (the default ingest port 4318 may be anyone's); every other
+    // listener of the daemon binds port 0.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 4) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    const auto held = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    {
+        child_process ingest({mg::test::daemon_path(), "-http-listen=" + held,
+                              "-stats-addr=127.0.0.1:0", "-grpc-listen="});
+        const auto code = ingest.wait_exit();
+        REQUIRE(code.has_value());
+        CHECK(*code == 1);
+        CHECK(ingest.output().find("cannot start ingest listener") != std::string::npos);
+        CHECK(ingest.output().find(held) != std::string::npos);
+    }
+    {
+        child_process stats({mg::test::daemon_path(), "-http-listen=127.0.0.1:0",
+                             "-stats-addr=" + held, "-grpc-listen="});
+        const auto code = stats.wait_exit();
+        REQUIRE(code.has_value());
+        CHECK(*code == 1);
+        CHECK(stats.output().find("cannot start stats listener") != std::string::npos);
+    }
+    ::close(fd);
 }
 
 TEST_CASE("a limits file is loaded at startup and its rules show on /metrics and the API",

@@ -11,10 +11,14 @@
 // injected, no dialog and no script run; nothing is fetched from outside the daemon; the
 // overview fits a phone's width. A second case puts the stats listener behind a bearer token and
 // TLS: the page asks for the token, is given it through its form, and shows the same; a third
-// puts it behind basic auth, whose credentials the browser gives when challenged.
+// puts it behind basic auth, whose credentials the browser gives when challenged. A fourth turns
+// tenancy on with two tenants (one named as hostile HTML): the selector lists them as text and
+// switches the table, its history and the metric view. A fifth runs two replicas sharing the
+// limit through a real redis-server: the page shows the cluster's count beside the replica's.
 // Screenshots (overview, metric view, phone) land in <build>/ui-e2e/screenshots as artifacts.
 //
 // A missing chromium, node or puppeteer-core install fails the test with what to do.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -28,6 +32,7 @@
 #include "support/http_client.h"
 #include "support/peers.h"
 #include "support/process.h"
+#include "support/redis_server.h"
 #include "support/remote_write_client.h"
 #include "support/test_pki.h"
 
@@ -40,6 +45,13 @@ const std::string k_exploding = "checkout_requests_total";
 const std::string k_hostile =
     "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2;alert(1)</script>";
 constexpr int k_limit = 100;
+// The tenant case: two tenants besides the default one, each with a metric of its own; the
+// second's name is hostile HTML (a tenant may not hold '/' or control characters).
+const std::string k_tenant_a = "team-a";
+const std::string k_tenant_a_metric = "team_a_requests_total";
+const std::string k_tenant_hostile =
+    "<img src=x onerror=\"window.__pwned=3\"><svg onload=alert(3)>";
+const std::string k_tenant_hostile_metric = "hostile_tenant_jobs";
 
 const std::string k_limits =
     "rules:\n"
@@ -57,7 +69,11 @@ const std::string k_limits =
 // thread: no Catch2 macros here; failures are counted for the test thread to check.
 class explosion_sender {
   public:
-    explicit explosion_sender(unsigned short port) : thread_([this, port] { run(port); }) {}
+    // `tenants`: also series of two tenants, by the label `tenant` (-tenancy-source=label).
+    // `user`: the prefix of the exploding metric's `user_id` values (replicas of a cluster each
+    // get their own, so their series differ).
+    explicit explosion_sender(unsigned short port, bool tenants = false, std::string user = "u")
+        : tenants_(tenants), user_(std::move(user)), thread_([this, port] { run(port); }) {}
     ~explosion_sender() { stop(); }
     void stop() {
         stop_ = true;
@@ -83,7 +99,7 @@ class explosion_sender {
             for (int i = 0; i < 20; ++i, ++next_user) {
                 add({{"__name__", k_exploding},
                      {"route", "/checkout/" + std::to_string(next_user % 3)},
-                     {"user_id", "u" + std::to_string(next_user)}},
+                     {"user_id", user_ + std::to_string(next_user)}},
                     1.0);
             }
             for (int i = 0; i < 30; ++i)
@@ -92,6 +108,18 @@ class explosion_sender {
                 add({{"__name__", "queue_depth"}, {"queue", "q" + std::to_string(i)}}, 2);
             for (int i = 0; i < 3; ++i)
                 add({{"__name__", k_hostile}, {"id", std::to_string(i)}}, 3);
+            for (int i = 0; tenants_ && i < 12; ++i) {
+                add({{"__name__", k_tenant_a_metric},
+                     {"path", "/a" + std::to_string(i)},
+                     {"tenant", k_tenant_a}},
+                    4);
+            }
+            for (int i = 0; tenants_ && i < 5; ++i) {
+                add({{"__name__", k_tenant_hostile_metric},
+                     {"job", "j" + std::to_string(i)},
+                     {"tenant", k_tenant_hostile}},
+                    5);
+            }
             try {
                 mg::test::http_client c("127.0.0.1", port);
                 const auto r = c.request(boost::beast::http::verb::post, "/api/v1/write",
@@ -106,6 +134,8 @@ class explosion_sender {
         }
     }
 
+    const bool tenants_;
+    const std::string user_;
     std::atomic<bool> stop_{false};
     std::atomic<int> batches_{0};
     std::atomic<int> failures_{0};
@@ -113,7 +143,8 @@ class explosion_sender {
 };
 
 json run_browser(const std::string& base, const std::string& token, const std::string& name,
-                 const mg::test::temp_dir& dir, const json& basic = nullptr) {
+                 const mg::test::temp_dir& dir, const json& basic = nullptr,
+                 const json& tenants = nullptr) {
     const std::string ui_dir = MG_UI_E2E_DIR;
     if (!std::filesystem::exists(ui_dir + "/node_modules/puppeteer-core")) {
         FAIL("puppeteer-core is not installed in "
@@ -134,6 +165,7 @@ json run_browser(const std::string& base, const std::string& token, const std::s
                    {"metric", shots + "/" + name + "-metric.png"},
                    {"phone", shots + "/" + name + "-phone.png"}}}};
     if (!basic.is_null()) spec["basic"] = basic;
+    if (!tenants.is_null()) spec["tenants"] = tenants;
     const auto spec_file = dir.write("spec.json", spec.dump());
     mg::test::child_process p(mg::test::peer_command(node, {ui_dir + "/ui_check.mjs", spec_file}));
     const auto code = p.wait_exit(180s);
@@ -145,7 +177,8 @@ json run_browser(const std::string& base, const std::string& token, const std::s
         auto end = out.find('\n', start);
         if (end == std::string::npos) end = out.size();
         auto j = json::parse(out.substr(start, end - start), nullptr, false);
-        if (!j.is_discarded() && j.is_object() && (j.contains("topMetric") || j.contains("error")))
+        if (!j.is_discarded() && j.is_object() &&
+            (j.contains("topMetric") || j.contains("tenantOptions") || j.contains("error")))
             result = std::move(j);
         start = end + 1;
     }
@@ -209,6 +242,9 @@ TEST_CASE("ui: the page shows an explosion, its label and drops, and hostile nam
     CHECK(sender.batches() > 0);
     check_page(result);
     CHECK_FALSE(result.contains("askedForToken"));
+    CHECK(result["clusterHead"] == false);
+    CHECK(result["clusterOfTop"].is_null());
+    CHECK(result["metricClusterShown"] == false);
 }
 
 TEST_CASE("ui: behind a bearer token and TLS the page asks for the token and shows the same",
@@ -248,4 +284,101 @@ TEST_CASE("ui: behind basic auth the browser's credentials open the page", "[e2e
     CHECK(sender.failures() == 0);
     check_page(result);
     CHECK_FALSE(result.contains("askedForToken"));
+}
+
+TEST_CASE("ui: with tenants the selector lists them as text and switches the table and history",
+          "[e2e][ui][tenants]") {
+    mg::test::temp_dir dir;
+    const auto limits = dir.write("limits.yaml", k_limits);
+    mg::test::running_daemon d({"-limits-config=" + limits, "-ui-history-interval=1s",
+                                "-log-level=info", "-tenancy-source=label",
+                                "-tenancy-label=tenant"});
+    explosion_sender sender(d.ingest_port(), true);
+    const auto r = run_browser(
+        "http://127.0.0.1:" + std::to_string(d.stats_port()), "", "tenants", dir, nullptr,
+        json::array({{{"name", k_tenant_a}, {"metric", k_tenant_a_metric}},
+                     {{"name", k_tenant_hostile}, {"metric", k_tenant_hostile_metric}}}));
+    sender.stop();
+    CHECK(sender.failures() == 0);
+    INFO(r.dump(2));
+    CHECK(r["dialogs"].empty());
+    CHECK(r["pageErrors"].empty());
+    CHECK(r["outside"] == 0);
+    // The default tenant first, then the others, each named as text.
+    REQUIRE(r["tenantOptions"].size() == 3);
+    CHECK(r["tenantOptions"][0]["value"] == "");
+    CHECK(r["tenantOptions"][0]["text"] == "default (default)");
+    std::vector<std::string> values;
+    for (const auto& o : r["tenantOptions"]) values.push_back(o["value"]);
+    CHECK(std::find(values.begin(), values.end(), k_tenant_a) != values.end());
+    CHECK(std::find(values.begin(), values.end(), k_tenant_hostile) != values.end());
+    // The default tenant's table has none of the tenants' metrics.
+    const auto& def = r["defaultMetrics"];
+    CHECK(std::find(def.begin(), def.end(), k_exploding) != def.end());
+    CHECK(std::find(def.begin(), def.end(), k_tenant_a_metric) == def.end());
+    CHECK(std::find(def.begin(), def.end(), k_tenant_hostile_metric) == def.end());
+    // Each tenant's table is its own metric alone, with the tenant named as text.
+    const auto& a = r["tenantViews"][k_tenant_a];
+    CHECK(a["metrics"] == json::array({k_tenant_a_metric}));
+    CHECK(a["hasDefaultMetric"] == false);
+    CHECK(a["selected"] == k_tenant_a);
+    CHECK(a["scope"] == "tenant " + k_tenant_a);
+    CHECK(a["totalSeries"] == "12");
+    CHECK(a["chartTitle"].get<std::string>().starts_with("Active series of the tenant"));
+    const auto& h = r["tenantViews"][k_tenant_hostile];
+    CHECK(h["metrics"] == json::array({k_tenant_hostile_metric}));
+    CHECK(h["selected"] == k_tenant_hostile);
+    CHECK(h["scope"] == "tenant " + k_tenant_hostile);
+    CHECK(h["totalSeries"] == "5");
+    CHECK(h["injected"] == 0);
+    CHECK(h["pwned"].is_null());
+    // The tenant's metric view is scoped to it, and leads back to the tenant's overview.
+    const auto& m = r["tenantMetricView"];
+    CHECK(m["name"] == k_tenant_a_metric);
+    CHECK(m["tenant"] == "tenant " + k_tenant_a);
+    CHECK(m["active"] == "12");
+    CHECK(m["labels"].size() >= 1);
+    CHECK(m["back"] == "#/t/" + k_tenant_a);
+    CHECK(m["hash"] == "#/t/" + k_tenant_a + "/metric/" + k_tenant_a_metric);
+    CHECK(r["backToDefault"]["hash"] == "#/");
+    CHECK(r["backToDefault"]["scopeHidden"] == true);
+    CHECK(r["phoneOverflow"].get<int>() <= 0);
+}
+
+TEST_CASE("ui: in cluster mode the cluster's count of a metric shows beside this replica's",
+          "[e2e][ui][cluster]") {
+    mg::test::redis_server redis;
+    mg::test::temp_dir dir;
+    const auto limits = dir.write("limits.yaml", k_limits);
+    const std::vector<std::string> args{
+        "-limits-config=" + limits,
+        "-ui-history-interval=1s",
+        "-ui-show-dropped-samples",
+        "-log-level=info",
+        "-cluster-redis-addr=127.0.0.1:" + std::to_string(redis.port()),
+        "-cluster-timeout=2s"};
+    mg::test::running_daemon a(args);
+    mg::test::running_daemon b(args);
+    // Two replicas share the metric's limit; each sees its own users.
+    explosion_sender to_a(a.ingest_port());
+    explosion_sender to_b(b.ingest_port(), false, "v");
+    const auto r =
+        run_browser("http://127.0.0.1:" + std::to_string(a.stats_port()), "", "cluster", dir);
+    to_a.stop();
+    to_b.stop();
+    CHECK(to_a.failures() == 0);
+    CHECK(to_b.failures() == 0);
+    check_page(r);
+    INFO(r.dump(2));
+    // The table has the cluster's column; the exploding metric's cluster-wide count is the
+    // shared limit (as Redis last answered this replica), at least what this replica holds.
+    CHECK(r["clusterHead"] == true);
+    REQUIRE(r["clusterOfTop"].is_string());
+    REQUIRE(r["clusterOfTop"] != "–");
+    const auto cluster = std::stoi(r["clusterOfTop"].get<std::string>());
+    CHECK(cluster >= k_limit);
+    CHECK(cluster <= k_limit + 5);
+    CHECK(std::stoi(r["activeOfTop"].get<std::string>()) <= cluster);
+    CHECK(r["metricClusterShown"] == true);
+    CHECK(std::stoi(r["metricCluster"].get<std::string>()) >= k_limit);
 }

@@ -2,12 +2,17 @@
 // /api/v1/cardinality/history (the last hour) and refreshes itself. Every string from the data
 // (metric names, label names and values, rules) goes into the page as text: textContent and
 // attribute values only, never HTML. Charts are plain SVG built with createElementNS.
+// With tenants (GET /api/v1/tenants lists more than the default one) a selector scopes the table,
+// the per-metric view and their history to one tenant (?tenant= on both APIs), and the chart of
+// active series to the tenant's (tenantSeries); the rates are the daemon's, over every tenant. In cluster mode the cluster's count of a
+// metric (clusterValue) is shown beside this replica's.
 'use strict';
 
 const REFRESH_MS = 5000;
 const SVG = 'http://www.w3.org/2000/svg';
 const TOKEN_KEY = 'metrics-governor-token';
-const state = { sort: { key: 'value', dir: -1 }, filter: '', top: [], history: null, timer: 0 };
+const state = { sort: { key: 'value', dir: -1 }, filter: '', top: [], history: null, timer: 0,
+  tenant: '', tenants: [], cluster: false };
 
 const $ = (id) => document.getElementById(id);
 
@@ -87,6 +92,11 @@ function sparkline(values) {
   const coords = pts.map(([i, v]) => `${((100 * i) / n).toFixed(1)},${(22 - (20 * v) / max + 1).toFixed(1)}`);
   if (coords.length === 1) coords.push(coords[0].replace(/^[^,]*/, '100'));
   s.appendChild(svg('polyline', { points: coords.join(' ') }));
+  // A value in the newest sample only would be a line of no length: a dot shows it.
+  if (pts.length === 1) {
+    const [cx, cy] = coords[0].split(',');
+    s.appendChild(svg('circle', { cx, cy, r: 2 }));
+  }
   return s;
 }
 
@@ -118,7 +128,11 @@ function lineChart(container, times, lines, cap) {
   lines.forEach((l, k) => {
     const pts = [];
     l.values.forEach((v, i) => { if (v !== null) pts.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`); });
-    if (pts.length === 1) pts.push(pts[0]);
+    if (pts.length === 1) {
+      const [cx, cy] = pts[0].split(',');
+      root.appendChild(svg('circle', { class: 'dot c' + (k % 7), cx, cy, r: 3 }));
+      pts.push(pts[0]);
+    }
     if (pts.length) root.appendChild(svg('polyline', { class: 'line c' + (k % 7), points: pts.join(' ') }));
   });
   const legend = el('div', { class: 'legend' });
@@ -146,13 +160,19 @@ function last(arr) {
 
 // --- overview ---
 
+// What a metric's limit is measured against: in cluster mode a shared limit counts every
+// replica's series, so the cluster's count when known.
+function held(m) {
+  return m.clusterValue === undefined ? m.value : m.clusterValue;
+}
+
 function renderTopTable() {
   const tbody = $('top-table').querySelector('tbody');
   const filter = state.filter.toLowerCase();
   const spark = new Map();
   for (const m of (state.history && state.history.metrics) || []) spark.set(m.name, m.activeSeries);
   const rows = state.top
-    .map((m) => ({ ...m, use: m.limit > 0 ? m.value / m.limit : -1 }))
+    .map((m) => ({ ...m, use: m.limit > 0 ? held(m) / m.limit : -1 }))
     .filter((m) => !filter || m.name.toLowerCase().includes(filter));
   const { key, dir } = state.sort;
   rows.sort((a, b) => (a[key] < b[key] ? -dir : a[key] > b[key] ? dir : 0));
@@ -160,16 +180,23 @@ function renderTopTable() {
     const tr = el('tr');
     tr.dataset.metric = m.name;
     const name = el('td', { class: 'name' });
-    name.appendChild(el('a', { href: '#/metric/' + encodeURIComponent(m.name) }, m.name));
-    tr.append(name, el('td', { class: 'num' }, fmt(m.value)),
-      el('td', { class: 'num' }, m.limit > 0 ? fmt(m.limit) : '–'), barCell(m.value, m.limit),
-      el('td', { class: 'num' }, fmt(m.droppedSeries)), el('td', {}, m.rule || '–'));
+    name.appendChild(el('a', { href: metricHash(m.name) }, m.name));
+    tr.append(name, el('td', { class: 'num active' }, fmt(m.value)));
+    if (state.cluster) {
+      tr.appendChild(el('td', { class: 'num cluster', title: 'active series over every replica, as Redis last reported' },
+        m.clusterValue === undefined ? '–' : fmt(m.clusterValue)));
+    }
+    const use = barCell(held(m), m.limit);
+    use.classList.add('use');
+    tr.append(el('td', { class: 'num limit' }, m.limit > 0 ? fmt(m.limit) : '–'), use,
+      el('td', { class: 'num dropped' }, fmt(m.droppedSeries)), el('td', { class: 'rule' }, m.rule || '–'));
     const s = el('td');
     s.appendChild(sparkline(spark.get(m.name) || []));
     tr.appendChild(s);
     return tr;
   });
   tbody.replaceChildren(...out);
+  $('cluster-head').hidden = !state.cluster;
   for (const th of $('top-table').querySelectorAll('th[data-key]')) {
     th.classList.toggle('sorted-asc', th.dataset.key === key && dir > 0);
     th.classList.toggle('sorted-desc', th.dataset.key === key && dir < 0);
@@ -177,21 +204,66 @@ function renderTopTable() {
   $('top-note').textContent = `${rows.length} of ${state.top.length} metrics shown`;
 }
 
+// The tenant selector: shown when the daemon knows more than the default tenant. Options are
+// built as text; the selected one follows the URL.
+function renderTenants() {
+  const sel = $('tenant');
+  const list = state.tenants;
+  $('tenant-pick').hidden = list.length < 2;
+  // Rebuilt only when the list or the choice changed, so a refresh does not close it while open.
+  const key = JSON.stringify([state.tenant, list.map((t) => [t.default, t.name])]);
+  if (sel.dataset.key === key) return;
+  sel.dataset.key = key;
+  const opts = list.map((t) => {
+    const o = el('option', { value: t.default ? '' : t.name }, t.name + (t.default ? ' (default)' : ''));
+    o.selected = (t.default ? '' : t.name) === state.tenant;
+    return o;
+  });
+  if (state.tenant && !list.some((t) => !t.default && t.name === state.tenant)) {
+    const o = el('option', { value: state.tenant }, state.tenant + ' (unknown)');
+    o.selected = true;
+    opts.push(o);
+  }
+  sel.replaceChildren(...opts);
+}
+
+async function loadTenants() {
+  const res = await getJSON('/api/v1/tenants');
+  state.tenants = (res.status === 200 && res.body.data.tenants) || [];
+  renderTenants();
+}
+
 async function loadOverview() {
+  const t = tenantQuery();
   const [now, hist] = await Promise.all([
-    getJSON('/api/v1/cardinality?limit=100'),
-    getJSON('/api/v1/cardinality/history?limit=100'),
+    getJSON('/api/v1/cardinality?limit=100' + t),
+    getJSON('/api/v1/cardinality/history?limit=100' + t),
+    loadTenants(),
   ]);
+  if (now.status === 404) throw new Error((now.body && now.body.error) || 'no such tenant');
   const d = now.body.data;
   const h = hist.body.data;
   state.top = d.seriesCountByMetricName;
   state.history = h;
+  state.cluster = !!d.cluster;
+  const scoped = state.tenant !== '' && d.tenant;
+  $('scope').textContent = scoped ? 'tenant ' + d.tenant.name : '';
+  $('scope').hidden = !scoped;
   $('total-series').textContent = fmt(d.totalSeries);
-  $('total-cap').textContent = h.maxSeries > 0 ? 'of a global cap of ' + fmt(h.maxSeries) : 'no global cap (-limits-max-series)';
-  setBar($('total-bar'), d.totalSeries, h.maxSeries);
-  $('trackers').textContent = fmt(d.trackers);
-  $('mode').textContent = [d.dryRun ? 'dry run: nothing is dropped' : '', d.cluster ? 'cluster mode: this replica' : '']
+  if (scoped) {
+    $('total-cap').textContent = d.tenant.maxSeries > 0 ? 'of the tenant\'s max_series ' + fmt(d.tenant.maxSeries) : 'this tenant has no max_series';
+    setBar($('total-bar'), d.totalSeries, d.tenant.maxSeries);
+  } else {
+    $('total-cap').textContent = h.maxSeries > 0 ? 'of a global cap of ' + fmt(h.maxSeries) : 'no global cap (-limits-max-series)';
+    setBar($('total-bar'), d.totalSeries, h.maxSeries);
+  }
+  // A tenant's metric names from /api/v1/tenants; the daemon's trackers otherwise.
+  const entry = scoped ? state.tenants.find((t) => !t.default && t.name === state.tenant) : null;
+  $('trackers').textContent = fmt(entry ? entry.metrics : d.trackers);
+  $('mode').textContent = [d.dryRun ? 'dry run: nothing is dropped' : '', d.cluster ? 'cluster mode: this replica (cluster counts beside it)' : '']
     .filter(Boolean).join('; ');
+  const everyTenant = state.tenants.length > 1 ? ' (all tenants)' : '';
+  $('kept-note').textContent = 'series passed to the backend' + everyTenant;
   const samples = h.timestamps.length;
   $('kept-rate').textContent = samples > 1 ? fmt(last(h.keptPerSecond)) : '–';
   let dropped = 0;
@@ -203,30 +275,45 @@ async function loadOverview() {
   }
   $('dropped-rate').textContent = samples > 1 ? fmt(dropped) : '–';
   $('dropped-reasons').textContent = reasons.join(', ') || (samples > 1 ? 'nothing dropped' : 'needs two samples');
-  $('total-chart-title').textContent = 'Active series (history: up to ' + span(h) + ')';
-  lineChart($('total-chart'), h.timestamps, [{ label: 'active series', values: h.totalSeries }], h.maxSeries);
+  if (scoped && h.tenantSeries) {
+    $('total-chart-title').textContent = 'Active series of the tenant (history: up to ' + span(h) + ')';
+    lineChart($('total-chart'), h.timestamps, [{ label: 'active series', values: h.tenantSeries }], d.tenant.maxSeries);
+  } else {
+    $('total-chart-title').textContent = 'Active series' + everyTenant + ' (history: up to ' + span(h) + ')';
+    lineChart($('total-chart'), h.timestamps, [{ label: 'active series', values: h.totalSeries }], h.maxSeries);
+  }
   renderTopTable();
 }
 
 // --- one metric ---
 
 async function loadMetric(name) {
-  const q = encodeURIComponent(name);
+  const q = encodeURIComponent(name) + tenantQuery();
   const [now, hist] = await Promise.all([
     getJSON('/api/v1/cardinality?limit=1&metric=' + q),
     getJSON('/api/v1/cardinality/history?limit=1&metric=' + q),
+    loadTenants(),
   ]);
   $('metric-name').textContent = name;
+  $('metric-tenant').textContent = state.tenant ? 'tenant ' + state.tenant : '';
+  $('metric-tenant').hidden = !state.tenant;
+  $('back').setAttribute('href', overviewHash());
   const h = hist.body.data;
   const m = now.status === 404 ? null : now.body.data.metric;
   if (m) {
     $('metric-active').textContent = fmt(m.value);
     $('metric-limit').textContent = m.limit > 0 ? fmt(m.limit) : 'none';
     $('metric-rule').textContent = m.rule ? 'rule: ' + m.rule : 'no rule applies';
-    setBar($('metric-bar'), m.value, m.limit);
+    setBar($('metric-bar'), held(m), m.limit);
     $('metric-dropped').textContent = fmt(m.droppedSeries);
     $('metric-dropped-points').textContent = fmt(m.droppedDatapoints) + ' data points';
+    $('metric-cluster-card').hidden = !now.body.data.cluster;
+    $('metric-cluster').textContent = m.clusterValue === undefined ? '–' : fmt(m.clusterValue);
+    $('metric-cluster-note').textContent = m.clusterValue === undefined
+      ? 'not known yet (no shared limit, or no new series since this replica started)'
+      : 'over every replica, as Redis last reported; this replica: ' + fmt(m.value);
   } else {
+    $('metric-cluster-card').hidden = true;
     $('metric-active').textContent = '0';
     $('metric-limit').textContent = '–';
     $('metric-rule').textContent = 'no active series now';
@@ -268,19 +355,38 @@ async function loadMetric(name) {
 
 // --- routing and refresh ---
 
-function currentMetric() {
-  const m = location.hash.match(/^#\/metric\/(.*)$/);
-  if (!m) return null;
+// Routes: #/ (the default tenant), #/metric/NAME, #/t/TENANT and #/t/TENANT/metric/NAME.
+function decode(s) {
   try {
-    return decodeURIComponent(m[1]);
+    return decodeURIComponent(s);
   } catch {
     return null;
   }
 }
 
+function parseHash() {
+  const m = location.hash.match(/^#\/(?:t\/([^/]*)\/?)?(?:metric\/(.*))?$/);
+  if (!m) return { tenant: '', metric: null };
+  return { tenant: (m[1] && decode(m[1])) || '', metric: m[2] === undefined ? null : decode(m[2]) };
+}
+
+function overviewHash() {
+  return state.tenant ? '#/t/' + encodeURIComponent(state.tenant) : '#/';
+}
+
+function metricHash(name) {
+  return (state.tenant ? '#/t/' + encodeURIComponent(state.tenant) + '/' : '#/') + 'metric/' + encodeURIComponent(name);
+}
+
+function tenantQuery() {
+  return state.tenant ? '&tenant=' + encodeURIComponent(state.tenant) : '';
+}
+
 async function refresh() {
   clearTimeout(state.timer);
-  const metric = currentMetric();
+  const route = parseHash();
+  state.tenant = route.tenant;
+  const metric = route.metric;
   $('overview').hidden = metric !== null;
   $('metric').hidden = metric === null;
   try {
@@ -307,6 +413,10 @@ function init() {
       renderTopTable();
     });
   }
+  $('tenant').addEventListener('change', (e) => {
+    state.tenant = e.target.value;
+    location.hash = overviewHash();
+  });
   $('filter').addEventListener('input', (e) => {
     state.filter = e.target.value;
     renderTopTable();

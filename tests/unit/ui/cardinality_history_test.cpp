@@ -141,3 +141,80 @@ TEST_CASE("history: samples recorded while queries read (run under TSan in CI)",
     CHECK(h.top(100).size() == 20);
     CHECK(reads > 0);
 }
+
+TEST_CASE("history: metrics keyed by (tenant, metric), the top n over every tenant",
+          "[ui][history][tenants]") {
+    ui::cardinality_history h({std::chrono::seconds(1), 4, 4});
+    auto in = sample(1000, {metric("a", 10, 1), metric("b", 2)});
+    in.tenant_metrics = {{"t1", metric("a", 5, 3)},
+                         {"t1", metric("c", 20)},
+                         {"t", metric("x", 4)},
+                         {std::string("n\0l", 3), metric("a", 3)},
+                         {"t2", metric("a", 1)}};
+    h.record(in);
+    // Kept: t1/c 20, a 10, t1/a 5, t/x 4; not b (2), n\0l/a (3) nor t2/a (1).
+    const auto def = h.top(10);
+    REQUIRE(def.size() == 1);
+    CHECK(def[0].name == "a");
+    CHECK(def[0].tenant.empty());
+    CHECK(def[0].active_series == std::vector<std::int64_t>{10});
+    const auto t1 = h.top(10, "t1");
+    REQUIRE(t1.size() == 2);
+    CHECK(t1[0].name == "c");
+    CHECK(t1[0].tenant == "t1");
+    CHECK(t1[1].name == "a");
+    CHECK(t1[1].active_series == std::vector<std::int64_t>{5});
+    CHECK(t1[1].dropped[0] == std::vector<std::int64_t>{3});  // not the default tenant's 1
+    CHECK(h.top(1, "t1").size() == 1);
+    // A tenant named like the start of another has only its own metrics.
+    const auto t = h.top(10, "t");
+    REQUIRE(t.size() == 1);
+    CHECK(t[0].name == "x");
+    CHECK(h.top(10, "t2").empty());
+    CHECK(h.top(10, "nobody").empty());
+    REQUIRE(h.metric("a", "t1"));
+    CHECK(h.metric("a", "t1")->active_series == std::vector<std::int64_t>{5});
+    CHECK(h.metric("a")->active_series == std::vector<std::int64_t>{10});
+    CHECK_FALSE(h.metric("c"));
+    CHECK_FALSE(h.metric("a", "t2"));
+    CHECK_FALSE(h.metric("a", std::string("n\0l", 3)));
+
+    // The next sample: a tenant's drops are deltas of its own counts.
+    auto next = sample(2000, {metric("a", 10, 1)});
+    next.tenant_metrics = {{"t1", metric("a", 6, 7)}, {std::string("n\0l", 3), metric("a", 3)}};
+    h.record(next);
+    const auto a1 = h.metric("a", "t1");
+    REQUIRE(a1);
+    CHECK(a1->active_series == std::vector<std::int64_t>{5, 6});
+    CHECK(a1->dropped[0] == std::vector<std::int64_t>{3, 4});
+    const auto odd = h.metric("a", std::string("n\0l", 3));
+    REQUIRE(odd);
+    CHECK(odd->tenant == std::string("n\0l", 3));
+    CHECK(odd->active_series == std::vector<std::int64_t>{-1, 3});
+}
+
+TEST_CASE("history: the largest tenants' active series per sample", "[ui][history][tenants]") {
+    ui::history_options o{std::chrono::seconds(1), 2, 10};
+    o.top_tenants = 2;
+    ui::cardinality_history h(o);
+    auto in = sample(1000, {});
+    in.tenant_series = {{"", 7}, {"t1", 9}, {"t2", 1}};
+    h.record(in);
+    in = sample(2000, {});
+    in.tenant_series = {{"", 7}, {"t1", 0}, {"t2", 3}};
+    h.record(in);
+    CHECK(h.tenant_series("") == std::vector<std::int64_t>{7, 7});
+    CHECK(h.tenant_series("t1") == std::vector<std::int64_t>{9, -1});
+    CHECK(h.tenant_series("t2") == std::vector<std::int64_t>{-1, 3});
+    CHECK(h.tenant_series("nobody").empty());
+    // A tenant named like a metric key is still only a tenant.
+    CHECK(h.metric("t1").has_value() == false);
+    // Once its last sample leaves the ring, a tenant's name goes too.
+    in = sample(3000, {});
+    in.tenant_series = {{"", 7}};
+    h.record(in);
+    h.record(in);
+    CHECK(h.tenant_series("t1").empty());
+    CHECK(h.tenant_series("t2").empty());
+    CHECK(h.tenant_series("") == std::vector<std::int64_t>{7, 7});
+}

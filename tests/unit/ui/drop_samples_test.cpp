@@ -128,3 +128,22 @@ TEST_CASE("drop_samples: concurrent drops and reads (run under TSan in CI)", "[u
     CHECK_FALSE(all.empty());
     for (const auto& s : all) CHECK(s.metric == "m" + s.labels[0].second);
 }
+
+TEST_CASE("drop_samples: by tenant", "[ui][drop_samples][tenants]") {
+    mg::fake_clock clock;
+    ui::drop_samples d(10, clock, std::chrono::nanoseconds(0));
+    const std::array<mg::cardinality::label_view, 1> labels{{{"id", "1"}}};
+    const std::string long_tenant(300, 't');
+    for (std::string_view tenant :
+         {std::string_view(), std::string_view("team-a"), std::string_view(long_tenant)}) {
+        d.on_drop({"m", tenant, labels}, lim::drop_reason::cardinality_limit);
+    }
+    CHECK(d.recent("m", 10).size() == 3);  // every tenant
+    REQUIRE(d.recent("m", 10, "").size() == 1);
+    CHECK(d.recent("m", 10, "")[0].tenant.empty());
+    REQUIRE(d.recent("m", 10, "team-a").size() == 1);
+    CHECK(d.recent("m", 10, "team-a")[0].tenant == "team-a");
+    // A tenant longer than what is kept is found by its full name.
+    CHECK(d.recent("m", 10, long_tenant).size() == 1);
+    CHECK(d.recent("m", 10, "team-b").empty());
+}

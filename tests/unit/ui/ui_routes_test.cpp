@@ -135,3 +135,70 @@ TEST_CASE("/api/v1/cardinality/history answers the ring as JSON", "[ui][routes]"
     CHECK(d["droppedSamplesEnabled"] == false);
     CHECK_FALSE(d.contains("droppedSamples"));
 }
+
+TEST_CASE("/api/v1/cardinality/history?tenant= answers one tenant's metrics",
+          "[ui][routes][tenants]") {
+    mg::fake_clock clock;
+    auto g = std::make_shared<lim::governor>(lim::governor_options{}, clock, nullptr);
+    auto f = lim::parse_limits_yaml(
+        "rules:\n  - name: cap\n    match:\n      metric_name: boom\n    max_cardinality: 2\n",
+        "t");
+    REQUIRE(f.ok());
+    g->set_limits(std::make_shared<lim::limits_file>(std::move(*f)));
+    auto history = std::make_shared<ui::cardinality_history>(ui::history_options{});
+    auto samples = std::make_shared<ui::drop_samples>(100, clock, std::chrono::nanoseconds(0));
+    g->set_drop_observer(samples);
+    auto feed = [&](std::string_view tenant, std::string_view metric, int n) {
+        std::vector<std::string> values;
+        for (int i = 0; i < n; ++i) values.push_back(std::to_string(i));
+        std::vector<std::array<mg::cardinality::label_view, 1>> labels(values.size());
+        std::vector<lim::series_ref> refs;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            labels[i][0] = {"id", values[i]};
+            refs.push_back({metric, tenant, labels[i]});
+        }
+        std::vector<lim::decision> out(refs.size());
+        g->decide(refs, out);
+    };
+    feed("", "boom", 5);  // 2 kept, 3 dropped
+    feed("team-a", "boom", 4);
+    feed("team-a", "only_a", 7);
+    history->record(ui::sample_governor(*g, nullptr, 1000, clock));
+
+    h::router r;
+    ui::add_ui_routes(r, {history, samples, 0, "main"});
+    auto names = [](const nlohmann::json& d) {
+        std::vector<std::string> out;
+        for (const auto& m : d["metrics"]) out.push_back(m["name"]);
+        return out;
+    };
+    auto d = data_of(get(r, "/api/v1/cardinality/history"));
+    CHECK(names(d) == std::vector<std::string>{"boom"});
+    CHECK(d["metrics"][0]["activeSeries"] == nlohmann::json::parse("[2]"));
+    CHECK_FALSE(d.contains("tenant"));
+
+    d = data_of(get(r, "/api/v1/cardinality/history?tenant=team-a&metric=boom"));
+    CHECK(d["tenant"] == "team-a");
+    CHECK(d["tenantSeries"] == nlohmann::json::parse("[9]"));  // boom 2 + only_a 7
+    CHECK(d["totalSeries"] == nlohmann::json::parse("[11]"));  // every tenant
+    CHECK(names(d) == std::vector<std::string>{"only_a", "boom"});
+    CHECK(d["metrics"][1]["activeSeries"] == nlohmann::json::parse("[2]"));
+    CHECK(d["metrics"][1]["droppedSeries"] == nlohmann::json::parse("[2]"));
+    CHECK(d["metric"]["activeSeries"] == nlohmann::json::parse("[2]"));
+    CHECK(d["droppedSamples"].size() == 2);  // team-a's drops of boom only
+    // The default tenant by its name, or empty.
+    for (const char* q : {"?tenant=main&metric=boom", "?tenant=&metric=boom"}) {
+        d = data_of(get(r, std::string("/api/v1/cardinality/history") + q));
+        CHECK(d["tenant"] == "main");
+        CHECK(d["tenantSeries"] == nlohmann::json::parse("[2]"));
+        CHECK(names(d) == std::vector<std::string>{"boom"});
+        CHECK(d["droppedSamples"].size() == 3);
+    }
+    // A tenant the ring has no sample of has no metrics; its name is data, escaped as JSON.
+    d = data_of(get(r, "/api/v1/cardinality/history?tenant=%3Cscript%3E&metric=boom"));
+    CHECK(d["tenant"] == "<script>");
+    CHECK(d["tenantSeries"] == nlohmann::json::parse("[null]"));
+    CHECK(d["metrics"].empty());
+    CHECK(d["metric"].is_null());
+    CHECK(d["droppedSamples"].empty());
+}
