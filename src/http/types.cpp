@@ -1,6 +1,7 @@
 #include "http/types.h"
 
 #include <boost/beast/version.hpp>
+#include <charconv>
 
 namespace mg::http {
 
@@ -70,6 +71,24 @@ std::map<std::string, std::string> query_params(std::string_view target) {
         out.emplace(std::move(key), std::move(value));
     }
     return out;
+}
+
+std::optional<std::size_t> positive_param(const std::map<std::string, std::string>& params,
+                                          const std::string& name, std::size_t fallback) {
+    const auto it = params.find(name);
+    if (it == params.end()) return fallback;
+    const auto& v = it->second;
+    std::size_t parsed = 0;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
+    if (ec != std::errc() || p != v.data() + v.size() || parsed == 0) return std::nullopt;
+    return parsed;
+}
+
+std::string positive_param_error(const std::map<std::string, std::string>& params,
+                                 const std::string& name) {
+    const auto it = params.find(name);
+    const std::string v = it == params.end() ? std::string{} : it->second.substr(0, 64);
+    return name + " must be a positive integer, got \"" + v + "\"";
 }
 
 }  // namespace mg::http

@@ -6,6 +6,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,5 +38,11 @@ response make_response(unsigned version, bool keep_alive, bhttp::status status, 
 std::string_view target_path(std::string_view target);
 // Query parameters, percent-decoded; a repeated key keeps its first value.
 std::map<std::string, std::string> query_params(std::string_view target);
+// A query parameter that must be a positive integer (e.g. `limit`): `fallback` when absent, else
+// its value, or nullopt when it is not one (positive_param_error() says so for a 400).
+std::optional<std::size_t> positive_param(const std::map<std::string, std::string>& params,
+                                          const std::string& name, std::size_t fallback);
+std::string positive_param_error(const std::map<std::string, std::string>& params,
+                                 const std::string& name);
 
 }  // namespace mg::http

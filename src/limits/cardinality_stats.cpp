@@ -141,21 +141,11 @@ void add_cardinality_routes(http::router& routes, std::shared_ptr<governor> g,
                 }
                 tenant = std::move(*t);
             }
-            std::size_t limit = default_limit;
-            if (auto it = q.find("limit"); it != q.end()) {
-                const auto& v = it->second;
-                std::size_t parsed = 0;
-                auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
-                if (ec != std::errc() || p != v.data() + v.size() || parsed == 0) {
-                    nlohmann::json err{
-                        {"status", "error"},
-                        {"errorType", "bad_data"},
-                        {"error", "limit must be a positive integer, got \"" + v + "\""}};
-                    return http::make_response(req, http::bhttp::status::bad_request,
-                                               dump_json(err), http::k_json);
-                }
-                limit = std::min<std::size_t>(parsed, 100000);
-            }
+            const auto asked = http::positive_param(q, "limit", default_limit);
+            if (!asked)
+                return error_response(req, http::bhttp::status::bad_request, "bad_data",
+                                      http::positive_param_error(q, "limit"));
+            const std::size_t limit = std::min<std::size_t>(*asked, 100000);
             g->refresh();
             nlohmann::json data;
             data["totalSeries"] = g->active_series();

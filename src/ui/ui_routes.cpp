@@ -41,21 +41,15 @@ nlohmann::json series_json(const std::vector<std::int64_t>& values) {
 http::response history_response(const http::request& req, const ui_sources& src) {
     const auto q = http::query_params(req.target());
     const auto& h = *src.history;
-    std::size_t limit = 20;
-    if (auto it = q.find("limit"); it != q.end()) {
-        const auto& v = it->second;
-        std::size_t parsed = 0;
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
-        if (ec != std::errc() || p != v.data() + v.size() || parsed == 0) {
-            nlohmann::json err{
-                {"status", "error"},
-                {"errorType", "bad_data"},
-                {"error", "limit must be a positive integer, got \"" + v.substr(0, 64) + "\""}};
-            return http::make_response(req, http::bhttp::status::bad_request, dump_json(err),
-                                       http::k_json);
-        }
-        limit = std::min(parsed, h.options().top_n);
+    const auto asked = http::positive_param(q, "limit", 20);
+    if (!asked) {
+        const nlohmann::json err{{"status", "error"},
+                                 {"errorType", "bad_data"},
+                                 {"error", http::positive_param_error(q, "limit")}};
+        return http::make_response(req, http::bhttp::status::bad_request, dump_json(err),
+                                   http::k_json);
     }
+    const std::size_t limit = std::min(*asked, h.options().top_n);
     nlohmann::json data;
     data["intervalSeconds"] = h.options().interval.count();
     data["capacity"] = h.options().slots;

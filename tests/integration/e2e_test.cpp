@@ -56,6 +56,7 @@
 #include "support/peers.h"
 #include "support/process.h"
 #include "support/prometheus_peer.h"
+#include "support/scrape_target.h"
 
 using namespace std::chrono_literals;
 using mg::test::child_process;
@@ -102,38 +103,11 @@ std::string daemon_metrics(const running_daemon& d) {
 // ---------------------------------------------------------------------------------------------
 // The scrape target: a fixed exposition page on our own HTTP server, 127.0.0.1 port 0.
 
-class static_target {
+// A fixed page.
+class static_target : public mg::test::scrape_target {
   public:
-    explicit static_target(std::string page) {
-        auto routes = std::make_shared<mg::http::router>();
-        routes->add(mg::http::bhttp::verb::get, "/metrics",
-                    [page = std::move(page)](const mg::http::request& req) {
-                        return mg::http::make_response(req, mg::http::bhttp::status::ok, page,
-                                                       "text/plain; version=0.0.4");
-                    });
-        server_ = std::make_unique<mg::http::server>(
-            ioc_, mg::http::server_options{.name = "e2e-target"}, routes);
-        const auto bound = server_->listen("127.0.0.1", 0);
-        if (!bound.ok()) throw std::runtime_error(bound.error_message());
-        port_ = bound->port();
-        thread_ = std::thread([this] {
-            auto guard = boost::asio::make_work_guard(ioc_);
-            ioc_.run();
-        });
-    }
-    ~static_target() {
-        server_->shutdown();
-        server_->wait_until_idle(std::chrono::steady_clock::now() + 5s);
-        ioc_.stop();
-        thread_.join();
-    }
-    unsigned short port() const { return port_; }
-
-  private:
-    boost::asio::io_context ioc_;
-    std::unique_ptr<mg::http::server> server_;
-    std::thread thread_;
-    unsigned short port_ = 0;
+    explicit static_target(std::string page)
+        : scrape_target([page = std::move(page)] { return page; }, "e2e-target") {}
 };
 
 // `name{id="0"} 1` .. for ids [0, n).

@@ -32,6 +32,7 @@
 #include "support/metrics_page.h"
 #include "support/process.h"
 #include "support/prometheus_peer.h"
+#include "support/scrape_target.h"
 
 using namespace std::chrono_literals;
 using mg::test::child_process;
@@ -72,29 +73,10 @@ const std::string k_limits_yaml = R"yaml(rules:
 // offset (a folded series' absolute value must not reach the overflow series).
 class growing_target {
   public:
-    growing_target() : start_(std::chrono::steady_clock::now()) {
-        auto routes = std::make_shared<mg::http::router>();
-        routes->add(mg::http::bhttp::verb::get, "/metrics", [this](const mg::http::request& req) {
-            return mg::http::make_response(req, mg::http::bhttp::status::ok, page(),
-                                           "text/plain; version=0.0.4");
-        });
-        server_ = std::make_unique<mg::http::server>(
-            ioc_, mg::http::server_options{.name = "overflow-target"}, routes);
-        const auto bound = server_->listen("127.0.0.1", 0);
-        if (!bound.ok()) throw std::runtime_error(bound.error_message());
-        port_ = bound->port();
-        thread_ = std::thread([this] {
-            auto guard = boost::asio::make_work_guard(ioc_);
-            ioc_.run();
-        });
-    }
-    ~growing_target() {
-        server_->shutdown();
-        server_->wait_until_idle(std::chrono::steady_clock::now() + 5s);
-        ioc_.stop();
-        thread_.join();
-    }
-    unsigned short port() const { return port_; }
+    growing_target()
+        : start_(std::chrono::steady_clock::now()),
+          target_([this] { return page(); }, "overflow-target") {}
+    unsigned short port() const { return target_.port(); }
 
   private:
     std::string page() const {
@@ -120,10 +102,7 @@ class growing_target {
     }
 
     std::chrono::steady_clock::time_point start_;
-    boost::asio::io_context ioc_;
-    std::unique_ptr<mg::http::server> server_;
-    std::thread thread_;
-    unsigned short port_ = 0;
+    mg::test::scrape_target target_;  // last: serves page(), which reads start_
 };
 
 std::string sender_config(unsigned short target_port, unsigned short daemon_port) {

@@ -28,3 +28,17 @@ TEST_CASE("responses mirror version and keep-alive and set the length", "[http]"
     CHECK(res[h::bhttp::field::content_length] == "5");
     CHECK(res[h::bhttp::field::content_type] == "application/json");
 }
+
+TEST_CASE("a positive integer parameter: the fallback when absent, refused when not one",
+          "[http]") {
+    const auto q =
+        h::query_params("/x?limit=25&zero=0&neg=-3&word=ten&big=99999999999999999999999");
+    CHECK(h::positive_param(q, "limit", 5) == 25u);
+    CHECK(h::positive_param(q, "absent", 5) == 5u);
+    for (const char* bad : {"zero", "neg", "word", "big"}) {
+        INFO(bad);
+        CHECK_FALSE(h::positive_param(q, bad, 5).has_value());
+        CHECK_THAT(h::positive_param_error(q, bad),
+                   Catch::StartsWith(std::string(bad) + " must be a positive integer, got \""));
+    }
+}
