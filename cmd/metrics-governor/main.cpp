@@ -43,6 +43,7 @@
 #include "limits/limits_file.h"
 #include "listener_access.h"
 #include "logging/log.h"
+#include "overflow_state.h"
 #include "persistence/bloom_persistence.h"
 #include "persistence/governor_host.h"
 #include "pid_file.h"
@@ -235,6 +236,14 @@ int run_daemon(const mg::config::app_config& cfg) {
     // exists.
     mg::overflow::overflow_store overflow_store(options.overflow);
     mg::ingest::overflow_sink overflow_sink(overflow_store, mg::system_clock_instance());
+    // What the last clean stop saved: the overflow counters go on from their totals.
+    if (persistence) {
+        mg::cmd::restore_overflow_state(
+            overflow_store, mg::posix_file_system(), options.persistence->path,
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                mg::system_clock_instance().wall_now().time_since_epoch())
+                .count());
+    }
 
     auto stats_routes = std::make_shared<mg::http::router>();
     auto cardinality_gauges =
@@ -474,6 +483,9 @@ int run_daemon(const mg::config::app_config& cfg) {
     // Every admitted series is in the trackers now, every folded one in the overflow series:
     // their last emission goes to the exporter before its drain.
     overflow_emitter.stop();
+    if (persistence)
+        mg::cmd::save_overflow_state(overflow_store, mg::posix_file_system(),
+                                     options.persistence->path);
     if (persistence) persistence->begin_stop(deadline);
     bool lost = false;
     const auto report = (*exporter)->drain(deadline);

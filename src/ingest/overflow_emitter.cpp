@@ -91,14 +91,26 @@ std::size_t overflow_emitter::emit_due(bool all) {
             continue;
         }
         owned.clear();
-        for (const auto& s : series)
-            owned.push_back({s.metric_name, s.labels, s.kind == overflow::fold_kind::counter, {}});
         // The overflow module knows no protocol: its samples are copied into the encoder's type.
         std::vector<std::vector<protocol::float_sample>> samples(series.size());
         for (std::size_t i = 0; i < series.size(); ++i) {
-            for (const auto& p : series[i].samples) samples[i].push_back({p.value, p.timestamp_ms});
-            owned[i].samples = samples[i];
+            const auto& s = series[i];
+            protocol::owned_series o{
+                s.metric_name, s.labels, s.kind == overflow::fold_kind::counter, {}};
+            if (otlp && s.delta) {
+                // A delta Sum out: the folded deltas summed over the interval, one point; a new
+                // counter's 0 says nothing as a delta.
+                if (s.interval_start_ms == INT64_MIN) continue;
+                samples[i].push_back({s.interval_sum, s.samples.back().timestamp_ms});
+                o.delta = true;
+                o.start_ms = s.interval_start_ms;
+            } else {
+                for (const auto& p : s.samples) samples[i].push_back({p.value, p.timestamp_ms});
+            }
+            o.samples = samples[i];
+            owned.push_back(o);
         }
+        if (owned.empty()) continue;
         body.clear();
         if (rw) {
             protocol::encode_owned_remote_write_v1(owned, body);
@@ -109,7 +121,7 @@ std::size_t overflow_emitter::emit_due(bool all) {
                            : protocol::decode_otlp_protobuf(body, batch);
         if (!st.ok()) {
             logging::error("overflow series could not be encoded", {{"error", st.error_message()}});
-            store_.count_refused(series.size());
+            store_.count_refused(owned.size());
             continue;
         }
         keep.assign(batch.size(), 1);
@@ -119,9 +131,9 @@ std::size_t overflow_emitter::emit_due(bool all) {
         exporter::submit_details details;
         const auto res = exporter_.submit(batch, keep, {}, details, nullptr, split);
         if (res == exporter::submit_status::accepted) {
-            sent += series.size();
+            sent += owned.size();
         } else {
-            store_.count_refused(series.size());
+            store_.count_refused(owned.size());
         }
     }
     return sent;

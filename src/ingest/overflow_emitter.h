@@ -4,9 +4,13 @@
 // OTLP protobuf for an OTLP one; protocol/owned_series_encode.h), decodes that back into a batch
 // and submits it like any sender's request, one per tenant. So the overflow series reach the
 // backend through the normal export path: lanes, batching, retries, remote write 1.0/2.0 or OTLP.
+// The overflow series of OTLP delta Sums goes to an OTLP exporter as a delta Sum (the interval's
+// sum of the folded deltas), to a remote-write one as a cumulative counter (remote write has no
+// deltas).
 //
 // A submit the exporter refuses (queue full, shutting down) loses that emission only: a counter's
-// next emission carries every increase since, so rate() sees nothing missing.
+// next emission carries every increase since, so rate() sees nothing missing (a delta Sum's
+// interval is lost with it, and counted as refused).
 //
 // Thread-safety: start() and stop() from one thread (main); the counters from any. The store,
 // the exporter port and the clock must outlive the emitter; stop() (or the destructor) joins.

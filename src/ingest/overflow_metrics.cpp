@@ -61,6 +61,14 @@ std::vector<prometheus::MetricFamily> overflow_collector::Collect() const {
                       "Folded series pushed out by overflow_max_tracked; their next sample starts "
                       "a fresh increase (the total undercounts, never jumps).",
                       MetricType::Counter, s.evictions));
+    out.push_back(one("metrics_governor_overflow_series_restored_total",
+                      "Overflow series taken back at the start from the state the previous run "
+                      "saved at its clean stop; their counters go on from their totals.",
+                      MetricType::Counter, s.restored));
+    out.push_back(one("metrics_governor_overflow_state_refused_total",
+                      "Saved overflow states that could not be read (kept as "
+                      "overflow.state.gz.corrupt); their counters start again at 0.",
+                      MetricType::Counter, s.state_refused));
     return out;
 }
 

@@ -14,6 +14,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <utility>
 
 #include "overflow/lru_index.h"
 
@@ -32,7 +34,17 @@ class counter_fold {
     double add_delta(double increase);
 
     double total() const { return total_; }
+    // The remembered last values, most recently used first: what a restart carries over
+    // (overflow_state.h).
+    template <typename F>
+    void for_each_tracked(F&& f) const {
+        last_.for_each(f);
+    }
+    // Back to a saved state: `total`, and `last` as for_each_tracked gave it (past the bound, the
+    // least recently used are left out).
+    void restore(double total, std::span<const std::pair<std::uint64_t, double>> last);
     std::size_t tracked() const { return last_.size(); }
+    std::size_t capacity() const { return last_.capacity(); }
     // Folded series pushed out by the bound; their next sample starts a fresh increase.
     std::uint64_t evictions() const { return evictions_; }
     // Samples ignored as not a counter value (NaN, negative, infinite).

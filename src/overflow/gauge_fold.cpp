@@ -71,4 +71,14 @@ std::optional<double> gauge_fold::value(std::int64_t now_ms) const {
     return out;
 }
 
+void gauge_fold::restore(std::span<const std::pair<std::uint64_t, sample>> latest,
+                         std::uint64_t last_series) {
+    const auto n = std::min(latest.size(), latest_.capacity());
+    for (std::size_t i = n; i-- > 0;) {
+        latest_.insert(latest[i].first, latest[i].second);
+        if (latest[i].second.timestamp_ms >= last_ts_) last_ts_ = latest[i].second.timestamp_ms;
+    }
+    last_series_ = last_series;
+}
+
 }  // namespace mg::overflow

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "common/result.h"
@@ -24,6 +25,11 @@ std::string_view to_string(gauge_aggregation a);
 
 class gauge_fold {
   public:
+    struct sample {
+        double value;
+        std::int64_t timestamp_ms;
+    };
+
     gauge_fold(gauge_aggregation aggregation, std::int64_t staleness_ms, std::size_t max_tracked)
         : aggregation_(aggregation), staleness_ms_(staleness_ms), latest_(max_tracked) {}
 
@@ -35,13 +41,22 @@ class gauge_fold {
     std::optional<double> value(std::int64_t now_ms) const;
 
     std::size_t tracked() const { return latest_.size(); }
+    std::size_t capacity() const { return latest_.capacity(); }
+    gauge_aggregation aggregation() const { return aggregation_; }
     std::uint64_t evictions() const { return evictions_; }
 
+    // The latest sample of each remembered series, most recently used first, and the series of
+    // the newest sample: what a restart carries over (overflow_state.h).
+    template <typename F>
+    void for_each_tracked(F&& f) const {
+        latest_.for_each(f);
+    }
+    std::uint64_t last_series() const { return last_series_; }
+    // Back to a saved state, `latest` as for_each_tracked gave it.
+    void restore(std::span<const std::pair<std::uint64_t, sample>> latest,
+                 std::uint64_t last_series);
+
   private:
-    struct sample {
-        double value;
-        std::int64_t timestamp_ms;
-    };
     gauge_aggregation aggregation_;
     std::int64_t staleness_ms_;
     lru_index<sample> latest_;

@@ -36,6 +36,7 @@ struct overflow_store::entry {
         : tenant(t.tenant),
           metric_name(t.metric_name),
           kind(t.kind),
+          delta(t.kind == fold_kind::counter && t.delta),
           interval_ms((t.interval.count() > 0 ? t.interval : o.default_interval).count()),
           last_fold_ms(now_ms),
           next_emit_ms(now_ms + interval_ms) {
@@ -56,6 +57,7 @@ struct overflow_store::entry {
     std::string metric_name;
     std::vector<std::pair<std::string, std::string>> labels;
     fold_kind kind;
+    bool delta;
     std::int64_t interval_ms;
     std::int64_t last_fold_ms;  // wall time of the last fold, for `idle`
     // Sample time: the earliest sample of the first fold (a counter's 0 is stamped with it: the
@@ -65,6 +67,7 @@ struct overflow_store::entry {
     std::int64_t next_emit_ms;
     std::int64_t last_emit_ms = INT64_MIN;
     bool zero_emitted = false;  // a counter's first emission is its 0 at first_ts
+    double emitted_total = 0;   // a delta counter's total at its last emission
     std::optional<counter_fold> counter;
     std::optional<gauge_fold> gauge;
 };
@@ -72,6 +75,10 @@ struct overflow_store::entry {
 overflow_store::overflow_store(store_options options) : options_(options) {}
 
 overflow_store::~overflow_store() = default;
+
+overflow_store::shard& overflow_store::shard_of(std::string_view key) {
+    return shards_[XXH3_64bits(key.data(), key.size()) % k_shards];
+}
 
 void overflow_store::key_of(const fold_target& t, std::string& out) {
     out.clear();
@@ -88,7 +95,7 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
                           std::span<const fold_sample> samples, std::int64_t now_ms) {
     thread_local std::string key;
     key_of(target, key);
-    auto& sh = shards_[XXH3_64bits(key.data(), key.size()) % k_shards];
+    auto& sh = shard_of(key);
     std::lock_guard lock(sh.mu);
     auto it = sh.series.find(key);
     if (it == sh.series.end()) {
@@ -153,7 +160,17 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
                         e.zero_emitted = true;
                         e.last_emit_ms = e.first_ts;
                     }
-                    if (ts > e.last_emit_ms) em.samples.push_back({e.counter->total(), ts});
+                    em.delta = e.delta;
+                    if (ts > e.last_emit_ms) {
+                        em.samples.push_back({e.counter->total(), ts});
+                        if (e.delta) {
+                            em.interval_sum = e.counter->total() - e.emitted_total;
+                            // From the previous emission (the 0 at first_ts for the first).
+                            em.interval_start_ms =
+                                e.last_emit_ms != INT64_MIN ? e.last_emit_ms : e.first_ts;
+                            e.emitted_total = e.counter->total();
+                        }
+                    }
                 } else if (ts > e.last_emit_ms) {
                     if (auto v = e.gauge->value(now_ms)) em.samples.push_back({*v, ts});
                 }
@@ -184,6 +201,83 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
     return made;
 }
 
+std::vector<series_state> overflow_store::save_state() const {
+    std::vector<series_state> out;
+    for (const auto& sh : shards_) {
+        std::lock_guard lock(sh.mu);
+        for (const auto& [key, p] : sh.series) {
+            const auto& e = *p;
+            series_state st;
+            st.key = key;
+            st.tenant = e.tenant;
+            st.metric_name = e.metric_name;
+            st.labels = e.labels;
+            st.kind = e.kind;
+            st.delta = e.delta;
+            st.interval_ms = e.interval_ms;
+            st.last_fold_ms = e.last_fold_ms;
+            st.first_ts = e.first_ts;
+            st.newest_ts = e.newest_ts;
+            st.last_emit_ms = e.last_emit_ms;
+            st.zero_emitted = e.zero_emitted;
+            st.emitted_total = e.emitted_total;
+            if (e.counter) {
+                st.max_tracked = e.counter->capacity();
+                st.total = e.counter->total();
+                e.counter->for_each_tracked(
+                    [&](std::uint64_t s, double v) { st.counter_last.emplace_back(s, v); });
+            } else {
+                st.max_tracked = e.gauge->capacity();
+                st.aggregation = e.gauge->aggregation();
+                st.gauge_last_series = e.gauge->last_series();
+                e.gauge->for_each_tracked([&](std::uint64_t s, const gauge_fold::sample& v) {
+                    st.gauge_latest.emplace_back(s, v);
+                });
+            }
+            out.push_back(std::move(st));
+        }
+    }
+    return out;
+}
+
+std::size_t overflow_store::restore_state(std::vector<series_state> saved, std::int64_t now_ms) {
+    std::size_t restored = 0;
+    for (auto& st : saved) {
+        auto& sh = shard_of(st.key);
+        std::lock_guard lock(sh.mu);
+        if (sh.series.count(st.key) != 0 ||
+            size_.load(std::memory_order_relaxed) >= options_.max_series)
+            continue;
+        fold_target t;
+        t.tenant = st.tenant;
+        t.metric_name = st.metric_name;
+        t.kind = st.kind;
+        t.delta = st.delta;
+        t.aggregation = st.aggregation;
+        t.max_tracked = static_cast<std::size_t>(st.max_tracked);
+        t.interval = std::chrono::milliseconds(st.interval_ms);
+        auto e = std::make_unique<entry>(t, options_, now_ms);
+        e->labels = std::move(st.labels);
+        e->last_fold_ms = st.last_fold_ms;
+        e->first_ts = st.first_ts;
+        e->newest_ts = st.newest_ts;
+        e->last_emit_ms = st.last_emit_ms;
+        e->zero_emitted = st.zero_emitted;
+        e->emitted_total = st.emitted_total;
+        if (e->counter) {
+            e->counter->restore(st.total, st.counter_last);
+        } else {
+            e->gauge->restore(st.gauge_latest, st.gauge_last_series);
+        }
+        tracked_.fetch_add(static_cast<std::int64_t>(e->tracked()), std::memory_order_relaxed);
+        size_.fetch_add(1, std::memory_order_relaxed);
+        sh.series.emplace(std::move(st.key), std::move(e));
+        ++restored;
+    }
+    restored_.fetch_add(restored, std::memory_order_relaxed);
+    return restored;
+}
+
 store_stats overflow_store::stats() const {
     store_stats s;
     s.series_folded = series_folded_.load(std::memory_order_relaxed);
@@ -194,6 +288,8 @@ store_stats overflow_store::stats() const {
     s.evictions = evictions_.load(std::memory_order_relaxed);
     s.tracked = static_cast<std::uint64_t>(std::max<std::int64_t>(0, tracked_.load()));
     s.overflow_series = size_.load(std::memory_order_relaxed);
+    s.restored = restored_.load(std::memory_order_relaxed);
+    s.state_refused = state_refused_.load(std::memory_order_relaxed);
     return s;
 }
 

@@ -22,8 +22,15 @@
 // `idle` is forgotten after its last emission (a counter coming back starts again at 0: one
 // counter reset, which rate() reads as such).
 //
-// The fold state lives in memory only: a restart starts every overflow series again at 0, one
-// counter reset.
+// Restarts: save_state/restore_state carry every overflow series and its fold over a restart
+// (store_state.h; the daemon writes them beside the Bloom state at a clean stop), so a counter's
+// overflow series goes on from its total. Without them (a crash, no persistence) a restart starts
+// every overflow series again at 0: one counter reset.
+//
+// Delta counters (OTLP delta Sums): the total is kept cumulative as for any counter (what a
+// remote-write backend can store); an emission also says what was added since the previous one
+// (`interval_sum` from `interval_start_ms`), which an OTLP exporter sends as a delta Sum: the
+// folded deltas summed per interval.
 //
 // Thread-safety: fold() runs on any ingest thread, collect() on the emitter's thread, the
 // statistics anywhere. The store is sharded by series key, one mutex per shard, held for one
@@ -46,10 +53,9 @@
 
 #include "common/label_view.h"
 #include "overflow/gauge_fold.h"
+#include "overflow/store_state.h"
 
 namespace mg::overflow {
-
-enum class fold_kind : std::uint8_t { counter, gauge };
 
 // Cumulative by name: counters (_total) and a classic histogram's or summary's _bucket, _count
 // and _sum series. Everything else is a gauge unless the sender's metadata says counter.
@@ -84,6 +90,12 @@ struct emitted_series {
     std::vector<std::pair<std::string, std::string>> labels;  // sorted, overflow label included
     fold_kind kind = fold_kind::counter;
     std::vector<fold_sample> samples;
+    // A counter of OTLP delta Sums: what was folded since the previous emission, from its time
+    // (the first folded sample's for the first emission) to the last sample's; INT64_MIN when
+    // this emission is only the new counter's 0 (no interval to say anything of).
+    bool delta = false;
+    double interval_sum = 0;
+    std::int64_t interval_start_ms = INT64_MIN;
 };
 
 struct store_options {
@@ -102,6 +114,8 @@ struct store_stats {
     std::uint64_t evictions = 0;        // folded series pushed out by overflow_max_tracked
     std::uint64_t tracked = 0;          // folded series remembered now, over every fold
     std::uint64_t overflow_series = 0;  // overflow series held now
+    std::uint64_t restored = 0;         // overflow series taken back from the previous run
+    std::uint64_t state_refused = 0;    // saved states that could not be taken back
 };
 
 class overflow_store {
@@ -126,20 +140,32 @@ class overflow_store {
 
     const store_options& options() const { return options_; }
 
+    // Every overflow series and its fold, for a restart (store_state.h). Call it when nothing
+    // folds any more (after the last collect at shutdown); it locks each shard in turn.
+    std::vector<series_state> save_state() const;
+    // Takes back what save_state gave (another process's, before this one folds anything): each
+    // overflow series is made again with its fold and is due after its interval; one already in
+    // the store, or past max_series, is left out. Returns the overflow series restored.
+    std::size_t restore_state(std::vector<series_state> saved, std::int64_t now_ms);
+
     store_stats stats() const;
     // The emitter's count of emissions the exporter did not take (for the metrics).
     void count_refused(std::uint64_t n) { emit_refused_.fetch_add(n, std::memory_order_relaxed); }
+    // A saved state that could not be read (each of its counters starts again at 0).
+    void count_state_refused() { state_refused_.fetch_add(1, std::memory_order_relaxed); }
 
   private:
     struct entry;
     struct shard {
-        std::mutex mu;
+        mutable std::mutex mu;
         std::unordered_map<std::string, std::unique_ptr<entry>> series;
     };
     static constexpr std::size_t k_shards = 16;
     static void key_of(const fold_target& t, std::string& out);
 
     store_options options_;
+    shard& shard_of(std::string_view key);
+
     std::array<shard, k_shards> shards_;
     std::atomic<std::size_t> size_{0};
     std::atomic<std::uint64_t> series_folded_{0};
@@ -149,6 +175,8 @@ class overflow_store {
     std::atomic<std::uint64_t> emit_refused_{0};
     std::atomic<std::uint64_t> evictions_{0};
     std::atomic<std::int64_t> tracked_{0};
+    std::atomic<std::uint64_t> restored_{0};
+    std::atomic<std::uint64_t> state_refused_{0};
 };
 
 }  // namespace mg::overflow

@@ -38,7 +38,7 @@ inline constexpr std::uint32_t data_points = 1, data_temporality = 2, data_is_mo
 
 // Data points. time_unix_nano has one number in every point type; count and sum have the same
 // number and type in the three distribution points (histogram, exponential histogram, summary).
-inline constexpr std::uint32_t point_time_unix_nano = 3;
+inline constexpr std::uint32_t point_start_time_unix_nano = 2, point_time_unix_nano = 3;
 inline constexpr std::uint32_t point_count = 4, point_sum = 5;
 // NumberDataPoint (gauge, sum).
 inline constexpr std::uint32_t number_as_double = 4, number_as_int = 6, number_flags = 8;

@@ -49,6 +49,8 @@ void encode_owned_otlp(std::span<const owned_series> series, std::string& out) {
         const auto metric = w.begin_message(os::sm_metrics);
         w.bytes_field(os::metric_name, view(s.metric_name));
         const auto data = w.begin_message(s.cumulative ? os::metric_sum : os::metric_gauge);
+        const bool delta = s.cumulative && s.delta;
+        std::int64_t start_ms = s.start_ms;
         for (const auto& p : s.samples) {
             const auto point = w.begin_message(os::data_points);
             for (const auto& [k, v] : s.labels) {
@@ -59,13 +61,20 @@ void encode_owned_otlp(std::span<const owned_series> series, std::string& out) {
                 w.end_message(any);
                 w.end_message(kv);
             }
+            if (delta) {
+                // Each point counts from the previous one's time on.
+                w.fixed64_field(os::point_start_time_unix_nano,
+                                static_cast<std::uint64_t>(start_ms) * 1000000U);
+                start_ms = p.timestamp_ms;
+            }
             w.fixed64_field(os::point_time_unix_nano,
                             static_cast<std::uint64_t>(p.timestamp_ms) * 1000000U);
             w.double_field(os::number_as_double, p.value);
             w.end_message(point);
         }
         if (s.cumulative) {
-            w.varint_field(os::data_temporality, 2);  // AGGREGATION_TEMPORALITY_CUMULATIVE
+            // AGGREGATION_TEMPORALITY_DELTA (1) or _CUMULATIVE (2).
+            w.varint_field(os::data_temporality, delta ? 1 : 2);
             w.varint_field(os::data_is_monotonic, 1);
         }
         w.end_message(data);

@@ -4,12 +4,11 @@
 // One I/O thread of its own; stopped and joined by the destructor. Test code.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <boost/asio/io_context.hpp>
 
 #include "http/server.h"
 

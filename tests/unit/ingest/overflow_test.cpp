@@ -39,6 +39,7 @@ struct got_series {
     std::string name;
     std::map<std::string, std::string> labels;
     std::vector<pr::float_sample> samples;
+    std::uint8_t temporality = 0;  // an OTLP Sum's: 1 delta, 2 cumulative
 };
 
 class recording_exporter final : public mg::ingest::exporter_port {
@@ -67,6 +68,8 @@ class recording_exporter final : public mg::ingest::exporter_port {
                              const ex::tenant_split& tenants) override {
         if (answer != ex::submit_status::accepted) return answer;
         pr::series_samples read;
+        std::vector<pr::sum_shape> shapes;
+        pr::read_sum_shapes(batch, shapes);
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (keep[i] == 0) continue;
             got_series g;
@@ -76,6 +79,7 @@ class recording_exporter final : public mg::ingest::exporter_port {
             for (const auto& l : batch[i].labels) g.labels[std::string(l.name)] = l.value;
             pr::read_series_samples(batch, i, read);
             g.samples = read.samples;
+            g.temporality = shapes[i].temporality;
             got.push_back(std::move(g));
         }
         return ex::submit_status::accepted;
@@ -458,4 +462,64 @@ TEST_CASE("overflow: each tenant has its own overflow series, sent with its tena
     for (const auto& g : f.exporter.overflow()) by_tenant[g.tenant] = g.samples.back().value;
     // Per tenant: the limit of 2 admits two series, the third is folded: +3.
     CHECK(by_tenant == std::map<std::string, double>{{"team-a", 3}, {"team-b", 3}});
+}
+
+TEST_CASE("overflow: OTLP delta sums go to an OTLP backend summed per interval",
+          "[ingest][overflow]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: deltas
+    max_cardinality: 1
+    action: overflow
+)");
+    f.exporter.otlp_backend = true;
+    // Three series of a delta monotonic Sum, one point each: the first passes, two are folded.
+    const auto fold = [&](double delta) {
+        const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
+        std::vector<ob::point> d;
+        for (int i = 0; i < 3; ++i) {
+            ob::point p;
+            p.attrs = {{"id", std::to_string(i)}};
+            p.time_ns = ns;
+            p.as_double = delta;
+            d.push_back(p);
+        }
+        ob::scope sc;
+        sc.metrics = {{"deltas", ob::metric_kind::sum, 1, true, false, d}};
+        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+        pr::series_batch batch;
+        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
+        std::vector<mg::limits::series_ref> refs;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
+            index.push_back(i);
+        }
+        std::vector<mg::limits::decision> dec(refs.size());
+        f.governor.decide(refs, dec);
+        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+    };
+    const auto t0 = f.now_ms();
+    fold(5);
+    f.clock.advance(5s);
+    fold(3);
+    CHECK(f.emitter.emit_due() == 1);
+    f.clock.advance(5s);
+    fold(1);
+    CHECK(f.emitter.emit_due() == 1);
+    const auto got = f.exporter.overflow();
+    // One delta point per interval, each the sum of the deltas folded in it (two folded series):
+    // no cumulative 0 (it says nothing as a delta).
+    REQUIRE(got.size() == 2);
+    for (const auto& g : got) {
+        CHECK(g.protocol == "otlp");
+        CHECK(g.temporality == 1);
+        REQUIRE(g.samples.size() == 1);
+    }
+    CHECK(got[0].samples[0].value == 16);
+    CHECK(got[0].samples[0].timestamp_ms == t0 + 5000);
+    CHECK(got[1].samples[0].value == 2);
+    CHECK(got[1].samples[0].timestamp_ms == t0 + 10000);
 }

@@ -149,3 +149,92 @@ TEST_CASE("overflow store: gauges within the staleness window, idle series forgo
     CHECK(s.stats().overflow_series == 0);
     CHECK(s.stats().tracked == 0);
 }
+
+TEST_CASE("overflow store: a saved state goes on where it stopped", "[overflow][store]") {
+    store_options o;
+    o.default_interval = 10s;
+    overflow_store before(o);
+    const auto c = counter("a_total");
+    fold_target g;
+    g.metric_name = "temp";
+    g.overflow_label = "overflow";
+    g.kind = fold_kind::gauge;
+    g.aggregation = mg::overflow::gauge_aggregation::max;
+    g.max_tracked = 2;
+    sample(before, c, 1, 100, 1000);
+    sample(before, c, 2, 50, 1000);
+    sample(before, c, 1, 104, 2000);  // +4
+    sample(before, g, 7, 3, 1000);
+    sample(before, g, 8, 9, 2000);
+    const auto first = collect(before, 20000);
+    REQUIRE(first.size() == 2);
+    auto saved = before.save_state();
+    REQUIRE(saved.size() == 2);
+
+    // A new store (the next process) takes it back: no new 0, the total goes on, each folded
+    // series' first sample adds what it counted meanwhile, the gauge still knows its series.
+    overflow_store after(o);
+    CHECK(after.restore_state(saved, 30000) == 2);
+    CHECK(after.stats().restored == 2);
+    CHECK(after.stats().overflow_series == 2);
+    CHECK(after.stats().tracked == 4);
+    CHECK(collect(after, 45000).empty());  // nothing new folded: nothing said
+    sample(after, c, 1, 110, 40000);       // +6 (made while down)
+    sample(after, c, 2, 51, 40000);        // +1
+    sample(after, c, 3, 500, 40000);       // new: adds nothing
+    sample(after, g, 7, 4, 40000);
+    const auto next = collect(after, 60000);  // due again 10 s after the empty pass
+    REQUIRE(next.size() == 2);
+    for (const auto& e : next) {
+        REQUIRE(e.samples.size() == 1);
+        CHECK(e.samples[0].timestamp_ms == 40000);
+        if (e.kind == fold_kind::counter) {
+            CHECK(e.samples[0].value == 11);
+            CHECK(e.metric_name == "a_total");
+        } else {
+            CHECK(e.samples[0].value == 9);  // max(4, 9): series 8 is remembered (within 5m)
+        }
+    }
+    // Taken back twice (the same state again): nothing is made twice.
+    CHECK(after.restore_state(saved, 50000) == 0);
+    // The gauge's bound came back with it.
+    sample(after, g, 9, 1, 41000);
+    CHECK(after.stats().evictions == 1);
+}
+
+TEST_CASE("overflow store: a delta counter says what each interval added", "[overflow][store]") {
+    store_options o;
+    o.default_interval = 10s;
+    overflow_store s(o);
+    auto t = counter("d_total");
+    t.delta = true;
+    const fold_sample a[] = {{5, 1000}, {3, 2000}};
+    s.fold(t, 1, a, 2000);
+    auto e = collect(s, 12000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].delta);
+    // Cumulative for remote write: the 0, then everything folded.
+    REQUIRE(e[0].samples.size() == 2);
+    CHECK(e[0].samples[1].value == 8);
+    // As a delta: the interval's sum, from the 0's time.
+    CHECK(e[0].interval_sum == 8);
+    CHECK(e[0].interval_start_ms == 1000);
+    const fold_sample b[] = {{4, 15000}};
+    s.fold(t, 2, b, 15000);
+    e = collect(s, 22000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].samples.back().value == 12);
+    CHECK(e[0].interval_sum == 4);
+    CHECK(e[0].interval_start_ms == 2000);
+
+    // The interval goes on across a restart.
+    overflow_store after(o);
+    REQUIRE(after.restore_state(s.save_state(), 21000) == 1);
+    const fold_sample c[] = {{2, 25000}};
+    after.fold(t, 1, c, 25000);
+    e = collect(after, 40000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].samples.back().value == 14);
+    CHECK(e[0].interval_sum == 2);
+    CHECK(e[0].interval_start_ms == 15000);
+}

@@ -4,6 +4,7 @@
 #include "protocol/series_samples.h"
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "protocol/owned_series_encode.h"
 #include "protocol/remote_write.h"
 #include "protocol/remote_write_builder.h"
+#include "protocol/wire.h"
 #include "shared/otlp_builder.h"
 
 namespace pr = mg::protocol;
@@ -171,4 +173,40 @@ TEST_CASE("sum shapes: each OTLP Sum point's temporality and monotonicity",
     pr::encode_owned_remote_write_v1({}, rw);
     REQUIRE(pr::decode_remote_write_v1(rw, b).ok());
     CHECK_FALSE(pr::read_sum_shapes(b, shapes));
+}
+
+TEST_CASE("owned series encode: an OTLP delta counter's points count from the previous one",
+          "[protocol][overflow]") {
+    const std::vector<pr::float_sample> samples{{16, 5000}, {2, 10000}};
+    std::vector<pr::owned_series> series{{"d_total", {}, true, samples}};
+    series[0].delta = true;
+    series[0].start_ms = 1000;
+    std::string otlp;
+    pr::encode_owned_otlp(series, otlp);
+    pr::series_batch b;
+    REQUIRE(pr::decode_otlp_protobuf(otlp, b).ok());
+    REQUIRE(b.size() == 2);
+    std::vector<pr::sum_shape> shapes;
+    REQUIRE(pr::read_sum_shapes(b, shapes));
+    // Each point: delta, monotonic, its start the previous point's time (the first: start_ms).
+    const std::uint64_t starts[] = {1000, 5000};
+    for (std::size_t i = 0; i < 2; ++i) {
+        CHECK(shapes[i].temporality == 1);
+        CHECK(shapes[i].monotonic);
+        pr::wire_reader outer(b.entry(i).raw);
+        pr::wire_field point;
+        REQUIRE(outer.next(point));
+        pr::wire_reader r(point.bytes);
+        pr::wire_field f;
+        std::optional<std::uint64_t> start;
+        while (r.next(f))
+            if (f.number == 2) start = f.value;
+        REQUIRE(start);
+        CHECK(*start == starts[i] * 1000000U);
+    }
+    pr::series_samples s;
+    pr::read_series_samples(b, 1, s, &shapes[1]);
+    REQUIRE(s.samples.size() == 1);
+    CHECK(s.samples[0].value == 2);
+    CHECK(s.type == pr::series_type::delta_counter);
 }
