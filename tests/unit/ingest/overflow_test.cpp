@@ -153,6 +153,36 @@ struct fixture {
         t.samples = {{value, now_ms()}};
         return t;
     }
+    // Points of three series {id="0".."2"} with `value` at the clock's time.
+    std::vector<ob::point> three_points(double value) const {
+        std::vector<ob::point> out;
+        for (int i = 0; i < 3; ++i) {
+            ob::point p;
+            p.attrs = {{"id", std::to_string(i)}};
+            p.time_ns = static_cast<std::uint64_t>(now_ms()) * 1000000ULL;
+            p.as_double = value;
+            out.push_back(p);
+        }
+        return out;
+    }
+    // One OTLP request of `metrics` decided by the governor and folded by the sink (the
+    // receiver's OTLP path without HTTP).
+    void fold_otlp(std::vector<ob::metric> metrics) {
+        ob::scope sc;
+        sc.metrics = std::move(metrics);
+        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+        pr::series_batch batch;
+        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
+        std::vector<mg::limits::series_ref> refs;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
+            index.push_back(i);
+        }
+        std::vector<mg::limits::decision> dec(refs.size());
+        governor.decide(refs, dec);
+        sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+    }
     double scraped(const std::string& name) const {
         for (const auto& fam : mg::ingest::overflow_collector(store, sink).Collect()) {
             if (fam.name != name) continue;
@@ -380,34 +410,10 @@ rules:
     action: overflow
 )");
     const auto fold = [&](double delta, double updown) {
-        const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
-        std::vector<ob::point> d, u, du;
-        for (int i = 0; i < 3; ++i) {
-            ob::point p;
-            p.attrs = {{"id", std::to_string(i)}};
-            p.time_ns = ns;
-            p.as_double = delta;
-            d.push_back(p);
-            p.as_double = updown;
-            u.push_back(p);
-            du.push_back(p);
-        }
-        ob::scope sc;
-        sc.metrics = {{"deltas", ob::metric_kind::sum, 1, true, false, d},
-                      {"updown", ob::metric_kind::sum, 2, false, false, u},
-                      {"delta_updown", ob::metric_kind::sum, 1, false, false, du}};
-        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
-        pr::series_batch batch;
-        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
-        std::vector<mg::limits::series_ref> refs;
-        std::vector<std::size_t> index;
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
-            index.push_back(i);
-        }
-        std::vector<mg::limits::decision> dec(refs.size());
-        f.governor.decide(refs, dec);
-        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+        f.fold_otlp(
+            {{"deltas", ob::metric_kind::sum, 1, true, false, f.three_points(delta)},
+             {"updown", ob::metric_kind::sum, 2, false, false, f.three_points(updown)},
+             {"delta_updown", ob::metric_kind::sum, 1, false, false, f.three_points(updown)}});
     };
     fold(5, 10);
     f.clock.advance(5s);
@@ -477,29 +483,7 @@ rules:
     f.exporter.otlp_backend = true;
     // Three series of a delta monotonic Sum, one point each: the first passes, two are folded.
     const auto fold = [&](double delta) {
-        const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
-        std::vector<ob::point> d;
-        for (int i = 0; i < 3; ++i) {
-            ob::point p;
-            p.attrs = {{"id", std::to_string(i)}};
-            p.time_ns = ns;
-            p.as_double = delta;
-            d.push_back(p);
-        }
-        ob::scope sc;
-        sc.metrics = {{"deltas", ob::metric_kind::sum, 1, true, false, d}};
-        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
-        pr::series_batch batch;
-        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
-        std::vector<mg::limits::series_ref> refs;
-        std::vector<std::size_t> index;
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
-            index.push_back(i);
-        }
-        std::vector<mg::limits::decision> dec(refs.size());
-        f.governor.decide(refs, dec);
-        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+        f.fold_otlp({{"deltas", ob::metric_kind::sum, 1, true, false, f.three_points(delta)}});
     };
     const auto t0 = f.now_ms();
     fold(5);
