@@ -98,6 +98,7 @@ std::size_t overflow_emitter::emit_due(bool all) {
         for (std::size_t i = 0; i < series.size(); ++i) {
             for (const auto& p : series[i].samples) samples[i].push_back({p.value, p.timestamp_ms});
             owned[i].samples = samples[i];
+            owned[i].histograms = series[i].histograms;  // one type on both sides: no copy
         }
         body.clear();
         if (rw) {

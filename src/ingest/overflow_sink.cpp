@@ -62,7 +62,7 @@ void overflow_sink::fold(const protocol::series_batch& batch,
             lost += read.samples.size();  // a non-monotonic delta has no overflow series
             continue;
         }
-        if (read.samples.empty()) continue;
+        if (read.samples.empty() && read.histograms.empty()) continue;
         samples.clear();
         for (const auto& p : read.samples) samples.push_back({p.value, p.timestamp_ms});
         // keep_labels and the series' labels are both sorted by name: one merge.
@@ -86,9 +86,27 @@ void overflow_sink::fold(const protocol::series_batch& batch,
         t.interval = r.overflow_interval;
         const auto id =
             s.has_identity ? s.identity : cardinality::series_hash_sorted(s.metric_name, s.labels);
-        if (!store_.fold(t, id, samples, now_ms)) lost += samples.size();
+        if (!samples.empty() && !store_.fold(t, id, samples, now_ms)) lost += samples.size();
+        if (!read.histograms.empty()) lost += fold_histograms(t, id, read.histograms, now_ms);
     }
     if (lost != 0) unfolded_.fetch_add(lost, std::memory_order_relaxed);
+}
+
+std::uint64_t overflow_sink::fold_histograms(const overflow::fold_target& target,
+                                             std::uint64_t series,
+                                             std::vector<histogram_sample>& histograms,
+                                             std::int64_t now_ms) {
+    // A gauge histogram is no counter: it has no increases to sum (lost, counted).
+    const auto gauge = [](const histogram_sample& h) {
+        return h.hint == histogram_reset_hint::gauge;
+    };
+    const auto n = histograms.size();
+    histograms.erase(std::remove_if(histograms.begin(), histograms.end(), gauge), histograms.end());
+    std::uint64_t lost = n - histograms.size();
+    if (histograms.empty()) return lost;
+    auto t = target;
+    t.kind = overflow::fold_kind::histogram;
+    return lost + histograms.size() - store_.fold_histograms(t, series, histograms, now_ms);
 }
 
 }  // namespace mg::ingest

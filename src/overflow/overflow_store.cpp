@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "overflow/counter_fold.h"
+#include "overflow/histogram_fold.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -44,13 +45,21 @@ struct overflow_store::entry {
         std::sort(labels.begin(), labels.end());
         if (kind == fold_kind::counter) {
             counter.emplace(t.max_tracked);
+        } else if (kind == fold_kind::histogram) {
+            histogram.emplace(t.max_tracked);
         } else {
             gauge.emplace(t.aggregation, o.staleness.count(), t.max_tracked);
         }
     }
 
-    std::size_t tracked() const { return counter ? counter->tracked() : gauge->tracked(); }
-    std::uint64_t evictions() const { return counter ? counter->evictions() : gauge->evictions(); }
+    std::size_t tracked() const {
+        if (histogram) return histogram->tracked();
+        return counter ? counter->tracked() : gauge->tracked();
+    }
+    std::uint64_t evictions() const {
+        if (histogram) return histogram->evictions();
+        return counter ? counter->evictions() : gauge->evictions();
+    }
 
     std::string tenant;
     std::string metric_name;
@@ -67,7 +76,30 @@ struct overflow_store::entry {
     bool zero_emitted = false;  // a counter's first emission is its 0 at first_ts
     std::optional<counter_fold> counter;
     std::optional<gauge_fold> gauge;
+    std::optional<histogram_fold> histogram;
 };
+
+// A histogram overflow series' emission, as a counter's: its empty histogram at the first
+// folded sample's time once, then its total when something newer was folded.
+void overflow_store::collect_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
+                                       emitted_series& em) {
+    const auto& total = e.histogram->total();
+    if (!e.zero_emitted && e.first_ts <= now_ms) {
+        histogram_sample zero;
+        zero.histogram.schema = total.schema;
+        zero.histogram.zero_threshold = total.zero_threshold;
+        zero.timestamp_ms = e.first_ts;
+        em.histograms.push_back(std::move(zero));
+        e.zero_emitted = true;
+        e.last_emit_ms = e.first_ts;
+    }
+    if (ts > e.last_emit_ms) {
+        histogram_sample now;
+        now.histogram = total;
+        now.timestamp_ms = ts;
+        em.histograms.push_back(std::move(now));
+    }
+}
 
 overflow_store::overflow_store(store_options options) : options_(options) {}
 
@@ -100,6 +132,7 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
         it = sh.series.emplace(key, std::make_unique<entry>(target, options_, now_ms)).first;
     }
     auto& e = *it->second;
+    if (e.histogram) return false;  // floats have no place in a histogram overflow series
     const auto tracked_before = static_cast<std::int64_t>(e.tracked());
     const auto evictions_before = e.evictions();
     if (e.first_ts == INT64_MIN && !samples.empty()) {
@@ -127,6 +160,65 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
     return true;
 }
 
+overflow_store::entry* overflow_store::find_or_make(const fold_target& target, std::size_t samples,
+                                                    std::int64_t now_ms,
+                                                    std::unique_lock<std::mutex>& lock) {
+    thread_local std::string key;
+    key_of(target, key);
+    auto& sh = shards_[XXH3_64bits(key.data(), key.size()) % k_shards];
+    lock = std::unique_lock(sh.mu);
+    auto it = sh.series.find(key);
+    if (it == sh.series.end()) {
+        if (size_.load(std::memory_order_relaxed) >= options_.max_series) {
+            samples_refused_.fetch_add(samples, std::memory_order_relaxed);
+            return nullptr;
+        }
+        size_.fetch_add(1, std::memory_order_relaxed);
+        it = sh.series.emplace(key, std::make_unique<entry>(target, options_, now_ms)).first;
+    }
+    return it->second.get();
+}
+
+std::size_t overflow_store::fold_histograms(const fold_target& target, std::uint64_t series,
+                                            std::span<const histogram_sample> samples,
+                                            std::int64_t now_ms) {
+    // Nothing foldable (custom buckets): no overflow series made for it, none emitted.
+    const auto foldable = [](const histogram_sample& s) {
+        return foldable_schema(s.histogram.schema);
+    };
+    if (std::none_of(samples.begin(), samples.end(), foldable)) return 0;
+    fold_target t = target;
+    t.kind = fold_kind::histogram;
+    std::unique_lock<std::mutex> lock;
+    entry* found = find_or_make(t, samples.size(), now_ms, lock);
+    if (found == nullptr || !found->histogram) return 0;
+    auto& e = *found;
+    const auto tracked_before = static_cast<std::int64_t>(e.tracked());
+    const auto evictions_before = e.evictions();
+    if (e.first_ts == INT64_MIN) {
+        e.first_ts = INT64_MAX;
+        for (const auto& s : samples) {
+            if (foldable(s)) e.first_ts = std::min(e.first_ts, s.timestamp_ms);
+        }
+    }
+    std::size_t folded = 0;
+    for (const auto& s : samples) {
+        const bool ok = target.delta ? e.histogram->add_delta(s.histogram)
+                                     : e.histogram->add(series, s.histogram,
+                                                        s.hint == histogram_reset_hint::yes);
+        if (!ok) continue;
+        ++folded;
+        e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
+    }
+    e.last_fold_ms = std::max(e.last_fold_ms, now_ms);
+    tracked_.fetch_add(static_cast<std::int64_t>(e.tracked()) - tracked_before,
+                       std::memory_order_relaxed);
+    evictions_.fetch_add(e.evictions() - evictions_before, std::memory_order_relaxed);
+    series_folded_.fetch_add(1, std::memory_order_relaxed);
+    samples_folded_.fetch_add(folded, std::memory_order_relaxed);
+    return folded;
+}
+
 std::size_t overflow_store::collect(std::int64_t now_ms,
                                     const std::function<void(emitted_series&&)>& out, bool all) {
     std::vector<emitted_series> due;
@@ -147,7 +239,9 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
                 // what the folded series said up to then. Nothing new folded: nothing emitted,
                 // as a series that stopped sends nothing.
                 const auto ts = std::min(e.newest_ts, now_ms);
-                if (e.counter) {
+                if (e.histogram) {
+                    collect_histogram(e, ts, now_ms, em);
+                } else if (e.counter) {
                     if (!e.zero_emitted && e.first_ts <= now_ms) {
                         em.samples.push_back({0, e.first_ts});
                         e.zero_emitted = true;
@@ -158,8 +252,9 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
                     if (auto v = e.gauge->value(now_ms)) em.samples.push_back({*v, ts});
                 }
                 e.next_emit_ms = now_ms + e.interval_ms;
-                if (!em.samples.empty()) {
-                    e.last_emit_ms = em.samples.back().timestamp_ms;
+                if (!em.samples.empty() || !em.histograms.empty()) {
+                    e.last_emit_ms = em.histograms.empty() ? em.samples.back().timestamp_ms
+                                                           : em.histograms.back().timestamp_ms;
                     em.tenant = e.tenant;
                     em.metric_name = e.metric_name;
                     em.labels = e.labels;

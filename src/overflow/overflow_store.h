@@ -9,6 +9,10 @@
 // (counter_fold) and starts at 0 when its first series is folded: its first emission is a 0 at
 // the time of the first folded sample (which adds nothing), then its total. A gauge's is an
 // aggregation over the folded series' latest values within the staleness window (gauge_fold).
+// A native histogram's (fold_histograms) is a counter bucket by bucket (histogram_fold): its
+// first emission is an empty histogram at the time of the first folded sample, then its total.
+// An overflow series holds one of floats or histograms, as the first fold made it; samples of
+// the other form for it are not folded.
 //
 // Timestamps: an emission is stamped with the newest folded sample's timestamp (at most the
 // wall time of the emission), not the wall time: the total is what the folded series said up to
@@ -45,11 +49,13 @@
 #include <vector>
 
 #include "common/label_view.h"
+#include "common/native_histogram.h"
 #include "overflow/gauge_fold.h"
 
 namespace mg::overflow {
 
-enum class fold_kind : std::uint8_t { counter, gauge };
+// histogram: native histograms with exponential buckets, folded as counters bucket by bucket.
+enum class fold_kind : std::uint8_t { counter, gauge, histogram };
 
 // Cumulative by name: counters (_total) and a classic histogram's or summary's _bucket, _count
 // and _sum series. Everything else is a gauge unless the sender's metadata says counter.
@@ -63,8 +69,8 @@ struct fold_target {
     std::span<const label_view> kept_labels;
     std::string_view overflow_label;
     fold_kind kind = fold_kind::counter;
-    // The samples are increases, not a counter's values (OTLP delta Sums): a counter adds them
-    // as they are (a gauge ignores them).
+    // The samples are increases, not a counter's values (OTLP delta Sums, delta exponential
+    // histograms): a counter or histogram adds them as they are (a gauge ignores them).
     bool delta = false;
     gauge_aggregation aggregation = gauge_aggregation::sum;
     std::size_t max_tracked = 100000;
@@ -77,13 +83,15 @@ struct fold_sample {
 };
 
 // One emission of one overflow series: one or two samples (a new counter's 0, then its value),
-// timestamps increasing.
+// timestamps increasing; a histogram overflow series' in `histograms` (an empty histogram first,
+// then its total; reset hints unknown), `samples` empty.
 struct emitted_series {
     std::string tenant;
     std::string metric_name;
     std::vector<std::pair<std::string, std::string>> labels;  // sorted, overflow label included
     fold_kind kind = fold_kind::counter;
     std::vector<fold_sample> samples;
+    std::vector<histogram_sample> histograms;
 };
 
 struct store_options {
@@ -113,9 +121,16 @@ class overflow_store {
 
     // Folds the samples of one series (identity `series`) into its overflow series, made on the
     // first sample. `now_ms` is the wall time (the new counter's 0 is written at it). Returns
-    // false when the overflow series would be new and the store is full (the samples are lost).
+    // false when the overflow series would be new and the store is full, or is a histogram
+    // overflow series (the samples are lost).
     bool fold(const fold_target& target, std::uint64_t series, std::span<const fold_sample> samples,
               std::int64_t now_ms);
+
+    // The same for the native histogram samples of one series, into a histogram overflow series
+    // (target.kind is taken as histogram). Returns how many were folded; the others are lost: the
+    // store full, an overflow series of floats under these labels, a schema outside -4..8.
+    std::size_t fold_histograms(const fold_target& target, std::uint64_t series,
+                                std::span<const histogram_sample> samples, std::int64_t now_ms);
 
     // Calls `out` for every overflow series due at `now_ms` (wall time; its interval since its
     // last emission has passed) with something new to say; forgets idle ones. `out` runs with
@@ -138,6 +153,12 @@ class overflow_store {
     };
     static constexpr std::size_t k_shards = 16;
     static void key_of(const fold_target& t, std::string& out);
+    // The overflow series of `target` (made when new), its shard locked by `lock`; null when
+    // the store is full (`samples` counted refused).
+    static void collect_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
+                                  emitted_series& em);
+    entry* find_or_make(const fold_target& target, std::size_t samples, std::int64_t now_ms,
+                        std::unique_lock<std::mutex>& lock);
 
     store_options options_;
     std::array<shard, k_shards> shards_;

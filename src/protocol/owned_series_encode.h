@@ -2,9 +2,12 @@
 // overflow series (issue 21), whose labels and samples the daemon owns. Remote write 1.0
 // (WriteRequest) and OTLP protobuf (ExportMetricsServiceRequest: one Metric per series, a
 // cumulative monotonic Sum for a counter, a Gauge otherwise, every label a data point attribute),
-// so they can go through the exporter as any sender's request does. Not the request builders of
-// mg_protocol_builders (tests' full-featured ones): only what an overflow series needs.
-// Pure functions; any thread.
+// so they can go through the exporter as any sender's request does. A series of native
+// histograms is a TimeSeries of float Histograms (counts as doubles, absolute, with spans; reset
+// hint unknown, so the backend detects resets itself) in remote write, a cumulative
+// ExponentialHistogram in OTLP (counts rounded to integers, as OTLP has no float counts). Not the
+// request builders of mg_protocol_builders (tests' full-featured ones): only what an overflow
+// series needs. Pure functions; any thread.
 #pragma once
 
 #include <span>
@@ -12,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/native_histogram.h"
 #include "protocol/series_samples.h"
 
 namespace mg::protocol {
@@ -21,6 +25,8 @@ struct owned_series {
     std::span<const std::pair<std::string, std::string>> labels;  // sorted, without __name__
     bool cumulative = false;                                      // a counter
     std::span<const float_sample> samples;                        // timestamps increasing
+    // Native histograms (cumulative), timestamps increasing; a series has these or samples.
+    std::span<const histogram_sample> histograms = {};
 };
 
 // Appends the encoded request to `out` (uncompressed protobuf).

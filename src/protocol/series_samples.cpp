@@ -2,6 +2,7 @@
 #include "protocol/series_samples.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "protocol/otlp_schema.h"
 #include "protocol/remote_write_schema.h"
@@ -35,6 +36,178 @@ bool read_sample(bytes_view bytes, float_sample& out) {
     return r.error() == nullptr;
 }
 
+// The repeated scalars of a Histogram: packed (proto3's way) or one field per value.
+template <typename F>
+bool for_each_varint(const wire_field& f, F&& f_value) {
+    if (f.type == wire_type::varint) {
+        f_value(f.value);
+        return true;
+    }
+    if (f.type != wire_type::len) return false;
+    packed_varint_reader r(f.bytes);
+    std::uint64_t v = 0;
+    while (r.next(v)) f_value(v);
+    return !r.failed();
+}
+
+template <typename F>
+bool for_each_double(const wire_field& f, F&& f_value) {
+    if (f.type == wire_type::i64) {
+        f_value(f.as_double());
+        return true;
+    }
+    if (f.type != wire_type::len || f.bytes.size() % 8 != 0) return false;
+    for (std::size_t k = 0; k < f.bytes.size(); k += 8) {
+        std::uint64_t v = 0;
+        for (int b = 7; b >= 0; --b)
+            v = (v << 8) | static_cast<unsigned char>(f.bytes[k + static_cast<std::size_t>(b)]);
+        f_value(std::bit_cast<double>(v));
+    }
+    return true;
+}
+
+struct span {
+    std::int32_t offset = 0;
+    std::uint32_t length = 0;
+};
+
+bool read_span(bytes_view bytes, span& out) {
+    namespace v1 = rw_schema::v1;
+    wire_reader r(bytes);
+    wire_field f;
+    out = {};
+    while (r.next(f)) {
+        if (f.type != wire_type::varint) continue;
+        if (f.number == v1::span_offset)
+            out.offset = zigzag_decode32(static_cast<std::uint32_t>(f.value));
+        if (f.number == v1::span_length) out.length = static_cast<std::uint32_t>(f.value);
+    }
+    return r.error() == nullptr;
+}
+
+// Index range of a bucket: beyond it no bucket of a double (schema 8 ends near 2^18).
+constexpr std::int64_t k_max_bucket_index = std::int64_t{1} << 24;
+
+// The buckets of one side from its spans and its deltas (integer form) or counts (float form).
+bool side_buckets(const std::vector<span>& spans, const std::vector<std::int64_t>& deltas,
+                  const std::vector<double>& counts, std::vector<histogram_bucket>& out) {
+    out.clear();
+    std::uint64_t n = 0;
+    for (const auto& s : spans) n += s.length;
+    const bool ints = !deltas.empty();
+    if (ints && !counts.empty()) return false;
+    if (n != (ints ? deltas.size() : counts.size())) return false;
+    std::int64_t index = 0;
+    std::int64_t count = 0;
+    std::size_t k = 0;
+    for (std::size_t j = 0; j < spans.size(); ++j) {
+        // The first span's offset is its first index; each next one's the gap after the last.
+        if (j > 0 && spans[j].offset < 0) return false;  // buckets out of order
+        index += spans[j].offset;
+        for (std::uint32_t m = 0; m < spans[j].length; ++m, ++index, ++k) {
+            if (index > k_max_bucket_index || index < -k_max_bucket_index) return false;
+            double c = 0;
+            if (ints) {
+                // Each count the previous one plus its delta.
+                if (__builtin_add_overflow(count, deltas[k], &count)) return false;
+                c = static_cast<double>(count);
+            } else {
+                c = counts[k];
+            }
+            out.push_back({static_cast<std::int32_t>(index), c});
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+bool read_native_histogram(bytes_view payload, histogram_sample& out) {
+    namespace v1 = rw_schema::v1;
+    // Histogram fields beyond remote_write_schema.h's integer ones.
+    constexpr std::uint32_t count_float = 2, zero_count_float = 7, negative_counts = 10,
+                            positive_counts = 13, reset_hint = 14;
+    thread_local std::vector<span> pos_spans, neg_spans;
+    thread_local std::vector<std::int64_t> pos_deltas, neg_deltas;
+    thread_local std::vector<double> pos_counts, neg_counts;
+    pos_spans.clear();
+    neg_spans.clear();
+    pos_deltas.clear();
+    neg_deltas.clear();
+    pos_counts.clear();
+    neg_counts.clear();
+    auto& h = out.histogram;
+    h = {};
+    out.timestamp_ms = 0;
+    out.hint = histogram_reset_hint::unknown;
+    wire_reader r(payload);
+    wire_field f;
+    bool ok = true;
+    const auto delta = [](std::vector<std::int64_t>& v) {
+        return [&v](std::uint64_t x) { v.push_back(zigzag_decode64(x)); };
+    };
+    const auto value = [](std::vector<double>& v) { return [&v](double x) { v.push_back(x); }; };
+    while (ok && r.next(f)) {
+        switch (f.number) {
+            case v1::histogram_count_int:
+                if (f.type == wire_type::varint) h.count = static_cast<double>(f.value);
+                break;
+            case count_float:
+                if (f.type == wire_type::i64) h.count = f.as_double();
+                break;
+            case v1::histogram_sum:
+                if (f.type == wire_type::i64) h.sum = f.as_double();
+                break;
+            case v1::histogram_schema:
+                if (f.type == wire_type::varint)
+                    h.schema = zigzag_decode32(static_cast<std::uint32_t>(f.value));
+                break;
+            case v1::histogram_zero_threshold:
+                if (f.type == wire_type::i64) h.zero_threshold = f.as_double();
+                break;
+            case v1::histogram_zero_count_int:
+                if (f.type == wire_type::varint) h.zero_count = static_cast<double>(f.value);
+                break;
+            case zero_count_float:
+                if (f.type == wire_type::i64) h.zero_count = f.as_double();
+                break;
+            case v1::histogram_negative_spans:
+            case v1::histogram_positive_spans: {
+                span s;
+                ok = f.type == wire_type::len && read_span(f.bytes, s);
+                (f.number == v1::histogram_positive_spans ? pos_spans : neg_spans).push_back(s);
+                break;
+            }
+            case v1::histogram_negative_deltas:
+                ok = for_each_varint(f, delta(neg_deltas));
+                break;
+            case v1::histogram_positive_deltas:
+                ok = for_each_varint(f, delta(pos_deltas));
+                break;
+            case negative_counts:
+                ok = for_each_double(f, value(neg_counts));
+                break;
+            case positive_counts:
+                ok = for_each_double(f, value(pos_counts));
+                break;
+            case reset_hint:
+                if (f.type == wire_type::varint && f.value <= 3)
+                    out.hint = static_cast<histogram_reset_hint>(f.value);
+                break;
+            case v1::histogram_timestamp:
+                if (f.type == wire_type::varint) out.timestamp_ms = f.as_int64();
+                break;
+            default:
+                break;  // custom_values (schema -53), unknown fields
+        }
+    }
+    return ok && r.error() == nullptr &&
+           side_buckets(pos_spans, pos_deltas, pos_counts, h.positive) &&
+           side_buckets(neg_spans, neg_deltas, neg_counts, h.negative);
+}
+
+namespace {
+
 void read_remote_write(bytes_view payload, bool v2, series_samples& out) {
     namespace v1 = rw_schema::v1;
     namespace w2 = rw_schema::v2;
@@ -52,7 +225,11 @@ void read_remote_write(bytes_view payload, bool v2, series_samples& out) {
                 ++out.unreadable;
             }
         } else if (f.number == histograms_field) {
-            ++out.unreadable;
+            out.histograms.emplace_back();
+            if (!read_native_histogram(f.bytes, out.histograms.back())) {
+                out.histograms.pop_back();
+                ++out.unreadable;
+            }
         } else if (v2 && f.number == w2::ts_metadata) {
             wire_reader m(f.bytes);
             wire_field mf;
@@ -150,6 +327,7 @@ bool read_sum_shapes(const series_batch& batch, std::vector<sum_shape>& out) {
 void read_series_samples(const series_batch& batch, std::size_t i, series_samples& out,
                          const sum_shape* shape) {
     out.samples.clear();
+    out.histograms.clear();
     out.type = series_type::unknown;
     out.unreadable = 0;
     const auto& e = batch.entry(i);

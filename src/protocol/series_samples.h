@@ -1,20 +1,23 @@
-// series_samples: the float samples of one series of a decoded batch, read from its raw bytes
-// again (the decoders keep only views and counts), for the overflow folds (issue 21): the series
-// the governor folds are the only ones read twice. Also what the request says of the series'
-// kind: remote write 2.0 metadata, the OTLP metric kind.
+// series_samples: the float samples and native histograms of one series of a decoded batch, read
+// from its raw bytes again (the decoders keep only views and counts), for the overflow folds
+// (issue 21): the series the governor folds are the only ones read twice. Also what the request
+// says of the series' kind: remote write 2.0 metadata, the OTLP metric kind.
 //
-// Remote write 1.0/2.0: every Sample of the TimeSeries (value, timestamp in ms); native
-// histograms are not read (counted in `histograms`). OTLP protobuf: a gauge or sum data point's
-// value (as_double or as_int) at its time, a Sum's kind from its temporality and monotonicity
-// (read_sum_shapes); other point kinds, and OTLP/JSON (no raw bytes), give no samples. Pure
-// functions over the batch's bytes; any thread.
+// Remote write 1.0/2.0: every Sample of the TimeSeries (value, timestamp in ms) and every native
+// histogram (Histogram: integer or float counts, spans with deltas or absolute counts, schema,
+// zero bucket, reset hint, timestamp; read_native_histogram), both in wire order. OTLP protobuf:
+// a gauge or sum data point's value (as_double or as_int) at its time, a Sum's kind from its
+// temporality and monotonicity (read_sum_shapes); other point kinds, and OTLP/JSON (no raw
+// bytes), give no samples. Pure functions over the batch's bytes; any thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "common/native_histogram.h"
 #include "protocol/series_batch.h"
+#include "protocol/wire.h"
 
 namespace mg::protocol {
 
@@ -30,9 +33,16 @@ struct float_sample {
 
 struct series_samples {
     std::vector<float_sample> samples;
+    std::vector<histogram_sample> histograms;  // remote write native histograms
     series_type type = series_type::unknown;
-    std::uint32_t unreadable = 0;  // points that give no float sample (histograms, JSON, bad bytes)
+    std::uint32_t unreadable = 0;  // points read as neither (OTLP histograms, JSON, bad bytes)
 };
+
+// One remote write Histogram message (its payload) into `out`: counts as doubles (count_int or
+// count_float, zero_count_int or zero_count_float), the buckets from spans and deltas (integer
+// form) or spans and absolute counts (float form), sorted by index. False for bytes that are no
+// Histogram: bad protobuf, spans whose lengths do not match the buckets, an index out of range.
+bool read_native_histogram(bytes_view payload, histogram_sample& out);
 
 // What an OTLP protobuf request says of the Sum points of a batch decoded from it: per point
 // (batch index), its metric's temporality and monotonicity. Read once per request that needs it

@@ -39,6 +39,7 @@ struct got_series {
     std::string name;
     std::map<std::string, std::string> labels;
     std::vector<pr::float_sample> samples;
+    std::vector<mg::histogram_sample> histograms;
 };
 
 class recording_exporter final : public mg::ingest::exporter_port {
@@ -76,6 +77,7 @@ class recording_exporter final : public mg::ingest::exporter_port {
             for (const auto& l : batch[i].labels) g.labels[std::string(l.name)] = l.value;
             pr::read_series_samples(batch, i, read);
             g.samples = read.samples;
+            g.histograms = read.histograms;
             got.push_back(std::move(g));
         }
         return ex::submit_status::accepted;
@@ -458,4 +460,97 @@ TEST_CASE("overflow: each tenant has its own overflow series, sent with its tena
     for (const auto& g : f.exporter.overflow()) by_tenant[g.tenant] = g.samples.back().value;
     // Per tenant: the limit of 2 admits two series, the third is folded: +3.
     CHECK(by_tenant == std::map<std::string, double>{{"team-a", 3}, {"team-b", 3}});
+}
+
+TEST_CASE("overflow: native histograms fold bucket by bucket into one histogram series",
+          "[ingest][overflow][histogram]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: "nh"
+    max_cardinality: 2
+    action: overflow
+)");
+    const auto t0 = f.now_ms();
+    // Five histogram series with large counts; series 4 at the finer schema 1 (its buckets 1-2
+    // and 3-4 are buckets 1 and 2 of schema 0).
+    const auto histogram = [&](int id, int step) {
+        pr::owned_histogram h;
+        h.timestamp_ms = f.now_ms();
+        h.positive_spans = {{1, id == 4 ? 4u : 2u}};
+        if (id == 4) {
+            h.schema = 1;
+            const auto b = static_cast<std::int64_t>(1000 + step);
+            h.positive_deltas = {b, 0, 0, 0};
+            h.count = static_cast<std::uint64_t>(4 * b);
+        } else {
+            const auto b1 = static_cast<std::int64_t>(100 * id + step);
+            const auto b2 = static_cast<std::int64_t>(2 * step);
+            h.positive_deltas = {b1, b2 - b1};
+            h.count = static_cast<std::uint64_t>(b1 + b2);
+        }
+        h.sum = static_cast<double>(h.count) * 0.5;
+        return h;
+    };
+    const auto round = [&](int step) {
+        std::vector<pr::owned_timeseries> req;
+        for (int i = 0; i < 5; ++i) {
+            pr::owned_timeseries t;
+            t.labels = {{"__name__", "nh"}, {"id", std::to_string(i)}};
+            t.histograms = {histogram(i, step)};
+            req.push_back(std::move(t));
+        }
+        f.send(req);
+    };
+    round(0);
+    REQUIRE(f.exporter.got.size() == 2);  // ids 0 and 1 forwarded as themselves
+    CHECK(f.exporter.got[0].histograms.size() == 1);
+    for (int step = 1; step <= 5; ++step) {
+        f.clock.advance(1s);
+        round(step);
+    }
+    CHECK(f.emitter.emit_due() == 1);
+    auto o = f.exporter.overflow();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].name == "nh");
+    CHECK(o[0].labels == std::map<std::string, std::string>{{"overflow", "true"}});
+    CHECK(o[0].samples.empty());
+    // Decoded from the emitted remote write 1.0 request: an empty histogram when the first
+    // series was folded, then the sum of the increases, bucket by bucket, at schema 0.
+    REQUIRE(o[0].histograms.size() == 2);
+    CHECK(o[0].histograms[0].timestamp_ms == t0);
+    CHECK(o[0].histograms[0].histogram.count == 0);
+    const auto& h = o[0].histograms[1].histogram;
+    CHECK(o[0].histograms[1].timestamp_ms == t0 + 5000);
+    CHECK(h.schema == 0);
+    // ids 2 and 3: bucket 1 +5 and bucket 2 +10 each; id 4: +5 in each of its four buckets.
+    REQUIRE(h.positive.size() == 2);
+    CHECK(h.positive[0] == mg::histogram_bucket{1, 5 + 5 + 10});
+    CHECK(h.positive[1] == mg::histogram_bucket{2, 10 + 10 + 10});
+    CHECK(h.count == 50);
+    CHECK(h.sum == 25);
+    CHECK(h.negative.empty());
+    CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 0);
+
+    // A reset of series 2 (its counts back near 0) adds what it counted since; a gauge
+    // histogram is not folded (lost, counted).
+    f.clock.advance(5s);
+    std::vector<pr::owned_timeseries> req(2);
+    req[0].labels = {{"__name__", "nh"}, {"id", "2"}};
+    req[0].histograms = {histogram(0, 3)};  // buckets 3 and 6: below 205 and 10
+    req[1].labels = {{"__name__", "nh"}, {"id", "3"}};
+    req[1].histograms = {histogram(3, 5)};
+    req[1].histograms[0].reset_hint = 3;
+    f.send(req);
+    CHECK(f.emitter.emit_due() == 1);
+    o = f.exporter.overflow();
+    REQUIRE(o.size() == 2);
+    REQUIRE(o[1].histograms.size() == 1);
+    const auto& r = o[1].histograms[0].histogram;
+    REQUIRE(r.positive.size() == 2);
+    CHECK(r.positive[0] == mg::histogram_bucket{1, 20 + 3});
+    CHECK(r.positive[1] == mg::histogram_bucket{2, 30 + 6});
+    CHECK(r.count == 59);
+    CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 1);
 }

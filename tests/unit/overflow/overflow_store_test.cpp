@@ -149,3 +149,73 @@ TEST_CASE("overflow store: gauges within the staleness window, idle series forgo
     CHECK(s.stats().overflow_series == 0);
     CHECK(s.stats().tracked == 0);
 }
+
+TEST_CASE("overflow store: a histogram overflow series, its empty first emission, then its total",
+          "[overflow][store][histogram]") {
+    store_options o;
+    o.default_interval = 10s;
+    overflow_store s(o);
+    fold_target t;
+    t.metric_name = "latency_seconds";
+    t.overflow_label = "overflow";
+    const auto h = [](std::int64_t ts, double b1, double b2, std::int32_t schema = 0) {
+        mg::histogram_sample x;
+        x.histogram.schema = schema;
+        x.histogram.positive = {{1, b1}, {2, b2}};
+        x.histogram.count = b1 + b2;
+        x.histogram.sum = b1 + 2 * b2;
+        x.timestamp_ms = ts;
+        return x;
+    };
+    const std::vector<mg::histogram_sample> a0{h(1000, 10, 10)}, b0{h(1500, 50, 5)};
+    CHECK(s.fold_histograms(t, 1, a0, 1000) == 1);
+    CHECK(s.fold_histograms(t, 2, b0, 1500) == 1);
+    const std::vector<mg::histogram_sample> a1{h(6000, 12, 10), h(7000, 13, 11)},
+        b1{h(6500, 50, 8)};
+    CHECK(s.fold_histograms(t, 1, a1, 7000) == 2);
+    CHECK(s.fold_histograms(t, 2, b1, 7000) == 1);
+    // Floats under the same labels have no place in it; custom buckets are not folded.
+    const fold_sample f[] = {{1, 7000}};
+    CHECK_FALSE(s.fold(t, 3, f, 7000));
+    auto custom = h(7000, 1, 1, -53);
+    CHECK(s.fold_histograms(t, 4, {&custom, 1}, 7000) == 0);
+
+    auto e = collect(s, 11000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].kind == fold_kind::histogram);
+    CHECK(e[0].samples.empty());
+    REQUIRE(e[0].histograms.size() == 2);
+    CHECK(e[0].histograms[0].timestamp_ms == 1000);
+    CHECK(e[0].histograms[0].histogram.count == 0);
+    CHECK(e[0].histograms[0].histogram.positive.empty());
+    const auto& total = e[0].histograms[1].histogram;
+    CHECK(e[0].histograms[1].timestamp_ms == 7000);
+    // Series 1: +3 in bucket 1, +1 in bucket 2; series 2: +3 in bucket 2.
+    REQUIRE(total.positive.size() == 2);
+    CHECK(total.positive[0] == mg::histogram_bucket{1, 3});
+    CHECK(total.positive[1] == mg::histogram_bucket{2, 4});
+    CHECK(total.count == 7);
+    CHECK(total.sum == 3 + 2 * 4);
+    CHECK(s.stats().tracked == 2);
+    CHECK(s.stats().samples_folded == 5);
+
+    // A coarser series: the total goes to its schema; the next emission carries it.
+    const std::vector<mg::histogram_sample> c0{h(12000, 1, 1, -1)};
+    CHECK(s.fold_histograms(t, 5, c0, 12000) == 1);
+    e = collect(s, 21000);
+    REQUIRE(e.size() == 1);
+    REQUIRE(e[0].histograms.size() == 1);
+    CHECK(e[0].histograms[0].timestamp_ms == 12000);
+    CHECK(e[0].histograms[0].histogram.schema == -1);
+    // Schema 0 -> -1: buckets 1 and 2 are one, bucket 1.
+    REQUIRE(e[0].histograms[0].histogram.positive.size() == 1);
+    CHECK(e[0].histograms[0].histogram.positive[0] == mg::histogram_bucket{1, 7});
+
+    // Delta points add as they are.
+    t.delta = true;
+    const std::vector<mg::histogram_sample> d{h(22000, 2, 0, -1)};
+    CHECK(s.fold_histograms(t, 6, d, 22000) == 1);
+    e = collect(s, 31000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].histograms.back().histogram.count == 9);
+}

@@ -1,14 +1,16 @@
-// series_samples (a series' float samples read again from its bytes, for the overflow folds)
-// and owned_series_encode (the overflow series' own requests), both read back through the
-// decoders.
+// series_samples (a series' float samples and native histograms read again from its bytes, for
+// the overflow folds) and owned_series_encode (the overflow series' own requests, native
+// histograms included), both read back through the decoders.
 #include "protocol/series_samples.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "protocol/otlp.h"
 #include "protocol/otlp_json.h"
+#include "protocol/otlp_to_prw.h"
 #include "protocol/owned_series_encode.h"
 #include "protocol/remote_write.h"
 #include "protocol/remote_write_builder.h"
@@ -42,7 +44,11 @@ TEST_CASE("series samples: remote write 1.0 and 2.0, with 2.0's metadata type",
     CHECK(s.unreadable == 0);
     pr::read_series_samples(b, 1, s);
     CHECK(s.samples.empty());
-    CHECK(s.unreadable == 1);  // a native histogram is not folded
+    CHECK(s.unreadable == 0);
+    REQUIRE(s.histograms.size() == 1);  // a native histogram without buckets
+    CHECK(s.histograms[0].histogram.count == 3);
+    CHECK(s.histograms[0].histogram.positive.empty());
+    CHECK(s.histograms[0].timestamp_ms == 1000);
 
     // 2.0: the metadata says gauge, whatever the name says.
     ts[0].metadata_type = 2;
@@ -171,4 +177,162 @@ TEST_CASE("sum shapes: each OTLP Sum point's temporality and monotonicity",
     pr::encode_owned_remote_write_v1({}, rw);
     REQUIRE(pr::decode_remote_write_v1(rw, b).ok());
     CHECK_FALSE(pr::read_sum_shapes(b, shapes));
+}
+
+namespace {
+
+using bucket_map = std::map<std::int32_t, double>;
+
+bucket_map buckets(const std::vector<mg::histogram_bucket>& b) {
+    bucket_map out;
+    for (const auto& x : b) out[x.index] = x.count;
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("series samples: native histograms, integer and float forms, 1.0 and 2.0",
+          "[protocol][overflow]") {
+    pr::owned_histogram ints;
+    ints.schema = 1;
+    ints.zero_threshold = 0.001;
+    ints.zero_count = 2;
+    ints.count = 18;
+    ints.sum = 42.5;
+    // Buckets -1 and 0, then (a gap of 3) bucket 4; counts 5, 3, 7 as deltas 5, -2, +4.
+    ints.positive_spans = {{-1, 2}, {3, 1}};
+    ints.positive_deltas = {5, -2, 4};
+    ints.negative_spans = {{0, 1}};
+    ints.negative_deltas = {1};
+    ints.reset_hint = 2;
+    ints.timestamp_ms = 1234;
+    pr::owned_histogram floats;
+    floats.schema = -2;
+    floats.float_form = true;
+    floats.count_float = 2.5;
+    floats.zero_count_float = 0.5;
+    floats.positive_spans = {{2, 2}};
+    floats.positive_counts = {1.25, 0.75};
+    floats.reset_hint = 3;
+    floats.timestamp_ms = 2000;
+    pr::owned_histogram bad = ints;  // spans of 4 buckets, 3 deltas
+    bad.positive_spans = {{-1, 3}, {3, 1}};
+    pr::owned_timeseries ts;
+    ts.labels = {{"__name__", "latency"}};
+    ts.histograms = {ints, floats, bad};
+    const std::vector<pr::owned_timeseries> req{ts};
+
+    for (const bool v2 : {false, true}) {
+        INFO((v2 ? "2.0" : "1.0"));
+        std::string body;
+        pr::series_batch b;
+        if (v2) {
+            pr::encode_remote_write_v2(req, body);
+            REQUIRE(pr::decode_remote_write_v2(body, b).ok());
+        } else {
+            pr::encode_remote_write_v1(req, {}, body);
+            REQUIRE(pr::decode_remote_write_v1(body, b).ok());
+        }
+        pr::series_samples s;
+        pr::read_series_samples(b, 0, s);
+        CHECK(s.samples.empty());
+        CHECK(s.unreadable == 1);  // the bad one
+        REQUIRE(s.histograms.size() == 2);
+        const auto& h = s.histograms[0].histogram;
+        CHECK(h.schema == 1);
+        CHECK(h.zero_threshold == 0.001);
+        CHECK(h.zero_count == 2);
+        CHECK(h.count == 18);
+        CHECK(h.sum == 42.5);
+        CHECK(buckets(h.positive) == bucket_map{{-1, 5}, {0, 3}, {4, 7}});
+        CHECK(buckets(h.negative) == bucket_map{{0, 1}});
+        CHECK(s.histograms[0].hint == mg::histogram_reset_hint::no);
+        CHECK(s.histograms[0].timestamp_ms == 1234);
+        const auto& f = s.histograms[1].histogram;
+        CHECK(f.schema == -2);
+        CHECK(f.count == 2.5);
+        CHECK(f.zero_count == 0.5);
+        CHECK(buckets(f.positive) == bucket_map{{2, 1.25}, {3, 0.75}});
+        CHECK(f.negative.empty());
+        CHECK(s.histograms[1].hint == mg::histogram_reset_hint::gauge);
+        CHECK(s.histograms[1].timestamp_ms == 2000);
+    }
+}
+
+TEST_CASE("owned series encode: native histograms read back from remote write and OTLP",
+          "[protocol][overflow]") {
+    mg::histogram_sample zero;
+    zero.histogram.schema = 2;
+    zero.timestamp_ms = 1000;
+    mg::histogram_sample total;
+    total.histogram.schema = 2;
+    total.histogram.zero_threshold = 0.25;
+    total.histogram.zero_count = 3;
+    total.histogram.sum = -7.5;
+    // Runs -2..-1 and 5, an empty bucket at 0 (left out), negative bucket 1.
+    total.histogram.positive = {{-2, 4}, {-1, 1}, {0, 0}, {5, 2}};
+    total.histogram.negative = {{1, 6}};
+    total.histogram.count = 3 + 4 + 1 + 2 + 6;
+    total.timestamp_ms = 16000;
+    const std::vector<mg::histogram_sample> hs{zero, total};
+    const std::vector<std::pair<std::string, std::string>> labels{{"overflow", "true"}};
+    std::vector<pr::owned_series> series{{"latency", labels, true, {}}};
+    series[0].histograms = hs;
+
+    const auto check = [&](const pr::series_samples& s, bool exact) {
+        REQUIRE(s.histograms.size() == 2);
+        CHECK(s.histograms[0].timestamp_ms == 1000);
+        CHECK(s.histograms[0].histogram.count == 0);
+        CHECK(s.histograms[0].histogram.positive.empty());
+        const auto& h = s.histograms[1].histogram;
+        CHECK(s.histograms[1].timestamp_ms == 16000);
+        CHECK(s.histograms[1].hint == mg::histogram_reset_hint::unknown);
+        CHECK(h.schema == 2);
+        CHECK(h.zero_threshold == 0.25);
+        CHECK(h.zero_count == 3);
+        CHECK(h.count == 16);
+        CHECK(h.sum == -7.5);
+        bucket_map pos = buckets(h.positive);
+        if (!exact) std::erase_if(pos, [](const auto& kv) { return kv.second == 0; });
+        CHECK(pos == bucket_map{{-2, 4}, {-1, 1}, {5, 2}});
+        CHECK(buckets(h.negative) == bucket_map{{1, 6}});
+    };
+
+    std::string rw;
+    pr::encode_owned_remote_write_v1(series, rw);
+    pr::series_batch b;
+    REQUIRE(pr::decode_remote_write_v1(rw, b).ok());
+    REQUIRE(b.size() == 1);
+    CHECK(b.entry(0).histograms == 2);
+    pr::series_samples s;
+    pr::read_series_samples(b, 0, s);
+    CHECK(s.unreadable == 0);
+    check(s, true);
+
+    // OTLP: a cumulative ExponentialHistogram; read back through the remote-write conversion.
+    std::string otlp;
+    pr::encode_owned_otlp(series, otlp);
+    REQUIRE(pr::decode_otlp_protobuf(otlp, b).ok());
+    REQUIRE(b.size() == 2);
+    CHECK(b[0].kind == pr::metric_kind::exponential_histogram);
+    CHECK(b[0].metric_name == "latency");
+    const std::vector<std::uint8_t> keep(b.size(), 1);
+    std::string converted;
+    pr::prw_conversion_result r;
+    pr::prw_conversion_options o;
+    o.target_info = false;
+    o.name_suffixes = false;
+    pr::otlp_to_prw_converter c;
+    REQUIRE(c.convert(b, keep, {}, converted, r, o).ok());
+    CHECK(r.points_dropped() == 0);
+    REQUIRE(pr::decode_remote_write_v1(converted, b).ok());
+    REQUIRE(b.size() == 2);
+    pr::series_samples both;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        CHECK(b[i].metric_name == "latency");
+        pr::read_series_samples(b, i, s);
+        REQUIRE(s.histograms.size() == 1);
+        both.histograms.push_back(s.histograms[0]);
+    }
+    check(both, false);
 }
