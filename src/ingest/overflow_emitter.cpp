@@ -68,24 +68,30 @@ std::size_t overflow_emitter::emit_due(bool all) {
     const auto now_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(clock_.wall_now().time_since_epoch())
             .count();
-    // By tenant: a payload carries one tenant.
-    std::map<std::string, std::vector<overflow::emitted_series>> due;
+    // By tenant: a payload carries one tenant. And by protocol: histograms folded from OTLP go
+    // to a remote-write exporter as OTLP (the exporter converts them as it converts the senders'
+    // own: native histograms only when enabled), the rest as remote write.
+    std::map<std::pair<std::string, bool>, std::vector<overflow::emitted_series>> due;
+    const bool prw = exporter_.check_source(protocol::source_protocol::remote_write_v1).ok();
     store_.collect(
         now_ms,
         [&](overflow::emitted_series&& s) {
-            auto& v = due[s.tenant];
+            const bool as_otlp = prw && s.from_otlp && s.kind == overflow::fold_kind::histogram;
+            auto& v = due[{s.tenant, as_otlp}];
             v.push_back(std::move(s));
         },
         all);
     if (due.empty()) return 0;
-    const bool rw = exporter_.check_source(protocol::source_protocol::remote_write_v1).ok();
-    const bool otlp = !rw && exporter_.check_source(protocol::source_protocol::otlp_protobuf).ok();
     std::size_t sent = 0;
     std::string body;
     protocol::series_batch batch;
     std::vector<protocol::owned_series> owned;
     std::vector<std::uint8_t> keep;
-    for (auto& [tenant, series] : due) {
+    for (auto& [key, series] : due) {
+        const auto& tenant = key.first;
+        const bool rw = prw && !key.second;
+        const bool otlp =
+            !rw && exporter_.check_source(protocol::source_protocol::otlp_protobuf).ok();
         if (!rw && !otlp) {
             store_.count_refused(series.size());
             continue;

@@ -36,11 +36,14 @@ void overflow_sink::fold(const protocol::series_batch& batch,
     thread_local protocol::series_samples read;
     thread_local std::vector<protocol::sum_shape> shapes;
     shapes.clear();
-    // OTLP: a Sum's temporality and monotonicity are its metric's, read from the request once.
+    // OTLP: a Sum's or histogram's temporality (and a Sum's monotonicity) are its metric's,
+    // read from the request once.
     if (batch.protocol() == protocol::source_protocol::otlp_protobuf) {
         for (std::size_t k = 0; k < refs.size() && shapes.empty(); ++k) {
-            if (decisions[k].overflow &&
-                batch.entry(ref_index[k]).kind == protocol::metric_kind::sum)
+            const auto kind = batch.entry(ref_index[k]).kind;
+            if (decisions[k].overflow && (kind == protocol::metric_kind::sum ||
+                                          kind == protocol::metric_kind::exponential_histogram ||
+                                          kind == protocol::metric_kind::histogram))
                 protocol::read_sum_shapes(batch, shapes);
         }
     }
@@ -82,6 +85,7 @@ void overflow_sink::fold(const protocol::series_batch& batch,
         t.kind = kind_of(s.metric_name, read.type);
         t.delta = read.type == protocol::series_type::delta_counter;
         t.aggregation = r.overflow_aggregation;
+        t.from_otlp = batch.protocol() == protocol::source_protocol::otlp_protobuf;
         t.max_tracked = static_cast<std::size_t>(r.overflow_max_tracked);
         t.interval = r.overflow_interval;
         const auto id =

@@ -37,6 +37,7 @@ struct overflow_store::entry {
         : tenant(t.tenant),
           metric_name(t.metric_name),
           kind(t.kind),
+          from_otlp(t.from_otlp),
           interval_ms((t.interval.count() > 0 ? t.interval : o.default_interval).count()),
           last_fold_ms(now_ms),
           next_emit_ms(now_ms + interval_ms) {
@@ -65,6 +66,7 @@ struct overflow_store::entry {
     std::string metric_name;
     std::vector<std::pair<std::string, std::string>> labels;
     fold_kind kind;
+    bool from_otlp;
     std::int64_t interval_ms;
     std::int64_t last_fold_ms;  // wall time of the last fold, for `idle`
     // Sample time: the earliest sample of the first fold (a counter's 0 is stamped with it: the
@@ -235,6 +237,7 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
                 }
                 emitted_series em;
                 em.kind = e.kind;
+                em.from_otlp = e.from_otlp;
                 // Stamped with the newest folded sample's time (never past now): the value is
                 // what the folded series said up to then. Nothing new folded: nothing emitted,
                 // as a series that stopped sends nothing.

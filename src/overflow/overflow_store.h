@@ -73,6 +73,10 @@ struct fold_target {
     // histograms): a counter or histogram adds them as they are (a gauge ignores them).
     bool delta = false;
     gauge_aggregation aggregation = gauge_aggregation::sum;
+    // Histograms read from OTLP ExponentialHistogram points (not remote write native ones): the
+    // emitter sends them as OTLP, so that a remote-write exporter converts them as it converts
+    // the senders' own (native histograms only where the operator enabled them).
+    bool from_otlp = false;
     std::size_t max_tracked = 100000;
     std::chrono::milliseconds interval{0};  // 0: the store's default
 };
@@ -92,6 +96,7 @@ struct emitted_series {
     fold_kind kind = fold_kind::counter;
     std::vector<fold_sample> samples;
     std::vector<histogram_sample> histograms;
+    bool from_otlp = false;  // the fold_target's of the first fold
 };
 
 struct store_options {

@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
+#include <limits>
 
+#include "protocol/otlp_point_values.h"
 #include "protocol/otlp_schema.h"
 #include "protocol/remote_write_schema.h"
 #include "protocol/wire.h"
@@ -267,6 +270,54 @@ void read_otlp_number(bytes_view payload, series_samples& out) {
     }
 }
 
+// OTLP bucket k covers (base^k, base^(k+1)], Prometheus' bucket k + 1 the same; a scale past
+// Prometheus' finest (8) is downscaled to it: `down` halvings merge neighbours, k -> k >> down.
+// False for an index out of range.
+bool exp_side(std::int64_t offset, const std::vector<std::uint64_t>& counts, unsigned down,
+              std::vector<histogram_bucket>& out) {
+    out.clear();
+    for (std::size_t j = 0; j < counts.size(); ++j) {
+        const std::int64_t k = ((offset + static_cast<std::int64_t>(j)) >> down) + 1;
+        if (k > k_max_bucket_index || k < -k_max_bucket_index) return false;
+        const auto index = static_cast<std::int32_t>(k);
+        const auto c = static_cast<double>(counts[j]);
+        if (!out.empty() && out.back().index == index) {
+            out.back().count += c;
+        } else {
+            out.push_back({index, c});
+        }
+    }
+    return true;
+}
+
+// One ExponentialHistogramDataPoint as a native histogram; false for one that cannot be read.
+// A point flagged as no recorded value (a gap) gives none and is no error.
+bool read_otlp_exp_histogram(bytes_view payload, series_samples& out) {
+    thread_local otlp_point_values v;
+    v.reset(metric_kind::exponential_histogram, 0, true);
+    otlp_detail::read_pb_point(payload, v);
+    if (v.bad != nullptr || v.scale < INT32_MIN || v.scale > INT32_MAX) return false;
+    if ((v.flags & otlp_schema::flag_no_recorded_value) != 0) return true;
+    constexpr std::int64_t k_finest = 8;
+    const unsigned down =
+        v.scale > k_finest ? static_cast<unsigned>(std::min<std::int64_t>(v.scale - k_finest, 63))
+                           : 0;
+    histogram_sample s;
+    auto& h = s.histogram;
+    h.schema = static_cast<std::int32_t>(std::min(v.scale, k_finest));
+    h.zero_threshold = v.zero_threshold;
+    h.zero_count = static_cast<double>(v.zero_count);
+    h.count = static_cast<double>(v.count);
+    // No sum: NaN, which the fold leaves out of the total's sum.
+    h.sum = v.has_sum ? v.sum : std::numeric_limits<double>::quiet_NaN();
+    if (!exp_side(v.pos_offset, v.pos_counts, down, h.positive) ||
+        !exp_side(v.neg_offset, v.neg_counts, down, h.negative))
+        return false;
+    s.timestamp_ms = static_cast<std::int64_t>(v.time_ns / 1000000U);
+    out.histograms.push_back(std::move(s));
+    return true;
+}
+
 }  // namespace
 
 bool read_sum_shapes(const series_batch& batch, std::vector<sum_shape>& out) {
@@ -301,7 +352,9 @@ bool read_sum_shapes(const series_batch& batch, std::vector<sum_shape>& out) {
                     ok = false;
                     return;
                 }
-                if (k == metric_kind::sum) out[n] = shape;
+                if (k == metric_kind::sum || k == metric_kind::exponential_histogram ||
+                    k == metric_kind::histogram)
+                    out[n] = shape;
             }
         }
     };
@@ -353,6 +406,12 @@ void read_series_samples(const series_batch& batch, std::size_t i, series_sample
                                : (monotonic ? series_type::counter : series_type::gauge);
             } else if (e.kind == metric_kind::gauge) {
                 out.type = series_type::gauge;
+            } else if (e.kind == metric_kind::exponential_histogram) {
+                // Always a counter; with delta temporality each point is an increase.
+                const bool delta = shape != nullptr && shape->temporality == 1;
+                out.type = delta ? series_type::delta_counter : series_type::counter;
+                if (!read_otlp_exp_histogram(payload, out)) ++out.unreadable;
+                return;
             } else {
                 out.unreadable = e.samples + e.histograms;
                 return;

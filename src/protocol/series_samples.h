@@ -7,8 +7,10 @@
 // histogram (Histogram: integer or float counts, spans with deltas or absolute counts, schema,
 // zero bucket, reset hint, timestamp; read_native_histogram), both in wire order. OTLP protobuf:
 // a gauge or sum data point's value (as_double or as_int) at its time, a Sum's kind from its
-// temporality and monotonicity (read_sum_shapes); other point kinds, and OTLP/JSON (no raw
-// bytes), give no samples. Pure functions over the batch's bytes; any thread.
+// temporality and monotonicity (read_sum_shapes); an ExponentialHistogram point as a native
+// histogram (bucket k + 1 for OTLP's k, a scale past 8 downscaled to 8; a counter, delta_counter
+// with delta temporality); other point kinds, and OTLP/JSON (no raw bytes), give no samples.
+// Pure functions over the batch's bytes; any thread.
 #pragma once
 
 #include <cstddef>
@@ -33,7 +35,7 @@ struct float_sample {
 
 struct series_samples {
     std::vector<float_sample> samples;
-    std::vector<histogram_sample> histograms;  // remote write native histograms
+    std::vector<histogram_sample> histograms;  // native histograms, OTLP exponential ones
     series_type type = series_type::unknown;
     std::uint32_t unreadable = 0;  // points read as neither (OTLP histograms, JSON, bad bytes)
 };
@@ -44,9 +46,10 @@ struct series_samples {
 // Histogram: bad protobuf, spans whose lengths do not match the buckets, an index out of range.
 bool read_native_histogram(bytes_view payload, histogram_sample& out);
 
-// What an OTLP protobuf request says of the Sum points of a batch decoded from it: per point
-// (batch index), its metric's temporality and monotonicity. Read once per request that needs it
-// (the points' metric is not in the batch); points of other kinds get the zero shape.
+// What an OTLP protobuf request says of the Sum and histogram points of a batch decoded from it:
+// per point (batch index), its metric's temporality and monotonicity (a histogram's: false).
+// Read once per request that needs it (the points' metric is not in the batch); points of other
+// kinds get the zero shape.
 struct sum_shape {
     std::uint8_t temporality = 0;  // 0 unspecified, 1 delta, 2 cumulative
     bool monotonic = false;
@@ -56,7 +59,8 @@ struct sum_shape {
 bool read_sum_shapes(const series_batch& batch, std::vector<sum_shape>& out);
 
 // Fills `out` (cleared first) with the samples of batch[i]. `shape`: batch[i]'s from
-// read_sum_shapes (OTLP Sum points), else null (an OTLP Sum is then a cumulative counter).
+// read_sum_shapes (OTLP Sum and histogram points), else null (an OTLP Sum or histogram is then
+// cumulative, a Sum monotonic).
 void read_series_samples(const series_batch& batch, std::size_t i, series_samples& out,
                          const sum_shape* shape = nullptr);
 

@@ -47,6 +47,7 @@ class recording_exporter final : public mg::ingest::exporter_port {
     mg::status check_source(pr::source_protocol p) const override {
         const bool rw =
             p == pr::source_protocol::remote_write_v1 || p == pr::source_protocol::remote_write_v2;
+        if (!rw && converts_otlp) return {};  // a remote-write exporter converting OTLP
         if (rw == otlp_backend) return mg::make_error("not this protocol");
         return {};
     }
@@ -93,6 +94,7 @@ class recording_exporter final : public mg::ingest::exporter_port {
     }
 
     bool otlp_backend = false;
+    bool converts_otlp = false;
     ex::submit_status answer = ex::submit_status::accepted;
     std::vector<got_series> got;
 };
@@ -553,4 +555,85 @@ rules:
     CHECK(r.positive[1] == mg::histogram_bucket{2, 30 + 6});
     CHECK(r.count == 59);
     CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 1);
+}
+
+TEST_CASE("overflow: OTLP exponential histograms, cumulative and delta, emitted as OTLP",
+          "[ingest][overflow][histogram]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: "cumulative|delta"
+    max_cardinality: 1
+    action: overflow
+)");
+    // An OTLP exporter, or a remote-write one converting OTLP: histograms folded from OTLP go
+    // to both as OTLP (the remote-write exporter converts them as it converts the senders').
+    const bool otlp_backend = GENERATE(true, false);
+    INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
+    f.exporter.otlp_backend = otlp_backend;
+    f.exporter.converts_otlp = !otlp_backend;
+    const auto fold = [&](std::uint64_t step) {
+        const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
+        std::vector<ob::point> c, d;
+        for (int i = 0; i < 3; ++i) {
+            ob::point p;
+            p.attrs = {{"id", std::to_string(i)}};
+            p.time_ns = ns;
+            p.scale = 0;
+            p.pos_offset = 0;  // Prometheus' buckets 1 and 2
+            p.pos_counts = {100 + step, 2 * step};
+            p.count = 100 + 3 * step;
+            p.sum = static_cast<double>(p.count);
+            c.push_back(p);
+            p.pos_counts = {1, 2};  // each delta point: 1 and 2 more
+            p.count = 3;
+            p.sum = 3;
+            d.push_back(p);
+        }
+        ob::scope sc;
+        sc.metrics = {{"cumulative", ob::metric_kind::exponential_histogram, 2, false, false, c},
+                      {"delta", ob::metric_kind::exponential_histogram, 1, false, false, d}};
+        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+        pr::series_batch batch;
+        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
+        std::vector<mg::limits::series_ref> refs;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
+            index.push_back(i);
+        }
+        std::vector<mg::limits::decision> dec(refs.size());
+        f.governor.decide(refs, dec);
+        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+    };
+    fold(0);
+    f.clock.advance(5s);
+    fold(5);
+    CHECK(f.emitter.emit_due() == 2);
+    CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 0);
+    // The OTLP exporter got ExponentialHistogram points (one series per point in its batch):
+    // read back as the remote-write conversion of them would carry them.
+    std::map<std::string, std::vector<std::uint64_t>> count_by_name;
+    for (const auto& g : f.exporter.got) {
+        if (g.labels.count("overflow") == 0) continue;
+        CHECK(g.protocol == "otlp");
+        REQUIRE(g.histograms.size() == 1);
+        count_by_name[g.name].push_back(
+            static_cast<std::uint64_t>(g.histograms[0].histogram.count));
+        if (g.histograms[0].histogram.count == 0) continue;
+        const auto& h = g.histograms[0].histogram;
+        REQUIRE(h.positive.size() == 2);
+        if (g.name == "cumulative") {
+            // Two folded series, each +5 in bucket 1 and +10 in bucket 2.
+            CHECK(h.positive[0] == mg::histogram_bucket{1, 10});
+            CHECK(h.positive[1] == mg::histogram_bucket{2, 20});
+        } else {
+            // Two folded series, two delta points each: every point added as it is.
+            CHECK(h.positive[0] == mg::histogram_bucket{1, 4});
+            CHECK(h.positive[1] == mg::histogram_bucket{2, 8});
+        }
+    }
+    CHECK(count_by_name == std::map<std::string, std::vector<std::uint64_t>>{
+                               {"cumulative", {0, 30}}, {"delta", {0, 12}}});
 }

@@ -336,3 +336,73 @@ TEST_CASE("owned series encode: native histograms read back from remote write an
     }
     check(both, false);
 }
+
+TEST_CASE("series samples: OTLP exponential histogram points as native histograms",
+          "[protocol][overflow]") {
+    ob::point p;
+    p.time_ns = 7000000000ULL;
+    p.count = 12;
+    p.sum = 30;
+    p.scale = 3;
+    p.zero_count = 1;
+    p.zero_threshold = 0.001;
+    p.pos_offset = -2;  // OTLP buckets -2, -1, 0: Prometheus' -1, 0, 1
+    p.pos_counts = {4, 0, 5};
+    p.neg_offset = 4;
+    p.neg_counts = {2};
+    ob::point fine = p;  // scale 10: two halvings to schema 8, buckets k -> (k >> 2) + 1
+    fine.scale = 10;
+    fine.pos_offset = 5;
+    fine.pos_counts = {1, 1, 1, 1};  // 5, 6, 7 -> 2 and 8 -> 3
+    fine.neg_counts = {};
+    fine.count = 5;
+    ob::point gap = p;
+    gap.flags = 1;  // no recorded value
+    ob::point coarse = p;
+    coarse.scale = -5;  // below Prometheus' -4: read, but not foldable (the fold says so)
+    ob::scope sc;
+    sc.metrics = {
+        {"cumulative", ob::metric_kind::exponential_histogram, 2, false, false, {p, fine, gap}},
+        {"delta", ob::metric_kind::exponential_histogram, 1, false, false, {p, coarse}}};
+    const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+    pr::series_batch b;
+    REQUIRE(pr::decode_otlp_protobuf(body, b).ok());
+    REQUIRE(b.size() == 5);
+    std::vector<pr::sum_shape> shapes;
+    REQUIRE(pr::read_sum_shapes(b, shapes));
+    pr::series_samples s;
+
+    pr::read_series_samples(b, 0, s, &shapes[0]);
+    CHECK(s.type == pr::series_type::counter);
+    CHECK(s.unreadable == 0);
+    CHECK(s.samples.empty());
+    REQUIRE(s.histograms.size() == 1);
+    const auto& h = s.histograms[0].histogram;
+    CHECK(s.histograms[0].timestamp_ms == 7000);
+    CHECK(h.schema == 3);
+    CHECK(h.count == 12);
+    CHECK(h.sum == 30);
+    CHECK(h.zero_count == 1);
+    CHECK(h.zero_threshold == 0.001);
+    CHECK(buckets(h.positive) == bucket_map{{-1, 4}, {0, 0}, {1, 5}});
+    CHECK(buckets(h.negative) == bucket_map{{5, 2}});
+
+    pr::read_series_samples(b, 1, s, &shapes[1]);
+    REQUIRE(s.histograms.size() == 1);
+    CHECK(s.histograms[0].histogram.schema == 8);
+    CHECK(buckets(s.histograms[0].histogram.positive) == bucket_map{{2, 3}, {3, 1}});
+
+    pr::read_series_samples(b, 2, s, &shapes[2]);
+    CHECK(s.histograms.empty());  // a gap: nothing to fold, nothing lost
+    CHECK(s.unreadable == 0);
+
+    pr::read_series_samples(b, 3, s, &shapes[3]);
+    CHECK(s.type == pr::series_type::delta_counter);
+    REQUIRE(s.histograms.size() == 1);
+    pr::read_series_samples(b, 4, s, &shapes[4]);
+    REQUIRE(s.histograms.size() == 1);
+    CHECK(s.histograms[0].histogram.schema == -5);
+    // Without shapes: cumulative.
+    pr::read_series_samples(b, 3, s);
+    CHECK(s.type == pr::series_type::counter);
+}
