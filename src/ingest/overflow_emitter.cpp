@@ -76,7 +76,8 @@ std::size_t overflow_emitter::emit_due(bool all) {
     store_.collect(
         now_ms,
         [&](overflow::emitted_series&& s) {
-            const bool as_otlp = prw && s.from_otlp && s.kind == overflow::fold_kind::histogram;
+            const bool as_otlp = prw && s.from_otlp && s.kind != overflow::fold_kind::counter &&
+                                 s.kind != overflow::fold_kind::gauge;
             auto& v = due[{s.tenant, as_otlp}];
             v.push_back(std::move(s));
         },
@@ -104,7 +105,10 @@ std::size_t overflow_emitter::emit_due(bool all) {
         for (std::size_t i = 0; i < series.size(); ++i) {
             for (const auto& p : series[i].samples) samples[i].push_back({p.value, p.timestamp_ms});
             owned[i].samples = samples[i];
-            owned[i].histograms = series[i].histograms;  // one type on both sides: no copy
+            // One type on both sides: no copy.
+            owned[i].histograms = series[i].histograms;
+            owned[i].explicit_histograms = series[i].explicit_histograms;
+            owned[i].summary = series[i].kind == overflow::fold_kind::summary;
         }
         body.clear();
         if (rw) {

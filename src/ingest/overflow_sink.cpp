@@ -65,7 +65,8 @@ void overflow_sink::fold(const protocol::series_batch& batch,
             lost += read.samples.size();  // a non-monotonic delta has no overflow series
             continue;
         }
-        if (read.samples.empty() && read.histograms.empty()) continue;
+        if (read.samples.empty() && read.histograms.empty() && read.explicit_histograms.empty())
+            continue;
         samples.clear();
         for (const auto& p : read.samples) samples.push_back({p.value, p.timestamp_ms});
         // keep_labels and the series' labels are both sorted by name: one merge.
@@ -92,6 +93,13 @@ void overflow_sink::fold(const protocol::series_batch& batch,
             s.has_identity ? s.identity : cardinality::series_hash_sorted(s.metric_name, s.labels);
         if (!samples.empty() && !store_.fold(t, id, samples, now_ms)) lost += samples.size();
         if (!read.histograms.empty()) lost += fold_histograms(t, id, read.histograms, now_ms);
+        if (!read.explicit_histograms.empty()) {
+            t.kind = batch.entry(i).kind == protocol::metric_kind::summary
+                         ? overflow::fold_kind::summary
+                         : overflow::fold_kind::explicit_histogram;
+            lost += read.explicit_histograms.size() -
+                    store_.fold_explicit_histograms(t, id, read.explicit_histograms, now_ms);
+        }
     }
     if (lost != 0) unfolded_.fetch_add(lost, std::memory_order_relaxed);
 }

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "overflow/counter_fold.h"
+#include "overflow/explicit_histogram_fold.h"
 #include "overflow/histogram_fold.h"
 
 #define XXH_INLINE_ALL
@@ -48,6 +49,8 @@ struct overflow_store::entry {
             counter.emplace(t.max_tracked);
         } else if (kind == fold_kind::histogram) {
             histogram.emplace(t.max_tracked);
+        } else if (kind == fold_kind::explicit_histogram || kind == fold_kind::summary) {
+            explicit_hist.emplace(t.max_tracked);
         } else {
             gauge.emplace(t.aggregation, o.staleness.count(), t.max_tracked);
         }
@@ -55,10 +58,12 @@ struct overflow_store::entry {
 
     std::size_t tracked() const {
         if (histogram) return histogram->tracked();
+        if (explicit_hist) return explicit_hist->tracked();
         return counter ? counter->tracked() : gauge->tracked();
     }
     std::uint64_t evictions() const {
         if (histogram) return histogram->evictions();
+        if (explicit_hist) return explicit_hist->evictions();
         return counter ? counter->evictions() : gauge->evictions();
     }
 
@@ -79,7 +84,25 @@ struct overflow_store::entry {
     std::optional<counter_fold> counter;
     std::optional<gauge_fold> gauge;
     std::optional<histogram_fold> histogram;
+    std::optional<explicit_histogram_fold> explicit_hist;
 };
+
+// An explicit-bounds histogram or summary overflow series' emission: zero counts (the total's
+// bounds) at the first folded sample's time once, then its total.
+void overflow_store::collect_explicit_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
+                                                emitted_series& em) {
+    const auto& total = e.explicit_hist->total();
+    if (!e.zero_emitted && e.first_ts <= now_ms) {
+        explicit_histogram_sample zero;
+        zero.histogram.bounds = total.bounds;
+        zero.histogram.bucket_counts.assign(total.bucket_counts.size(), 0.0);
+        zero.timestamp_ms = e.first_ts;
+        em.explicit_histograms.push_back(std::move(zero));
+        e.zero_emitted = true;
+        e.last_emit_ms = e.first_ts;
+    }
+    if (ts > e.last_emit_ms) em.explicit_histograms.push_back({total, ts});
+}
 
 // A histogram overflow series' emission, as a counter's: its empty histogram at the first
 // folded sample's time once, then its total when something newer was folded.
@@ -134,7 +157,8 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
         it = sh.series.emplace(key, std::make_unique<entry>(target, options_, now_ms)).first;
     }
     auto& e = *it->second;
-    if (e.histogram) return false;  // floats have no place in a histogram overflow series
+    // Floats have no place in a histogram overflow series.
+    if (e.histogram || e.explicit_hist) return false;
     const auto tracked_before = static_cast<std::int64_t>(e.tracked());
     const auto evictions_before = e.evictions();
     if (e.first_ts == INT64_MIN && !samples.empty()) {
@@ -221,6 +245,37 @@ std::size_t overflow_store::fold_histograms(const fold_target& target, std::uint
     return folded;
 }
 
+std::size_t overflow_store::fold_explicit_histograms(
+    const fold_target& target, std::uint64_t series,
+    std::span<const explicit_histogram_sample> samples, std::int64_t now_ms) {
+    if (samples.empty()) return 0;
+    std::unique_lock<std::mutex> lock;
+    entry* found = find_or_make(target, samples.size(), now_ms, lock);
+    if (found == nullptr || !found->explicit_hist || found->kind != target.kind) return 0;
+    auto& e = *found;
+    const auto tracked_before = static_cast<std::int64_t>(e.tracked());
+    const auto evictions_before = e.evictions();
+    if (e.first_ts == INT64_MIN) {
+        e.first_ts = INT64_MAX;
+        for (const auto& s : samples) e.first_ts = std::min(e.first_ts, s.timestamp_ms);
+    }
+    std::size_t folded = 0;
+    for (const auto& s : samples) {
+        const bool ok = target.delta ? e.explicit_hist->add_delta(s.histogram)
+                                     : e.explicit_hist->add(series, s.histogram);
+        if (!ok) continue;
+        ++folded;
+        e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
+    }
+    e.last_fold_ms = std::max(e.last_fold_ms, now_ms);
+    tracked_.fetch_add(static_cast<std::int64_t>(e.tracked()) - tracked_before,
+                       std::memory_order_relaxed);
+    evictions_.fetch_add(e.evictions() - evictions_before, std::memory_order_relaxed);
+    series_folded_.fetch_add(1, std::memory_order_relaxed);
+    samples_folded_.fetch_add(folded, std::memory_order_relaxed);
+    return folded;
+}
+
 std::size_t overflow_store::collect(std::int64_t now_ms,
                                     const std::function<void(emitted_series&&)>& out, bool all) {
     std::vector<emitted_series> due;
@@ -244,6 +299,8 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
                 const auto ts = std::min(e.newest_ts, now_ms);
                 if (e.histogram) {
                     collect_histogram(e, ts, now_ms, em);
+                } else if (e.explicit_hist) {
+                    collect_explicit_histogram(e, ts, now_ms, em);
                 } else if (e.counter) {
                     if (!e.zero_emitted && e.first_ts <= now_ms) {
                         em.samples.push_back({0, e.first_ts});
@@ -255,9 +312,12 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
                     if (auto v = e.gauge->value(now_ms)) em.samples.push_back({*v, ts});
                 }
                 e.next_emit_ms = now_ms + e.interval_ms;
-                if (!em.samples.empty() || !em.histograms.empty()) {
-                    e.last_emit_ms = em.histograms.empty() ? em.samples.back().timestamp_ms
-                                                           : em.histograms.back().timestamp_ms;
+                if (!em.samples.empty() || !em.histograms.empty() ||
+                    !em.explicit_histograms.empty()) {
+                    e.last_emit_ms = !em.histograms.empty() ? em.histograms.back().timestamp_ms
+                                     : !em.explicit_histograms.empty()
+                                         ? em.explicit_histograms.back().timestamp_ms
+                                         : em.samples.back().timestamp_ms;
                     em.tenant = e.tenant;
                     em.metric_name = e.metric_name;
                     em.labels = e.labels;

@@ -11,8 +11,10 @@
 // aggregation over the folded series' latest values within the staleness window (gauge_fold).
 // A native histogram's (fold_histograms) is a counter bucket by bucket (histogram_fold): its
 // first emission is an empty histogram at the time of the first folded sample, then its total.
-// An overflow series holds one of floats or histograms, as the first fold made it; samples of
-// the other form for it are not folded.
+// An OTLP explicit-bounds histogram's or summary's (fold_explicit_histograms) likewise
+// (explicit_histogram_fold: buckets, count and sum as counters). An overflow series holds one of
+// floats, native histograms or explicit ones, as the first fold made it; samples of another form
+// for it are not folded.
 //
 // Timestamps: an emission is stamped with the newest folded sample's timestamp (at most the
 // wall time of the emission), not the wall time: the total is what the folded series said up to
@@ -48,14 +50,16 @@
 #include <utility>
 #include <vector>
 
+#include "common/explicit_histogram.h"
 #include "common/label_view.h"
 #include "common/native_histogram.h"
 #include "overflow/gauge_fold.h"
 
 namespace mg::overflow {
 
-// histogram: native histograms with exponential buckets, folded as counters bucket by bucket.
-enum class fold_kind : std::uint8_t { counter, gauge, histogram };
+// histogram: native histograms with exponential buckets, folded as counters bucket by bucket;
+// explicit_histogram, summary: OTLP Histogram (explicit bounds) and Summary points, the same.
+enum class fold_kind : std::uint8_t { counter, gauge, histogram, explicit_histogram, summary };
 
 // Cumulative by name: counters (_total) and a classic histogram's or summary's _bucket, _count
 // and _sum series. Everything else is a gauge unless the sender's metadata says counter.
@@ -96,6 +100,8 @@ struct emitted_series {
     fold_kind kind = fold_kind::counter;
     std::vector<fold_sample> samples;
     std::vector<histogram_sample> histograms;
+    // An explicit_histogram or summary overflow series': the same, zero counts first.
+    std::vector<explicit_histogram_sample> explicit_histograms;
     bool from_otlp = false;  // the fold_target's of the first fold
 };
 
@@ -137,6 +143,13 @@ class overflow_store {
     std::size_t fold_histograms(const fold_target& target, std::uint64_t series,
                                 std::span<const histogram_sample> samples, std::int64_t now_ms);
 
+    // The same for OTLP Histogram (target.kind explicit_histogram) or Summary (summary) points.
+    // Returns how many were folded; the others are lost: the store full, an overflow series of
+    // another form under these labels, bounds other than the overflow series'.
+    std::size_t fold_explicit_histograms(const fold_target& target, std::uint64_t series,
+                                         std::span<const explicit_histogram_sample> samples,
+                                         std::int64_t now_ms);
+
     // Calls `out` for every overflow series due at `now_ms` (wall time; its interval since its
     // last emission has passed) with something new to say; forgets idle ones. `out` runs with
     // no lock of the store held. Returns the emissions made.
@@ -162,6 +175,8 @@ class overflow_store {
     // the store is full (`samples` counted refused).
     static void collect_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
                                   emitted_series& em);
+    static void collect_explicit_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
+                                           emitted_series& em);
     entry* find_or_make(const fold_target& target, std::size_t samples, std::int64_t now_ms,
                         std::unique_lock<std::mutex>& lock);
 

@@ -194,7 +194,7 @@ void write_exp_histogram(wire_writer& w, const owned_series& s) {
             for (const auto& b : *side) count += whole(b.count);
         }
         w.fixed64_field(os::point_count, count);
-        w.double_field(os::point_sum, h->sum);
+        if (std::isfinite(h->sum)) w.double_field(os::point_sum, h->sum);
         w.varint_field(os::exp_scale, zigzag_encode32(h->schema));
         w.fixed64_field(os::exp_zero_count, whole(h->zero_count));
         write_exp_buckets(w, os::exp_positive, h->positive);
@@ -203,6 +203,49 @@ void write_exp_histogram(wire_writer& w, const owned_series& s) {
         w.end_message(point);
     }
     w.varint_field(os::data_temporality, 2);  // AGGREGATION_TEMPORALITY_CUMULATIVE
+    w.end_message(data);
+}
+
+// A cumulative Histogram (explicit bounds), or a Summary without quantiles, one data point per
+// sample. The count is the buckets' rounded sum when there are buckets, so that they agree.
+void write_explicit_histogram(wire_writer& w, const owned_series& s) {
+    namespace os = otlp_schema;
+    const auto kind = s.summary ? metric_kind::summary : metric_kind::histogram;
+    const auto data = w.begin_message(os::data_field_of(kind));
+    for (const auto& sample : s.explicit_histograms) {
+        const auto& h = sample.histogram;
+        const auto point = w.begin_message(os::data_points);
+        for (const auto& [k, v] : s.labels) {
+            const auto kv = w.begin_message(os::attributes_field(kind));
+            w.bytes_field(os::kv_key, view(k));
+            const auto any = w.begin_message(os::kv_value);
+            w.bytes_field(os::any_string, view(v));
+            w.end_message(any);
+            w.end_message(kv);
+        }
+        w.fixed64_field(os::point_time_unix_nano,
+                        static_cast<std::uint64_t>(sample.timestamp_ms) * 1000000U);
+        std::uint64_t count = whole(h.count);
+        if (!s.summary && !h.bucket_counts.empty()) {
+            count = 0;
+            for (const double c : h.bucket_counts) count += whole(c);
+        }
+        w.fixed64_field(os::point_count, count);
+        if (std::isfinite(h.sum)) w.double_field(os::point_sum, h.sum);
+        if (!s.summary && !h.bucket_counts.empty()) {
+            const auto bc = w.begin_message(os::histogram_bucket_counts);
+            for (const double c : h.bucket_counts) put_fixed64(w.out(), whole(c));
+            w.end_message(bc);
+            if (!h.bounds.empty()) {
+                const auto eb = w.begin_message(os::histogram_explicit_bounds);
+                for (const double b : h.bounds)
+                    put_fixed64(w.out(), std::bit_cast<std::uint64_t>(b));
+                w.end_message(eb);
+            }
+        }
+        w.end_message(point);
+    }
+    if (!s.summary) w.varint_field(os::data_temporality, 2);  // AGGREGATION_TEMPORALITY_CUMULATIVE
     w.end_message(data);
 }
 
@@ -218,6 +261,11 @@ void encode_owned_otlp(std::span<const owned_series> series, std::string& out) {
         w.bytes_field(os::metric_name, view(s.metric_name));
         if (!s.histograms.empty()) {
             write_exp_histogram(w, s);
+            w.end_message(metric);
+            continue;
+        }
+        if (!s.explicit_histograms.empty()) {
+            write_explicit_histogram(w, s);
             w.end_message(metric);
             continue;
         }

@@ -5,9 +5,12 @@
 // so they can go through the exporter as any sender's request does. A series of native
 // histograms is a TimeSeries of float Histograms (counts as doubles, absolute, with spans; reset
 // hint unknown, so the backend detects resets itself) in remote write, a cumulative
-// ExponentialHistogram in OTLP (counts rounded to integers, as OTLP has no float counts). Not the
-// request builders of mg_protocol_builders (tests' full-featured ones): only what an overflow
-// series needs. Pure functions; any thread.
+// ExponentialHistogram in OTLP (counts rounded to integers, as OTLP has no float counts). A series
+// of explicit-bounds histograms or summaries is a cumulative Histogram or a Summary (count and
+// sum, no quantiles) in OTLP only: they are folded from OTLP and sent as OTLP, which a
+// remote-write exporter converts (_bucket, _count, _sum); the remote write encoder leaves them
+// out. Not the request builders of mg_protocol_builders (tests' full-featured ones): only what
+// an overflow series needs. Pure functions; any thread.
 #pragma once
 
 #include <span>
@@ -15,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/explicit_histogram.h"
 #include "common/native_histogram.h"
 #include "protocol/series_samples.h"
 
@@ -27,6 +31,9 @@ struct owned_series {
     std::span<const float_sample> samples;                        // timestamps increasing
     // Native histograms (cumulative), timestamps increasing; a series has these or samples.
     std::span<const histogram_sample> histograms = {};
+    // OTLP Histograms (explicit bounds) or, with `summary`, Summaries (count and sum).
+    std::span<const explicit_histogram_sample> explicit_histograms = {};
+    bool summary = false;
 };
 
 // Appends the encoded request to `out` (uncompressed protobuf).

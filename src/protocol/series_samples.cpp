@@ -318,6 +318,27 @@ bool read_otlp_exp_histogram(bytes_view payload, series_samples& out) {
     return true;
 }
 
+// One Histogram (explicit bounds) or Summary point: bounds, bucket counts, count and sum (a
+// Summary's quantiles are not read); false for one that cannot be read. A gap gives none.
+bool read_otlp_explicit_histogram(bytes_view payload, metric_kind kind, series_samples& out) {
+    thread_local otlp_point_values v;
+    v.reset(kind, 0, true);
+    otlp_detail::read_pb_point(payload, v);
+    if (v.bad != nullptr) return false;
+    if ((v.flags & otlp_schema::flag_no_recorded_value) != 0) return true;
+    explicit_histogram_sample s;
+    auto& h = s.histogram;
+    if (kind == metric_kind::histogram) {
+        h.bounds = v.bounds;
+        h.bucket_counts.assign(v.bucket_counts.begin(), v.bucket_counts.end());
+    }
+    h.count = static_cast<double>(v.count);
+    h.sum = v.has_sum ? v.sum : std::numeric_limits<double>::quiet_NaN();
+    s.timestamp_ms = static_cast<std::int64_t>(v.time_ns / 1000000U);
+    out.explicit_histograms.push_back(std::move(s));
+    return true;
+}
+
 }  // namespace
 
 bool read_sum_shapes(const series_batch& batch, std::vector<sum_shape>& out) {
@@ -381,6 +402,7 @@ void read_series_samples(const series_batch& batch, std::size_t i, series_sample
                          const sum_shape* shape) {
     out.samples.clear();
     out.histograms.clear();
+    out.explicit_histograms.clear();
     out.type = series_type::unknown;
     out.unreadable = 0;
     const auto& e = batch.entry(i);
@@ -411,6 +433,13 @@ void read_series_samples(const series_batch& batch, std::size_t i, series_sample
                 const bool delta = shape != nullptr && shape->temporality == 1;
                 out.type = delta ? series_type::delta_counter : series_type::counter;
                 if (!read_otlp_exp_histogram(payload, out)) ++out.unreadable;
+                return;
+            } else if (e.kind == metric_kind::histogram || e.kind == metric_kind::summary) {
+                // A Summary is always cumulative; a Histogram's delta points are increases.
+                const bool delta =
+                    e.kind == metric_kind::histogram && shape != nullptr && shape->temporality == 1;
+                out.type = delta ? series_type::delta_counter : series_type::counter;
+                if (!read_otlp_explicit_histogram(payload, e.kind, out)) ++out.unreadable;
                 return;
             } else {
                 out.unreadable = e.samples + e.histograms;

@@ -9,7 +9,9 @@
 // a gauge or sum data point's value (as_double or as_int) at its time, a Sum's kind from its
 // temporality and monotonicity (read_sum_shapes); an ExponentialHistogram point as a native
 // histogram (bucket k + 1 for OTLP's k, a scale past 8 downscaled to 8; a counter, delta_counter
-// with delta temporality); other point kinds, and OTLP/JSON (no raw bytes), give no samples.
+// with delta temporality); a Histogram point (explicit bounds) or a Summary point (count and
+// sum, not its quantiles) as an explicit_histogram (a counter, a delta Histogram delta_counter).
+// OTLP/JSON (no raw bytes) gives no samples.
 // Pure functions over the batch's bytes; any thread.
 #pragma once
 
@@ -17,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/explicit_histogram.h"
 #include "common/native_histogram.h"
 #include "protocol/series_batch.h"
 #include "protocol/wire.h"
@@ -36,6 +39,7 @@ struct float_sample {
 struct series_samples {
     std::vector<float_sample> samples;
     std::vector<histogram_sample> histograms;  // native histograms, OTLP exponential ones
+    std::vector<explicit_histogram_sample> explicit_histograms;  // OTLP Histogram, Summary
     series_type type = series_type::unknown;
     std::uint32_t unreadable = 0;  // points read as neither (OTLP histograms, JSON, bad bytes)
 };

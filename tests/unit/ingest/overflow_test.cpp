@@ -40,6 +40,7 @@ struct got_series {
     std::map<std::string, std::string> labels;
     std::vector<pr::float_sample> samples;
     std::vector<mg::histogram_sample> histograms;
+    std::vector<mg::explicit_histogram_sample> explicit_histograms;
 };
 
 class recording_exporter final : public mg::ingest::exporter_port {
@@ -79,6 +80,7 @@ class recording_exporter final : public mg::ingest::exporter_port {
             pr::read_series_samples(batch, i, read);
             g.samples = read.samples;
             g.histograms = read.histograms;
+            g.explicit_histograms = read.explicit_histograms;
             got.push_back(std::move(g));
         }
         return ex::submit_status::accepted;
@@ -636,4 +638,82 @@ rules:
     }
     CHECK(count_by_name == std::map<std::string, std::vector<std::uint64_t>>{
                                {"cumulative", {0, 30}}, {"delta", {0, 12}}});
+}
+
+TEST_CASE("overflow: OTLP histograms and summaries fold buckets, count and sum as counters",
+          "[ingest][overflow][histogram]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: "latency|rpc"
+    max_cardinality: 1
+    action: overflow
+)");
+    const bool otlp_backend = GENERATE(true, false);
+    INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
+    f.exporter.otlp_backend = otlp_backend;
+    f.exporter.converts_otlp = !otlp_backend;
+    const auto fold = [&](std::uint64_t step, std::vector<double> bounds) {
+        const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
+        std::vector<ob::point> h, q;
+        for (int i = 0; i < 3; ++i) {
+            ob::point p;
+            p.attrs = {{"id", std::to_string(i)}};
+            p.time_ns = ns;
+            p.bounds = bounds;
+            p.bucket_counts = {50 + step, step, 2 * step};
+            p.count = 50 + 4 * step;
+            p.sum = static_cast<double>(10 * step);
+            h.push_back(p);
+            ob::point s;
+            s.attrs = p.attrs;
+            s.time_ns = ns;
+            s.count = 1000 + step;
+            s.sum = static_cast<double>(2 * step);
+            s.quantiles = {{0.5, static_cast<double>(step)}};
+            q.push_back(s);
+        }
+        ob::scope sc;
+        sc.metrics = {{"latency", ob::metric_kind::histogram, 2, false, false, h},
+                      {"rpc", ob::metric_kind::summary, 0, false, false, q}};
+        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+        pr::series_batch batch;
+        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
+        std::vector<mg::limits::series_ref> refs;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
+            index.push_back(i);
+        }
+        std::vector<mg::limits::decision> dec(refs.size());
+        f.governor.decide(refs, dec);
+        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+    };
+    fold(0, {0.1, 1});
+    f.clock.advance(5s);
+    fold(5, {0.1, 1});
+    // Other bounds in a folded series' histogram: lost, counted (two folded series).
+    fold(6, {0.5, 1});
+    CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 2);
+    CHECK(f.emitter.emit_due() == 2);
+    // Each exporter got OTLP: a Histogram and a Summary (no quantiles), one series per point.
+    std::map<std::string, mg::explicit_histogram> last;
+    for (const auto& g : f.exporter.got) {
+        if (g.labels.count("overflow") == 0) continue;
+        CHECK(g.protocol == "otlp");
+        REQUIRE(g.explicit_histograms.size() == 1);
+        last[g.name] = g.explicit_histograms[0].histogram;
+    }
+    REQUIRE(last.count("latency") == 1);
+    REQUIRE(last.count("rpc") == 1);
+    // Two folded series, each +5, +5, +10 in the buckets, +20 count, +50 sum.
+    CHECK(last["latency"].bounds == std::vector<double>{0.1, 1});
+    CHECK(last["latency"].bucket_counts == std::vector<double>{10, 10, 20});
+    CHECK(last["latency"].count == 40);
+    CHECK(last["latency"].sum == 100);
+    // The summaries of the third round folded too (no bounds to differ): +6 count, +12 sum each.
+    CHECK(last["rpc"].bucket_counts.empty());
+    CHECK(last["rpc"].count == 12);
+    CHECK(last["rpc"].sum == 24);
 }

@@ -219,3 +219,43 @@ TEST_CASE("overflow store: a histogram overflow series, its empty first emission
     REQUIRE(e.size() == 1);
     CHECK(e[0].histograms.back().histogram.count == 9);
 }
+
+TEST_CASE("overflow store: explicit-bounds histogram and summary overflow series",
+          "[overflow][store][histogram]") {
+    store_options o;
+    o.default_interval = 10s;
+    overflow_store s(o);
+    fold_target t;
+    t.metric_name = "latency";
+    t.overflow_label = "overflow";
+    t.kind = fold_kind::explicit_histogram;
+    const auto h = [](std::int64_t ts, double b0, double b1) {
+        mg::explicit_histogram_sample x;
+        x.histogram.bounds = {1};
+        x.histogram.bucket_counts = {b0, b1};
+        x.histogram.count = b0 + b1;
+        x.histogram.sum = b0 + 2 * b1;
+        x.timestamp_ms = ts;
+        return x;
+    };
+    const std::vector<mg::explicit_histogram_sample> a0{h(1000, 5, 5)}, a1{h(6000, 7, 8)};
+    CHECK(s.fold_explicit_histograms(t, 1, a0, 1000) == 1);
+    CHECK(s.fold_explicit_histograms(t, 1, a1, 6000) == 1);
+    // Another form under the same labels: not folded.
+    auto q = t;
+    q.kind = fold_kind::summary;
+    CHECK(s.fold_explicit_histograms(q, 2, a1, 6000) == 0);
+    const std::vector<mg::histogram_sample> native{mg::histogram_sample{}};
+    CHECK(s.fold_histograms(t, 3, native, 6000) == 0);
+    const auto e = collect(s, 11000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].kind == fold_kind::explicit_histogram);
+    REQUIRE(e[0].explicit_histograms.size() == 2);
+    CHECK(e[0].explicit_histograms[0].timestamp_ms == 1000);
+    CHECK(e[0].explicit_histograms[0].histogram.bounds == std::vector<double>{1});
+    CHECK(e[0].explicit_histograms[0].histogram.bucket_counts == std::vector<double>{0, 0});
+    CHECK(e[0].explicit_histograms[1].timestamp_ms == 6000);
+    CHECK(e[0].explicit_histograms[1].histogram.bucket_counts == std::vector<double>{2, 3});
+    CHECK(e[0].explicit_histograms[1].histogram.count == 5);
+    CHECK(e[0].explicit_histograms[1].histogram.sum == 8);
+}

@@ -67,8 +67,7 @@ TEST_CASE("series samples: remote write 1.0 and 2.0, with 2.0's metadata type",
     CHECK(s.type == pr::series_type::counter);
 }
 
-TEST_CASE("series samples: OTLP number points, and none from histograms and JSON",
-          "[protocol][overflow]") {
+TEST_CASE("series samples: OTLP number points, and none from JSON", "[protocol][overflow]") {
     ob::point p;
     p.time_ns = 5000000000ULL;
     p.as_int = 42;
@@ -100,8 +99,9 @@ TEST_CASE("series samples: OTLP number points, and none from histograms and JSON
     CHECK(s.samples[0].value == 0.25);
     CHECK(s.type == pr::series_type::gauge);
     pr::read_series_samples(b, 2, s);
-    CHECK(s.samples.empty());
-    CHECK(s.unreadable == 1);
+    CHECK(s.samples.empty());  // a histogram point: no float sample, an explicit histogram
+    CHECK(s.unreadable == 0);
+    CHECK(s.explicit_histograms.size() == 1);
 
     pr::otlp_json_document doc;
     const auto json = ob::to_json(req);
@@ -405,4 +405,121 @@ TEST_CASE("series samples: OTLP exponential histogram points as native histogram
     // Without shapes: cumulative.
     pr::read_series_samples(b, 3, s);
     CHECK(s.type == pr::series_type::counter);
+}
+
+TEST_CASE("series samples: OTLP histogram and summary points; encoded read back",
+          "[protocol][overflow]") {
+    ob::point h;
+    h.time_ns = 9000000000ULL;
+    h.count = 6;
+    h.sum = 2.5;
+    h.bounds = {0.1, 1};
+    h.bucket_counts = {1, 2, 3};
+    ob::point gap = h;
+    gap.flags = 1;
+    ob::point q;
+    q.time_ns = 9000000000ULL;
+    q.count = 4;
+    q.sum = 10;
+    q.quantiles = {{0.5, 2}, {0.99, 4}};
+    ob::scope sc;
+    sc.metrics = {{"latency", ob::metric_kind::histogram, 2, false, false, {h, gap}},
+                  {"deltas", ob::metric_kind::histogram, 1, false, false, {h}},
+                  {"rpc", ob::metric_kind::summary, 0, false, false, {q}}};
+    const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+    pr::series_batch b;
+    REQUIRE(pr::decode_otlp_protobuf(body, b).ok());
+    REQUIRE(b.size() == 4);
+    std::vector<pr::sum_shape> shapes;
+    REQUIRE(pr::read_sum_shapes(b, shapes));
+    pr::series_samples s;
+    pr::read_series_samples(b, 0, s, &shapes[0]);
+    CHECK(s.type == pr::series_type::counter);
+    CHECK(s.unreadable == 0);
+    REQUIRE(s.explicit_histograms.size() == 1);
+    CHECK(s.explicit_histograms[0].timestamp_ms == 9000);
+    CHECK(s.explicit_histograms[0].histogram.bounds == std::vector<double>{0.1, 1});
+    CHECK(s.explicit_histograms[0].histogram.bucket_counts == std::vector<double>{1, 2, 3});
+    CHECK(s.explicit_histograms[0].histogram.count == 6);
+    CHECK(s.explicit_histograms[0].histogram.sum == 2.5);
+    pr::read_series_samples(b, 1, s, &shapes[1]);
+    CHECK(s.explicit_histograms.empty());  // a gap
+    CHECK(s.unreadable == 0);
+    pr::read_series_samples(b, 2, s, &shapes[2]);
+    CHECK(s.type == pr::series_type::delta_counter);
+    pr::read_series_samples(b, 3, s, &shapes[3]);
+    CHECK(s.type == pr::series_type::counter);
+    REQUIRE(s.explicit_histograms.size() == 1);
+    CHECK(s.explicit_histograms[0].histogram.bucket_counts.empty());
+    CHECK(s.explicit_histograms[0].histogram.count == 4);
+    CHECK(s.explicit_histograms[0].histogram.sum == 10);
+
+    // The overflow series' own: a cumulative Histogram, a Summary without quantiles; and what a
+    // remote-write exporter makes of them (the converter's _bucket, _count and _sum series).
+    mg::explicit_histogram_sample zero;
+    zero.histogram.bounds = {0.1, 1};
+    zero.histogram.bucket_counts = {0, 0, 0};
+    zero.timestamp_ms = 1000;
+    mg::explicit_histogram_sample total;
+    total.histogram.bounds = {0.1, 1};
+    total.histogram.bucket_counts = {4, 0, 2};
+    total.histogram.count = 6;
+    total.histogram.sum = 3.5;
+    total.timestamp_ms = 2000;
+    const std::vector<mg::explicit_histogram_sample> hs{zero, total};
+    mg::explicit_histogram_sample sum_only;
+    sum_only.histogram.count = 7;
+    sum_only.histogram.sum = 70;
+    sum_only.timestamp_ms = 2000;
+    const std::vector<mg::explicit_histogram_sample> qs{sum_only};
+    const std::vector<std::pair<std::string, std::string>> labels{{"overflow", "true"}};
+    std::vector<pr::owned_series> series{{"latency", labels, true, {}}, {"rpc", labels, true, {}}};
+    series[0].explicit_histograms = hs;
+    series[1].explicit_histograms = qs;
+    series[1].summary = true;
+    std::string otlp;
+    pr::encode_owned_otlp(series, otlp);
+    REQUIRE(pr::decode_otlp_protobuf(otlp, b).ok());
+    REQUIRE(b.size() == 3);
+    CHECK(b[0].kind == pr::metric_kind::histogram);
+    CHECK(b[2].kind == pr::metric_kind::summary);
+    REQUIRE(pr::read_sum_shapes(b, shapes));
+    pr::read_series_samples(b, 1, s, &shapes[1]);
+    CHECK(s.type == pr::series_type::counter);
+    REQUIRE(s.explicit_histograms.size() == 1);
+    CHECK(s.explicit_histograms[0].histogram.bucket_counts == std::vector<double>{4, 0, 2});
+    CHECK(s.explicit_histograms[0].histogram.count == 6);
+    CHECK(s.explicit_histograms[0].histogram.sum == 3.5);
+    CHECK(s.explicit_histograms[0].timestamp_ms == 2000);
+    pr::read_series_samples(b, 2, s, &shapes[2]);
+    REQUIRE(s.explicit_histograms.size() == 1);
+    CHECK(s.explicit_histograms[0].histogram.count == 7);
+
+    const std::vector<std::uint8_t> keep(b.size(), 1);
+    std::string converted;
+    pr::prw_conversion_result r;
+    pr::prw_conversion_options o;
+    o.target_info = false;
+    o.name_suffixes = false;
+    pr::otlp_to_prw_converter c;
+    REQUIRE(c.convert(b, keep, {}, converted, r, o).ok());
+    CHECK(r.points_dropped() == 0);
+    REQUIRE(pr::decode_remote_write_v1(converted, b).ok());
+    std::map<std::string, double> last;  // name{le} -> the value at 2000
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        pr::read_series_samples(b, i, s);
+        REQUIRE(s.samples.size() == 1);
+        std::string key(b[i].metric_name);
+        for (const auto& l : b[i].labels) {
+            if (l.name == "le") key += "{" + std::string(l.value) + "}";
+        }
+        if (s.samples[0].timestamp_ms == 2000) last[key] = s.samples[0].value;
+    }
+    CHECK(last == std::map<std::string, double>{{"latency_bucket{0.1}", 4},
+                                                {"latency_bucket{1}", 4},
+                                                {"latency_bucket{+Inf}", 6},
+                                                {"latency_count", 6},
+                                                {"latency_sum", 3.5},
+                                                {"rpc_count", 7},
+                                                {"rpc_sum", 70}});
 }
