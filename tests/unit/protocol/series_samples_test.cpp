@@ -407,7 +407,7 @@ TEST_CASE("series samples: OTLP exponential histogram points as native histogram
     CHECK(s.type == pr::series_type::counter);
 }
 
-TEST_CASE("series samples: OTLP histogram and summary points; encoded read back",
+TEST_CASE("series samples: OTLP histogram and summary points, encoded and read back",
           "[protocol][overflow]") {
     ob::point h;
     h.time_ns = 9000000000ULL;
