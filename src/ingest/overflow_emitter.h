@@ -4,8 +4,11 @@
 // OTLP protobuf for an OTLP one; protocol/owned_series_encode.h), decodes that back into a batch
 // and submits it like any sender's request, one per tenant. So the overflow series reach the
 // backend through the normal export path: lanes, batching, retries, remote write 1.0/2.0 or OTLP.
-// A histogram overflow series goes as native histograms in remote write (float Histograms), as
-// a cumulative ExponentialHistogram in OTLP.
+// A native histogram overflow series goes as float Histograms in remote write, as a cumulative
+// ExponentialHistogram in OTLP. Histogram overflow series folded from OTLP (exponential, explicit
+// bounds, summaries) go as OTLP to a remote-write exporter too, which converts them as it
+// converts the senders' own (native histograms only with -exporter-native-histograms; _bucket,
+// _count and _sum series), in requests of their own.
 //
 // A submit the exporter refuses (queue full, shutting down) loses that emission only: a counter's
 // next emission carries every increase since, so rate() sees nothing missing.

@@ -41,7 +41,8 @@ class overflow_sink final : public overflow_port {
 
     // Points of folded series that could not be folded and are lost: gauge and custom-bucket
     // native histograms, OTLP histograms with other bounds than their overflow series', OTLP
-    // non-monotonic delta Sums, OTLP/JSON (no raw bytes), a store full of overflow series.
+    // non-monotonic delta Sums, OTLP/JSON (no raw bytes), points of another form than their
+    // overflow series' (floats, native or explicit histograms), a store full of overflow series.
     std::uint64_t unfolded_points() const { return unfolded_.load(std::memory_order_relaxed); }
 
   private:

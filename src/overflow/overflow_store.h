@@ -77,9 +77,10 @@ struct fold_target {
     // histograms): a counter or histogram adds them as they are (a gauge ignores them).
     bool delta = false;
     gauge_aggregation aggregation = gauge_aggregation::sum;
-    // Histograms read from OTLP ExponentialHistogram points (not remote write native ones): the
-    // emitter sends them as OTLP, so that a remote-write exporter converts them as it converts
-    // the senders' own (native histograms only where the operator enabled them).
+    // Read from an OTLP request. The emitter sends a histogram overflow series folded from OTLP
+    // (exponential, explicit bounds, summary) as OTLP, so that a remote-write exporter converts
+    // it as it converts the senders' own (native histograms only where the operator enabled
+    // them; _bucket, _count and _sum series).
     bool from_otlp = false;
     std::size_t max_tracked = 100000;
     std::chrono::milliseconds interval{0};  // 0: the store's default
@@ -171,12 +172,13 @@ class overflow_store {
     };
     static constexpr std::size_t k_shards = 16;
     static void key_of(const fold_target& t, std::string& out);
-    // The overflow series of `target` (made when new), its shard locked by `lock`; null when
-    // the store is full (`samples` counted refused).
+    // A histogram overflow series' emission into `em`, as a counter's (collect()).
     static void collect_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
                                   emitted_series& em);
     static void collect_explicit_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
                                            emitted_series& em);
+    // The overflow series of `target` (made when new), its shard locked by `lock`; null when
+    // the store is full (`samples` counted refused).
     entry* find_or_make(const fold_target& target, std::size_t samples, std::int64_t now_ms,
                         std::unique_lock<std::mutex>& lock);
 

@@ -24,9 +24,10 @@ void put_fixed64(std::string& out, std::uint64_t v) {
     out.append(b, 8);
 }
 
-// One side of a float Histogram: a span per run of consecutive populated buckets, their absolute
-// counts packed. Empty buckets are left out (an absent bucket reads as empty).
-void write_side(wire_writer& w, const std::vector<histogram_bucket>& buckets,
+// One side of a Histogram: a span per run of consecutive populated buckets, then their counts
+// packed: as deltas from the previous bucket's (sint64, the integer form) or absolute (doubles,
+// the float form). Empty buckets are left out (an absent bucket reads as empty).
+void write_side(wire_writer& w, const std::vector<histogram_bucket>& buckets, bool integers,
                 std::uint32_t spans_field, std::uint32_t counts_field) {
     std::int64_t next = 0;  // the index after the previous span
     bool first = true;
@@ -54,26 +55,61 @@ void write_side(wire_writer& w, const std::vector<histogram_bucket>& buckets,
     for (const auto& b : buckets) any = any || b.count != 0;
     if (!any) return;
     const auto ct = w.begin_message(counts_field);
+    std::int64_t prev = 0;
     for (const auto& b : buckets) {
-        if (b.count != 0) put_fixed64(w.out(), std::bit_cast<std::uint64_t>(b.count));
+        if (b.count == 0) continue;
+        if (integers) {
+            const auto c = static_cast<std::int64_t>(b.count);
+            wire_writer::put_varint(w.out(), zigzag_encode64(c - prev));
+            prev = c;
+        } else {
+            put_fixed64(w.out(), std::bit_cast<std::uint64_t>(b.count));
+        }
     }
     w.end_message(ct);
 }
 
-// prompb.Histogram, float form: count_float, zero_count_float, spans and absolute counts.
-void write_float_histogram(wire_writer& w, const histogram_sample& s) {
+// Whether every count of h is a whole number a uint64 and a double hold exactly.
+bool integral(const native_histogram& h) {
+    const auto whole_number = [](double c) {
+        return c >= 0 && c <= 9007199254740992.0 && std::floor(c) == c;  // 2^53
+    };
+    if (!whole_number(h.count) || !whole_number(h.zero_count)) return false;
+    for (const auto* side : {&h.positive, &h.negative}) {
+        for (const auto& b : *side) {
+            if (!whole_number(b.count)) return false;
+        }
+    }
+    return true;
+}
+
+// prompb.Histogram: the integer form (count_int, zero_count_int, deltas) when every count is a
+// whole number, which every backend that stores native histograms takes; else the float form
+// (count_float, zero_count_float, absolute counts), which older ones refuse.
+void write_histogram(wire_writer& w, const histogram_sample& s) {
     namespace v1 = rw_schema::v1;
     constexpr std::uint32_t count_float = 2, zero_count_float = 7, negative_counts = 10,
                             positive_counts = 13;
     const auto& h = s.histogram;
+    const bool integers = integral(h);
     const auto m = w.begin_message(v1::ts_histograms);
-    w.double_field(count_float, h.count);
+    if (integers) {
+        w.varint_field(v1::histogram_count_int, static_cast<std::uint64_t>(h.count));
+    } else {
+        w.double_field(count_float, h.count);
+    }
     w.double_field(v1::histogram_sum, h.sum);
     w.varint_field(v1::histogram_schema, zigzag_encode32(h.schema));
     w.double_field(v1::histogram_zero_threshold, h.zero_threshold);
-    w.double_field(zero_count_float, h.zero_count);
-    write_side(w, h.negative, v1::histogram_negative_spans, negative_counts);
-    write_side(w, h.positive, v1::histogram_positive_spans, positive_counts);
+    if (integers) {
+        w.varint_field(v1::histogram_zero_count_int, static_cast<std::uint64_t>(h.zero_count));
+    } else {
+        w.double_field(zero_count_float, h.zero_count);
+    }
+    write_side(w, h.negative, integers, v1::histogram_negative_spans,
+               integers ? v1::histogram_negative_deltas : negative_counts);
+    write_side(w, h.positive, integers, v1::histogram_positive_spans,
+               integers ? v1::histogram_positive_deltas : positive_counts);
     w.int64_field(v1::histogram_timestamp, s.timestamp_ms);
     w.end_message(m);
 }
@@ -157,7 +193,7 @@ void encode_owned_remote_write_v1(std::span<const owned_series> series, std::str
             w.int64_field(v1::sample_timestamp, p.timestamp_ms);
             w.end_message(m);
         }
-        for (const auto& h : s.histograms) write_float_histogram(w, h);
+        for (const auto& h : s.histograms) write_histogram(w, h);
         w.end_message(ts);
     }
 }

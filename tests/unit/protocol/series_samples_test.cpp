@@ -4,7 +4,9 @@
 #include "protocol/series_samples.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -187,6 +189,24 @@ bucket_map buckets(const std::vector<mg::histogram_bucket>& b) {
     bucket_map out;
     for (const auto& x : b) out[x.index] = x.count;
     return out;
+}
+
+// Whether the first Histogram of the first TimeSeries of a 1.0 request has integer counts
+// (count_int, field 1) rather than float ones (count_float, field 2).
+bool integer_form(const std::string& body) {
+    mg::protocol::wire_reader r(body);
+    mg::protocol::wire_field f;
+    if (!r.next(f)) return false;
+    mg::protocol::wire_reader ts(f.bytes);
+    while (ts.next(f)) {
+        if (f.number != 4) continue;
+        mg::protocol::wire_reader h(f.bytes);
+        while (h.next(f)) {
+            if (f.number == 1) return true;
+            if (f.number == 2) return false;
+        }
+    }
+    return false;
 }
 
 }  // namespace
@@ -522,4 +542,64 @@ TEST_CASE("series samples: OTLP histogram and summary points, encoded and read b
                                                 {"latency_sum", 3.5},
                                                 {"rpc_count", 7},
                                                 {"rpc_sum", 70}});
+}
+
+TEST_CASE("owned series encode: random sparse native histograms read back bucket for bucket",
+          "[protocol][overflow]") {
+    std::mt19937_64 rng(21);
+    for (int round = 0; round < 200; ++round) {
+        INFO("round " << round);
+        mg::histogram_sample in;
+        auto& h = in.histogram;
+        h.schema = static_cast<std::int32_t>(rng() % 13) - 4;
+        h.zero_threshold = (rng() % 2 == 0) ? 0 : 0.001;
+        h.zero_count = static_cast<double>(rng() % 5);
+        h.sum = static_cast<double>(rng() % 1000) / 4;
+        for (auto* side : {&h.positive, &h.negative}) {
+            std::int32_t index = static_cast<std::int32_t>(rng() % 200) - 100;
+            const auto n = rng() % 12;
+            for (std::uint64_t k = 0; k < n; ++k) {
+                index += 1 + static_cast<std::int32_t>(rng() % 4);  // gaps of 0..3 buckets
+                // Some buckets empty (left out of the encoding), some fractional.
+                const double c = static_cast<double>(rng() % 4) * ((rng() % 3 == 0) ? 0.5 : 1);
+                side->push_back({index, c});
+            }
+        }
+        h.count = h.zero_count;
+        for (const auto* side : {&h.positive, &h.negative}) {
+            for (const auto& b : *side) h.count += b.count;
+        }
+        in.timestamp_ms = 1000 + round;
+        const std::vector<mg::histogram_sample> hs{in};
+        std::vector<pr::owned_series> series{{"h", {}, true, {}}};
+        series[0].histograms = hs;
+        std::string rw;
+        pr::encode_owned_remote_write_v1(series, rw);
+        // Whole counts go in the integer form older backends require, others as floats.
+        bool whole = true;
+        for (const auto* side : {&h.positive, &h.negative}) {
+            for (const auto& x : *side) whole = whole && std::floor(x.count) == x.count;
+        }
+        CHECK(integer_form(rw) == whole);
+        pr::series_batch b;
+        REQUIRE(pr::decode_remote_write_v1(rw, b).ok());
+        pr::series_samples s;
+        pr::read_series_samples(b, 0, s);
+        REQUIRE(s.unreadable == 0);
+        REQUIRE(s.histograms.size() == 1);
+        const auto& out = s.histograms[0].histogram;
+        CHECK(out.schema == h.schema);
+        CHECK(out.zero_threshold == h.zero_threshold);
+        CHECK(out.zero_count == h.zero_count);
+        CHECK(out.count == h.count);
+        CHECK(out.sum == h.sum);
+        const auto populated = [](const std::vector<mg::histogram_bucket>& v) {
+            bucket_map m = buckets(v);
+            std::erase_if(m, [](const auto& kv) { return kv.second == 0; });
+            return m;
+        };
+        CHECK(buckets(out.positive) == populated(h.positive));
+        CHECK(buckets(out.negative) == populated(h.negative));
+        CHECK(s.histograms[0].timestamp_ms == in.timestamp_ms);
+    }
 }
