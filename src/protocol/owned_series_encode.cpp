@@ -84,8 +84,9 @@ bool integral(const native_histogram& h) {
 }
 
 // prompb.Histogram: the integer form (count_int, zero_count_int, deltas) when every count is a
-// whole number, which every backend that stores native histograms takes; else the float form
-// (count_float, zero_count_float, absolute counts), which older ones refuse.
+// whole number, the form instrumented clients send and the first one backends supported (float
+// histograms came later to some); else the float form (count_float, zero_count_float, absolute
+// counts).
 void write_histogram(wire_writer& w, const histogram_sample& s) {
     namespace v1 = rw_schema::v1;
     constexpr std::uint32_t count_float = 2, zero_count_float = 7, negative_counts = 10,

@@ -4,8 +4,8 @@
 // cumulative monotonic Sum for a counter, a Gauge otherwise, every label a data point attribute),
 // so they can go through the exporter as any sender's request does. A series of native
 // histograms is a TimeSeries of Histograms in remote write (integer counts as deltas when every
-// count is a whole number, which older backends require; else float counts; reset hint unknown,
-// so the backend detects resets itself), a cumulative ExponentialHistogram in OTLP (counts
+// count is a whole number, as instrumented clients send them; else float counts; reset hint
+// unknown, so the backend detects resets itself), a cumulative ExponentialHistogram in OTLP (counts
 // rounded to integers, as OTLP has no float counts). A series of explicit-bounds histograms or
 // summaries is a cumulative Histogram or a Summary (count and sum, no quantiles) in OTLP only:
 // they are folded from OTLP and sent as OTLP, which a remote-write exporter converts (_bucket,

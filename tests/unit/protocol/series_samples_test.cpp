@@ -575,7 +575,7 @@ TEST_CASE("owned series encode: random sparse native histograms read back bucket
         series[0].histograms = hs;
         std::string rw;
         pr::encode_owned_remote_write_v1(series, rw);
-        // Whole counts go in the integer form older backends require, others as floats.
+        // Whole counts go in the integer form, others as floats.
         bool whole = true;
         for (const auto* side : {&h.positive, &h.negative}) {
             for (const auto& x : *side) whole = whole && std::floor(x.count) == x.count;
