@@ -17,7 +17,9 @@
 // second apart in sample time, sent at once) past a limit of 10 series; the backend
 // (--enable-feature=native-histograms) holds the 10 and one overflow histogram whose count, sum
 // and bucket fraction are the folded series' increases, the finer schema's buckets merged into the
-// coarser one's.
+// coarser one's. The same with OTLP exponential histograms (scales 0 and 1): the overflow series
+// goes through the exporter's own OTLP conversion (-exporter-native-histograms) like the
+// senders' points.
 #include <boost/asio/executor_work_guard.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -32,6 +34,7 @@
 #include <vector>
 
 #include "http/server.h"
+#include "shared/otlp_builder.h"
 #include "shared/temp_dir.h"
 #include "support/daemon.h"
 #include "support/http_client.h"
@@ -330,4 +333,86 @@ TEST_CASE(
         0);
     CHECK(mg::test::sample_value(page, "metrics_governor_overflow_tracked_series").value_or(0) ==
           k_series - 10);
+}
+
+TEST_CASE(
+    "overflow with a real prometheus backend: OTLP exponential histograms fold into one overflow "
+    "histogram through the exporter's conversion",
+    "[e2e][overflow][histogram]") {
+    prometheus_peer backend(
+        "backend", k_backend_config,
+        {"--web.enable-remote-write-receiver", "--enable-feature=native-histograms"});
+    temp_dir dir;
+    dir.write("limits.yaml", R"yaml(rules:
+  - name: exponential
+    match:
+      metric_name: e2e_otlp_latency
+    max_cardinality: 10
+    action: overflow
+)yaml");
+    running_daemon d(
+        {"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write",
+         "-exporter-native-histograms", "-limits-config", dir.file("limits.yaml"),
+         "-flush-interval=100ms", "-overflow-interval=1s"});
+    std::vector<child_process*> logs{&backend.process(), &d.process()};
+
+    // As the remote-write test above, in OTLP's indexing (bucket k covers (base^k, base^(k+1)]):
+    // an even id at scale 0 once in (0.5, 1] (k = -1) and twice in (1, 2] (k = 0); an odd id at
+    // scale 1 once in (1, 2^0.5] (k = 0) and once in (2^0.5, 2] (k = 1).
+    namespace ob = mg::test::otlp;
+    constexpr int k_series = 40, k_rounds = 6;
+    const auto base_ns = static_cast<std::uint64_t>(mg::test::unix_now_ms() - 60000) * 1000000ULL;
+    const auto request = [&](int round) {
+        std::vector<ob::point> points;
+        const std::uint64_t r = 1000 + static_cast<std::uint64_t>(round);
+        for (int i = 0; i < k_series; ++i) {
+            ob::point p;
+            p.attrs = {{"id", std::to_string(i)}};
+            p.time_ns = base_ns + 1000000000ULL * static_cast<std::uint64_t>(round);
+            p.zero_threshold = 0.001;
+            if (i % 2 == 0) {
+                p.pos_offset = -1;
+                p.pos_counts = {r, 2 * r};
+                p.count = 3 * r;
+            } else {
+                p.scale = 1;
+                p.pos_offset = 0;
+                p.pos_counts = {r, r};
+                p.count = 2 * r;
+            }
+            p.sum = static_cast<double>(p.count);
+            points.push_back(std::move(p));
+        }
+        ob::scope sc;
+        sc.metrics = {
+            {"e2e_otlp_latency", ob::metric_kind::exponential_histogram, 2, false, false, points}};
+        return ob::to_protobuf({ob::resource{{}, {sc}}});
+    };
+    mg::test::http_client c("127.0.0.1", d.ingest_port());
+    for (int round = 0; round < k_rounds; ++round) {
+        const auto res = c.request(boost::beast::http::verb::post, "/v1/metrics", request(round),
+                                   {{"Content-Type", "application/x-protobuf"}});
+        REQUIRE(res.status == 200);
+    }
+
+    const double want_count = 5 * (15 * 3 + 15 * 2);
+    const bool arrived = eventually(
+        [&] {
+            return scalar_query(backend.port(),
+                                "histogram_count(e2e_otlp_latency{overflow=\"true\"})") ==
+                   want_count;
+        },
+        60s, logs);
+    INFO("daemon metrics:\n" << mg::test::http_get(d.stats_port(), "/metrics").body);
+    REQUIRE(arrived);
+    CHECK(scalar_query(backend.port(), "histogram_sum(e2e_otlp_latency{overflow=\"true\"})") ==
+          want_count);
+    CHECK(scalar_query(backend.port(),
+                       "histogram_fraction(0, 1, e2e_otlp_latency{overflow=\"true\"})") ==
+          Approx(0.2));
+    CHECK(scalar_query(backend.port(), "count(e2e_otlp_latency)") == 11);
+    const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
+    CHECK(
+        mg::test::sample_value(page, "metrics_governor_overflow_points_lost_total").value_or(-1) ==
+        0);
 }
