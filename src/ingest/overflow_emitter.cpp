@@ -68,24 +68,32 @@ std::size_t overflow_emitter::emit_due(bool all) {
     const auto now_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(clock_.wall_now().time_since_epoch())
             .count();
-    // By tenant: a payload carries one tenant.
-    std::map<std::string, std::vector<overflow::emitted_series>> due;
+    // By tenant: a payload carries one tenant. And by protocol: what was folded from OTLP goes
+    // to a remote-write exporter as OTLP, so the exporter converts it as it converts the senders'
+    // own (names with their suffixes, e.g. a monotonic Sum's _total, label names sanitized,
+    // native histograms only when enabled; a delta Sum as the cumulative counter of its deltas),
+    // and the overflow series lands beside the series it stands for; the rest as remote write.
+    std::map<std::pair<std::string, bool>, std::vector<overflow::emitted_series>> due;
+    const bool prw = exporter_.check_source(protocol::source_protocol::remote_write_v1).ok();
     store_.collect(
         now_ms,
         [&](overflow::emitted_series&& s) {
-            auto& v = due[s.tenant];
+            const bool as_otlp = prw && s.from_otlp;
+            auto& v = due[{s.tenant, as_otlp}];
             v.push_back(std::move(s));
         },
         all);
     if (due.empty()) return 0;
-    const bool rw = exporter_.check_source(protocol::source_protocol::remote_write_v1).ok();
-    const bool otlp = !rw && exporter_.check_source(protocol::source_protocol::otlp_protobuf).ok();
     std::size_t sent = 0;
     std::string body;
     protocol::series_batch batch;
     std::vector<protocol::owned_series> owned;
     std::vector<std::uint8_t> keep;
-    for (auto& [tenant, series] : due) {
+    for (auto& [key, series] : due) {
+        const auto& tenant = key.first;
+        const bool rw = prw && !key.second;
+        const bool otlp =
+            !rw && exporter_.check_source(protocol::source_protocol::otlp_protobuf).ok();
         if (!rw && !otlp) {
             store_.count_refused(series.size());
             continue;
@@ -97,9 +105,9 @@ std::size_t overflow_emitter::emit_due(bool all) {
             const auto& s = series[i];
             protocol::owned_series o{
                 s.metric_name, s.labels, s.kind == overflow::fold_kind::counter, {}};
-            if (otlp && s.delta) {
-                // A delta Sum out: the folded deltas summed over the interval, one point; a new
-                // counter's 0 says nothing as a delta.
+            if (!prw && s.delta) {
+                // A delta Sum to an OTLP backend: the folded deltas summed over the interval, one
+                // point; a new counter's 0 says nothing as a delta.
                 if (s.interval_start_ms == INT64_MIN) continue;
                 samples[i].push_back({s.interval_sum, s.samples.back().timestamp_ms});
                 o.delta = true;
@@ -108,6 +116,10 @@ std::size_t overflow_emitter::emit_due(bool all) {
                 for (const auto& p : s.samples) samples[i].push_back({p.value, p.timestamp_ms});
             }
             o.samples = samples[i];
+            // One type on both sides: no copy.
+            o.histograms = s.histograms;
+            o.explicit_histograms = s.explicit_histograms;
+            o.summary = s.kind == overflow::fold_kind::summary;
             owned.push_back(o);
         }
         if (owned.empty()) continue;

@@ -7,6 +7,11 @@
 // The overflow series of OTLP delta Sums goes to an OTLP exporter as a delta Sum (the interval's
 // sum of the folded deltas), to a remote-write one as a cumulative counter (remote write has no
 // deltas).
+// A native histogram overflow series goes as float Histograms in remote write, as a cumulative
+// ExponentialHistogram in OTLP. Histogram overflow series folded from OTLP (exponential, explicit
+// bounds, summaries) go as OTLP to a remote-write exporter too, which converts them as it
+// converts the senders' own (native histograms only with -exporter-native-histograms; _bucket,
+// _count and _sum series), in requests of their own.
 //
 // A submit the exporter refuses (queue full, shutting down) loses that emission only: a counter's
 // next emission carries every increase since, so rate() sees nothing missing (a delta Sum's

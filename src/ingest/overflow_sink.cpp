@@ -36,11 +36,14 @@ void overflow_sink::fold(const protocol::series_batch& batch,
     thread_local protocol::series_samples read;
     thread_local std::vector<protocol::sum_shape> shapes;
     shapes.clear();
-    // OTLP: a Sum's temporality and monotonicity are its metric's, read from the request once.
+    // OTLP: a Sum's or histogram's temporality (and a Sum's monotonicity) are its metric's,
+    // read from the request once.
     if (batch.protocol() == protocol::source_protocol::otlp_protobuf) {
         for (std::size_t k = 0; k < refs.size() && shapes.empty(); ++k) {
-            if (decisions[k].overflow &&
-                batch.entry(ref_index[k]).kind == protocol::metric_kind::sum)
+            const auto kind = batch.entry(ref_index[k]).kind;
+            if (decisions[k].overflow && (kind == protocol::metric_kind::sum ||
+                                          kind == protocol::metric_kind::exponential_histogram ||
+                                          kind == protocol::metric_kind::histogram))
                 protocol::read_sum_shapes(batch, shapes);
         }
     }
@@ -62,7 +65,8 @@ void overflow_sink::fold(const protocol::series_batch& batch,
             lost += read.samples.size();  // a non-monotonic delta has no overflow series
             continue;
         }
-        if (read.samples.empty()) continue;
+        if (read.samples.empty() && read.histograms.empty() && read.explicit_histograms.empty())
+            continue;
         samples.clear();
         for (const auto& p : read.samples) samples.push_back({p.value, p.timestamp_ms});
         // keep_labels and the series' labels are both sorted by name: one merge.
@@ -82,13 +86,39 @@ void overflow_sink::fold(const protocol::series_batch& batch,
         t.kind = kind_of(s.metric_name, read.type);
         t.delta = read.type == protocol::series_type::delta_counter;
         t.aggregation = r.overflow_aggregation;
+        t.from_otlp = batch.protocol() == protocol::source_protocol::otlp_protobuf;
         t.max_tracked = static_cast<std::size_t>(r.overflow_max_tracked);
         t.interval = r.overflow_interval;
         const auto id =
             s.has_identity ? s.identity : cardinality::series_hash_sorted(s.metric_name, s.labels);
-        if (!store_.fold(t, id, samples, now_ms)) lost += samples.size();
+        if (!samples.empty() && !store_.fold(t, id, samples, now_ms)) lost += samples.size();
+        if (!read.histograms.empty()) lost += fold_histograms(t, id, read.histograms, now_ms);
+        if (!read.explicit_histograms.empty()) {
+            t.kind = batch.entry(i).kind == protocol::metric_kind::summary
+                         ? overflow::fold_kind::summary
+                         : overflow::fold_kind::explicit_histogram;
+            lost += read.explicit_histograms.size() -
+                    store_.fold_explicit_histograms(t, id, read.explicit_histograms, now_ms);
+        }
     }
     if (lost != 0) unfolded_.fetch_add(lost, std::memory_order_relaxed);
+}
+
+std::uint64_t overflow_sink::fold_histograms(const overflow::fold_target& target,
+                                             std::uint64_t series,
+                                             std::vector<histogram_sample>& histograms,
+                                             std::int64_t now_ms) {
+    // A gauge histogram is no counter: it has no increases to sum (lost, counted).
+    const auto gauge = [](const histogram_sample& h) {
+        return h.hint == histogram_reset_hint::gauge;
+    };
+    const auto n = histograms.size();
+    histograms.erase(std::remove_if(histograms.begin(), histograms.end(), gauge), histograms.end());
+    std::uint64_t lost = n - histograms.size();
+    if (histograms.empty()) return lost;
+    auto t = target;
+    t.kind = overflow::fold_kind::histogram;
+    return lost + histograms.size() - store_.fold_histograms(t, series, histograms, now_ms);
 }
 
 }  // namespace mg::ingest

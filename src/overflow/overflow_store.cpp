@@ -5,6 +5,8 @@
 #include <optional>
 
 #include "overflow/counter_fold.h"
+#include "overflow/explicit_histogram_fold.h"
+#include "overflow/histogram_fold.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -37,6 +39,7 @@ struct overflow_store::entry {
           metric_name(t.metric_name),
           kind(t.kind),
           delta(t.kind == fold_kind::counter && t.delta),
+          from_otlp(t.from_otlp),
           interval_ms((t.interval.count() > 0 ? t.interval : o.default_interval).count()),
           last_fold_ms(now_ms),
           next_emit_ms(now_ms + interval_ms) {
@@ -45,19 +48,32 @@ struct overflow_store::entry {
         std::sort(labels.begin(), labels.end());
         if (kind == fold_kind::counter) {
             counter.emplace(t.max_tracked);
+        } else if (kind == fold_kind::histogram) {
+            histogram.emplace(t.max_tracked);
+        } else if (kind == fold_kind::explicit_histogram || kind == fold_kind::summary) {
+            explicit_hist.emplace(t.max_tracked);
         } else {
             gauge.emplace(t.aggregation, o.staleness.count(), t.max_tracked);
         }
     }
 
-    std::size_t tracked() const { return counter ? counter->tracked() : gauge->tracked(); }
-    std::uint64_t evictions() const { return counter ? counter->evictions() : gauge->evictions(); }
+    std::size_t tracked() const {
+        if (histogram) return histogram->tracked();
+        if (explicit_hist) return explicit_hist->tracked();
+        return counter ? counter->tracked() : gauge->tracked();
+    }
+    std::uint64_t evictions() const {
+        if (histogram) return histogram->evictions();
+        if (explicit_hist) return explicit_hist->evictions();
+        return counter ? counter->evictions() : gauge->evictions();
+    }
 
     std::string tenant;
     std::string metric_name;
     std::vector<std::pair<std::string, std::string>> labels;
     fold_kind kind;
     bool delta;
+    bool from_otlp;
     std::int64_t interval_ms;
     std::int64_t last_fold_ms;  // wall time of the last fold, for `idle`
     // Sample time: the earliest sample of the first fold (a counter's 0 is stamped with it: the
@@ -70,7 +86,48 @@ struct overflow_store::entry {
     double emitted_total = 0;   // a delta counter's total at its last emission
     std::optional<counter_fold> counter;
     std::optional<gauge_fold> gauge;
+    std::optional<histogram_fold> histogram;
+    std::optional<explicit_histogram_fold> explicit_hist;
 };
+
+// An explicit-bounds histogram or summary overflow series' emission: zero counts (the total's
+// bounds) at the first folded sample's time once, then its total.
+void overflow_store::collect_explicit_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
+                                                emitted_series& em) {
+    const auto& total = e.explicit_hist->total();
+    if (!e.zero_emitted && e.first_ts <= now_ms) {
+        explicit_histogram_sample zero;
+        zero.histogram.bounds = total.bounds;
+        zero.histogram.bucket_counts.assign(total.bucket_counts.size(), 0.0);
+        zero.timestamp_ms = e.first_ts;
+        em.explicit_histograms.push_back(std::move(zero));
+        e.zero_emitted = true;
+        e.last_emit_ms = e.first_ts;
+    }
+    if (ts > e.last_emit_ms) em.explicit_histograms.push_back({total, ts});
+}
+
+// A histogram overflow series' emission, as a counter's: its empty histogram at the first
+// folded sample's time once, then its total when something newer was folded.
+void overflow_store::collect_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
+                                       emitted_series& em) {
+    const auto& total = e.histogram->total();
+    if (!e.zero_emitted && e.first_ts <= now_ms) {
+        histogram_sample zero;
+        zero.histogram.schema = total.schema;
+        zero.histogram.zero_threshold = total.zero_threshold;
+        zero.timestamp_ms = e.first_ts;
+        em.histograms.push_back(std::move(zero));
+        e.zero_emitted = true;
+        e.last_emit_ms = e.first_ts;
+    }
+    if (ts > e.last_emit_ms) {
+        histogram_sample now;
+        now.histogram = total;
+        now.timestamp_ms = ts;
+        em.histograms.push_back(std::move(now));
+    }
+}
 
 overflow_store::overflow_store(store_options options) : options_(options) {}
 
@@ -107,6 +164,8 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
         it = sh.series.emplace(key, std::make_unique<entry>(target, options_, now_ms)).first;
     }
     auto& e = *it->second;
+    // Floats have no place in a histogram overflow series.
+    if (e.histogram || e.explicit_hist) return false;
     const auto tracked_before = static_cast<std::int64_t>(e.tracked());
     const auto evictions_before = e.evictions();
     if (e.first_ts == INT64_MIN && !samples.empty()) {
@@ -134,6 +193,96 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
     return true;
 }
 
+overflow_store::entry* overflow_store::find_or_make(const fold_target& target, std::size_t samples,
+                                                    std::int64_t now_ms,
+                                                    std::unique_lock<std::mutex>& lock) {
+    thread_local std::string key;
+    key_of(target, key);
+    auto& sh = shards_[XXH3_64bits(key.data(), key.size()) % k_shards];
+    lock = std::unique_lock(sh.mu);
+    auto it = sh.series.find(key);
+    if (it == sh.series.end()) {
+        if (size_.load(std::memory_order_relaxed) >= options_.max_series) {
+            samples_refused_.fetch_add(samples, std::memory_order_relaxed);
+            return nullptr;
+        }
+        size_.fetch_add(1, std::memory_order_relaxed);
+        it = sh.series.emplace(key, std::make_unique<entry>(target, options_, now_ms)).first;
+    }
+    return it->second.get();
+}
+
+std::size_t overflow_store::fold_histograms(const fold_target& target, std::uint64_t series,
+                                            std::span<const histogram_sample> samples,
+                                            std::int64_t now_ms) {
+    // Nothing foldable (custom buckets): no overflow series made for it, none emitted.
+    const auto foldable = [](const histogram_sample& s) {
+        return foldable_schema(s.histogram.schema);
+    };
+    if (std::none_of(samples.begin(), samples.end(), foldable)) return 0;
+    fold_target t = target;
+    t.kind = fold_kind::histogram;
+    std::unique_lock<std::mutex> lock;
+    entry* found = find_or_make(t, samples.size(), now_ms, lock);
+    if (found == nullptr || !found->histogram) return 0;
+    auto& e = *found;
+    const auto tracked_before = static_cast<std::int64_t>(e.tracked());
+    const auto evictions_before = e.evictions();
+    if (e.first_ts == INT64_MIN) {
+        e.first_ts = INT64_MAX;
+        for (const auto& s : samples) {
+            if (foldable(s)) e.first_ts = std::min(e.first_ts, s.timestamp_ms);
+        }
+    }
+    std::size_t folded = 0;
+    for (const auto& s : samples) {
+        const bool ok = target.delta ? e.histogram->add_delta(s.histogram)
+                                     : e.histogram->add(series, s.histogram,
+                                                        s.hint == histogram_reset_hint::yes);
+        if (!ok) continue;
+        ++folded;
+        e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
+    }
+    e.last_fold_ms = std::max(e.last_fold_ms, now_ms);
+    tracked_.fetch_add(static_cast<std::int64_t>(e.tracked()) - tracked_before,
+                       std::memory_order_relaxed);
+    evictions_.fetch_add(e.evictions() - evictions_before, std::memory_order_relaxed);
+    series_folded_.fetch_add(1, std::memory_order_relaxed);
+    samples_folded_.fetch_add(folded, std::memory_order_relaxed);
+    return folded;
+}
+
+std::size_t overflow_store::fold_explicit_histograms(
+    const fold_target& target, std::uint64_t series,
+    std::span<const explicit_histogram_sample> samples, std::int64_t now_ms) {
+    if (samples.empty()) return 0;
+    std::unique_lock<std::mutex> lock;
+    entry* found = find_or_make(target, samples.size(), now_ms, lock);
+    if (found == nullptr || !found->explicit_hist || found->kind != target.kind) return 0;
+    auto& e = *found;
+    const auto tracked_before = static_cast<std::int64_t>(e.tracked());
+    const auto evictions_before = e.evictions();
+    if (e.first_ts == INT64_MIN) {
+        e.first_ts = INT64_MAX;
+        for (const auto& s : samples) e.first_ts = std::min(e.first_ts, s.timestamp_ms);
+    }
+    std::size_t folded = 0;
+    for (const auto& s : samples) {
+        const bool ok = target.delta ? e.explicit_hist->add_delta(s.histogram)
+                                     : e.explicit_hist->add(series, s.histogram);
+        if (!ok) continue;
+        ++folded;
+        e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
+    }
+    e.last_fold_ms = std::max(e.last_fold_ms, now_ms);
+    tracked_.fetch_add(static_cast<std::int64_t>(e.tracked()) - tracked_before,
+                       std::memory_order_relaxed);
+    evictions_.fetch_add(e.evictions() - evictions_before, std::memory_order_relaxed);
+    series_folded_.fetch_add(1, std::memory_order_relaxed);
+    samples_folded_.fetch_add(folded, std::memory_order_relaxed);
+    return folded;
+}
+
 std::size_t overflow_store::collect(std::int64_t now_ms,
                                     const std::function<void(emitted_series&&)>& out, bool all) {
     std::vector<emitted_series> due;
@@ -150,11 +299,16 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
                 }
                 emitted_series em;
                 em.kind = e.kind;
+                em.from_otlp = e.from_otlp;
                 // Stamped with the newest folded sample's time (never past now): the value is
                 // what the folded series said up to then. Nothing new folded: nothing emitted,
                 // as a series that stopped sends nothing.
                 const auto ts = std::min(e.newest_ts, now_ms);
-                if (e.counter) {
+                if (e.histogram) {
+                    collect_histogram(e, ts, now_ms, em);
+                } else if (e.explicit_hist) {
+                    collect_explicit_histogram(e, ts, now_ms, em);
+                } else if (e.counter) {
                     if (!e.zero_emitted && e.first_ts <= now_ms) {
                         em.samples.push_back({0, e.first_ts});
                         e.zero_emitted = true;
@@ -175,8 +329,12 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
                     if (auto v = e.gauge->value(now_ms)) em.samples.push_back({*v, ts});
                 }
                 e.next_emit_ms = now_ms + e.interval_ms;
-                if (!em.samples.empty()) {
-                    e.last_emit_ms = em.samples.back().timestamp_ms;
+                if (!em.samples.empty() || !em.histograms.empty() ||
+                    !em.explicit_histograms.empty()) {
+                    e.last_emit_ms = !em.histograms.empty() ? em.histograms.back().timestamp_ms
+                                     : !em.explicit_histograms.empty()
+                                         ? em.explicit_histograms.back().timestamp_ms
+                                         : em.samples.back().timestamp_ms;
                     em.tenant = e.tenant;
                     em.metric_name = e.metric_name;
                     em.labels = e.labels;
@@ -221,7 +379,23 @@ std::vector<series_state> overflow_store::save_state() const {
             st.last_emit_ms = e.last_emit_ms;
             st.zero_emitted = e.zero_emitted;
             st.emitted_total = e.emitted_total;
-            if (e.counter) {
+            st.from_otlp = e.from_otlp;
+            if (e.histogram) {
+                st.max_tracked = e.histogram->capacity();
+                st.histogram_total = e.histogram->total();
+                st.histogram_has_layout = e.histogram->has_layout();
+                e.histogram->for_each_tracked([&](std::uint64_t s, const native_histogram& h) {
+                    st.histogram_last.emplace_back(s, h);
+                });
+            } else if (e.explicit_hist) {
+                st.max_tracked = e.explicit_hist->capacity();
+                st.explicit_total = e.explicit_hist->total();
+                st.explicit_has_bounds = e.explicit_hist->has_layout();
+                e.explicit_hist->for_each_tracked(
+                    [&](std::uint64_t s, const explicit_histogram& h) {
+                        st.explicit_last.emplace_back(s, h);
+                    });
+            } else if (e.counter) {
                 st.max_tracked = e.counter->capacity();
                 st.total = e.counter->total();
                 e.counter->for_each_tracked(
@@ -256,6 +430,7 @@ std::size_t overflow_store::restore_state(std::vector<series_state> saved, std::
         t.aggregation = st.aggregation;
         t.max_tracked = static_cast<std::size_t>(st.max_tracked);
         t.interval = std::chrono::milliseconds(st.interval_ms);
+        t.from_otlp = st.from_otlp;
         auto e = std::make_unique<entry>(t, options_, now_ms);
         e->labels = std::move(st.labels);
         e->last_fold_ms = st.last_fold_ms;
@@ -264,7 +439,13 @@ std::size_t overflow_store::restore_state(std::vector<series_state> saved, std::
         e->last_emit_ms = st.last_emit_ms;
         e->zero_emitted = st.zero_emitted;
         e->emitted_total = st.emitted_total;
-        if (e->counter) {
+        if (e->histogram) {
+            e->histogram->restore(std::move(st.histogram_total), st.histogram_has_layout,
+                                  std::move(st.histogram_last));
+        } else if (e->explicit_hist) {
+            e->explicit_hist->restore(std::move(st.explicit_total), st.explicit_has_bounds,
+                                      std::move(st.explicit_last));
+        } else if (e->counter) {
             e->counter->restore(st.total, st.counter_last);
         } else {
             e->gauge->restore(st.gauge_latest, st.gauge_last_series);

@@ -9,6 +9,12 @@
 // (counter_fold) and starts at 0 when its first series is folded: its first emission is a 0 at
 // the time of the first folded sample (which adds nothing), then its total. A gauge's is an
 // aggregation over the folded series' latest values within the staleness window (gauge_fold).
+// A native histogram's (fold_histograms) is a counter bucket by bucket (histogram_fold): its
+// first emission is an empty histogram at the time of the first folded sample, then its total.
+// An OTLP explicit-bounds histogram's or summary's (fold_explicit_histograms) likewise
+// (explicit_histogram_fold: buckets, count and sum as counters). An overflow series holds one of
+// floats, native histograms or explicit ones, as the first fold made it; samples of another form
+// for it are not folded.
 //
 // Timestamps: an emission is stamped with the newest folded sample's timestamp (at most the
 // wall time of the emission), not the wall time: the total is what the folded series said up to
@@ -51,7 +57,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/explicit_histogram.h"
 #include "common/label_view.h"
+#include "common/native_histogram.h"
 #include "overflow/gauge_fold.h"
 #include "overflow/store_state.h"
 
@@ -69,10 +77,15 @@ struct fold_target {
     std::span<const label_view> kept_labels;
     std::string_view overflow_label;
     fold_kind kind = fold_kind::counter;
-    // The samples are increases, not a counter's values (OTLP delta Sums): a counter adds them
-    // as they are (a gauge ignores them).
+    // The samples are increases, not a counter's values (OTLP delta Sums, delta exponential
+    // histograms): a counter or histogram adds them as they are (a gauge ignores them).
     bool delta = false;
     gauge_aggregation aggregation = gauge_aggregation::sum;
+    // Read from an OTLP request. The emitter sends a histogram overflow series folded from OTLP
+    // (exponential, explicit bounds, summary) as OTLP, so that a remote-write exporter converts
+    // it as it converts the senders' own (native histograms only where the operator enabled
+    // them; _bucket, _count and _sum series).
+    bool from_otlp = false;
     std::size_t max_tracked = 100000;
     std::chrono::milliseconds interval{0};  // 0: the store's default
 };
@@ -83,7 +96,8 @@ struct fold_sample {
 };
 
 // One emission of one overflow series: one or two samples (a new counter's 0, then its value),
-// timestamps increasing.
+// timestamps increasing; a histogram overflow series' in `histograms` (an empty histogram first,
+// then its total; reset hints unknown), `samples` empty.
 struct emitted_series {
     std::string tenant;
     std::string metric_name;
@@ -96,6 +110,10 @@ struct emitted_series {
     bool delta = false;
     double interval_sum = 0;
     std::int64_t interval_start_ms = INT64_MIN;
+    std::vector<histogram_sample> histograms;
+    // An explicit_histogram or summary overflow series': the same, zero counts first.
+    std::vector<explicit_histogram_sample> explicit_histograms;
+    bool from_otlp = false;  // the fold_target's of the first fold
 };
 
 struct store_options {
@@ -127,9 +145,23 @@ class overflow_store {
 
     // Folds the samples of one series (identity `series`) into its overflow series, made on the
     // first sample. `now_ms` is the wall time (the new counter's 0 is written at it). Returns
-    // false when the overflow series would be new and the store is full (the samples are lost).
+    // false when the overflow series would be new and the store is full, or is a histogram
+    // overflow series (the samples are lost).
     bool fold(const fold_target& target, std::uint64_t series, std::span<const fold_sample> samples,
               std::int64_t now_ms);
+
+    // The same for the native histogram samples of one series, into a histogram overflow series
+    // (target.kind is taken as histogram). Returns how many were folded; the others are lost: the
+    // store full, an overflow series of floats under these labels, a schema outside -4..8.
+    std::size_t fold_histograms(const fold_target& target, std::uint64_t series,
+                                std::span<const histogram_sample> samples, std::int64_t now_ms);
+
+    // The same for OTLP Histogram (target.kind explicit_histogram) or Summary (summary) points.
+    // Returns how many were folded; the others are lost: the store full, an overflow series of
+    // another form under these labels, bounds other than the overflow series'.
+    std::size_t fold_explicit_histograms(const fold_target& target, std::uint64_t series,
+                                         std::span<const explicit_histogram_sample> samples,
+                                         std::int64_t now_ms);
 
     // Calls `out` for every overflow series due at `now_ms` (wall time; its interval since its
     // last emission has passed) with something new to say; forgets idle ones. `out` runs with
@@ -162,6 +194,15 @@ class overflow_store {
     };
     static constexpr std::size_t k_shards = 16;
     static void key_of(const fold_target& t, std::string& out);
+    // A histogram overflow series' emission into `em`, as a counter's (collect()).
+    static void collect_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
+                                  emitted_series& em);
+    static void collect_explicit_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
+                                           emitted_series& em);
+    // The overflow series of `target` (made when new), its shard locked by `lock`; null when
+    // the store is full (`samples` counted refused).
+    entry* find_or_make(const fold_target& target, std::size_t samples, std::int64_t now_ms,
+                        std::unique_lock<std::mutex>& lock);
 
     store_options options_;
     shard& shard_of(std::string_view key);

@@ -12,11 +12,15 @@
 #include <utility>
 #include <vector>
 
+#include "common/explicit_histogram.h"
+#include "common/native_histogram.h"
 #include "overflow/gauge_fold.h"
 
 namespace mg::overflow {
 
-enum class fold_kind : std::uint8_t { counter, gauge };
+// histogram: native histograms with exponential buckets, folded as counters bucket by bucket;
+// explicit_histogram, summary: OTLP Histogram (explicit bounds) and Summary points, the same.
+enum class fold_kind : std::uint8_t { counter, gauge, histogram, explicit_histogram, summary };
 
 struct series_state {
     std::string key;  // the store's key of the overflow series (tenant, name, labels)
@@ -32,8 +36,9 @@ struct series_state {
     std::int64_t last_emit_ms = 0;
     bool zero_emitted = false;
     std::uint64_t max_tracked = 0;
-    // A counter: its total (and for a delta one, the total at its last emission), and the last
-    // value of each folded series it remembers, most recently used first.
+    // What the fold keeps depends on the kind. A counter: its total (and for a delta one, the total
+    // at its last emission), and the last value of each folded series it remembers, most recently
+    // used first.
     double total = 0;
     double emitted_total = 0;
     std::vector<std::pair<std::uint64_t, double>> counter_last;
@@ -42,6 +47,16 @@ struct series_state {
     gauge_aggregation aggregation = gauge_aggregation::sum;
     std::vector<std::pair<std::uint64_t, gauge_fold::sample>> gauge_latest;
     std::uint64_t gauge_last_series = 0;
+    bool from_otlp = false;  // emitted as OTLP (overflow_store.h)
+    // A native histogram's total (has_layout: a sample set its schema and zero bucket) and the
+    // last histogram of each remembered folded series, most recently used first.
+    native_histogram histogram_total;
+    bool histogram_has_layout = false;
+    std::vector<std::pair<std::uint64_t, native_histogram>> histogram_last;
+    // An explicit-bounds histogram's or summary's: the same (has_bounds: a point set them).
+    explicit_histogram explicit_total;
+    bool explicit_has_bounds = false;
+    std::vector<std::pair<std::uint64_t, explicit_histogram>> explicit_last;
 };
 
 }  // namespace mg::overflow

@@ -36,6 +36,37 @@ bool get_count(detail::reader& r, std::size_t item_bytes, std::uint32_t& n) {
     return r.get(n) && static_cast<std::uint64_t>(n) * item_bytes <= r.left();
 }
 
+void put_double(detail::writer& w, double v) {
+    w.put(std::bit_cast<std::uint64_t>(v));
+}
+
+void put_buckets(detail::writer& w, const std::vector<histogram_bucket>& b) {
+    w.put(static_cast<std::uint32_t>(b.size()));
+    for (const auto& x : b) {
+        w.put(x.index);
+        put_double(w, x.count);
+    }
+}
+
+void put_native(detail::writer& w, const native_histogram& h) {
+    w.put(h.schema);
+    for (double v : {h.zero_threshold, h.zero_count, h.count, h.sum}) put_double(w, v);
+    put_buckets(w, h.positive);
+    put_buckets(w, h.negative);
+}
+
+void put_doubles(detail::writer& w, const std::vector<double>& v) {
+    w.put(static_cast<std::uint32_t>(v.size()));
+    for (double x : v) put_double(w, x);
+}
+
+void put_explicit(detail::writer& w, const explicit_histogram& h) {
+    put_doubles(w, h.bounds);
+    put_doubles(w, h.bucket_counts);
+    put_double(w, h.count);
+    put_double(w, h.sum);
+}
+
 void put_series(detail::writer& w, const overflow::series_state& s) {
     put_string(w, s.key);
     put_string(w, s.tenant);
@@ -66,12 +97,64 @@ void put_series(detail::writer& w, const overflow::series_state& s) {
         w.put(std::bit_cast<std::uint64_t>(v.value));
         w.put(v.timestamp_ms);
     }
+    w.put(static_cast<std::uint8_t>((s.from_otlp ? 1 : 0) | (s.histogram_has_layout ? 2 : 0) |
+                                    (s.explicit_has_bounds ? 4 : 0)));
+    put_native(w, s.histogram_total);
+    w.put(static_cast<std::uint32_t>(s.histogram_last.size()));
+    for (const auto& [id, h] : s.histogram_last) {
+        w.put(id);
+        put_native(w, h);
+    }
+    put_explicit(w, s.explicit_total);
+    w.put(static_cast<std::uint32_t>(s.explicit_last.size()));
+    for (const auto& [id, h] : s.explicit_last) {
+        w.put(id);
+        put_explicit(w, h);
+    }
 }
 
 bool get_double(detail::reader& r, double& out) {
     std::uint64_t bits = 0;
     if (!r.get(bits)) return false;
     out = std::bit_cast<double>(bits);
+    return true;
+}
+
+// What the folds take for granted (sorted unique bucket indexes, bounds increasing, one count
+// per bucket), checked so that a crafted file cannot break them; the CRC catches accidents.
+bool get_buckets(detail::reader& r, std::vector<histogram_bucket>& out) {
+    std::uint32_t n = 0;
+    if (!get_count(r, 12, n)) return false;
+    out.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        if (!r.get(out[i].index) || !get_double(r, out[i].count)) return false;
+        if (i > 0 && out[i].index <= out[i - 1].index) return false;
+    }
+    return true;
+}
+
+bool get_native(detail::reader& r, native_histogram& h) {
+    return r.get(h.schema) && get_double(r, h.zero_threshold) && get_double(r, h.zero_count) &&
+           get_double(r, h.count) && get_double(r, h.sum) && get_buckets(r, h.positive) &&
+           get_buckets(r, h.negative) && h.schema >= -4 && h.schema <= 8;
+}
+
+bool get_doubles(detail::reader& r, std::vector<double>& out) {
+    std::uint32_t n = 0;
+    if (!get_count(r, 8, n)) return false;
+    out.resize(n);
+    for (auto& v : out)
+        if (!get_double(r, v)) return false;
+    return true;
+}
+
+bool get_explicit(detail::reader& r, explicit_histogram& h) {
+    if (!get_doubles(r, h.bounds) || !get_doubles(r, h.bucket_counts) || !get_double(r, h.count) ||
+        !get_double(r, h.sum))
+        return false;
+    if (!h.bucket_counts.empty() && h.bucket_counts.size() != h.bounds.size() + 1) return false;
+    for (std::size_t i = 1; i < h.bounds.size(); ++i)
+        if (!(h.bounds[i] > h.bounds[i - 1])) return false;
     return true;
 }
 
@@ -85,7 +168,7 @@ bool get_series(detail::reader& r, overflow::series_state& s) {
         if (!get_string(r, name) || !get_string(r, value)) return false;
     std::uint8_t kind = 0, delta = 0, zero = 0, aggregation = 0;
     if (!r.get(kind) || !r.get(delta) || !r.get(zero) || !r.get(aggregation)) return false;
-    if (kind > static_cast<std::uint8_t>(overflow::fold_kind::gauge) ||
+    if (kind > static_cast<std::uint8_t>(overflow::fold_kind::summary) ||
         aggregation > static_cast<std::uint8_t>(overflow::gauge_aggregation::last) || delta > 1 ||
         zero > 1)
         return false;
@@ -107,6 +190,19 @@ bool get_series(detail::reader& r, overflow::series_state& s) {
     s.gauge_latest.resize(n);
     for (auto& [id, v] : s.gauge_latest)
         if (!r.get(id) || !get_double(r, v.value) || !r.get(v.timestamp_ms)) return false;
+    std::uint8_t flags = 0;
+    if (!r.get(flags) || flags > 7) return false;
+    s.from_otlp = (flags & 1) != 0;
+    s.histogram_has_layout = (flags & 2) != 0;
+    s.explicit_has_bounds = (flags & 4) != 0;
+    if (!get_native(r, s.histogram_total) || !get_count(r, 52, n)) return false;
+    s.histogram_last.resize(n);
+    for (auto& [id, h] : s.histogram_last)
+        if (!r.get(id) || !get_native(r, h)) return false;
+    if (!get_explicit(r, s.explicit_total) || !get_count(r, 32, n)) return false;
+    s.explicit_last.resize(n);
+    for (auto& [id, h] : s.explicit_last)
+        if (!r.get(id) || !get_explicit(r, h)) return false;
     return true;
 }
 

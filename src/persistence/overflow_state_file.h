@@ -9,10 +9,11 @@
 // overflow series at 0, one counter reset, as without the file.
 //
 // Format (version 1): gzip of the magic "MGOVFL", a u16 version, a u32 series count, the series
-// (strings as a u32 length and bytes, integers little-endian, doubles as their bits), and a CRC32
-// of everything before it. A file that fails to inflate, to verify or to parse is refused whole
-// (an error; the caller keeps it as `.corrupt` for a look and starts without it): a fold state
-// that is half right would undercount or jump.
+// (every field of overflow::series_state, the folds of every kind: counters, gauges, native and
+// explicit-bounds histograms; strings as a u32 length and bytes, integers little-endian, doubles
+// as their bits), and a CRC32 of everything before it. A file that fails to inflate, to verify or
+// to parse is refused whole (an error; the caller keeps it as `.corrupt` for a look and starts
+// without it): a fold state that is half right would undercount or jump.
 //
 // Pure functions over a file_system; any thread.
 #pragma once

@@ -3,8 +3,15 @@
 // (WriteRequest) and OTLP protobuf (ExportMetricsServiceRequest: one Metric per series, a
 // cumulative monotonic Sum for a counter (delta when the series says so), a Gauge otherwise, every
 // label a data point attribute), so they can go through the exporter as any sender's request does.
-// Not the request builders of mg_protocol_builders (tests' full-featured ones): only what an
-// overflow series needs. Pure functions; any thread.
+// A series of native histograms is a TimeSeries of Histograms in remote write (integer counts as
+// deltas when every count is a whole number, as instrumented clients send them; else float counts;
+// reset hint unknown, so the backend detects resets itself), a cumulative ExponentialHistogram in
+// OTLP (counts rounded to integers, as OTLP has no float counts). A series of explicit-bounds
+// histograms or summaries is a cumulative Histogram or a Summary (count and sum, no quantiles) in
+// OTLP only: they are folded from OTLP and sent as OTLP, which a remote-write exporter converts
+// (_bucket, _count, _sum); the remote write encoder leaves them out. Not the request builders of
+// mg_protocol_builders (tests' full-featured ones): only what an overflow series needs. Pure
+// functions; any thread.
 #pragma once
 
 #include <span>
@@ -12,6 +19,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/explicit_histogram.h"
+#include "common/native_histogram.h"
 #include "protocol/series_samples.h"
 
 namespace mg::protocol {
@@ -25,6 +34,11 @@ struct owned_series {
     // one (the first since start_ms): a delta monotonic Sum. Remote write has no deltas.
     bool delta = false;
     std::int64_t start_ms = 0;
+    // Native histograms (cumulative), timestamps increasing; a series has these or samples.
+    std::span<const histogram_sample> histograms = {};
+    // OTLP Histograms (explicit bounds) or, with `summary`, Summaries (count and sum).
+    std::span<const explicit_histogram_sample> explicit_histograms = {};
+    bool summary = false;
 };
 
 // Appends the encoded request to `out` (uncompressed protobuf).

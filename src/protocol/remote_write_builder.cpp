@@ -20,10 +20,44 @@ void write_owned_sample(wire_writer& w, std::uint32_t field, const owned_sample&
 
 void write_owned_histogram(wire_writer& w, std::uint32_t field, const owned_histogram& h) {
     // The same layout in 1.0 and 2.0; schema is a sint32.
+    constexpr std::uint32_t count_float = 2, zero_count_float = 7, negative_counts = 10,
+                            positive_counts = 13, reset_hint = 14;
     const std::size_t t = w.begin_message(field);
-    w.varint_field(v1::histogram_count_int, h.count);
+    if (h.float_form) {
+        w.double_field(count_float, h.count_float);
+    } else {
+        w.varint_field(v1::histogram_count_int, h.count);
+    }
     w.double_field(v1::histogram_sum, h.sum);
     w.sint64_field(v1::histogram_schema, h.schema);
+    if (h.zero_threshold != 0) w.double_field(v1::histogram_zero_threshold, h.zero_threshold);
+    if (h.float_form) {
+        if (h.zero_count_float != 0) w.double_field(zero_count_float, h.zero_count_float);
+    } else if (h.zero_count != 0) {
+        w.varint_field(v1::histogram_zero_count_int, h.zero_count);
+    }
+    const auto side = [&](const std::vector<owned_bucket_span>& spans,
+                          const std::vector<std::int64_t>& deltas,
+                          const std::vector<double>& counts, std::uint32_t spans_field,
+                          std::uint32_t deltas_field, std::uint32_t counts_field) {
+        for (const auto& s : spans) {
+            const std::size_t st = w.begin_message(spans_field);
+            w.varint_field(v1::span_offset, zigzag_encode32(s.offset));
+            w.varint_field(v1::span_length, s.length);
+            w.end_message(st);
+        }
+        if (!deltas.empty()) {
+            const std::size_t dt = w.begin_message(deltas_field);
+            for (const auto d : deltas) wire_writer::put_varint(w.out(), zigzag_encode64(d));
+            w.end_message(dt);
+        }
+        for (const double c : counts) w.double_field(counts_field, c);  // unpacked: also valid
+    };
+    side(h.negative_spans, h.negative_deltas, h.negative_counts, v1::histogram_negative_spans,
+         v1::histogram_negative_deltas, negative_counts);
+    side(h.positive_spans, h.positive_deltas, h.positive_counts, v1::histogram_positive_spans,
+         v1::histogram_positive_deltas, positive_counts);
+    if (h.reset_hint != 0) w.varint_field(reset_hint, h.reset_hint);
     w.int64_field(v1::histogram_timestamp, h.timestamp_ms);
     w.end_message(t);
 }

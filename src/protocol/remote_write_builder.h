@@ -30,12 +30,28 @@ struct owned_exemplar {
     std::int64_t timestamp_ms = 0;
 };
 
-// A minimal native histogram (count, sum, schema, timestamp): enough to test pass-through.
+struct owned_bucket_span {
+    std::int32_t offset = 0;
+    std::uint32_t length = 0;
+};
+
+// A native histogram: count, sum, schema and timestamp (enough to test pass-through), and for
+// the tests that read its buckets the zero bucket, spans with deltas (integer form) or absolute
+// counts (float form: count_float and zero_count_float instead of the integer counts), the reset
+// hint. Empty detail fields are not written.
 struct owned_histogram {
     std::uint64_t count = 0;
     double sum = 0;
     std::int32_t schema = 0;
     std::int64_t timestamp_ms = 0;
+    double zero_threshold = 0;
+    std::uint64_t zero_count = 0;
+    std::vector<owned_bucket_span> positive_spans{}, negative_spans{};
+    std::vector<std::int64_t> positive_deltas{}, negative_deltas{};
+    bool float_form = false;
+    double count_float = 0, zero_count_float = 0;
+    std::vector<double> positive_counts{}, negative_counts{};
+    std::uint32_t reset_hint = 0;  // 0 unknown, 1 yes, 2 no, 3 gauge
 };
 
 struct owned_timeseries {

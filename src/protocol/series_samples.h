@@ -1,20 +1,28 @@
-// series_samples: the float samples of one series of a decoded batch, read from its raw bytes
-// again (the decoders keep only views and counts), for the overflow folds (issue 21): the series
-// the governor folds are the only ones read twice. Also what the request says of the series'
-// kind: remote write 2.0 metadata, the OTLP metric kind.
+// series_samples: the float samples and native histograms of one series of a decoded batch, read
+// from its raw bytes again (the decoders keep only views and counts), for the overflow folds
+// (issue 21): the series the governor folds are the only ones read twice. Also what the request
+// says of the series' kind: remote write 2.0 metadata, the OTLP metric kind.
 //
-// Remote write 1.0/2.0: every Sample of the TimeSeries (value, timestamp in ms); native
-// histograms are not read (counted in `histograms`). OTLP protobuf: a gauge or sum data point's
-// value (as_double or as_int) at its time, a Sum's kind from its temporality and monotonicity
-// (read_sum_shapes); other point kinds, and OTLP/JSON (no raw bytes), give no samples. Pure
-// functions over the batch's bytes; any thread.
+// Remote write 1.0/2.0: every Sample of the TimeSeries (value, timestamp in ms) and every native
+// histogram (Histogram: integer or float counts, spans with deltas or absolute counts, schema,
+// zero bucket, reset hint, timestamp; read_native_histogram), both in wire order. OTLP protobuf:
+// a gauge or sum data point's value (as_double or as_int) at its time, a Sum's kind from its
+// temporality and monotonicity (read_sum_shapes); an ExponentialHistogram point as a native
+// histogram (bucket k + 1 for OTLP's k, a scale past 8 downscaled to 8; a counter, delta_counter
+// with delta temporality); a Histogram point (explicit bounds) or a Summary point (count and
+// sum, not its quantiles) as an explicit_histogram (a counter, a delta Histogram delta_counter).
+// OTLP/JSON (no raw bytes) gives no samples.
+// Pure functions over the batch's bytes; any thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "common/explicit_histogram.h"
+#include "common/native_histogram.h"
 #include "protocol/series_batch.h"
+#include "protocol/wire.h"
 
 namespace mg::protocol {
 
@@ -30,13 +38,22 @@ struct float_sample {
 
 struct series_samples {
     std::vector<float_sample> samples;
+    std::vector<histogram_sample> histograms;  // native histograms, OTLP exponential ones
+    std::vector<explicit_histogram_sample> explicit_histograms;  // OTLP Histogram, Summary
     series_type type = series_type::unknown;
-    std::uint32_t unreadable = 0;  // points that give no float sample (histograms, JSON, bad bytes)
+    std::uint32_t unreadable = 0;  // points read as neither (OTLP histograms, JSON, bad bytes)
 };
 
-// What an OTLP protobuf request says of the Sum points of a batch decoded from it: per point
-// (batch index), its metric's temporality and monotonicity. Read once per request that needs it
-// (the points' metric is not in the batch); points of other kinds get the zero shape.
+// One remote write Histogram message (its payload) into `out`: counts as doubles (count_int or
+// count_float, zero_count_int or zero_count_float), the buckets from spans and deltas (integer
+// form) or spans and absolute counts (float form), sorted by index. False for bytes that are no
+// Histogram: bad protobuf, spans whose lengths do not match the buckets, an index out of range.
+bool read_native_histogram(bytes_view payload, histogram_sample& out);
+
+// What an OTLP protobuf request says of the Sum and histogram points of a batch decoded from it:
+// per point (batch index), its metric's temporality and monotonicity (a histogram's: false).
+// Read once per request that needs it (the points' metric is not in the batch); points of other
+// kinds get the zero shape.
 struct sum_shape {
     std::uint8_t temporality = 0;  // 0 unspecified, 1 delta, 2 cumulative
     bool monotonic = false;
@@ -46,7 +63,8 @@ struct sum_shape {
 bool read_sum_shapes(const series_batch& batch, std::vector<sum_shape>& out);
 
 // Fills `out` (cleared first) with the samples of batch[i]. `shape`: batch[i]'s from
-// read_sum_shapes (OTLP Sum points), else null (an OTLP Sum is then a cumulative counter).
+// read_sum_shapes (OTLP Sum and histogram points), else null (an OTLP Sum or histogram is then
+// cumulative, a Sum monotonic).
 void read_series_samples(const series_batch& batch, std::size_t i, series_samples& out,
                          const sum_shape* shape = nullptr);
 

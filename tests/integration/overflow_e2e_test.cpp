@@ -12,6 +12,14 @@
 // asynchronously, so its query API is polled with a bounded deadline. The run lasts about 80 s:
 // rate()'s window must be full of overflow samples (-overflow-interval=2s), and the checks look
 // 10 s back, where every sample has arrived.
+//
+// Native histograms: the test itself remote-writes native histograms of two schemas (rounds a
+// second apart in sample time, sent at once) past a limit of 10 series; the backend
+// (--enable-feature=native-histograms) holds the 10 and one overflow histogram whose count, sum
+// and bucket fraction are the folded series' increases, the finer schema's buckets merged into the
+// coarser one's. The same with OTLP exponential histograms (scales 0 and 1): the overflow series
+// goes through the exporter's own OTLP conversion (-exporter-native-histograms) like the
+// senders' points.
 #include <boost/asio/executor_work_guard.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -26,12 +34,14 @@
 #include <vector>
 
 #include "http/server.h"
+#include "shared/otlp_builder.h"
 #include "shared/temp_dir.h"
 #include "support/daemon.h"
 #include "support/http_client.h"
 #include "support/metrics_page.h"
 #include "support/process.h"
 #include "support/prometheus_peer.h"
+#include "support/remote_write_client.h"
 #include "support/scrape_target.h"
 
 using namespace std::chrono_literals;
@@ -236,4 +246,173 @@ TEST_CASE(
             page,
             R"(metrics_governor_series_dropped_total{reason="cardinality_limit",rule="requests"})")
             .value_or(0) == 0);
+}
+
+TEST_CASE(
+    "overflow with a real prometheus backend: native histograms of two schemas fold bucket by "
+    "bucket into one overflow histogram",
+    "[e2e][overflow][histogram]") {
+    prometheus_peer backend(
+        "backend", k_backend_config,
+        {"--web.enable-remote-write-receiver", "--enable-feature=native-histograms"});
+    temp_dir dir;
+    dir.write("limits.yaml", R"yaml(rules:
+  - name: native
+    match:
+      metric_name: e2e_native_seconds
+    max_cardinality: 10
+    action: overflow
+)yaml");
+    running_daemon d(
+        {"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write",
+         "-limits-config", dir.file("limits.yaml"), "-flush-interval=100ms",
+         "-overflow-interval=1s"});
+    std::vector<child_process*> logs{&backend.process(), &d.process()};
+
+    // 40 series; ids 0-9 are admitted, 10-39 folded. Per round, an even id at schema 0 observes
+    // once in (0.5, 1] (bucket 0) and twice in (1, 2] (bucket 1); an odd id at schema 1 once in
+    // (1, 2^0.5] and once in (2^0.5, 2] (buckets 1 and 2), both within bucket 1 of schema 0. Every
+    // observation adds 1 to the sum. Large starting counts: a folded series' first sample adds
+    // nothing.
+    constexpr int k_series = 40, k_rounds = 6;
+    const std::int64_t base_ms = mg::test::unix_now_ms() - 60000;
+    const auto request = [&](int round) {
+        std::vector<mg::protocol::owned_timeseries> req;
+        for (int i = 0; i < k_series; ++i) {
+            mg::protocol::owned_timeseries t;
+            t.labels = {{"__name__", "e2e_native_seconds"}, {"id", std::to_string(i)}};
+            mg::protocol::owned_histogram h;
+            h.timestamp_ms = base_ms + 1000 * round;
+            h.zero_threshold = 0.001;
+            const std::int64_t r = 1000 + round;
+            if (i % 2 == 0) {
+                h.positive_spans = {{0, 2}};
+                h.positive_deltas = {r, r};  // buckets 0 and 1: r and 2r
+                h.count = static_cast<std::uint64_t>(3 * r);
+            } else {
+                h.schema = 1;
+                h.positive_spans = {{1, 2}};
+                h.positive_deltas = {r, 0};  // buckets 1 and 2: r each
+                h.count = static_cast<std::uint64_t>(2 * r);
+            }
+            h.sum = static_cast<double>(h.count);
+            t.histograms = {h};
+            req.push_back(std::move(t));
+        }
+        return mg::test::prw_body(req);
+    };
+    mg::test::http_client c("127.0.0.1", d.ingest_port());
+    for (int round = 0; round < k_rounds; ++round) {
+        const auto res = c.request(boost::beast::http::verb::post, "/api/v1/write", request(round),
+                                   mg::test::k_prw_headers);
+        REQUIRE(res.status == 204);
+    }
+
+    // 15 even and 15 odd folded series, 5 increases each: 15 x 3 + 15 x 2 observations a round.
+    const double want_count = 5 * (15 * 3 + 15 * 2);
+    const bool arrived = eventually(
+        [&] {
+            return scalar_query(backend.port(),
+                                "histogram_count(e2e_native_seconds{overflow=\"true\"})") ==
+                   want_count;
+        },
+        60s, logs);
+    INFO("daemon metrics:\n" << mg::test::http_get(d.stats_port(), "/metrics").body);
+    REQUIRE(arrived);
+    CHECK(scalar_query(backend.port(), "histogram_sum(e2e_native_seconds{overflow=\"true\"})") ==
+          want_count);
+    // Only the even series' bucket 0 is at or below 1: a fifth of the observations. An odd
+    // series' bucket 1 at schema 1 (1, 2^0.5] counted in (0.5, 1] would make it more.
+    CHECK(scalar_query(backend.port(),
+                       "histogram_fraction(0, 1, e2e_native_seconds{overflow=\"true\"})") ==
+          Approx(0.2));
+    CHECK(scalar_query(backend.port(), "count(e2e_native_seconds)") == 11);
+    const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
+    CHECK(
+        mg::test::sample_value(page, "metrics_governor_overflow_points_lost_total").value_or(-1) ==
+        0);
+    CHECK(mg::test::sample_value(page, "metrics_governor_overflow_tracked_series").value_or(0) ==
+          k_series - 10);
+}
+
+TEST_CASE(
+    "overflow with a real prometheus backend: OTLP exponential histograms fold into one overflow "
+    "histogram through the exporter's conversion",
+    "[e2e][overflow][histogram]") {
+    prometheus_peer backend(
+        "backend", k_backend_config,
+        {"--web.enable-remote-write-receiver", "--enable-feature=native-histograms"});
+    temp_dir dir;
+    dir.write("limits.yaml", R"yaml(rules:
+  - name: exponential
+    match:
+      metric_name: e2e_otlp_latency
+    max_cardinality: 10
+    action: overflow
+)yaml");
+    running_daemon d(
+        {"-exporter-endpoint=http://127.0.0.1:" + std::to_string(backend.port()) + "/api/v1/write",
+         "-exporter-native-histograms", "-limits-config", dir.file("limits.yaml"),
+         "-flush-interval=100ms", "-overflow-interval=1s"});
+    std::vector<child_process*> logs{&backend.process(), &d.process()};
+
+    // As the remote-write test above, in OTLP's indexing (bucket k covers (base^k, base^(k+1)]):
+    // an even id at scale 0 once in (0.5, 1] (k = -1) and twice in (1, 2] (k = 0); an odd id at
+    // scale 1 once in (1, 2^0.5] (k = 0) and once in (2^0.5, 2] (k = 1).
+    namespace ob = mg::test::otlp;
+    constexpr int k_series = 40, k_rounds = 6;
+    const auto base_ns = static_cast<std::uint64_t>(mg::test::unix_now_ms() - 60000) * 1000000ULL;
+    const auto request = [&](int round) {
+        std::vector<ob::point> points;
+        const std::uint64_t r = 1000 + static_cast<std::uint64_t>(round);
+        for (int i = 0; i < k_series; ++i) {
+            ob::point p;
+            p.attrs = {{"id", std::to_string(i)}};
+            p.time_ns = base_ns + 1000000000ULL * static_cast<std::uint64_t>(round);
+            p.zero_threshold = 0.001;
+            if (i % 2 == 0) {
+                p.pos_offset = -1;
+                p.pos_counts = {r, 2 * r};
+                p.count = 3 * r;
+            } else {
+                p.scale = 1;
+                p.pos_offset = 0;
+                p.pos_counts = {r, r};
+                p.count = 2 * r;
+            }
+            p.sum = static_cast<double>(p.count);
+            points.push_back(std::move(p));
+        }
+        ob::scope sc;
+        sc.metrics = {
+            {"e2e_otlp_latency", ob::metric_kind::exponential_histogram, 2, false, false, points}};
+        return ob::to_protobuf({ob::resource{{}, {sc}}});
+    };
+    mg::test::http_client c("127.0.0.1", d.ingest_port());
+    for (int round = 0; round < k_rounds; ++round) {
+        const auto res = c.request(boost::beast::http::verb::post, "/v1/metrics", request(round),
+                                   {{"Content-Type", "application/x-protobuf"}});
+        REQUIRE(res.status == 200);
+    }
+
+    const double want_count = 5 * (15 * 3 + 15 * 2);
+    const bool arrived = eventually(
+        [&] {
+            return scalar_query(backend.port(),
+                                "histogram_count(e2e_otlp_latency{overflow=\"true\"})") ==
+                   want_count;
+        },
+        60s, logs);
+    INFO("daemon metrics:\n" << mg::test::http_get(d.stats_port(), "/metrics").body);
+    REQUIRE(arrived);
+    CHECK(scalar_query(backend.port(), "histogram_sum(e2e_otlp_latency{overflow=\"true\"})") ==
+          want_count);
+    CHECK(scalar_query(backend.port(),
+                       "histogram_fraction(0, 1, e2e_otlp_latency{overflow=\"true\"})") ==
+          Approx(0.2));
+    CHECK(scalar_query(backend.port(), "count(e2e_otlp_latency)") == 11);
+    const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
+    CHECK(
+        mg::test::sample_value(page, "metrics_governor_overflow_points_lost_total").value_or(-1) ==
+        0);
 }

@@ -40,6 +40,8 @@ struct got_series {
     std::map<std::string, std::string> labels;
     std::vector<pr::float_sample> samples;
     std::uint8_t temporality = 0;  // an OTLP Sum's: 1 delta, 2 cumulative
+    std::vector<mg::histogram_sample> histograms;
+    std::vector<mg::explicit_histogram_sample> explicit_histograms;
 };
 
 class recording_exporter final : public mg::ingest::exporter_port {
@@ -47,6 +49,7 @@ class recording_exporter final : public mg::ingest::exporter_port {
     mg::status check_source(pr::source_protocol p) const override {
         const bool rw =
             p == pr::source_protocol::remote_write_v1 || p == pr::source_protocol::remote_write_v2;
+        if (!rw && converts_otlp) return {};  // a remote-write exporter converting OTLP
         if (rw == otlp_backend) return mg::make_error("not this protocol");
         return {};
     }
@@ -80,6 +83,8 @@ class recording_exporter final : public mg::ingest::exporter_port {
             pr::read_series_samples(batch, i, read);
             g.samples = read.samples;
             g.temporality = shapes[i].temporality;
+            g.histograms = read.histograms;
+            g.explicit_histograms = read.explicit_histograms;
             got.push_back(std::move(g));
         }
         return ex::submit_status::accepted;
@@ -95,6 +100,7 @@ class recording_exporter final : public mg::ingest::exporter_port {
     }
 
     bool otlp_backend = false;
+    bool converts_otlp = false;
     ex::submit_status answer = ex::submit_status::accepted;
     std::vector<got_series> got;
 };
@@ -415,12 +421,21 @@ rules:
              {"updown", ob::metric_kind::sum, 2, false, false, f.three_points(updown)},
              {"delta_updown", ob::metric_kind::sum, 1, false, false, f.three_points(updown)}});
     };
+    // A remote-write exporter, which converts OTLP (as the real one does): what was folded from
+    // OTLP goes to it as OTLP, so its converter names the overflow series as it names the
+    // senders' own (a monotonic Sum's _total), and a delta Sum as its cumulative counter.
+    f.exporter.converts_otlp = true;
     fold(5, 10);
     f.clock.advance(5s);
     fold(3, 7);
     f.emitter.emit_due();
     std::map<std::string, std::vector<pr::float_sample>> got;
-    for (const auto& g : f.exporter.overflow()) got[g.name] = g.samples;
+    for (const auto& g : f.exporter.overflow()) {
+        CHECK(g.protocol == "otlp");
+        CHECK(g.temporality != 1);
+        // OTLP: one entry per data point.
+        got[g.name].insert(got[g.name].end(), g.samples.begin(), g.samples.end());
+    }
     // deltas: two folded series, every delta an increase: 0, then 2 x (5 + 3).
     REQUIRE(got.count("deltas") == 1);
     REQUIRE(got["deltas"].size() == 2);
@@ -506,4 +521,257 @@ rules:
     CHECK(got[0].samples[0].timestamp_ms == t0 + 5000);
     CHECK(got[1].samples[0].value == 2);
     CHECK(got[1].samples[0].timestamp_ms == t0 + 10000);
+}
+
+TEST_CASE("overflow: native histograms fold bucket by bucket into one histogram series",
+          "[ingest][overflow][histogram]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: "nh"
+    max_cardinality: 2
+    action: overflow
+)");
+    const auto t0 = f.now_ms();
+    // Five histogram series with large counts; series 4 at the finer schema 1 (its buckets 1-2
+    // and 3-4 are buckets 1 and 2 of schema 0).
+    const auto histogram = [&](int id, int step) {
+        pr::owned_histogram h;
+        h.timestamp_ms = f.now_ms();
+        h.positive_spans = {{1, id == 4 ? 4u : 2u}};
+        if (id == 4) {
+            h.schema = 1;
+            const auto b = static_cast<std::int64_t>(1000 + step);
+            h.positive_deltas = {b, 0, 0, 0};
+            h.count = static_cast<std::uint64_t>(4 * b);
+        } else {
+            const auto b1 = static_cast<std::int64_t>(100 * id + step);
+            const auto b2 = static_cast<std::int64_t>(2 * step);
+            h.positive_deltas = {b1, b2 - b1};
+            h.count = static_cast<std::uint64_t>(b1 + b2);
+        }
+        h.sum = static_cast<double>(h.count) * 0.5;
+        return h;
+    };
+    const auto round = [&](int step) {
+        std::vector<pr::owned_timeseries> req;
+        for (int i = 0; i < 5; ++i) {
+            pr::owned_timeseries t;
+            t.labels = {{"__name__", "nh"}, {"id", std::to_string(i)}};
+            t.histograms = {histogram(i, step)};
+            req.push_back(std::move(t));
+        }
+        f.send(req);
+    };
+    round(0);
+    REQUIRE(f.exporter.got.size() == 2);  // ids 0 and 1 forwarded as themselves
+    CHECK(f.exporter.got[0].histograms.size() == 1);
+    for (int step = 1; step <= 5; ++step) {
+        f.clock.advance(1s);
+        round(step);
+    }
+    CHECK(f.emitter.emit_due() == 1);
+    auto o = f.exporter.overflow();
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].name == "nh");
+    CHECK(o[0].labels == std::map<std::string, std::string>{{"overflow", "true"}});
+    CHECK(o[0].samples.empty());
+    // Decoded from the emitted remote write 1.0 request: an empty histogram when the first
+    // series was folded, then the sum of the increases, bucket by bucket, at schema 0.
+    REQUIRE(o[0].histograms.size() == 2);
+    CHECK(o[0].histograms[0].timestamp_ms == t0);
+    CHECK(o[0].histograms[0].histogram.count == 0);
+    const auto& h = o[0].histograms[1].histogram;
+    CHECK(o[0].histograms[1].timestamp_ms == t0 + 5000);
+    CHECK(h.schema == 0);
+    // ids 2 and 3: bucket 1 +5 and bucket 2 +10 each; id 4: +5 in each of its four buckets.
+    REQUIRE(h.positive.size() == 2);
+    CHECK(h.positive[0] == mg::histogram_bucket{1, 5 + 5 + 10});
+    CHECK(h.positive[1] == mg::histogram_bucket{2, 10 + 10 + 10});
+    CHECK(h.count == 50);
+    CHECK(h.sum == 25);
+    CHECK(h.negative.empty());
+    CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 0);
+
+    // A reset of series 2 (its counts back near 0) adds what it counted since; a gauge
+    // histogram is not folded (lost, counted).
+    f.clock.advance(5s);
+    std::vector<pr::owned_timeseries> req(2);
+    req[0].labels = {{"__name__", "nh"}, {"id", "2"}};
+    req[0].histograms = {histogram(0, 3)};  // buckets 3 and 6: below 205 and 10
+    req[1].labels = {{"__name__", "nh"}, {"id", "3"}};
+    req[1].histograms = {histogram(3, 5)};
+    req[1].histograms[0].reset_hint = 3;
+    f.send(req);
+    CHECK(f.emitter.emit_due() == 1);
+    o = f.exporter.overflow();
+    REQUIRE(o.size() == 2);
+    REQUIRE(o[1].histograms.size() == 1);
+    const auto& r = o[1].histograms[0].histogram;
+    REQUIRE(r.positive.size() == 2);
+    CHECK(r.positive[0] == mg::histogram_bucket{1, 20 + 3});
+    CHECK(r.positive[1] == mg::histogram_bucket{2, 30 + 6});
+    CHECK(r.count == 59);
+    CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 1);
+}
+
+TEST_CASE("overflow: OTLP exponential histograms, cumulative and delta, emitted as OTLP",
+          "[ingest][overflow][histogram]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: "cumulative|delta"
+    max_cardinality: 1
+    action: overflow
+)");
+    // An OTLP exporter, or a remote-write one converting OTLP: histograms folded from OTLP go
+    // to both as OTLP (the remote-write exporter converts them as it converts the senders').
+    const bool otlp_backend = GENERATE(true, false);
+    INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
+    f.exporter.otlp_backend = otlp_backend;
+    f.exporter.converts_otlp = !otlp_backend;
+    const auto fold = [&](std::uint64_t step) {
+        const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
+        std::vector<ob::point> c, d;
+        for (int i = 0; i < 3; ++i) {
+            ob::point p;
+            p.attrs = {{"id", std::to_string(i)}};
+            p.time_ns = ns;
+            p.scale = 0;
+            p.pos_offset = 0;  // Prometheus' buckets 1 and 2
+            p.pos_counts = {100 + step, 2 * step};
+            p.count = 100 + 3 * step;
+            p.sum = static_cast<double>(p.count);
+            c.push_back(p);
+            p.pos_counts = {1, 2};  // each delta point: 1 and 2 more
+            p.count = 3;
+            p.sum = 3;
+            d.push_back(p);
+        }
+        ob::scope sc;
+        sc.metrics = {{"cumulative", ob::metric_kind::exponential_histogram, 2, false, false, c},
+                      {"delta", ob::metric_kind::exponential_histogram, 1, false, false, d}};
+        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+        pr::series_batch batch;
+        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
+        std::vector<mg::limits::series_ref> refs;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
+            index.push_back(i);
+        }
+        std::vector<mg::limits::decision> dec(refs.size());
+        f.governor.decide(refs, dec);
+        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+    };
+    fold(0);
+    f.clock.advance(5s);
+    fold(5);
+    CHECK(f.emitter.emit_due() == 2);
+    CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 0);
+    // The OTLP exporter got ExponentialHistogram points (one series per point in its batch):
+    // read back as the remote-write conversion of them would carry them.
+    std::map<std::string, std::vector<std::uint64_t>> count_by_name;
+    for (const auto& g : f.exporter.got) {
+        if (g.labels.count("overflow") == 0) continue;
+        CHECK(g.protocol == "otlp");
+        REQUIRE(g.histograms.size() == 1);
+        count_by_name[g.name].push_back(
+            static_cast<std::uint64_t>(g.histograms[0].histogram.count));
+        if (g.histograms[0].histogram.count == 0) continue;
+        const auto& h = g.histograms[0].histogram;
+        REQUIRE(h.positive.size() == 2);
+        if (g.name == "cumulative") {
+            // Two folded series, each +5 in bucket 1 and +10 in bucket 2.
+            CHECK(h.positive[0] == mg::histogram_bucket{1, 10});
+            CHECK(h.positive[1] == mg::histogram_bucket{2, 20});
+        } else {
+            // Two folded series, two delta points each: every point added as it is.
+            CHECK(h.positive[0] == mg::histogram_bucket{1, 4});
+            CHECK(h.positive[1] == mg::histogram_bucket{2, 8});
+        }
+    }
+    CHECK(count_by_name == std::map<std::string, std::vector<std::uint64_t>>{
+                               {"cumulative", {0, 30}}, {"delta", {0, 12}}});
+}
+
+TEST_CASE("overflow: OTLP histograms and summaries fold buckets, count and sum as counters",
+          "[ingest][overflow][histogram]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: "latency|rpc"
+    max_cardinality: 1
+    action: overflow
+)");
+    const bool otlp_backend = GENERATE(true, false);
+    INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
+    f.exporter.otlp_backend = otlp_backend;
+    f.exporter.converts_otlp = !otlp_backend;
+    const auto fold = [&](std::uint64_t step, std::vector<double> bounds) {
+        const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
+        std::vector<ob::point> h, q;
+        for (int i = 0; i < 3; ++i) {
+            ob::point p;
+            p.attrs = {{"id", std::to_string(i)}};
+            p.time_ns = ns;
+            p.bounds = bounds;
+            p.bucket_counts = {50 + step, step, 2 * step};
+            p.count = 50 + 4 * step;
+            p.sum = static_cast<double>(10 * step);
+            h.push_back(p);
+            ob::point s;
+            s.attrs = p.attrs;
+            s.time_ns = ns;
+            s.count = 1000 + step;
+            s.sum = static_cast<double>(2 * step);
+            s.quantiles = {{0.5, static_cast<double>(step)}};
+            q.push_back(s);
+        }
+        ob::scope sc;
+        sc.metrics = {{"latency", ob::metric_kind::histogram, 2, false, false, h},
+                      {"rpc", ob::metric_kind::summary, 0, false, false, q}};
+        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
+        pr::series_batch batch;
+        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
+        std::vector<mg::limits::series_ref> refs;
+        std::vector<std::size_t> index;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
+            index.push_back(i);
+        }
+        std::vector<mg::limits::decision> dec(refs.size());
+        f.governor.decide(refs, dec);
+        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+    };
+    fold(0, {0.1, 1});
+    f.clock.advance(5s);
+    fold(5, {0.1, 1});
+    // Other bounds in a folded series' histogram: lost, counted (two folded series).
+    fold(6, {0.5, 1});
+    CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 2);
+    CHECK(f.emitter.emit_due() == 2);
+    // Each exporter got OTLP: a Histogram and a Summary (no quantiles), one series per point.
+    std::map<std::string, mg::explicit_histogram> last;
+    for (const auto& g : f.exporter.got) {
+        if (g.labels.count("overflow") == 0) continue;
+        CHECK(g.protocol == "otlp");
+        REQUIRE(g.explicit_histograms.size() == 1);
+        last[g.name] = g.explicit_histograms[0].histogram;
+    }
+    REQUIRE(last.count("latency") == 1);
+    REQUIRE(last.count("rpc") == 1);
+    // Two folded series, each +5, +5, +10 in the buckets, +20 count, +50 sum.
+    CHECK(last["latency"].bounds == std::vector<double>{0.1, 1});
+    CHECK(last["latency"].bucket_counts == std::vector<double>{10, 10, 20});
+    CHECK(last["latency"].count == 40);
+    CHECK(last["latency"].sum == 100);
+    // The summaries of the third round folded too (no bounds to differ): +6 count, +12 sum
+    // each.
+    CHECK(last["rpc"].bucket_counts.empty());
+    CHECK(last["rpc"].count == 12);
+    CHECK(last["rpc"].sum == 24);
 }

@@ -238,3 +238,174 @@ TEST_CASE("overflow store: a delta counter says what each interval added", "[ove
     CHECK(e[0].interval_sum == 2);
     CHECK(e[0].interval_start_ms == 15000);
 }
+
+TEST_CASE("overflow store: a histogram overflow series, its empty first emission, then its total",
+          "[overflow][store][histogram]") {
+    store_options o;
+    o.default_interval = 10s;
+    overflow_store s(o);
+    fold_target t;
+    t.metric_name = "latency_seconds";
+    t.overflow_label = "overflow";
+    const auto h = [](std::int64_t ts, double b1, double b2, std::int32_t schema = 0) {
+        mg::histogram_sample x;
+        x.histogram.schema = schema;
+        x.histogram.positive = {{1, b1}, {2, b2}};
+        x.histogram.count = b1 + b2;
+        x.histogram.sum = b1 + 2 * b2;
+        x.timestamp_ms = ts;
+        return x;
+    };
+    const std::vector<mg::histogram_sample> a0{h(1000, 10, 10)}, b0{h(1500, 50, 5)};
+    CHECK(s.fold_histograms(t, 1, a0, 1000) == 1);
+    CHECK(s.fold_histograms(t, 2, b0, 1500) == 1);
+    const std::vector<mg::histogram_sample> a1{h(6000, 12, 10), h(7000, 13, 11)},
+        b1{h(6500, 50, 8)};
+    CHECK(s.fold_histograms(t, 1, a1, 7000) == 2);
+    CHECK(s.fold_histograms(t, 2, b1, 7000) == 1);
+    // Floats under the same labels have no place in it; custom buckets are not folded.
+    const fold_sample f[] = {{1, 7000}};
+    CHECK_FALSE(s.fold(t, 3, f, 7000));
+    auto custom = h(7000, 1, 1, -53);
+    CHECK(s.fold_histograms(t, 4, {&custom, 1}, 7000) == 0);
+
+    auto e = collect(s, 11000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].kind == fold_kind::histogram);
+    CHECK(e[0].samples.empty());
+    REQUIRE(e[0].histograms.size() == 2);
+    CHECK(e[0].histograms[0].timestamp_ms == 1000);
+    CHECK(e[0].histograms[0].histogram.count == 0);
+    CHECK(e[0].histograms[0].histogram.positive.empty());
+    const auto& total = e[0].histograms[1].histogram;
+    CHECK(e[0].histograms[1].timestamp_ms == 7000);
+    // Series 1: +3 in bucket 1, +1 in bucket 2; series 2: +3 in bucket 2.
+    REQUIRE(total.positive.size() == 2);
+    CHECK(total.positive[0] == mg::histogram_bucket{1, 3});
+    CHECK(total.positive[1] == mg::histogram_bucket{2, 4});
+    CHECK(total.count == 7);
+    CHECK(total.sum == 3 + 2 * 4);
+    CHECK(s.stats().tracked == 2);
+    CHECK(s.stats().samples_folded == 5);
+
+    // A coarser series: the total goes to its schema; the next emission carries it.
+    const std::vector<mg::histogram_sample> c0{h(12000, 1, 1, -1)};
+    CHECK(s.fold_histograms(t, 5, c0, 12000) == 1);
+    e = collect(s, 21000);
+    REQUIRE(e.size() == 1);
+    REQUIRE(e[0].histograms.size() == 1);
+    CHECK(e[0].histograms[0].timestamp_ms == 12000);
+    CHECK(e[0].histograms[0].histogram.schema == -1);
+    // Schema 0 -> -1: buckets 1 and 2 are one, bucket 1.
+    REQUIRE(e[0].histograms[0].histogram.positive.size() == 1);
+    CHECK(e[0].histograms[0].histogram.positive[0] == mg::histogram_bucket{1, 7});
+
+    // Delta points add as they are.
+    t.delta = true;
+    const std::vector<mg::histogram_sample> d{h(22000, 2, 0, -1)};
+    CHECK(s.fold_histograms(t, 6, d, 22000) == 1);
+    e = collect(s, 31000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].histograms.back().histogram.count == 9);
+}
+
+TEST_CASE("overflow store: explicit-bounds histogram and summary overflow series",
+          "[overflow][store][histogram]") {
+    store_options o;
+    o.default_interval = 10s;
+    overflow_store s(o);
+    fold_target t;
+    t.metric_name = "latency";
+    t.overflow_label = "overflow";
+    t.kind = fold_kind::explicit_histogram;
+    const auto h = [](std::int64_t ts, double b0, double b1) {
+        mg::explicit_histogram_sample x;
+        x.histogram.bounds = {1};
+        x.histogram.bucket_counts = {b0, b1};
+        x.histogram.count = b0 + b1;
+        x.histogram.sum = b0 + 2 * b1;
+        x.timestamp_ms = ts;
+        return x;
+    };
+    const std::vector<mg::explicit_histogram_sample> a0{h(1000, 5, 5)}, a1{h(6000, 7, 8)};
+    CHECK(s.fold_explicit_histograms(t, 1, a0, 1000) == 1);
+    CHECK(s.fold_explicit_histograms(t, 1, a1, 6000) == 1);
+    // Another form under the same labels: not folded.
+    auto q = t;
+    q.kind = fold_kind::summary;
+    CHECK(s.fold_explicit_histograms(q, 2, a1, 6000) == 0);
+    const std::vector<mg::histogram_sample> native{mg::histogram_sample{}};
+    CHECK(s.fold_histograms(t, 3, native, 6000) == 0);
+    const auto e = collect(s, 11000);
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].kind == fold_kind::explicit_histogram);
+    REQUIRE(e[0].explicit_histograms.size() == 2);
+    CHECK(e[0].explicit_histograms[0].timestamp_ms == 1000);
+    CHECK(e[0].explicit_histograms[0].histogram.bounds == std::vector<double>{1});
+    CHECK(e[0].explicit_histograms[0].histogram.bucket_counts == std::vector<double>{0, 0});
+    CHECK(e[0].explicit_histograms[1].timestamp_ms == 6000);
+    CHECK(e[0].explicit_histograms[1].histogram.bucket_counts == std::vector<double>{2, 3});
+    CHECK(e[0].explicit_histograms[1].histogram.count == 5);
+    CHECK(e[0].explicit_histograms[1].histogram.sum == 8);
+}
+
+TEST_CASE("overflow store: histogram overflow series go on across a restart too",
+          "[overflow][store][histogram]") {
+    store_options o;
+    o.default_interval = 10s;
+    overflow_store before(o);
+    fold_target t;
+    t.metric_name = "latency_seconds";
+    t.overflow_label = "overflow";
+    fold_target x = t;
+    x.metric_name = "rpc";
+    x.from_otlp = true;
+    x.kind = fold_kind::explicit_histogram;
+    const auto h = [](std::int64_t ts, double b1, double b2) {
+        mg::histogram_sample s;
+        s.histogram.positive = {{1, b1}, {2, b2}};
+        s.histogram.count = b1 + b2;
+        s.histogram.sum = b1 + 2 * b2;
+        s.timestamp_ms = ts;
+        return s;
+    };
+    const auto e = [](std::int64_t ts, double b0, double b1) {
+        mg::explicit_histogram_sample s;
+        s.histogram = {{1.0}, {b0, b1}, b0 + b1, b0 + b1};
+        s.timestamp_ms = ts;
+        return s;
+    };
+    const std::vector<mg::histogram_sample> h0{h(1000, 10, 10)}, h1{h(2000, 12, 11)};
+    REQUIRE(before.fold_histograms(t, 1, h0, 1000) == 1);
+    REQUIRE(before.fold_histograms(t, 1, h1, 2000) == 1);  // +2, +1
+    const std::vector<mg::explicit_histogram_sample> e0{e(1000, 5, 5)}, e1{e(2000, 6, 7)};
+    REQUIRE(before.fold_explicit_histograms(x, 7, e0, 1000) == 1);
+    REQUIRE(before.fold_explicit_histograms(x, 7, e1, 2000) == 1);  // +1, +2
+    REQUIRE(collect(before, 20000).size() == 2);
+
+    overflow_store after(o);
+    REQUIRE(after.restore_state(before.save_state(), 21000) == 2);
+    CHECK(after.stats().tracked == 2);
+    // The remembered series' next samples add their increases to the saved totals.
+    const std::vector<mg::histogram_sample> h2{h(30000, 15, 11)};
+    REQUIRE(after.fold_histograms(t, 1, h2, 30000) == 1);  // +3, +0
+    const std::vector<mg::explicit_histogram_sample> e2{e(30000, 6, 10)};
+    REQUIRE(after.fold_explicit_histograms(x, 7, e2, 30000) == 1);  // +0, +3
+    const auto next = collect(after, 40000);
+    REQUIRE(next.size() == 2);
+    for (const auto& em : next) {
+        if (em.kind == fold_kind::histogram) {
+            REQUIRE(em.histograms.size() == 1);  // no new empty histogram
+            CHECK(em.histograms[0].timestamp_ms == 30000);
+            CHECK(em.histograms[0].histogram.positive ==
+                  std::vector<mg::histogram_bucket>{{1, 5}, {2, 1}});
+            CHECK(em.histograms[0].histogram.count == 6);
+        } else {
+            CHECK(em.from_otlp);
+            REQUIRE(em.explicit_histograms.size() == 1);
+            CHECK(em.explicit_histograms[0].histogram.bounds == std::vector<double>{1.0});
+            CHECK(em.explicit_histograms[0].histogram.bucket_counts == std::vector<double>{1, 5});
+            CHECK(em.explicit_histograms[0].histogram.count == 6);
+        }
+    }
+}

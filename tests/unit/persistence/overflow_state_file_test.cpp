@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 
 #include "persistence/tracker_codec.h"
@@ -49,7 +50,44 @@ std::vector<ov::series_state> sample_state() {
     g.gauge_latest = {{1, {-2.5, 1700000000100}},
                       {2, {std::numeric_limits<double>::quiet_NaN(), 5}}};
     g.gauge_last_series = 2;
-    return {c, g};
+    ov::series_state h;
+    h.key = "0:1:h8:overflow";
+    h.metric_name = "h";
+    h.labels = {{"overflow", "true"}};
+    h.kind = ov::fold_kind::histogram;
+    h.from_otlp = true;
+    h.interval_ms = 1000;
+    h.max_tracked = 10;
+    h.histogram_has_layout = true;
+    h.histogram_total.schema = -2;
+    h.histogram_total.zero_threshold = 1e-9;
+    h.histogram_total.zero_count = 1;
+    h.histogram_total.count = 6;
+    h.histogram_total.sum = 12.5;
+    h.histogram_total.positive = {{-3, 2}, {4, 3}};
+    h.histogram_total.negative = {{1, 0.5}};
+    h.histogram_last = {{9, h.histogram_total}, {10, {}}};
+    ov::series_state x;
+    x.key = "0:1:x8:overflow";
+    x.metric_name = "x";
+    x.kind = ov::fold_kind::summary;
+    x.interval_ms = 1000;
+    x.max_tracked = 10;
+    x.explicit_has_bounds = true;
+    x.explicit_total = {{0.5, 1}, {1, 2, 3}, 6, 4.25};
+    x.explicit_last = {{11, x.explicit_total}, {12, {{}, {}, 2, 1}}};
+    return {c, g, h, x};
+}
+
+bool same(const mg::native_histogram& a, const mg::native_histogram& b) {
+    return a.schema == b.schema && a.zero_threshold == b.zero_threshold &&
+           a.zero_count == b.zero_count && a.count == b.count && a.sum == b.sum &&
+           a.positive == b.positive && a.negative == b.negative;
+}
+
+bool same(const mg::explicit_histogram& a, const mg::explicit_histogram& b) {
+    return a.bounds == b.bounds && a.bucket_counts == b.bucket_counts && a.count == b.count &&
+           a.sum == b.sum;
 }
 
 void check_equal(const ov::series_state& a, const ov::series_state& b) {
@@ -79,6 +117,21 @@ void check_equal(const ov::series_state& a, const ov::series_state& b) {
         CHECK(a.gauge_latest[i].second.timestamp_ms == b.gauge_latest[i].second.timestamp_ms);
     }
     CHECK(a.gauge_last_series == b.gauge_last_series);
+    CHECK(a.from_otlp == b.from_otlp);
+    CHECK(a.histogram_has_layout == b.histogram_has_layout);
+    CHECK(same(a.histogram_total, b.histogram_total));
+    REQUIRE(a.histogram_last.size() == b.histogram_last.size());
+    for (std::size_t i = 0; i < a.histogram_last.size(); ++i) {
+        CHECK(a.histogram_last[i].first == b.histogram_last[i].first);
+        CHECK(same(a.histogram_last[i].second, b.histogram_last[i].second));
+    }
+    CHECK(a.explicit_has_bounds == b.explicit_has_bounds);
+    CHECK(same(a.explicit_total, b.explicit_total));
+    REQUIRE(a.explicit_last.size() == b.explicit_last.size());
+    for (std::size_t i = 0; i < a.explicit_last.size(); ++i) {
+        CHECK(a.explicit_last[i].first == b.explicit_last[i].first);
+        CHECK(same(a.explicit_last[i].second, b.explicit_last[i].second));
+    }
 }
 
 }  // namespace
@@ -88,9 +141,8 @@ TEST_CASE("overflow state file: every field comes back", "[persistence][overflow
     const auto bytes = mp::encode_overflow_state(state);
     auto back = mp::decode_overflow_state(bytes);
     REQUIRE(back.ok());
-    REQUIRE(back->size() == 2);
-    check_equal((*back)[0], state[0]);
-    check_equal((*back)[1], state[1]);
+    REQUIRE(back->size() == state.size());
+    for (std::size_t i = 0; i < state.size(); ++i) check_equal((*back)[i], state[i]);
     CHECK(mp::decode_overflow_state(mp::encode_overflow_state({})).ok());
 }
 
@@ -116,6 +168,20 @@ TEST_CASE("overflow state file: any damage refuses the whole file", "[persistenc
     const auto refused = mp::decode_overflow_state(lying + tail);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error_message().find("count") != std::string::npos);
+    // Well-formed bytes that would break a fold's invariants are refused as well: buckets out of
+    // order, a schema no fold makes, bounds not increasing, counts that do not match the bounds.
+    const auto crafted = [](const std::function<void(ov::series_state&)>& edit) {
+        auto st = sample_state();
+        edit(st[2].kind == ov::fold_kind::histogram ? st[2] : st[0]);
+        return mp::decode_overflow_state(mp::encode_overflow_state(st)).ok();
+    };
+    CHECK(crafted([](ov::series_state&) {}));
+    CHECK_FALSE(crafted([](ov::series_state& h) {
+        h.histogram_total.positive = {{4, 1}, {-3, 1}};
+    }));
+    CHECK_FALSE(crafted([](ov::series_state& h) { h.histogram_last[1].second.schema = 9; }));
+    CHECK_FALSE(crafted([](ov::series_state& h) { h.explicit_total.bounds = {2, 1}; }));
+    CHECK_FALSE(crafted([](ov::series_state& h) { h.explicit_total = {{1}, {1, 2, 3}, 6, 0}; }));
 }
 
 TEST_CASE("overflow state file: written 0600, read once, damage kept aside",
@@ -138,8 +204,8 @@ TEST_CASE("overflow state file: written 0600, read once, damage kept aside",
     auto loaded = mp::load_overflow_state(fs, dir.path());
     REQUIRE(loaded.ok());
     CHECK(loaded->found);
-    REQUIRE(loaded->state.size() == 2);
-    check_equal(loaded->state[0], sample_state()[0]);
+    REQUIRE(loaded->state.size() == 4);
+    check_equal(loaded->state[2], sample_state()[2]);
     CHECK_FALSE(std::filesystem::exists(path));  // taken back once
     auto again = mp::load_overflow_state(fs, dir.path());
     REQUIRE(again.ok());
@@ -171,5 +237,5 @@ TEST_CASE("overflow state file: a failed write leaves the previous file whole",
     }
     auto loaded = mp::load_overflow_state(fs, dir.path());
     REQUIRE(loaded.ok());
-    CHECK(loaded->state.size() == 2);
+    CHECK(loaded->state.size() == 4);
 }
