@@ -36,16 +36,21 @@ function(mg_add_module name)
   mg_target_options(mg_${name})
 endfunction()
 
-# mg_add_unit_test(<name> SOURCES ... DEPS ...)
-# A Catch2 v2 executable registered test by test with ctest (catch_discover_tests).
+# mg_add_unit_test(<name> SOURCES ... DEPS ... [TIMEOUT seconds])
+# A Catch2 v2 executable registered test by test with ctest (catch_discover_tests). TIMEOUT (300
+# by default) bounds each test case.
 function(mg_add_unit_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE mg_catch_main ${ARG_DEPS})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   mg_target_options(${name})
   # -w NoTests: a name ctest mangles (a ';' splits it) matches nothing and must fail, not pass.
-  catch_discover_tests(${name} TEST_PREFIX "${name}:" EXTRA_ARGS -w NoTests PROPERTIES TIMEOUT 300)
+  catch_discover_tests(${name} TEST_PREFIX "${name}:" EXTRA_ARGS -w NoTests
+                       PROPERTIES TIMEOUT ${ARG_TIMEOUT})
 endfunction()
 
 # mg_npm_ci(TARGET name DIR dir FILES file... COMMENT text): the npm packages of an end-to-end

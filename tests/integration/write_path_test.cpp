@@ -85,7 +85,7 @@ TEST_CASE("a request refused with 429 admits none of its series", "[write_path]"
     // drain of ~1 MiB of small requests takes a few seconds, half a minute and more in a TSan
     // build on a busy machine.
     backend.set_status(204);
-    REQUIRE(await([&] { return scrape(d, "metrics_governor_queue_bytes") == 0; }, 300s));
+    REQUIRE(await([&] { return scrape(d, "metrics_governor_queue_bytes") == 0; }, 500s));
     CHECK(post(d, body("capped", 1000, 1100)) == 204);
     REQUIRE(backend.wait_until(
         [](const auto& reqs) { return mg::test::received_ids(reqs, "capped").size() == 100; }));
