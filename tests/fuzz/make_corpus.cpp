@@ -19,6 +19,7 @@
 #include "otlp_builder.h"
 #include "persistence/increment_codec.h"
 #include "persistence/meta_index.h"
+#include "persistence/overflow_state_file.h"
 #include "persistence/tracker_codec.h"
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
@@ -73,6 +74,40 @@ void remote_write() {
     put("prw2_decode", "three_series_metadata", v2);
     put("prw2_decode", "one_series", v2_one);
     put("prw2_decode", "empty", empty);
+
+    // Native histograms as the overflow side reads them (overflow_checks.h): integer form with
+    // two spans, float form with a negative bucket, one series twice (an increase, then a reset).
+    std::vector<mp::owned_timeseries> hs(2);
+    hs[0].labels = {{"__name__", "rpc_seconds"}, {"id", "1"}};
+    mp::owned_histogram a;
+    a.schema = 2;
+    a.count = 9;
+    a.sum = 4.5;
+    a.zero_threshold = 1e-3;
+    a.zero_count = 1;
+    a.positive_spans = {{-1, 2}, {3, 1}};
+    a.positive_deltas = {3, -1, 3};
+    a.timestamp_ms = 1700000000000;
+    mp::owned_histogram b = a;
+    b.count = 4;
+    b.positive_deltas = {1, 0, 1};
+    b.timestamp_ms = 1700000015000;
+    hs[0].histograms = {a, b};
+    hs[1].labels = {{"__name__", "rpc_seconds"}, {"id", "2"}};
+    mp::owned_histogram f;
+    f.float_form = true;
+    f.schema = -1;
+    f.count_float = 2.5;
+    f.sum = -1;
+    f.negative_spans = {{0, 1}};
+    f.negative_counts = {2.5};
+    f.timestamp_ms = 1700000000000;
+    hs[1].histograms = {f};
+    std::string h1, h2;
+    mp::encode_remote_write_v1(hs, {}, h1);
+    mp::encode_remote_write_v2(hs, h2);
+    put("prw1_decode", "native_histograms", h1);
+    put("prw2_decode", "native_histograms", h2);
 
     std::string packed;
     mp::snappy_encode(v1, packed);
@@ -265,6 +300,45 @@ void persistence() {
     put("meta_json", "empty_index.json", mg::persistence::to_json({}));
 }
 
+void overflow_state() {
+    // Every kind of overflow series, as a clean stop writes them (before gzip).
+    namespace ov = mg::overflow;
+    ov::series_state c;
+    c.key = "0:7:c_total8:overflow";
+    c.metric_name = "c_total";
+    c.labels = {{"overflow", "true"}};
+    c.delta = true;
+    c.interval_ms = 15000;
+    c.zero_emitted = true;
+    c.max_tracked = 100;
+    c.total = 42;
+    c.counter_last = {{1, 7}, {2, 9}};
+    ov::series_state g = c;
+    g.key = "0:1:g8:overflow";
+    g.kind = ov::fold_kind::gauge;
+    g.counter_last.clear();
+    g.gauge_latest = {{3, {1.5, 1700000000000}}};
+    ov::series_state h = c;
+    h.key = "0:1:h8:overflow";
+    h.kind = ov::fold_kind::histogram;
+    h.counter_last.clear();
+    h.histogram_has_layout = true;
+    h.histogram_total.schema = 1;
+    h.histogram_total.count = 3;
+    h.histogram_total.positive = {{1, 2}, {3, 1}};
+    h.histogram_last = {{4, h.histogram_total}};
+    ov::series_state x = c;
+    x.key = "0:1:x8:overflow";
+    x.kind = ov::fold_kind::explicit_histogram;
+    x.from_otlp = true;
+    x.counter_last.clear();
+    x.explicit_has_bounds = true;
+    x.explicit_total = {{0.5, 1}, {1, 2, 3}, 6, 4.25};
+    x.explicit_last = {{5, x.explicit_total}};
+    put("overflow_state", "four_kinds.bin", mg::persistence::encode_overflow_state({c, g, h, x}));
+    put("overflow_state", "empty.bin", mg::persistence::encode_overflow_state({}));
+}
+
 void config() {
     const char* argv[] = {"metrics-governor", "-show-effective-config"};
     put("config_yaml", "effective_defaults.yaml", mg::config::parse_command_line(2, argv).output);
@@ -281,6 +355,7 @@ int main(int argc, char** argv) {
     remote_write();
     otlp();
     persistence();
+    overflow_state();
     config();
     std::printf("seeds written under %s\n", root.c_str());
     return 0;

@@ -2,11 +2,13 @@
 // the decoder the receiver uses, then the exporter's paths for the kept points: the OTLP subset
 // with labels stripped (OTLP backend) and the conversion to remote write 1.0 (remote-write
 // backend).
+// Then every series read again and folded as the overflow side does (overflow_checks.h).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "decoder_checks.h"
+#include "overflow_checks.h"
 #include "protocol/otlp.h"
 #include "protocol/series_batch.h"
 
@@ -26,5 +28,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                              });
 
     mg::fuzz::check_otlp_conversion(target, batch, g, (seed & 1) != 0);
+    mg::fuzz::check_series_samples(target, batch);
     return 0;
 }

@@ -2,12 +2,14 @@
 // the receiver uses, then the exporter's output paths for what the governor keeps (see
 // decoder_checks.h). Every identity the decoder takes from the wire bytes must equal the hash of
 // the views it hands out (a series must count once whatever its encoding).
+// Then every series read again and folded as the overflow side does (overflow_checks.h).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "cardinality/series_hash.h"
 #include "decoder_checks.h"
+#include "overflow_checks.h"
 #include "protocol/remote_write.h"
 #include "protocol/series_batch.h"
 
@@ -31,5 +33,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     mg::fuzz::expect_labels(target, "encode_kept output", batch, g, again);
 
     mg::fuzz::check_rw1_writer(target, batch, g);
+    mg::fuzz::check_series_samples(target, batch);
     return 0;
 }

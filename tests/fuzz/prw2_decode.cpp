@@ -1,11 +1,13 @@
 // Fuzz target: a remote write 2.0 body after snappy (io.prometheus.write.v2.Request), through the
 // decoder the receiver uses, then the exporter's output paths for what the governor keeps: the
 // 2.0 subset, the 2.0 writer, and the 1.0 writer (a 2.0 source for a 1.0 backend).
+// Then every series read again and folded as the overflow side does (overflow_checks.h).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "decoder_checks.h"
+#include "overflow_checks.h"
 #include "protocol/remote_write.h"
 #include "protocol/series_batch.h"
 
@@ -46,5 +48,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     expect_rw2("remote_write_v2_writer output", written, batch, g);
 
     mg::fuzz::check_rw1_writer(target, batch, g);
+    mg::fuzz::check_series_samples(target, batch);
     return 0;
 }
