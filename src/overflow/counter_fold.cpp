@@ -1,7 +1,6 @@
 // The overflow counter (see counter_fold.h).
 #include "overflow/counter_fold.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace mg::overflow {
@@ -32,11 +31,9 @@ double counter_fold::add_delta(double increase) {
     return increase;
 }
 
-void counter_fold::restore(double total, std::span<const std::pair<std::uint64_t, double>> last) {
+void counter_fold::restore(double total, std::vector<std::pair<std::uint64_t, double>> last) {
     total_ = total;
-    // Least recently used first, so the order comes back as it was.
-    const auto n = std::min(last.size(), last_.capacity());
-    for (std::size_t i = n; i-- > 0;) last_.insert(last[i].first, last[i].second);
+    last_.restore(std::move(last));
 }
 
 }  // namespace mg::overflow

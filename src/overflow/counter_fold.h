@@ -14,8 +14,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <utility>
+#include <vector>
 
 #include "overflow/lru_index.h"
 
@@ -42,7 +42,7 @@ class counter_fold {
     }
     // Back to a saved state: `total`, and `last` as for_each_tracked gave it (past the bound, the
     // least recently used are left out).
-    void restore(double total, std::span<const std::pair<std::uint64_t, double>> last);
+    void restore(double total, std::vector<std::pair<std::uint64_t, double>> last);
     std::size_t tracked() const { return last_.size(); }
     std::size_t capacity() const { return last_.capacity(); }
     // Folded series pushed out by the bound; their next sample starts a fresh increase.

@@ -14,7 +14,6 @@
 // Value type; not synchronized (the owner serializes samples of one overflow series).
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -54,8 +53,7 @@ class explicit_histogram_fold {
                  std::vector<std::pair<std::uint64_t, explicit_histogram>> last) {
         total_ = std::move(total);
         has_bounds_ = has_layout;
-        const auto n = std::min(last.size(), last_.capacity());
-        for (std::size_t i = n; i-- > 0;) last_.insert(last[i].first, std::move(last[i].second));
+        last_.restore(std::move(last));
     }
     std::uint64_t evictions() const { return evictions_; }
     std::uint64_t ignored() const { return ignored_; }

@@ -71,13 +71,10 @@ std::optional<double> gauge_fold::value(std::int64_t now_ms) const {
     return out;
 }
 
-void gauge_fold::restore(std::span<const std::pair<std::uint64_t, sample>> latest,
+void gauge_fold::restore(std::vector<std::pair<std::uint64_t, sample>> latest,
                          std::uint64_t last_series) {
-    const auto n = std::min(latest.size(), latest_.capacity());
-    for (std::size_t i = n; i-- > 0;) {
-        latest_.insert(latest[i].first, latest[i].second);
-        if (latest[i].second.timestamp_ms >= last_ts_) last_ts_ = latest[i].second.timestamp_ms;
-    }
+    for (const auto& [series, s] : latest) last_ts_ = std::max(last_ts_, s.timestamp_ms);
+    latest_.restore(std::move(latest));
     last_series_ = last_series;
 }
 

@@ -9,8 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "overflow/lru_index.h"
@@ -53,8 +54,7 @@ class gauge_fold {
     }
     std::uint64_t last_series() const { return last_series_; }
     // Back to a saved state, `latest` as for_each_tracked gave it.
-    void restore(std::span<const std::pair<std::uint64_t, sample>> latest,
-                 std::uint64_t last_series);
+    void restore(std::vector<std::pair<std::uint64_t, sample>> latest, std::uint64_t last_series);
 
   private:
     gauge_aggregation aggregation_;

@@ -26,7 +26,6 @@
 // Value type; not synchronized (the owner serializes samples of one overflow series).
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -88,8 +87,7 @@ class histogram_fold {
                  std::vector<std::pair<std::uint64_t, native_histogram>> last) {
         total_ = std::move(total);
         has_layout_ = has_layout;
-        const auto n = std::min(last.size(), last_.capacity());
-        for (std::size_t i = n; i-- > 0;) last_.insert(last[i].first, std::move(last[i].second));
+        last_.restore(std::move(last));
     }
     // Folded series pushed out by the bound; their next sample starts a fresh increase.
     std::uint64_t evictions() const { return evictions_; }

@@ -4,11 +4,13 @@
 // Value type; not synchronized (its owner serializes access).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <list>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace mg::overflow {
 
@@ -48,6 +50,13 @@ class lru_index {
     template <typename F>
     void for_each(F&& f) const {
         for (const auto& [k, v] : order_) f(k, v);
+    }
+    // Remembers `mru_first` (as for_each gave it: most recently used first) in that order; past
+    // the capacity, the least recently used are left out. For a state carried over a restart.
+    void restore(std::vector<std::pair<std::uint64_t, V>> mru_first) {
+        const auto n = std::min(mru_first.size(), capacity_);
+        for (std::size_t i = n; i-- > 0;)
+            insert(mru_first[i].first, std::move(mru_first[i].second));
     }
     std::size_t size() const { return map_.size(); }
     std::size_t capacity() const { return capacity_; }

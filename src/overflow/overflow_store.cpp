@@ -150,30 +150,13 @@ void overflow_store::key_of(const fold_target& t, std::string& out) {
 
 bool overflow_store::fold(const fold_target& target, std::uint64_t series,
                           std::span<const fold_sample> samples, std::int64_t now_ms) {
-    thread_local std::string key;
-    key_of(target, key);
-    auto& sh = shard_of(key);
-    std::lock_guard lock(sh.mu);
-    auto it = sh.series.find(key);
-    if (it == sh.series.end()) {
-        if (size_.load(std::memory_order_relaxed) >= options_.max_series) {
-            samples_refused_.fetch_add(samples.size(), std::memory_order_relaxed);
-            return false;
-        }
-        size_.fetch_add(1, std::memory_order_relaxed);
-        it = sh.series.emplace(key, std::make_unique<entry>(target, options_, now_ms)).first;
-    }
-    auto& e = *it->second;
-    // Floats have no place in a histogram overflow series.
-    if (e.histogram || e.explicit_hist) return false;
-    const auto tracked_before = static_cast<std::int64_t>(e.tracked());
-    const auto evictions_before = e.evictions();
-    if (e.first_ts == INT64_MIN && !samples.empty()) {
-        e.first_ts = INT64_MAX;
-        for (const auto& s : samples) e.first_ts = std::min(e.first_ts, s.timestamp_ms);
-    }
-    for (const auto& s : samples) {
-        e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
+    std::unique_lock<std::mutex> lock;
+    entry* found = find_or_make(target, samples.size(), now_ms, lock);
+    // Past max_series, or floats under the labels of a histogram overflow series: not folded.
+    if (found == nullptr || found->histogram || found->explicit_hist) return false;
+    auto& e = *found;
+    const auto all = [](const fold_sample&) { return true; };
+    fold_into(e, samples, now_ms, all, [&](const fold_sample& s) {
         if (e.counter) {
             if (target.delta) {
                 e.counter->add_delta(s.value);
@@ -183,14 +166,37 @@ bool overflow_store::fold(const fold_target& target, std::uint64_t series,
         } else if (!target.delta) {
             e.gauge->add(series, s.value, s.timestamp_ms);
         }
+        return true;  // a sample a fold ignores (NaN, a gauge's delta) still counts as folded
+    });
+    return true;
+}
+
+template <typename Sample, typename Foldable, typename Add>
+std::size_t overflow_store::fold_into(entry& e, std::span<const Sample> samples,
+                                      std::int64_t now_ms, const Foldable& foldable,
+                                      const Add& add) {
+    const auto tracked_before = static_cast<std::int64_t>(e.tracked());
+    const auto evictions_before = e.evictions();
+    if (e.first_ts == INT64_MIN) {
+        for (const auto& s : samples) {
+            if (!foldable(s)) continue;
+            e.first_ts =
+                e.first_ts == INT64_MIN ? s.timestamp_ms : std::min(e.first_ts, s.timestamp_ms);
+        }
+    }
+    std::size_t folded = 0;
+    for (const auto& s : samples) {
+        if (!add(s)) continue;
+        ++folded;
+        e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
     }
     e.last_fold_ms = std::max(e.last_fold_ms, now_ms);
     tracked_.fetch_add(static_cast<std::int64_t>(e.tracked()) - tracked_before,
                        std::memory_order_relaxed);
     evictions_.fetch_add(e.evictions() - evictions_before, std::memory_order_relaxed);
     series_folded_.fetch_add(1, std::memory_order_relaxed);
-    samples_folded_.fetch_add(samples.size(), std::memory_order_relaxed);
-    return true;
+    samples_folded_.fetch_add(folded, std::memory_order_relaxed);
+    return folded;
 }
 
 overflow_store::entry* overflow_store::find_or_make(const fold_target& target, std::size_t samples,
@@ -198,7 +204,7 @@ overflow_store::entry* overflow_store::find_or_make(const fold_target& target, s
                                                     std::unique_lock<std::mutex>& lock) {
     thread_local std::string key;
     key_of(target, key);
-    auto& sh = shards_[XXH3_64bits(key.data(), key.size()) % k_shards];
+    auto& sh = shard_of(key);
     lock = std::unique_lock(sh.mu);
     auto it = sh.series.find(key);
     if (it == sh.series.end()) {
@@ -225,31 +231,11 @@ std::size_t overflow_store::fold_histograms(const fold_target& target, std::uint
     std::unique_lock<std::mutex> lock;
     entry* found = find_or_make(t, samples.size(), now_ms, lock);
     if (found == nullptr || !found->histogram) return 0;
-    auto& e = *found;
-    const auto tracked_before = static_cast<std::int64_t>(e.tracked());
-    const auto evictions_before = e.evictions();
-    if (e.first_ts == INT64_MIN) {
-        e.first_ts = INT64_MAX;
-        for (const auto& s : samples) {
-            if (foldable(s)) e.first_ts = std::min(e.first_ts, s.timestamp_ms);
-        }
-    }
-    std::size_t folded = 0;
-    for (const auto& s : samples) {
-        const bool ok = target.delta ? e.histogram->add_delta(s.histogram)
-                                     : e.histogram->add(series, s.histogram,
-                                                        s.hint == histogram_reset_hint::yes);
-        if (!ok) continue;
-        ++folded;
-        e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
-    }
-    e.last_fold_ms = std::max(e.last_fold_ms, now_ms);
-    tracked_.fetch_add(static_cast<std::int64_t>(e.tracked()) - tracked_before,
-                       std::memory_order_relaxed);
-    evictions_.fetch_add(e.evictions() - evictions_before, std::memory_order_relaxed);
-    series_folded_.fetch_add(1, std::memory_order_relaxed);
-    samples_folded_.fetch_add(folded, std::memory_order_relaxed);
-    return folded;
+    auto& h = *found->histogram;
+    return fold_into(*found, samples, now_ms, foldable, [&](const histogram_sample& s) {
+        return target.delta ? h.add_delta(s.histogram)
+                            : h.add(series, s.histogram, s.hint == histogram_reset_hint::yes);
+    });
 }
 
 std::size_t overflow_store::fold_explicit_histograms(
@@ -259,28 +245,11 @@ std::size_t overflow_store::fold_explicit_histograms(
     std::unique_lock<std::mutex> lock;
     entry* found = find_or_make(target, samples.size(), now_ms, lock);
     if (found == nullptr || !found->explicit_hist || found->kind != target.kind) return 0;
-    auto& e = *found;
-    const auto tracked_before = static_cast<std::int64_t>(e.tracked());
-    const auto evictions_before = e.evictions();
-    if (e.first_ts == INT64_MIN) {
-        e.first_ts = INT64_MAX;
-        for (const auto& s : samples) e.first_ts = std::min(e.first_ts, s.timestamp_ms);
-    }
-    std::size_t folded = 0;
-    for (const auto& s : samples) {
-        const bool ok = target.delta ? e.explicit_hist->add_delta(s.histogram)
-                                     : e.explicit_hist->add(series, s.histogram);
-        if (!ok) continue;
-        ++folded;
-        e.newest_ts = std::max(e.newest_ts, s.timestamp_ms);
-    }
-    e.last_fold_ms = std::max(e.last_fold_ms, now_ms);
-    tracked_.fetch_add(static_cast<std::int64_t>(e.tracked()) - tracked_before,
-                       std::memory_order_relaxed);
-    evictions_.fetch_add(e.evictions() - evictions_before, std::memory_order_relaxed);
-    series_folded_.fetch_add(1, std::memory_order_relaxed);
-    samples_folded_.fetch_add(folded, std::memory_order_relaxed);
-    return folded;
+    auto& h = *found->explicit_hist;
+    const auto all = [](const explicit_histogram_sample&) { return true; };
+    return fold_into(*found, samples, now_ms, all, [&](const explicit_histogram_sample& s) {
+        return target.delta ? h.add_delta(s.histogram) : h.add(series, s.histogram);
+    });
 }
 
 std::size_t overflow_store::collect(std::int64_t now_ms,
@@ -446,9 +415,9 @@ std::size_t overflow_store::restore_state(std::vector<series_state> saved, std::
             e->explicit_hist->restore(std::move(st.explicit_total), st.explicit_has_bounds,
                                       std::move(st.explicit_last));
         } else if (e->counter) {
-            e->counter->restore(st.total, st.counter_last);
+            e->counter->restore(st.total, std::move(st.counter_last));
         } else {
-            e->gauge->restore(st.gauge_latest, st.gauge_last_series);
+            e->gauge->restore(std::move(st.gauge_latest), st.gauge_last_series);
         }
         tracked_.fetch_add(static_cast<std::int64_t>(e->tracked()), std::memory_order_relaxed);
         size_.fetch_add(1, std::memory_order_relaxed);

@@ -203,6 +203,13 @@ class overflow_store {
     // the store is full (`samples` counted refused).
     entry* find_or_make(const fold_target& target, std::size_t samples, std::int64_t now_ms,
                         std::unique_lock<std::mutex>& lock);
+    // What every fold shares around its samples: the first foldable sample's time (a counter's
+    // 0 is stamped with it), the newest folded (an emission's stamp), the last fold's wall time
+    // (for `idle`) and the store's counts. `add` folds one sample and says whether it went in.
+    // Returns the samples that went in. The shard's lock is held.
+    template <typename Sample, typename Foldable, typename Add>
+    std::size_t fold_into(entry& e, std::span<const Sample> samples, std::int64_t now_ms,
+                          const Foldable& foldable, const Add& add);
 
     store_options options_;
     shard& shard_of(std::string_view key);

@@ -201,6 +201,21 @@ void encode_owned_remote_write_v1(std::span<const owned_series> series, std::str
 
 namespace {
 
+// The series' labels as the data point's attributes (string values); `kind` says which point
+// type's field number they take.
+void write_attributes(wire_writer& w, std::span<const std::pair<std::string, std::string>> labels,
+                      metric_kind kind) {
+    namespace os = otlp_schema;
+    for (const auto& [k, v] : labels) {
+        const auto kv = w.begin_message(os::attributes_field(kind));
+        w.bytes_field(os::kv_key, view(k));
+        const auto any = w.begin_message(os::kv_value);
+        w.bytes_field(os::any_string, view(v));
+        w.end_message(any);
+        w.end_message(kv);
+    }
+}
+
 // A cumulative ExponentialHistogram, one data point per histogram.
 void write_exp_histogram(wire_writer& w, const owned_series& s) {
     namespace os = otlp_schema;
@@ -214,15 +229,7 @@ void write_exp_histogram(wire_writer& w, const owned_series& s) {
             h = &coarse;
         }
         const auto point = w.begin_message(os::data_points);
-        for (const auto& [k, v] : s.labels) {
-            const auto kv =
-                w.begin_message(os::attributes_field(metric_kind::exponential_histogram));
-            w.bytes_field(os::kv_key, view(k));
-            const auto any = w.begin_message(os::kv_value);
-            w.bytes_field(os::any_string, view(v));
-            w.end_message(any);
-            w.end_message(kv);
-        }
+        write_attributes(w, s.labels, metric_kind::exponential_histogram);
         w.fixed64_field(os::point_time_unix_nano,
                         static_cast<std::uint64_t>(sample.timestamp_ms) * 1000000U);
         // The count as the buckets' rounded sum, so that count and buckets agree.
@@ -252,14 +259,7 @@ void write_explicit_histogram(wire_writer& w, const owned_series& s) {
     for (const auto& sample : s.explicit_histograms) {
         const auto& h = sample.histogram;
         const auto point = w.begin_message(os::data_points);
-        for (const auto& [k, v] : s.labels) {
-            const auto kv = w.begin_message(os::attributes_field(kind));
-            w.bytes_field(os::kv_key, view(k));
-            const auto any = w.begin_message(os::kv_value);
-            w.bytes_field(os::any_string, view(v));
-            w.end_message(any);
-            w.end_message(kv);
-        }
+        write_attributes(w, s.labels, kind);
         w.fixed64_field(os::point_time_unix_nano,
                         static_cast<std::uint64_t>(sample.timestamp_ms) * 1000000U);
         std::uint64_t count = whole(h.count);
@@ -311,14 +311,7 @@ void encode_owned_otlp(std::span<const owned_series> series, std::string& out) {
         std::int64_t start_ms = s.start_ms;
         for (const auto& p : s.samples) {
             const auto point = w.begin_message(os::data_points);
-            for (const auto& [k, v] : s.labels) {
-                const auto kv = w.begin_message(os::attributes_field(metric_kind::gauge));
-                w.bytes_field(os::kv_key, view(k));
-                const auto any = w.begin_message(os::kv_value);
-                w.bytes_field(os::any_string, view(v));
-                w.end_message(any);
-                w.end_message(kv);
-            }
+            write_attributes(w, s.labels, metric_kind::gauge);
             if (delta) {
                 // Each point counts from the previous one's time on.
                 w.fixed64_field(os::point_start_time_unix_nano,

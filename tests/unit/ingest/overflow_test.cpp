@@ -650,21 +650,8 @@ rules:
             p.sum = 3;
             d.push_back(p);
         }
-        ob::scope sc;
-        sc.metrics = {{"cumulative", ob::metric_kind::exponential_histogram, 2, false, false, c},
-                      {"delta", ob::metric_kind::exponential_histogram, 1, false, false, d}};
-        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
-        pr::series_batch batch;
-        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
-        std::vector<mg::limits::series_ref> refs;
-        std::vector<std::size_t> index;
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
-            index.push_back(i);
-        }
-        std::vector<mg::limits::decision> dec(refs.size());
-        f.governor.decide(refs, dec);
-        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+        f.fold_otlp({{"cumulative", ob::metric_kind::exponential_histogram, 2, false, false, c},
+                     {"delta", ob::metric_kind::exponential_histogram, 1, false, false, d}});
     };
     fold(0);
     f.clock.advance(5s);
@@ -731,21 +718,8 @@ rules:
             s.quantiles = {{0.5, static_cast<double>(step)}};
             q.push_back(s);
         }
-        ob::scope sc;
-        sc.metrics = {{"latency", ob::metric_kind::histogram, 2, false, false, h},
-                      {"rpc", ob::metric_kind::summary, 0, false, false, q}};
-        const auto body = ob::to_protobuf({ob::resource{{}, {sc}}});
-        pr::series_batch batch;
-        REQUIRE(pr::decode_otlp_protobuf(body, batch).ok());
-        std::vector<mg::limits::series_ref> refs;
-        std::vector<std::size_t> index;
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            refs.push_back({batch[i].metric_name, {}, batch[i].labels, 1});
-            index.push_back(i);
-        }
-        std::vector<mg::limits::decision> dec(refs.size());
-        f.governor.decide(refs, dec);
-        f.sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+        f.fold_otlp({{"latency", ob::metric_kind::histogram, 2, false, false, h},
+                     {"rpc", ob::metric_kind::summary, 0, false, false, q}});
     };
     fold(0, {0.1, 1});
     f.clock.advance(5s);
