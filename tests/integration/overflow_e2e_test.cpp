@@ -170,7 +170,8 @@ double unix_now() {
         .count();
 }
 
-// How far behind now the PromQL checks look (longer than the pipeline's delay).
+// How far behind now the PromQL checks look (longer than the pipeline's delay on a quiet machine;
+// the test also waits until every series has arrived past it).
 constexpr double k_look_back_s = 10;
 
 bool within(double got, double want, double fraction) {
@@ -208,6 +209,22 @@ TEST_CASE(
         150s, logs);
     INFO("daemon metrics:\n" << mg::test::http_get(d.stats_port(), "/metrics").body);
     REQUIRE(full_window);
+    // Every sample up to `at` has arrived once the backend holds a newer one of every series the
+    // checks read (each series' path is ordered): on a busy machine the pipeline's delay can pass
+    // k_look_back_s, and a rate() over a window whose end has not arrived comes out low.
+    const bool arrived = eventually(
+        [&] {
+            for (const char* q :
+                 {"min(timestamp(e2e_requests_total))",
+                  "min(timestamp(e2e_latency_seconds_bucket))",
+                  "min(timestamp(e2e_latency_seconds_count))",
+                  "min(timestamp(e2e_latency_seconds_sum))", "min(timestamp(e2e_inflight))"}) {
+                if (!(scalar_query(backend.port(), q) > at + 2)) return false;
+            }
+            return true;
+        },
+        60s, logs);
+    REQUIRE(arrived);
 
     const auto settles = [&](const std::string& query, double want) {
         const double got = scalar_query_at(backend.port(), query, at);
