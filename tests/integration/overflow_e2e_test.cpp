@@ -178,6 +178,34 @@ bool within(double got, double want, double fraction) {
     return std::isfinite(got) && std::abs(got - want) <= fraction * want;
 }
 
+// The histogram tests' checks at the backend: the overflow histogram `metric` of 10 kept series
+// and 30 folded ones (15 of schema 0 observing 3 a round, 15 of schema 1 observing 2; 5 rounds
+// of increases), once its count has arrived: count and sum exact, a fifth of the observations at
+// or below 1 (only the even series' bucket 0; an odd series' bucket 1 at schema 1, (1, 2^0.5],
+// counted in (0.5, 1] would make it more), 11 series, nothing lost. Returns the daemon's page.
+std::string check_overflow_histogram(const prometheus_peer& backend, const running_daemon& d,
+                                     const std::string& metric,
+                                     const std::vector<child_process*>& logs) {
+    const std::string overflow = metric + "{overflow=\"true\"}";
+    const double want_count = 5 * (15 * 3 + 15 * 2);
+    const bool arrived = eventually(
+        [&] {
+            return scalar_query(backend.port(), "histogram_count(" + overflow + ")") == want_count;
+        },
+        60s, logs);
+    INFO("daemon metrics:\n" << mg::test::http_get(d.stats_port(), "/metrics").body);
+    REQUIRE(arrived);
+    CHECK(scalar_query(backend.port(), "histogram_sum(" + overflow + ")") == want_count);
+    CHECK(scalar_query(backend.port(), "histogram_fraction(0, 1, " + overflow + ")") ==
+          Approx(0.2));
+    CHECK(scalar_query(backend.port(), "count(" + metric + ")") == 11);
+    auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
+    CHECK(
+        mg::test::sample_value(page, "metrics_governor_overflow_points_lost_total").value_or(-1) ==
+        0);
+    return page;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -325,29 +353,7 @@ TEST_CASE(
         REQUIRE(res.status == 204);
     }
 
-    // 15 even and 15 odd folded series, 5 increases each: 15 x 3 + 15 x 2 observations a round.
-    const double want_count = 5 * (15 * 3 + 15 * 2);
-    const bool arrived = eventually(
-        [&] {
-            return scalar_query(backend.port(),
-                                "histogram_count(e2e_native_seconds{overflow=\"true\"})") ==
-                   want_count;
-        },
-        60s, logs);
-    INFO("daemon metrics:\n" << mg::test::http_get(d.stats_port(), "/metrics").body);
-    REQUIRE(arrived);
-    CHECK(scalar_query(backend.port(), "histogram_sum(e2e_native_seconds{overflow=\"true\"})") ==
-          want_count);
-    // Only the even series' bucket 0 is at or below 1: a fifth of the observations. An odd
-    // series' bucket 1 at schema 1 (1, 2^0.5] counted in (0.5, 1] would make it more.
-    CHECK(scalar_query(backend.port(),
-                       "histogram_fraction(0, 1, e2e_native_seconds{overflow=\"true\"})") ==
-          Approx(0.2));
-    CHECK(scalar_query(backend.port(), "count(e2e_native_seconds)") == 11);
-    const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
-    CHECK(
-        mg::test::sample_value(page, "metrics_governor_overflow_points_lost_total").value_or(-1) ==
-        0);
+    const auto page = check_overflow_histogram(backend, d, "e2e_native_seconds", logs);
     CHECK(mg::test::sample_value(page, "metrics_governor_overflow_tracked_series").value_or(0) ==
           k_series - 10);
 }
@@ -412,24 +418,5 @@ TEST_CASE(
         REQUIRE(res.status == 200);
     }
 
-    const double want_count = 5 * (15 * 3 + 15 * 2);
-    const bool arrived = eventually(
-        [&] {
-            return scalar_query(backend.port(),
-                                "histogram_count(e2e_otlp_latency{overflow=\"true\"})") ==
-                   want_count;
-        },
-        60s, logs);
-    INFO("daemon metrics:\n" << mg::test::http_get(d.stats_port(), "/metrics").body);
-    REQUIRE(arrived);
-    CHECK(scalar_query(backend.port(), "histogram_sum(e2e_otlp_latency{overflow=\"true\"})") ==
-          want_count);
-    CHECK(scalar_query(backend.port(),
-                       "histogram_fraction(0, 1, e2e_otlp_latency{overflow=\"true\"})") ==
-          Approx(0.2));
-    CHECK(scalar_query(backend.port(), "count(e2e_otlp_latency)") == 11);
-    const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
-    CHECK(
-        mg::test::sample_value(page, "metrics_governor_overflow_points_lost_total").value_or(-1) ==
-        0);
+    check_overflow_histogram(backend, d, "e2e_otlp_latency", logs);
 }
