@@ -56,6 +56,16 @@ void base_then_rotation(life& l, mg::fake_clock& clock) {
     REQUIRE(r.frozen_files == 1);
 }
 
+// The state directory a life leaves after base_then_rotation; returns its frozen generation files.
+std::vector<std::string> leave_rotated_state(mg::fake_clock& clock, const std::string& dir,
+                                             const mp::persistence_options& o) {
+    {
+        life l(clock, dir, o);
+        base_then_rotation(l, clock);
+    }
+    return frozen_listed(dir);
+}
+
 void require_known(life& l, int from, int to) {
     l.governor.refresh();
     const auto before = l.active("x");
@@ -150,11 +160,7 @@ TEST_CASE("a restart that rotates a tracker goes on without writing its frozen g
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mp::persistence_options o;
-    {
-        life l(clock, dir.path(), o);
-        base_then_rotation(l, clock);
-    }
-    const auto before = frozen_listed(dir.path());
+    const auto before = leave_rotated_state(clock, dir.path(), o);
     REQUIRE(before.size() == 1);
     clock.advance(20min);  // downtime across a period boundary
     life second(clock, dir.path(), o);
@@ -253,11 +259,7 @@ TEST_CASE("a torn generation file: the tracker loads from its base, counted and 
     mg::test::temp_dir dir;
     mg::fake_clock clock;
     mp::persistence_options o;
-    {
-        life l(clock, dir.path(), o);
-        base_then_rotation(l, clock);
-    }
-    const auto frozen = frozen_listed(dir.path());
+    const auto frozen = leave_rotated_state(clock, dir.path(), o);
     REQUIRE(frozen.size() == 1);
     corrupt_one_byte(dir.path() + "/trackers/" + frozen[0]);
 
