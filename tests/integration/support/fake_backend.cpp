@@ -1,7 +1,6 @@
 #include "support/fake_backend.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <stdexcept>
+#include <thread>
 
 #include "common/strings.h"
 
@@ -45,27 +44,14 @@ fake_backend::fake_backend() {
     };
     routes->add(http::bhttp::verb::post, "/api/v1/write", record);
     routes->add(http::bhttp::verb::post, "/v1/metrics", record);
-    server_ = std::make_unique<http::server>(
-        ioc_, http::server_options{.name = "fake-backend", .max_body_size = 256 * 1024 * 1024},
-        routes);
-    const auto bound = server_->listen("127.0.0.1", 0);
-    if (!bound.ok()) throw std::runtime_error(bound.error_message());
-    port_ = bound->port();
-    thread_ = std::thread([this] {
-        auto guard = boost::asio::make_work_guard(ioc_);
-        ioc_.run();
-    });
+    server_ = std::make_unique<loopback_server>(
+        http::server_options{.name = "fake-backend", .max_body_size = 256 * 1024 * 1024}, routes);
 }
 
-fake_backend::~fake_backend() {
-    server_->shutdown();
-    server_->wait_until_idle(std::chrono::steady_clock::now() + std::chrono::seconds(5));
-    ioc_.stop();
-    thread_.join();
-}
+fake_backend::~fake_backend() = default;
 
 std::string fake_backend::url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return "http://127.0.0.1:" + std::to_string(port()) + path;
 }
 
 void fake_backend::set_status(int status) {

@@ -5,17 +5,16 @@
 // Thread-safe: requests arrive on its own I/O thread while the test thread reads.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "http/server.h"
+#include "support/loopback_server.h"
 
 namespace mg::test {
 
@@ -46,7 +45,7 @@ class fake_backend {
   public:
     fake_backend();
     ~fake_backend();
-    unsigned short port() const { return port_; }
+    unsigned short port() const { return server_->port(); }
     std::string url(const std::string& path = "/api/v1/write") const;
     void set_status(int status);
     void set_responder(fake_responder responder);
@@ -56,15 +55,12 @@ class fake_backend {
     std::vector<recorded_request> requests() const;
 
   private:
-    boost::asio::io_context ioc_;
-    std::unique_ptr<http::server> server_;
-    std::thread thread_;
-    unsigned short port_ = 0;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::vector<recorded_request> requests_;
     int status_ = 204;
     fake_responder responder_;
+    std::unique_ptr<loopback_server> server_;  // last: stopped before what its handler uses
 };
 
 }  // namespace mg::test
