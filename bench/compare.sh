@@ -43,6 +43,9 @@
 #   BUILD [1]            configure and build the three binaries in BUILD_DIR (Release) when missing
 #   JOBS [1]             build parallelism
 #   GOVERNOR_FLAGS, VMAGENT_FLAGS  extra flags for the proxies (word-split)
+#   GOVERNOR_B []        a second governor binary (another build): run as a third proxy, in turn
+#                        with the others (A B C A B C), with its ratios to GOVERNOR in the report:
+#                        an A/B of a change measured in one run (GOVERNOR_FLAGS apply to both)
 #   PROFILE [0]          1: one more governor run per scenario under perf record -F PERF_FREQ [999]
 #                        --call-graph=PERF_CALL_GRAPH [fp; dwarf for a Release build, which has
 #                        no frame pointers] (perf.data in its run directory; not in the table)
@@ -72,6 +75,7 @@ LOAD_CPUS=${LOAD_CPUS:-0}
 BUILD=${BUILD:-1}
 JOBS=${JOBS:-1}
 GOVERNOR_FLAGS=${GOVERNOR_FLAGS:-}
+GOVERNOR_B=${GOVERNOR_B:-}
 VMAGENT_FLAGS=${VMAGENT_FLAGS:-}
 PROFILE=${PROFILE:-0}
 PERF_FREQ=${PERF_FREQ:-999}
@@ -114,7 +118,9 @@ if [[ ! -x $GOVERNOR || ! -x $LOADGEN || ! -x $NULL_SINK ]]; then
     [[ $BUILD == 1 ]] || die "binaries missing ($GOVERNOR, $LOADGEN, $NULL_SINK) and BUILD=$BUILD"
     build_release "$JOBS" metrics-governor metrics-governor-loadgen null_sink
 fi
-for bin in "$GOVERNOR" "$LOADGEN" "$NULL_SINK"; do
+proxies=(governor vmagent)
+[[ -z $GOVERNOR_B ]] || proxies=(governor governor_b vmagent)
+for bin in "$GOVERNOR" "$LOADGEN" "$NULL_SINK" $GOVERNOR_B; do
     [[ -x $bin ]] || die "$bin is missing or not executable"
 done
 mkdir -p "$OUT_DIR"
@@ -175,11 +181,13 @@ run_one() {
     local backend=http://127.0.0.1:$sink_port/api/v1/write
 
     local proxy_pid ingest_port metrics_url drop_metric
-    if [[ $proxy == governor ]]; then
+    if [[ $proxy == governor* ]]; then
+        local binary=$GOVERNOR
+        [[ $proxy == governor ]] || binary=$GOVERNOR_B
         printf 'defaults:\n  max_cardinality: %s\n  action: drop\n' "$gov_limit" >"$dir/limits.yaml"
         local gov_pid stats_port
         # shellcheck disable=SC2086 # GOVERNOR_FLAGS is a list of flags
-        start_governor "$dir" "$pcpus" -exporter-endpoint="$backend" -limits-config="$dir/limits.yaml" \
+        GOVERNOR=$binary start_governor "$dir" "$pcpus" -exporter-endpoint="$backend" -limits-config="$dir/limits.yaml" \
             "${parallelism[@]}" $GOVERNOR_FLAGS || return 1
         proxy_pid=$gov_pid
         metrics_url=http://127.0.0.1:$stats_port/metrics
@@ -274,7 +282,7 @@ log "results in $OUT_DIR; proxies on CPUs $PROXY_CPUS ($proxy_ncpus), loadgen an
 for sc in "${keys[@]}"; do
     scenario "$sc"
     for ((r = 1; r <= ROUNDS; r++)); do
-        for proxy in governor vmagent; do
+        for proxy in "${proxies[@]}"; do
             run_one "$sc" max "$proxy" "$r" 0 || failed_runs=$((failed_runs + 1))
         done
     done
@@ -285,14 +293,14 @@ for sc in "${keys[@]}"; do
     fixed_rate[$sc]=$rate
     if awk -v r="$rate" 'BEGIN {exit !(r > 0)}'; then
         for ((r = 1; r <= ROUNDS; r++)); do
-            for proxy in governor vmagent; do
+            for proxy in "${proxies[@]}"; do
                 run_one "$sc" fixed "$proxy" "$r" "$rate" || failed_runs=$((failed_runs + 1))
             done
         done
     fi
     if [[ $UNPINNED == 1 ]]; then
         for ((r = 1; r <= ROUNDS; r++)); do
-            for proxy in governor vmagent; do
+            for proxy in "${proxies[@]}"; do
                 run_one "$sc" free "$proxy" "$r" 0 || failed_runs=$((failed_runs + 1))
             done
         done
@@ -330,7 +338,7 @@ for sc in "${keys[@]}"; do
     scenario "$sc"
     desc="$sc: $series series, $metrics names, $shape_desc"
     [[ $churn == 0 ]] || desc="$desc, churn $churn x $cycles cycles"
-    for proxy in governor vmagent; do
+    for proxy in "${proxies[@]}"; do
         samples=$(median "$sc" max "$proxy" 5)
         sps=$(median "$sc" max "$proxy" 6)
         cpu=$(median "$sc" max "$proxy" 7)
@@ -351,7 +359,7 @@ if [[ $UNPINNED == 1 ]]; then
     echo "|---|---|---|---|---|---|---|"
     for sc in "${keys[@]}"; do
         scenario "$sc"
-        for proxy in governor vmagent; do
+        for proxy in "${proxies[@]}"; do
             samples=$(median "$sc" free "$proxy" 5)
             cpu=$(median "$sc" free "$proxy" 7)
             echo "| $sc | $proxy | $(fmt "$(median "$sc" free "$proxy" 6)" '%.0f') | $(fmt "$(awk -v c="$cpu" -v s="$samples" 'BEGIN {if (c == "nan" || s == 0) print "nan"; else print c / s * 1e6}')" '%.3f') | $(fmt "$(per_cpu "$sc" free "$proxy")" '%.0f') | $(fmt "$(median "$sc" free "$proxy" 8)" '%.0f' | awk '{ if ($1 == "n/a") print; else printf "%.0f", $1 / 1024 }') | $(fmt "$(median "$sc" free "$proxy" 9)" '%.2f') / $(fmt "$(median "$sc" free "$proxy" 10)" '%.2f') |"
@@ -389,6 +397,16 @@ for sc in "${keys[@]}"; do
     if [[ $sc == 1p ]]; then g=$(verdict "$g" "<=" 0.45); else g="$g (no target)"; fi
     echo "| $sc | $c_v | $m_v | $(verdict "$p" "<=" 1) | $g |"
 done
+if [[ -n $GOVERNOR_B ]]; then
+    echo
+    echo "A/B: governor_b ($GOVERNOR_B) / governor ($GOVERNOR), medians of the per-round figures (max-rate phase; below 1 in CPU and RSS, above 1 in samples per CPU-s: B is better):"
+    echo
+    echo "| scenario | samples per CPU-s | CPU-s per 1M samples | peak RSS | upstream requests (A; B) |"
+    echo "|---|---|---|---|---|"
+    for sc in "${keys[@]}"; do
+        echo "| $sc | $(ratio "${spc[$sc,governor_b]}" "${spc[$sc,governor]}") | $(ratio "${cpm[$sc,governor_b]}" "${cpm[$sc,governor]}") | $(ratio "${rss[$sc,governor_b]}" "${rss[$sc,governor]}") | $(fmt "$(median "$sc" max governor 13)" '%.0f'); $(fmt "$(median "$sc" max governor_b 13)" '%.0f') |"
+    done
+fi
 echo
 echo "Raw results: $results (columns: scenario phase proxy round samples_ok samples/s cpu_s vmhwm_kB p50_ms p99_ms dropped failed_requests sink_requests sink_bytes)"
 if ((failed_runs > 0)); then

@@ -110,6 +110,7 @@ exporter::exporter_options exporter_options_from(const config::app_config& cfg) 
     o.headers = e.headers;
     o.batch_size = e.batch_size;
     o.flush_interval = e.flush_interval;
+    o.forward_linger = e.forward_linger;
     o.native_histograms = e.native_histograms;
     o.otlp_name_suffixes = e.otlp_name_suffixes;
     // The tenant goes to the backend only with tenancy on, under the exporter's own name or

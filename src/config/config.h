@@ -188,6 +188,9 @@ struct exporter_config {
     std::string headers;               // "K1=V1,K2=V2"
     std::uint64_t batch_size = 10000;  // series (OTLP: data points) per upstream request
     std::chrono::nanoseconds flush_interval = 1s;  // longest wait for a batch to fill
+    // How long a sender's forwarded request waits for others to join it in one upstream
+    // request (at most flush_interval); 0: each goes as soon as its lane is free.
+    std::chrono::nanoseconds forward_linger = 5ms;
     // OTLP exponential histograms become remote-write native histograms (prw only). Off by
     // default: a backend without native-histogram support refuses (Prometheus: 500, retried
     // forever) or drops them silently (VictoriaMetrics 1.79). docs/export.md.

@@ -445,6 +445,11 @@ std::vector<setting> build_rows() {
                        "flush_interval", ex,
                        "Longest time a series waits for its batch to fill before it is sent.")
                        .positive());
+    rows.push_back(make_setting<&app_config::exporter, &ec::forward_linger>(
+        "exporter.forward_linger", ex,
+        "How long a sender's request forwarded as it came (and a request's part for one lane) "
+        "waits for others to join it in one upstream request, at most flush_interval; 0 sends "
+        "each as soon as its lane is free (one upstream request per ingest request)."));
     rows.push_back(make_setting<&app_config::queue, &queue_config::max_bytes>(
                        "queue.max_bytes", ex,
                        "Memory for accepted data not yet delivered (queued and in flight); when "

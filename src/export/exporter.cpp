@@ -86,6 +86,7 @@ class exporter::impl {
           io_threads_count_(std::max(1U, deps.io_threads)),
           strand_(asio::make_strand(ioc_)) {
         metrics_.set_shards(queue_.shards().shards);
+        queue_.set_forward_linger(std::min(o.forward_linger, o.flush_interval));
         metrics_.set_queue_max_bytes(o.queue.max_bytes);
         metrics_.set_observe_only(observe_only_);
     }
@@ -154,6 +155,8 @@ class exporter::impl {
              {"batch_size", o_.batch_size},
              {"flush_interval_ms",
               std::chrono::duration_cast<std::chrono::milliseconds>(o_.flush_interval).count()},
+             {"forward_linger_ms",
+              std::chrono::duration_cast<std::chrono::milliseconds>(o_.forward_linger).count()},
              {"max_conns", o_.max_conns},
              {"min_shards", o_.min_shards},
              {"max_shards", o_.max_shards},

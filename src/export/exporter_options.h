@@ -54,6 +54,9 @@ struct exporter_options {
     std::string headers;               // "K1=V1,K2=V2"
     std::uint64_t batch_size = 10000;  // series (OTLP: data points) per upstream request
     std::chrono::nanoseconds flush_interval = std::chrono::seconds(1);  // longest wait to fill one
+    // How long a forwarded body waits for others to join its upstream request (capped at
+    // flush_interval); 0: each goes as soon as its lane is free. export_queue::set_forward_linger.
+    std::chrono::nanoseconds forward_linger = std::chrono::milliseconds(5);
     // OTLP exponential histograms become native histograms (prw only); docs/export.md.
     bool native_histograms = false;
     // OTLP names with unit and type suffixes (prw only); protocol::prw_conversion_options.

@@ -14,6 +14,14 @@ using steady = std::chrono::steady_clock;
 // the round trip is the bottleneck.
 constexpr std::size_t k_merge_raw_backlog = 8;
 
+// Forwarded remote-write bodies joined into one upstream request with a near backend (what
+// lingered in a free lane, or queued behind a busy one): at most this many. Each upstream
+// request costs a write, a read, an answer to parse and thread wake-ups, about as much CPU as the
+// governor's own work on a 500-series body, so sending eight together cuts the export's share by
+// nearly as much; the bound keeps such a request short, so its round trip does not look long to
+// the shard scaler, which would read that as a distant backend.
+constexpr std::size_t k_near_merge_forwarded = 8;
+
 constexpr std::uint64_t pack(std::uint64_t epoch, std::uint32_t shards) {
     return epoch << 16 | shards;
 }
@@ -51,6 +59,7 @@ bool export_queue::try_push_group(std::vector<std::pair<payload, lane_ref>>& ite
                                   std::uint64_t& reserved) {
     std::uint64_t cost = 0;
     for (const auto& [p, where] : items) cost += p.cost();
+    bool wake = false;
     {
         std::lock_guard lock(mu_);
         const std::uint64_t from_reserve = std::min(cost, reserved);
@@ -67,9 +76,28 @@ bool export_queue::try_push_group(std::vector<std::pair<payload, lane_ref>>& ite
             ++pending_[where.epoch];
             enqueue_locked(where.lane, entry{std::move(p), where.epoch, now});
         }
+        wake = wakes_batcher_locked(items, now);
     }
-    items_cv_.notify_all();
+    if (wake) items_cv_.notify_all();
     return true;
+}
+
+// The batcher is woken only when the push changed what it waits for: a lane's run is ready now,
+// or due before the batcher's wake-up. A payload behind a batch in flight cannot start before
+// that batch's release(), which wakes the batcher anyway, and one that joins a run already due
+// changes nothing: waking for those would cost a context switch per request (with a near
+// backend nearly every push) for nothing. A batcher that is not waiting examines every lane
+// before it waits again.
+bool export_queue::wakes_batcher_locked(const std::vector<std::pair<payload, lane_ref>>& items,
+                                        steady::time_point now) const {
+    if (!sleeper_.waiting || pending_.empty()) return false;
+    const std::uint64_t oldest_epoch = pending_.begin()->first;
+    for (const auto& [p, where] : items) {
+        const lane_run r = examine_locked(lane_for(where.lane), oldest_epoch, now,
+                                          sleeper_.batch_size, sleeper_.flush_interval);
+        if (r.take != 0 && (r.ready || r.due < sleeper_.until)) return true;
+    }
+    return false;
 }
 
 bool export_queue::try_reserve(std::uint64_t bytes) {
@@ -106,51 +134,17 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
         std::size_t best_take = 0;
         auto next_due = wake_by;
         for (std::size_t l = 0; l < lanes_.size(); ++l) {
-            const lane& ln = lanes_[l];
-            if (ln.busy || ln.items.empty() || ln.items.front().epoch != oldest_epoch) continue;
-            const entry& front = ln.items.front();
-            std::size_t take = 1;
-            // A backlog makes forwarded (compressed) bodies worth merging: one request per round
-            // trip would cap the lane. Without one, each goes as it came, at once.
-            const bool backlog = merge_forwarded_.load(std::memory_order_relaxed) &&
-                                 ln.items.size() >= k_merge_raw_backlog;
-            // Forwarded remote-write bodies join whatever waits once round trips are long: the
-            // batcher concatenates snappy blocks as they are (snappy_concat.h), a copy, not a
-            // recompression. With a near backend each goes as it came (bigger batches would only
-            // make its round trips look long to the shard scaler).
-            const bool far = merge_forwarded_.load(std::memory_order_relaxed);
-            const auto joins = [&](const payload& p) {
-                if (p.format == payload_format::prw_v1) return far || p.mergeable();
-                return backlog ? p.concatenable() : p.mergeable();
-            };
-            if (joins(front.p)) {
-                std::uint64_t series = front.p.series;
-                // A forwarded body (or a prompt part of a request) in the run: it goes at once,
-                // as it would have alone.
-                bool urgent = front.p.compressed || front.p.prompt;
-                while (take < ln.items.size() && series < batch_size) {
-                    const entry& next = ln.items[take];
-                    if (next.epoch != front.epoch || !joins(next.p) ||
-                        next.p.format != front.p.format || next.p.tenant != front.p.tenant ||
-                        series + next.p.series > batch_size) {
-                        break;
-                    }
-                    series += next.p.series;
-                    urgent = urgent || next.p.compressed || next.p.prompt;
-                    ++take;
-                }
-                // A run that stops before the end stops because the next payload does not fit: the
-                // batch is as full as it gets. Otherwise wait for more until the oldest is due.
-                const bool full = series >= batch_size || take < ln.items.size() || urgent;
-                const auto due = front.enqueued + flush_interval;
-                if (!full && !flush_now_ && !closed_ && now < due) {
-                    next_due = std::min(next_due, due);
-                    continue;
-                }
+            const lane_run r =
+                examine_locked(lanes_[l], oldest_epoch, now, batch_size, flush_interval);
+            if (r.take == 0) continue;
+            if (!r.ready) {
+                next_due = std::min(next_due, r.due);
+                continue;
             }
-            if (best == lanes_.size() || front.enqueued < lanes_[best].items.front().enqueued) {
+            const auto enqueued = lanes_[l].items.front().enqueued;
+            if (best == lanes_.size() || enqueued < lanes_[best].items.front().enqueued) {
                 best = l;
-                best_take = take;
+                best_take = r.take;
             }
         }
         if (best < lanes_.size()) {
@@ -169,12 +163,65 @@ export_queue::wait_result export_queue::next_batch(taken_batch& out, std::uint64
             return wait_result::batch;
         }
         if (now >= wake_by) return wait_result::timeout;
+        // What a push must know to decide whether this wait needs cutting short.
+        sleeper_ = {true, next_due, batch_size, flush_interval};
         clock_.wait_until(lock, items_cv_, next_due);
+        sleeper_.waiting = false;
     }
 }
 
+export_queue::lane_run export_queue::examine_locked(const lane& ln, std::uint64_t oldest_epoch,
+                                                    steady::time_point now,
+                                                    std::uint64_t batch_size,
+                                                    std::chrono::nanoseconds flush_interval) const {
+    lane_run r;
+    if (ln.busy || ln.items.empty() || ln.items.front().epoch != oldest_epoch) return r;
+    const entry& front = ln.items.front();
+    r.take = 1;
+    const bool far = merge_forwarded_.load(std::memory_order_relaxed);
+    // A backlog makes forwarded OTLP (gzip) bodies worth merging: one request per round trip
+    // would cap the lane. Without one, each goes as it came (decompressing and compressing again
+    // costs more CPU than a request).
+    const bool backlog = far && ln.items.size() >= k_merge_raw_backlog;
+    // Forwarded remote-write bodies join what waits in their lane: the batcher concatenates
+    // snappy blocks as they are (snappy_concat.h), a copy, not a recompression. Once round trips
+    // are long, up to batch_size; with a near backend up to k_near_merge_forwarded bodies, so a
+    // batch stays short and the shard scaler keeps reading a near backend.
+    const auto joins = [&](const payload& p) {
+        if (p.format == payload_format::prw_v1) return true;
+        return backlog ? p.concatenable() : p.mergeable();
+    };
+    if (!joins(front.p)) {
+        r.ready = true;  // standalone: goes alone, as soon as the lane is free
+        return r;
+    }
+    std::uint64_t series = front.p.series;
+    // A forwarded body (or a prompt part of a request) in the run: the run goes after the
+    // forward linger instead of the flush interval.
+    bool urgent = front.p.compressed || front.p.prompt;
+    std::size_t forwarded = front.p.compressed ? 1 : 0;
+    while (r.take < ln.items.size() && series < batch_size) {
+        const entry& next = ln.items[r.take];
+        if (next.epoch != front.epoch || !joins(next.p) || next.p.format != front.p.format ||
+            next.p.tenant != front.p.tenant || series + next.p.series > batch_size ||
+            (!far && next.p.compressed && forwarded >= k_near_merge_forwarded)) {
+            break;
+        }
+        series += next.p.series;
+        urgent = urgent || next.p.compressed || next.p.prompt;
+        forwarded += next.p.compressed ? 1 : 0;
+        ++r.take;
+    }
+    // A run that stops before the end stops because the next payload does not join: the batch is
+    // as full as it gets. Otherwise it waits for more until the oldest is due.
+    const bool full = series >= batch_size || r.take < ln.items.size();
+    r.due = front.enqueued + (urgent ? forward_linger_ : flush_interval);
+    r.ready = full || flush_now_ || closed_ || now >= r.due;
+    return r;
+}
+
 void export_queue::enqueue_locked(std::uint32_t lane_index, entry e) {
-    auto& items = lanes_[std::min<std::size_t>(lane_index, lanes_.size() - 1)].items;
+    auto& items = lane_for(lane_index).items;
     // Epoch order; within an epoch, what a reshard moved goes before what the senders queued.
     auto at = items.end();
     while (at != items.begin() &&
@@ -197,8 +244,7 @@ void export_queue::release(lane_ref where, std::size_t payloads, std::uint64_t b
     bool empty = false;
     {
         std::lock_guard lock(mu_);
-        lane& ln =
-            lanes_[std::min<std::size_t>(where.lane, lanes_.size() - 1)];  // as enqueue_locked
+        lane& ln = lane_for(where.lane);
         if (ln.busy) {
             ln.busy = false;
             busy_total_ += clock_.monotonic_now() - ln.busy_since;

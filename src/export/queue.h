@@ -26,6 +26,7 @@
 // the queue's own short critical section; next_batch() blocks (batcher thread only).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -108,10 +109,11 @@ class export_queue {
     // consecutive mergeable payloads of the same format and tenant (one upstream request carries
     // one tenant) totalling at most batch_size series (at
     // least one payload, even if larger), taken when batch_size is reached, when the oldest one
-    // waited flush_interval, or at once after flush_now(). Once round trips are long
-    // (set_merge_forwarded) forwarded remote-write (snappy) bodies merge too: the batcher joins
-    // snappy blocks without recompressing (snappy_concat.h); a forwarded body goes at once with
-    // whatever waits behind it. Of the ready
+    // waited flush_interval, or at once after flush_now(). Forwarded remote-write (snappy)
+    // bodies merge too: the batcher joins snappy blocks without recompressing
+    // (snappy_concat.h); a forwarded body goes at once with whatever waits behind it, up to 8
+    // bodies with a near backend, up to batch_size series once round trips are long
+    // (set_merge_forwarded). Of the ready
     // lanes, the one whose oldest payload waited longest goes first. Returns timeout at `wake_by`
     // (the scaler's tick) and closed when the queue is closed (and, unless aborted, empty).
     wait_result next_batch(taken_batch& out, std::uint64_t batch_size,
@@ -150,11 +152,19 @@ class export_queue {
                      const std::vector<std::pair<lane_ref, std::uint64_t>>& sources);
     std::uint32_t max_lanes() const { return static_cast<std::uint32_t>(lanes_.size()); }
     lane_usage usage() const;
-    // Whether forwarded (compressed) bodies merge: remote-write (snappy) ones with whatever waits
-    // in their lane, OTLP (gzip) ones when 8 or more wait (decompressing and compressing again
-    // costs CPU). Worth it when round trips are long, so the exporter turns it on from the
-    // measured round trip (shard_scaler::latency_bound()). Off at first.
+    // Whether forwarded (compressed) bodies merge as for a distant backend: remote-write (snappy)
+    // ones with whatever waits in their lane up to batch_size series (not only 8 bodies), OTLP
+    // (gzip) ones when 8 or more wait (decompressing and compressing again costs CPU). Worth it
+    // when round trips are long, so the exporter turns it on from the measured round trip
+    // (shard_scaler::latency_bound()). Off at first.
     void set_merge_forwarded(bool on) { merge_forwarded_.store(on, std::memory_order_relaxed); }
+    // How long a forwarded body (or a prompt part of a sender's request) waits in its free lane
+    // for others to join it (one upstream request instead of several, as Prometheus' remote write
+    // waits batch_send_deadline); 0: it goes as soon as its lane is free. Set before use.
+    void set_forward_linger(std::chrono::nanoseconds d) {
+        std::lock_guard lock(mu_);
+        forward_linger_ = d;
+    }
 
     // From now on batches are taken as soon as anything is queued (drain at shutdown).
     void flush_now();
@@ -183,7 +193,26 @@ class export_queue {
         std::chrono::steady_clock::time_point busy_since{};
     };
 
-    void pending_sub(std::uint64_t epoch, std::size_t n);  // mu_ held
+    // A lane's first run of payloads that go together in one batch (next_batch's rules).
+    struct lane_run {
+        std::size_t take = 0;  // payloads in the run; 0: nothing can start (busy, empty, barrier)
+        bool ready = false;    // it can go now
+        std::chrono::steady_clock::time_point due{};  // when it can go, if not ready
+    };
+    lane_run examine_locked(const lane& ln, std::uint64_t oldest_epoch,
+                            std::chrono::steady_clock::time_point now, std::uint64_t batch_size,
+                            std::chrono::nanoseconds flush_interval) const;  // mu_ held
+    bool wakes_batcher_locked(const std::vector<std::pair<payload, lane_ref>>& items,
+                              std::chrono::steady_clock::time_point now) const;  // mu_ held
+    void pending_sub(std::uint64_t epoch, std::size_t n);                        // mu_ held
+    // A lane by index; an index past the lanes (a disk-queue record of a larger configuration)
+    // goes to the last one. mu_ held.
+    lane& lane_for(std::uint32_t index) {
+        return lanes_[std::min<std::size_t>(index, lanes_.size() - 1)];
+    }
+    const lane& lane_for(std::uint32_t index) const {
+        return lanes_[std::min<std::size_t>(index, lanes_.size() - 1)];
+    }
     // Places e in its lane (epoch order, a reshard's moved payloads first within an epoch) and
     // counts it as waiting; pending_ and bytes_ are the caller's. mu_ held.
     void enqueue_locked(std::uint32_t lane_index, entry e);
@@ -205,6 +234,14 @@ class export_queue {
     std::uint64_t bytes_done_ = 0;
     std::uint64_t bytes_in_ = 0;
     std::atomic<bool> merge_forwarded_{false};
+    std::chrono::nanoseconds forward_linger_{0};
+    // The batcher blocked in next_batch(): until when, and with which rules (one batcher).
+    struct {
+        bool waiting = false;
+        std::chrono::steady_clock::time_point until{};
+        std::uint64_t batch_size = 0;
+        std::chrono::nanoseconds flush_interval{0};
+    } sleeper_;
     bool flush_now_ = false;
     bool closed_ = false;
     bool aborted_ = false;

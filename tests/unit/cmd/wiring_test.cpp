@@ -232,6 +232,8 @@ const std::vector<row>& rows() {
          [](const module_options& o) { CHECK(o.exporter.batch_size == 2345); }},
         {"-flush-interval", "3s",
          [](const module_options& o) { CHECK(o.exporter.flush_interval == 3s); }},
+        {"-exporter-forward-linger", "7ms",
+         [](const module_options& o) { CHECK(o.exporter.forward_linger == 7ms); }},
         {"-queue-max-bytes", "200000000",
          [](const module_options& o) { CHECK(o.exporter.queue.max_bytes == 200000000); }},
         {"-queue-path", "/var/lib/mg-wiring-queue",

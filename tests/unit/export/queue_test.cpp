@@ -318,32 +318,160 @@ TEST_CASE("usage: busy time follows the lanes' batches in flight", "[export][que
     CHECK(u.busy == 20ms);
 }
 
-TEST_CASE("with long round trips forwarded remote-write bodies join what waits in their lane",
-          "[export][queue]") {
+TEST_CASE(
+    "forwarded remote-write bodies join what waits in their lane: 8 with a near backend, up to "
+    "batch_size with long round trips",
+    "[export][queue]") {
     mg::fake_clock clock;
     ex::export_queue q(clock, 1 << 20);
-    for (int i = 0; i < 13; ++i) {
+    const auto push_forwarded = [&] {
         auto raw = make(10, 100);
         raw.compressed = true;  // snappy, as a sender posted it
         q.try_push(raw);
+    };
+    // Alone, a forwarded body goes at once (no waiting for a fuller batch).
+    push_forwarded();
+    auto b = take(q, clock, 1000, 1h);
+    CHECK(b.items.size() == 1);
+    // Behind the busy lane: 20 bodies and a plain payload (a request split over lanes).
+    for (int i = 0; i < 20; ++i) {
+        push_forwarded();
         if (i == 5) {
-            auto plain = make(10, 100);  // a request split over lanes (not forwarded)
+            auto plain = make(10, 100);
             q.try_push(plain);
         }
     }
-    // A near backend (merging off): each goes as it came, at once.
-    auto b = take(q, clock, 100, 1h);
-    CHECK(b.items.size() == 1);
+    CHECK(none_ready(q, clock, 1000));
+    q.release(b);
+    // A near backend (merging off): what waited goes together, at once, up to 8 forwarded bodies
+    // (the plain payload in between joins too and does not count).
+    b = take(q, clock, 1000, 1h);
+    CHECK(b.items.size() == 9);
+    CHECK(b.bytes == 9 * make(10, 100).cost());
     q.release(b);
     q.set_merge_forwarded(true);  // round trips became long
-    // Without waiting for a backlog: joining snappy blocks costs a copy (snappy_concat.h).
+    // Up to batch_size series, without waiting for a backlog: joining snappy blocks costs a copy
+    // (snappy_concat.h).
     b = take(q, clock, 100, 1h);
-    CHECK(b.items.size() == 10);  // up to batch_size series
+    CHECK(b.items.size() == 10);
     q.release(b);
     b = take(q, clock, 100, 1h);
-    CHECK(b.items.size() == 3);  // the rest, at once
+    CHECK(b.items.size() == 2);  // the rest, at once
     q.release(b);
     CHECK(q.queued_payloads() == 0);
+}
+
+ex::payload forwarded_body(std::uint32_t series) {
+    auto raw = make(series, 100);
+    raw.compressed = true;  // snappy, as a sender posted it
+    return raw;
+}
+
+TEST_CASE("forward linger: a forwarded body waits in its free lane for others to join it",
+          "[export][queue]") {
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
+    q.set_forward_linger(5ms);
+    auto first = forwarded_body(10);
+    q.try_push(first);
+    CHECK(none_ready(q, clock, 1000));  // not before the linger (nor after an hour's flush)
+    clock.advance(3ms);
+    auto second = forwarded_body(10);
+    q.try_push(second);
+    CHECK(none_ready(q, clock, 1000));  // the linger counts from the oldest
+    clock.advance(2ms);
+    auto b = take(q, clock, 1000, 1h);
+    CHECK(b.items.size() == 2);
+    q.release(b);
+
+    // Eight forwarded bodies fill a request with a near backend: they go without waiting.
+    for (int i = 0; i < 9; ++i) {
+        auto raw = forwarded_body(10);
+        q.try_push(raw);
+    }
+    b = take(q, clock, 1000, 1h);
+    CHECK(b.items.size() == 8);
+    q.release(b);
+    CHECK(none_ready(q, clock, 1000));  // the ninth lingers
+    clock.advance(5ms);
+    CHECK(take(q, clock, 1000, 1h).items.size() == 1);
+
+    // Without a linger a forwarded body goes at once.
+    ex::export_queue now_q(clock, 1 << 20);
+    auto lone = forwarded_body(10);
+    now_q.try_push(lone);
+    CHECK(take(now_q, clock, 1000, 1h).items.size() == 1);
+}
+
+// Runs next_batch on its own thread (the batcher), with wake_by far away: the batch comes only
+// if a push or the time wakes it. done() waits a bounded real time for it; on failure the queue
+// is flushed so the thread ends and the test reports instead of hanging.
+struct batcher_thread {
+    ex::export_queue& q;
+    ex::taken_batch b;
+    std::future<wait> result;
+    batcher_thread(ex::export_queue& queue, std::uint64_t batch_size,
+                   std::chrono::nanoseconds flush)
+        : q(queue) {
+        result = std::async(std::launch::async, [this, batch_size, flush] {
+            return q.next_batch(b, batch_size, flush);
+        });
+    }
+    bool done() {
+        if (result.wait_for(30s) == std::future_status::ready) return result.get() == wait::batch;
+        q.flush_now();
+        result.wait();
+        return false;
+    }
+};
+
+TEST_CASE("a push wakes the waiting batcher when it makes a batch due sooner or ready",
+          "[export][queue]") {
+    mg::fake_clock clock;
+    SECTION("a forwarded body's linger ends before the batcher's wake-up") {
+        ex::export_queue q(clock, 1 << 20);
+        q.set_forward_linger(5ms);
+        batcher_thread batcher(q, 1000, 1h);
+        REQUIRE(clock.await_waiters(1));  // waiting for anything at all
+        auto raw = forwarded_body(10);
+        q.try_push(raw);
+        // Not woken, the batcher would wait for a fake eternity that no advance reaches.
+        clock.advance(5ms);
+        REQUIRE(batcher.done());
+        CHECK(batcher.b.items.size() == 1);
+    }
+    SECTION("plain payloads fill a batch") {
+        ex::export_queue q(clock, 1 << 20);
+        batcher_thread batcher(q, 20, 1h);
+        REQUIRE(clock.await_waiters(1));
+        auto a = make(10, 10);
+        q.try_push(a);  // due in an hour: the batcher waits for that now
+        auto b = make(10, 10);
+        q.try_push(b);  // 20 series: ready, without any advance
+        REQUIRE(batcher.done());
+        CHECK(batcher.b.items.size() == 2);
+    }
+}
+
+TEST_CASE("a push behind a batch in flight is taken once that batch is released",
+          "[export][queue]") {
+    // A push into a busy lane does not wake the batcher (it could not start anything): release()
+    // must, or the payload would wait for the next flush interval or tick.
+    mg::fake_clock clock;
+    ex::export_queue q(clock, 1 << 20);
+    auto first = make(1, 10, true);
+    q.try_push(first);
+    const auto in_flight = take(q, clock, 1000, 1h);
+    ex::taken_batch b;
+    auto result = wait::closed;
+    std::thread batcher([&] { result = q.next_batch(b, 1000, 1h); });
+    REQUIRE(clock.await_waiters(1));
+    auto second = make(1, 10, true);
+    REQUIRE(q.try_push(second));
+    q.release(in_flight);
+    batcher.join();  // without a wake-up it would wait for a fake hour that never passes
+    CHECK(result == wait::batch);
+    CHECK(b.items.size() == 1);
 }
 
 TEST_CASE(
