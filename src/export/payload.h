@@ -43,8 +43,9 @@ struct payload {
     std::uint64_t disk_id = 0;  // its record in the disk queue; 0 = none (memory only)
     std::string tenant;         // whose series these are; "" = no tenant (no header sent)
     // A sender's whole request, or its part for one lane, that one shard would have forwarded as
-    // it came: sent as soon as its lane is free, like a forwarded body, instead of waiting up to
-    // the flush interval for a fuller batch (more shards must not add latency to such requests).
+    // it came: sent once its lane is free and the forward linger passed, like a forwarded body,
+    // instead of waiting up to the flush interval for a fuller batch (more shards must not add
+    // latency to such requests).
     bool prompt = false;
 
     bool mergeable() const { return !compressed && format != payload_format::otlp_json; }

@@ -111,9 +111,9 @@ class export_queue {
     // least one payload, even if larger), taken when batch_size is reached, when the oldest one
     // waited flush_interval, or at once after flush_now(). Forwarded remote-write (snappy)
     // bodies merge too: the batcher joins snappy blocks without recompressing
-    // (snappy_concat.h); a forwarded body goes at once with whatever waits behind it, up to 8
-    // bodies with a near backend, up to batch_size series once round trips are long
-    // (set_merge_forwarded). Of the ready
+    // (snappy_concat.h); a forwarded body goes with whatever waits behind it once it lingered
+    // set_forward_linger() (at once when a run is full), up to 8 bodies with a near backend, up to
+    // batch_size series once round trips are long (set_merge_forwarded). Of the ready
     // lanes, the one whose oldest payload waited longest goes first. Returns timeout at `wake_by`
     // (the scaler's tick) and closed when the queue is closed (and, unless aborted, empty).
     wait_result next_batch(taken_batch& out, std::uint64_t batch_size,
