@@ -144,6 +144,7 @@ std::size_t overflow_emitter::emit_due(bool all) {
         const auto res = exporter_.submit(batch, keep, {}, details, nullptr, split);
         if (res == exporter::submit_status::accepted) {
             sent += owned.size();
+            store_.count_emitted(owned.size());
         } else {
             store_.count_refused(owned.size());
         }

@@ -51,7 +51,7 @@ std::vector<prometheus::MetricFamily> overflow_collector::Collect() const {
         {"metrics_governor_overflow_series_emitted_total",
          "Emissions of overflow series handed to the exporter (one per overflow series per "
          "interval).",
-         counter, s.emitted - std::min(s.emitted, s.emit_refused)},
+         counter, s.emitted},
         {"metrics_governor_overflow_emit_refused_total",
          "Emissions of overflow series the exporter did not take (queue full, shutting down); the "
          "next emission of a counter carries the increase.",

@@ -320,7 +320,6 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
             }
         }
         for (auto& em : due) {
-            emitted_.fetch_add(1, std::memory_order_relaxed);
             ++made;
             out(std::move(em));
         }

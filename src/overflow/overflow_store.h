@@ -127,8 +127,8 @@ struct store_stats {
     std::uint64_t series_folded = 0;    // folded series seen (one per series per request)
     std::uint64_t samples_folded = 0;   // their samples that went into a fold
     std::uint64_t samples_refused = 0;  // samples for a new overflow series past max_series
-    std::uint64_t emitted = 0;          // emissions of an overflow series (one per interval)
-    std::uint64_t emit_refused = 0;     // of those, what the exporter did not take
+    std::uint64_t emitted = 0;          // emissions the exporter took (one per series and interval)
+    std::uint64_t emit_refused = 0;     // emissions the exporter did not take
     std::uint64_t evictions = 0;        // folded series pushed out by overflow_max_tracked
     std::uint64_t tracked = 0;          // folded series remembered now, over every fold
     std::uint64_t overflow_series = 0;  // overflow series held now
@@ -181,7 +181,11 @@ class overflow_store {
     std::size_t restore_state(std::vector<series_state> saved, std::int64_t now_ms);
 
     store_stats stats() const;
-    // The emitter's count of emissions the exporter did not take (for the metrics).
+    // The emitter's counts, for the metrics: emissions the exporter took, and did not take. Not
+    // counted by collect(): an emission can also say nothing in the backend's protocol (a delta
+    // Sum's first 0 to an OTLP backend) and is then neither, and a counter must never go down,
+    // as "collected minus refused" did between the two increments.
+    void count_emitted(std::uint64_t n) { emitted_.fetch_add(n, std::memory_order_relaxed); }
     void count_refused(std::uint64_t n) { emit_refused_.fetch_add(n, std::memory_order_relaxed); }
     // A saved state that could not be read (each of its counters starts again at 0).
     void count_state_refused() { state_refused_.fetch_add(1, std::memory_order_relaxed); }

@@ -334,10 +334,12 @@ TEST_CASE("overflow: an emission the exporter refuses is carried by the next one
     f.exporter.answer = ex::submit_status::queue_full;
     CHECK(f.emitter.emit_due() == 0);
     CHECK(f.scraped("metrics_governor_overflow_emit_refused_total") == 1);
+    CHECK(f.scraped("metrics_governor_overflow_series_emitted_total") == 0);
     f.exporter.answer = ex::submit_status::accepted;
     f.clock.advance(5s);
     round(10);
     CHECK(f.emitter.emit_due() == 1);
+    CHECK(f.scraped("metrics_governor_overflow_series_emitted_total") == 1);
     const auto o = f.exporter.overflow();
     REQUIRE(o.size() == 1);
     // The 0 went with the refused emission; this one carries every increase: 2 series x 10.
@@ -521,6 +523,42 @@ rules:
     CHECK(got[0].samples[0].timestamp_ms == t0 + 5000);
     CHECK(got[1].samples[0].value == 2);
     CHECK(got[1].samples[0].timestamp_ms == t0 + 10000);
+}
+
+TEST_CASE(
+    "overflow: a delta Sum's first emission with only its 0 is not sent to an OTLP backend, nor "
+    "counted as emitted, and the next carries its interval",
+    "[ingest][overflow]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: deltas
+    max_cardinality: 1
+    action: overflow
+)");
+    f.exporter.otlp_backend = true;
+    const auto fold = [&](double delta) {
+        f.fold_otlp({{"deltas", ob::metric_kind::sum, 1, true, false, f.three_points(delta)}});
+    };
+    const auto t0 = f.now_ms();
+    fold(5);  // two folded series: 10 at t0
+    f.clock.advance(5s);
+    // Due, with nothing folded after t0: only the counter's 0, which says nothing as a delta.
+    CHECK(f.emitter.emit_due() == 0);
+    CHECK(f.exporter.overflow().empty());
+    CHECK(f.scraped("metrics_governor_overflow_series_emitted_total") == 0);
+    CHECK(f.scraped("metrics_governor_overflow_emit_refused_total") == 0);
+    fold(3);
+    f.clock.advance(5s);
+    CHECK(f.emitter.emit_due() == 1);
+    CHECK(f.scraped("metrics_governor_overflow_series_emitted_total") == 1);
+    const auto got = f.exporter.overflow();
+    REQUIRE(got.size() == 1);
+    REQUIRE(got[0].samples.size() == 1);
+    // Nothing lost: both intervals' deltas (2 x 5 + 2 x 3), from the first fold on.
+    CHECK(got[0].samples[0].value == 16);
+    CHECK(got[0].samples[0].timestamp_ms == t0 + 5000);
 }
 
 TEST_CASE("overflow: native histograms fold bucket by bucket into one histogram series",
