@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -127,6 +128,9 @@ TEST_CASE(
         std::atomic<mode> m{mode::ok};
         std::atomic<int> remaining{
             0};  // answers left in this mode before ok (fail/throttle/reject)
+        // A stalled answer waits for the mode to change (set_mode notifies).
+        std::mutex mu;
+        std::condition_variable changed;
     };
     auto sc = std::make_shared<script>();
     mg::test::fake_backend backend;
@@ -150,15 +154,26 @@ TEST_CASE(
                 const bool big = std::find(s.begin(), s.end(), "big/0") != s.end();
                 return answer((s.size() > 5 || big) ? 413 : 204);
             }
-            case mode::slow:
-                return answer(204, {}, 150ms);
+            case mode::slow: {
+                // Stalled until the test switches the mode: however many requests the exporter
+                // merges into one, nothing drains meanwhile, so the queue must fill (a backend
+                // answering every 150 ms was outpaced by the merged requests when a sanitizer
+                // build posted slowly). Bounded, so a failing test cannot hang.
+                std::unique_lock lock(sc->mu);
+                sc->changed.wait_for(lock, 60s, [&] { return sc->m.load() != mode::slow; });
+                return {};
+            }
         }
         return {};
     });
     auto set_mode = [&](mode m, int remaining = 0) {
         // remaining first: a responder that sees the new mode sees its count.
         sc->remaining = remaining;
-        sc->m = m;
+        {
+            std::lock_guard lock(sc->mu);
+            sc->m = m;
+        }
+        sc->changed.notify_all();
     };
 
     temp_dir dir;
@@ -232,13 +247,13 @@ TEST_CASE(
                     R"(metrics_governor_export_dropped_datapoints_total{reason="too_large"})") ==
               1);
     }
-    SECTION("a slow backend fills the queue: senders get 429, the queue stays within its bound") {
+    SECTION(
+        "a stalled backend fills the queue: senders get 429, the queue stays within its bound") {
         set_mode(mode::slow);
         double peak_bytes = 0;
         const double max_bytes = 1 << 20;  // 1MB is binary here
-        // Each body is ~30 KB after snappy; at one upstream request per 150 ms the 1 MB queue
-        // fills after about 40 of them. The bound is generous: a sanitizer build on a busy
-        // machine posts slowly enough for the backend to keep up for a while.
+        // Each body is ~30 KB after snappy: in flight or waiting, the 1 MB queue holds about 35
+        // of them. The bound on posts is generous.
         for (int i = 0; i < 400 && books.refusals < 3; ++i) {
             post(c, make_series("slow", "", i * 100, 100, 300), books);
             const auto page = mg::test::http_get(d.stats_port(), "/metrics").body;
