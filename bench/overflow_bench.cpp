@@ -1,8 +1,9 @@
 // Issue 21's costs (docs/benchmarks.md, "Overflow"): CPU per folded sample, at each layer of the
 // over-limit path (the counter fold alone, the store with its key and lock, and the ingest
 // side's whole work on a remote-write request whose series are all folded: samples read from the
-// request again, kept labels picked, folded), and memory per tracked folded series (heap bytes
-// from mallinfo2 around filling a fold, so the allocator's own rounding is in).
+// request again, kept labels picked, folded), the same for the histogram folds (a native
+// histogram's buckets, an explicit-bounds histogram's), and memory per tracked folded series
+// (heap bytes from mallinfo2 around filling a fold, so the allocator's own rounding is in).
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
@@ -14,7 +15,9 @@
 #include "ingest/overflow_sink.h"
 #include "limits/limits_file.h"
 #include "overflow/counter_fold.h"
+#include "overflow/explicit_histogram_fold.h"
 #include "overflow/gauge_fold.h"
+#include "overflow/histogram_fold.h"
 #include "overflow/overflow_store.h"
 #include "protocol/remote_write.h"
 #include "protocol/remote_write_builder.h"
@@ -117,6 +120,110 @@ void BM_sink_fold_request(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * k_series);
 }
 BENCHMARK(BM_sink_fold_request);
+
+// A latency histogram as a client library's native histogram reports it: schema 3, 20 populated
+// positive buckets, a zero bucket; `seed` shifts the buckets so series differ.
+mg::native_histogram latency_histogram(std::uint64_t seed) {
+    mg::native_histogram h;
+    h.schema = 3;
+    h.zero_threshold = 1e-128;
+    h.zero_count = 1;
+    const auto first = static_cast<std::int32_t>(seed % 8);
+    for (std::int32_t i = 0; i < 20; ++i) {
+        h.positive.push_back({first + i, 10.0 + i});
+        h.count += 10.0 + i;
+    }
+    h.count += h.zero_count;
+    h.sum = 0.25 * h.count;
+    return h;
+}
+
+// The Prometheus client's default buckets (11 bounds, 12 counts).
+mg::explicit_histogram default_buckets_histogram(std::uint64_t seed) {
+    mg::explicit_histogram h;
+    h.bounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    for (std::size_t i = 0; i <= h.bounds.size(); ++i) {
+        h.bucket_counts.push_back(static_cast<double>(5 + (seed + i) % 7));
+        h.count += h.bucket_counts.back();
+    }
+    h.sum = 0.1 * h.count;
+    return h;
+}
+
+// Samples of `series` folded native-histogram series round-robin into one histogram fold: each
+// round every series observed one more value (its count and one bucket up by one), so every
+// sample adds a real increase bucket by bucket.
+void BM_histogram_fold_sample(benchmark::State& state) {
+    const auto series = static_cast<std::uint64_t>(state.range(0));
+    ov::histogram_fold f(series);
+    std::vector<mg::native_histogram> h;
+    h.reserve(series);
+    for (std::uint64_t i = 0; i < series; ++i) h.push_back(latency_histogram(i));
+    std::uint64_t i = 0;
+    std::size_t bucket = 0;
+    for (auto _ : state) {
+        auto& s = h[i];
+        s.count += 1;
+        s.positive[bucket].count += 1;
+        s.sum += 0.25;
+        f.add(i * 0x9E3779B97F4A7C15ULL, s);
+        if (++i == series) {
+            i = 0;
+            bucket = (bucket + 1) % 20;
+        }
+    }
+    benchmark::DoNotOptimize(f.total().count);
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_histogram_fold_sample)->Arg(1000)->Arg(100000);
+
+// The same for OTLP explicit-bounds histograms (cumulative points).
+void BM_explicit_histogram_fold_sample(benchmark::State& state) {
+    const auto series = static_cast<std::uint64_t>(state.range(0));
+    ov::explicit_histogram_fold f(series);
+    std::vector<mg::explicit_histogram> h;
+    h.reserve(series);
+    for (std::uint64_t i = 0; i < series; ++i) h.push_back(default_buckets_histogram(i));
+    std::uint64_t i = 0;
+    std::size_t bucket = 0;
+    for (auto _ : state) {
+        auto& s = h[i];
+        s.count += 1;
+        s.bucket_counts[bucket] += 1;
+        s.sum += 0.1;
+        f.add(i * 0x9E3779B97F4A7C15ULL, s);
+        if (++i == series) {
+            i = 0;
+            bucket = (bucket + 1) % s.bucket_counts.size();
+        }
+    }
+    benchmark::DoNotOptimize(f.total().count);
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_explicit_histogram_fold_sample)->Arg(1000)->Arg(100000);
+
+// Heap bytes per folded histogram series a fold remembers (its last histogram).
+void BM_tracked_histogram_memory(benchmark::State& state) {
+    constexpr std::uint64_t k_series = 50000;
+    double native_bytes = 0, explicit_bytes = 0;
+    for (auto _ : state) {
+        const auto one_native = latency_histogram(0);
+        const auto before = heap_bytes();
+        auto n = std::make_unique<ov::histogram_fold>(k_series);
+        for (std::uint64_t i = 0; i < k_series; ++i) n->add(i * 0x9E3779B97F4A7C15ULL, one_native);
+        native_bytes = static_cast<double>(heap_bytes() - before) / k_series;
+        n.reset();
+        const auto one_explicit = default_buckets_histogram(0);
+        const auto before_explicit = heap_bytes();
+        auto x = std::make_unique<ov::explicit_histogram_fold>(k_series);
+        for (std::uint64_t i = 0; i < k_series; ++i)
+            x->add(i * 0x9E3779B97F4A7C15ULL, one_explicit);
+        explicit_bytes = static_cast<double>(heap_bytes() - before_explicit) / k_series;
+    }
+    state.counters["native_20_buckets_bytes_per_series"] = native_bytes;
+    state.counters["explicit_12_buckets_bytes_per_series"] = explicit_bytes;
+}
+BENCHMARK(BM_tracked_histogram_memory)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // Heap bytes per folded series a fold remembers (counter: last value; gauge: value and time).
 void BM_tracked_series_memory(benchmark::State& state) {
