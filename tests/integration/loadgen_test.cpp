@@ -278,6 +278,9 @@ TEST_CASE("loadgen counts refused connections as network errors and exits 1", "[
     CHECK(run.exit_code == 1);
     CHECK(run.output.find("requests      4 sent, 0 ok, 4 failed") != std::string::npos);
     CHECK(run.output.find("network=4") != std::string::npos);
+    // And says what the first was.
+    CHECK(run.output.find("network error connect: Connection refused (the first)") !=
+          std::string::npos);
 }
 
 TEST_CASE("loadgen -rate paces the requests and -duration ends the run", "[loadgen]") {

@@ -56,9 +56,11 @@ void run_stats::record_answer(int status, std::uint64_t series_count, std::uint6
     }
 }
 
-void run_stats::record_network_error(std::uint64_t series_count, std::uint64_t sample_count) {
+void run_stats::record_network_error(std::uint64_t series_count, std::uint64_t sample_count,
+                                     std::string_view error) {
     ++requests;
     ++network_errors;
+    if (first_network_error.empty()) first_network_error = error;
     samples += sample_count;
     series += series_count;
 }
@@ -71,6 +73,7 @@ void run_stats::merge(const run_stats& o) {
     series += o.series;
     bytes += o.bytes;
     network_errors += o.network_errors;
+    if (first_network_error.empty()) first_network_error = o.first_network_error;
     for (const auto& [code, n] : o.status_codes) status_codes[code] += n;
     latency.merge(o.latency);
     connections_opened += o.connections_opened;
@@ -126,6 +129,9 @@ std::string render_json(const run_report& r) {
     nlohmann::ordered_json codes = nlohmann::ordered_json::object();
     for (const auto& [code, n] : s.status_codes) codes[std::to_string(code)] = n;
     j["status_codes"] = codes;
+    // Which of the network errors happened (refused, reset, timed out...): a count alone does not
+    // say why a run failed.
+    if (s.network_errors > 0) j["first_network_error"] = s.first_network_error;
     j["latency_ms"] = {{"min", round3(ms(s.latency.min()))},
                        {"mean", round3(s.latency.mean() / 1e6)},
                        {"p50", round3(ms(s.latency.percentile(50)))},
@@ -173,6 +179,7 @@ std::string render_text(const run_report& r) {
         sep = " ";
     }
     o << "\n";
+    if (s.network_errors > 0) line("network error") << s.first_network_error << " (the first)\n";
     line("status codes");
     sep = "";
     for (const auto& [code, n] : s.status_codes) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,7 @@ struct run_stats {
     std::uint64_t series = 0;       // series entries in attempted requests
     std::uint64_t bytes = 0;        // request body bytes written
     std::uint64_t network_errors = 0;
+    std::string first_network_error;  // what failed the first time (empty: no network error)
     std::map<int, std::uint64_t> status_codes;  // answered requests by exact status
     latency_histogram latency;                  // nanoseconds, answered requests only
     std::uint64_t connections_opened = 0;
@@ -39,7 +41,8 @@ struct run_stats {
 
     void record_answer(int status, std::uint64_t series_count, std::uint64_t sample_count,
                        std::uint64_t body_bytes, std::uint64_t latency_ns);
-    void record_network_error(std::uint64_t series_count, std::uint64_t sample_count);
+    void record_network_error(std::uint64_t series_count, std::uint64_t sample_count,
+                              std::string_view error = {});
     void merge(const run_stats& other);
     // Answers by class, plus "network", in a fixed order: 2xx 3xx 4xx 429 5xx other network.
     std::vector<std::pair<std::string, std::uint64_t>> classes() const;

@@ -175,7 +175,7 @@ run_report run_load(const options& opts) {
                     mine.record_answer(res.status, series_in[r], samples_in[r], set[r].size(),
                                        res.latency_ns);
                 } else {
-                    mine.record_network_error(series_in[r], samples_in[r]);
+                    mine.record_network_error(series_in[r], samples_in[r], res.error);
                 }
             }
             if (out_of_time) {

@@ -32,24 +32,26 @@ TEST_CASE("counting answers and network errors: exit code 0 only when all were 2
     other.record_answer(429, 1000, 2000, 5000, 500'000);
     other.record_answer(503, 1000, 2000, 5000, 700'000);
     other.record_answer(400, 1000, 2000, 5000, 800'000);
-    other.record_network_error(1000, 2000);
+    other.record_network_error(1000, 2000, "read: Connection reset by peer");
+    other.record_network_error(0, 0, "connect: Connection refused");
     other.connections_opened = 3;
     s.merge(other);
 
-    CHECK(s.requests == 6);
+    CHECK(s.first_network_error == "read: Connection reset by peer");  // the first one kept
+    CHECK(s.requests == 7);
     CHECK(s.requests_ok == 2);
-    CHECK(s.failed() == 4);
+    CHECK(s.failed() == 5);
     CHECK(s.samples == 11000);
     CHECK(s.samples_ok == 3000);
     CHECK(s.series == 5500);
     CHECK(s.bytes == 22500);  // answered requests only
-    CHECK(s.network_errors == 1);
+    CHECK(s.network_errors == 2);
     CHECK(s.latency.count() == 5);
     CHECK(s.connections_opened == 3);
     const auto classes = s.classes();
     REQUIRE(classes.size() == 7);
     const std::vector<std::pair<std::string, std::uint64_t>> expected{
-        {"2xx", 2}, {"3xx", 0}, {"4xx", 1}, {"429", 1}, {"5xx", 1}, {"other", 0}, {"network", 1}};
+        {"2xx", 2}, {"3xx", 0}, {"4xx", 1}, {"429", 1}, {"5xx", 1}, {"other", 0}, {"network", 2}};
     CHECK(classes == expected);
     CHECK(mg::loadgen::exit_code(r) == 1);
 }
