@@ -1,5 +1,6 @@
 #include "cardinality/block_bloom.h"
 
+#include <math.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -36,9 +37,12 @@ std::atomic<std::uint64_t>* allocate_words(std::size_t bytes) {
     return static_cast<std::atomic<std::uint64_t>*>(p);
 }
 
-// log of the Poisson(lambda) probability of j.
+// log of the Poisson(lambda) probability of j. lgamma_r, not std::lgamma: glibc's lgamma also
+// writes the process-wide `signgam`, a data race when two threads size trackers at once
+// (ThreadSanitizer stopped a daemon on it while two ingest threads created trackers).
 double log_poisson(double lambda, double j) {
-    return j * std::log(lambda) - lambda - std::lgamma(j + 1);
+    int sign = 0;
+    return j * std::log(lambda) - lambda - ::lgamma_r(j + 1, &sign);
 }
 
 // False-positive probability of one block holding j items: each of the 8 probed bits is set.

@@ -56,6 +56,36 @@ TEST_CASE("block bloom sizing: bits per item at 1% and monotone rates", "[block_
     CHECK(block_bloom::blocks_for(1, 0.01) == 1);
 }
 
+TEST_CASE("block bloom sizing from several threads at once gives each the minimal count",
+          "[block_bloom]") {
+    // Trackers are made by every ingest thread. Each thread here sizes pairs no call asked for
+    // before (new to the cache), so the searches and their Poisson terms run at the same time:
+    // under ThreadSanitizer a shared write in them is a reported race (glibc's lgamma writes the
+    // process-wide signgam; a daemon under TSan stopped on it).
+    constexpr std::uint64_t k_threads = 4;
+    constexpr std::uint64_t k_pairs = 100;
+    constexpr double k_rate = 0.0123;
+    std::vector<std::vector<std::uint64_t>> got(k_threads);
+    std::vector<std::thread> threads;
+    for (std::uint64_t t = 0; t < k_threads; ++t) {
+        threads.emplace_back([&got, t] {
+            for (std::uint64_t i = 0; i < k_pairs; ++i)
+                got[t].push_back(block_bloom::blocks_for(700001 + i * k_threads + t, k_rate));
+        });
+    }
+    for (auto& th : threads) th.join();
+    for (std::uint64_t t = 0; t < k_threads; ++t) {
+        REQUIRE(got[t].size() == k_pairs);
+        for (std::uint64_t i = 0; i < k_pairs; ++i) {
+            const std::uint64_t n = 700001 + i * k_threads + t;
+            const std::uint64_t b = got[t][i];
+            INFO("items " << n);
+            CHECK(block_bloom::fp_rate_for(b, n) <= k_rate);
+            CHECK(block_bloom::fp_rate_for(b - 1, n) > k_rate);
+        }
+    }
+}
+
 TEST_CASE("block bloom sizing: remembered answers stay minimal for each items and rate pair",
           "[block_bloom]") {
     // blocks_for() remembers its answers; asking again, interleaved with other pairs, from two
