@@ -150,55 +150,49 @@ mg::explicit_histogram default_buckets_histogram(std::uint64_t seed) {
     return h;
 }
 
-// Samples of `series` folded native-histogram series round-robin into one histogram fold: each
-// round every series observed one more value (its count and one bucket up by one), so every
+// Samples of `series` folded histogram series round-robin into one fold: each round every
+// series observed one more value (`observe`: its count, one bucket and its sum up), so every
 // sample adds a real increase bucket by bucket.
-void BM_histogram_fold_sample(benchmark::State& state) {
+template <typename Fold, typename Histogram, typename Make, typename Observe>
+void fold_histogram_samples(benchmark::State& state, Make make, Observe observe) {
     const auto series = static_cast<std::uint64_t>(state.range(0));
-    ov::histogram_fold f(series);
-    std::vector<mg::native_histogram> h;
+    Fold f(series);
+    std::vector<Histogram> h;
     h.reserve(series);
-    for (std::uint64_t i = 0; i < series; ++i) h.push_back(latency_histogram(i));
+    for (std::uint64_t i = 0; i < series; ++i) h.push_back(make(i));
     std::uint64_t i = 0;
-    std::size_t bucket = 0;
+    std::size_t round = 0;
     for (auto _ : state) {
-        auto& s = h[i];
-        s.count += 1;
-        s.positive[bucket].count += 1;
-        s.sum += 0.25;
-        f.add(i * 0x9E3779B97F4A7C15ULL, s);
+        observe(h[i], round);
+        f.add(i * 0x9E3779B97F4A7C15ULL, h[i]);
         if (++i == series) {
             i = 0;
-            bucket = (bucket + 1) % 20;
+            ++round;
         }
     }
     benchmark::DoNotOptimize(f.total().count);
     state.SetItemsProcessed(state.iterations());
 }
+
+// Native histograms (remote write, OTLP exponential).
+void BM_histogram_fold_sample(benchmark::State& state) {
+    fold_histogram_samples<ov::histogram_fold, mg::native_histogram>(
+        state, latency_histogram, [](mg::native_histogram& s, std::size_t round) {
+            s.count += 1;
+            s.positive[round % s.positive.size()].count += 1;
+            s.sum += 0.25;
+        });
+}
 BENCHMARK(BM_histogram_fold_sample)->Arg(1000)->Arg(100000);
 
-// The same for OTLP explicit-bounds histograms (cumulative points).
+// OTLP explicit-bounds histograms (cumulative points).
 void BM_explicit_histogram_fold_sample(benchmark::State& state) {
-    const auto series = static_cast<std::uint64_t>(state.range(0));
-    ov::explicit_histogram_fold f(series);
-    std::vector<mg::explicit_histogram> h;
-    h.reserve(series);
-    for (std::uint64_t i = 0; i < series; ++i) h.push_back(default_buckets_histogram(i));
-    std::uint64_t i = 0;
-    std::size_t bucket = 0;
-    for (auto _ : state) {
-        auto& s = h[i];
-        s.count += 1;
-        s.bucket_counts[bucket] += 1;
-        s.sum += 0.1;
-        f.add(i * 0x9E3779B97F4A7C15ULL, s);
-        if (++i == series) {
-            i = 0;
-            bucket = (bucket + 1) % s.bucket_counts.size();
-        }
-    }
-    benchmark::DoNotOptimize(f.total().count);
-    state.SetItemsProcessed(state.iterations());
+    fold_histogram_samples<ov::explicit_histogram_fold, mg::explicit_histogram>(
+        state, default_buckets_histogram, [](mg::explicit_histogram& s, std::size_t round) {
+            s.count += 1;
+            s.bucket_counts[round % s.bucket_counts.size()] += 1;
+            s.sum += 0.1;
+        });
 }
 BENCHMARK(BM_explicit_histogram_fold_sample)->Arg(1000)->Arg(100000);
 

@@ -487,21 +487,31 @@ TEST_CASE("overflow: each tenant has its own overflow series, sent with its tena
     CHECK(by_tenant == std::map<std::string, double>{{"team-a", 3}, {"team-b", 3}});
 }
 
-TEST_CASE("overflow: OTLP delta sums go to an OTLP backend summed per interval",
-          "[ingest][overflow]") {
-    fixture f(R"(
+namespace {
+
+// The metric "deltas" folded past its first series.
+constexpr const char* k_deltas_rule = R"(
 rules:
   - name: fold
     match:
       metric_name: deltas
     max_cardinality: 1
     action: overflow
-)");
+)";
+
+// Three series of the delta monotonic Sum "deltas", one point each: the first passes, two are
+// folded.
+void fold_deltas(fixture& f, double delta) {
+    f.fold_otlp({{"deltas", ob::metric_kind::sum, 1, true, false, f.three_points(delta)}});
+}
+
+}  // namespace
+
+TEST_CASE("overflow: OTLP delta sums go to an OTLP backend summed per interval",
+          "[ingest][overflow]") {
+    fixture f(k_deltas_rule);
     f.exporter.otlp_backend = true;
-    // Three series of a delta monotonic Sum, one point each: the first passes, two are folded.
-    const auto fold = [&](double delta) {
-        f.fold_otlp({{"deltas", ob::metric_kind::sum, 1, true, false, f.three_points(delta)}});
-    };
+    const auto fold = [&](double delta) { fold_deltas(f, delta); };
     const auto t0 = f.now_ms();
     fold(5);
     f.clock.advance(5s);
@@ -529,18 +539,9 @@ TEST_CASE(
     "overflow: a delta Sum's first emission with only its 0 is not sent to an OTLP backend, nor "
     "counted as emitted, and the next carries its interval",
     "[ingest][overflow]") {
-    fixture f(R"(
-rules:
-  - name: fold
-    match:
-      metric_name: deltas
-    max_cardinality: 1
-    action: overflow
-)");
+    fixture f(k_deltas_rule);
     f.exporter.otlp_backend = true;
-    const auto fold = [&](double delta) {
-        f.fold_otlp({{"deltas", ob::metric_kind::sum, 1, true, false, f.three_points(delta)}});
-    };
+    const auto fold = [&](double delta) { fold_deltas(f, delta); };
     const auto t0 = f.now_ms();
     fold(5);  // two folded series: 10 at t0
     f.clock.advance(5s);
