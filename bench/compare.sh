@@ -120,7 +120,7 @@ if [[ ! -x $GOVERNOR || ! -x $LOADGEN || ! -x $NULL_SINK ]]; then
 fi
 proxies=(governor vmagent)
 [[ -z $GOVERNOR_B ]] || proxies=(governor governor_b vmagent)
-for bin in "$GOVERNOR" "$LOADGEN" "$NULL_SINK" $GOVERNOR_B; do
+for bin in "$GOVERNOR" "$LOADGEN" "$NULL_SINK" ${GOVERNOR_B:+"$GOVERNOR_B"}; do
     [[ -x $bin ]] || die "$bin is missing or not executable"
 done
 mkdir -p "$OUT_DIR"

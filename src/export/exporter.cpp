@@ -155,8 +155,10 @@ class exporter::impl {
              {"batch_size", o_.batch_size},
              {"flush_interval_ms",
               std::chrono::duration_cast<std::chrono::milliseconds>(o_.flush_interval).count()},
+             // The linger in effect: at most the flush interval.
              {"forward_linger_ms",
-              std::chrono::duration_cast<std::chrono::milliseconds>(o_.forward_linger).count()},
+              std::chrono::duration_cast<std::chrono::milliseconds>(queue_.forward_linger())
+                  .count()},
              {"max_conns", o_.max_conns},
              {"min_shards", o_.min_shards},
              {"max_shards", o_.max_shards},

@@ -165,6 +165,10 @@ class export_queue {
         std::lock_guard lock(mu_);
         forward_linger_ = d;
     }
+    std::chrono::nanoseconds forward_linger() const {
+        std::lock_guard lock(mu_);
+        return forward_linger_;
+    }
 
     // From now on batches are taken as soon as anything is queued (drain at shutdown).
     void flush_now();

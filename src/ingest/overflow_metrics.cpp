@@ -49,7 +49,7 @@ std::vector<prometheus::MetricFamily> overflow_collector::Collect() const {
          "histograms and summaries, OTLP/JSON, a full store.",
          counter, sink_.unfolded_points() + s.samples_refused},
         {"metrics_governor_overflow_series_emitted_total",
-         "Emissions of overflow series handed to the exporter (one per overflow series per "
+         "Emissions of overflow series the exporter took (one per overflow series per "
          "interval).",
          counter, s.emitted},
         {"metrics_governor_overflow_emit_refused_total",

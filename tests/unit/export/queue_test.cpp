@@ -374,7 +374,7 @@ TEST_CASE("forward linger: a forwarded body waits in its free lane for others to
     q.set_forward_linger(5ms);
     auto first = forwarded_body(10);
     q.try_push(first);
-    CHECK(none_ready(q, clock, 1000));  // not before the linger (nor after an hour's flush)
+    CHECK(none_ready(q, clock, 1000));  // not before the linger (none_ready: no flush wait)
     clock.advance(3ms);
     auto second = forwarded_body(10);
     q.try_push(second);
