@@ -139,6 +139,30 @@ TEST_CASE("the fast path forwards the sender's snappy body byte for byte", "[exp
     CHECK(e->stats().sent_points == 10);
 }
 
+TEST_CASE("forward_linger: forwarded bodies submitted within it go in one upstream request",
+          "[export][exporter]") {
+    fake_backend backend;
+    prometheus::Registry reg;
+    auto c = config_for(backend.url());
+    // Longer than the test: only the drain sends them, so what arrives shows what the linger
+    // held together (without it the first body goes alone as soon as it is queued).
+    c.flush_interval = 1h;
+    c.forward_linger = 1h;
+    auto e = make_exporter(c, reg);
+    for (const auto* prefix : {"a", "b", "c"}) {
+        auto r = make_rw(names(2, prefix));
+        std::string snappy;
+        pr::snappy_encode(pr::bytes_view(r->body.data(), r->body.size()), snappy);
+        REQUIRE(e->submit_raw(snappy, pr::source_protocol::remote_write_v1,
+                              ex::body_encoding::snappy, 2, 2) == ex::submit_status::accepted);
+    }
+    REQUIRE(drain_for(*e).complete);
+    REQUIRE(backend.log().all().size() == 1);
+    CHECK(as_set(decode_names(backend.log().all()[0])) ==
+          std::multiset<std::string>{"a0", "a1", "b0", "b1", "c0", "c1"});
+    check_accounting(e->stats());
+}
+
 TEST_CASE("a 500 is retried until it succeeds", "[export][exporter]") {
     fake_backend backend([](const mg::http::request& req, std::size_t n) {
         return ex::test::reply(req, n < 2 ? 500 : 204, "try later");
