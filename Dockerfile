@@ -10,7 +10,7 @@ RUN apt-get update \
       build-essential cmake make pkg-config ca-certificates \
       libboost1.81-dev prometheus-cpp-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev \
       libspdlog-dev libcli11-dev libsnappy-dev libxxhash-dev libssl-dev libhiredis-dev \
-      libgrpc++-dev \
+      libgrpc++-dev lld \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -25,6 +25,17 @@ function(mg_target_options target)
   endif()
 endfunction()
 
+# mg_text_order(<executable>): lays the executable's functions out in the order of
+# cmake/text-order.txt (lld --symbol-ordering-file; names it no longer has are skipped quietly), and
+# relinks it when that file changes. Nothing when MG_TEXT_ORDER is off.
+function(mg_text_order target)
+  if(MG_TEXT_ORDER)
+    target_link_options(${target} PRIVATE LINKER:--symbol-ordering-file=${MG_TEXT_ORDER_FILE}
+                                          LINKER:--no-warn-symbol-ordering)
+    set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${MG_TEXT_ORDER_FILE})
+  endif()
+endfunction()
+
 # mg_add_module(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 # Defines the static library mg_<name> with src/ as its public include root, so headers are
 # included as "<module>/<file>.h".

@@ -19,6 +19,7 @@ build_pkgs=(
   libspdlog-dev libcli11-dev catch2 libsnappy-dev libxxhash-dev libbenchmark-dev libssl-dev
   libhiredis-dev  # cluster mode: the Redis client (src/cluster)
   libgrpc++-dev  # OTLP/gRPC: receiver, exporter, load generator (generic API, no protoc)
+  lld  # the linker of the hot-text layout (CMakeLists.txt, MG_TEXT_ORDER)
   curl
   openssl  # the command line: tests/integration/access_test.cpp makes its certificates with it
 )
