@@ -120,6 +120,7 @@ std::size_t overflow_emitter::emit_due(bool all) {
             o.histograms = s.histograms;
             o.explicit_histograms = s.explicit_histograms;
             o.summary = s.kind == overflow::fold_kind::summary;
+            o.unit = s.unit;
             owned.push_back(o);
         }
         if (owned.empty()) continue;

@@ -87,6 +87,7 @@ void overflow_sink::fold(const protocol::series_batch& batch,
         t.delta = read.type == protocol::series_type::delta_counter;
         t.aggregation = r.overflow_aggregation;
         t.from_otlp = batch.protocol() == protocol::source_protocol::otlp_protobuf;
+        t.unit = batch.entry(i).unit;
         t.max_tracked = static_cast<std::size_t>(r.overflow_max_tracked);
         t.interval = r.overflow_interval;
         const auto id =

@@ -40,6 +40,7 @@ struct overflow_store::entry {
           kind(t.kind),
           delta(t.kind == fold_kind::counter && t.delta),
           from_otlp(t.from_otlp),
+          unit(t.unit),
           interval_ms((t.interval.count() > 0 ? t.interval : o.default_interval).count()),
           last_fold_ms(now_ms),
           next_emit_ms(now_ms + interval_ms) {
@@ -74,6 +75,7 @@ struct overflow_store::entry {
     fold_kind kind;
     bool delta;
     bool from_otlp;
+    std::string unit;
     std::int64_t interval_ms;
     std::int64_t last_fold_ms;  // wall time of the last fold, for `idle`
     // Sample time: the earliest sample of the first fold (a counter's 0 is stamped with it: the
@@ -214,6 +216,10 @@ overflow_store::entry* overflow_store::find_or_make(const fold_target& target, s
         }
         size_.fetch_add(1, std::memory_order_relaxed);
         it = sh.series.emplace(key, std::make_unique<entry>(target, options_, now_ms)).first;
+    } else if (it->second->unit.empty() && !target.unit.empty()) {
+        // Taken back from a state file of before units (version 1): the first fold that has the
+        // unit gives it, and the overflow series its suffixed name from then on.
+        it->second->unit = target.unit;
     }
     return it->second.get();
 }
@@ -269,6 +275,7 @@ std::size_t overflow_store::collect(std::int64_t now_ms,
                 emitted_series em;
                 em.kind = e.kind;
                 em.from_otlp = e.from_otlp;
+                em.unit = e.unit;
                 // Stamped with the newest folded sample's time (never past now): the value is
                 // what the folded series said up to then. Nothing new folded: nothing emitted,
                 // as a series that stopped sends nothing.
@@ -348,6 +355,7 @@ std::vector<series_state> overflow_store::save_state() const {
             st.zero_emitted = e.zero_emitted;
             st.emitted_total = e.emitted_total;
             st.from_otlp = e.from_otlp;
+            st.unit = e.unit;
             if (e.histogram) {
                 st.max_tracked = e.histogram->capacity();
                 st.histogram_total = e.histogram->total();
@@ -399,6 +407,7 @@ std::size_t overflow_store::restore_state(std::vector<series_state> saved, std::
         t.max_tracked = static_cast<std::size_t>(st.max_tracked);
         t.interval = std::chrono::milliseconds(st.interval_ms);
         t.from_otlp = st.from_otlp;
+        t.unit = st.unit;
         auto e = std::make_unique<entry>(t, options_, now_ms);
         e->labels = std::move(st.labels);
         e->last_fold_ms = st.last_fold_ms;

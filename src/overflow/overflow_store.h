@@ -86,6 +86,10 @@ struct fold_target {
     // it as it converts the senders' own (native histograms only where the operator enabled
     // them; _bucket, _count and _sum series).
     bool from_otlp = false;
+    // The OTLP Metric.unit of the folded series (from_otlp): the overflow series carries it, so
+    // that a remote-write exporter's conversion gives it the same unit suffix (`_seconds`) as
+    // the series it stands for.
+    std::string_view unit;
     std::size_t max_tracked = 100000;
     std::chrono::milliseconds interval{0};  // 0: the store's default
 };
@@ -114,6 +118,7 @@ struct emitted_series {
     // An explicit_histogram or summary overflow series': the same, zero counts first.
     std::vector<explicit_histogram_sample> explicit_histograms;
     bool from_otlp = false;  // the fold_target's of the first fold
+    std::string unit;        // the same
 };
 
 struct store_options {

@@ -48,6 +48,7 @@ struct series_state {
     std::vector<std::pair<std::uint64_t, gauge_fold::sample>> gauge_latest;
     std::uint64_t gauge_last_series = 0;
     bool from_otlp = false;  // emitted as OTLP (overflow_store.h)
+    std::string unit;        // its OTLP Metric.unit (fold_target::unit)
     // A native histogram's total (has_layout: a sample set its schema and zero bucket) and the
     // last histogram of each remembered folded series, most recently used first.
     native_histogram histogram_total;

@@ -11,7 +11,10 @@ namespace mg::persistence {
 namespace {
 
 constexpr std::string_view k_magic = "MGOVFL";
-constexpr std::uint16_t k_version = 1;
+// 2 added each series' OTLP unit (after its explicit-histogram folds); a version 1 file, which
+// has none, is still read (units empty).
+constexpr std::uint16_t k_version = 2;
+constexpr std::uint16_t k_oldest_version = 1;
 // Inflated size bound: a store at its bounds (100000 overflow series) of small folds, or a few
 // large ones; past it the file is refused rather than read into memory.
 constexpr std::uint64_t k_max_inflated = 1ull << 30;
@@ -111,6 +114,7 @@ void put_series(detail::writer& w, const overflow::series_state& s) {
         w.put(id);
         put_explicit(w, h);
     }
+    put_string(w, s.unit);
 }
 
 bool get_double(detail::reader& r, double& out) {
@@ -158,7 +162,7 @@ bool get_explicit(detail::reader& r, explicit_histogram& h) {
     return true;
 }
 
-bool get_series(detail::reader& r, overflow::series_state& s) {
+bool get_series(detail::reader& r, overflow::series_state& s, std::uint16_t version) {
     std::uint32_t n = 0;
     if (!get_string(r, s.key) || !get_string(r, s.tenant) || !get_string(r, s.metric_name) ||
         !get_count(r, 8, n))
@@ -203,7 +207,7 @@ bool get_series(detail::reader& r, overflow::series_state& s) {
     s.explicit_last.resize(n);
     for (auto& [id, h] : s.explicit_last)
         if (!r.get(id) || !get_explicit(r, h)) return false;
-    return true;
+    return version < 2 || get_string(r, s.unit);
 }
 
 std::string path_in(const std::string& dir) {
@@ -234,13 +238,14 @@ result<std::vector<overflow::series_state>> decode_overflow_state(std::string_vi
     detail::reader r(body.substr(k_magic.size()));
     std::uint16_t version = 0;
     std::uint32_t n = 0;
-    if (!r.get(version) || version != k_version)
+    if (!r.get(version) || version < k_oldest_version || version > k_version)
         return make_error("unsupported version " + std::to_string(version) + " (this build reads " +
-                          std::to_string(k_version) + ")");
+                          std::to_string(k_oldest_version) + " to " + std::to_string(k_version) +
+                          ")");
     if (!get_count(r, 16, n)) return make_error("truncated series count");
     std::vector<overflow::series_state> out(n);
     for (std::uint32_t i = 0; i < n; ++i)
-        if (!get_series(r, out[i]))
+        if (!get_series(r, out[i], version))
             return make_error("series " + std::to_string(i) + " is truncated or invalid");
     if (r.left() != 0) return make_error("trailing bytes after the last series");
     return out;

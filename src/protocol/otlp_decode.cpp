@@ -143,6 +143,7 @@ struct decoder {
     std::string scratch;
     std::vector<label_view> resource, scope_synth, scope_attrs, scope_level, scope_merged, point,
         merged;
+    std::string_view unit;  // the current Metric's (series_entry::unit)
 
     // KeyValue -> label; string values stay views into the body, others go to the arena.
     decode_status read_attribute(bytes_view payload, std::vector<label_view>& into) {
@@ -275,16 +276,22 @@ struct decoder {
 
     decode_status metric(bytes_view payload) {
         std::string_view name;
+        unit = {};
         wire_reader r(payload);
         wire_field f;
         while (r.next(f)) {
             if (f.number == metric_name) {
                 if (f.type != wire_type::len) return fail_type(f, "Metric.name", wire_type::len);
                 name = f.bytes;
+            } else if (f.number == metric_unit && f.type == wire_type::len) {
+                // Not checked before: a unit is copied as it is wherever the point goes; only an
+                // overflow series (series_entry::unit) takes it on, and only when it is text.
+                unit = f.bytes;
             }
         }
         if (r.error() != nullptr) return fail_wire(r, "Metric");
         if (!valid_utf8(name)) return fail("invalid UTF-8 in metric name");
+        if (!valid_utf8(unit)) unit = {};
         wire_reader r2(payload);
         while (r2.next(f)) {
             const metric_kind k = kind_of(f.number);
@@ -312,6 +319,7 @@ struct decoder {
         e.metric_name = name;
         e.kind = k;
         e.raw = pf.raw;
+        e.unit = unit;
         wire_reader r(pf.bytes);
         wire_field f;
         while (r.next(f)) {

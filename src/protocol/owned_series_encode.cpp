@@ -296,6 +296,7 @@ void encode_owned_otlp(std::span<const owned_series> series, std::string& out) {
     for (const auto& s : series) {
         const auto metric = w.begin_message(os::sm_metrics);
         w.bytes_field(os::metric_name, view(s.metric_name));
+        if (!s.unit.empty()) w.bytes_field(os::metric_unit, view(s.unit));
         if (!s.histograms.empty()) {
             write_exp_histogram(w, s);
             w.end_message(metric);

@@ -39,6 +39,7 @@ struct owned_series {
     // OTLP Histograms (explicit bounds) or, with `summary`, Summaries (count and sum).
     std::span<const explicit_histogram_sample> explicit_histograms = {};
     bool summary = false;
+    std::string_view unit = {};  // OTLP only: Metric.unit, left out when empty
 };
 
 // Appends the encoded request to `out` (uncompressed protobuf).

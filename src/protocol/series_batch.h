@@ -94,6 +94,9 @@ struct series_entry {
     bool has_identity = false;  // see series_view
     std::uint64_t identity = 0;
     bytes_view raw;  // whole field (key + length + payload) in the body; empty for JSON
+    // OTLP: the point's Metric.unit (empty when absent or not valid UTF-8); remote write: empty.
+    // For the overflow series folded from OTLP, which carry it on (overflow/overflow_store.h).
+    std::string_view unit;
 };
 
 // Chunked storage for strings the batch has to own (OTLP attribute values rendered to text).

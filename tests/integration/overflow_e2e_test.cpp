@@ -19,7 +19,7 @@
 // and bucket fraction are the folded series' increases, the finer schema's buckets merged into the
 // coarser one's. The same with OTLP exponential histograms (scales 0 and 1): the overflow series
 // goes through the exporter's own OTLP conversion (-exporter-native-histograms) like the
-// senders' points.
+// senders' points, with their unit, so under the same suffixed name.
 #include <boost/asio/executor_work_guard.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -407,8 +407,10 @@ TEST_CASE(
             points.push_back(std::move(p));
         }
         ob::scope sc;
-        sc.metrics = {
-            {"e2e_otlp_latency", ob::metric_kind::exponential_histogram, 2, false, false, points}};
+        // With its unit: the conversion names the senders' series e2e_otlp_latency_seconds, and
+        // the overflow series carries the unit to get the same name (count() below is 11).
+        sc.metrics = {{"e2e_otlp_latency", ob::metric_kind::exponential_histogram, 2, false, false,
+                       points, "s"}};
         return ob::to_protobuf({ob::resource{{}, {sc}}});
     };
     mg::test::http_client c("127.0.0.1", d.ingest_port());
@@ -418,5 +420,5 @@ TEST_CASE(
         REQUIRE(res.status == 200);
     }
 
-    check_overflow_histogram(backend, d, "e2e_otlp_latency", logs);
+    check_overflow_histogram(backend, d, "e2e_otlp_latency_seconds", logs);
 }

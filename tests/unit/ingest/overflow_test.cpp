@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "limits/limits_file.h"
 #include "protocol/compression.h"
 #include "protocol/otlp.h"
+#include "protocol/otlp_to_prw.h"
 #include "protocol/remote_write.h"
 #include "protocol/remote_write_builder.h"
 #include "protocol/series_samples.h"
@@ -42,6 +44,7 @@ struct got_series {
     std::uint8_t temporality = 0;  // an OTLP Sum's: 1 delta, 2 cumulative
     std::vector<mg::histogram_sample> histograms;
     std::vector<mg::explicit_histogram_sample> explicit_histograms;
+    std::string unit;  // OTLP: the point's Metric.unit
 };
 
 class recording_exporter final : public mg::ingest::exporter_port {
@@ -85,7 +88,21 @@ class recording_exporter final : public mg::ingest::exporter_port {
             g.temporality = shapes[i].temporality;
             g.histograms = read.histograms;
             g.explicit_histograms = read.explicit_histograms;
+            g.unit = std::string(batch.entry(i).unit);
             got.push_back(std::move(g));
+        }
+        if (converts_otlp && batch.protocol() == pr::source_protocol::otlp_protobuf) {
+            // What the real remote-write exporter sends: the converter's names.
+            std::string converted;
+            pr::prw_conversion_result r;
+            pr::prw_conversion_options o;
+            o.target_info = false;
+            pr::otlp_to_prw_converter c;
+            if (!c.convert(batch, keep, {}, converted, r, o).ok())
+                return ex::submit_status::accepted;
+            pr::series_batch rw;
+            if (!pr::decode_remote_write_v1(converted, rw).ok()) return ex::submit_status::accepted;
+            for (std::size_t i = 0; i < rw.size(); ++i) converted_names.emplace(rw[i].metric_name);
         }
         return ex::submit_status::accepted;
     }
@@ -103,6 +120,7 @@ class recording_exporter final : public mg::ingest::exporter_port {
     bool converts_otlp = false;
     ex::submit_status answer = ex::submit_status::accepted;
     std::vector<got_series> got;
+    std::set<std::string> converted_names;  // converts_otlp: the OTLP series' remote-write names
 };
 
 std::string snappy(const std::string& raw) {
@@ -450,6 +468,48 @@ rules:
     // A non-monotonic delta has no overflow series: its points are lost, and counted.
     CHECK(got.count("delta_updown") == 0);
     CHECK(f.scraped("metrics_governor_overflow_points_lost_total") == 4);
+}
+
+// The sender's unit goes on the overflow series folded from OTLP, so the remote-write
+// exporter's conversion gives it the suffix the senders' series get (`_seconds`, `_bytes`) and it
+// lands beside them; an OTLP backend gets the unit itself.
+TEST_CASE("overflow: an OTLP overflow series carries its metric's unit", "[ingest][overflow]") {
+    fixture f(R"(
+rules:
+  - name: fold
+    match:
+      metric_name: "request_duration|queue"
+    max_cardinality: 1
+    action: overflow
+)");
+    const bool otlp_backend = GENERATE(true, false);
+    INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
+    f.exporter.otlp_backend = otlp_backend;
+    f.exporter.converts_otlp = !otlp_backend;
+    const auto fold = [&](double v) {
+        f.fold_otlp(
+            {{"request_duration", ob::metric_kind::sum, 2, true, false, f.three_points(v), "s"},
+             {"queue", ob::metric_kind::gauge, 2, true, false, f.three_points(v), "By"}});
+    };
+    fold(5);
+    f.clock.advance(5s);
+    fold(7);
+    REQUIRE(f.emitter.emit_due() == 2);
+    const std::map<std::string, std::string> want{{"request_duration", "s"}, {"queue", "By"}};
+    std::set<std::string> names;
+    for (const auto& g : f.exporter.overflow()) {
+        CHECK(g.protocol == "otlp");
+        INFO(g.name);
+        REQUIRE(want.count(g.name) == 1);
+        CHECK(g.unit == want.at(g.name));
+        names.insert(g.name);
+    }
+    CHECK(names.size() == 2);
+    if (!otlp_backend) {
+        // Converted as the senders' own series are: with the units' suffixes.
+        CHECK(f.exporter.converted_names ==
+              std::set<std::string>{"request_duration_seconds_total", "queue_bytes"});
+    }
 }
 
 TEST_CASE("overflow: each tenant has its own overflow series, sent with its tenant",

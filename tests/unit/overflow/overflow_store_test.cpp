@@ -4,6 +4,7 @@
 #include "overflow/overflow_store.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -349,6 +350,38 @@ TEST_CASE("overflow store: explicit-bounds histogram and summary overflow series
     CHECK(e[0].explicit_histograms[1].histogram.sum == 8);
 }
 
+// An overflow series' OTLP unit is its first fold's; one taken back without a unit (a state file
+// of before units) takes the next fold's, so its converted name gets the suffix from then on.
+TEST_CASE("overflow store: the unit is the first fold's, or a restored series' next",
+          "[overflow][store]") {
+    store_options o;
+    o.default_interval = 10s;
+    overflow_store before(o);
+    auto seconds = counter("duration");
+    seconds.from_otlp = true;
+    seconds.unit = "s";
+    auto bare = counter("requests");
+    bare.from_otlp = true;
+    sample(before, seconds, 1, 1, 1000);
+    sample(before, bare, 1, 1, 1000);
+    auto other = seconds;
+    other.unit = "ms";  // a later fold with another unit does not rename the series
+    sample(before, other, 2, 1, 2000);
+    std::map<std::string, std::string> unit_of;
+    for (const auto& e : collect(before, 20000)) unit_of[e.metric_name] = e.unit;
+    CHECK(unit_of == std::map<std::string, std::string>{{"duration", "s"}, {"requests", ""}});
+
+    overflow_store after(o);
+    REQUIRE(after.restore_state(before.save_state(), 21000) == 2);
+    auto with_unit = bare;
+    with_unit.unit = "1";
+    sample(after, with_unit, 1, 5, 30000);
+    sample(after, seconds, 1, 5, 30000);
+    unit_of.clear();
+    for (const auto& e : collect(after, 40000)) unit_of[e.metric_name] = e.unit;
+    CHECK(unit_of == std::map<std::string, std::string>{{"duration", "s"}, {"requests", "1"}});
+}
+
 TEST_CASE("overflow store: histogram overflow series go on across a restart too",
           "[overflow][store][histogram]") {
     store_options o;
@@ -360,6 +393,7 @@ TEST_CASE("overflow store: histogram overflow series go on across a restart too"
     fold_target x = t;
     x.metric_name = "rpc";
     x.from_otlp = true;
+    x.unit = "ms";
     x.kind = fold_kind::explicit_histogram;
     const auto h = [](std::int64_t ts, double b1, double b2) {
         mg::histogram_sample s;
@@ -402,6 +436,7 @@ TEST_CASE("overflow store: histogram overflow series go on across a restart too"
             CHECK(em.histograms[0].histogram.count == 6);
         } else {
             CHECK(em.from_otlp);
+            CHECK(em.unit == "ms");  // the first fold's, kept across the restart
             REQUIRE(em.explicit_histograms.size() == 1);
             CHECK(em.explicit_histograms[0].histogram.bounds == std::vector<double>{1.0});
             CHECK(em.explicit_histograms[0].histogram.bucket_counts == std::vector<double>{1, 5});

@@ -56,6 +56,7 @@ std::vector<ov::series_state> sample_state() {
     h.labels = {{"overflow", "true"}};
     h.kind = ov::fold_kind::histogram;
     h.from_otlp = true;
+    h.unit = "ms";
     h.interval_ms = 1000;
     h.max_tracked = 10;
     h.histogram_has_layout = true;
@@ -118,6 +119,7 @@ void check_equal(const ov::series_state& a, const ov::series_state& b) {
     }
     CHECK(a.gauge_last_series == b.gauge_last_series);
     CHECK(a.from_otlp == b.from_otlp);
+    CHECK(a.unit == b.unit);
     CHECK(a.histogram_has_layout == b.histogram_has_layout);
     CHECK(same(a.histogram_total, b.histogram_total));
     REQUIRE(a.histogram_last.size() == b.histogram_last.size());
@@ -144,6 +146,45 @@ TEST_CASE("overflow state file: every field comes back", "[persistence][overflow
     REQUIRE(back->size() == state.size());
     for (std::size_t i = 0; i < state.size(); ++i) check_equal((*back)[i], state[i]);
     CHECK(mp::decode_overflow_state(mp::encode_overflow_state({})).ok());
+}
+
+// A file of the version before units (1): each series ended after its explicit-histogram folds.
+// Made from this build's encoding of series without a unit: their empty units' lengths (4 zero
+// bytes each, the last field of a series) taken out, the version set to 1, the checksum redone.
+TEST_CASE("overflow state file: a version 1 file is read, its units empty",
+          "[persistence][overflow]") {
+    auto state = sample_state();
+    for (auto& s : state) s.unit.clear();
+    const auto v2 = mp::encode_overflow_state(state);
+    std::string v1 = v2.substr(0, 6);  // the magic
+    v1 += std::string("\x01\x00", 2);
+    v1 += std::string(4, '\0');  // the series count, set below
+    std::uint32_t n = static_cast<std::uint32_t>(state.size());
+    std::memcpy(v1.data() + 8, &n, 4);
+    for (const auto& s : state) {
+        // Each series' own encoding, cut before its unit.
+        const auto one = mp::encode_overflow_state({s});
+        const auto series = one.substr(12, one.size() - 12 - 4);
+        REQUIRE(series.substr(series.size() - 4) == std::string(4, '\0'));
+        v1 += series.substr(0, series.size() - 4);
+    }
+    const auto crc = mp::crc32_of(v1);
+    v1.append(reinterpret_cast<const char*>(&crc), 4);
+    auto back = mp::decode_overflow_state(v1);
+    REQUIRE(back.ok());
+    REQUIRE(back->size() == state.size());
+    for (std::size_t i = 0; i < state.size(); ++i) check_equal((*back)[i], state[i]);
+
+    // A version this build does not know is refused, naming the versions it reads.
+    auto v9 = v2;
+    v9[6] = 9;
+    const auto body = v9.substr(0, v9.size() - 4);
+    const auto crc9 = mp::crc32_of(body);
+    std::memcpy(v9.data() + v9.size() - 4, &crc9, 4);
+    auto refused = mp::decode_overflow_state(v9);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error_message(),
+               Catch::Contains("unsupported version 9") && Catch::Contains("reads 1 to 2"));
 }
 
 TEST_CASE("overflow state file: any damage refuses the whole file", "[persistence][overflow]") {

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -147,6 +148,50 @@ TEST_CASE("owned series encode: remote write 1.0 and OTLP read back", "[protocol
     CHECK(s.samples[0].value == 12);
     CHECK(s.samples[0].timestamp_ms == 3000);
     CHECK(s.type == pr::series_type::counter);
+}
+
+// The unit an overflow series folded from OTLP carries (issue 21): written as Metric.unit, read
+// back by the decoder into each point's entry, and turned into the same suffix by the remote-write
+// conversion as the senders' own series get. A unit that is not text is left out of the entry.
+TEST_CASE("owned series encode: an OTLP series' unit, decoded and converted to its suffix",
+          "[protocol][overflow]") {
+    const std::vector<pr::float_sample> samples{{0, 1000}, {12, 3000}};
+    std::vector<pr::owned_series> series{{"request_duration", {}, true, samples},
+                                         {"queue", {}, false, {samples.data() + 1, 1}},
+                                         {"plain", {}, false, {samples.data() + 1, 1}}};
+    series[0].unit = "s";
+    series[1].unit = "By";
+    std::string otlp;
+    pr::encode_owned_otlp(series, otlp);
+    pr::series_batch b;
+    REQUIRE(pr::decode_otlp_protobuf(otlp, b).ok());
+    REQUIRE(b.size() == 4);  // one per data point
+    CHECK(b.entry(0).unit == "s");
+    CHECK(b.entry(1).unit == "s");
+    CHECK(b.entry(2).unit == "By");
+    CHECK(b.entry(3).unit.empty());
+
+    const std::vector<std::uint8_t> keep(b.size(), 1);
+    std::string converted;
+    pr::prw_conversion_result r;
+    pr::prw_conversion_options o;
+    o.target_info = false;
+    pr::otlp_to_prw_converter c;
+    REQUIRE(c.convert(b, keep, {}, converted, r, o).ok());
+    pr::series_batch rw;
+    REQUIRE(pr::decode_remote_write_v1(converted, rw).ok());
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < rw.size(); ++i) names.emplace(rw[i].metric_name);
+    CHECK(names == std::set<std::string>{"request_duration_seconds_total", "queue_bytes", "plain"});
+
+    // Not UTF-8: the request is read, the entry has no unit.
+    series.resize(1);
+    series[0].unit = "\xff";
+    otlp.clear();
+    pr::encode_owned_otlp(series, otlp);
+    REQUIRE(pr::decode_otlp_protobuf(otlp, b).ok());
+    REQUIRE(b.size() == 2);
+    CHECK(b.entry(0).unit.empty());
 }
 
 TEST_CASE("sum shapes: each OTLP Sum point's temporality and monotonicity",
