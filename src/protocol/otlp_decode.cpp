@@ -346,7 +346,7 @@ decode_status otlp_detail::render_attribute_value(bytes_view any_value, std::str
 
 decode_status decode_otlp_protobuf(bytes_view body, series_batch& out) {
     out.reset(source_protocol::otlp_protobuf, body);
-    decoder d{out, {}, {}, {}, {}, {}, {}, {}, {}};
+    decoder d{out, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     wire_reader r(body);
     wire_field f;
     while (r.next(f)) {
