@@ -138,6 +138,12 @@ mg::http::request rw_post(std::string body) {
     return req;
 }
 
+// limits.yaml of one rule that folds the metrics matching `names` past `limit` series.
+std::string fold_rule(const std::string& names, int limit) {
+    return "rules:\n  - name: fold\n    match:\n      metric_name: \"" + names +
+           "\"\n    max_cardinality: " + std::to_string(limit) + "\n    action: overflow\n";
+}
+
 struct fixture {
     explicit fixture(const std::string& limits_yaml)
         : governor({}, clock, nullptr),
@@ -206,6 +212,11 @@ struct fixture {
         std::vector<mg::limits::decision> dec(refs.size());
         governor.decide(refs, dec);
         sink.fold(batch, refs, index, dec, [](std::size_t) { return std::string_view{}; });
+    }
+    // An OTLP exporter, or a remote-write one that converts OTLP (as the real one does).
+    void export_to(bool otlp_backend) {
+        exporter.otlp_backend = otlp_backend;
+        exporter.converts_otlp = !otlp_backend;
     }
     double scraped(const std::string& name) const {
         for (const auto& fam : mg::ingest::overflow_collector(store, sink).Collect()) {
@@ -474,18 +485,10 @@ rules:
 // exporter's conversion gives it the suffix the senders' series get (`_seconds`, `_bytes`) and it
 // lands beside them; an OTLP backend gets the unit itself.
 TEST_CASE("overflow: an OTLP overflow series carries its metric's unit", "[ingest][overflow]") {
-    fixture f(R"(
-rules:
-  - name: fold
-    match:
-      metric_name: "request_duration|queue"
-    max_cardinality: 1
-    action: overflow
-)");
+    fixture f(fold_rule("request_duration|queue", 1));
     const bool otlp_backend = GENERATE(true, false);
     INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
-    f.exporter.otlp_backend = otlp_backend;
-    f.exporter.converts_otlp = !otlp_backend;
+    f.export_to(otlp_backend);
     const auto fold = [&](double v) {
         f.fold_otlp(
             {{"request_duration", ob::metric_kind::sum, 2, true, false, f.three_points(v), "s"},
@@ -717,20 +720,12 @@ rules:
 
 TEST_CASE("overflow: OTLP exponential histograms, cumulative and delta, emitted as OTLP",
           "[ingest][overflow][histogram]") {
-    fixture f(R"(
-rules:
-  - name: fold
-    match:
-      metric_name: "cumulative|delta"
-    max_cardinality: 1
-    action: overflow
-)");
+    fixture f(fold_rule("cumulative|delta", 1));
     // An OTLP exporter, or a remote-write one converting OTLP: histograms folded from OTLP go
     // to both as OTLP (the remote-write exporter converts them as it converts the senders').
     const bool otlp_backend = GENERATE(true, false);
     INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
-    f.exporter.otlp_backend = otlp_backend;
-    f.exporter.converts_otlp = !otlp_backend;
+    f.export_to(otlp_backend);
     const auto fold = [&](std::uint64_t step) {
         const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
         std::vector<ob::point> c, d;
@@ -785,18 +780,10 @@ rules:
 
 TEST_CASE("overflow: OTLP histograms and summaries fold buckets, count and sum as counters",
           "[ingest][overflow][histogram]") {
-    fixture f(R"(
-rules:
-  - name: fold
-    match:
-      metric_name: "latency|rpc"
-    max_cardinality: 1
-    action: overflow
-)");
+    fixture f(fold_rule("latency|rpc", 1));
     const bool otlp_backend = GENERATE(true, false);
     INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
-    f.exporter.otlp_backend = otlp_backend;
-    f.exporter.converts_otlp = !otlp_backend;
+    f.export_to(otlp_backend);
     const auto fold = [&](std::uint64_t step, std::vector<double> bounds) {
         const auto ns = static_cast<std::uint64_t>(f.now_ms()) * 1000000ULL;
         std::vector<ob::point> h, q;
