@@ -38,6 +38,12 @@ struct rw_request {
     std::vector<std::uint8_t> keep_all() const {
         return std::vector<std::uint8_t>(batch.size(), 1);
     }
+    // The body as a sender posts it (snappy), for submit_raw.
+    std::string snappy() const {
+        std::string out;
+        pr::snappy_encode(body, out);
+        return out;
+    }
 };
 
 inline std::unique_ptr<rw_request> make_rw(const std::vector<std::string>& names) {

@@ -127,8 +127,7 @@ TEST_CASE("the fast path forwards the sender's snappy body byte for byte", "[exp
     prometheus::Registry reg;
     auto e = make_exporter(config_for(backend.url()), reg);
     auto r = make_rw(names(5));
-    std::string snappy;
-    pr::snappy_encode(pr::bytes_view(r->body.data(), r->body.size()), snappy);
+    std::string snappy = r->snappy();
     REQUIRE(e->submit_raw(snappy, pr::source_protocol::remote_write_v1, ex::body_encoding::snappy,
                           5, 10) == ex::submit_status::accepted);
     REQUIRE(backend.log().wait(1));
@@ -151,8 +150,7 @@ TEST_CASE("forward_linger: forwarded bodies submitted within it go in one upstre
     auto e = make_exporter(c, reg);
     for (const auto* prefix : {"a", "b", "c"}) {
         auto r = make_rw(names(2, prefix));
-        std::string snappy;
-        pr::snappy_encode(pr::bytes_view(r->body.data(), r->body.size()), snappy);
+        std::string snappy = r->snappy();
         REQUIRE(e->submit_raw(snappy, pr::source_protocol::remote_write_v1,
                               ex::body_encoding::snappy, 2, 2) == ex::submit_status::accepted);
     }
@@ -1070,7 +1068,7 @@ TEST_CASE("disk queue: accepted data survives a restart with the backend down",
         auto e = make_exporter(c, reg, disk_queue_of(d.path()));
         want = submit_groups(*e, reg, 4);
         auto raw = make_rw(names(2, "raw_"));
-        pr::snappy_encode(pr::bytes_view(raw->body.data(), raw->body.size()), snappy);
+        snappy = raw->snappy();
         REQUIRE(e->submit_raw(snappy, pr::source_protocol::remote_write_v1,
                               ex::body_encoding::snappy, 2, 4) == ex::submit_status::accepted);
         CHECK(metric(reg, "metrics_governor_queue_disk_bytes") > 0);

@@ -181,8 +181,7 @@ TEST_CASE("shards: retries never reorder a series", "[export][shards]") {
                 REQUIRE(e->submit(r->batch, r->keep_all()) == ex::submit_status::accepted);
                 continue;
             }
-            std::string body;
-            pr::snappy_encode(r->body, body);
+            std::string body = r->snappy();
             REQUIRE(e->submit_raw(std::move(body), r->batch, ex::body_encoding::snappy, 20, 20) ==
                     ex::submit_status::accepted);
         }
@@ -227,8 +226,7 @@ TEST_CASE("shards: a full lane map starts a new epoch, and every series stays in
         const auto renewed = e->stats().lane_map_renewals;
         for (std::size_t k = 0; k < 4; ++k) {
             auto r = round_of(20, round, k * 20);
-            std::string body;
-            pr::snappy_encode(r->body, body);
+            std::string body = r->snappy();
             auto st = e->submit_raw(std::move(body), r->batch, ex::body_encoding::snappy, 20, 20);
             if (st == ex::submit_status::not_raw) st = e->submit(r->batch, r->keep_all());
             REQUIRE(st == ex::submit_status::accepted);
@@ -309,8 +307,7 @@ TEST_CASE("shards: growing under a slow backend, forwarded requests keep every s
         ++round;
         for (std::size_t k = 0; k < 4; ++k) {
             auto r = round_of(25, round, k * 25);
-            std::string body;
-            pr::snappy_encode(r->body, body);
+            std::string body = r->snappy();
             auto st = e->submit_raw(std::move(body), r->batch, ex::body_encoding::snappy, 25, 25);
             if (st == ex::submit_status::not_raw) st = e->submit(r->batch, r->keep_all());
             REQUIRE(st == ex::submit_status::accepted);
@@ -339,8 +336,7 @@ TEST_CASE("shards: a fast backend keeps one shard and the raw path", "[export][s
     const auto until = std::chrono::steady_clock::now() + 3500ms;
     while (std::chrono::steady_clock::now() < until) {
         CHECK(e->can_forward_raw(r->batch, r->keep_all(), {}));
-        std::string body;
-        pr::snappy_encode(r->body, body);
+        std::string body = r->snappy();
         // With its series the request goes raw on any shard count (sticky lanes); the shard
         // count is checked below.
         CHECK(e->submit_raw(std::move(body), r->batch, ex::body_encoding::snappy, 10, 10) ==
@@ -363,9 +359,7 @@ TEST_CASE(
     auto e = make_exporter(c, reg);
     auto a = round_of(10, 1);
     auto b = round_of(10, 1, 10);
-    std::string body_a, body_b;
-    pr::snappy_encode(a->body, body_a);
-    pr::snappy_encode(b->body, body_b);
+    const std::string body_a = a->snappy(), body_b = b->snappy();
     CHECK(e->can_forward_raw(a->batch, a->keep_all(), {}));
     // Without its series the exporter cannot tell the lane: not raw.
     CHECK(e->submit_raw(body_a, pr::source_protocol::remote_write_v1, ex::body_encoding::snappy, 10,
@@ -382,8 +376,7 @@ TEST_CASE(
     CHECK(bodies == std::set<std::string>{body_a, body_b});
     // Then one request with series of both: not raw; submit() splits it, each series to its lane.
     auto mixed = round_of(20, 2);
-    std::string body_mixed;
-    pr::snappy_encode(mixed->body, body_mixed);
+    std::string body_mixed = mixed->snappy();
     CHECK(e->submit_raw(body_mixed, mixed->batch, ex::body_encoding::snappy, 20, 20) ==
           ex::submit_status::not_raw);
     CHECK(e->stats().submitted_series == 20);
@@ -491,8 +484,7 @@ TEST_CASE("with long round trips a backlog of forwarded bodies is merged, every 
     constexpr int k_requests = 80;  // alone, 4 s of round trips; merged after the first tick (1 s)
     for (int i = 0; i < k_requests; ++i) {
         auto r = round_of(20, i + 1);
-        std::string body;
-        pr::snappy_encode(r->body, body);
+        std::string body = r->snappy();
         REQUIRE(e->submit_raw(std::move(body), pr::source_protocol::remote_write_v1,
                               ex::body_encoding::snappy, 20, 20) == ex::submit_status::accepted);
     }

@@ -215,8 +215,7 @@ TEST_CASE("each upstream request carries one tenant, in the tenant header", "[ex
     REQUIRE(e->submit(more_a->batch, more_a->keep_all(), {}, details, nullptr, {only_a, {}}) ==
             ex::submit_status::accepted);
     const auto raw_b = make_rw({"b2"});
-    std::string snappy_body;
-    pr::snappy_encode(pr::bytes_view(raw_b->body.data(), raw_b->body.size()), snappy_body);
+    std::string snappy_body = raw_b->snappy();
     REQUIRE(e->submit_raw(snappy_body, pr::source_protocol::remote_write_v1,
                           ex::body_encoding::snappy, 1, 2, nullptr,
                           "team-b") == ex::submit_status::accepted);
