@@ -94,7 +94,8 @@ struct series_entry {
     bool has_identity = false;  // see series_view
     std::uint64_t identity = 0;
     bytes_view raw;  // whole field (key + length + payload) in the body; empty for JSON
-    // OTLP: the point's Metric.unit (empty when absent or not valid UTF-8); remote write: empty.
+    // OTLP protobuf: the point's Metric.unit (empty when absent or not valid UTF-8); empty for
+    // the other protocols (OTLP/JSON's overflow series go as remote write, without one).
     // For the overflow series folded from OTLP, which carry it on (overflow/overflow_store.h).
     std::string_view unit;
 };
