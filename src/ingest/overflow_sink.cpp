@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "protocol/series_samples.h"
@@ -53,9 +54,13 @@ void overflow_sink::fold(const protocol::series_batch& batch,
         std::chrono::duration_cast<std::chrono::milliseconds>(clock_.wall_now().time_since_epoch())
             .count();
     std::uint64_t lost = 0;
+    // The request's folds as one step for the emitter (an emission holds all of them or none),
+    // entered at the first folded series.
+    std::optional<overflow::overflow_store::request_folds> folding;
     for (std::size_t k = 0; k < refs.size(); ++k) {
         const auto& d = decisions[k];
         if (d.keep || !d.overflow || d.overflow_rule == nullptr) continue;
+        if (!folding) folding.emplace(store_);
         const auto& s = refs[k];
         const auto& r = *d.overflow_rule;
         const auto i = ref_index[k];

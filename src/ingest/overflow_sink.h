@@ -16,8 +16,9 @@
 // overflow series (overflow/explicit_histogram_fold.h: buckets, count and sum as counters; the
 // first point sets the bounds, a point with others is lost and counted; quantiles not folded).
 //
-// Thread-safety: fold() from every I/O thread at once (the store is sharded and locked); the
-// store and the clock must outlive the sink.
+// Thread-safety: fold() from every I/O thread at once (the store is sharded and locked); a
+// request's folds are one step for the emitter's collect() (overflow_store::request_folds), so it
+// may wait for a collect()'s snapshot. The store and the clock must outlive the sink.
 #pragma once
 
 #include <atomic>

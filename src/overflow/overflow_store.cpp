@@ -258,80 +258,83 @@ std::size_t overflow_store::fold_explicit_histograms(
     });
 }
 
-std::size_t overflow_store::collect(std::int64_t now_ms,
-                                    const std::function<void(emitted_series&&)>& out, bool all) {
-    std::vector<emitted_series> due;
-    std::size_t made = 0;
-    for (auto& sh : shards_) {
-        due.clear();
-        {
-            std::lock_guard lock(sh.mu);
-            for (auto it = sh.series.begin(); it != sh.series.end();) {
-                auto& e = *it->second;
-                if (now_ms < e.next_emit_ms && !all) {
-                    ++it;
-                    continue;
-                }
-                emitted_series em;
-                em.kind = e.kind;
-                em.from_otlp = e.from_otlp;
-                em.unit = e.unit;
-                // Stamped with the newest folded sample's time (never past now): the value is
-                // what the folded series said up to then. Nothing new folded: nothing emitted,
-                // as a series that stopped sends nothing.
-                const auto ts = std::min(e.newest_ts, now_ms);
-                if (e.histogram) {
-                    collect_histogram(e, ts, now_ms, em);
-                } else if (e.explicit_hist) {
-                    collect_explicit_histogram(e, ts, now_ms, em);
-                } else if (e.counter) {
-                    if (!e.zero_emitted && e.first_ts <= now_ms) {
-                        em.samples.push_back({0, e.first_ts});
-                        e.zero_emitted = true;
-                        e.last_emit_ms = e.first_ts;
-                    }
-                    em.delta = e.delta;
-                    if (ts > e.last_emit_ms) {
-                        em.samples.push_back({e.counter->total(), ts});
-                        if (e.delta) {
-                            em.interval_sum = e.counter->total() - e.emitted_total;
-                            // From the previous emission (the 0 at first_ts for the first).
-                            em.interval_start_ms =
-                                e.last_emit_ms != INT64_MIN ? e.last_emit_ms : e.first_ts;
-                            e.emitted_total = e.counter->total();
-                        }
-                    }
-                } else if (ts > e.last_emit_ms) {
-                    if (auto v = e.gauge->value(now_ms)) em.samples.push_back({*v, ts});
-                }
-                e.next_emit_ms = now_ms + e.interval_ms;
-                if (!em.samples.empty() || !em.histograms.empty() ||
-                    !em.explicit_histograms.empty()) {
-                    e.last_emit_ms = !em.histograms.empty() ? em.histograms.back().timestamp_ms
-                                     : !em.explicit_histograms.empty()
-                                         ? em.explicit_histograms.back().timestamp_ms
-                                         : em.samples.back().timestamp_ms;
-                    em.tenant = e.tenant;
-                    em.metric_name = e.metric_name;
-                    em.labels = e.labels;
-                    due.push_back(std::move(em));
-                }
-                if (now_ms - e.last_fold_ms >= options_.idle.count()) {
-                    tracked_.fetch_sub(static_cast<std::int64_t>(e.tracked()),
-                                       std::memory_order_relaxed);
-                    size_.fetch_sub(1, std::memory_order_relaxed);
-                    it = sh.series.erase(it);
-                } else {
-                    ++it;
+void overflow_store::collect_shard(shard& sh, std::int64_t now_ms, bool all,
+                                   std::vector<emitted_series>& due) {
+    std::lock_guard lock(sh.mu);
+    for (auto it = sh.series.begin(); it != sh.series.end();) {
+        auto& e = *it->second;
+        if (now_ms < e.next_emit_ms && !all) {
+            ++it;
+            continue;
+        }
+        emitted_series em;
+        em.kind = e.kind;
+        em.from_otlp = e.from_otlp;
+        em.unit = e.unit;
+        // Stamped with the newest folded sample's time (never past now): the value is
+        // what the folded series said up to then. Nothing new folded: nothing emitted,
+        // as a series that stopped sends nothing.
+        const auto ts = std::min(e.newest_ts, now_ms);
+        if (e.histogram) {
+            collect_histogram(e, ts, now_ms, em);
+        } else if (e.explicit_hist) {
+            collect_explicit_histogram(e, ts, now_ms, em);
+        } else if (e.counter) {
+            if (!e.zero_emitted && e.first_ts <= now_ms) {
+                em.samples.push_back({0, e.first_ts});
+                e.zero_emitted = true;
+                e.last_emit_ms = e.first_ts;
+            }
+            em.delta = e.delta;
+            if (ts > e.last_emit_ms) {
+                em.samples.push_back({e.counter->total(), ts});
+                if (e.delta) {
+                    em.interval_sum = e.counter->total() - e.emitted_total;
+                    // From the previous emission (the 0 at first_ts for the first).
+                    em.interval_start_ms =
+                        e.last_emit_ms != INT64_MIN ? e.last_emit_ms : e.first_ts;
+                    e.emitted_total = e.counter->total();
                 }
             }
+        } else if (ts > e.last_emit_ms) {
+            if (auto v = e.gauge->value(now_ms)) em.samples.push_back({*v, ts});
         }
-        for (auto& em : due) {
-            ++made;
-            out(std::move(em));
+        e.next_emit_ms = now_ms + e.interval_ms;
+        if (!em.samples.empty() || !em.histograms.empty() || !em.explicit_histograms.empty()) {
+            e.last_emit_ms = !em.histograms.empty() ? em.histograms.back().timestamp_ms
+                             : !em.explicit_histograms.empty()
+                                 ? em.explicit_histograms.back().timestamp_ms
+                                 : em.samples.back().timestamp_ms;
+            em.tenant = e.tenant;
+            em.metric_name = e.metric_name;
+            em.labels = e.labels;
+            due.push_back(std::move(em));
+        }
+        if (now_ms - e.last_fold_ms >= options_.idle.count()) {
+            tracked_.fetch_sub(static_cast<std::int64_t>(e.tracked()), std::memory_order_relaxed);
+            size_.fetch_sub(1, std::memory_order_relaxed);
+            it = sh.series.erase(it);
+        } else {
+            ++it;
         }
     }
-    return made;
+}
+
+std::size_t overflow_store::collect(std::int64_t now_ms,
+                                    const std::function<void(emitted_series&&)>& out, bool all) {
+    // The snapshot of every shard at one moment between requests (the gate closed), then the
+    // emissions with nothing held.
+    std::vector<emitted_series> due;
+    {
+        gate_.close();
+        struct reopen {
+            fold_gate& g;
+            ~reopen() { g.open(); }
+        } const reopen_gate{gate_};
+        for (auto& sh : shards_) collect_shard(sh, now_ms, all, due);
+    }
+    for (auto& em : due) out(std::move(em));
+    return due.size();
 }
 
 std::vector<series_state> overflow_store::save_state() const {

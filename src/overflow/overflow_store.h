@@ -40,7 +40,8 @@
 //
 // Thread-safety: fold() runs on any ingest thread, collect() on the emitter's thread, the
 // statistics anywhere. The store is sharded by series key, one mutex per shard, held for one
-// folded series' samples or one shard's collection; only series over a limit come here.
+// folded series' samples or one shard's collection; only series over a limit come here. A
+// request's folds are one step for collect() (request_folds, fold_gate.h).
 #pragma once
 
 #include <array>
@@ -60,6 +61,7 @@
 #include "common/explicit_histogram.h"
 #include "common/label_view.h"
 #include "common/native_histogram.h"
+#include "overflow/fold_gate.h"
 #include "overflow/gauge_fold.h"
 #include "overflow/store_state.h"
 
@@ -168,6 +170,21 @@ class overflow_store {
                                          std::span<const explicit_histogram_sample> samples,
                                          std::int64_t now_ms);
 
+    // Held by the caller around one request's folds (fold, fold_histograms,
+    // fold_explicit_histograms): collect() takes its snapshot between requests, never within one,
+    // so an emission stamped with a request's sample time holds all of that request's increases
+    // (fold_gate.h). Folding without one is allowed (tests, one series at a time).
+    class request_folds {
+      public:
+        explicit request_folds(overflow_store& store) : gate_(store.gate_) { gate_.enter(); }
+        ~request_folds() { gate_.leave(); }
+        request_folds(const request_folds&) = delete;
+        request_folds& operator=(const request_folds&) = delete;
+
+      private:
+        fold_gate& gate_;
+    };
+
     // Calls `out` for every overflow series due at `now_ms` (wall time; its interval since its
     // last emission has passed) with something new to say; forgets idle ones. `out` runs with
     // no lock of the store held. Returns the emissions made.
@@ -203,6 +220,8 @@ class overflow_store {
     };
     static constexpr std::size_t k_shards = 16;
     static void key_of(const fold_target& t, std::string& out);
+    // collect()'s part for one shard: the emissions due into `due`; idle series forgotten.
+    void collect_shard(shard& sh, std::int64_t now_ms, bool all, std::vector<emitted_series>& due);
     // A histogram overflow series' emission into `em`, as a counter's (collect()).
     static void collect_histogram(entry& e, std::int64_t ts, std::int64_t now_ms,
                                   emitted_series& em);
@@ -224,6 +243,7 @@ class overflow_store {
     shard& shard_of(std::string_view key);
 
     std::array<shard, k_shards> shards_;
+    fold_gate gate_;  // requests' folds against collect()'s snapshot
     std::atomic<std::size_t> size_{0};
     std::atomic<std::uint64_t> series_folded_{0};
     std::atomic<std::uint64_t> samples_folded_{0};

@@ -7,7 +7,9 @@
 // and a gauge's sum is the sum over every series, while each metric holds 100 series plus its
 // overflow series.
 //
-// The target computes its page at each scrape (values from the time since it started). The
+// The target computes its page at each scrape: values from the time since it started, stamped
+// with the time they were computed (an explicit timestamp, which Prometheus honours), so a value
+// and its sample time agree however late a busy machine runs the page after the scrape began. The
 // peers are started and killed by the test (support/prometheus_peer.h); data reaches the backend
 // asynchronously, so its query API is polled with a bounded deadline. The run lasts about 80 s:
 // rate()'s window must be full of overflow samples (-overflow-interval=2s), and the checks look
@@ -80,38 +82,43 @@ const std::string k_limits_yaml = R"yaml(rules:
 )yaml";
 
 // The scrape target: every series' value follows the time since the target started, from a large
-// offset (a folded series' absolute value must not reach the overflow series).
+// offset (a folded series' absolute value must not reach the overflow series), and carries the
+// time it was computed at as its timestamp. Without it the sample would be stamped when the scrape
+// began, and a page run late on a loaded machine (by up to a second) would bend rate() over the
+// window's first and last samples by a few per cent.
 class growing_target {
   public:
     growing_target()
-        : start_(std::chrono::steady_clock::now()),
+        : start_(std::chrono::system_clock::now()),
           target_([this] { return page(); }, "overflow-target") {}
     unsigned short port() const { return target_.port(); }
 
   private:
     std::string page() const {
-        const double t =
-            1000 + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now());
+        const double t = 1000 + std::chrono::duration<double>(now - start_).count();
+        const std::string ts = " " + std::to_string(now.time_since_epoch().count()) + "\n";
         std::ostringstream out;
         out.precision(15);
         out << "# TYPE e2e_requests_total counter\n";
         for (int i = 0; i < k_counters; ++i)
-            out << "e2e_requests_total{id=\"" << i << "\"} " << t << "\n";
+            out << "e2e_requests_total{id=\"" << i << "\"} " << t << ts;
         out << "# TYPE e2e_latency_seconds histogram\n";
         for (int i = 0; i < k_histograms; ++i) {
             const std::string id = "id=\"" + std::to_string(i) + "\"";
-            out << "e2e_latency_seconds_bucket{" << id << ",le=\"0.1\"} " << t << "\n";
-            out << "e2e_latency_seconds_bucket{" << id << ",le=\"1\"} " << 2 * t << "\n";
-            out << "e2e_latency_seconds_bucket{" << id << ",le=\"+Inf\"} " << 3 * t << "\n";
-            out << "e2e_latency_seconds_sum{" << id << "} " << 0.5 * t << "\n";
-            out << "e2e_latency_seconds_count{" << id << "} " << 3 * t << "\n";
+            out << "e2e_latency_seconds_bucket{" << id << ",le=\"0.1\"} " << t << ts;
+            out << "e2e_latency_seconds_bucket{" << id << ",le=\"1\"} " << 2 * t << ts;
+            out << "e2e_latency_seconds_bucket{" << id << ",le=\"+Inf\"} " << 3 * t << ts;
+            out << "e2e_latency_seconds_sum{" << id << "} " << 0.5 * t << ts;
+            out << "e2e_latency_seconds_count{" << id << "} " << 3 * t << ts;
         }
         out << "# TYPE e2e_inflight gauge\n";
-        for (int i = 0; i < k_gauges; ++i) out << "e2e_inflight{id=\"" << i << "\"} 1\n";
+        for (int i = 0; i < k_gauges; ++i) out << "e2e_inflight{id=\"" << i << "\"} 1" << ts;
         return out.str();
     }
 
-    std::chrono::steady_clock::time_point start_;
+    std::chrono::system_clock::time_point start_;
     mg::test::scrape_target target_;  // last: serves page(), which reads start_
 };
 
@@ -163,6 +170,23 @@ double scalar_query_at(unsigned short port, const std::string& query, double uni
     const auto j = nlohmann::json::parse(r->body, nullptr, false);
     if (j.is_discarded() || j["data"]["result"].size() != 1) return std::nan("");
     return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+}
+
+// The sample times (unix seconds) of the one series `selector` names, over `range` up to
+// `unix_seconds`; empty when the query fails or names more than one series.
+std::vector<double> sample_times(unsigned short port, const std::string& selector,
+                                 const std::string& range, double unix_seconds) {
+    char at[32];
+    std::snprintf(at, sizeof at, "%.3f", unix_seconds);
+    const auto r = mg::test::try_get(
+        port, "/api/v1/query?query=" + mg::test::url_encode(selector + "[" + range + "]") +
+                  "&time=" + at);
+    std::vector<double> times;
+    if (!r || r->status != 200) return times;
+    const auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || j["data"]["result"].size() != 1) return times;
+    for (const auto& v : j["data"]["result"][0]["values"]) times.push_back(v[0].get<double>());
+    return times;
 }
 
 double unix_now() {
@@ -254,17 +278,58 @@ TEST_CASE(
         60s, logs);
     REQUIRE(arrived);
 
+    // Exactly: over a window whose ends are two samples of the overflow series (about a minute
+    // apart), rate() has nothing to extrapolate, and the kept series have samples at the same
+    // two scrapes. Each overflow sample holds every increase folded up to its time, and no part
+    // of a later request (the daemon's fold gate), so the sum is the target's rate to rounding.
+    const auto exact = [&](const std::string& metric, const std::string& overflow_series,
+                           double want) {
+        const auto times = sample_times(backend.port(), overflow_series, "70s", at);
+        std::ostringstream spacing;
+        for (std::size_t i = 1; i < times.size(); ++i) spacing << times[i] - times[i - 1] << " ";
+        INFO(overflow_series << "'s samples, seconds apart: " << spacing.str());
+        REQUIRE(times.size() >= 2);
+        const double end = times.back();
+        double start = times.front();
+        for (const double t : times) {
+            if (t >= end - 60) {
+                start = t;
+                break;
+            }
+        }
+        // One millisecond more, so the window holds the start sample whether its left edge is
+        // open (Prometheus 3) or closed (2.x).
+        const auto range_ms = std::llround((end - start) * 1000) + 1;
+        const std::string query = "sum(rate(" + metric + "[" + std::to_string(range_ms) + "ms]))";
+        const double got = scalar_query_at(backend.port(), query, end);
+        INFO(query << " at " << std::fixed << end << " = " << got << ", want " << want << " within 0.5%");
+        CHECK(within(got, want, 0.005));
+    };
+    exact("e2e_requests_total", "e2e_requests_total{overflow=\"true\"}", k_counters);
+    exact("e2e_latency_seconds_bucket{le=\"0.1\"}",
+          "e2e_latency_seconds_bucket{le=\"0.1\",overflow=\"true\"}", k_histograms);
+    exact("e2e_latency_seconds_bucket{le=\"1\"}",
+          "e2e_latency_seconds_bucket{le=\"1\",overflow=\"true\"}", 2 * k_histograms);
+    exact("e2e_latency_seconds_bucket{le=\"+Inf\"}",
+          "e2e_latency_seconds_bucket{le=\"+Inf\",overflow=\"true\"}", 3 * k_histograms);
+    exact("e2e_latency_seconds_count", "e2e_latency_seconds_count{overflow=\"true\"}",
+          3 * k_histograms);
+    exact("e2e_latency_seconds_sum", "e2e_latency_seconds_sum{overflow=\"true\"}",
+          0.5 * k_histograms);
+
+    // As a dashboard asks it: rate()[1m] at any time. Prometheus extrapolates a window's ends;
+    // when the first (or last) sample lies more than 1.1 average intervals inside, it
+    // extrapolates half an interval only. The overflow series' samples are stamped with the
+    // scrapes they hold, which arrive one or two to a request, so they lie 1 to 3 s apart, and an
+    // end can come out up to about 2 s short (of 60 s, on the 90% of the rate that is folded):
+    // within 2% mostly, within 4% always but for both ends short at once.
     const auto settles = [&](const std::string& query, double want) {
         const double got = scalar_query_at(backend.port(), query, at);
-        INFO(query << " = " << got << ", want " << want << " within 2%");
-        CHECK(within(got, want, 0.02));
+        INFO(query << " = " << got << ", want " << want << " within 4%");
+        CHECK(within(got, want, 0.04));
     };
     settles("sum(rate(e2e_requests_total[1m]))", k_counters);
-    settles("sum(rate(e2e_latency_seconds_bucket{le=\"0.1\"}[1m]))", k_histograms);
-    settles("sum(rate(e2e_latency_seconds_bucket{le=\"1\"}[1m]))", 2 * k_histograms);
     settles("sum(rate(e2e_latency_seconds_bucket{le=\"+Inf\"}[1m]))", 3 * k_histograms);
-    settles("sum(rate(e2e_latency_seconds_count[1m]))", 3 * k_histograms);
-    settles("sum(rate(e2e_latency_seconds_sum[1m]))", 0.5 * k_histograms);
     settles("sum(e2e_inflight)", k_gauges);
 
     // The backend holds the limit's series plus one overflow series per kept label set.
