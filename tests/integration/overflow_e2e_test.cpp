@@ -302,7 +302,8 @@ TEST_CASE(
         const auto range_ms = std::llround((end - start) * 1000) + 1;
         const std::string query = "sum(rate(" + metric + "[" + std::to_string(range_ms) + "ms]))";
         const double got = scalar_query_at(backend.port(), query, end);
-        INFO(query << " at " << std::fixed << end << " = " << got << ", want " << want << " within 0.5%");
+        INFO(query << " at " << std::fixed << end << " = " << got << ", want " << want
+                   << " within 0.5%");
         CHECK(within(got, want, 0.005));
     };
     exact("e2e_requests_total", "e2e_requests_total{overflow=\"true\"}", k_counters);
