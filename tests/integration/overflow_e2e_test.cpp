@@ -22,6 +22,7 @@
 // coarser one's. The same with OTLP exponential histograms (scales 0 and 1): the overflow series
 // goes through the exporter's own OTLP conversion (-exporter-native-histograms) like the
 // senders' points, with their unit, so under the same suffixed name.
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -157,35 +158,37 @@ double scalar_query(unsigned short port, const std::string& query) {
     return r.size() == 1 ? r.begin()->second : std::nan("");
 }
 
-// The same, evaluated at `unix_seconds`: rate() at a time whose samples have all arrived, so
-// that the pipeline's delay (scrape, two remote-write queues, the overflow interval) does not
-// cut the extrapolation at the window's end short, for the forwarded and the overflow series
-// alike.
-double scalar_query_at(unsigned short port, const std::string& query, double unix_seconds) {
+// The one series a query evaluated at `unix_seconds` gives (its "value" or, for a range
+// selector, its "values"); null when the query fails or gives none or several.
+nlohmann::json single_result_at(unsigned short port, const std::string& query,
+                                double unix_seconds) {
     char at[32];
     std::snprintf(at, sizeof at, "%.3f", unix_seconds);
     const auto r = mg::test::try_get(
         port, "/api/v1/query?query=" + mg::test::url_encode(query) + "&time=" + at);
-    if (!r || r->status != 200) return std::nan("");
+    if (!r || r->status != 200) return nullptr;
     const auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (j.is_discarded() || j["data"]["result"].size() != 1) return std::nan("");
-    return std::stod(j["data"]["result"][0]["value"][1].get<std::string>());
+    if (j.is_discarded() || j["data"]["result"].size() != 1) return nullptr;
+    return j["data"]["result"][0];
+}
+
+// scalar_query evaluated at `unix_seconds`: rate() at a time whose samples have all arrived, so
+// that the pipeline's delay (scrape, two remote-write queues, the overflow interval) does not
+// cut the extrapolation at the window's end short, for the forwarded and the overflow series
+// alike.
+double scalar_query_at(unsigned short port, const std::string& query, double unix_seconds) {
+    const auto series = single_result_at(port, query, unix_seconds);
+    return series.is_null() ? std::nan("") : std::stod(series["value"][1].get<std::string>());
 }
 
 // The sample times (unix seconds) of the one series `selector` names, over `range` up to
 // `unix_seconds`; empty when the query fails or names more than one series.
 std::vector<double> sample_times(unsigned short port, const std::string& selector,
                                  const std::string& range, double unix_seconds) {
-    char at[32];
-    std::snprintf(at, sizeof at, "%.3f", unix_seconds);
-    const auto r = mg::test::try_get(
-        port, "/api/v1/query?query=" + mg::test::url_encode(selector + "[" + range + "]") +
-                  "&time=" + at);
+    const auto series = single_result_at(port, selector + "[" + range + "]", unix_seconds);
     std::vector<double> times;
-    if (!r || r->status != 200) return times;
-    const auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (j.is_discarded() || j["data"]["result"].size() != 1) return times;
-    for (const auto& v : j["data"]["result"][0]["values"]) times.push_back(v[0].get<double>());
+    if (!series.is_null())
+        for (const auto& v : series["values"]) times.push_back(v[0].get<double>());
     return times;
 }
 
@@ -290,13 +293,8 @@ TEST_CASE(
         INFO(overflow_series << "'s samples, seconds apart: " << spacing.str());
         REQUIRE(times.size() >= 2);
         const double end = times.back();
-        double start = times.front();
-        for (const double t : times) {
-            if (t >= end - 60) {
-                start = t;
-                break;
-            }
-        }
+        // The first sample at most a minute before the last (the times are in order).
+        const double start = *std::lower_bound(times.begin(), times.end(), end - 60);
         // One millisecond more, so the window holds the start sample whether its left edge is
         // open (Prometheus 3) or closed (2.x).
         const auto range_ms = std::llround((end - start) * 1000) + 1;
