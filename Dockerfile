@@ -16,17 +16,19 @@ WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DMG_BUILD_TESTS=OFF -DMG_BUILD_BENCH=OFF \
  && cmake --build /build -j"$(nproc)" --target metrics-governor \
- && strip /build/metrics-governor
+ && strip /build/metrics-governor /build/metrics-governor-grpc.so
 
-# The runtime file system, assembled here so the image holds nothing else: the binary, exactly
-# the shared libraries `ldd` lists (at their paths, symlinks resolved), the CA bundle where
+# The runtime file system, assembled here so the image holds nothing else: the binary and its
+# gRPC plugin (where the daemon looks for it: ../lib/metrics-governor beside bin), exactly the
+# shared libraries `ldd` lists for either (at their paths, symlinks resolved), the CA bundle where
 # OpenSSL looks for it, and passwd/group entries for the non-root user. No shell, no package
 # manager: a Debian base image alone is larger than the 150 MB this image must stay under.
 # glibc 2.36 has the files and dns NSS modules built in, so host names resolve without more.
 RUN set -eu; r=/rootfs; \
-    mkdir -p $r/usr/local/bin $r/etc/ssl/certs $r/usr/lib/ssl $r/etc/metrics-governor $r/data/bloom-state $r/tmp; \
+    mkdir -p $r/usr/local/bin $r/usr/local/lib/metrics-governor $r/etc/ssl/certs $r/usr/lib/ssl $r/etc/metrics-governor $r/data/bloom-state $r/tmp; \
     cp /build/metrics-governor $r/usr/local/bin/; \
-    for lib in $(ldd /build/metrics-governor | awk '/=>/ { print $3 } /ld-linux/ { print $1 }'); do \
+    cp /build/metrics-governor-grpc.so $r/usr/local/lib/metrics-governor/; \
+    for lib in $(ldd /build/metrics-governor /build/metrics-governor-grpc.so | awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | sort -u); do \
       mkdir -p "$r$(dirname "$lib")" && cp -L "$lib" "$r$lib"; \
     done; \
     cp /etc/ssl/certs/ca-certificates.crt $r/etc/ssl/certs/; \

@@ -26,14 +26,15 @@
 #include "common/units.h"
 #include "config/config.h"
 #include "export/exporter.h"
-#include "grpc_ingest/grpc_logs.h"
-#include "grpc_ingest/grpc_receiver.h"
+#include "grpc_ingest/grpc_listener.h"
+#include "grpc_plugin/plugin_loader.h"
 #include "healthcheck.h"
 #include "http/access.h"
 #include "http/byte_budget.h"
 #include "http/fd_limit.h"
 #include "http/server.h"
 #include "ingest/adaptors.h"
+#include "ingest/grpc_adaptor.h"
 #include "ingest/overflow_emitter.h"
 #include "ingest/overflow_metrics.h"
 #include "ingest/overflow_sink.h"
@@ -76,6 +77,18 @@ using namespace std::chrono_literals;
 // error, 3 stopped, but data was lost on the way out (the export queue not drained, or bloom state
 // not saved in full), so a supervisor can tell.
 constexpr int k_exit_data_lost = 3;
+
+// gRPC's own log lines (grpc_ingest/grpc_logs.h): its errors as warnings (a peer's failed
+// handshake or a dropped connection lands there, not an error of ours), the rest as debug.
+void log_grpc_line(bool error, std::string_view message, std::string_view source) {
+    if (error) {
+        mg::logging::warn("grpc",
+                          {{"message", std::string(message)}, {"source", std::string(source)}});
+    } else {
+        mg::logging::debug("grpc",
+                           {{"message", std::string(message)}, {"source", std::string(source)}});
+    }
+}
 
 // Tells the main thread when to stop; set from the signal handler on an I/O thread.
 class stop_latch {
@@ -289,7 +302,22 @@ int run_daemon(const mg::config::app_config& cfg) {
             return 2;
         }
     }
-    auto exporter = mg::exporter::exporter::create(options.exporter, *registry);
+    // OTLP/gRPC lives in a plugin, loaded only when asked for (grpc_plugin/plugin_api.h): a
+    // process without it maps none of gRPC's libraries.
+    const mg::grpc_plugin::api* grpc = nullptr;
+    if (!options.grpc.listen.empty() || options.exporter.protocol == "otlp-grpc") {
+        auto loaded = mg::grpc_plugin::load_plugin(mg::grpc_plugin::default_plugin_paths());
+        if (!loaded.ok()) {
+            mg::logging::error("cannot load the grpc plugin", {{"error", loaded.error_message()}});
+            return 1;
+        }
+        grpc = *loaded;
+        grpc->route_logs(log_grpc_line);  // before the listener or the exporter's channel exist
+    }
+    mg::exporter::exporter_deps exporter_deps;
+    if (grpc != nullptr) exporter_deps.grpc_transport = grpc->make_transport;
+    auto exporter =
+        mg::exporter::exporter::create(options.exporter, *registry, std::move(exporter_deps));
     if (!exporter.ok()) {
         std::cerr << "metrics-governor: invalid exporter configuration: "
                   << exporter.error_message() << "\n";
@@ -349,18 +377,13 @@ int run_daemon(const mg::config::app_config& cfg) {
     }
 
     // OTLP/gRPC: the same receiver, credentials, TLS files and in-flight budget.
-    std::unique_ptr<mg::grpc_ingest::grpc_receiver> grpc_server;
+    mg::ingest::grpc_adaptor grpc_port(
+        receiver,
+        {.auth = ingest_access->auth, .access_stats = ingest_refusals, .inflight = inflight});
+    std::unique_ptr<mg::grpc_ingest::grpc_listener> grpc_server;
     if (!options.grpc.listen.empty()) {
         const auto& access = cfg.receiver.access;
-        grpc_server = std::make_unique<mg::grpc_ingest::grpc_receiver>(
-            options.grpc,
-            mg::grpc_ingest::grpc_deps{.auth = ingest_access->auth,
-                                       .access_stats = ingest_refusals,
-                                       .inflight = inflight,
-                                       .tls_cert_file = access.tls_cert_file,
-                                       .tls_key_file = access.tls_key_file,
-                                       .tls_client_ca_file = access.tls_client_ca_file},
-            receiver);
+        grpc_server = grpc->make_listener(options.grpc, grpc_port);
         const auto grpc_bound = grpc_server->start();
         if (!grpc_bound.ok()) {
             mg::logging::error(
@@ -565,7 +588,6 @@ int main(int argc, char** argv) {
     mg::logging::init(
         mg::logging::parse_level(cfg.log.level).value_or(spdlog::level::info),
         mg::logging::parse_format(cfg.log.format).value_or(mg::logging::format::json));
-    mg::grpc_ingest::route_grpc_logs();  // before the receiver or the exporter's channel exist
     try {
         return run_daemon(cfg);
     } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "config/listen_address.h"
+
 namespace mg::cmd {
 
 namespace {
@@ -77,13 +79,28 @@ http::server_options server_options_from(const config::app_config& cfg, std::str
 
 grpc_ingest::grpc_options grpc_options_from(const config::app_config& cfg) {
     const auto& g = cfg.grpc;
-    return {.listen = g.listen,
-            .max_message_size = cfg.receiver.max_request_body_size,
-            .max_concurrent_streams = g.max_concurrent_streams,
-            .keepalive_time = g.keepalive_time,
-            .keepalive_timeout = g.keepalive_timeout,
-            .max_connection_idle = g.max_connection_idle,
-            .read_timeout = cfg.http.read_timeout};
+    const auto& access = cfg.receiver.access;
+    grpc_ingest::grpc_options o{.listen = g.listen,
+                                .bind_address = {},  // below
+                                .bind_host = {},
+                                .max_message_size = cfg.receiver.max_request_body_size,
+                                .max_concurrent_streams = g.max_concurrent_streams,
+                                .keepalive_time = g.keepalive_time,
+                                .keepalive_timeout = g.keepalive_timeout,
+                                .max_connection_idle = g.max_connection_idle,
+                                .read_timeout = cfg.http.read_timeout,
+                                .tls_cert_file = access.tls_cert_file,
+                                .tls_key_file = access.tls_key_file,
+                                .tls_client_ca_file = access.tls_client_ca_file};
+    // The address as gRPC binds it: brackets around an IPv6 host, every interface for none. A
+    // bad address was refused with the configuration; it is left unbound here (start() fails).
+    if (const auto where = config::parse_listen_address(g.listen); where.ok()) {
+        o.bind_host =
+            where->host.find(':') != std::string::npos ? "[" + where->host + "]" : where->host;
+        o.bind_address = (o.bind_host.empty() ? std::string("[::]") : o.bind_host) + ":" +
+                         std::to_string(where->port);
+    }
+    return o;
 }
 
 }  // namespace

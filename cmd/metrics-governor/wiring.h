@@ -18,7 +18,7 @@
 #include "cluster/cluster_options.h"
 #include "config/config.h"
 #include "export/exporter_options.h"
-#include "grpc_ingest/grpc_receiver.h"
+#include "grpc_ingest/grpc_listener.h"
 #include "http/server.h"
 #include "ingest/receiver.h"
 #include "limits/governor.h"
@@ -52,7 +52,8 @@ struct module_options {
     http::server_options ingest_server;
     http::server_options stats_server;
     // The OTLP/gRPC listener (its listen address included; empty: none). main adds what it
-    // shares with the HTTP ingest listeners (grpc_deps: credentials, TLS files, the budget).
+    // shares with the HTTP ingest listeners through its port (ingest/grpc_adaptor.h: the
+    // credentials, the budget, the counters); the TLS files are in the options.
     grpc_ingest::grpc_options grpc;
 };
 

@@ -9,16 +9,18 @@
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <exception>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "common/strings.h"
 #include "export/batcher.h"
 #include "export/delivery.h"
 #include "export/export_metrics.h"
-#include "export/grpc_transport.h"
+#include "export/grpc_status.h"
 #include "export/http_client.h"
 #include "export/http_transport.h"
 #include "export/intake.h"
@@ -28,6 +30,7 @@
 #include "export/queue.h"
 #include "export/upstream.h"
 #include "logging/log.h"
+#include "protocol/compression.h"
 #include "protocol/otlp_to_prw.h"
 
 namespace mg::exporter {
@@ -75,6 +78,7 @@ class exporter::impl {
           clock_(deps.clock != nullptr ? *deps.clock : system_clock_instance()),
           file_system_(deps.file_system != nullptr ? *deps.file_system : posix_file_system()),
           random_(std::move(deps.random)),
+          grpc_transport_(std::move(deps.grpc_transport)),
           metrics_(registry),
           // The real clock, not deps.clock: the batcher's ticks and drain()'s deadline are
           // steady_clock times, and the retry timers are Asio's.
@@ -114,11 +118,27 @@ class exporter::impl {
         }
         std::unique_ptr<transport> wire;
         if (grpc_) {
-            auto t = make_grpc_transport(strand_, {.client = std::move(up->client),
-                                                   .metadata = std::move(up->metadata),
-                                                   .tenant_key = o_.tenant_header,
-                                                   .reconnect_base = o_.retry_backoff_base,
-                                                   .reconnect_max = o_.retry_backoff_max});
+            if (!grpc_transport_) {
+                return make_error(
+                    "-exporter-protocol=otlp-grpc: the gRPC plugin is not loaded (this process "
+                    "cannot make OTLP/gRPC calls)");
+            }
+            // A payload we built or accepted ourselves; the bound only protects against a
+            // corrupt body.
+            constexpr std::size_t k_max_decompressed = std::size_t{1} << 31;
+            auto t = grpc_transport_(grpc_transport_options{
+                .client = std::move(up->client),
+                .metadata = std::move(up->metadata),
+                .tenant_key = lower(o_.tenant_header),
+                .reconnect_base = o_.retry_backoff_base,
+                .reconnect_max = o_.retry_backoff_max,
+                .post = [s = strand_](std::function<void()> f) { asio::post(s, std::move(f)); },
+                .classify = classify_grpc,
+                .gunzip = [](std::string_view gz, std::string& out) -> status {
+                    if (auto st = protocol::gzip_decode(gz, k_max_decompressed, out); !st)
+                        return make_error(st.error_message());
+                    return {};
+                }});
             if (!t) return make_error(t.error_message());
             wire = std::move(*t);
         } else {
@@ -498,9 +518,10 @@ class exporter::impl {
     const bool otlp_;  // otlp or otlp-grpc
     const bool grpc_;  // otlp-grpc
     mg::clock& clock_;
-    mg::file_system& file_system_;     // the disk queue's
-    random_source random_;             // backoff jitter; moved into the delivery by init()
-    std::atomic<bool> closed_{false};  // drain() began
+    mg::file_system& file_system_;           // the disk queue's
+    random_source random_;                   // backoff jitter; moved into the delivery by init()
+    grpc_transport_factory grpc_transport_;  // -exporter-protocol=otlp-grpc's transport
+    std::atomic<bool> closed_{false};        // drain() began
 
     export_metrics metrics_;
     export_queue queue_;

@@ -54,6 +54,7 @@
 #include "common/file_system.h"
 #include "common/result.h"
 #include "export/exporter_options.h"
+#include "export/grpc_transport_options.h"
 #include "export/retry.h"
 #include "protocol/series_batch.h"
 
@@ -149,6 +150,9 @@ struct exporter_deps {
     mg::file_system* file_system = nullptr;
     // Series a lane map holds at most (lane_affinity.h); 0: the default.
     std::size_t lane_map_max_series = 0;
+    // The OTLP/gRPC transport's maker (the gRPC plugin's in the daemon); without one,
+    // -exporter-protocol=otlp-grpc fails at create().
+    grpc_transport_factory grpc_transport;
 };
 
 class exporter;

@@ -19,19 +19,18 @@
 #include <sstream>
 #include <vector>
 
-#include "config/listen_address.h"
 #include "grpc_ingest/byte_buffer_access.h"
-#include "grpc_ingest/grpc_status.h"
-#include "ingest/receiver_metrics.h"
-#include "logging/log.h"
-#include "protocol/grpc_codes.h"
-#include "protocol/otlp.h"
 
 namespace mg::grpc_ingest {
 
 namespace {
 
-using ingest::protocol_label;
+using ingest::grpc_answer;
+using ingest::grpc_code;
+
+grpc::Status status_of(grpc_answer a) {
+    return {static_cast<grpc::StatusCode>(a.code), std::move(a.message), std::move(a.details)};
+}
 
 int to_ms(std::chrono::nanoseconds d) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -77,8 +76,8 @@ class read_deadline {
 
 class grpc_receiver::service final : public grpc::CallbackGenericService {
   public:
-    service(const grpc_options& options, grpc_deps deps, ingest::receiver& receiver)
-        : options_(options), deps_(std::move(deps)), receiver_(receiver) {}
+    service(const grpc_options& options, ingest::grpc_ingest_port& port)
+        : options_(options), port_(port) {}
 
     grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
 
@@ -92,11 +91,12 @@ class grpc_receiver::service final : public grpc::CallbackGenericService {
     class export_call;
 
     bool authorized(const grpc::GenericCallbackServerContext& ctx) const {
-        if (!deps_.auth || !deps_.auth->enabled()) return true;
         const auto& md = ctx.client_metadata();
         const auto it = md.find("authorization");
-        return it != md.end() &&
-               deps_.auth->accepts(std::string_view(it->second.data(), it->second.size()));
+        return port_.authorize(it == md.end()
+                                   ? std::nullopt
+                                   : std::optional<std::string_view>(
+                                         std::in_place, it->second.data(), it->second.size()));
     }
     void call_started() {
         std::lock_guard lock(mu_);
@@ -108,8 +108,7 @@ class grpc_receiver::service final : public grpc::CallbackGenericService {
     }
 
     const grpc_options& options_;
-    grpc_deps deps_;
-    ingest::receiver& receiver_;
+    ingest::grpc_ingest_port& port_;
     std::atomic<bool> draining_{false};
     std::mutex mu_;
     std::condition_variable idle_;
@@ -122,7 +121,7 @@ class grpc_receiver::service::export_call final : public grpc::ServerGenericBidi
     export_call(service& svc, grpc::GenericCallbackServerContext* ctx)
         : svc_(svc),
           ctx_(ctx),
-          answer_(svc.receiver_.metrics()),
+          started_(std::chrono::steady_clock::now()),
           deadline_(std::make_shared<read_deadline>(ctx)) {
         alarm_.Set(std::chrono::system_clock::now() + svc.options_.read_timeout,
                    [d = deadline_](bool fired) {
@@ -135,28 +134,21 @@ class grpc_receiver::service::export_call final : public grpc::ServerGenericBidi
         alarm_.Cancel();
         if (!ok) {
             // Cancelled (the read timeout, or the client), or half-closed with no message.
-            return finish(ctx_->IsCancelled()
-                              ? grpc::Status(grpc::StatusCode::CANCELLED,
-                                             "no request message within the read timeout")
-                              : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                             "no ExportMetricsServiceRequest message"));
+            return ctx_->IsCancelled()
+                       ? finish(grpc_code::cancelled, "no request message within the read timeout")
+                       : finish(grpc_code::invalid_argument,
+                                "no ExportMetricsServiceRequest message");
         }
         grpc_byte_buffer* raw = core_buffer(request_);
         if (raw == nullptr || raw->type != GRPC_BB_RAW ||
             (raw->data.raw.compression != GRPC_COMPRESS_NONE &&
              raw->data.raw.compression != GRPC_COMPRESS_GZIP)) {
-            return finish({grpc::StatusCode::UNIMPLEMENTED,
-                           "unsupported message encoding; want gzip or none"});
+            return finish(grpc_code::unimplemented,
+                          "unsupported message encoding; want gzip or none");
         }
         const auto& slices = raw->data.raw.slice_buffer;
-        if (svc_.deps_.inflight) {
-            if (!svc_.deps_.inflight->try_acquire(slices.length)) {
-                return finish(retry_later(
-                    "too many request bytes in flight (-receiver-max-inflight-bytes); retry later",
-                    std::chrono::seconds(1)));
-            }
-            held_ = slices.length;
-        }
+        if (auto refused = svc_.port_.acquire(slices.length)) return finish(std::move(*refused));
+        held_ = slices.length;
         std::vector<std::string_view> pieces;
         pieces.reserve(slices.count);
         for (std::size_t i = 0; i < slices.count; ++i) {
@@ -167,16 +159,15 @@ class grpc_receiver::service::export_call final : public grpc::ServerGenericBidi
         // The tenant metadata (source header): every value of its key, which gRPC gives in
         // lower case; read by export_otlp before it returns.
         std::vector<std::string_view> tenant_values;
-        if (const auto& key = svc_.receiver_.tenants().metadata_key(); !key.empty()) {
+        if (const auto& key = svc_.port_.tenant_metadata_key(); !key.empty()) {
             const auto [first, last] = ctx_->client_metadata().equal_range(key);
             for (auto it = first; it != last; ++it)
                 tenant_values.emplace_back(it->second.data(), it->second.size());
         }
         // Answered at once, or in cluster mode from the governor's thread; either way gRPC calls
         // OnDone only after this reaction returned.
-        svc_.receiver_.export_otlp(
-            pieces, raw->data.raw.compression == GRPC_COMPRESS_GZIP,
-            [this](ingest::otlp_result r) { on_result(r); }, tenant_values);
+        svc_.port_.export_otlp(pieces, raw->data.raw.compression == GRPC_COMPRESS_GZIP,
+                               tenant_values, [this](grpc_answer a) { on_answer(std::move(a)); });
     }
 
     void OnDone() override {
@@ -187,32 +178,39 @@ class grpc_receiver::service::export_call final : public grpc::ServerGenericBidi
     }
 
   private:
-    void on_result(const ingest::otlp_result& r) {
-        const auto st = status_of(r);
-        if (!st.ok()) return finish(st);
+    void on_answer(grpc_answer a) {
+        if (a.code != grpc_code::ok) return finish(std::move(a));
         release_budget();
-        std::string body;
-        protocol::encode_otlp_response_protobuf(r.rejected, r.message, body);
-        grpc::Slice slice(std::move(body));
+        grpc::Slice slice(std::move(a.body));
         response_ = grpc::ByteBuffer(&slice, 1);
-        answer_(protocol_label::otlp_grpc, protocol::grpc_code_name(grpc::StatusCode::OK));
+        count(grpc_code::ok);
         StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
     }
 
     // Every answer but a success; nothing of this object is touched after Finish().
-    void finish(const grpc::Status& st) {
+    void finish(grpc_answer a) {
         release_budget();
-        answer_(protocol_label::otlp_grpc, protocol::grpc_code_name(st.error_code()));
-        Finish(st);
+        count(a.code);
+        Finish(status_of(std::move(a)));
+    }
+    void finish(grpc_code code, std::string message) {
+        grpc_answer a;
+        a.code = code;
+        a.message = std::move(message);
+        finish(std::move(a));
     }
 
-    void release_budget() {
-        if (held_ != 0) svc_.deps_.inflight->release(std::exchange(held_, 0));
+    void count(grpc_code code) {
+        svc_.port_.count_answer(
+            code,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     }
+
+    void release_budget() { svc_.port_.release(std::exchange(held_, 0)); }
 
     service& svc_;
     grpc::GenericCallbackServerContext* ctx_;
-    ingest::answering answer_;
+    std::chrono::steady_clock::time_point started_;
     std::shared_ptr<read_deadline> deadline_;
     grpc::Alarm alarm_;
     grpc::ByteBuffer request_;
@@ -228,7 +226,6 @@ grpc::ServerGenericBidiReactor* grpc_receiver::service::CreateReactor(
                                      std::string(k_export_method)});
     }
     if (!authorized(*ctx)) {
-        if (deps_.access_stats) deps_.access_stats->unauthorized();
         return new refused_call(
             {grpc::StatusCode::UNAUTHENTICATED,
              "missing or wrong credentials in the authorization metadata (Bearer or Basic)"});
@@ -236,41 +233,34 @@ grpc::ServerGenericBidiReactor* grpc_receiver::service::CreateReactor(
     call_started();
     if (draining_.load()) {
         call_ended();
-        receiver_.metrics().request(protocol_label::otlp_grpc,
-                                    protocol::grpc_code_name(grpc::StatusCode::UNAVAILABLE), 0);
+        port_.count_answer(grpc_code::unavailable, 0);
         return new refused_call({grpc::StatusCode::UNAVAILABLE, "shutting down"});
     }
     return new export_call(*this, ctx);
 }
 
-grpc_receiver::grpc_receiver(grpc_options options, grpc_deps deps, ingest::receiver& receiver)
+grpc_receiver::grpc_receiver(grpc_options options, ingest::grpc_ingest_port& port)
     : options_(std::move(options)),
-      tls_{deps.tls_cert_file, deps.tls_key_file, deps.tls_client_ca_file},
-      deps_inflight_limit_(deps.inflight ? deps.inflight->limit() : 0),
-      service_(std::make_unique<service>(options_, std::move(deps), receiver)) {}
+      port_(port),
+      service_(std::make_unique<service>(options_, port)) {}
 
 grpc_receiver::~grpc_receiver() {
     if (server_) server_->Shutdown(std::chrono::system_clock::now());
 }
 
 result<std::string> grpc_receiver::start() {
-    const auto where = config::parse_listen_address(options_.listen);
-    if (!where.ok()) return make_error(where.error_message());
-    const auto host =
-        where->host.find(':') != std::string::npos ? "[" + where->host + "]" : where->host;
-    const auto address =
-        (host.empty() ? std::string("[::]") : host) + ":" + std::to_string(where->port);
+    const auto& address = options_.bind_address;
 
     std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
-    if (!tls_.cert_file.empty()) {
-        auto cert = read_file(tls_.cert_file, "certificate file");
-        auto key = read_file(tls_.key_file, "key file");
+    if (!options_.tls_cert_file.empty()) {
+        auto cert = read_file(options_.tls_cert_file, "certificate file");
+        auto key = read_file(options_.tls_key_file, "key file");
         if (!cert.ok()) return make_error(cert.error_message());
         if (!key.ok()) return make_error(key.error_message());
         grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
         ssl.pem_key_cert_pairs.push_back({*key, *cert});
-        if (!tls_.client_ca_file.empty()) {
-            auto ca = read_file(tls_.client_ca_file, "client CA file");
+        if (!options_.tls_client_ca_file.empty()) {
+            auto ca = read_file(options_.tls_client_ca_file, "client CA file");
             if (!ca.ok()) return make_error(ca.error_message());
             ssl.pem_root_certs = *ca;
             ssl.client_certificate_request =
@@ -280,12 +270,12 @@ result<std::string> grpc_receiver::start() {
     }
 
     grpc::ServerBuilder builder;
-    if (deps_inflight_limit_ != 0) {
+    if (const auto limit = port_.inflight_limit(); limit != 0) {
         // gRPC reads a whole message before checking its declared size against the limit, so
         // its transport memory is bounded by a quota instead: past it, gRPC stops reading and,
         // under pressure, closes connections. Sized as the ingest listeners' in-flight budget.
         grpc::ResourceQuota quota("metrics-governor-grpc");
-        quota.Resize(static_cast<std::size_t>(deps_inflight_limit_));
+        quota.Resize(static_cast<std::size_t>(limit));
         builder.SetResourceQuota(quota);
     }
     int port = 0;
@@ -307,7 +297,7 @@ result<std::string> grpc_receiver::start() {
         server_.reset();
         return make_error("cannot listen on " + options_.listen + " (gRPC)");
     }
-    return (host.empty() ? std::string() : host) + ":" + std::to_string(port);
+    return options_.bind_host + ":" + std::to_string(port);
 }
 
 void grpc_receiver::begin_drain() {

@@ -17,8 +17,9 @@ if(NOT rc EQUAL 0)
 endif()
 
 set(root "${STAGE}${prefix}")
-set(expected bin/metrics-governor share/metrics-governor/limits.example.yaml
-             share/metrics-governor/metrics-governor.yaml)
+# The gRPC plugin where the daemon looks for it (src/grpc_plugin/plugin_loader.h).
+set(expected bin/metrics-governor lib/metrics-governor/metrics-governor-grpc.so
+             share/metrics-governor/limits.example.yaml share/metrics-governor/metrics-governor.yaml)
 file(GLOB_RECURSE installed LIST_DIRECTORIES false RELATIVE "${root}" "${STAGE}/*")
 list(SORT installed)
 if(NOT installed STREQUAL expected)

@@ -2,11 +2,15 @@
 // tests/integration/support/grpc_client.h): an Export that passes arrives at the backend; a limit
 // gives partial_success with the exact rejected count; credentials, TLS, a full export queue
 // (RESOURCE_EXHAUSTED with RetryInfo), a body that does not decode (INVALID_ARGUMENT), another
-// method (UNIMPLEMENTED), draining (UNAVAILABLE); and the otlp_grpc counters on /metrics.
+// method (UNIMPLEMENTED), draining (UNAVAILABLE); and the otlp_grpc counters on /metrics. And
+// the gRPC plugin: a daemon without it beside it exits 1 naming where it looked when gRPC is
+// configured, and runs without it (no gRPC library mapped) when not.
 // The hostile cases are in grpc_hostile_test.cpp.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -249,4 +253,51 @@ TEST_CASE("draining: new calls get UNAVAILABLE while a call in flight finishes",
     CHECK(held->wait().code == grpc::StatusCode::CANCELLED);  // by the read timeout
     CHECK(d.process().wait_exit(20s) == 0);
     CHECK(d.process().output().find("gRPC calls still in flight") == std::string::npos);
+}
+
+TEST_CASE("without its gRPC plugin the daemon refuses gRPC settings and runs without them",
+          "[grpc_receiver]") {
+    temp_dir dir;
+    // The binary alone in a directory of its own: no metrics-governor-grpc.so beside it, none in
+    // ../lib/metrics-governor.
+    const auto lone = dir.file("bin/metrics-governor");
+    std::filesystem::create_directories(dir.file("bin"));
+    std::filesystem::copy_file(mg::test::daemon_path(), lone);
+    std::filesystem::permissions(lone, std::filesystem::perms::owner_all);
+
+    mg::test::child_process refused(
+        {lone, "-grpc-listen=127.0.0.1:0", "-http-listen=127.0.0.1:0", "-stats-addr=127.0.0.1:0"});
+    REQUIRE(refused.wait_exit() == 1);
+    CHECK(refused.output().find("cannot load the grpc plugin") != std::string::npos);
+    CHECK(refused.output().find(dir.file("bin/metrics-governor-grpc.so")) != std::string::npos);
+    CHECK(refused.output().find(dir.file("lib/metrics-governor/metrics-governor-grpc.so")) !=
+          std::string::npos);
+
+    mg::test::child_process exporter({lone, "-grpc-listen=", "-http-listen=127.0.0.1:0",
+                                      "-stats-addr=127.0.0.1:0", "-exporter-protocol=otlp-grpc",
+                                      "-exporter-endpoint=http://127.0.0.1:4317"});
+    REQUIRE(exporter.wait_exit() == 1);
+    CHECK(exporter.output().find("cannot load the grpc plugin") != std::string::npos);
+
+    // Without gRPC settings it starts, and maps no gRPC library.
+    mg::test::child_process plain(
+        {lone, "-grpc-listen=", "-http-listen=127.0.0.1:0", "-stats-addr=127.0.0.1:0"});
+    REQUIRE(plain.wait_for_line("metrics-governor started"));
+    std::ifstream maps("/proc/" + std::to_string(plain.pid()) + "/maps");
+    std::stringstream text;
+    text << maps.rdbuf();
+    CHECK(text.str().find("libgrpc") == std::string::npos);
+    CHECK(text.str().find("metrics-governor-grpc.so") == std::string::npos);
+    plain.signal(SIGTERM);
+    CHECK(plain.wait_exit() == 0);
+}
+
+TEST_CASE("with a gRPC listener the daemon maps its plugin and gRPC", "[grpc_receiver]") {
+    running_daemon d;  // -grpc-listen=127.0.0.1:0
+    REQUIRE(d.grpc_port() != 0);
+    std::ifstream maps("/proc/" + std::to_string(d.process().pid()) + "/maps");
+    std::stringstream text;
+    text << maps.rdbuf();
+    CHECK(text.str().find("metrics-governor-grpc.so") != std::string::npos);
+    CHECK(text.str().find("libgrpc") != std::string::npos);
 }

@@ -17,6 +17,7 @@
 
 #include "export/exporter.h"
 #include "fake_backend.h"
+#include "grpc_export/grpc_transport.h"
 #include "protocol/compression.h"
 #include "protocol/remote_write.h"
 #include "protocol/remote_write_builder.h"
@@ -139,6 +140,8 @@ inline std::unique_ptr<ex::exporter> make_exporter(const ex::exporter_options& c
                                                    prometheus::Registry& reg,
                                                    const ex::queue_options& q = queue_of(),
                                                    ex::exporter_deps deps = {}) {
+    // The daemon's OTLP/gRPC transport comes from its plugin; the tests link it.
+    if (!deps.grpc_transport) deps.grpc_transport = ex::make_grpc_transport;
     auto e = ex::exporter::create(with_queue(c, q), reg, std::move(deps));
     if (!e.ok()) FAIL(e.error_message());
     return std::move(*e);

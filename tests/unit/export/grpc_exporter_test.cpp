@@ -482,7 +482,9 @@ TEST_CASE("OTLP/gRPC: settings refused at startup name their flag", "[export][gr
         const auto st = ex::exporter::check_settings(c);
         REQUIRE_FALSE(st.ok());
         prometheus::Registry reg;
-        const auto e = ex::exporter::create(c, reg);
+        ex::exporter_deps deps;
+        deps.grpc_transport = ex::make_grpc_transport;
+        const auto e = ex::exporter::create(c, reg, std::move(deps));
         REQUIRE_FALSE(e.ok());
         CHECK(e.error_message() == st.error_message());
         return st.error_message();
@@ -556,4 +558,11 @@ TEST_CASE("OTLP/gRPC: several lanes in flight on one channel deliver every point
     const auto s = e->stats();
     CHECK(s.sent_series == 200);
     check_accounting(s);
+}
+
+TEST_CASE("OTLP/gRPC: without the gRPC plugin's transport, create() says so", "[export][grpc]") {
+    prometheus::Registry reg;
+    const auto e = ex::exporter::create(grpc_config("http://127.0.0.1:4317"), reg);
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.error_message().find("the gRPC plugin is not loaded") != std::string::npos);
 }

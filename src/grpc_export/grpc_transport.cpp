@@ -1,4 +1,4 @@
-#include "export/grpc_transport.h"
+#include "grpc_export/grpc_transport.h"
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
@@ -13,17 +13,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <fstream>
 #include <limits>
 #include <mutex>
 #include <sstream>
 #include <unordered_set>
-
-#include "common/strings.h"
-#include "export/grpc_status.h"
-#include "protocol/compression.h"
 
 namespace mg::exporter {
 
@@ -34,12 +29,7 @@ bool printable_ascii(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7E; });
 }
 
-namespace asio = boost::asio;
-
 const std::string k_method = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-// A payload we built or accepted ourselves; the bound only protects against a corrupt body.
-constexpr std::size_t k_max_decompressed = std::size_t{1} << 31;
-
 int millis(std::chrono::nanoseconds d) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
     return static_cast<int>(std::clamp<std::int64_t>(ms, 1, std::numeric_limits<int>::max()));
@@ -96,14 +86,15 @@ result<std::shared_ptr<grpc::ChannelCredentials>> credentials(const tls_options&
 
 class grpc_transport final : public transport {
   public:
-    grpc_transport(http_client::strand strand, std::shared_ptr<grpc::Channel> channel,
-                   std::chrono::nanoseconds timeout, header_list metadata, std::string tenant_key)
-        : strand_(std::move(strand)),
+    grpc_transport(grpc_transport_options o, std::shared_ptr<grpc::Channel> channel)
+        : post_(std::move(o.post)),
+          classify_(std::move(o.classify)),
+          gunzip_(std::move(o.gunzip)),
           channel_(std::move(channel)),
           stub_(channel_),
-          timeout_(timeout),
-          metadata_(std::move(metadata)),
-          tenant_key_(lower(tenant_key)) {}
+          timeout_(o.client.timeout),
+          metadata_(std::move(o.metadata)),
+          tenant_key_(std::move(o.tenant_key)) {}
 
     // Every call ended (delivery waited for its callbacks); what is left are the last
     // references gRPC's threads drop after a completion, and completions still returning from
@@ -138,7 +129,7 @@ class grpc_transport final : public transport {
         std::string plain;
         if (p.compressed) {
             // A forwarded gzip body or a split half: gRPC compresses the message itself.
-            if (auto st = protocol::gzip_decode(p.body, k_max_decompressed, plain); !st) {
+            if (auto st = gunzip_(p.body, plain); !st) {
                 send_outcome out;
                 out.what = send_outcome::verdict::rejected;
                 out.error_reason = "encode";
@@ -168,15 +159,14 @@ class grpc_transport final : public transport {
         // gRPC holds the only reference until the completion hands it to the strand. The
         // strand may run complete() (and the transport be destroyed) before post() returns on
         // gRPC's thread: completing_ keeps the transport, and so the io_context, until then.
-        stub_.UnaryCall(&raw->context, k_method, grpc::StubOptions(), &raw->request, &raw->response,
-                        [this, c](grpc::Status st) mutable {
-                            asio::post(strand_, [this, c = std::move(c), st = std::move(st)] {
-                                complete(*c, st);
-                            });
-                            std::lock_guard lock(live_mu_);
-                            --completing_;
-                            live_cv_.notify_all();
-                        });
+        stub_.UnaryCall(
+            &raw->context, k_method, grpc::StubOptions(), &raw->request, &raw->response,
+            [this, c](grpc::Status st) mutable {
+                post_([this, c = std::move(c), st = std::move(st)] { complete(*c, st); });
+                std::lock_guard lock(live_mu_);
+                --completing_;
+                live_cv_.notify_all();
+            });
     }
 
     void close_all() override {
@@ -220,11 +210,13 @@ class grpc_transport final : public transport {
             }
         }
         auto done = std::move(c.done);
-        done(classify_grpc(static_cast<int>(st.error_code()), st.error_message(),
-                           st.error_details(), response));
+        done(classify_(static_cast<int>(st.error_code()), st.error_message(), st.error_details(),
+                       response));
     }
 
-    http_client::strand strand_;
+    const std::function<void(std::function<void()>)> post_;
+    const decltype(grpc_transport_options::classify) classify_;
+    const decltype(grpc_transport_options::gunzip) gunzip_;
     std::shared_ptr<grpc::Channel> channel_;
     grpc::GenericStub stub_;
     const std::chrono::nanoseconds timeout_;
@@ -240,8 +232,7 @@ class grpc_transport final : public transport {
 
 }  // namespace
 
-result<std::unique_ptr<transport>> make_grpc_transport(http_client::strand strand,
-                                                       grpc_transport_options options) {
+result<std::unique_ptr<transport>> make_grpc_transport(grpc_transport_options options) {
     const auto& client = options.client;
     std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
     if (client.target.tls) {
@@ -259,9 +250,7 @@ result<std::unique_ptr<transport>> make_grpc_transport(http_client::strand stran
     const std::string target =
         (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + client.target.port;
     auto channel = grpc::CreateCustomChannel(target, creds, args);
-    return std::unique_ptr<transport>(
-        new grpc_transport(std::move(strand), std::move(channel), client.timeout,
-                           std::move(options.metadata), std::move(options.tenant_key)));
+    return std::unique_ptr<transport>(new grpc_transport(std::move(options), std::move(channel)));
 }
 
 }  // namespace mg::exporter
