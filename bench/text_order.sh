@@ -79,9 +79,24 @@ load() {
 load -url="http://127.0.0.1:$http_port/api/v1/write" -shape="$repo/bench/shapes/prometheus.txt" \
     -series-per-request=500
 load -url="http://127.0.0.1:$http_port/v1/metrics" -protocol=otlp -series-per-request=1000
-# gRPC's first connection under valgrind can fail its handshake (UNAVAILABLE); a second goes.
-"$LOADGEN" -url="http://127.0.0.1:$grpc_port" -protocol=otlp-grpc -series=10 -metrics=1 >/dev/null 2>&1 || true
-load -url="http://127.0.0.1:$grpc_port" -protocol=otlp-grpc -series-per-request=1000
+# gRPC's first connections under valgrind can fail their handshake (UNAVAILABLE, and the channel
+# then fails fast): warm up until one call goes. The listener's own code is in the gRPC plugin,
+# which this list does not order; what a call runs in the daemon is the OTLP core of the HTTP load
+# above and the gRPC port's few functions, so a machine too slow for the handshake only loses those.
+grpc_ok=0
+for _ in 1 2 3 4 5; do
+    if "$LOADGEN" -url="http://127.0.0.1:$grpc_port" -protocol=otlp-grpc -series=10 -metrics=1 \
+        -timeout=30s -report=json 2>/dev/null | grep -q '"samples_ok": *10'; then
+        grpc_ok=1
+        break
+    fi
+    sleep 2
+done
+if ((grpc_ok)); then
+    load -url="http://127.0.0.1:$grpc_port" -protocol=otlp-grpc -series-per-request=1000
+else
+    log "no OTLP/gRPC call went through under valgrind: the gRPC load is left out"
+fi
 curl -sf --max-time 60 -o /dev/null "http://127.0.0.1:$stats_port/metrics" || die "/metrics did not answer"
 wait_sink_quiet "$sink_port" || die "the sink kept receiving"
 kill -TERM "$gov_pid"
