@@ -15,16 +15,17 @@ namespace {
 namespace pr = protocol;
 
 // grpc::StatusCode's numbers, fixed by the gRPC protocol.
-enum : int {
-    k_ok = 0,
-    k_cancelled = 1,
-    k_deadline_exceeded = 4,
-    k_resource_exhausted = 8,
-    k_aborted = 10,
-    k_out_of_range = 11,
-    k_unavailable = 14,
-    k_data_loss = 15,
-};
+constexpr int code_of(pr::grpc_code c) {
+    return static_cast<int>(c);
+}
+constexpr int k_ok = code_of(pr::grpc_code::ok);
+constexpr int k_cancelled = code_of(pr::grpc_code::cancelled);
+constexpr int k_deadline_exceeded = code_of(pr::grpc_code::deadline_exceeded);
+constexpr int k_resource_exhausted = code_of(pr::grpc_code::resource_exhausted);
+constexpr int k_aborted = code_of(pr::grpc_code::aborted);
+constexpr int k_out_of_range = code_of(pr::grpc_code::out_of_range);
+constexpr int k_unavailable = code_of(pr::grpc_code::unavailable);
+constexpr int k_data_loss = code_of(pr::grpc_code::data_loss);
 
 bool retryable(int code) {
     return code == k_cancelled || code == k_deadline_exceeded || code == k_aborted ||

@@ -107,35 +107,24 @@ class grpc_transport final : public transport {
 
     void async_send(payload& p, callback done) override {
         if (p.format != payload_format::otlp_protobuf) {
-            send_outcome out;
-            out.what = send_outcome::verdict::rejected;
-            out.error_reason = "encode";
-            out.message =
-                "OTLP/gRPC carries OTLP protobuf only (a payload queued for another "
-                "protocol, e.g. on disk before a change of -exporter-protocol)";
-            return done(std::move(out));
+            return done(
+                refused("encode",
+                        "OTLP/gRPC carries OTLP protobuf only (a payload queued for another "
+                        "protocol, e.g. on disk before a change of -exporter-protocol)"));
         }
         const bool with_tenant = !tenant_key_.empty() && !p.tenant.empty();
         if (with_tenant && !printable_ascii(p.tenant)) {
             // gRPC metadata values are printable ASCII; a UTF-8 tenant cannot be carried.
-            send_outcome out;
-            out.what = send_outcome::verdict::rejected;
-            out.error_reason = "tenant";
-            out.message =
-                "the payload's tenant is not printable ASCII, which gRPC metadata "
-                "cannot carry (use -exporter-protocol otlp for such tenants)";
-            return done(std::move(out));
+            return done(refused("tenant",
+                                "the payload's tenant is not printable ASCII, which gRPC metadata "
+                                "cannot carry (use -exporter-protocol otlp for such tenants)"));
         }
         std::string plain;
         if (p.compressed) {
             // A forwarded gzip body or a split half: gRPC compresses the message itself.
-            if (auto st = gunzip_(p.body, plain); !st) {
-                send_outcome out;
-                out.what = send_outcome::verdict::rejected;
-                out.error_reason = "encode";
-                out.message = "cannot decompress the batch: " + st.error_message();
-                return done(std::move(out));
-            }
+            if (auto st = gunzip_(p.body, plain); !st)
+                return done(
+                    refused("encode", "cannot decompress the batch: " + st.error_message()));
         }
         auto c = std::make_shared<call>(*this);
         const std::string& bytes = p.compressed ? plain : p.body;
@@ -176,6 +165,15 @@ class grpc_transport final : public transport {
     std::uint64_t connections_opened() const override { return 1; }
 
   private:
+    // A payload this transport cannot send (dropped, counted under `reason`).
+    static send_outcome refused(std::string reason, std::string message) {
+        send_outcome out;
+        out.what = send_outcome::verdict::rejected;
+        out.error_reason = std::move(reason);
+        out.message = std::move(message);
+        return out;
+    }
+
     // One call; gRPC needs the context and both buffers until it completes.
     struct call {
         explicit call(grpc_transport& t) : owner(t) {

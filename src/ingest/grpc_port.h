@@ -15,19 +15,11 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/grpc_codes.h"
+
 namespace mg::ingest {
 
-// gRPC status codes the daemon answers with (the numbers of grpc::StatusCode).
-enum class grpc_code : int {
-    ok = 0,
-    cancelled = 1,
-    invalid_argument = 3,
-    resource_exhausted = 8,
-    unimplemented = 12,
-    internal = 13,
-    unavailable = 14,
-    unauthenticated = 16,
-};
+using protocol::grpc_code;  // gRPC's status numbers
 
 // One call's answer: the status and, when OK, the ExportMetricsServiceResponse.
 struct grpc_answer {
