@@ -30,7 +30,6 @@
 #include "export/queue.h"
 #include "export/upstream.h"
 #include "logging/log.h"
-#include "protocol/compression.h"
 #include "protocol/otlp_to_prw.h"
 
 namespace mg::exporter {
@@ -123,9 +122,6 @@ class exporter::impl {
                     "-exporter-protocol=otlp-grpc: the gRPC plugin is not loaded (this process "
                     "cannot make OTLP/gRPC calls)");
             }
-            // A payload we built or accepted ourselves; the bound only protects against a
-            // corrupt body.
-            constexpr std::size_t k_max_decompressed = std::size_t{1} << 31;
             auto t = grpc_transport_(grpc_transport_options{
                 .client = std::move(up->client),
                 .metadata = std::move(up->metadata),
@@ -135,7 +131,8 @@ class exporter::impl {
                 .post = [s = strand_](std::function<void()> f) { asio::post(s, std::move(f)); },
                 .classify = classify_grpc,
                 .gunzip = [](std::string_view gz, std::string& out) -> status {
-                    if (auto st = protocol::gzip_decode(gz, k_max_decompressed, out); !st)
+                    // OTLP/gRPC sends OTLP protobuf only, whose compressed bodies are gzip.
+                    if (auto st = decompress(payload_format::otlp_protobuf, gz, out); !st)
                         return make_error(st.error_message());
                     return {};
                 }});

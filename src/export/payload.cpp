@@ -13,7 +13,8 @@ namespace mg::exporter {
 
 namespace {
 
-// A payload we built or accepted ourselves; the bound only protects against a corrupt body.
+// decompress()'s bound: a payload we built or accepted ourselves; it only protects against a
+// corrupt body.
 constexpr std::size_t k_max_decompressed = std::size_t{1} << 31;
 
 protocol::bytes_view view(const std::string& s) {
@@ -43,14 +44,16 @@ protocol::decode_status to_wire(payload& p) {
     return protocol::decode_status::success();
 }
 
+protocol::decode_status decompress(payload_format f, std::string_view body, std::string& plain) {
+    return f == payload_format::prw_v1 ? protocol::snappy_decode(body, k_max_decompressed, plain)
+                                       : protocol::gzip_decode(body, k_max_decompressed, plain);
+}
+
 protocol::decode_status split_in_half(const payload& p, payload& first, payload& second) {
     if (p.series < 2) return protocol::decode_status::malformed("a single series cannot be split");
     std::string plain;
     if (p.compressed) {
-        auto s = p.format == payload_format::prw_v1
-                     ? protocol::snappy_decode(view(p.body), k_max_decompressed, plain)
-                     : protocol::gzip_decode(view(p.body), k_max_decompressed, plain);
-        if (!s) return s;
+        if (auto s = decompress(p.format, p.body, plain); !s) return s;
     } else {
         plain = p.body;
     }

@@ -61,6 +61,10 @@ std::string_view content_encoding(payload_format f);  // "snappy" or "gzip"
 // Brings `p` to its wire encoding (compresses it unless compressed already).
 protocol::decode_status to_wire(payload& p);
 
+// The plain bytes of a compressed body of format `f` (snappy for remote write 1.0, else gzip).
+// A body we built or accepted ourselves: the bound (2 GiB) only protects against a corrupt one.
+protocol::decode_status decompress(payload_format f, std::string_view body, std::string& plain);
+
 // Splits a payload that the backend refused as too large (413) into two halves by series, each
 // in wire encoding and of p's tenant. Fails when it has fewer than two series or cannot be
 // decoded again. Remote write 1.0 metadata entries go with the first half.
