@@ -10,7 +10,6 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -21,6 +20,7 @@
 #include "shared/temp_dir.h"
 #include "support/fake_backend.h"
 #include "support/grpc_client.h"
+#include "support/proc_status.h"
 #include "support/remote_write_client.h"
 #include "support/test_pki.h"
 
@@ -283,11 +283,9 @@ TEST_CASE("without its gRPC plugin the daemon refuses gRPC settings and runs wit
     mg::test::child_process plain(
         {lone, "-grpc-listen=", "-http-listen=127.0.0.1:0", "-stats-addr=127.0.0.1:0"});
     REQUIRE(plain.wait_for_line("metrics-governor started"));
-    std::ifstream maps("/proc/" + std::to_string(plain.pid()) + "/maps");
-    std::stringstream text;
-    text << maps.rdbuf();
-    CHECK(text.str().find("libgrpc") == std::string::npos);
-    CHECK(text.str().find("metrics-governor-grpc.so") == std::string::npos);
+    const auto maps = mg::test::proc_maps(plain.pid());
+    CHECK(maps.find("libgrpc") == std::string::npos);
+    CHECK(maps.find("metrics-governor-grpc.so") == std::string::npos);
     plain.signal(SIGTERM);
     CHECK(plain.wait_exit() == 0);
 }
@@ -295,9 +293,7 @@ TEST_CASE("without its gRPC plugin the daemon refuses gRPC settings and runs wit
 TEST_CASE("with a gRPC listener the daemon maps its plugin and gRPC", "[grpc_receiver]") {
     running_daemon d;  // -grpc-listen=127.0.0.1:0
     REQUIRE(d.grpc_port() != 0);
-    std::ifstream maps("/proc/" + std::to_string(d.process().pid()) + "/maps");
-    std::stringstream text;
-    text << maps.rdbuf();
-    CHECK(text.str().find("metrics-governor-grpc.so") != std::string::npos);
-    CHECK(text.str().find("libgrpc") != std::string::npos);
+    const auto maps = mg::test::proc_maps(d.process().pid());
+    CHECK(maps.find("metrics-governor-grpc.so") != std::string::npos);
+    CHECK(maps.find("libgrpc") != std::string::npos);
 }

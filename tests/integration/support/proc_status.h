@@ -1,5 +1,6 @@
-// proc_status: a process's memory as /proc/PID/status reports it (VmRSS, VmHWM), and the
-// allowance the memory bounds of the hostile-client tests widen by in sanitizer builds.
+// proc_status: a process's memory as /proc/PID/status reports it (VmRSS, VmHWM), its mappings
+// (/proc/PID/maps), and the allowance the memory bounds of the hostile-client tests widen by in
+// sanitizer builds.
 // Header-only test code; reads /proc of the calling thread's choosing, no state.
 #pragma once
 
@@ -7,6 +8,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -29,6 +31,14 @@ inline std::uint64_t proc_status_kib(pid_t pid, const std::string& key) {
         if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1));
     }
     throw std::runtime_error("no " + key + " in /proc/" + std::to_string(pid) + "/status");
+}
+
+// The text of /proc/PID/maps: the files the process has mapped (libraries, plugins).
+inline std::string proc_maps(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
 
 }  // namespace mg::test
