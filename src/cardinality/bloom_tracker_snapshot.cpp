@@ -190,10 +190,13 @@ status apply_delta(tracker_snapshot& snap, const tracker_delta& d) {
             at += len;
         }
     }
-    const auto period = snap.config.period();
+    // The age comes from a file: saturate rather than overflow (restore caps elapsed time at
+    // the window anyway, so a huge age only rotates every generation out).
+    const std::int64_t period_ns = std::chrono::nanoseconds(snap.config.period()).count();
     for (std::uint32_t i = 0; i < n; ++i) {
         snap.generations[i].latest_count = d.latest_counts[i];
-        snap.generations[i].age = d.current_age + i * period;
+        snap.generations[i].age = std::chrono::nanoseconds{
+            saturating_add(d.current_age.count(), static_cast<std::int64_t>(i) * period_ns)};
     }
     snap.taken_at = d.taken_at;
     return status::success();

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <thread>
 #include <vector>
@@ -169,6 +170,27 @@ TEST_CASE("apply_delta refuses a delta that does not follow its base", "[tracker
     d = good;
     d.latest_counts[0] = std::int64_t{1} << 60;
     refused(d, "impossible count");
+}
+
+// A damaged file's age near the type's limit (found by fuzzing): the older generations' ages
+// saturate instead of overflowing, and the restored tracker has rotated every generation out.
+TEST_CASE("apply_delta saturates an age from a file instead of overflowing", "[tracker_delta]") {
+    mg::fake_clock clk;
+    bloom_tracker t(config(1000), clk);
+    for (std::uint64_t i = 0; i < 200; ++i) t.insert(id(i));
+    const auto base = t.take_snapshot();
+    for (std::uint64_t i = 200; i < 300; ++i) t.insert(id(i));
+    auto d = *t.take_delta(base.epoch, 4);
+    d.current_age = std::chrono::nanoseconds{std::numeric_limits<std::int64_t>::max() - 8};
+    auto b = base;
+    REQUIRE(apply_delta(b, d).ok());
+    for (std::size_t g = 1; g < b.generations.size(); ++g)
+        CHECK(b.generations[g].age >= b.generations[g - 1].age);
+    CHECK(b.generations.back().age.count() == std::numeric_limits<std::int64_t>::max());
+    auto r = bloom_tracker::restore(b, clk);
+    REQUIRE(r.ok());
+    CHECK((*r)->count() == 0);
+    CHECK_FALSE((*r)->test(id(250)));
 }
 
 // Seed defect: "clearing the dirty map after an async save loses marks set meanwhile". Marks are
