@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cardinality/bloom_tracker.h"
@@ -30,6 +31,20 @@ tracker_config config(std::uint64_t expected, std::uint32_t generations = 3) {
     c.generations = generations;
     c.window = 1h;
     return c;
+}
+
+// A tracker's base snapshot after `before` series, and the delta of `after` more over it.
+struct base_and_delta {
+    tracker_snapshot base;
+    tracker_delta delta;
+};
+base_and_delta snapshot_then_delta(bloom_tracker& t, std::uint64_t before, std::uint64_t after) {
+    for (std::uint64_t i = 0; i < before; ++i) t.insert(id(i));
+    auto base = t.take_snapshot();
+    for (std::uint64_t i = before; i < before + after; ++i) t.insert(id(i));
+    auto delta = t.take_delta(base.epoch, 4);
+    REQUIRE(delta.has_value());
+    return {std::move(base), std::move(*delta)};
 }
 
 // The restored tracker is the original, bit for bit: same count, same slices, and the same
@@ -126,10 +141,9 @@ TEST_CASE("after a rotation there is no delta: the caller takes a new base", "[t
 TEST_CASE("apply_delta refuses a delta that does not follow its base", "[tracker_delta]") {
     mg::fake_clock clk;
     bloom_tracker t(config(1000), clk);
-    for (std::uint64_t i = 0; i < 2000; ++i) t.insert(id(i));
-    const auto base = t.take_snapshot();
-    for (std::uint64_t i = 2000; i < 2100; ++i) t.insert(id(i));
-    const auto good = *t.take_delta(base.epoch, 4);
+    const auto made = snapshot_then_delta(t, 2000, 100);
+    const tracker_snapshot& base = made.base;  // named for the lambda below to capture
+    const tracker_delta& good = made.delta;
     {
         auto b = base;
         REQUIRE(apply_delta(b, good).ok());
@@ -177,10 +191,7 @@ TEST_CASE("apply_delta refuses a delta that does not follow its base", "[tracker
 TEST_CASE("apply_delta saturates an age from a file instead of overflowing", "[tracker_delta]") {
     mg::fake_clock clk;
     bloom_tracker t(config(1000), clk);
-    for (std::uint64_t i = 0; i < 200; ++i) t.insert(id(i));
-    const auto base = t.take_snapshot();
-    for (std::uint64_t i = 200; i < 300; ++i) t.insert(id(i));
-    auto d = *t.take_delta(base.epoch, 4);
+    auto [base, d] = snapshot_then_delta(t, 200, 100);
     d.current_age = std::chrono::nanoseconds{std::numeric_limits<std::int64_t>::max() - 8};
     auto b = base;
     REQUIRE(apply_delta(b, d).ok());
