@@ -7,19 +7,16 @@
 #include <vector>
 
 #include "config/config.h"
-#include "shared/command_line.h"
+#include "config_parse.h"
 #include "shared/temp_dir.h"
 
 using mg::config::parse_outcome;
+using mg::test::parse;
 using mg::test::temp_dir;
 
 namespace {
 
 using mg::test::all_errors;
-
-parse_outcome parse(std::vector<std::string> args) {
-    return mg::test::parse_args(std::move(args));
-}
 
 }  // namespace
 

@@ -9,28 +9,18 @@
 
 #include "config/config.h"
 #include "config/settings.h"
-#include "shared/command_line.h"
+#include "config_parse.h"
 #include "shared/temp_dir.h"
 
 using namespace std::chrono_literals;
 using mg::config::parse_outcome;
+using mg::test::only_error;
+using mg::test::parse;
 using mg::test::temp_dir;
 
 namespace {
 
 using mg::test::all_errors;
-
-parse_outcome parse(std::vector<std::string> args) {
-    return mg::test::parse_args(std::move(args));
-}
-
-// The only error of `out`, which must exist.
-std::string only_error(const parse_outcome& out) {
-    INFO(all_errors(out));
-    REQUIRE(out.errors.size() == 1);
-    CHECK(out.exit_code() == 2);
-    return out.errors[0];
-}
 
 const std::string k_address_form =
     "want host:port with a port from 1 to 65535, e.g. redis:6379, 10.0.0.5:6379 or [::1]:6379";

@@ -10,20 +10,17 @@
 #include <string>
 #include <vector>
 
-#include "shared/command_line.h"
+#include "config_parse.h"
 #include "shared/temp_dir.h"
 
 using namespace std::chrono_literals;
 using mg::config::command;
 using mg::config::parse_outcome;
+using mg::test::parse;
 
 namespace {
 
 using mg::test::all_errors;
-
-parse_outcome parse(std::initializer_list<std::string> args) {
-    return mg::test::parse_args(args);
-}
 
 bool has_error(const parse_outcome& out, std::string_view needle) {
     for (const auto& e : out.errors) {

@@ -6,28 +6,14 @@
 #include <vector>
 
 #include "config/config.h"
-#include "shared/command_line.h"
+#include "config_parse.h"
 #include "shared/temp_dir.h"
 
 using mg::config::parse_outcome;
 using mg::test::all_errors;
+using mg::test::only_error;
+using mg::test::parse;
 using mg::test::temp_dir;
-
-namespace {
-
-parse_outcome parse(std::vector<std::string> args) {
-    return mg::test::parse_args(std::move(args));
-}
-
-// The only error of `out`, which must exist.
-std::string only_error(const parse_outcome& out) {
-    INFO(all_errors(out));
-    REQUIRE(out.errors.size() == 1);
-    CHECK(out.exit_code() == 2);
-    return out.errors[0];
-}
-
-}  // namespace
 
 TEST_CASE("tenancy is off by default, with the documented defaults", "[config][tenancy]") {
     const auto out = parse({});

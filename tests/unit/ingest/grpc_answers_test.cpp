@@ -14,7 +14,7 @@ using mg::ingest::grpc_code;
 using mg::protocol::decode_retry_status;
 using mg::protocol::encode_retry_status;
 using mg::protocol::retry_status;
-using kind = mg::ingest::otlp_result::kind;
+using result_kind = mg::ingest::otlp_result::kind;
 
 TEST_CASE("RetryInfo status details decode back to their code, message and delay",
           "[ingest][grpc]") {
@@ -39,7 +39,7 @@ TEST_CASE("RetryInfo status details decode back to their code, message and delay
 
 TEST_CASE("each export result maps to the OTLP spec's gRPC status", "[ingest][grpc]") {
     mg::ingest::otlp_result r;
-    r.k = kind::accepted;
+    r.k = result_kind::accepted;
     r.rejected = 3;
     r.message = "3 points over a limit";
     auto a = answer_of(r);
@@ -50,7 +50,7 @@ TEST_CASE("each export result maps to the OTLP spec's gRPC status", "[ingest][gr
     CHECK(a.body == want);
     CHECK_FALSE(a.body.empty());
 
-    r = {.k = kind::malformed, .message = "protobuf: truncated"};
+    r = {.k = result_kind::malformed, .message = "protobuf: truncated"};
     a = answer_of(r);
     CHECK(a.code == grpc_code::invalid_argument);
     CHECK(a.message == "protobuf: truncated");
@@ -58,14 +58,14 @@ TEST_CASE("each export result maps to the OTLP spec's gRPC status", "[ingest][gr
     CHECK(a.body.empty());
 
     // Too large: not retryable, so no RetryInfo.
-    r = {.k = kind::too_large, .message = "gzip: over the limit"};
+    r = {.k = result_kind::too_large, .message = "gzip: over the limit"};
     a = answer_of(r);
     CHECK(a.code == grpc_code::resource_exhausted);
     CHECK(a.details.empty());
 
     // Queue full: RetryInfo with the exporter's hint, at least a second.
     for (const auto& [hint, want_delay] : {std::pair{5s, 5s}, std::pair{0s, 1s}}) {
-        r = {.k = kind::queue_full, .message = "export queue is full", .retry_after = hint};
+        r = {.k = result_kind::queue_full, .message = "export queue is full", .retry_after = hint};
         a = answer_of(r);
         CHECK(a.code == grpc_code::resource_exhausted);
         CHECK(a.message == "export queue is full");
@@ -76,11 +76,11 @@ TEST_CASE("each export result maps to the OTLP spec's gRPC status", "[ingest][gr
         CHECK(details.retry_delay == want_delay);
     }
 
-    r = {.k = kind::unsupported, .message = "cannot export"};
+    r = {.k = result_kind::unsupported, .message = "cannot export"};
     CHECK(answer_of(r).code == grpc_code::unimplemented);
-    r = {.k = kind::shutting_down, .message = "shutting down"};
+    r = {.k = result_kind::shutting_down, .message = "shutting down"};
     CHECK(answer_of(r).code == grpc_code::unavailable);
-    r = {.k = kind::no_tenant, .message = "no tenant"};
+    r = {.k = result_kind::no_tenant, .message = "no tenant"};
     CHECK(answer_of(r).code == grpc_code::unauthenticated);
 
     // The codes are gRPC's numbers, as the `code` label names them.

@@ -144,8 +144,8 @@ std::string fold_rule(const std::string& names, int limit) {
            "\"\n    max_cardinality: " + std::to_string(limit) + "\n    action: overflow\n";
 }
 
-struct fixture {
-    explicit fixture(const std::string& limits_yaml)
+struct overflow_fixture {
+    explicit overflow_fixture(const std::string& limits_yaml)
         : governor({}, clock, nullptr),
           governor_port(governor),
           receiver({.max_body_size = 1 << 22, .max_labels_per_series = 16}, governor_port, exporter,
@@ -253,7 +253,7 @@ rules:
 
 TEST_CASE("overflow: a counter's folded increases are emitted as one cumulative series",
           "[ingest][overflow]") {
-    fixture f(k_counter_rule);
+    overflow_fixture f(k_counter_rule);
     const auto t0 = f.now_ms();
     // Five series with large absolute values, 10 per second each.
     const auto round = [&](int step) {
@@ -314,7 +314,7 @@ TEST_CASE("overflow: a counter's folded increases are emitted as one cumulative 
 
 TEST_CASE("overflow: a classic histogram folds bucket by bucket, a gauge by its aggregation",
           "[ingest][overflow]") {
-    fixture f(k_counter_rule);
+    overflow_fixture f(k_counter_rule);
     const auto round = [&](int step) {
         std::vector<pr::owned_timeseries> req;
         for (int i = 0; i < 4; ++i) {
@@ -350,7 +350,7 @@ TEST_CASE("overflow: a classic histogram folds bucket by bucket, a gauge by its 
 
 TEST_CASE("overflow: an emission the exporter refuses is carried by the next one",
           "[ingest][overflow]") {
-    fixture f(k_counter_rule);
+    overflow_fixture f(k_counter_rule);
     const auto round = [&](int step) {
         std::vector<pr::owned_timeseries> req;
         for (int i = 0; i < 4; ++i)
@@ -376,7 +376,7 @@ TEST_CASE("overflow: an emission the exporter refuses is carried by the next one
 }
 
 TEST_CASE("overflow: an OTLP backend gets the overflow series as OTLP", "[ingest][overflow]") {
-    fixture f(k_counter_rule);
+    overflow_fixture f(k_counter_rule);
     f.exporter.otlp_backend = true;
     // Remote write input is refused by an OTLP exporter (check_source): drive the sink directly.
     const auto fold = [&](double value) {
@@ -417,7 +417,7 @@ TEST_CASE("overflow: an OTLP backend gets the overflow series as OTLP", "[ingest
 
 TEST_CASE("overflow: stopping the emitter emits what was folded, due or not",
           "[ingest][overflow]") {
-    fixture f(k_counter_rule);
+    overflow_fixture f(k_counter_rule);
     const auto round = [&](int step) {
         std::vector<pr::owned_timeseries> req;
         for (int i = 0; i < 3; ++i)
@@ -438,7 +438,7 @@ TEST_CASE("overflow: stopping the emitter emits what was folded, due or not",
 }
 
 TEST_CASE("overflow: OTLP sums by temporality and monotonicity", "[ingest][overflow]") {
-    fixture f(R"(
+    overflow_fixture f(R"(
 rules:
   - name: fold
     match:
@@ -485,7 +485,7 @@ rules:
 // exporter's conversion gives it the suffix the senders' series get (`_seconds`, `_bytes`) and it
 // lands beside them; an OTLP backend gets the unit itself.
 TEST_CASE("overflow: an OTLP overflow series carries its metric's unit", "[ingest][overflow]") {
-    fixture f(fold_rule("request_duration|queue", 1));
+    overflow_fixture f(fold_rule("request_duration|queue", 1));
     const bool otlp_backend = GENERATE(true, false);
     INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
     f.export_to(otlp_backend);
@@ -517,7 +517,7 @@ TEST_CASE("overflow: an OTLP overflow series carries its metric's unit", "[inges
 
 TEST_CASE("overflow: each tenant has its own overflow series, sent with its tenant",
           "[ingest][overflow]") {
-    fixture f(k_counter_rule);
+    overflow_fixture f(k_counter_rule);
     const auto fold = [&](double value) {
         pr::series_batch batch;
         std::string body;
@@ -564,7 +564,7 @@ rules:
 
 // Three series of the delta monotonic Sum "deltas", one point each: the first passes, two are
 // folded.
-void fold_deltas(fixture& f, double delta) {
+void fold_deltas(overflow_fixture& f, double delta) {
     f.fold_otlp({{"deltas", ob::metric_kind::sum, 1, true, false, f.three_points(delta)}});
 }
 
@@ -572,7 +572,7 @@ void fold_deltas(fixture& f, double delta) {
 
 TEST_CASE("overflow: OTLP delta sums go to an OTLP backend summed per interval",
           "[ingest][overflow]") {
-    fixture f(k_deltas_rule);
+    overflow_fixture f(k_deltas_rule);
     f.exporter.otlp_backend = true;
     const auto fold = [&](double delta) { fold_deltas(f, delta); };
     const auto t0 = f.now_ms();
@@ -602,7 +602,7 @@ TEST_CASE(
     "overflow: a delta Sum's first emission with only its 0 is not sent to an OTLP backend, nor "
     "counted as emitted, and the next carries its interval",
     "[ingest][overflow]") {
-    fixture f(k_deltas_rule);
+    overflow_fixture f(k_deltas_rule);
     f.exporter.otlp_backend = true;
     const auto fold = [&](double delta) { fold_deltas(f, delta); };
     const auto t0 = f.now_ms();
@@ -627,7 +627,7 @@ TEST_CASE(
 
 TEST_CASE("overflow: native histograms fold bucket by bucket into one histogram series",
           "[ingest][overflow][histogram]") {
-    fixture f(R"(
+    overflow_fixture f(R"(
 rules:
   - name: fold
     match:
@@ -720,7 +720,7 @@ rules:
 
 TEST_CASE("overflow: OTLP exponential histograms, cumulative and delta, emitted as OTLP",
           "[ingest][overflow][histogram]") {
-    fixture f(fold_rule("cumulative|delta", 1));
+    overflow_fixture f(fold_rule("cumulative|delta", 1));
     // An OTLP exporter, or a remote-write one converting OTLP: histograms folded from OTLP go
     // to both as OTLP (the remote-write exporter converts them as it converts the senders').
     const bool otlp_backend = GENERATE(true, false);
@@ -780,7 +780,7 @@ TEST_CASE("overflow: OTLP exponential histograms, cumulative and delta, emitted 
 
 TEST_CASE("overflow: OTLP histograms and summaries fold buckets, count and sum as counters",
           "[ingest][overflow][histogram]") {
-    fixture f(fold_rule("latency|rpc", 1));
+    overflow_fixture f(fold_rule("latency|rpc", 1));
     const bool otlp_backend = GENERATE(true, false);
     INFO((otlp_backend ? "OTLP exporter" : "remote-write exporter"));
     f.export_to(otlp_backend);

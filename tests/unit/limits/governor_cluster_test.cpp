@@ -16,6 +16,7 @@
 
 namespace lim = mg::limits;
 namespace card = mg::cardinality;
+using mg::test::limits_from_yaml;
 
 namespace {
 
@@ -68,13 +69,13 @@ struct fake_cluster final : lim::cluster_port {
 };
 
 // Series `m{id="<i>", pod="<pod>"}` for each i.
-struct request {
+struct cluster_request {
     std::vector<std::vector<std::pair<std::string, std::string>>> owned;
     std::vector<std::vector<card::label_view>> labels;
     std::vector<lim::series_ref> refs;
     std::string name = "m";
 
-    request(std::initializer_list<int> ids, std::string pod = "p") {
+    cluster_request(std::initializer_list<int> ids, std::string pod = "p") {
         for (const int i : ids) owned.push_back({{"id", std::to_string(i)}, {"pod", pod}});
         for (const auto& l : owned) {
             auto& v = labels.emplace_back();
@@ -83,7 +84,7 @@ struct request {
         for (const auto& v : labels) refs.push_back({name, {}, v, 1});
     }
     // Every series of the request for tenant t ("" = the default tenant).
-    request& of_tenant(std::string t) {
+    cluster_request& of_tenant(std::string t) {
         tenant = std::move(t);
         for (auto& r : refs) r.tenant = tenant;
         return *this;
@@ -91,25 +92,21 @@ struct request {
     std::string tenant;
 };
 
-std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
-    return mg::test::limits_from_yaml(yaml);
-}
-
 struct replica {
     replica(std::shared_ptr<fake_cluster> c, lim::cluster_failure_policy p,
             const std::string& rules, lim::governor_options o = {})
         : registry(std::make_shared<prometheus::Registry>()), g(std::move(o), clock, registry) {
-        g.set_limits(limits(rules));
+        g.set_limits(limits_from_yaml(rules));
         g.set_cluster(std::move(c), p);
     }
     // The kept ids of a request, when the decision has completed.
-    std::set<int> kept(const request& r, const std::vector<lim::decision>& out) const {
+    std::set<int> kept(const cluster_request& r, const std::vector<lim::decision>& out) const {
         std::set<int> k;
         for (std::size_t i = 0; i < out.size(); ++i)
             if (out[i].keep) k.insert(std::stoi(r.owned[i][0].second));
         return k;
     }
-    std::set<int> send(const request& r) {
+    std::set<int> send(const cluster_request& r) {
         std::vector<lim::decision> out(r.refs.size());
         bool done = false;
         g.decide_async(r.refs, out, [&](lim::batch_summary s) {
@@ -163,7 +160,7 @@ TEST_CASE("cluster: series the local tracker knows pass with no round trip",
     for (int i = 0; i < 5; ++i) CHECK(a.send({1, 2, 3}).size() == 3);
     CHECK(cluster->calls == calls);
     // A metric without max_cardinality never asks the cluster.
-    request other({7, 8});
+    cluster_request other({7, 8});
     other.name = "unlimited";
     for (auto& r : other.refs) r.metric_name = other.name;
     CHECK(a.send(other).size() == 2);
@@ -174,7 +171,7 @@ TEST_CASE("cluster: the decision completes when the answer comes", "[governor][c
     auto cluster = std::make_shared<fake_cluster>();
     cluster->defer = true;
     replica a(cluster, lim::cluster_failure_policy::local, k_limit_3);
-    request r({1, 2, 3, 4});
+    cluster_request r({1, 2, 3, 4});
     std::vector<lim::decision> out(r.refs.size());
     bool done = false;
     a.g.decide_async(r.refs, out, [&](lim::batch_summary) { done = true; });
@@ -231,10 +228,10 @@ TEST_CASE("cluster: label limits are shared, and a series they drop takes no met
         "    label_limits: {pod: 2}\n";
     replica a(cluster, lim::cluster_failure_policy::local, rules);
     replica b(cluster, lim::cluster_failure_policy::local, rules);
-    CHECK(a.send(request({1}, "a")).size() == 1);
-    CHECK(a.send(request({2}, "b")).size() == 1);
-    CHECK(b.send(request({3}, "c")).empty());      // a third pod, over the shared label limit
-    CHECK(b.send(request({4}, "a")).size() == 1);  // a known pod passes on b too
+    CHECK(a.send(cluster_request({1}, "a")).size() == 1);
+    CHECK(a.send(cluster_request({2}, "b")).size() == 1);
+    CHECK(b.send(cluster_request({3}, "c")).empty());  // a third pod, over the shared label limit
+    CHECK(b.send(cluster_request({4}, "a")).size() == 1);  // a known pod passes on b too
     CHECK(cluster->admitted[lim::label_tracker_name("m", "pod")].size() == 2);
     CHECK(cluster->admitted["m"].size() == 3);  // series 3 never took a place
 }
@@ -264,7 +261,7 @@ TEST_CASE("cluster: -limits-max-series is one cap over every replica and metric"
     replica b(cluster, lim::cluster_failure_policy::local, rules, o);
 
     CHECK(a.send({1, 2, 3}).size() == 3);  // metric "m", then the cap: 3 of 5
-    request free({1, 2, 3, 4});
+    cluster_request free({1, 2, 3, 4});
     free.name = "free";
     for (auto& r : free.refs) r.metric_name = free.name;
     CHECK(b.send(free).size() == 2);  // the cap's last two places, though b has seen 0 before
@@ -301,12 +298,12 @@ TEST_CASE("cluster: tenants' trackers carry the escaped tenant, the default tena
     const std::string rules = k_limit_3 + "    label_limits: {pod: 5}\n";
     replica a(cluster, lim::cluster_failure_policy::local, rules);
     replica b(cluster, lim::cluster_failure_policy::local, rules);
-    CHECK(a.send(request({1, 2}).of_tenant("team/a")) == std::set<int>{1, 2});
+    CHECK(a.send(cluster_request({1, 2}).of_tenant("team/a")) == std::set<int>{1, 2});
     // The same metric and limit for another tenant and the default tenant: separate places.
-    CHECK(b.send(request({1, 2, 3, 4}).of_tenant("team:b")) == std::set<int>{1, 2, 3});
-    CHECK(b.send(request({1, 2, 3, 4})) == std::set<int>{1, 2, 3});
+    CHECK(b.send(cluster_request({1, 2, 3, 4}).of_tenant("team:b")) == std::set<int>{1, 2, 3});
+    CHECK(b.send(cluster_request({1, 2, 3, 4})) == std::set<int>{1, 2, 3});
     // The shared limit of team/a holds over both replicas.
-    CHECK(b.send(request({3, 4, 5}).of_tenant("team/a")) == std::set<int>{3});
+    CHECK(b.send(cluster_request({3, 4, 5}).of_tenant("team/a")) == std::set<int>{3});
     CHECK(cluster->admitted["\x1eteam%2Fa\x1em"].size() == 3);
     CHECK(cluster->admitted["\x1eteam%3Ab\x1em"].size() == 3);
     CHECK(cluster->admitted["m"].size() == 3);
@@ -320,13 +317,14 @@ TEST_CASE("cluster: a tenant's max_series is this replica's count, asked of no o
     auto cluster = std::make_shared<fake_cluster>();
     const std::string rules = k_limit_3 + "tenants:\n  t: {max_series: 2}\n";
     replica a(cluster, lim::cluster_failure_policy::local, rules);
-    CHECK(a.send(request({1, 2, 3}).of_tenant("t")) == std::set<int>{1, 2});
+    CHECK(a.send(cluster_request({1, 2, 3}).of_tenant("t")) == std::set<int>{1, 2});
     CHECK(a.last.dropped_series == 1);
     const auto asked = cluster->ids_asked;
-    CHECK(a.send(request({4, 5}).of_tenant("t")).empty());
+    CHECK(a.send(cluster_request({4, 5}).of_tenant("t")).empty());
     CHECK(cluster->ids_asked == asked);  // dropped here, without a round trip
     CHECK(cluster->admitted[lim::tenant_tracker_name("t", "m")].size() == 2);
-    CHECK(a.send(request({1, 2}).of_tenant("t")) == std::set<int>{1, 2});  // known series pass
+    CHECK(a.send(cluster_request({1, 2}).of_tenant("t")) ==
+          std::set<int>{1, 2});  // known series pass
     CHECK_THAT(
         a.scrape(),
         Catch::Contains(

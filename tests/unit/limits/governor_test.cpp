@@ -12,6 +12,7 @@
 using namespace std::chrono_literals;
 namespace lim = mg::limits;
 namespace card = mg::cardinality;
+using mg::test::limits_from_yaml;
 
 namespace {
 
@@ -36,10 +37,6 @@ struct request {
         return *this;
     }
 };
-
-std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
-    return mg::test::limits_from_yaml(yaml);
-}
 
 struct fixture {
     explicit fixture(lim::governor_options o = {})
@@ -86,8 +83,8 @@ TEST_CASE("without limits every series passes and is counted per metric", "[gove
 
 TEST_CASE("new series over max_cardinality are dropped, known ones always pass", "[governor]") {
     fixture f;
-    f.g.set_limits(
-        limits("rules:\n  - name: small\n    match: {metric_name: m}\n    max_cardinality: 3\n"));
+    f.g.set_limits(limits_from_yaml(
+        "rules:\n  - name: small\n    match: {metric_name: m}\n    max_cardinality: 3\n"));
     auto first = series_of("m", 0, 5);
     auto d = f.decide(first);
     CHECK(d[0].keep);
@@ -124,7 +121,7 @@ TEST_CASE("new series over max_cardinality are dropped, known ones always pass",
 
 TEST_CASE("label order in a request never changes identity", "[governor]") {
     fixture f;
-    f.g.set_limits(limits("defaults:\n  max_cardinality: 1\n"));
+    f.g.set_limits(limits_from_yaml("defaults:\n  max_cardinality: 1\n"));
     request a;
     a.add("m", {{"a", "1"}, {"b", "2"}});
     request b;
@@ -135,7 +132,7 @@ TEST_CASE("label order in a request never changes identity", "[governor]") {
 
 TEST_CASE("action log keeps over-limit series but counts and tracks them", "[governor]") {
     fixture f;
-    f.g.set_limits(limits("defaults:\n  max_cardinality: 2\n  action: log\n"));
+    f.g.set_limits(limits_from_yaml("defaults:\n  max_cardinality: 2\n  action: log\n"));
     const auto d = f.decide(series_of("m", 0, 4));
     for (const auto& x : d) CHECK(x.keep);
     CHECK(d[2].reason == lim::drop_reason::cardinality_limit);
@@ -154,9 +151,9 @@ TEST_CASE("dry run never drops or strips, only counts", "[governor]") {
     o.dry_run = true;
     o.max_series = 2;
     fixture f(o);
-    f.g.set_limits(
-        limits("rules:\n  - name: r\n    match: {metric_name: m}\n    max_cardinality: 1\n"
-               "    label_limits: {id: 1}\n    label_limit_action: strip\n"));
+    f.g.set_limits(limits_from_yaml(
+        "rules:\n  - name: r\n    match: {metric_name: m}\n    max_cardinality: 1\n"
+        "    label_limits: {id: 1}\n    label_limit_action: strip\n"));
     const auto d = f.decide(series_of("m", 0, 5));
     for (const auto& x : d) {
         CHECK(x.keep);
@@ -170,7 +167,7 @@ TEST_CASE("dry run never drops or strips, only counts", "[governor]") {
 
 TEST_CASE("label_limits drop series bringing a value past the limit", "[governor]") {
     fixture f;
-    f.g.set_limits(limits(
+    f.g.set_limits(limits_from_yaml(
         "rules:\n  - name: users\n    match: {metric_name: m}\n    label_limits: {user_id: 2}\n"));
     request r;
     r.add("m", {{"user_id", "a"}, {"path", "/x"}})
@@ -193,7 +190,7 @@ TEST_CASE("label_limits drop series bringing a value past the limit", "[governor
 TEST_CASE("label_limit_action strip removes the label and tracks the stripped series",
           "[governor]") {
     fixture f;
-    f.g.set_limits(limits(
+    f.g.set_limits(limits_from_yaml(
         "rules:\n  - name: users\n    match: {metric_name: m}\n    label_limits: {user_id: 1}\n"
         "    label_limit_action: strip\n"));
     request r;
@@ -233,12 +230,12 @@ TEST_CASE("the global -limits-max-series cap drops new series across metrics", "
 TEST_CASE("first matching rule wins, label matchers choose the series a rule governs",
           "[governor]") {
     fixture f;
-    f.g.set_limits(
-        limits("defaults:\n  max_cardinality: 100\n"
-               "rules:\n"
-               "  - name: dev\n    match:\n      metric_name: \"http_.*\"\n      labels: {env: "
-               "dev}\n    max_cardinality: 1\n"
-               "  - name: http\n    match: {metric_name: \"http_.*\"}\n    max_cardinality: 3\n"));
+    f.g.set_limits(limits_from_yaml(
+        "defaults:\n  max_cardinality: 100\n"
+        "rules:\n"
+        "  - name: dev\n    match:\n      metric_name: \"http_.*\"\n      labels: {env: "
+        "dev}\n    max_cardinality: 1\n"
+        "  - name: http\n    match: {metric_name: \"http_.*\"}\n    max_cardinality: 3\n"));
     request r;
     r.add("http_requests", {{"env", "dev"}, {"i", "1"}})
         .add("http_requests", {{"env", "dev"}, {"i", "2"}})   // dev: metric at 1 >= 1, dropped
@@ -258,11 +255,11 @@ TEST_CASE("first matching rule wins, label matchers choose the series a rule gov
 
 TEST_CASE("reloading limits keeps trackers and applies the new limits", "[governor]") {
     fixture f;
-    f.g.set_limits(limits("defaults:\n  max_cardinality: 2\n"));
+    f.g.set_limits(limits_from_yaml("defaults:\n  max_cardinality: 2\n"));
     auto r = series_of("m", 0, 4);
     f.decide(r);
     CHECK(f.g.metric("m")->active_series == 2);
-    f.g.set_limits(limits("defaults:\n  max_cardinality: 10\n"));
+    f.g.set_limits(limits_from_yaml("defaults:\n  max_cardinality: 10\n"));
     CHECK(f.g.metric("m")->active_series == 2);  // kept across the reload
     const auto d = f.decide(r);
     for (const auto& x : d) CHECK(x.keep);
@@ -275,7 +272,7 @@ TEST_CASE("series expire after the window, idle metrics are forgotten", "[govern
     o.tracker.window = 30min;
     o.tracker.generations = 3;
     fixture f(o);
-    f.g.set_limits(limits("defaults:\n  max_cardinality: 2\n"));
+    f.g.set_limits(limits_from_yaml("defaults:\n  max_cardinality: 2\n"));
     auto r = series_of("m", 0, 2);
     f.decide(r);
     CHECK_FALSE(f.decide(series_of("m", 5, 6))[0].keep);  // full
@@ -310,7 +307,7 @@ TEST_CASE("concurrent decisions never admit past the limit", "[governor][concurr
     lim::governor_options o;
     o.tracker.fp_rate = 1e-7;
     fixture f(o);
-    f.g.set_limits(limits("defaults:\n  max_cardinality: 1000\n"));
+    f.g.set_limits(limits_from_yaml("defaults:\n  max_cardinality: 1000\n"));
     std::atomic<std::uint64_t> kept{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {

@@ -16,7 +16,7 @@ namespace card = mg::cardinality;
 namespace {
 
 // Series of one request with owned strings; each has its tenant.
-struct request {
+struct tenant_request {
     struct owned_series {
         std::string tenant, metric;
         std::vector<std::pair<std::string, std::string>> labels;
@@ -25,7 +25,7 @@ struct request {
     std::vector<std::vector<card::label_view>> views;
     std::vector<lim::series_ref> refs;
 
-    request& add(std::string tenant, std::string metric, std::string id) {
+    tenant_request& add(std::string tenant, std::string metric, std::string id) {
         owned.push_back({std::move(tenant), std::move(metric), {{"id", std::move(id)}}});
         return *this;
     }
@@ -46,22 +46,22 @@ struct request {
     }
 };
 
-request range(const std::string& tenant, const std::string& metric, int from, int to) {
-    request r;
+tenant_request range(const std::string& tenant, const std::string& metric, int from, int to) {
+    tenant_request r;
     for (int i = from; i < to; ++i) r.add(tenant, metric, std::to_string(i));
     return r;
 }
 
-struct fixture {
-    explicit fixture(lim::governor_options o = {})
+struct tenant_fixture {
+    explicit tenant_fixture(lim::governor_options o = {})
         : registry(std::make_shared<prometheus::Registry>()), g(std::move(o), clock, registry) {}
-    std::vector<lim::decision> decide(request r) {
+    std::vector<lim::decision> decide(tenant_request r) {
         const auto refs = r.build();
         std::vector<lim::decision> out(refs.size());
         g.decide(refs, out);
         return out;
     }
-    int kept(request r) {
+    int kept(tenant_request r) {
         int n = 0;
         for (const auto& d : decide(std::move(r))) n += d.keep ? 1 : 0;
         return n;
@@ -81,7 +81,7 @@ bool has(const std::string& text, const std::string& line) {
 }  // namespace
 
 TEST_CASE("a tenant over its cap loses only its own new series", "[governor][tenant]") {
-    fixture f;
+    tenant_fixture f;
     f.g.set_limits(mg::test::limits_from_yaml("tenants:\n  a: {max_series: 5}\n"));
     CHECK(f.kept(range("a", "m", 0, 3)) == 3);
     CHECK(f.kept(range("a", "n", 0, 4)) == 2);  // all metrics of the tenant together
@@ -126,10 +126,11 @@ TEST_CASE("a tenant over its cap loses only its own new series", "[governor][ten
     CHECK_FALSE(has(text, R"(tenant="b")"));  // b dropped nothing
 }
 
-TEST_CASE("interleaved tenants in one request are decided per tenant", "[governor][tenant]") {
-    fixture f;
+TEST_CASE("interleaved tenants in one tenant_request are decided per tenant",
+          "[governor][tenant]") {
+    tenant_fixture f;
     f.g.set_limits(mg::test::limits_from_yaml("tenant_defaults: {max_series: 2}\n"));
-    request r;
+    tenant_request r;
     for (int i = 0; i < 4; ++i) {
         r.add("x", "m", std::to_string(i));
         r.add("y", "m", std::to_string(i));
@@ -147,7 +148,7 @@ TEST_CASE("interleaved tenants in one request are decided per tenant", "[governo
 TEST_CASE("the global cap still caps every tenant together", "[governor][tenant]") {
     lim::governor_options o;
     o.max_series = 10;
-    fixture f(o);
+    tenant_fixture f(o);
     f.g.set_limits(mg::test::limits_from_yaml("tenants:\n  a: {max_series: 100}\n"));
     CHECK(f.kept(range("a", "m", 0, 4)) == 4);
     CHECK(f.kept(range("b", "m", 0, 4)) == 4);
@@ -160,7 +161,7 @@ TEST_CASE("the global cap still caps every tenant together", "[governor][tenant]
 }
 
 TEST_CASE("a tenant's own rules and defaults pick the rule", "[governor][tenant]") {
-    fixture f;
+    tenant_fixture f;
     f.g.set_limits(mg::test::limits_from_yaml(R"(
 defaults: {max_cardinality: 3}
 rules:
@@ -193,7 +194,7 @@ tenant_defaults:
 TEST_CASE("tenant label values are bounded, the rest are __other__", "[governor][tenant]") {
     lim::governor_options o;
     o.max_tenants_in_metrics = 3;
-    fixture f(o);
+    tenant_fixture f(o);
     f.g.set_limits(mg::test::limits_from_yaml("tenant_defaults: {max_series: 1}\n"));
     for (int t = 0; t < 20; ++t) CHECK(f.kept(range("t" + std::to_string(t), "m", 0, 3)) == 1);
     const auto text = f.scrape();
@@ -214,7 +215,7 @@ TEST_CASE("tenant label values are bounded, the rest are __other__", "[governor]
 }
 
 TEST_CASE("without tenants nothing new shows in /metrics", "[governor][tenant]") {
-    fixture f;
+    tenant_fixture f;
     f.g.set_limits(mg::test::limits_from_yaml("defaults: {max_cardinality: 1}\n"));
     CHECK(f.kept(range("", "m", 0, 3)) == 1);
     const auto text = f.scrape();
@@ -225,7 +226,7 @@ TEST_CASE("without tenants nothing new shows in /metrics", "[governor][tenant]")
 }
 
 TEST_CASE("idle tenants are forgotten with their metrics", "[governor][tenant]") {
-    fixture f;
+    tenant_fixture f;
     CHECK(f.kept(range("a", "m", 0, 3)) == 3);
     f.g.refresh();
     CHECK(f.g.tenants().size() == 2);
@@ -237,7 +238,7 @@ TEST_CASE("idle tenants are forgotten with their metrics", "[governor][tenant]")
 }
 
 TEST_CASE("persistence hooks carry the tenant", "[governor][tenant]") {
-    fixture f;
+    tenant_fixture f;
     f.g.set_limits(mg::test::limits_from_yaml(
         "tenants:\n  a:\n    rules:\n      - name: l\n        label_limits: {id: 2}\n"));
     CHECK(f.kept(range("a", "m", 0, 5)) == 2);
@@ -257,7 +258,7 @@ TEST_CASE("persistence hooks carry the tenant", "[governor][tenant]") {
 
 TEST_CASE("a capped tenant far from its cap is decided in batches, exactly at the cap",
           "[governor][tenant]") {
-    fixture f;
+    tenant_fixture f;
     f.g.set_limits(mg::test::limits_from_yaml("tenants:\n  a: {max_series: 1000}\n"));
     int kept = 0;
     for (int from = 0; from < 1500; from += 10) kept += f.kept(range("a", "m", from, from + 10));

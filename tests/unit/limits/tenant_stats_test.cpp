@@ -30,7 +30,7 @@ void feed(lim::governor& g, const std::string& tenant, const std::string& metric
     g.decide(refs, out);
 }
 
-h::response get(const h::router& r, const std::string& target) {
+h::response get_tenant(const h::router& r, const std::string& target) {
     h::request req{h::bhttp::verb::get, target, 11};
     return r.route(req);
 }
@@ -57,7 +57,7 @@ TEST_CASE("/api/v1/cardinality?tenant= scopes the answer to a tenant",
     h::router r;
     lim::add_cardinality_routes(r, g, 100);
 
-    auto res = get(r, "/api/v1/cardinality?tenant=a");
+    auto res = get_tenant(r, "/api/v1/cardinality?tenant=a");
     REQUIRE(res.result() == h::bhttp::status::ok);
     auto j = nlohmann::json::parse(res.body());
     CHECK(j["data"]["totalSeries"] == 4);
@@ -67,33 +67,33 @@ TEST_CASE("/api/v1/cardinality?tenant= scopes the answer to a tenant",
     REQUIRE(j["data"]["seriesCountByMetricName"].size() == 1);
     CHECK(j["data"]["seriesCountByMetricName"][0]["value"] == 4);
 
-    res = get(r, "/api/v1/cardinality?tenant=a&metric=m");
+    res = get_tenant(r, "/api/v1/cardinality?tenant=a&metric=m");
     j = nlohmann::json::parse(res.body());
     CHECK(j["data"]["metric"]["value"] == 4);
-    CHECK(get(r, "/api/v1/cardinality?tenant=a&metric=only_default").result() ==
+    CHECK(get_tenant(r, "/api/v1/cardinality?tenant=a&metric=only_default").result() ==
           h::bhttp::status::not_found);
 
     // The default tenant: no parameter (as without tenancy), by name, or empty.
     for (const auto* target : {"/api/v1/cardinality", "/api/v1/cardinality?tenant=default",
                                "/api/v1/cardinality?tenant="}) {
         INFO(target);
-        j = nlohmann::json::parse(get(r, target).body());
+        j = nlohmann::json::parse(get_tenant(r, target).body());
         REQUIRE(j["data"]["seriesCountByMetricName"].size() == 2);
         CHECK(j["data"]["seriesCountByMetricName"][0]["name"] == "m");
         CHECK(j["data"]["seriesCountByMetricName"][0]["value"] == 7);
     }
     // Listed in the limits file but without series: known, empty.
-    res = get(r, "/api/v1/cardinality?tenant=idle");
+    res = get_tenant(r, "/api/v1/cardinality?tenant=idle");
     REQUIRE(res.result() == h::bhttp::status::ok);
     CHECK(nlohmann::json::parse(res.body())["data"]["seriesCountByMetricName"].empty());
 
-    res = get(r, "/api/v1/cardinality?tenant=nobody");
+    res = get_tenant(r, "/api/v1/cardinality?tenant=nobody");
     CHECK(res.result() == h::bhttp::status::not_found);
     j = nlohmann::json::parse(res.body());
     CHECK(j["status"] == "error");
     CHECK_THAT(j["error"].get<std::string>(), Catch::Contains("no tenant \"nobody\""));
     // A hostile name gets a clean JSON error, not an exception.
-    res = get(r, "/api/v1/cardinality?tenant=%ff%00..%2F");
+    res = get_tenant(r, "/api/v1/cardinality?tenant=%ff%00..%2F");
     CHECK(res.result() == h::bhttp::status::not_found);
     CHECK_NOTHROW(nlohmann::json::parse(res.body()));
 }
@@ -108,7 +108,7 @@ TEST_CASE("/api/v1/tenants lists tenants with series, cap and drops",
     feed(*g, "", "m", 1);
     h::router r;
     lim::add_cardinality_routes(r, g, 100);
-    const auto res = get(r, "/api/v1/tenants");
+    const auto res = get_tenant(r, "/api/v1/tenants");
     REQUIRE(res.result() == h::bhttp::status::ok);
     const auto j = nlohmann::json::parse(res.body());
     const auto& t = j["data"]["tenants"];

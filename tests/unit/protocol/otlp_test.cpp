@@ -11,18 +11,13 @@
 #include "test_util.h"
 
 using namespace mg::protocol;
+using mg::protocol::test::bytes;
 using mg::protocol::test::kv;
 using mg::protocol::test::otlp_sample;
 using mg::protocol::test::series_snapshot;
 using mg::protocol::test::snapshot;
 
 namespace {
-std::string bytes(std::initializer_list<int> b) {
-    std::string s;
-    for (int c : b) s.push_back(static_cast<char>(c));
-    return s;
-}
-
 using labels = std::vector<std::pair<std::string, std::string>>;
 
 const labels k_scope_labels = {{"env", "prod"},

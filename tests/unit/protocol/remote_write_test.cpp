@@ -14,16 +14,11 @@
 #include "test_util.h"
 
 using namespace mg::protocol;
+using mg::protocol::test::bytes;
 using mg::protocol::test::series_snapshot;
 using mg::protocol::test::snapshot;
 
 namespace {
-
-std::string bytes(std::initializer_list<int> b) {
-    std::string s;
-    for (int c : b) s.push_back(static_cast<char>(c));
-    return s;
-}
 
 // WriteRequest{timeseries: [{labels: [__name__="up", job="a"], samples: [{1.0, 5}]}]}, by hand.
 const std::string k_hand =

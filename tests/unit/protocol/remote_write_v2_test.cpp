@@ -9,18 +9,13 @@
 #include "test_util.h"
 
 using namespace mg::protocol;
+using mg::protocol::test::bytes;
 using mg::protocol::test::series_snapshot;
 using mg::protocol::test::snapshot;
 
 namespace {
 
-std::string bytes(std::initializer_list<int> b) {
-    std::string s;
-    for (int c : b) s.push_back(static_cast<char>(c));
-    return s;
-}
-
-owned_timeseries ts(std::vector<owned_label> labels, std::size_t samples = 1) {
+owned_timeseries ts_v2(std::vector<owned_label> labels, std::size_t samples = 1) {
     owned_timeseries t;
     t.labels = std::move(labels);
     for (std::size_t i = 0; i < samples; ++i) {
@@ -29,37 +24,37 @@ owned_timeseries ts(std::vector<owned_label> labels, std::size_t samples = 1) {
     return t;
 }
 
-std::vector<owned_timeseries> sample_series() {
+std::vector<owned_timeseries> sample_series_v2() {
     std::vector<owned_timeseries> v;
-    auto a = ts({{"__name__", "http_requests_total"}, {"code", "200"}, {"job", "api"}}, 2);
+    auto a = ts_v2({{"__name__", "http_requests_total"}, {"code", "200"}, {"job", "api"}}, 2);
     a.metadata_type = 1;
     a.help = "Requests served.";
     v.push_back(a);
-    v.push_back(ts({{"__name__", "http_requests_total"}, {"code", "500"}, {"job", "api"}}));
-    auto h = ts({{"__name__", "latency_seconds"}, {"job", "api"}}, 0);
+    v.push_back(ts_v2({{"__name__", "http_requests_total"}, {"code", "500"}, {"job", "api"}}));
+    auto h = ts_v2({{"__name__", "latency_seconds"}, {"job", "api"}}, 0);
     h.histograms.push_back({10, 2.5, 3, 1700000000000});
     h.exemplars.push_back({{{"trace_id", "abc123"}}, 0.25, 1700000000001});
     h.metadata_type = 3;
     h.unit = "seconds";
     v.push_back(h);
-    v.push_back(ts({{"__name__", "up"}, {"instance", "x:9100"}}));
+    v.push_back(ts_v2({{"__name__", "up"}, {"instance", "x:9100"}}));
     return v;
 }
 
 // Request by hand: symbols ["", "__name__", "up", "job", "a"], one series refs [1,2,3,4].
-const std::string k_hand = bytes({0x22, 0x00,                                            //
-                                  0x22, 0x08, '_',  '_',  'n', 'a', 'm', 'e', '_', '_',  //
-                                  0x22, 0x02, 'u',  'p',                                 //
-                                  0x22, 0x03, 'j',  'o',  'b',                           //
-                                  0x22, 0x01, 'a',                                       //
-                                  0x2a, 0x0a, 0x0a, 0x04, 1,   2,   3,   4,              //
-                                  0x12, 0x02, 0x10, 0x07});
+const std::string k_hand_v2 = bytes({0x22, 0x00,                                            //
+                                     0x22, 0x08, '_',  '_',  'n', 'a', 'm', 'e', '_', '_',  //
+                                     0x22, 0x02, 'u',  'p',                                 //
+                                     0x22, 0x03, 'j',  'o',  'b',                           //
+                                     0x22, 0x01, 'a',                                       //
+                                     0x2a, 0x0a, 0x0a, 0x04, 1,   2,   3,   4,              //
+                                     0x12, 0x02, 0x10, 0x07});
 
 }  // namespace
 
 TEST_CASE("remote write 2.0: a hand-written request decodes", "[remote_write_v2]") {
     series_batch b;
-    auto s = decode_remote_write_v2(k_hand, b);
+    auto s = decode_remote_write_v2(k_hand_v2, b);
     REQUIRE(s.ok());
     REQUIRE(b.size() == 1);
     CHECK(b[0].metric_name == "up");
@@ -72,7 +67,7 @@ TEST_CASE("remote write 2.0: a hand-written request decodes", "[remote_write_v2]
 
 TEST_CASE("remote write 2.0: unpacked labels_refs are accepted too", "[remote_write_v2]") {
     std::string body =
-        k_hand.substr(0, 24) + bytes({0x2a, 0x08, 0x08, 1, 0x08, 2, 0x08, 3, 0x08, 4});
+        k_hand_v2.substr(0, 24) + bytes({0x2a, 0x08, 0x08, 1, 0x08, 2, 0x08, 3, 0x08, 4});
     series_batch b;
     REQUIRE(decode_remote_write_v2(body, b).ok());
     REQUIRE(b.size() == 1);
@@ -82,7 +77,7 @@ TEST_CASE("remote write 2.0: unpacked labels_refs are accepted too", "[remote_wr
 TEST_CASE("remote write 2.0: encoder output decodes with counts for the response headers",
           "[remote_write_v2]") {
     std::string body;
-    encode_remote_write_v2(sample_series(), body);
+    encode_remote_write_v2(sample_series_v2(), body);
     series_batch b;
     REQUIRE(decode_remote_write_v2(body, b).ok());
     const auto got = snapshot(b);
@@ -107,34 +102,35 @@ TEST_CASE("remote write 2.0: symbol table errors", "[remote_write_v2]") {
         CHECK_THAT(s.error_message(), Catch::Contains("invalid UTF-8 in symbol 1"));
     }
     SECTION("label ref out of range") {
-        std::string body = k_hand;
+        std::string body = k_hand_v2;
         body[31] = 9;  // the last ref
         auto s = decode_remote_write_v2(body, b);
         CHECK_THAT(s.error_message(),
                    Catch::Contains("label reference 9 out of range (5 symbols)"));
     }
     SECTION("odd number of refs") {
-        std::string body = k_hand.substr(0, 24) + bytes({0x2a, 0x05, 0x0a, 0x03, 1, 2, 3});
+        std::string body = k_hand_v2.substr(0, 24) + bytes({0x2a, 0x05, 0x0a, 0x03, 1, 2, 3});
         CHECK_THAT(decode_remote_write_v2(body, b).error_message(), Catch::Contains("odd length"));
     }
     SECTION("empty label name (ref 0)") {
-        std::string body = k_hand.substr(0, 24) + bytes({0x2a, 0x06, 0x0a, 0x04, 1, 2, 0, 4});
+        std::string body = k_hand_v2.substr(0, 24) + bytes({0x2a, 0x06, 0x0a, 0x04, 1, 2, 0, 4});
         CHECK_THAT(decode_remote_write_v2(body, b).error_message(),
                    Catch::Contains("empty label name"));
     }
     SECTION("duplicate label name") {
-        std::string body = k_hand.substr(0, 24) + bytes({0x2a, 0x08, 0x0a, 0x06, 3, 4, 1, 2, 3, 2});
+        std::string body =
+            k_hand_v2.substr(0, 24) + bytes({0x2a, 0x08, 0x0a, 0x06, 3, 4, 1, 2, 3, 2});
         CHECK_THAT(decode_remote_write_v2(body, b).error_message(),
                    Catch::Contains("duplicate label name \"job\""));
     }
     SECTION("exemplar ref out of range") {
-        std::string body = k_hand.substr(0, 24) +
+        std::string body = k_hand_v2.substr(0, 24) +
                            bytes({0x2a, 0x0a, 0x0a, 0x04, 1, 2, 3, 4, 0x22, 0x02, 0x08, 0x07});
         CHECK_THAT(decode_remote_write_v2(body, b).error_message(),
                    Catch::Contains("exemplar label reference 7 out of range"));
     }
     SECTION("metadata ref out of range") {
-        std::string body = k_hand.substr(0, 24) +
+        std::string body = k_hand_v2.substr(0, 24) +
                            bytes({0x2a, 0x0a, 0x0a, 0x04, 1, 2, 3, 4, 0x2a, 0x02, 0x18, 0x05});
         CHECK_THAT(decode_remote_write_v2(body, b).error_message(),
                    Catch::Contains("metadata reference 5 out of range"));
@@ -148,7 +144,7 @@ TEST_CASE("remote write 2.0: symbol table errors", "[remote_write_v2]") {
 TEST_CASE("remote write 2.0: truncation at every offset is an error or a strict prefix",
           "[remote_write_v2]") {
     std::string body;
-    encode_remote_write_v2(sample_series(), body);
+    encode_remote_write_v2(sample_series_v2(), body);
     std::vector<std::size_t> boundaries;
     {
         wire_reader r(body);
@@ -169,7 +165,7 @@ TEST_CASE("remote write 2.0: truncation at every offset is an error or a strict 
 TEST_CASE("remote write 2.0: a kept subset gets a rebuilt, compact symbol table",
           "[remote_write_v2]") {
     std::string body;
-    encode_remote_write_v2(sample_series(), body);
+    encode_remote_write_v2(sample_series_v2(), body);
     series_batch b;
     REQUIRE(decode_remote_write_v2(body, b).ok());
     const std::vector<std::uint8_t> keep{0, 0, 1, 1};
@@ -191,8 +187,8 @@ TEST_CASE("remote write 2.0: a kept subset gets a rebuilt, compact symbol table"
 TEST_CASE("remote write 2.0: the writer merges requests with different tables",
           "[remote_write_v2]") {
     std::string body1, body2;
-    encode_remote_write_v2(std::vector{ts({{"__name__", "a"}, {"x", "1"}})}, body1);
-    encode_remote_write_v2(std::vector{ts({{"y", "2"}, {"__name__", "b"}})}, body2);
+    encode_remote_write_v2(std::vector{ts_v2({{"__name__", "a"}, {"x", "1"}})}, body1);
+    encode_remote_write_v2(std::vector{ts_v2({{"y", "2"}, {"__name__", "b"}})}, body2);
     series_batch b1, b2;
     REQUIRE(decode_remote_write_v2(body1, b1).ok());
     REQUIRE(decode_remote_write_v2(body2, b2).ok());
@@ -210,7 +206,7 @@ TEST_CASE("remote write 2.0: the writer merges requests with different tables",
 }
 
 TEST_CASE("remote write 2.0 converts to 1.0 with metadata once per family", "[remote_write_v2]") {
-    auto in = sample_series();
+    auto in = sample_series_v2();
     in[1].metadata_type = 1;
     in[1].help = "Requests served.";
     std::string body;

@@ -1,7 +1,9 @@
-// Helpers shared by the protocol tests: owned snapshots of decoded series, for comparisons.
+// Helpers shared by the protocol tests: owned snapshots of decoded series, for comparisons, and
+// wire bytes written out by hand.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -10,6 +12,13 @@
 #include "protocol/series_batch.h"
 
 namespace mg::protocol::test {
+
+// A string of the given byte values (a hand-written message).
+inline std::string bytes(std::initializer_list<int> b) {
+    std::string s;
+    for (int c : b) s.push_back(static_cast<char>(c));
+    return s;
+}
 
 struct series_snapshot {
     std::string name;

@@ -4,15 +4,10 @@
 #include <limits>
 #include <string>
 
-using namespace mg::protocol;
+#include "test_util.h"
 
-namespace {
-std::string bytes(std::initializer_list<int> b) {
-    std::string s;
-    for (int c : b) s.push_back(static_cast<char>(c));
-    return s;
-}
-}  // namespace
+using namespace mg::protocol;
+using mg::protocol::test::bytes;
 
 TEST_CASE("varints round-trip at every length", "[wire]") {
     for (std::uint64_t v :
