@@ -6,9 +6,11 @@
 #include <nlohmann/json.hpp>
 
 #include "limits/limits_file.h"
+#include "shared/route_get.h"
 
 namespace lim = mg::limits;
 namespace h = mg::http;
+using mg::test::route_get;
 
 namespace {
 
@@ -23,11 +25,6 @@ void feed(lim::governor& g, const std::string& metric, int n) {
     }
     std::vector<lim::decision> out(refs.size());
     g.decide(refs, out);
-}
-
-h::response get(const h::router& r, const std::string& target) {
-    h::request req{h::bhttp::verb::get, target, 11};
-    return r.route(req);
 }
 
 }  // namespace
@@ -67,7 +64,7 @@ TEST_CASE("/api/v1/cardinality answers in the tsdb-status shape", "[cardinality_
     h::router r;
     lim::add_cardinality_routes(r, g, 100);
 
-    auto res = get(r, "/api/v1/cardinality?limit=1");
+    auto res = route_get(r, "/api/v1/cardinality?limit=1");
     REQUIRE(res.result() == h::bhttp::status::ok);
     auto j = nlohmann::json::parse(res.body());
     CHECK(j["status"] == "success");
@@ -81,14 +78,14 @@ TEST_CASE("/api/v1/cardinality answers in the tsdb-status shape", "[cardinality_
     CHECK(top["droppedSeries"] == 5);
     CHECK(top["droppedDatapoints"] == 10);
 
-    res = get(r, "/api/v1/cardinality?metric=small");
+    res = route_get(r, "/api/v1/cardinality?metric=small");
     j = nlohmann::json::parse(res.body());
     CHECK(j["data"]["metric"]["value"] == 10);
     REQUIRE(j["data"]["labelValueCountByLabelName"].size() == 1);
     CHECK(j["data"]["labelValueCountByLabelName"][0]["name"] == "id");
     CHECK(j["data"]["labelValueCountByLabelName"][0]["value"] == 10);
 
-    CHECK(get(r, "/api/v1/cardinality?limit=abc").result() == h::bhttp::status::bad_request);
-    CHECK(get(r, "/api/v1/cardinality?limit=0").result() == h::bhttp::status::bad_request);
-    CHECK(get(r, "/api/v1/cardinality?metric=nope").result() == h::bhttp::status::not_found);
+    CHECK(route_get(r, "/api/v1/cardinality?limit=abc").result() == h::bhttp::status::bad_request);
+    CHECK(route_get(r, "/api/v1/cardinality?limit=0").result() == h::bhttp::status::bad_request);
+    CHECK(route_get(r, "/api/v1/cardinality?metric=nope").result() == h::bhttp::status::not_found);
 }

@@ -7,9 +7,11 @@
 
 #include "limits/cardinality_stats.h"
 #include "limits/limits_file.h"
+#include "shared/route_get.h"
 
 namespace lim = mg::limits;
 namespace h = mg::http;
+using mg::test::route_get;
 
 namespace {
 
@@ -28,11 +30,6 @@ void feed(lim::governor& g, const std::string& tenant, const std::string& metric
     }
     std::vector<lim::decision> out(refs.size());
     g.decide(refs, out);
-}
-
-h::response get_tenant(const h::router& r, const std::string& target) {
-    h::request req{h::bhttp::verb::get, target, 11};
-    return r.route(req);
 }
 
 std::shared_ptr<lim::governor> governor_with_tenants(mg::fake_clock& clock,
@@ -57,7 +54,7 @@ TEST_CASE("/api/v1/cardinality?tenant= scopes the answer to a tenant",
     h::router r;
     lim::add_cardinality_routes(r, g, 100);
 
-    auto res = get_tenant(r, "/api/v1/cardinality?tenant=a");
+    auto res = route_get(r, "/api/v1/cardinality?tenant=a");
     REQUIRE(res.result() == h::bhttp::status::ok);
     auto j = nlohmann::json::parse(res.body());
     CHECK(j["data"]["totalSeries"] == 4);
@@ -67,33 +64,33 @@ TEST_CASE("/api/v1/cardinality?tenant= scopes the answer to a tenant",
     REQUIRE(j["data"]["seriesCountByMetricName"].size() == 1);
     CHECK(j["data"]["seriesCountByMetricName"][0]["value"] == 4);
 
-    res = get_tenant(r, "/api/v1/cardinality?tenant=a&metric=m");
+    res = route_get(r, "/api/v1/cardinality?tenant=a&metric=m");
     j = nlohmann::json::parse(res.body());
     CHECK(j["data"]["metric"]["value"] == 4);
-    CHECK(get_tenant(r, "/api/v1/cardinality?tenant=a&metric=only_default").result() ==
+    CHECK(route_get(r, "/api/v1/cardinality?tenant=a&metric=only_default").result() ==
           h::bhttp::status::not_found);
 
     // The default tenant: no parameter (as without tenancy), by name, or empty.
     for (const auto* target : {"/api/v1/cardinality", "/api/v1/cardinality?tenant=default",
                                "/api/v1/cardinality?tenant="}) {
         INFO(target);
-        j = nlohmann::json::parse(get_tenant(r, target).body());
+        j = nlohmann::json::parse(route_get(r, target).body());
         REQUIRE(j["data"]["seriesCountByMetricName"].size() == 2);
         CHECK(j["data"]["seriesCountByMetricName"][0]["name"] == "m");
         CHECK(j["data"]["seriesCountByMetricName"][0]["value"] == 7);
     }
     // Listed in the limits file but without series: known, empty.
-    res = get_tenant(r, "/api/v1/cardinality?tenant=idle");
+    res = route_get(r, "/api/v1/cardinality?tenant=idle");
     REQUIRE(res.result() == h::bhttp::status::ok);
     CHECK(nlohmann::json::parse(res.body())["data"]["seriesCountByMetricName"].empty());
 
-    res = get_tenant(r, "/api/v1/cardinality?tenant=nobody");
+    res = route_get(r, "/api/v1/cardinality?tenant=nobody");
     CHECK(res.result() == h::bhttp::status::not_found);
     j = nlohmann::json::parse(res.body());
     CHECK(j["status"] == "error");
     CHECK_THAT(j["error"].get<std::string>(), Catch::Contains("no tenant \"nobody\""));
     // A hostile name gets a clean JSON error, not an exception.
-    res = get_tenant(r, "/api/v1/cardinality?tenant=%ff%00..%2F");
+    res = route_get(r, "/api/v1/cardinality?tenant=%ff%00..%2F");
     CHECK(res.result() == h::bhttp::status::not_found);
     CHECK_NOTHROW(nlohmann::json::parse(res.body()));
 }
@@ -108,7 +105,7 @@ TEST_CASE("/api/v1/tenants lists tenants with series, cap and drops",
     feed(*g, "", "m", 1);
     h::router r;
     lim::add_cardinality_routes(r, g, 100);
-    const auto res = get_tenant(r, "/api/v1/tenants");
+    const auto res = route_get(r, "/api/v1/tenants");
     REQUIRE(res.result() == h::bhttp::status::ok);
     const auto j = nlohmann::json::parse(res.body());
     const auto& t = j["data"]["tenants"];

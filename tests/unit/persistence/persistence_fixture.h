@@ -21,6 +21,7 @@
 #include "persistence/governor_host.h"
 #include "persistence/tracker_codec.h"
 #include "shared/map_tracker_host.h"
+#include "unit/limits/limits_helpers.h"
 
 namespace persistence_fixture {
 
@@ -56,9 +57,7 @@ struct request {
 };
 
 inline std::shared_ptr<lim::limits_file> limits(const std::string& yaml) {
-    auto f = lim::parse_limits_yaml(yaml, "test");
-    REQUIRE(f.ok());
-    return std::make_shared<lim::limits_file>(std::move(*f));
+    return mg::test::limits_from_yaml(yaml);
 }
 
 inline const char* k_rules = R"(

@@ -5,17 +5,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "shared/route_get.h"
 #include "telemetry/process_collector.h"
 
 namespace t = mg::telemetry;
 namespace h = mg::http;
-
-namespace {
-h::response get(const h::router& r, const std::string& path) {
-    h::request req{h::bhttp::verb::get, path, 11};
-    return r.route(req);
-}
-}  // namespace
+using mg::test::route_get;
 
 TEST_CASE("/metrics renders the registry and the collectables", "[telemetry]") {
     auto registry = std::make_shared<prometheus::Registry>();
@@ -28,7 +23,7 @@ TEST_CASE("/metrics renders the registry and the collectables", "[telemetry]") {
                             {std::make_shared<t::process_collector>(t::build_info{"v", "c", "b"})},
                             state,
                             "v"});
-    const auto res = get(r, "/metrics");
+    const auto res = route_get(r, "/metrics");
     CHECK(res.result() == h::bhttp::status::ok);
     CHECK(res.body().find("mg_test_total{k=\"v\"} 3") != std::string::npos);
     CHECK(res.body().find("# TYPE process_cpu_seconds_total counter") != std::string::npos);
@@ -39,18 +34,18 @@ TEST_CASE("/ready follows the lifecycle, /live stays up", "[telemetry]") {
     h::router r;
     t::add_stats_routes(r, {std::make_shared<prometheus::Registry>(), {}, state, "v"});
 
-    CHECK(get(r, "/ready").result() == h::bhttp::status::service_unavailable);
-    CHECK(nlohmann::json::parse(get(r, "/ready").body())["status"] == "starting");
-    CHECK(get(r, "/live").result() == h::bhttp::status::ok);
+    CHECK(route_get(r, "/ready").result() == h::bhttp::status::service_unavailable);
+    CHECK(nlohmann::json::parse(route_get(r, "/ready").body())["status"] == "starting");
+    CHECK(route_get(r, "/live").result() == h::bhttp::status::ok);
 
     state->set(t::health::phase::ready);
-    CHECK(get(r, "/ready").result() == h::bhttp::status::ok);
-    CHECK(nlohmann::json::parse(get(r, "/ready").body())["status"] == "up");
+    CHECK(route_get(r, "/ready").result() == h::bhttp::status::ok);
+    CHECK(nlohmann::json::parse(route_get(r, "/ready").body())["status"] == "up");
 
     state->set(t::health::phase::stopping);
-    CHECK(get(r, "/ready").result() == h::bhttp::status::service_unavailable);
-    CHECK(nlohmann::json::parse(get(r, "/ready").body())["status"] == "shutting_down");
-    const auto live = get(r, "/live");
+    CHECK(route_get(r, "/ready").result() == h::bhttp::status::service_unavailable);
+    CHECK(nlohmann::json::parse(route_get(r, "/ready").body())["status"] == "shutting_down");
+    const auto live = route_get(r, "/live");
     CHECK(live.result() == h::bhttp::status::ok);
     CHECK(nlohmann::json::parse(live.body())["status"] == "up");
 }

@@ -6,19 +6,16 @@
 #include <nlohmann/json.hpp>
 
 #include "limits/limits_file.h"
+#include "shared/route_get.h"
 #include "ui/history_sampler.h"
 #include "ui/ui_assets.h"
 
 namespace ui = mg::ui;
 namespace lim = mg::limits;
 namespace h = mg::http;
+using mg::test::route_get;
 
 namespace {
-
-h::response get(const h::router& r, const std::string& target) {
-    h::request req{h::bhttp::verb::get, target, 11};
-    return r.route(req);
-}
 
 nlohmann::json data_of(const h::response& res) {
     return nlohmann::json::parse(res.body()).at("data");
@@ -30,16 +27,17 @@ TEST_CASE("/ui serves the embedded page with a strict content security policy", 
     h::router r;
     ui::add_ui_routes(r, {std::make_shared<ui::cardinality_history>(ui::history_options{}), {}, 0});
     for (const std::string path : {"/ui", "/ui/"}) {
-        const auto res = get(r, path);
+        const auto res = route_get(r, path);
         CHECK(res.result() == h::bhttp::status::ok);
         CHECK(res[h::bhttp::field::content_type] == "text/html; charset=utf-8");
         CHECK(res.body().find("<script src=\"/ui/app.js\"") != std::string::npos);
         CHECK(res["Content-Security-Policy"].find("script-src 'self'") != std::string::npos);
         CHECK(res["X-Content-Type-Options"] == "nosniff");
     }
-    CHECK(get(r, "/ui/app.js")[h::bhttp::field::content_type] == "text/javascript; charset=utf-8");
-    CHECK(get(r, "/ui/app.css")[h::bhttp::field::content_type] == "text/css; charset=utf-8");
-    CHECK(get(r, "/ui/nothing.js").result() == h::bhttp::status::not_found);
+    CHECK(route_get(r, "/ui/app.js")[h::bhttp::field::content_type] ==
+          "text/javascript; charset=utf-8");
+    CHECK(route_get(r, "/ui/app.css")[h::bhttp::field::content_type] == "text/css; charset=utf-8");
+    CHECK(route_get(r, "/ui/nothing.js").result() == h::bhttp::status::not_found);
     const auto paths = ui::ui_paths();
     CHECK(std::find(paths.begin(), paths.end(), "/ui") != paths.end());
     CHECK(std::find(paths.begin(), paths.end(), "/ui/app.js") != paths.end());
@@ -100,7 +98,7 @@ TEST_CASE("/api/v1/cardinality/history answers the ring as JSON", "[ui][routes]"
 
     h::router r;
     ui::add_ui_routes(r, {history, samples, 500});
-    auto d = data_of(get(r, "/api/v1/cardinality/history"));
+    auto d = data_of(route_get(r, "/api/v1/cardinality/history"));
     CHECK(d["intervalSeconds"] == 15);
     CHECK(d["capacity"] == 240);
     CHECK(d["maxSeries"] == 500);
@@ -115,23 +113,23 @@ TEST_CASE("/api/v1/cardinality/history answers the ring as JSON", "[ui][routes]"
     CHECK(d["droppedSamplesEnabled"] == true);
     CHECK_FALSE(d.contains("metric"));
 
-    d = data_of(get(r, "/api/v1/cardinality/history?metric=boom"));
+    d = data_of(route_get(r, "/api/v1/cardinality/history?metric=boom"));
     CHECK(d["metric"]["droppedSeries"]["cardinality_limit"] == nlohmann::json::parse("[0,7]"));
     REQUIRE(d["droppedSamples"].size() == 7);
     CHECK(d["droppedSamples"][0]["labels"][0]["value"] == "9");
     CHECK(d["droppedSamples"][0]["reason"] == "cardinality_limit");
 
-    d = data_of(get(r, "/api/v1/cardinality/history?metric=unknown"));
+    d = data_of(route_get(r, "/api/v1/cardinality/history?metric=unknown"));
     CHECK(d["metric"].is_null());
     CHECK(d["droppedSamples"].empty());
 
-    const auto bad = get(r, "/api/v1/cardinality/history?limit=x");
+    const auto bad = route_get(r, "/api/v1/cardinality/history?limit=x");
     CHECK(bad.result() == h::bhttp::status::bad_request);
 
     // Off: no samples collected, none answered.
     h::router off;
     ui::add_ui_routes(off, {history, nullptr, 0});
-    d = data_of(get(off, "/api/v1/cardinality/history?metric=boom"));
+    d = data_of(route_get(off, "/api/v1/cardinality/history?metric=boom"));
     CHECK(d["droppedSamplesEnabled"] == false);
     CHECK_FALSE(d.contains("droppedSamples"));
 }
@@ -172,12 +170,12 @@ TEST_CASE("/api/v1/cardinality/history?tenant= answers one tenant's metrics",
         for (const auto& m : d["metrics"]) out.push_back(m["name"]);
         return out;
     };
-    auto d = data_of(get(r, "/api/v1/cardinality/history"));
+    auto d = data_of(route_get(r, "/api/v1/cardinality/history"));
     CHECK(names(d) == std::vector<std::string>{"boom"});
     CHECK(d["metrics"][0]["activeSeries"] == nlohmann::json::parse("[2]"));
     CHECK_FALSE(d.contains("tenant"));
 
-    d = data_of(get(r, "/api/v1/cardinality/history?tenant=team-a&metric=boom"));
+    d = data_of(route_get(r, "/api/v1/cardinality/history?tenant=team-a&metric=boom"));
     CHECK(d["tenant"] == "team-a");
     CHECK(d["tenantSeries"] == nlohmann::json::parse("[9]"));  // boom 2 + only_a 7
     CHECK(d["totalSeries"] == nlohmann::json::parse("[11]"));  // every tenant
@@ -188,14 +186,14 @@ TEST_CASE("/api/v1/cardinality/history?tenant= answers one tenant's metrics",
     CHECK(d["droppedSamples"].size() == 2);  // team-a's drops of boom only
     // The default tenant by its name, or empty.
     for (const char* q : {"?tenant=main&metric=boom", "?tenant=&metric=boom"}) {
-        d = data_of(get(r, std::string("/api/v1/cardinality/history") + q));
+        d = data_of(route_get(r, std::string("/api/v1/cardinality/history") + q));
         CHECK(d["tenant"] == "main");
         CHECK(d["tenantSeries"] == nlohmann::json::parse("[2]"));
         CHECK(names(d) == std::vector<std::string>{"boom"});
         CHECK(d["droppedSamples"].size() == 3);
     }
     // A tenant the ring has no sample of has no metrics; its name is data, escaped as JSON.
-    d = data_of(get(r, "/api/v1/cardinality/history?tenant=%3Cscript%3E&metric=boom"));
+    d = data_of(route_get(r, "/api/v1/cardinality/history?tenant=%3Cscript%3E&metric=boom"));
     CHECK(d["tenant"] == "<script>");
     CHECK(d["tenantSeries"] == nlohmann::json::parse("[null]"));
     CHECK(d["metrics"].empty());
